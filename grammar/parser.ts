@@ -1,0 +1,162 @@
+/**
+ * The iptables command-line grammar. getopt gives iptables a flat, order-free list of options;
+ * the grammar states which words each option takes and hands every item, in argv order, to the
+ * command semantics (src/ruleset/command-parse.ts), which raise iptables' own errors.
+ *
+ * One parser instance, built lazily on first use and reused (`parser.input = tokens`).
+ */
+import { EmbeddedActionsParser, type IToken, type TokenType } from 'chevrotain';
+import * as T from './tokens.js';
+import { lexCommandLine, type BadOptionPayload, type ExtOptPayload, type MatchLoadPayload } from './lexer.js';
+import type { CommandParse } from '../src/ruleset/command-parse.js';
+
+const LETTER: Map<TokenType, string> = new Map([
+  [T.Append, 'A'], [T.Check, 'C'], [T.Delete, 'D'], [T.Insert, 'I'], [T.Replace, 'R'], [T.List, 'L'],
+  [T.ListRules, 'S'], [T.Flush, 'F'], [T.Zero, 'Z'], [T.NewChain, 'N'], [T.DeleteChain, 'X'],
+  [T.RenameChain, 'E'], [T.Policy, 'P'], [T.Help, 'h'], [T.Version, 'V'], [T.Protocol, 'p'], [T.Source, 's'],
+  [T.Destination, 'd'], [T.InInterface, 'i'], [T.OutInterface, 'o'], [T.Fragment, 'f'], [T.Jump, 'j'],
+  [T.Goto, 'g'], [T.Match, 'm'], [T.Table, 't'], [T.Numeric, 'n'], [T.Verbose, 'v'], [T.Exact, 'x'],
+  [T.LineNumbers, '0'], [T.Wait, 'w'], [T.WaitInterval, 'W'], [T.SetCounters, 'c'], [T.Modprobe, 'M'],
+  [T.Ipv4, '4'], [T.Ipv6, '6'],
+]);
+
+export class IptablesParser extends EmbeddedActionsParser {
+  /** the semantics the current parse feeds */
+  sink!: CommandParse;
+
+  constructor(skipValidations: boolean) {
+    super(T.allTokens, { skipValidations, maxLookahead: 1 });
+    this.performSelfAnalysis();
+  }
+
+  /** iptables ARGS...: any number of items in any order */
+  commandLine = this.RULE('commandLine', () => {
+    this.MANY(() => this.SUBRULE(this.item));
+  });
+
+  private item = this.RULE('item', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.negation) },
+      { ALT: () => this.SUBRULE(this.command) },
+      { ALT: () => this.SUBRULE(this.ruleOption) },
+      { ALT: () => this.SUBRULE(this.flagOption) },
+      { ALT: () => this.SUBRULE(this.extensionOption) },
+      { ALT: () => this.SUBRULE(this.implicitMatch) },
+      { ALT: () => this.SUBRULE(this.stray) },
+      { ALT: () => this.SUBRULE(this.badOption) },
+    ]);
+  });
+
+  private negation = this.RULE('negation', () => {
+    this.CONSUME(T.Bang);
+    this.ACTION(() => this.sink.bang());
+  });
+
+  /** -A/-C/-N chain; -D/-I/-R chain [rulenum]; -L/-S/-Z [chain [rulenum]]; -F/-X [chain]; -E old new; -P chain target */
+  private command = this.RULE('command', () => {
+    const words: string[] = [];
+    const tok = this.OR([
+      { ALT: () => this.CONSUME(T.Append) },
+      { ALT: () => this.CONSUME(T.Check) },
+      { ALT: () => this.CONSUME(T.NewChain) },
+      { ALT: () => this.CONSUME(T.Delete) },
+      { ALT: () => this.CONSUME(T.Insert) },
+      { ALT: () => this.CONSUME(T.Replace) },
+      { ALT: () => this.CONSUME(T.List) },
+      { ALT: () => this.CONSUME(T.ListRules) },
+      { ALT: () => this.CONSUME(T.Zero) },
+      { ALT: () => this.CONSUME(T.Flush) },
+      { ALT: () => this.CONSUME(T.DeleteChain) },
+      { ALT: () => this.CONSUME(T.RenameChain) },
+      { ALT: () => this.CONSUME(T.Policy) },
+      { ALT: () => this.CONSUME(T.Help) },
+      { ALT: () => this.CONSUME(T.Version) },
+    ]);
+    this.OPTION(() => {
+      words.push(this.CONSUME(T.Arg).image);
+      this.OPTION2(() => words.push(this.CONSUME2(T.Arg).image));
+    });
+    this.ACTION(() => this.sink.commandOption(LETTER.get(tok.tokenType)!, words));
+  });
+
+  /** options with an argument: -p -s -d -i -o -j -g -m -t -c -w -W --modprobe */
+  private ruleOption = this.RULE('ruleOption', () => {
+    const words: string[] = [];
+    const tok = this.OR([
+      { ALT: () => this.CONSUME(T.Protocol) },
+      { ALT: () => this.CONSUME(T.Source) },
+      { ALT: () => this.CONSUME(T.Destination) },
+      { ALT: () => this.CONSUME(T.InInterface) },
+      { ALT: () => this.CONSUME(T.OutInterface) },
+      { ALT: () => this.CONSUME(T.Jump) },
+      { ALT: () => this.CONSUME(T.Goto) },
+      { ALT: () => this.CONSUME(T.Match) },
+      { ALT: () => this.CONSUME(T.Table) },
+      { ALT: () => this.CONSUME(T.SetCounters) },
+      { ALT: () => this.CONSUME(T.Wait) },
+      { ALT: () => this.CONSUME(T.WaitInterval) },
+      { ALT: () => this.CONSUME(T.Modprobe) },
+    ]);
+    this.OPTION(() => {
+      words.push(this.CONSUME(T.Arg).image);
+      this.OPTION2(() => words.push(this.CONSUME2(T.Arg).image));
+    });
+    this.ACTION(() => this.sink.coreOption(LETTER.get(tok.tokenType)!, words, tok.payload as MatchLoadPayload | undefined));
+  });
+
+  /** options without an argument: -n -v -x -f --line-numbers -4 -6 */
+  private flagOption = this.RULE('flagOption', () => {
+    const tok = this.OR([
+      { ALT: () => this.CONSUME(T.Numeric) },
+      { ALT: () => this.CONSUME(T.Verbose) },
+      { ALT: () => this.CONSUME(T.Exact) },
+      { ALT: () => this.CONSUME(T.Fragment) },
+      { ALT: () => this.CONSUME(T.LineNumbers) },
+      { ALT: () => this.CONSUME(T.Ipv4) },
+      { ALT: () => this.CONSUME(T.Ipv6) },
+    ]);
+    this.ACTION(() => this.sink.coreOption(LETTER.get(tok.tokenType)!, []));
+  });
+
+  /** --OPTION [ARG [EXTRA...]] of a loaded match or target */
+  private extensionOption = this.RULE('extensionOption', () => {
+    const tok = this.CONSUME(T.ExtOpt);
+    this.ACTION(() => this.sink.extensionOption(tok.payload as ExtOptPayload));
+  });
+
+  private implicitMatch = this.RULE('implicitMatch', () => {
+    const tok = this.CONSUME(T.ImplicitMatch);
+    this.ACTION(() => this.sink.implicitMatch(tok.payload as MatchLoadPayload));
+  });
+
+  private stray = this.RULE('stray', () => {
+    const tok = this.CONSUME(T.Stray);
+    this.ACTION(() => this.sink.stray(tok.image));
+  });
+
+  private badOption = this.RULE('badOption', () => {
+    const tok = this.CONSUME(T.BadOption);
+    this.ACTION(() => this.sink.badOption(tok.payload as BadOptionPayload));
+  });
+}
+
+let instance: IptablesParser | undefined;
+
+export function getParser(): IptablesParser {
+  // self-analysis validations cost start-up time; the test suite runs them (grammar.test.ts)
+  instance ??= new IptablesParser(process.env.IPTABLES_SIM_BUNDLED === '1');
+  return instance;
+}
+
+/** Feeds the words of one iptables command line, in order, to `sink`. */
+export function parseCommandLine(argv: readonly string[], sink: CommandParse): void {
+  const parser = getParser();
+  const tokens: IToken[] = lexCommandLine(argv);
+  parser.input = tokens;
+  parser.sink = sink;
+  parser.commandLine();
+  if (parser.errors.length) {
+    // the lexer only produces token sequences the grammar accepts; anything else is our bug
+    throw new Error(`internal grammar error: ${parser.errors[0]!.message}`);
+  }
+}

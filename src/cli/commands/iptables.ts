@@ -1,0 +1,68 @@
+/**
+ * `iptables ARGS...`: parse the command line exactly as iptables does, then run it on the host's
+ * tables; read-only commands read the lab, the others change it under the lock.
+ */
+import { Exit, PROGRAM_VERSION, XtablesError, renderXtablesError } from '../../errors.js';
+import { parseCommandLine } from '../../../grammar/parser.js';
+import { CMD, CommandParse, EarlyExit, type ParsedCommand } from '../../ruleset/command-parse.js';
+import { execute, NftError } from '../../ruleset/execute.js';
+import type { Tables } from '../../ruleset/tables.js';
+import { iptablesHelp } from '../iptables-help.js';
+import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
+
+/** Parses argv; throws XtablesError or EarlyExit. Warnings go to `warn` as iptables prints them. */
+export function parseIptables(argv: readonly string[], warn: (t: string) => void, restore = false, table?: string): ParsedCommand {
+  const sink = new CommandParse({ warn, restore, table });
+  parseCommandLine(argv, sink);
+  return sink.finish();
+}
+
+const READ_ONLY = new Set<number>([CMD.LIST, CMD.LIST_RULES, CMD.CHECK]);
+
+export function nftErrorText(prog: string, e: NftError): string {
+  return `${prog}: ${e.message}.${e.einval ? " Run `dmesg' for more information." : ''}\n`;
+}
+
+/** Runs one parsed command on a host's tables (in place) and returns its stdout. */
+export function runParsed(tables: Tables, cmd: ParsedCommand): string {
+  return execute(tables, cmd).stdout;
+}
+
+export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'iptables'): Promise<number> {
+  const { io } = ctx;
+  let cmd: ParsedCommand;
+  try {
+    cmd = parseIptables(argv, (t) => io.err(t));
+  } catch (e) {
+    if (e instanceof EarlyExit) {
+      if (e.kind === 'version') io.out(e.inverted ? `Not ${PROGRAM_VERSION} ;-)\n` : `${prog} v${PROGRAM_VERSION}\n`);
+      else io.out(iptablesHelp(prog));
+      return 0;
+    }
+    if (e instanceof XtablesError) {
+      io.err(renderXtablesError(e, prog));
+      return e.status;
+    }
+    throw e;
+  }
+  try {
+    let out: string;
+    if (READ_ONLY.has(cmd.command)) {
+      out = readOnly(ctx, (lab) => runParsed(hostOf(lab, ctx.host)[1].tables, cmd));
+    } else {
+      out = await readWrite(ctx, (lab) => ({ save: true, value: runParsed(hostOf(lab, ctx.host)[1].tables, cmd) }));
+    }
+    io.out(out);
+    return 0;
+  } catch (e) {
+    if (e instanceof NftError) {
+      io.err(nftErrorText(prog, e));
+      return Exit.OTHER_PROBLEM;
+    }
+    if (e instanceof XtablesError) {
+      io.err(renderXtablesError(e, prog));
+      return e.status;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * `iptables-restore [--noflush] [--test] [-c] [-T TABLE] [FILE]` (xtables-restore.c): the file is
+ * read line by line as the real one reads it; each rule line is split into argv and runs through
+ * the same command code as `iptables`; each table is applied at its COMMIT, so tables committed
+ * before an error stay applied.
+ */
+import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
+import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
+import { assertValidChainName, EarlyExit, SkipLine } from '../../ruleset/command-parse.js';
+import { NftError, execute } from '../../ruleset/execute.js';
+import { findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { hostOf, readWrite, type CliContext } from '../context.js';
+import { nftErrorText, parseIptables } from './iptables.js';
+
+const LONG: LongOpt[] = [
+  { name: 'counters', hasArg: 0, val: 'c' },
+  { name: 'verbose', hasArg: 0, val: 'v' },
+  { name: 'version', hasArg: 0, val: 'V' },
+  { name: 'test', hasArg: 0, val: 't' },
+  { name: 'help', hasArg: 0, val: 'h' },
+  { name: 'noflush', hasArg: 0, val: 'n' },
+  { name: 'modprobe', hasArg: 1, val: 'M' },
+  { name: 'table', hasArg: 1, val: 'T' },
+  { name: 'ipv4', hasArg: 0, val: '4' },
+  { name: 'ipv6', hasArg: 0, val: '6' },
+  { name: 'wait', hasArg: 2, val: 'w' },
+  { name: 'wait-interval', hasArg: 2, val: 'W' },
+];
+
+function usage(prog: string): string {
+  return (
+    `Usage: ${prog} [-c] [-v] [-V] [-t] [-h] [-n] [-T table] [-M command] [-4] [-6] [file]\n` +
+    '\t   [ --counters ]\n\t   [ --verbose ]\n\t   [ --version]\n\t   [ --test ]\n\t   [ --help ]\n' +
+    '\t   [ --noflush ]\n\t   [ --table=<TABLE> ]\n\t   [ --modprobe=<command> ]\n\t   [ --ipv4 ]\n\t   [ --ipv6 ]\n'
+  );
+}
+
+/** fgets(buffer, 10240): lines longer than the buffer come back in pieces, each counted as a line */
+export function fgetsLines(text: string): string[] {
+  const out: string[] = [];
+  let pos = 0;
+  while (pos < text.length) {
+    const nl = text.indexOf('\n', pos);
+    const end = nl < 0 ? text.length : nl + 1;
+    const take = Math.min(end - pos, 10239);
+    out.push(text.slice(pos, pos + take));
+    pos += take;
+  }
+  return out;
+}
+
+/** add_param_to_argv(): split a rule line into words; double quotes group, \ escapes inside quotes */
+export function splitRestoreLine(line: string): string[] {
+  const words: string[] = [];
+  let param = '';
+  let quoteOpen = false;
+  let escaped = false;
+  for (const ch of line) {
+    if (quoteOpen) {
+      if (escaped) {
+        param += ch;
+        escaped = false;
+        continue;
+      } else if (ch === '\\') {
+        escaped = true;
+        continue;
+      } else if (ch === '"') {
+        quoteOpen = false;
+      } else {
+        param += ch;
+        continue;
+      }
+    } else if (ch === '"') {
+      quoteOpen = true;
+      continue;
+    }
+    if (ch === '"') continue;
+    if (ch === ' ' || ch === '\t' || ch === '\n') {
+      if (!param.length) continue;
+    } else {
+      param += ch;
+      if (param.length >= 1024) throw paramProblem('Parameter too long!');
+      continue;
+    }
+    words.push(param);
+    param = '';
+  }
+  if (param.length) words.push(param);
+  return words;
+}
+
+/** strtok(s, " \t\n") */
+function tokens(s: string): string[] {
+  return s.split(/[ \t\n]+/).filter((x) => x.length);
+}
+
+class LineFailed {
+  constructor(readonly text: string) {}
+}
+
+export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'iptables-restore'): Promise<number> {
+  const { io } = ctx;
+  const r = getoptPermute(prog, argv, 'bcvVthnM:T:wW', LONG);
+  if ('error' in r) {
+    io.err(r.error + `Try \`${prog} -h' for more information.\n`);
+    return 1;
+  }
+  let counters = false;
+  let testing = false;
+  let noflush = false;
+  let onlyTable: string | undefined;
+  for (const o of r.options) {
+    switch (o.val) {
+      case 'b':
+        io.err('-b/--binary option is not implemented\n');
+        break;
+      case 'c':
+        counters = true;
+        break;
+      case 'V':
+        io.out(`${prog} v${PROGRAM_VERSION}\n`);
+        return 0;
+      case 't':
+        testing = true;
+        break;
+      case 'h':
+        io.err(usage(prog));
+        return 0;
+      case 'n':
+        noflush = true;
+        break;
+      case 'T':
+        onlyTable = o.arg;
+        break;
+    }
+  }
+  let input: string;
+  if (r.rest.length === 1) {
+    try {
+      input = readFileSync(resolve(ctx.io.cwd, r.rest[0]!), 'latin1');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EACCES' ? 'Permission denied' : err.code === 'EISDIR' ? 'Is a directory' : err.message;
+      io.err(`Can't open ${r.rest[0]}: ${why}\n`);
+      return 1;
+    }
+  } else if (r.rest.length > 1) {
+    io.err('Unknown arguments found on commandline\n');
+    return 1;
+  } else {
+    input = await io.readStdin();
+  }
+
+  return readWrite(ctx, (lab) => {
+    const host = hostOf(lab, ctx.host)[1];
+    let committed = false;
+    let status = 0;
+    let line = 0;
+    try {
+      restoreInto(host.tables, input, { counters, testing, noflush, onlyTable, prog, out: (t) => io.out(t), onCommit: () => (committed = true), line: (n) => (line = n) });
+    } catch (e) {
+      if (e instanceof XtablesError) {
+        io.err(renderXtablesError(e, prog, line));
+        status = e.status;
+      } else if (e instanceof LineFailed) {
+        io.err(e.text);
+        status = Exit.OTHER_PROBLEM;
+      } else throw e;
+    }
+    return { save: committed && !testing, value: status };
+  });
+}
+
+interface RestoreOptions {
+  counters: boolean;
+  testing: boolean;
+  noflush: boolean;
+  onlyTable?: string;
+  prog: string;
+  out(text: string): void;
+  onCommit(): void;
+  line(n: number): void;
+}
+
+/** Applies a restore file to `tables`, table by table at each COMMIT. */
+export function restoreInto(tables: Tables, input: string, o: RestoreOptions): void {
+  let inTable = false;
+  let curtable: TableName | undefined;
+  /** the table being built until its COMMIT; undefined = the table does not exist */
+  let pending: Tables = {};
+  const lines = fgetsLines(input);
+  let lineNo = 0;
+  const failed = (errText?: string): never => {
+    throw new LineFailed(`${o.prog}: line ${lineNo} failed${errText ? `: ${errText}.` : ''}\n`);
+  };
+  for (const buffer of lines) {
+    lineNo++;
+    o.line(lineNo);
+    let ok = false;
+    if (buffer[0] === '\n') continue;
+    if (buffer[0] === '#') continue;
+    if (inTable && buffer.startsWith('COMMIT') && (buffer.length === 6 || buffer[6] === '\n')) {
+      if (!o.testing && curtable) {
+        const t = pending[curtable];
+        if (t) tables[curtable] = t;
+        else delete tables[curtable];
+        o.onCommit();
+      }
+      inTable = false;
+      ok = true;
+    } else if (buffer[0] === '*' && !inTable) {
+      const name = tokens(buffer.slice(1))[0];
+      if (name === undefined) throw paramProblem(`${o.prog}: line ${lineNo} table name invalid`);
+      if (!isTableName(name)) throw paramProblem(`${o.prog}: line ${lineNo} table name '${name}' invalid`);
+      curtable = name;
+      if (o.onlyTable !== undefined && o.onlyTable !== name) continue;
+      const existing = tables[name];
+      pending = { [name]: o.noflush && existing ? structuredClone(existing) : undefined };
+      inTable = true;
+      ok = true;
+    } else if (buffer[0] === ':' && inTable) {
+      const parts = tokens(buffer.slice(1));
+      const chain = parts[0];
+      if (chain === undefined) throw paramProblem(`${o.prog}: line ${lineNo} chain name invalid`);
+      assertValidChainName(chain);
+      const policy = parts[1];
+      if (policy === undefined) throw paramProblem(`${o.prog}: line ${lineNo} policy invalid`);
+      const table = curtable!;
+      const t = (pending[table] ??= newTable(table));
+      if (isBuiltin(table, chain)) {
+        let count: [number, number] = [0, 0];
+        if (o.counters) {
+          const m = /^\[(\d+):(\d+)\]/.exec(parts[2] ?? '');
+          if (!m) throw paramProblem(`invalid policy counters for chain '${chain}'`);
+          count = [Number(m[1]), Number(m[2])];
+        }
+        if (policy !== 'ACCEPT' && policy !== 'DROP') {
+          throw new XtablesError(Exit.OTHER_PROBLEM, `Can't set policy \`${policy}' on \`${chain}' line ${lineNo}: Bad policy name`);
+        }
+        const c = findChain(t, chain)!;
+        c.policy = policy;
+        c.created = true;
+        [c.pkts, c.bytes] = count;
+      } else {
+        const c = findChain(t, chain);
+        if (c) c.rules = [];
+        else t.chains.push({ name: chain, pkts: 0, bytes: 0, rules: [] });
+      }
+      ok = true;
+    } else if (inTable) {
+      let rest = buffer;
+      let pcnt: string | undefined;
+      let bcnt: string | undefined;
+      if (rest[0] === '[') {
+        const close = rest.indexOf(']');
+        if (close < 0) throw paramProblem(`Bad line ${lineNo}: need ]`);
+        const inner = rest.slice(1, close);
+        const colon = inner.indexOf(':');
+        if (colon < 0) throw paramProblem(`Bad line ${lineNo}: need :`);
+        pcnt = inner.slice(0, colon);
+        bcnt = inner.slice(colon + 1);
+        rest = rest.slice(close + 1);
+      }
+      const argv = ['-t', curtable!];
+      if (o.counters && pcnt !== undefined && bcnt !== undefined) argv.push('--set-counters', pcnt, bcnt);
+      argv.push(...splitRestoreLine(rest));
+      let cmd;
+      try {
+        cmd = parseIptables(argv, (t) => o.out(t), true, curtable);
+      } catch (e) {
+        if (e instanceof SkipLine) continue;
+        if (e instanceof EarlyExit) {
+          throw new XtablesError(Exit.PARAMETER_PROBLEM, 'help is not available inside iptables-restore input');
+        }
+        throw e;
+      }
+      try {
+        o.out(execute(pending as Tables, cmd).stdout);
+      } catch (e) {
+        if (e instanceof NftError) failed(e.message);
+        throw e;
+      }
+      ok = true;
+    }
+    if (o.onlyTable !== undefined && curtable && o.onlyTable !== curtable) continue;
+    if (!ok) failed();
+  }
+  if (inTable) {
+    throw new LineFailed(`${o.prog}: COMMIT expected at line ${lineNo + 1}\n`);
+  }
+}
+
+export { nftErrorText };

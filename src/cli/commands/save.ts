@@ -1,0 +1,58 @@
+/**
+ * `iptables-save [-t TABLE] [-c]` (xtables-save.c): every table that exists, or the one asked
+ * for (a built-in table that does not exist yet is printed with its default chains).
+ */
+import { PROGRAM_VERSION } from '../../errors.js';
+import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
+import { saveAll, saveTable } from '../../output/listing.js';
+import { isTableName, newTable } from '../../ruleset/tables.js';
+import { hostOf, readOnly, type CliContext } from '../context.js';
+
+const LONG: LongOpt[] = [
+  { name: 'counters', hasArg: 0, val: 'c' },
+  { name: 'version', hasArg: 0, val: 'V' },
+  { name: 'dump', hasArg: 0, val: 'd' },
+  { name: 'table', hasArg: 1, val: 't' },
+  { name: 'modprobe', hasArg: 1, val: 'M' },
+  { name: 'file', hasArg: 1, val: 'f' },
+];
+
+export async function saveCommand(ctx: CliContext, argv: string[], prog = 'iptables-save'): Promise<number> {
+  const { io } = ctx;
+  const r = getoptPermute(prog, argv, 'bcdt:M:f:V', LONG);
+  if ('error' in r) {
+    io.err(r.error + `Look at manual page \`${prog}.8' for more information.\n`);
+    return 1;
+  }
+  let table: string | undefined;
+  let counters = false;
+  for (const o of r.options) {
+    if (o.val === 'b') io.err('-b/--binary option is not implemented\n');
+    else if (o.val === 'c') counters = true;
+    else if (o.val === 't') table = o.arg;
+    else if (o.val === 'f') {
+      io.err(`${prog}: -f/--file is not supported by iptables-sim; redirect standard output instead\n`);
+      return 1;
+    } else if (o.val === 'V') {
+      io.out(`${prog} v${PROGRAM_VERSION}\n`);
+      return 0;
+    }
+  }
+  if (r.rest.length) {
+    io.err('Unknown arguments found on commandline\n');
+    return 1;
+  }
+  return readOnly(ctx, (lab) => {
+    const tables = hostOf(lab, ctx.host)[1].tables;
+    if (table === undefined) {
+      io.out(saveAll(tables, counters, io.now()));
+      return 0;
+    }
+    if (!isTableName(table)) {
+      io.err(`Table \`${table}' does not exist\n`);
+      return 1;
+    }
+    io.out(saveTable(table, tables[table] ?? newTable(table), counters, io.now()));
+    return 0;
+  });
+}

@@ -1,0 +1,222 @@
+/**
+ * `sysctl` (procps-ng 4.0.2) over the kernel parameters the engine models. Reading prints
+ * "key = value"; writing stores what the kernel's proc_dointvec accepts and echoes the value as
+ * given; unknown keys get procps' "cannot stat" complaint. Writing ip_forward or
+ * conf.all.forwarding spreads to every interface, as the kernel does.
+ */
+import { SimError } from '../../errors.js';
+import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
+import type { Host } from '../../net/lab.js';
+import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
+import { strtoumax } from '../../util/strtoul.js';
+
+const LONG: LongOpt[] = [
+  { name: 'all', hasArg: 0, val: 'a' },
+  { name: 'binary', hasArg: 0, val: 'b' },
+  { name: 'ignore', hasArg: 0, val: 'e' },
+  { name: 'names', hasArg: 0, val: 'N' },
+  { name: 'values', hasArg: 0, val: 'n' },
+  { name: 'load', hasArg: 2, val: 'p' },
+  { name: 'quiet', hasArg: 0, val: 'q' },
+  { name: 'write', hasArg: 0, val: 'w' },
+  { name: 'help', hasArg: 0, val: 'h' },
+  { name: 'version', hasArg: 0, val: 'V' },
+  { name: 'pattern', hasArg: 1, val: 'r' },
+  { name: 'system', hasArg: 0, val: 'S' },
+  { name: 'dry-run', hasArg: 0, val: 'D' },
+  { name: 'deprecated', hasArg: 0, val: 'E' },
+];
+
+const USAGE = `
+Usage:
+ sysctl [options] [variable[=value] ...]
+
+Options:
+  -a, --all            display all variables
+  -A                   alias of -a
+  -X                   alias of -a
+      --deprecated     include deprecated parameters to listing
+      --dry-run        Print the key and values but do not write
+  -b, --binary         print value without new line
+  -e, --ignore         ignore unknown variables errors
+  -N, --names          print variable names without values
+  -n, --values         print only values of the given variable(s)
+  -p, --load[=<file>]  read values from file
+  -f                   alias of -p
+      --system         read values from all system directories
+  -r, --pattern <expression>
+                       select setting that match expression
+  -q, --quiet          do not echo variable set
+  -w, --write          enable writing a value to variable
+  -o                   does nothing
+  -x                   does nothing
+  -d                   alias of -h
+
+ -h, --help     display this help and exit
+ -V, --version  output version information and exit
+
+For more details see sysctl(8).
+`;
+
+/** proc_dointvec's parser: blanks, optional '-', a base-0 number, then blanks only */
+function parseIntvec(value: string): number | undefined {
+  const s = value.replace(/^[ \t\n]+/, '');
+  const neg = s.startsWith('-');
+  const body = neg ? s.slice(1) : s;
+  const r = strtoumax(body, 0);
+  if (r.end === 0 || /^[+-]/.test(body)) return undefined;
+  if (body.slice(r.end).replace(/[ \t\n]+$/, '') !== '') return undefined;
+  if (r.value > 0x7fffffffn + (neg ? 1n : 0n)) return undefined;
+  return neg ? -Number(r.value) : Number(r.value);
+}
+
+function normalizeKey(k: string): string {
+  return k.replace(/\//g, '.');
+}
+
+function isKnownUnmodelled(known: readonly string[], key: string, host: Host): boolean {
+  const devs = ['all', 'default', ...host.interfaces.map((i) => i.name)];
+  const m = /^(net\.ipv[46]\.(?:conf|neigh)\.)([^.]+)\.(.*)$/.exec(key);
+  const generic = m && devs.includes(m[2]!) ? `${m[1]}<dev>.${m[3]}` : key;
+  return known.includes(generic);
+}
+
+function setForwarding(host: Host, key: string, v: number): void {
+  const all = host.interfaces.map((i) => i.name);
+  const s = host.sysctls;
+  if (key === 'net.ipv4.ip_forward' || key === 'net.ipv4.conf.all.forwarding') {
+    s['net.ipv4.ip_forward'] = String(v);
+    for (const d of ['all', 'default', ...all]) s[`net.ipv4.conf.${d}.forwarding`] = String(v);
+  } else {
+    s[key] = String(v);
+  }
+}
+
+export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<number> {
+  const { io } = ctx;
+  const r = getoptPermute('sysctl', argv, 'bAdfhaNnp::qoxwr:VX', LONG);
+  if ('error' in r) {
+    io.err(r.error + USAGE);
+    return 1;
+  }
+  let write = false;
+  let valuesOnly = false;
+  let namesOnly = false;
+  let quiet = false;
+  let ignore = false;
+  let all = false;
+  for (const o of r.options) {
+    switch (o.val) {
+      case 'w':
+        write = true;
+        break;
+      case 'n':
+        valuesOnly = true;
+        break;
+      case 'N':
+        namesOnly = true;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case 'e':
+        ignore = true;
+        break;
+      case 'a':
+      case 'A':
+      case 'X':
+        all = true;
+        break;
+      case 'h':
+      case 'd':
+        io.out(USAGE);
+        return 0;
+      case 'V':
+        io.out('sysctl from procps-ng 4.0.2\n');
+        return 0;
+      case 'p':
+      case 'f':
+      case 'S':
+      case 'r':
+        throw new SimError(`sysctl: option -${o.val} is not supported by iptables-sim; give the keys on the command line`, 2);
+    }
+  }
+  const show = (key: string, value: string): string => {
+    if (namesOnly) return `${key}\n`;
+    if (valuesOnly) return `${value}\n`;
+    return `${key} = ${value}\n`;
+  };
+  if (all) {
+    return readOnly(ctx, (lab) => {
+      const host = hostOf(lab, ctx.host)[1];
+      for (const k of Object.keys(host.sysctls).sort()) io.out(show(k, host.sysctls[k]!));
+      return 0;
+    });
+  }
+  if (!r.rest.length) {
+    io.err('sysctl: no variables specified\nTry `sysctl --help\' for more information.\n');
+    return 1;
+  }
+  const writes = r.rest.filter((a) => write || a.includes('='));
+  const { KNOWN_SYSCTLS } = await import('../../net/sysctl-known.js');
+  const run = (host: Host): { status: number; changed: boolean } => {
+    let status = 0;
+    let changed = false;
+    for (const arg of r.rest) {
+      const eq = arg.indexOf('=');
+      const isWrite = write || eq >= 0;
+      if (isWrite && eq < 0) {
+        io.err('sysctl: command line(0): invalid syntax, continuing...\n');
+        status = 1;
+        continue;
+      }
+      const key = normalizeKey(isWrite ? arg.slice(0, eq) : arg);
+      const value = isWrite ? arg.slice(eq + 1) : '';
+      if (key === '') {
+        io.err('sysctl: Path is not under /proc/sys/: /proc/sys/\n');
+        status = 1;
+        continue;
+      }
+      const current = host.sysctls[key];
+      if (current === undefined) {
+        if (isKnownUnmodelled(KNOWN_SYSCTLS, key, host)) {
+          io.err(`sysctl: iptables-sim does not model ${key} (it exists on Linux); nothing was ${isWrite ? 'written' : 'read'}\n`);
+          status = 1;
+        } else if (!ignore) {
+          io.err(`sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory\n`);
+          status = 1;
+        }
+        continue;
+      }
+      if (!isWrite) {
+        io.out(show(key, current));
+        continue;
+      }
+      if (key === 'net.ipv4.ip_local_port_range') {
+        const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(value);
+        if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) > 65535 || Number(m[1]) < 1) {
+          io.err(`sysctl: setting key "${key}": Invalid argument\n`);
+          status = 1;
+          continue;
+        }
+        host.sysctls[key] = `${Number(m[1])}\t${Number(m[2])}`;
+      } else {
+        const v = parseIntvec(value);
+        if (v === undefined) {
+          io.err(`sysctl: setting key "${key}": Invalid argument\n`);
+          status = 1;
+          continue;
+        }
+        setForwarding(host, key, v);
+      }
+      changed = true;
+      if (!quiet) io.out(show(key, value.replace(/^[ \t]+/, '')));
+    }
+    return { status, changed };
+  };
+  if (!writes.length) return readOnly(ctx, (lab) => run(hostOf(lab, ctx.host)[1]).status);
+  return readWrite(ctx, (lab) => {
+    const { status, changed } = run(hostOf(lab, ctx.host)[1]);
+    return { save: changed, value: status };
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * The iptables-sim command line: global options, then a command. Commands that mirror real tools
+ * (iptables, iptables-save, iptables-restore, sysctl) take their arguments untouched. Each
+ * command module is loaded only when used. This is the single exit point: every error becomes
+ * a message and an exit status here.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { SimError } from '../errors.js';
+import { defaultStatePath } from '../state/store.js';
+import type { CliContext } from './context.js';
+import { processIo, type Io } from './io.js';
+
+export const VERSION = '0.1.0';
+
+/** Names the launcher answers to (argv0 dispatch: a symlink called `iptables` runs `iptables`). */
+export const TOOL_NAMES = ['iptables', 'iptables-save', 'iptables-restore', 'sysctl'];
+
+function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
+  const program = new Command('iptables-sim');
+  let ctx: CliContext | undefined;
+  const context = (): CliContext => {
+    if (ctx) return ctx;
+    const o = program.opts<{ state?: string; host?: string; json?: boolean; color?: boolean }>();
+    ctx = {
+      io,
+      statePath: o.state ? o.state : defaultStatePath(io.env),
+      host: o.host,
+      json: !!o.json,
+      color: o.color !== false && !io.env.NO_COLOR && io.isTTY,
+    };
+    return ctx;
+  };
+  program
+    .description('Emulates Linux iptables/netfilter on a lab of hosts: type real iptables commands, trace packets.')
+    .version(VERSION, '--version', 'print the iptables-sim version')
+    .addOption(new Option('--state <file>', 'the lab file (default: $IPTABLES_SIM_STATE, else ~/.local/state/iptables-sim/lab.json)'))
+    .addOption(new Option('--host <name>', "the lab host the command acts on (default: the lab's default host)"))
+    .option('--json', 'machine-readable output where the command supports it')
+    .option('--no-color', 'no colour (also NO_COLOR)')
+    .enablePositionalOptions()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride();
+
+  const passthrough = (name: string, summary: string, load: (args: string[]) => Promise<number>) =>
+    program
+      .command(name)
+      .description(summary)
+      .argument('[args...]')
+      .helpOption(false)
+      .allowUnknownOption()
+      .passThroughOptions()
+      .action((args: string[]) => run(load(args)));
+
+  passthrough('iptables', 'run an iptables 1.8.9 command on the host (same arguments, output, exit status)', async (args) =>
+    (await import('./commands/iptables.js')).iptablesCommand(context(), args),
+  );
+  passthrough('iptables-save', 'print the host\'s rules as iptables-save does ([-t TABLE] [-c])', async (args) =>
+    (await import('./commands/save.js')).saveCommand(context(), args),
+  );
+  passthrough('iptables-restore', 'load rules as iptables-restore does ([--noflush] [--test] [-c] [-T TABLE] [FILE])', async (args) =>
+    (await import('./commands/restore.js')).restoreCommand(context(), args),
+  );
+  passthrough('sysctl', 'read or set the kernel parameters the engine models (sysctl -w KEY=VALUE, sysctl KEY, -n, -a)', async (args) =>
+    (await import('./commands/sysctl.js')).sysctlCommand(context(), args),
+  );
+  program
+    .command('lab')
+    .description('the lab: `lab show` (hosts, interfaces, routes, services, sysctls) or `lab reset` (back to the built-in lab)')
+    .argument('[action]', 'show | reset')
+    .action((action?: string) => run(import('./commands/lab.js').then((m) => m.labCommand(context(), action))));
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit status. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let pending: Promise<number> | undefined;
+  const program = buildProgram(io, (p) => (pending = p));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    if (!pending) {
+      program.outputHelp();
+      return 1;
+    }
+    return await pending;
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+function reportError(e: unknown, io: Io): number {
+  if (e instanceof CommanderError) return e.exitCode;
+  if (e instanceof SimError) {
+    io.err(`iptables-sim: ${e.message}\n`);
+    return e.status;
+  }
+  const err = e as Error;
+  io.err(`iptables-sim: internal error: ${err?.stack ?? String(e)}\n`);
+  return 70;
+}
+
+/** The process entry: argv0 dispatch, then main(). */
+export async function cli(): Promise<void> {
+  const args = process.argv.slice(2);
+  const invokedAs = (process.env.IPTABLES_SIM_ARGV0 || process.argv[1] || '').split('/').pop() ?? '';
+  const tool = TOOL_NAMES.find((t) => invokedAs === t);
+  const code = await main(tool ? [tool, ...args] : args);
+  process.exitCode = code;
+}
+
+if (process.env.IPTABLES_SIM_BUNDLED === '1' && !process.env.IPTABLES_SIM_NO_AUTORUN) {
+  void cli();
+}

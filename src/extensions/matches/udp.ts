@@ -1,0 +1,51 @@
+/**
+ * udp match (libxt_udp, xt_tcpudp): --sport/--dport port[:port], resolved with getaddrinfo().
+ */
+import type { MatchExtension, OptionEntry } from '../types.js';
+import { inRange, printPortRange, savePortRange } from '../util/ports.js';
+
+export interface UdpData {
+  spts: [number, number];
+  dpts: [number, number];
+  invSrc?: boolean;
+  invDst?: boolean;
+}
+
+const opts: OptionEntry[] = [
+  { name: 'source-port', id: 0, type: 'portrc', invert: true },
+  { name: 'sport', id: 0, type: 'portrc', invert: true },
+  { name: 'destination-port', id: 1, type: 'portrc', invert: true },
+  { name: 'dport', id: 1, type: 'portrc', invert: true },
+];
+
+export const udp: MatchExtension<UdpData> = {
+  kind: 'match',
+  name: 'udp',
+  options: opts,
+  init: () => ({ spts: [0, 0xffff], dpts: [0, 0xffff] }),
+  parse({ entry, invert, val, data }) {
+    if (entry.id === 0) {
+      data.spts = val.portRange!;
+      if (invert) data.invSrc = true;
+    } else {
+      data.dpts = val.portRange!;
+      if (invert) data.invDst = true;
+    }
+  },
+  print(d, { numeric }) {
+    return (
+      ' udp' +
+      printPortRange('spt', d.spts[0], d.spts[1], !!d.invSrc, 'udp', numeric) +
+      printPortRange('dpt', d.dpts[0], d.dpts[1], !!d.invDst, 'udp', numeric)
+    );
+  },
+  save(d) {
+    return savePortRange('sport', d.spts[0], d.spts[1], !!d.invSrc) + savePortRange('dport', d.dpts[0], d.dpts[1], !!d.invDst);
+  },
+  match(d, pkt) {
+    if (pkt.proto !== 17 || pkt.fragment) return false;
+    if (inRange(pkt.sport, d.spts[0], d.spts[1]) === !!d.invSrc) return false;
+    if (inRange(pkt.dport, d.dpts[0], d.dpts[1]) === !!d.invDst) return false;
+    return true;
+  },
+};

@@ -1,0 +1,80 @@
+/**
+ * The lab: hosts with interfaces, addresses, routes, sysctls, listening services and their own
+ * netfilter tables and conntrack, joined by segments (a veth pair or a switch). This is the
+ * persisted world every command acts on.
+ */
+import type { Tables } from '../ruleset/tables.js';
+
+export const LAB_FORMAT = 'iptables-sim-lab';
+export const LAB_VERSION = 1;
+
+export interface Interface {
+  name: string;
+  /** "a.b.c.d/len" in the order `ip addr add` gave them (the first is the primary address) */
+  addrs: string[];
+  mac: string;
+  up: boolean;
+}
+
+export interface Route {
+  /** "a.b.c.d/len" or "default" */
+  dst: string;
+  via?: string;
+  dev: string;
+  /** preferred source address */
+  src?: string;
+  /** "unicast" (default), "local", "broadcast", "blackhole", "unreachable", "prohibit" */
+  type?: string;
+  /** routing table: "main" or "local" */
+  table?: 'main' | 'local';
+  scope?: 'global' | 'link' | 'host';
+  proto?: 'kernel' | 'static' | 'boot';
+}
+
+export interface Service {
+  proto: 'tcp' | 'udp';
+  port: number;
+  /** bound address, "0.0.0.0" for any */
+  addr: string;
+}
+
+export interface ConntrackEntry {
+  proto: number;
+  /** original and reply tuples: [src, dst, sport, dport] */
+  orig: [string, string, number, number];
+  reply: [string, string, number, number];
+  state: string;
+  status: string[];
+  mark: number;
+  zone: number;
+  timeout: number;
+  helper?: string;
+}
+
+export interface Host {
+  interfaces: Interface[];
+  routes: Route[];
+  sysctls: Record<string, string>;
+  services: Service[];
+  tables: Tables;
+  conntrack: ConntrackEntry[];
+  /** per-rule state of statistic --mode nth and similar, keyed by the extension */
+  counters: Record<string, number>;
+}
+
+export interface Segment {
+  name: string;
+  /** "host:iface" endpoints sharing this layer-2 segment */
+  members: string[];
+}
+
+export interface Lab {
+  format: typeof LAB_FORMAT;
+  version: number;
+  name: string;
+  defaultHost: string;
+  /** the seeded generator behind statistic --mode random and ephemeral ports */
+  rng: { seed: number; state: number };
+  hosts: Record<string, Host>;
+  segments: Segment[];
+}

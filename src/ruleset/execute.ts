@@ -1,0 +1,319 @@
+/**
+ * Carrying out a parsed iptables command on one host's tables (do_commandx and the nft_cmd_*
+ * functions behind it). Checks and messages are those of iptables 1.8.9 with nf_tables, including
+ * which base chains a command brings into existence. Works on the tables in place: callers run it
+ * on a copy and keep the copy only when the command succeeded.
+ */
+import { Exit, XtablesError, paramProblem } from '../errors.js';
+import { findTarget } from '../extensions/registry.js';
+import { listChains, listOneRule, listRulesText, chainsInOrder } from '../output/listing.js';
+import { saveRuleSpec } from '../output/rule-text.js';
+import { CMD, type ParsedCommand } from './command-parse.js';
+import { nftRoundTrip } from './nft-compat.js';
+import type { Rule } from './rule.js';
+import { jumpTarget } from './rule.js';
+import {
+  findChain,
+  isBuiltin,
+  isTableName,
+  newTable,
+  referenceCount,
+  userChainsSorted,
+  type Chain,
+  type Table,
+  type TableName,
+  type Tables,
+} from './tables.js';
+
+/**
+ * A refusal reported after the nf_tables transaction, printed as "iptables: <message>." (exit 1),
+ * e.g. "Bad rule (does a matching rule exist in that chain?)".
+ */
+export class NftError extends Error {
+  constructor(
+    message: string,
+    /** EINVAL adds " Run `dmesg' for more information." */
+    readonly einval = false,
+  ) {
+    super(message);
+  }
+}
+
+const ENOENT = 'No chain/target/match by that name';
+
+/** The kernel refused the batch (xtables_error(RESOURCE_PROBLEM, " %s failed (%s): %s")). */
+function commitFailed(op: string, errText: string, what: string): XtablesError {
+  return new XtablesError(Exit.RESOURCE_PROBLEM, ` ${op} failed (${errText}): ${what}`);
+}
+
+export interface ExecResult {
+  stdout: string;
+}
+
+function ensureTable(tables: Tables, name: TableName): Table {
+  return (tables[name] ??= newTable(name));
+}
+
+/** A rule's identity for -D/-C: its saved form without counters, as iptables compares rules. */
+export function ruleKey(rule: Rule, table: string, chain: string): string {
+  return saveRuleSpec(rule, table, chain);
+}
+
+/** nft_chain_find() with iptables' fake built-in chains: built-ins of a known table always "exist" */
+function lookupChain(tables: Tables, table: TableName, name: string): Chain | undefined {
+  const t = tables[table];
+  if (t) return findChain(t, name);
+  return isBuiltin(table, name) ? newTable(table).chains.find((c) => c.name === name) : undefined;
+}
+
+function checkJumpTargets(tables: Tables, table: TableName, rules: Rule[]): void {
+  for (const r of rules) {
+    const j = jumpTarget(r);
+    if (j === undefined) continue;
+    const c = tables[table] && findChain(tables[table], j);
+    if (!c || isBuiltin(table, j)) throw paramProblem(`Chain '${j}' does not exist`);
+  }
+}
+
+function checkKernel(table: TableName, chain: string, rules: Rule[], op: string): void {
+  for (const r of rules) {
+    const t = r.target;
+    if (t?.kind === 'verdict' && t.verdict === 'QUEUE') {
+      throw commitFailed(op, 'No such file or directory', `rule in chain ${chain}`);
+    }
+    if (t?.kind !== 'ext') continue;
+    const ext = findTarget(t.name)!;
+    const tableOk = !ext.tables || ext.tables.includes(table);
+    const hooks = isBuiltin(table, chain) ? [chain] : undefined;
+    const hookOk = !ext.hooks || !hooks || hooks.every((h) => ext.hooks!.includes(h));
+    if (!tableOk || !hookOk) {
+      const where = ext.tables ? `the ${ext.tables.join('/')} table` : 'any table';
+      const chains = ext.hooks ? ` in ${ext.hooks.join('/')}` : '';
+      throw new XtablesError(
+        Exit.RESOURCE_PROBLEM,
+        ` RULE_APPEND failed (Invalid argument): rule in chain ${chain}\n` +
+          `iptables-sim: the kernel refuses ${t.name} in ${table} ${chain}; ${t.name} is only valid in ${where}${chains}.`,
+      );
+    }
+  }
+}
+
+/**
+ * Runs the command. `verboseOut` receives the lines nft_cmd_* print with -v
+ * ("Zeroing chain `X'", "Flushing chain `X'", "Deleting chain `X'").
+ */
+export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
+  if (!isTableName(cmd.table)) {
+    throw new XtablesError(Exit.VERSION_PROBLEM, `table '${cmd.table}' does not exist`);
+  }
+  const table = cmd.table;
+  const chainName = cmd.chain;
+  let stdout = '';
+  const verbose = cmd.verbose > 0;
+
+  const requireChain = (): Chain => {
+    const c = lookupChain(tables, table, chainName!);
+    if (!c) throw new NftError(ENOENT);
+    return c;
+  };
+  /** the real chain object, creating the table and (for built-ins) the base chain */
+  const materialize = (name: string): Chain => {
+    const t = ensureTable(tables, table);
+    const c = findChain(t, name)!;
+    if (isBuiltin(table, name)) c.created = true;
+    return c;
+  };
+
+  const zeroChains = (chains: Chain[], create: boolean): void => {
+    for (const c of chains) {
+      if (verbose) stdout += `Zeroing chain \`${c.name}'\n`;
+      c.pkts = 0;
+      c.bytes = 0;
+      for (const r of c.rules) {
+        r.pkts = 0;
+        r.bytes = 0;
+      }
+      if (create && isBuiltin(table, c.name)) c.created = true;
+    }
+  };
+
+  // iptables-nft builds the nf_tables rule now; its conversion errors come before chain checks
+  for (const r of cmd.rules) nftRoundTrip(r);
+
+  switch (cmd.command) {
+    case CMD.APPEND:
+    case CMD.INSERT: {
+      checkJumpTargets(tables, table, cmd.rules);
+      const c0 = requireChain();
+      if (cmd.command === CMD.INSERT && cmd.rulenum > c0.rules.length + 1) throw new NftError('Index of insertion too big');
+      checkKernel(table, chainName!, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT');
+      const c = materialize(c0.name);
+      if (cmd.command === CMD.APPEND) c.rules.push(...cmd.rules);
+      else c.rules.splice(cmd.rulenum - 1, 0, ...[...cmd.rules].reverse());
+      break;
+    }
+    case CMD.REPLACE: {
+      checkJumpTargets(tables, table, cmd.rules);
+      const c0 = requireChain();
+      if (cmd.rulenum > c0.rules.length) throw new NftError('Index of replacement too big');
+      checkKernel(table, chainName!, cmd.rules, 'RULE_REPLACE');
+      materialize(c0.name).rules[cmd.rulenum - 1] = cmd.rules[0]!;
+      break;
+    }
+    case CMD.DELETE:
+    case CMD.CHECK: {
+      checkJumpTargets(tables, table, cmd.rules);
+      const c = requireChain();
+      for (const rule of cmd.rules) {
+        const key = ruleKey(rule, table, c.name);
+        const i = c.rules.findIndex((r) => ruleKey(r, table, c.name) === key);
+        if (i < 0) throw new NftError('Bad rule (does a matching rule exist in that chain?)');
+        if (cmd.command === CMD.DELETE) c.rules.splice(i, 1);
+      }
+      break;
+    }
+    case CMD.DELETE_NUM: {
+      const c = requireChain();
+      if (cmd.rulenum > c.rules.length) throw new NftError('Index of deletion too big');
+      c.rules.splice(cmd.rulenum - 1, 1);
+      break;
+    }
+    case CMD.FLUSH: {
+      if (chainName !== undefined) {
+        const c = requireChain();
+        if (verbose) stdout += `Flushing chain \`${c.name}'\n`;
+        materialize(c.name).rules = [];
+      } else if (tables[table] || verbose) {
+        const t = ensureTable(tables, table);
+        for (const c of chainsInOrder(table, t)) {
+          if (verbose) stdout += `Flushing chain \`${c.name}'\n`;
+          c.rules = [];
+          if (verbose && isBuiltin(table, c.name)) c.created = true;
+        }
+      }
+      break;
+    }
+    case CMD.ZERO: {
+      if (chainName !== undefined) {
+        const c = tables[table] && findChain(tables[table], chainName);
+        if (!c || (isBuiltin(table, c.name) && !c.created)) {
+          if (!lookupChain(tables, table, chainName) || verbose) throw new NftError(ENOENT);
+        }
+        if (c) zeroChains([c], false);
+      } else if (tables[table]) {
+        const t = tables[table];
+        zeroChains(
+          t.chains.filter((c) => !isBuiltin(table, c.name) || c.created),
+          false,
+        );
+      }
+      break;
+    }
+    case CMD.ZERO_NUM: {
+      const c = requireChain();
+      const r = c.rules[cmd.rulenum - 1];
+      if (r) {
+        r.pkts = 0;
+        r.bytes = 0;
+      }
+      break;
+    }
+    case CMD.LIST:
+    case CMD.LIST | CMD.ZERO:
+    case CMD.LIST | CMD.ZERO_NUM:
+    case CMD.LIST_RULES:
+    case CMD.LIST_RULES | CMD.ZERO:
+    case CMD.LIST_RULES | CMD.ZERO_NUM: {
+      const t = tables[table] ?? newTable(table);
+      let chain: Chain | undefined;
+      if (chainName !== undefined) {
+        chain = findChain(t, chainName);
+        if (!chain) {
+          throw new XtablesError(
+            Exit.OTHER_PROBLEM,
+            `chain \`${chainName}' in table \`${table}' is incompatible, use 'nft' tool.`,
+          );
+        }
+      }
+      const listing = cmd.command & CMD.LIST;
+      if (listing) {
+        const f = { numeric: cmd.numeric, verbose, expanded: cmd.expanded, lineNumbers: cmd.lineNumbers };
+        if (chain && cmd.rulenum) stdout += listOneRule(table, chain, cmd.rulenum, f);
+        else stdout += listChains(table, t, chain ? [chain] : chainsInOrder(table, t), f);
+      } else {
+        stdout += listRulesText(table, t, chain, cmd.rulenum, verbose);
+      }
+      if (cmd.command & CMD.ZERO) {
+        // listing fakes the built-in chains; zeroing their counters creates them for real
+        const real = ensureTable(tables, table);
+        const targets = chain ? [findChain(real, chain.name)!] : chainsInOrder(table, real);
+        zeroChains(targets, true);
+      } else if (cmd.command & CMD.ZERO_NUM && chain) {
+        const r = findChain(ensureTable(tables, table), chain.name)!.rules[cmd.rulenum - 1];
+        if (r) {
+          r.pkts = 0;
+          r.bytes = 0;
+        }
+      }
+      break;
+    }
+    case CMD.NEW_CHAIN: {
+      if (lookupChain(tables, table, chainName!)) throw new NftError('Chain already exists');
+      ensureTable(tables, table).chains.push({ name: chainName!, pkts: 0, bytes: 0, rules: [] });
+      break;
+    }
+    case CMD.DELETE_CHAIN: {
+      const t = tables[table];
+      if (chainName !== undefined) {
+        if (isBuiltin(table, chainName)) {
+          // nft_chain_del on a built-in only removes an empty base chain from the kernel
+          const c = t && findChain(t, chainName);
+          if (c && c.created && c.rules.length === 0 && c.policy === 'ACCEPT') c.created = false;
+          break;
+        }
+        const c = t && findChain(t, chainName);
+        if (!c) throw new NftError(ENOENT);
+        if (c.rules.length || referenceCount(t, chainName)) {
+          throw commitFailed('CHAIN_DEL', 'Device or resource busy', `chain ${chainName}`);
+        }
+        if (verbose) stdout += `Deleting chain \`${chainName}'\n`;
+        t.chains = t.chains.filter((x) => x !== c);
+      } else if (t) {
+        const users = userChainsSorted(table, t);
+        const busy = users.find((c) => c.rules.length || referenceCount(t, c.name));
+        if (busy) throw commitFailed('CHAIN_DEL', 'Device or resource busy', `chain ${busy.name}`);
+        for (const c of users) if (verbose) stdout += `Deleting chain \`${c.name}'\n`;
+        t.chains = t.chains.filter((c) => isBuiltin(table, c.name));
+        // an unused base chain leaves the kernel too; the table itself stays
+        for (const c of t.chains) if (c.rules.length === 0 && c.policy === 'ACCEPT') c.created = false;
+      }
+      break;
+    }
+    case CMD.RENAME_CHAIN: {
+      const t = tables[table];
+      const c = t && findChain(t, chainName!);
+      if (!c || isBuiltin(table, chainName!)) throw new NftError(ENOENT);
+      if (findChain(t, cmd.newname!) || isBuiltin(table, cmd.newname!)) throw new NftError('File exists');
+      const old = c.name;
+      c.name = cmd.newname!;
+      for (const ch of t.chains) {
+        for (const r of ch.rules) {
+          if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto') && r.target.chain === old) {
+            r.target.chain = c.name;
+          }
+        }
+      }
+      break;
+    }
+    case CMD.SET_POLICY: {
+      if (!isBuiltin(table, chainName!)) throw new NftError('Bad built-in chain name');
+      if (cmd.policy !== 'ACCEPT' && cmd.policy !== 'DROP') throw new NftError('Bad policy name', true);
+      const c = materialize(chainName!);
+      c.policy = cmd.policy;
+      break;
+    }
+    default:
+      throw paramProblem('no command specified');
+  }
+  return { stdout };
+}

@@ -1,0 +1,78 @@
+/**
+ * Tables and chains of one host, as iptables-nft keeps them in nf_tables: a table exists once a
+ * command created it; a built-in (base) chain exists in the kernel only once something needed it
+ * (a rule, a policy, zeroed counters), although iptables always lists all of a table's built-in
+ * chains. The kernel only runs packets through base chains that exist, so the difference matters
+ * to the engine.
+ */
+import type { Rule } from './rule.js';
+import { jumpTarget } from './rule.js';
+
+export type TableName = 'filter' | 'nat' | 'mangle' | 'raw' | 'security';
+
+/** built-in chains of each table, in hook order (NF_INET_PRE_ROUTING ... POST_ROUTING) */
+export const BUILTIN_CHAINS: Record<TableName, readonly string[]> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+/** the order iptables-save prints tables in (measured: independent of creation order) */
+export const SAVE_ORDER: readonly TableName[] = ['mangle', 'security', 'raw', 'filter', 'nat'];
+
+export function isTableName(name: string): name is TableName {
+  return Object.prototype.hasOwnProperty.call(BUILTIN_CHAINS, name);
+}
+
+export interface Chain {
+  name: string;
+  /** built-in chains only */
+  policy?: 'ACCEPT' | 'DROP';
+  /** built-in chains only: the base chain exists in nf_tables */
+  created?: boolean;
+  /** policy counters of a built-in chain */
+  pkts: number;
+  bytes: number;
+  rules: Rule[];
+}
+
+export interface Table {
+  /** built-in chains first (hook order, all of them), then user chains in creation order */
+  chains: Chain[];
+}
+
+export type Tables = Partial<Record<TableName, Table>>;
+
+export function newTable(name: TableName): Table {
+  return {
+    chains: BUILTIN_CHAINS[name].map((c) => ({ name: c, policy: 'ACCEPT', created: false, pkts: 0, bytes: 0, rules: [] })),
+  };
+}
+
+export function isBuiltin(table: TableName, chain: string): boolean {
+  return BUILTIN_CHAINS[table].includes(chain);
+}
+
+export function findChain(t: Table | undefined, name: string): Chain | undefined {
+  return t?.chains.find((c) => c.name === name);
+}
+
+/** user-defined chains sorted by name, as nft_cache_sort_chains() orders them for listing */
+export function userChainsSorted(table: TableName, t: Table): Chain[] {
+  return t.chains
+    .filter((c) => !isBuiltin(table, c.name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export function builtinChains(table: TableName, t: Table): Chain[] {
+  return t.chains.filter((c) => isBuiltin(table, c.name));
+}
+
+/** number of rules in the table that jump or go to `chain` */
+export function referenceCount(t: Table, chain: string): number {
+  let n = 0;
+  for (const c of t.chains) for (const r of c.rules) if (jumpTarget(r) === chain) n++;
+  return n;
+}
