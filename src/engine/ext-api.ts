@@ -1,15 +1,18 @@
 /**
- * What matches and targets see of a packet while the engine walks the rules (the sk_buff and
- * struct xt_action_param of the kernel, reduced to what the modelled extensions read and write).
+ * What matches and targets see while the engine walks the rules (the kernel's sk_buff and
+ * struct xt_action_param, reduced to what the modelled extensions read and write).
+ *
+ * Targets change the packet by writing its fields (mark, tos, priority, ...) and report
+ * everything else in their TargetResult; the engine turns that into the verdict, NAT binding,
+ * REJECT reply, log line and trace events.
  */
-export type L4Proto = number;
-
 export interface PacketView {
   /** IPv4 header */
   src: number;
   dst: number;
-  proto: L4Proto;
+  proto: number;
   ttl: number;
+  /** the whole TOS byte (DSCP << 2 | ECN) */
   tos: number;
   /** total IP length in bytes */
   len: number;
@@ -20,42 +23,35 @@ export interface PacketView {
   dport?: number;
   /** TCP flag bits: FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80 */
   tcpFlags?: number;
+  /** TCP MSS option of a SYN, when present */
+  tcpMss?: number;
   icmpType?: number;
   icmpCode?: number;
-  /** skb metadata */
+  /** payload bytes as text, for the string match */
+  payload?: string;
+  /** skb->mark */
   mark: number;
+  /** skb->priority (CLASSIFY) */
+  priority: number;
+  /** interfaces: `in` set from PREROUTING on, `out` once routed */
   inIface?: string;
   outIface?: string;
-  /** link-layer source of a received frame */
+  /** bridge ports (physdev) when the packet crossed a bridge */
+  physIn?: string;
+  physOut?: string;
+  /** link-layer source of a received frame, "aa:bb:cc:dd:ee:ff" */
   srcMac?: string;
   /** pkttype of a received frame */
-  pktType?: 'host' | 'broadcast' | 'multicast' | 'otherhost';
-  /** locally generated: owner of the socket */
-  owner?: { uid: number; gid: number };
-  /** conntrack as seen by the rules */
+  pktType?: 'unicast' | 'broadcast' | 'multicast';
+  /** locally generated: the sending socket's owner */
+  owner?: { uid: number; gid: number; supplementaryGids?: number[] };
+  /** conntrack as the rules see it (absent = untracked by construction, e.g. before conntrack) */
   ct?: ConntrackView;
-  /** priority (CLASSIFY), DSCP, etc. written by targets */
-  priority?: number;
+  /** IPsec: not modelled, packets are never IPsec-processed in the lab */
+  ipsec?: false;
 }
 
 export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
-
-export interface ConntrackView {
-  state: CtState;
-  /** this packet travels in the reply direction */
-  reply: boolean;
-  /** conntrack status bits as names: SEEN_REPLY, ASSURED, CONFIRMED, EXPECTED, SNAT, DNAT */
-  status: string[];
-  mark: number;
-  zone: number;
-  helper?: string;
-  /** original and reply tuples */
-  orig: Tuple;
-  replyTuple: Tuple;
-  /** packets/bytes seen so far, per direction [orig, reply] */
-  packets: [number, number];
-  bytes: [number, number];
-}
 
 export interface Tuple {
   src: number;
@@ -63,6 +59,26 @@ export interface Tuple {
   proto: number;
   sport: number;
   dport: number;
+}
+
+export interface ConntrackView {
+  /** ctstate: INVALID and UNTRACKED have no entry */
+  state: CtState;
+  /** this packet travels in the reply direction (ctdir REPLY) */
+  reply: boolean;
+  /** status bits: EXPECTED, SEEN_REPLY, ASSURED, CONFIRMED, SNAT, DNAT, DYING */
+  status: string[];
+  /** connection mark (CONNMARK, connmark) */
+  mark: number;
+  zone: number;
+  helper?: string;
+  orig: Tuple;
+  replyTuple: Tuple;
+  /** packets/bytes so far per direction [original, reply] (connbytes) */
+  packets: [number, number];
+  bytes: [number, number];
+  /** seconds until the entry expires */
+  expires: number;
 }
 
 export type AddrType =
@@ -80,36 +96,77 @@ export type AddrType =
   | 'XRESOLVE';
 
 export interface MatchContext {
+  /** the hook the packet is in: PREROUTING INPUT FORWARD OUTPUT POSTROUTING */
   hook: string;
   table: string;
   chain: string;
-  /** routing's view of an address on this host (addrtype), optionally limited to one device */
+  /** the route type of `addr` on this host (inet_dev_addr_type / addrtype), optionally for one device */
   addrType(addr: number, dev?: string): AddrType;
-  /** the lab's seeded generator, [0,1) */
+  /** the lab's seeded generator: a float in [0, 1) (statistic --mode random, random NAT ports) */
   random(): number;
-  /** persistent per-rule counters for statistic --mode nth and similar state, keyed by the caller */
-  counter(key: string): { get(): number; set(v: number): void };
-  /** seconds since the lab's epoch (limit/recent/hashlimit) */
+  /**
+   * Persistent state of this rule's extension instance (statistic nth counter, limit tokens,
+   * recent lists, hashlimit buckets). `init` runs the first time; the object must stay JSON.
+   */
+  state<T>(init: () => T): T;
+  /** host-wide named state shared by rules (recent --name lists) */
+  shared<T>(name: string, init: () => T): T;
+  /** seconds on the lab clock (limit, recent, hashlimit, time) */
   now(): number;
-  /** reverse-path check for rpfilter */
+  /** reverse-path lookup for rpfilter: would a reply to this packet's source leave by its input interface? */
   reversePathOk(pkt: PacketView, opts: { loose: boolean; validmark: boolean; acceptLocal: boolean }): boolean;
+  /** number of tracked connections matching a predicate (connlimit) */
+  countConnections(pred: (orig: Tuple, reply: Tuple) => boolean): number;
 }
 
-export type Verdict = 'ACCEPT' | 'DROP' | 'QUEUE' | 'STOLEN' | 'CONTINUE' | 'RETURN';
+export type Verdict =
+  /** NF_ACCEPT: leave this table for the hook */
+  | 'ACCEPT'
+  | 'DROP'
+  /** NF_QUEUE: handed to a userspace queue */
+  | 'QUEUE'
+  /** XT_CONTINUE: go on with the next rule */
+  | 'CONTINUE'
+  /** XT_RETURN */
+  | 'RETURN';
+
+export interface NatRequest {
+  kind: 'SNAT' | 'DNAT' | 'MASQUERADE' | 'REDIRECT' | 'NETMAP';
+  /** address range (host order); absent = keep (DNAT/SNAT to port only) or choose (MASQUERADE/REDIRECT) */
+  minIp?: number;
+  maxIp?: number;
+  /** port range; absent = keep the port when possible */
+  minPort?: number;
+  maxPort?: number;
+  /** NETMAP: map the address into this prefix, keeping the host bits */
+  netmap?: { addr: number; mask: number };
+  random?: boolean;
+  randomFully?: boolean;
+  persistent?: boolean;
+}
 
 export interface TargetResult {
   verdict: Verdict;
-  /** for REJECT: the reply the host sends */
-  reject?: { kind: string };
-  /** a NAT binding request, applied by the engine's conntrack */
-  nat?: { kind: 'SNAT' | 'DNAT' | 'MASQUERADE' | 'REDIRECT' | 'NETMAP'; minIp?: number; maxIp?: number; minPort?: number; maxPort?: number; random?: boolean; persistent?: boolean; fully?: boolean; netmap?: { addr: number; mask: number } };
-  /** notes for the trace (LOG line, TRACE request, ...) */
+  /** REJECT: the error the host sends back before dropping (icmp-port-unreachable, tcp-reset, ...) */
+  reject?: string;
+  /** SNAT/DNAT/MASQUERADE/REDIRECT/NETMAP: the binding to set up for this new connection */
+  nat?: NatRequest;
+  /** LOG/NFLOG: the text the kernel would log (prefix and fields) */
+  log?: { kind: 'LOG' | 'NFLOG'; prefix: string; level?: number; group?: number };
+  /** CT/NOTRACK: conntrack template settings */
+  ct?: { notrack?: boolean; zone?: number; helper?: string; ctevents?: string[] };
+  /** TRACE: trace this packet from here on */
+  trace?: boolean;
+  /** NFQUEUE: the queue number the packet went to */
+  queue?: number;
+  /** free-form one-line note for the trace ("TCPMSS clamped MSS to 1460") */
   note?: string;
-  /** conntrack changes requested by CT / NOTRACK */
-  ct?: { notrack?: boolean; zone?: number; helper?: string };
 }
 
 export interface TargetContext extends MatchContext {
-  /** write access to the conntrack mark of this packet's connection */
+  /** the connection's mark (CONNMARK); undefined when the packet has no conntrack entry */
+  ctMark(): number | undefined;
   setCtMark(mark: number): void;
+  /** primary address of an interface of this host (MASQUERADE, REDIRECT) */
+  ifaceAddress(dev: string): number | undefined;
 }

@@ -257,12 +257,14 @@ export function xtOptionParse(
   invert: boolean,
   xflags: number,
 ): OptValue {
+  // old-style extensions (no x6 option table) check everything themselves
+  if (e.type === 'raw') return {};
   const eflag = 1 << e.id;
   if ((!e.multi || (e.excl ?? []).includes(e.id)) && xflags & eflag) {
     throw paramProblem(`${ext}: option "--${e.name}" can only be used once.\n`);
   }
   if (invert && !e.invert) throw paramProblem(`${ext}: option "--${e.name}" cannot be inverted.\n`);
-  if (e.type !== 'none' && e.type !== 'raw' && arg === undefined) {
+  if (e.type !== 'none' && arg === undefined) {
     throw paramProblem(`${ext}: option "--${e.name}" requires an argument.\n`);
   }
   const val: OptValue = {};
@@ -332,7 +334,6 @@ export function xtOptionParse(
       parseEtherMac(arg, val);
       break;
     case 'none':
-    case 'raw':
       break;
   }
   return val;
