@@ -5,9 +5,9 @@
  * on a copy and keep the copy only when the command succeeded.
  */
 import { Exit, XtablesError, paramProblem } from '../errors.js';
-import { findTarget } from '../extensions/registry.js';
+import { findMatch, findTarget } from '../extensions/registry.js';
 import { listChains, listOneRule, listRulesText, chainsInOrder } from '../output/listing.js';
-import { saveRuleSpec } from '../output/rule-text.js';
+import { ruleFrame, saveRuleSpec } from '../output/rule-text.js';
 import { CMD, type ParsedCommand } from './command-parse.js';
 import { nftRoundTrip } from './nft-compat.js';
 import type { Rule } from './rule.js';
@@ -41,9 +41,24 @@ export class NftError extends Error {
 
 const ENOENT = 'No chain/target/match by that name';
 
-/** The kernel refused the batch (xtables_error(RESOURCE_PROBLEM, " %s failed (%s): %s")). */
-function commitFailed(op: string, errText: string, what: string): XtablesError {
-  return new XtablesError(Exit.RESOURCE_PROBLEM, ` ${op} failed (${errText}): ${what}`);
+/**
+ * The kernel refused the nf_tables batch. iptables only relays the errno
+ * (" RULE_APPEND failed (Invalid argument): rule in chain X", exit 4); where it is opaque the
+ * emulator adds `why`: what is wrong and where it is allowed.
+ */
+export class KernelRefusal extends Error {
+  constructor(
+    readonly op: string,
+    readonly errText: string,
+    readonly what: string,
+    readonly why?: string,
+  ) {
+    super(`${op} failed (${errText}): ${what}`);
+  }
+}
+
+function commitFailed(op: string, errText: string, what: string): KernelRefusal {
+  return new KernelRefusal(op, errText, what);
 }
 
 export interface ExecResult {
@@ -75,26 +90,33 @@ function checkJumpTargets(tables: Tables, table: TableName, rules: Rule[]): void
   }
 }
 
+/** The checkentry functions of the kernel's matches and targets, run when the batch commits. */
 function checkKernel(table: TableName, chain: string, rules: Rule[], op: string): void {
+  const hooks = isBuiltin(table, chain) ? [chain] : undefined;
+  const refuse = (why: string): never => {
+    throw new KernelRefusal(op, 'Invalid argument', `rule in chain ${chain}`, why);
+  };
   for (const r of rules) {
+    const frame = ruleFrame(r, table, chain);
+    for (const m of r.matches) {
+      const ext = findMatch(m.name)!;
+      const why = ext.kernelCheck?.(m.data, { table, hooks: hooks ?? [], frame });
+      if (why) refuse(why);
+    }
     const t = r.target;
     if (t?.kind === 'verdict' && t.verdict === 'QUEUE') {
       throw commitFailed(op, 'No such file or directory', `rule in chain ${chain}`);
     }
     if (t?.kind !== 'ext') continue;
     const ext = findTarget(t.name)!;
-    const tableOk = !ext.tables || ext.tables.includes(table);
-    const hooks = isBuiltin(table, chain) ? [chain] : undefined;
-    const hookOk = !ext.hooks || !hooks || hooks.every((h) => ext.hooks!.includes(h));
-    if (!tableOk || !hookOk) {
-      const where = ext.tables ? `the ${ext.tables.join('/')} table` : 'any table';
-      const chains = ext.hooks ? ` in ${ext.hooks.join('/')}` : '';
-      throw new XtablesError(
-        Exit.RESOURCE_PROBLEM,
-        ` RULE_APPEND failed (Invalid argument): rule in chain ${chain}\n` +
-          `iptables-sim: the kernel refuses ${t.name} in ${table} ${chain}; ${t.name} is only valid in ${where}${chains}.`,
-      );
+    if (ext.tables && !ext.tables.includes(table)) {
+      refuse(`${t.name} is only valid in the ${ext.tables.join(' or ')} table${ext.tables.length > 1 ? 's' : ''}, not in ${table}`);
     }
+    if (ext.hooks && hooks && !hooks.every((h) => ext.hooks!.includes(h))) {
+      refuse(`${t.name} is only valid in ${ext.hooks.join(', ')} (and chains called from there), not in ${chain}`);
+    }
+    const why = ext.kernelCheck?.(t.data, { table, hooks: hooks ?? [], frame });
+    if (why) refuse(why);
   }
 }
 

@@ -5,7 +5,7 @@
 import { Exit, PROGRAM_VERSION, XtablesError, renderXtablesError } from '../../errors.js';
 import { parseCommandLine } from '../../../grammar/parser.js';
 import { CMD, CommandParse, EarlyExit, type ParsedCommand } from '../../ruleset/command-parse.js';
-import { execute, NftError } from '../../ruleset/execute.js';
+import { execute, KernelRefusal, NftError } from '../../ruleset/execute.js';
 import type { Tables } from '../../ruleset/tables.js';
 import { iptablesHelp } from '../iptables-help.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
@@ -21,6 +21,12 @@ const READ_ONLY = new Set<number>([CMD.LIST, CMD.LIST_RULES, CMD.CHECK]);
 
 export function nftErrorText(prog: string, e: NftError): string {
   return `${prog}: ${e.message}.${e.einval ? " Run `dmesg' for more information." : ''}\n`;
+}
+
+/** " RULE_APPEND failed (Invalid argument): rule in chain X" as iptables (or, with a line, iptables-restore) prints it */
+export function refusalText(prog: string, e: KernelRefusal, line?: number): string {
+  const head = line === undefined ? `${prog} v${PROGRAM_VERSION}:  ` : `${prog} v${PROGRAM_VERSION}: \nline ${line}: `;
+  return `${head}${e.message}\n${e.why ? `iptables-sim: ${e.why}\n` : ''}`;
 }
 
 /** Runs one parsed command on a host's tables (in place) and returns its stdout. */
@@ -58,6 +64,10 @@ export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'i
     if (e instanceof NftError) {
       io.err(nftErrorText(prog, e));
       return Exit.OTHER_PROBLEM;
+    }
+    if (e instanceof KernelRefusal) {
+      io.err(refusalText(prog, e));
+      return Exit.RESOURCE_PROBLEM;
     }
     if (e instanceof XtablesError) {
       io.err(renderXtablesError(e, prog));

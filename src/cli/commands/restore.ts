@@ -7,12 +7,12 @@
 import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, EarlyExit, SkipLine } from '../../ruleset/command-parse.js';
-import { NftError, execute } from '../../ruleset/execute.js';
+import { KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
 import { findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostOf, readWrite, type CliContext } from '../context.js';
-import { nftErrorText, parseIptables } from './iptables.js';
+import { nftErrorText, parseIptables, refusalText } from './iptables.js';
 
 const LONG: LongOpt[] = [
   { name: 'counters', hasArg: 0, val: 'c' },
@@ -164,6 +164,9 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
       if (e instanceof XtablesError) {
         io.err(renderXtablesError(e, prog, line));
         status = e.status;
+      } else if (e instanceof KernelRefusal) {
+        io.err(refusalText(prog, e, line));
+        status = Exit.RESOURCE_PROBLEM;
       } else if (e instanceof LineFailed) {
         io.err(e.text);
         status = Exit.OTHER_PROBLEM;

@@ -141,6 +141,9 @@ export const tcp: MatchExtension<TcpData> = {
     if (d.flgMask || d.invFlags) s += `${d.invFlags ? ' !' : ''} --tcp-flags ${tcpFlagsText(d.flgMask)} ${tcpFlagsText(d.flgCmp)}`;
     return s;
   },
+  // xt_tcpudp is registered for protocol 6 only: the kernel refuses it on other rules
+  kernelCheck: (_d, { frame }) =>
+    frame.proto !== 6 || frame.invProto ? 'the tcp match is only valid for protocol 6 (add -p tcp)' : undefined,
   match(d, pkt) {
     if (pkt.proto !== 6 || pkt.fragment) return false;
     if (inRange(pkt.sport, d.spts[0], d.spts[1]) === !!d.invSrc) return false;
