@@ -102,6 +102,28 @@ function kmg(n: number, w: number, wu: number): string {
   return `${String(v).padStart(wu)}T `;
 }
 
+/**
+ * FMT_PRINT_RULE: how `iptables -v` echoes a rule it adds, inserts, checks or deletes
+ * ("ACCEPT  all opt -- in * out *  0.0.0.0/0  -> 0.0.0.0/0  ").
+ */
+export function printRuleVerbose(rule: Rule, table: string, chain: string): string {
+  let s = `${targetName(rule.target)} `;
+  s += rule.protoInv ? '!' : ' ';
+  s += `${protoToName(rule.proto ?? 0, true) ?? String(rule.proto ?? 0)} `;
+  s += `opt ${rule.fragInv ? '!' : '-'}${rule.frag ? 'f' : '-'} `;
+  s += `in ${(rule.inInv ? '!' : '') + (rule.in || '*')} `;
+  s += `out ${(rule.outInv ? '!' : '') + (rule.out || '*')} `;
+  s += `${rule.srcInv ? '!' : ' '}${addrToListString(rule.src ?? { addr: 0, mask: 0 }, true)} `;
+  s += `${rule.dstInv ? '!' : ' '}-> ${addrToListString(rule.dst ?? { addr: 0, mask: 0 }, true)}`;
+  s += '  ';
+  if (rule.target?.kind === 'goto') s += '[goto] ';
+  const ctx: PrintContext = { numeric: true, frame: ruleFrame(rule, table, chain) };
+  for (const m of rule.matches) s += findMatch(m.name)!.print(m.data, ctx);
+  const t = rule.target;
+  if (t?.kind === 'ext') s += findTarget(t.name)!.print(t.data, ctx);
+  return s + '\n';
+}
+
 /** One `-L` row (print_rule_details, print_fragment, print_ifaces, addresses, matches, target). */
 export function listRule(rule: Rule, num: number, table: string, chain: string, f: ListFormat): string {
   let s = '';

@@ -7,7 +7,7 @@
 import { Exit, XtablesError, paramProblem } from '../errors.js';
 import { findMatch, findTarget } from '../extensions/registry.js';
 import { listChains, listOneRule, listRulesText, chainsInOrder } from '../output/listing.js';
-import { ruleFrame, saveRuleSpec } from '../output/rule-text.js';
+import { printRuleVerbose, ruleFrame, saveRuleSpec } from '../output/rule-text.js';
 import { CMD, type ParsedCommand } from './command-parse.js';
 import { nftRoundTrip } from './nft-compat.js';
 import type { Rule } from './rule.js';
@@ -81,12 +81,19 @@ function lookupChain(tables: Tables, table: TableName, name: string): Chain | un
   return isBuiltin(table, name) ? newTable(table).chains.find((c) => c.name === name) : undefined;
 }
 
+/** nft_prepare(): a jump to a chain that does not exist (a parameter problem, exit 2) */
+export class JumpTargetMissing extends XtablesError {
+  constructor(chain: string) {
+    super(Exit.PARAMETER_PROBLEM, `Chain '${chain}' does not exist`);
+  }
+}
+
 function checkJumpTargets(tables: Tables, table: TableName, rules: Rule[]): void {
   for (const r of rules) {
     const j = jumpTarget(r);
     if (j === undefined) continue;
     const c = tables[table] && findChain(tables[table], j);
-    if (!c || isBuiltin(table, j)) throw paramProblem(`Chain '${j}' does not exist`);
+    if (!c || isBuiltin(table, j)) throw new JumpTargetMissing(j);
   }
 }
 
@@ -172,6 +179,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       const c = materialize(c0.name);
       if (cmd.command === CMD.APPEND) c.rules.push(...cmd.rules);
       else c.rules.splice(cmd.rulenum - 1, 0, ...[...cmd.rules].reverse());
+      if (verbose) for (const r of cmd.rules) stdout += printRuleVerbose(r, table, c.name);
       break;
     }
     case CMD.REPLACE: {
@@ -180,6 +188,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       if (cmd.rulenum > c0.rules.length) throw new NftError('Index of replacement too big');
       checkKernel(table, chainName!, cmd.rules, 'RULE_REPLACE');
       materialize(c0.name).rules[cmd.rulenum - 1] = cmd.rules[0]!;
+      if (verbose) stdout += printRuleVerbose(cmd.rules[0]!, table, c0.name);
       break;
     }
     case CMD.DELETE:
@@ -190,6 +199,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
         const key = ruleKey(rule, table, c.name);
         const i = c.rules.findIndex((r) => ruleKey(r, table, c.name) === key);
         if (i < 0) throw new NftError('Bad rule (does a matching rule exist in that chain?)');
+        if (verbose) stdout += printRuleVerbose(c.rules[i]!, table, c.name);
         if (cmd.command === CMD.DELETE) c.rules.splice(i, 1);
       }
       break;

@@ -6,13 +6,13 @@
  */
 import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
-import { assertValidChainName, EarlyExit, SkipLine } from '../../ruleset/command-parse.js';
-import { KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
-import { findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
+import { assertValidChainName, CMD, EarlyExit, SkipLine } from '../../ruleset/command-parse.js';
+import { JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
+import { BUILTIN_CHAINS, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostOf, readWrite, type CliContext } from '../context.js';
-import { nftErrorText, parseIptables, refusalText } from './iptables.js';
+import { parseIptables, refusalText } from './iptables.js';
 
 const LONG: LongOpt[] = [
   { name: 'counters', hasArg: 0, val: 'c' },
@@ -108,6 +108,7 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
     return 1;
   }
   let counters = false;
+  let verbose = 0;
   let testing = false;
   let noflush = false;
   let onlyTable: string | undefined;
@@ -118,6 +119,9 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
         break;
       case 'c':
         counters = true;
+        break;
+      case 'v':
+        verbose++;
         break;
       case 'V':
         io.out(`${prog} v${PROGRAM_VERSION}\n`);
@@ -159,7 +163,7 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
     let status = 0;
     let line = 0;
     try {
-      restoreInto(host.tables, input, { counters, testing, noflush, onlyTable, prog, out: (t) => io.out(t), onCommit: () => (committed = true), line: (n) => (line = n) });
+      restoreInto(host.tables, input, { counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), onCommit: () => (committed = true), line: (n) => (line = n) });
     } catch (e) {
       if (e instanceof XtablesError) {
         io.err(renderXtablesError(e, prog, line));
@@ -178,6 +182,7 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
 
 interface RestoreOptions {
   counters: boolean;
+  verbose: number;
   testing: boolean;
   noflush: boolean;
   onlyTable?: string;
@@ -187,16 +192,44 @@ interface RestoreOptions {
   line(n: number): void;
 }
 
+/**
+ * A failure iptables-restore only notices when the table is committed (nft_prepare and the
+ * kernel): reported at COMMIT, although later lines of the table were still parsed.
+ */
+interface Deferred {
+  error: unknown;
+  line: number;
+}
+
 /** Applies a restore file to `tables`, table by table at each COMMIT. */
 export function restoreInto(tables: Tables, input: string, o: RestoreOptions): void {
   let inTable = false;
   let curtable: TableName | undefined;
   /** the table being built until its COMMIT; undefined = the table does not exist */
   let pending: Tables = {};
+  /** what listing commands inside the file see: the kernel's state after the table flush */
+  let visible: Tables = {};
+  let deferred: Deferred | undefined;
+  let refusal: Deferred | undefined;
   const lines = fgetsLines(input);
   let lineNo = 0;
-  const failed = (errText?: string): never => {
-    throw new LineFailed(`${o.prog}: line ${lineNo} failed${errText ? `: ${errText}.` : ''}\n`);
+  const failed = (at: number, errText?: string): never => {
+    throw new LineFailed(`${o.prog}: line ${at} failed${errText ? `: ${errText}.` : ''}\n`);
+  };
+  const commit = (): void => {
+    // --test aborts the transaction before nft_prepare: those failures never surface
+    const d = o.testing ? undefined : (deferred ?? refusal);
+    if (d) {
+      if (d.error instanceof NftError) failed(d.line, d.error.message);
+      if (d.error instanceof KernelRefusal) o.line(d.line);
+      throw d.error;
+    }
+    if (!o.testing && curtable) {
+      const t = pending[curtable];
+      if (t) tables[curtable] = t;
+      else delete tables[curtable];
+      o.onCommit();
+    }
   };
   for (const buffer of lines) {
     lineNo++;
@@ -205,12 +238,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
     if (buffer[0] === '\n') continue;
     if (buffer[0] === '#') continue;
     if (inTable && buffer.startsWith('COMMIT') && (buffer.length === 6 || buffer[6] === '\n')) {
-      if (!o.testing && curtable) {
-        const t = pending[curtable];
-        if (t) tables[curtable] = t;
-        else delete tables[curtable];
-        o.onCommit();
-      }
+      commit();
       inTable = false;
       ok = true;
     } else if (buffer[0] === '*' && !inTable) {
@@ -220,7 +248,11 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       curtable = name;
       if (o.onlyTable !== undefined && o.onlyTable !== name) continue;
       const existing = tables[name];
+      // without --noflush the table is deleted and rebuilt from the file
       pending = { [name]: o.noflush && existing ? structuredClone(existing) : undefined };
+      visible = { [name]: o.noflush && existing ? structuredClone(existing) : undefined };
+      deferred = refusal = undefined;
+      if (o.verbose && !o.noflush) for (const c of BUILTIN_CHAINS[name]) o.out(`Flushing chain \`${c}'\n`);
       inTable = true;
       ok = true;
     } else if (buffer[0] === ':' && inTable) {
@@ -239,11 +271,9 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           if (!m) throw paramProblem(`invalid policy counters for chain '${chain}'`);
           count = [Number(m[1]), Number(m[2])];
         }
-        if (policy !== 'ACCEPT' && policy !== 'DROP') {
-          throw new XtablesError(Exit.OTHER_PROBLEM, `Can't set policy \`${policy}' on \`${chain}' line ${lineNo}: Bad policy name`);
-        }
+        if (policy !== 'ACCEPT' && policy !== 'DROP') failed(lineNo, 'Bad policy name');
         const c = findChain(t, chain)!;
-        c.policy = policy;
+        c.policy = policy as 'ACCEPT' | 'DROP';
         c.created = true;
         [c.pkts, c.bytes] = count;
       } else {
@@ -267,6 +297,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         rest = rest.slice(close + 1);
       }
       const argv = ['-t', curtable!];
+      if (!o.noflush) for (let v = 0; v < o.verbose; v++) argv.push('-v');
       if (o.counters && pcnt !== undefined && bcnt !== undefined) argv.push('--set-counters', pcnt, bcnt);
       argv.push(...splitRestoreLine(rest));
       let cmd;
@@ -279,20 +310,24 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         }
         throw e;
       }
-      try {
-        o.out(execute(pending as Tables, cmd).stdout);
-      } catch (e) {
-        if (e instanceof NftError) failed(e.message);
-        throw e;
+      if (cmd.command & (CMD.LIST | CMD.LIST_RULES)) {
+        o.out(execute(visible, { ...cmd, command: cmd.command & (CMD.LIST | CMD.LIST_RULES) }).stdout);
+      } else if (!deferred) {
+        try {
+          o.out(execute(pending, cmd).stdout);
+        } catch (e) {
+          if (e instanceof KernelRefusal) refusal ??= { error: e, line: lineNo };
+          else if (e instanceof NftError || e instanceof JumpTargetMissing) deferred = { error: e, line: lineNo };
+          else throw e;
+        }
       }
       ok = true;
     }
     if (o.onlyTable !== undefined && curtable && o.onlyTable !== curtable) continue;
-    if (!ok) failed();
+    if (!ok) failed(lineNo);
   }
   if (inTable) {
     throw new LineFailed(`${o.prog}: COMMIT expected at line ${lineNo + 1}\n`);
   }
 }
 
-export { nftErrorText };
