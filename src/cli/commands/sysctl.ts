@@ -94,7 +94,11 @@ function setForwarding(host: Host, key: string, v: number): void {
 
 export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const { io } = ctx;
-  const r = getoptPermute('sysctl', argv, 'bAdfhaNnp::qoxwr:VX', LONG);
+  if (!argv.length) {
+    io.err(USAGE);
+    return 1;
+  }
+  const r = getoptPermute('sysctl', argv, 'bAdefhaNnp::qoxwr:VX', LONG);
   if ('error' in r) {
     io.err(r.error + USAGE);
     return 1;
