@@ -201,7 +201,10 @@ export function lexCommandLine(argv: readonly string[]): IToken[] {
       const [kind, extName, optName] = r.val.split(':') as [string, string, string];
       // iptables routes a target's options to the target, a match's to its newest instance
       const owner = [...loaded].reverse().find((l) => l.ext.kind === kind && l.ext.name === extName)!;
-      const entry = owner.ext.options.find((o) => o.name === optName)!;
+      const typed = owner.ext.options.find((o) => o.name === optName)!;
+      // xtables_option_lookup(): libxtables hands x6 parsers the first entry with the option's id,
+      // so an alias gets that entry's flags and name (`! --ttl 5` is accepted as --ttl-eq)
+      const entry = typed.type === 'raw' ? typed : owner.ext.options.find((o) => o.id === typed.id)!;
       const extra: string[] = [];
       for (let k = 0; k < (entry.extraArgs ?? 0) && g.hasArg(); k++) extra.push(g.take()!);
       push(T.ExtOpt, r.text, r.index, { loaded: owner, entry, arg: r.arg, extra } satisfies ExtOptPayload);

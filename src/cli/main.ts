@@ -65,6 +65,23 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
     (await import('./commands/sysctl.js')).sysctlCommand(context(), args),
   );
   program
+    .command('trace')
+    .description('push a packet through a host: -i IFACE -p PROTO -s SRC --sport N -d DST --dport N (without -i: sent by a local process)')
+    .option('-i, --in-interface <iface>', 'the packet arrives on this interface (else a local process sends it)')
+    .option('-p, --protocol <proto>', 'tcp, udp, icmp or a number', 'tcp')
+    .option('-s, --source <addr>', 'source address (from a local process: chosen by routing when left out)')
+    .option('-d, --destination <addr>', 'destination address')
+    .option('--sport <port>', 'source port (default 40000)')
+    .option('--dport <port>', 'destination port')
+    .option('--tcp-flags <flags>', 'TCP flags, e.g. SYN or ACK,PSH (default SYN)')
+    .option('--icmp-type <type>', 'echo-request (default), echo-reply, or TYPE/CODE')
+    .option('--mark <mark>', 'packet mark')
+    .option('--len <bytes>', 'IP length')
+    .option('--ttl <ttl>', 'time to live')
+    .option('--format <format>', 'text, json or xtables (the lines xtables-monitor --trace prints)')
+    .option('--seed <n>', "reseed the lab's random generator first")
+    .action((opts) => run(import('./commands/trace.js').then((m) => m.traceCommand(context(), opts))));
+  program
     .command('lab')
     .description('the lab: `lab show` (hosts, interfaces, routes, services, sysctls) or `lab reset` (back to the built-in lab)')
     .argument('[action]', 'show | reset')

@@ -122,6 +122,8 @@ export interface ParseCall<D> {
   /** bit set of option ids given before this one (xflags) */
   xflags: number;
   frame: RuleFrame;
+  /** writes a warning to stderr now, as the C code's fprintf(stderr, ...) does */
+  warn?: (text: string) => void;
 }
 
 export interface FinalCall<D> {
@@ -129,6 +131,8 @@ export interface FinalCall<D> {
   data: D;
   xflags: number;
   frame: RuleFrame;
+  /** writes a warning to stderr now, as the C code's fprintf(stderr, ...) does */
+  warn?: (text: string) => void;
 }
 
 export interface PrintContext {
@@ -143,6 +147,12 @@ interface ExtensionBase<D> {
   revision?: number;
   /** other names that load this extension (-m state loads "state"; aliases keep their own name) */
   aliases?: string[];
+  /**
+   * xtables real_name: the extension the kernel gets instead (-j NOTRACK is CT). The rule stores
+   * this name, so -L shows it and print/save/apply are that extension's; `saveName` of that
+   * extension gives -S its alias back.
+   */
+  realName?: string;
   options: OptionEntry[];
   /** fresh data for a new instance of the extension in a rule (x6 init) */
   init(frame: RuleFrame): D;

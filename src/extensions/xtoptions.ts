@@ -137,6 +137,24 @@ export function parseMarkMask(arg: string): { value: number; mask: number } {
   return { value: Number(v.value), mask };
 }
 
+/**
+ * xtables_parse_val_mask() without a name map, as XTTYPE_MARKMASK32 uses it in 1.8.9: the
+ * messages name the extension and the option.
+ */
+function parseValMask(ext: string, e: OptionEntry, arg: string): { value: number; mask: number } {
+  const bad = () => paramProblem(`${ext}: bad integer value for option "--${e.name}", or out of range.\n`);
+  const garbage = () => paramProblem(`${ext}: trailing garbage after value for option "--${e.name}".\n`);
+  const v = xtStrtoul(arg, 0, 0xffffffff, true);
+  if (!v.ok) throw bad();
+  if (v.end === arg.length) return { value: Number(v.value), mask: 0xffffffff };
+  if (arg[v.end] !== '/') throw garbage();
+  const rest = arg.slice(v.end + 1);
+  const m = xtStrtoul(rest, 0, 0xffffffff, true);
+  if (!m.ok) throw bad();
+  if (m.end !== rest.length) throw garbage();
+  return { value: Number(v.value), mask: Number(m.value) };
+}
+
 const SYSLOG_LEVELS: Record<string, number> = {
   alert: 1,
   crit: 2,
@@ -169,9 +187,20 @@ export function resolveHost(name: string): number[] | undefined {
   return undefined;
 }
 
+/**
+ * gai_strerror() of a failed lookup as glibc reports it with no reachable DNS server (as in the
+ * recording namespaces): names nss_dns refuses without asking (digits and dots only, or not a
+ * res_hnok host name) are EAI_NONAME, any other name times out as EAI_AGAIN.
+ */
+function gaiError(name: string): string {
+  const allNumeric = /^\d[\d.]*$/.test(name) && !name.endsWith('.');
+  const hnok = /^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*\.?$/.test(name);
+  return allNumeric || !hnok ? 'Name or service not known' : 'Temporary failure in name resolution';
+}
+
 function parseHost(arg: string, val: OptValue): void {
   const addrs = resolveHost(arg);
-  if (!addrs) throw paramProblem(`getaddrinfo: Name or service not known\n`);
+  if (!addrs) throw paramProblem(`getaddrinfo: ${gaiError(arg)}\n`);
   if (addrs.some((a) => a !== addrs[0])) throw paramProblem(`${arg} resolves to more than one address\n`);
   val.haddr = addrs[0]!;
   val.hmask = 0xffffffff;
@@ -216,14 +245,23 @@ function parsePortRange(ext: string, e: OptionEntry, arg: string, val: OptValue)
   val.portCount = n;
 }
 
+/**
+ * xtopt_parse_plenmask(): a mask with holes gives hlen -1, which the C code stores in a uint8_t
+ * (255); no shift applies to that length, so the mask stays all ones.
+ */
+function plenToMask(hlen: number): number {
+  return hlen < 0 ? 0xffffffff : prefixToMask(hlen);
+}
+
 function parsePlen(ext: string, e: OptionEntry, arg: string, val: OptValue): void {
   const n = parseUint(arg, 0, 32);
   if (n !== undefined) {
     val.hlen = n;
     return;
   }
+  // getaddrinfo(AI_NUMERICHOST) takes every inet_aton form ("0xffffff00", "255.255.255")
   const dotted = inetAton(arg);
-  if (dotted !== undefined && /^[0-9.]+$/.test(arg)) {
+  if (dotted !== undefined) {
     val.hlen = maskToCidr(dotted);
     return;
   }
@@ -292,7 +330,7 @@ export function xtOptionParse(
       parseTosMask(e, arg, val);
       break;
     case 'markmask32': {
-      const mm = parseMarkMask(arg);
+      const mm = parseValMask(ext, e, arg);
       val.value = mm.value;
       val.mask = mm.mask;
       break;
@@ -310,7 +348,7 @@ export function xtOptionParse(
       } else {
         parseHost(arg.slice(0, slash), val);
         parsePlen(ext, e, arg.slice(slash + 1), val);
-        val.hmask = prefixToMask(val.hlen!);
+        val.hmask = plenToMask(val.hlen!);
       }
       break;
     }
@@ -328,7 +366,7 @@ export function xtOptionParse(
       break;
     case 'plenmask':
       parsePlen(ext, e, arg, val);
-      val.hmask = val.hlen! < 0 ? 0 : prefixToMask(val.hlen!);
+      val.hmask = plenToMask(val.hlen!);
       break;
     case 'ethermac':
       parseEtherMac(arg, val);

@@ -28,7 +28,7 @@ function host(interfaces: Interface[], routes: Host['routes'], forward = false):
     ],
     tables: {},
     conntrack: [],
-    counters: {},
+    extState: {},
   };
 }
 

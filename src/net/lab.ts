@@ -40,14 +40,17 @@ export interface Service {
 
 export interface ConntrackEntry {
   proto: number;
-  /** original and reply tuples: [src, dst, sport, dport] */
+  /** original and reply tuples: [src, dst, sport, dport] (ports 0 when the protocol has none) */
   orig: [string, string, number, number];
   reply: [string, string, number, number];
-  state: string;
+  /** protocol state as conntrack -L shows it (TCP: SYN_SENT, ESTABLISHED, ...) */
+  state?: string;
+  /** status bits: SEEN_REPLY ASSURED SRC_NAT DST_NAT */
   status: string[];
   mark: number;
   zone: number;
-  timeout: number;
+  /** lab-clock second the entry expires */
+  expires: number;
   helper?: string;
 }
 
@@ -58,8 +61,8 @@ export interface Host {
   services: Service[];
   tables: Tables;
   conntrack: ConntrackEntry[];
-  /** per-rule state of statistic --mode nth and similar, keyed by the extension */
-  counters: Record<string, number>;
+  /** per-rule extension state (statistic nth counters, limit buckets, recent lists), keyed by rule handle */
+  extState: Record<string, unknown>;
 }
 
 export interface Segment {
@@ -75,6 +78,8 @@ export interface Lab {
   defaultHost: string;
   /** the seeded generator behind statistic --mode random and ephemeral ports */
   rng: { seed: number; state: number };
+  /** the lab clock in seconds (conntrack timeouts, limit, recent) */
+  clock?: number;
   hosts: Record<string, Host>;
   segments: Segment[];
 }

@@ -452,6 +452,7 @@ export class CommandParse {
       data: inst!.data,
       xflags: inst!.xflags,
       frame: this.frame,
+      warn: this.opts.warn,
     });
     inst!.xflags |= 1 << p.entry.id;
     this.invert = false;
@@ -519,7 +520,7 @@ export class CommandParse {
 
   private finalCheck(inst: ExtInstance): void {
     const ext = inst.loaded.ext;
-    ext.finalCheck?.({ ext: ext.name, data: inst.data, xflags: inst.xflags, frame: this.frame });
+    ext.finalCheck?.({ ext: ext.name, data: inst.data, xflags: inst.xflags, frame: this.frame, warn: this.opts.warn });
     xtOptionsFcheck(ext.name, inst.xflags, ext.options);
   }
 
@@ -569,7 +570,7 @@ export class CommandParse {
         return { kind: 'verdict', verdict: this.jumpto as 'ACCEPT' };
       }
       const data = ext.canonicalize ? ext.canonicalize(structuredClone(this.target.data), frame) : structuredClone(this.target.data);
-      return { kind: 'ext', name: this.jumpto, data };
+      return { kind: 'ext', name: ext.realName ?? this.jumpto, data };
     }
     if (!this.jumpto) return undefined;
     return { kind: this.gotoSet ? 'goto' : 'jump', chain: this.jumpto };

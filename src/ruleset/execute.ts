@@ -13,6 +13,7 @@ import { nftRoundTrip } from './nft-compat.js';
 import type { Rule } from './rule.js';
 import { jumpTarget } from './rule.js';
 import {
+  allocHandle,
   findChain,
   isBuiltin,
   isTableName,
@@ -128,6 +129,38 @@ function checkKernel(table: TableName, chain: string, rules: Rule[], op: string)
 }
 
 /**
+ * nft_target_validate() as the kernel runs it when a rule is added: from each base chain it
+ * follows jumps and gotos into user chains, and an xt target whose .hooks exclude that base
+ * chain's hook is refused there (EINVAL, blamed on the rule being added). A target in a user
+ * chain is checked only this way, so adding the jump can be what fails.
+ */
+function checkHooksReached(tables: Tables, table: TableName, chain: string, op: string): void {
+  const t = tables[table];
+  const hooked = (r: Rule): boolean => r.target?.kind === 'ext' && findTarget(r.target.name)?.hooks !== undefined;
+  if (!t || !t.chains.some((c) => c.rules.some(hooked))) return;
+  for (const base of t.chains) {
+    if (!isBuiltin(table, base.name)) continue;
+    const seen = new Set<string>();
+    const walk = (c: Chain): void => {
+      if (seen.has(c.name)) return;
+      seen.add(c.name);
+      for (const r of c.rules) {
+        const tg = r.target;
+        const ext = tg?.kind === 'ext' ? findTarget(tg.name) : undefined;
+        if (ext?.hooks && !ext.hooks.includes(base.name)) {
+          const why = `${ext.name} is only valid in ${ext.hooks.join(', ')} (and chains called from there), but chain ${c.name} is reached from ${base.name}`;
+          throw new KernelRefusal(op, 'Invalid argument', `rule in chain ${chain}`, why);
+        }
+        const j = jumpTarget(r);
+        const next = j === undefined ? undefined : findChain(t, j);
+        if (next) walk(next);
+      }
+    };
+    walk(base);
+  }
+}
+
+/**
  * Runs the command. `verboseOut` receives the lines nft_cmd_* print with -v
  * ("Zeroing chain `X'", "Flushing chain `X'", "Deleting chain `X'").
  */
@@ -149,8 +182,15 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
   const materialize = (name: string): Chain => {
     const t = ensureTable(tables, table);
     const c = findChain(t, name)!;
-    if (isBuiltin(table, name)) c.created = true;
+    if (isBuiltin(table, name) && !c.created) {
+      c.created = true;
+      c.handle = allocHandle(t);
+    }
     return c;
+  };
+  const stamp = (rules: Rule[]): void => {
+    const t = ensureTable(tables, table);
+    for (const r of rules) r.handle = allocHandle(t);
   };
 
   const zeroChains = (chains: Chain[], create: boolean): void => {
@@ -177,8 +217,10 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       if (cmd.command === CMD.INSERT && cmd.rulenum > c0.rules.length + 1) throw new NftError('Index of insertion too big');
       checkKernel(table, chainName!, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT');
       const c = materialize(c0.name);
+      stamp(cmd.rules);
       if (cmd.command === CMD.APPEND) c.rules.push(...cmd.rules);
       else c.rules.splice(cmd.rulenum - 1, 0, ...[...cmd.rules].reverse());
+      checkHooksReached(tables, table, c0.name, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT');
       if (verbose) for (const r of cmd.rules) stdout += printRuleVerbose(r, table, c.name);
       break;
     }
@@ -187,8 +229,11 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       const c0 = requireChain();
       if (cmd.rulenum > c0.rules.length) throw new NftError('Index of replacement too big');
       checkKernel(table, chainName!, cmd.rules, 'RULE_REPLACE');
-      materialize(c0.name).rules[cmd.rulenum - 1] = cmd.rules[0]!;
-      if (verbose) stdout += printRuleVerbose(cmd.rules[0]!, table, c0.name);
+      const c = materialize(c0.name);
+      stamp(cmd.rules);
+      c.rules[cmd.rulenum - 1] = cmd.rules[0]!;
+      checkHooksReached(tables, table, c0.name, 'RULE_REPLACE');
+      if (verbose) stdout += printRuleVerbose(cmd.rules[0]!, table, c.name);
       break;
     }
     case CMD.DELETE:
@@ -291,7 +336,8 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
     }
     case CMD.NEW_CHAIN: {
       if (lookupChain(tables, table, chainName!)) throw new NftError('Chain already exists');
-      ensureTable(tables, table).chains.push({ name: chainName!, pkts: 0, bytes: 0, rules: [] });
+      const t = ensureTable(tables, table);
+      t.chains.push({ name: chainName!, pkts: 0, bytes: 0, rules: [], handle: allocHandle(t) });
       break;
     }
     case CMD.DELETE_CHAIN: {

@@ -35,6 +35,8 @@ export interface Rule {
   target?: RuleTarget;
   pkts: number;
   bytes: number;
+  /** nf_tables handle (set when the rule is stored) */
+  handle?: number;
 }
 
 export function targetName(t: RuleTarget | undefined): string {

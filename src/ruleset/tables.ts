@@ -36,11 +36,22 @@ export interface Chain {
   pkts: number;
   bytes: number;
   rules: Rule[];
+  /** nf_tables handle, once the chain exists in the kernel */
+  handle?: number;
 }
 
 export interface Table {
   /** built-in chains first (hook order, all of them), then user chains in creation order */
   chains: Chain[];
+  /** nf_tables hands out chain and rule handles from one counter per table */
+  nextHandle?: number;
+}
+
+/** the next nf_tables handle of a table (what `xtables-monitor --trace` shows as rule:0xN) */
+export function allocHandle(t: Table): number {
+  const h = t.nextHandle ?? 1;
+  t.nextHandle = h + 1;
+  return h;
 }
 
 export type Tables = Partial<Record<TableName, Table>>;

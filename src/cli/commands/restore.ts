@@ -8,7 +8,7 @@ import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError }
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine } from '../../ruleset/command-parse.js';
 import { JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
-import { BUILTIN_CHAINS, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
+import { allocHandle, BUILTIN_CHAINS, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostOf, readWrite, type CliContext } from '../context.js';
@@ -163,7 +163,7 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
     let status = 0;
     let line = 0;
     try {
-      restoreInto(host.tables, input, { counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), onCommit: () => (committed = true), line: (n) => (line = n) });
+      restoreInto(host.tables, input, { counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), err: (t) => io.err(t), onCommit: () => (committed = true), line: (n) => (line = n) });
     } catch (e) {
       if (e instanceof XtablesError) {
         io.err(renderXtablesError(e, prog, line));
@@ -188,6 +188,8 @@ interface RestoreOptions {
   onlyTable?: string;
   prog: string;
   out(text: string): void;
+  /** stderr: the warnings the iptables parser prints while reading a line */
+  err?(text: string): void;
   onCommit(): void;
   line(n: number): void;
 }
@@ -274,12 +276,13 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         if (policy !== 'ACCEPT' && policy !== 'DROP') failed(lineNo, 'Bad policy name');
         const c = findChain(t, chain)!;
         c.policy = policy as 'ACCEPT' | 'DROP';
+        if (!c.created) c.handle = allocHandle(t);
         c.created = true;
         [c.pkts, c.bytes] = count;
       } else {
         const c = findChain(t, chain);
         if (c) c.rules = [];
-        else t.chains.push({ name: chain, pkts: 0, bytes: 0, rules: [] });
+        else t.chains.push({ name: chain, pkts: 0, bytes: 0, rules: [], handle: allocHandle(t) });
       }
       ok = true;
     } else if (inTable) {
@@ -302,7 +305,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       argv.push(...splitRestoreLine(rest));
       let cmd;
       try {
-        cmd = parseIptables(argv, (t) => o.out(t), true, curtable);
+        cmd = parseIptables(argv, (t) => (o.err ?? o.out)(t), true, curtable);
       } catch (e) {
         if (e instanceof SkipLine) continue;
         if (e instanceof EarlyExit) {

@@ -8,8 +8,32 @@ import { tcp } from './tcp.js';
 import { udp } from './udp.js';
 // imports: protocols
 // imports: conntrack
+import { conntrack, state } from './conntrack.js';
+import { mark } from './mark.js';
+import { connmark } from './connmark.js';
+import { helper } from './helper.js';
+import { connlimit } from './connlimit.js';
+import { connbytes } from './connbytes.js';
 // imports: rates
+import { limit } from './limit.js';
+import { statistic } from './statistic.js';
+import { recent } from './recent.js';
+import { time } from './time.js';
 // imports: addresses
+import { addrtype } from './addrtype.js';
+import { iprange } from './iprange.js';
+import { mac } from './mac.js';
+import { pkttype } from './pkttype.js';
+import { owner } from './owner.js';
+import { length } from './length.js';
+import { physdev } from './physdev.js';
+import { policy } from './policy.js';
+import { rpfilter } from './rpfilter.js';
+import { tos } from './tos.js';
+import { ttl } from './ttl.js';
+import { dscp } from './dscp.js';
+import { icmp } from './icmp.js';
+import { multiport } from './multiport.js';
 
 export const MATCHES: MatchExtension[] = [
   tcp,
@@ -17,6 +41,31 @@ export const MATCHES: MatchExtension[] = [
   comment,
   // group: protocols
   // group: conntrack
+  conntrack,
+  state,
+  mark,
+  connmark,
+  helper,
+  connlimit,
+  connbytes,
   // group: rates
+  limit,
+  statistic,
+  recent,
+  time,
   // group: addresses
+  addrtype,
+  iprange,
+  mac,
+  pkttype,
+  owner,
+  length,
+  physdev,
+  policy,
+  rpfilter,
+  tos,
+  ttl,
+  dscp,
+  icmp,
+  multiport,
 ];

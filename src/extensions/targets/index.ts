@@ -5,10 +5,44 @@
 import type { TargetExtension } from '../types.js';
 import { standard } from './standard.js';
 // imports: nat
+import { DNAT, MASQUERADE, REDIRECT, SNAT } from './nat.js';
+import { NETMAP } from './netmap.js';
 // imports: other
+import { CHECKSUM } from './checksum.js';
+import { CLASSIFY } from './classify.js';
+import { CONNMARK } from './connmark.js';
+import { CT, NOTRACK } from './ct.js';
+import { DSCP } from './dscp.js';
+import { LOG } from './log.js';
+import { MARK } from './mark.js';
+import { NFLOG } from './nflog.js';
+import { NFQUEUE } from './nfqueue.js';
+import { REJECT } from './reject.js';
+import { TCPMSS } from './tcpmss.js';
+import { TOS } from './tos.js';
+import { TRACE } from './trace.js';
 
 export const TARGETS: TargetExtension[] = [
   standard,
   // group: nat
+  SNAT,
+  DNAT,
+  MASQUERADE,
+  REDIRECT,
+  NETMAP,
   // group: other
+  REJECT,
+  LOG,
+  NFLOG,
+  MARK,
+  CONNMARK,
+  CT,
+  NOTRACK,
+  TRACE,
+  TCPMSS,
+  CHECKSUM,
+  CLASSIFY,
+  DSCP,
+  TOS,
+  NFQUEUE,
 ];

@@ -1,0 +1,119 @@
+/**
+ * `trace`: push a synthetic packet through one host (`-i IFACE ...`, or without -i from a local
+ * process of the host) and show every chain, rule, rewrite, routing decision and conntrack event.
+ * The trace is an event in the lab: counters, conntrack and extension state change and are saved.
+ */
+import { SimError } from '../../errors.js';
+import { parseDotted } from '../../net/ipv4.js';
+import { protocolByName } from '../../net/netdb.js';
+import { explainHostOutcome, tracePacket, type HostTrace, type PacketSpec } from '../../engine/simulate.js';
+import { UnmodelledExtension } from '../../engine/netfilter.js';
+import { parseTcpFlags } from '../../extensions/matches/tcp.js';
+import { parseUint } from '../../util/strtoul.js';
+import { renderText, makeColors } from '../../trace/text.js';
+import { renderXtables } from '../../trace/xtables.js';
+import { hostOf, readWrite, type CliContext } from '../context.js';
+
+export interface TraceOptions {
+  inInterface?: string;
+  protocol?: string;
+  source?: string;
+  destination?: string;
+  sport?: string;
+  dport?: string;
+  tcpFlags?: string;
+  icmpType?: string;
+  mark?: string;
+  len?: string;
+  ttl?: string;
+  format?: string;
+  seed?: string;
+}
+
+const ICMP_TYPES: Record<string, [number, number]> = {
+  'echo-request': [8, 0],
+  'echo-reply': [0, 0],
+  'destination-unreachable': [3, 0],
+  'port-unreachable': [3, 3],
+  'host-unreachable': [3, 1],
+  'time-exceeded': [11, 0],
+};
+
+function num(name: string, v: string | undefined, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = parseUint(v, 0, max);
+  if (n === undefined) throw new SimError(`trace: bad ${name} \`${v}'`, 2);
+  return n;
+}
+
+function addr(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const a = parseDotted(v);
+  if (a === undefined) throw new SimError(`trace: ${name} must be an IPv4 address, got \`${v}'`, 2);
+  return a;
+}
+
+export function packetSpec(o: TraceOptions): PacketSpec {
+  const protoText = (o.protocol ?? 'tcp').toLowerCase();
+  const proto = parseUint(protoText, 0, 255) ?? protocolByName(protoText);
+  if (proto === undefined) throw new SimError(`trace: unknown protocol \`${o.protocol}'`, 2);
+  const dst = addr('-d', o.destination);
+  if (dst === undefined) throw new SimError('trace: say where the packet goes with -d ADDRESS', 2);
+  const spec: PacketSpec = {
+    iface: o.inInterface,
+    proto,
+    src: addr('-s', o.source),
+    dst,
+    mark: num('--mark', o.mark, 0xffffffff),
+    len: num('--len', o.len, 65535),
+    ttl: num('--ttl', o.ttl, 255),
+  };
+  if (proto === 6 || proto === 17) {
+    spec.sport = num('--sport', o.sport, 65535) ?? 40000;
+    spec.dport = num('--dport', o.dport, 65535);
+    if (spec.dport === undefined) throw new SimError('trace: a tcp or udp packet needs --dport', 2);
+  }
+  if (proto === 6) spec.tcpFlags = o.tcpFlags ? parseTcpFlags(o.tcpFlags) : 0x02;
+  if (proto === 1) {
+    const t = o.icmpType ?? 'echo-request';
+    const known = ICMP_TYPES[t];
+    if (known) [spec.icmpType, spec.icmpCode] = known;
+    else {
+      const [a, b] = t.split('/');
+      spec.icmpType = num('--icmp-type', a, 255);
+      spec.icmpCode = num('--icmp-type', b ?? '0', 255);
+    }
+  }
+  return spec;
+}
+
+export async function traceCommand(ctx: CliContext, o: TraceOptions): Promise<number> {
+  const format = o.format ?? (ctx.json ? 'json' : 'text');
+  if (!['text', 'json', 'xtables'].includes(format)) throw new SimError(`trace: unknown --format \`${format}' (text, json, xtables)`, 2);
+  const spec = packetSpec(o);
+  const out = await readWrite<(HostTrace & { name: string }) | UnmodelledExtension>(ctx, (lab) => {
+    const [name] = hostOf(lab, ctx.host);
+    if (o.seed !== undefined) {
+      const seed = num('--seed', o.seed, 0xffffffff)!;
+      lab.rng = { seed, state: seed };
+    }
+    try {
+      const t = tracePacket(lab, name, spec);
+      return { save: true, value: { name, ...t } };
+    } catch (e) {
+      if (e instanceof UnmodelledExtension) return { save: false, value: e };
+      throw e;
+    }
+  });
+  if (out instanceof UnmodelledExtension) throw out;
+  const explanation = explainHostOutcome(out.name, out.outcome);
+  if (format === 'json') {
+    ctx.io.out(JSON.stringify({ host: out.name, outcome: out.outcome.kind, explanation, events: out.events }, null, 1) + '\n');
+  } else if (format === 'xtables') {
+    ctx.io.out(renderXtables(out.events));
+  } else {
+    const c = makeColors(ctx.color);
+    ctx.io.out(renderText(out.events, c) + c.bold(explanation) + '\n');
+  }
+  return 0;
+}

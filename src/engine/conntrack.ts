@@ -1,0 +1,206 @@
+/**
+ * Connection tracking of one host (nf_conntrack): tuples, lookup by original or reply tuple,
+ * new entries that become real (confirmed) only when their first packet leaves the stack, the
+ * protocol state and timeouts conntrack -L shows, and NAT bindings stored as the changed reply
+ * tuple plus SRC_NAT/DST_NAT status bits.
+ */
+import { ipToString, parseDotted } from '../net/ipv4.js';
+import type { ConntrackEntry } from '../net/lab.js';
+import type { ConntrackView, CtState, Tuple } from './ext-api.js';
+import { PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP, type Packet } from './packet.js';
+
+export interface Conn {
+  proto: number;
+  orig: Tuple;
+  reply: Tuple;
+  state?: string;
+  status: Set<string>;
+  mark: number;
+  zone: number;
+  expires: number;
+  helper?: string;
+  confirmed: boolean;
+  /** which NAT manipulations have been decided (null binding or not) */
+  natDone: Set<'SRC' | 'DST'>;
+  packets: [number, number];
+  bytes: [number, number];
+}
+
+export function tupleOf(p: Packet): Tuple {
+  if (p.proto === PROTO_ICMP) {
+    // ICMP echo: the id plays the role of both ports
+    return { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport ?? 0, dport: p.sport ?? 0 };
+  }
+  return { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport ?? 0, dport: p.dport ?? 0 };
+}
+
+export function invert(t: Tuple): Tuple {
+  return { src: t.dst, dst: t.src, proto: t.proto, sport: t.dport, dport: t.sport };
+}
+
+export function sameTuple(a: Tuple, b: Tuple): boolean {
+  return a.src === b.src && a.dst === b.dst && a.proto === b.proto && a.sport === b.sport && a.dport === b.dport;
+}
+
+export function tupleText(t: Tuple): string {
+  const ports = t.proto === PROTO_TCP || t.proto === PROTO_UDP;
+  return ports ? `${ipToString(t.src)}:${t.sport} -> ${ipToString(t.dst)}:${t.dport}` : `${ipToString(t.src)} -> ${ipToString(t.dst)}`;
+}
+
+/** nf_conntrack's default timeouts, seconds */
+const TIMEOUT = {
+  tcp: { SYN_SENT: 120, SYN_RECV: 60, ESTABLISHED: 432000, FIN_WAIT: 120, CLOSE_WAIT: 60, LAST_ACK: 30, TIME_WAIT: 120, CLOSE: 10 } as Record<string, number>,
+  udp: 30,
+  udpStream: 120,
+  icmp: 30,
+  generic: 600,
+};
+
+export class ConntrackTable {
+  readonly conns: Conn[];
+
+  constructor(
+    entries: ConntrackEntry[],
+    private readonly now: number,
+  ) {
+    this.conns = entries.filter((e) => e.expires > now).map(fromEntry);
+  }
+
+  /** nf_conntrack_in's lookup: the entry this packet belongs to and its direction */
+  find(t: Tuple, zone: number): { conn: Conn; reply: boolean } | undefined {
+    for (const c of this.conns) {
+      if (c.zone !== zone) continue;
+      if (sameTuple(c.orig, t)) return { conn: c, reply: false };
+      if (sameTuple(c.reply, t)) return { conn: c, reply: true };
+    }
+    return undefined;
+  }
+
+  /** A new, unconfirmed entry for the first packet of a connection. */
+  create(p: Packet): Conn {
+    const orig = tupleOf(p);
+    const c: Conn = {
+      proto: p.proto,
+      orig,
+      reply: invert(orig),
+      status: new Set(),
+      mark: 0,
+      zone: p.ctZone,
+      expires: this.now,
+      confirmed: false,
+      natDone: new Set(),
+      packets: [0, 0],
+      bytes: [0, 0],
+    };
+    this.conns.push(c);
+    return c;
+  }
+
+  /** the reply tuple a proposed NAT change would produce is already taken (nf_nat_used_tuple) */
+  replyTaken(reply: Tuple, except: Conn): boolean {
+    return this.conns.some((c) => c !== except && (sameTuple(c.reply, reply) || sameTuple(c.orig, reply)));
+  }
+
+  discard(c: Conn): void {
+    const i = this.conns.indexOf(c);
+    if (i >= 0 && !c.confirmed) this.conns.splice(i, 1);
+  }
+
+  toEntries(): ConntrackEntry[] {
+    return this.conns.filter((c) => c.confirmed).map(toEntry);
+  }
+
+  /**
+   * Protocol tracking for one packet (tcp_packet/udp_packet/icmp_packet): state, status bits,
+   * timeout. Returns false when the packet does not fit the connection (conntrack calls it INVALID).
+   */
+  track(c: Conn, p: Packet, reply: boolean): boolean {
+    const dir = reply ? 1 : 0;
+    c.packets[dir] += 1;
+    c.bytes[dir] += p.len;
+    if (reply && !c.status.has('SEEN_REPLY')) c.status.add('SEEN_REPLY');
+    if (p.proto === PROTO_TCP) {
+      const f = p.tcpFlags ?? 0;
+      let s = c.state ?? 'NONE';
+      if (f & TCP.RST) s = 'CLOSE';
+      else if (s === 'NONE' && f & TCP.SYN && !(f & TCP.ACK)) s = 'SYN_SENT';
+      else if (s === 'SYN_SENT' && reply && f & TCP.SYN && f & TCP.ACK) s = 'SYN_RECV';
+      else if (s === 'SYN_RECV' && !reply && f & TCP.ACK) {
+        s = 'ESTABLISHED';
+        c.status.add('ASSURED');
+      } else if (f & TCP.FIN) {
+        s = s === 'ESTABLISHED' ? 'FIN_WAIT' : s === 'FIN_WAIT' || s === 'CLOSE_WAIT' ? 'LAST_ACK' : s;
+      } else if (s === 'LAST_ACK' && f & TCP.ACK) s = 'TIME_WAIT';
+      else if (s === 'NONE') s = 'ESTABLISHED'; // nf_conntrack_tcp_loose: picked up mid-stream
+      c.state = s;
+      c.expires = this.now + (TIMEOUT.tcp[s] ?? TIMEOUT.tcp.CLOSE!);
+      return true;
+    }
+    if (p.proto === PROTO_UDP) {
+      if (c.status.has('SEEN_REPLY') && !reply && c.packets[1] > 0) c.status.add('ASSURED');
+      c.expires = this.now + (c.status.has('ASSURED') ? TIMEOUT.udpStream : TIMEOUT.udp);
+      return true;
+    }
+    c.expires = this.now + (p.proto === PROTO_ICMP ? TIMEOUT.icmp : TIMEOUT.generic);
+    return true;
+  }
+}
+
+/** Can this packet start a connection? (tcp_new: a SYN without ACK, or any packet but RST/SYN-ACK when loose) */
+export function canStart(p: Packet): boolean {
+  if (p.proto !== PROTO_TCP) return true;
+  const f = p.tcpFlags ?? 0;
+  if (f & TCP.RST) return false;
+  if (f & TCP.SYN && f & TCP.ACK) return false;
+  return true;
+}
+
+export function ctState(c: Conn, reply: boolean): CtState {
+  if (reply || c.status.has('SEEN_REPLY')) return 'ESTABLISHED';
+  return 'NEW';
+}
+
+export function ctView(c: Conn, reply: boolean, now: number): ConntrackView {
+  const status = [...c.status];
+  if (c.confirmed) status.push('CONFIRMED');
+  return {
+    state: ctState(c, reply),
+    reply,
+    status,
+    mark: c.mark,
+    zone: c.zone,
+    helper: c.helper,
+    orig: c.orig,
+    replyTuple: c.reply,
+    packets: c.packets,
+    bytes: c.bytes,
+    expires: Math.max(0, c.expires - now),
+  };
+}
+
+function fromEntry(e: ConntrackEntry): Conn {
+  const t = (x: ConntrackEntry['orig']): Tuple => ({ src: parseDotted(x[0])!, dst: parseDotted(x[1])!, proto: e.proto, sport: x[2], dport: x[3] });
+  return {
+    proto: e.proto,
+    orig: t(e.orig),
+    reply: t(e.reply),
+    state: e.state,
+    status: new Set(e.status),
+    mark: e.mark,
+    zone: e.zone,
+    expires: e.expires,
+    helper: e.helper,
+    confirmed: true,
+    natDone: new Set(['SRC', 'DST']),
+    packets: [0, 0],
+    bytes: [0, 0],
+  };
+}
+
+function toEntry(c: Conn): ConntrackEntry {
+  const t = (x: Tuple): ConntrackEntry['orig'] => [ipToString(x.src), ipToString(x.dst), x.sport, x.dport];
+  const e: ConntrackEntry = { proto: c.proto, orig: t(c.orig), reply: t(c.reply), status: [...c.status], mark: c.mark, zone: c.zone, expires: c.expires };
+  if (c.state) e.state = c.state;
+  if (c.helper) e.helper = c.helper;
+  return e;
+}

@@ -1,0 +1,609 @@
+/**
+ * One host's IPv4 stack, in the kernel's order. A packet either arrives on an interface
+ * (ip_rcv: PREROUTING, the input route, then INPUT or FORWARD) or is sent by a local process
+ * (ip_route_output, OUTPUT, the reroute check), and leaves through POSTROUTING. At each hook the
+ * tables run in nf_tables priority order, conntrack sits between raw and mangle, NAT runs only for
+ * a connection's first packet and is applied to every later one.
+ */
+import { ipToString, parseDotted } from '../net/ipv4.js';
+import type { Host, Lab } from '../net/lab.js';
+import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, selectSourceAddress, type FibRoute } from '../net/routing.js';
+import { effectiveConf } from '../net/sysctl.js';
+import type { Rule } from '../ruleset/rule.js';
+import { findChain, type TableName } from '../ruleset/tables.js';
+import type { Rng } from '../util/rng.js';
+import { canStart, ConntrackTable, ctView, invert, tupleText, type Conn } from './conntrack.js';
+import type { EventBody, Hook, TraceEvent } from './events.js';
+import type { NatRequest, TargetContext, Tuple } from './ext-api.js';
+import { runChain } from './netfilter.js';
+import { endpoint, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, type Packet } from './packet.js';
+
+export type HostOutcome =
+  /** handed to the local socket layer after INPUT */
+  | { kind: 'deliver'; pkt: Packet }
+  /** sent out of `dev` towards `nexthop` after POSTROUTING */
+  | { kind: 'transmit'; pkt: Packet; dev: string; nexthop: number }
+  /** gone; `replies` are what the host sends back (REJECT, ICMP errors) */
+  | { kind: 'drop'; pkt: Packet; reason: string; replies: Packet[] }
+  /** the local sender got an error at once (no route: ENETUNREACH/EHOSTUNREACH, EINVAL, EPERM) */
+  | { kind: 'error'; pkt: Packet; errno: 'ENETUNREACH' | 'EHOSTUNREACH' | 'EINVAL' | 'EPERM'; reason: string };
+
+type Step = TableName | 'conntrack' | 'nat' | 'confirm';
+
+/** hook -> tables and conntrack steps in nf_tables priority order */
+const HOOK_ORDER: Record<Hook, Step[]> = {
+  PREROUTING: ['raw', 'conntrack', 'mangle', 'nat'],
+  INPUT: ['mangle', 'filter', 'security', 'nat', 'confirm'],
+  FORWARD: ['mangle', 'filter', 'security'],
+  OUTPUT: ['raw', 'conntrack', 'mangle', 'nat', 'filter', 'security'],
+  POSTROUTING: ['mangle', 'nat', 'confirm'],
+};
+
+/** NAT of the destination happens before routing, of the source after */
+const MANIP: Partial<Record<Hook, 'SRC' | 'DST'>> = { PREROUTING: 'DST', OUTPUT: 'DST', INPUT: 'SRC', POSTROUTING: 'SRC' };
+
+class Dropped {
+  constructor(
+    readonly reason: string,
+    readonly replies: Packet[] = [],
+  ) {}
+}
+
+export interface HostEnv {
+  lab: Lab;
+  name: string;
+  host: Host;
+  rng: Rng;
+  now: number;
+  emit(e: TraceEvent): void;
+}
+
+export class HostStack {
+  readonly fib: FibRoute[];
+  readonly ct: ConntrackTable;
+  private readonly name: string;
+  private readonly host: Host;
+
+  constructor(private readonly env: HostEnv) {
+    this.name = env.name;
+    this.host = env.host;
+    this.fib = buildFib(env.host);
+    this.ct = new ConntrackTable(env.host.conntrack, env.now);
+  }
+
+  /** Writes conntrack back into the host (the lab is saved by the caller). */
+  persist(): void {
+    this.host.conntrack = this.ct.toEntries();
+  }
+
+  private emit(e: EventBody): void {
+    this.env.emit({ host: this.name, ...e } as TraceEvent);
+  }
+
+  isLocalAddress(a: number): boolean {
+    return interfaceAddresses(this.host).some((x) => x.addr === a) || isLoopbackAddr(a);
+  }
+
+  // ---------------------------------------------------------------- receive path
+
+  /** A packet arrives on `dev` (ip_rcv). */
+  fromWire(pkt: Packet, dev: string): HostOutcome {
+    pkt.inIface = dev;
+    pkt.outIface = undefined;
+    try {
+      this.hook('PREROUTING', pkt);
+      const route = this.routeInput(pkt, dev);
+      if (route.local) {
+        this.hook('INPUT', pkt);
+        return { kind: 'deliver', pkt };
+      }
+      return this.forward(pkt, route);
+    } catch (e) {
+      if (e instanceof Dropped) return this.dropped(pkt, e);
+      throw e;
+    }
+  }
+
+  /** A locally generated packet looped back through lo: conntrack and NAT are already settled. */
+  private fromLoopback(pkt: Packet): HostOutcome {
+    // received again on lo: a new skb as far as nf_tables' trace ids go
+    pkt.id = nextPacketId();
+    pkt.inIface = 'lo';
+    pkt.outIface = undefined;
+    try {
+      this.hook('PREROUTING', pkt, true);
+      this.emit({ kind: 'route', decision: 'input', dst: ipToString(pkt.dst), route: 'local (looped back on lo)' });
+      this.hook('INPUT', pkt);
+      return { kind: 'deliver', pkt };
+    } catch (e) {
+      if (e instanceof Dropped) return this.dropped(pkt, e);
+      throw e;
+    }
+  }
+
+  private dropped(pkt: Packet, d: Dropped): HostOutcome {
+    if (pkt.conn) {
+      const c = this.ct.conns[pkt.conn.index];
+      if (c && !c.confirmed) this.ct.discard(c);
+    }
+    this.emit({ kind: 'drop', reason: d.reason });
+    return { kind: 'drop', pkt, reason: d.reason, replies: d.replies };
+  }
+
+  /** ip_route_input_noref() with the martian and reverse-path checks */
+  private routeInput(pkt: Packet, dev: string): { local: boolean; route?: FibRoute } {
+    const s = this.host.sysctls;
+    const localnet = effectiveConf(s, dev, 'route_localnet');
+    const src = pkt.src;
+    const dst = pkt.dst;
+    const martianSrc = (why: string) => new Dropped(`martian source ${ipToString(src)} on ${dev} (${why})`);
+    if (isMulticast(src) || src === 0xffffffff) throw martianSrc('multicast or broadcast source');
+    if (src >>> 24 === 0) throw martianSrc('zero network source');
+    if (dst >>> 24 === 0) throw new Dropped(`martian destination ${ipToString(dst)} on ${dev}`);
+    if (isLoopbackAddr(dst)) {
+      if (!localnet) {
+        throw new Dropped(
+          `martian destination ${ipToString(dst)} arriving on ${dev}: 127.0.0.0/8 is not routable there (net.ipv4.conf.${dev}.route_localnet=0)`,
+        );
+      }
+    } else if (isLoopbackAddr(src) && !localnet) {
+      throw martianSrc(`127.0.0.0/8 source needs net.ipv4.conf.${dev}.route_localnet=1`);
+    }
+    const r = fibLookup(this.fib, dst);
+    if (r && (r.type === 'local' || r.type === 'broadcast')) {
+      this.validateSource(pkt, dev);
+      this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: describeRoute(r) });
+      return { local: true, route: r };
+    }
+    if (!effectiveConf(s, dev, 'forwarding')) {
+      const reason = `${ipToString(dst)} is not a local address and forwarding is off on ${dev} (net.ipv4.ip_forward=0): host unreachable`;
+      throw new Dropped(reason, [this.icmpError(pkt, 3, 1)]);
+    }
+    if (!r || r.type !== 'unicast') {
+      const reason = `no route to ${ipToString(dst)}: network unreachable`;
+      throw new Dropped(reason, [this.icmpError(pkt, 3, 0)]);
+    }
+    this.validateSource(pkt, dev);
+    this.emit({ kind: 'route', decision: 'forward', dst: ipToString(dst), route: describeRoute(r), dev: r.dev, via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
+    return { local: false, route: r };
+  }
+
+  /** fib_validate_source(): a local address as source, and rp_filter */
+  private validateSource(pkt: Packet, dev: string): void {
+    const s = this.host.sysctls;
+    const rpf = effectiveConf(s, dev, 'rp_filter');
+    const acceptLocal = effectiveConf(s, dev, 'accept_local');
+    const own = interfaceAddresses(this.host).some((a) => a.addr === pkt.src);
+    if (own && !acceptLocal) {
+      throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
+    }
+    if (rpf) {
+      const back = fibLookup(this.fib, pkt.src);
+      const ok = back && back.type !== 'unreachable' && back.type !== 'blackhole' && back.type !== 'prohibit' && (rpf === 2 || back.dev === dev || back.type === 'local');
+      if (!ok) {
+        throw new Dropped(
+          `reverse-path filter (rp_filter=${rpf}) on ${dev}: a reply to ${ipToString(pkt.src)} would ${back ? `leave by ${back.dev}` : 'have no route'}`,
+        );
+      }
+    }
+  }
+
+  /** ip_forward(): TTL, FORWARD, then out */
+  private forward(pkt: Packet, route: { route?: FibRoute }): HostOutcome {
+    const r = route.route!;
+    if (pkt.ttl <= 1) throw new Dropped(`TTL expired while forwarding`, [this.icmpError(pkt, 11, 0)]);
+    pkt.ttl -= 1;
+    pkt.outIface = r.dev;
+    pkt.route = { dev: r.dev, gateway: r.gateway, local: false };
+    this.hook('FORWARD', pkt);
+    return this.postrouting(pkt);
+  }
+
+  // ---------------------------------------------------------------- local output
+
+  /** A local process sends `pkt` (src 0 = let routing choose). */
+  fromSocket(pkt: Packet): HostOutcome {
+    pkt.inIface = undefined;
+    const r = fibLookup(this.fib, pkt.dst);
+    if (!r || r.type === 'unreachable' || r.type === 'blackhole' || r.type === 'prohibit') {
+      const reason = `no route to ${ipToString(pkt.dst)} from ${this.name}`;
+      this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: 'none' });
+      this.emit({ kind: 'drop', reason });
+      return { kind: 'error', pkt, errno: 'ENETUNREACH', reason };
+    }
+    const local = r.type === 'local' || r.type === 'broadcast';
+    const dev = local ? 'lo' : r.dev;
+    if (!pkt.src) pkt.src = r.prefsrc ?? (local ? pkt.dst : selectSourceAddress(this.host, r.dev, r.gateway ?? pkt.dst)) ?? 0;
+    const bad = this.outputSourceCheck(pkt.src, dev);
+    this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
+    if (bad) {
+      this.emit({ kind: 'drop', reason: bad });
+      return { kind: 'error', pkt, errno: 'EINVAL', reason: bad };
+    }
+    pkt.outIface = dev;
+    pkt.route = { dev, gateway: r.gateway, local };
+    try {
+      this.hook('OUTPUT', pkt);
+      return this.postrouting(pkt);
+    } catch (e) {
+      if (e instanceof Dropped) return this.dropped(pkt, e);
+      throw e;
+    }
+  }
+
+  /** __mkroute_output(): a 127/8 source may leave only by lo unless route_localnet is on */
+  private outputSourceCheck(src: number, dev: string): string | undefined {
+    if (dev !== 'lo' && isLoopbackAddr(src) && !effectiveConf(this.host.sysctls, dev, 'route_localnet')) {
+      return `a packet from ${ipToString(src)} cannot leave by ${dev}: 127.0.0.0/8 sources need net.ipv4.conf.${dev}.route_localnet=1`;
+    }
+    return undefined;
+  }
+
+  /** ip_route_me_harder(): routing again after OUTPUT changed the packet; the source stays */
+  private reroute(pkt: Packet): void {
+    const r = fibLookup(this.fib, pkt.dst);
+    if (!r || r.type === 'unreachable' || r.type === 'blackhole' || r.type === 'prohibit') throw new Dropped(`reroute: no route to ${ipToString(pkt.dst)}`);
+    const local = r.type === 'local' || r.type === 'broadcast';
+    const dev = local ? 'lo' : r.dev;
+    const bad = this.outputSourceCheck(pkt.src, dev);
+    this.emit({ kind: 'route', decision: 'reroute', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
+    if (bad) throw new Dropped(`reroute check: ${bad}`);
+    pkt.outIface = dev;
+    pkt.route = { dev, gateway: r.gateway, local };
+  }
+
+  private postrouting(pkt: Packet): HostOutcome {
+    this.hook('POSTROUTING', pkt);
+    const route = pkt.route!;
+    if (route.local) return this.fromLoopback(pkt);
+    return { kind: 'transmit', pkt, dev: route.dev, nexthop: route.gateway ?? pkt.dst };
+  }
+
+  // ---------------------------------------------------------------- hooks
+
+  private hook(hook: Hook, pkt: Packet, looped = false): void {
+    for (const step of HOOK_ORDER[hook]) {
+      if (step === 'conntrack') {
+        if (!looped) this.conntrackIn(pkt);
+        continue;
+      }
+      if (step === 'confirm') {
+        this.confirm(pkt);
+        continue;
+      }
+      if (step === 'nat') {
+        this.nat(hook, pkt, looped);
+        continue;
+      }
+      const changedBefore = hook === 'OUTPUT' && step === 'mangle' ? snapshot(pkt) : undefined;
+      const res = this.runTable(step, hook, pkt);
+      if (res) this.handleVerdict(res, pkt);
+      if (changedBefore && changedBefore !== snapshot(pkt)) this.reroute(pkt);
+    }
+  }
+
+  /** Runs a table's base chain for this hook if nf_tables has it. */
+  private runTable(table: TableName, hook: Hook, pkt: Packet): ReturnType<typeof runChain> | undefined {
+    const t = this.host.tables[table];
+    const chain = t && findChain(t, hook);
+    if (!t || !chain || !chain.created) return undefined;
+    this.emit({ kind: 'hook', hook, table, chain: hook, pkt: summarize(pkt), nftrace: pkt.nftrace });
+    this.refreshCtView(pkt);
+    return runChain(t, hook, pkt, {
+      host: this.name,
+      table,
+      hook,
+      extContext: (rule, chainName) => this.extContext(rule, table, chainName, hook, pkt),
+      emit: (e) => this.env.emit(e),
+    });
+  }
+
+  private handleVerdict(res: ReturnType<typeof runChain>, pkt: Packet): void {
+    const t = res.target;
+    if (res.verdict === 'DROP') {
+      const replies = t?.reject ? [this.rejectReply(pkt, t.reject)] : [];
+      throw new Dropped(`${res.decidedBy} ${t?.reject ? `rejected it (${t.reject})` : 'dropped it'}`, replies);
+    }
+    if (res.verdict === 'QUEUE') {
+      throw new Dropped(`${res.decidedBy} queued it to userspace queue ${t?.queue ?? 0}, where nothing listens in the lab`);
+    }
+  }
+
+  // ---------------------------------------------------------------- conntrack
+
+  private conntrackIn(pkt: Packet): void {
+    if (pkt.notrack) {
+      pkt.ct = { ...untrackedView(pkt), state: 'UNTRACKED' };
+      this.emit({ kind: 'conntrack', action: 'untracked', text: 'not tracked (CT --notrack)' });
+      return;
+    }
+    const t = tupleFromPacket(pkt);
+    const hit = this.ct.find(t, pkt.ctZone);
+    if (hit) {
+      this.ct.track(hit.conn, pkt, hit.reply);
+      pkt.conn = { index: this.ct.conns.indexOf(hit.conn), reply: hit.reply };
+      const st = hit.reply || hit.conn.status.has('SEEN_REPLY') ? 'ESTABLISHED' : 'NEW';
+      this.emit({ kind: 'conntrack', action: 'established', text: `${st}${hit.reply ? ' (reply direction)' : ''}: ${tupleText(hit.conn.orig)}` });
+      this.refreshCtView(pkt);
+      return;
+    }
+    if (!canStart(pkt)) {
+      pkt.ct = { ...untrackedView(pkt), state: 'INVALID' };
+      pkt.conn = undefined;
+      this.emit({ kind: 'conntrack', action: 'invalid', text: `INVALID: a ${pkt.proto === PROTO_TCP ? 'TCP segment' : 'packet'} that belongs to no known connection` });
+      return;
+    }
+    const c = this.ct.create(pkt);
+    this.ct.track(c, pkt, false);
+    pkt.conn = { index: this.ct.conns.indexOf(c), reply: false };
+    this.emit({ kind: 'conntrack', action: 'new', text: `NEW: ${tupleText(c.orig)}` });
+    this.refreshCtView(pkt);
+  }
+
+  private confirm(pkt: Packet): void {
+    const c = this.connOf(pkt);
+    if (c && !c.confirmed) {
+      c.confirmed = true;
+      this.emit({ kind: 'conntrack', action: 'confirmed', text: `entry confirmed: ${tupleText(c.orig)} (reply expected as ${tupleText(c.reply)})` });
+    }
+  }
+
+  private connOf(pkt: Packet): Conn | undefined {
+    return pkt.conn ? this.ct.conns[pkt.conn.index] : undefined;
+  }
+
+  private refreshCtView(pkt: Packet): void {
+    const c = this.connOf(pkt);
+    if (c) pkt.ct = ctView(c, pkt.conn!.reply, this.env.now);
+  }
+
+  // ---------------------------------------------------------------- NAT
+
+  /** nf_nat_inet_fn(): decide the binding for a new connection, then rewrite the packet */
+  private nat(hook: Hook, pkt: Packet, looped: boolean): void {
+    const manip = MANIP[hook]!;
+    const c = this.connOf(pkt);
+    if (!c) return;
+    const reply = pkt.conn!.reply;
+    if (!reply && !c.natDone.has(manip) && !looped) {
+      const res = this.runTable('nat', hook, pkt);
+      if (res?.verdict === 'DROP' || res?.verdict === 'QUEUE') this.handleVerdict(res, pkt);
+      const req = res?.target?.nat;
+      if (req) this.bind(c, pkt, req, manip, hook);
+      else this.nullBinding(c, manip);
+      c.natDone.add(manip);
+    }
+    this.manipPacket(c, pkt, manip, reply, hook);
+  }
+
+  private bind(c: Conn, pkt: Packet, req: NatRequest, manip: 'SRC' | 'DST', hook: Hook): void {
+    const cur = invert(c.reply);
+    let addr: number;
+    let port: number;
+    if (manip === 'DST') {
+      addr = cur.dst;
+      port = cur.dport;
+      if (req.kind === 'REDIRECT') {
+        addr = hook === 'OUTPUT' ? parseDotted('127.0.0.1')! : this.primaryAddress(pkt.inIface) ?? addr;
+      } else if (req.kind === 'NETMAP' && req.netmap) {
+        addr = ((req.netmap.addr & req.netmap.mask) | (cur.dst & ~req.netmap.mask)) >>> 0;
+      } else if (req.minIp !== undefined) {
+        addr = this.pickAddress(req, c.orig.src);
+      }
+    } else {
+      addr = cur.src;
+      port = cur.sport;
+      if (req.kind === 'MASQUERADE') {
+        const dev = pkt.outIface!;
+        const a = selectSourceAddress(this.host, dev, pkt.route?.gateway ?? pkt.dst);
+        if (a === undefined) throw new Dropped(`MASQUERADE: ${dev} has no address`);
+        addr = a;
+      } else if (req.kind === 'NETMAP' && req.netmap) {
+        addr = ((req.netmap.addr & req.netmap.mask) | (cur.src & ~req.netmap.mask)) >>> 0;
+      } else if (req.minIp !== undefined) {
+        addr = this.pickAddress(req, c.orig.dst);
+      }
+    }
+    port = this.pickPort(c, manip, addr, port, req);
+    this.setBinding(c, manip, addr, port, req.kind, hook);
+  }
+
+  private primaryAddress(dev: string | undefined): number | undefined {
+    return dev === undefined ? undefined : interfaceAddresses(this.host).find((a) => a.dev === dev)?.addr;
+  }
+
+  /** an address of the range (the kernel hashes the connection with a boot-time key; any member is possible) */
+  private pickAddress(req: NatRequest, key: number): number {
+    const lo = req.minIp!;
+    const hi = req.maxIp ?? lo;
+    if (hi <= lo) return lo;
+    return req.persistent ? lo + ((key >>> 0) % (hi - lo + 1)) : lo + Math.floor(this.env.rng.next() * (hi - lo + 1));
+  }
+
+  /** nf_nat_l4proto_unique_tuple(): keep the port if it is allowed and free, else find one */
+  private pickPort(c: Conn, manip: 'SRC' | 'DST', addr: number, port: number, req: NatRequest): number {
+    const ported = c.proto === PROTO_TCP || c.proto === PROTO_UDP;
+    if (!ported) return port;
+    const min = req.minPort ?? (manip === 'SRC' ? (port < 1024 ? (port < 512 ? 1 : 600) : 1024) : port);
+    const max = req.maxPort ?? (manip === 'SRC' ? (port < 1024 ? (port < 512 ? 511 : 1023) : 65535) : port);
+    const free = (p: number) => !this.ct.replyTaken(this.replyWith(c, manip, addr, p), c);
+    const inRange = port >= min && port <= max;
+    if (inRange && !req.random && !req.randomFully && free(port)) return port;
+    if (req.minPort === undefined && free(port)) return port;
+    const span = max - min + 1;
+    const start = req.randomFully || req.random ? Math.floor(this.env.rng.next() * span) : 0;
+    for (let i = 0; i < span; i++) {
+      const p = min + ((start + i) % span);
+      if (free(p)) return p;
+    }
+    return port;
+  }
+
+  private replyWith(c: Conn, manip: 'SRC' | 'DST', addr: number, port: number): Tuple {
+    return manip === 'SRC' ? { ...c.reply, dst: addr, dport: port } : { ...c.reply, src: addr, sport: port };
+  }
+
+  private nullBinding(c: Conn, manip: 'SRC' | 'DST'): void {
+    // the current address is kept; a clashing source port is still moved (nf_nat_alloc_null_binding)
+    const cur = invert(c.reply);
+    if (manip === 'SRC' && (c.proto === PROTO_TCP || c.proto === PROTO_UDP) && this.ct.replyTaken(c.reply, c)) {
+      const port = this.pickPort(c, 'SRC', cur.src, cur.sport, { kind: 'SNAT' });
+      this.setBinding(c, 'SRC', cur.src, port, 'null binding', 'POSTROUTING');
+      return;
+    }
+    this.emit({ kind: 'conntrack', action: 'null-binding', text: `no ${manip === 'DST' ? 'destination' : 'source'} NAT for this connection` });
+  }
+
+  private setBinding(c: Conn, manip: 'SRC' | 'DST', addr: number, port: number, kind: string, hook: Hook): void {
+    const before = c.reply;
+    c.reply = this.replyWith(c, manip, addr, port);
+    const changed = before.src !== c.reply.src || before.dst !== c.reply.dst || before.sport !== c.reply.sport || before.dport !== c.reply.dport;
+    if (changed) c.status.add(manip === 'SRC' ? 'SRC_NAT' : 'DST_NAT');
+    const ported = c.proto === PROTO_TCP || c.proto === PROTO_UDP;
+    this.emit({
+      kind: 'conntrack',
+      action: 'nat-binding',
+      text: `${kind} in ${hook}: ${manip === 'SRC' ? 'source' : 'destination'} becomes ${endpoint(addr, ported ? port : undefined)}; replies will come as ${tupleText(c.reply)}`,
+    });
+  }
+
+  /** nf_nat_packet(): rewrite this packet according to the connection's bindings */
+  private manipPacket(c: Conn, pkt: Packet, manip: 'SRC' | 'DST', reply: boolean, hook: Hook): void {
+    const bit = manip === 'SRC' ? 'SRC_NAT' : 'DST_NAT';
+    const statusBit = reply ? (bit === 'SRC_NAT' ? 'DST_NAT' : 'SRC_NAT') : bit;
+    if (!c.status.has(statusBit)) return;
+    const target = invert(reply ? c.orig : c.reply);
+    const ported = pkt.proto === PROTO_TCP || pkt.proto === PROTO_UDP;
+    if (manip === 'SRC') {
+      const before = endpoint(pkt.src, ported ? pkt.sport : undefined);
+      pkt.src = target.src;
+      if (ported) pkt.sport = target.sport;
+      const after = endpoint(pkt.src, ported ? pkt.sport : undefined);
+      if (before !== after) this.emit({ kind: 'rewrite', table: 'nat', chain: hook, target: reply ? 'reverse DNAT' : 'SNAT', field: 'source', before, after });
+    } else {
+      const before = endpoint(pkt.dst, ported ? pkt.dport : undefined);
+      pkt.dst = target.dst;
+      if (ported) pkt.dport = target.dport;
+      const after = endpoint(pkt.dst, ported ? pkt.dport : undefined);
+      if (before !== after) this.emit({ kind: 'rewrite', table: 'nat', chain: hook, target: reply ? 'reverse SNAT' : 'DNAT', field: 'destination', before, after });
+      if (hook === 'OUTPUT' && before !== after) this.reroute(pkt);
+    }
+    this.refreshCtView(pkt);
+  }
+
+  // ---------------------------------------------------------------- extension context
+
+  private extContext(rule: Rule, table: TableName, chain: string, hook: Hook, pkt: Packet): TargetContext {
+    const key = `${table}/${rule.handle ?? 0}`;
+    const st = this.host.extState;
+    const env = this.env;
+    return {
+      hook,
+      table,
+      chain,
+      addrType: (addr, dev) => addrType(this.fib, addr, dev),
+      random: () => env.rng.next(),
+      state<T>(init: () => T): T {
+        if (!(key in st)) st[key] = init();
+        return st[key] as T;
+      },
+      shared<T>(name: string, init: () => T): T {
+        const k = `shared/${name}`;
+        if (!(k in st)) st[k] = init();
+        return st[k] as T;
+      },
+      now: () => env.now,
+      reversePathOk: (p, o) => {
+        const back = fibLookup(this.fib, p.src);
+        if (!back) return false;
+        if (back.type === 'local') return o.acceptLocal;
+        return o.loose || back.dev === p.inIface;
+      },
+      countConnections: (pred) => this.ct.conns.filter((c) => pred(c.orig, c.reply)).length,
+      ctMark: () => this.connOf(pkt)?.mark,
+      setCtMark: (m) => {
+        const c = this.connOf(pkt);
+        if (c) c.mark = m >>> 0;
+        this.refreshCtView(pkt);
+      },
+      ifaceAddress: (dev) => this.primaryAddress(dev),
+    };
+  }
+
+  // ---------------------------------------------------------------- replies the stack makes
+
+  /** icmp_send(): an ICMP error about `pkt`, from the address facing its sender */
+  icmpError(pkt: Packet, type: number, code: number): Packet {
+    return {
+      id: pkt.id + 1000000,
+      src: 0,
+      dst: pkt.src,
+      proto: PROTO_ICMP,
+      icmpType: type,
+      icmpCode: code,
+      ttl: 64,
+      tos: 0,
+      len: 56 + Math.min(pkt.len, 28),
+      fragment: false,
+      mark: 0,
+      priority: 0,
+      nftrace: false,
+      notrack: false,
+      ctZone: 0,
+      related: pkt,
+    } as Packet & { related: Packet };
+  }
+
+  /** REJECT's answer: a TCP reset or an ICMP error */
+  rejectReply(pkt: Packet, kind: string): Packet {
+    if (kind === 'tcp-reset') {
+      return {
+        id: pkt.id + 1000000,
+        src: pkt.dst,
+        dst: pkt.src,
+        proto: PROTO_TCP,
+        sport: pkt.dport,
+        dport: pkt.sport,
+        tcpFlags: 0x14,
+        ttl: 64,
+        tos: 0,
+        len: 40,
+        fragment: false,
+        mark: 0,
+        priority: 0,
+        nftrace: false,
+        notrack: false,
+        ctZone: 0,
+      };
+    }
+    const codes: Record<string, [number, number]> = {
+      'icmp-net-unreachable': [3, 0],
+      'icmp-host-unreachable': [3, 1],
+      'icmp-proto-unreachable': [3, 2],
+      'icmp-port-unreachable': [3, 3],
+      'icmp-net-prohibited': [3, 9],
+      'icmp-host-prohibited': [3, 10],
+      'icmp-admin-prohibited': [3, 13],
+    };
+    const [type, code] = codes[kind] ?? [3, 3];
+    const reply = this.icmpError(pkt, type, code);
+    // nf_send_unreach answers from the address the packet was sent to
+    reply.src = pkt.dst;
+    return reply;
+  }
+}
+
+function snapshot(p: Packet): string {
+  return `${p.src}|${p.dst}|${p.mark}|${p.tos}`;
+}
+
+function tupleFromPacket(p: Packet): Tuple {
+  if (p.proto === PROTO_ICMP) return { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport ?? 0, dport: p.sport ?? 0 };
+  return { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport ?? 0, dport: p.dport ?? 0 };
+}
+
+function untrackedView(p: Packet) {
+  const t = tupleFromPacket(p);
+  return { reply: false, status: [], mark: 0, zone: p.ctZone, orig: t, replyTuple: invert(t), packets: [0, 0] as [number, number], bytes: [0, 0] as [number, number], expires: 0 };
+}
+

@@ -1,0 +1,84 @@
+/**
+ * A packet inside the engine: what the rules see (PacketView) plus the sk_buff state the path
+ * needs (conntrack attachment, trace flag, routing result).
+ */
+import type { PacketView } from './ext-api.js';
+import type { PacketSummary } from './events.js';
+import { ipToString } from '../net/ipv4.js';
+
+export const PROTO_ICMP = 1;
+export const PROTO_TCP = 6;
+export const PROTO_UDP = 17;
+
+export const TCP = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20 } as const;
+
+export interface Packet extends PacketView {
+  /** identifies the packet in a trace (the kernel uses a hash of the skb) */
+  id: number;
+  /** set by -j TRACE: nf_tables reports this packet's path */
+  nftrace: boolean;
+  /** CT --notrack / NOTRACK seen: conntrack leaves the packet alone */
+  notrack: boolean;
+  /** conntrack zone from a CT --zone template */
+  ctZone: number;
+  /** the entry this packet belongs to and its direction (nf_conntrack_in's result) */
+  conn?: { index: number; reply: boolean };
+  /** the route chosen for it */
+  route?: { dev: string; gateway?: number; local: boolean };
+}
+
+let nextId = 1;
+
+export function nextPacketId(): number {
+  return nextId++;
+}
+
+export function newPacket(p: Omit<Packet, 'id' | 'nftrace' | 'notrack' | 'ctZone' | 'mark' | 'priority' | 'ttl' | 'tos' | 'fragment' | 'len'> & Partial<Packet>): Packet {
+  const len = p.len ?? (p.proto === PROTO_TCP ? 60 : p.proto === PROTO_UDP ? 32 : 84);
+  return { id: nextId++, nftrace: false, notrack: false, ctZone: 0, mark: 0, priority: 0, ttl: 64, tos: 0, fragment: false, len, ...p };
+}
+
+export function tcpFlagNames(flags: number | undefined): string[] {
+  if (flags === undefined) return [];
+  // the order xtables-monitor prints them in
+  const out: string[] = [];
+  if (flags & TCP.SYN) out.push('SYN');
+  if (flags & TCP.ACK) out.push('ACK');
+  if (flags & TCP.FIN) out.push('FIN');
+  if (flags & TCP.RST) out.push('RST');
+  if (flags & TCP.PSH) out.push('PSH');
+  if (flags & TCP.URG) out.push('URG');
+  return out;
+}
+
+export function summarize(p: Packet): PacketSummary {
+  return {
+    id: p.id,
+    src: ipToString(p.src),
+    dst: ipToString(p.dst),
+    proto: p.proto,
+    sport: p.sport,
+    dport: p.dport,
+    flags: p.proto === PROTO_TCP ? tcpFlagNames(p.tcpFlags) : undefined,
+    icmpType: p.icmpType,
+    icmpCode: p.icmpCode,
+    ttl: p.ttl,
+    len: p.len,
+    mark: p.mark,
+    in: p.inIface,
+    out: p.outIface,
+  };
+}
+
+/** "50.60.70.1:40001" (or the address alone for protocols without ports) */
+export function endpoint(addr: number, port: number | undefined): string {
+  return port === undefined ? ipToString(addr) : `${ipToString(addr)}:${port}`;
+}
+
+export function describePacket(p: Packet): string {
+  const name = p.proto === PROTO_TCP ? 'tcp' : p.proto === PROTO_UDP ? 'udp' : p.proto === PROTO_ICMP ? 'icmp' : `proto ${p.proto}`;
+  let s = `${name} ${endpoint(p.src, p.sport)} -> ${endpoint(p.dst, p.dport)}`;
+  if (p.proto === PROTO_TCP) s += ` [${tcpFlagNames(p.tcpFlags).join(',')}]`;
+  if (p.proto === PROTO_ICMP) s += ` type ${p.icmpType} code ${p.icmpCode}`;
+  return s;
+}

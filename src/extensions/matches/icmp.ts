@@ -1,0 +1,151 @@
+/**
+ * icmp match (libipt_icmp, ip_tables' icmp_match): --icmp-type NAME | TYPE[/CODE[:CODE]] | any.
+ * Type 255 is the "any" wildcard the kernel checks first.
+ */
+import { paramProblem } from '../../errors.js';
+import { xtStrtoul } from '../../util/strtoul.js';
+import type { MatchExtension } from '../types.js';
+
+export interface IcmpData {
+  type: number;
+  code: [number, number];
+  invert?: boolean;
+}
+
+/** libxt_icmp.h icmp_codes[]: name, type, code_min, code_max */
+export const ICMP_CODES: [string, number, number, number][] = [
+  ['any', 0xff, 0, 0xff],
+  ['echo-reply', 0, 0, 0xff],
+  ['pong', 0, 0, 0xff],
+  ['destination-unreachable', 3, 0, 0xff],
+  ['network-unreachable', 3, 0, 0],
+  ['host-unreachable', 3, 1, 1],
+  ['protocol-unreachable', 3, 2, 2],
+  ['port-unreachable', 3, 3, 3],
+  ['fragmentation-needed', 3, 4, 4],
+  ['source-route-failed', 3, 5, 5],
+  ['network-unknown', 3, 6, 6],
+  ['host-unknown', 3, 7, 7],
+  ['network-prohibited', 3, 9, 9],
+  ['host-prohibited', 3, 10, 10],
+  ['TOS-network-unreachable', 3, 11, 11],
+  ['TOS-host-unreachable', 3, 12, 12],
+  ['communication-prohibited', 3, 13, 13],
+  ['host-precedence-violation', 3, 14, 14],
+  ['precedence-cutoff', 3, 15, 15],
+  ['source-quench', 4, 0, 0xff],
+  ['redirect', 5, 0, 0xff],
+  ['network-redirect', 5, 0, 0],
+  ['host-redirect', 5, 1, 1],
+  ['TOS-network-redirect', 5, 2, 2],
+  ['TOS-host-redirect', 5, 3, 3],
+  ['echo-request', 8, 0, 0xff],
+  ['ping', 8, 0, 0xff],
+  ['router-advertisement', 9, 0, 0xff],
+  ['router-solicitation', 10, 0, 0xff],
+  ['time-exceeded', 11, 0, 0xff],
+  ['ttl-exceeded', 11, 0, 0xff],
+  ['ttl-zero-during-transit', 11, 0, 0],
+  ['ttl-zero-during-reassembly', 11, 1, 1],
+  ['parameter-problem', 12, 0, 0xff],
+  ['ip-header-bad', 12, 0, 0],
+  ['required-option-missing', 12, 1, 1],
+  ['timestamp-request', 13, 0, 0xff],
+  ['timestamp-reply', 14, 0, 0xff],
+  ['address-mask-request', 17, 0, 0xff],
+  ['address-mask-reply', 18, 0, 0xff],
+];
+
+/** parse_range(): "n" or "n:m", 0-255 each; the index after it, or undefined */
+function parseRange(s: string, at: number): { range: [number, number]; next: number } | undefined {
+  const a = xtStrtoul(s.slice(at), 0, 255, true);
+  if (!a.ok) return undefined;
+  let next = at + a.end;
+  let hi = Number(a.value);
+  if (s[next] === ':') {
+    const b = xtStrtoul(s.slice(next + 1), 0, 255, true);
+    if (!b.ok) return undefined;
+    hi = Number(b.value);
+    next = next + 1 + b.end;
+  }
+  return { range: [Number(a.value), hi], next };
+}
+
+/**
+ * __parse_icmp() + __ipt_parse_icmp(): a name is any unambiguous prefix (case-insensitive) of a
+ * table entry, otherwise numbers; a code range after '/' is kept as given.
+ */
+export function parseIcmpType(s: string): { type: number; code: [number, number] } {
+  let match = -1;
+  for (let i = 0; i < ICMP_CODES.length; i++) {
+    if (!ICMP_CODES[i]![0].toLowerCase().startsWith(s.toLowerCase())) continue;
+    if (match >= 0) {
+      throw paramProblem(`Ambiguous ICMP type \`${s}': \`${ICMP_CODES[match]![0]}' or \`${ICMP_CODES[i]![0]}'?`);
+    }
+    match = i;
+  }
+  if (match >= 0) {
+    const [, type, lo, hi] = ICMP_CODES[match]!;
+    return { type, code: [lo, hi] };
+  }
+  const t = parseRange(s, 0);
+  if (!t) throw paramProblem(`Unknown ICMP type \`${s}'`);
+  let code: [number, number] = [0, 255];
+  let next = t.next;
+  if (next < s.length) {
+    if (s[next] !== '/') throw paramProblem(`unknown character ${s[next]}`);
+    const c = parseRange(s, next + 1);
+    if (!c) throw paramProblem(`Unknown ICMP code \`${s}'`);
+    code = c.range;
+    next = c.next;
+    if (next < s.length) throw paramProblem(`unknown character ${s[next]}`);
+  }
+  if (t.range[0] !== t.range[1]) throw paramProblem('ICMP type range not supported');
+  return { type: t.range[0], code };
+}
+
+/** print_icmptype(): the table name when type and code range equal an entry, else numbers */
+function icmpText(d: IcmpData, numeric: boolean): string {
+  if (!numeric) {
+    const e = ICMP_CODES.find(([, t, lo, hi]) => t === d.type && lo === d.code[0] && hi === d.code[1]);
+    if (e) return ` ${d.invert ? '!' : ''}${e[0]}`;
+  }
+  // no space before "type" unless inverted: " icmptype 8", " icmp !type 8"
+  let s = `${d.invert ? ' !' : ''}type ${d.type}`;
+  if (d.code[0] === d.code[1]) s += ` code ${d.code[0]}`;
+  else if (d.code[0] !== 0 || d.code[1] !== 0xff) s += ` codes ${d.code[0]}-${d.code[1]}`;
+  return s;
+}
+
+export const icmp: MatchExtension<IcmpData> = {
+  kind: 'match',
+  name: 'icmp',
+  options: [{ name: 'icmp-type', id: 0, type: 'string', mandatory: true, invert: true }],
+  // icmp_init(): "any" until --icmp-type says otherwise
+  init: () => ({ type: 0xff, code: [0, 0xff] }),
+  parse({ arg, invert, data }) {
+    const r = parseIcmpType(arg!);
+    data.type = r.type;
+    data.code = r.code;
+    if (invert) data.invert = true;
+  },
+  print: (d, { numeric }) => ` icmp${icmpText(d, numeric)}`,
+  // icmp_save(): only the lower code survives in -S; a full range is not written
+  save(d) {
+    let s = d.invert ? ' !' : '';
+    if (d.type === 0xff) return `${s} --icmp-type any`;
+    s += ` --icmp-type ${d.type}`;
+    if (d.code[0] !== 0 || d.code[1] !== 0xff) s += `/${d.code[0]}`;
+    return s;
+  },
+  // the xt core refuses a match registered for IPPROTO_ICMP on other (or inverted) protocols
+  kernelCheck: (_d, { frame }) =>
+    frame.proto !== 1 || frame.invProto ? 'the icmp match is only valid for protocol 1 (add -p icmp)' : undefined,
+  // icmp_match() / icmp_type_code_match(): type 255 matches every ICMP message
+  match(d, pkt) {
+    if (pkt.proto !== 1 || pkt.fragment || pkt.icmpType === undefined) return false;
+    const code = pkt.icmpCode ?? 0;
+    const hit = d.type === 0xff || (pkt.icmpType === d.type && code >= d.code[0] && code <= d.code[1]);
+    return hit !== !!d.invert;
+  },
+};

@@ -1,0 +1,29 @@
+/**
+ * length match (libxt_length, xt_length): the IP total length against "min[:max]" (inclusive).
+ */
+import type { MatchExtension } from '../types.js';
+
+export interface LengthData {
+  min: number;
+  max: number;
+  invert?: boolean;
+}
+
+const rangeText = (d: LengthData) => (d.min === d.max ? `${d.min}` : `${d.min}:${d.max}`);
+
+export const length: MatchExtension<LengthData> = {
+  kind: 'match',
+  name: 'length',
+  options: [{ name: 'length', id: 0, type: 'uint16rc', mandatory: true, invert: true }],
+  init: () => ({ min: 0, max: 0 }),
+  parse({ val, invert, data }) {
+    const r = val.range!;
+    data.min = r[0]!;
+    data.max = r.length >= 2 ? r[1]! : r[0]!;
+    if (invert) data.invert = true;
+  },
+  print: (d) => ` length ${d.invert ? '!' : ''}${rangeText(d)}`,
+  save: (d) => `${d.invert ? ' !' : ''} --length ${rangeText(d)}`,
+  // length_mt(): ntohs(iph->tot_len) in [min, max], a reversed range never matches
+  match: (d, pkt) => (pkt.len >= d.min && pkt.len <= d.max) !== !!d.invert,
+};

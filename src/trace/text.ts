@@ -1,0 +1,69 @@
+/**
+ * A trace as text: one line per event, in path order, grouped by host; rewrites and drops stand
+ * out (colour only when the terminal wants it).
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { TraceEvent } from '../engine/events.js';
+
+export function makeColors(enabled: boolean): ChalkInstance {
+  return new Chalk({ level: enabled ? 1 : 0 });
+}
+
+function verdictWord(v: string): string {
+  if (v === 'RETURN') return 'RETURN';
+  return v.replace(/^JUMP:/, 'jump to ').replace(/^GOTO:/, 'goto ');
+}
+
+export function renderText(events: TraceEvent[], color: ChalkInstance): string {
+  const lines: string[] = [];
+  let host = '';
+  for (const e of events) {
+    if (e.host !== host) {
+      host = e.host;
+      lines.push(color.bold(`[${host}]`));
+    }
+    switch (e.kind) {
+      case 'packet':
+        lines.push(`  packet: ${e.note}`);
+        break;
+      case 'hook':
+        lines.push(color.cyan(`  ${e.table}:${e.chain}`));
+        break;
+      case 'rule':
+        lines.push(`    rule ${e.num}: ${e.text}  => ${color.bold(verdictWord(e.verdict))}`);
+        break;
+      case 'policy':
+        lines.push(`    policy ${e.policy}`);
+        break;
+      case 'return':
+        lines.push(`    end of ${e.chain}: return to ${e.to}`);
+        break;
+      case 'rewrite':
+        lines.push(color.yellow(`  ${e.target} (${e.table}:${e.chain}): ${e.field} ${e.before} -> ${e.after}`));
+        break;
+      case 'route':
+        lines.push(`  route ${e.decision}: ${e.dst}${e.route ? ` via route "${e.route}"` : ''}${e.src && e.decision !== 'input' ? `, source ${e.src}` : ''}`);
+        break;
+      case 'conntrack':
+        lines.push(color.magenta(`  conntrack: ${e.text}`));
+        break;
+      case 'drop':
+        lines.push(color.red(`  DROPPED: ${e.reason}`));
+        break;
+      case 'log':
+      case 'note':
+        lines.push(`  ${e.text}`);
+        break;
+      case 'link':
+        lines.push(color.blue(`  ${e.from}:${e.iface} -> ${e.to}:${e.peerIface}`));
+        break;
+      case 'deliver':
+        lines.push(color.green(`  delivered to ${e.socket}`));
+        break;
+      case 'reply':
+        lines.push(`  ${e.what}`);
+        break;
+    }
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,46 @@
+/**
+ * The kernel's own trace format, as `xtables-monitor --trace` prints nf_tables trace events for
+ * packets a -j TRACE rule selected: a PACKET line when a base chain first reports the packet,
+ * then one TRACE line per rule that matched, per policy applied and per implicit return.
+ * MAC addresses are not modelled and are left out.
+ */
+import type { PacketSummary, TraceEvent } from '../engine/events.js';
+
+const NFPROTO_IPV4 = 2;
+
+function hex8(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}
+
+export function packetLine(p: PacketSummary): string {
+  let s = `PACKET: ${NFPROTO_IPV4} ${hex8(p.id)} `;
+  if (p.in) s += `IN=${p.in} `;
+  if (p.out) s += `OUT=${p.out} `;
+  if (p.in === 'lo') s += 'LOOPBACK ';
+  s += `SRC=${p.src} DST=${p.dst} LEN=${p.len} TOS=0x0 TTL=${p.ttl} ID=0 DF `;
+  if (p.proto === 6 || p.proto === 17) s += `SPORT=${p.sport} DPORT=${p.dport} `;
+  if (p.proto === 6) for (const f of p.flags ?? []) s += `${f} `;
+  if (p.mark) s += `MARK=0x${p.mark.toString(16)} `;
+  return s;
+}
+
+/** print_verdict(): NFT_RETURN has no name there and comes out as its number */
+function verdictText(v: string): string {
+  return v === 'RETURN' ? '0xfffffffb' : v;
+}
+
+export function renderXtables(events: TraceEvent[]): string {
+  let out = '';
+  let id = 0;
+  for (const e of events) {
+    if (e.kind === 'hook') id = e.pkt.id;
+    if (!e.nftrace) continue;
+    if (e.kind !== 'rule' && e.kind !== 'policy' && e.kind !== 'return') continue;
+    if (e.dump) out += packetLine(e.dump) + '\n';
+    const head = ` TRACE: ${NFPROTO_IPV4} ${hex8(id)} ${e.table}:${e.chain}`;
+    if (e.kind === 'rule') out += `${head}:rule:0x${e.handle.toString(16)}:${verdictText(e.verdict)}  -4 -t ${e.table} ${e.text}\n`;
+    else if (e.kind === 'policy') out += `${head}:policy:${e.policy} \n`;
+    else out += `${head}:return:\n`;
+  }
+  return out;
+}
