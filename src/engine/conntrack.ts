@@ -2,7 +2,7 @@
  * Connection tracking of one host (nf_conntrack): tuples, lookup by original or reply tuple,
  * new entries that become real (confirmed) only when their first packet leaves the stack, the
  * protocol state and timeouts conntrack -L shows, and NAT bindings stored as the changed reply
- * tuple plus SRC_NAT/DST_NAT status bits.
+ * tuple plus SNAT/DNAT status bits (IPS_SRC_NAT/IPS_DST_NAT).
  */
 import { ipToString, parseDotted } from '../net/ipv4.js';
 import type { ConntrackEntry } from '../net/lab.js';
@@ -174,7 +174,8 @@ export function ctView(c: Conn, reply: boolean, now: number): ConntrackView {
     replyTuple: c.reply,
     packets: c.packets,
     bytes: c.bytes,
-    expires: Math.max(0, c.expires - now),
+    // an entry not yet confirmed has no timer: the kernel reports 0 seconds left
+    expires: c.confirmed ? Math.max(0, c.expires - now) : 0,
   };
 }
 

@@ -156,8 +156,8 @@ export class HostStack {
       return { local: true, route: r };
     }
     if (!effectiveConf(s, dev, 'forwarding')) {
-      const reason = `${ipToString(dst)} is not a local address and forwarding is off on ${dev} (net.ipv4.ip_forward=0): host unreachable`;
-      throw new Dropped(reason, [this.icmpError(pkt, 3, 1)]);
+      // ip_error(): a host that does not forward drops such packets without an ICMP error
+      throw new Dropped(`${ipToString(dst)} is not a local address and forwarding is off on ${dev} (net.ipv4.ip_forward=0)`);
     }
     if (!r || r.type !== 'unicast') {
       const reason = `no route to ${ipToString(dst)}: network unreachable`;
@@ -458,7 +458,7 @@ export class HostStack {
     const before = c.reply;
     c.reply = this.replyWith(c, manip, addr, port);
     const changed = before.src !== c.reply.src || before.dst !== c.reply.dst || before.sport !== c.reply.sport || before.dport !== c.reply.dport;
-    if (changed) c.status.add(manip === 'SRC' ? 'SRC_NAT' : 'DST_NAT');
+    if (changed) c.status.add(manip === 'SRC' ? 'SNAT' : 'DNAT');
     const ported = c.proto === PROTO_TCP || c.proto === PROTO_UDP;
     this.emit({
       kind: 'conntrack',
@@ -469,8 +469,8 @@ export class HostStack {
 
   /** nf_nat_packet(): rewrite this packet according to the connection's bindings */
   private manipPacket(c: Conn, pkt: Packet, manip: 'SRC' | 'DST', reply: boolean, hook: Hook): void {
-    const bit = manip === 'SRC' ? 'SRC_NAT' : 'DST_NAT';
-    const statusBit = reply ? (bit === 'SRC_NAT' ? 'DST_NAT' : 'SRC_NAT') : bit;
+    const bit = manip === 'SRC' ? 'SNAT' : 'DNAT';
+    const statusBit = reply ? (bit === 'SNAT' ? 'DNAT' : 'SNAT') : bit;
     if (!c.status.has(statusBit)) return;
     const target = invert(reply ? c.orig : c.reply);
     const ported = pkt.proto === PROTO_TCP || pkt.proto === PROTO_UDP;

@@ -45,7 +45,7 @@ export interface ConntrackEntry {
   reply: [string, string, number, number];
   /** protocol state as conntrack -L shows it (TCP: SYN_SENT, ESTABLISHED, ...) */
   state?: string;
-  /** status bits: SEEN_REPLY ASSURED SRC_NAT DST_NAT */
+  /** status bits: SEEN_REPLY ASSURED SNAT DNAT */
   status: string[];
   mark: number;
   zone: number;

@@ -1,7 +1,7 @@
 /**
  * The kernel's own trace format, as `xtables-monitor --trace` prints nf_tables trace events for
  * packets a -j TRACE rule selected: a PACKET line when a base chain first reports the packet,
- * then one TRACE line per rule that matched, per policy applied and per implicit return.
+ * then one TRACE line per rule that matched and per policy applied.
  * MAC addresses are not modelled and are left out.
  */
 import type { PacketSummary, TraceEvent } from '../engine/events.js';
@@ -35,12 +35,12 @@ export function renderXtables(events: TraceEvent[]): string {
   for (const e of events) {
     if (e.kind === 'hook') id = e.pkt.id;
     if (!e.nftrace) continue;
-    if (e.kind !== 'rule' && e.kind !== 'policy' && e.kind !== 'return') continue;
+    // implicit returns from user chains are not reported by the kernel (measured on 6.x)
+    if (e.kind !== 'rule' && e.kind !== 'policy') continue;
     if (e.dump) out += packetLine(e.dump) + '\n';
     const head = ` TRACE: ${NFPROTO_IPV4} ${hex8(id)} ${e.table}:${e.chain}`;
     if (e.kind === 'rule') out += `${head}:rule:0x${e.handle.toString(16)}:${verdictText(e.verdict)}  -4 -t ${e.table} ${e.text}\n`;
-    else if (e.kind === 'policy') out += `${head}:policy:${e.policy} \n`;
-    else out += `${head}:return:\n`;
+    else out += `${head}:policy:${e.policy} \n`;
   }
   return out;
 }
