@@ -66,7 +66,7 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
   );
   program
     .command('trace')
-    .description('push a packet through a host: -i IFACE -p PROTO -s SRC --sport N -d DST --dport N (without -i: sent by a local process)')
+    .description('push a packet through a host (-i IFACE -p PROTO -s SRC --sport N -d DST --dport N; without -i: sent by a local process), or a whole connection through the lab (--from HOST -p PROTO -d DST --dport N)')
     .option('-i, --in-interface <iface>', 'the packet arrives on this interface (else a local process sends it)')
     .option('-p, --protocol <proto>', 'tcp, udp, icmp or a number', 'tcp')
     .option('-s, --source <addr>', 'source address (from a local process: chosen by routing when left out)')
@@ -80,6 +80,7 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
     .option('--ttl <ttl>', 'time to live')
     .option('--format <format>', 'text, json or xtables (the lines xtables-monitor --trace prints)')
     .option('--seed <n>', "reseed the lab's random generator first")
+    .option('--from <host>', 'a whole connection from a process of HOST through the lab (with -p -d --dport [--sport])')
     .action((opts) => run(import('./commands/trace.js').then((m) => m.traceCommand(context(), opts))));
   program
     .command('lab')

@@ -58,17 +58,41 @@ export interface HostEnv {
   emit(e: TraceEvent): void;
 }
 
+/** extensions whose kernel modules register conntrack for the network namespace (nf_ct_netns_get) */
+const CT_MATCHES = new Set(['conntrack', 'state', 'connmark', 'connlimit', 'connbytes', 'helper', 'cluster', 'socket']);
+const CT_TARGETS = new Set(['SNAT', 'DNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP', 'CONNMARK', 'CT', 'NOTRACK']);
+
+/**
+ * Conntrack runs in a namespace only while something needs it: a nat base chain, or a rule
+ * using a conntrack match or target. Without it packets carry no conntrack state at all.
+ */
+export function conntrackActive(host: Host): boolean {
+  for (const [name, t] of Object.entries(host.tables)) {
+    if (!t) continue;
+    if (name === 'nat' && t.chains.some((c) => c.created)) return true;
+    for (const c of t.chains) {
+      for (const r of c.rules) {
+        if (r.matches.some((m) => CT_MATCHES.has(m.name))) return true;
+        if (r.target?.kind === 'ext' && CT_TARGETS.has(r.target.name)) return true;
+      }
+    }
+  }
+  return false;
+}
+
 export class HostStack {
   readonly fib: FibRoute[];
   readonly ct: ConntrackTable;
   private readonly name: string;
   private readonly host: Host;
+  private readonly ctActive: boolean;
 
   constructor(private readonly env: HostEnv) {
     this.name = env.name;
     this.host = env.host;
     this.fib = buildFib(env.host);
     this.ct = new ConntrackTable(env.host.conntrack, env.now);
+    this.ctActive = conntrackActive(env.host);
   }
 
   /** Writes conntrack back into the host (the lab is saved by the caller). */
@@ -122,10 +146,8 @@ export class HostStack {
   }
 
   private dropped(pkt: Packet, d: Dropped): HostOutcome {
-    if (pkt.conn) {
-      const c = this.ct.conns[pkt.conn.index];
-      if (c && !c.confirmed) this.ct.discard(c);
-    }
+    const c = pkt.conn?.entry;
+    if (c && !c.confirmed && !pkt.conn!.related) this.ct.discard(c);
     this.emit({ kind: 'drop', reason: d.reason });
     return { kind: 'drop', pkt, reason: d.reason, replies: d.replies };
   }
@@ -161,7 +183,7 @@ export class HostStack {
     }
     if (!r || r.type !== 'unicast') {
       const reason = `no route to ${ipToString(dst)}: network unreachable`;
-      throw new Dropped(reason, [this.icmpError(pkt, 3, 0)]);
+      throw new Dropped(reason, [this.attach(this.icmpError(pkt, 3, 0), pkt)]);
     }
     this.validateSource(pkt, dev);
     this.emit({ kind: 'route', decision: 'forward', dst: ipToString(dst), route: describeRoute(r), dev: r.dev, via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
@@ -191,7 +213,7 @@ export class HostStack {
   /** ip_forward(): TTL, FORWARD, then out */
   private forward(pkt: Packet, route: { route?: FibRoute }): HostOutcome {
     const r = route.route!;
-    if (pkt.ttl <= 1) throw new Dropped(`TTL expired while forwarding`, [this.icmpError(pkt, 11, 0)]);
+    if (pkt.ttl <= 1) throw new Dropped(`TTL expired while forwarding`, [this.attach(this.icmpError(pkt, 11, 0), pkt)]);
     pkt.ttl -= 1;
     pkt.outIface = r.dev;
     pkt.route = { dev: r.dev, gateway: r.gateway, local: false };
@@ -214,6 +236,7 @@ export class HostStack {
     const local = r.type === 'local' || r.type === 'broadcast';
     const dev = local ? 'lo' : r.dev;
     if (!pkt.src) pkt.src = r.prefsrc ?? (local ? pkt.dst : selectSourceAddress(this.host, r.dev, r.gateway ?? pkt.dst)) ?? 0;
+    pkt.socketSrc = pkt.src;
     const bad = this.outputSourceCheck(pkt.src, dev);
     this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
     if (bad) {
@@ -264,15 +287,15 @@ export class HostStack {
   private hook(hook: Hook, pkt: Packet, looped = false): void {
     for (const step of HOOK_ORDER[hook]) {
       if (step === 'conntrack') {
-        if (!looped) this.conntrackIn(pkt);
+        if (!looped && this.ctActive) this.conntrackIn(pkt);
         continue;
       }
       if (step === 'confirm') {
-        this.confirm(pkt);
+        if (this.ctActive) this.confirm(pkt);
         continue;
       }
       if (step === 'nat') {
-        this.nat(hook, pkt, looped);
+        if (this.ctActive) this.nat(hook, pkt, looped);
         continue;
       }
       const changedBefore = hook === 'OUTPUT' && step === 'mangle' ? snapshot(pkt) : undefined;
@@ -301,7 +324,7 @@ export class HostStack {
   private handleVerdict(res: ReturnType<typeof runChain>, pkt: Packet): void {
     const t = res.target;
     if (res.verdict === 'DROP') {
-      const replies = t?.reject ? [this.rejectReply(pkt, t.reject)] : [];
+      const replies = t?.reject ? [this.attach(this.rejectReply(pkt, t.reject), pkt)] : [];
       throw new Dropped(`${res.decidedBy} ${t?.reject ? `rejected it (${t.reject})` : 'dropped it'}`, replies);
     }
     if (res.verdict === 'QUEUE') {
@@ -312,6 +335,12 @@ export class HostStack {
   // ---------------------------------------------------------------- conntrack
 
   private conntrackIn(pkt: Packet): void {
+    if (pkt.conn?.related) {
+      // a reset or ICMP error this host made: it carries the connection it answers (nf_ct_attach)
+      this.emit({ kind: 'conntrack', action: 'related', text: `RELATED to ${tupleText(pkt.conn.entry.orig)}` });
+      this.refreshCtView(pkt);
+      return;
+    }
     if (pkt.notrack) {
       pkt.ct = { ...untrackedView(pkt), state: 'UNTRACKED' };
       this.emit({ kind: 'conntrack', action: 'untracked', text: 'not tracked (CT --notrack)' });
@@ -321,7 +350,7 @@ export class HostStack {
     const hit = this.ct.find(t, pkt.ctZone);
     if (hit) {
       this.ct.track(hit.conn, pkt, hit.reply);
-      pkt.conn = { index: this.ct.conns.indexOf(hit.conn), reply: hit.reply };
+      pkt.conn = { entry: hit.conn, reply: hit.reply };
       const st = hit.reply || hit.conn.status.has('SEEN_REPLY') ? 'ESTABLISHED' : 'NEW';
       this.emit({ kind: 'conntrack', action: 'established', text: `${st}${hit.reply ? ' (reply direction)' : ''}: ${tupleText(hit.conn.orig)}` });
       this.refreshCtView(pkt);
@@ -335,7 +364,7 @@ export class HostStack {
     }
     const c = this.ct.create(pkt);
     this.ct.track(c, pkt, false);
-    pkt.conn = { index: this.ct.conns.indexOf(c), reply: false };
+    pkt.conn = { entry: c, reply: false };
     this.emit({ kind: 'conntrack', action: 'new', text: `NEW: ${tupleText(c.orig)}` });
     this.refreshCtView(pkt);
   }
@@ -349,7 +378,7 @@ export class HostStack {
   }
 
   private connOf(pkt: Packet): Conn | undefined {
-    return pkt.conn ? this.ct.conns[pkt.conn.index] : undefined;
+    return pkt.conn?.entry;
   }
 
   private refreshCtView(pkt: Packet): void {
@@ -365,7 +394,7 @@ export class HostStack {
     const c = this.connOf(pkt);
     if (!c) return;
     const reply = pkt.conn!.reply;
-    if (!reply && !c.natDone.has(manip) && !looped) {
+    if (!reply && !c.natDone.has(manip) && !looped && !pkt.conn!.related) {
       const res = this.runTable('nat', hook, pkt);
       if (res?.verdict === 'DROP' || res?.verdict === 'QUEUE') this.handleVerdict(res, pkt);
       const req = res?.target?.nat;
@@ -532,6 +561,12 @@ export class HostStack {
 
   // ---------------------------------------------------------------- replies the stack makes
 
+  /** nf_ct_attach(): an answer the stack makes travels as RELATED, in the other direction */
+  attach(reply: Packet, to: Packet): Packet {
+    if (to.conn) reply.conn = { entry: to.conn.entry, reply: !to.conn.reply, related: true };
+    return reply;
+  }
+
   /** icmp_send(): an ICMP error about `pkt`, from the address facing its sender */
   icmpError(pkt: Packet, type: number, code: number): Packet {
     return {
@@ -587,8 +622,9 @@ export class HostStack {
     };
     const [type, code] = codes[kind] ?? [3, 3];
     const reply = this.icmpError(pkt, type, code);
-    // nf_send_unreach answers from the address the packet was sent to
-    reply.src = pkt.dst;
+    // icmp_send() answers from the address the packet was sent to when it was for this host;
+    // for a packet passing through, routing picks the source
+    if (this.isLocalAddress(pkt.dst)) reply.src = pkt.dst;
     return reply;
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { PacketView } from './ext-api.js';
 import type { PacketSummary } from './events.js';
+import type { Conn } from './conntrack.js';
 import { ipToString } from '../net/ipv4.js';
 
 export const PROTO_ICMP = 1;
@@ -21,10 +22,15 @@ export interface Packet extends PacketView {
   notrack: boolean;
   /** conntrack zone from a CT --zone template */
   ctZone: number;
-  /** the entry this packet belongs to and its direction (nf_conntrack_in's result) */
-  conn?: { index: number; reply: boolean };
+  /**
+   * the entry this packet belongs to and its direction (nf_conntrack_in's result, or attached
+   * by the stack to a reset/ICMP error it generates: `related`)
+   */
+  conn?: { entry: Conn; reply: boolean; related?: boolean };
   /** the route chosen for it */
   route?: { dev: string; gateway?: number; local: boolean };
+  /** the source address the sending socket got from routing (NAT later may change `src`) */
+  socketSrc?: number;
 }
 
 let nextId = 1;

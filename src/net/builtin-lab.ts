@@ -16,8 +16,8 @@ function iface(name: string, addrs: string[], mac: string): Interface {
   return { name, addrs, mac, up: true };
 }
 
-function host(interfaces: Interface[], routes: Host['routes'], forward = false): Host {
-  const all = [iface('lo', ['127.0.0.1/8'], '00:00:00:00:00:00'), ...interfaces];
+function host(interfaces: Interface[], routes: Host['routes'], forward = false, loAddrs: string[] = []): Host {
+  const all = [iface('lo', ['127.0.0.1/8', ...loAddrs], '00:00:00:00:00:00'), ...interfaces];
   return {
     interfaces: all,
     routes,
@@ -40,10 +40,7 @@ export function builtinLab(): Lab {
     defaultHost: 'router',
     rng: { seed: 1, state: 1 },
     hosts: {
-      internet: host(
-        [iface('wan', ['50.60.70.1/24'], '02:00:32:3c:46:01')],
-        [],
-      ),
+      internet: host([iface('wan', ['50.60.70.1/24'], '02:00:32:3c:46:01')], [], false, ['203.0.113.10/32']),
       router: host(
         [iface('eth0', ['50.60.70.80/24'], '02:00:32:3c:46:50'), iface('eth1', ['192.168.1.1/24'], '02:00:c0:a8:01:01')],
         [{ dst: 'default', via: '50.60.70.1', dev: 'eth0' }],

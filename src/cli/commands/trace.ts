@@ -13,6 +13,8 @@ import { parseUint } from '../../util/strtoul.js';
 import { renderText, makeColors } from '../../trace/text.js';
 import { renderXtables } from '../../trace/xtables.js';
 import { hostOf, readWrite, type CliContext } from '../context.js';
+import { LabSim, type ConnectionResult } from '../../engine/lab-sim.js';
+import type { Lab } from '../../net/lab.js';
 
 export interface TraceOptions {
   inInterface?: string;
@@ -28,6 +30,7 @@ export interface TraceOptions {
   ttl?: string;
   format?: string;
   seed?: string;
+  from?: string;
 }
 
 const ICMP_TYPES: Record<string, [number, number]> = {
@@ -87,16 +90,50 @@ export function packetSpec(o: TraceOptions): PacketSpec {
   return spec;
 }
 
+function reseed(lab: Lab, seed: string | undefined): void {
+  if (seed === undefined) return;
+  const n = num('--seed', seed, 0xffffffff)!;
+  lab.rng = { seed: n, state: n };
+}
+
+/** `trace --from HOST`: a whole connection through the lab */
+async function traceConnection(ctx: CliContext, o: TraceOptions, format: string): Promise<number> {
+  if (o.inInterface) throw new SimError('trace: --from and -i do not go together (a connection starts at a process of --from)', 2);
+  if (o.source) throw new SimError('trace: --from picks the source address by routing; -s is not used with --from', 2);
+  const spec = packetSpec(o);
+  const res = await readWrite<ConnectionResult | UnmodelledExtension>(ctx, (lab) => {
+    if (!lab.hosts[o.from!]) throw new SimError(`no host \`${o.from}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
+    reseed(lab, o.seed);
+    try {
+      const r = new LabSim(lab).connect({ from: o.from!, proto: spec.proto, dst: spec.dst, dport: spec.dport, sport: o.sport !== undefined ? spec.sport : undefined });
+      return { save: true, value: r };
+    } catch (e) {
+      if (e instanceof UnmodelledExtension) return { save: false, value: e };
+      throw e;
+    }
+  });
+  if (res instanceof UnmodelledExtension) throw res;
+  if (format === 'json') {
+    const { verdict, server, peer, explanation, events } = res;
+    ctx.io.out(JSON.stringify({ verdict, server, peer, explanation, events }, null, 1) + '\n');
+  } else if (format === 'xtables') {
+    ctx.io.out(renderXtables(res.events));
+  } else {
+    const c = makeColors(ctx.color);
+    const verdictColor = res.verdict === 'established' ? c.green : c.red;
+    ctx.io.out(renderText(res.events, c) + verdictColor.bold(`verdict: ${res.verdict}`) + `\n${res.explanation}\n`);
+  }
+  return 0;
+}
+
 export async function traceCommand(ctx: CliContext, o: TraceOptions): Promise<number> {
   const format = o.format ?? (ctx.json ? 'json' : 'text');
   if (!['text', 'json', 'xtables'].includes(format)) throw new SimError(`trace: unknown --format \`${format}' (text, json, xtables)`, 2);
+  if (o.from !== undefined) return traceConnection(ctx, o, format);
   const spec = packetSpec(o);
   const out = await readWrite<(HostTrace & { name: string }) | UnmodelledExtension>(ctx, (lab) => {
     const [name] = hostOf(lab, ctx.host);
-    if (o.seed !== undefined) {
-      const seed = num('--seed', o.seed, 0xffffffff)!;
-      lab.rng = { seed, state: seed };
-    }
+    reseed(lab, o.seed);
     try {
       const t = tracePacket(lab, name, spec);
       return { save: true, value: { name, ...t } };

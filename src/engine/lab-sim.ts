@@ -1,0 +1,291 @@
+/**
+ * A connection through the lab, the way a client program would live it: its first packet leaves
+ * a host's socket, crosses every host's netfilter hooks, routing and links (next hops found by
+ * who owns the address on the segment, as ARP would), reaches a listening socket or a closed port,
+ * and the answer travels back through conntrack's reverse NAT or around it. The client accepts
+ * only answers that match what it sent; anything else is answered with a reset and ignored.
+ *
+ * TCP is played as SYN, SYN-ACK, then the request and the response (the client only reports
+ * success once the server's answer arrived, like the kernel lab's probe). UDP is one request and
+ * one answer, ICMP an echo request and reply.
+ */
+import { ipToString, parseDotted } from '../net/ipv4.js';
+import type { Host, Lab } from '../net/lab.js';
+import { interfaceAddresses, parsePrefix } from '../net/routing.js';
+import type { HostOutcome } from './host.js';
+import type { TraceEvent } from './events.js';
+import { describePacket, endpoint, newPacket, PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP, type Packet } from './packet.js';
+import { Run } from './simulate.js';
+
+export type ConnVerdict = 'established' | 'refused' | 'unreachable' | 'timeout';
+
+export interface ConnectionSpec {
+  from: string;
+  proto: number;
+  dst: number;
+  dport?: number;
+  sport?: number;
+}
+
+export interface ConnectionResult {
+  verdict: ConnVerdict;
+  server: { host: string; address: string; port: number } | null;
+  peer: { address: string; port: number } | null;
+  explanation: string;
+  events: TraceEvent[];
+  /** the client's source port */
+  sport?: number;
+}
+
+/** a packet in flight and where it is */
+type Arrival = { host: string; pkt: Packet; iface?: string };
+
+const MAX_HOPS = 64;
+
+export class LabSim {
+  constructor(
+    readonly lab: Lab,
+    readonly run: Run = new Run(lab),
+  ) {}
+
+  private emit(e: TraceEvent): void {
+    this.run.events.push(e);
+  }
+
+  /** Where a transmitted frame lands: the host on the same segment that owns the next hop. */
+  private link(fromHost: string, dev: string, nexthop: number): { host: string; iface: string } | undefined {
+    const seg = this.lab.segments.find((s) => s.members.includes(`${fromHost}:${dev}`));
+    if (!seg) return undefined;
+    for (const m of seg.members) {
+      const [h, ifname] = m.split(':') as [string, string];
+      if (m === `${fromHost}:${dev}`) continue;
+      const host = this.lab.hosts[h];
+      const iface = host?.interfaces.find((i) => i.name === ifname);
+      if (!iface || !iface.up) continue;
+      if (iface.addrs.some((a) => parsePrefix(a).addr === nexthop)) return { host: h, iface: ifname };
+    }
+    return undefined;
+  }
+
+  /**
+   * Carries a packet from a local socket (or from the wire) until it reaches some host's socket
+   * layer, is dropped, or fails at the sender. Returns where it ended.
+   */
+  private travel(start: Arrival): { end: 'deliver'; host: string; pkt: Packet } | { end: 'lost'; host: string; reason: string; replies: Arrival[] } | { end: 'error'; host: string; errno: string; reason: string } {
+    let at = start;
+    for (let hop = 0; hop < MAX_HOPS; hop++) {
+      const stack = this.run.stack(at.host);
+      const o: HostOutcome = at.iface === undefined ? stack.fromSocket(at.pkt) : stack.fromWire(at.pkt, at.iface);
+      switch (o.kind) {
+        case 'deliver':
+          return { end: 'deliver', host: at.host, pkt: o.pkt };
+        case 'error':
+          return { end: 'error', host: at.host, errno: o.errno, reason: o.reason };
+        case 'drop':
+          return { end: 'lost', host: at.host, reason: o.reason, replies: o.replies.map((p) => ({ host: at.host, pkt: p })) };
+        case 'transmit': {
+          const to = this.link(at.host, o.dev, o.nexthop);
+          if (!to) {
+            const reason = `nobody on ${at.host}'s ${o.dev} segment has ${ipToString(o.nexthop)} (ARP gets no answer)`;
+            this.emit({ kind: 'drop', host: at.host, reason });
+            return { end: 'lost', host: at.host, reason, replies: [] };
+          }
+          this.emit({ kind: 'link', host: at.host, from: at.host, to: to.host, iface: o.dev, peerIface: to.iface });
+          const next = { ...o.pkt };
+          // a frame crossing a link leaves its skb state behind (skb_scrub_packet)
+          next.mark = 0;
+          next.nftrace = false;
+          next.notrack = false;
+          next.ctZone = 0;
+          next.conn = undefined;
+          next.ct = undefined;
+          next.route = undefined;
+          at = { host: to.host, pkt: next, iface: to.iface };
+          break;
+        }
+      }
+    }
+    return { end: 'lost', host: at.host, reason: 'routing loop: the packet went around more than 64 hops', replies: [] };
+  }
+
+  private listening(host: Host, proto: 'tcp' | 'udp', addr: number, port: number): boolean {
+    return host.services.some((s) => s.proto === proto && s.port === port && (s.addr === '0.0.0.0' || parseDotted(s.addr) === addr));
+  }
+
+  /** An ephemeral port the client host is not using (ip_local_port_range, chosen by the lab's generator). */
+  private ephemeralPort(host: Host): number {
+    const [lo, hi] = (host.sysctls['net.ipv4.ip_local_port_range'] ?? '32768\t60999').split(/\s+/).map(Number) as [number, number];
+    const used = new Set(host.conntrack.map((c) => c.orig[2]));
+    for (let i = 0; i < 1000; i++) {
+      const p = this.run.rng.int(lo, hi);
+      if (!used.has(p)) return p;
+    }
+    return lo;
+  }
+
+  connect(spec: ConnectionSpec): ConnectionResult {
+    const client = this.lab.hosts[spec.from];
+    if (!client) throw new Error(`no host ${spec.from}`);
+    const sport = spec.sport ?? (spec.proto === PROTO_ICMP ? this.run.rng.int(1, 65535) : this.ephemeralPort(client));
+    const ported = spec.proto === PROTO_TCP || spec.proto === PROTO_UDP;
+    const first = newPacket({
+      src: 0,
+      dst: spec.dst,
+      proto: spec.proto,
+      sport,
+      dport: ported ? spec.dport : undefined,
+      tcpFlags: spec.proto === PROTO_TCP ? TCP.SYN : undefined,
+      icmpType: spec.proto === PROTO_ICMP ? 8 : undefined,
+      icmpCode: spec.proto === PROTO_ICMP ? 0 : undefined,
+    });
+    this.emit({ kind: 'packet', host: spec.from, pkt: { ...summarizeLite(first) }, note: `${spec.from} opens ${describePacket(first).replace(/^(\w+) 0\.0\.0\.0:?\d*/, `$1 port ${sport}`)}` });
+    const res = this.exchange(spec, first, sport);
+    this.run.finish();
+    return { ...res, events: this.run.events, sport };
+  }
+
+  private exchange(spec: ConnectionSpec, first: Packet, sport: number): Omit<ConnectionResult, 'events' | 'sport'> {
+    const want = (what: string) => `${spec.from} asked ${endpoint(spec.dst, spec.proto === PROTO_ICMP ? undefined : spec.dport)}${what}`;
+    const out = this.travel({ host: spec.from, pkt: first });
+    if (out.end === 'error') {
+      return { verdict: 'unreachable', server: null, peer: null, explanation: `${out.host} could not send at all: ${out.reason}.` };
+    }
+    // the client's own address, as routing chose it before any NAT
+    const clientAddr = first.socketSrc ?? first.src;
+    if (out.end === 'lost') return this.afterLoss(spec, out, clientAddr, sport, want(''));
+    const server = out.host;
+    const req = out.pkt;
+    const serverHost = this.lab.hosts[server]!;
+    const peer = { address: ipToString(req.src), port: req.sport ?? 0 };
+
+    // the server's answer
+    let answer: Packet;
+    let accepted: { host: string; address: string; port: number } | null = null;
+    if (req.proto === PROTO_TCP || req.proto === PROTO_UDP) {
+      const proto = req.proto === PROTO_TCP ? 'tcp' : 'udp';
+      if (this.listening(serverHost, proto, req.dst, req.dport!)) {
+        accepted = { host: server, address: ipToString(req.dst), port: req.dport! };
+        this.emit({ kind: 'deliver', host: server, socket: `${proto} socket listening on ${endpoint(req.dst, req.dport)} (peer ${endpoint(req.src, req.sport)})` });
+        // a TCP answer comes from the address connected to; a UDP server on 0.0.0.0 answers from
+        // whatever address routing picks towards the client
+        const anyAddr = serverHost.services.some((s) => s.proto === proto && s.port === req.dport && s.addr === '0.0.0.0');
+        const src = req.proto === PROTO_UDP && anyAddr ? 0 : req.dst;
+        answer = newPacket({ src, dst: req.src, proto: req.proto, sport: req.dport, dport: req.sport, tcpFlags: req.proto === PROTO_TCP ? TCP.SYN | TCP.ACK : undefined });
+      } else if (req.proto === PROTO_TCP) {
+        this.emit({ kind: 'reply', host: server, what: `nothing listens on tcp ${endpoint(req.dst, req.dport)}: the kernel answers with a reset` });
+        answer = newPacket({ src: req.dst, dst: req.src, proto: PROTO_TCP, sport: req.dport, dport: req.sport, tcpFlags: TCP.RST | TCP.ACK, len: 40 });
+      } else {
+        this.emit({ kind: 'reply', host: server, what: `nothing listens on udp ${endpoint(req.dst, req.dport)}: the kernel answers ICMP port unreachable` });
+        answer = this.run.stack(server).icmpError(req, 3, 3);
+        answer.src = req.dst;
+      }
+    } else {
+      this.emit({ kind: 'reply', host: server, what: `${server} answers the echo request` });
+      answer = newPacket({ src: req.dst, dst: req.src, proto: PROTO_ICMP, sport: req.sport, icmpType: 0, icmpCode: 0 });
+      accepted = { host: server, address: ipToString(req.dst), port: 0 };
+    }
+    const back = this.travel({ host: server, pkt: answer });
+    const seen = this.clientSees(spec, back, clientAddr, sport);
+    if (seen.kind === 'lost') {
+      return { verdict: 'timeout', server: accepted, peer: accepted ? peer : null, explanation: `${want('')}; ${server} answered but ${seen.why}. The client keeps waiting: timeout.` };
+    }
+    if (seen.kind === 'mismatch') {
+      const fix = seen.pkt.proto === PROTO_TCP
+        ? ` It answers with a reset and keeps waiting. The reply bypassed the NAT that rewrote the request; for hairpin NAT add a MASQUERADE (or SNAT) in POSTROUTING so the answer comes back through the router.`
+        : ' It ignores it and keeps waiting.';
+      return {
+        verdict: 'timeout',
+        server: accepted,
+        peer: accepted ? peer : null,
+        explanation: `${spec.from} got ${describePacket(seen.pkt)} but had asked ${endpoint(spec.dst, spec.dport)}.${fix}`,
+      };
+    }
+    const pkt = seen.pkt;
+    if (pkt.proto === PROTO_TCP && pkt.tcpFlags! & TCP.RST) {
+      return { verdict: 'refused', server: null, peer: null, explanation: `${want('')}; ${seen.from} answered with a TCP reset: connection refused.` };
+    }
+    if (pkt.proto === PROTO_ICMP && pkt.icmpType === 3) {
+      const v = pkt.icmpCode === 3 ? 'refused' : 'unreachable';
+      return { verdict: v, server: null, peer: null, explanation: `${want('')}; ${ipToString(pkt.src)} answered ICMP ${icmpText(pkt)}: ${v === 'refused' ? 'connection refused' : 'unreachable'}.` };
+    }
+    if (spec.proto !== PROTO_TCP) {
+      return { verdict: 'established', server: accepted, peer: accepted ? peer : null, explanation: `${accepted!.host} answered from ${endpoint(spec.dst, spec.dport)} as the client expected; it saw the client as ${peer.address}${spec.proto === PROTO_ICMP ? '' : `:${peer.port}`}.` };
+    }
+    // SYN-ACK accepted: the client sends its request, the server answers it
+    const ackReq = newPacket({ src: clientAddr, dst: spec.dst, proto: PROTO_TCP, sport, dport: spec.dport, tcpFlags: TCP.ACK | TCP.PSH, len: 56 });
+    const reqArrives = this.travel({ host: spec.from, pkt: ackReq });
+    if (reqArrives.end !== 'deliver' || reqArrives.host !== server) {
+      const why = reqArrives.end === 'deliver' ? `reached ${reqArrives.host} instead` : reqArrives.end === 'lost' ? reqArrives.reason : reqArrives.reason;
+      return { verdict: 'timeout', server: accepted, peer, explanation: `${spec.from} completed the handshake with ${server}, but its request was lost: ${why}. Timeout waiting for the answer.` };
+    }
+    const resp = newPacket({ src: req.dst, dst: req.src, proto: PROTO_TCP, sport: req.dport, dport: req.sport, tcpFlags: TCP.ACK | TCP.PSH, len: 77 });
+    const respBack = this.travel({ host: server, pkt: resp });
+    const seen2 = this.clientSees(spec, respBack, clientAddr, sport);
+    if (seen2.kind !== 'ok') {
+      return { verdict: 'timeout', server: accepted, peer, explanation: `${spec.from} completed the handshake, but ${server}'s answer never came back: ${seen2.kind === 'lost' ? seen2.why : 'it did not match the connection'}.` };
+    }
+    return {
+      verdict: 'established',
+      server: accepted,
+      peer,
+      explanation: `${accepted!.host} accepted the connection on ${accepted!.address}:${accepted!.port} and saw the client as ${peer.address}:${peer.port}.`,
+    };
+  }
+
+  /** What the client makes of what came back to it. */
+  private clientSees(
+    spec: ConnectionSpec,
+    back: ReturnType<LabSim['travel']>,
+    clientAddr: number,
+    sport: number,
+  ): { kind: 'ok'; pkt: Packet; from: string } | { kind: 'mismatch'; pkt: Packet } | { kind: 'lost'; why: string } {
+    if (back.end === 'error') return { kind: 'lost', why: back.reason };
+    if (back.end === 'lost') {
+      for (const r of back.replies) {
+        const again = this.travel({ host: r.host, pkt: r.pkt });
+        if (again.end === 'deliver' && again.host === spec.from) return this.clientSees(spec, again, clientAddr, sport);
+      }
+      return { kind: 'lost', why: back.reason };
+    }
+    if (back.host !== spec.from) return { kind: 'lost', why: `the answer went to ${back.host} instead` };
+    const p = back.pkt;
+    const matchesSocket =
+      p.dst === clientAddr &&
+      (p.proto === PROTO_ICMP ? (p.icmpType === 0 ? p.src === spec.dst && p.sport === sport : true) : p.src === spec.dst && p.sport === spec.dport && p.dport === sport);
+    if (!matchesSocket) {
+      this.emit({ kind: 'reply', host: spec.from, what: `${spec.from} has no socket expecting ${describePacket(p)}` });
+      if (p.proto === PROTO_TCP && !(p.tcpFlags! & TCP.RST)) {
+        const rst = newPacket({ src: p.dst, dst: p.src, proto: PROTO_TCP, sport: p.dport, dport: p.sport, tcpFlags: TCP.RST, len: 40 });
+        this.emit({ kind: 'reply', host: spec.from, what: `${spec.from} answers with a reset to ${endpoint(p.src, p.sport)}` });
+        this.travel({ host: spec.from, pkt: rst });
+      }
+      return { kind: 'mismatch', pkt: p };
+    }
+    this.emit({ kind: 'deliver', host: spec.from, socket: `the client's socket (${describePacket(p)})` });
+    return { kind: 'ok', pkt: p, from: ipToString(p.src) };
+  }
+
+  private afterLoss(spec: ConnectionSpec, out: { host: string; reason: string; replies: Arrival[] }, clientAddr: number, sport: number, asked: string): Omit<ConnectionResult, 'events' | 'sport'> {
+    const seen = this.clientSees(spec, { end: 'lost', host: out.host, reason: out.reason, replies: out.replies }, clientAddr, sport);
+    if (seen.kind === 'ok') {
+      const p = seen.pkt;
+      if (p.proto === PROTO_TCP) return { verdict: 'refused', server: null, peer: null, explanation: `${asked}; ${out.host} rejected it with a TCP reset: connection refused.` };
+      const v = p.icmpCode === 3 ? 'refused' : 'unreachable';
+      return { verdict: v, server: null, peer: null, explanation: `${asked}; ${out.host} rejected it with ICMP ${icmpText(p)}.` };
+    }
+    return { verdict: 'timeout', server: null, peer: null, explanation: `${asked}, but the request was lost on ${out.host}: ${out.reason}. Nothing came back: timeout.` };
+  }
+}
+
+function icmpText(p: Packet): string {
+  const names: Record<number, string> = { 0: 'net unreachable', 1: 'host unreachable', 2: 'protocol unreachable', 3: 'port unreachable', 9: 'net prohibited', 10: 'host prohibited', 13: 'administratively prohibited' };
+  return p.icmpType === 3 ? (names[p.icmpCode ?? 0] ?? `unreachable code ${p.icmpCode}`) : `type ${p.icmpType} code ${p.icmpCode}`;
+}
+
+function summarizeLite(p: Packet) {
+  return { id: p.id, src: ipToString(p.src), dst: ipToString(p.dst), proto: p.proto, sport: p.sport, dport: p.dport, ttl: p.ttl, len: p.len, mark: 0 };
+}
+
+export function hostAddresses(host: Host): string[] {
+  return interfaceAddresses(host).map((a) => ipToString(a.addr));
+}

@@ -1,0 +1,49 @@
+/**
+ * Whole connections through the lab against the real kernel: every probe of every recorded
+ * scenario (fixtures/kernel/*.json: a client program in one namespace connecting through the
+ * seed's home network) must get the kernel's result from `trace --from ... --json`: the verdict,
+ * the host whose socket accepted, and the peer address and port that socket saw.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Sandbox, splitShell } from './helpers/cli.js';
+import type { KernelScenario } from './helpers/kernel-trace.js';
+
+const dir = join(__dirname, '..', 'fixtures', 'kernel');
+
+/** "ok pc1 saw 50.60.70.1:40401" | "fail timeout" -> comparable text */
+export function kernelResult(r: string): string {
+  const ok = /^ok (\S+) saw (\S+)$/.exec(r);
+  if (ok) return `established by ${ok[1]} seen-from ${ok[2]}`;
+  return r.replace(/^fail /, '');
+}
+
+for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  const sc = JSON.parse(readFileSync(join(dir, file), 'utf8')) as KernelScenario;
+  describe(`fixtures/kernel/${file}`, () => {
+    it('every probe gets the kernel result', async () => {
+      const sb = new Sandbox();
+      const got: string[] = [];
+      const want: string[] = [];
+      for (const step of sc.steps) {
+        if (step.cmd && step.host) {
+          const r = await sb.run(['--host', step.host, ...splitShell(step.cmd)]);
+          expect(r.rc, `@${step.host} ${step.cmd}: ${r.stderr}`).toBe(step.rc);
+        }
+        if (!step.probe) continue;
+        const p = step.probe;
+        const args = ['--json', 'trace', '--from', p.client, '-p', p.proto, '-d', p.dst, '--dport', String(p.port)];
+        if (p.sport) args.push('--sport', String(p.sport));
+        const r = await sb.run(args);
+        expect(r.stderr).toBe('');
+        const j = JSON.parse(r.stdout) as { verdict: string; server: { host: string } | null; peer: { address: string; port: number } | null; explanation: string };
+        const line = `${p.client} -> ${p.dst}:${p.port}/${p.proto}`;
+        got.push(`${line} => ${j.verdict === 'established' ? `established by ${j.server!.host} seen-from ${j.peer!.address}:${j.peer!.port}` : j.verdict}   (${j.explanation})`);
+        want.push(`${line} => ${kernelResult(step.result!)}`);
+      }
+      // compare without the explanations, show them when something differs
+      expect(got.map((g) => g.replace(/ {3}\(.*$/s, ''))).toEqual(want);
+    });
+  });
+}
