@@ -13,7 +13,7 @@ import { processIo, type Io } from './io.js';
 export const VERSION = '0.1.0';
 
 /** Names the launcher answers to (argv0 dispatch: a symlink called `iptables` runs `iptables`). */
-export const TOOL_NAMES = ['iptables', 'iptables-save', 'iptables-restore', 'sysctl'];
+export const TOOL_NAMES = ['iptables', 'iptables-save', 'iptables-restore', 'sysctl', 'conntrack'];
 
 function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
   const program = new Command('iptables-sim');
@@ -63,6 +63,9 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
   );
   passthrough('sysctl', 'read or set the kernel parameters the engine models (sysctl -w KEY=VALUE, sysctl KEY, -n, -a)', async (args) =>
     (await import('./commands/sysctl.js')).sysctlCommand(context(), args),
+  );
+  passthrough('conntrack', "list or flush the host's connection tracking table as conntrack-tools does (conntrack -L [-p PROTO], conntrack -F)", async (args) =>
+    (await import('./commands/conntrack.js')).conntrackCommand(context(), args),
   );
   program
     .command('trace')
