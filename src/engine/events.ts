@@ -29,6 +29,14 @@ interface Base {
   nftrace?: boolean;
   /** the packet as nf_tables dumps it with the first traced event of a base chain run */
   dump?: PacketSummary;
+  /**
+   * connection traces (`trace --from`): which transmission of the exchange this event belongs to
+   * (0 = the client's first packet) and its conntrack direction (the client's packets travel in
+   * the original direction, the server's answers and the errors sent back to a sender in the
+   * reply direction). `pkt` is on the transmission's first event only: the packet as its sender
+   * handed it to the stack (source 0.0.0.0 when routing picks it).
+   */
+  xmit?: { n: number; dir: 'original' | 'reply'; pkt?: PacketSummary };
 }
 
 export type TraceEvent = Base &
@@ -53,10 +61,15 @@ export type TraceEvent = Base &
     | { kind: 'rewrite'; table: string; chain: string; target: string; field: 'source' | 'destination'; before: string; after: string }
     | { kind: 'route'; decision: 'input' | 'forward' | 'output' | 'reroute' | 'reply'; dst: string; route?: string; dev?: string; via?: string; src?: string }
     | { kind: 'conntrack'; action: 'new' | 'established' | 'related' | 'invalid' | 'untracked' | 'confirmed' | 'reverse-nat' | 'nat-binding' | 'null-binding'; text: string }
-    | { kind: 'drop'; reason: string }
+    | {
+        kind: 'drop';
+        reason: string;
+        /** 'link': the packet left the host but no neighbour answered ARP for its next hop */
+        at?: 'link';
+      }
     | { kind: 'log'; text: string }
     | { kind: 'note'; text: string }
-    | { kind: 'link'; from: string; to: string; iface: string; peerIface: string }
+    | { kind: 'link'; from: string; to: string; iface: string; peerIface: string; /** the frame's IP header as it goes on the wire */ pkt?: PacketSummary }
     | { kind: 'deliver'; socket: string }
     | { kind: 'reply'; what: string }
   );

@@ -14,7 +14,7 @@ import type { Host, Lab } from '../net/lab.js';
 import { interfaceAddresses, parsePrefix } from '../net/routing.js';
 import type { HostOutcome } from './host.js';
 import type { TraceEvent } from './events.js';
-import { describePacket, endpoint, newPacket, PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP, type Packet } from './packet.js';
+import { describePacket, endpoint, newPacket, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, TCP, type Packet } from './packet.js';
 import { Run } from './simulate.js';
 
 export type ConnVerdict = 'established' | 'refused' | 'unreachable' | 'timeout';
@@ -37,8 +37,9 @@ export interface ConnectionResult {
   sport?: number;
 }
 
-/** a packet in flight and where it is */
-type Arrival = { host: string; pkt: Packet; iface?: string };
+/** a packet in flight and where it is; `dir` is its conntrack direction */
+type Arrival = { host: string; pkt: Packet; iface?: string; dir?: Direction };
+type Direction = 'original' | 'reply';
 
 const MAX_HOPS = 64;
 
@@ -48,7 +49,12 @@ export class LabSim {
     readonly run: Run = new Run(lab),
   ) {}
 
+  /** transmissions so far, and the one in flight (events are tagged with it for the diagrams) */
+  private xmits = 0;
+  private current?: { n: number; dir: Direction };
+
   private emit(e: TraceEvent): void {
+    if (this.current && !e.xmit) e.xmit = { ...this.current };
     this.run.events.push(e);
   }
 
@@ -68,10 +74,26 @@ export class LabSim {
   }
 
   /**
+   * One transmission: carries the packet and tags its events (from `from` on) with its number and
+   * direction; what a host sends back about a lost packet travels in the other direction.
+   */
+  private travel(start: Arrival, dir: Direction = 'original', from = this.run.events.length): ReturnType<LabSim['carry']> {
+    const tag = { n: this.xmits++, dir };
+    this.current = tag;
+    const sent = summarize(start.pkt);
+    const r = this.carry(start);
+    const ev = this.run.events;
+    for (let i = from; i < ev.length; i++) ev[i]!.xmit ??= { ...tag };
+    if (ev[from]) ev[from]!.xmit = { ...tag, pkt: sent };
+    if (r.end === 'lost') for (const x of r.replies) x.dir = dir === 'original' ? 'reply' : 'original';
+    return r;
+  }
+
+  /**
    * Carries a packet from a local socket (or from the wire) until it reaches some host's socket
    * layer, is dropped, or fails at the sender. Returns where it ended.
    */
-  private travel(start: Arrival): { end: 'deliver'; host: string; pkt: Packet } | { end: 'lost'; host: string; reason: string; replies: Arrival[] } | { end: 'error'; host: string; errno: string; reason: string } {
+  private carry(start: Arrival): { end: 'deliver'; host: string; pkt: Packet } | { end: 'lost'; host: string; reason: string; replies: Arrival[] } | { end: 'error'; host: string; errno: string; reason: string } {
     let at = start;
     for (let hop = 0; hop < MAX_HOPS; hop++) {
       const stack = this.run.stack(at.host);
@@ -87,10 +109,10 @@ export class LabSim {
           const to = this.link(at.host, o.dev, o.nexthop);
           if (!to) {
             const reason = `nobody on ${at.host}'s ${o.dev} segment has ${ipToString(o.nexthop)} (ARP gets no answer)`;
-            this.emit({ kind: 'drop', host: at.host, reason });
+            this.emit({ kind: 'drop', host: at.host, reason, at: 'link' });
             return { end: 'lost', host: at.host, reason, replies: [] };
           }
-          this.emit({ kind: 'link', host: at.host, from: at.host, to: to.host, iface: o.dev, peerIface: to.iface });
+          this.emit({ kind: 'link', host: at.host, from: at.host, to: to.host, iface: o.dev, peerIface: to.iface, pkt: summarize(o.pkt) });
           const next = { ...o.pkt };
           // a frame crossing a link leaves its skb state behind (skb_scrub_packet)
           next.mark = 0;
@@ -138,15 +160,16 @@ export class LabSim {
       icmpType: spec.proto === PROTO_ICMP ? 8 : undefined,
       icmpCode: spec.proto === PROTO_ICMP ? 0 : undefined,
     });
+    const opened = this.run.events.length;
     this.emit({ kind: 'packet', host: spec.from, pkt: { ...summarizeLite(first) }, note: `${spec.from} opens ${describePacket(first).replace(/^(\w+) 0\.0\.0\.0:?\d*/, `$1 port ${sport}`)}` });
-    const res = this.exchange(spec, first, sport);
+    const res = this.exchange(spec, first, sport, opened);
     this.run.finish();
     return { ...res, events: this.run.events, sport };
   }
 
-  private exchange(spec: ConnectionSpec, first: Packet, sport: number): Omit<ConnectionResult, 'events' | 'sport'> {
+  private exchange(spec: ConnectionSpec, first: Packet, sport: number, opened: number): Omit<ConnectionResult, 'events' | 'sport'> {
     const want = (what: string) => `${spec.from} asked ${endpoint(spec.dst, spec.proto === PROTO_ICMP ? undefined : spec.dport)}${what}`;
-    const out = this.travel({ host: spec.from, pkt: first });
+    const out = this.travel({ host: spec.from, pkt: first }, 'original', opened);
     if (out.end === 'error') {
       return { verdict: 'unreachable', server: null, peer: null, explanation: `${out.host} could not send at all: ${out.reason}.` };
     }
@@ -184,7 +207,7 @@ export class LabSim {
       answer = newPacket({ src: req.dst, dst: req.src, proto: PROTO_ICMP, sport: req.sport, icmpType: 0, icmpCode: 0 });
       accepted = { host: server, address: ipToString(req.dst), port: 0 };
     }
-    const back = this.travel({ host: server, pkt: answer });
+    const back = this.travel({ host: server, pkt: answer }, 'reply');
     const seen = this.clientSees(spec, back, clientAddr, sport);
     if (seen.kind === 'lost') {
       return { verdict: 'timeout', server: accepted, peer: accepted ? peer : null, explanation: `${want('')}; ${server} answered but ${seen.why}. The client keeps waiting: timeout.` };
@@ -219,7 +242,7 @@ export class LabSim {
       return { verdict: 'timeout', server: accepted, peer, explanation: `${spec.from} completed the handshake with ${server}, but its request was lost: ${why}. Timeout waiting for the answer.` };
     }
     const resp = newPacket({ src: req.dst, dst: req.src, proto: PROTO_TCP, sport: req.dport, dport: req.sport, tcpFlags: TCP.ACK | TCP.PSH, len: 77 });
-    const respBack = this.travel({ host: server, pkt: resp });
+    const respBack = this.travel({ host: server, pkt: resp }, 'reply');
     const seen2 = this.clientSees(spec, respBack, clientAddr, sport);
     if (seen2.kind !== 'ok') {
       return { verdict: 'timeout', server: accepted, peer, explanation: `${spec.from} completed the handshake, but ${server}'s answer never came back: ${seen2.kind === 'lost' ? seen2.why : 'it did not match the connection'}.` };
@@ -242,7 +265,7 @@ export class LabSim {
     if (back.end === 'error') return { kind: 'lost', why: back.reason };
     if (back.end === 'lost') {
       for (const r of back.replies) {
-        const again = this.travel({ host: r.host, pkt: r.pkt });
+        const again = this.travel({ host: r.host, pkt: r.pkt }, r.dir);
         if (again.end === 'deliver' && again.host === spec.from) return this.clientSees(spec, again, clientAddr, sport);
       }
       return { kind: 'lost', why: back.reason };

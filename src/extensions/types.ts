@@ -169,10 +169,23 @@ interface ExtensionBase<D> {
    * matches into native expressions and reads them back). Applied once when the rule is stored.
    */
   canonicalize?(data: D, frame: RuleFrame): D;
+  /**
+   * hooks where the kernel allows the extension (the xt .hooks field): checked for the chain a
+   * rule is added to and for every hook from which jumps reach it. undefined = all
+   */
+  hooks?: string[];
+  /**
+   * What -D/-C compare of this extension's data (the bytes covered by the C userspacesize);
+   * defaults to all of the data
+   */
+  compareKey?(data: D): unknown;
   /** name written after -m / -j in -S (alias() in C); defaults to the name given */
   saveName?(data: D): string;
-  /** Refusal by the kernel at commit time (xt checkentry), same words as the kernel log says. */
-  kernelCheck?(data: D, where: { table: string; hooks: string[]; frame: RuleFrame }): string | undefined;
+  /**
+   * Refusal by the kernel's checkentry at commit time, in the kernel log's words. `hooks` is the
+   * hook of the chain the rule goes into (empty for a user chain: checkentry sees no hook there).
+   */
+  kernelCheck?(data: D, where: { table: string; hooks: string[]; frame: RuleFrame }): string | { errno: string; why: string } | undefined;
 }
 
 export interface MatchExtension<D = any> extends ExtensionBase<D> {
@@ -188,8 +201,6 @@ export interface TargetExtension<D = any> extends ExtensionBase<D> {
   kind: 'target';
   /** tables where the target exists (xt target .table); undefined = all */
   tables?: string[];
-  /** hooks where the target may be used (xt target .hooks); undefined = all */
-  hooks?: string[];
   apply?(data: D, pkt: PacketView, ctx: TargetContext): TargetResult;
 }
 

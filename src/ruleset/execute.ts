@@ -6,6 +6,7 @@
  */
 import { Exit, XtablesError, paramProblem } from '../errors.js';
 import { findMatch, findTarget } from '../extensions/registry.js';
+import type { Extension } from '../extensions/types.js';
 import { listChains, listOneRule, listRulesText, chainsInOrder } from '../output/listing.js';
 import { printRuleVerbose, ruleFrame, saveRuleSpec } from '../output/rule-text.js';
 import { CMD, type ParsedCommand } from './command-parse.js';
@@ -70,9 +71,39 @@ function ensureTable(tables: Tables, name: TableName): Table {
   return (tables[name] ??= newTable(name));
 }
 
-/** A rule's identity for -D/-C: its saved form without counters, as iptables compares rules. */
+/** JSON with sorted keys, so data built from options given in any order compares equal */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * A rule's identity for -D and -C. iptables-nft compares the rule frame and then each match's
+ * and the target's data (memcmp over the extension's userspacesize), not the printed form: two
+ * rules that print the same can differ, and an extension can say what part of its data counts.
+ */
 export function ruleKey(rule: Rule, table: string, chain: string): string {
-  return saveRuleSpec(rule, table, chain);
+  let key = saveRuleSpec({ ...rule, matches: [], target: undefined }, table, chain);
+  for (const m of rule.matches) {
+    const ext = findMatch(m.name)!;
+    key += `|m:${m.name}:${stableJson(ext.compareKey ? ext.compareKey(m.data) : m.data)}`;
+  }
+  const t = rule.target;
+  if (t?.kind === 'ext') {
+    const ext = findTarget(t.name)!;
+    key += `|t:${t.name}:${stableJson(ext.compareKey ? ext.compareKey(t.data) : t.data)}`;
+  } else if (t) {
+    key += `|${t.kind}:${t.kind === 'verdict' ? t.verdict : t.chain}`;
+  }
+  return key;
 }
 
 /** nft_chain_find() with iptables' fake built-in chains: built-ins of a known table always "exist" */
@@ -98,65 +129,90 @@ function checkJumpTargets(tables: Tables, table: TableName, rules: Rule[]): void
   }
 }
 
-/** The checkentry functions of the kernel's matches and targets, run when the batch commits. */
-function checkKernel(table: TableName, chain: string, rules: Rule[], op: string): void {
-  const hooks = isBuiltin(table, chain) ? [chain] : undefined;
-  const refuse = (why: string): never => {
-    throw new KernelRefusal(op, 'Invalid argument', `rule in chain ${chain}`, why);
-  };
-  for (const r of rules) {
-    const frame = ruleFrame(r, table, chain);
-    for (const m of r.matches) {
-      const ext = findMatch(m.name)!;
-      const why = ext.kernelCheck?.(m.data, { table, hooks: hooks ?? [], frame });
-      if (why) refuse(why);
+/** What a checkentry function says: nothing, the reason (EINVAL), or an errno and a reason. */
+export type KernelVerdict = string | { errno: string; why: string } | undefined;
+
+/**
+ * The kernel's view of one rule for the hooks its chain is reached from: each extension's
+ * declared .table and .hooks (xt_check_match/xt_check_target and, for chains reached by jumps,
+ * nft_chain_validate), and at insertion the extension's own checkentry for the chain's own hook.
+ */
+function checkRule(table: TableName, chain: string, r: Rule, hooks: string[], fail: (v: KernelVerdict) => never, checkentry: boolean): void {
+  const frame = ruleFrame(r, table, chain);
+  const exts: [string, Extension, unknown][] = r.matches.map((m) => [m.name, findMatch(m.name)!, m.data]);
+  const t = r.target;
+  if (t?.kind === 'ext') exts.push([t.name, findTarget(t.name)!, t.data]);
+  const own = isBuiltin(table, chain) ? [chain] : [];
+  for (const [name, ext, data] of exts) {
+    if (ext.kind === 'target' && ext.tables && !ext.tables.includes(table)) {
+      fail(`${name} is only valid in the ${ext.tables.join(' or ')} table${ext.tables.length > 1 ? 's' : ''}, not in ${table}`);
     }
-    const t = r.target;
-    if (t?.kind === 'verdict' && t.verdict === 'QUEUE') {
-      throw commitFailed(op, 'No such file or directory', `rule in chain ${chain}`);
+    const bad = ext.hooks && hooks.find((h) => !ext.hooks!.includes(h));
+    if (bad) {
+      const what = ext.kind === 'match' ? `the ${name} match` : name;
+      fail(`${what} is only valid in ${ext.hooks!.join(', ')} (and chains called from there), but ${chain === bad ? `not in ${chain}` : `chain ${chain} is reached from ${bad}`}`);
     }
-    if (t?.kind !== 'ext') continue;
-    const ext = findTarget(t.name)!;
-    if (ext.tables && !ext.tables.includes(table)) {
-      refuse(`${t.name} is only valid in the ${ext.tables.join(' or ')} table${ext.tables.length > 1 ? 's' : ''}, not in ${table}`);
+    if (checkentry) {
+      const v = ext.kernelCheck?.(data, { table, hooks: own, frame });
+      if (v) fail(v);
     }
-    if (ext.hooks && hooks && !hooks.every((h) => ext.hooks!.includes(h))) {
-      refuse(`${t.name} is only valid in ${ext.hooks.join(', ')} (and chains called from there), not in ${chain}`);
-    }
-    const why = ext.kernelCheck?.(t.data, { table, hooks: hooks ?? [], frame });
-    if (why) refuse(why);
   }
 }
 
+/** the base chains (hooks) from which `chain` is reached through jumps and gotos */
+function hooksReaching(t: Table | undefined, table: TableName, chain: string): string[] {
+  if (isBuiltin(table, chain)) return [chain];
+  if (!t) return [];
+  return t.chains.filter((base) => isBuiltin(table, base.name) && base.created && reaches(t, base, chain)).map((b) => b.name);
+}
+
+/** every chain reached from `from` through jumps and gotos, `from` included */
+function reachable(t: Table, from: Chain): Chain[] {
+  const seen = new Map<string, Chain>();
+  const stack = [from];
+  while (stack.length) {
+    const c = stack.pop()!;
+    if (seen.has(c.name)) continue;
+    seen.set(c.name, c);
+    for (const r of c.rules) {
+      const j = jumpTarget(r);
+      const next = j === undefined ? undefined : findChain(t, j);
+      if (next) stack.push(next);
+    }
+  }
+  return [...seen.values()];
+}
+
+function reaches(t: Table, from: Chain, target: string): boolean {
+  return reachable(t, from).some((c) => c.name === target);
+}
+
 /**
- * nft_target_validate() as the kernel runs it when a rule is added: from each base chain it
- * follows jumps and gotos into user chains, and an xt target whose .hooks exclude that base
- * chain's hook is refused there (EINVAL, blamed on the rule being added). A target in a user
- * chain is checked only this way, so adding the jump can be what fails.
+ * The kernel's checks when the batch commits: the new rules against the hooks their chain is
+ * reached from, and, when a new rule jumps, every rule it makes reachable against those hooks
+ * (nft_chain_validate: a restriction inside a user chain can make the jump to it fail). Refusals
+ * are blamed on the rule being added, as iptables reports them.
  */
-function checkHooksReached(tables: Tables, table: TableName, chain: string, op: string): void {
+function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string): void {
+  const fail = (v: KernelVerdict): never => {
+    const errno = typeof v === 'object' ? v.errno : 'Invalid argument';
+    const why = typeof v === 'object' ? v.why : v;
+    throw new KernelRefusal(op, errno, `rule in chain ${chain}`, why);
+  };
   const t = tables[table];
-  const hooked = (r: Rule): boolean => r.target?.kind === 'ext' && findTarget(r.target.name)?.hooks !== undefined;
-  if (!t || !t.chains.some((c) => c.rules.some(hooked))) return;
-  for (const base of t.chains) {
-    if (!isBuiltin(table, base.name)) continue;
-    const seen = new Set<string>();
-    const walk = (c: Chain): void => {
-      if (seen.has(c.name)) return;
-      seen.add(c.name);
-      for (const r of c.rules) {
-        const tg = r.target;
-        const ext = tg?.kind === 'ext' ? findTarget(tg.name) : undefined;
-        if (ext?.hooks && !ext.hooks.includes(base.name)) {
-          const why = `${ext.name} is only valid in ${ext.hooks.join(', ')} (and chains called from there), but chain ${c.name} is reached from ${base.name}`;
-          throw new KernelRefusal(op, 'Invalid argument', `rule in chain ${chain}`, why);
-        }
-        const j = jumpTarget(r);
-        const next = j === undefined ? undefined : findChain(t, j);
-        if (next) walk(next);
-      }
-    };
-    walk(base);
+  const hooks = hooksReaching(t, table, chain);
+  for (const r of rules) {
+    if (r.target?.kind === 'verdict' && r.target.verdict === 'QUEUE') {
+      throw commitFailed(op, 'No such file or directory', `rule in chain ${chain}`);
+    }
+    checkRule(table, chain, r, hooks, fail, true);
+  }
+  if (!t || !hooks.length) return;
+  for (const r of rules) {
+    const j = jumpTarget(r);
+    const start = j === undefined ? undefined : findChain(t, j);
+    if (!start) continue;
+    for (const c of reachable(t, start)) for (const inner of c.rules) checkRule(table, c.name, inner, hooks, fail, false);
   }
 }
 
@@ -215,12 +271,11 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       checkJumpTargets(tables, table, cmd.rules);
       const c0 = requireChain();
       if (cmd.command === CMD.INSERT && cmd.rulenum > c0.rules.length + 1) throw new NftError('Index of insertion too big');
-      checkKernel(table, chainName!, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT');
+      checkKernel(tables, table, chainName!, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT');
       const c = materialize(c0.name);
       stamp(cmd.rules);
       if (cmd.command === CMD.APPEND) c.rules.push(...cmd.rules);
       else c.rules.splice(cmd.rulenum - 1, 0, ...[...cmd.rules].reverse());
-      checkHooksReached(tables, table, c0.name, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT');
       if (verbose) for (const r of cmd.rules) stdout += printRuleVerbose(r, table, c.name);
       break;
     }
@@ -228,11 +283,10 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       checkJumpTargets(tables, table, cmd.rules);
       const c0 = requireChain();
       if (cmd.rulenum > c0.rules.length) throw new NftError('Index of replacement too big');
-      checkKernel(table, chainName!, cmd.rules, 'RULE_REPLACE');
+      checkKernel(tables, table, chainName!, cmd.rules, 'RULE_REPLACE');
       const c = materialize(c0.name);
       stamp(cmd.rules);
       c.rules[cmd.rulenum - 1] = cmd.rules[0]!;
-      checkHooksReached(tables, table, c0.name, 'RULE_REPLACE');
       if (verbose) stdout += printRuleVerbose(cmd.rules[0]!, table, c.name);
       break;
     }

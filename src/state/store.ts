@@ -92,7 +92,7 @@ export interface LockOptions {
  * (proper-lockfile), stale after 10 s without a heartbeat, so a killed process never blocks
  * the lab for good.
  */
-async function withLock<T>(path: string, opts: LockOptions, fn: () => T): Promise<T> {
+export async function withLock<T>(path: string, opts: LockOptions, fn: () => T | Promise<T>): Promise<T> {
   const lockfile = (await import('proper-lockfile')).default;
   mkdirSync(dirname(path), { recursive: true });
   const release = await lockfile
@@ -109,7 +109,7 @@ async function withLock<T>(path: string, opts: LockOptions, fn: () => T): Promis
       throw new SimError(`cannot lock ${path}: ${e.message}`, 4);
     });
   try {
-    return fn();
+    return await fn();
   } finally {
     await release();
   }

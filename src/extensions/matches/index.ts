@@ -19,6 +19,10 @@ import { limit } from './limit.js';
 import { statistic } from './statistic.js';
 import { recent } from './recent.js';
 import { time } from './time.js';
+import { hashlimit } from './hashlimit.js';
+import { set } from './set.js';
+import { quota } from './quota.js';
+import { string } from './string.js';
 // imports: addresses
 import { addrtype } from './addrtype.js';
 import { iprange } from './iprange.js';
@@ -34,6 +38,7 @@ import { ttl } from './ttl.js';
 import { dscp } from './dscp.js';
 import { icmp } from './icmp.js';
 import { multiport } from './multiport.js';
+import { sctp } from './sctp.js';
 
 export const MATCHES: MatchExtension[] = [
   tcp,
@@ -53,6 +58,10 @@ export const MATCHES: MatchExtension[] = [
   statistic,
   recent,
   time,
+  hashlimit,
+  set,
+  quota,
+  string,
   // group: addresses
   addrtype,
   iprange,
@@ -68,4 +77,5 @@ export const MATCHES: MatchExtension[] = [
   dscp,
   icmp,
   multiport,
+  sctp,
 ];

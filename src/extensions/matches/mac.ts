@@ -26,8 +26,8 @@ export const mac: MatchExtension<MacData> = {
   print: (d) => ` MAC ${d.invert ? '! ' : ''}${macText(d.mac)}`,
   save: (d) => `${d.invert ? ' !' : ''} --mac-source ${macText(d.mac)}`,
   // xt_mac's .hooks: nf_tables refuses the rule in any other base chain
-  kernelCheck: (_d, { hooks }) =>
-    hooks.some((h) => !MAC_HOOKS.includes(h)) ? 'the mac match is only valid in PREROUTING, INPUT and FORWARD' : undefined,
+  // xt_mac's .hooks
+  hooks: MAC_HOOKS,
   // mac_mt(): no Ethernet header (locally generated, loopback) never matches, whatever the '!'
   match(d, pkt) {
     if (pkt.srcMac === undefined) return false;

@@ -105,8 +105,9 @@ export const owner: MatchExtension<OwnerData> = {
   print: (d, { numeric }) => items(d, ['owner socket exists', 'owner UID match', 'owner GID match', 'incl. suppl. groups'], numeric),
   save: (d) => items(d, ['--socket-exists', '--uid-owner', '--gid-owner', '--suppl-groups'], true),
   // xt_owner's .hooks and owner_check(): ranges must not be reversed
-  kernelCheck(d, { hooks }) {
-    if (hooks.some((h) => h !== 'OUTPUT' && h !== 'POSTROUTING')) return 'the owner match is only valid in OUTPUT and POSTROUTING';
+  // xt_owner's .hooks
+  hooks: ['OUTPUT', 'POSTROUTING'],
+  kernelCheck(d) {
     if (d.uid && d.uid[1] < d.uid[0]) return `owner: reversed uid range ${d.uid[0]}-${d.uid[1]}`;
     if (d.gid && d.gid[1] < d.gid[0]) return `owner: reversed gid range ${d.gid[0]}-${d.gid[1]}`;
     return undefined;

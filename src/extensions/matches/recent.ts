@@ -21,6 +21,8 @@ const XT_RECENT_MAX_NSTAMPS = 65536;
 /** module parameters ip_list_tot and ip_pkt_list_tot at their defaults */
 const IP_LIST_TOT = 200;
 const IP_PKT_LIST_TOT = 20;
+/** CONFIG_HZ of the lab kernel */
+const HZ = 250;
 
 export interface RecentData {
   seconds: number;
@@ -200,8 +202,8 @@ export const recent: MatchExtension<RecentData> = {
   /**
    * recent_mt(). Differences from the kernel, all outside what rules can observe in the lab:
    * the list's --mask is the one of the first rule that evaluates a packet (the kernel takes the
-   * first rule inserted), a rule needing a longer stamp ring enlarges the list instead of
-   * flushing it at insertion, and --seconds is compared in seconds, not in jiffies.
+   * first rule inserted), and a rule needing a longer stamp ring enlarges the list instead of
+   * flushing it at insertion.
    */
   match(d, pkt, ctx) {
     let ret = d.invert;
@@ -209,7 +211,9 @@ export const recent: MatchExtension<RecentData> = {
     let ttl = pkt.ttl;
     // "use TTL as seen before forwarding": leaving the host without a local socket
     if ((ctx.hook === 'FORWARD' || ctx.hook === 'POSTROUTING' || ctx.hook === 'OUTPUT') && !pkt.owner) ttl = (ttl + 1) & 0xff;
-    const now = ctx.now();
+    // stamps are jiffies (HZ=250 on the lab kernel); "seconds * HZ" is computed in 32 bits
+    const now = Math.floor(ctx.now() * HZ);
+    const window = (d.seconds * HZ) % 2 ** 32;
     const t = ctx.shared<Table>(`recent:${d.name}`, () => ({ mask: d.mask, cap: stampCap(0), lruClock: 0, entries: [] }));
     t.cap = Math.max(t.cap, stampCap(d.hitCount));
     const key = (addr & t.mask) >>> 0;
@@ -228,7 +232,7 @@ export const recent: MatchExtension<RecentData> = {
       removeEntry(t, e);
       ret = !ret;
     } else if (d.checkSet & (XT_RECENT_CHECK | XT_RECENT_UPDATE)) {
-      const time = now - d.seconds;
+      const time = now - window;
       let hits = 0;
       for (const stamp of e.stamps) {
         if (d.seconds && time > stamp) continue;

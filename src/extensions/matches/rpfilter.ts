@@ -48,9 +48,10 @@ export const rpfilter: MatchExtension<RpfilterData> = {
   print: (d) => ` rpfilter${flagsText(d, '')}`,
   save: (d) => flagsText(d, '--'),
   // rpfilter_check() refuses other tables even in user chains; xt_rpfilter's .hooks is PREROUTING
-  kernelCheck(_d, { table, hooks }) {
+  // ipt_rpfilter's .hooks
+  hooks: ['PREROUTING'],
+  kernelCheck(_d, { table }) {
     if (table !== 'mangle' && table !== 'raw') return `rpfilter is only valid in 'raw' or 'mangle' table, not '${table}'`;
-    if (hooks.some((h) => h !== 'PREROUTING')) return 'the rpfilter match is only valid in PREROUTING';
     return undefined;
   },
   /**

@@ -1,0 +1,141 @@
+/**
+ * set match (libxt_set revision 4, xt_set). iptables asks the kernel for the set's index while
+ * parsing --match-set (get_set_byname); the lab hosts have no ipsets, so that lookup fails exactly
+ * as on a host where the set does not exist, and no rule with this match can be created.
+ * Everything before the lookup (argument checks, counter options) behaves as in C.
+ */
+import { paramProblem } from '../../errors.js';
+import { xtStrtoul } from '../../util/strtoul.js';
+import type { MatchExtension, OptionEntry } from '../types.js';
+
+const IPSET_MAXNAMELEN = 32;
+const IPSET_INV_MATCH = 1 << 0;
+const IPSET_FLAG_RETURN_NOMATCH = 1 << 7;
+const IPSET_FLAG_SKIP_COUNTER_UPDATE = 1 << 8;
+const IPSET_FLAG_SKIP_SUBCOUNTER_UPDATE = 1 << 9;
+
+const enum Op {
+  NONE = 0,
+  EQ = 1,
+  NE = 2,
+  LT = 3,
+  GT = 4,
+}
+
+interface Counter {
+  op: number;
+  value: string;
+}
+
+export interface SetData {
+  name: string;
+  /** xt_set_info: dim and the src bits (1 << i for dimension i) plus IPSET_INV_MATCH */
+  dim: number;
+  setFlags: number;
+  /** IPSET_FLAG_* */
+  flags: number;
+  packets: Counter;
+  bytes: Counter;
+}
+
+const opts: OptionEntry[] = [
+  { name: 'match-set', id: 0, type: 'raw', hasArg: 1, extraArgs: 1 },
+  { name: 'set', id: 1, type: 'raw', hasArg: 1, extraArgs: 1 },
+  { name: 'return-nomatch', id: 2, type: 'raw', hasArg: 0 },
+  { name: 'update-counters', id: 3, type: 'raw', hasArg: 0 },
+  { name: 'packets-eq', id: 4, type: 'raw', hasArg: 1 },
+  { name: 'packets-lt', id: 5, type: 'raw', hasArg: 1 },
+  { name: 'packets-gt', id: 6, type: 'raw', hasArg: 1 },
+  { name: 'bytes-eq', id: 7, type: 'raw', hasArg: 1 },
+  { name: 'bytes-lt', id: 8, type: 'raw', hasArg: 1 },
+  { name: 'bytes-gt', id: 9, type: 'raw', hasArg: 1 },
+  { name: 'update-subcounters', id: 10, type: 'raw', hasArg: 0 },
+];
+
+function parseCounter(opt: string): string {
+  const r = xtStrtoul(opt, 0, 0xffffffffffffffffn);
+  if (!r.ok) throw paramProblem(`Cannot parse ${opt} as a counter value`);
+  return r.value.toString();
+}
+
+/** --packets-* / --bytes-*: one per kind, only -eq may be inverted (it becomes "not equal") */
+function counterOption(c: Counter, kind: string, which: 'eq' | 'lt' | 'gt', invert: boolean, arg: string): void {
+  if (c.op !== Op.NONE) throw paramProblem(`only one of the --${kind}-[eq|lt|gt] is allowed`);
+  if (which !== 'eq' && invert) throw paramProblem(`--${kind}-${which} option cannot be inverted`);
+  c.op = which === 'eq' ? (invert ? Op.NE : Op.EQ) : which === 'lt' ? Op.LT : Op.GT;
+  c.value = parseCounter(arg);
+}
+
+function counterText(c: Counter, name: string, sep: string): string {
+  switch (c.op) {
+    case Op.EQ:
+      return ` ${sep}${name}-eq ${c.value}`;
+    case Op.NE:
+      return ` ! ${sep}${name}-eq ${c.value}`;
+    case Op.LT:
+      return ` ${sep}${name}-lt ${c.value}`;
+    case Op.GT:
+      return ` ${sep}${name}-gt ${c.value}`;
+  }
+  return '';
+}
+
+function matchInfoText(d: SetData, opt: string, sep: string): string {
+  let s = `${d.setFlags & IPSET_INV_MATCH ? ' !' : ''} ${opt} ${d.name}`;
+  for (let i = 1; i <= d.dim; i++) s += `${i === 1 ? ' ' : ','}${d.setFlags & (1 << i) ? 'src' : 'dst'}`;
+  if (d.flags & IPSET_FLAG_RETURN_NOMATCH) s += ` ${sep}return-nomatch`;
+  if (d.flags & IPSET_FLAG_SKIP_COUNTER_UPDATE) s += ` ! ${sep}update-counters`;
+  if (d.flags & IPSET_FLAG_SKIP_SUBCOUNTER_UPDATE) s += ` ! ${sep}update-subcounters`;
+  return s + counterText(d.packets, 'packets', sep) + counterText(d.bytes, 'bytes', sep);
+}
+
+export const set: MatchExtension<SetData> = {
+  kind: 'match',
+  name: 'set',
+  revision: 4,
+  options: opts,
+  init: () => ({ name: '', dim: 0, setFlags: 0, flags: 0, packets: { op: Op.NONE, value: '0' }, bytes: { op: Op.NONE, value: '0' } }),
+  parse({ entry, arg, extra, invert, data, warn }) {
+    switch (entry.name) {
+      case 'update-subcounters':
+        if (invert) data.flags |= IPSET_FLAG_SKIP_SUBCOUNTER_UPDATE;
+        break;
+      case 'update-counters':
+        if (invert) data.flags |= IPSET_FLAG_SKIP_COUNTER_UPDATE;
+        break;
+      case 'return-nomatch':
+        if (invert) throw paramProblem('--return-nomatch flag cannot be inverted');
+        data.flags |= IPSET_FLAG_RETURN_NOMATCH;
+        break;
+      case 'packets-eq':
+      case 'packets-lt':
+      case 'packets-gt':
+        counterOption(data.packets, 'packets', entry.name.slice(-2) as 'eq', invert, arg!);
+        break;
+      case 'bytes-eq':
+      case 'bytes-lt':
+      case 'bytes-gt':
+        counterOption(data.bytes, 'bytes', entry.name.slice(-2) as 'eq', invert, arg!);
+        break;
+      case 'set':
+      case 'match-set': {
+        if (entry.name === 'set') warn?.('--set option deprecated, please use --match-set\n');
+        if (data.dim) throw paramProblem('--match-set can be specified only once');
+        if (invert) data.setFlags |= IPSET_INV_MATCH;
+        if (extra.length < 1) throw paramProblem('--match-set requires two args.');
+        if (arg!.length > IPSET_MAXNAMELEN - 1) {
+          throw paramProblem(`setname \`${arg}' too long, max ${IPSET_MAXNAMELEN - 1} characters.`);
+        }
+        // get_set_byname(): the kernel knows no set of that name
+        throw paramProblem(`Set ${arg} doesn't exist.\n`);
+      }
+    }
+  },
+  finalCheck({ xflags }) {
+    // the C flag is set only by a successful --match-set (which the lab never has)
+    if (!(xflags & 0b11)) throw paramProblem("You must specify `--match-set' with proper arguments");
+  },
+  print: (d) => matchInfoText(d, 'match-set', ''),
+  save: (d) => matchInfoText(d, '--match-set', '--'),
+  // no packet semantics: no rule with this match can exist without an ipset, and there are none
+};
