@@ -39,7 +39,7 @@ export function describeMismatch(step: Step, got: { rc: number; stdout: string; 
   if (got.rc !== step.rc) parts.push(`exit status ${got.rc}, want ${step.rc}`);
   if (normStamp(got.stdout) !== step.stdout) parts.push(`stdout:\n--- got\n${normStamp(got.stdout)}--- want\n${step.stdout}`);
   // where iptables relays an opaque kernel refusal, the emulator adds a line saying what is wrong
-  const opaque = /failed \(Invalid argument\)/.test(step.stderr) && got.stderr.startsWith(step.stderr) && /^iptables-sim: .+\n$/.test(got.stderr.slice(step.stderr.length));
+  const opaque = / failed \([A-Za-z ]+\): rule in chain /.test(step.stderr) && got.stderr.startsWith(step.stderr) && /^iptables-sim: .+\n$/.test(got.stderr.slice(step.stderr.length));
   if (got.stderr !== step.stderr && !opaque) parts.push(`stderr:\n--- got\n${got.stderr}--- want\n${step.stderr}`);
   if (nft && JSON.stringify(nft) !== JSON.stringify(step.nft)) parts.push(`nf_tables chains ${JSON.stringify(nft)}, want ${JSON.stringify(step.nft)}`);
   return parts.length ? `$ ${step.cmd}\n${parts.join('\n')}` : undefined;

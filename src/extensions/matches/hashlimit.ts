@@ -441,13 +441,11 @@ export const hashlimit: MatchExtension<HashlimitData> = {
     const avg = BigInt(d.avg);
     const burst = BigInt(d.burst);
     if (d.mode & RATE_MATCH) {
-      // ERANGE in the kernel
-      if (avg === 0n || avg > U32_MAX) return 'xt_hashlimit: invalid rate for --hashlimit-rate-match';
+      if (avg === 0n || avg > U32_MAX) return { errno: 'Numerical result out of range', why: 'xt_hashlimit: invalid rate for --hashlimit-rate-match' };
     } else if (d.mode & BYTES) {
       if (user2creditsByte(avg) === 0n) return `xt_hashlimit: overflow, rate too high: ${avg}`;
     } else if (burst === 0n || user2credits(U64(avg * burst)) < user2credits(avg)) {
-      // ERANGE in the kernel
-      return `xt_hashlimit: overflow, try lower: ${avg}/${burst}`;
+      return { errno: 'Numerical result out of range', why: `xt_hashlimit: overflow, try lower: ${avg}/${burst}` };
     }
     return undefined;
   },

@@ -1,3 +1,4 @@
+import { SimError } from '../../errors.js';
 /**
  * string match (libxt_string revision 1, xt_string). Patterns are bytes: command-line text is
  * taken as its UTF-8 encoding, as the C code sees argv.
@@ -212,7 +213,8 @@ export const string: MatchExtension<StringData> = {
   kernelCheck(d) {
     if (d.from > d.to) return 'xt_string: --from is beyond --to';
     const p = fromHex(d.pattern);
-    if (!['bm', 'kmp', 'fsm'].includes(d.algo)) return `xt_string: no text search algorithm "${d.algo}" (bm, kmp, fsm)`;
+    // textsearch_prepare() finds no such module: ENOENT
+    if (!['bm', 'kmp', 'fsm'].includes(d.algo)) return { errno: 'No such file or directory', why: `xt_string: no text search algorithm "${d.algo}" (bm, kmp, fsm)` };
     // textsearch_prepare() refuses an empty pattern
     if (p.length === 0) return 'xt_string: the pattern is empty';
     if (d.algo === 'fsm') return fsmInvalid(p, d.icase);
@@ -225,7 +227,7 @@ export const string: MatchExtension<StringData> = {
    */
   match(d, pkt) {
     if (d.algo === 'fsm') {
-      throw new Error('string match: the ts_fsm token automaton (--algo fsm) is not modelled');
+      throw new SimError('cannot trace through a string match with --algo fsm: the ts_fsm token automaton is not modelled', 3);
     }
     const pat = fromHex(d.pattern).map((c) => (d.icase ? upper(c) : c));
     const bytes = packetBytes(pkt);
