@@ -84,12 +84,14 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
     .option('--format <format>', 'text, json or xtables (the lines xtables-monitor --trace prints)')
     .option('--seed <n>', "reseed the lab's random generator first")
     .option('--from <host>', 'a whole connection from a process of HOST through the lab (with -p -d --dport [--sport])')
+    .option('--all-paths', 'with --from: every outcome where rules draw at random (statistic), with its probability; the lab is not changed')
     .action((opts) => run(import('./commands/trace.js').then((m) => m.traceCommand(context(), opts))));
   program
     .command('lab')
-    .description('the lab: `lab show` (hosts, interfaces, routes, services, sysctls) or `lab reset` (back to the built-in lab)')
-    .argument('[action]', 'show | reset')
-    .action((action?: string) => run(import('./commands/lab.js').then((m) => m.labCommand(context(), action))));
+    .description('the lab: `lab show` (hosts, interfaces, routes, services, sysctls), `lab reset` (back to the built-in lab), `lab init --topology FILE` (a lab from a YAML file)')
+    .argument('[action]', 'show | reset | init')
+    .option('--topology <file>', 'with init: the YAML file describing hosts, interfaces, routes, sysctls, services and segments')
+    .action((action: string | undefined, opts: { topology?: string }) => run(import('./commands/lab.js').then((m) => m.labCommand(context(), action, opts))));
   return program;
 }
 

@@ -102,8 +102,13 @@ export interface MatchContext {
   chain: string;
   /** the route type of `addr` on this host (inet_dev_addr_type / addrtype), optionally for one device */
   addrType(addr: number, dev?: string): AddrType;
-  /** the lab's seeded generator: a float in [0, 1) (statistic --mode random, random NAT ports) */
+  /** the lab's seeded generator: a float in [0, 1) (random NAT ports, hash seeds) */
   random(): number;
+  /**
+   * A random yes/no that comes out yes with `probability` (statistic --mode random): drawn from
+   * the lab's generator, or forced when a trace explores every path (`trace --all-paths`).
+   */
+  draw(probability: number): boolean;
   /**
    * Persistent state of this rule's extension instance (statistic nth counter, limit tokens,
    * recent lists, hashlimit buckets). `init` runs the first time; the object must stay JSON.

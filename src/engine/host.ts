@@ -55,6 +55,8 @@ export interface HostEnv {
   host: Host;
   rng: Rng;
   now: number;
+  /** forced outcomes of random draws when every path is explored */
+  chooser?: (probability: number) => boolean;
   emit(e: TraceEvent): void;
 }
 
@@ -532,6 +534,7 @@ export class HostStack {
       chain,
       addrType: (addr, dev) => addrType(this.fib, addr, dev),
       random: () => env.rng.next(),
+      draw: (p) => (env.chooser ? env.chooser(p) : Math.floor(env.rng.next() * 0x80000000) < Math.round(p * 0x80000000)),
       state<T>(init: () => T): T {
         if (!(key in st)) st[key] = init();
         return st[key] as T;

@@ -312,3 +312,39 @@ function summarizeLite(p: Packet) {
 export function hostAddresses(host: Host): string[] {
   return interfaceAddresses(host).map((a) => ipToString(a.addr));
 }
+
+export interface PathOutcome {
+  probability: number;
+  result: ConnectionResult;
+}
+
+/**
+ * Every way a connection can go where rules draw at random (statistic --mode random), each with
+ * its probability: the connection is replayed on a copy of the lab for every combination of
+ * draws, so the lab itself does not change.
+ */
+export function allPaths(lab: Lab, spec: ConnectionSpec, limit = 1024): PathOutcome[] {
+  const out: PathOutcome[] = [];
+  const queue: boolean[][] = [[]];
+  while (queue.length) {
+    if (out.length >= limit) throw new Error(`more than ${limit} paths: narrow the trace`);
+    const prefix = queue.shift()!;
+    const taken: { choice: boolean; p: number }[] = [];
+    const chooser = (p: number): boolean => {
+      const i = taken.length;
+      const certain = p <= 0 ? false : p >= 1 ? true : undefined;
+      const choice = i < prefix.length ? prefix[i]! : (certain ?? true);
+      taken.push({ choice, p });
+      return choice;
+    };
+    const copy = structuredClone(lab);
+    const result = new LabSim(copy, new Run(copy, chooser)).connect(spec);
+    let probability = 1;
+    taken.forEach((t, i) => {
+      probability *= t.choice ? t.p : 1 - t.p;
+      if (i >= prefix.length && t.p > 0 && t.p < 1) queue.push([...taken.slice(0, i).map((x) => x.choice), !t.choice]);
+    });
+    out.push({ probability, result });
+  }
+  return out;
+}

@@ -43,7 +43,11 @@ export class Run {
   readonly events: TraceEvent[] = [];
   private readonly stacks = new Map<string, HostStack>();
 
-  constructor(readonly lab: Lab) {
+  constructor(
+    readonly lab: Lab,
+    /** forced outcomes for random draws (trace --all-paths) */
+    private readonly chooser?: (probability: number) => boolean,
+  ) {
     this.rng = new Rng(lab.rng.state >>> 0);
     this.now = lab.clock ?? 0;
   }
@@ -53,7 +57,7 @@ export class Run {
     if (!s) {
       const host = this.lab.hosts[name];
       if (!host) throw new SimError(`no host \`${name}' in the lab (hosts: ${Object.keys(this.lab.hosts).join(', ')})`, 2);
-      s = new HostStack({ lab: this.lab, name, host, rng: this.rng, now: this.now, emit: (e) => this.events.push(e) });
+      s = new HostStack({ lab: this.lab, name, host, rng: this.rng, now: this.now, chooser: this.chooser, emit: (e) => this.events.push(e) });
       this.stacks.set(name, s);
     }
     return s;

@@ -56,6 +56,7 @@ export function context(over: Partial<FakeContext> & { randoms?: number[]; conne
     clock: 1000,
     addrType: () => 'UNICAST',
     random: () => (randoms.length ? randoms.shift()! : 0.5),
+    draw: (p) => Math.floor(ctx.random() * 0x80000000) < Math.round(p * 0x80000000),
     state<T>(init: () => T): T {
       if (!ctx.store.has('rule')) ctx.store.set('rule', init());
       return ctx.store.get('rule') as T;

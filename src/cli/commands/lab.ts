@@ -1,7 +1,9 @@
 /**
- * `lab show | lab reset`: the lab's hosts, interfaces, addresses, routes, services and sysctls;
- * or back to the built-in lab.
+ * `lab show | lab reset | lab init [--topology FILE]`: the lab's hosts, interfaces, addresses,
+ * routes, services and sysctls drawn as text; back to the built-in lab; or a lab from a file.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { SimError } from '../../errors.js';
 import { builtinLab } from '../../net/builtin-lab.js';
 import type { Lab } from '../../net/lab.js';
@@ -9,22 +11,36 @@ import { defaultSysctls } from '../../net/sysctl.js';
 import { replaceLab } from '../../state/store.js';
 import { readOnly, type CliContext } from '../context.js';
 
+export interface LabOptions {
+  topology?: string;
+}
+
+/** the segments as wires between host:interface endpoints, then each host's settings */
 export function describeLab(lab: Lab): string {
-  let out = `lab: ${lab.name} (default host: ${lab.defaultHost})\n`;
-  for (const seg of lab.segments) out += `segment ${seg.name}: ${seg.members.join(' -- ')}\n`;
-  for (const [name, h] of Object.entries(lab.hosts)) {
-    out += `\n${name}${name === lab.defaultHost ? ' (default)' : ''}\n`;
-    for (const i of h.interfaces) out += `  ${i.name.padEnd(6)} ${i.addrs.join(', ') || '-'}${i.up ? '' : ' (down)'}\n`;
-    for (const r of h.routes) {
-      out += `  route ${r.dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev}${r.src ? ` src ${r.src}` : ''}\n`;
+  const addrOf = (m: string): string => {
+    const [h, i] = m.split(':');
+    return lab.hosts[h!]?.interfaces.find((x) => x.name === i)?.addrs.join(',') ?? '';
+  };
+  let out = `lab: ${lab.name} (default host: ${lab.defaultHost})\n\n`;
+  for (const seg of lab.segments) {
+    const ends = seg.members.map((m) => `${m} ${addrOf(m)}`.trim());
+    if (ends.length === 2) {
+      out += `  ${ends[0]} ──[${seg.name}]── ${ends[1]}\n`;
+    } else {
+      out += `  [${seg.name}] switch\n`;
+      ends.forEach((e, k) => (out += `   ${k === ends.length - 1 ? '└' : '├'}── ${e}\n`));
     }
+  }
+  for (const [name, h] of Object.entries(lab.hosts)) {
+    out += `\n${name}${name === lab.defaultHost ? ' (default host)' : ''}\n`;
+    for (const i of h.interfaces) out += `  ${i.name.padEnd(6)} ${i.addrs.join(', ') || '-'}${i.up ? '' : ' (down)'}\n`;
+    for (const r of h.routes) out += `  route ${r.dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev}${r.src ? ` src ${r.src}` : ''}\n`;
     if (h.services.length) out += `  listening: ${h.services.map((s) => `${s.proto}/${s.port}${s.addr !== '0.0.0.0' ? `@${s.addr}` : ''}`).join(' ')}\n`;
     const defaults = defaultSysctls(
       h.interfaces.map((i) => i.name),
       false,
     );
-    const changed = Object.entries(h.sysctls).filter(([k, v]) => defaults[k] !== v);
-    for (const [k, v] of changed) out += `  sysctl ${k} = ${v}\n`;
+    for (const [k, v] of Object.entries(h.sysctls)) if (defaults[k] !== v) out += `  sysctl ${k} = ${v}\n`;
     const tables = Object.keys(h.tables);
     if (tables.length) out += `  netfilter tables: ${tables.join(', ')}\n`;
     if (h.conntrack.length) out += `  conntrack entries: ${h.conntrack.length}\n`;
@@ -32,7 +48,27 @@ export function describeLab(lab: Lab): string {
   return out;
 }
 
-export async function labCommand(ctx: CliContext, action: string | undefined): Promise<number> {
+async function loadTopology(ctx: CliContext, file: string): Promise<Lab> {
+  let text: string;
+  try {
+    text = readFileSync(resolve(ctx.io.cwd, file), 'utf8');
+  } catch (e) {
+    throw new SimError(`cannot read ${file}: ${(e as Error).message}`, 1);
+  }
+  // yaml ships CommonJS for node: the bundle may expose it as the default export
+  const mod = (await import('yaml')) as typeof import('yaml') & { default?: typeof import('yaml') };
+  const parse = mod.parse ?? mod.default!.parse;
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new SimError(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 2);
+  }
+  const { labFromTopology } = await import('../../net/topology.js');
+  return labFromTopology(doc, file);
+}
+
+export async function labCommand(ctx: CliContext, action: string | undefined, opts: LabOptions = {}): Promise<number> {
   const { io } = ctx;
   switch (action) {
     case undefined:
@@ -45,7 +81,13 @@ export async function labCommand(ctx: CliContext, action: string | undefined): P
       await replaceLab(ctx.statePath, builtinLab());
       io.out(`lab reset to the built-in lab (${ctx.statePath})\n`);
       return 0;
+    case 'init': {
+      const lab = opts.topology ? await loadTopology(ctx, opts.topology) : builtinLab();
+      await replaceLab(ctx.statePath, lab);
+      io.out(`lab \`${lab.name}' with ${Object.keys(lab.hosts).length} hosts written to ${ctx.statePath}\n`);
+      return 0;
+    }
     default:
-      throw new SimError(`unknown lab action \`${action}'; use: lab show | lab reset | lab init --topology FILE`, 2);
+      throw new SimError(`unknown lab action \`${action}'; use: lab show | lab reset | lab init [--topology FILE]`, 2);
   }
 }

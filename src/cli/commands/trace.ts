@@ -12,8 +12,8 @@ import { parseTcpFlags } from '../../extensions/matches/tcp.js';
 import { parseUint } from '../../util/strtoul.js';
 import { renderText, makeColors } from '../../trace/text.js';
 import { renderXtables } from '../../trace/xtables.js';
-import { hostOf, readWrite, type CliContext } from '../context.js';
-import { LabSim, type ConnectionResult } from '../../engine/lab-sim.js';
+import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
+import { allPaths, LabSim, type ConnectionResult } from '../../engine/lab-sim.js';
 import type { Lab } from '../../net/lab.js';
 
 export interface TraceOptions {
@@ -31,6 +31,7 @@ export interface TraceOptions {
   format?: string;
   seed?: string;
   from?: string;
+  allPaths?: boolean;
 }
 
 const ICMP_TYPES: Record<string, [number, number]> = {
@@ -96,11 +97,51 @@ function reseed(lab: Lab, seed: string | undefined): void {
   lab.rng = { seed: n, state: n };
 }
 
+function outcomeText(r: ConnectionResult): string {
+  return r.verdict === 'established' ? `established by ${r.server!.host} (${r.server!.address}:${r.server!.port}), seen from ${r.peer!.address}:${r.peer!.port}` : r.verdict;
+}
+
+/** `trace --from HOST --all-paths`: every outcome where rules draw at random, with its probability */
+function traceAllPaths(ctx: CliContext, o: TraceOptions, format: string, spec: PacketSpec): number {
+  const paths = readOnly(ctx, (lab) => {
+    if (!lab.hosts[o.from!]) throw new SimError(`no host \`${o.from}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
+    reseed(lab, o.seed);
+    return allPaths(lab, { from: o.from!, proto: spec.proto, dst: spec.dst, dport: spec.dport, sport: o.sport !== undefined ? spec.sport : undefined });
+  });
+  // paths that end the same way are one outcome
+  const outcomes = new Map<string, { probability: number; result: ConnectionResult; paths: number }>();
+  for (const p of paths) {
+    const key = outcomeText(p.result);
+    const o2 = outcomes.get(key);
+    if (o2) {
+      o2.probability += p.probability;
+      o2.paths++;
+    } else outcomes.set(key, { probability: p.probability, result: p.result, paths: 1 });
+  }
+  const list = [...outcomes.values()].sort((a, b) => b.probability - a.probability);
+  if (format === 'json') {
+    ctx.io.out(
+      JSON.stringify(
+        {
+          outcomes: list.map(({ probability, result, paths: n }) => ({ probability, paths: n, verdict: result.verdict, server: result.server, peer: result.peer, explanation: result.explanation })),
+        },
+        null,
+        1,
+      ) + '\n',
+    );
+    return 0;
+  }
+  const pct = (x: number) => `${(x * 100).toFixed(x * 100 === Math.round(x * 100) ? 0 : 2)}%`;
+  for (const { probability, result } of list) ctx.io.out(`${pct(probability).padStart(7)}  ${outcomeText(result)}\n         ${result.explanation}\n`);
+  return 0;
+}
+
 /** `trace --from HOST`: a whole connection through the lab */
 async function traceConnection(ctx: CliContext, o: TraceOptions, format: string): Promise<number> {
   if (o.inInterface) throw new SimError('trace: --from and -i do not go together (a connection starts at a process of --from)', 2);
   if (o.source) throw new SimError('trace: --from picks the source address by routing; -s is not used with --from', 2);
   const spec = packetSpec(o);
+  if (o.allPaths) return traceAllPaths(ctx, o, format, spec);
   const res = await readWrite<ConnectionResult | UnmodelledExtension>(ctx, (lab) => {
     if (!lab.hosts[o.from!]) throw new SimError(`no host \`${o.from}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
     reseed(lab, o.seed);
@@ -130,6 +171,7 @@ export async function traceCommand(ctx: CliContext, o: TraceOptions): Promise<nu
   const format = o.format ?? (ctx.json ? 'json' : 'text');
   if (!['text', 'json', 'xtables'].includes(format)) throw new SimError(`trace: unknown --format \`${format}' (text, json, xtables)`, 2);
   if (o.from !== undefined) return traceConnection(ctx, o, format);
+  if (o.allPaths) throw new SimError('trace: --all-paths needs a connection (--from HOST)', 2);
   const spec = packetSpec(o);
   const out = await readWrite<(HostTrace & { name: string }) | UnmodelledExtension>(ctx, (lab) => {
     const [name] = hostOf(lab, ctx.host);

@@ -106,8 +106,8 @@ export const statistic: MatchExtension<StatisticData> = {
   match(d, _pkt, ctx) {
     let ret = d.invert;
     if (d.mode === MODE_RANDOM) {
-      const draw = Math.floor(ctx.random() * 0x80000000);
-      if (draw < d.u0) ret = !ret;
+      // statistic_mt(): (get_random_u32() & 0x7FFFFFFF) < probability
+      if (ctx.draw(d.u0 / 0x80000000)) ret = !ret;
     } else if (d.mode === MODE_NTH) {
       const st = ctx.state(() => ({ count: d.count }));
       const nval = st.count === d.u0 ? 0 : (st.count + 1) >>> 0;
