@@ -72,6 +72,8 @@ export type TraceEvent = Base &
     | { kind: 'link'; from: string; to: string; iface: string; peerIface: string; /** the frame's IP header as it goes on the wire */ pkt?: PacketSummary }
     | { kind: 'deliver'; socket: string }
     | { kind: 'reply'; what: string }
+    /** a connection moves on from its handshake to the request and answer */
+    | { kind: 'phase'; name: 'data' | 'close' }
   );
 
 export type EventKind = TraceEvent['kind'];

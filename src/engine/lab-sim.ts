@@ -235,6 +235,7 @@ export class LabSim {
       return { verdict: 'established', server: accepted, peer: accepted ? peer : null, explanation: `${accepted!.host} answered from ${endpoint(spec.dst, spec.dport)} as the client expected; it saw the client as ${peer.address}${spec.proto === PROTO_ICMP ? '' : `:${peer.port}`}.` };
     }
     // SYN-ACK accepted: the client sends its request, the server answers it
+    this.emit({ kind: 'phase', host: spec.from, name: 'data' });
     const ackReq = newPacket({ src: clientAddr, dst: spec.dst, proto: PROTO_TCP, sport, dport: spec.dport, tcpFlags: TCP.ACK | TCP.PSH, len: 56 });
     const reqArrives = this.travel({ host: spec.from, pkt: ackReq });
     if (reqArrives.end !== 'deliver' || reqArrives.host !== server) {

@@ -14,10 +14,22 @@ function verdictWord(v: string): string {
   return v.replace(/^JUMP:/, 'jump to ').replace(/^GOTO:/, 'goto ');
 }
 
-export function renderText(events: TraceEvent[], color: ChalkInstance): string {
+/** what --brief keeps: where the packets went and what changed them */
+const BRIEF = new Set(['packet', 'link', 'rewrite', 'drop', 'deliver', 'reply']);
+
+/**
+ * `brief`: only where the packets went and what changed them; `handshakeOnly`: stop where a
+ * connection that succeeded moves on to its request and answer (they take the same way again).
+ */
+export function renderText(events: TraceEvent[], color: ChalkInstance, brief = false, handshakeOnly = false): string {
   const lines: string[] = [];
   let host = '';
   for (const e of events) {
+    if (handshakeOnly && e.kind === 'phase') {
+      lines.push(color.dim('  ... the request and the answer take the same way'));
+      break;
+    }
+    if (brief && !BRIEF.has(e.kind)) continue;
     if (e.host !== host) {
       host = e.host;
       lines.push(color.bold(`[${host}]`));
@@ -62,6 +74,9 @@ export function renderText(events: TraceEvent[], color: ChalkInstance): string {
         break;
       case 'reply':
         lines.push(`  ${e.what}`);
+        break;
+      case 'phase':
+        lines.push(color.dim(`  -- ${e.name === 'data' ? 'handshake done: request and answer' : 'closing'} --`));
         break;
     }
   }

@@ -40,7 +40,12 @@ export function describeLab(lab: Lab): string {
       h.interfaces.map((i) => i.name),
       false,
     );
-    for (const [k, v] of Object.entries(h.sysctls)) if (defaults[k] !== v) out += `  sysctl ${k} = ${v}\n`;
+    const fwd = h.sysctls['net.ipv4.ip_forward'];
+    for (const [k, v] of Object.entries(h.sysctls)) {
+      // ip_forward sets every conf.*.forwarding: show those only where they differ from it
+      if (defaults[k] === v || (/^net\.ipv4\.conf\.[^.]+\.forwarding$/.test(k) && v === fwd)) continue;
+      out += `  sysctl ${k} = ${v}\n`;
+    }
     const tables = Object.keys(h.tables);
     if (tables.length) out += `  netfilter tables: ${tables.join(', ')}\n`;
     if (h.conntrack.length) out += `  conntrack entries: ${h.conntrack.length}\n`;
