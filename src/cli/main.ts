@@ -85,7 +85,18 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
     .option('--seed <n>', "reseed the lab's random generator first")
     .option('--from <host>', 'a whole connection from a process of HOST through the lab (with -p -d --dport [--sport])')
     .option('--all-paths', 'with --from: every outcome where rules draw at random (statistic), with its probability; the lab is not changed')
+    .option('--brief', 'text format: only where the packets went and what changed them')
     .action((opts) => run(import('./commands/trace.js').then((m) => m.traceCommand(context(), opts))));
+  program
+    .command('check')
+    .description('firewall tests: one expectation per line, e.g. `from pc2 tcp 50.60.70.80:8080 => established by pc1 seen-from 192.168.1.1`; exit 1 on any failure')
+    .argument('<file>', 'the expectations (- for standard input)')
+    .option('--format <format>', 'text (default), tap or junit')
+    .action((file: string, opts: { format?: string }) => run(import('./commands/check.js').then((m) => m.checkCommand(context(), file, opts))));
+  program
+    .command('demo')
+    .description("the seed post's story on a scratch lab (never yours): SNAT, MASQUERADE, DNAT, router access, load balancing, hairpin NAT")
+    .action(() => run(import('./commands/demo.js').then((m) => m.demoCommand(context()))));
   program
     .command('lab')
     .description('the lab: `lab show` (hosts, interfaces, routes, services, sysctls), `lab reset` (back to the built-in lab), `lab init --topology FILE` (a lab from a YAML file)')

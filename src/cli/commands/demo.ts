@@ -109,7 +109,15 @@ const STEPS: Step[] = [
 
 /** An Io that writes to the user's terminal but runs on the scratch lab. */
 function scratchIo(outer: Io, state: string): Io {
-  return { ...outer, env: { ...outer.env, IPTABLES_SIM_STATE: state }, readStdin: async () => '' };
+  return {
+    out: (t) => outer.out(t),
+    err: (t) => outer.err(t),
+    readStdin: async () => '',
+    env: { ...outer.env, IPTABLES_SIM_STATE: state },
+    cwd: outer.cwd,
+    isTTY: outer.isTTY,
+    now: () => outer.now(),
+  };
 }
 
 export async function demoCommand(ctx: CliContext): Promise<number> {

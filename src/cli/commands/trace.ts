@@ -32,6 +32,7 @@ export interface TraceOptions {
   seed?: string;
   from?: string;
   allPaths?: boolean;
+  brief?: boolean;
 }
 
 const ICMP_TYPES: Record<string, [number, number]> = {
@@ -162,7 +163,8 @@ async function traceConnection(ctx: CliContext, o: TraceOptions, format: string)
   } else {
     const c = makeColors(ctx.color);
     const verdictColor = res.verdict === 'established' ? c.green : c.red;
-    ctx.io.out(renderText(res.events, c) + verdictColor.bold(`verdict: ${res.verdict}`) + `\n${res.explanation}\n`);
+    const handshakeOnly = !!o.brief && res.verdict === 'established';
+    ctx.io.out(renderText(res.events, c, o.brief, handshakeOnly) + verdictColor.bold(`verdict: ${res.verdict}`) + `\n${res.explanation}\n`);
   }
   return 0;
 }
@@ -192,7 +194,7 @@ export async function traceCommand(ctx: CliContext, o: TraceOptions): Promise<nu
     ctx.io.out(renderXtables(out.events));
   } else {
     const c = makeColors(ctx.color);
-    ctx.io.out(renderText(out.events, c) + c.bold(explanation) + '\n');
+    ctx.io.out(renderText(out.events, c, o.brief) + c.bold(explanation) + '\n');
   }
   return 0;
 }
