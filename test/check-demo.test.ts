@@ -24,7 +24,7 @@ describe('check: parsing expectations', () => {
         '# the seed network',
         '',
         'from internet tcp 50.60.70.80:8080 => established by pc1 seen-from 50.60.70.1',
-        'from pc1 udp 203.0.113.10:80 sport 40001 => established seen-from 50.60.70.80:40001  # SNAT keeps the port',
+        'from pc1 udp 50.60.70.1:80 sport 40001 => established seen-from 50.60.70.80:40001  # SNAT keeps the port',
         'from pc1 icmp 203.0.113.10 => timeout',
       ].join('\n'),
       'f',

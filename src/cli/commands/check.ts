@@ -3,7 +3,7 @@
  *
  *   from pc2 tcp 50.60.70.80:8080 => established by pc1 seen-from 192.168.1.1
  *   from internet tcp 50.60.70.80:22 => timeout
- *   from pc1 udp 203.0.113.10:80 sport 40001 => established seen-from 50.60.70.80:40001
+ *   from pc1 udp 50.60.70.1:80 sport 40001 => established seen-from 50.60.70.80:40001
  *   from pc1 icmp 203.0.113.10 => established
  *
  * each run as a connection on a copy of the lab (so tests do not disturb each other or the lab),
