@@ -24,6 +24,8 @@ export interface Conn {
   natDone: Set<'SRC' | 'DST'>;
   packets: [number, number];
   bytes: [number, number];
+  /** deleted from the table by the packet just tracked (which still carries it through NAT) */
+  killed?: string;
 }
 
 export function tupleOf(p: Packet): Tuple {
@@ -118,9 +120,17 @@ export class ConntrackTable {
     const dir = reply ? 1 : 0;
     c.packets[dir] += 1;
     c.bytes[dir] += p.len;
-    if (reply && !c.status.has('SEEN_REPLY')) c.status.add('SEEN_REPLY');
+    const sawReply = c.status.has('SEEN_REPLY');
+    if (reply && !sawReply) c.status.add('SEEN_REPLY');
     if (p.proto === PROTO_TCP) {
       const f = p.tcpFlags ?? 0;
+      if (f & TCP.RST && !sawReply) {
+        // tcp_packet(): "If only reply is a RST, we can consider ourselves not to have an
+        // established connection ... delete the conntrack immediately" (nf_ct_kill_acct)
+        this.conns.splice(this.conns.indexOf(c), 1);
+        c.killed = 'a reset before any reply: conntrack deletes the entry at once';
+        return true;
+      }
       let s = c.state ?? 'NONE';
       if (f & TCP.RST) s = 'CLOSE';
       else if (s === 'NONE' && f & TCP.SYN && !(f & TCP.ACK)) s = 'SYN_SENT';

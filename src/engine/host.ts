@@ -355,6 +355,7 @@ export class HostStack {
       pkt.conn = { entry: hit.conn, reply: hit.reply };
       const st = hit.reply || hit.conn.status.has('SEEN_REPLY') ? 'ESTABLISHED' : 'NEW';
       this.emit({ kind: 'conntrack', action: 'established', text: `${st}${hit.reply ? ' (reply direction)' : ''}: ${tupleText(hit.conn.orig)}` });
+      if (hit.conn.killed) this.emit({ kind: 'conntrack', action: 'destroyed', text: `entry deleted: ${hit.conn.killed}` });
       this.refreshCtView(pkt);
       return;
     }

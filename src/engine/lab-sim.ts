@@ -199,7 +199,9 @@ export class LabSim {
         answer = newPacket({ src: req.dst, dst: req.src, proto: PROTO_TCP, sport: req.dport, dport: req.sport, tcpFlags: TCP.RST | TCP.ACK, len: 40 });
       } else {
         this.emit({ kind: 'reply', host: server, what: `nothing listens on udp ${endpoint(req.dst, req.dport)}: the kernel answers ICMP port unreachable` });
-        answer = this.run.stack(server).icmpError(req, 3, 3);
+        // icmp_send() attaches the error to the datagram's connection: RELATED, no entry of its own
+        const stack = this.run.stack(server);
+        answer = stack.attach(stack.icmpError(req, 3, 3), req);
         answer.src = req.dst;
       }
     } else {
