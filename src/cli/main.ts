@@ -67,6 +67,7 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
   passthrough('conntrack', "list or flush the host's connection tracking table as conntrack-tools does (conntrack -L [-p PROTO], conntrack -F)", async (args) =>
     (await import('./commands/conntrack.js')).conntrackCommand(context(), args),
   );
+  const picture: { diagramFile?: string; textDiagram?: boolean } = {};
   program
     .command('trace')
     .description('push a packet through a host (-i IFACE -p PROTO -s SRC --sport N -d DST --dport N; without -i: sent by a local process), or a whole connection through the lab (--from HOST -p PROTO -d DST --dport N)')
@@ -86,7 +87,13 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
     .option('--from <host>', 'a whole connection from a process of HOST through the lab (with -p -d --dport [--sport])')
     .option('--all-paths', 'with --from: every outcome where rules draw at random (statistic), with its probability; the lab is not changed')
     .option('--brief', 'text format: only where the packets went and what changed them')
-    .action((opts) => run(import('./commands/trace.js').then((m) => m.traceCommand(context(), opts))));
+    .option('--diagram <file>', "also draw it into FILE.svg (a connection: its sequence diagram; one packet: its path through the host's hooks) or FILE.html (pictures and text)")
+    .option('--no-diagram', "no text diagram under a connection's events")
+    .option('--hooks <host>', "with --diagram: draw HOST's netfilter hooks with the paths the connection's packets took there")
+    // --diagram FILE and --no-diagram share commander's key; each keeps its own meaning here
+    .on('option:diagram', (file: string) => (picture.diagramFile = file))
+    .on('option:no-diagram', () => (picture.textDiagram = false))
+    .action((opts) => run(import('./commands/trace.js').then((m) => m.traceCommand(context(), { ...opts, ...picture }))));
   program
     .command('check')
     .description('firewall tests: one expectation per line, e.g. `from pc2 tcp 50.60.70.80:8080 => established by pc1 seen-from 192.168.1.1`; exit 1 on any failure')
@@ -102,7 +109,8 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
     .description('the lab: `lab show` (hosts, interfaces, routes, services, sysctls), `lab reset` (back to the built-in lab), `lab init --topology FILE` (a lab from a YAML file)')
     .argument('[action]', 'show | reset | init')
     .option('--topology <file>', 'with init: the YAML file describing hosts, interfaces, routes, sysctls, services and segments')
-    .action((action: string | undefined, opts: { topology?: string }) => run(import('./commands/lab.js').then((m) => m.labCommand(context(), action, opts))));
+    .option('--diagram <file>', 'with show: also draw the lab into FILE.svg or FILE.html')
+    .action((action: string | undefined, opts: { topology?: string; diagram?: string }) => run(import('./commands/lab.js').then((m) => m.labCommand(context(), action, opts))));
   return program;
 }
 

@@ -8,11 +8,14 @@ import { SimError } from '../../errors.js';
 import { builtinLab } from '../../net/builtin-lab.js';
 import type { Lab } from '../../net/lab.js';
 import { defaultSysctls } from '../../net/sysctl.js';
+import { pictureRequest, writePicture } from '../../render/files.js';
 import { replaceLab } from '../../state/store.js';
 import { readOnly, type CliContext } from '../context.js';
 
 export interface LabOptions {
   topology?: string;
+  /** with show: draw the lab into this .svg or .html file */
+  diagram?: string;
 }
 
 /** the segments as wires between host:interface endpoints, then each host's settings */
@@ -75,13 +78,16 @@ async function loadTopology(ctx: CliContext, file: string): Promise<Lab> {
 
 export async function labCommand(ctx: CliContext, action: string | undefined, opts: LabOptions = {}): Promise<number> {
   const { io } = ctx;
+  if (opts.diagram !== undefined && action !== undefined && action !== 'show') throw new SimError(`lab: --diagram draws the lab with \`lab show'; not with \`lab ${action}'`, 2);
   switch (action) {
     case undefined:
-    case 'show':
-      return readOnly(ctx, (lab) => {
-        io.out(ctx.json ? JSON.stringify(lab, null, 1) + '\n' : describeLab(lab));
-        return 0;
-      });
+    case 'show': {
+      const picture = pictureRequest('lab show', opts.diagram, io.cwd);
+      const lab = readOnly(ctx, (l) => l);
+      io.out(ctx.json ? JSON.stringify(lab, null, 1) + '\n' : describeLab(lab));
+      if (picture) writePicture(io.cwd, picture, (await import('../../render/pictures.js')).labPicture(picture.format, lab, describeLab(lab)));
+      return 0;
+    }
     case 'reset':
       await replaceLab(ctx.statePath, builtinLab());
       io.out(`lab reset to the built-in lab (${ctx.statePath})\n`);

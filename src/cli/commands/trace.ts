@@ -12,9 +12,11 @@ import { parseTcpFlags } from '../../extensions/matches/tcp.js';
 import { parseUint } from '../../util/strtoul.js';
 import { renderText, makeColors } from '../../trace/text.js';
 import { renderXtables } from '../../trace/xtables.js';
+import { connectionPicture, connectionTextDiagram, packetPicture } from '../../render/pictures.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 import { allPaths, LabSim, type ConnectionResult } from '../../engine/lab-sim.js';
 import type { Lab } from '../../net/lab.js';
+import { pictureRequest, writePicture, type PictureRequest } from '../../render/files.js';
 
 export interface TraceOptions {
   inInterface?: string;
@@ -33,6 +35,12 @@ export interface TraceOptions {
   from?: string;
   allPaths?: boolean;
   brief?: boolean;
+  /** --diagram FILE: also draw the trace into FILE (.svg or .html) */
+  diagramFile?: string;
+  /** --no-diagram: no text diagram under a connection's events */
+  textDiagram?: boolean;
+  /** --hooks HOST: the picture shows HOST's netfilter hooks */
+  hooks?: string;
 }
 
 const ICMP_TYPES: Record<string, [number, number]> = {
@@ -142,9 +150,16 @@ async function traceConnection(ctx: CliContext, o: TraceOptions, format: string)
   if (o.inInterface) throw new SimError('trace: --from and -i do not go together (a connection starts at a process of --from)', 2);
   if (o.source) throw new SimError('trace: --from picks the source address by routing; -s is not used with --from', 2);
   const spec = packetSpec(o);
-  if (o.allPaths) return traceAllPaths(ctx, o, format, spec);
+  const picture = pictureOptions(ctx, o);
+  if (o.allPaths) {
+    if (picture) throw new SimError('trace: --diagram draws one connection; --all-paths runs many', 2);
+    return traceAllPaths(ctx, o, format, spec);
+  }
+  let traced: Lab | undefined;
   const res = await readWrite<ConnectionResult | UnmodelledExtension>(ctx, (lab) => {
     if (!lab.hosts[o.from!]) throw new SimError(`no host \`${o.from}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
+    if (o.hooks !== undefined && !lab.hosts[o.hooks]) throw new SimError(`trace: --hooks: no host \`${o.hooks}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
+    traced = lab;
     reseed(lab, o.seed);
     try {
       const r = new LabSim(lab).connect({ from: o.from!, proto: spec.proto, dst: spec.dst, dport: spec.dport, sport: o.sport !== undefined ? spec.sport : undefined });
@@ -164,9 +179,23 @@ async function traceConnection(ctx: CliContext, o: TraceOptions, format: string)
     const c = makeColors(ctx.color);
     const verdictColor = res.verdict === 'established' ? c.green : c.red;
     const handshakeOnly = !!o.brief && res.verdict === 'established';
-    ctx.io.out(renderText(res.events, c, o.brief, handshakeOnly) + verdictColor.bold(`verdict: ${res.verdict}`) + `\n${res.explanation}\n`);
+    const diagram = o.textDiagram === false ? '' : '\n' + connectionTextDiagram(res.events, c) + '\n';
+    ctx.io.out(renderText(res.events, c, o.brief, handshakeOnly) + diagram + verdictColor.bold(`verdict: ${res.verdict}`) + `\n${res.explanation}\n`);
+  }
+  if (picture) {
+    const text = renderText(res.events, makeColors(false)) + `verdict: ${res.verdict}\n${res.explanation}\n`;
+    const title = `trace --from ${o.from} ${o.protocol ?? 'tcp'} ${o.destination}${spec.dport !== undefined ? `:${spec.dport}` : ''}`;
+    const draw = { title, lab: traced!, verdict: res.verdict, explanation: res.explanation, text, hooks: o.hooks };
+    writePicture(ctx.io.cwd, picture, connectionPicture(picture.format, res.events, draw));
   }
   return 0;
+}
+
+/** --diagram / --hooks, checked before the trace runs */
+function pictureOptions(ctx: CliContext, o: TraceOptions): PictureRequest | undefined {
+  const picture = pictureRequest('trace', o.diagramFile, ctx.io.cwd);
+  if (o.hooks !== undefined && !picture) throw new SimError('trace: --hooks HOST picks the host whose hooks --diagram FILE draws; give --diagram too', 2);
+  return picture;
 }
 
 export async function traceCommand(ctx: CliContext, o: TraceOptions): Promise<number> {
@@ -175,8 +204,10 @@ export async function traceCommand(ctx: CliContext, o: TraceOptions): Promise<nu
   if (o.from !== undefined) return traceConnection(ctx, o, format);
   if (o.allPaths) throw new SimError('trace: --all-paths needs a connection (--from HOST)', 2);
   const spec = packetSpec(o);
+  const picture = pictureOptions(ctx, o);
   const out = await readWrite<(HostTrace & { name: string }) | UnmodelledExtension>(ctx, (lab) => {
     const [name] = hostOf(lab, ctx.host);
+    if (o.hooks !== undefined && o.hooks !== name) throw new SimError(`trace: a one-packet trace only crosses ${name}; --hooks names another host of a --from connection`, 2);
     reseed(lab, o.seed);
     try {
       const t = tracePacket(lab, name, spec);
@@ -195,6 +226,11 @@ export async function traceCommand(ctx: CliContext, o: TraceOptions): Promise<nu
   } else {
     const c = makeColors(ctx.color);
     ctx.io.out(renderText(out.events, c, o.brief) + c.bold(explanation) + '\n');
+  }
+  if (picture) {
+    const title = `trace on ${out.name}: ${o.protocol ?? 'tcp'}${o.source ? ` from ${o.source}` : ''} to ${o.destination}${spec.dport !== undefined ? `:${spec.dport}` : ''}${o.inInterface ? ` in ${o.inInterface}` : ''}`;
+    const text = renderText(out.events, makeColors(false)) + explanation + '\n';
+    writePicture(ctx.io.cwd, picture, packetPicture(picture.format, out.events, { host: out.name, arrivedOn: o.inInterface, title, text, explanation }));
   }
   return 0;
 }
