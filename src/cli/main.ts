@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { SimError } from '../errors.js';
-import { defaultStatePath } from '../state/store.js';
+import { defaultStatePath } from '../state/paths.js';
 import type { CliContext } from './context.js';
 import { processIo, type Io } from './io.js';
 

@@ -26,9 +26,11 @@ export interface Conn {
   bytes: [number, number];
   /** deleted from the table by the packet just tracked (which still carries it through NAT) */
   killed?: string;
+  /** the lab time the entry was made in this run; entries from earlier traces have none */
+  born?: number;
 }
 
-export function tupleOf(p: Packet): Tuple {
+export function tupleOf(p: Pick<Packet, 'src' | 'dst' | 'proto' | 'sport' | 'dport'>): Tuple {
   if (p.proto === PROTO_ICMP) {
     // ICMP echo: the id plays the role of both ports
     return { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport ?? 0, dport: p.sport ?? 0 };
@@ -93,6 +95,7 @@ export class ConntrackTable {
       natDone: new Set(),
       packets: [0, 0],
       bytes: [0, 0],
+      born: this.now,
     };
     this.conns.push(c);
     return c;
@@ -147,7 +150,10 @@ export class ConntrackTable {
       return true;
     }
     if (p.proto === PROTO_UDP) {
-      if (c.status.has('SEEN_REPLY') && !reply && c.packets[1] > 0) c.status.add('ASSURED');
+      // udp_packet(): traffic both ways still going on two seconds after the first datagram is a
+      // stream and becomes ASSURED; the packets of one trace come within that time, a later trace
+      // reusing the flow (a later connection attempt) after it
+      if (sawReply && c.born !== this.now) c.status.add('ASSURED');
       c.expires = this.now + (c.status.has('ASSURED') ? TIMEOUT.udpStream : TIMEOUT.udp);
       return true;
     }

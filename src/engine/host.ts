@@ -12,11 +12,11 @@ import { effectiveConf } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
 import { findChain, type TableName } from '../ruleset/tables.js';
 import type { Rng } from '../util/rng.js';
-import { canStart, ConntrackTable, ctView, invert, tupleText, type Conn } from './conntrack.js';
+import { canStart, ConntrackTable, ctView, invert, sameTuple, tupleOf, tupleText, type Conn } from './conntrack.js';
 import type { EventBody, Hook, TraceEvent } from './events.js';
 import type { NatRequest, TargetContext, Tuple } from './ext-api.js';
 import { runChain } from './netfilter.js';
-import { endpoint, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, type Packet } from './packet.js';
+import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, type Packet, type QuotedHeader } from './packet.js';
 
 export type HostOutcome =
   /** handed to the local socket layer after INPUT */
@@ -348,6 +348,10 @@ export class HostStack {
       this.emit({ kind: 'conntrack', action: 'untracked', text: 'not tracked (CT --notrack)' });
       return;
     }
+    if (pkt.proto === PROTO_ICMP && isIcmpError(pkt.icmpType)) {
+      this.icmpErrorIn(pkt);
+      return;
+    }
     const t = tupleFromPacket(pkt);
     const hit = this.ct.find(t, pkt.ctZone);
     if (hit) {
@@ -372,9 +376,34 @@ export class HostStack {
     this.refreshCtView(pkt);
   }
 
+  /**
+   * nf_conntrack_icmpv4_error(): an ICMP error belongs to the connection of the packet it quotes
+   * (looked up by the quoted header turned around) and is RELATED to it, in that packet's opposite
+   * direction; an error about no known connection gets no conntrack at all (INVALID).
+   */
+  private icmpErrorIn(pkt: Packet): void {
+    const q = pkt.inner;
+    const hit = q && this.ct.find(invert(tupleOf(q)), pkt.ctZone);
+    if (!hit) {
+      pkt.ct = { ...untrackedView(pkt), state: 'INVALID' };
+      pkt.conn = undefined;
+      this.emit({ kind: 'conntrack', action: 'invalid', text: `INVALID: an ICMP error about ${q ? describeQuoted(q) : 'nothing it quotes'}, which belongs to no known connection` });
+      return;
+    }
+    pkt.conn = { entry: hit.conn, reply: hit.reply, related: true };
+    this.emit({ kind: 'conntrack', action: 'related', text: `RELATED to ${tupleText(hit.conn.orig)} (an ICMP error about ${describeQuoted(q!)})` });
+    this.refreshCtView(pkt);
+  }
+
   private confirm(pkt: Packet): void {
     const c = this.connOf(pkt);
     if (c && !c.confirmed) {
+      // __nf_conntrack_confirm(): a new entry whose tuples another entry already holds (NAT found
+      // no free port in its range) is not inserted, and its packet is dropped
+      const clash = this.ct.conns.find((o) => o !== c && o.confirmed && o.zone === c.zone && [o.orig, o.reply].some((t) => sameTuple(t, c.orig) || sameTuple(t, c.reply)));
+      if (clash) {
+        throw new Dropped(`conntrack could not insert the new entry: its reply tuple ${tupleText(c.reply)} is already used by the connection ${tupleText(clash.orig)} (insertion clash: the NAT range has no free port left for it)`);
+      }
       c.confirmed = true;
       this.emit({ kind: 'conntrack', action: 'confirmed', text: `entry confirmed: ${tupleText(c.orig)} (reply expected as ${tupleText(c.reply)})` });
     }
@@ -386,7 +415,10 @@ export class HostStack {
 
   private refreshCtView(pkt: Packet): void {
     const c = this.connOf(pkt);
-    if (c) pkt.ct = ctView(c, pkt.conn!.reply, this.env.now);
+    if (!c) return;
+    pkt.ct = ctView(c, pkt.conn!.reply, this.env.now);
+    // a reset or ICMP error attached to a connection is seen by the rules as RELATED (IP_CT_RELATED)
+    if (pkt.conn!.related) pkt.ct.state = 'RELATED';
   }
 
   // ---------------------------------------------------------------- NAT
@@ -463,12 +495,16 @@ export class HostStack {
     if (inRange && !req.random && !req.randomFully && free(port)) return port;
     if (req.minPort === undefined && free(port)) return port;
     const span = max - min + 1;
-    const start = req.randomFully || req.random ? Math.floor(this.env.rng.next() * span) : 0;
+    // nf_nat_l4proto_unique_tuple(): the search starts at a random offset for source NAT (and
+    // with --random), at the range's first port for destination NAT
+    const start = req.randomFully || req.random || manip === 'SRC' ? Math.floor(this.env.rng.next() * span) : 0;
+    let p = port;
     for (let i = 0; i < span; i++) {
-      const p = min + ((start + i) % span);
+      p = min + ((start + i) % span);
       if (free(p)) return p;
     }
-    return port;
+    // every port is taken: the last one tried stays, and the entry clashes when it is confirmed
+    return p;
   }
 
   private replyWith(c: Conn, manip: 'SRC' | 'DST', addr: number, port: number): Tuple {
@@ -504,6 +540,7 @@ export class HostStack {
     const bit = manip === 'SRC' ? 'SNAT' : 'DNAT';
     const statusBit = reply ? (bit === 'SNAT' ? 'DNAT' : 'SNAT') : bit;
     if (!c.status.has(statusBit)) return;
+    if (pkt.conn?.related && pkt.inner && pkt.proto === PROTO_ICMP && isIcmpError(pkt.icmpType)) this.manipQuoted(c, pkt, manip, reply);
     const target = invert(reply ? c.orig : c.reply);
     const ported = pkt.proto === PROTO_TCP || pkt.proto === PROTO_UDP;
     if (manip === 'SRC') {
@@ -521,6 +558,29 @@ export class HostStack {
       if (hook === 'OUTPUT' && before !== after) this.reroute(pkt);
     }
     this.refreshCtView(pkt);
+  }
+
+  /**
+   * nf_nat_icmp_reply_translation(): the header an ICMP error quotes gets this hook's opposite
+   * manipulation, taken from the quoted packet's own direction, so that it reads as the packet its
+   * receiver will recognise (the outer header is rewritten like any packet of that direction)
+   */
+  private manipQuoted(c: Conn, pkt: Packet, manip: 'SRC' | 'DST', reply: boolean): void {
+    const own = reply ? c.orig : c.reply;
+    const q = { ...pkt.inner! };
+    const ported = q.proto === PROTO_TCP || q.proto === PROTO_UDP;
+    if (manip === 'SRC') {
+      q.dst = own.dst;
+      if (ported) q.dport = own.dport;
+    } else {
+      q.src = own.src;
+      // an echo's id is the source part of its tuple
+      if (ported || q.proto === PROTO_ICMP) q.sport = own.sport;
+    }
+    const before = describeQuoted(pkt.inner!);
+    const after = describeQuoted(q);
+    pkt.inner = q;
+    if (before !== after) this.emit({ kind: 'conntrack', action: 'reverse-nat', text: `the ICMP error's quoted header ${before} becomes ${after}` });
   }
 
   // ---------------------------------------------------------------- extension context
@@ -589,8 +649,8 @@ export class HostStack {
       nftrace: false,
       notrack: false,
       ctZone: 0,
-      related: pkt,
-    } as Packet & { related: Packet };
+      inner: quote(pkt),
+    };
   }
 
   /** REJECT's answer: a TCP reset or an ICMP error */
@@ -631,6 +691,17 @@ export class HostStack {
     if (this.isLocalAddress(pkt.dst)) reply.src = pkt.dst;
     return reply;
   }
+}
+
+/** the header an ICMP error about `p` quotes */
+function quote(p: Packet): QuotedHeader {
+  return { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.proto === PROTO_ICMP ? undefined : p.dport };
+}
+
+function describeQuoted(q: QuotedHeader): string {
+  const ported = q.proto === PROTO_TCP || q.proto === PROTO_UDP;
+  const name = q.proto === PROTO_TCP ? 'tcp' : q.proto === PROTO_UDP ? 'udp' : q.proto === PROTO_ICMP ? 'icmp' : `proto ${q.proto}`;
+  return `${name} ${endpoint(q.src, ported ? q.sport : undefined)} -> ${endpoint(q.dst, ported ? q.dport : undefined)}`;
 }
 
 function snapshot(p: Packet): string {

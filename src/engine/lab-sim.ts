@@ -14,7 +14,7 @@ import type { Host, Lab } from '../net/lab.js';
 import { interfaceAddresses, parsePrefix } from '../net/routing.js';
 import type { HostOutcome } from './host.js';
 import type { TraceEvent } from './events.js';
-import { describePacket, endpoint, newPacket, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, TCP, type Packet } from './packet.js';
+import { describePacket, endpoint, isIcmpError, newPacket, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, TCP, type Packet } from './packet.js';
 import { Run } from './simulate.js';
 
 export type ConnVerdict = 'established' | 'refused' | 'unreachable' | 'timeout';
@@ -229,8 +229,9 @@ export class LabSim {
     if (pkt.proto === PROTO_TCP && pkt.tcpFlags! & TCP.RST) {
       return { verdict: 'refused', server: null, peer: null, explanation: `${want('')}; ${seen.from} answered with a TCP reset: connection refused.` };
     }
-    if (pkt.proto === PROTO_ICMP && pkt.icmpType === 3) {
-      const v = pkt.icmpCode === 3 ? 'refused' : 'unreachable';
+    if (pkt.proto === PROTO_ICMP && isIcmpError(pkt.icmpType)) {
+      const v = icmpErrorFate(spec.proto, pkt);
+      if (v === 'ignored') return { verdict: 'timeout', server: null, peer: null, explanation: `${want('')}; ${ipToString(pkt.src)} answered ICMP ${icmpText(pkt)}, ${IGNORED}` };
       return { verdict: v, server: null, peer: null, explanation: `${want('')}; ${ipToString(pkt.src)} answered ICMP ${icmpText(pkt)}: ${v === 'refused' ? 'connection refused' : 'unreachable'}.` };
     }
     if (spec.proto !== PROTO_TCP) {
@@ -277,7 +278,11 @@ export class LabSim {
     const p = back.pkt;
     const matchesSocket =
       p.dst === clientAddr &&
-      (p.proto === PROTO_ICMP ? (p.icmpType === 0 ? p.src === spec.dst && p.sport === sport : true) : p.src === spec.dst && p.sport === spec.dport && p.dport === sport);
+      (p.proto === PROTO_ICMP
+        ? p.icmpType === 0
+          ? p.src === spec.dst && p.sport === sport
+          : isIcmpError(p.icmpType) && quotesRequest(p, spec, clientAddr, sport)
+        : p.src === spec.dst && p.sport === spec.dport && p.dport === sport);
     if (!matchesSocket) {
       this.emit({ kind: 'reply', host: spec.from, what: `${spec.from} has no socket expecting ${describePacket(p)}` });
       if (p.proto === PROTO_TCP && !(p.tcpFlags! & TCP.RST)) {
@@ -296,11 +301,43 @@ export class LabSim {
     if (seen.kind === 'ok') {
       const p = seen.pkt;
       if (p.proto === PROTO_TCP) return { verdict: 'refused', server: null, peer: null, explanation: `${asked}; ${out.host} rejected it with a TCP reset: connection refused.` };
-      const v = p.icmpCode === 3 ? 'refused' : 'unreachable';
+      const v = icmpErrorFate(spec.proto, p);
+      if (v === 'ignored') return { verdict: 'timeout', server: null, peer: null, explanation: `${asked}; ${out.host} answered ICMP ${icmpText(p)} (${out.reason}), ${IGNORED}` };
       return { verdict: v, server: null, peer: null, explanation: `${asked}; ${out.host} rejected it with ICMP ${icmpText(p)}.` };
     }
     return { verdict: 'timeout', server: null, peer: null, explanation: `${asked}, but the request was lost on ${out.host}: ${out.reason}. Nothing came back: timeout.` };
   }
+}
+
+const IGNORED = 'an error a connected UDP socket does not report (the kernel counts it as soft): the client keeps waiting: timeout.';
+
+/** hard errors among the destination-unreachable codes (icmp_err_convert[].fatal) */
+const HARD_UNREACH = new Set([2, 3, 6, 7, 8, 9, 10, 13, 14, 15]);
+
+/**
+ * What an ICMP error does to the client's socket (tcp_v4_err, __udp4_lib_err): a connecting TCP
+ * socket gives up on any destination unreachable but "fragmentation needed", and on time exceeded;
+ * a connected UDP socket reports only the errors icmp_err_convert[] calls fatal and ignores net
+ * and host unreachable and time exceeded (it has no IP_RECVERR); an echo (ping) reports them all.
+ */
+export function icmpErrorFate(clientProto: number, p: Packet): 'refused' | 'unreachable' | 'ignored' {
+  const type = p.icmpType;
+  const code = p.icmpCode ?? 0;
+  if (type === 3 && code === 3) return 'refused';
+  if (clientProto === PROTO_UDP) return type === 3 && HARD_UNREACH.has(code) ? 'unreachable' : 'ignored';
+  if (clientProto === PROTO_TCP) {
+    if (type === 3) return code === 4 || code > 15 ? 'ignored' : 'unreachable';
+    return type === 11 || type === 12 ? 'unreachable' : 'ignored';
+  }
+  return type === 3 || type === 11 ? 'unreachable' : 'ignored';
+}
+
+/** The socket an ICMP error is for is found from the header it quotes (the client's own request). */
+function quotesRequest(p: Packet, spec: ConnectionSpec, clientAddr: number, sport: number): boolean {
+  const q = p.inner;
+  if (!q) return false;
+  if (q.src !== clientAddr || q.proto !== spec.proto || q.sport !== sport) return false;
+  return spec.proto === PROTO_ICMP || (q.dst === spec.dst && q.dport === spec.dport);
 }
 
 function icmpText(p: Packet): string {

@@ -19,6 +19,20 @@ import { summarize, type Packet } from './packet.js';
 /** nf_tables' jump stack (NFT_JUMP_STACK_SIZE): deeper nesting drops the packet */
 export const JUMP_STACK_SIZE = 16;
 
+/**
+ * The kernel never runs a rule set that loops (nft_chain_validate refuses it), so any loop the
+ * engine meets came from a lab file edited by hand. Gotos do not grow the jump stack, so a goto
+ * cycle is caught by the chains it re-enters, and anything else by this many rule evaluations in
+ * one base chain run: the packet is dropped with the reason.
+ */
+export const RULE_EVALUATION_LIMIT = 1 << 20;
+
+/** An extension's code failed on the data stored in a rule (a hand-edited lab file). */
+function damagedRule(kind: 'match' | 'target', name: string, where: string, e: unknown): unknown {
+  if (e instanceof SimError) return e;
+  return new SimError(`cannot trace through ${where}: the ${name} ${kind} fails on its stored data (${(e as Error)?.message ?? String(e)}); was the lab file edited by hand? \`iptables-sim lab reset\` starts again`, 1);
+}
+
 /** A trace hit a rule whose extension has no packet semantics in the emulator. */
 export class UnmodelledExtension extends SimError {
   constructor(kind: 'match' | 'target', name: string, where: string) {
@@ -33,6 +47,8 @@ export interface ChainRunContext {
   /** the extension context (state, randomness, routing views) for a given rule */
   extContext(rule: Rule, chain: string): TargetContext;
   emit(e: TraceEvent): void;
+  /** rule evaluations allowed in one base chain run (default RULE_EVALUATION_LIMIT) */
+  evaluationLimit?: number;
 }
 
 export interface ChainResult {
@@ -71,7 +87,13 @@ function matchesAll(r: Rule, pkt: Packet, ctx: MatchContext, where: string): boo
   for (const m of r.matches) {
     const ext = matchExt(m.name);
     if (!ext.match) throw new UnmodelledExtension('match', m.name, where);
-    if (!ext.match(m.data, pkt, ctx)) return false;
+    let ok: boolean;
+    try {
+      ok = ext.match(m.data, pkt, ctx);
+    } catch (e) {
+      throw damagedRule('match', m.name, where, e);
+    }
+    if (!ok) return false;
   }
   return true;
 }
@@ -79,6 +101,8 @@ function matchesAll(r: Rule, pkt: Packet, ctx: MatchContext, where: string): boo
 interface Frame {
   chain: Chain;
   next: number;
+  /** chains entered by goto since this frame's jump (or the base chain): entering one again is a loop */
+  entered: Set<string>;
 }
 
 /**
@@ -88,7 +112,9 @@ interface Frame {
 export function runChain(table: Table, chainName: string, pkt: Packet, rc: ChainRunContext): ChainResult {
   const base = findChain(table, chainName)!;
   const stack: Frame[] = [];
-  let cur: Frame = { chain: base, next: 0 };
+  let cur: Frame = { chain: base, next: 0, entered: new Set([base.name]) };
+  let evaluations = 0;
+  const limit = rc.evaluationLimit ?? RULE_EVALUATION_LIMIT;
   // nf_tables dumps the packet's headers with the first traced event of each base chain run
   let dumped = false;
   const emit = (e: TraceEvent): void => {
@@ -113,8 +139,12 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
       // chain there is nothing to go back to, and the base chain's policy applies)
       const back = stack.pop();
       if (back) emit({ kind: 'return', host: rc.host, nftrace: pkt.nftrace, table: rc.table, chain: chain.name, to: back.chain.name });
-      cur = back ?? { chain: base, next: base.rules.length };
+      cur = back ?? { chain: base, next: base.rules.length, entered: new Set() };
       continue;
+    }
+    if (++evaluations > limit) {
+      rc.emit({ kind: 'drop', host: rc.host, reason: `rule evaluation limit reached (${limit} rules in one run of ${rc.table} ${base.name}): the rules loop or nest beyond what nf_tables accepts (a hand-edited lab file?)` });
+      return { verdict: 'DROP', decidedBy: `${rc.table} ${base.name}: rule evaluation limit` };
     }
     const index = cur.next++;
     const r = chain.rules[index]!;
@@ -139,7 +169,7 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
           cur.next = chain.rules.length;
           continue;
         }
-        cur = stack.pop() ?? { chain: base, next: base.rules.length };
+        cur = stack.pop() ?? { chain: base, next: base.rules.length, entered: new Set() };
         continue;
       }
       ev({ ...common, verdict: t.verdict });
@@ -156,13 +186,25 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
           return { verdict: 'DROP', decidedBy: where };
         }
         stack.push(cur);
+        cur = { chain: target, next: 0, entered: new Set([target.name]) };
+        continue;
       }
-      cur = { chain: target, next: 0 };
+      if (cur.entered.has(target.name)) {
+        rc.emit({ kind: 'drop', host: rc.host, reason: `goto loop: chain ${target.name} entered again through gotos without returning (the rules loop, which nf_tables never accepts; a hand-edited lab file?)` });
+        return { verdict: 'DROP', decidedBy: where };
+      }
+      cur.entered.add(target.name);
+      cur = { chain: target, next: 0, entered: cur.entered };
       continue;
     }
     const ext = findTarget(t.name)!;
     if (!ext.apply) throw new UnmodelledExtension('target', t.name, where);
-    const res = ext.apply(t.data, pkt, ctx);
+    let res: TargetResult;
+    try {
+      res = ext.apply(t.data, pkt, ctx);
+    } catch (e) {
+      throw damagedRule('target', t.name, where, e);
+    }
     if (res.trace) pkt.nftrace = true;
     // CT / NOTRACK attach their conntrack template to the packet at once
     if (res.ct?.notrack) pkt.notrack = true;
@@ -179,7 +221,7 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
           cur.next = chain.rules.length;
           continue;
         }
-        cur = stack.pop() ?? { chain: base, next: base.rules.length };
+        cur = stack.pop() ?? { chain: base, next: base.rules.length, entered: new Set() };
         continue;
       case 'QUEUE':
         ev({ ...common, verdict: 'QUEUE' });

@@ -31,6 +31,22 @@ export interface Packet extends PacketView {
   route?: { dev: string; gateway?: number; local: boolean };
   /** the source address the sending socket got from routing (NAT later may change `src`) */
   socketSrc?: number;
+  /** an ICMP error's quoted header: the offending packet as its sender saw it (RFC 792) */
+  inner?: QuotedHeader;
+}
+
+/** The IP and transport header an ICMP error quotes (for an echo, `sport` is its id). */
+export interface QuotedHeader {
+  src: number;
+  dst: number;
+  proto: number;
+  sport?: number;
+  dport?: number;
+}
+
+/** ICMP types that report an error about another packet (icmp_is_err() in the kernel) */
+export function isIcmpError(type: number | undefined): boolean {
+  return type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
 }
 
 let nextId = 1;

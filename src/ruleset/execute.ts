@@ -54,6 +54,13 @@ export class KernelRefusal extends Error {
     readonly errText: string,
     readonly what: string,
     readonly why?: string,
+    /**
+     * 'validate': found by nft_table_validate() over the whole table (hooks through jumps, jump
+     * depth, loops) after the rule was added to the transaction; the rule stays in it, so every
+     * later rule of the same iptables-restore table fails the same way (measured).
+     * 'init': the rule's own expressions refused it; it never entered the transaction.
+     */
+    readonly phase: 'init' | 'validate' = 'init',
   ) {
     super(`${op} failed (${errText}): ${what}`);
   }
@@ -137,7 +144,16 @@ export type KernelVerdict = string | { errno: string; why: string } | undefined;
  * declared .table and .hooks (xt_check_match/xt_check_target and, for chains reached by jumps,
  * nft_chain_validate), and at insertion the extension's own checkentry for the chain's own hook.
  */
-function checkRule(table: TableName, chain: string, r: Rule, hooks: string[], fail: (v: KernelVerdict) => never, checkentry: boolean): void {
+function checkRule(
+  table: TableName,
+  chain: string,
+  r: Rule,
+  hooks: string[],
+  fail: (v: KernelVerdict) => never,
+  checkentry: boolean,
+  /** a base chain's own hook is checked when the rule is built; hooks reached through jumps when the table is validated */
+  failHooks: (v: KernelVerdict) => never = fail,
+): void {
   const frame = ruleFrame(r, table, chain);
   const exts: [string, Extension, unknown][] = r.matches.map((m) => [m.name, findMatch(m.name)!, m.data]);
   const t = r.target;
@@ -150,7 +166,7 @@ function checkRule(table: TableName, chain: string, r: Rule, hooks: string[], fa
     const bad = ext.hooks && hooks.find((h) => !ext.hooks!.includes(h));
     if (bad) {
       const what = ext.kind === 'match' ? `the ${name} match` : name;
-      fail(`${what} is only valid in ${ext.hooks!.join(', ')} (and chains called from there), but ${chain === bad ? `not in ${chain}` : `chain ${chain} is reached from ${bad}`}`);
+      failHooks(`${what} is only valid in ${ext.hooks!.join(', ')} (and chains called from there), but ${chain === bad ? `not in ${chain}` : `chain ${chain} is reached from ${bad}`}`);
     }
     if (checkentry) {
       const v = ext.kernelCheck?.(data, { table, hooks: own, frame });
@@ -183,8 +199,23 @@ function reachable(t: Table, from: Chain): Chain[] {
   return [...seen.values()];
 }
 
+/** `target` is reached from `from`: the walk of reachable(), stopping as soon as it gets there */
 function reaches(t: Table, from: Chain, target: string): boolean {
-  return reachable(t, from).some((c) => c.name === target);
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length) {
+    const c = stack.pop()!;
+    if (c.name === target) return true;
+    if (seen.has(c.name)) continue;
+    seen.add(c.name);
+    for (const r of c.rules) {
+      const j = jumpTarget(r);
+      if (j === target) return true;
+      const next = j === undefined ? undefined : findChain(t, j);
+      if (next) stack.push(next);
+    }
+  }
+  return false;
 }
 
 /**
@@ -194,26 +225,119 @@ function reaches(t: Table, from: Chain, target: string): boolean {
  * are blamed on the rule being added, as iptables reports them.
  */
 function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string): void {
-  const fail = (v: KernelVerdict): never => {
-    const errno = typeof v === 'object' ? v.errno : 'Invalid argument';
-    const why = typeof v === 'object' ? v.why : v;
-    throw new KernelRefusal(op, errno, `rule in chain ${chain}`, why);
-  };
+  const refuse =
+    (phase: 'init' | 'validate') =>
+    (v: KernelVerdict): never => {
+      const errno = typeof v === 'object' ? v.errno : 'Invalid argument';
+      const why = typeof v === 'object' ? v.why : v;
+      throw new KernelRefusal(op, errno, `rule in chain ${chain}`, why, phase);
+    };
+  const fail = refuse('init');
+  const failValidate = refuse('validate');
   const t = tables[table];
   const hooks = hooksReaching(t, table, chain);
   for (const r of rules) {
     if (r.target?.kind === 'verdict' && r.target.verdict === 'QUEUE') {
       throw commitFailed(op, 'No such file or directory', `rule in chain ${chain}`);
     }
-    checkRule(table, chain, r, hooks, fail, true);
+    checkRule(table, chain, r, hooks, fail, true, isBuiltin(table, chain) ? fail : failValidate);
   }
+  checkJumpDepth(t, table, chain, rules, failValidate);
   if (!t || !hooks.length) return;
   for (const r of rules) {
     const j = jumpTarget(r);
     const start = j === undefined ? undefined : findChain(t, j);
     if (!start) continue;
-    for (const c of reachable(t, start)) for (const inner of c.rules) checkRule(table, c.name, inner, hooks, fail, false);
+    for (const c of reachable(t, start)) for (const inner of c.rules) checkRule(table, c.name, inner, hooks, failValidate, false);
   }
+}
+
+/**
+ * nf_tables' jump stack (NFT_JUMP_STACK_SIZE): nft_chain_validate() walks from every base chain
+ * through jumps and gotos alike and refuses with EMLINK when it would enter a chain at level 16,
+ * so at most 15 user-defined chains nest below a base chain. A loop never ends and hits the
+ * same limit: iptables reports both as "Too many links" (measured, kernel 6.18). Chains not
+ * reachable from a base chain are not walked, so an unattached loop is accepted.
+ */
+export const JUMP_STACK_SIZE = 16;
+
+/**
+ * The jump graph of `t` with `rules` added to `chain`: the deepest chain below each base chain,
+ * or the loop, as nft_chain_validate() would meet it.
+ */
+export function jumpDepthProblem(t: Table | undefined, table: TableName, chain: string, rules: Rule[]): string | undefined {
+  if (!t) return undefined;
+  const extra = rules.map(jumpTarget).filter((j): j is string => j !== undefined);
+  const edges = (c: Chain): string[] => {
+    const out = c.rules.map(jumpTarget).filter((j): j is string => j !== undefined);
+    return c.name === chain ? [...out, ...extra] : out;
+  };
+  /** the longest jump path below a chain, as chain names (the chain first) */
+  const longest = new Map<string, string[]>();
+  const onPath: string[] = [];
+  let loop: string[] | undefined;
+  const walk = (c: Chain): string[] => {
+    const known = longest.get(c.name);
+    if (known) return known;
+    const at = onPath.indexOf(c.name);
+    if (at >= 0) {
+      loop ??= [...onPath.slice(at), c.name];
+      return [];
+    }
+    onPath.push(c.name);
+    let best: string[] = [];
+    for (const j of edges(c)) {
+      const next = findChain(t, j);
+      if (!next || isBuiltin(table, j)) continue;
+      const below = walk(next);
+      if (below.length > best.length) best = below;
+      if (loop) break;
+    }
+    onPath.pop();
+    const path = [c.name, ...best];
+    longest.set(c.name, path);
+    return path;
+  };
+  for (const base of t.chains) {
+    if (!isBuiltin(table, base.name) || !(base.created || base.name === chain)) continue;
+    const path = walk(base);
+    if (loop) {
+      const entry = onPathTo(t, table, base, loop[0]!);
+      return `chain ${loop[0]} jumps back into itself (${[...entry, ...loop.slice(1)].join(' -> ')}); nf_tables refuses jump loops that a built-in chain reaches`;
+    }
+    if (path.length > JUMP_STACK_SIZE) {
+      return `jumps nest too deep (${path.join(' -> ')}): nf_tables allows at most ${JUMP_STACK_SIZE - 1} user-defined chains below a built-in chain`;
+    }
+  }
+  return undefined;
+}
+
+/** a jump path from `base` to the chain `to`, for messages */
+function onPathTo(t: Table, table: TableName, base: Chain, to: string): string[] {
+  const prev = new Map<string, string>();
+  const queue = [base.name];
+  const seen = new Set(queue);
+  while (queue.length) {
+    const name = queue.shift()!;
+    if (name === to) break;
+    for (const r of findChain(t, name)?.rules ?? []) {
+      const j = jumpTarget(r);
+      if (j === undefined || seen.has(j) || isBuiltin(table, j)) continue;
+      seen.add(j);
+      prev.set(j, name);
+      queue.push(j);
+    }
+  }
+  const path = [to];
+  for (let n = prev.get(to); n !== undefined; n = prev.get(n)) path.unshift(n);
+  return path[0] === base.name ? path : [base.name, ...path];
+}
+
+function checkJumpDepth(t: Table | undefined, table: TableName, chain: string, rules: Rule[], fail: (v: KernelVerdict) => never): void {
+  // a table that was valid stays valid unless a jump is added
+  if (!rules.some((r) => jumpTarget(r) !== undefined)) return;
+  const why = jumpDepthProblem(t, table, chain, rules);
+  if (why) fail({ errno: 'Too many links', why });
 }
 
 /**

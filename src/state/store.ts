@@ -1,42 +1,79 @@
 /**
  * The lab file: where it lives, reading it, and changing it safely. A change is a
  * read-modify-write under an exclusive lock (so concurrent invocations serialize, like iptables'
- * xtables lock), written to a temporary file, flushed, and renamed over the old one (so a crash
- * leaves the old or the new lab, never half of one). A file that cannot be understood is never
- * overwritten.
+ * xtables lock; see ./lock.ts), written to a temporary file, flushed, and renamed over the old one
+ * (so a crash at any moment leaves the old or the new lab, never half of one). A file that cannot
+ * be understood is refused with what is wrong and where, and is never overwritten.
+ *
+ * The file starts with a checksum of the rest, written by iptables-sim. A file whose checksum
+ * does not match was changed by hand (or by something else): before any command uses it, every
+ * rule's extension data is run through the extension code that will read it (./validate.ts).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, existsSync, unlinkSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { SimError } from '../errors.js';
 import { builtinLab } from '../net/builtin-lab.js';
 import { LAB_FORMAT, LAB_VERSION, type Lab } from '../net/lab.js';
+import { acquireLock } from './lock.js';
+import { describeProblems, renderProblems, structureProblems } from './validate.js';
 
-export function defaultStatePath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.IPTABLES_SIM_STATE) return resolve(env.IPTABLES_SIM_STATE);
-  const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(base, 'iptables-sim', 'lab.json');
+export { defaultStatePath } from './paths.js';
+
+const FIX = 'move it away or run `iptables-sim lab reset` to start again from the built-in lab';
+
+/** `{"checksum":"sha256:<hex>",` then the lab's own JSON without its opening brace */
+const SUM_HEAD = '{"checksum":"sha256:';
+const SUM_LEN = SUM_HEAD.length + 64 + 2;
+
+function damaged(path: string, what: string): SimError {
+  return new SimError(`${path}: the lab file is damaged (${what}); ${FIX}`);
 }
 
-/** Checks that parsed JSON is a lab this version understands. */
-export function validateLab(data: unknown, path: string): Lab {
-  const fix = `move it away or run \`iptables-sim lab reset\` to start again from the built-in lab`;
-  if (typeof data !== 'object' || data === null || (data as Lab).format !== LAB_FORMAT) {
-    throw new SimError(`${path} is not an iptables-sim lab file; ${fix}`);
+/**
+ * Checks that parsed JSON is a lab this version understands, down to every field the code reads.
+ * `trusted`: the checksum says iptables-sim wrote it, so extension data need not be re-checked.
+ */
+export function validateLab(data: unknown, path: string, trusted = false): Lab {
+  if (typeof data !== 'object' || data === null || Array.isArray(data) || (data as Lab).format !== LAB_FORMAT) {
+    throw new SimError(`${path} is not an iptables-sim lab file; ${FIX}`);
   }
-  const lab = data as Lab;
-  if (typeof lab.version !== 'number' || lab.version > LAB_VERSION) {
-    throw new SimError(`${path} was written by a newer iptables-sim (lab format ${String(lab.version)}, this one reads ${LAB_VERSION}); upgrade iptables-sim or ${fix}`);
+  const lab = data as Lab & { checksum?: unknown };
+  delete lab.checksum;
+  if (typeof lab.version !== 'number' || !Number.isInteger(lab.version) || lab.version < 1) {
+    throw damaged(path, `version is ${JSON.stringify(lab.version) ?? 'missing'}, expected a format version number`);
   }
-  if (typeof lab.hosts !== 'object' || lab.hosts === null || typeof lab.defaultHost !== 'string' || !lab.hosts[lab.defaultHost] || !Array.isArray(lab.segments)) {
-    throw new SimError(`${path}: the lab file is damaged (hosts or default host missing); ${fix}`);
+  if (lab.version > LAB_VERSION) {
+    throw new SimError(`${path} was written by a newer iptables-sim (lab format ${lab.version}, this one reads ${LAB_VERSION}); upgrade iptables-sim or ${FIX}`);
   }
-  for (const [name, h] of Object.entries(lab.hosts)) {
-    if (!h || !Array.isArray(h.interfaces) || !Array.isArray(h.routes) || typeof h.tables !== 'object' || typeof h.sysctls !== 'object') {
-      throw new SimError(`${path}: the lab file is damaged (host ${name} is incomplete); ${fix}`);
-    }
-  }
+  let p = structureProblems(lab as unknown as Record<string, unknown>);
+  if (!p.list.length && !trusted) p = renderProblems(lab);
+  if (p.list.length) throw damaged(path, describeProblems(p));
   return lab;
+}
+
+/** Parses the text of a lab file; `path` names it in errors. */
+export function parseLabText(text: string, path: string): Lab {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    const why = text.trim() === '' ? 'the file is empty' : `not valid JSON: ${(e as Error).message}`;
+    throw new SimError(`${path} cannot be read as a lab (${why}; truncated or hand-edited?); ${FIX}`);
+  }
+  const trusted = text.length > SUM_LEN && text.startsWith(SUM_HEAD) && text.slice(SUM_LEN - 2, SUM_LEN) === '",' && text.slice(SUM_HEAD.length, SUM_LEN - 2) === digest(text.slice(SUM_LEN));
+  return validateLab(data, path, trusted);
+}
+
+function digest(body: string): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+/** The file's text for a lab: the checksum, then the lab. */
+export function labText(lab: Lab): string {
+  const json = JSON.stringify({ ...lab, checksum: undefined });
+  const body = json.slice(1);
+  return `${SUM_HEAD}${digest(body)}",${body}`;
 }
 
 /** Reads the lab; a missing file is the built-in lab. */
@@ -45,31 +82,75 @@ export function readLab(path: string): Lab {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return builtinLab();
-    throw new SimError(`cannot read ${path}: ${(e as Error).message}`);
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return builtinLab();
+    if (err.code === 'EISDIR') throw new SimError(`${path} is a directory, not a lab file; give --state a file name`);
+    throw new SimError(`cannot read ${path}: ${err.message}`);
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new SimError(
-      `${path} is not valid JSON (truncated or hand-edited?); move it away or run \`iptables-sim lab reset\` to start again from the built-in lab`,
-    );
-  }
-  return validateLab(data, path);
+  return parseLabText(text, path);
 }
 
-/** Writes atomically: temp file in the same directory, fsync, rename. */
-export function writeLabAtomic(path: string, lab: Lab): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
+/** the lab's directory, made if missing; a path that cannot hold one is the user's to fix */
+function ensureDir(path: string): void {
   try {
-    writeSync(fd, JSON.stringify(lab));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
+    throw new SimError(`cannot use ${path} as the lab file: ${(e as Error).message}`, 4);
   }
+}
+
+/** temporary files of writers that died before their rename: `<lab>.<pid>.<random>.tmp` */
+function removeLeftovers(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = n.startsWith(prefix) ? /^(\d+)\.[0-9a-f]+\.tmp$/.exec(n.slice(prefix.length)) : null;
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    try {
+      unlinkSync(join(dir, n));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+}
+
+/**
+ * Writes atomically: temp file in the same directory, fsync, rename, fsync of the directory (the
+ * rename itself survives a power cut). Readers never lock: they see the old file or the new one.
+ */
+export function writeLabAtomic(path: string, lab: Lab): void {
+  const text = labText(lab);
+  ensureDir(path);
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+  } catch (e) {
+    throw new SimError(`cannot write ${path}: ${(e as Error).message}`, 4);
+  }
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw new SimError(`cannot write ${path}: ${(e as Error).message}`, 4);
+  }
+  closeSync(fd);
   try {
     renameSync(tmp, path);
   } catch (e) {
@@ -78,51 +159,56 @@ export function writeLabAtomic(path: string, lab: Lab): void {
     } catch {
       /* already gone */
     }
-    throw e;
+    throw new SimError(`cannot write ${path}: ${(e as Error).message}`, 4);
   }
+  try {
+    const dfd = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    /* directories cannot be fsynced everywhere; the rename is still atomic */
+  }
+  removeLeftovers(path);
 }
 
 export interface LockOptions {
-  /** seconds to wait for the lock; undefined = wait as long as it takes */
+  /** seconds to wait for the lock; undefined = wait as long as its holder is alive */
   waitSeconds?: number;
 }
 
 /**
- * Runs `fn` while holding the lab's exclusive lock: a directory next to the lab file
- * (proper-lockfile), stale after 10 s without a heartbeat, so a killed process never blocks
- * the lab for good.
+ * Runs `fn` while holding the lab's exclusive lock. The lock is a directory next to the lab file
+ * (`<lab>.lock`); a holder that dies frees it for the next writer at once.
  */
 export async function withLock<T>(path: string, opts: LockOptions, fn: () => T | Promise<T>): Promise<T> {
-  const lockfile = (await import('proper-lockfile')).default;
-  mkdirSync(dirname(path), { recursive: true });
-  const release = await lockfile
-    .lock(path, {
-      realpath: false,
-      stale: 10000,
-      update: 2000,
-      retries:
-        opts.waitSeconds === undefined
-          ? { retries: 100000, factor: 1.2, minTimeout: 5, maxTimeout: 100 }
-          : { retries: Math.max(0, Math.ceil(opts.waitSeconds * 20)), factor: 1, minTimeout: 50, maxTimeout: 50 },
-    })
-    .catch((e: Error) => {
-      throw new SimError(`cannot lock ${path}: ${e.message}`, 4);
-    });
+  ensureDir(path);
+  const lock = await acquireLock(`${path}.lock`, { waitSeconds: opts.waitSeconds, what: `the lab ${path}` });
   try {
     return await fn();
   } finally {
-    await release();
+    lock.release();
   }
 }
 
 /** Read-modify-write under the lock; the lab is written back only when `fn` says so. */
-export function updateLab<T>(path: string, fn: (lab: Lab) => { save: boolean; value: T }, opts: LockOptions = {}): Promise<T> {
-  return withLock(path, opts, () => {
+export async function updateLab<T>(path: string, fn: (lab: Lab) => { save: boolean; value: T }, opts: LockOptions = {}): Promise<T> {
+  ensureDir(path);
+  const lock = await acquireLock(`${path}.lock`, { waitSeconds: opts.waitSeconds, what: `the lab ${path}` });
+  try {
     const lab = readLab(path);
     const { save, value } = fn(lab);
-    if (save) writeLabAtomic(path, lab);
+    if (save) {
+      // a lock broken while we worked (only possible for an owner another host could not check)
+      if (!lock.held()) throw new SimError(`lost the lock on ${path} while working; nothing was written, run the command again`, 4);
+      writeLabAtomic(path, lab);
+    }
     return value;
-  });
+  } finally {
+    lock.release();
+  }
 }
 
 /** Replaces the lab without reading the old file (which may be broken). */

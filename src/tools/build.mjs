@@ -7,11 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-rmSync(join(root, 'dist'), { recursive: true, force: true });
+// tests that run the CLI as separate processes build a private copy (IPTABLES_SIM_OUTDIR)
+const outdir = process.env.IPTABLES_SIM_OUTDIR || join(root, 'dist');
+rmSync(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: { 'iptables-sim': 'src/cli/main.ts', 'grammar-diagram': 'grammar/generate-diagram.ts' },
-  outdir: 'dist',
+  outdir,
   bundle: true,
   splitting: true,
   format: 'esm',

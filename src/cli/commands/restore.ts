@@ -100,6 +100,19 @@ class LineFailed {
   constructor(readonly text: string) {}
 }
 
+/** every rule of a table the kernel refused, each with its line, reported together as iptables-restore does */
+class RefusedLines {
+  constructor(readonly lines: Deferred[]) {}
+}
+
+function refusedLinesText(prog: string, lines: Deferred[]): string {
+  let out = `${prog} v${PROGRAM_VERSION}: \n`;
+  for (const d of lines) out += `line ${d.line}: ${(d.error as KernelRefusal).message}\n`;
+  // the first refusal is the cause; later ones of an invalid table only echo it
+  const why = lines.map((d) => (d.error as KernelRefusal).why).find((w) => w);
+  return out + (why ? `iptables-sim: ${why}\n` : '');
+}
+
 export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'iptables-restore'): Promise<number> {
   const { io } = ctx;
   const r = getoptPermute(prog, argv, 'bcvVthnM:T:wW', LONG);
@@ -171,6 +184,9 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
       } else if (e instanceof KernelRefusal) {
         io.err(refusalText(prog, e, line));
         status = Exit.RESOURCE_PROBLEM;
+      } else if (e instanceof RefusedLines) {
+        io.err(refusedLinesText(prog, e.lines));
+        status = Exit.RESOURCE_PROBLEM;
       } else if (e instanceof LineFailed) {
         io.err(e.text);
         status = Exit.OTHER_PROBLEM;
@@ -212,7 +228,9 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
   /** what listing commands inside the file see: the kernel's state after the table flush */
   let visible: Tables = {};
   let deferred: Deferred | undefined;
-  let refusal: Deferred | undefined;
+  let refusals: Deferred[] = [];
+  /** nft_table_validate() failed: the rule stays in the transaction and every later rule fails too */
+  let invalid: KernelRefusal | undefined;
   const lines = fgetsLines(input);
   let lineNo = 0;
   const failed = (at: number, errText?: string): never => {
@@ -220,10 +238,10 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
   };
   const commit = (): void => {
     // --test aborts the transaction before nft_prepare: those failures never surface
-    const d = o.testing ? undefined : (deferred ?? refusal);
+    const d = o.testing ? undefined : (deferred ?? refusals[0]);
     if (d) {
       if (d.error instanceof NftError) failed(d.line, d.error.message);
-      if (d.error instanceof KernelRefusal) o.line(d.line);
+      if (d.error instanceof KernelRefusal) throw new RefusedLines(refusals);
       throw d.error;
     }
     if (!o.testing && curtable) {
@@ -253,7 +271,8 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       // without --noflush the table is deleted and rebuilt from the file
       pending = { [name]: o.noflush && existing ? structuredClone(existing) : undefined };
       visible = { [name]: o.noflush && existing ? structuredClone(existing) : undefined };
-      deferred = refusal = undefined;
+      deferred = invalid = undefined;
+      refusals = [];
       if (o.verbose && !o.noflush) for (const c of BUILTIN_CHAINS[name]) o.out(`Flushing chain \`${c}'\n`);
       inTable = true;
       ok = true;
@@ -316,10 +335,15 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       if (cmd.command & (CMD.LIST | CMD.LIST_RULES)) {
         o.out(execute(visible, { ...cmd, command: cmd.command & (CMD.LIST | CMD.LIST_RULES) }).stdout);
       } else if (!deferred) {
+        const op = cmd.command === CMD.APPEND ? 'RULE_APPEND' : cmd.command === CMD.INSERT ? 'RULE_INSERT' : cmd.command === CMD.REPLACE ? 'RULE_REPLACE' : undefined;
         try {
+          if (invalid && op) throw new KernelRefusal(op, invalid.errText, `rule in chain ${cmd.chain}`, undefined, 'validate');
           o.out(execute(pending, cmd).stdout);
         } catch (e) {
-          if (e instanceof KernelRefusal) refusal ??= { error: e, line: lineNo };
+          if (e instanceof KernelRefusal) {
+            refusals.push({ error: e, line: lineNo });
+            if (e.phase === 'validate') invalid ??= e;
+          }
           else if (e instanceof NftError || e instanceof JumpTargetMissing) deferred = { error: e, line: lineNo };
           else throw e;
         }

@@ -85,6 +85,9 @@ function setForwarding(host: Host, key: string, v: number): void {
   const all = host.interfaces.map((i) => i.name);
   const s = host.sysctls;
   if (key === 'net.ipv4.ip_forward' || key === 'net.ipv4.conf.all.forwarding') {
+    // devinet_sysctl_forward(): only a write that changes the value spreads to the interfaces
+    // (measured: fixtures/kernel/35-forwarding-per-interface)
+    if (Number(s['net.ipv4.ip_forward'] ?? '0') === v) return;
     s['net.ipv4.ip_forward'] = String(v);
     for (const d of ['all', 'default', ...all]) s[`net.ipv4.conf.${d}.forwarding`] = String(v);
   } else {

@@ -1,0 +1,228 @@
+/**
+ * The lab's exclusive lock. iptables serializes writers with flock() on /run/xtables.lock, which
+ * the kernel drops the moment its holder dies, even by SIGKILL. Node has no flock, so the lock is
+ * a directory made with mkdir (atomic: one creator wins) next to the lab file, holding an owner
+ * record: pid, host, pid namespace and the process's start time. A waiter that finds the owner
+ * gone (no such process, or the pid now belongs to a process started later) breaks the lock at
+ * once, so a killed writer never holds up the next one. An owner this process cannot check (another
+ * host or pid namespace sharing the file) is trusted while it keeps the directory's mtime fresh.
+ *
+ * Breaking is serialized by a second, short-lived directory, so two waiters that both saw the same
+ * dead owner cannot remove a lock a third process has taken in between.
+ */
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SimError } from '../errors.js';
+
+interface Owner {
+  pid: number;
+  host: string;
+  /** /proc/self/ns/pid: pids of another namespace mean nothing here */
+  pidns: string;
+  /** field 22 of /proc/PID/stat (clock ticks after boot): tells a reused pid apart */
+  start: string;
+  nonce: string;
+}
+
+/** an owner record without its owner file yet (a creator between mkdir and the write) is given this long */
+const ORPHAN_MS = 5000;
+/** an owner on another host or pid namespace is trusted while the lock's mtime is younger than this */
+const FOREIGN_STALE_MS = 60000;
+const HEARTBEAT_MS = 10000;
+
+function procStart(pid: number | 'self'): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) may hold spaces and parentheses: count fields after the last ')'
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '-';
+  } catch {
+    return '-';
+  }
+}
+
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '-';
+  }
+}
+
+let self: Omit<Owner, 'nonce'> | undefined;
+function selfOwner(): Owner {
+  self ??= { pid: process.pid, host: hostname(), pidns: pidNamespace(), start: procStart('self') };
+  return { ...self, nonce: randomBytes(8).toString('hex') };
+}
+
+function readOwner(dir: string): string | undefined {
+  try {
+    return readFileSync(join(dir, 'owner'), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function parseOwner(text: string): Owner | undefined {
+  try {
+    const o = JSON.parse(text) as Owner;
+    return Number.isInteger(o.pid) && o.pid > 0 && typeof o.host === 'string' ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type Liveness = 'alive' | 'dead' | 'unknown';
+
+function liveness(o: Owner): Liveness {
+  const me = selfOwner();
+  if (o.host !== me.host || o.pidns !== me.pidns) return 'unknown';
+  try {
+    process.kill(o.pid, 0);
+  } catch (e) {
+    // EPERM: the process exists (another user's)
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return 'dead';
+  }
+  const start = o.start === '-' ? '-' : procStart(o.pid);
+  return start !== '-' && start !== o.start ? 'dead' : 'alive';
+}
+
+function ageMs(dir: string): number | undefined {
+  try {
+    return Date.now() - statSync(dir).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/** true when `dir` is held by nobody alive: its owner is dead, or no owner ever appeared */
+function abandoned(dir: string, record: string | undefined): boolean {
+  const age = ageMs(dir);
+  if (age === undefined) return false;
+  const o = record === undefined ? undefined : parseOwner(record);
+  if (!o) return age > ORPHAN_MS;
+  const l = liveness(o);
+  return l === 'dead' || (l === 'unknown' && age > FOREIGN_STALE_MS);
+}
+
+/** Removes an abandoned lock; true when the caller should try to take the lock again at once. */
+function breakAbandoned(dir: string): boolean {
+  const record = readOwner(dir);
+  if (!abandoned(dir, record)) return false;
+  const breaker = `${dir}.break`;
+  try {
+    mkdirSync(breaker);
+  } catch {
+    // another waiter is breaking it; a breaker that died leaves its directory behind
+    if ((ageMs(breaker) ?? 0) > ORPHAN_MS) rmSync(breaker, { recursive: true, force: true });
+    return false;
+  }
+  try {
+    // nobody can have replaced the lock since: only its owner (gone) or a breaker (us) removes it
+    if (readOwner(dir) !== record || !abandoned(dir, record)) return true;
+    // moved aside first so the name is free the moment the lock is gone
+    const grave = `${dir}.dead.${randomBytes(6).toString('hex')}`;
+    try {
+      renameSync(dir, grave);
+    } catch {
+      return true;
+    }
+    rmSync(grave, { recursive: true, force: true });
+    return true;
+  } finally {
+    try {
+      rmdirSync(breaker);
+    } catch {
+      /* already removed as orphaned */
+    }
+  }
+}
+
+/** removed locks are renamed to `<lock>.dead.*` / `<lock>.free.*` first; a process killed before removing one leaves it */
+function sweepGraves(dir: string): void {
+  const prefix = `${basename(dir)}.`;
+  try {
+    for (const n of readdirSync(dirname(dir))) {
+      if (n.startsWith(prefix) && /^(dead|free)\.[0-9a-f]+$/.test(n.slice(prefix.length))) rmSync(join(dirname(dir), n), { recursive: true, force: true });
+    }
+  } catch {
+    /* the next holder tries again */
+  }
+}
+
+export interface LockHandle {
+  /** still ours (nobody broke it): checked before the lab is replaced */
+  held(): boolean;
+  release(): void;
+}
+
+export interface AcquireOptions {
+  /** seconds to wait; undefined = as long as it takes (the holder is alive) */
+  waitSeconds?: number;
+  /** what is locked, for messages */
+  what: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Takes the lock directory `dir`, waiting while a live process holds it. */
+export async function acquireLock(dir: string, opts: AcquireOptions): Promise<LockHandle> {
+  const deadline = opts.waitSeconds === undefined ? Infinity : Date.now() + opts.waitSeconds * 1000;
+  let delay = 2;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new SimError(`cannot lock ${opts.what}: ${(e as Error).message}`, 4);
+    }
+    if (breakAbandoned(dir)) continue;
+    if (Date.now() >= deadline) {
+      const o = parseOwner(readOwner(dir) ?? '');
+      throw new SimError(`${opts.what} is locked${o ? ` by process ${o.pid}` : ''} (${dir}); try again later`, 4);
+    }
+    // jittered backoff: fifty waiters do not retry in lockstep
+    await sleep(delay * (0.5 + Math.random()));
+    delay = Math.min(delay * 1.5, 50);
+  }
+  const me = JSON.stringify(selfOwner());
+  try {
+    // written aside and renamed: a reader sees no owner or the whole record, never half of it
+    const tmp = join(dir, `owner.${process.pid}.tmp`);
+    writeFileSync(tmp, me);
+    renameSync(tmp, join(dir, 'owner'));
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new SimError(`cannot lock ${opts.what}: ${(e as Error).message}`, 4);
+  }
+  sweepGraves(dir);
+  // keeps the lock fresh for waiters that cannot check our pid (another host or pid namespace)
+  const beat = setInterval(() => {
+    try {
+      if (readOwner(dir) === me) utimesSync(dir, new Date(), new Date());
+    } catch {
+      /* the next beat tries again */
+    }
+  }, HEARTBEAT_MS);
+  beat.unref();
+  let released = false;
+  return {
+    held: () => !released && readOwner(dir) === me,
+    release: () => {
+      if (released) return;
+      released = true;
+      clearInterval(beat);
+      if (readOwner(dir) !== me) return;
+      // renamed away first: the name is free at once, never a directory without its owner
+      const gone = `${dir}.free.${randomBytes(6).toString('hex')}`;
+      try {
+        renameSync(dir, gone);
+      } catch {
+        return;
+      }
+      rmSync(gone, { recursive: true, force: true });
+    },
+  };
+}

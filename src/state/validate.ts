@@ -1,0 +1,418 @@
+/**
+ * What a lab file must hold before any command may use it. Every field the code reads is checked
+ * for its type and range, down to each rule's frame, so a hand-edited or damaged file is refused
+ * with the place of each problem instead of crashing a command later. Fields this version does
+ * not know are left alone (a newer iptables-sim of the same format version may add some).
+ *
+ * Extension data (a rule's matches and target) is opaque here: `renderProblems` runs each
+ * extension's own code on it (save, list, compare) and reports the rule where that code fails.
+ */
+import { findMatch, findTarget } from '../extensions/registry.js';
+import { listRule, ruleFrame, saveRule } from '../output/rule-text.js';
+import { ruleKey } from '../ruleset/execute.js';
+import { jumpTarget, type Rule } from '../ruleset/rule.js';
+import { BUILTIN_CHAINS, isBuiltin, isTableName, type Chain, type Table, type TableName } from '../ruleset/tables.js';
+import { parseDotted } from '../net/ipv4.js';
+import type { Lab } from '../net/lab.js';
+
+/** NFT_NAME_MAXLEN: the kernel's limit on chain names */
+const NFT_NAME_MAXLEN = 256;
+const IFNAMSIZ = 16;
+/** enough to tell what is wrong; a file damaged all over is not listed in full */
+const MAX_PROBLEMS = 5;
+
+class Problems {
+  readonly list: string[] = [];
+  add(where: string, what: string): void {
+    if (this.list.length < MAX_PROBLEMS) this.list.push(`${where}: ${what}`);
+    else this.more++;
+  }
+  more = 0;
+  get full(): boolean {
+    return this.list.length >= MAX_PROBLEMS;
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const show = (v: unknown): string => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+};
+
+/** own enumerable keys only: a key named __proto__ in JSON is data, not a prototype */
+const own = (o: Obj, k: string): unknown => (Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined);
+
+class Checker {
+  constructor(readonly p: Problems) {}
+
+  obj(where: string, v: unknown): v is Obj {
+    if (isObj(v)) return true;
+    this.p.add(where, `expected an object, got ${show(v)}`);
+    return false;
+  }
+  arr(where: string, v: unknown): v is unknown[] {
+    if (Array.isArray(v)) return true;
+    this.p.add(where, `expected a list, got ${show(v)}`);
+    return false;
+  }
+  str(where: string, v: unknown, opt = false): boolean {
+    if (typeof v === 'string' || (opt && v === undefined)) return true;
+    this.p.add(where, `expected a string, got ${show(v)}`);
+    return false;
+  }
+  bool(where: string, v: unknown, opt = false): boolean {
+    if (typeof v === 'boolean' || (opt && v === undefined)) return true;
+    this.p.add(where, `expected true or false, got ${show(v)}`);
+    return false;
+  }
+  int(where: string, v: unknown, lo: number, hi: number, opt = false): boolean {
+    if (opt && v === undefined) return true;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi) return true;
+    this.p.add(where, `expected a whole number from ${lo} to ${hi}, got ${show(v)}`);
+    return false;
+  }
+  /** counters: iptables keeps 64-bit ones; JSON numbers stay exact up to 2^53 */
+  counter(where: string, v: unknown): boolean {
+    return this.int(where, v, 0, Number.MAX_SAFE_INTEGER);
+  }
+  oneOf(where: string, v: unknown, values: readonly string[], opt = false): boolean {
+    if (opt && v === undefined) return true;
+    if (typeof v === 'string' && values.includes(v)) return true;
+    this.p.add(where, `expected one of ${values.join(', ')}, got ${show(v)}`);
+    return false;
+  }
+  address(where: string, v: unknown, prefix: boolean, opt = false): boolean {
+    if (opt && v === undefined) return true;
+    const m = typeof v === 'string' ? /^([0-9.]+)(?:\/(\d{1,2}))?$/.exec(v) : null;
+    if (m && parseDotted(m[1]!) !== undefined && (m[2] === undefined || (prefix && Number(m[2]) <= 32))) return true;
+    this.p.add(where, `expected an IPv4 address${prefix ? ' (a.b.c.d/len)' : ''}, got ${show(v)}`);
+    return false;
+  }
+}
+
+const U32 = 0xffffffff;
+
+function checkRule(c: Checker, where: string, r: unknown, table: Table, tableName: TableName): void {
+  if (!c.obj(where, r)) return;
+  for (const k of ['src', 'dst'] as const) {
+    const a = own(r, k);
+    if (a === undefined) continue;
+    if (c.obj(`${where}.${k}`, a)) {
+      c.int(`${where}.${k}.addr`, own(a, 'addr'), 0, U32);
+      c.int(`${where}.${k}.mask`, own(a, 'mask'), 0, U32);
+    }
+  }
+  for (const k of ['in', 'out'] as const) {
+    const v = own(r, k);
+    if (v !== undefined && (typeof v !== 'string' || v.length >= IFNAMSIZ)) c.p.add(`${where}.${k}`, `expected an interface name (under ${IFNAMSIZ} characters), got ${show(v)}`);
+  }
+  for (const k of ['srcInv', 'dstInv', 'inInv', 'outInv', 'protoInv', 'frag', 'fragInv']) c.bool(`${where}.${k}`, own(r, k), true);
+  c.int(`${where}.proto`, own(r, 'proto'), 0, 255, true);
+  c.counter(`${where}.pkts`, own(r, 'pkts'));
+  c.counter(`${where}.bytes`, own(r, 'bytes'));
+  c.int(`${where}.handle`, own(r, 'handle'), 0, Number.MAX_SAFE_INTEGER, true);
+  const matches = own(r, 'matches');
+  if (c.arr(`${where}.matches`, matches)) {
+    matches.forEach((m, i) => {
+      const w = `${where}.matches[${i}]`;
+      if (!c.obj(w, m)) return;
+      const name = own(m, 'name');
+      if (typeof name !== 'string' || !findMatch(name)) c.p.add(`${w}.name`, `no match extension called ${show(name)}`);
+      if (!('data' in m)) c.p.add(`${w}.data`, 'missing');
+    });
+  }
+  const t = own(r, 'target');
+  if (t === undefined) return;
+  const w = `${where}.target`;
+  if (!c.obj(w, t)) return;
+  switch (own(t, 'kind')) {
+    case 'verdict':
+      c.oneOf(`${w}.verdict`, own(t, 'verdict'), ['ACCEPT', 'DROP', 'RETURN', 'QUEUE']);
+      break;
+    case 'jump':
+    case 'goto': {
+      const to = own(t, 'chain');
+      if (typeof to !== 'string' || isBuiltin(tableName, to) || !table.chains.some((ch) => isObj(ch) && ch.name === to)) {
+        c.p.add(`${w}.chain`, `jumps to ${show(to)}, which is not a user-defined chain of this table`);
+      }
+      break;
+    }
+    case 'ext': {
+      const name = own(t, 'name');
+      if (typeof name !== 'string' || !findTarget(name)) c.p.add(`${w}.name`, `no target extension called ${show(name)}`);
+      if (!('data' in t)) c.p.add(`${w}.data`, 'missing');
+      break;
+    }
+    default:
+      c.p.add(`${w}.kind`, `expected verdict, jump, goto or ext, got ${show(own(t, 'kind'))}`);
+  }
+}
+
+function checkTable(c: Checker, where: string, name: TableName, t: unknown): void {
+  if (!c.obj(where, t)) return;
+  c.int(`${where}.nextHandle`, own(t, 'nextHandle'), 0, Number.MAX_SAFE_INTEGER, true);
+  const chains = own(t, 'chains');
+  if (!c.arr(`${where}.chains`, chains)) return;
+  const seen = new Set<string>();
+  chains.forEach((ch, i) => {
+    const w = `${where}.chains[${i}]`;
+    if (!c.obj(w, ch)) return;
+    const n = own(ch, 'name');
+    // -E renames without iptables' length check (measured): nf_tables' own limit applies
+    if (typeof n !== 'string' || n.length === 0 || n.length >= NFT_NAME_MAXLEN) {
+      c.p.add(`${w}.name`, `expected a chain name (under ${NFT_NAME_MAXLEN} characters), got ${show(n)}`);
+      return;
+    }
+    if (seen.has(n)) c.p.add(`${w}.name`, `chain ${n} appears twice`);
+    seen.add(n);
+    const cw = `${where}.${n}`;
+    if (isBuiltin(name, n)) {
+      c.oneOf(`${cw}.policy`, own(ch, 'policy'), ['ACCEPT', 'DROP']);
+      c.bool(`${cw}.created`, own(ch, 'created'), true);
+    } else if (own(ch, 'policy') !== undefined) {
+      c.p.add(`${cw}.policy`, 'a user-defined chain has no policy');
+    }
+    c.counter(`${cw}.pkts`, own(ch, 'pkts'));
+    c.counter(`${cw}.bytes`, own(ch, 'bytes'));
+    c.int(`${cw}.handle`, own(ch, 'handle'), 0, Number.MAX_SAFE_INTEGER, true);
+    const rules = own(ch, 'rules');
+    if (c.arr(`${cw}.rules`, rules)) rules.forEach((r, k) => !c.p.full && checkRule(c, `${cw}.rules[${k}]`, r, t as unknown as Table, name));
+  });
+  // the code finds a table's built-in chains by name and never creates them again
+  for (const b of BUILTIN_CHAINS[name]) if (!seen.has(b)) c.p.add(`${where}.chains`, `built-in chain ${b} is missing`);
+}
+
+function checkHost(c: Checker, where: string, h: unknown): void {
+  if (!c.obj(where, h)) return;
+  const ifaces = own(h, 'interfaces');
+  if (c.arr(`${where}.interfaces`, ifaces)) {
+    ifaces.forEach((i, k) => {
+      const w = `${where}.interfaces[${k}]`;
+      if (!c.obj(w, i)) return;
+      const n = own(i, 'name');
+      if (typeof n !== 'string' || n.length === 0 || n.length >= IFNAMSIZ) c.p.add(`${w}.name`, `expected an interface name, got ${show(n)}`);
+      const addrs = own(i, 'addrs');
+      if (c.arr(`${w}.addrs`, addrs)) addrs.forEach((a, j) => c.address(`${w}.addrs[${j}]`, a, true));
+      c.str(`${w}.mac`, own(i, 'mac'));
+      c.bool(`${w}.up`, own(i, 'up'));
+    });
+  }
+  const routes = own(h, 'routes');
+  if (c.arr(`${where}.routes`, routes)) {
+    routes.forEach((r, k) => {
+      const w = `${where}.routes[${k}]`;
+      if (!c.obj(w, r)) return;
+      if (own(r, 'dst') !== 'default') c.address(`${w}.dst`, own(r, 'dst'), true);
+      c.address(`${w}.via`, own(r, 'via'), true, true);
+      c.address(`${w}.src`, own(r, 'src'), true, true);
+      c.str(`${w}.dev`, own(r, 'dev'));
+      c.str(`${w}.type`, own(r, 'type'), true);
+      c.oneOf(`${w}.table`, own(r, 'table'), ['main', 'local'], true);
+      c.int(`${w}.metric`, own(r, 'metric'), 0, U32, true);
+    });
+  }
+  const sysctls = own(h, 'sysctls');
+  if (c.obj(`${where}.sysctls`, sysctls)) {
+    for (const [k, v] of Object.entries(sysctls)) c.str(`${where}.sysctls.${k}`, v);
+  }
+  const services = own(h, 'services');
+  if (c.arr(`${where}.services`, services)) {
+    services.forEach((s, k) => {
+      const w = `${where}.services[${k}]`;
+      if (!c.obj(w, s)) return;
+      c.oneOf(`${w}.proto`, own(s, 'proto'), ['tcp', 'udp']);
+      c.int(`${w}.port`, own(s, 'port'), 0, 65535);
+      c.address(`${w}.addr`, own(s, 'addr'), false);
+    });
+  }
+  const tables = own(h, 'tables');
+  if (c.obj(`${where}.tables`, tables)) {
+    for (const [name, t] of Object.entries(tables)) {
+      if (!isTableName(name)) c.p.add(`${where}.tables`, `no table called ${show(name)}`);
+      else if (t !== undefined) checkTable(c, `${where}.tables.${name}`, name, t);
+    }
+  }
+  const ct = own(h, 'conntrack');
+  if (c.arr(`${where}.conntrack`, ct)) {
+    ct.forEach((e, k) => {
+      const w = `${where}.conntrack[${k}]`;
+      if (!c.obj(w, e)) return;
+      c.int(`${w}.proto`, own(e, 'proto'), 0, 255);
+      for (const dir of ['orig', 'reply']) {
+        const tu = own(e, dir);
+        if (!Array.isArray(tu) || tu.length !== 4) {
+          c.p.add(`${w}.${dir}`, `expected [src, dst, sport, dport], got ${show(tu)}`);
+          continue;
+        }
+        c.address(`${w}.${dir}[0]`, tu[0], false);
+        c.address(`${w}.${dir}[1]`, tu[1], false);
+        c.int(`${w}.${dir}[2]`, tu[2], 0, 65535);
+        c.int(`${w}.${dir}[3]`, tu[3], 0, 65535);
+      }
+      c.str(`${w}.state`, own(e, 'state'), true);
+      const status = own(e, 'status');
+      if (c.arr(`${w}.status`, status)) status.forEach((s, j) => c.str(`${w}.status[${j}]`, s));
+      c.int(`${w}.mark`, own(e, 'mark'), 0, U32);
+      c.int(`${w}.zone`, own(e, 'zone'), 0, 0xffff);
+      c.int(`${w}.expires`, own(e, 'expires'), 0, Number.MAX_SAFE_INTEGER);
+      c.str(`${w}.helper`, own(e, 'helper'), true);
+    });
+  }
+  c.obj(`${where}.extState`, own(h, 'extState'));
+}
+
+/**
+ * Problems in the shape of a lab whose format and version were already accepted, each with the
+ * place it is at ("hosts.router.tables.filter.INPUT.rules[2].src.addr: ...").
+ */
+export function structureProblems(data: Obj): Problems {
+  const c = new Checker(new Problems());
+  c.str('name', own(data, 'name'));
+  const rng = own(data, 'rng');
+  if (c.obj('rng', rng)) {
+    c.int('rng.seed', own(rng, 'seed'), 0, U32);
+    c.int('rng.state', own(rng, 'state'), 0, U32);
+  }
+  if (own(data, 'clock') !== undefined && (typeof data.clock !== 'number' || !Number.isFinite(data.clock) || data.clock < 0)) {
+    c.p.add('clock', `expected a number of seconds, got ${show(data.clock)}`);
+  }
+  const hosts = own(data, 'hosts');
+  if (c.obj('hosts', hosts)) {
+    const names = Object.keys(hosts);
+    if (!names.length) c.p.add('hosts', 'the lab has no hosts');
+    const def = own(data, 'defaultHost');
+    if (typeof def !== 'string' || !names.includes(def)) c.p.add('defaultHost', `expected one of the hosts (${names.join(', ')}), got ${show(def)}`);
+    for (const n of names) {
+      if (c.p.full) break;
+      checkHost(c, `hosts.${n}`, hosts[n]);
+    }
+    const segs = own(data, 'segments');
+    if (c.arr('segments', segs)) {
+      segs.forEach((s, k) => {
+        const w = `segments[${k}]`;
+        if (!c.obj(w, s)) return;
+        c.str(`${w}.name`, own(s, 'name'));
+        const members = own(s, 'members');
+        if (!c.arr(`${w}.members`, members)) return;
+        members.forEach((m, j) => {
+          const [h, i] = typeof m === 'string' ? m.split(':') : [];
+          const host = h !== undefined ? own(hosts, h) : undefined;
+          const ok = isObj(host) && Array.isArray(host.interfaces) && host.interfaces.some((x) => isObj(x) && x.name === i);
+          if (!ok) c.p.add(`${w}.members[${j}]`, `expected "host:interface" of the lab, got ${show(m)}`);
+        });
+      });
+    }
+  }
+  return c.p;
+}
+
+/** chains reached from `from` that lead back to it: the loop nf_tables refuses */
+function loopThrough(t: Table, from: Chain): string[] | undefined {
+  const byName = new Map(t.chains.map((ch) => [ch.name, ch] as const));
+  const path: string[] = [];
+  const onPath = new Set<string>();
+  const done = new Set<string>();
+  const visit = (ch: Chain): string[] | undefined => {
+    if (onPath.has(ch.name)) return [...path, ch.name];
+    if (done.has(ch.name)) return undefined;
+    onPath.add(ch.name);
+    path.push(ch.name);
+    for (const r of ch.rules) {
+      const j = jumpTarget(r);
+      const next = j === undefined ? undefined : byName.get(j);
+      const loop = next && visit(next);
+      if (loop) return loop;
+    }
+    path.pop();
+    onPath.delete(ch.name);
+    done.add(ch.name);
+    return undefined;
+  };
+  return visit(from);
+}
+
+/**
+ * Where stored extension data differs in kind from what the extension itself starts from
+ * (init()): a number where it keeps a number, a list where it keeps a list, recursively. Fields
+ * init() does not set are optional and left to the extension's own code.
+ */
+function shapeProblem(stored: unknown, template: unknown, where: string): string | undefined {
+  if (template === undefined || template === null) return undefined;
+  const kind = (v: unknown) => (Array.isArray(v) ? 'list' : v === null ? 'null' : typeof v);
+  if (kind(stored) !== kind(template)) return `${where || 'data'} is ${show(stored)}, expected a ${kind(template) === 'object' ? 'set of fields' : kind(template)}`;
+  if (typeof template === 'number' && !Number.isFinite(stored)) return `${where || 'data'} is not a finite number`;
+  if (Array.isArray(template)) {
+    if (!template.length) return undefined;
+    for (let i = 0; i < (stored as unknown[]).length; i++) {
+      const p = shapeProblem((stored as unknown[])[i], template[Math.min(i, template.length - 1)], `${where}[${i}]`);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  if (typeof template === 'object') {
+    for (const [k, v] of Object.entries(template as Obj)) {
+      const got = own(stored as Obj, k);
+      if (got === undefined) continue;
+      const p = shapeProblem(got, v, where ? `${where}.${k}` : k);
+      if (p) return p;
+    }
+  }
+  return undefined;
+}
+
+function dataProblem(r: Rule, table: TableName, chain: string): string | undefined {
+  const frame = ruleFrame(r, table, chain);
+  for (const m of r.matches) {
+    const p = shapeProblem(m.data, findMatch(m.name)!.init(frame), '');
+    if (p) return `the ${m.name} match's ${p}`;
+  }
+  const t = r.target;
+  if (t?.kind === 'ext') {
+    const p = shapeProblem(t.data, findTarget(t.name)!.init(frame), '');
+    if (p) return `the ${t.name} target's ${p}`;
+  }
+  return undefined;
+}
+
+/**
+ * Runs every rule's extension code that a command may run on stored data (save, list, compare)
+ * and reports the rules where it fails; and the jump loops the kernel would never have accepted.
+ * Only for files that were changed outside iptables-sim (see the store's checksum).
+ */
+export function renderProblems(lab: Lab): Problems {
+  const p = new Problems();
+  for (const [hn, h] of Object.entries(lab.hosts)) {
+    for (const [tn, t] of Object.entries(h.tables) as [TableName, Table | undefined][]) {
+      if (!t) continue;
+      for (const ch of t.chains) {
+        ch.rules.forEach((r: Rule, k) => {
+          if (p.full) return;
+          const where = `hosts.${hn}.tables.${tn}.${ch.name}.rules[${k}]`;
+          try {
+            const shape = dataProblem(r, tn, ch.name);
+            if (shape) return p.add(where, shape);
+            saveRule(r, tn, ch.name);
+            listRule(r, k + 1, tn, ch.name, { numeric: false, verbose: true, expanded: false, lineNumbers: true });
+            ruleKey(r, tn, ch.name);
+          } catch (e) {
+            p.add(where, `the rule's match or target data cannot be read (${(e as Error).message})`);
+          }
+        });
+        if (isBuiltin(tn, ch.name) && ch.created) {
+          const loop = loopThrough(t, ch);
+          if (loop) p.add(`hosts.${hn}.tables.${tn}`, `chains jump in a loop (${loop.join(' -> ')}), which nf_tables never accepts`);
+        }
+      }
+    }
+  }
+  return p;
+}
+
+export function describeProblems(p: Problems): string {
+  return p.list.join('; ') + (p.more ? `; and ${p.more} more` : '');
+}

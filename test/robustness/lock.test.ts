@@ -1,0 +1,102 @@
+/**
+ * The lab lock: a live holder makes others wait (or, with a deadline, fail with exit 4 naming
+ * the holder); a dead holder's lock is broken at once, as flock() is dropped when its process
+ * dies; an owner that never wrote its record is given a grace period; the lock is ours until
+ * released, and releasing leaves nothing behind.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readlinkSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { acquireLock } from '../../src/state/lock.js';
+import { SimError } from '../../src/errors.js';
+
+const fresh = () => mkdtempSync(join(tmpdir(), 'iptsim-lock-'));
+
+function ownerRecord(pid: number, extra: Record<string, string> = {}): string {
+  let pidns = '-';
+  try {
+    pidns = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    /* not Linux */
+  }
+  return JSON.stringify({ pid, host: hostname(), pidns, start: '-', nonce: 'x', ...extra });
+}
+
+/** a pid no process has (pid_max is at most 2^22) */
+const DEAD_PID = 4194304 + 17;
+
+describe('the lab lock', () => {
+  it('serializes holders in one process and frees the name on release', async () => {
+    const dir = join(fresh(), 'lab.json.lock');
+    const a = await acquireLock(dir, { what: 'the lab' });
+    expect(a.held()).toBe(true);
+    const order: string[] = [];
+    const b = acquireLock(dir, { what: 'the lab' }).then((h) => {
+      order.push('b');
+      return h;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    order.push('a releases');
+    a.release();
+    (await b).release();
+    expect(order).toEqual(['a releases', 'b']);
+    expect(readdirSync(join(dir, '..'))).toEqual([]);
+  });
+
+  it('a live holder and a deadline: exit 4 naming the holder', async () => {
+    const dir = join(fresh(), 'lab.json.lock');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'owner'), ownerRecord(process.pid));
+    const e = await acquireLock(dir, { what: 'the lab /x/lab.json', waitSeconds: 0.2 }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(SimError);
+    expect((e as SimError).status).toBe(4);
+    expect((e as SimError).message).toMatch(`the lab /x/lab.json is locked by process ${process.pid}`);
+  });
+
+  it("a dead holder's lock is broken at once", async () => {
+    const dir = join(fresh(), 'lab.json.lock');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'owner'), ownerRecord(DEAD_PID));
+    const h = await acquireLock(dir, { what: 'the lab', waitSeconds: 0 });
+    expect(h.held()).toBe(true);
+    h.release();
+  });
+
+  it('a reused pid (same number, later start time) counts as dead', async () => {
+    const dir = join(fresh(), 'lab.json.lock');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'owner'), ownerRecord(process.pid, { start: '1' }));
+    const h = await acquireLock(dir, { what: 'the lab', waitSeconds: 0 });
+    h.release();
+  });
+
+  it('a lock without an owner record is kept for a grace period, then broken', async () => {
+    const dir = join(fresh(), 'lab.json.lock');
+    mkdirSync(dir);
+    await expect(acquireLock(dir, { what: 'the lab', waitSeconds: 0.1 })).rejects.toThrow(/is locked/);
+    const old = new Date(Date.now() - 60000);
+    utimesSync(dir, old, old);
+    const h = await acquireLock(dir, { what: 'the lab', waitSeconds: 0 });
+    h.release();
+  });
+
+  it('an owner on another host is trusted while its lock is fresh', async () => {
+    const dir = join(fresh(), 'lab.json.lock');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'owner'), ownerRecord(DEAD_PID, { host: 'elsewhere' }));
+    await expect(acquireLock(dir, { what: 'the lab', waitSeconds: 0.1 })).rejects.toThrow(/locked by process/);
+    const old = new Date(Date.now() - 3600000);
+    utimesSync(dir, old, old);
+    (await acquireLock(dir, { what: 'the lab', waitSeconds: 0 })).release();
+  });
+
+  it('a lock broken by someone else is no longer held', async () => {
+    const dir = join(fresh(), 'lab.json.lock');
+    const h = await acquireLock(dir, { what: 'the lab' });
+    writeFileSync(join(dir, 'owner'), ownerRecord(process.pid, { nonce: 'someone else' }));
+    expect(h.held()).toBe(false);
+    h.release();
+  });
+});
