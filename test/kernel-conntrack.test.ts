@@ -38,7 +38,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
         if (step.cmd && step.host) await sb.run(['--host', step.host, ...splitShell(step.cmd)]);
         if (!step.probe) continue;
         const p = step.probe;
-        const args = ['trace', '--from', p.client, '-p', p.proto, '-d', p.dst, '--dport', String(p.port)];
+        const args = ['trace', '--from', p.client, '-p', p.proto, '-d', p.dst, ...(p.proto === 'icmp' ? [] : ['--dport', String(p.port)])];
         if (p.sport) args.push('--sport', String(p.sport));
         await sb.run(args);
         for (const [host, lines] of Object.entries(step.conntrack ?? {})) {

@@ -33,7 +33,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
         }
         if (!step.probe) continue;
         const p = step.probe;
-        const args = ['--json', 'trace', '--from', p.client, '-p', p.proto, '-d', p.dst, '--dport', String(p.port)];
+        const args = ['--json', 'trace', '--from', p.client, '-p', p.proto, '-d', p.dst, ...(p.proto === 'icmp' ? [] : ['--dport', String(p.port)])];
         if (p.sport) args.push('--sport', String(p.sport));
         const r = await sb.run(args);
         expect(r.stderr).toBe('');

@@ -44,7 +44,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
           // an echo request has no ports in xtables-monitor's packet line: the first packet traced is it
           const isFirst = (pkt: string) => p.proto === 'icmp' || (pkt.includes(`SPORT=${p.sport} `) && (p.proto === 'udp' || / SYN$/.test(pkt)));
           const kernelFirst = firstPacket(segments(step.traces!.router!), isFirst);
-          const args = ['--host', 'router', 'trace', '-p', p.proto, '--sport', String(p.sport), '-d', p.dst, '--dport', String(p.port), '--format', 'xtables'];
+          const args = ['--host', 'router', 'trace', '-p', p.proto, '--sport', String(p.sport), '-d', p.dst, ...(p.proto === 'icmp' ? [] : ['--dport', String(p.port)]), '--format', 'xtables'];
           // the source routing gave the client (a route's `src` can make it another than its own)
           const saddr = (p as typeof p & { saddr?: string | null }).saddr;
           if (from) args.push('-i', from.iface, '-s', saddr ?? from.addr);

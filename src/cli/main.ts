@@ -75,7 +75,7 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
     .option('-p, --protocol <proto>', 'tcp, udp, icmp or a number', 'tcp')
     .option('-s, --source <addr>', 'source address (from a local process: chosen by routing when left out)')
     .option('-d, --destination <addr>', 'destination address')
-    .option('--sport <port>', 'source port (default 40000)')
+    .option('--sport <port>', 'source port (default 40000; for an ICMP echo: its identifier)')
     .option('--dport <port>', 'destination port')
     .option('--tcp-flags <flags>', 'TCP flags, e.g. SYN or ACK,PSH (default SYN)')
     .option('--icmp-type <type>', 'echo-request (default), echo-reply, or TYPE/CODE')

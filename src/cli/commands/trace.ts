@@ -86,7 +86,9 @@ export function packetSpec(o: TraceOptions): PacketSpec {
     spec.dport = num('--dport', o.dport, 65535);
     if (spec.dport === undefined) throw new SimError('trace: a tcp or udp packet needs --dport', 2);
   }
+  else if (o.dport !== undefined) throw new SimError('trace: --dport is for tcp and udp packets', 2);
   if (proto === 6) spec.tcpFlags = o.tcpFlags ? parseTcpFlags(o.tcpFlags) : 0x02;
+  else if (o.tcpFlags !== undefined) throw new SimError('trace: --tcp-flags is for tcp packets', 2);
   if (proto === 1) {
     const t = o.icmpType ?? 'echo-request';
     const known = ICMP_TYPES[t];
@@ -96,7 +98,13 @@ export function packetSpec(o: TraceOptions): PacketSpec {
       spec.icmpType = num('--icmp-type', a, 255);
       spec.icmpCode = num('--icmp-type', b ?? '0', 255);
     }
-  }
+    // an echo's identifier plays the part of the source port (conntrack keys ICMP echo on it)
+    if (o.sport !== undefined) {
+      if (spec.icmpType !== 8 && spec.icmpType !== 0) throw new SimError('trace: --sport sets the identifier of an ICMP echo; this ICMP type has none', 2);
+      spec.sport = num('--sport', o.sport, 65535);
+    }
+  } else if (o.icmpType !== undefined) throw new SimError('trace: --icmp-type is for icmp packets', 2);
+  if (spec.sport === undefined && o.sport !== undefined) throw new SimError('trace: --sport is for tcp and udp packets (and the identifier of an ICMP echo)', 2);
   return spec;
 }
 
@@ -140,7 +148,7 @@ function traceAllPaths(ctx: CliContext, o: TraceOptions, format: string, spec: P
     );
     return 0;
   }
-  const pct = (x: number) => `${(x * 100).toFixed(x * 100 === Math.round(x * 100) ? 0 : 2)}%`;
+  const pct = (x: number) => `${(x * 100).toFixed(2).replace(/\.?0+$/, '')}%`;
   for (const { probability, result } of list) ctx.io.out(`${pct(probability).padStart(7)}  ${outcomeText(result)}\n         ${result.explanation}\n`);
   return 0;
 }
