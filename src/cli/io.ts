@@ -17,8 +17,9 @@ export interface Io {
 
 export function processIo(): Io {
   return {
-    out: (t) => process.stdout.write(t),
-    err: (t) => process.stderr.write(t),
+    // a write of nothing is still a write(2): restore and run produce many
+    out: (t) => void (t && process.stdout.write(t)),
+    err: (t) => void (t && process.stderr.write(t)),
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);

@@ -12,12 +12,11 @@ import { inPrefix } from '../net/ipv4.js';
 import { saveRule } from '../output/rule-text.js';
 import type { Rule } from '../ruleset/rule.js';
 import { findChain, type Chain, type Table, type TableName } from '../ruleset/tables.js';
+import { JUMP_STACK_SIZE } from '../ruleset/jump-graph.js';
 import type { Hook, TraceEvent } from './events.js';
 import type { MatchContext, TargetContext, TargetResult } from './ext-api.js';
 import { summarize, type Packet } from './packet.js';
 
-/** nf_tables' jump stack (NFT_JUMP_STACK_SIZE): deeper nesting drops the packet */
-export const JUMP_STACK_SIZE = 16;
 
 /**
  * The kernel never runs a rule set that loops (nft_chain_validate refuses it), so any loop the

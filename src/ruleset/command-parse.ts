@@ -3,6 +3,7 @@
  * token by token by the grammar. Every check raises the error iptables raises, in the same order.
  */
 import { Exit, XtablesError, paramProblem } from '../errors.js';
+import { cloneData } from '../util/clone.js';
 import { ipParseMultiple, type AddrMask } from '../net/ipv4.js';
 import { parseUint, scanUnsigned } from '../util/strtoul.js';
 import { matchLoadError, findTarget, IPTABLES_TARGET_NAMES } from '../extensions/registry.js';
@@ -556,7 +557,7 @@ export class CommandParse {
     const frame = { ...this.frame, src, dst };
     for (const m of this.matches) {
       const ext = m.loaded.ext;
-      const data = ext.canonicalize ? ext.canonicalize(structuredClone(m.data), frame) : structuredClone(m.data);
+      const data = ext.canonicalize ? ext.canonicalize(cloneData(m.data), frame) : cloneData(m.data);
       rule.matches.push({ name: ext.name, data });
     }
     rule.target = this.buildTarget(frame);
@@ -569,7 +570,7 @@ export class CommandParse {
       if (ext.name === 'standard') {
         return { kind: 'verdict', verdict: this.jumpto as 'ACCEPT' };
       }
-      const data = ext.canonicalize ? ext.canonicalize(structuredClone(this.target.data), frame) : structuredClone(this.target.data);
+      const data = ext.canonicalize ? ext.canonicalize(cloneData(this.target.data), frame) : cloneData(this.target.data);
       return { kind: 'ext', name: ext.realName ?? this.jumpto, data };
     }
     if (!this.jumpto) return undefined;

@@ -13,8 +13,10 @@ import { CMD, type ParsedCommand } from './command-parse.js';
 import { nftRoundTrip } from './nft-compat.js';
 import type { Rule } from './rule.js';
 import { jumpTarget } from './rule.js';
+import { forgetGraph, JumpGraph, JUMP_STACK_SIZE, type GraphPlan } from './jump-graph.js';
 import {
   allocHandle,
+  chainRenamed,
   findChain,
   isBuiltin,
   isTableName,
@@ -175,13 +177,6 @@ function checkRule(
   }
 }
 
-/** the base chains (hooks) from which `chain` is reached through jumps and gotos */
-function hooksReaching(t: Table | undefined, table: TableName, chain: string): string[] {
-  if (isBuiltin(table, chain)) return [chain];
-  if (!t) return [];
-  return t.chains.filter((base) => isBuiltin(table, base.name) && base.created && reaches(t, base, chain)).map((b) => b.name);
-}
-
 /** every chain reached from `from` through jumps and gotos, `from` included */
 function reachable(t: Table, from: Chain): Chain[] {
   const seen = new Map<string, Chain>();
@@ -199,32 +194,13 @@ function reachable(t: Table, from: Chain): Chain[] {
   return [...seen.values()];
 }
 
-/** `target` is reached from `from`: the walk of reachable(), stopping as soon as it gets there */
-function reaches(t: Table, from: Chain, target: string): boolean {
-  const seen = new Set<string>();
-  const stack = [from];
-  while (stack.length) {
-    const c = stack.pop()!;
-    if (c.name === target) return true;
-    if (seen.has(c.name)) continue;
-    seen.add(c.name);
-    for (const r of c.rules) {
-      const j = jumpTarget(r);
-      if (j === target) return true;
-      const next = j === undefined ? undefined : findChain(t, j);
-      if (next) stack.push(next);
-    }
-  }
-  return false;
-}
-
 /**
  * The kernel's checks when the batch commits: the new rules against the hooks their chain is
  * reached from, and, when a new rule jumps, every rule it makes reachable against those hooks
  * (nft_chain_validate: a restriction inside a user chain can make the jump to it fail). Refusals
  * are blamed on the rule being added, as iptables reports them.
  */
-function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string): void {
+function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string): GraphPlan | undefined {
   const refuse =
     (phase: 'init' | 'validate') =>
     (v: KernelVerdict): never => {
@@ -235,35 +211,41 @@ function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rul
   const fail = refuse('init');
   const failValidate = refuse('validate');
   const t = tables[table];
-  const hooks = hooksReaching(t, table, chain);
+  const graph = t && JumpGraph.of(table, t);
+  const target = t && findChain(t, chain);
+  const plan = graph && target ? graph.plan(target, rules) : undefined;
+  const hooks = graph ? graph.hooksOf(chain) : isBuiltin(table, chain) ? [chain] : [];
   for (const r of rules) {
     if (r.target?.kind === 'verdict' && r.target.verdict === 'QUEUE') {
       throw commitFailed(op, 'No such file or directory', `rule in chain ${chain}`);
     }
     checkRule(table, chain, r, hooks, fail, true, isBuiltin(table, chain) ? fail : failValidate);
   }
-  checkJumpDepth(t, table, chain, rules, failValidate);
-  if (!t || !hooks.length) return;
+  // a table that was valid stays valid unless a jump is added; the graph says when to look closer
+  if ((plan?.tooDeep || graph?.broken) && rules.some((r) => jumpTarget(r) !== undefined)) {
+    const why = jumpDepthProblem(t, table, chain, rules);
+    if (why) failValidate({ errno: 'Too many links', why });
+  }
+  if (!t || !hooks.length || !plan?.grown.size) return plan;
+  // rules of chains that now become reachable from more hooks (the others were checked already)
   for (const r of rules) {
     const j = jumpTarget(r);
     const start = j === undefined ? undefined : findChain(t, j);
     if (!start) continue;
-    for (const c of reachable(t, start)) for (const inner of c.rules) checkRule(table, c.name, inner, hooks, failValidate, false);
+    for (const c of reachable(t, start)) {
+      if (plan.grown.has(c.name)) for (const inner of c.rules) checkRule(table, c.name, inner, hooks, failValidate, false);
+    }
   }
+  return plan;
 }
 
 /**
- * nf_tables' jump stack (NFT_JUMP_STACK_SIZE): nft_chain_validate() walks from every base chain
- * through jumps and gotos alike and refuses with EMLINK when it would enter a chain at level 16,
- * so at most 15 user-defined chains nest below a base chain. A loop never ends and hits the
- * same limit: iptables reports both as "Too many links" (measured, kernel 6.18). Chains not
- * reachable from a base chain are not walked, so an unattached loop is accepted.
- */
-export const JUMP_STACK_SIZE = 16;
-
-/**
- * The jump graph of `t` with `rules` added to `chain`: the deepest chain below each base chain,
- * or the loop, as nft_chain_validate() would meet it.
+ * Why the jump graph of `t` with `rules` added to `chain` is refused, as nft_chain_validate()
+ * meets it: it walks from every base chain through jumps and gotos alike and refuses with EMLINK
+ * when it would enter a chain at level 16, so at most 15 user-defined chains nest below a base
+ * chain; a loop never ends and hits the same limit. iptables reports both as "Too many links"
+ * (measured, kernel 6.18). Chains not reachable from a base chain are not walked, so an
+ * unattached loop is accepted. A whole-table walk: asked only when the JumpGraph sees a problem.
  */
 export function jumpDepthProblem(t: Table | undefined, table: TableName, chain: string, rules: Rule[]): string | undefined {
   if (!t) return undefined;
@@ -333,12 +315,6 @@ function onPathTo(t: Table, table: TableName, base: Chain, to: string): string[]
   return path[0] === base.name ? path : [base.name, ...path];
 }
 
-function checkJumpDepth(t: Table | undefined, table: TableName, chain: string, rules: Rule[], fail: (v: KernelVerdict) => never): void {
-  // a table that was valid stays valid unless a jump is added
-  if (!rules.some((r) => jumpTarget(r) !== undefined)) return;
-  const why = jumpDepthProblem(t, table, chain, rules);
-  if (why) fail({ errno: 'Too many links', why });
-}
 
 /**
  * Runs the command. `verboseOut` receives the lines nft_cmd_* print with -v
@@ -395,11 +371,12 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       checkJumpTargets(tables, table, cmd.rules);
       const c0 = requireChain();
       if (cmd.command === CMD.INSERT && cmd.rulenum > c0.rules.length + 1) throw new NftError('Index of insertion too big');
-      checkKernel(tables, table, chainName!, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT');
+      const plan = checkKernel(tables, table, chainName!, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT');
       const c = materialize(c0.name);
       stamp(cmd.rules);
       if (cmd.command === CMD.APPEND) c.rules.push(...cmd.rules);
       else c.rules.splice(cmd.rulenum - 1, 0, ...[...cmd.rules].reverse());
+      if (plan) JumpGraph.of(table, tables[table]!).commit(plan);
       if (verbose) for (const r of cmd.rules) stdout += printRuleVerbose(r, table, c.name);
       break;
     }
@@ -552,6 +529,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       if (findChain(t, cmd.newname!) || isBuiltin(table, cmd.newname!)) throw new NftError('File exists');
       const old = c.name;
       c.name = cmd.newname!;
+      chainRenamed(t);
       for (const ch of t.chains) {
         for (const r of ch.rules) {
           if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto') && r.target.chain === old) {
@@ -571,5 +549,10 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
     default:
       throw paramProblem('no command specified');
   }
+  // adding rules and chains keeps the jump graph up to date; anything else may remove a jump,
+  // a chain or a name, or create a base chain
+  if (!GRAPH_KEEPING.has(cmd.command)) forgetGraph(tables[table]);
   return { stdout };
 }
+
+const GRAPH_KEEPING = new Set<number>([CMD.APPEND, CMD.INSERT, CMD.CHECK, CMD.LIST, CMD.LIST_RULES, CMD.NEW_CHAIN]);

@@ -66,8 +66,29 @@ export function isBuiltin(table: TableName, chain: string): boolean {
   return BUILTIN_CHAINS[table].includes(chain);
 }
 
+/**
+ * Chains by name, per chains array: kube-proxy-sized tables hold tens of thousands of chains and
+ * every jump is resolved by name. Adding or removing chains (push, or a new filtered array) is
+ * noticed by the size (chains are pushed) or the array's identity (removals filter into a new
+ * array); a rename must call chainRenamed().
+ */
+const chainIndex = new WeakMap<Chain[], Map<string, Chain>>();
+
 export function findChain(t: Table | undefined, name: string): Chain | undefined {
-  return t?.chains.find((c) => c.name === name);
+  if (!t) return undefined;
+  let index = chainIndex.get(t.chains);
+  if (!index || index.size > t.chains.length) {
+    index = new Map();
+    chainIndex.set(t.chains, index);
+  }
+  // chains are only ever pushed onto an array: index the new tail
+  for (let i = index.size; i < t.chains.length; i++) index.set(t.chains[i]!.name, t.chains[i]!);
+  return index.get(name);
+}
+
+/** a chain of `t` changed its name (-E) */
+export function chainRenamed(t: Table): void {
+  chainIndex.delete(t.chains);
 }
 
 /** user-defined chains sorted by name, as nft_cache_sort_chains() orders them for listing */

@@ -9,6 +9,7 @@ import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine } from '../../ruleset/command-parse.js';
 import { JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
 import { allocHandle, BUILTIN_CHAINS, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
+import { forgetGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostOf, readWrite, type CliContext } from '../context.js';
@@ -297,10 +298,14 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         c.policy = policy as 'ACCEPT' | 'DROP';
         if (!c.created) c.handle = allocHandle(t);
         c.created = true;
+        forgetGraph(t);
         [c.pkts, c.bytes] = count;
       } else {
         const c = findChain(t, chain);
-        if (c) c.rules = [];
+        if (c) {
+          c.rules = [];
+          forgetGraph(t);
+        }
         else t.chains.push({ name: chain, pkts: 0, bytes: 0, rules: [], handle: allocHandle(t) });
       }
       ok = true;
