@@ -97,7 +97,7 @@ class Checker {
 
 const U32 = 0xffffffff;
 
-function checkRule(c: Checker, where: string, r: unknown, table: Table, tableName: TableName): void {
+function checkRule(c: Checker, where: string, r: unknown, chainNames: Set<unknown>, tableName: TableName): void {
   if (!c.obj(where, r)) return;
   for (const k of ['src', 'dst'] as const) {
     const a = own(r, k);
@@ -137,7 +137,7 @@ function checkRule(c: Checker, where: string, r: unknown, table: Table, tableNam
     case 'jump':
     case 'goto': {
       const to = own(t, 'chain');
-      if (typeof to !== 'string' || isBuiltin(tableName, to) || !table.chains.some((ch) => isObj(ch) && ch.name === to)) {
+      if (typeof to !== 'string' || isBuiltin(tableName, to) || !chainNames.has(to)) {
         c.p.add(`${w}.chain`, `jumps to ${show(to)}, which is not a user-defined chain of this table`);
       }
       break;
@@ -159,6 +159,7 @@ function checkTable(c: Checker, where: string, name: TableName, t: unknown): voi
   const chains = own(t, 'chains');
   if (!c.arr(`${where}.chains`, chains)) return;
   const seen = new Set<string>();
+  const names = new Set(chains.map((ch) => (isObj(ch) ? ch.name : undefined)));
   chains.forEach((ch, i) => {
     const w = `${where}.chains[${i}]`;
     if (!c.obj(w, ch)) return;
@@ -181,7 +182,7 @@ function checkTable(c: Checker, where: string, name: TableName, t: unknown): voi
     c.counter(`${cw}.bytes`, own(ch, 'bytes'));
     c.int(`${cw}.handle`, own(ch, 'handle'), 0, Number.MAX_SAFE_INTEGER, true);
     const rules = own(ch, 'rules');
-    if (c.arr(`${cw}.rules`, rules)) rules.forEach((r, k) => !c.p.full && checkRule(c, `${cw}.rules[${k}]`, r, t as unknown as Table, name));
+    if (c.arr(`${cw}.rules`, rules)) rules.forEach((r, k) => !c.p.full && checkRule(c, `${cw}.rules[${k}]`, r, names, name));
   });
   // the code finds a table's built-in chains by name and never creates them again
   for (const b of BUILTIN_CHAINS[name]) if (!seen.has(b)) c.p.add(`${where}.chains`, `built-in chain ${b} is missing`);
