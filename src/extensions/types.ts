@@ -153,6 +153,12 @@ interface ExtensionBase<D> {
    * extension gives -S its alias back.
    */
   realName?: string;
+  /**
+   * What the C help() prints (`iptables -m NAME -h`, `-j NAME -h`), byte for byte: its own
+   * heading line ("tcp match options:") included. Undefined when the C extension has no help
+   * (NOTRACK, TRACE): iptables then prints "NAME does not take any options".
+   */
+  help?: string;
   options: OptionEntry[];
   /** fresh data for a new instance of the extension in a rule (x6 init) */
   init(frame: RuleFrame): D;

@@ -6,7 +6,7 @@ import { Exit, XtablesError, paramProblem } from '../errors.js';
 import { cloneData } from '../util/clone.js';
 import { ipParseMultiple, type AddrMask } from '../net/ipv4.js';
 import { parseUint, scanUnsigned } from '../util/strtoul.js';
-import { matchLoadError, findTarget, IPTABLES_TARGET_NAMES } from '../extensions/registry.js';
+import { matchLoadError, findMatch, findTarget, IPTABLES_MATCH_NAMES, IPTABLES_TARGET_NAMES } from '../extensions/registry.js';
 import { parseProtocol, xtOptionParse, xtOptionsFcheck } from '../extensions/xtoptions.js';
 import type { Extension, RuleFrame } from '../extensions/types.js';
 import type { BadOptionPayload, ExtOptPayload, LoadedExt, MatchLoadPayload } from '../../grammar/lexer.js';
@@ -284,8 +284,20 @@ export class CommandParse {
         if (a1 === undefined) throw paramProblem('-P requires a chain and a policy');
         this.policy = a1;
         break;
-      case 'h':
-        throw new EarlyExit('help', false, [...this.matches.map((m) => m.loaded.ext), ...(this.target ? [this.target.loaded.ext] : [])]);
+      case 'h': {
+        const exts = this.matches.map((m) => m.loaded.ext);
+        // `iptables -p icmp -h`: with no match loaded, do_parse loads the match named as -p was typed
+        // (lower-cased; `-p 6` names no extension)
+        const proto = this.protocolText;
+        if (!exts.length && proto !== undefined) {
+          const m = findMatch(proto);
+          if (m) exts.push(m);
+          else if (IPTABLES_MATCH_NAMES.has(proto)) {
+            throw paramProblem(`iptables-sim does not model the \`${proto}' match of iptables 1.8.9 (yet); its help is not available`);
+          }
+        }
+        throw new EarlyExit('help', false, [...(this.target ? [this.target.loaded.ext] : []), ...exts]);
+      }
       case 'V':
         throw new EarlyExit('version', this.invert);
     }

@@ -42,7 +42,7 @@ export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'i
   } catch (e) {
     if (e instanceof EarlyExit) {
       if (e.kind === 'version') io.out(e.inverted ? `Not ${PROGRAM_VERSION} ;-)\n` : `${prog} v${PROGRAM_VERSION}\n`);
-      else io.out(iptablesHelp(prog));
+      else io.out(iptablesHelp(prog, e.helpExtensions));
       return 0;
     }
     if (e instanceof XtablesError) {

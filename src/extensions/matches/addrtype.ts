@@ -81,6 +81,27 @@ export const addrtype: MatchExtension<AddrtypeData> = {
   kind: 'match',
   name: 'addrtype',
   revision: 1,
+  // addrtype_help_v1() of libxt_addrtype.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'Address type match options:\n' +
+    ' [!] --src-type type[,...]      Match source address type\n' +
+    ' [!] --dst-type type[,...]      Match destination address type\n' +
+    '     --limit-iface-in           Match only on the packet\'s incoming device\n' +
+    '     --limit-iface-out          Match only on the packet\'s outgoing device\n' +
+    '\n' +
+    'Valid types:           \n' +
+    '                                UNSPEC\n' +
+    '                                UNICAST\n' +
+    '                                LOCAL\n' +
+    '                                BROADCAST\n' +
+    '                                ANYCAST\n' +
+    '                                MULTICAST\n' +
+    '                                BLACKHOLE\n' +
+    '                                UNREACHABLE\n' +
+    '                                PROHIBIT\n' +
+    '                                THROW\n' +
+    '                                NAT\n' +
+    '                                XRESOLVE\n',
   options: opts,
   init: () => ({ source: 0, dest: 0 }),
   parse({ entry, arg, invert, data }) {

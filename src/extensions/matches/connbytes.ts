@@ -46,6 +46,12 @@ function fromTo(d: ConnbytesData, prefix: string): string {
 export const connbytes: MatchExtension<ConnbytesData> = {
   kind: 'match',
   name: 'connbytes',
+  // connbytes_help() of libxt_connbytes.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'connbytes match options:\n' +
+    ' [!] --connbytes from:[to]\n' +
+    '     --connbytes-dir [original, reply, both]\n' +
+    '     --connbytes-mode [packets, bytes, avgpkt]\n',
   options: opts,
   init: () => ({ from: '0', to: '0', direction: 0, what: 0 }),
   parse({ entry, arg, invert, val, data }) {

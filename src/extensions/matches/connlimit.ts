@@ -42,6 +42,14 @@ export const connlimit: MatchExtension<ConnlimitData> = {
   kind: 'match',
   name: 'connlimit',
   revision: 1,
+  // connlimit_help() of libxt_connlimit.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'connlimit match options:\n' +
+    '  --connlimit-upto n     match if the number of existing connections is 0..n\n' +
+    '  --connlimit-above n    match if the number of existing connections is >n\n' +
+    '  --connlimit-mask n     group hosts using prefix length (default: max len)\n' +
+    '  --connlimit-saddr      select source address for grouping\n' +
+    '  --connlimit-daddr      select destination addresses for grouping\n',
   options: opts,
   // connlimit_init(): the mask starts all ones
   init: () => ({ limit: 0, mask: 0xffffffff }),

@@ -16,6 +16,10 @@ export const connmark: MatchExtension<ConnmarkData> = {
   kind: 'match',
   name: 'connmark',
   revision: 1,
+  // connmark_mt_help() of libxt_connmark.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'connmark match options:\n' +
+    '[!] --mark value[/mask]    Match ctmark value with optional mask\n',
   // XTTYPE_MARKMASK32 in C; parsed here by parseValMask for the 1.8.9 messages (see val-mask.ts)
   options: [{ name: 'mark', id: 0, type: 'string', invert: true, mandatory: true }],
   init: () => ({ mark: 0, mask: 0xffffffff }),

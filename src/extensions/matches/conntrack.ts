@@ -335,6 +335,27 @@ export const conntrack: MatchExtension<ConntrackData> = {
   kind: 'match',
   name: 'conntrack',
   revision: 3,
+  // conntrack_mt_help() of libxt_conntrack.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'conntrack match options:\n' +
+    '[!] --ctstate {INVALID|ESTABLISHED|NEW|RELATED|UNTRACKED|SNAT|DNAT}[,...]\n' +
+    '                               State(s) to match\n' +
+    '[!] --ctproto proto            Protocol to match; by number or name, e.g. "tcp"\n' +
+    '[!] --ctorigsrc address[/mask]\n' +
+    '[!] --ctorigdst address[/mask]\n' +
+    '[!] --ctreplsrc address[/mask]\n' +
+    '[!] --ctrepldst address[/mask]\n' +
+    '                               Original/Reply source/destination address\n' +
+    '[!] --ctorigsrcport port\n' +
+    '[!] --ctorigdstport port\n' +
+    '[!] --ctreplsrcport port\n' +
+    '[!] --ctrepldstport port\n' +
+    '                               TCP/UDP/SCTP orig./reply source/destination port\n' +
+    '[!] --ctstatus {NONE|EXPECTED|SEEN_REPLY|ASSURED|CONFIRMED}[,...]\n' +
+    '                               Status(es) to match\n' +
+    '[!] --ctexpire time[:time]     Match remaining lifetime in seconds against\n' +
+    '                               value or range of values (inclusive)\n' +
+    '    --ctdir {ORIGINAL|REPLY}   Flow direction of packet\n',
   options: opts,
   init: () => ({ flags: 0, inv: 0 }),
   parse({ entry, arg, invert, val, data }) {
@@ -412,6 +433,11 @@ export const state: MatchExtension<ConntrackData> = {
   kind: 'match',
   name: 'state',
   revision: 3,
+  // state_help() of libxt_conntrack.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'state match options:\n' +
+    ' [!] --state [INVALID|ESTABLISHED|NEW|RELATED|UNTRACKED][,...]\n' +
+    '\t\t\t\tState(s) to match\n',
   options: [{ name: 'state', id: O.CTSTATE, type: 'string', invert: true, mandatory: true }],
   init: () => ({ flags: 0, inv: 0 }),
   parse({ arg, invert, data }) {

@@ -59,6 +59,16 @@ const hex2 = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
 export const dscp: MatchExtension<DscpData> = {
   kind: 'match',
   name: 'dscp',
+  // dscp_help() of libxt_dscp.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'dscp match options\n' +
+    '[!] --dscp value\t\tMatch DSCP codepoint with numerical value\n' +
+    '  \t\t                This value can be in decimal (ex: 32)\n' +
+    '               \t\tor in hex (ex: 0x20)\n' +
+    '[!] --dscp-class name\t\tMatch the DiffServ class. This value may\n' +
+    '\t\t\t\tbe any of the BE,EF, AFxx or CSx classes\n' +
+    '\n' +
+    '\t\t\t\tThese two options are mutually exclusive !\n',
   options: opts,
   init: () => ({ dscp: 0 }),
   parse({ entry, arg, invert, val, data }) {

@@ -13,6 +13,10 @@ export interface HelperData {
 export const helper: MatchExtension<HelperData> = {
   kind: 'match',
   name: 'helper',
+  // helper_help() of libxt_helper.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'helper match options:\n' +
+    '[!] --helper string        Match helper identified by string\n',
   options: [{ name: 'helper', id: 0, type: 'string', invert: true, mandatory: true, size: 30 }],
   init: () => ({ name: '' }),
   parse({ val, invert, data }) {

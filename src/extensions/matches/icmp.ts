@@ -120,6 +120,49 @@ function icmpText(d: IcmpData, numeric: boolean): string {
 export const icmp: MatchExtension<IcmpData> = {
   kind: 'match',
   name: 'icmp',
+  // icmp_help() of libipt_icmp.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'icmp match options:\n' +
+    '[!] --icmp-type typename\tmatch icmp type\n' +
+    '[!] --icmp-type type[/code]\t(or numeric type or type/code)\n' +
+    'Valid ICMP Types:\n' +
+    'any\n' +
+    'echo-reply (pong)\n' +
+    'destination-unreachable\n' +
+    '   network-unreachable\n' +
+    '   host-unreachable\n' +
+    '   protocol-unreachable\n' +
+    '   port-unreachable\n' +
+    '   fragmentation-needed\n' +
+    '   source-route-failed\n' +
+    '   network-unknown\n' +
+    '   host-unknown\n' +
+    '   network-prohibited\n' +
+    '   host-prohibited\n' +
+    '   TOS-network-unreachable\n' +
+    '   TOS-host-unreachable\n' +
+    '   communication-prohibited\n' +
+    '   host-precedence-violation\n' +
+    '   precedence-cutoff\n' +
+    'source-quench\n' +
+    'redirect\n' +
+    '   network-redirect\n' +
+    '   host-redirect\n' +
+    '   TOS-network-redirect\n' +
+    '   TOS-host-redirect\n' +
+    'echo-request (ping)\n' +
+    'router-advertisement\n' +
+    'router-solicitation\n' +
+    'time-exceeded (ttl-exceeded)\n' +
+    '   ttl-zero-during-transit\n' +
+    '   ttl-zero-during-reassembly\n' +
+    'parameter-problem\n' +
+    '   ip-header-bad\n' +
+    '   required-option-missing\n' +
+    'timestamp-request\n' +
+    'timestamp-reply\n' +
+    'address-mask-request\n' +
+    'address-mask-reply\n',
   options: [{ name: 'icmp-type', id: 0, type: 'string', mandatory: true, invert: true }],
   // icmp_init(): "any" until --icmp-type says otherwise
   init: () => ({ type: 0xff, code: [0, 0xff] }),

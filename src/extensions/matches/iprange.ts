@@ -47,6 +47,11 @@ export const iprange: MatchExtension<IprangeData> = {
   kind: 'match',
   name: 'iprange',
   revision: 1,
+  // iprange_mt_help() of libxt_iprange.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'iprange match options:\n' +
+    '[!] --src-range ip[-ip]    Match source IP in the specified range\n' +
+    '[!] --dst-range ip[-ip]    Match destination IP in the specified range\n',
   options: opts,
   init: () => ({}),
   parse({ entry, arg, invert, data, warn }) {

@@ -14,6 +14,11 @@ const rangeText = (d: LengthData) => (d.min === d.max ? `${d.min}` : `${d.min}:$
 export const length: MatchExtension<LengthData> = {
   kind: 'match',
   name: 'length',
+  // length_help() of libxt_length.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'length match options:\n' +
+    '[!] --length length[:length]    Match packet length against value or range\n' +
+    '                                of values (inclusive)\n',
   options: [{ name: 'length', id: 0, type: 'uint16rc', mandatory: true, invert: true }],
   init: () => ({ min: 0, max: 0 }),
   parse({ val, invert, data }) {

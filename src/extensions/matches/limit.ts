@@ -74,6 +74,13 @@ interface Bucket {
 export const limit: MatchExtension<LimitData> = {
   kind: 'match',
   name: 'limit',
+  // limit_help() of libxt_limit.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'limit match options:\n' +
+    '--limit avg\t\t\tmax average match rate: default 3/hour\n' +
+    '                                [Packets per second unless followed by \n' +
+    '                                /sec /minute /hour /day postfixes]\n' +
+    '--limit-burst number\t\tnumber to match in a burst, default 5\n',
   options: opts,
   // limit_init(): "3/hour", burst 5
   init: () => ({ avg: parseRate('3/hour')!, burst: XT_LIMIT_BURST }),

@@ -17,6 +17,11 @@ const MAC_HOOKS = ['PREROUTING', 'INPUT', 'FORWARD'];
 export const mac: MatchExtension<MacData> = {
   kind: 'match',
   name: 'mac',
+  // mac_help() of libxt_mac.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'mac match options:\n' +
+    '[!] --mac-source XX:XX:XX:XX:XX:XX\n' +
+    '\t\t\t\tMatch source MAC address\n',
   options: [{ name: 'mac-source', id: 0, type: 'ethermac', mandatory: true, invert: true }],
   init: () => ({ mac: [0, 0, 0, 0, 0, 0] }),
   parse({ val, invert, data }) {

@@ -20,6 +20,10 @@ export const mark: MatchExtension<MarkData> = {
   kind: 'match',
   name: 'mark',
   revision: 1,
+  // mark_mt_help() of libxt_mark.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'mark match options:\n' +
+    '[!] --mark value[/mask]    Match nfmark value with optional mask\n',
   // XTTYPE_MARKMASK32 in C; parsed here by parseValMask for the 1.8.9 messages (see val-mask.ts)
   options: [{ name: 'mark', id: 0, type: 'string', invert: true, mandatory: true }],
   init: () => ({ mark: 0, mask: 0xffffffff }),

@@ -81,6 +81,17 @@ export const multiport: MatchExtension<MultiportData> = {
   kind: 'match',
   name: 'multiport',
   revision: 1,
+  // multiport_help_v1() of libxt_multiport.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'multiport match options:\n' +
+    '[!] --source-ports port[,port:port,port...]\n' +
+    ' --sports ...\n' +
+    '\t\t\t\tmatch source port(s)\n' +
+    '[!] --destination-ports port[,port:port,port...]\n' +
+    ' --dports ...\n' +
+    '\t\t\t\tmatch destination port(s)\n' +
+    '[!] --ports port[,port:port,port]\n' +
+    '\t\t\t\tmatch both source and destination port(s)\n',
   options: opts,
   init: () => ({ flags: 0, items: [] }),
   parse({ entry, arg, invert, data, frame }) {

@@ -73,6 +73,13 @@ export const owner: MatchExtension<OwnerData> = {
   kind: 'match',
   name: 'owner',
   revision: 1,
+  // owner_mt_help() of libxt_owner.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'owner match options:\n' +
+    '[!] --uid-owner userid[-userid]      Match local UID\n' +
+    '[!] --gid-owner groupid[-groupid]    Match local GID\n' +
+    '[!] --socket-exists                  Match if socket exists\n' +
+    '    --suppl-groups                   Also match supplementary groups set with --gid-owner\n',
   options: opts,
   init: () => ({}),
   parse({ entry, arg, invert, data }) {

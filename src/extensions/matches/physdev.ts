@@ -65,6 +65,14 @@ function render(d: PhysdevData): string {
 export const physdev: MatchExtension<PhysdevData> = {
   kind: 'match',
   name: 'physdev',
+  // physdev_help() of libxt_physdev.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'physdev match options:\n' +
+    ' [!] --physdev-in inputname[+]\t\tbridge port name ([+] for wildcard)\n' +
+    ' [!] --physdev-out outputname[+]\tbridge port name ([+] for wildcard)\n' +
+    ' [!] --physdev-is-in\t\t\tarrived on a bridge device\n' +
+    ' [!] --physdev-is-out\t\t\twill leave on a bridge device\n' +
+    ' [!] --physdev-is-bridged\t\tit\'s a bridged packet\n',
   options: opts,
   init: () => ({}),
   parse({ entry, arg, invert, data, warn }) {

@@ -30,6 +30,16 @@ const PKT_TYPE_VALUE = { unicast: 0, broadcast: 1, multicast: 2 } as const;
 export const pkttype: MatchExtension<PkttypeData> = {
   kind: 'match',
   name: 'pkttype',
+  // pkttype_help() of libxt_pkttype.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'pkttype match options:\n' +
+    '[!] --pkt-type packettype    match packet type\n' +
+    'Valid packet types:\n' +
+    '\tunicast       \t\tto us\n' +
+    '\tbroadcast     \t\tto all\n' +
+    '\tmulticast     \t\tto group\n' +
+    '\totherhost     \t\tto someone else\n' +
+    '\n',
   options: [{ name: 'pkt-type', id: 0, type: 'string', mandatory: true, invert: true }],
   init: () => ({ pkttype: 0 }),
   parse({ arg, invert, data }) {

@@ -94,6 +94,22 @@ function flagsText(prefix: string, d: PolicyData): string {
 export const policy: MatchExtension<PolicyData> = {
   kind: 'match',
   name: 'policy',
+  // policy_help() of libxt_policy.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'policy match options:\n' +
+    '  --dir in|out\t\t\tmatch policy applied during decapsulation/\n' +
+    '\t\t\t\tpolicy to be applied during encapsulation\n' +
+    '  --pol none|ipsec\t\tmatch policy\n' +
+    '  --strict \t\t\tmatch entire policy instead of single element\n' +
+    '\t\t\t\tat any position\n' +
+    'These options may be used repeatedly, to describe policy elements:\n' +
+    '[!] --reqid reqid\t\tmatch reqid\n' +
+    '[!] --spi spi\t\t\tmatch SPI\n' +
+    '[!] --proto proto\t\tmatch protocol (ah/esp/ipcomp)\n' +
+    '[!] --mode mode \t\tmatch mode (transport/tunnel)\n' +
+    '[!] --tunnel-src addr/mask\tmatch tunnel source\n' +
+    '[!] --tunnel-dst addr/mask\tmatch tunnel destination\n' +
+    '  --next \t\t\tbegin next element in policy\n',
   options: opts,
   init: () => ({ len: 0, pol: [{}] }),
   parse({ entry, arg, invert, val, data }) {

@@ -13,6 +13,10 @@ export interface QuotaData {
 export const quota: MatchExtension<QuotaData> = {
   kind: 'match',
   name: 'quota',
+  // quota_help() of libxt_quota.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'quota match options:\n' +
+    '[!] --quota quota\t\tquota (bytes)\n',
   options: [{ name: 'quota', id: 0, type: 'uint64', mandatory: true, invert: true }],
   init: () => ({ quota: '0', invert: false }),
   parse({ invert, val, data }) {

@@ -37,6 +37,13 @@ function flagsText(d: RpfilterData, prefix: string): string {
 export const rpfilter: MatchExtension<RpfilterData> = {
   kind: 'match',
   name: 'rpfilter',
+  // rpfilter_help() of libxt_rpfilter.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'rpfilter match options:\n' +
+    '    --loose          permit reverse path via any interface\n' +
+    '    --validmark      use skb nfmark when performing route lookup\n' +
+    '    --accept-local   do not reject packets with a local source address\n' +
+    '    --invert         match packets that failed the reverse path test\n',
   options: opts,
   init: () => ({}),
   parse({ entry, data }) {

@@ -161,6 +161,16 @@ function savePorts(opt: string, r: [number, number] | undefined, inv?: boolean):
 export const sctp: MatchExtension<SctpData> = {
   kind: 'match',
   name: 'sctp',
+  // sctp_help() of libxt_sctp.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'sctp match options\n' +
+    '[!] --source-port port[:port]                          match source port(s)\n' +
+    ' --sport ...\n' +
+    '[!] --destination-port port[:port]                     match destination port(s)\n' +
+    ' --dport ...\n' +
+    '[!] --chunk-types (all|any|none) (chunktype[:flags])+\tmatch if all, any or none of\n' +
+    '\t\t\t\t\t\t        chunktypes are present\n' +
+    'chunktypes - DATA INIT INIT_ACK SACK HEARTBEAT HEARTBEAT_ACK ABORT SHUTDOWN SHUTDOWN_ACK ERROR COOKIE_ECHO COOKIE_ACK ECN_ECNE ECN_CWR SHUTDOWN_COMPLETE ASCONF ASCONF_ACK FORWARD_TSN ALL NONE\n',
   options: opts,
   init: () => ({}),
   parse({ entry, arg, extra, invert, data, xflags }) {

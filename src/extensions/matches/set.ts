@@ -93,6 +93,16 @@ export const set: MatchExtension<SetData> = {
   kind: 'match',
   name: 'set',
   revision: 4,
+  // set_help_v3() of libxt_set.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'set match options:\n' +
+    ' [!] --match-set name flags [--return-nomatch]\n' +
+    '   [! --update-counters] [! --update-subcounters]\n' +
+    '   [[!] --packets-eq value | --packets-lt value | --packets-gt value\n' +
+    '   [[!] --bytes-eq value | --bytes-lt value | --bytes-gt value\n' +
+    '\t\t \'name\' is the set name from to match,\n' +
+    '\t\t \'flags\' are the comma separated list of\n' +
+    '\t\t \'src\' and \'dst\' specifications.\n',
   options: opts,
   init: () => ({ name: '', dim: 0, setFlags: 0, flags: 0, packets: { op: Op.NONE, value: '0' }, bytes: { op: Op.NONE, value: '0' } }),
   parse({ entry, arg, extra, invert, data, warn }) {

@@ -61,6 +61,15 @@ function printMatch(d: StatisticData, prefix: string): string {
 export const statistic: MatchExtension<StatisticData> = {
   kind: 'match',
   name: 'statistic',
+  // statistic_help() of libxt_statistic.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'statistic match options:\n' +
+    ' --mode mode                    Match mode (random, nth)\n' +
+    ' random mode:\n' +
+    '[!] --probability p\t\t Probability\n' +
+    ' nth mode:\n' +
+    '[!] --every n\t\t\t Match every nth packet\n' +
+    ' --packet p\t\t\t Initial counter value (0 <= p <= n-1, default 0)\n',
   options: opts,
   // no init in C: the data starts zeroed, so the mode is "random"
   init: () => ({ mode: MODE_RANDOM, invert: false, u0: 0, packet: 0, count: 0 }),

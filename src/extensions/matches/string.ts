@@ -157,6 +157,15 @@ export const string: MatchExtension<StringData> = {
   kind: 'match',
   name: 'string',
   revision: 1,
+  // string_help() of libxt_string.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'string match options:\n' +
+    '--from                       Offset to start searching from\n' +
+    '--to                         Offset to stop searching\n' +
+    '--algo                       Algorithm\n' +
+    '--icase                      Ignore case (default: 0)\n' +
+    '[!] --string string          Match a string in a packet\n' +
+    '[!] --hex-string string      Match a hex string in a packet\n',
   options: opts,
   // string_init(): search up to offset 65535
   init: () => ({ from: 0, to: UINT16_MAX, algo: '', pattern: '', invert: false, icase: false }),

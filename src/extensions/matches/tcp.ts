@@ -80,6 +80,20 @@ const opts: OptionEntry[] = [
 export const tcp: MatchExtension<TcpData> = {
   kind: 'match',
   name: 'tcp',
+  // tcp_help() of libxt_tcp.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'tcp match options:\n' +
+    '[!] --tcp-flags mask comp\tmatch when TCP flags & mask == comp\n' +
+    '\t\t\t\t(Flags: SYN ACK FIN RST URG PSH ALL NONE)\n' +
+    '[!] --syn\t\t\tmatch when only SYN flag set\n' +
+    '\t\t\t\t(equivalent to --tcp-flags SYN,RST,ACK,FIN SYN)\n' +
+    '[!] --source-port port[:port]\n' +
+    ' --sport ...\n' +
+    '\t\t\t\tmatch source port(s)\n' +
+    '[!] --destination-port port[:port]\n' +
+    ' --dport ...\n' +
+    '\t\t\t\tmatch destination port(s)\n' +
+    '[!] --tcp-option number        match if TCP option set\n',
   options: opts,
   init: () => ({ spts: [0, 0xffff], dpts: [0, 0xffff], option: 0, flgMask: 0, flgCmp: 0 }),
   parse({ entry, arg, extra, invert, data, xflags }) {

@@ -183,6 +183,19 @@ const isDefaultDaytime = (d: TimeData): boolean => d.daytimeStart === XT_TIME_MI
 export const time: MatchExtension<TimeData> = {
   kind: 'match',
   name: 'time',
+  // time_help() of libxt_time.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'time match options:\n' +
+    '    --datestart time     Start and stop time, to be given in ISO 8601\n' +
+    '    --datestop time      (YYYY[-MM[-DD[Thh[:mm[:ss]]]]])\n' +
+    '    --timestart time     Start and stop daytime (hh:mm[:ss])\n' +
+    '    --timestop time      (between 00:00:00 and 23:59:59)\n' +
+    '[!] --monthdays value    List of days on which to match, separated by comma\n' +
+    '                         (Possible days: 1 to 31; defaults to all)\n' +
+    '[!] --weekdays value     List of weekdays on which to match, sep. by comma\n' +
+    '                         (Possible days: Mon,Tue,Wed,Thu,Fri,Sat,Sun or 1 to 7\n' +
+    '                         Defaults to all weekdays.)\n' +
+    '    --kerneltz           Work with the kernel timezone instead of UTC\n',
   options: opts,
   // time_init(): every day, all day, no date bounds
   init: () => ({

@@ -30,6 +30,18 @@ export const tos: MatchExtension<TosData> = {
   kind: 'match',
   name: 'tos',
   revision: 1,
+  // tos_mt_help() of libxt_tos.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'tos match options:\n' +
+    '[!] --tos value[/mask]    Match Type of Service/Priority field value\n' +
+    '[!] --tos symbol          Match TOS field (IPv4 only) by symbol\n' +
+    '                          Accepted symbolic names for value are:\n' +
+    '                          (0x10) 16 Minimize-Delay\n' +
+    '                          (0x08)  8 Maximize-Throughput\n' +
+    '                          (0x04)  4 Maximize-Reliability\n' +
+    '                          (0x02)  2 Minimize-Cost\n' +
+    '                          (0x00)  0 Normal-Service\n' +
+    '\n',
   // O_TOS is 1 << 0 in libxt_tos; a symbolic name gets the mask 0x3f (entry .max)
   options: [{ name: 'tos', id: 1, type: 'tosmask', mandatory: true, invert: true, max: 0x3f }],
   init: () => ({ value: 0, mask: 0 }),

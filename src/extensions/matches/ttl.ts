@@ -34,6 +34,12 @@ const SAVE = [' --ttl-eq', ' ! --ttl-eq', ' --ttl-lt', ' --ttl-gt'];
 export const ttl: MatchExtension<TtlData> = {
   kind: 'match',
   name: 'ttl',
+  // ttl_help() of libipt_ttl.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'ttl match options:\n' +
+    '[!] --ttl-eq value\tMatch time to live value\n' +
+    '  --ttl-lt value\tMatch TTL < value\n' +
+    '  --ttl-gt value\tMatch TTL > value\n',
   options: opts,
   init: () => ({ mode: EQ, ttl: 0 }),
   parse({ entry, invert, val, data }) {

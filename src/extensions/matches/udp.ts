@@ -21,6 +21,15 @@ const opts: OptionEntry[] = [
 export const udp: MatchExtension<UdpData> = {
   kind: 'match',
   name: 'udp',
+  // udp_help() of libxt_udp.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'udp match options:\n' +
+    '[!] --source-port port[:port]\n' +
+    ' --sport ...\n' +
+    '\t\t\t\tmatch source port(s)\n' +
+    '[!] --destination-port port[:port]\n' +
+    ' --dport ...\n' +
+    '\t\t\t\tmatch destination port(s)\n',
   options: opts,
   init: () => ({ spts: [0, 0xffff], dpts: [0, 0xffff] }),
   parse({ entry, invert, val, data }) {

@@ -14,6 +14,10 @@ export const CHECKSUM: TargetExtension<ChecksumData> = {
   kind: 'target',
   name: 'CHECKSUM',
   revision: 0,
+  // CHECKSUM_help() of libxt_CHECKSUM.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'CHECKSUM target options\n' +
+    '  --checksum-fill\t\t\tFill in packet checksum.\n',
   options: [{ name: 'checksum-fill', id: 0, type: 'none', mandatory: true }],
   init: () => ({ fill: false }),
   parse({ data }) {

@@ -58,6 +58,10 @@ export const CLASSIFY: TargetExtension<ClassifyData> = {
   kind: 'target',
   name: 'CLASSIFY',
   revision: 0,
+  // CLASSIFY_help() of libxt_CLASSIFY.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'CLASSIFY target options:\n' +
+    '--set-class MAJOR:MINOR    Set skb->priority value (always hexadecimal!)\n',
   options: [{ name: 'set-class', id: 0, type: 'string', mandatory: true }],
   init: () => ({ priority: 0 }),
   parse({ arg, data }) {

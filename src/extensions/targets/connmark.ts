@@ -45,6 +45,22 @@ export const CONNMARK: TargetExtension<ConnmarkData> = {
   kind: 'target',
   name: 'CONNMARK',
   revision: 2,
+  // connmark_tg_help_v2() of libxt_CONNMARK.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'CONNMARK target options:\n' +
+    '  --set-xmark value[/ctmask]    Zero mask bits and XOR ctmark with value\n' +
+    '  --save-mark [--ctmask mask] [--nfmask mask]\n' +
+    '                                Copy ctmark to nfmark using masks\n' +
+    '  --restore-mark [--ctmask mask] [--nfmask mask]\n' +
+    '                                Copy nfmark to ctmark using masks\n' +
+    '  --set-mark value[/mask]       Set conntrack mark value\n' +
+    '  --save-mark [--mask mask]     Save the packet nfmark in the connection\n' +
+    '  --restore-mark [--mask mask]  Restore saved nfmark value\n' +
+    '  --and-mark value              Binary AND the ctmark with bits\n' +
+    '  --or-mark value               Binary OR  the ctmark with bits\n' +
+    '  --xor-mark value              Binary XOR the ctmark with bits\n' +
+    '  --left-shift-mark value       Left shift the ctmark with bits\n' +
+    '  --right-shift-mark value      Right shift the ctmark with bits\n',
   options: [
     { name: 'set-xmark', id: O_SET_XMARK, type: 'markmask32', excl: F_OP_ANY },
     { name: 'set-mark', id: O_SET_MARK, type: 'markmask32', excl: F_OP_ANY },

@@ -128,6 +128,17 @@ export const CT: TargetExtension<CtData> = {
   kind: 'target',
   name: 'CT',
   revision: 2,
+  // ct_help_v1() of libxt_CT.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'CT target options:\n' +
+    ' --notrack\t\t\tDon\'t track connection\n' +
+    ' --helper name\t\t\tUse conntrack helper \'name\' for connection\n' +
+    ' --timeout name \t\tUse timeout policy \'name\' for connection\n' +
+    ' --ctevents event[,event...]\tGenerate specified conntrack events for connection\n' +
+    ' --expevents event[,event...]\tGenerate specified expectation events for connection\n' +
+    ' --zone {ID|mark}\t\tAssign/Lookup connection in zone ID/packet nfmark\n' +
+    ' --zone-orig {ID|mark}\t\tSame as \'zone\' option, but only applies to ORIGINAL direction\n' +
+    ' --zone-reply {ID|mark} \tSame as \'zone\' option, but only applies to REPLY direction\n',
   options: [
     { name: 'notrack', id: O_NOTRACK, type: 'none' },
     // char helper[16], char timeout[32]: longer names are cut

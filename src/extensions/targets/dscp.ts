@@ -55,6 +55,18 @@ export const DSCP: TargetExtension<DscpData> = {
   kind: 'target',
   name: 'DSCP',
   revision: 0,
+  // DSCP_help() of libxt_DSCP.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'DSCP target options\n' +
+    '  --set-dscp value\t\tSet DSCP field in packet header to value\n' +
+    '  \t\t                This value can be in decimal (ex: 32)\n' +
+    '               \t\tor in hex (ex: 0x20)\n' +
+    '  --set-dscp-class class\tSet the DSCP field in packet header to the\n' +
+    '\t\t\t\tvalue represented by the DiffServ class value.\n' +
+    '\t\t\t\tThis class may be EF,BE or any of the CSxx\n' +
+    '\t\t\t\tor AFxx classes.\n' +
+    '\n' +
+    '\t\t\t\tThese two options are mutually exclusive !\n',
   options: [
     { name: 'set-dscp', id: O_SET_DSCP, type: 'uint8', min: 0, max: 0x3f, excl: [O_SET_DSCP_CLASS] },
     { name: 'set-dscp-class', id: O_SET_DSCP_CLASS, type: 'string', excl: [O_SET_DSCP] },

@@ -40,6 +40,16 @@ export const LOG: TargetExtension<LogData> = {
   kind: 'target',
   name: 'LOG',
   revision: 0,
+  // LOG_help() of libxt_LOG.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'LOG target options:\n' +
+    ' --log-level level\t\tLevel of logging (numeric or see syslog.conf)\n' +
+    ' --log-prefix prefix\t\tPrefix log messages with this prefix.\n' +
+    ' --log-tcp-sequence\t\tLog TCP sequence numbers.\n' +
+    ' --log-tcp-options\t\tLog TCP options.\n' +
+    ' --log-ip-options\t\tLog IP options.\n' +
+    ' --log-uid\t\t\tLog UID owning the local socket.\n' +
+    ' --log-macdecode\t\tDecode MAC addresses and protocol.\n',
   options: [
     { name: 'log-level', id: 6, type: 'sysloglevel' },
     // char prefix[30]: longer prefixes are cut to 29 characters

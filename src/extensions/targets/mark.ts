@@ -25,6 +25,14 @@ export const MARK: TargetExtension<MarkData> = {
   kind: 'target',
   name: 'MARK',
   revision: 2,
+  // mark_tg_help() of libxt_MARK.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'MARK target options:\n' +
+    '  --set-xmark value[/mask]  Clear bits in mask and XOR value into nfmark\n' +
+    '  --set-mark value[/mask]   Clear bits in mask and OR value into nfmark\n' +
+    '  --and-mark bits           Binary AND the nfmark with bits\n' +
+    '  --or-mark bits            Binary OR the nfmark with bits\n' +
+    '  --xor-mark bits           Binary XOR the nfmark with bits\n',
   options: [
     { name: 'set-xmark', id: O_SET_XMARK, type: 'markmask32', excl: F_ANY },
     { name: 'set-mark', id: O_SET_MARK, type: 'markmask32', excl: F_ANY },

@@ -299,6 +299,12 @@ export const SNAT: TargetExtension<NatData> = {
   kind: 'target',
   name: 'SNAT',
   revision: 0,
+  // SNAT_help() of libxt_NAT.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'SNAT target options:\n' +
+    ' --to-source [<ipaddr>[-<ipaddr>]][:port[-port]]\n' +
+    '\t\t\t\tAddress to map source to.\n' +
+    '[--random] [--random-fully] [--persistent]\n',
   options: SNAT_opts,
   init: emptyRange,
   parse: parseCompat,
@@ -314,6 +320,12 @@ export const DNAT: TargetExtension<NatData> = {
   kind: 'target',
   name: 'DNAT',
   revision: 2,
+  // DNAT_help_v2() of libxt_NAT.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'DNAT target options:\n' +
+    ' --to-destination [<ipaddr>[-<ipaddr>]][:port[-port[/port]]]\n' +
+    '\t\t\t\tAddress to map destination to.\n' +
+    '[--random] [--persistent]\n',
   options: DNAT_opts,
   init: emptyRange,
   parse: parseV2,
@@ -329,6 +341,15 @@ export const MASQUERADE: TargetExtension<NatData> = {
   kind: 'target',
   name: 'MASQUERADE',
   revision: 0,
+  // MASQUERADE_help() of libxt_NAT.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'MASQUERADE target options:\n' +
+    ' --to-ports <port>[-<port>]\n' +
+    '\t\t\t\tPort (range) to map to.\n' +
+    ' --random\n' +
+    '\t\t\t\tRandomize source port.\n' +
+    ' --random-fully\n' +
+    '\t\t\t\tFully randomize source port.\n',
   options: MASQUERADE_opts,
   init: emptyRange,
   parse: parseCompat,
@@ -355,6 +376,12 @@ export const REDIRECT: TargetExtension<NatData> = {
   kind: 'target',
   name: 'REDIRECT',
   revision: 0,
+  // REDIRECT_help() of libxt_NAT.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'REDIRECT target options:\n' +
+    ' --to-ports <port>[-<port>]\n' +
+    '\t\t\t\tPort (range) to map to.\n' +
+    ' [--random]\n',
   options: REDIRECT_opts,
   init: emptyRange,
   parse: parseCompat,

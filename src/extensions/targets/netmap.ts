@@ -25,6 +25,12 @@ export const NETMAP: TargetExtension<NetmapData> = {
   kind: 'target',
   name: 'NETMAP',
   revision: 0,
+  // NETMAP_help() of libipt_NETMAP.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'NETMAP target options:\n' +
+    '  --to address[/mask]\n' +
+    '\t\t\t\tNetwork address to map to.\n' +
+    '\n',
   options: [{ name: 'to', id: 0, type: 'hostmask', mandatory: true }],
   init: () => ({ flags: 0, minIp: 0, maxIp: 0 }),
   parse({ val, data }) {

@@ -44,6 +44,14 @@ export const NFLOG: TargetExtension<NflogData> = {
   kind: 'target',
   name: 'NFLOG',
   revision: 0,
+  // NFLOG_help() of libxt_NFLOG.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'NFLOG target options:\n' +
+    ' --nflog-group NUM\t\tNETLINK group used for logging\n' +
+    ' --nflog-range NUM\t\tThis option has no effect, use --nflog-size\n' +
+    ' --nflog-size NUM\t\tNumber of bytes to copy\n' +
+    ' --nflog-threshold NUM\t\tMessage threshold of in-kernel queue\n' +
+    ' --nflog-prefix STRING\t\tPrefix string for log messages\n',
   options: [
     { name: 'nflog-group', id: O_GROUP, type: 'uint16' },
     // the prefix kept is the one NFLOG_parse() copies into the NF_LOG_PREFIXLEN (128) user data

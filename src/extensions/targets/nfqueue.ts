@@ -61,6 +61,14 @@ export const NFQUEUE: TargetExtension<NfqueueData> = {
   kind: 'target',
   name: 'NFQUEUE',
   revision: 3,
+  // NFQUEUE_help_v3() of libxt_NFQUEUE.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'NFQUEUE target options\n' +
+    '  --queue-num value            Send packet to QUEUE number <value>.\n' +
+    '                               Valid queue numbers are 0-65535\n' +
+    '  --queue-balance first:last   Balance flows between queues <value> to <value>.\n' +
+    '  --queue-bypass               Bypass Queueing if no queue instance exists.\n' +
+    '  --queue-cpu-fanout\tUse current CPU (no hashing)\n',
   options: [
     { name: 'queue-num', id: O_QUEUE_NUM, type: 'uint16', excl: [O_QUEUE_BALANCE] },
     // the range parser takes its bound from the type (0-65535), not from .max

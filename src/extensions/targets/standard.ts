@@ -7,6 +7,10 @@ import type { TargetExtension } from '../types.js';
 export const standard: TargetExtension<Record<string, never>> = {
   kind: 'target',
   name: 'standard',
+  // standard_help() of libxt_standard.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'standard match options:\n' +
+    '(If target is DROP, ACCEPT, RETURN or nothing)\n',
   aliases: ['ACCEPT', 'DROP', 'RETURN', 'QUEUE'],
   options: [],
   init: () => ({}),

@@ -40,6 +40,11 @@ export const TCPMSS: TargetExtension<TcpmssData> = {
   kind: 'target',
   name: 'TCPMSS',
   revision: 0,
+  // TCPMSS_help() of libxt_TCPMSS.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'TCPMSS target mutually-exclusive options:\n' +
+    '  --set-mss value               explicitly set MSS option to specified value\n' +
+    '  --clamp-mss-to-pmtu           automatically clamp MSS value to (path_MTU - 20)\n',
   options: [
     // UINT16_MAX - sizeof(struct iphdr)
     { name: 'set-mss', id: 0, type: 'uint16', min: 0, max: 0xffff - 20 },

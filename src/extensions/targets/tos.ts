@@ -31,6 +31,24 @@ export const TOS: TargetExtension<TosData> = {
   kind: 'target',
   name: 'TOS',
   revision: 1,
+  // tos_tg_help() of libxt_TOS.c, byte for byte as iptables 1.8.9 prints it (its "v%s" is filled
+  // with XTABLES_VERSION, the library's soname, not a version number)
+  help:
+    'TOS target vlibxtables.so.12 options:\n' +
+    '  --set-tos value[/mask]  Set Type of Service/Priority field to value\n' +
+    '                          (Zero out bits in mask and XOR value into TOS)\n' +
+    '  --set-tos symbol        Set TOS field (IPv4 only) by symbol\n' +
+    '                          (this zeroes the 4-bit Precedence part!)\n' +
+    '                          Accepted symbolic names for value are:\n' +
+    '                            (0x10) 16 Minimize-Delay\n' +
+    '                            (0x08)  8 Maximize-Throughput\n' +
+    '                            (0x04)  4 Maximize-Reliability\n' +
+    '                            (0x02)  2 Minimize-Cost\n' +
+    '                            (0x00)  0 Normal-Service\n' +
+    '\n' +
+    '  --and-tos bits          Binary AND the TOS value with bits\n' +
+    '  --or-tos  bits          Binary OR the TOS value with bits\n' +
+    '  --xor-tos bits          Binary XOR the TOS value with bits\n',
   options: [
     // a symbolic name gets the mask 0x3f (entry max): it leaves the precedence bits alone
     { name: 'set-tos', id: O_SET_TOS, type: 'tosmask', excl: F_ANY, max: 0x3f },
