@@ -6,7 +6,8 @@
 import type { Tables } from '../ruleset/tables.js';
 
 export const LAB_FORMAT = 'iptables-sim-lab';
-export const LAB_VERSION = 1;
+/** 2: JSON Lines, each chain's rules on a line of their own (src/state/lab-file.ts) */
+export const LAB_VERSION = 2;
 
 export interface Interface {
   name: string;

@@ -5,26 +5,23 @@
  * (so a crash at any moment leaves the old or the new lab, never half of one). A file that cannot
  * be understood is refused with what is wrong and where, and is never overwritten.
  *
- * The file starts with a checksum of the rest, written by iptables-sim. A file whose checksum
- * does not match was changed by hand (or by something else): before any command uses it, every
- * rule's extension data is run through the extension code that will read it (./validate.ts).
+ * The file's first line starts with a checksum of itself, and each chain's rules carry their own
+ * (./lab-file.ts). A lab that was changed by hand (or by something else) is checked in full before
+ * any command uses it: every field, and every rule's extension data run through the extension
+ * code that will read it (./validate.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SimError } from '../errors.js';
 import { builtinLab } from '../net/builtin-lab.js';
 import { LAB_FORMAT, LAB_VERSION, type Lab } from '../net/lab.js';
 import { acquireLock } from './lock.js';
+import { decodeLab, encodeLab, LabFileError } from './lab-file.js';
 import { describeProblems, renderProblems, structureProblems } from './validate.js';
 
 export { defaultStatePath } from './paths.js';
 
 const FIX = 'move it away or run `iptables-sim lab reset` to start again from the built-in lab';
-
-/** `{"checksum":"sha256:<hex>",` then the lab's own JSON without its opening brace */
-const SUM_HEAD = '{"checksum":"sha256:';
-const SUM_LEN = SUM_HEAD.length + 64 + 2;
 
 function damaged(path: string, what: string): SimError {
   return new SimError(`${path}: the lab file is damaged (${what}); ${FIX}`);
@@ -32,7 +29,7 @@ function damaged(path: string, what: string): SimError {
 
 /**
  * Checks that parsed JSON is a lab this version understands, down to every field the code reads.
- * `trusted`: the checksum says iptables-sim wrote it, so extension data need not be re-checked.
+ * `trusted`: the checksums say iptables-sim wrote it, so only the format and version are checked.
  */
 export function validateLab(data: unknown, path: string, trusted = false): Lab {
   if (typeof data !== 'object' || data === null || Array.isArray(data) || (data as Lab).format !== LAB_FORMAT) {
@@ -46,41 +43,55 @@ export function validateLab(data: unknown, path: string, trusted = false): Lab {
   if (lab.version > LAB_VERSION) {
     throw new SimError(`${path} was written by a newer iptables-sim (lab format ${lab.version}, this one reads ${LAB_VERSION}); upgrade iptables-sim or ${FIX}`);
   }
+  if (trusted) return lab;
   let p = structureProblems(lab as unknown as Record<string, unknown>);
-  if (!p.list.length && !trusted) p = renderProblems(lab);
+  if (!p.list.length) p = renderProblems(lab);
   if (p.list.length) throw damaged(path, describeProblems(p));
   return lab;
 }
 
-/** Parses the text of a lab file; `path` names it in errors. */
-export function parseLabText(text: string, path: string): Lab {
-  let data: unknown;
+/** Parses the bytes of a lab file; `path` names it in errors. */
+export function parseLabText(text: string | Buffer, path: string): Lab {
+  const buf = typeof text === 'string' ? Buffer.from(text) : text;
+  let lab: Lab | undefined;
+  let decoded: ReturnType<typeof decodeLab>;
   try {
-    data = JSON.parse(text);
+    // rules changed by hand, found when their chain is first read: the whole lab is checked then
+    decoded = decodeLab(buf, () => {
+      if (lab) checkAll(lab, decoded, path);
+    });
   } catch (e) {
-    const why = text.trim() === '' ? 'the file is empty' : `not valid JSON: ${(e as Error).message}`;
+    const why = buf.toString('utf8').trim() === '' ? 'the file is empty' : `not valid JSON: ${(e as Error).message}`;
     throw new SimError(`${path} cannot be read as a lab (${why}; truncated or hand-edited?); ${FIX}`);
   }
-  const trusted = text.length > SUM_LEN && text.startsWith(SUM_HEAD) && text.slice(SUM_LEN - 2, SUM_LEN) === '",' && text.slice(SUM_HEAD.length, SUM_LEN - 2) === digest(text.slice(SUM_LEN));
-  return validateLab(data, path, trusted);
+  try {
+    if (!decoded.trusted) decoded.decodeAll();
+    lab = validateLab(decoded.data, path, decoded.trusted);
+  } catch (e) {
+    throw e instanceof LabFileError ? damaged(path, e.message) : e;
+  }
+  return lab;
 }
 
-function digest(body: string): string {
-  return createHash('sha256').update(body).digest('hex');
+function checkAll(lab: Lab, decoded: ReturnType<typeof decodeLab>, path: string): void {
+  try {
+    decoded.decodeAll();
+  } catch (e) {
+    throw e instanceof LabFileError ? damaged(path, e.message) : e;
+  }
+  validateLab(lab, path, false);
 }
 
-/** The file's text for a lab: the checksum, then the lab. */
+/** The file's text for a lab (./lab-file.ts). */
 export function labText(lab: Lab): string {
-  const json = JSON.stringify({ ...lab, checksum: undefined });
-  const body = json.slice(1);
-  return `${SUM_HEAD}${digest(body)}",${body}`;
+  return encodeLab(lab).toString('utf8');
 }
 
 /** Reads the lab; a missing file is the built-in lab. */
 export function readLab(path: string): Lab {
-  let text: string;
+  let text: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') return builtinLab();
@@ -133,9 +144,9 @@ function removeLeftovers(path: string): void {
  * rename itself survives a power cut). Readers never lock: they see the old file or the new one.
  */
 export function writeLabAtomic(path: string, lab: Lab): void {
-  const text = labText(lab);
+  const text = encodeLab(lab);
   ensureDir(path);
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = `${path}.${process.pid}.${Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, '0')}.tmp`;
   let fd: number;
   try {
     fd = openSync(tmp, 'wx', 0o644);

@@ -2,13 +2,14 @@
  * Runs the CLI in-process against a throw-away lab file, the way the fixture runners and unit
  * tests drive it.
  */
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'shell-quote';
 import { BufferIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import type { Lab } from '../../src/net/lab.js';
+import { readLab } from '../../src/state/store.js';
 
 export interface RunResult {
   rc: number;
@@ -31,8 +32,9 @@ export class Sandbox {
     return this.run(splitShell(line), stdin);
   }
 
+  /** the lab file as plain data (every chain's rules decoded) */
   lab(): Lab | undefined {
-    return existsSync(this.state) ? (JSON.parse(readFileSync(this.state, 'utf8')) as Lab) : undefined;
+    return existsSync(this.state) ? (JSON.parse(JSON.stringify(readLab(this.state))) as Lab) : undefined;
   }
 }
 

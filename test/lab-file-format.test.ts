@@ -1,0 +1,111 @@
+/**
+ * The lab file's layout (src/state/lab-file.ts): a header line, then one line of rules per
+ * non-empty chain, decoded when first read and copied byte for byte when nobody read them; edits
+ * made by hand are found and checked, whichever line they are on.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decodeLab, encodeLab } from '../src/state/lab-file.js';
+import { parseLabText, readLab, writeLabAtomic } from '../src/state/store.js';
+import type { Lab } from '../src/net/lab.js';
+import { Sandbox } from './helpers/cli.js';
+
+async function labWithRules(): Promise<Sandbox> {
+  const sb = new Sandbox();
+  for (const c of [
+    'iptables -N A',
+    'iptables -A INPUT -p tcp --dport 22 -j A',
+    'iptables -A A -m mark --mark 0x1/0xff -j ACCEPT',
+    'iptables -A OUTPUT -d 10.0.0.0/8 -j DROP',
+    'iptables -t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 192.168.1.2:80',
+  ]) {
+    expect((await sb.sh(c)).rc).toBe(0);
+  }
+  return sb;
+}
+
+const lines = (b: Buffer | string): string[] => b.toString().split('\n');
+
+describe('lab file layout', () => {
+  it('one header line, then one line per non-empty chain; decoding gives the lab back', async () => {
+    const sb = await labWithRules();
+    const file = readFileSync(sb.state);
+    const l = lines(file);
+    // header + INPUT, A, OUTPUT, nat PREROUTING + the final newline
+    expect(l).toHaveLength(1 + 4 + 1);
+    expect(l[0]).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":2,/);
+    expect(JSON.parse(l[1]!)[0].target).toEqual({ kind: 'jump', chain: 'A' });
+    const lab = readLab(sb.state);
+    expect(JSON.parse(JSON.stringify(lab))).toEqual(sb.lab());
+    expect(encodeLab(lab).equals(file)).toBe(true);
+  });
+
+  it('rules are decoded when first read; chains nobody read are copied byte for byte', async () => {
+    const sb = await labWithRules();
+    const file = readFileSync(sb.state);
+    const d = decodeLab(file, () => {
+      throw new Error('not edited');
+    });
+    const lab = d.data as Lab;
+    const filter = lab.hosts.router!.tables.filter!;
+    const input = filter.chains.find((c) => c.name === 'INPUT')!;
+    expect(Object.getOwnPropertyDescriptor(input, 'rules')!.get).toBeDefined();
+    input.rules[0]!.pkts = 7;
+    expect(Object.getOwnPropertyDescriptor(input, 'rules')!.get).toBeUndefined();
+    const out = lines(encodeLab(lab));
+    const before = lines(file);
+    expect(out[1]).not.toBe(before[1]);
+    expect(out.slice(2)).toEqual(before.slice(2));
+  });
+
+  it('a rule line edited by hand is checked in full when its chain is read: a good edit is taken', async () => {
+    const sb = await labWithRules();
+    const l = lines(readFileSync(sb.state));
+    const i = l.findIndex((x) => x.includes('"addr":167772160'));
+    l[i] = l[i]!.replace('"addr":167772160', '"addr":184549376'); // OUTPUT -d 10.0.0.0/8 -> 11.0.0.0/8
+    writeFileSync(sb.state, l.join('\n'));
+    const r = await sb.sh('iptables -S OUTPUT');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('-A OUTPUT -d 11.0.0.0/8 -j DROP');
+  });
+
+  it('a rule line edited into nonsense is refused when read, naming the place, and the file is kept', async () => {
+    const sb = await labWithRules();
+    const l = lines(readFileSync(sb.state));
+    const i = l.findIndex((x) => x.includes('"name":"mark"'));
+    l[i] = l[i]!.replace(/"mark":1\b/, '"mark":"one"');
+    const text = l.join('\n');
+    writeFileSync(sb.state, text);
+    const r = await sb.sh('iptables -S A');
+    expect(r.rc).not.toBe(0);
+    expect(r.stderr).toContain(`${sb.state}: the lab file is damaged`);
+    expect(r.stderr).toMatch(/A\.rules\[0\]: the mark match's mark is "one", expected a number/);
+    expect(readFileSync(sb.state, 'utf8')).toBe(text);
+  });
+
+  it('a file cut short is refused even by commands that would not read the lost chain', async () => {
+    const sb = await labWithRules();
+    const text = readFileSync(sb.state, 'utf8');
+    writeFileSync(sb.state, text.slice(0, text.length - 3));
+    const r = await sb.sh('iptables -S INPUT');
+    expect(r.rc).not.toBe(0);
+    expect(r.stderr).toMatch(/damaged|cannot be read/);
+  });
+
+  it('a version 1 file (one JSON document) is read, and written back as version 2', async () => {
+    const sb = await labWithRules();
+    const v1 = { ...sb.lab()!, version: 1 };
+    writeFileSync(sb.state, JSON.stringify(v1, null, 2));
+    expect(parseLabText(readFileSync(sb.state), sb.state).hosts.router!.tables.filter!.chains[0]!.rules).toHaveLength(1);
+    expect((await sb.sh('iptables -A INPUT -j ACCEPT')).rc).toBe(0);
+    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":2,/);
+    expect((await sb.sh('iptables -S INPUT')).stdout).toBe('-P INPUT ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j A\n-A INPUT -j ACCEPT\n');
+  });
+
+  it('writing what was read, untouched, gives the same bytes', async () => {
+    const sb = await labWithRules();
+    const before = readFileSync(sb.state);
+    writeLabAtomic(sb.state, readLab(sb.state));
+    expect(readFileSync(sb.state).equals(before)).toBe(true);
+  });
+});
