@@ -13,7 +13,6 @@
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { SimError } from '../errors.js';
 
 interface Owner {
@@ -50,10 +49,17 @@ function pidNamespace(): string {
   }
 }
 
+/** `bytes` random bytes in hex: names that differ between processes and between calls (node:crypto costs start-up time) */
+function token(bytes: number): string {
+  let out = '';
+  for (let i = 0; i < bytes; i++) out += Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
+  return out;
+}
+
 let self: Omit<Owner, 'nonce'> | undefined;
 function selfOwner(): Owner {
   self ??= { pid: process.pid, host: hostname(), pidns: pidNamespace(), start: procStart('self') };
-  return { ...self, nonce: randomBytes(8).toString('hex') };
+  return { ...self, nonce: token(8) };
 }
 
 function readOwner(dir: string): string | undefined {
@@ -122,7 +128,7 @@ function breakAbandoned(dir: string): boolean {
     // nobody can have replaced the lock since: only its owner (gone) or a breaker (us) removes it
     if (readOwner(dir) !== record || !abandoned(dir, record)) return true;
     // moved aside first so the name is free the moment the lock is gone
-    const grave = `${dir}.dead.${randomBytes(6).toString('hex')}`;
+    const grave = `${dir}.dead.${token(6)}`;
     try {
       renameSync(dir, grave);
     } catch {
@@ -216,7 +222,7 @@ export async function acquireLock(dir: string, opts: AcquireOptions): Promise<Lo
       clearInterval(beat);
       if (readOwner(dir) !== me) return;
       // renamed away first: the name is free at once, never a directory without its owner
-      const gone = `${dir}.free.${randomBytes(6).toString('hex')}`;
+      const gone = `${dir}.free.${token(6)}`;
       try {
         renameSync(dir, gone);
       } catch {
