@@ -34,7 +34,7 @@ const ONLY = new Set(opt('only', 'startup,bulk,trace,memory,batch').split(','));
 const dir = mkdtempSync(join(tmpdir(), 'iptsim-bench-'));
 const rows = [];
 
-if (!existsSync(join(root, 'dist', 'iptables-sim.js'))) {
+if (!existsSync(join(root, 'dist', 'iptables-sim.cjs'))) {
   console.error('bench: build first (npm run build)');
   process.exit(2);
 }

@@ -150,6 +150,3 @@ export async function cli(): Promise<void> {
   process.exitCode = code;
 }
 
-if (process.env.IPTABLES_SIM_BUNDLED === '1' && !process.env.IPTABLES_SIM_NO_AUTORUN) {
-  void cli();
-}

@@ -5,7 +5,7 @@
  * that never finishes is caught by a deadline and reported instead of hanging the suite.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -26,10 +26,9 @@ export function buildCli(): Built {
     env: { ...process.env, IPTABLES_SIM_OUTDIR: join(dir, 'dist') },
     stdio: 'pipe',
   });
-  mkdirSync(join(dir, 'bin'));
+  // the build puts a copy of the launcher (bin/) next to a private dist/
   const bin = join(dir, 'bin', 'iptables-sim');
-  copyFileSync(join(ROOT, 'bin', 'iptables-sim'), bin);
-  return { dir, bin, entry: join(dir, 'dist', 'iptables-sim.js') };
+  return { dir, bin, entry: join(dir, 'dist', 'iptables-sim.cjs') };
 }
 
 export interface Outcome {
