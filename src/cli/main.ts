@@ -7,15 +7,56 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SimError } from '../errors.js';
 import { defaultStatePath } from '../state/paths.js';
-import type { CliContext } from './context.js';
+import type { CliContext, LabSession } from './context.js';
 import { processIo, type Io } from './io.js';
 
 export const VERSION = '0.1.0';
 
 /** Names the launcher answers to (argv0 dispatch: a symlink called `iptables` runs `iptables`). */
-export const TOOL_NAMES = ['iptables', 'iptables-save', 'iptables-restore', 'sysctl', 'conntrack'];
+export const TOOL_NAMES = ['iptables', 'iptables-save', 'iptables-restore', 'sysctl', 'conntrack', 'ip'];
 
-function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
+/** a module imported on first use and kept (a dynamic import per call costs a module-map lookup) */
+function once<M>(load: () => Promise<M>): () => Promise<M> {
+  let p: Promise<M> | undefined;
+  return () => (p ??= load());
+}
+
+const iptablesModule = once(() => import('./commands/iptables.js'));
+const saveModule = once(() => import('./commands/save.js'));
+const restoreModule = once(() => import('./commands/restore.js'));
+const sysctlModule = once(() => import('./commands/sysctl.js'));
+const conntrackModule = once(() => import('./commands/conntrack.js'));
+const ipModule = once(() => import('./commands/ip.js'));
+
+/** The commands that mirror real tools: their arguments reach them untouched. */
+const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, args: string[]) => Promise<number> }> = {
+  iptables: {
+    summary: 'run an iptables 1.8.9 command on the host (same arguments, output, exit status)',
+    load: async (ctx, args) => (await iptablesModule()).iptablesCommand(ctx, args),
+  },
+  'iptables-save': {
+    summary: "print the host's rules as iptables-save does ([-t TABLE] [-c])",
+    load: async (ctx, args) => (await saveModule()).saveCommand(ctx, args),
+  },
+  'iptables-restore': {
+    summary: 'load rules as iptables-restore does ([--noflush] [--test] [-c] [-T TABLE] [FILE])',
+    load: async (ctx, args) => (await restoreModule()).restoreCommand(ctx, args),
+  },
+  sysctl: {
+    summary: 'read or set the kernel parameters the engine models (sysctl -w KEY=VALUE, sysctl KEY, -n, -a)',
+    load: async (ctx, args) => (await sysctlModule()).sysctlCommand(ctx, args),
+  },
+  conntrack: {
+    summary: "list or flush the host's connection tracking table as conntrack-tools does (conntrack -L [-p PROTO], conntrack -F)",
+    load: async (ctx, args) => (await conntrackModule()).conntrackCommand(ctx, args),
+  },
+  ip: {
+    summary: 'the iproute2 commands that change a host: ip address add|del|flush|show, ip route add|del|replace|show|get, ip link set up|down|show',
+    load: async (ctx, args) => (await ipModule()).ipCommand(ctx, args),
+  },
+};
+
+function buildProgram(io: Io, run: (p: Promise<number>) => void, session?: LabSession): Command {
   const program = new Command('iptables-sim');
   let ctx: CliContext | undefined;
   const context = (): CliContext => {
@@ -24,7 +65,8 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
     ctx = {
       io,
       statePath: o.state ? o.state : defaultStatePath(io.env),
-      host: o.host,
+      host: o.host ?? (io.env.IPTABLES_SIM_HOST || undefined),
+      session,
       json: !!o.json,
       color: o.color !== false && !io.env.NO_COLOR && io.isTTY,
     };
@@ -52,21 +94,7 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
       .passThroughOptions()
       .action((args: string[]) => run(load(args)));
 
-  passthrough('iptables', 'run an iptables 1.8.9 command on the host (same arguments, output, exit status)', async (args) =>
-    (await import('./commands/iptables.js')).iptablesCommand(context(), args),
-  );
-  passthrough('iptables-save', 'print the host\'s rules as iptables-save does ([-t TABLE] [-c])', async (args) =>
-    (await import('./commands/save.js')).saveCommand(context(), args),
-  );
-  passthrough('iptables-restore', 'load rules as iptables-restore does ([--noflush] [--test] [-c] [-T TABLE] [FILE])', async (args) =>
-    (await import('./commands/restore.js')).restoreCommand(context(), args),
-  );
-  passthrough('sysctl', 'read or set the kernel parameters the engine models (sysctl -w KEY=VALUE, sysctl KEY, -n, -a)', async (args) =>
-    (await import('./commands/sysctl.js')).sysctlCommand(context(), args),
-  );
-  passthrough('conntrack', "list or flush the host's connection tracking table as conntrack-tools does (conntrack -L [-p PROTO], conntrack -F)", async (args) =>
-    (await import('./commands/conntrack.js')).conntrackCommand(context(), args),
-  );
+  for (const [name, t] of Object.entries(TOOLS)) passthrough(name, t.summary, (args) => t.load(context(), args));
   const picture: { diagramFile?: string; textDiagram?: boolean } = {};
   program
     .command('trace')
@@ -111,13 +139,39 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void): Command {
     .option('--topology <file>', 'with init: the YAML file describing hosts, interfaces, routes, sysctls, services and segments')
     .option('--diagram <file>', 'with show: also draw the lab into FILE.svg or FILE.html')
     .action((action: string | undefined, opts: { topology?: string; diagram?: string }) => run(import('./commands/lab.js').then((m) => m.labCommand(context(), action, opts))));
+  registerScriptCommands(program, context, run);
   return program;
 }
 
+/** run, shell and shims (issue 5: replaying scripts and typing commands) */
+function registerScriptCommands(program: Command, context: () => CliContext, run: (p: Promise<number>) => void): void {
+  program
+    .command('run')
+    .description('replay a shell script of iptables, iptables-restore, sysctl and ip commands into the lab (FILE, or - for standard input)')
+    .argument('<file>', 'the script')
+    .argument('[args...]', 'its positional parameters ($1, $2, ...)')
+    .option('--shell', 'run it with the real bash, the emulated tools first (one process per command)')
+    .option('-k, --keep-going', 'report every failing line instead of stopping at the first')
+    .option('-n, --dry-run', 'parse the script and its iptables lines; change nothing')
+    .option('--host <name>', 'the lab host the script acts on (a `# iptables-sim: host NAME` line switches it)')
+    .action((file: string, args: string[], opts: { shell?: boolean; keepGoing?: boolean; dryRun?: boolean; host?: string }) =>
+      run(import('./commands/run.js').then((m) => m.runCommand(context(), file, args, opts))),
+    );
+  program
+    .command('shell')
+    .description('an interactive prompt on a host of the lab (router# ): the lines `run` takes, with history, completion, `host NAME` and `trace`')
+    .action(() => run(import('./commands/shell.js').then((m) => m.shellCommand(context()))));
+  program
+    .command('shims')
+    .description('write iptables, iptables-save, iptables-restore, sysctl, ip and conntrack shims (and env.bash) into DIR, to put the emulator first on PATH')
+    .argument('<dir>')
+    .action((dir: string) => run(import('./commands/shims.js').then((m) => m.shimsCommand(context(), dir))));
+}
+
 /** Runs the CLI on `argv` (without node and script) and returns the exit status. */
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+export async function main(argv: string[], io: Io = processIo(), opts: { session?: LabSession } = {}): Promise<number> {
   let pending: Promise<number> | undefined;
-  const program = buildProgram(io, (p) => (pending = p));
+  const program = buildProgram(io, (p) => (pending = p), opts.session);
   try {
     await program.parseAsync(argv, { from: 'user' });
     if (!pending) {
@@ -125,6 +179,29 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       return 1;
     }
     return await pending;
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+/**
+ * `iptables-sim --state S [--host H] TOOL ARGS...` for a tool of TOOLS, without commander's
+ * routing (which only passes the arguments through): `run` replays thousands of lines this way.
+ * Same context, same command code, same error reporting as main().
+ */
+export async function runTool(tool: string, args: string[], io: Io, o: { statePath: string; host?: string; session?: LabSession }): Promise<number> {
+  const t = TOOLS[tool];
+  if (!t) return main(['--state', o.statePath, ...(o.host !== undefined ? ['--host', o.host] : []), tool, ...args], io, { session: o.session });
+  const ctx: CliContext = {
+    io,
+    statePath: o.statePath,
+    host: o.host ?? (io.env.IPTABLES_SIM_HOST || undefined),
+    json: false,
+    color: !io.env.NO_COLOR && io.isTTY,
+    session: o.session,
+  };
+  try {
+    return await t.load(ctx, args);
   } catch (e) {
     return reportError(e, io);
   }

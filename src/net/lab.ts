@@ -15,6 +15,12 @@ export interface Interface {
   addrs: string[];
   mac: string;
   up: boolean;
+  /** `ip link add NAME type dummy`; absent for the lab's ethernet ports */
+  kind?: 'dummy';
+  /** the ifindex `ip link` shows; absent: the interface's position (lo is 1) */
+  index?: number;
+  /** broadcast address of an address, when `ip addr add ... broadcast` gave one */
+  brd?: Record<string, string>;
 }
 
 export interface Route {
@@ -30,6 +36,8 @@ export interface Route {
   table?: 'main' | 'local';
   scope?: 'global' | 'link' | 'host';
   proto?: 'kernel' | 'static' | 'boot';
+  /** `ip route add ... metric N` (the route's priority; 0 when absent) */
+  metric?: number;
 }
 
 export interface Service {

@@ -38,6 +38,10 @@ function udpAllZero(d: UdpData): boolean {
 
 /** Rewrites `rule.matches` into the read-back form; throws what iptables-nft throws. */
 export function nftRoundTrip(rule: Rule): void {
+  // add_iniface()/add_outiface(): a lone "+" matches every interface, so no expression is stored
+  // for it and it does not come back (`! -i +` does)
+  if (rule.in === '+' && !rule.inInv) delete rule.in;
+  if (rule.out === '+' && !rule.outInv) delete rule.out;
   const out: MatchInstance[] = [];
   let tcp: TcpData | undefined;
   let udp: UdpData | undefined;

@@ -66,6 +66,20 @@ const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
 
 export const DIRECTIVE = /^#\s*iptables-sim:\s*(.*?)\s*$/;
 
+/** characters with no meaning to the word reader (sticky: matched at the reader's position) */
+const PLAIN_RUN = /[^ \t\n;&|<>()'"\\$`#]+/y;
+const PLAIN_RUN_BRACED = /[^\n}'"\\$`]+/y;
+const PLAIN_RUN_DQ_BRACED = /[^\n}"\\$`]+/y;
+const DQ_RUN = /[^\n"\\$`]+/y;
+/** ASCII characters that mean nothing to the word reader (no quoting, expansion, brace or comment) */
+const PLAIN = new Uint8Array(128);
+/** characters a plain word can end before: blanks and operators */
+const ENDS_WORD = new Uint8Array(128);
+for (let i = 33; i < 127; i++) if (!`;&|<>()'"\\$\`#{}`.includes(String.fromCharCode(i))) PLAIN[i] = 1;
+for (const ch of ' \t\n;&|<>()') ENDS_WORD[ch.charCodeAt(0)] = 1;
+/** characters a token other than a word can start with */
+const OPERATOR_START = new Set([';', '&', '|', '(', ')', '<', '>']);
+
 export class Lexer {
   pos = 0;
   line = 1;
@@ -96,7 +110,8 @@ export class Lexer {
     const s = this.src;
     for (;;) {
       const c = s[this.pos];
-      if (c === ' ' || c === '\t' || c === '\r') this.pos++;
+      // a carriage return is an ordinary character to bash (a CRLF script passes "-F\r" along)
+      if (c === ' ' || c === '\t') this.pos++;
       else if (c === '\\' && s[this.pos + 1] === '\n') {
         this.pos += 2;
         this.newline();
@@ -127,6 +142,13 @@ export class Lexer {
       if (this.pending.length) throw this.eofError(this.pending[0]!.delim, line, col);
       return { t: 'eof', line, endLine: line, col, start, end: start };
     }
+    if (c !== '\n' && !OPERATOR_START.has(c) && !(c >= '0' && c <= '9')) {
+      const plain = this.plainWord();
+      if (plain) {
+        this.atLineStart = false;
+        return { t: 'word', w: plain };
+      }
+    }
     const op = (o: string): Token => {
       this.pos += o.length;
       this.atLineStart = false;
@@ -144,17 +166,18 @@ export class Lexer {
       return { t: 'op', op: 'nl', line, endLine, col, start, end: this.pos };
     }
     this.atLineStart = false;
-    const two = s.slice(this.pos, this.pos + 2);
-    const three = s.slice(this.pos, this.pos + 3);
-    if (three === ';;&') return op(';;&');
-    if (two === '&&' || two === '||' || two === ';;' || two === ';&' || two === '|&') return op(two);
+    if (c === ';' || c === '&' || c === '|') {
+      const two = s.slice(this.pos, this.pos + 2);
+      if (two === ';;' && s[this.pos + 2] === '&') return op(';;&');
+      if (two === '&&' || two === '||' || two === ';;' || two === ';&' || two === '|&') return op(two);
+    }
     if (c === ';' || c === '|' || c === ')') return op(c);
     if (c === '(') {
       if (s[this.pos + 1] === '(') throw unsupported('arithmetic commands (`(( ... ))\')', line, col, 2);
       return op(c);
     }
     // redirections, with an optional file descriptor number written right before them
-    const m = /^(\d*)(&>>|&>|<<<|<<-|<<|>>|>&|<&|<>|>\||<|>)/.exec(s.slice(this.pos, this.pos + 16));
+    const m = c === '<' || c === '>' || c === '&' || (c >= '0' && c <= '9' && /^\d+[<>]/.test(s.slice(this.pos, this.pos + 12))) ? /^(\d*)(&>>|&>|<<<|<<-|<<|>>|>&|<&|<>|>\||<|>)/.exec(s.slice(this.pos, this.pos + 16)) : null;
     if (m && (m[1] === '' || !m[2]!.startsWith('&'))) {
       if ((m[2] === '<' || m[2] === '>') && s[this.pos + m[0].length] === '(') {
         throw unsupported('process substitution (`<(...)\')', line, col, m[0].length + 1);
@@ -175,6 +198,8 @@ export class Lexer {
       return tok;
     }
     if (c === '&') return op('&');
+    const plain = this.plainWord();
+    if (plain) return { t: 'word', w: plain };
     const w = this.readWord();
     if (!w) throw new ScriptError(`syntax error near unexpected token \`${c}'`, line, col);
     return { t: 'word', w };
@@ -249,6 +274,21 @@ export class Lexer {
     return { parts, raw: text, line, endLine: sub.line, col: 0, start, end: start + text.length };
   }
 
+  /** most words are one run of ordinary characters (no quoting, no expansion): read those quickly */
+  private plainWord(): Word | undefined {
+    const s = this.src;
+    const start = this.pos;
+    const n = s.length;
+    let end = start;
+    let code = 0;
+    while (end < n && (code = s.charCodeAt(end)) < 128 && PLAIN[code] === 1) end++;
+    // the word must end at a blank, an operator or the end: anything else needs the full reader
+    if (end === start || (end < n && !(code < 128 && ENDS_WORD[code] === 1))) return undefined;
+    const text = s.slice(start, end);
+    this.pos = end;
+    return { parts: [{ k: 'lit', s: text, q: false }], raw: text, line: this.line, endLine: this.line, col: start - this.lineStart, start, end };
+  }
+
   /** reads one word at pos; undefined when there is none (a metacharacter) */
   readWord(stopAt?: string, inDouble = false): Word | undefined {
     const s = this.src;
@@ -269,6 +309,7 @@ export class Lexer {
       lit += text;
       shape += q ? 'x'.repeat(text.length) : text;
     };
+    const plain = stopAt === undefined ? PLAIN_RUN : inDouble ? PLAIN_RUN_DQ_BRACED : PLAIN_RUN_BRACED;
     const flush = (): void => {
       if (lit) parts.push({ k: 'lit', s: lit, q: litQ });
       lit = '';
@@ -337,12 +378,20 @@ export class Lexer {
         continue;
       }
       if (stopAt === undefined && c === '#' && this.pos === start) break;
+      // a run of ordinary characters at once
+      plain.lastIndex = this.pos;
+      const run = plain.exec(s);
+      if (run) {
+        this.pos += run[0].length;
+        push(run[0], inDouble);
+        continue;
+      }
       this.pos++;
       push(c, inDouble);
     }
     flush();
     if (this.pos === start) return undefined;
-    if (stopAt === undefined) {
+    if (stopAt === undefined && shape.includes('{')) {
       const brace = /\{[^{}\s]*(,|\.\.)[^{}\s]*\}/.exec(shape);
       if (brace && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(shape.slice(0, brace.index))) {
         throw unsupported(`brace expansion (\`${brace[0]}')`, line, col + brace.index, brace[0].length);
@@ -396,6 +445,13 @@ export class Lexer {
         this.pos++;
         this.newline();
         lit += '\n';
+        continue;
+      }
+      DQ_RUN.lastIndex = this.pos;
+      const run = DQ_RUN.exec(s);
+      if (run) {
+        lit += run[0];
+        this.pos += run[0].length;
         continue;
       }
       lit += c;

@@ -287,8 +287,15 @@ function stripPrefix(w: Word, n: number): Word {
 
 /** Parses a whole script (syntax and unsupported constructs are reported before anything runs). */
 export function parseScript(src: string): Item[] {
+  return [...readItems(src)];
+}
+
+/**
+ * Reads a script item by item, as bash reads it while it runs (an error is thrown when reached).
+ * A replay holds one item at a time: the whole tree of a 10,000-line script costs more in garbage
+ * collection than the reading itself.
+ */
+export function* readItems(src: string): Generator<Item> {
   const p = new Parser(src);
-  const items: Item[] = [];
-  for (let it = p.nextItem(); it; it = p.nextItem()) items.push(it);
-  return items;
+  for (let it = p.nextItem(); it; it = p.nextItem()) yield it;
 }

@@ -1,0 +1,826 @@
+/**
+ * `ip` (iproute2 6.1) for the part of it firewall scripts use on a host of the lab:
+ * `ip address add|del|replace|flush|show`, `ip route add|replace|change|del|show|get|flush cache`,
+ * `ip link set DEV up|down`, `ip link show`, `ip link add|del NAME type dummy`, with -4, -o and -br.
+ * Messages, exit statuses and output formats are iproute2's (measured in a namespace); the kernel's
+ * side effects are the kernel's: a secondary address joins the end of the list, deleting a primary
+ * takes its secondaries with it (promote_secondaries is 0 in a fresh namespace), routes that name
+ * a deleted source address go, an interface that loses its last address or goes down loses every
+ * route through it. Interfaces print as the kernel lab's veth ports do, without the peer suffix
+ * (`eth0@if7`) and `link-netns`, which belong to how that lab is wired, not to the host; IPv6 is
+ * not modelled, so no inet6 lines are printed and `-6` is refused.
+ */
+import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.js';
+import type { Host, Interface, Route } from '../../net/lab.js';
+import { buildFib, fibLookup, selectSourceAddress, type FibRoute } from '../../net/routing.js';
+import { CONF_KEYS } from '../../net/sysctl.js';
+import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
+
+type Out = { out: string; err: string; status: number };
+
+/** iproute2's matches(): the word is a prefix of the keyword */
+function matches(word: string, key: string): boolean {
+  return word.length > 0 && key.startsWith(word);
+}
+
+class IpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+const fail = (message: string, status: number): never => {
+  throw new IpError(message, status);
+};
+const notModelled = (what: string): never => fail(`iptables-sim: ${what} is not modelled (ip supports: address add|del|replace|flush|show, route add|replace|change|del|show|get|flush cache, link set up|down, link show, link add|del type dummy)\n`, 2);
+
+interface Globals {
+  family4: boolean;
+  oneline: boolean;
+  brief: boolean;
+}
+
+const OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec', 'tunnel', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'stats', 'help'];
+
+export interface IpCommand {
+  globals: Globals;
+  object: 'address' | 'route' | 'link';
+  args: string[];
+}
+
+/** Reads the global options and the object; errors are iproute2's. */
+export function parseIp(argv: string[]): IpCommand | { error: string; status: number } {
+  const globals: Globals = { family4: false, oneline: false, brief: false };
+  let i = 0;
+  try {
+    for (; i < argv.length; i++) {
+      let a = argv[i]!;
+      if (a === '--') {
+        i++;
+        break;
+      }
+      if (!a.startsWith('-')) break;
+      if (a.startsWith('--')) a = a.slice(1);
+      const opt = a.slice(1);
+      if (opt === '4') globals.family4 = true;
+      else if (opt === '6') notModelled('IPv6 (ip -6)');
+      else if (opt === '0' || opt === 'M' || opt === 'B') notModelled(`ip ${argv[i]} (link, MPLS and bridge families)`);
+      else if (opt === 'f' || (opt.length > 1 && matches(opt, 'family'))) {
+        const fam = argv[++i];
+        if (fam === 'inet') globals.family4 = true;
+        else if (fam === undefined) fail('Command line is not complete. Try option "help"\n', 255);
+        else notModelled(`address family ${fam}`);
+      } else if (matches(opt, 'oneline')) globals.oneline = true;
+      else if (matches(opt, 'brief') && opt.length > 1) globals.brief = true;
+      else if (opt === 'c' || matches(opt, 'color') || opt.startsWith('color=')) continue;
+      else if (matches(opt, 'details') || matches(opt, 'statistics') || matches(opt, 'json') || matches(opt, 'pretty') || matches(opt, 'netns') || matches(opt, 'batch') || matches(opt, 'resolve') || matches(opt, 'timestamp')) {
+        notModelled(`ip ${argv[i]}`);
+      } else if (matches(opt, 'Version')) {
+        return { error: '', status: -1 };
+      } else if (matches(opt, 'help')) {
+        fail(USAGE, 255);
+      } else fail(`Option "${argv[i]}" is unknown, try "ip -help".\n`, 255);
+    }
+    const objWord = argv[i];
+    if (objWord === undefined) fail(USAGE, 255);
+    const obj = OBJECTS.find((o) => matches(objWord!, o));
+    if (!obj) fail(`Object "${objWord}" is unknown, try "ip help".\n`, 1);
+    if (obj === 'help') fail(USAGE, 255);
+    if (obj !== 'address' && obj !== 'route' && obj !== 'link') notModelled(`ip ${obj}`);
+    return { globals, object: obj as IpCommand['object'], args: argv.slice(i + 1) };
+  } catch (e) {
+    if (e instanceof IpError) return { error: e.message, status: e.status };
+    throw e;
+  }
+}
+
+const USAGE = `Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }
+       ip [ -force ] -batch filename
+where  OBJECT := { address | addrlabel | fou | help | ila | ioam | l2tp | link |
+                   macsec | maddress | monitor | mptcp | mroute | mrule |
+                   neighbor | neighbour | netconf | netns | nexthop | ntable |
+                   ntbl | route | rule | sr | tap | tcpmetrics |
+                   token | tunnel | tuntap | vrf | xfrm }
+       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -r[esolve] |
+                    -h[uman-readable] | -iec | -j[son] | -p[retty] |
+                    -f[amily] { inet | inet6 | mpls | bridge | link } |
+                    -4 | -6 | -M | -B | -0 |
+                    -l[oops] { maximum-addr-flush-attempts } | -br[ief] |
+                    -o[neline] | -t[imestamp] | -ts[hort] | -b[atch] [filename] |
+                    -rc[vbuf] [size] | -n[etns] name | -N[umeric] | -a[ll] |
+                    -c[olor]}
+`;
+
+export async function ipCommand(ctx: CliContext, argv: string[]): Promise<number> {
+  const { io } = ctx;
+  const p = parseIp(argv);
+  if ('error' in p) {
+    if (p.status === -1) {
+      io.out('ip utility, iproute2-6.1.0, libbpf 1.1.2\n');
+      return 0;
+    }
+    io.err(p.error);
+    return p.status;
+  }
+  const run = (host: Host, write: boolean): Out => {
+    const o: Out = { out: '', err: '', status: 0 };
+    try {
+      if (p.object === 'address') address(host, p.args, p.globals, o, write);
+      else if (p.object === 'route') route(host, p.args, p.globals, o, write);
+      else link(host, p.args, p.globals, o, write);
+    } catch (e) {
+      if (!(e instanceof IpError)) throw e;
+      o.err += e.message;
+      o.status = e.status;
+    }
+    return o;
+  };
+  const mutating = isMutating(p);
+  let result: Out;
+  if (!mutating) result = readOnly(ctx, (lab) => run(hostOf(lab, ctx.host)[1], false));
+  else
+    result = await readWrite(ctx, (lab) => {
+      const o = run(hostOf(lab, ctx.host)[1], true);
+      return { save: o.status === 0, value: o };
+    });
+  io.out(result.out);
+  io.err(result.err);
+  return result.status;
+}
+
+function isMutating(p: IpCommand): boolean {
+  const sub = p.args[0];
+  if (sub === undefined) return false;
+  if (p.object === 'address') return ['add', 'change', 'chg', 'replace', 'delete', 'flush'].some((k) => matches(sub, k)) && !matches(sub, 'list') && !matches(sub, 'show');
+  if (p.object === 'route') return !['list', 'show', 'lst', 'get'].some((k) => matches(sub, k));
+  return ['set', 'add', 'delete', 'change'].some((k) => matches(sub, k)) && !matches(sub, 'show') && !matches(sub, 'list');
+}
+
+// ---- addresses -------------------------------------------------------------------------
+
+interface Prefix {
+  addr: Ip4;
+  plen: number;
+  /** the prefix length was written */
+  explicit: boolean;
+}
+
+function parseInetPrefix(s: string, what = 'any valid prefix'): Prefix {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){0,3})(?:\/(\d{1,2}))?$/.exec(s);
+  const a = m ? parseLoose(m[1]!) : undefined;
+  const plen = m?.[2] !== undefined ? Number(m[2]) : 32;
+  if (!m || a === undefined || plen > 32) fail(`Error: ${what} is expected rather than "${s}".\n`, 1);
+  return { addr: a!, plen, explicit: m![2] !== undefined };
+}
+
+/** get_addr_1(): dotted quads, missing trailing octets are zero ("10/8") */
+function parseLoose(s: string): Ip4 | undefined {
+  const parts = s.split('.');
+  if (parts.some((x) => x === '' || Number(x) > 255)) return undefined;
+  while (parts.length < 4) parts.push('0');
+  return parseDotted(parts.join('.'));
+}
+
+function parseInetAddr(s: string): Ip4 {
+  const a = /^\d{1,3}(\.\d{1,3}){3}$/.test(s) ? parseDotted(s) : undefined;
+  if (a === undefined) fail(`Error: inet address is expected rather than "${s}".\n`, 1);
+  return a!;
+}
+
+function str(a: Ip4, plen: number): string {
+  return `${ipToString(a)}/${plen}`;
+}
+
+function net(a: Ip4, plen: number): Ip4 {
+  return (a & prefixToMask(plen)) >>> 0;
+}
+
+function splitAddr(s: string): { addr: Ip4; plen: number } {
+  const [a, p] = s.split('/');
+  return { addr: parseDotted(a!)!, plen: p === undefined ? 32 : Number(p) };
+}
+
+/** an address is secondary when an earlier one of the interface covers the same subnet */
+function isSecondary(iface: Interface, idx: number): boolean {
+  const me = splitAddr(iface.addrs[idx]!);
+  for (let i = 0; i < idx; i++) {
+    const o = splitAddr(iface.addrs[i]!);
+    if (o.plen === me.plen && net(o.addr, o.plen) === net(me.addr, me.plen)) return true;
+  }
+  return false;
+}
+
+function findDev(host: Host, name: string): Interface {
+  const i = host.interfaces.find((x) => x.name === name);
+  if (!i) fail(`Cannot find device "${name}"\n`, 1);
+  return i!;
+}
+
+function ifIndex(host: Host, iface: Interface): number {
+  return iface.index ?? host.interfaces.indexOf(iface) + 1;
+}
+
+function scopeOf(addr: Ip4): 'host' | 'global' {
+  return addr >>> 24 === 127 ? 'host' : 'global';
+}
+
+/** removes one address as the kernel does (inet_del_ifa, then the FIB's reaction) */
+function deleteAddress(host: Host, iface: Interface, idx: number): void {
+  const gone: string[] = [];
+  const primary = !isSecondary(iface, idx);
+  const me = splitAddr(iface.addrs[idx]!);
+  if (primary) {
+    // promote_secondaries=0: the primary takes every secondary of its subnet with it
+    for (let j = iface.addrs.length - 1; j > idx; j--) {
+      const o = splitAddr(iface.addrs[j]!);
+      if (o.plen === me.plen && net(o.addr, o.plen) === net(me.addr, me.plen)) gone.push(...iface.addrs.splice(j, 1));
+    }
+  }
+  gone.push(...iface.addrs.splice(idx, 1));
+  for (const g of gone) {
+    if (iface.brd) delete iface.brd[g];
+    const a = g.split('/')[0];
+    // fib_sync_down_addr(): routes preferring a deleted source go
+    host.routes = host.routes.filter((r) => r.src !== a);
+  }
+  // the last address gone: fib_disable_ip() flushes every route through the device
+  if (!iface.addrs.length) host.routes = host.routes.filter((r) => r.dev !== iface.name);
+}
+
+function addressLines(host: Host, iface: Interface, g: Globals): string {
+  let out = '';
+  iface.addrs.forEach((a, idx) => {
+    const { addr, plen } = splitAddr(a);
+    const brd = iface.brd?.[a];
+    const sec = isSecondary(iface, idx) ? 'secondary ' : '';
+    const line = `    inet ${str(addr, plen)}${brd ? ` brd ${brd}` : ''} scope ${scopeOf(addr)} ${sec}${iface.name}`;
+    if (g.oneline) out += `${ifIndex(host, iface)}: ${iface.name}${line.replace(/^ {4}/, '    ')}\\       valid_lft forever preferred_lft forever\n`;
+    else out += `${line}\n       valid_lft forever preferred_lft forever\n`;
+  });
+  return out;
+}
+
+function flags(iface: Interface): string {
+  if (iface.name === 'lo') return iface.up ? 'LOOPBACK,UP,LOWER_UP' : 'LOOPBACK';
+  const base = iface.kind === 'dummy' ? 'BROADCAST,NOARP' : 'BROADCAST,MULTICAST';
+  return iface.up ? `${base},UP,LOWER_UP` : base;
+}
+
+function linkHeader(host: Host, iface: Interface, mode: boolean): string {
+  const lo = iface.name === 'lo';
+  const state = lo || iface.kind === 'dummy' ? (iface.up ? 'UNKNOWN' : 'DOWN') : iface.up ? 'UP' : 'DOWN';
+  return `${ifIndex(host, iface)}: ${iface.name}: <${flags(iface)}> mtu ${lo ? 65536 : 1500} qdisc noqueue state ${state} ${mode ? 'mode DEFAULT ' : ''}group default qlen 1000`;
+}
+
+function linkLine(iface: Interface): string {
+  return iface.name === 'lo' ? '    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00' : `    link/ether ${iface.mac} brd ff:ff:ff:ff:ff:ff`;
+}
+
+function briefState(iface: Interface): string {
+  return iface.name === 'lo' || iface.kind === 'dummy' ? (iface.up ? 'UNKNOWN' : 'DOWN') : iface.up ? 'UP' : 'DOWN';
+}
+
+function showAddresses(host: Host, args: string[], g: Globals, o: Out): void {
+  let dev: string | undefined;
+  let upOnly = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === 'dev') {
+      dev = args[++i];
+      if (dev === undefined) fail('Command line is not complete. Try option "help"\n', 255);
+    } else if (a === 'up') upOnly = true;
+    else if (['scope', 'to', 'label', 'type', 'master', 'vrf'].includes(a) || ['primary', 'secondary', 'permanent', 'dynamic'].includes(a)) notModelled(`ip address show ${a}`);
+    else if (dev === undefined) dev = a;
+    else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
+  }
+  if (dev !== undefined && !host.interfaces.some((x) => x.name === dev)) fail(`Device "${dev}" does not exist.\n`, 1);
+  for (const iface of host.interfaces) {
+    if (dev !== undefined && iface.name !== dev) continue;
+    if (upOnly && !iface.up) continue;
+    if (g.family4 && !iface.addrs.length) continue;
+    if (g.brief) {
+      o.out += `${iface.name.padEnd(16)} ${briefState(iface).padEnd(14)} ${iface.addrs.map((a) => `${a} `).join('')}\n`;
+      continue;
+    }
+    if (g.oneline) {
+      o.out += addressLines(host, iface, g);
+      continue;
+    }
+    o.out += linkHeader(host, iface, false) + '\n';
+    if (!g.family4) o.out += linkLine(iface) + '\n';
+    o.out += addressLines(host, iface, g);
+  }
+}
+
+function address(host: Host, args: string[], g: Globals, o: Out, write: boolean): void {
+  const sub = args[0];
+  if (sub === undefined) return showAddresses(host, [], g, o);
+  const rest = args.slice(1);
+  if (matches(sub, 'add') || matches(sub, 'replace') || matches(sub, 'change') || sub === 'chg') {
+    const replace = !matches(sub, 'add');
+    if (!write) return;
+    let local: Prefix | undefined;
+    let dev: string | undefined;
+    let brd: string | undefined;
+    for (let i = 0; i < rest.length; i++) {
+      const a = rest[i]!;
+      const arg = (): string => rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+      if (a === 'dev') dev = arg();
+      else if (matches(a, 'broadcast') || a === 'brd') brd = arg();
+      else if (a === 'local') local = parseInetPrefix(arg());
+      else if (a === 'label') {
+        const l = arg();
+        if (l !== dev) notModelled(`address labels (label ${l})`);
+      } else if (a === 'scope') {
+        const s = arg();
+        if (s !== 'global' && s !== '0') notModelled(`scope ${s} for addresses`);
+      } else if (a === 'valid_lft' || a === 'preferred_lft') {
+        const v = arg();
+        if (v !== 'forever') notModelled(`${a} ${v}`);
+      } else if (['peer', 'anycast', 'home', 'nodad', 'mngtmpaddr', 'noprefixroute', 'autojoin', 'metric', 'proto'].includes(a)) {
+        notModelled(`ip address add ... ${a}`);
+      } else if (local === undefined) local = parseInetPrefix(a);
+      else fail(`Error: either "local" is duplicate, or "${a}" is a garbage.\n`, 255);
+    }
+    if (dev === undefined) fail('Not enough information: "dev" argument is required.\n', 1);
+    const iface = findDev(host, dev!);
+    if (local === undefined) fail('Not enough information: "local" argument is required.\n', 1);
+    const text = str(local!.addr, local!.plen);
+    const existing = iface.addrs.findIndex((x) => splitAddr(x).addr === local!.addr && splitAddr(x).plen === local!.plen);
+    if (existing >= 0 && !replace) fail('Error: ipv4: Address already assigned.\n', 2);
+    if (existing < 0 && sub !== undefined && (matches(sub, 'change') || sub === 'chg')) fail('Error: ipv4: Address not found.\n', 2);
+    let brdText: string | undefined;
+    if (brd !== undefined && brd !== '-') {
+      if (brd === '+') {
+        if (local!.plen < 31) brdText = ipToString((net(local!.addr, local!.plen) | (~prefixToMask(local!.plen) >>> 0)) >>> 0);
+      } else brdText = ipToString(parseInetAddr(brd));
+    }
+    if (existing < 0) {
+      // the kernel keeps primaries before secondaries: a new primary goes after the last primary
+      const secondary = iface.addrs.some((x) => splitAddr(x).plen === local!.plen && net(splitAddr(x).addr, local!.plen) === net(local!.addr, local!.plen));
+      if (secondary) iface.addrs.push(text);
+      else {
+        let at = 0;
+        while (at < iface.addrs.length && !isSecondary(iface, at)) at++;
+        iface.addrs.splice(at, 0, text);
+      }
+    }
+    if (brdText !== undefined) (iface.brd ??= {})[text] = brdText;
+    else if (iface.brd) delete iface.brd[text];
+    return;
+  }
+  if (matches(sub, 'delete')) {
+    if (!write) return;
+    let local: Prefix | undefined;
+    let dev: string | undefined;
+    for (let i = 0; i < rest.length; i++) {
+      const a = rest[i]!;
+      if (a === 'dev') dev = rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+      else if (a === 'local') local = parseInetPrefix(rest[++i] ?? '');
+      else if (a === 'label' || a === 'scope' || a === 'broadcast' || a === 'brd') i++;
+      else if (local === undefined) local = parseInetPrefix(a);
+      else fail(`Error: either "local" is duplicate, or "${a}" is a garbage.\n`, 255);
+    }
+    if (dev === undefined) fail('Not enough information: "dev" argument is required.\n', 1);
+    const iface = findDev(host, dev!);
+    if (local === undefined) notModelled('ip address del without an address');
+    if (!local!.explicit) {
+      o.err +=
+        'Warning: Executing wildcard deletion to stay compatible with old scripts.\n' +
+        `         Explicitly specify the prefix length (${str(local!.addr, 32)}) to avoid this warning.\n` +
+        '         This special behaviour is likely to disappear in further releases,\n' +
+        '         fix your scripts!\n';
+    }
+    const idx = iface.addrs.findIndex((x) => splitAddr(x).addr === local!.addr && (!local!.explicit || splitAddr(x).plen === local!.plen));
+    if (idx < 0) fail('Error: ipv4: Address not found.\n', 2);
+    deleteAddress(host, iface, idx);
+    return;
+  }
+  if (matches(sub, 'list') || matches(sub, 'show') || matches(sub, 'lst')) return showAddresses(host, rest, g, o);
+  if (matches(sub, 'flush')) {
+    if (!rest.length) fail('Flush requires arguments.\n', 1);
+    if (!write) return;
+    let dev: string | undefined;
+    let scope: string | undefined;
+    let to: Prefix | undefined;
+    for (let i = 0; i < rest.length; i++) {
+      const a = rest[i]!;
+      if (a === 'dev') dev = rest[++i];
+      else if (a === 'scope') scope = rest[++i];
+      else if (a === 'to') to = parseInetPrefix(rest[++i] ?? '');
+      else if (a === 'label' || a === 'primary' || a === 'secondary' || a === 'permanent' || a === 'dynamic') notModelled(`ip address flush ${a}`);
+      else if (dev === undefined) dev = a;
+      else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
+    }
+    if (dev !== undefined && !host.interfaces.some((x) => x.name === dev)) fail(`Device "${dev}" does not exist.\n`, 1);
+    if (scope !== undefined && !['global', 'host', 'link', 'all'].includes(scope)) fail(`Error: argument "${scope}" is wrong: invalid "scope"\n\n`, 1);
+    for (const iface of host.interfaces) {
+      if (dev !== undefined && iface.name !== dev) continue;
+      for (let idx = iface.addrs.length - 1; idx >= 0; idx--) {
+        const { addr, plen } = splitAddr(iface.addrs[idx]!);
+        if (scope !== undefined && scope !== 'all' && scopeOf(addr) !== scope) continue;
+        if (to && !(plen >= to.plen && net(addr, to.plen) === net(to.addr, to.plen))) continue;
+        if (idx < iface.addrs.length) deleteAddress(host, iface, idx);
+      }
+    }
+    return;
+  }
+  if (matches(sub, 'help')) fail('Usage: ip address {add|change|replace} IFADDR dev IFNAME [ LIFETIME ]\n                                                      [ CONFFLAG-LIST ]\n       ip address del IFADDR dev IFNAME [mngtmpaddr]\n       ip address {save|flush} [ dev IFNAME ] [ scope SCOPE-ID ]\n                            [ to PREFIX ] [ FLAG-LIST ] [ label LABEL ] [up]\n       ip address [ show [ dev IFNAME ] [ scope SCOPE-ID ] [ master DEVICE ]\n', 255);
+  if (['get', 'save', 'showdump', 'restore'].some((k) => matches(sub, k))) notModelled(`ip address ${sub}`);
+  fail(`Command "${sub}" is unknown, try "ip address help".\n`, 255);
+}
+
+// ---- routes ----------------------------------------------------------------------------
+
+interface RouteSpec {
+  type: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+  dst: Prefix;
+  isDefault: boolean;
+  via?: Ip4;
+  dev?: string;
+  src?: Ip4;
+  metric?: number;
+  proto?: 'static' | 'boot' | 'kernel';
+  table: 'main' | 'local';
+  scope?: 'global' | 'link' | 'host';
+}
+
+const ROUTE_TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit'];
+
+function parseRoute(args: string[], forShow = false): RouteSpec {
+  const spec: RouteSpec = { type: 'unicast', dst: { addr: 0, plen: 0, explicit: false }, isDefault: false, table: 'main' };
+  let haveDst = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    if (a === 'via') spec.via = parseInetAddr(arg());
+    else if (a === 'dev' || a === 'oif') spec.dev = arg();
+    else if (a === 'src') spec.src = parseInetAddr(arg());
+    else if (a === 'metric' || a === 'priority' || a === 'preference') {
+      const v = arg();
+      if (!/^\d+$/.test(v)) fail(`Error: argument "${v}" is wrong: "metric" value is invalid\n\n`, 1);
+      spec.metric = Number(v);
+    } else if (a === 'proto' || a === 'protocol') {
+      const v = arg();
+      if (v === 'static' || v === 'boot' || v === 'kernel') spec.proto = v;
+      else notModelled(`route protocol ${v}`);
+    } else if (a === 'table') {
+      const v = arg();
+      if (v === 'main' || v === '254') spec.table = 'main';
+      else if (v === 'local' || v === '255') spec.table = 'local';
+      else if (forShow && v === 'all') spec.table = 'all' as 'main';
+      else notModelled(`routing table ${v}`);
+    } else if (a === 'scope') {
+      const v = arg();
+      if (v === 'global' || v === 'link' || v === 'host') spec.scope = v;
+      else fail(`Error: argument "${v}" is wrong: invalid "scope" value\n\n`, 1);
+    } else if (['onlink', 'mtu', 'advmss', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'realms', 'nexthop', 'tos', 'dsfield', 'from', 'encap', 'expires', 'pref', 'ttl-propagate', 'features', 'quickack', 'congctl', 'fastopen_no_cookie', 'nhid', 'hoplimit', 'ssthresh', 'rto_min', 'as', 'mpath', 'dst', 'iif', 'mark', 'uid', 'vrf', 'cached', 'cloned', 'root', 'match', 'exact', 'type'].includes(a)) {
+      notModelled(`ip route ... ${a}`);
+    } else if (!haveDst && ROUTE_TYPES.includes(a) && args[i + 1] !== undefined) {
+      spec.type = a as RouteSpec['type'];
+    } else if (!haveDst && ['local', 'broadcast', 'multicast', 'throw', 'nat', 'anycast'].includes(a)) {
+      notModelled(`routes of type ${a}`);
+    } else if (!haveDst) {
+      haveDst = true;
+      if (a === 'default' || a === 'all' || a === 'any') {
+        spec.isDefault = true;
+      } else {
+        spec.dst = parseInetPrefix(a);
+        if (net(spec.dst.addr, spec.dst.plen) !== spec.dst.addr && !forShow) fail('Error: Invalid prefix for given prefix length.\n', 2);
+      }
+    } else fail(`Error: either "to" is duplicate, or "${a}" is a garbage.\n`, 255);
+  }
+  if (!haveDst && !forShow) fail('Command line is not complete. Try option "help"\n', 255);
+  if (!haveDst) spec.dst.plen = -1;
+  return spec;
+}
+
+function routeDst(r: Route): { addr: Ip4; plen: number } {
+  return r.dst === 'default' ? { addr: 0, plen: 0 } : splitAddr(r.dst);
+}
+
+/** one line of `ip route show`, as iproute2's print_route() lays it out */
+interface Shown {
+  addr: Ip4;
+  plen: number;
+  metric: number;
+  table: 'main' | 'local';
+  proto: string;
+  text: (showTable: boolean, showProto: boolean) => string;
+}
+
+function fmtDst(addr: Ip4, plen: number): string {
+  return plen === 0 ? 'default' : plen === 32 ? ipToString(addr) : str(addr, plen);
+}
+
+function shownRoutes(host: Host): Shown[] {
+  const out: Shown[] = [];
+  const seen = new Set<string>();
+  for (const f of buildFib(host)) {
+    if (f.proto !== 'kernel') continue;
+    // a secondary address adds its local route only: the subnet's routes are the primary's
+    const key = `${f.table} ${f.type} ${f.addr} ${f.plen} ${f.dev}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({
+      addr: f.addr,
+      plen: f.plen,
+      metric: 0,
+      table: f.table,
+      proto: 'kernel',
+      text: (t, p) => `${f.type === 'unicast' ? '' : f.type + ' '}${fmtDst(f.addr, f.plen)} dev ${f.dev}${t && f.table === 'local' ? ' table local' : ''}${p ? ' proto kernel' : ''} scope ${f.scope} src ${ipToString(f.prefsrc!)} `,
+    });
+  }
+  for (const r of host.routes) {
+    const { addr, plen } = routeDst(r);
+    const type = r.type ?? 'unicast';
+    const proto = r.proto ?? 'boot';
+    const table = r.table ?? 'main';
+    out.push({
+      addr,
+      plen,
+      metric: r.metric ?? 0,
+      table,
+      proto,
+      text: (t, p) => {
+        let s = `${type === 'unicast' ? '' : type + ' '}${fmtDst(addr, plen)}`;
+        if (r.via) s += ` via ${r.via}`;
+        if (type === 'unicast' && r.dev) s += ` dev ${r.dev}`;
+        if (t && table === 'local') s += ' table local';
+        if (p && proto !== 'boot') s += ` proto ${proto}`;
+        const scope = r.via ? 'global' : type === 'unicast' ? (r.scope ?? 'link') : 'global';
+        if (scope !== 'global') s += ` scope ${scope}`;
+        if (r.src) s += ` src ${r.src}`;
+        if (r.metric) s += ` metric ${r.metric}`;
+        return s + ' ';
+      },
+    });
+  }
+  // fib_table_dump() walks the trie in key order; within a key, longer prefixes and then lower metrics first
+  return out
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => (a.s.addr !== b.s.addr ? (a.s.addr < b.s.addr ? -1 : 1) : a.s.plen !== b.s.plen ? b.s.plen - a.s.plen : a.s.metric !== b.s.metric ? a.s.metric - b.s.metric : a.i - b.i))
+    .map((x) => x.s);
+}
+
+function devUp(host: Host, name: string): Interface {
+  const i = findDev(host, name);
+  if (!i.up) fail('Error: Device for nexthop is not up.\n', 2);
+  return i;
+}
+
+/** fib_check_nh(): the gateway must be on a connected subnet (of `dev` when given) */
+function gatewayDev(host: Host, via: Ip4, dev: string | undefined): string {
+  const fib = buildFib(host).filter((f) => f.table === 'main' && f.type === 'unicast' && f.proto === 'kernel' && (dev === undefined || f.dev === dev));
+  let best: FibRoute | undefined;
+  for (const f of fib) if (net(via, f.plen) === f.addr && (!best || f.plen > best.plen)) best = f;
+  if (!best) {
+    // a static on-link route can make the gateway reachable too
+    const st = host.routes.find((r) => !r.via && (r.type ?? 'unicast') === 'unicast' && (dev === undefined || r.dev === dev) && (() => { const d = routeDst(r); return net(via, d.plen) === d.addr; })());
+    if (st) return st.dev;
+    fail('Error: Nexthop has invalid gateway.\n', 2);
+  }
+  return best!.dev;
+}
+
+function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean): void {
+  const sub = args[0];
+  const rest = args.slice(1);
+  if (sub === undefined || matches(sub, 'list') || matches(sub, 'show') || matches(sub, 'lst')) return showRoutes(host, sub === undefined ? [] : rest, o);
+  if (matches(sub, 'get')) return getRoute(host, rest, o);
+  if (matches(sub, 'flush')) {
+    if (rest[0] === 'cache' && rest.length === 1) return; // no routing cache since Linux 3.6: nothing to flush
+    if (!rest.length) fail('"ip route flush" requires arguments.\n', 1);
+    notModelled(`ip route flush ${rest.join(' ')}`);
+  }
+  const add = matches(sub, 'add');
+  const replace = matches(sub, 'replace');
+  const change = matches(sub, 'change');
+  const del = matches(sub, 'delete');
+  if (matches(sub, 'append') || matches(sub, 'prepend') || matches(sub, 'save') || matches(sub, 'restore') || matches(sub, 'showdump')) notModelled(`ip route ${sub}`);
+  if (matches(sub, 'help')) fail('Usage: ip route { list | flush } SELECTOR\n       ip route get ADDRESS\n       ip route { add | del | change | append | replace } ROUTE\n', 255);
+  if (!add && !replace && !change && !del) fail(`Command "${sub}" is unknown, try "ip route help".\n`, 255);
+  if (!write) return;
+  const spec = parseRoute(rest);
+  if (spec.table === 'local') notModelled('changing the local routing table');
+  const sameKey = (r: Route): boolean => {
+    const d = routeDst(r);
+    return d.addr === spec.dst.addr && d.plen === (spec.isDefault ? 0 : spec.dst.plen) && (r.table ?? 'main') === spec.table;
+  };
+  if (del) {
+    const idx = host.routes
+      .map((r, i) => ({ r, i }))
+      .filter(({ r }) => sameKey(r))
+      .filter(({ r }) => spec.metric === undefined || (r.metric ?? 0) === spec.metric)
+      .filter(({ r }) => spec.via === undefined || r.via === ipToString(spec.via))
+      .filter(({ r }) => spec.dev === undefined || r.dev === spec.dev)
+      .filter(({ r }) => spec.type === 'unicast' || (r.type ?? 'unicast') === spec.type)
+      .sort((a, b) => (a.r.metric ?? 0) - (b.r.metric ?? 0) || a.i - b.i)[0]?.i;
+    if (idx === undefined) {
+      const kernel = buildFib(host).some((f) => f.proto === 'kernel' && f.table === 'main' && f.addr === spec.dst.addr && f.plen === spec.dst.plen && (spec.dev === undefined || f.dev === spec.dev));
+      if (kernel) notModelled("deleting the kernel's route of a connected subnet (delete the address instead)");
+      if (spec.dev !== undefined) findDev(host, spec.dev);
+      fail('RTNETLINK answers: No such process\n', 2);
+    }
+    host.routes.splice(idx!, 1);
+    return;
+  }
+  // building the new route: the device and gateway checks of fib_create_info()
+  const r: Route = { dst: spec.isDefault || spec.dst.plen === 0 ? 'default' : str(spec.dst.addr, spec.dst.plen), dev: '' };
+  if (spec.type !== 'unicast') {
+    r.type = spec.type;
+    if (spec.dev !== undefined) findDev(host, spec.dev);
+  } else {
+    if (spec.dev !== undefined) {
+      findDev(host, spec.dev);
+      devUp(host, spec.dev);
+    }
+    if (spec.via !== undefined) {
+      r.dev = gatewayDev(host, spec.via, spec.dev);
+      r.via = ipToString(spec.via);
+    } else if (spec.dev !== undefined) {
+      r.dev = spec.dev;
+      if (spec.scope && spec.scope !== 'link') r.scope = spec.scope;
+    } else fail('RTNETLINK answers: No such device\n', 2);
+  }
+  if (spec.src !== undefined) {
+    const local = buildFib(host).some((f) => f.table === 'local' && f.type === 'local' && f.addr === spec.src && f.plen === 32);
+    if (!local) fail('Error: Invalid prefsrc address.\n', 2);
+    r.src = ipToString(spec.src);
+  }
+  if (spec.metric) r.metric = spec.metric;
+  if (spec.proto && spec.proto !== 'boot') r.proto = spec.proto;
+  const existing = host.routes.findIndex((x) => sameKey(x) && (x.metric ?? 0) === (spec.metric ?? 0));
+  const kernelClash = buildFib(host).some((f) => f.proto === 'kernel' && f.table === 'main' && f.addr === spec.dst.addr && f.plen === (spec.isDefault ? 0 : spec.dst.plen) && !spec.metric);
+  if (add) {
+    if (existing >= 0 || kernelClash) fail('RTNETLINK answers: File exists\n', 2);
+    host.routes.push(r);
+    return;
+  }
+  if (kernelClash) notModelled("replacing the kernel's route of a connected subnet");
+  if (existing >= 0) host.routes[existing] = r;
+  else if (change) fail('RTNETLINK answers: No such file or directory\n', 2);
+  else host.routes.push(r);
+}
+
+function showRoutes(host: Host, args: string[], o: Out): void {
+  const spec = parseRoute(args, true);
+  const table = spec.table as string;
+  if (spec.dev !== undefined && !host.interfaces.some((i) => i.name === spec.dev)) fail(`Cannot find device "${spec.dev}"\n`, 1);
+  for (const s of shownRoutes(host)) {
+    if (table !== 'all' && s.table !== table) continue;
+    if (spec.proto !== undefined && s.proto !== spec.proto) continue;
+    if (spec.dst.plen >= 0 && !(s.addr === spec.dst.addr && s.plen === spec.dst.plen)) continue;
+    if (spec.isDefault && s.plen !== 0) continue;
+    let text = s.text(table === 'all', spec.proto === undefined);
+    if (spec.dev !== undefined) {
+      if (!text.includes(` dev ${spec.dev} `)) continue;
+      text = text.replace(` dev ${spec.dev}`, '');
+    }
+    o.out += text + '\n';
+  }
+}
+
+function getRoute(host: Host, args: string[], o: Out): void {
+  let dst: Ip4 | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === 'to') dst = parseInetAddr(args[++i] ?? '');
+    else if (['from', 'iif', 'oif', 'mark', 'tos', 'dsfield', 'vrf', 'uid', 'ipproto', 'sport', 'dport', 'connected', 'fibmatch'].includes(a)) notModelled(`ip route get ... ${a}`);
+    else if (dst === undefined) dst = parseInetPrefix(a, 'any valid address').addr;
+    else fail(`Error: either "to" is duplicate, or "${a}" is a garbage.\n`, 255);
+  }
+  if (dst === undefined) fail('need at least a destination address\n', 1);
+  const r = fibLookup(buildFib(host), dst!);
+  if (!r) fail('RTNETLINK answers: Network is unreachable\n', 2);
+  const d = ipToString(dst!);
+  switch (r!.type) {
+    case 'local':
+      o.out += `local ${d} dev lo src ${ipToString(r!.prefsrc ?? dst!)} uid 0 \n    cache <local> \n`;
+      return;
+    case 'unreachable':
+      fail('RTNETLINK answers: No route to host\n', 2);
+      break;
+    case 'prohibit':
+      fail('RTNETLINK answers: Permission denied\n', 2);
+      break;
+    case 'blackhole':
+      fail('RTNETLINK answers: Invalid argument\n', 2);
+      break;
+  }
+  const src = r!.prefsrc ?? selectSourceAddress(host, r!.dev, r!.gateway ?? dst!);
+  o.out += `${d}${r!.gateway !== undefined ? ` via ${ipToString(r!.gateway)}` : ''} dev ${r!.dev}${src !== undefined ? ` src ${ipToString(src)}` : ''} uid 0 \n    cache \n`;
+}
+
+// ---- links -----------------------------------------------------------------------------
+
+function showLinks(host: Host, args: string[], g: Globals, o: Out): void {
+  let dev: string | undefined;
+  let upOnly = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === 'dev') dev = args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    else if (a === 'up') upOnly = true;
+    else if (['type', 'master', 'vrf', 'group'].includes(a)) notModelled(`ip link show ${a}`);
+    else if (dev === undefined) dev = a;
+    else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
+  }
+  if (dev !== undefined && !host.interfaces.some((x) => x.name === dev)) fail(`Device "${dev}" does not exist.\n`, 1);
+  for (const iface of host.interfaces) {
+    if (dev !== undefined && iface.name !== dev) continue;
+    if (upOnly && !iface.up) continue;
+    if (g.brief) {
+      o.out += `${iface.name.padEnd(16)} ${briefState(iface).padEnd(14)} ${iface.mac} <${flags(iface)}> \n`;
+      continue;
+    }
+    const h = linkHeader(host, iface, true);
+    o.out += g.oneline ? `${h}\\${linkLine(iface)}\n` : `${h}\n${linkLine(iface)}\n`;
+  }
+}
+
+function macFor(host: Host, name: string): string {
+  let h = 0x811c9dc5;
+  for (const c of name + Object.keys(host.interfaces).length) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  const b = [0x02, 0x00, (h >>> 24) & 255, (h >>> 16) & 255, (h >>> 8) & 255, h & 255];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): void {
+  const sub = args[0];
+  const rest = args.slice(1);
+  if (sub === undefined || matches(sub, 'show') || matches(sub, 'list') || matches(sub, 'lst')) return showLinks(host, sub === undefined ? [] : rest, g, o);
+  if (matches(sub, 'set') || matches(sub, 'change')) {
+    if (!write) return;
+    let dev: string | undefined;
+    let state: boolean | undefined;
+    for (let i = 0; i < rest.length; i++) {
+      const a = rest[i]!;
+      if (a === 'dev') dev = rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+      else if (a === 'up') state = true;
+      else if (a === 'down') state = false;
+      else if (['mtu', 'address', 'name', 'arp', 'multicast', 'allmulticast', 'promisc', 'master', 'nomaster', 'txqueuelen', 'txqlen', 'netns', 'alias', 'broadcast', 'brd', 'peer', 'qlen', 'dynamic', 'trailers', 'carrier', 'type', 'vf', 'group', 'mode', 'state', 'link-netns', 'link-netnsid', 'xdp', 'protodown', 'gso_max_size', 'gro_max_size', 'addrgenmode', 'vrf', 'nomaster'].includes(a)) {
+        notModelled(`ip link set ... ${a}`);
+      } else if (dev === undefined) dev = a;
+      else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
+    }
+    if (dev === undefined) fail('Not enough information: "dev" argument is required.\n', 1);
+    const iface = findDev(host, dev!);
+    if (state === undefined || state === iface.up) return;
+    iface.up = state;
+    // fib_sync_down_dev(): a device going down takes every route through it
+    if (!state) host.routes = host.routes.filter((r) => r.dev !== iface.name);
+    return;
+  }
+  if (matches(sub, 'add')) {
+    if (!write) return;
+    let name: string | undefined;
+    let type: string | undefined;
+    for (let i = 0; i < rest.length; i++) {
+      const a = rest[i]!;
+      if (a === 'name' || a === 'dev') name = rest[++i];
+      else if (a === 'type') {
+        type = rest[++i];
+        if (rest.length > i + 1) notModelled(`options of link type ${type} (${rest.slice(i + 1).join(' ')})`);
+        break;
+      } else if (['link', 'txqueuelen', 'address', 'broadcast', 'mtu', 'numtxqueues', 'numrxqueues', 'index', 'netns', 'group'].includes(a)) notModelled(`ip link add ... ${a}`);
+      else if (name === undefined) name = a;
+      else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
+    }
+    if (type === undefined) fail('Not enough information: "type" argument is required\n', 1);
+    if (type !== 'dummy') notModelled(`link type ${type} (ip link add supports type dummy)`);
+    if (name === undefined) fail('Not enough information: "dev" argument is required.\n', 1);
+    if (name!.length > 15 || !/^[^\s/:]+$/.test(name!)) fail(`Error: argument "${name}" is wrong: "name" not a valid ifname\n`, 1);
+    if (host.interfaces.some((i) => i.name === name)) fail('RTNETLINK answers: File exists\n', 2);
+    const index = Math.max(...host.interfaces.map((i) => ifIndex(host, i))) + 1;
+    host.interfaces.push({ name: name!, addrs: [], mac: macFor(host, name!), up: false, kind: 'dummy', index });
+    // a new device starts from the conf/default values (devinet_init_net's devconf_dflt)
+    for (const k of CONF_KEYS) host.sysctls[`net.ipv4.conf.${name}.${k}`] = host.sysctls[`net.ipv4.conf.default.${k}`] ?? '0';
+    return;
+  }
+  if (matches(sub, 'delete')) {
+    if (!write) return;
+    let name: string | undefined;
+    for (let i = 0; i < rest.length; i++) {
+      const a = rest[i]!;
+      if (a === 'dev') name = rest[++i];
+      else if (a === 'type' || a === 'group') notModelled(`ip link delete ${a}`);
+      else if (name === undefined) name = a;
+      else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
+    }
+    if (name === undefined) fail('Not enough information: "dev" argument is required.\n', 1);
+    const iface = findDev(host, name!);
+    if (iface.kind !== 'dummy') notModelled(`deleting ${name} (a port of the lab's topology; only dummy interfaces can be deleted)`);
+    // keep the other devices' numbers: they do not move when one goes
+    for (const i of host.interfaces) i.index = ifIndex(host, i);
+    host.interfaces = host.interfaces.filter((i) => i !== iface);
+    host.routes = host.routes.filter((r) => r.dev !== iface.name);
+    for (const k of Object.keys(host.sysctls)) if (k.startsWith(`net.ipv4.conf.${name}.`)) delete host.sysctls[k];
+    return;
+  }
+  if (matches(sub, 'help')) fail('Usage: ip link add [link DEV | parentdev NAME] [ name ] NAME\n       ip link delete { DEVICE | dev DEVICE | group DEVGROUP } type TYPE [ ARGS ]\n       ip link set { DEVICE | dev DEVICE | group DEVGROUP }\n                  [ { up | down } ]\n       ip link show [ DEVICE | group GROUP ] [up] [master DEV] [vrf NAME] [type TYPE]\n', 255);
+  if (['xstats', 'afstats', 'property'].some((k) => matches(sub, k))) notModelled(`ip link ${sub}`);
+  fail(`Command "${sub}" is unknown, try "ip link help".\n`, 255);
+}

@@ -1,0 +1,253 @@
+/**
+ * Word expansion as the shell does it when a command runs: tilde, parameters (with the
+ * `:-` `-` `:=` `=` `:+` `+` `:?` `?` `#` `##` `%` `%%` forms and ${#name}), field splitting of
+ * unquoted results on IFS, and quote removal. Pathname expansion is not done: a word with `*` or
+ * `?` stays as written (what bash does too when no file matches).
+ */
+import type { Word, WordPart } from './lexer.js';
+
+export interface Variables {
+  get(name: string): string | undefined;
+  set(name: string, value: string): void;
+  positional: string[];
+  /** $0 */
+  arg0: string;
+  status: number;
+  pid: number;
+  nounset: boolean;
+  flags: string;
+}
+
+/** an expansion error (`${X:?}`, an unset variable under `set -u`): the shell stops */
+export class ExpansionError extends Error {}
+
+interface Piece {
+  text: string;
+  /** subject to field splitting */
+  split: boolean;
+}
+
+const DEFAULT_IFS = ' \t\n';
+
+function lookup(v: Variables, name: string): string | undefined {
+  if (/^[0-9]+$/.test(name)) {
+    const n = Number(name);
+    return n === 0 ? v.arg0 : v.positional[n - 1];
+  }
+  switch (name) {
+    case '#':
+      return String(v.positional.length);
+    case '?':
+      return String(v.status);
+    case '$':
+      return String(v.pid);
+    case '-':
+      return v.flags;
+    case '!':
+      return '';
+    case '@':
+    case '*':
+      return v.positional.length ? v.positional.join(' ') : undefined;
+  }
+  return v.get(name);
+}
+
+/** a shell pattern (as in ${x#pattern}) as a regular expression source; quoted parts are literal */
+function patternSource(parts: { s: string; q: boolean }[]): string {
+  let re = '';
+  for (const { s, q } of parts) {
+    if (q) {
+      re += s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      continue;
+    }
+    for (let i = 0; i < s.length; i++) {
+      const c = s[i]!;
+      if (c === '*') re += '[\\s\\S]*';
+      else if (c === '?') re += '[\\s\\S]';
+      else if (c === '[') {
+        const close = s.indexOf(']', i + 2);
+        if (close < 0) re += '\\[';
+        else {
+          let set = s.slice(i + 1, close);
+          if (set.startsWith('!')) set = '^' + set.slice(1);
+          re += '[' + set.replace(/\\/g, '\\\\') + ']';
+          i = close;
+        }
+      } else if (c === '\\' && i + 1 < s.length) re += '\\' + s[++i];
+      else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    }
+  }
+  return re;
+}
+
+function removePattern(value: string, op: '#' | '##' | '%' | '%%', pat: string): string {
+  const longest = op.length === 2;
+  if (op[0] === '#') {
+    const lens = [...Array(value.length + 1).keys()];
+    if (longest) lens.reverse();
+    const re = new RegExp(`^(?:${pat})$`);
+    for (const n of lens) if (re.test(value.slice(0, n))) return value.slice(n);
+    return value;
+  }
+  const starts = [...Array(value.length + 1).keys()];
+  if (!longest) starts.reverse();
+  const re = new RegExp(`^(?:${pat})$`);
+  for (const n of starts) if (re.test(value.slice(n))) return value.slice(0, n);
+  return value;
+}
+
+export class Expander {
+  constructor(private readonly v: Variables) {}
+
+  private ifs(): string {
+    return this.v.get('IFS') ?? DEFAULT_IFS;
+  }
+
+  /** the pieces of a word; `fields` receives the extra breaks of "$@" */
+  private pieces(parts: WordPart[], out: Piece[][], quotedContext = false): void {
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      const cur = out[out.length - 1]!;
+      if (p.k === 'lit') {
+        let s = p.s;
+        if (i === 0 && !p.q && !quotedContext && s.startsWith('~') && out.length === 1 && cur.length === 0) {
+          const m = /^~(?=\/|$)/.exec(s);
+          if (m) s = (this.v.get('HOME') ?? '~') + s.slice(1);
+        }
+        cur.push({ text: s, split: false });
+        continue;
+      }
+      const q = p.q || quotedContext;
+      if (p.k === 'len') {
+        cur.push({ text: String((lookup(this.v, p.name) ?? '').length), split: !q });
+        continue;
+      }
+      if (p.name === '@' && q && !p.op) {
+        // "$@": one field per positional parameter
+        const ps = this.v.positional;
+        if (!ps.length) continue;
+        cur.push({ text: ps[0]!, split: false });
+        for (const x of ps.slice(1)) out.push([{ text: x, split: false }]);
+        continue;
+      }
+      let value = lookup(this.v, p.name);
+      if (p.name === '*' && q && value !== undefined) value = this.v.positional.join(this.ifs()[0] ?? '');
+      const unset = value === undefined;
+      const nul = unset || value === '';
+      const colon = p.op?.startsWith(':') ?? false;
+      const missing = colon ? nul : unset;
+      switch (p.op) {
+        case undefined:
+          if (unset && this.v.nounset && !['@', '*'].includes(p.name)) throw new ExpansionError(`${p.name}: unbound variable`);
+          cur.push({ text: value ?? '', split: !q });
+          break;
+        case ':-':
+        case '-':
+          if (missing) this.pieces(p.arg!.parts, out, q);
+          else cur.push({ text: value!, split: !q });
+          break;
+        case ':=':
+        case '=': {
+          if (missing) {
+            if (/^[0-9@*#?$!-]/.test(p.name)) throw new ExpansionError(`$${p.name}: cannot assign in this way`);
+            const v = this.string(p.arg!);
+            this.v.set(p.name, v);
+            cur.push({ text: v, split: !q });
+          } else cur.push({ text: value!, split: !q });
+          break;
+        }
+        case ':+':
+        case '+':
+          if (!missing) this.pieces(p.arg!.parts, out, q);
+          break;
+        case ':?':
+        case '?':
+          if (missing) {
+            const msg = this.string(p.arg!);
+            throw new ExpansionError(`${p.name}: ${msg || (colon ? 'parameter null or not set' : 'parameter not set')}`);
+          }
+          cur.push({ text: value!, split: !q });
+          break;
+        default: {
+          if (unset && this.v.nounset) throw new ExpansionError(`${p.name}: unbound variable`);
+          const pat = patternSource(this.patternParts(p.arg!.parts));
+          cur.push({ text: removePattern(value ?? '', p.op, pat), split: !q });
+        }
+      }
+    }
+  }
+
+  /** the parts of a pattern after parameter expansion, keeping which text was quoted */
+  private patternParts(parts: WordPart[]): { s: string; q: boolean }[] {
+    const out: { s: string; q: boolean }[] = [];
+    for (const p of parts) {
+      if (p.k === 'lit') out.push({ s: p.s, q: p.q });
+      else out.push({ s: this.string({ parts: [p], raw: '', line: 0, endLine: 0, col: 0, start: 0, end: 0 }), q: p.q });
+    }
+    return out;
+  }
+
+  /** a word expanded into fields (command arguments) */
+  fields(w: Word): string[] {
+    if (w.parts.length === 1) {
+      // the common words: one literal, or one unquoted variable without IFS characters
+      const p = w.parts[0]!;
+      if (p.k === 'lit' && !p.q && p.s.length && p.s[0] !== '~') return [p.s];
+      if (p.k === 'lit' && p.q) return [p.s];
+      if (p.k === 'param' && !p.op && !p.q && /^[A-Za-z_]/.test(p.name) && this.v.get('IFS') === undefined) {
+        const v = this.v.get(p.name);
+        if (v !== undefined && v.length && !/[ \t\n]/.test(v)) return [v];
+      }
+    }
+    const groups: Piece[][] = [[]];
+    this.pieces(w.parts, groups);
+    const quotedSomewhere = w.parts.some((p) => (p.k === 'lit' && p.q) || (p.k !== 'lit' && p.q));
+    const ifs = this.ifs();
+    const white = [...ifs].filter((c) => c === ' ' || c === '\t' || c === '\n').join('');
+    const hard = [...ifs].filter((c) => !white.includes(c)).join('');
+    const fields: string[] = [];
+    for (const g of groups) {
+      let cur: string | undefined;
+      const emit = (): void => {
+        if (cur !== undefined) fields.push(cur);
+        cur = undefined;
+      };
+      for (const piece of g) {
+        if (!piece.split || !ifs.length) {
+          cur = (cur ?? '') + piece.text;
+          continue;
+        }
+        let i = 0;
+        const t = piece.text;
+        while (i < t.length) {
+          const c = t[i]!;
+          if (white.includes(c)) {
+            emit();
+            while (i < t.length && white.includes(t[i]!)) i++;
+            continue;
+          }
+          if (hard.includes(c)) {
+            fields.push(cur ?? '');
+            cur = undefined;
+            i++;
+            while (i < t.length && white.includes(t[i]!)) i++;
+            continue;
+          }
+          cur = (cur ?? '') + c;
+          i++;
+        }
+      }
+      if (cur !== undefined) fields.push(cur);
+      else if (g.length && g.every((p) => !p.split) && groups.length > 1) fields.push('');
+    }
+    if (!fields.length && quotedSomewhere && !(w.parts.length === 1 && w.parts[0]!.k === 'param' && w.parts[0].name === '@')) return [''];
+    return fields;
+  }
+
+  /** a word expanded into one string (assignments, redirection targets, here-documents) */
+  string(w: Word): string {
+    const groups: Piece[][] = [[]];
+    this.pieces(w.parts, groups);
+    return groups.map((g) => g.map((p) => p.text).join('')).join(' ');
+  }
+}

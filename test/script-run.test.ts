@@ -1,0 +1,292 @@
+/**
+ * `iptables-sim run`: scripts replayed in-process against a temporary lab. Every line must give
+ * what the same command gives on its own (same stdout, stderr and status), failures stop the
+ * replay at their line with the tool's message, and the lab keeps exactly what the lines before
+ * the failure did.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readLab } from '../src/state/store.js';
+import { normStamp, Sandbox, splitShell } from './helpers/cli.js';
+
+function script(sb: Sandbox, name: string, text: string): string {
+  writeFileSync(join(sb.dir, name), text);
+  return name;
+}
+
+async function save(sb: Sandbox, host?: string): Promise<string> {
+  const r = await sb.run([...(host ? ['--host', host] : []), 'iptables-save']);
+  return normStamp(r.stdout);
+}
+
+describe('run: replaying a script', () => {
+  it('understands the pieces firewall scripts are made of', async () => {
+    const sb = new Sandbox();
+    const f = script(
+      sb,
+      'fw.sh',
+      [
+        '#!/bin/sh',
+        '# a typical hand-written firewall',
+        'set -e',
+        'IPT=/sbin/iptables',
+        'LAN="192.168.1.0/24"',
+        'WAN=${1:-eth0}',
+        'export LAN',
+        '$IPT -F',
+        '$IPT -P FORWARD DROP',
+        '/usr/local/sbin/iptables -A FORWARD -i eth1 -s $LAN -o $WAN \\',
+        '   -m comment --comment "lan out" -j ACCEPT',
+        'iptables -t nat -A POSTROUTING -s ${LAN} -o "$WAN" -j MASQUERADE',
+        'echo 1 > /proc/sys/net/ipv4/ip_forward',
+        'sysctl -q -w net.ipv4.conf.all.rp_filter=1',
+        'modprobe nf_conntrack_ftp',
+        'iptables -N BLOCK 2>/dev/null || iptables -F BLOCK',
+        'iptables-restore --noflush <<EOF',
+        '*filter',
+        '-A BLOCK -s 10.0.0.0/8 -j DROP',
+        'COMMIT',
+        'EOF',
+        "echo '*mangle' ':PREROUTING ACCEPT [0:0]' '-A PREROUTING -j MARK --set-mark 1' COMMIT | tr ' ' '\\n' >/dev/null || true",
+        'printf "%s\\n" "*raw" "-A PREROUTING -p udp --dport 53 -j CT --notrack" "COMMIT" | iptables-restore --noflush',
+        'ip addr add 10.9.9.1/24 dev eth1',
+        'echo "done: $LAN via $WAN"',
+      ].join('\n') + '\n',
+    );
+    const r = await sb.run(['run', f, 'eth0']);
+    expect(r.stdout).toBe('done: 192.168.1.0/24 via eth0\n');
+    expect(r.rc).toBe(0);
+    expect(r.stderr).toContain('fw.sh: note: `modprobe\' accepted without effect');
+    // `tr' is not modelled, but it sits before || true: handled, as under set -e
+    expect(r.stderr).toContain('tr: command not modelled by run');
+    const s = await save(sb);
+    expect(s).toContain('-A FORWARD -s 192.168.1.0/24 -i eth1 -o eth0 -m comment --comment "lan out" -j ACCEPT');
+    expect(s).toContain('-A POSTROUTING -s 192.168.1.0/24 -o eth0 -j MASQUERADE');
+    expect(s).toContain('-A BLOCK -s 10.0.0.0/8 -j DROP');
+    expect(s).toContain('-A PREROUTING -p udp -m udp --dport 53 -j CT --notrack');
+    expect(s).toContain(':FORWARD DROP [0:0]');
+    const lab = sb.lab()!;
+    expect(lab.hosts.router!.sysctls['net.ipv4.conf.all.rp_filter']).toBe('1');
+    expect(lab.hosts.router!.interfaces.find((i) => i.name === 'eth1')!.addrs).toEqual(['192.168.1.1/24', '10.9.9.1/24']);
+  });
+
+  it('stops at the first failing line with FILE:LINE: and the tool\'s message; the lab keeps what came before', async () => {
+    const sb = new Sandbox();
+    const f = script(sb, 'bad.sh', 'iptables -N A\niptables -A A -j ACCEPT\n\niptables -A INPUT -p tcp --dport 22 -j ACCPT\niptables -N NEVER\n');
+    const r = await sb.run(['run', f]);
+    expect(r.rc).toBe(2);
+    expect(r.stderr).toBe("bad.sh:4: iptables v1.8.9 (nf_tables): Chain 'ACCPT' does not exist\nTry `iptables -h' or 'iptables --help' for more information.\n");
+    const s = await save(sb);
+    expect(s).toContain('-A A -j ACCEPT');
+    expect(s).not.toContain('NEVER');
+    expect(s).not.toContain('dport 22');
+  });
+
+  it('--keep-going reports every failure and applies the rest; the status is the first failure\'s', async () => {
+    const sb = new Sandbox();
+    const f = script(sb, 'k.sh', 'iptables -X NOPE\niptables -N A\niptables -A INPUT -s 1.2.3.4/40 -j DROP\niptables -N B\n');
+    const r = await sb.run(['run', '--keep-going', f]);
+    expect(r.rc).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => /^k\.sh:\d+:/.test(l));
+    expect(lines.map((l) => l.split(':')[1])).toEqual(['1', '3']);
+    expect(r.stderr).toContain('k.sh:1: iptables: No chain/target/match by that name.');
+    const s = await save(sb);
+    expect(s).toContain(':A - [0:0]');
+    expect(s).toContain(':B - [0:0]');
+  });
+
+  it('--dry-run parses and checks iptables lines, changes nothing', async () => {
+    const sb = new Sandbox();
+    const f = script(sb, 'd.sh', 'X=eth9\niptables -A INPUT -i $X -j ACCEPT\niptables -A INPUT --dport 22 -j ACCEPT\nip route add 10.0.0.0/8 via 1.2.3.4\n');
+    const r = await sb.run(['run', '--dry-run', f]);
+    expect(r.rc).toBe(2);
+    expect(r.stderr).toContain('d.sh:3: iptables v1.8.9 (nf_tables): unknown option "--dport"');
+    expect(sb.lab()).toBeUndefined();
+    const ok = script(sb, 'ok.sh', 'iptables -A INPUT -j ACCEPT\n');
+    const r2 = await sb.run(['run', '-n', ok]);
+    expect(r2.rc).toBe(0);
+    expect(r2.stderr).toBe('ok.sh: 1 commands parsed; nothing was run (--dry-run)\n');
+    expect(sb.lab()).toBeUndefined();
+  });
+
+  it('stops at a construct it does not model and leaves the lab as it was', async () => {
+    const sb = new Sandbox();
+    const f = script(sb, 'loop.sh', 'iptables -N FIRST\necho before\nfor p in 22 80; do\n  iptables -A INPUT -p tcp --dport $p -j ACCEPT\ndone\n');
+    const r = await sb.run(['run', f]);
+    expect(r.rc).toBe(2);
+    // bash reads as it runs: what came before the construct printed its output
+    expect(r.stdout).toBe('before\n');
+    expect(r.stderr).toBe(
+      'loop.sh:3: run does not model loops (`for ... do ... done\'); replay this script with the real bash instead: iptables-sim run --shell FILE\n' +
+        'loop.sh: the replay stopped there; the lab was left as it was before the script\n',
+    );
+    expect(sb.lab()).toBeUndefined();
+  });
+
+  it('switches hosts with --host and with a directive comment', async () => {
+    const sb = new Sandbox();
+    const f = script(sb, 'h.sh', 'iptables -N ON_PC1\n# iptables-sim: host pc2\niptables -N ON_PC2\n# iptables-sim: host nowhere\niptables -N NEVER\n');
+    const r = await sb.run(['run', '--host', 'pc1', f]);
+    expect(r.rc).toBe(2);
+    expect(r.stderr).toBe("h.sh:4: no host `nowhere' in the lab (hosts: internet, router, pc1, pc2)\n");
+    expect(await save(sb, 'pc1')).toContain(':ON_PC1 - [0:0]');
+    expect(await save(sb, 'pc2')).toContain(':ON_PC2 - [0:0]');
+    expect(await save(sb, 'router')).toBe('');
+  });
+
+  it('keeps iptables-restore\'s COMMIT semantics: tables committed before the error stay', async () => {
+    const sb = new Sandbox();
+    const f = script(sb, 'r.sh', 'iptables-restore <<EOF\n*nat\n-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n*filter\n-A INPUT -j NOPE\nCOMMIT\nEOF\niptables -N AFTER\n');
+    const r = await sb.run(['run', f]);
+    const alone = new Sandbox();
+    const a = await alone.run(['iptables-restore'], '*nat\n-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n*filter\n-A INPUT -j NOPE\nCOMMIT\n');
+    expect(r.rc).toBe(a.rc);
+    // bash names the line of the command itself (the lookahead after its first word is `<<')
+    expect(r.stderr).toBe(`r.sh:1: ${a.stderr}`);
+    expect(await save(sb)).toBe(await save(alone));
+    expect(await save(sb)).toContain('MASQUERADE');
+  });
+
+  it('/proc/sys: modelled keys are sysctls, unknown paths fail as bash says, unmodelled Linux keys are noted', async () => {
+    const sb = new Sandbox();
+    const f = script(sb, 'p.sh', 'echo 0 > /proc/sys/net/ipv4/ip_forward\necho 1 > /proc/sys/net/ipv4/tcp_syncookies\ncat /proc/sys/net/ipv4/ip_forward\necho 1 > /proc/sys/net/ipv4/conf/eth7/rp_filter\n');
+    const r = await sb.run(['run', f]);
+    expect(r.stdout).toBe('0\n');
+    expect(r.rc).toBe(1);
+    expect(r.stderr).toContain('p.sh:4: /proc/sys/net/ipv4/conf/eth7/rp_filter: No such file or directory\n');
+    expect(r.stderr).toContain('net.ipv4.tcp_syncookies is a Linux parameter iptables-sim does not model');
+    expect(sb.lab()!.hosts.router!.sysctls['net.ipv4.ip_forward']).toBe('0');
+    const bad = script(sb, 'v.sh', 'echo abc > /proc/sys/net/ipv4/ip_forward\n');
+    const r2 = await sb.run(['run', bad]);
+    expect(r2.rc).toBe(1);
+    expect(r2.stderr).toBe('v.sh:1: echo: write error: Invalid argument\n');
+  });
+
+  it('keeps files the script writes in memory and never on disk', async () => {
+    const sb = new Sandbox();
+    const f = script(sb, 'w.sh', 'iptables -N X\niptables-save > saved.rules\niptables -X X\niptables-restore < saved.rules\niptables -X X\niptables-restore -T filter saved.rules\n');
+    const r = await sb.run(['run', f]);
+    expect(r.rc).toBe(0);
+    expect(existsSync(join(sb.dir, 'saved.rules'))).toBe(false);
+    expect(r.stderr).toContain(`files the script wrote were kept in memory for the replay, not written to disk: ${join(sb.dir, 'saved.rules')}`);
+    expect(await save(sb)).toContain(':X - [0:0]');
+  });
+
+  it('exit, source, set -u, readonly and unknown commands', async () => {
+    const sb = new Sandbox();
+    script(sb, 'vars.sh', 'CHAIN=FROM_SOURCE\n');
+    const f = script(sb, 'e.sh', '. ./vars.sh\niptables -N $CHAIN\nexit 3\niptables -N NEVER\n');
+    const r = await sb.run(['run', f]);
+    expect(r.rc).toBe(3);
+    expect(await save(sb)).toContain(':FROM_SOURCE - [0:0]');
+    expect(await save(sb)).not.toContain('NEVER');
+    const u = script(sb, 'u.sh', 'set -u\niptables -A INPUT -s $UNSET_NET -j DROP\n');
+    const ru = await sb.run(['run', u]);
+    expect([ru.rc, ru.stderr]).toEqual([1, 'u.sh:2: UNSET_NET: unbound variable\n']);
+    const c = script(sb, 'c.sh', "awk '{print $1}' /etc/hosts\n");
+    const rc = await sb.run(['run', c]);
+    expect(rc.rc).toBe(127);
+    expect(rc.stderr).toMatch(/^c\.sh:1: awk: command not modelled by run/);
+    const ro = script(sb, 'ro.sh', 'readonly A=1\nA=2\n');
+    const rr = await sb.run(['run', ro]);
+    expect([rr.rc, rr.stderr]).toEqual([1, 'ro.sh:2: A: readonly variable\n']);
+  });
+
+  it('takes the options of its #! line (-u, -x)', async () => {
+    const sb = new Sandbox();
+    const r = await sb.run(['run', '-'], '#!/bin/sh -ux\nIPT=iptables\n$IPT -N "$CHAIN"\n');
+    expect(r.rc).toBe(1);
+    expect(r.stderr).toBe("+ IPT=iptables\n-:3: CHAIN: unbound variable\n");
+  });
+
+  it('reads the script from standard input with -', async () => {
+    const sb = new Sandbox();
+    const r = await sb.run(['run', '-'], 'iptables -N FROM_STDIN\niptables -S FROM_STDIN\n');
+    expect([r.rc, r.stdout]).toEqual([0, '-N FROM_STDIN\n']);
+  });
+
+  it('grep reads what the tools print, as scripts test iptables output', async () => {
+    const sb = new Sandbox();
+    const r = await sb.run(['run', '-'], "iptables -N WEB\niptables -S | grep -q -- '-N WEB' && echo have-web\niptables -S | grep -c -e '^-P' -e '^-N'\niptables -S | grep -qw WE || iptables -N WE\niptables -S | grep -E '^-N (WEB|WE)$'\n");
+    expect([r.rc, r.stdout, r.stderr]).toEqual([0, 'have-web\n4\n-N WE\n-N WEB\n', '']);
+  });
+
+  it('keeps a carriage return in words, as bash does with a CRLF script', async () => {
+    const sb = new Sandbox();
+    const r = await sb.run(['run', '-'], 'echo x\r\n');
+    expect(r.stdout).toBe('x\r\n');
+  });
+
+  it('test and [ work on strings, numbers and the emulated tools', async () => {
+    const sb = new Sandbox();
+    const r = await sb.run(['run', '-'], '[ -x /sbin/iptables ] && echo tools\n[ "a" = "b" ] || echo differ\ntest 3 -gt 2 && echo gt\n[ -f /proc/sys/net/ipv4/ip_forward ] && echo proc\n[ 1 -eq x ] || true\n');
+    expect(r.stdout).toBe('tools\ndiffer\ngt\nproc\n');
+    expect(r.stderr).toBe('[: x: integer expression expected\n');
+  });
+});
+
+describe('run gives every line what the command gives on its own', () => {
+  const lines = [
+    'iptables -N WEB',
+    'iptables -A INPUT -p tcp --dport 80 -j WEB',
+    'iptables -A WEB -s 10.0.0.0/8 -j ACCEPT',
+    'iptables -A INPUT -j SNAT --to-source 1.2.3.4',
+    'iptables -I INPUT 9 -j DROP',
+    'iptables -A INPUT -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT',
+    'iptables -D INPUT -j ACCEPT',
+    'iptables -X WEB',
+    'iptables -E WEB WWW',
+    'iptables -t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 192.168.1.2:80',
+    'iptables -t nat -A OUTPUT -j MASQUERADE',
+    'iptables -L -n -v --line-numbers',
+    'iptables -S',
+    'iptables -P FORWARD REJECT',
+    'iptables -Z',
+    'iptables-save -t nat',
+    'sysctl net.ipv4.ip_forward',
+    'sysctl -w net.ipv4.conf.eth1.rp_filter=2',
+    'sysctl -w net.ipv4.conf.eth1.rp_filter=9',
+    'ip addr add 172.16.0.1/24 dev eth1',
+    'ip addr add 172.16.0.1/24 dev eth1',
+    'ip route add 10.8.0.0/16 via 172.16.0.254',
+    'ip route',
+    'ip -4 addr show dev eth1',
+    'ip link set eth9 up',
+    'iptables -A WWW -j LOG --log-prefix "w w "',
+    'iptables -F WWW',
+    'iptables -X WWW',
+  ];
+
+  it('stdout, stderr, status and the lab', async () => {
+    const replayed = new Sandbox();
+    const f = script(replayed, 'all.sh', lines.join('\n') + '\n');
+    const r = await replayed.run(['run', '--keep-going', f]);
+    const alone = new Sandbox();
+    let out = '';
+    let err = '';
+    let firstFailure = 0;
+    for (const [i, l] of lines.entries()) {
+      const a = await alone.run(splitShell(l));
+      out += a.stdout;
+      if (a.rc !== 0) {
+        firstFailure ||= a.rc;
+        err += `all.sh:${i + 1}: ${a.stderr}`;
+      } else err += a.stderr;
+    }
+    expect(normStamp(r.stdout)).toBe(normStamp(out));
+    expect(r.stderr).toBe(err);
+    expect(r.rc).toBe(firstFailure);
+    const strip = (l: unknown) => ({ ...(l as object), checksum: undefined });
+    expect(strip(replayed.lab())).toEqual(strip(alone.lab()));
+  });
+
+  it('writes the lab once, whole: the file after a replay reads back', async () => {
+    const sb = new Sandbox();
+    const f = script(sb, 'x.sh', 'iptables -N A\niptables -A A -j DROP\nfalse\niptables -N B\n');
+    const r = await sb.run(['run', f]);
+    expect([r.rc, r.stderr]).toEqual([1, 'x.sh:3: false: exit status 1\n']);
+    expect(() => readLab(sb.state)).not.toThrow();
+    expect(await save(sb)).toContain('-A A -j DROP');
+  });
+});
