@@ -1,3 +1,5 @@
+import { fstatSync, writeSync } from 'node:fs';
+
 /**
  * Where a command's output goes and where its input comes from. The real process streams in
  * production; buffers in tests, so the whole CLI runs in-process against a temporary lab.
@@ -15,11 +17,51 @@ export interface Io {
   now(): Date;
 }
 
+/**
+ * Writes all of `text` to fd 1 or 2 before returning. Going through process.stdout would create
+ * its stream first (a socket or terminal stream: more start-up time than a small command takes),
+ * and a command's output is complete before it exits anyway. A reader that went away (EPIPE, as
+ * in `iptables-save | head`) gets nothing more.
+ */
+const closed = new Set<number>();
+function writeAll(fd: number, text: string): void {
+  if (!text || closed.has(fd)) return;
+  let buf = Buffer.from(text);
+  while (buf.length) {
+    try {
+      buf = buf.subarray(writeSync(fd, buf));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        // a non-blocking pipe that is full: wait a little for the reader
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+        continue;
+      }
+      if (code === 'EPIPE') {
+        closed.add(fd);
+        return;
+      }
+      throw e;
+    }
+  }
+}
+
+/** a terminal on fd 1, found without creating process.stdout (see writeAll) */
+function stdoutIsTerminal(): boolean {
+  try {
+    // pipes, files and sockets are never terminals; /dev/null is a character device too
+    if (!fstatSync(1).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return !!process.stdout.isTTY;
+}
+
 export function processIo(): Io {
+  let tty: boolean | undefined;
   return {
-    // a write of nothing is still a write(2): restore and run produce many
-    out: (t) => void (t && process.stdout.write(t)),
-    err: (t) => void (t && process.stderr.write(t)),
+    out: (t) => writeAll(1, t),
+    err: (t) => writeAll(2, t),
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -27,7 +69,9 @@ export function processIo(): Io {
     },
     env: process.env,
     cwd: process.cwd(),
-    isTTY: !!process.stdout.isTTY,
+    get isTTY() {
+      return (tty ??= stdoutIsTerminal());
+    },
     now: () => new Date(),
   };
 }

@@ -1,60 +1,14 @@
 /**
- * The iptables-sim command line: global options, then a command. Commands that mirror real tools
- * (iptables, iptables-save, iptables-restore, sysctl) take their arguments untouched. Each
- * command module is loaded only when used. This is the single exit point: every error becomes
- * a message and an exit status here.
+ * The iptables-sim command line (commander): global options, then a command. Commands that mirror
+ * real tools (./dispatch.ts: iptables, iptables-save, iptables-restore, sysctl, conntrack, ip)
+ * take their arguments untouched. Each command module is loaded only when used. Every error
+ * becomes a message and an exit status in one place, dispatch.ts's reportError().
  */
-import { Command, CommanderError, Option } from 'commander';
-import { SimError } from '../errors.js';
+import { Command, Option } from 'commander';
 import { defaultStatePath } from '../state/paths.js';
 import type { CliContext, LabSession } from './context.js';
+import { reportError, TOOLS, VERSION } from './dispatch.js';
 import { processIo, type Io } from './io.js';
-
-export const VERSION = '0.1.0';
-
-/** Names the launcher answers to (argv0 dispatch: a symlink called `iptables` runs `iptables`). */
-export const TOOL_NAMES = ['iptables', 'iptables-save', 'iptables-restore', 'sysctl', 'conntrack', 'ip'];
-
-/** a module imported on first use and kept (a dynamic import per call costs a module-map lookup) */
-function once<M>(load: () => Promise<M>): () => Promise<M> {
-  let p: Promise<M> | undefined;
-  return () => (p ??= load());
-}
-
-const iptablesModule = once(() => import('./commands/iptables.js'));
-const saveModule = once(() => import('./commands/save.js'));
-const restoreModule = once(() => import('./commands/restore.js'));
-const sysctlModule = once(() => import('./commands/sysctl.js'));
-const conntrackModule = once(() => import('./commands/conntrack.js'));
-const ipModule = once(() => import('./commands/ip.js'));
-
-/** The commands that mirror real tools: their arguments reach them untouched. */
-const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, args: string[]) => Promise<number> }> = {
-  iptables: {
-    summary: 'run an iptables 1.8.9 command on the host (same arguments, output, exit status)',
-    load: async (ctx, args) => (await iptablesModule()).iptablesCommand(ctx, args),
-  },
-  'iptables-save': {
-    summary: "print the host's rules as iptables-save does ([-t TABLE] [-c])",
-    load: async (ctx, args) => (await saveModule()).saveCommand(ctx, args),
-  },
-  'iptables-restore': {
-    summary: 'load rules as iptables-restore does ([--noflush] [--test] [-c] [-T TABLE] [FILE])',
-    load: async (ctx, args) => (await restoreModule()).restoreCommand(ctx, args),
-  },
-  sysctl: {
-    summary: 'read or set the kernel parameters the engine models (sysctl -w KEY=VALUE, sysctl KEY, -n, -a)',
-    load: async (ctx, args) => (await sysctlModule()).sysctlCommand(ctx, args),
-  },
-  conntrack: {
-    summary: "list or flush the host's connection tracking table as conntrack-tools does (conntrack -L [-p PROTO], conntrack -F)",
-    load: async (ctx, args) => (await conntrackModule()).conntrackCommand(ctx, args),
-  },
-  ip: {
-    summary: 'the iproute2 commands that change a host: ip address add|del|flush|show, ip route add|del|replace|show|get, ip link set up|down|show',
-    load: async (ctx, args) => (await ipModule()).ipCommand(ctx, args),
-  },
-};
 
 function buildProgram(io: Io, run: (p: Promise<number>) => void, session?: LabSession): Command {
   const program = new Command('iptables-sim');
@@ -183,47 +137,3 @@ export async function main(argv: string[], io: Io = processIo(), opts: { session
     return reportError(e, io);
   }
 }
-
-/**
- * `iptables-sim --state S [--host H] TOOL ARGS...` for a tool of TOOLS, without commander's
- * routing (which only passes the arguments through): `run` replays thousands of lines this way.
- * Same context, same command code, same error reporting as main().
- */
-export async function runTool(tool: string, args: string[], io: Io, o: { statePath: string; host?: string; session?: LabSession }): Promise<number> {
-  const t = TOOLS[tool];
-  if (!t) return main(['--state', o.statePath, ...(o.host !== undefined ? ['--host', o.host] : []), tool, ...args], io, { session: o.session });
-  const ctx: CliContext = {
-    io,
-    statePath: o.statePath,
-    host: o.host ?? (io.env.IPTABLES_SIM_HOST || undefined),
-    json: false,
-    color: !io.env.NO_COLOR && io.isTTY,
-    session: o.session,
-  };
-  try {
-    return await t.load(ctx, args);
-  } catch (e) {
-    return reportError(e, io);
-  }
-}
-
-function reportError(e: unknown, io: Io): number {
-  if (e instanceof CommanderError) return e.exitCode;
-  if (e instanceof SimError) {
-    io.err(`iptables-sim: ${e.message}\n`);
-    return e.status;
-  }
-  const err = e as Error;
-  io.err(`iptables-sim: internal error: ${err?.stack ?? String(e)}\n`);
-  return 70;
-}
-
-/** The process entry: argv0 dispatch, then main(). */
-export async function cli(): Promise<void> {
-  const args = process.argv.slice(2);
-  const invokedAs = (process.env.IPTABLES_SIM_ARGV0 || process.argv[1] || '').split('/').pop() ?? '';
-  const tool = TOOL_NAMES.find((t) => invokedAs === t);
-  const code = await main(tool ? [tool, ...args] : args);
-  process.exitCode = code;
-}
-

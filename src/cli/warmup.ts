@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BufferIo } from './io.js';
+import { directTool, runTool } from './dispatch.js';
 import { main } from './main.js';
 
 const COMMANDS = [
@@ -26,7 +27,9 @@ export async function warmUp(): Promise<void> {
   try {
     for (const argv of COMMANDS) {
       const io = new BufferIo('*filter\n-A FORWARD -j ACCEPT\nCOMMIT\n', { IPTABLES_SIM_STATE: join(dir, 'lab.json') }, dir);
-      const rc = await main(argv, io);
+      // the way the process entry runs them: tools without commander, the rest through main()
+      const d = directTool(argv, io.env);
+      const rc = d ? await runTool(d.tool, d.args, io, d) : await main(argv, io);
       if (rc !== 0) throw new Error(`warm-up: ${argv.join(' ')} failed (${rc}): ${io.stderr}`);
     }
   } finally {

@@ -640,7 +640,7 @@ export class Replay {
 
   /** runs an emulated tool through the CLI's entry point (runTool: main() without commander's routing) */
   async tool(name: string, args: string[], cx: CommandIo, scope: SnapshotScope): Promise<number> {
-    const runTool = (mainModule ??= await import('../cli/main.js')).runTool;
+    const runTool = (mainModule ??= await import('../cli/dispatch.js')).runTool;
     const io: Io = {
       out: cx.out,
       err: cx.err,
@@ -1001,7 +1001,7 @@ function summarizeLines(lines: number[]): string {
 
 let knownCache: readonly string[] | undefined;
 /** the CLI's entry module, imported once (a dynamic import per command costs a module-map lookup) */
-let mainModule: typeof import('../cli/main.js') | undefined;
+let mainModule: typeof import('../cli/dispatch.js') | undefined;
 
 /** loads the list of Linux's sysctl keys (a large generated module) before a replay needs it */
 export async function loadKnownSysctls(): Promise<void> {

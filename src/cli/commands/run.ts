@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { SimError } from '../../errors.js';
 import { Replay, scopeOf } from '../../script/interpreter.js';
 import { MemorySession } from '../../script/session.js';
-import { runTool } from '../main.js';
+import { runTool } from '../dispatch.js';
 import { readLab, withLock, writeLabAtomic } from '../../state/store.js';
 import type { CliContext } from '../context.js';
 import type { Io } from '../io.js';

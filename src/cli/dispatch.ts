@@ -1,0 +1,138 @@
+/**
+ * Dispatch without commander: the commands that mirror real tools, the global options in front of
+ * them, and the one place errors become messages and exit statuses. `iptables-sim [--state F]
+ * [--host H] [--json] [--no-color] iptables ...` (and the other tools, and argv0 dispatch) run
+ * from here without loading commander, which with its child_process costs a command's start-up
+ * more than the command itself; everything else goes to main() (./main.ts).
+ */
+import { SimError } from '../errors.js';
+import { defaultStatePath } from '../state/paths.js';
+import type { CliContext, LabSession } from './context.js';
+import { processIo, type Io } from './io.js';
+
+export const VERSION = '0.1.0';
+
+/** a module imported on first use and kept (a dynamic import per call costs a module-map lookup) */
+function once<M>(load: () => Promise<M>): () => Promise<M> {
+  let p: Promise<M> | undefined;
+  return () => (p ??= load());
+}
+
+const iptablesModule = once(() => import('./commands/iptables.js'));
+const saveModule = once(() => import('./commands/save.js'));
+const restoreModule = once(() => import('./commands/restore.js'));
+const sysctlModule = once(() => import('./commands/sysctl.js'));
+const conntrackModule = once(() => import('./commands/conntrack.js'));
+const ipModule = once(() => import('./commands/ip.js'));
+
+/** The commands that mirror real tools: their arguments reach them untouched. */
+export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, args: string[]) => Promise<number> }> = {
+  iptables: {
+    summary: 'run an iptables 1.8.9 command on the host (same arguments, output, exit status)',
+    load: async (ctx, args) => (await iptablesModule()).iptablesCommand(ctx, args),
+  },
+  'iptables-save': {
+    summary: "print the host's rules as iptables-save does ([-t TABLE] [-c])",
+    load: async (ctx, args) => (await saveModule()).saveCommand(ctx, args),
+  },
+  'iptables-restore': {
+    summary: 'load rules as iptables-restore does ([--noflush] [--test] [-c] [-T TABLE] [FILE])',
+    load: async (ctx, args) => (await restoreModule()).restoreCommand(ctx, args),
+  },
+  sysctl: {
+    summary: 'read or set the kernel parameters the engine models (sysctl -w KEY=VALUE, sysctl KEY, -n, -a)',
+    load: async (ctx, args) => (await sysctlModule()).sysctlCommand(ctx, args),
+  },
+  conntrack: {
+    summary: "list or flush the host's connection tracking table as conntrack-tools does (conntrack -L [-p PROTO], conntrack -F)",
+    load: async (ctx, args) => (await conntrackModule()).conntrackCommand(ctx, args),
+  },
+  ip: {
+    summary: 'the iproute2 commands that change a host: ip address add|del|flush|show, ip route add|del|replace|show|get, ip link set up|down|show',
+    load: async (ctx, args) => (await ipModule()).ipCommand(ctx, args),
+  },
+};
+
+/**
+ * `iptables-sim --state S [--host H] TOOL ARGS...` for a tool of TOOLS, without commander's
+ * routing (which only passes the arguments through): the process entry and `run` (thousands of
+ * lines) come this way. Same context, same command code, same error reporting as main().
+ */
+export async function runTool(
+  tool: string,
+  args: string[],
+  io: Io,
+  o: { statePath: string; host?: string; session?: LabSession; json?: boolean; color?: boolean },
+): Promise<number> {
+  const t = TOOLS[tool];
+  if (!t) {
+    const { main } = await import('./main.js');
+    return main(['--state', o.statePath, ...(o.host !== undefined ? ['--host', o.host] : []), tool, ...args], io, { session: o.session });
+  }
+  const ctx: CliContext = {
+    io,
+    statePath: o.statePath,
+    host: o.host ?? (io.env.IPTABLES_SIM_HOST || undefined),
+    json: !!o.json,
+    // asked only by commands that colour their output (finding out whether stdout is a terminal costs)
+    get color() {
+      return o.color !== false && !io.env.NO_COLOR && io.isTTY;
+    },
+    session: o.session,
+  };
+  try {
+    return await t.load(ctx, args);
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+export function reportError(e: unknown, io: Io): number {
+  // commander has printed its own message (CommanderError, not imported here: see the top)
+  if (e instanceof Error && (e as { code?: unknown }).code?.toString().startsWith('commander.')) return (e as unknown as { exitCode: number }).exitCode;
+  if (e instanceof SimError) {
+    io.err(`iptables-sim: ${e.message}\n`);
+    return e.status;
+  }
+  const err = e as Error;
+  io.err(`iptables-sim: internal error: ${err?.stack ?? String(e)}\n`);
+  return 70;
+}
+
+/**
+ * The global options commander would take, then a tool of TOOLS; undefined for anything else
+ * (another command, --help, --version, an option commander refuses: commander handles those).
+ */
+export function directTool(argv: readonly string[], env: NodeJS.ProcessEnv): { tool: string; args: string[]; statePath: string; host?: string; json: boolean; color: boolean } | undefined {
+  let state: string | undefined;
+  let host: string | undefined;
+  let json = false;
+  let color = true;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    const m = /^--(state|host)(?:=(.*))?$/s.exec(a);
+    if (m) {
+      const v = m[2] ?? argv[++i];
+      if (v === undefined || (m[2] === undefined && v.startsWith('-'))) return undefined;
+      if (m[1] === 'state') state = v;
+      else host = v;
+    } else if (a === '--json') json = true;
+    else if (a === '--no-color') color = false;
+    else break;
+  }
+  const tool = argv[i];
+  if (tool === undefined || !Object.prototype.hasOwnProperty.call(TOOLS, tool)) return undefined;
+  return { tool, args: argv.slice(i + 1), statePath: state ? state : defaultStatePath(env), host, json, color };
+}
+
+/** The process entry: argv0 dispatch, the tools directly, everything else through main(). */
+export async function cli(): Promise<void> {
+  const args = process.argv.slice(2);
+  const invokedAs = (process.env.IPTABLES_SIM_ARGV0 || process.argv[1] || '').split('/').pop() ?? '';
+  // argv0 dispatch: a symlink called `iptables` runs `iptables`
+  const argv = Object.prototype.hasOwnProperty.call(TOOLS, invokedAs) ? [invokedAs, ...args] : args;
+  const io = processIo();
+  const direct = directTool(argv, io.env);
+  process.exitCode = direct ? await runTool(direct.tool, direct.args, io, direct) : await (await import('./main.js')).main(argv, io);
+}
