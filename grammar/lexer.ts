@@ -67,6 +67,17 @@ function hasArgOf(e: OptionEntry): 0 | 1 | 2 {
   return e.type === 'none' ? 0 : 1;
 }
 
+/** an extension's entries for getopt's long option table, made once per extension */
+const longOptsOf = new WeakMap<Extension, LongOpt[]>();
+function extLongOpts(ext: Extension): LongOpt[] {
+  let l = longOptsOf.get(ext);
+  if (!l) {
+    l = ext.options.map((e) => ({ name: e.name, hasArg: hasArgOf(e), val: `${ext.kind}:${ext.name}:${e.name}` }));
+    longOptsOf.set(ext, l);
+  }
+  return l;
+}
+
 export function lexCommandLine(argv: readonly string[]): IToken[] {
   const tokens: IToken[] = [];
   const loaded: LoadedExt[] = [];
@@ -78,12 +89,8 @@ export function lexCommandLine(argv: readonly string[]): IToken[] {
 
   let table: LongOpt[] = CORE_LONG;
   const rebuild = (): void => {
-    const ext: LongOpt[] = [];
-    for (let k = optionOwners.length - 1; k >= 0; k--) {
-      const o = optionOwners[k]!;
-      for (const e of o.ext.options) ext.push({ name: e.name, hasArg: hasArgOf(e), val: `${o.ext.kind}:${o.ext.name}:${e.name}` });
-    }
-    table = [...CORE_LONG, ...ext];
+    // the extension loaded last is searched first
+    table = CORE_LONG.concat(...optionOwners.map((o) => extLongOpts(o.ext)).reverse());
   };
   const g = new Getopt(argv, SHORT, () => table);
 

@@ -378,15 +378,27 @@ export function xtOptionParse(
 }
 
 /** xtables_options_fcheck(): mandatory options, "also requires", "cannot be used together" */
+/** per option table: the first entry of each id, and for each entry the ids it names in `also`/`excl`, ascending */
+const fcheckCache = new WeakMap<OptionEntry[], { byId: Map<number, OptionEntry>; named: Map<OptionEntry, number[]> }>();
+
 export function xtOptionsFcheck(ext: string, xflags: number, table: OptionEntry[]): void {
+  let c = fcheckCache.get(table);
+  if (!c) {
+    const byId = new Map<number, OptionEntry>();
+    for (const e of table) if (!byId.has(e.id)) byId.set(e.id, e);
+    const named = new Map(table.map((e) => [e, [...new Set([...(e.also ?? []), ...(e.excl ?? [])])].sort((a, b) => a - b)] as const));
+    c = { byId, named };
+    fcheckCache.set(table, c);
+  }
+  // xtables_options_fcheck(): entries in table order, then the other ids in ascending order
   for (const e of table) {
     if (e.mandatory && !(xflags & (1 << e.id))) {
       throw paramProblem(`${ext}: option "--${e.name}" must be specified\n`);
     }
     if (!(xflags & (1 << e.id))) continue;
-    for (let i = 0; i < 32; i++) {
+    for (const i of c.named.get(e)!) {
       if (i === e.id) continue;
-      const other = table.find((o) => o.id === i);
+      const other = c.byId.get(i);
       if (!other) continue;
       const of = 1 << other.id;
       if ((e.also ?? []).includes(other.id) && !(xflags & of)) {
