@@ -7,15 +7,16 @@
  */
 import { ipToString, parseDotted } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
-import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, selectSourceAddress, type FibRoute } from '../net/routing.js';
-import { effectiveConf } from '../net/sysctl.js';
+import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
+import { effectiveConf, type ConfKey } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
 import { findChain, type TableName } from '../ruleset/tables.js';
 import type { Rng } from '../util/rng.js';
 import { canStart, ConntrackTable, ctView, invert, sameTuple, tupleOf, tupleText, type Conn } from './conntrack.js';
 import type { EventBody, Hook, TraceEvent } from './events.js';
-import type { NatRequest, TargetContext, Tuple } from './ext-api.js';
-import { runChain } from './netfilter.js';
+import type { AddrType, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
+import { runChain, type ChainResult } from './netfilter.js';
+import type { RuleIndex } from './rule-index.js';
 import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, type Packet, type QuotedHeader } from './packet.js';
 
 export type HostOutcome =
@@ -58,6 +59,18 @@ export interface HostEnv {
   /** forced outcomes of random draws when every path is explored */
   chooser?: (probability: number) => boolean;
   emit(e: TraceEvent): void;
+  /** skip the rules that cannot match (./rule-index.ts); results stay the rule-by-rule walk's */
+  index?: RuleIndex;
+  /**
+   * trace --batch: no hook or rule events, no counters, and extension state that lives for one
+   * packet only (the lab is read, never changed)
+   */
+  batch?: {
+    /** this packet's state of an extension instance: a copy of the lab's, made on first use */
+    extState(key: string, init: () => unknown): unknown;
+    /** each base chain run's result, in path order */
+    chainResult(table: TableName, hook: Hook, res: ChainResult): void;
+  };
 }
 
 /** extensions whose kernel modules register conntrack for the network namespace (nf_ct_netns_get) */
@@ -84,10 +97,15 @@ export function conntrackActive(host: Host): boolean {
 
 export class HostStack {
   readonly fib: FibRoute[];
-  readonly ct: ConntrackTable;
+  ct: ConntrackTable;
   private readonly name: string;
   private readonly host: Host;
   private readonly ctActive: boolean;
+  /** the host's addresses and interface settings do not change while a stack runs */
+  private readonly addrs: IfAddr[];
+  private readonly confs = new Map<string, Partial<Record<ConfKey, number>>>();
+  /** trace --batch: events nobody reads are not made */
+  private readonly quiet: boolean;
 
   constructor(private readonly env: HostEnv) {
     this.name = env.name;
@@ -95,6 +113,14 @@ export class HostStack {
     this.fib = buildFib(env.host);
     this.ct = new ConntrackTable(env.host.conntrack, env.now);
     this.ctActive = conntrackActive(env.host);
+    this.addrs = interfaceAddresses(env.host);
+    this.quiet = !!env.batch;
+  }
+
+  private conf(dev: string, key: ConfKey): number {
+    let d = this.confs.get(dev);
+    if (!d) this.confs.set(dev, (d = {}));
+    return (d[key] ??= effectiveConf(this.host.sysctls, dev, key));
   }
 
   /** Writes conntrack back into the host (the lab is saved by the caller). */
@@ -102,12 +128,17 @@ export class HostStack {
     this.host.conntrack = this.ct.toEntries();
   }
 
+  /** trace --batch: the host's conntrack table as the lab holds it, for the next packet */
+  resetConntrack(): void {
+    this.ct = new ConntrackTable(this.host.conntrack, this.env.now);
+  }
+
   private emit(e: EventBody): void {
     this.env.emit({ host: this.name, ...e } as TraceEvent);
   }
 
   isLocalAddress(a: number): boolean {
-    return interfaceAddresses(this.host).some((x) => x.addr === a) || isLoopbackAddr(a);
+    return this.addrs.some((x) => x.addr === a) || isLoopbackAddr(a);
   }
 
   // ---------------------------------------------------------------- receive path
@@ -138,7 +169,7 @@ export class HostStack {
     pkt.outIface = undefined;
     try {
       this.hook('PREROUTING', pkt, true);
-      this.emit({ kind: 'route', decision: 'input', dst: ipToString(pkt.dst), route: 'local (looped back on lo)' });
+      if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(pkt.dst), route: 'local (looped back on lo)' });
       this.hook('INPUT', pkt);
       return { kind: 'deliver', pkt };
     } catch (e) {
@@ -156,8 +187,7 @@ export class HostStack {
 
   /** ip_route_input_noref() with the martian and reverse-path checks */
   private routeInput(pkt: Packet, dev: string): { local: boolean; route?: FibRoute } {
-    const s = this.host.sysctls;
-    const localnet = effectiveConf(s, dev, 'route_localnet');
+    const localnet = this.conf(dev, 'route_localnet');
     const src = pkt.src;
     const dst = pkt.dst;
     const martianSrc = (why: string) => new Dropped(`martian source ${ipToString(src)} on ${dev} (${why})`);
@@ -176,10 +206,10 @@ export class HostStack {
     const r = fibLookup(this.fib, dst);
     if (r && (r.type === 'local' || r.type === 'broadcast')) {
       this.validateSource(pkt, dev);
-      this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: describeRoute(r) });
+      if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: describeRoute(r) });
       return { local: true, route: r };
     }
-    if (!effectiveConf(s, dev, 'forwarding')) {
+    if (!this.conf(dev, 'forwarding')) {
       // ip_error(): a host that does not forward drops such packets without an ICMP error
       throw new Dropped(`${ipToString(dst)} is not a local address and forwarding is off on ${dev} (net.ipv4.ip_forward=0)`);
     }
@@ -188,16 +218,15 @@ export class HostStack {
       throw new Dropped(reason, [this.attach(this.icmpError(pkt, 3, 0), pkt)]);
     }
     this.validateSource(pkt, dev);
-    this.emit({ kind: 'route', decision: 'forward', dst: ipToString(dst), route: describeRoute(r), dev: r.dev, via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
+    if (!this.quiet) this.emit({ kind: 'route', decision: 'forward', dst: ipToString(dst), route: describeRoute(r), dev: r.dev, via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
     return { local: false, route: r };
   }
 
   /** fib_validate_source(): a local address as source, and rp_filter */
   private validateSource(pkt: Packet, dev: string): void {
-    const s = this.host.sysctls;
-    const rpf = effectiveConf(s, dev, 'rp_filter');
-    const acceptLocal = effectiveConf(s, dev, 'accept_local');
-    const own = interfaceAddresses(this.host).some((a) => a.addr === pkt.src);
+    const rpf = this.conf(dev, 'rp_filter');
+    const acceptLocal = this.conf(dev, 'accept_local');
+    const own = this.addrs.some((a) => a.addr === pkt.src);
     if (own && !acceptLocal) {
       throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
     }
@@ -237,10 +266,10 @@ export class HostStack {
     }
     const local = r.type === 'local' || r.type === 'broadcast';
     const dev = local ? 'lo' : r.dev;
-    if (!pkt.src) pkt.src = r.prefsrc ?? (local ? pkt.dst : selectSourceAddress(this.host, r.dev, r.gateway ?? pkt.dst)) ?? 0;
+    if (!pkt.src) pkt.src = r.prefsrc ?? (local ? pkt.dst : selectSourceAddress(this.host, r.dev, r.gateway ?? pkt.dst, this.addrs)) ?? 0;
     pkt.socketSrc = pkt.src;
     const bad = this.outputSourceCheck(pkt.src, dev);
-    this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
+    if (!this.quiet) this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
     if (bad) {
       this.emit({ kind: 'drop', reason: bad });
       return { kind: 'error', pkt, errno: 'EINVAL', reason: bad };
@@ -258,7 +287,7 @@ export class HostStack {
 
   /** __mkroute_output(): a 127/8 source may leave only by lo unless route_localnet is on */
   private outputSourceCheck(src: number, dev: string): string | undefined {
-    if (dev !== 'lo' && isLoopbackAddr(src) && !effectiveConf(this.host.sysctls, dev, 'route_localnet')) {
+    if (dev !== 'lo' && isLoopbackAddr(src) && !this.conf(dev, 'route_localnet')) {
       return `a packet from ${ipToString(src)} cannot leave by ${dev}: 127.0.0.0/8 sources need net.ipv4.conf.${dev}.route_localnet=1`;
     }
     return undefined;
@@ -271,7 +300,7 @@ export class HostStack {
     const local = r.type === 'local' || r.type === 'broadcast';
     const dev = local ? 'lo' : r.dev;
     const bad = this.outputSourceCheck(pkt.src, dev);
-    this.emit({ kind: 'route', decision: 'reroute', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
+    if (!this.quiet) this.emit({ kind: 'route', decision: 'reroute', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
     if (bad) throw new Dropped(`reroute check: ${bad}`);
     pkt.outIface = dev;
     pkt.route = { dev, gateway: r.gateway, local };
@@ -310,17 +339,23 @@ export class HostStack {
   /** Runs a table's base chain for this hook if nf_tables has it. */
   private runTable(table: TableName, hook: Hook, pkt: Packet): ReturnType<typeof runChain> | undefined {
     const t = this.host.tables[table];
-    const chain = t && findChain(t, hook);
+    const chain = t && (this.env.index ? this.env.index.chain(t, hook) : findChain(t, hook));
     if (!t || !chain || !chain.created) return undefined;
-    this.emit({ kind: 'hook', hook, table, chain: hook, pkt: summarize(pkt), nftrace: pkt.nftrace });
+    const batch = this.env.batch;
+    if (!batch) this.emit({ kind: 'hook', hook, table, chain: hook, pkt: summarize(pkt), nftrace: pkt.nftrace });
     this.refreshCtView(pkt);
-    return runChain(t, hook, pkt, {
+    const res = runChain(t, hook, pkt, {
       host: this.name,
       table,
       hook,
       extContext: (rule, chainName) => this.extContext(rule, table, chainName, hook, pkt),
       emit: (e) => this.env.emit(e),
+      index: this.env.index,
+      quiet: !!batch,
+      counters: !batch,
     });
+    batch?.chainResult(table, hook, res);
+    return res;
   }
 
   private handleVerdict(res: ReturnType<typeof runChain>, pkt: Packet): void {
@@ -358,7 +393,7 @@ export class HostStack {
       this.ct.track(hit.conn, pkt, hit.reply);
       pkt.conn = { entry: hit.conn, reply: hit.reply };
       const st = hit.reply || hit.conn.status.has('SEEN_REPLY') ? 'ESTABLISHED' : 'NEW';
-      this.emit({ kind: 'conntrack', action: 'established', text: `${st}${hit.reply ? ' (reply direction)' : ''}: ${tupleText(hit.conn.orig)}` });
+      if (!this.quiet) this.emit({ kind: 'conntrack', action: 'established', text: `${st}${hit.reply ? ' (reply direction)' : ''}: ${tupleText(hit.conn.orig)}` });
       if (hit.conn.killed) this.emit({ kind: 'conntrack', action: 'destroyed', text: `entry deleted: ${hit.conn.killed}` });
       this.refreshCtView(pkt);
       return;
@@ -372,7 +407,7 @@ export class HostStack {
     const c = this.ct.create(pkt);
     this.ct.track(c, pkt, false);
     pkt.conn = { entry: c, reply: false };
-    this.emit({ kind: 'conntrack', action: 'new', text: `NEW: ${tupleText(c.orig)}` });
+    if (!this.quiet) this.emit({ kind: 'conntrack', action: 'new', text: `NEW: ${tupleText(c.orig)}` });
     this.refreshCtView(pkt);
   }
 
@@ -405,7 +440,7 @@ export class HostStack {
         throw new Dropped(`conntrack could not insert the new entry: its reply tuple ${tupleText(c.reply)} is already used by the connection ${tupleText(clash.orig)} (insertion clash: the NAT range has no free port left for it)`);
       }
       c.confirmed = true;
-      this.emit({ kind: 'conntrack', action: 'confirmed', text: `entry confirmed: ${tupleText(c.orig)} (reply expected as ${tupleText(c.reply)})` });
+      if (!this.quiet) this.emit({ kind: 'conntrack', action: 'confirmed', text: `entry confirmed: ${tupleText(c.orig)} (reply expected as ${tupleText(c.reply)})` });
     }
   }
 
@@ -459,7 +494,7 @@ export class HostStack {
       port = cur.sport;
       if (req.kind === 'MASQUERADE') {
         const dev = pkt.outIface!;
-        const a = selectSourceAddress(this.host, dev, pkt.route?.gateway ?? pkt.dst);
+        const a = selectSourceAddress(this.host, dev, pkt.route?.gateway ?? pkt.dst, this.addrs);
         if (a === undefined) throw new Dropped(`MASQUERADE: ${dev} has no address`);
         addr = a;
       } else if (req.kind === 'NETMAP' && req.netmap) {
@@ -472,8 +507,8 @@ export class HostStack {
     this.setBinding(c, manip, addr, port, req.kind, hook);
   }
 
-  private primaryAddress(dev: string | undefined): number | undefined {
-    return dev === undefined ? undefined : interfaceAddresses(this.host).find((a) => a.dev === dev)?.addr;
+  primaryAddress(dev: string | undefined): number | undefined {
+    return dev === undefined ? undefined : this.addrs.find((a) => a.dev === dev)?.addr;
   }
 
   /** an address of the range (the kernel hashes the connection with a boot-time key; any member is possible) */
@@ -519,7 +554,7 @@ export class HostStack {
       this.setBinding(c, 'SRC', cur.src, port, 'null binding', 'POSTROUTING');
       return;
     }
-    this.emit({ kind: 'conntrack', action: 'null-binding', text: `no ${manip === 'DST' ? 'destination' : 'source'} NAT for this connection` });
+    if (!this.quiet) this.emit({ kind: 'conntrack', action: 'null-binding', text: `no ${manip === 'DST' ? 'destination' : 'source'} NAT for this connection` });
   }
 
   private setBinding(c: Conn, manip: 'SRC' | 'DST', addr: number, port: number, kind: string, hook: Hook): void {
@@ -528,6 +563,7 @@ export class HostStack {
     const changed = before.src !== c.reply.src || before.dst !== c.reply.dst || before.sport !== c.reply.sport || before.dport !== c.reply.dport;
     if (changed) c.status.add(manip === 'SRC' ? 'SNAT' : 'DNAT');
     const ported = c.proto === PROTO_TCP || c.proto === PROTO_UDP;
+    if (this.quiet) return;
     this.emit({
       kind: 'conntrack',
       action: 'nat-binding',
@@ -544,18 +580,28 @@ export class HostStack {
     const target = invert(reply ? c.orig : c.reply);
     const ported = pkt.proto === PROTO_TCP || pkt.proto === PROTO_UDP;
     if (manip === 'SRC') {
-      const before = endpoint(pkt.src, ported ? pkt.sport : undefined);
+      const addr = pkt.src;
+      const port = pkt.sport;
       pkt.src = target.src;
       if (ported) pkt.sport = target.sport;
-      const after = endpoint(pkt.src, ported ? pkt.sport : undefined);
-      if (before !== after) this.emit({ kind: 'rewrite', table: 'nat', chain: hook, target: reply ? 'reverse DNAT' : 'SNAT', field: 'source', before, after });
+      const changed = pkt.src !== addr || pkt.sport !== port;
+      if (changed && !this.quiet) {
+        const before = endpoint(addr, ported ? port : undefined);
+        const after = endpoint(pkt.src, ported ? pkt.sport : undefined);
+        this.emit({ kind: 'rewrite', table: 'nat', chain: hook, target: reply ? 'reverse DNAT' : 'SNAT', field: 'source', before, after });
+      }
     } else {
-      const before = endpoint(pkt.dst, ported ? pkt.dport : undefined);
+      const addr = pkt.dst;
+      const port = pkt.dport;
       pkt.dst = target.dst;
       if (ported) pkt.dport = target.dport;
-      const after = endpoint(pkt.dst, ported ? pkt.dport : undefined);
-      if (before !== after) this.emit({ kind: 'rewrite', table: 'nat', chain: hook, target: reply ? 'reverse SNAT' : 'DNAT', field: 'destination', before, after });
-      if (hook === 'OUTPUT' && before !== after) this.reroute(pkt);
+      const changed = pkt.dst !== addr || pkt.dport !== port;
+      if (changed && !this.quiet) {
+        const before = endpoint(addr, ported ? port : undefined);
+        const after = endpoint(pkt.dst, ported ? pkt.dport : undefined);
+        this.emit({ kind: 'rewrite', table: 'nat', chain: hook, target: reply ? 'reverse SNAT' : 'DNAT', field: 'destination', before, after });
+      }
+      if (hook === 'OUTPUT' && changed) this.reroute(pkt);
     }
     this.refreshCtView(pkt);
   }
@@ -586,41 +632,34 @@ export class HostStack {
   // ---------------------------------------------------------------- extension context
 
   private extContext(rule: Rule, table: TableName, chain: string, hook: Hook, pkt: Packet): TargetContext {
-    const key = `${table}/${rule.handle ?? 0}`;
+    // one small object per rule that gets as far as its matches (a batch makes millions)
+    return new ExtContext(this, this.env, rule, table, chain, hook, pkt);
+  }
+
+  /** the state of an extension instance (ExtContext.state/shared) */
+  extState<T>(key: string, init: () => T): T {
+    const batch = this.env.batch;
+    if (batch) return batch.extState(key, init) as T;
     const st = this.host.extState;
-    const env = this.env;
-    return {
-      hook,
-      table,
-      chain,
-      addrType: (addr, dev) => addrType(this.fib, addr, dev),
-      random: () => env.rng.next(),
-      draw: (p) => (env.chooser ? env.chooser(p) : Math.floor(env.rng.next() * 0x80000000) < Math.round(p * 0x80000000)),
-      state<T>(init: () => T): T {
-        if (!(key in st)) st[key] = init();
-        return st[key] as T;
-      },
-      shared<T>(name: string, init: () => T): T {
-        const k = `shared/${name}`;
-        if (!(k in st)) st[k] = init();
-        return st[k] as T;
-      },
-      now: () => env.now,
-      reversePathOk: (p, o) => {
-        const back = fibLookup(this.fib, p.src);
-        if (!back) return false;
-        if (back.type === 'local') return o.acceptLocal;
-        return o.loose || back.dev === p.inIface;
-      },
-      countConnections: (pred) => this.ct.conns.filter((c) => pred(c.orig, c.reply)).length,
-      ctMark: () => this.connOf(pkt)?.mark,
-      setCtMark: (m) => {
-        const c = this.connOf(pkt);
-        if (c) c.mark = m >>> 0;
-        this.refreshCtView(pkt);
-      },
-      ifaceAddress: (dev) => this.primaryAddress(dev),
-    };
+    if (!(key in st)) st[key] = init();
+    return st[key] as T;
+  }
+
+  reversePathOk(p: PacketView, o: { loose: boolean; acceptLocal: boolean }): boolean {
+    const back = fibLookup(this.fib, p.src);
+    if (!back) return false;
+    if (back.type === 'local') return o.acceptLocal;
+    return o.loose || back.dev === p.inIface;
+  }
+
+  ctMark(pkt: Packet): number | undefined {
+    return this.connOf(pkt)?.mark;
+  }
+
+  setCtMark(pkt: Packet, m: number): void {
+    const c = this.connOf(pkt);
+    if (c) c.mark = m >>> 0;
+    this.refreshCtView(pkt);
   }
 
   // ---------------------------------------------------------------- replies the stack makes
@@ -690,6 +729,53 @@ export class HostStack {
     // for a packet passing through, routing picks the source
     if (this.isLocalAddress(pkt.dst)) reply.src = pkt.dst;
     return reply;
+  }
+}
+
+/** What a rule's matches and target see of the host (struct xt_action_param and friends). */
+class ExtContext implements TargetContext {
+  constructor(
+    private readonly stack: HostStack,
+    private readonly env: HostEnv,
+    private readonly rule: Rule,
+    readonly table: TableName,
+    readonly chain: string,
+    readonly hook: Hook,
+    private readonly pkt: Packet,
+  ) {}
+
+  addrType(addr: number, dev?: string): AddrType {
+    return addrType(this.stack.fib, addr, dev);
+  }
+  random(): number {
+    return this.env.rng.next();
+  }
+  draw(p: number): boolean {
+    return this.env.chooser ? this.env.chooser(p) : Math.floor(this.env.rng.next() * 0x80000000) < Math.round(p * 0x80000000);
+  }
+  state<T>(init: () => T): T {
+    return this.stack.extState(`${this.table}/${this.rule.handle ?? 0}`, init);
+  }
+  shared<T>(name: string, init: () => T): T {
+    return this.stack.extState(`shared/${name}`, init);
+  }
+  now(): number {
+    return this.env.now;
+  }
+  reversePathOk(p: PacketView, o: { loose: boolean; validmark: boolean; acceptLocal: boolean }): boolean {
+    return this.stack.reversePathOk(p, o);
+  }
+  countConnections(pred: (orig: Tuple, reply: Tuple) => boolean): number {
+    return this.stack.ct.conns.filter((c) => pred(c.orig, c.reply)).length;
+  }
+  ctMark(): number | undefined {
+    return this.stack.ctMark(this.pkt);
+  }
+  setCtMark(m: number): void {
+    this.stack.setCtMark(this.pkt, m);
+  }
+  ifaceAddress(dev: string): number | undefined {
+    return this.stack.primaryAddress(dev);
   }
 }
 

@@ -10,12 +10,13 @@ import { findMatch, findTarget } from '../extensions/registry.js';
 import type { MatchExtension } from '../extensions/types.js';
 import { inPrefix } from '../net/ipv4.js';
 import { saveRule } from '../output/rule-text.js';
-import type { Rule } from '../ruleset/rule.js';
+import { targetName, type Rule } from '../ruleset/rule.js';
 import { findChain, type Chain, type Table, type TableName } from '../ruleset/tables.js';
 import { JUMP_STACK_SIZE } from '../ruleset/jump-graph.js';
 import type { Hook, TraceEvent } from './events.js';
 import type { MatchContext, TargetContext, TargetResult } from './ext-api.js';
 import { summarize, type Packet } from './packet.js';
+import type { ChainPlan, RuleEntry, RuleIndex } from './rule-index.js';
 
 
 /**
@@ -48,6 +49,15 @@ export interface ChainRunContext {
   emit(e: TraceEvent): void;
   /** rule evaluations allowed in one base chain run (default RULE_EVALUATION_LIMIT) */
   evaluationLimit?: number;
+  /**
+   * skip the rules that cannot match (trace --batch); the walk's result, counters and extension
+   * side effects stay those of the rule-by-rule walk
+   */
+  index?: RuleIndex;
+  /** no rule, policy and return events (trace --batch reports only the deciding rules) */
+  quiet?: boolean;
+  /** false: rule and policy counters are left alone (a run whose lab is not saved) */
+  counters?: boolean;
 }
 
 export interface ChainResult {
@@ -56,6 +66,8 @@ export interface ChainResult {
   target?: TargetResult;
   /** the rule that decided, "filter INPUT #3", or the policy */
   decidedBy: string;
+  /** the deciding rule's chain, number (1 = first) and target; absent when the policy or a limit decided */
+  rule?: { chain: string; num: number; target: string };
 }
 
 function ifaceMatches(name: string | undefined, pattern: string): boolean {
@@ -82,15 +94,30 @@ function matchExt(name: string): MatchExtension {
 }
 
 /** Evaluates a rule's matches (after its frame). */
-function matchesAll(r: Rule, pkt: Packet, ctx: MatchContext, where: string): boolean {
+function matchesAll(r: Rule, pkt: Packet, ctx: MatchContext, table: string, chain: string, pos: number): boolean {
   for (const m of r.matches) {
     const ext = matchExt(m.name);
-    if (!ext.match) throw new UnmodelledExtension('match', m.name, where);
+    if (!ext.match) throw new UnmodelledExtension('match', m.name, `rule ${pos + 1} of ${table} ${chain}`);
     let ok: boolean;
     try {
       ok = ext.match(m.data, pkt, ctx);
     } catch (e) {
-      throw damagedRule('match', m.name, where, e);
+      throw damagedRule('match', m.name, `rule ${pos + 1} of ${table} ${chain}`, e);
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** matchesAll() with the extensions looked up beforehand (a ChainPlan's) */
+function matchesPlanned(r: Rule, exts: MatchExtension[], from: number, pkt: Packet, ctx: MatchContext, table: string, chain: string, pos: number): boolean {
+  const ms = r.matches;
+  for (let i = from; i < ms.length; i++) {
+    let ok: boolean;
+    try {
+      ok = exts[i]!.match!(ms[i]!.data, pkt, ctx);
+    } catch (e) {
+      throw damagedRule('match', ms[i]!.name, `rule ${pos + 1} of ${table} ${chain}`, e);
     }
     if (!ok) return false;
   }
@@ -99,135 +126,228 @@ function matchesAll(r: Rule, pkt: Packet, ctx: MatchContext, where: string): boo
 
 interface Frame {
   chain: Chain;
+  /** chain.rules and its length, read once per chain entered */
+  rules: Rule[];
+  end: number;
   next: number;
-  /** chains entered by goto since this frame's jump (or the base chain): entering one again is a loop */
-  entered: Set<string>;
+  /**
+   * chains entered by goto since this frame's jump (or the base chain): entering one again is a
+   * loop; undefined until the first goto (only `chain` itself then)
+   */
+  entered: Set<string> | undefined;
+  /** with an index: the chain's plan (tests packed, extensions and jump targets looked up once) */
+  plan: ChainPlan | undefined;
+  /** with an index: the positions of the rules that can match, ascending; `ci` the next one to look at */
+  cands: readonly number[] | undefined;
+  ci: number;
+}
+
+/** a chain entered (every frame has the same fields, so that the walk reads one object shape) */
+function frameOf(chain: Chain, entered: Set<string> | undefined, plan: ChainPlan | undefined, index: RuleIndex | undefined, pkt: Packet): Frame {
+  if (plan) return { chain, rules: plan.rules, end: plan.size, next: 0, entered, plan, cands: index!.candidates(plan, pkt), ci: 0 };
+  const rules = chain.rules;
+  return { chain, rules, end: rules.length, next: 0, entered, plan: undefined, cands: undefined, ci: 0 };
+}
+
+/** where the base chain's policy decides: after a goto from it, or a RETURN in it */
+function policyFrame(base: Chain): Frame {
+  const rules = base.rules;
+  return { chain: base, rules, end: rules.length, next: rules.length, entered: undefined, plan: undefined, cands: undefined, ci: 0 };
+}
+
+function ruleWhere(table: string, chain: Chain, pos: number): string {
+  return `rule ${pos + 1} of ${table} ${chain.name}`;
+}
+
+/** The events of one base chain run (not made at all in a quiet run). */
+class ChainEvents {
+  // nf_tables dumps the packet's headers with the first traced event of each base chain run
+  private dumped = false;
+
+  constructor(
+    private readonly rc: ChainRunContext,
+    private readonly pkt: Packet,
+  ) {}
+
+  emit(e: TraceEvent): void {
+    if (this.pkt.nftrace && !this.dumped) {
+      e.dump = summarize(this.pkt);
+      this.dumped = true;
+    }
+    this.rc.emit(e);
+  }
+
+  rule(chain: Chain, pos: number, r: Rule, verdict: string): void {
+    const rc = this.rc;
+    this.emit({ kind: 'rule', host: rc.host, nftrace: this.pkt.nftrace, table: rc.table, chain: chain.name, num: pos + 1, handle: r.handle ?? 0, text: saveRule(r, rc.table, chain.name), verdict });
+  }
+}
+
+function limitReached(rc: ChainRunContext, base: Chain, limit: number): ChainResult {
+  rc.emit({ kind: 'drop', host: rc.host, reason: `rule evaluation limit reached (${limit} rules in one run of ${rc.table} ${base.name}): the rules loop or nest beyond what nf_tables accepts (a hand-edited lab file?)` });
+  return { verdict: 'DROP', decidedBy: `${rc.table} ${base.name}: rule evaluation limit` };
 }
 
 /**
  * Runs `table`'s base chain `chainName` (it must exist in nf_tables; callers check). Counts
- * packets and bytes on rules and on the policy.
+ * packets and bytes on rules and on the policy. With `rc.index` (trace --batch) the walk looks
+ * only at the rules that can match and reads their tests from the chain's plan; what it decides,
+ * counts and sets off is the same as rule by rule (test/trace-batch-index.test.ts).
  */
 export function runChain(table: Table, chainName: string, pkt: Packet, rc: ChainRunContext): ChainResult {
-  const base = findChain(table, chainName)!;
+  const index = rc.index;
+  const base = (index ? index.chain(table, chainName) : findChain(table, chainName))!;
   const stack: Frame[] = [];
-  let cur: Frame = { chain: base, next: 0, entered: new Set([base.name]) };
+  const events = rc.quiet ? undefined : new ChainEvents(rc, pkt);
+  const counting = rc.counters !== false;
+  let cur = frameOf(base, undefined, index?.plan(table, base), index, pkt);
   let evaluations = 0;
   const limit = rc.evaluationLimit ?? RULE_EVALUATION_LIMIT;
-  // nf_tables dumps the packet's headers with the first traced event of each base chain run
-  let dumped = false;
-  const emit = (e: TraceEvent): void => {
-    if (pkt.nftrace && !dumped) {
-      e.dump = summarize(pkt);
-      dumped = true;
-    }
-    rc.emit(e);
-  };
-  const ev = (e: Omit<Extract<TraceEvent, { kind: 'rule' }>, 'host' | 'nftrace' | 'kind'>) =>
-    emit({ kind: 'rule', host: rc.host, nftrace: pkt.nftrace, ...e });
   for (;;) {
     const chain = cur.chain;
-    if (cur.next >= chain.rules.length) {
+    const cands = cur.cands;
+    if (cands) {
+      // the rules the index passes over are rules whose frame fails: the linear walk would only
+      // have counted them as evaluations
+      let ci = cur.ci;
+      while (ci < cands.length && cands[ci]! < cur.next) ci++;
+      cur.ci = ci;
+      const k = ci < cands.length ? cands[ci]! : cur.end;
+      if (k > cur.next) {
+        if (evaluations + (k - cur.next) > limit) return limitReached(rc, base, limit);
+        evaluations += k - cur.next;
+        cur.next = k;
+      }
+    }
+    if (cur.next >= cur.end) {
       if (chain === base) {
-        base.pkts += 1;
-        base.bytes += pkt.len;
-        emit({ kind: 'policy', host: rc.host, nftrace: pkt.nftrace, table: rc.table, chain: base.name, policy: base.policy! });
+        if (counting) {
+          base.pkts += 1;
+          base.bytes += pkt.len;
+        }
+        events?.emit({ kind: 'policy', host: rc.host, nftrace: pkt.nftrace, table: rc.table, chain: base.name, policy: base.policy! });
         return { verdict: base.policy!, decidedBy: `${rc.table} ${base.name} policy` };
       }
       // the end of a user chain: back to the rule after the jump (after a goto from the base
       // chain there is nothing to go back to, and the base chain's policy applies)
       const back = stack.pop();
-      if (back) emit({ kind: 'return', host: rc.host, nftrace: pkt.nftrace, table: rc.table, chain: chain.name, to: back.chain.name });
-      cur = back ?? { chain: base, next: base.rules.length, entered: new Set() };
+      if (back) events?.emit({ kind: 'return', host: rc.host, nftrace: pkt.nftrace, table: rc.table, chain: chain.name, to: back.chain.name });
+      cur = back ?? policyFrame(base);
       continue;
     }
-    if (++evaluations > limit) {
-      rc.emit({ kind: 'drop', host: rc.host, reason: `rule evaluation limit reached (${limit} rules in one run of ${rc.table} ${base.name}): the rules loop or nest beyond what nf_tables accepts (a hand-edited lab file?)` });
-      return { verdict: 'DROP', decidedBy: `${rc.table} ${base.name}: rule evaluation limit` };
+    if (++evaluations > limit) return limitReached(rc, base, limit);
+    const pos = cur.next++;
+    const plan = cur.plan;
+    let r: Rule;
+    let entry: RuleEntry | undefined;
+    // the matches the plan's packed tests have already run
+    let from = 0;
+    if (plan) {
+      // the rule itself is read only once its packed tests pass
+      const packed = plan.code.test(pos, pkt);
+      if (packed === false) continue;
+      entry = plan.entries[pos]!;
+      r = entry.rule;
+      if (packed) from = plan.code.lead(pos);
+      else if (!frameMatches(r, pkt)) continue;
+    } else {
+      r = cur.rules[pos]!;
+      if (!frameMatches(r, pkt)) continue;
     }
-    const index = cur.next++;
-    const r = chain.rules[index]!;
-    if (!frameMatches(r, pkt)) continue;
-    const where = `rule ${index + 1} of ${rc.table} ${chain.name}`;
-    const ctx = rc.extContext(r, chain.name);
-    if (!matchesAll(r, pkt, ctx, where)) continue;
-    r.pkts += 1;
-    r.bytes += pkt.len;
-    const text = saveRule(r, rc.table, chain.name);
-    const common = { table: rc.table, chain: chain.name, num: index + 1, handle: r.handle ?? 0, text };
-    const t = r.target;
+    let ctx: TargetContext | undefined;
+    if ((entry ? entry.matchCount : r.matches.length) > from) {
+      ctx = rc.extContext(r, chain.name);
+      const exts = entry?.matchExts;
+      if (!(exts ? matchesPlanned(r, exts, from, pkt, ctx, rc.table, chain.name, pos) : matchesAll(r, pkt, ctx, rc.table, chain.name, pos))) continue;
+    }
+    if (counting) {
+      r.pkts += 1;
+      r.bytes += pkt.len;
+    }
+    const t = entry ? entry.target : r.target;
     if (!t) {
-      ev({ ...common, verdict: 'CONTINUE' });
+      events?.rule(chain, pos, r, 'CONTINUE');
       continue;
     }
     if (t.kind === 'verdict') {
       if (t.verdict === 'RETURN') {
-        ev({ ...common, verdict: 'RETURN' });
+        events?.rule(chain, pos, r, 'RETURN');
         if (chain === base) {
           // RETURN in a base chain: the policy decides
-          cur.next = chain.rules.length;
+          cur.next = cur.end;
           continue;
         }
-        cur = stack.pop() ?? { chain: base, next: base.rules.length, entered: new Set() };
+        cur = stack.pop() ?? policyFrame(base);
         continue;
       }
-      ev({ ...common, verdict: t.verdict });
-      if (t.verdict === 'QUEUE') return { verdict: 'DROP', decidedBy: where };
-      return { verdict: t.verdict, decidedBy: where };
+      events?.rule(chain, pos, r, t.verdict);
+      if (t.verdict === 'QUEUE') return { verdict: 'DROP', decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
+      return { verdict: t.verdict, decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
     }
     if (t.kind === 'jump' || t.kind === 'goto') {
-      ev({ ...common, verdict: `${t.kind === 'jump' ? 'JUMP' : 'GOTO'}:${t.chain}` });
-      const target = findChain(table, t.chain);
-      if (!target) throw new SimError(`${where} jumps to missing chain ${t.chain}`, 3);
+      events?.rule(chain, pos, r, `${t.kind === 'jump' ? 'JUMP' : 'GOTO'}:${t.chain}`);
+      const target = entry ? entry.jump : findChain(table, t.chain);
+      if (!target) throw new SimError(`${ruleWhere(rc.table, chain, pos)} jumps to missing chain ${t.chain}`, 3);
+      const next = plan ? index!.follow(table, plan, pos) : undefined;
       if (t.kind === 'jump') {
         if (stack.length + 1 >= JUMP_STACK_SIZE) {
           rc.emit({ kind: 'drop', host: rc.host, reason: `jump stack exhausted (more than ${JUMP_STACK_SIZE} nested chains)` });
-          return { verdict: 'DROP', decidedBy: where };
+          return { verdict: 'DROP', decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
         }
         stack.push(cur);
-        cur = { chain: target, next: 0, entered: new Set([target.name]) };
+        cur = frameOf(target, undefined, next, index, pkt);
         continue;
       }
-      if (cur.entered.has(target.name)) {
+      if (cur.entered ? cur.entered.has(target.name) : target === chain) {
         rc.emit({ kind: 'drop', host: rc.host, reason: `goto loop: chain ${target.name} entered again through gotos without returning (the rules loop, which nf_tables never accepts; a hand-edited lab file?)` });
-        return { verdict: 'DROP', decidedBy: where };
+        return { verdict: 'DROP', decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
       }
-      cur.entered.add(target.name);
-      cur = { chain: target, next: 0, entered: cur.entered };
+      const entered = cur.entered ?? new Set([chain.name]);
+      entered.add(target.name);
+      cur = frameOf(target, entered, next, index, pkt);
       continue;
     }
-    const ext = findTarget(t.name)!;
-    if (!ext.apply) throw new UnmodelledExtension('target', t.name, where);
+    const ext = entry?.targetExt ?? findTarget(t.name)!;
+    if (!ext.apply) throw new UnmodelledExtension('target', t.name, ruleWhere(rc.table, chain, pos));
+    // the fields the index chose candidates by, to notice a target that rewrites one
+    const { src, dst, proto, dport, inIface, outIface } = pkt;
     let res: TargetResult;
     try {
-      res = ext.apply(t.data, pkt, ctx);
+      res = ext.apply(t.data, pkt, (ctx ??= rc.extContext(r, chain.name)));
     } catch (e) {
-      throw damagedRule('target', t.name, where, e);
+      throw damagedRule('target', t.name, ruleWhere(rc.table, chain, pos), e);
     }
     if (res.trace) pkt.nftrace = true;
     // CT / NOTRACK attach their conntrack template to the packet at once
     if (res.ct?.notrack) pkt.notrack = true;
     if (res.ct?.zone !== undefined) pkt.ctZone = res.ct.zone;
+    if (index && (pkt.src !== src || pkt.dst !== dst || pkt.proto !== proto || pkt.dport !== dport || pkt.inIface !== inIface || pkt.outIface !== outIface)) {
+      // choose the candidates again for every chain still to be walked, from where each stands
+      for (const f of [cur, ...stack]) {
+        f.cands = f.plan && index.candidates(f.plan, pkt);
+        f.ci = 0;
+      }
+    }
     switch (res.verdict) {
       case 'CONTINUE':
-        ev({ ...common, verdict: 'CONTINUE' });
+        events?.rule(chain, pos, r, 'CONTINUE');
         if (res.log) rc.emit({ kind: 'log', host: rc.host, text: `${res.log.kind}: ${res.log.prefix}` });
         if (res.note) rc.emit({ kind: 'note', host: rc.host, text: res.note });
         continue;
       case 'RETURN':
-        ev({ ...common, verdict: 'RETURN' });
+        events?.rule(chain, pos, r, 'RETURN');
         if (chain === base) {
-          cur.next = chain.rules.length;
+          cur.next = cur.end;
           continue;
         }
-        cur = stack.pop() ?? { chain: base, next: base.rules.length, entered: new Set() };
+        cur = stack.pop() ?? policyFrame(base);
         continue;
       case 'QUEUE':
-        ev({ ...common, verdict: 'QUEUE' });
-        return { verdict: 'QUEUE', target: res, decidedBy: where };
+        events?.rule(chain, pos, r, 'QUEUE');
+        return { verdict: 'QUEUE', target: res, decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
       default:
-        ev({ ...common, verdict: res.verdict });
-        return { verdict: res.verdict, target: res, decidedBy: where };
+        events?.rule(chain, pos, r, res.verdict);
+        return { verdict: res.verdict, target: res, decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
     }
   }
 }

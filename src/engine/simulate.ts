@@ -91,18 +91,22 @@ export function buildPacket(spec: PacketSpec): Packet {
   return p;
 }
 
+/** A packet that arrives on an interface needs that interface and a source address. */
+export function checkArrival(lab: Lab, hostName: string, spec: PacketSpec): void {
+  if (spec.iface === undefined) return;
+  const host = lab.hosts[hostName]!;
+  if (!host.interfaces.some((i) => i.name === spec.iface)) {
+    throw new SimError(`${hostName} has no interface ${spec.iface} (it has ${host.interfaces.map((i) => i.name).join(', ')})`, 2);
+  }
+  if (spec.src === undefined) throw new SimError('a packet arriving on an interface needs a source address (-s)', 2);
+}
+
 /** One packet through one host's stack. */
 export function tracePacket(lab: Lab, hostName: string, spec: PacketSpec): HostTrace {
   const run = new Run(lab);
   const stack = run.stack(hostName);
   const pkt = buildPacket(spec);
-  if (spec.iface !== undefined) {
-    const host = lab.hosts[hostName]!;
-    if (!host.interfaces.some((i) => i.name === spec.iface)) {
-      throw new SimError(`${hostName} has no interface ${spec.iface} (it has ${host.interfaces.map((i) => i.name).join(', ')})`, 2);
-    }
-    if (spec.src === undefined) throw new SimError('a packet arriving on an interface needs a source address (-s)', 2);
-  }
+  checkArrival(lab, hostName, spec);
   run.events.push({
     kind: 'packet',
     host: hostName,

@@ -103,15 +103,15 @@ export function fibLookup(fib: FibRoute[], dst: Ip4, oif?: string): FibRoute | u
 }
 
 /** inet_select_addr(): a primary address of `dev`, preferring one whose subnet holds `near` */
-export function selectSourceAddress(host: Host, dev: string, near?: Ip4): Ip4 | undefined {
-  const addrs = interfaceAddresses(host).filter((a) => a.dev === dev);
+export function selectSourceAddress(host: Host, dev: string, near?: Ip4, all: IfAddr[] = interfaceAddresses(host)): Ip4 | undefined {
+  const addrs = all.filter((a) => a.dev === dev);
   if (near !== undefined) {
     const same = addrs.find((a) => inPrefix(near, { addr: (a.addr & prefixToMask(a.plen)) >>> 0, mask: prefixToMask(a.plen) }));
     if (same) return same.addr;
   }
   if (addrs.length) return addrs[0]!.addr;
   // no address on that device: the kernel takes one of another device with global scope
-  return interfaceAddresses(host).find((a) => a.dev !== 'lo')?.addr;
+  return all.find((a) => a.dev !== 'lo')?.addr;
 }
 
 export function isLoopbackAddr(a: Ip4): boolean {

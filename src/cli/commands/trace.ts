@@ -41,6 +41,8 @@ export interface TraceOptions {
   textDiagram?: boolean;
   /** --hooks HOST: the picture shows HOST's netfilter hooks */
   hooks?: string;
+  /** --batch FILE: one packet per line of FILE, JSON lines out (./trace-batch.ts) */
+  batch?: string;
 }
 
 const ICMP_TYPES: Record<string, [number, number]> = {
@@ -52,23 +54,61 @@ const ICMP_TYPES: Record<string, [number, number]> = {
   'time-exceeded': [11, 0],
 };
 
+/** a plain decimal number, which strtoul(base 0) reads as written (trace --batch parses many) */
+const PLAIN_DECIMAL = /^(?:0|[1-9][0-9]{0,9})$/;
+
 function num(name: string, v: string | undefined, max: number): number | undefined {
   if (v === undefined) return undefined;
-  const n = parseUint(v, 0, max);
+  const n = PLAIN_DECIMAL.test(v) ? (Number(v) <= max ? Number(v) : undefined) : parseUint(v, 0, max);
   if (n === undefined) throw new SimError(`trace: bad ${name} \`${v}'`, 2);
   return n;
 }
 
+/** parseDotted() without its regular expression: four decimal groups of 1-3 digits, each <= 255 */
+function dotted(v: string): number | undefined {
+  let a = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined;
+      part = part * 10 + c - 48;
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      if (part > 255) return undefined;
+      a = a * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else return undefined;
+  }
+  if (dots !== 3 || digits === 0 || part > 255) return undefined;
+  return a * 256 + part;
+}
+
 function addr(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  const a = parseDotted(v);
+  const a = dotted(v) ?? parseDotted(v);
   if (a === undefined) throw new SimError(`trace: ${name} must be an IPv4 address, got \`${v}'`, 2);
   return a;
 }
 
+/** protocol names already looked up (trace --batch reads the same few many times) */
+const protocols = new Map<string, number>();
+
+function protocolNumber(text: string): number | undefined {
+  let n = protocols.get(text);
+  if (n === undefined) {
+    n = parseUint(text, 0, 255) ?? protocolByName(text);
+    if (n !== undefined) protocols.set(text, n);
+  }
+  return n;
+}
+
 export function packetSpec(o: TraceOptions): PacketSpec {
   const protoText = (o.protocol ?? 'tcp').toLowerCase();
-  const proto = parseUint(protoText, 0, 255) ?? protocolByName(protoText);
+  const proto = protocolNumber(protoText);
   if (proto === undefined) throw new SimError(`trace: unknown protocol \`${o.protocol}'`, 2);
   const dst = addr('-d', o.destination);
   if (dst === undefined) throw new SimError('trace: say where the packet goes with -d ADDRESS', 2);
@@ -207,6 +247,7 @@ function pictureOptions(ctx: CliContext, o: TraceOptions): PictureRequest | unde
 }
 
 export async function traceCommand(ctx: CliContext, o: TraceOptions): Promise<number> {
+  if (o.batch !== undefined) return (await import('./trace-batch.js')).traceBatch(ctx, o);
   const format = o.format ?? (ctx.json ? 'json' : 'text');
   if (!['text', 'json', 'xtables'].includes(format)) throw new SimError(`trace: unknown --format \`${format}' (text, json, xtables)`, 2);
   if (o.from !== undefined) return traceConnection(ctx, o, format);

@@ -1,0 +1,263 @@
+/**
+ * `trace --batch FILE` (FILE or - for standard input): many packets through one host, one JSON
+ * object per packet line (JSON Lines).
+ *
+ * - Each line that is neither empty nor a # comment is one packet in the one-packet trace's own
+ *   option syntax: `-i eth0 -p tcp -s 50.60.70.1 --sport 40000 -d 10.96.0.10 --dport 80`, with
+ *   -i -p -s -d --sport --dport --tcp-flags --icmp-type --mark --len --ttl (long forms, `--opt=v`
+ *   and `-dADDR` as commander takes them; simple shell quotes). Same defaults: -p tcp,
+ *   --sport 40000, a SYN.
+ * - Each packet is classified against the lab as it is when the batch starts, independently of the
+ *   others: the first packet of its own connection, no conntrack entry carried from one line to
+ *   the next; the lab is not changed (counters, conntrack, nth counters, limit/quota/recent state
+ *   and the generator are not saved), as with `trace --all-paths`. statistic random draws (and
+ *   random NAT ports) come from the lab's seeded generator in line order: the same lab and file
+ *   give the same output; `--seed N` starts the generator at N.
+ * - Out, per packet: {"line", "outcome" (deliver | transmit | drop | error: the one-packet trace's),
+ *   "explanation" (its sentence), "proto", "src", "sport", "dst", "dport" (as the packet leaves or
+ *   stops, after NAT), "out" and "nexthop" (transmit), "reason" (drop, error), "errno" (error),
+ *   "reject" (the answer a REJECT sent), "rules": the rules that decided, in path order:
+ *   {"table", "chain", "rule" (its number), "target"} for each base chain run a rule ended (a
+ *   verdict or a NAT target; a policy that decides shows in "reason")}.
+ * - A line that cannot be traced gives {"line", "error"} with the message the one-packet trace
+ *   prints (without the program name), and the batch goes on. Exit status 0 when every packet
+ *   line was classified, 1 when any gave an error (like `check`, so that a script notices bad
+ *   lines without parsing the output); errors about the batch itself (FILE unreadable, unknown
+ *   host, bad --seed) stop it with the usual message and status.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { HostBatch, type BatchResult } from '../../engine/batch.js';
+import type { PacketSpec } from '../../engine/simulate.js';
+import { SimError } from '../../errors.js';
+import { ipToString } from '../../net/ipv4.js';
+import { parseUint } from '../../util/strtoul.js';
+import { hostOf, readOnly, type CliContext } from '../context.js';
+import { packetSpec, type TraceOptions } from './trace.js';
+
+/** the per-packet options of `trace`, with commander's flags text (its "argument missing" message names them) */
+const PACKET_OPTIONS: { short?: string; long: string; key: keyof TraceOptions; flags: string }[] = [
+  { short: '-i', long: '--in-interface', key: 'inInterface', flags: '-i, --in-interface <iface>' },
+  { short: '-p', long: '--protocol', key: 'protocol', flags: '-p, --protocol <proto>' },
+  { short: '-s', long: '--source', key: 'source', flags: '-s, --source <addr>' },
+  { short: '-d', long: '--destination', key: 'destination', flags: '-d, --destination <addr>' },
+  { long: '--sport', key: 'sport', flags: '--sport <port>' },
+  { long: '--dport', key: 'dport', flags: '--dport <port>' },
+  { long: '--tcp-flags', key: 'tcpFlags', flags: '--tcp-flags <flags>' },
+  { long: '--icmp-type', key: 'icmpType', flags: '--icmp-type <type>' },
+  { long: '--mark', key: 'mark', flags: '--mark <mark>' },
+  { long: '--len', key: 'len', flags: '--len <bytes>' },
+  { long: '--ttl', key: 'ttl', flags: '--ttl <ttl>' },
+];
+const BY_NAME = new Map(PACKET_OPTIONS.flatMap((o) => (o.short ? [[o.short, o] as const, [o.long, o] as const] : [[o.long, o] as const])));
+
+/** trace's options that are about the whole command, not one packet */
+const COMMAND_OPTIONS = ['--format', '--seed', '--from', '--all-paths', '--brief', '--diagram', '--no-diagram', '--hooks', '--batch', '--help', '-h'];
+
+/** a line cut into words as a shell would for plain words and '...' "..." \\ quoting */
+export function splitWords(line: string): string[] {
+  if (!/['"\\]/.test(line)) {
+    const words: string[] = [];
+    let start = -1;
+    for (let i = 0; i <= line.length; i++) {
+      const c = i < line.length ? line.charCodeAt(i) : 0x20;
+      if (c === 0x20 || c === 0x09) {
+        if (start >= 0) words.push(line.slice(start, i));
+        start = -1;
+      } else if (start < 0) start = i;
+    }
+    return words;
+  }
+  const words: string[] = [];
+  let w = '';
+  let inWord = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === ' ' || c === '\t') {
+      if (inWord) words.push(w);
+      w = '';
+      inWord = false;
+    } else if (c === "'" || c === '"') {
+      const end = line.indexOf(c, i + 1);
+      if (end < 0) throw new SimError(`unterminated ${c} quote`, 2);
+      w += line.slice(i + 1, end);
+      inWord = true;
+      i = end;
+    } else if (c === '\\' && i + 1 < line.length) {
+      w += line[++i];
+      inWord = true;
+    } else {
+      w += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(w);
+  return words;
+}
+
+/**
+ * One line's words as commander parses `trace`'s options (and with its messages): a value option
+ * takes the next word whatever it looks like, `--opt=value` and `-oVALUE` work, the last of a
+ * repeated option wins, an unknown option is reported before stray words.
+ */
+export function parsePacketLine(words: string[]): TraceOptions {
+  const o: TraceOptions = { protocol: 'tcp' };
+  let extra = 0;
+  let unknown: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '--') {
+      extra += words.length - i - 1;
+      break;
+    }
+    if (w.length < 2 || w[0] !== '-') {
+      extra++;
+      continue;
+    }
+    let name = w;
+    let value: string | undefined;
+    if (w.startsWith('--')) {
+      const eq = w.indexOf('=');
+      if (eq > 0) {
+        name = w.slice(0, eq);
+        value = w.slice(eq + 1);
+      }
+    } else if (w.length > 2) {
+      name = w.slice(0, 2);
+      value = w.slice(2);
+    }
+    const opt = BY_NAME.get(name);
+    if (!opt) {
+      if (COMMAND_OPTIONS.includes(name)) {
+        throw new SimError(`${name} is an option of the whole batch, not of one packet: a --batch line takes -i -p -s -d --sport --dport --tcp-flags --icmp-type --mark --len --ttl`, 2);
+      }
+      unknown ??= w;
+      continue;
+    }
+    if (value === undefined) {
+      if (i + 1 >= words.length) throw new SimError(`error: option '${opt.flags}' argument missing`, 1);
+      value = words[++i]!;
+    }
+    (o as Record<string, string>)[opt.key] = value;
+  }
+  if (unknown !== undefined) throw new SimError(`error: unknown option '${unknown}'`, 1);
+  if (extra) throw new SimError(`error: too many arguments for 'trace'. Expected 0 arguments but got ${extra}.`, 1);
+  return o;
+}
+
+/** a JSON string: quoted as it is when nothing in it needs escaping (JSON.stringify costs more per call) */
+function str(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
+/**
+ * The line's JSON object: what the packet became, and which rules decided. Written field by field:
+ * JSON.stringify of an object per packet is a good part of a batch's time.
+ */
+export function resultJson(line: number, r: BatchResult): string {
+  const o = r.outcome;
+  const p = o.pkt;
+  let j = `{"line":${line},"outcome":"${o.kind}","explanation":${str(r.explanation)},"proto":${p.proto},"src":"${ipToString(p.src)}"`;
+  if (p.sport !== undefined) j += `,"sport":${p.sport}`;
+  j += `,"dst":"${ipToString(p.dst)}"`;
+  if (p.dport !== undefined) j += `,"dport":${p.dport}`;
+  if (o.kind === 'transmit') j += `,"out":${str(o.dev)},"nexthop":"${ipToString(o.nexthop)}"`;
+  else if (o.kind === 'drop') {
+    j += `,"reason":${str(o.reason)}`;
+    if (r.reject !== undefined) j += `,"reject":${str(r.reject)}`;
+  } else if (o.kind === 'error') j += `,"errno":"${o.errno}","reason":${str(o.reason)}`;
+  j += ',"rules":[';
+  for (let i = 0; i < r.decisions.length; i++) {
+    const d = r.decisions[i]!;
+    j += `${i ? ',' : ''}{"table":"${d.table}","chain":${str(d.chain)},"rule":${d.rule},"target":${str(d.target)}}`;
+  }
+  return j + ']}';
+}
+
+/** command-line options that describe one packet or one picture have no place beside --batch */
+function checkCommandLine(o: TraceOptions): string {
+  const format = o.format ?? 'json';
+  if (format !== 'json') throw new SimError(`trace: --batch writes JSON lines; --format ${format} is for one packet or one connection`, 2);
+  const clash: [unknown, string][] = [
+    [o.from, '--from'],
+    [o.allPaths, '--all-paths'],
+    [o.inInterface, '-i'],
+    // commander fills in -p tcp by default: only another protocol shows that -p was given
+    [o.protocol !== undefined && o.protocol !== 'tcp' ? o.protocol : undefined, '-p'],
+    [o.source, '-s'],
+    [o.destination, '-d'],
+    [o.sport, '--sport'],
+    [o.dport, '--dport'],
+    [o.tcpFlags, '--tcp-flags'],
+    [o.icmpType, '--icmp-type'],
+    [o.mark, '--mark'],
+    [o.len, '--len'],
+    [o.ttl, '--ttl'],
+    [o.brief, '--brief'],
+    [o.diagramFile, '--diagram'],
+    [o.textDiagram === false ? true : undefined, '--no-diagram'],
+    [o.hooks, '--hooks'],
+  ];
+  for (const [v, name] of clash) {
+    if (v !== undefined && v !== false) throw new SimError(`trace: ${name} is not used with --batch (each line of the file describes its packet)`, 2);
+  }
+  return o.batch!;
+}
+
+/** output is written every 64 KiB: lines held longer outlive the young generation and cost a copy each */
+const FLUSH_AT = 1 << 16;
+
+export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<number> {
+  const file = checkCommandLine(o);
+  let seed: number | undefined;
+  if (o.seed !== undefined) {
+    seed = parseUint(o.seed, 0, 0xffffffff);
+    if (seed === undefined) throw new SimError(`trace: bad --seed \`${o.seed}'`, 2);
+  }
+  let text: string;
+  try {
+    text = file === '-' ? await ctx.io.readStdin() : readFileSync(resolve(ctx.io.cwd, file), 'utf8');
+  } catch (e) {
+    throw new SimError(`cannot read ${file}: ${(e as Error).message}`, 2);
+  }
+  return readOnly(ctx, (lab) => {
+    const [name] = hostOf(lab, ctx.host);
+    const batch = new HostBatch(lab, name, { seed });
+    let failed = false;
+    let buf: string[] = [];
+    let size = 0;
+    let lineNo = 0;
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const raw = text.slice(start, end);
+      start = end + 1;
+      lineNo++;
+      const line = raw.trim();
+      if (line === '' || line[0] === '#') continue;
+      let json: string;
+      try {
+        const spec: PacketSpec = packetSpec(parsePacketLine(splitWords(line)));
+        json = resultJson(lineNo, batch.classify(spec));
+      } catch (e) {
+        if (!(e instanceof SimError)) throw e;
+        failed = true;
+        json = JSON.stringify({ line: lineNo, error: e.message });
+      }
+      buf.push(json);
+      size += json.length + 1;
+      if (size >= FLUSH_AT) {
+        ctx.io.out(buf.join('\n') + '\n');
+        buf = [];
+        size = 0;
+      }
+    }
+    if (buf.length) ctx.io.out(buf.join('\n') + '\n');
+    return failed ? 1 : 0;
+  });
+}

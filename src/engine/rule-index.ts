@@ -1,0 +1,314 @@
+/**
+ * The rule index of `trace --batch`: for each chain a packet enters, the rules that can match it.
+ * The kernel walks a chain's rules one by one (nft_do_chain), and so does ./netfilter.ts; the
+ * index only tells that walk which rules it may pass over, so the result is the linear walk's,
+ * rule for rule (test/trace-batch-index.test.ts compares them on random rule sets).
+ *
+ * A rule is passed over only when a test that comes before anything the rule could do fails:
+ * - its frame (ip_packet_match: -s -d -i -o -p), which the walk tests before any match runs;
+ * - or a destination port test (tcp/udp --dport, multiport --dports) preceded only by matches
+ *   without side effects (PURE_MATCHES), so that a statistic draw, an nth counter, a limit
+ *   bucket, a recent list or a quota is never passed over when its rule could have reached it.
+ * A test the index does not understand leaves the rule a candidate, for the walk to test.
+ *
+ * The candidates come from a small decision tree per chain: a node splits its rules on one
+ * field (the one that leaves the fewest candidates for any packet) into buckets by the value a
+ * rule requires, and the rest (rules that do not test that field, or test it in a way a bucket
+ * cannot express: negation, wildcard interface, wide port range); buckets and rest split again
+ * while that pays. A packet's candidates are its buckets' merged with the rest's, in rule order.
+ *
+ * With the tree, each chain gets a plan: its rules' first tests packed (./rule-code.ts) and what
+ * the walk needs of a matching rule (extensions, jump target) looked up once. Plans are made the
+ * first time a packet enters the chain and kept for the batch; the rules must not change while
+ * the index is in use (a batch reads the lab without changing it).
+ */
+import { findMatch, findTarget } from '../extensions/registry.js';
+import type { MatchExtension, TargetExtension } from '../extensions/types.js';
+import type { Rule, RuleTarget } from '../ruleset/rule.js';
+import { findChain, type Chain, type Table } from '../ruleset/tables.js';
+import type { Packet } from './packet.js';
+import { isPort, isU32, RuleCode } from './rule-code.js';
+
+/** fields a node can split on */
+type Field = 'dst' | 'src' | 'in' | 'out' | 'proto' | 'dport';
+const FIELDS: Field[] = ['dst', 'src', 'dport', 'in', 'out', 'proto'];
+
+/**
+ * Matches whose match() has no side effect (no extension state, no draw) and does not fail on
+ * data the lab accepted: a port test after them that fails may stand for them.
+ */
+const PURE_MATCHES = new Set(['comment', 'tcp', 'udp', 'multiport', 'mark', 'iprange', 'icmp', 'addrtype', 'conntrack', 'state', 'pkttype', 'length', 'ttl', 'tos', 'dscp']);
+
+/** a port range wider than this leaves the rule in the rest instead of one bucket per port */
+const MAX_PORTS_PER_RULE = 64;
+/** rule sets smaller than this are walked as they are */
+const MIN_SPLIT = 8;
+/** nested splits per path */
+const MAX_DEPTH = 6;
+
+/** rule positions (0-based) in ascending order */
+type Positions = readonly number[];
+
+interface Group {
+  /** dst/src: the mask the group's rules apply before comparing; other fields: 0 */
+  mask: number;
+  buckets: Map<number | string, Node>;
+}
+
+interface Split {
+  field: Field;
+  groups: Group[];
+  rest: Node;
+}
+
+type Node = Positions | Split;
+
+/** the values a rule requires of one field: a bucket key per group, or undefined = any (rest) */
+type Need = { mask: number; keys: (number | string)[] } | undefined;
+
+function portRange(lo: number, hi: number, out: number[]): boolean {
+  if (hi < lo || out.length + hi - lo + 1 > MAX_PORTS_PER_RULE) return false;
+  for (let p = lo; p <= hi; p++) out.push(p);
+  return true;
+}
+
+/** the destination ports a rule requires, read from its first port test that the index may use */
+function dportNeed(r: Rule): Need {
+  for (const m of r.matches) {
+    const d = m.data;
+    if ((m.name === 'tcp' || m.name === 'udp') && d && typeof d === 'object' && Array.isArray(d.dpts)) {
+      const [lo, hi] = d.dpts as unknown[];
+      if (!d.invDst && isPort(lo) && isPort(hi) && !(lo === 0 && hi === 0xffff)) {
+        const ports: number[] = [];
+        if (portRange(lo, hi, ports)) return { mask: 0, keys: ports };
+      }
+    }
+    if (m.name === 'multiport' && d && typeof d === 'object' && d.flags === 1 && !d.invert && Array.isArray(d.items)) {
+      const ports: number[] = [];
+      let ok = d.items.length > 0;
+      for (const it of d.items as unknown[]) {
+        if (!ok) break;
+        if (!Array.isArray(it) || (it.length !== 1 && it.length !== 2) || !it.every(isPort)) ok = false;
+        else ok = portRange(it[0], it.length === 2 ? it[1] : it[0], ports);
+      }
+      if (ok) return { mask: 0, keys: ports };
+    }
+    // the next match may only stand for this one if this one could not have done anything
+    const ext = findMatch(m.name);
+    if (!PURE_MATCHES.has(m.name) || !ext?.match) return undefined;
+  }
+  return undefined;
+}
+
+function needOf(r: Rule, f: Field): Need {
+  switch (f) {
+    case 'dst':
+    case 'src': {
+      const a = f === 'dst' ? r.dst : r.src;
+      const inv = f === 'dst' ? r.dstInv : r.srcInv;
+      if (!a || inv || !isU32(a.addr) || !isU32(a.mask) || a.mask === 0) return undefined;
+      return { mask: a.mask >>> 0, keys: [a.addr >>> 0] };
+    }
+    case 'in':
+    case 'out': {
+      const name = f === 'in' ? r.in : r.out;
+      const inv = f === 'in' ? r.inInv : r.outInv;
+      // a trailing + is a prefix wildcard: left to the walk
+      if (typeof name !== 'string' || inv || name.endsWith('+')) return undefined;
+      return { mask: 0, keys: [name] };
+    }
+    case 'proto':
+      if (!r.proto || r.protoInv || !isU32(r.proto)) return undefined;
+      return { mask: 0, keys: [r.proto] };
+    case 'dport':
+      return dportNeed(r);
+  }
+}
+
+/** the packet's value for a group of a split, as the rules of that group compare it */
+function keyOf(pkt: Packet, f: Field, mask: number): number | string | undefined {
+  switch (f) {
+    case 'dst':
+      return (pkt.dst & mask) >>> 0;
+    case 'src':
+      return (pkt.src & mask) >>> 0;
+    case 'in':
+      return pkt.inIface;
+    case 'out':
+      return pkt.outIface;
+    case 'proto':
+      return pkt.proto;
+    case 'dport':
+      return pkt.dport;
+  }
+}
+
+interface Candidate {
+  field: Field;
+  groups: Map<number, Map<number | string, number[]>>;
+  rest: number[];
+  /** candidates a packet can get at most from this split alone */
+  cost: number;
+}
+
+function trySplit(rules: readonly Rule[], pos: Positions, f: Field): Candidate {
+  const groups = new Map<number, Map<number | string, number[]>>();
+  const rest: number[] = [];
+  for (const i of pos) {
+    const need = needOf(rules[i]!, f);
+    if (!need) {
+      rest.push(i);
+      continue;
+    }
+    let g = groups.get(need.mask);
+    if (!g) groups.set(need.mask, (g = new Map()));
+    for (const k of need.keys) {
+      const b = g.get(k);
+      if (b) {
+        // multiport may name a port twice: the rule goes into that bucket once
+        if (b[b.length - 1] !== i) b.push(i);
+      } else g.set(k, [i]);
+    }
+  }
+  let cost = rest.length;
+  for (const g of groups.values()) {
+    let max = 0;
+    for (const b of g.values()) max = Math.max(max, b.length);
+    cost += max;
+  }
+  return { field: f, groups, rest, cost };
+}
+
+function build(rules: readonly Rule[], pos: Positions, depth: number): Node {
+  if (pos.length < MIN_SPLIT || depth >= MAX_DEPTH) return pos;
+  let best: Candidate | undefined;
+  for (const f of FIELDS) {
+    const c = trySplit(rules, pos, f);
+    if (!best || c.cost < best.cost) best = c;
+  }
+  // a split must at least halve what the walk looks at, or it is not worth its lookups
+  if (!best || best.cost * 2 > pos.length) return pos;
+  const groups: Group[] = [];
+  for (const [mask, m] of best.groups) {
+    const buckets = new Map<number | string, Node>();
+    for (const [k, b] of m) buckets.set(k, build(rules, b, depth + 1));
+    groups.push({ mask, buckets });
+  }
+  return { field: best.field, groups, rest: build(rules, best.rest, depth + 1) };
+}
+
+function merge(a: Positions, b: Positions): Positions {
+  if (!a.length) return b;
+  if (!b.length) return a;
+  const out = new Array<number>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]! < b[j]! ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
+function lookup(n: Node, pkt: Packet): Positions {
+  if (Array.isArray(n)) return n as Positions;
+  const s = n as Split;
+  let out = lookup(s.rest, pkt);
+  for (const g of s.groups) {
+    const k = keyOf(pkt, s.field, g.mask);
+    if (k === undefined) continue;
+    const b = g.buckets.get(k);
+    if (b) out = merge(out, lookup(b, pkt));
+  }
+  return out;
+}
+
+/** What the walk needs of a rule once its packed tests pass, looked up once (one object shape). */
+export interface RuleEntry {
+  rule: Rule;
+  matchCount: number;
+  /** its match extensions in order; null when one is unknown or has no packet semantics (the walk reports it) */
+  matchExts: MatchExtension[] | null;
+  target: RuleTarget | undefined;
+  targetExt: TargetExtension | undefined;
+  /** the chain it jumps or goes to (undefined: none, or missing, which the walk reports) */
+  jump: Chain | undefined;
+  /** that chain's plan, made when first followed */
+  jumpPlan: ChainPlan | undefined;
+}
+
+/** A chain as a batch walks it. */
+export interface ChainPlan {
+  chain: Chain;
+  rules: Rule[];
+  /** rules.length */
+  size: number;
+  code: RuleCode;
+  entries: RuleEntry[];
+  /** candidate tree; null: walk every rule */
+  tree: Node | null;
+}
+
+/** The index of every chain a batch walks, built on first use. */
+export class RuleIndex {
+  private readonly plans = new WeakMap<Chain, ChainPlan>();
+  private readonly chains = new Map<Table, Map<string, Chain | undefined>>();
+  /** findMatch() by name, for the hundred thousand matches of a big rule set */
+  private readonly matchExts = new Map<string, MatchExtension | undefined>();
+
+  private matchExt(name: string): MatchExtension | undefined {
+    let e = this.matchExts.get(name);
+    if (e === undefined && !this.matchExts.has(name)) this.matchExts.set(name, (e = findMatch(name)));
+    return e;
+  }
+
+  /** findChain() for the few names asked again and again (base chains), remembered */
+  chain(table: Table, name: string): Chain | undefined {
+    let m = this.chains.get(table);
+    if (!m) this.chains.set(table, (m = new Map()));
+    let c = m.get(name);
+    if (c === undefined && !m.has(name)) m.set(name, (c = findChain(table, name)));
+    return c;
+  }
+
+  /** the chain's plan, made the first time a packet enters it */
+  plan(table: Table, chain: Chain): ChainPlan {
+    let p = this.plans.get(chain);
+    if (p) return p;
+    const rules = chain.rules;
+    const entries = new Array<RuleEntry>(rules.length);
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      const exts = r.matches.map((m) => this.matchExt(m.name));
+      const t = r.target;
+      entries[i] = {
+        rule: r,
+        matchCount: r.matches.length,
+        matchExts: exts.every((e) => e?.match) ? (exts as MatchExtension[]) : null,
+        target: t,
+        targetExt: t?.kind === 'ext' ? findTarget(t.name) : undefined,
+        jump: t?.kind === 'jump' || t?.kind === 'goto' ? findChain(table, t.chain) : undefined,
+        jumpPlan: undefined,
+      };
+    }
+    const all = rules.length < MIN_SPLIT ? undefined : rules.map((_, i) => i);
+    const tree = all && build(rules, all, 0);
+    p = { chain, rules, size: rules.length, code: new RuleCode(rules), entries, tree: tree && tree !== all ? tree : null };
+    this.plans.set(chain, p);
+    return p;
+  }
+
+  /** the plan of the chain that rule `pos` of `plan` jumps or goes to */
+  follow(table: Table, plan: ChainPlan, pos: number): ChainPlan {
+    const e = plan.entries[pos]!;
+    return (e.jumpPlan ??= this.plan(table, e.jump!));
+  }
+
+  /**
+   * The positions (0-based, ascending) of the rules of the plan's chain that can match `pkt` as it
+   * is now; undefined when the chain is better walked rule by rule.
+   */
+  candidates(plan: ChainPlan, pkt: Packet): Positions | undefined {
+    return plan.tree ? lookup(plan.tree, pkt) : undefined;
+  }
+}
