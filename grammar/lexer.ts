@@ -78,7 +78,11 @@ function extLongOpts(ext: Extension): LongOpt[] {
   return l;
 }
 
-export function lexCommandLine(argv: readonly string[]): IToken[] {
+/**
+ * `notTargets`: names xtables_find_target() does not load as targets in this process (the chains
+ * iptables-restore announced); `-j` with such a name is a jump.
+ */
+export function lexCommandLine(argv: readonly string[], notTargets?: ReadonlySet<string>): IToken[] {
   const tokens: IToken[] = [];
   const loaded: LoadedExt[] = [];
   // getopt only sees the options of the first instance of each extension (clones share them)
@@ -178,7 +182,8 @@ export function lexCommandLine(argv: readonly string[]): IToken[] {
         case 'j': {
           const name = argv[g.optind - 1]!;
           arg(name, argIndex);
-          const ext = findTarget(name);
+          let ext = findTarget(name);
+          if (ext && ext.name !== 'standard' && notTargets?.has(name)) ext = undefined;
           if (ext && !loaded.some((l) => l.ext.kind === 'target')) {
             tokens[tokens.length - 2]!.payload = { name, loaded: load(ext) } satisfies MatchLoadPayload;
           } else {

@@ -151,7 +151,7 @@ export function getParser(): IptablesParser {
 /** Feeds the words of one iptables command line, in order, to `sink`. */
 export function parseCommandLine(argv: readonly string[], sink: CommandParse): void {
   const parser = getParser();
-  const tokens: IToken[] = lexCommandLine(argv);
+  const tokens: IToken[] = lexCommandLine(argv, sink.session.announced);
   parser.input = tokens;
   parser.sink = sink;
   parser.commandLine();

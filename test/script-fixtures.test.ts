@@ -173,11 +173,7 @@ describe('fixture scripts against real iptables', () => {
  * test starts passing, fails as `it.fails`, and the entry must go.
  */
 const KNOWN_DEVIATIONS: Record<string, string> = {
-  'fwbuilder/test/ipt/firewall2.fw.orig': 'ULOG target: iptables 1.8.9 loads libipt_ULOG, warns that the kernel lacks it and fails at RULE_APPEND (status 4); the emulator has no ULOG (status 2)',
-  'fwbuilder/test/ipt/firewall2-2.fw.orig': 'ULOG target (see firewall2.fw.orig)',
-  'fwbuilder/test/ipt/firewall2-6.fw.orig': 'ULOG target (see firewall2.fw.orig)',
-  'fwbuilder/test/ipt/firewall4.fw.orig': 'ULOG target (see firewall2.fw.orig)',
-  'fwbuilder/test/ipt/firewall-ipv6-1.fw.orig': 'ULOG target, and ip6tables: IPv6 is not modelled',
+  'fwbuilder/test/ipt/firewall-ipv6-1.fw.orig': 'ip6tables: IPv6 is not modelled',
 };
 
 interface CorpusRecording {

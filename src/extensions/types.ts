@@ -192,6 +192,15 @@ interface ExtensionBase<D> {
    * hook of the chain the rule goes into (empty for a user chain: checkentry sees no hook there).
    */
   kernelCheck?(data: D, where: { table: string; hooks: string[]; frame: RuleFrame }): string | { errno: string; why: string } | undefined;
+  /**
+   * The kernel this emulates has no module for the extension, although iptables 1.8.9 ships it
+   * (ULOG: ipt_ULOG was removed in Linux 3.17); the text says why, for the line the emulator adds
+   * to the kernel's opaque refusal. nft_compat answers iptables' revision probe with ENOENT, so
+   * the first load in a process prints "Warning: Extension NAME revision 0 not supported, missing
+   * kernel module?", options are still parsed and checked, and the kernel refuses every rule
+   * using it with ENOENT (exit 4) before any other check of the rule.
+   */
+  missingKernelModule?: string;
 }
 
 export interface MatchExtension<D = any> extends ExtensionBase<D> {

@@ -89,13 +89,49 @@ const COMMANDS_V_OPTIONS: [number, string][] = [
 
 export const MAX_NAME = 29; // XT_EXTENSION_MAXNAMELEN
 
+/**
+ * What libxtables remembers for the life of one process: iptables parses one command line per
+ * process, iptables-restore every line of its file in the same one.
+ */
+export class XtablesSession {
+  /** extensions loaded so far (xtables_find_target/match registers them at the first load) */
+  readonly loaded = new Set<string>();
+  /**
+   * xtables_announce_chain(): the chains of iptables-restore's ":CHAIN" lines, which
+   * xtables_find_target() no longer loads as targets (`:ULOG` makes `-j ULOG` a jump)
+   */
+  readonly announced = new Set<string>();
+
+  /**
+   * An extension is loaded. Where the kernel lacks its module, nft_compatible_revision() warns
+   * at the first load in the process only; later loads find it registered.
+   */
+  load(ext: Extension, warn?: (text: string) => void): void {
+    const key = `${ext.kind}:${ext.name}`;
+    if (this.loaded.has(key)) return;
+    this.loaded.add(key);
+    if (ext.missingKernelModule) warn?.(`Warning: Extension ${ext.name} revision 0 not supported, missing kernel module?\n`);
+  }
+
+  /** xtables_find_target(name, XTF_TRY_LOAD) != NULL: the standard verdicts are found even when announced */
+  isTarget(name: string): boolean {
+    const ext = findTarget(name);
+    if (ext?.name === 'standard') return true;
+    return !this.announced.has(name) && (ext !== undefined || IPTABLES_TARGET_NAMES.has(name));
+  }
+}
+
 /** assert_valid_chain_name() */
-export function assertValidChainName(name: string): void {
+export function assertValidChainName(name: string, session = new XtablesSession(), warn?: (text: string) => void): void {
   if (name.length >= MAX_NAME) {
     throw paramProblem(`chain name \`${name}' too long (must be under ${MAX_NAME} chars)`);
   }
   if (name[0] === '-' || name[0] === '!') throw paramProblem(`chain name not allowed to start with \`${name[0]}'`);
-  if (findTarget(name) || IPTABLES_TARGET_NAMES.has(name)) throw paramProblem('chain name may not clash with target name');
+  if (session.isTarget(name)) {
+    const ext = findTarget(name);
+    if (ext) session.load(ext, warn);
+    throw paramProblem('chain name may not clash with target name');
+  }
   if (/\s/.test(name)) throw paramProblem(`Invalid chain name \`${name}'`);
 }
 
@@ -151,6 +187,8 @@ export interface ParseOptions {
   table?: string;
   /** warnings iptables prints on stderr while parsing */
   warn?: (text: string) => void;
+  /** the process's libxtables state; iptables-restore shares one across its lines */
+  session?: XtablesSession;
 }
 
 export class CommandParse {
@@ -179,8 +217,10 @@ export class CommandParse {
   private waitSet = false;
   private leftover = false;
   readonly frame: RuleFrame;
+  readonly session: XtablesSession;
 
   constructor(private readonly opts: ParseOptions = {}) {
+    this.session = opts.session ?? new XtablesSession();
     this.table = opts.table ?? 'filter';
     this.frame = { proto: 0, invProto: false, table: this.table };
   }
@@ -264,7 +304,7 @@ export class CommandParse {
         }
         break;
       case 'N':
-        assertValidChainName(a0!);
+        assertValidChainName(a0!, this.session, this.opts.warn);
         this.addCommand(CMD.NEW_CHAIN, CMD.NONE);
         this.chain = a0;
         break;
@@ -345,6 +385,7 @@ export class CommandParse {
         this.setOption(OPT.JUMP);
         this.jumpto = parseTargetName(a0!);
         if (payload?.loaded) {
+          this.session.load(payload.loaded.ext, this.opts.warn);
           this.target = { loaded: payload.loaded, data: payload.loaded.ext.init(this.frame), xflags: 0 };
         }
         break;
@@ -442,11 +483,13 @@ export class CommandParse {
       throw paramProblem(`Invalid match name "${p.name}" (${MAX_NAME - 1} chars max)`);
     }
     if (!p.loaded) throw matchLoadError(p.name);
+    this.session.load(p.loaded.ext, this.opts.warn);
     this.matches.push({ loaded: p.loaded, data: p.loaded.ext.init(this.frame), xflags: 0 });
   }
 
   /** iptables loaded the -p protocol's match to understand an option (command_default). */
   implicitMatch(p: MatchLoadPayload): void {
+    this.session.load(p.loaded!.ext, this.opts.warn);
     this.matches.push({ loaded: p.loaded!, data: p.loaded!.ext.init(this.frame), xflags: 0 });
   }
 

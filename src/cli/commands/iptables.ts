@@ -4,15 +4,15 @@
  */
 import { Exit, PROGRAM_VERSION, XtablesError, renderXtablesError } from '../../errors.js';
 import { parseCommandLine } from '../../../grammar/parser.js';
-import { CMD, CommandParse, EarlyExit, type ParsedCommand } from '../../ruleset/command-parse.js';
+import { CMD, CommandParse, EarlyExit, type ParsedCommand, type XtablesSession } from '../../ruleset/command-parse.js';
 import { execute, KernelRefusal, NftError } from '../../ruleset/execute.js';
 import type { Tables } from '../../ruleset/tables.js';
 import { iptablesHelp } from '../iptables-help.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
 /** Parses argv; throws XtablesError or EarlyExit. Warnings go to `warn` as iptables prints them. */
-export function parseIptables(argv: readonly string[], warn: (t: string) => void, restore = false, table?: string): ParsedCommand {
-  const sink = new CommandParse({ warn, restore, table });
+export function parseIptables(argv: readonly string[], warn: (t: string) => void, restore = false, table?: string, session?: XtablesSession): ParsedCommand {
+  const sink = new CommandParse({ warn, restore, table, session });
   parseCommandLine(argv, sink);
   return sink.finish();
 }

@@ -6,7 +6,7 @@
  */
 import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
-import { assertValidChainName, CMD, EarlyExit, SkipLine } from '../../ruleset/command-parse.js';
+import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
 import { JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
 import { allocHandle, BUILTIN_CHAINS, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
 import { forgetGraph } from '../../ruleset/jump-graph.js';
@@ -233,6 +233,8 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
   /** nft_table_validate() failed: the rule stays in the transaction and every later rule fails too */
   let invalid: KernelRefusal | undefined;
   const lines = fgetsLines(input);
+  // one process for the whole file: extensions load once, announced chains stay announced
+  const session = new XtablesSession();
   let lineNo = 0;
   const failed = (at: number, errText?: string): never => {
     throw new LineFailed(`${o.prog}: line ${at} failed${errText ? `: ${errText}.` : ''}\n`);
@@ -281,7 +283,8 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       const parts = tokens(buffer.slice(1));
       const chain = parts[0];
       if (chain === undefined) throw paramProblem(`${o.prog}: line ${lineNo} chain name invalid`);
-      assertValidChainName(chain);
+      session.announced.add(chain);
+      assertValidChainName(chain, session);
       const policy = parts[1];
       if (policy === undefined) throw paramProblem(`${o.prog}: line ${lineNo} policy invalid`);
       const table = curtable!;
@@ -329,7 +332,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       argv.push(...splitRestoreLine(rest));
       let cmd;
       try {
-        cmd = parseIptables(argv, (t) => (o.err ?? o.out)(t), true, curtable);
+        cmd = parseIptables(argv, (t) => (o.err ?? o.out)(t), true, curtable, session);
       } catch (e) {
         if (e instanceof SkipLine) continue;
         if (e instanceof EarlyExit) {

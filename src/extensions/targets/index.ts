@@ -21,6 +21,7 @@ import { REJECT } from './reject.js';
 import { TCPMSS } from './tcpmss.js';
 import { TOS } from './tos.js';
 import { TRACE } from './trace.js';
+import { ULOG } from './ulog.js';
 
 export const TARGETS: TargetExtension[] = [
   standard,
@@ -45,4 +46,5 @@ export const TARGETS: TargetExtension[] = [
   DSCP,
   TOS,
   NFQUEUE,
+  ULOG,
 ];
