@@ -2,17 +2,17 @@
  * The interactive shell's line handling and tab completion, without a terminal: what a line does,
  * where the caret goes, when a line continues, and what Tab offers at each point.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShellSession, caretFor } from '../src/cli/commands/shell.js';
 import { BufferIo } from '../src/cli/io.js';
 import { builtinLab } from '../src/net/builtin-lab.js';
 import { complete, currentWords } from '../src/script/complete.js';
+import { tempDir } from './helpers/tmp.js';
 
 function session(): { s: ShellSession; io: BufferIo } {
-  const dir = mkdtempSync(join(tmpdir(), 'iptsim-shell-'));
+  const dir = tempDir('iptsim-shell-');
   const io = new BufferIo('', { HOME: dir }, dir);
   const s = new ShellSession({ io, statePath: join(dir, 'lab.json'), json: false, color: false });
   return { s, io };

@@ -2,14 +2,15 @@
  * Runs the CLI in-process against a throw-away lab file, the way the fixture runners and unit
  * tests drive it.
  */
-import { mkdtempSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { parse } from 'shell-quote';
 import { BufferIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import type { Lab } from '../../src/net/lab.js';
 import { readLab } from '../../src/state/store.js';
+import { tempDir } from './tmp.js';
 
 export interface RunResult {
   rc: number;
@@ -18,7 +19,7 @@ export interface RunResult {
 }
 
 export class Sandbox {
-  readonly dir = mkdtempSync(join(tmpdir(), 'iptsim-test-'));
+  readonly dir = tempDir('iptsim-test-');
   readonly state = join(this.dir, 'lab.json');
 
   async run(argv: string[], stdin = ''): Promise<RunResult> {

@@ -5,12 +5,13 @@
  * iptables-nft takes -w/-W and waits on nothing; here every writer waits for the lab lock anyway.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseLabText } from '../../src/state/store.js';
 import { buildCli, type Built } from './harness.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let built: Built;
 beforeAll(() => {
@@ -36,7 +37,7 @@ function cli(state: string, args: string[], stdin?: string): Promise<Res> {
   });
 }
 
-const fresh = () => join(mkdtempSync(join(tmpdir(), 'iptsim-conc-')), 'lab.json');
+const fresh = () => join(tempDir('iptsim-conc-'), 'lab.json');
 
 describe('concurrent invocations', () => {
   it('50 parallel `iptables -A` end with exactly 50 rules and a valid file', async () => {

@@ -5,13 +5,14 @@
  * must end with an exit status iptables (or the tool) uses and a message, never the catch-all
  * "internal error"; a command that fails leaves the lab file byte for byte as it was.
  */
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, CliRunner, fileBytes, problemsOf, sameBytes, type Built } from './harness.js';
 import { fixtureCommands, iptablesArgv, mutate, otherArgv, prng, upstreamRules } from './inputs.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** a generous bound per input: the slowest real one takes milliseconds */
 const DEADLINE_MS = 10000;
@@ -28,7 +29,7 @@ let base: string;
 beforeAll(async () => {
   built = buildCli();
   runner = new CliRunner(built, DEADLINE_MS);
-  dir = mkdtempSync(join(tmpdir(), 'iptsim-fuzz-'));
+  dir = tempDir('iptsim-fuzz-');
   base = join(dir, 'base.json');
   // a lab with something in it, so deleting, renaming and listing have work to do
   const setup = [

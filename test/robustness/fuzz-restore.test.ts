@@ -5,13 +5,14 @@
  * Each input runs in a separate process with a deadline. A restore of one table either commits
  * it or fails with iptables-restore's message and leaves the lab file byte for byte as it was.
  */
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, CliRunner, fileBytes, problemsOf, sameBytes, type Built } from './harness.js';
 import { corpusBlocks, mutate, prng, type TableBlock } from './inputs.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const DEADLINE_MS = 20000;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -28,7 +29,7 @@ let base: string;
 beforeAll(async () => {
   built = buildCli();
   runner = new CliRunner(built, DEADLINE_MS);
-  dir = mkdtempSync(join(tmpdir(), 'iptsim-fuzz-restore-'));
+  dir = tempDir('iptsim-fuzz-restore-');
   base = join(dir, 'base.json');
   const r = await runner.run(['iptables', '-N', 'OLD'], { state: base, cwd: dir });
   if (r.rc !== 0) throw new Error(r.stderr);

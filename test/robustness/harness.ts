@@ -5,10 +5,11 @@
  * that never finishes is caught by a deadline and reported instead of hanging the suite.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tempDir } from '../helpers/tmp.js';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -21,7 +22,7 @@ export interface Built {
 
 /** Bundles the CLI as `npm run build` does, into a temporary directory. */
 export function buildCli(): Built {
-  const dir = mkdtempSync(join(tmpdir(), 'iptsim-build-'));
+  const dir = tempDir('iptsim-build-');
   execFileSync(process.execPath, [join(ROOT, 'src', 'tools', 'build.mjs')], {
     env: { ...process.env, IPTABLES_SIM_OUTDIR: join(dir, 'dist') },
     stdio: 'pipe',

@@ -4,15 +4,16 @@
  * dies; an owner that never wrote its record is given a grace period; the lock is ours until
  * released, and releasing leaves nothing behind.
  */
-import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { acquireLock } from '../../src/state/lock.js';
 import { SimError } from '../../src/errors.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const fresh = () => mkdtempSync(join(tmpdir(), 'iptsim-lock-'));
+const fresh = () => tempDir('iptsim-lock-');
 
 function ownerRecord(pid: number, extra: Record<string, string> = {}): string {
   let pidns = '-';
