@@ -34,17 +34,21 @@ export class IptablesParser extends EmbeddedActionsParser {
     this.MANY(() => this.SUBRULE(this.item));
   });
 
+  // The alternatives of each OR are made once: built inside the rule they would be allocated again
+  // for every word of every command line (Chevrotain's advice for hot rules).
+  private readonly itemAlts = [
+    { ALT: () => this.SUBRULE(this.negation) },
+    { ALT: () => this.SUBRULE(this.command) },
+    { ALT: () => this.SUBRULE(this.ruleOption) },
+    { ALT: () => this.SUBRULE(this.flagOption) },
+    { ALT: () => this.SUBRULE(this.extensionOption) },
+    { ALT: () => this.SUBRULE(this.implicitMatch) },
+    { ALT: () => this.SUBRULE(this.stray) },
+    { ALT: () => this.SUBRULE(this.badOption) },
+  ];
+
   private item = this.RULE('item', () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.negation) },
-      { ALT: () => this.SUBRULE(this.command) },
-      { ALT: () => this.SUBRULE(this.ruleOption) },
-      { ALT: () => this.SUBRULE(this.flagOption) },
-      { ALT: () => this.SUBRULE(this.extensionOption) },
-      { ALT: () => this.SUBRULE(this.implicitMatch) },
-      { ALT: () => this.SUBRULE(this.stray) },
-      { ALT: () => this.SUBRULE(this.badOption) },
-    ]);
+    this.OR(this.itemAlts);
   });
 
   private negation = this.RULE('negation', () => {
@@ -52,26 +56,28 @@ export class IptablesParser extends EmbeddedActionsParser {
     this.ACTION(() => this.sink.bang());
   });
 
+  private readonly commandAlts = [
+    { ALT: () => this.CONSUME(T.Append) },
+    { ALT: () => this.CONSUME(T.Check) },
+    { ALT: () => this.CONSUME(T.NewChain) },
+    { ALT: () => this.CONSUME(T.Delete) },
+    { ALT: () => this.CONSUME(T.Insert) },
+    { ALT: () => this.CONSUME(T.Replace) },
+    { ALT: () => this.CONSUME(T.List) },
+    { ALT: () => this.CONSUME(T.ListRules) },
+    { ALT: () => this.CONSUME(T.Zero) },
+    { ALT: () => this.CONSUME(T.Flush) },
+    { ALT: () => this.CONSUME(T.DeleteChain) },
+    { ALT: () => this.CONSUME(T.RenameChain) },
+    { ALT: () => this.CONSUME(T.Policy) },
+    { ALT: () => this.CONSUME(T.Help) },
+    { ALT: () => this.CONSUME(T.Version) },
+  ];
+
   /** -A/-C/-N chain; -D/-I/-R chain [rulenum]; -L/-S/-Z [chain [rulenum]]; -F/-X [chain]; -E old new; -P chain target */
   private command = this.RULE('command', () => {
     const words: string[] = [];
-    const tok = this.OR([
-      { ALT: () => this.CONSUME(T.Append) },
-      { ALT: () => this.CONSUME(T.Check) },
-      { ALT: () => this.CONSUME(T.NewChain) },
-      { ALT: () => this.CONSUME(T.Delete) },
-      { ALT: () => this.CONSUME(T.Insert) },
-      { ALT: () => this.CONSUME(T.Replace) },
-      { ALT: () => this.CONSUME(T.List) },
-      { ALT: () => this.CONSUME(T.ListRules) },
-      { ALT: () => this.CONSUME(T.Zero) },
-      { ALT: () => this.CONSUME(T.Flush) },
-      { ALT: () => this.CONSUME(T.DeleteChain) },
-      { ALT: () => this.CONSUME(T.RenameChain) },
-      { ALT: () => this.CONSUME(T.Policy) },
-      { ALT: () => this.CONSUME(T.Help) },
-      { ALT: () => this.CONSUME(T.Version) },
-    ]);
+    const tok = this.OR(this.commandAlts);
     this.OPTION(() => {
       words.push(this.CONSUME(T.Arg).image);
       this.OPTION2(() => words.push(this.CONSUME2(T.Arg).image));
@@ -79,24 +85,26 @@ export class IptablesParser extends EmbeddedActionsParser {
     this.ACTION(() => this.sink.commandOption(LETTER.get(tok.tokenType)!, words));
   });
 
+  private readonly ruleOptionAlts = [
+    { ALT: () => this.CONSUME(T.Protocol) },
+    { ALT: () => this.CONSUME(T.Source) },
+    { ALT: () => this.CONSUME(T.Destination) },
+    { ALT: () => this.CONSUME(T.InInterface) },
+    { ALT: () => this.CONSUME(T.OutInterface) },
+    { ALT: () => this.CONSUME(T.Jump) },
+    { ALT: () => this.CONSUME(T.Goto) },
+    { ALT: () => this.CONSUME(T.Match) },
+    { ALT: () => this.CONSUME(T.Table) },
+    { ALT: () => this.CONSUME(T.SetCounters) },
+    { ALT: () => this.CONSUME(T.Wait) },
+    { ALT: () => this.CONSUME(T.WaitInterval) },
+    { ALT: () => this.CONSUME(T.Modprobe) },
+  ];
+
   /** options with an argument: -p -s -d -i -o -j -g -m -t -c -w -W --modprobe */
   private ruleOption = this.RULE('ruleOption', () => {
     const words: string[] = [];
-    const tok = this.OR([
-      { ALT: () => this.CONSUME(T.Protocol) },
-      { ALT: () => this.CONSUME(T.Source) },
-      { ALT: () => this.CONSUME(T.Destination) },
-      { ALT: () => this.CONSUME(T.InInterface) },
-      { ALT: () => this.CONSUME(T.OutInterface) },
-      { ALT: () => this.CONSUME(T.Jump) },
-      { ALT: () => this.CONSUME(T.Goto) },
-      { ALT: () => this.CONSUME(T.Match) },
-      { ALT: () => this.CONSUME(T.Table) },
-      { ALT: () => this.CONSUME(T.SetCounters) },
-      { ALT: () => this.CONSUME(T.Wait) },
-      { ALT: () => this.CONSUME(T.WaitInterval) },
-      { ALT: () => this.CONSUME(T.Modprobe) },
-    ]);
+    const tok = this.OR(this.ruleOptionAlts);
     this.OPTION(() => {
       words.push(this.CONSUME(T.Arg).image);
       this.OPTION2(() => words.push(this.CONSUME2(T.Arg).image));
@@ -104,17 +112,19 @@ export class IptablesParser extends EmbeddedActionsParser {
     this.ACTION(() => this.sink.coreOption(LETTER.get(tok.tokenType)!, words, tok.payload as MatchLoadPayload | undefined));
   });
 
+  private readonly flagOptionAlts = [
+    { ALT: () => this.CONSUME(T.Numeric) },
+    { ALT: () => this.CONSUME(T.Verbose) },
+    { ALT: () => this.CONSUME(T.Exact) },
+    { ALT: () => this.CONSUME(T.Fragment) },
+    { ALT: () => this.CONSUME(T.LineNumbers) },
+    { ALT: () => this.CONSUME(T.Ipv4) },
+    { ALT: () => this.CONSUME(T.Ipv6) },
+  ];
+
   /** options without an argument: -n -v -x -f --line-numbers -4 -6 */
   private flagOption = this.RULE('flagOption', () => {
-    const tok = this.OR([
-      { ALT: () => this.CONSUME(T.Numeric) },
-      { ALT: () => this.CONSUME(T.Verbose) },
-      { ALT: () => this.CONSUME(T.Exact) },
-      { ALT: () => this.CONSUME(T.Fragment) },
-      { ALT: () => this.CONSUME(T.LineNumbers) },
-      { ALT: () => this.CONSUME(T.Ipv4) },
-      { ALT: () => this.CONSUME(T.Ipv6) },
-    ]);
+    const tok = this.OR(this.flagOptionAlts);
     this.ACTION(() => this.sink.coreOption(LETTER.get(tok.tokenType)!, []));
   });
 

@@ -556,7 +556,9 @@ export class CommandParse {
 
     const rules: Rule[] = [];
     if (ruleCmd) {
-      for (const s of srcs) for (const d of dsts) rules.push(this.buildRule(s, d));
+      // one rule takes the parsed data itself; several (-s a,b -d c,d) get a copy each
+      const copy = srcs.length * dsts.length > 1 ? cloneData : <T>(v: T): T => v;
+      for (const s of srcs) for (const d of dsts) rules.push(this.buildRule(s, d, copy));
     }
     return {
       command: this.command,
@@ -583,18 +585,19 @@ export class CommandParse {
   private genericOptCheck(): void {
     for (let i = 0; i < OPT_CHARS.length; i++) {
       const bit = 1 << i;
+      if (!(this.options & bit)) continue;
       let legal = 0;
-      for (const [cmd, row] of COMMANDS_V_OPTIONS) {
-        if (!(this.command & cmd)) continue;
-        if (!(this.options & bit)) continue;
-        if (row[i] !== 'x') legal = 1;
+      for (let k = 0; k < COMMANDS_V_OPTIONS.length; k++) {
+        const row = COMMANDS_V_OPTIONS[k]!;
+        if (!(this.command & row[0])) continue;
+        if (row[1][i] !== 'x') legal = 1;
         else if (legal === 0) legal = -1;
       }
       if (legal === -1) throw paramProblem(`Illegal option \`-${opt2char(bit)}' with this command`);
     }
   }
 
-  private buildRule(src: AddrMask, dst: AddrMask): Rule {
+  private buildRule(src: AddrMask, dst: AddrMask, copy: <T>(v: T) => T): Rule {
     const inv = this.invflags;
     const rule: Rule = { matches: [], pkts: this.counters?.[0] ?? 0, bytes: this.counters?.[1] ?? 0 };
     if (src.mask !== 0 || src.addr !== 0 || inv & OPT.SOURCE) rule.src = src;
@@ -612,20 +615,20 @@ export class CommandParse {
     const frame = { ...this.frame, src, dst };
     for (const m of this.matches) {
       const ext = m.loaded.ext;
-      const data = ext.canonicalize ? ext.canonicalize(cloneData(m.data), frame) : cloneData(m.data);
+      const data = ext.canonicalize ? ext.canonicalize(copy(m.data), frame) : copy(m.data);
       rule.matches.push({ name: ext.name, data });
     }
-    rule.target = this.buildTarget(frame);
+    rule.target = this.buildTarget(frame, copy);
     return rule;
   }
 
-  private buildTarget(frame: RuleFrame): RuleTarget | undefined {
+  private buildTarget(frame: RuleFrame, copy: <T>(v: T) => T): RuleTarget | undefined {
     if (this.target) {
       const ext = this.target.loaded.ext;
       if (ext.name === 'standard') {
         return { kind: 'verdict', verdict: this.jumpto as 'ACCEPT' };
       }
-      const data = ext.canonicalize ? ext.canonicalize(cloneData(this.target.data), frame) : cloneData(this.target.data);
+      const data = ext.canonicalize ? ext.canonicalize(copy(this.target.data), frame) : copy(this.target.data);
       return { kind: 'ext', name: ext.realName ?? this.jumpto, data };
     }
     if (!this.jumpto) return undefined;

@@ -82,6 +82,19 @@ export function xtStrtoul(
 
 /** xtables_strtoui() without an end pointer: the whole string must be a number in range. */
 export function parseUint(s: string, min: number, max: number): number | undefined {
+  // the common case, without BigInt: 1-9 decimal digits, no sign, blank or leading zero
+  // (a leading zero means octal in base 0)
+  const n = s.length;
+  if (n > 0 && n < 10 && (s.charCodeAt(0) !== 48 || n === 1)) {
+    let v = 0;
+    let i = 0;
+    for (; i < n; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i === n) return v >= min && (max === 0 || v <= max) ? v : undefined;
+  }
   const r = xtStrtoul(s, min, max);
   return r.ok ? Number(r.value) : undefined;
 }
