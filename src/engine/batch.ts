@@ -16,7 +16,7 @@ import type { Hook } from './events.js';
 import { HostStack, type HostOutcome } from './host.js';
 import type { ChainResult } from './netfilter.js';
 import { RuleIndex } from './rule-index.js';
-import { nextPacketId, PROTO_TCP, PROTO_UDP, type Packet } from './packet.js';
+import { nextPacketId, processOwner, PROTO_TCP, PROTO_UDP, type Packet } from './packet.js';
 import { checkArrival, explainHostOutcome, type PacketSpec } from './simulate.js';
 
 /** a rule that ended a base chain run: a verdict (ACCEPT, DROP, REJECT, ...) or a NAT target */
@@ -81,7 +81,7 @@ export function batchPacket(spec: PacketSpec): Packet {
     physOut: undefined,
     srcMac: spec.srcMac,
     pktType: undefined,
-    owner: spec.uid !== undefined || spec.gid !== undefined ? { uid: spec.uid ?? 0, gid: spec.gid ?? 0 } : undefined,
+    owner: spec.uid !== undefined || spec.gid !== undefined ? { uid: spec.uid ?? 0, gid: spec.gid ?? 0 } : spec.iface === undefined ? processOwner() : undefined,
     ct: undefined,
     ipsec: undefined,
     conn: undefined,

@@ -293,7 +293,12 @@ export class HostStack {
     return undefined;
   }
 
-  /** ip_route_me_harder(): routing again after OUTPUT changed the packet; the source stays */
+  /**
+   * ip_route_me_harder(): routing again after OUTPUT changed the packet; the source stays. The
+   * new route's device is the packet's from POSTROUTING on: the rest of the OUTPUT hook keeps the
+   * hook's own out device (state->out), so filter OUTPUT's `-o` and the kernel's trace still see
+   * the first route's (measured, fixtures/kernel/42-local-recent-owner).
+   */
   private reroute(pkt: Packet): void {
     const r = fibLookup(this.fib, pkt.dst);
     if (!r || r.type === 'unreachable' || r.type === 'blackhole' || r.type === 'prohibit') throw new Dropped(`reroute: no route to ${ipToString(pkt.dst)}`);
@@ -302,11 +307,11 @@ export class HostStack {
     const bad = this.outputSourceCheck(pkt.src, dev);
     if (!this.quiet) this.emit({ kind: 'route', decision: 'reroute', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
     if (bad) throw new Dropped(`reroute check: ${bad}`);
-    pkt.outIface = dev;
     pkt.route = { dev, gateway: r.gateway, local };
   }
 
   private postrouting(pkt: Packet): HostOutcome {
+    pkt.outIface = pkt.route!.dev;
     this.hook('POSTROUTING', pkt);
     const route = pkt.route!;
     if (route.local) return this.fromLoopback(pkt);

@@ -14,7 +14,7 @@ import type { Host, Lab } from '../net/lab.js';
 import { interfaceAddresses, parsePrefix } from '../net/routing.js';
 import type { HostOutcome } from './host.js';
 import type { TraceEvent } from './events.js';
-import { describePacket, endpoint, isIcmpError, newPacket, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, TCP, type Packet } from './packet.js';
+import { describePacket, endpoint, isIcmpError, newPacket, processOwner, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, TCP, type Packet } from './packet.js';
 import { Run } from './simulate.js';
 
 export type ConnVerdict = 'established' | 'refused' | 'unreachable' | 'timeout';
@@ -159,6 +159,7 @@ export class LabSim {
       tcpFlags: spec.proto === PROTO_TCP ? TCP.SYN : undefined,
       icmpType: spec.proto === PROTO_ICMP ? 8 : undefined,
       icmpCode: spec.proto === PROTO_ICMP ? 0 : undefined,
+      owner: processOwner(),
     });
     const opened = this.run.events.length;
     this.emit({ kind: 'packet', host: spec.from, pkt: { ...summarizeLite(first) }, note: `${spec.from} opens ${describePacket(first).replace(/^(\w+) 0\.0\.0\.0:?\d*/, `$1 port ${sport}`)}` });
@@ -193,7 +194,8 @@ export class LabSim {
         // whatever address routing picks towards the client
         const anyAddr = serverHost.services.some((s) => s.proto === proto && s.port === req.dport && s.addr === '0.0.0.0');
         const src = req.proto === PROTO_UDP && anyAddr ? 0 : req.dst;
-        answer = newPacket({ src, dst: req.src, proto: req.proto, sport: req.dport, dport: req.sport, tcpFlags: req.proto === PROTO_TCP ? TCP.SYN | TCP.ACK : undefined });
+        // a SYN-ACK leaves from the request socket; the owner match looks at its listener
+        answer = newPacket({ src, dst: req.src, proto: req.proto, sport: req.dport, dport: req.sport, tcpFlags: req.proto === PROTO_TCP ? TCP.SYN | TCP.ACK : undefined, owner: processOwner() });
       } else if (req.proto === PROTO_TCP) {
         this.emit({ kind: 'reply', host: server, what: `nothing listens on tcp ${endpoint(req.dst, req.dport)}: the kernel answers with a reset` });
         answer = newPacket({ src: req.dst, dst: req.src, proto: PROTO_TCP, sport: req.dport, dport: req.sport, tcpFlags: TCP.RST | TCP.ACK, len: 40 });
@@ -239,13 +241,13 @@ export class LabSim {
     }
     // SYN-ACK accepted: the client sends its request, the server answers it
     this.emit({ kind: 'phase', host: spec.from, name: 'data' });
-    const ackReq = newPacket({ src: clientAddr, dst: spec.dst, proto: PROTO_TCP, sport, dport: spec.dport, tcpFlags: TCP.ACK | TCP.PSH, len: 56 });
+    const ackReq = newPacket({ src: clientAddr, dst: spec.dst, proto: PROTO_TCP, sport, dport: spec.dport, tcpFlags: TCP.ACK | TCP.PSH, len: 56, owner: processOwner() });
     const reqArrives = this.travel({ host: spec.from, pkt: ackReq });
     if (reqArrives.end !== 'deliver' || reqArrives.host !== server) {
       const why = reqArrives.end === 'deliver' ? `reached ${reqArrives.host} instead` : reqArrives.end === 'lost' ? reqArrives.reason : reqArrives.reason;
       return { verdict: 'timeout', server: accepted, peer, explanation: `${spec.from} completed the handshake with ${server}, but its request was lost: ${why}. Timeout waiting for the answer.` };
     }
-    const resp = newPacket({ src: req.dst, dst: req.src, proto: PROTO_TCP, sport: req.dport, dport: req.sport, tcpFlags: TCP.ACK | TCP.PSH, len: 77 });
+    const resp = newPacket({ src: req.dst, dst: req.src, proto: PROTO_TCP, sport: req.dport, dport: req.sport, tcpFlags: TCP.ACK | TCP.PSH, len: 77, owner: processOwner() });
     const respBack = this.travel({ host: server, pkt: resp }, 'reply');
     const seen2 = this.clientSees(spec, respBack, clientAddr, sport);
     if (seen2.kind !== 'ok') {

@@ -49,6 +49,16 @@ export function isIcmpError(type: number | undefined): boolean {
   return type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
 }
 
+/**
+ * The sockets of the lab's programs (clients, the listening services, a traced local process)
+ * belong to root, as in the kernel recordings: the owner match sees uid 0 and gid 0 on what they
+ * send. The kernel's own answers (RST for a closed port, ICMP errors and echo replies, REJECT)
+ * have no owner.
+ */
+export function processOwner(): { uid: number; gid: number } {
+  return { uid: 0, gid: 0 };
+}
+
 let nextId = 1;
 
 export function nextPacketId(): number {

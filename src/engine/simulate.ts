@@ -9,7 +9,7 @@ import type { Lab } from '../net/lab.js';
 import { Rng } from '../util/rng.js';
 import type { TraceEvent } from './events.js';
 import { HostStack, type HostOutcome } from './host.js';
-import { describePacket, newPacket, PROTO_TCP, summarize, type Packet } from './packet.js';
+import { describePacket, newPacket, processOwner, PROTO_TCP, summarize, type Packet } from './packet.js';
 
 export interface PacketSpec {
   /** arrives on this interface; undefined = sent by a local process */
@@ -88,6 +88,7 @@ export function buildPacket(spec: PacketSpec): Packet {
   if (spec.tos !== undefined) p.tos = spec.tos;
   if (spec.srcMac !== undefined) p.srcMac = spec.srcMac;
   if (spec.uid !== undefined || spec.gid !== undefined) p.owner = { uid: spec.uid ?? 0, gid: spec.gid ?? 0 };
+  else if (spec.iface === undefined) p.owner = processOwner();
   return p;
 }
 
