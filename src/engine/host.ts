@@ -18,6 +18,7 @@ import type { AddrType, NatRequest, PacketView, TargetContext, Tuple } from './e
 import { runChain, type ChainResult } from './netfilter.js';
 import type { RuleIndex } from './rule-index.js';
 import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, type Packet, type QuotedHeader } from './packet.js';
+import { jhash2, rawBe32, reciprocalScale } from '../net/jhash.js';
 
 export type HostOutcome =
   /** handed to the local socket layer after INPUT */
@@ -492,7 +493,7 @@ export class HostStack {
       } else if (req.kind === 'NETMAP' && req.netmap) {
         addr = ((req.netmap.addr & req.netmap.mask) | (cur.dst & ~req.netmap.mask)) >>> 0;
       } else if (req.minIp !== undefined) {
-        addr = this.pickAddress(req, c.orig.src);
+        addr = this.pickAddress(req, c, cur, manip);
       }
     } else {
       addr = cur.src;
@@ -505,7 +506,7 @@ export class HostStack {
       } else if (req.kind === 'NETMAP' && req.netmap) {
         addr = ((req.netmap.addr & req.netmap.mask) | (cur.src & ~req.netmap.mask)) >>> 0;
       } else if (req.minIp !== undefined) {
-        addr = this.pickAddress(req, c.orig.dst);
+        addr = this.pickAddress(req, c, cur, manip);
       }
     }
     port = this.pickPort(c, manip, addr, port, req);
@@ -516,12 +517,23 @@ export class HostStack {
     return dev === undefined ? undefined : this.addrs.find((a) => a.dev === dev)?.addr;
   }
 
-  /** an address of the range (the kernel hashes the connection with a boot-time key; any member is possible) */
-  private pickAddress(req: NatRequest, key: number): number {
+  /**
+   * get_unique_tuple()'s choice of address in the range: source NAT keeps a source already in the
+   * range (and its port, when a port range is given) if that tuple is free; otherwise
+   * find_best_ips_proto() hashes the connection's current source with its destination (0 with
+   * --persistent) and scales the hash into the range. No boot-time key: the same connection gets
+   * the same address on every machine (measured, fixtures/kernel/44-nat-address-ranges).
+   */
+  private pickAddress(req: NatRequest, c: Conn, cur: Tuple, manip: 'SRC' | 'DST'): number {
     const lo = req.minIp!;
     const hi = req.maxIp ?? lo;
     if (hi <= lo) return lo;
-    return req.persistent ? lo + ((key >>> 0) % (hi - lo + 1)) : lo + Math.floor(this.env.rng.next() * (hi - lo + 1));
+    if (manip === 'SRC' && !req.random && !req.randomFully && cur.src >= lo && cur.src <= hi) {
+      const portOk = req.minPort === undefined || (cur.sport >= req.minPort && cur.sport <= (req.maxPort ?? req.minPort));
+      if (portOk && !this.ct.replyTaken(this.replyWith(c, 'SRC', cur.src, cur.sport), c)) return cur.src;
+    }
+    const j = jhash2([rawBe32(cur.src), 0, 0, 0], req.persistent ? 0 : (rawBe32(cur.dst) ^ c.zone) >>> 0);
+    return lo + reciprocalScale(j, hi - lo + 1);
   }
 
   /** nf_nat_l4proto_unique_tuple(): keep the port if it is allowed and free, else find one */

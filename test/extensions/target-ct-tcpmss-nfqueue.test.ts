@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jhash3 } from '../../src/extensions/targets/nfqueue.js';
+import { jhash3 } from '../../src/net/jhash.js';
 import { applyTarget, context, packet, ruleFrom } from '../helpers/ext.js';
 
 const raw = (t: string): string => `-t raw -A PREROUTING ${t}`;

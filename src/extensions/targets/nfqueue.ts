@@ -7,6 +7,7 @@
 import { paramProblem } from '../../errors.js';
 import type { PacketView, TargetContext, TargetResult } from '../../engine/ext-api.js';
 import type { TargetExtension } from '../types.js';
+import { jhash3, rawBe32, reciprocalScale } from '../../net/jhash.js';
 
 const O_QUEUE_NUM = 0;
 const O_QUEUE_BALANCE = 1;
@@ -20,30 +21,6 @@ export interface NfqueueData {
   cpuFanout: boolean;
 }
 
-/** jhash's final mix (include/linux/jhash.h __jhash_final) on 32-bit words */
-function jhashFinal(a: number, b: number, c: number): number {
-  const rol = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol(b, 14)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rol(c, 11)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rol(a, 25)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol(b, 16)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rol(c, 4)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rol(a, 14)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol(b, 24)) >>> 0;
-  return c;
-}
-
-/** jhash_3words(a, b, c, initval) */
-export function jhash3(a: number, b: number, c: number, initval: number): number {
-  const iv = (initval + 0xdeadbeef + (3 << 2)) >>> 0;
-  return jhashFinal((a + iv) >>> 0, (b + iv) >>> 0, (c + iv) >>> 0);
-}
-
-/** the address as the kernel reads a __be32 into a u32 on a little-endian machine */
-function rawBe32(addr: number): number {
-  return (((addr & 0xff) << 24) | ((addr & 0xff00) << 8) | ((addr >>> 8) & 0xff00) | (addr >>> 24)) >>> 0;
-}
-
 /**
  * nfqueue_hash() for IPv4: hash_v4() puts the smaller address first so both directions of a flow
  * reach the same queue, then reciprocal_scale() picks one of the queues. jhash_initval is drawn at
@@ -54,7 +31,7 @@ function balancedQueue(d: NfqueueData, pkt: PacketView, ctx: TargetContext): num
   const s = rawBe32(pkt.src);
   const t = rawBe32(pkt.dst);
   const h = s < t ? jhash3(s, t, pkt.proto, seed) : jhash3(t, s, pkt.proto, seed);
-  return d.queuenum + Number((BigInt(h) * BigInt(d.queuesTotal)) >> 32n);
+  return d.queuenum + reciprocalScale(h, d.queuesTotal);
 }
 
 export const NFQUEUE: TargetExtension<NfqueueData> = {
