@@ -12,10 +12,16 @@ import type { KernelScenario } from './helpers/kernel-trace.js';
 
 const dir = join(__dirname, '..', 'fixtures', 'kernel');
 
-/** "ok pc1 saw 50.60.70.1:40401" | "fail timeout" -> comparable text */
+/**
+ * "ok pc1 saw 50.60.70.1:40401" | "fail timeout" -> comparable text. The recorder's
+ * "fail oserror-1" is a send() that failed with EPERM (the client's own netfilter dropped the
+ * datagram): SPEC's verdicts have no word for it, the emulator says `unreachable` and
+ * `"errno": "EPERM"`.
+ */
 export function kernelResult(r: string): string {
   const ok = /^ok (\S+) saw (\S+)$/.exec(r);
   if (ok) return `established by ${ok[1]} seen-from ${ok[2]}`;
+  if (r === 'fail oserror-1') return 'unreachable (send: EPERM)';
   return r.replace(/^fail /, '');
 }
 
@@ -37,9 +43,10 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
         if (p.sport) args.push('--sport', String(p.sport));
         const r = await sb.run(args);
         expect(r.stderr).toBe('');
-        const j = JSON.parse(r.stdout) as { verdict: string; server: { host: string } | null; peer: { address: string; port: number } | null; explanation: string };
+        const j = JSON.parse(r.stdout) as { verdict: string; server: { host: string } | null; peer: { address: string; port: number } | null; explanation: string; errno?: string };
         const line = `${p.client} -> ${p.dst}:${p.port}/${p.proto}`;
-        got.push(`${line} => ${j.verdict === 'established' ? `established by ${j.server!.host} seen-from ${j.peer!.address}:${j.peer!.port}` : j.verdict}   (${j.explanation})`);
+        const verdict = j.errno === 'EPERM' ? `${j.verdict} (send: EPERM)` : j.verdict;
+        got.push(`${line} => ${j.verdict === 'established' ? `established by ${j.server!.host} seen-from ${j.peer!.address}:${j.peer!.port}` : verdict}   (${j.explanation})`);
         want.push(`${line} => ${kernelResult(step.result!)}`);
       }
       // compare without the explanations, show them when something differs

@@ -25,8 +25,13 @@ export type HostOutcome =
   | { kind: 'deliver'; pkt: Packet }
   /** sent out of `dev` towards `nexthop` after POSTROUTING */
   | { kind: 'transmit'; pkt: Packet; dev: string; nexthop: number }
-  /** gone; `replies` are what the host sends back (REJECT, ICMP errors) */
-  | { kind: 'drop'; pkt: Packet; reason: string; replies: Packet[] }
+  /**
+   * gone; `replies` are what the host sends back (REJECT, ICMP errors). `sendErrno`: it was a local
+   * process's packet, dropped on its way out (OUTPUT, the reroute, POSTROUTING): ip_local_out()
+   * returns the drop as EPERM to the sender, which UDP and ICMP sockets report at once (TCP
+   * retransmits instead)
+   */
+  | { kind: 'drop'; pkt: Packet; reason: string; replies: Packet[]; sendErrno?: 'EPERM' }
   /** the local sender got an error at once (no route: ENETUNREACH/EHOSTUNREACH, EINVAL, EPERM) */
   | { kind: 'error'; pkt: Packet; errno: 'ENETUNREACH' | 'EHOSTUNREACH' | 'EINVAL' | 'EPERM'; reason: string };
 
@@ -179,11 +184,11 @@ export class HostStack {
     }
   }
 
-  private dropped(pkt: Packet, d: Dropped): HostOutcome {
+  private dropped(pkt: Packet, d: Dropped, sendErrno?: 'EPERM'): HostOutcome {
     const c = pkt.conn?.entry;
     if (c && !c.confirmed && !pkt.conn!.related) this.ct.discard(c);
     this.emit({ kind: 'drop', reason: d.reason });
-    return { kind: 'drop', pkt, reason: d.reason, replies: d.replies };
+    return { kind: 'drop', pkt, reason: d.reason, replies: d.replies, sendErrno };
   }
 
   /** ip_route_input_noref() with the martian and reverse-path checks */
@@ -281,7 +286,7 @@ export class HostStack {
       this.hook('OUTPUT', pkt);
       return this.postrouting(pkt);
     } catch (e) {
-      if (e instanceof Dropped) return this.dropped(pkt, e);
+      if (e instanceof Dropped) return this.dropped(pkt, e, 'EPERM');
       throw e;
     }
   }

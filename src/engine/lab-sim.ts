@@ -32,6 +32,8 @@ export interface ConnectionResult {
   server: { host: string; address: string; port: number } | null;
   peer: { address: string; port: number } | null;
   explanation: string;
+  /** the error the client's send() returned at once, when it did (no route, its own firewall) */
+  errno?: string;
   events: TraceEvent[];
   /** the client's source port */
   sport?: number;
@@ -93,7 +95,7 @@ export class LabSim {
    * Carries a packet from a local socket (or from the wire) until it reaches some host's socket
    * layer, is dropped, or fails at the sender. Returns where it ended.
    */
-  private carry(start: Arrival): { end: 'deliver'; host: string; pkt: Packet } | { end: 'lost'; host: string; reason: string; replies: Arrival[] } | { end: 'error'; host: string; errno: string; reason: string } {
+  private carry(start: Arrival): { end: 'deliver'; host: string; pkt: Packet } | { end: 'lost'; host: string; reason: string; replies: Arrival[]; sendErrno?: string } | { end: 'error'; host: string; errno: string; reason: string } {
     let at = start;
     for (let hop = 0; hop < MAX_HOPS; hop++) {
       const stack = this.run.stack(at.host);
@@ -104,7 +106,7 @@ export class LabSim {
         case 'error':
           return { end: 'error', host: at.host, errno: o.errno, reason: o.reason };
         case 'drop':
-          return { end: 'lost', host: at.host, reason: o.reason, replies: o.replies.map((p) => ({ host: at.host, pkt: p })) };
+          return { end: 'lost', host: at.host, reason: o.reason, replies: o.replies.map((p) => ({ host: at.host, pkt: p })), sendErrno: o.sendErrno };
         case 'transmit': {
           const to = this.link(at.host, o.dev, o.nexthop);
           if (!to) {
@@ -172,7 +174,18 @@ export class LabSim {
     const want = (what: string) => `${spec.from} asked ${endpoint(spec.dst, spec.proto === PROTO_ICMP ? undefined : spec.dport)}${what}`;
     const out = this.travel({ host: spec.from, pkt: first }, 'original', opened);
     if (out.end === 'error') {
-      return { verdict: 'unreachable', server: null, peer: null, explanation: `${out.host} could not send at all: ${out.reason}.` };
+      return { verdict: 'unreachable', server: null, peer: null, errno: out.errno, explanation: `${out.host} could not send at all: ${out.reason}.` };
+    }
+    if (out.end === 'lost' && out.sendErrno && spec.proto !== PROTO_TCP) {
+      // the datagram never left: send() fails at once; a REJECT's answer only follows it
+      const what = spec.proto === PROTO_UDP ? 'datagram' : 'echo request';
+      return {
+        verdict: 'unreachable',
+        server: null,
+        peer: null,
+        errno: out.sendErrno,
+        explanation: `${want('')}, but its own netfilter dropped the ${what} on the way out (${out.reason}): send() failed at once with ${out.sendErrno} (Operation not permitted).`,
+      };
     }
     // the client's own address, as routing chose it before any NAT
     const clientAddr = first.socketSrc ?? first.src;

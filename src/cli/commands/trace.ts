@@ -219,8 +219,8 @@ async function traceConnection(ctx: CliContext, o: TraceOptions, format: string)
   });
   if (res instanceof UnmodelledExtension) throw res;
   if (format === 'json') {
-    const { verdict, server, peer, explanation, events } = res;
-    ctx.io.out(JSON.stringify({ verdict, server, peer, explanation, events }, null, 1) + '\n');
+    const { verdict, server, peer, explanation, errno, events } = res;
+    ctx.io.out(JSON.stringify({ verdict, server, peer, explanation, ...(errno ? { errno } : {}), events }, null, 1) + '\n');
   } else if (format === 'xtables') {
     ctx.io.out(renderXtables(res.events));
   } else {
