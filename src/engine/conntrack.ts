@@ -30,6 +30,10 @@ export interface Conn {
   born?: number;
 }
 
+/** ICMP queries and their answers (echo, timestamp, information, address mask: icmp_pkt_to_tuple's inverse map) */
+const ICMP_QUERIES = new Set([8, 13, 15, 17]);
+const ICMP_ANSWERS = new Set([0, 14, 16, 18]);
+
 export function tupleOf(p: Pick<Packet, 'src' | 'dst' | 'proto' | 'sport' | 'dport'>): Tuple {
   if (p.proto === PROTO_ICMP) {
     // ICMP echo: the id plays the role of both ports
@@ -70,12 +74,18 @@ export class ConntrackTable {
     this.conns = entries.filter((e) => e.expires > now).map(fromEntry);
   }
 
-  /** nf_conntrack_in's lookup: the entry this packet belongs to and its direction */
-  find(t: Tuple, zone: number): { conn: Conn; reply: boolean } | undefined {
+  /**
+   * nf_conntrack_in's lookup: the entry this packet belongs to and its direction. An ICMP query's
+   * tuple also holds its type, which the reply tuple inverts (echo request 8 -> echo reply 0): a
+   * request only matches an original tuple, an answer only a reply tuple. It matters where both
+   * ends are one address (a ping of 127.0.0.1), whose request and answer otherwise look alike.
+   */
+  find(t: Tuple, zone: number, icmpType?: number): { conn: Conn; reply: boolean } | undefined {
+    const side = icmpType === undefined ? undefined : ICMP_ANSWERS.has(icmpType) ? 'reply' : ICMP_QUERIES.has(icmpType) ? 'orig' : undefined;
     for (const c of this.conns) {
       if (c.zone !== zone) continue;
-      if (sameTuple(c.orig, t)) return { conn: c, reply: false };
-      if (sameTuple(c.reply, t)) return { conn: c, reply: true };
+      if (side !== 'reply' && sameTuple(c.orig, t)) return { conn: c, reply: false };
+      if (side !== 'orig' && sameTuple(c.reply, t)) return { conn: c, reply: true };
     }
     return undefined;
   }

@@ -399,7 +399,7 @@ export class HostStack {
       return;
     }
     const t = tupleFromPacket(pkt);
-    const hit = this.ct.find(t, pkt.ctZone);
+    const hit = this.ct.find(t, pkt.ctZone, pkt.proto === PROTO_ICMP ? pkt.icmpType : undefined);
     if (hit) {
       this.ct.track(hit.conn, pkt, hit.reply);
       pkt.conn = { entry: hit.conn, reply: hit.reply };

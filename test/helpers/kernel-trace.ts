@@ -56,13 +56,26 @@ export function segments(lines: string[]): Segment[] {
   return out;
 }
 
-/** The segments of the first packet of a probe: the run sharing the id of its first segment. */
+/**
+ * The segments of the first packet of a probe: the run sharing the id of its first segment. A
+ * packet the host sends while that one is in a chain (a REJECT's answer, traced in raw OUTPUT)
+ * is reported by the kernel before the verdict that sent it: such locally sent segments (no IN=)
+ * between two of the packet's own are left out, not taken for its end.
+ */
 export function firstPacket(segs: Segment[], select: (packet: string) => boolean): Segment[] {
   const start = segs.findIndex((s) => select(s.packet));
   if (start < 0) return [];
   const id = segs[start]!.id;
   const run: Segment[] = [];
-  for (let i = start; i < segs.length && segs[i]!.id === id; i++) run.push(segs[i]!);
+  for (let i = start; i < segs.length; i++) {
+    if (segs[i]!.id !== id) {
+      let j = i;
+      while (j < segs.length && segs[j]!.id !== id && segs[j]!.packet.startsWith('OUT=')) j++;
+      if (j === i || j >= segs.length || segs[j]!.id !== id) break;
+      i = j;
+    }
+    run.push(segs[i]!);
+  }
   return run;
 }
 
