@@ -41,8 +41,10 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
           probeNo++;
           const p = step.probe;
           const from = ADDR[p.client];
-          // an echo request has no ports in xtables-monitor's packet line: the first packet traced is it
-          const isFirst = (pkt: string) => p.proto === 'icmp' || (pkt.includes(`SPORT=${p.sport} `) && (p.proto === 'udp' || / SYN$/.test(pkt)));
+          // an echo request has no ports in xtables-monitor's packet line: it is the first packet
+          // traced coming in (from another host), or the first one traced at all (from the router);
+          // the router's echo reply, traced in OUTPUT, is not the request
+          const isFirst = (pkt: string) => (p.proto === 'icmp' ? !from || pkt.startsWith('IN=') : pkt.includes(`SPORT=${p.sport} `) && (p.proto === 'udp' || / SYN$/.test(pkt)));
           const kernelFirst = firstPacket(segments(step.traces!.router!), isFirst);
           const args = ['--host', 'router', 'trace', '-p', p.proto, '--sport', String(p.sport), '-d', p.dst, ...(p.proto === 'icmp' ? [] : ['--dport', String(p.port)]), '--format', 'xtables'];
           // the source routing gave the client (a route's `src` can make it another than its own)
