@@ -17,6 +17,15 @@ const LONG: LongOpt[] = [
 
 const VERSION = 'conntrack v1.4.7 (conntrack-tools)';
 
+/** conntrack-tools 1.4.7's other commands and options (conntrack(8)) */
+const REAL_SHORT = 'DEGICURSAhzosdqrnmbcefijlawutTyxXZ'.split('');
+const REAL_LONG = [
+  'delete', 'event', 'get', 'create', 'count', 'update', 'stats', 'dump-expect', 'output', 'orig-src',
+  'orig-dst', 'reply-src', 'reply-dst', 'src', 'dst', 'sport', 'dport', 'state', 'status', 'timeout',
+  'mark', 'label', 'zone', 'orig-zone', 'reply-zone', 'tuple-src', 'tuple-dst', 'mask-src', 'mask-dst',
+  'src-nat', 'dst-nat', 'any-nat', 'family', 'buffer-size', 'icmp-type', 'icmp-code', 'icmp-id', 'secmark',
+];
+
 function tuple(e: ConntrackEntry, t: ConntrackEntry['orig']): string {
   if (e.proto === 6 || e.proto === 17) return `src=${t[0]} dst=${t[1]} sport=${t[2]} dport=${t[3]}`;
   if (e.proto === 1) return `src=${t[0]} dst=${t[1]} type=8 code=0 id=${t[2]}`;
@@ -42,6 +51,13 @@ export function conntrackLine(e: ConntrackEntry, now: number): string {
 export async function conntrackCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const r = getoptPermute('conntrack', argv, 'LFp:V', LONG);
   if ('error' in r) {
+    // an option conntrack-tools has but the emulator does not: say so rather than "invalid"
+    const opt = /invalid option -- '(.)'|unrecognized option '--([^'=]+)/.exec(r.error);
+    const name = opt?.[1] ?? opt?.[2];
+    if (name && (REAL_SHORT.includes(name) || REAL_LONG.includes(name))) {
+      ctx.io.err(`conntrack: ${name.length === 1 ? '-' : '--'}${name} is not modelled by iptables-sim (it offers -L [-p PROTO], -F and -V)\n`);
+      return 2;
+    }
     ctx.io.err(r.error);
     return 2;
   }
