@@ -46,10 +46,16 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
           // the router's echo reply, traced in OUTPUT, is not the request
           const isFirst = (pkt: string) => (p.proto === 'icmp' ? !from || pkt.startsWith('IN=') : pkt.includes(`SPORT=${p.sport} `) && (p.proto === 'udp' || / SYN$/.test(pkt)));
           const kernelFirst = firstPacket(segments(step.traces!.router!), isFirst);
-          const args = ['--host', 'router', 'trace', '-p', p.proto, '--sport', String(p.sport), '-d', p.dst, ...(p.proto === 'icmp' ? [] : ['--dport', String(p.port)]), '--format', 'xtables'];
-          // the source routing gave the client (a route's `src` can make it another than its own)
+          // the packet as it arrived, where the kernel traced it: the client's own NAT may have
+          // rewritten what the probe asked for (otherwise: the source routing gave the client,
+          // which a route's `src` can make another than its own)
+          const arrived = from && kernelFirst[0]?.packet.startsWith('IN=') ? kernelFirst[0].packet : '';
+          const field = (name: string) => new RegExp(`\\b${name}=(\\S+)`).exec(arrived)?.[1];
           const saddr = (p as typeof p & { saddr?: string | null }).saddr;
-          if (from) args.push('-i', from.iface, '-s', saddr ?? from.addr);
+          const dst = field('DST') ?? p.dst;
+          const dport = field('DPORT') ?? String(p.port);
+          const args = ['--host', 'router', 'trace', '-p', p.proto, '--sport', String(p.sport), '-d', dst, ...(p.proto === 'icmp' ? [] : ['--dport', dport]), '--format', 'xtables'];
+          if (from) args.push('-i', from.iface, '-s', field('SRC') ?? saddr ?? from.addr);
           // a packet another host forwarded on its way here arrives with that host's TTL decrement
           const arrivalTtl = /\bTTL=(\d+)/.exec(kernelFirst[0]?.packet ?? '')?.[1];
           if (from && arrivalTtl && arrivalTtl !== '64') args.push('--ttl', arrivalTtl);
