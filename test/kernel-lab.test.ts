@@ -13,15 +13,20 @@ import type { KernelScenario } from './helpers/kernel-trace.js';
 const dir = join(__dirname, '..', 'fixtures', 'kernel');
 
 /**
- * "ok pc1 saw 50.60.70.1:40401" | "fail timeout" -> comparable text. The recorder's
- * "fail oserror-1" is a send() that failed with EPERM (the client's own netfilter dropped the
- * datagram): SPEC's verdicts have no word for it, the emulator says `unreachable` and
- * `"errno": "EPERM"`.
+ * The errors the recorder's client reports as "fail oserror-N" (its "unreachable" is
+ * ENETUNREACH/EHOSTUNREACH, "refused" ECONNREFUSED). SPEC's verdicts have no word for them: the
+ * emulator says `unreachable` and gives the errno: EPERM is a send() its own netfilter refused,
+ * the others come from an ICMP destination-unreachable code (icmp_err_convert[]).
  */
+const OSERROR: Record<string, string> = { 1: 'EPERM', 64: 'ENONET', 90: 'EMSGSIZE', 92: 'ENOPROTOOPT', 95: 'EOPNOTSUPP', 112: 'EHOSTDOWN' };
+const PLAIN_ERRNO = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED']);
+
+/** "ok pc1 saw 50.60.70.1:40401" | "fail timeout" -> comparable text */
 export function kernelResult(r: string): string {
   const ok = /^ok (\S+) saw (\S+)$/.exec(r);
   if (ok) return `established by ${ok[1]} seen-from ${ok[2]}`;
-  if (r === 'fail oserror-1') return 'unreachable (send: EPERM)';
+  const os = /^fail oserror-(\d+)$/.exec(r);
+  if (os && OSERROR[os[1]!]) return `unreachable (errno: ${OSERROR[os[1]!]})`;
   return r.replace(/^fail /, '');
 }
 
@@ -45,7 +50,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
         expect(r.stderr).toBe('');
         const j = JSON.parse(r.stdout) as { verdict: string; server: { host: string } | null; peer: { address: string; port: number } | null; explanation: string; errno?: string };
         const line = `${p.client} -> ${p.dst}:${p.port}/${p.proto}`;
-        const verdict = j.errno === 'EPERM' ? `${j.verdict} (send: EPERM)` : j.verdict;
+        const verdict = j.errno && !PLAIN_ERRNO.has(j.errno) ? `${j.verdict} (errno: ${j.errno})` : j.verdict;
         got.push(`${line} => ${j.verdict === 'established' ? `established by ${j.server!.host} seen-from ${j.peer!.address}:${j.peer!.port}` : verdict}   (${j.explanation})`);
         want.push(`${line} => ${kernelResult(step.result!)}`);
       }

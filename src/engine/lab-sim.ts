@@ -247,7 +247,8 @@ export class LabSim {
     if (pkt.proto === PROTO_ICMP && isIcmpError(pkt.icmpType)) {
       const v = icmpErrorFate(spec.proto, pkt);
       if (v === 'ignored') return { verdict: 'timeout', server: null, peer: null, explanation: `${want('')}; ${ipToString(pkt.src)} answered ICMP ${icmpText(pkt)}, ${IGNORED}` };
-      return { verdict: v, server: null, peer: null, explanation: `${want('')}; ${ipToString(pkt.src)} answered ICMP ${icmpText(pkt)}: ${v === 'refused' ? 'connection refused' : 'unreachable'}.` };
+      const errno = socketErrno(spec.proto, pkt);
+      return { verdict: v, server: null, peer: null, errno, explanation: `${want('')}; ${ipToString(pkt.src)} answered ICMP ${icmpText(pkt)}: ${v === 'refused' ? 'connection refused' : 'unreachable'}${errnoNote(errno)}.` };
     }
     if (spec.proto !== PROTO_TCP) {
       return { verdict: 'established', server: accepted, peer: accepted ? peer : null, explanation: `${accepted!.host} answered from ${endpoint(spec.dst, spec.dport)} as the client expected; it saw the client as ${peer.address}${spec.proto === PROTO_ICMP ? '' : `:${peer.port}`}.` };
@@ -318,13 +319,36 @@ export class LabSim {
       if (p.proto === PROTO_TCP) return { verdict: 'refused', server: null, peer: null, explanation: `${asked}; ${out.host} rejected it with a TCP reset: connection refused.` };
       const v = icmpErrorFate(spec.proto, p);
       if (v === 'ignored') return { verdict: 'timeout', server: null, peer: null, explanation: `${asked}; ${out.host} answered ICMP ${icmpText(p)} (${out.reason}), ${IGNORED}` };
-      return { verdict: v, server: null, peer: null, explanation: `${asked}; ${out.host} rejected it with ICMP ${icmpText(p)}.` };
+      const errno = socketErrno(spec.proto, p);
+      return { verdict: v, server: null, peer: null, errno, explanation: `${asked}; ${out.host} rejected it with ICMP ${icmpText(p)}${errnoNote(errno)}.` };
     }
     return { verdict: 'timeout', server: null, peer: null, explanation: `${asked}, but the request was lost on ${out.host}: ${out.reason}. Nothing came back: timeout.` };
   }
 }
 
 const IGNORED = 'an error a connected UDP socket does not report (the kernel counts it as soft): the client keeps waiting: timeout.';
+
+/** icmp_err_convert[]: the errno a TCP or UDP socket reports for each destination-unreachable code */
+const UNREACH_ERRNO = [
+  'ENETUNREACH', 'EHOSTUNREACH', 'ENOPROTOOPT', 'ECONNREFUSED', 'EMSGSIZE', 'EOPNOTSUPP', 'ENETUNREACH', 'EHOSTDOWN',
+  'ENONET', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTUNREACH', 'EHOSTUNREACH', 'EHOSTUNREACH', 'EHOSTUNREACH',
+];
+
+/**
+ * The error the client's TCP or UDP socket reports for an ICMP error it took (tcp_v4_err,
+ * __udp4_lib_err; time exceeded is EHOSTUNREACH); a ping socket has no errno, only the message.
+ */
+function socketErrno(clientProto: number, p: Packet): string | undefined {
+  if (clientProto !== PROTO_TCP && clientProto !== PROTO_UDP) return undefined;
+  if (p.icmpType === 3) return UNREACH_ERRNO[p.icmpCode ?? 0] ?? 'EHOSTUNREACH';
+  return 'EHOSTUNREACH';
+}
+
+/** the errnos that are not what the verdict's word already says */
+function errnoNote(errno: string | undefined): string {
+  const text: Record<string, string> = { ENOPROTOOPT: 'Protocol not available', EHOSTDOWN: 'Host is down', ENONET: 'Machine is not on the network', EMSGSIZE: 'Message too long', EOPNOTSUPP: 'Operation not supported' };
+  return errno && text[errno] ? ` (the client's socket reports ${errno}: ${text[errno]})` : '';
+}
 
 /** hard errors among the destination-unreachable codes (icmp_err_convert[].fatal) */
 const HARD_UNREACH = new Set([2, 3, 6, 7, 8, 9, 10, 13, 14, 15]);
