@@ -32,7 +32,10 @@ export interface ConnectionResult {
   server: { host: string; address: string; port: number } | null;
   peer: { address: string; port: number } | null;
   explanation: string;
-  /** the error the client's send() returned at once, when it did (no route, its own firewall) */
+  /**
+   * the error the client's socket reported, when it did: at send() (no route, its own firewall's
+   * EPERM) or from an ICMP error it took (ECONNREFUSED, EHOSTUNREACH, ENOPROTOOPT, ...)
+   */
   errno?: string;
   events: TraceEvent[];
   /** the client's source port */

@@ -180,7 +180,7 @@ function traceAllPaths(ctx: CliContext, o: TraceOptions, format: string, spec: P
     ctx.io.out(
       JSON.stringify(
         {
-          outcomes: list.map(({ probability, result, paths: n }) => ({ probability, paths: n, verdict: result.verdict, server: result.server, peer: result.peer, explanation: result.explanation })),
+          outcomes: list.map(({ probability, result, paths: n }) => ({ probability, paths: n, verdict: result.verdict, server: result.server, peer: result.peer, explanation: result.explanation, ...(result.errno ? { errno: result.errno } : {}) })),
         },
         null,
         1,
