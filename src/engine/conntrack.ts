@@ -113,7 +113,8 @@ export class ConntrackTable {
 
   /** the reply tuple a proposed NAT change would produce is already taken (nf_nat_used_tuple) */
   replyTaken(reply: Tuple, except: Conn): boolean {
-    return this.conns.some((c) => c !== except && (sameTuple(c.reply, reply) || sameTuple(c.orig, reply)));
+    // tuples are unique within a zone only
+    return this.conns.some((c) => c !== except && c.zone === except.zone && (sameTuple(c.reply, reply) || sameTuple(c.orig, reply)));
   }
 
   discard(c: Conn): void {
@@ -130,6 +131,9 @@ export class ConntrackTable {
    * timeout. Returns false when the packet does not fit the connection (conntrack calls it INVALID).
    */
   track(c: Conn, p: Packet, reply: boolean): boolean {
+    // tcp_conntracks[ORIGINAL] from SYN_SENT: an ACK, a FIN or data before any SYN-ACK is sIV
+    // (the entry stays as it was; the packet goes on without a connection)
+    if (p.proto === PROTO_TCP && c.state === 'SYN_SENT' && !reply && !((p.tcpFlags ?? 0) & (TCP.SYN | TCP.RST))) return false;
     const dir = reply ? 1 : 0;
     c.packets[dir] += 1;
     c.bytes[dir] += p.len;

@@ -401,7 +401,12 @@ export class HostStack {
     const t = tupleFromPacket(pkt);
     const hit = this.ct.find(t, pkt.ctZone, pkt.proto === PROTO_ICMP ? pkt.icmpType : undefined);
     if (hit) {
-      this.ct.track(hit.conn, pkt, hit.reply);
+      if (!this.ct.track(hit.conn, pkt, hit.reply)) {
+        pkt.ct = { ...untrackedView(pkt), state: 'INVALID' };
+        pkt.conn = undefined;
+        this.emit({ kind: 'conntrack', action: 'invalid', text: `INVALID: a TCP segment that does not fit ${tupleText(hit.conn.orig)} in state ${hit.conn.state} (no answer to its SYN yet)` });
+        return;
+      }
       pkt.conn = { entry: hit.conn, reply: hit.reply };
       const st = hit.reply || hit.conn.status.has('SEEN_REPLY') ? 'ESTABLISHED' : 'NEW';
       if (!this.quiet) this.emit({ kind: 'conntrack', action: 'established', text: `${st}${hit.reply ? ' (reply direction)' : ''}: ${tupleText(hit.conn.orig)}` });
