@@ -87,6 +87,7 @@ export function batchPacket(spec: PacketSpec): Packet {
     conn: undefined,
     route: undefined,
     socketSrc: undefined,
+    ttlSet: spec.ttl !== undefined ? true : undefined,
     inner: undefined,
   };
 }

@@ -8,7 +8,7 @@
 import { ipToString, parseDotted } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
 import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
-import { effectiveConf, type ConfKey } from '../net/sysctl.js';
+import { defaultTtl, effectiveConf, type ConfKey } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
 import { findChain, type TableName } from '../ruleset/tables.js';
 import type { Rng } from '../util/rng.js';
@@ -274,6 +274,9 @@ export class HostStack {
     const dev = local ? 'lo' : r.dev;
     if (!pkt.src) pkt.src = r.prefsrc ?? (local ? pkt.dst : selectSourceAddress(this.host, r.dev, r.gateway ?? pkt.dst, this.addrs)) ?? 0;
     pkt.socketSrc = pkt.src;
+    // ip_select_ttl(): what the host sends itself (sockets, RST and ICMP answers, REJECT) starts
+    // with net.ipv4.ip_default_ttl (measured, fixtures/kernel/60-default-ttl)
+    if (!pkt.ttlSet) pkt.ttl = defaultTtl(this.host.sysctls);
     const bad = this.outputSourceCheck(pkt.src, dev);
     if (!this.quiet) this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
     if (bad) {

@@ -16,6 +16,7 @@ import type { HostOutcome } from './host.js';
 import type { TraceEvent } from './events.js';
 import { describePacket, endpoint, isIcmpError, newPacket, processOwner, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, TCP, type Packet } from './packet.js';
 import { Run } from './simulate.js';
+import { GLOBAL_SYSCTLS } from '../net/sysctl.js';
 
 export type ConnVerdict = 'established' | 'refused' | 'unreachable' | 'timeout';
 
@@ -141,7 +142,7 @@ export class LabSim {
 
   /** An ephemeral port the client host is not using (ip_local_port_range, chosen by the lab's generator). */
   private ephemeralPort(host: Host): number {
-    const [lo, hi] = (host.sysctls['net.ipv4.ip_local_port_range'] ?? '32768\t60999').split(/\s+/).map(Number) as [number, number];
+    const [lo, hi] = (host.sysctls['net.ipv4.ip_local_port_range'] ?? GLOBAL_SYSCTLS['net.ipv4.ip_local_port_range']!.value).split(/\s+/).map(Number) as [number, number];
     const used = new Set(host.conntrack.map((c) => c.orig[2]));
     for (let i = 0; i < 1000; i++) {
       const p = this.run.rng.int(lo, hi);

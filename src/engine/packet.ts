@@ -31,6 +31,8 @@ export interface Packet extends PacketView {
   route?: { dev: string; gateway?: number; local: boolean };
   /** the source address the sending socket got from routing (NAT later may change `src`) */
   socketSrc?: number;
+  /** a local sender chose the TTL (IP_TTL); otherwise it leaves with the host's net.ipv4.ip_default_ttl */
+  ttlSet?: boolean;
   /** an ICMP error's quoted header: the offending packet as its sender saw it (RFC 792) */
   inner?: QuotedHeader;
 }

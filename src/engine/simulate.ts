@@ -83,7 +83,10 @@ export function buildPacket(spec: PacketSpec): Packet {
     icmpCode: spec.icmpCode,
   });
   if (spec.len !== undefined) p.len = spec.len;
-  if (spec.ttl !== undefined) p.ttl = spec.ttl;
+  if (spec.ttl !== undefined) {
+    p.ttl = spec.ttl;
+    p.ttlSet = true;
+  }
   if (spec.mark !== undefined) p.mark = spec.mark;
   if (spec.tos !== undefined) p.tos = spec.tos;
   if (spec.srcMac !== undefined) p.srcMac = spec.srcMac;

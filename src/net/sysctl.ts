@@ -13,12 +13,24 @@ export const CONF_RANGE: Record<ConfKey, [number, number]> = {
   accept_local: [0, 1],
 };
 
+/**
+ * The host-wide parameters besides ip_forward, with their defaults: a lab saved before one was
+ * modelled reads it as the default. `range`: proc_dointvec_minmax's bounds.
+ */
+export const GLOBAL_SYSCTLS: Record<string, { value: string; range?: [number, number] }> = {
+  'net.ipv4.ip_local_port_range': { value: '32768\t60999' },
+  'net.ipv4.ip_default_ttl': { value: '64', range: [1, 255] },
+};
+
+/** the TTL a host's own packets start with */
+export function defaultTtl(sysctls: Record<string, string>): number {
+  return Number(sysctls['net.ipv4.ip_default_ttl'] ?? GLOBAL_SYSCTLS['net.ipv4.ip_default_ttl']!.value);
+}
+
 export function defaultSysctls(ifaces: string[], forward: boolean): Record<string, string> {
   const f = forward ? '1' : '0';
-  const s: Record<string, string> = {
-    'net.ipv4.ip_forward': f,
-    'net.ipv4.ip_local_port_range': '32768\t60999',
-  };
+  const s: Record<string, string> = { 'net.ipv4.ip_forward': f };
+  for (const [k, d] of Object.entries(GLOBAL_SYSCTLS)) s[k] = d.value;
   for (const dev of ['all', 'default', ...ifaces]) {
     for (const k of CONF_KEYS) s[`net.ipv4.conf.${dev}.${k}`] = k === 'forwarding' ? f : '0';
   }

@@ -9,6 +9,7 @@ import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import type { Host } from '../../net/lab.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 import { strtoumax } from '../../util/strtoul.js';
+import { GLOBAL_SYSCTLS } from '../../net/sysctl.js';
 
 const LONG: LongOpt[] = [
   { name: 'all', hasArg: 0, val: 'a' },
@@ -184,7 +185,7 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
         status = 1;
         continue;
       }
-      const current = host.sysctls[key];
+      const current = host.sysctls[key] ?? GLOBAL_SYSCTLS[key]?.value;
       if (current === undefined) {
         if (isKnownUnmodelled(KNOWN_SYSCTLS, key, host)) {
           io.err(`sysctl: iptables-sim does not model ${key} (it exists on Linux); nothing was ${isWrite ? 'written' : 'read'}\n`);
@@ -209,7 +210,8 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
         host.sysctls[key] = `${Number(m[1])}\t${Number(m[2])}`;
       } else {
         const v = parseIntvec(value);
-        if (v === undefined) {
+        const range = GLOBAL_SYSCTLS[key]?.range;
+        if (v === undefined || (range && (v < range[0] || v > range[1]))) {
           io.err(`sysctl: setting key "${key}": Invalid argument\n`);
           status = 1;
           continue;
