@@ -263,6 +263,12 @@ export class HostStack {
   /** A local process sends `pkt` (src 0 = let routing choose). */
   fromSocket(pkt: Packet): HostOutcome {
     pkt.inIface = undefined;
+    // ip_route_output_key_hash_rcu(): no destination means this host: the source address, or
+    // 127.0.0.1 for both when the sender chose none
+    if (!pkt.dst) {
+      if (!pkt.src) pkt.src = 0x7f000001;
+      pkt.dst = pkt.src;
+    }
     const r = fibLookup(this.fib, pkt.dst);
     if (!r || r.type === 'unreachable' || r.type === 'blackhole' || r.type === 'prohibit') {
       const reason = `no route to ${ipToString(pkt.dst)} from ${this.name}`;

@@ -11,12 +11,15 @@
  */
 import { ipToString, parseDotted } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
-import { interfaceAddresses, parsePrefix } from '../net/routing.js';
+import { fibLookup, interfaceAddresses, parsePrefix } from '../net/routing.js';
 import type { HostOutcome } from './host.js';
 import type { TraceEvent } from './events.js';
 import { describePacket, endpoint, isIcmpError, newPacket, processOwner, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, TCP, type Packet } from './packet.js';
 import { Run } from './simulate.js';
 import { GLOBAL_SYSCTLS } from '../net/sysctl.js';
+
+const LOOPBACK = 0x7f000001;
+const LIMITED_BROADCAST = 0xffffffff;
 
 export type ConnVerdict = 'established' | 'refused' | 'unreachable' | 'timeout';
 
@@ -151,7 +154,10 @@ export class LabSim {
     return lo;
   }
 
-  connect(spec: ConnectionSpec): ConnectionResult {
+  connect(asked: ConnectionSpec): ConnectionResult {
+    // ip_route_output(): a destination of 0.0.0.0 is the host itself, and the socket's peer
+    // becomes 127.0.0.1 (measured, fixtures/kernel/61-broadcast-and-local-types)
+    const spec = asked.dst === 0 ? { ...asked, dst: LOOPBACK } : asked;
     const client = this.lab.hosts[spec.from];
     if (!client) throw new Error(`no host ${spec.from}`);
     const sport = spec.sport ?? (spec.proto === PROTO_ICMP ? this.run.rng.int(1, 65535) : this.ephemeralPort(client));
@@ -168,10 +174,30 @@ export class LabSim {
       owner: processOwner(),
     });
     const opened = this.run.events.length;
-    this.emit({ kind: 'packet', host: spec.from, pkt: { ...summarizeLite(first) }, note: `${spec.from} opens ${describePacket(first).replace(/^(\w+) 0\.0\.0\.0:?\d*/, `$1 port ${sport}`)}` });
-    const res = this.exchange(spec, first, sport, opened);
+    const zero = asked.dst === 0 ? ' (0.0.0.0 is the host itself: the socket connects to 127.0.0.1)' : '';
+    this.emit({ kind: 'packet', host: spec.from, pkt: { ...summarizeLite(first) }, note: `${spec.from} opens ${describePacket(first).replace(/^(\w+) 0\.0\.0\.0:?\d*/, `$1 port ${sport}`)}${zero}` });
+    const res = this.broadcastRefusal(spec) ?? this.exchange(spec, first, sport, opened);
     this.run.finish();
     return { ...res, events: this.run.events, sport };
+  }
+
+  /**
+   * A broadcast destination (the limited one, or a subnet's by the client's local table): TCP
+   * cannot connect there (tcp_v4_connect: ENETUNREACH), and a UDP or ping socket may send there
+   * only with SO_BROADCAST, which a client program does not set (EACCES).
+   */
+  private broadcastRefusal(spec: ConnectionSpec): Omit<ConnectionResult, 'events' | 'sport'> | undefined {
+    const r = fibLookup(this.run.stack(spec.from).fib, spec.dst);
+    if (spec.dst !== LIMITED_BROADCAST && r?.type !== 'broadcast') return undefined;
+    const asked = `${spec.from} asked ${endpoint(spec.dst, spec.proto === PROTO_ICMP ? undefined : spec.dport)}, a broadcast address`;
+    if (spec.proto === PROTO_TCP) {
+      const reason = `TCP cannot connect to a broadcast address: connect() fails with ENETUNREACH`;
+      this.emit({ kind: 'drop', host: spec.from, reason });
+      return { verdict: 'unreachable', server: null, peer: null, errno: 'ENETUNREACH', explanation: `${asked}: ${reason}.` };
+    }
+    const reason = `a socket sends to a broadcast address only with SO_BROADCAST set: send() fails with EACCES (Permission denied)`;
+    this.emit({ kind: 'drop', host: spec.from, reason });
+    return { verdict: 'unreachable', server: null, peer: null, errno: 'EACCES', explanation: `${asked}; ${reason}.` };
   }
 
   private exchange(spec: ConnectionSpec, first: Packet, sport: number, opened: number): Omit<ConnectionResult, 'events' | 'sport'> {
