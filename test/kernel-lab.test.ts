@@ -18,7 +18,7 @@ const dir = join(__dirname, '..', 'fixtures', 'kernel');
  * emulator says `unreachable` and gives the errno: EPERM is a send() its own netfilter refused,
  * the others come from an ICMP destination-unreachable code (icmp_err_convert[]).
  */
-const OSERROR: Record<string, string> = { 1: 'EPERM', 13: 'EACCES', 64: 'ENONET', 90: 'EMSGSIZE', 92: 'ENOPROTOOPT', 95: 'EOPNOTSUPP', 112: 'EHOSTDOWN' };
+const OSERROR: Record<string, string> = { 1: 'EPERM', 13: 'EACCES', 22: 'EINVAL', 64: 'ENONET', 90: 'EMSGSIZE', 92: 'ENOPROTOOPT', 95: 'EOPNOTSUPP', 112: 'EHOSTDOWN' };
 const PLAIN_ERRNO = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED']);
 
 /** "ok pc1 saw 50.60.70.1:40401" | "fail timeout" -> comparable text */

@@ -33,7 +33,7 @@ export type HostOutcome =
    */
   | { kind: 'drop'; pkt: Packet; reason: string; replies: Packet[]; sendErrno?: 'EPERM' }
   /** the local sender got an error at once (no route: ENETUNREACH/EHOSTUNREACH, EINVAL, EPERM) */
-  | { kind: 'error'; pkt: Packet; errno: 'ENETUNREACH' | 'EHOSTUNREACH' | 'EINVAL' | 'EPERM'; reason: string };
+  | { kind: 'error'; pkt: Packet; errno: 'ENETUNREACH' | 'EHOSTUNREACH' | 'EINVAL' | 'EPERM' | 'EACCES'; reason: string };
 
 type Step = TableName | 'conntrack' | 'nat' | 'confirm';
 
@@ -48,6 +48,18 @@ const HOOK_ORDER: Record<Hook, Step[]> = {
 
 /** NAT of the destination happens before routing, of the source after */
 const MANIP: Partial<Record<Hook, 'SRC' | 'DST'>> = { PREROUTING: 'DST', OUTPUT: 'DST', INPUT: 'SRC', POSTROUTING: 'SRC' };
+
+/**
+ * A destination without a usable route: the error the route type carries (fib_props[]), which a
+ * local sender gets back, and the ICMP destination-unreachable code ip_error() answers a forwarded
+ * packet with (none for a blackhole). Measured: fixtures/kernel/63-icmp-errors-beyond-nat.
+ */
+const NO_ROUTE_ANSWER: Record<string, { errno: 'ENETUNREACH' | 'EHOSTUNREACH' | 'EACCES' | 'EINVAL'; code?: number; what: string }> = {
+  none: { errno: 'ENETUNREACH', code: 0, what: 'network unreachable' },
+  unreachable: { errno: 'EHOSTUNREACH', code: 1, what: 'host unreachable' },
+  prohibit: { errno: 'EACCES', code: 13, what: 'communication administratively prohibited' },
+  blackhole: { errno: 'EINVAL', what: 'discarded without an answer' },
+};
 
 class Dropped {
   constructor(
@@ -220,8 +232,10 @@ export class HostStack {
       throw new Dropped(`${ipToString(dst)} is not a local address and forwarding is off on ${dev} (net.ipv4.ip_forward=0)`);
     }
     if (!r || r.type !== 'unicast') {
-      const reason = `no route to ${ipToString(dst)}: network unreachable`;
-      throw new Dropped(reason, [this.attach(this.icmpError(pkt, 3, 0), pkt)]);
+      // ip_error(): the route's error decides the answer; a blackhole gives none
+      const { code, what } = NO_ROUTE_ANSWER[r?.type ?? 'none']!;
+      const reason = r ? `the route to ${ipToString(dst)} is ${describeRoute(r)}: ${what}` : `no route to ${ipToString(dst)}: ${what}`;
+      throw new Dropped(reason, code === undefined ? [] : [this.attach(this.icmpError(pkt, 3, code), pkt)]);
     }
     this.validateSource(pkt, dev);
     if (!this.quiet) this.emit({ kind: 'route', decision: 'forward', dst: ipToString(dst), route: describeRoute(r), dev: r.dev, via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
@@ -271,10 +285,12 @@ export class HostStack {
     }
     const r = fibLookup(this.fib, pkt.dst);
     if (!r || r.type === 'unreachable' || r.type === 'blackhole' || r.type === 'prohibit') {
-      const reason = `no route to ${ipToString(pkt.dst)} from ${this.name}`;
-      this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: 'none' });
+      // fib_props[].error of the route, returned to the sender
+      const { errno, what } = NO_ROUTE_ANSWER[r?.type ?? 'none']!;
+      const reason = r ? `the route to ${ipToString(pkt.dst)} from ${this.name} is ${describeRoute(r)}: ${what}` : `no route to ${ipToString(pkt.dst)} from ${this.name}`;
+      this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: r ? describeRoute(r) : 'none' });
       this.emit({ kind: 'drop', reason });
-      return { kind: 'error', pkt, errno: 'ENETUNREACH', reason };
+      return { kind: 'error', pkt, errno, reason };
     }
     const local = r.type === 'local' || r.type === 'broadcast';
     const dev = local ? 'lo' : r.dev;
