@@ -68,6 +68,16 @@ export function buildFib(host: Host): FibRoute[] {
       fib.push({ table: 'main', type: 'unicast', addr: net, plen: a.plen, dev: a.dev, prefsrc: a.addr, scope: 'link', proto: 'kernel' });
     }
   }
+  // a link set down loses its subnet and broadcast routes, but its addresses stay local: the host
+  // still answers them, from any interface (fib_sync_down_dev() spares host-scope routes;
+  // measured, fixtures/kernel/64-link-down)
+  for (const i of host.interfaces) {
+    if (i.up) continue;
+    for (const a of i.addrs) {
+      const p = parsePrefix(a);
+      fib.push({ table: 'local', type: 'local', addr: p.addr, plen: 32, dev: i.name, prefsrc: p.addr, scope: 'host', proto: 'kernel' });
+    }
+  }
   for (const r of host.routes) {
     const dst = r.dst === 'default' ? { addr: 0, plen: 0 } : parsePrefix(r.dst);
     const type = (r.type ?? 'unicast') as RouteType;
