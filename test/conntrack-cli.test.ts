@@ -20,7 +20,7 @@ describe('conntrack options', () => {
     const sb = new Sandbox();
     await sb.sh('iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE');
     await sb.sh('trace --from pc1 -p tcp -d 203.0.113.10 --dport 80 --brief');
-    expect((await sb.sh('conntrack -L -p tcp')).stdout).toMatch(/^tcp +6 \d+ ESTABLISHED src=192\.168\.1\.2 dst=203\.0\.113\.10 .* src=203\.0\.113\.10 dst=50\.60\.70\.80 /);
+    expect((await sb.sh('conntrack -L -p tcp')).stdout).toMatch(/^tcp +6 \d+ TIME_WAIT src=192\.168\.1\.2 dst=203\.0\.113\.10 .* src=203\.0\.113\.10 dst=50\.60\.70\.80 /);
     expect((await sb.sh('conntrack -F')).rc).toBe(0);
     expect((await sb.sh('conntrack -L')).stderr).toBe('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.\n');
   });

@@ -26,7 +26,14 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
   const sc = JSON.parse(readFileSync(join(dir, file), 'utf8')) as KernelScenario;
   describe(`fixtures/kernel/${file}`, () => {
     const probes = sc.steps.filter((s) => s.probe && (s.traces?.router?.length ?? 0) > 0);
-    it.each(probes.map((p, i) => [`${p.probe!.client} -> ${p.probe!.dst}:${p.probe!.port}/${p.probe!.proto}`, i] as const))(
+    // This runner replays earlier probes as single packets, which leave their TCP connections
+    // open; a TCP probe reusing an earlier one's client port meets the kernel's closed connection
+    // only in the whole-lab runners (kernel-lab, kernel-conntrack), which check it.
+    const key = (p: (typeof probes)[number]) => `${p.probe!.client} ${p.probe!.proto} ${p.probe!.sport}`;
+    const reuses = (i: number) => probes[i]!.probe!.proto === 'tcp' && probes.slice(0, i).some((q) => key(q) === key(probes[i]!));
+    const cases = probes.map((p, i) => [`${p.probe!.client} -> ${p.probe!.dst}:${p.probe!.port}/${p.probe!.proto}`, i] as const);
+    it.skip.each(cases.filter(([, i]) => reuses(i)))('first packet of %s through the router (reuses an earlier probe\'s port)', () => {});
+    it.each(cases.filter(([, i]) => !reuses(i)))(
       'first packet of %s through the router',
       async (_name, i) => {
         const sb = new Sandbox();

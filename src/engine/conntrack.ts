@@ -117,6 +117,25 @@ export class ConntrackTable {
     return this.conns.some((c) => c !== except && c.zone === except.zone && (sameTuple(c.reply, reply) || sameTuple(c.orig, reply)));
   }
 
+  /**
+   * The connection's endpoints closed it after the exchange (FIN both ways, as the kernel
+   * recordings' programs do): the entry lingers in TIME_WAIT, which a new SYN reopens.
+   */
+  closeTcp(c: Conn): void {
+    if (c.state !== 'ESTABLISHED') return;
+    c.state = 'TIME_WAIT';
+    c.expires = this.now + TIMEOUT.tcp.TIME_WAIT!;
+  }
+
+  /** tcp_packet(): a SYN in the original direction of a closed connection deletes the entry ("reopen") */
+  reopens(c: Conn, p: Packet, reply: boolean): boolean {
+    const f = p.tcpFlags ?? 0;
+    if (p.proto !== PROTO_TCP || reply || !(f & TCP.SYN) || f & TCP.ACK) return false;
+    if (c.state !== 'TIME_WAIT' && c.state !== 'CLOSE') return false;
+    this.conns.splice(this.conns.indexOf(c), 1);
+    return true;
+  }
+
   discard(c: Conn): void {
     const i = this.conns.indexOf(c);
     if (i >= 0 && !c.confirmed) this.conns.splice(i, 1);

@@ -122,6 +122,8 @@ export class HostStack {
   /** the host's addresses and interface settings do not change while a stack runs */
   private readonly addrs: IfAddr[];
   private readonly confs = new Map<string, Partial<Record<ConfKey, number>>>();
+  /** TCP entries this run's packets went through (closed together when the connection ends) */
+  private readonly tcpConns = new Set<Conn>();
   /** trace --batch: events nobody reads are not made */
   private readonly quiet: boolean;
 
@@ -139,6 +141,11 @@ export class HostStack {
     let d = this.confs.get(dev);
     if (!d) this.confs.set(dev, (d = {}));
     return (d[key] ??= effectiveConf(this.host.sysctls, dev, key));
+  }
+
+  /** The TCP connections whose packets this run carried have been closed by their endpoints. */
+  closeTcpConnections(): void {
+    for (const c of this.tcpConns) this.ct.closeTcp(c);
   }
 
   /** Writes conntrack back into the host (the lab is saved by the caller). */
@@ -424,7 +431,11 @@ export class HostStack {
       return;
     }
     const t = tupleFromPacket(pkt);
-    const hit = this.ct.find(t, pkt.ctZone, pkt.proto === PROTO_ICMP ? pkt.icmpType : undefined);
+    let hit = this.ct.find(t, pkt.ctZone, pkt.proto === PROTO_ICMP ? pkt.icmpType : undefined);
+    if (hit && this.ct.reopens(hit.conn, pkt, hit.reply)) {
+      if (!this.quiet) this.emit({ kind: 'conntrack', action: 'destroyed', text: `entry deleted: a new SYN reopens ${tupleText(hit.conn.orig)}, which was in ${hit.conn.state}` });
+      hit = undefined;
+    }
     if (hit) {
       if (!this.ct.track(hit.conn, pkt, hit.reply)) {
         pkt.ct = { ...untrackedView(pkt), state: 'INVALID' };
@@ -433,6 +444,7 @@ export class HostStack {
         return;
       }
       pkt.conn = { entry: hit.conn, reply: hit.reply };
+      if (pkt.proto === PROTO_TCP) this.tcpConns.add(hit.conn);
       const st = hit.reply || hit.conn.status.has('SEEN_REPLY') ? 'ESTABLISHED' : 'NEW';
       if (!this.quiet) this.emit({ kind: 'conntrack', action: 'established', text: `${st}${hit.reply ? ' (reply direction)' : ''}: ${tupleText(hit.conn.orig)}` });
       if (hit.conn.killed) this.emit({ kind: 'conntrack', action: 'destroyed', text: `entry deleted: ${hit.conn.killed}` });
@@ -447,6 +459,7 @@ export class HostStack {
     }
     const c = this.ct.create(pkt);
     this.ct.track(c, pkt, false);
+    if (pkt.proto === PROTO_TCP) this.tcpConns.add(c);
     pkt.conn = { entry: c, reply: false };
     if (!this.quiet) this.emit({ kind: 'conntrack', action: 'new', text: `NEW: ${tupleText(c.orig)}` });
     this.refreshCtView(pkt);

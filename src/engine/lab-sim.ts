@@ -297,6 +297,11 @@ export class LabSim {
     if (seen2.kind !== 'ok') {
       return { verdict: 'timeout', server: accepted, peer, explanation: `${spec.from} completed the handshake, but ${server}'s answer never came back: ${seen2.kind === 'lost' ? seen2.why : 'it did not match the connection'}.` };
     }
+    // both programs close the connection (FIN both ways, not traced packet by packet): every
+    // conntrack entry on its path lingers in TIME_WAIT, and a new SYN on the same ports reopens
+    // it as a new connection (measured, fixtures/kernel/65-reused-source-port)
+    this.emit({ kind: 'phase', host: spec.from, name: 'close' });
+    for (const s of this.run.allStacks()) s.closeTcpConnections();
     return {
       verdict: 'established',
       server: accepted,

@@ -63,6 +63,11 @@ export class Run {
     return s;
   }
 
+  /** every host the run has a stack for */
+  allStacks(): Iterable<HostStack> {
+    return this.stacks.values();
+  }
+
   /** Writes conntrack, the generator and the clock back into the lab. */
   finish(): void {
     for (const s of this.stacks.values()) s.persist();

@@ -76,7 +76,7 @@ export function renderText(events: TraceEvent[], color: ChalkInstance, brief = f
         lines.push(`  ${e.what}`);
         break;
       case 'phase':
-        lines.push(color.dim(`  -- ${e.name === 'data' ? 'handshake done: request and answer' : 'closing'} --`));
+        lines.push(color.dim(`  -- ${e.name === 'data' ? 'handshake done: request and answer' : 'both ends close the connection (FIN each way, not traced): its conntrack entries wait in TIME_WAIT'} --`));
         break;
     }
   }
