@@ -28,6 +28,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kubeProxyDump } from './gen-kube-proxy.mjs';
+import { xorshift32 } from './xorshift.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -48,15 +49,7 @@ if (cli === join(root, 'bin', 'iptables-sim') && !existsSync(join(root, 'dist', 
 }
 
 /** xorshift32: the same packet file every time */
-let seed = 2463534242;
-const rnd = () => {
-  seed ^= seed << 13;
-  seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  seed >>>= 0;
-  return seed / 4294967296;
-};
+const rnd = xorshift32();
 const int = (n) => Math.floor(rnd() * n);
 /** cumulative Zipf weights of the services, when --zipf is given */
 const cumulative = zipf === undefined ? undefined : (() => {

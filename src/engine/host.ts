@@ -5,7 +5,7 @@
  * tables run in nf_tables priority order, conntrack sits between raw and mangle, NAT runs only for
  * a connection's first packet and is applied to every later one.
  */
-import { ipToString, parseDotted } from '../net/ipv4.js';
+import { ipToString, LOOPBACK } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
 import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
 import { defaultTtl, effectiveConf, type ConfKey } from '../net/sysctl.js';
@@ -287,7 +287,7 @@ export class HostStack {
     // ip_route_output_key_hash_rcu(): no destination means this host: the source address, or
     // 127.0.0.1 for both when the sender chose none
     if (!pkt.dst) {
-      if (!pkt.src) pkt.src = 0x7f000001;
+      if (!pkt.src) pkt.src = LOOPBACK;
       pkt.dst = pkt.src;
     }
     const r = fibLookup(this.fib, pkt.dst);
@@ -537,7 +537,7 @@ export class HostStack {
       addr = cur.dst;
       port = cur.dport;
       if (req.kind === 'REDIRECT') {
-        addr = hook === 'OUTPUT' ? parseDotted('127.0.0.1')! : this.primaryAddress(pkt.inIface) ?? addr;
+        addr = hook === 'OUTPUT' ? LOOPBACK : this.primaryAddress(pkt.inIface) ?? addr;
       } else if (req.kind === 'NETMAP' && req.netmap) {
         addr = ((req.netmap.addr & req.netmap.mask) | (cur.dst & ~req.netmap.mask)) >>> 0;
       } else if (req.minIp !== undefined) {

@@ -9,7 +9,7 @@
  * success once the server's answer arrived, like the kernel lab's probe). UDP is one request and
  * one answer, ICMP an echo request and reply.
  */
-import { ipToString, parseDotted } from '../net/ipv4.js';
+import { ipToString, LOOPBACK, parseDotted } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
 import { fibLookup, interfaceAddresses, parsePrefix } from '../net/routing.js';
 import type { HostOutcome } from './host.js';
@@ -18,7 +18,6 @@ import { describePacket, endpoint, isIcmpError, newPacket, processOwner, PROTO_I
 import { Run } from './simulate.js';
 import { GLOBAL_SYSCTLS } from '../net/sysctl.js';
 
-const LOOPBACK = 0x7f000001;
 const LIMITED_BROADCAST = 0xffffffff;
 
 export type ConnVerdict = 'established' | 'refused' | 'unreachable' | 'timeout';

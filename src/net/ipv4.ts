@@ -9,6 +9,9 @@ import { addrToHost, hostToAddrs, networkByName } from './netdb.js';
 
 export type Ip4 = number;
 
+/** INADDR_LOOPBACK, 127.0.0.1 */
+export const LOOPBACK: Ip4 = 0x7f000001;
+
 export function ipToString(a: Ip4): string {
   return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }
