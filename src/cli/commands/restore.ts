@@ -52,43 +52,66 @@ export function fgetsLines(text: string): string[] {
   return out;
 }
 
-/** add_param_to_argv(): split a rule line into words; double quotes group, \ escapes inside quotes */
-export function splitRestoreLine(line: string): string[] {
+/** MAX_ARGC of xshared.h: add_argv() refuses the word that would fill the last slot */
+const MAX_ARGC = 255;
+/** add_param(): a word's buffer holds 1023 bytes */
+const PARAM_BUFFER = 1024;
+
+/**
+ * add_param_to_argv(): splits a rule line into words. Double quotes group (a closing quote ends
+ * the word, even an empty one: `a"b c"d` is the words `ab c` and `d`), a backslash inside quotes
+ * takes the next character as it is; a word of 1024 bytes or more, or more words than fit after
+ * the `argc` words already there (program name, -t TABLE, ...), is an error. Words are sliced
+ * out of the line a run at a time (a string grown a character at a time is a chain of pieces,
+ * and these words stay in the rules).
+ */
+export function splitRestoreLine(line: string, argc: number): string[] {
   const words: string[] = [];
+  const emit = (word: string): void => {
+    // (at most 3 bytes a UTF-16 unit: shorter words cannot reach the limit)
+    if (word.length * 3 >= PARAM_BUFFER && Buffer.byteLength(word, 'utf8') >= PARAM_BUFFER) throw paramProblem('Parameter too long!');
+    if (argc + 1 >= MAX_ARGC) throw paramProblem('Parser cannot handle more arguments');
+    argc++;
+    words.push(word);
+  };
+  /** the word so far, up to `run` */
   let param = '';
+  /** where the run of characters not yet copied into `param` starts */
+  let run = 0;
   let quoteOpen = false;
   let escaped = false;
-  for (const ch of line) {
+  const n = line.length;
+  for (let i = 0; i < n; i++) {
+    const ch = line.charCodeAt(i);
     if (quoteOpen) {
       if (escaped) {
-        param += ch;
         escaped = false;
-        continue;
-      } else if (ch === '\\') {
+      } else if (ch === 0x5c /* \ */) {
+        // the backslash is dropped, the character after it kept
+        param += line.slice(run, i);
+        run = i + 1;
         escaped = true;
-        continue;
-      } else if (ch === '"') {
+      } else if (ch === 0x22 /* " */) {
         quoteOpen = false;
-      } else {
-        param += ch;
-        continue;
+        emit(param + line.slice(run, i));
+        param = '';
+        run = i + 1;
       }
-    } else if (ch === '"') {
+      continue;
+    }
+    if (ch === 0x22) {
       quoteOpen = true;
-      continue;
+      param += line.slice(run, i);
+      run = i + 1;
+    } else if (ch === 0x20 || ch === 0x09 || ch === 0x0a) {
+      param += line.slice(run, i);
+      run = i + 1;
+      if (param.length) emit(param);
+      param = '';
     }
-    if (ch === '"') continue;
-    if (ch === ' ' || ch === '\t' || ch === '\n') {
-      if (!param.length) continue;
-    } else {
-      param += ch;
-      if (param.length >= 1024) throw paramProblem('Parameter too long!');
-      continue;
-    }
-    words.push(param);
-    param = '';
   }
-  if (param.length) words.push(param);
+  param += line.slice(run);
+  if (param.length) emit(param);
   return words;
 }
 
@@ -329,7 +352,8 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       const argv = ['-t', curtable!];
       if (!o.noflush) for (let v = 0; v < o.verbose; v++) argv.push('-v');
       if (o.counters && pcnt !== undefined && bcnt !== undefined) argv.push('--set-counters', pcnt, bcnt);
-      argv.push(...splitRestoreLine(rest));
+      // argc counts the program name too
+      argv.push(...splitRestoreLine(rest, argv.length + 1));
       let cmd;
       try {
         cmd = parseIptables(argv, (t) => (o.err ?? o.out)(t), true, curtable, session);
