@@ -28,6 +28,18 @@ export function culprit(argv: readonly string[], g: Getopt): string {
   return argv[g.optind - 1] ?? '(null)';
 }
 
+/** each option table's names, first one of a name wins (as the linear search finds it) */
+const exactNames = new WeakMap<readonly LongOpt[], Map<string, LongOpt>>();
+function byName(table: readonly LongOpt[]): Map<string, LongOpt> {
+  let m = exactNames.get(table);
+  if (!m) {
+    m = new Map();
+    for (const o of table) if (!m.has(o.name)) m.set(o.name, o);
+    exactNames.set(table, m);
+  }
+  return m;
+}
+
 export class Getopt {
   /** index of the next argv element to scan */
   optind = 0;
@@ -87,7 +99,7 @@ export class Getopt {
     const eq = body.indexOf('=');
     const name = eq >= 0 ? body.slice(0, eq) : body;
     const table = this.longOpts();
-    let found: LongOpt | undefined = table.find((o) => o.name === name);
+    let found: LongOpt | undefined = byName(table).get(name);
     if (!found) {
       let ambiguous = false;
       for (const o of table) {

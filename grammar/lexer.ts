@@ -67,16 +67,42 @@ function hasArgOf(e: OptionEntry): 0 | 1 | 2 {
   return e.type === 'none' ? 0 : 1;
 }
 
+/** what getopt's value for an extension option stands for */
+interface ExtOptionRef {
+  ext: Extension;
+  /**
+   * xtables_option_lookup(): libxtables hands x6 parsers the first entry with the option's id,
+   * so an alias gets that entry's flags and name (`! --ttl 5` is accepted as --ttl-eq)
+   */
+  entry: OptionEntry;
+}
+const extOptionRefs = new Map<string, ExtOptionRef>();
+
 /** an extension's entries for getopt's long option table, made once per extension */
 const longOptsOf = new WeakMap<Extension, LongOpt[]>();
 function extLongOpts(ext: Extension): LongOpt[] {
   let l = longOptsOf.get(ext);
   if (!l) {
-    l = ext.options.map((e) => ({ name: e.name, hasArg: hasArgOf(e), val: `${ext.kind}:${ext.name}:${e.name}` }));
+    l = ext.options.map((e) => {
+      const val = `${ext.kind}:${ext.name}:${e.name}`;
+      extOptionRefs.set(val, { ext, entry: e.type === 'raw' ? e : ext.options.find((o) => o.id === e.id)! });
+      return { name: e.name, hasArg: hasArgOf(e), val };
+    });
     longOptsOf.set(ext, l);
   }
   return l;
 }
+
+/** getopt's option table after loading a sequence of extensions (a trie keyed by extension) */
+interface OptionTableNode {
+  table: LongOpt[];
+  next: Map<Extension, OptionTableNode>;
+}
+/**
+ * Made once per sequence: command lines load the same few combinations again and again (and
+ * getopt indexes each table by name once).
+ */
+const optionTables: OptionTableNode = { table: CORE_LONG, next: new Map() };
 
 /**
  * `notTargets`: names xtables_find_target() does not load as targets in this process (the chains
@@ -91,12 +117,18 @@ export function lexCommandLine(argv: readonly string[], notTargets?: ReadonlySet
   let protocol: string | undefined;
   let protoUsed = false;
 
-  let table: LongOpt[] = CORE_LONG;
+  let node = optionTables;
   const rebuild = (): void => {
-    // the extension loaded last is searched first
-    table = CORE_LONG.concat(...optionOwners.map((o) => extLongOpts(o.ext)).reverse());
+    const ext = optionOwners[optionOwners.length - 1]!.ext;
+    let n = node.next.get(ext);
+    if (!n) {
+      // the extension loaded last is searched first
+      n = { table: CORE_LONG.concat(...optionOwners.map((o) => extLongOpts(o.ext)).reverse()), next: new Map() };
+      node.next.set(ext, n);
+    }
+    node = n;
   };
-  const g = new Getopt(argv, SHORT, () => table);
+  const g = new Getopt(argv, SHORT, () => node.table);
 
   const push = (type: TokenType, image: string, index: number, payload?: unknown): void => {
     const t = createTokenInstance(type, image, index, index, 1, 1, index + 1, index + 1);
@@ -210,13 +242,12 @@ export function lexCommandLine(argv: readonly string[], notTargets?: ReadonlySet
       continue;
     }
     if (r.kind === 'option') {
-      const [kind, extName, optName] = r.val.split(':') as [string, string, string];
+      const ref = extOptionRefs.get(r.val)!;
       // iptables routes a target's options to the target, a match's to its newest instance
-      const owner = [...loaded].reverse().find((l) => l.ext.kind === kind && l.ext.name === extName)!;
-      const typed = owner.ext.options.find((o) => o.name === optName)!;
-      // xtables_option_lookup(): libxtables hands x6 parsers the first entry with the option's id,
-      // so an alias gets that entry's flags and name (`! --ttl 5` is accepted as --ttl-eq)
-      const entry = typed.type === 'raw' ? typed : owner.ext.options.find((o) => o.id === typed.id)!;
+      let k = loaded.length - 1;
+      while (loaded[k]!.ext !== ref.ext) k--;
+      const owner = loaded[k]!;
+      const entry = ref.entry;
       const extra: string[] = [];
       for (let k = 0; k < (entry.extraArgs ?? 0) && g.hasArg(); k++) extra.push(g.take()!);
       push(T.ExtOpt, r.text, r.index, { loaded: owner, entry, arg: r.arg, extra } satisfies ExtOptPayload);

@@ -53,6 +53,33 @@ export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, ar
   },
 };
 
+type ToolOptions = { statePath: string; host?: string; session?: LabSession; json?: boolean; color?: boolean };
+
+/**
+ * The context of one emulated tool call. A class (its getter on the prototype): `run` makes one
+ * for every line of a script, and an object literal with a getter is built the slow way.
+ */
+class ToolContext implements CliContext {
+  readonly statePath: string;
+  readonly host: string | undefined;
+  readonly json: boolean;
+  readonly session: LabSession | undefined;
+  constructor(
+    readonly io: Io,
+    private readonly o: ToolOptions,
+  ) {
+    this.statePath = o.statePath;
+    this.host = o.host ?? (io.env.IPTABLES_SIM_HOST || undefined);
+    this.json = !!o.json;
+    this.session = o.session;
+  }
+
+  /** asked only by commands that colour their output (finding out whether stdout is a terminal costs) */
+  get color(): boolean {
+    return this.o.color !== false && !this.io.env.NO_COLOR && this.io.isTTY;
+  }
+}
+
 /**
  * `iptables-sim --state S [--host H] TOOL ARGS...` for a tool of TOOLS, without commander's
  * routing (which only passes the arguments through): the process entry and `run` (thousands of
@@ -62,24 +89,14 @@ export async function runTool(
   tool: string,
   args: string[],
   io: Io,
-  o: { statePath: string; host?: string; session?: LabSession; json?: boolean; color?: boolean },
+  o: ToolOptions,
 ): Promise<number> {
   const t = TOOLS[tool];
   if (!t) {
     const { main } = await import('./main.js');
     return main(['--state', o.statePath, ...(o.host !== undefined ? ['--host', o.host] : []), tool, ...args], io, { session: o.session });
   }
-  const ctx: CliContext = {
-    io,
-    statePath: o.statePath,
-    host: o.host ?? (io.env.IPTABLES_SIM_HOST || undefined),
-    json: !!o.json,
-    // asked only by commands that colour their output (finding out whether stdout is a terminal costs)
-    get color() {
-      return o.color !== false && !io.env.NO_COLOR && io.isTTY;
-    },
-    session: o.session,
-  };
+  const ctx = new ToolContext(io, o);
   try {
     return await t.load(ctx, args);
   } catch (e) {

@@ -378,8 +378,14 @@ export function xtOptionParse(
 }
 
 /** xtables_options_fcheck(): mandatory options, "also requires", "cannot be used together" */
-/** per option table: the first entry of each id, and for each entry the ids it names in `also`/`excl`, ascending */
-const fcheckCache = new WeakMap<OptionEntry[], { byId: Map<number, OptionEntry>; named: Map<OptionEntry, number[]> }>();
+/**
+ * per option table: the first entry of each id, for each entry the ids it names in `also`/`excl`
+ * (ascending), and as bit masks the mandatory options and the options that name others
+ */
+const fcheckCache = new WeakMap<
+  OptionEntry[],
+  { byId: Map<number, OptionEntry>; named: Map<OptionEntry, number[]>; mandatory: number; related: number }
+>();
 
 export function xtOptionsFcheck(ext: string, xflags: number, table: OptionEntry[]): void {
   let c = fcheckCache.get(table);
@@ -387,9 +393,17 @@ export function xtOptionsFcheck(ext: string, xflags: number, table: OptionEntry[
     const byId = new Map<number, OptionEntry>();
     for (const e of table) if (!byId.has(e.id)) byId.set(e.id, e);
     const named = new Map(table.map((e) => [e, [...new Set([...(e.also ?? []), ...(e.excl ?? [])])].sort((a, b) => a - b)] as const));
-    c = { byId, named };
+    let mandatory = 0;
+    let related = 0;
+    for (const e of table) {
+      if (e.mandatory) mandatory |= 1 << e.id;
+      if (named.get(e)!.some((i) => i !== e.id)) related |= 1 << e.id;
+    }
+    c = { byId, named, mandatory, related };
     fcheckCache.set(table, c);
   }
+  // nothing missing, no option given that names others: nothing the walk below could find
+  if ((xflags & c.mandatory) === c.mandatory && (xflags & c.related) === 0) return;
   // xtables_options_fcheck(): entries in table order, then the other ids in ascending order
   for (const e of table) {
     if (e.mandatory && !(xflags & (1 << e.id))) {

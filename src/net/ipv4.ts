@@ -113,9 +113,11 @@ export interface AddrMask {
 /** xtables_ipparse_multiple(): "a[/m][,b[/m]...]", each name may expand to several addresses. */
 export function ipParseMultiple(spec: string): AddrMask[] {
   const out: AddrMask[] = [];
-  const items = spec.split(',');
+  // (split and replace only when there is something to split or strip: this runs for every rule)
+  const items = spec.indexOf(',') < 0 ? [spec] : spec.split(',');
   for (let raw of items) {
-    raw = raw.replace(/^[ \t\n\v\f\r]+/, '');
+    const c0 = raw.charCodeAt(0);
+    if (c0 === 0x20 || (c0 >= 0x09 && c0 <= 0x0d)) raw = raw.replace(/^[ \t\n\v\f\r]+/, '');
     if (raw.length > 255) throw paramProblem('Hostname too long');
     const slash = raw.lastIndexOf('/');
     let name = slash >= 0 ? raw.slice(0, slash) : raw;

@@ -222,7 +222,8 @@ export class CommandParse {
   constructor(private readonly opts: ParseOptions = {}) {
     this.session = opts.session ?? new XtablesSession();
     this.table = opts.table ?? 'filter';
-    this.frame = { proto: 0, invProto: false, table: this.table };
+    // every field present from the start: one object shape, cheap to read and to copy
+    this.frame = { proto: 0, invProto: false, protoName: undefined, table: this.table, chain: undefined, src: undefined, dst: undefined, inIface: undefined, outIface: undefined };
   }
 
   // ---- tokens, in argv order ----
@@ -612,12 +613,14 @@ export class CommandParse {
     if (inv & OPT.PROTOCOL) rule.protoInv = true;
     if (this.options & OPT.FRAGMENT) rule.frag = true;
     if (inv & OPT.FRAGMENT) rule.fragInv = true;
-    const frame = { ...this.frame, src, dst };
-    for (const m of this.matches) {
+    const f = this.frame;
+    const frame: RuleFrame = { proto: f.proto, invProto: f.invProto, protoName: f.protoName, table: f.table, chain: f.chain, src, dst, inIface: f.inIface, outIface: f.outIface };
+    // (map: an array of the right size, where push would leave room for 17 in every stored rule)
+    rule.matches = this.matches.map((m) => {
       const ext = m.loaded.ext;
       const data = ext.canonicalize ? ext.canonicalize(copy(m.data), frame) : copy(m.data);
-      rule.matches.push({ name: ext.name, data });
-    }
+      return { name: ext.name, data };
+    });
     rule.target = this.buildTarget(frame, copy);
     return rule;
   }

@@ -42,6 +42,7 @@ export function nftRoundTrip(rule: Rule): void {
   // for it and it does not come back (`! -i +` does)
   if (rule.in === '+' && !rule.inInv) delete rule.in;
   if (rule.out === '+' && !rule.outInv) delete rule.out;
+  if (!rule.matches.some((m) => m.name === 'tcp' || m.name === 'udp')) return;
   const out: MatchInstance[] = [];
   let tcp: TcpData | undefined;
   let udp: UdpData | undefined;
@@ -82,7 +83,8 @@ export function nftRoundTrip(rule: Rule): void {
     }
     out.push(m);
   }
-  rule.matches = out;
+  // (a copy of the right size: the rule is stored, and push leaves room for 17)
+  rule.matches = out.slice();
 }
 
 function mergePorts(into: TcpData | UdpData, d: TcpData | UdpData): void {
