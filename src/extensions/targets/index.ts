@@ -21,6 +21,7 @@ import { REJECT } from './reject.js';
 import { TCPMSS } from './tcpmss.js';
 import { TOS } from './tos.js';
 import { TRACE } from './trace.js';
+import { TTL } from './ttl.js';
 import { ULOG } from './ulog.js';
 
 export const TARGETS: TargetExtension[] = [
@@ -45,6 +46,7 @@ export const TARGETS: TargetExtension[] = [
   CLASSIFY,
   DSCP,
   TOS,
+  TTL,
   NFQUEUE,
   ULOG,
 ];
