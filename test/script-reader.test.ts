@@ -143,6 +143,14 @@ describe('expansion', () => {
     expect(expand('${P##*/} ${P#*/} ${A%/*} ${A%%.*} ${#A}', v)).toEqual(['iptables', 'usr/local/sbin/iptables', '10.0.0.1', '10', '11']);
   });
 
+  it('reads a pattern inside double quotes as a pattern, quotes within it as quotes (as bash does)', () => {
+    const v = vars({ X: 'a b c.d', Y: 'a*b' });
+    expect(expand(`"\${X%% *}|\${X##* }|\${X%.*}|\${X%%'c.d'}|\${X%%"c.d"}"`, v)).toEqual(['a|c.d|a b c|a b |a b ']);
+    expect(expand(`"\${Y%%\\*b}|\${Y#'a*'}|\${Y%%'*'*}"`, v)).toEqual(['a|b|a']);
+    // the other operators keep double quotes' rules: single quotes inside are characters
+    expect(expand(`"\${Z:-'t u'}"`, v)).toEqual(["'t u'"]);
+  });
+
   it('expands ~ and leaves glob characters alone', () => {
     expect(expand('~/x "~/y" a* [ab]', vars({ HOME: '/root' }))).toEqual(['/root/x', '~/y', 'a*', '[ab]']);
   });

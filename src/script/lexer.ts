@@ -540,7 +540,10 @@ export class Lexer {
     }
     this.pos += m[1]!.length;
     const argStart = this.pos;
-    const arg = this.readWord('}', inDouble) ?? { parts: [], raw: '', line: this.line, endLine: this.line, col: this.col(), start: argStart, end: argStart };
+    // a pattern (# ## % %%) is read as outside double quotes even inside them: "${x%% *}" removes
+    // everything from the first space, quotes inside the braces still quote
+    const pattern = m[1]!.startsWith('#') || m[1]!.startsWith('%');
+    const arg = this.readWord('}', inDouble && !pattern) ?? { parts: [], raw: '', line: this.line, endLine: this.line, col: this.col(), start: argStart, end: argStart };
     if (s[this.pos] !== '}') throw this.eofError('}', line, col);
     this.pos++;
     return { k: 'param', name, op: m[1] as ParamOp, arg, q: inDouble };
