@@ -57,11 +57,17 @@ function normSave(save: string): string {
   return blocks.map((b) => b.trim()).filter((b) => b.length).sort().join('\n') + '\n';
 }
 
-/** the emulator's explanation of an opaque kernel refusal is extra, by design */
+/**
+ * The emulator's explanation of an opaque kernel refusal is extra, by design. Blank lines go: the
+ * recorder takes a failing command's stderr from what came before bash's ERR trap, and bash runs
+ * the DEBUG trap for the ERR trap's own command first, so the recorder falls back to the lines
+ * since the previous failure without the empty ones (record-scripts.py, split_trace). The blank
+ * line iptables prints after some messages is checked byte for byte by the CLI fixtures.
+ */
 function normMessage(m: string): string {
   return m
     .split('\n')
-    .filter((l) => !l.startsWith('iptables-sim: '))
+    .filter((l) => l.length && !l.startsWith('iptables-sim: '))
     .join('\n')
     .replace(/\n+$/, '');
 }
