@@ -67,6 +67,11 @@ export interface Host {
   interfaces: Interface[];
   routes: Route[];
   sysctls: Record<string, string>;
+  /**
+   * device keys written explicitly ("net.ipv4.conf.eth0.rp_filter"): the kernel's devconf state
+   * bits, after which a write to `default` no longer reaches that device's value
+   */
+  sysctlsSet?: string[];
   services: Service[];
   tables: Tables;
   conntrack: ConntrackEntry[];

@@ -13,14 +13,68 @@ export const CONF_RANGE: Record<ConfKey, [number, number]> = {
   accept_local: [0, 1],
 };
 
+/*
+ * Inert parameters: firewall scripts set them next to their rules, so a host keeps them (a write is
+ * checked as the kernel checks it, a read gives the value back), but nothing the lab simulates
+ * depends on them: SYN cookies only answer a full SYN queue, TCP timestamps, SACK and ECN are
+ * options inside the endpoints' TCP, ip_dynaddr rewrites sockets of dial-up links, the lab sends
+ * and receives no ICMP redirects, source-routed packets or broadcast pings, has no ARP, and
+ * logs no martians. Defaults and accepted values measured in a fresh network namespace (Linux
+ * 6.18; fixtures/cli/sysctl.case).
+ */
+
+/** per-interface inert parameters (proc_dointvec: any int), defaults for `all` and for `default` and each device */
+export const INERT_CONF: Record<string, { all: string; dev: string }> = {
+  accept_redirects: { all: '0', dev: '1' },
+  secure_redirects: { all: '1', dev: '1' },
+  send_redirects: { all: '1', dev: '1' },
+  accept_source_route: { all: '0', dev: '1' },
+  log_martians: { all: '0', dev: '0' },
+  proxy_arp: { all: '0', dev: '0' },
+  arp_filter: { all: '0', dev: '0' },
+  bootp_relay: { all: '0', dev: '0' },
+};
+
 /**
  * The host-wide parameters besides ip_forward, with their defaults: a lab saved before one was
- * modelled reads it as the default. `range`: proc_dointvec_minmax's bounds.
+ * modelled reads it as the default. `range`: the bounds proc_dointvec_minmax or
+ * proc_dou8vec_minmax enforce; `inert`: stored, never acted on (above).
  */
-export const GLOBAL_SYSCTLS: Record<string, { value: string; range?: [number, number] }> = {
+export const GLOBAL_SYSCTLS: Record<string, { value: string; range?: [number, number]; inert?: true }> = {
   'net.ipv4.ip_local_port_range': { value: '32768\t60999' },
   'net.ipv4.ip_default_ttl': { value: '64', range: [1, 255] },
+  'net.ipv4.tcp_syncookies': { value: '1', range: [0, 255], inert: true },
+  'net.ipv4.tcp_timestamps': { value: '1', range: [0, 255], inert: true },
+  'net.ipv4.tcp_sack': { value: '1', range: [0, 255], inert: true },
+  'net.ipv4.tcp_ecn': { value: '2', range: [0, 2], inert: true },
+  'net.ipv4.ip_dynaddr': { value: '0', range: [0, 255], inert: true },
+  'net.ipv4.icmp_echo_ignore_broadcasts': { value: '1', range: [0, 1], inert: true },
+  'net.ipv4.icmp_ignore_bogus_error_responses': { value: '1', range: [0, 1], inert: true },
 };
+
+/**
+ * Per-interface keys whose write to `default` also reaches every device that was never written
+ * itself (devinet_conf_proc -> devinet_copy_dflt_conf, the devconf state bits). forwarding and
+ * route_localnet have handlers of their own and do not (measured: fixtures/cli/sysctl.case).
+ */
+export const FOLLOWS_DEFAULT: ReadonlySet<string> = new Set(['rp_filter', 'accept_local', ...Object.keys(INERT_CONF)]);
+
+/** the per-interface keys a host has for each of `all`, `default` and its devices */
+export const ALL_CONF_KEYS: readonly string[] = [...CONF_KEYS, ...Object.keys(INERT_CONF)];
+
+/**
+ * The value a modelled key has when the host does not hold it (a lab saved before the key was
+ * modelled): its default. Undefined for anything else.
+ */
+export function modelledDefault(key: string, devices: readonly string[]): string | undefined {
+  const g = GLOBAL_SYSCTLS[key];
+  if (g) return g.value;
+  const m = /^net\.ipv4\.conf\.([^.]+)\.([^.]+)$/.exec(key);
+  const inert = m ? INERT_CONF[m[2]!] : undefined;
+  if (!m || !inert) return undefined;
+  if (m[1] === 'all') return inert.all;
+  return m[1] === 'default' || devices.includes(m[1]!) ? inert.dev : undefined;
+}
 
 /** the TTL a host's own packets start with */
 export function defaultTtl(sysctls: Record<string, string>): number {
@@ -33,6 +87,7 @@ export function defaultSysctls(ifaces: string[], forward: boolean): Record<strin
   for (const [k, d] of Object.entries(GLOBAL_SYSCTLS)) s[k] = d.value;
   for (const dev of ['all', 'default', ...ifaces]) {
     for (const k of CONF_KEYS) s[`net.ipv4.conf.${dev}.${k}`] = k === 'forwarding' ? f : '0';
+    for (const [k, d] of Object.entries(INERT_CONF)) s[`net.ipv4.conf.${dev}.${k}`] = dev === 'all' ? d.all : d.dev;
   }
   return s;
 }

@@ -20,7 +20,7 @@
 import { SimError } from '../errors.js';
 import { parseDotted } from './ipv4.js';
 import { LAB_FORMAT, LAB_VERSION, type Host, type Interface, type Lab, type Route, type Service } from './lab.js';
-import { CONF_KEYS, defaultSysctls, GLOBAL_SYSCTLS } from './sysctl.js';
+import { ALL_CONF_KEYS, defaultSysctls, GLOBAL_SYSCTLS } from './sysctl.js';
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
 const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
@@ -153,7 +153,7 @@ export function labFromTopology(doc: unknown, file: string): Lab {
       for (const [k, v] of Object.entries(sIn)) {
         const key = k.replace(/\//g, '.');
         if (!(key in sysctls)) {
-          p.add(`${where}.sysctls`, `${k} is not a parameter iptables-sim models (${['net.ipv4.ip_forward', 'net.ipv4.ip_default_ttl', ...CONF_KEYS.map((c) => `net.ipv4.conf.<dev>.${c}`)].join(', ')})`);
+          p.add(`${where}.sysctls`, `${k} is not a parameter iptables-sim models (${['net.ipv4.ip_forward', ...Object.keys(GLOBAL_SYSCTLS), ...ALL_CONF_KEYS.map((c) => `net.ipv4.conf.<dev>.${c}`)].join(', ')})`);
           continue;
         }
         if (typeof v !== 'number' && !(typeof v === 'string' && /^-?\d+$/.test(v.trim()))) {

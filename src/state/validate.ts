@@ -221,6 +221,10 @@ function checkHost(c: Checker, where: string, h: unknown): void {
   if (c.obj(`${where}.sysctls`, sysctls)) {
     for (const [k, v] of Object.entries(sysctls)) c.str(`${where}.sysctls.${k}`, v);
   }
+  const sysctlsSet = own(h, 'sysctlsSet');
+  if (sysctlsSet !== undefined && c.arr(`${where}.sysctlsSet`, sysctlsSet)) {
+    sysctlsSet.forEach((k, i) => c.str(`${where}.sysctlsSet[${i}]`, k));
+  }
   const services = own(h, 'services');
   if (c.arr(`${where}.services`, services)) {
     services.forEach((s, k) => {

@@ -13,7 +13,7 @@
 import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.js';
 import type { Host, Interface, Route } from '../../net/lab.js';
 import { buildFib, fibLookup, selectSourceAddress, type FibRoute } from '../../net/routing.js';
-import { CONF_KEYS } from '../../net/sysctl.js';
+import { ALL_CONF_KEYS, modelledDefault } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
 type Out = { out: string; err: string; status: number };
@@ -797,7 +797,7 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
     const index = Math.max(...host.interfaces.map((i) => ifIndex(host, i))) + 1;
     host.interfaces.push({ name: name!, addrs: [], mac: macFor(host, name!), up: false, kind: 'dummy', index });
     // a new device starts from the conf/default values (devinet_init_net's devconf_dflt)
-    for (const k of CONF_KEYS) host.sysctls[`net.ipv4.conf.${name}.${k}`] = host.sysctls[`net.ipv4.conf.default.${k}`] ?? '0';
+    for (const k of ALL_CONF_KEYS) host.sysctls[`net.ipv4.conf.${name}.${k}`] = host.sysctls[`net.ipv4.conf.default.${k}`] ?? modelledDefault(`net.ipv4.conf.default.${k}`, []) ?? '0';
     return;
   }
   if (matches(sub, 'delete')) {
@@ -818,6 +818,7 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
     host.interfaces = host.interfaces.filter((i) => i !== iface);
     host.routes = host.routes.filter((r) => r.dev !== iface.name);
     for (const k of Object.keys(host.sysctls)) if (k.startsWith(`net.ipv4.conf.${name}.`)) delete host.sysctls[k];
+    if (host.sysctlsSet) host.sysctlsSet = host.sysctlsSet.filter((k) => !k.startsWith(`net.ipv4.conf.${name}.`));
     return;
   }
   if (matches(sub, 'help')) fail('Usage: ip link add [link DEV | parentdev NAME] [ name ] NAME\n       ip link delete { DEVICE | dev DEVICE | group DEVGROUP } type TYPE [ ARGS ]\n       ip link set { DEVICE | dev DEVICE | group DEVGROUP }\n                  [ { up | down } ]\n       ip link show [ DEVICE | group GROUP ] [up] [master DEV] [vrf NAME] [type TYPE]\n', 255);

@@ -9,7 +9,7 @@ import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import type { Host } from '../../net/lab.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 import { strtoumax } from '../../util/strtoul.js';
-import { GLOBAL_SYSCTLS } from '../../net/sysctl.js';
+import { FOLLOWS_DEFAULT, GLOBAL_SYSCTLS, modelledDefault } from '../../net/sysctl.js';
 
 const LONG: LongOpt[] = [
   { name: 'all', hasArg: 0, val: 'a' },
@@ -59,14 +59,17 @@ Options:
 For more details see sysctl(8).
 `;
 
-/** proc_dointvec's parser: blanks, optional '-', a base-0 number, then blanks only */
+/** proc_dointvec's parser: blanks, optional '-', a base-0 number ending at a blank or the end */
 function parseIntvec(value: string): number | undefined {
   const s = value.replace(/^[ \t\n]+/, '');
   const neg = s.startsWith('-');
   const body = neg ? s.slice(1) : s;
   const r = strtoumax(body, 0);
   if (r.end === 0 || /^[+-]/.test(body)) return undefined;
-  if (body.slice(r.end).replace(/[ \t\n]+$/, '') !== '') return undefined;
+  // proc_get_long(): the number must end at a blank or the end; a one-value parameter reads no
+  // further ("1 2" and "1 x" write 1, "1x" and "1,2" are EINVAL: measured, fixtures/cli/sysctl.case)
+  const next = body[r.end];
+  if (next !== undefined && next !== ' ' && next !== '\t' && next !== '\n') return undefined;
   if (r.value > 0x7fffffffn + (neg ? 1n : 0n)) return undefined;
   return neg ? -Number(r.value) : Number(r.value);
 }
@@ -93,6 +96,17 @@ function setForwarding(host: Host, key: string, v: number): void {
     for (const d of ['all', 'default', ...all]) s[`net.ipv4.conf.${d}.forwarding`] = String(v);
   } else {
     s[key] = String(v);
+    const m = /^net\.ipv4\.conf\.([^.]+)\.([^.]+)$/.exec(key);
+    if (!m || !FOLLOWS_DEFAULT.has(m[2]!) || m[1] === 'all') return;
+    if (m[1] !== 'default') {
+      if (!host.sysctlsSet?.includes(key)) (host.sysctlsSet ??= []).push(key);
+      return;
+    }
+    // devinet_copy_dflt_conf(): devices whose own value was never written follow `default`
+    for (const d of all) {
+      const k = `net.ipv4.conf.${d}.${m[2]}`;
+      if (!host.sysctlsSet?.includes(k)) s[k] = String(v);
+    }
   }
 }
 
@@ -185,7 +199,7 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
         status = 1;
         continue;
       }
-      const current = host.sysctls[key] ?? GLOBAL_SYSCTLS[key]?.value;
+      const current = host.sysctls[key] ?? modelledDefault(key, host.interfaces.map((i) => i.name));
       if (current === undefined) {
         if (isKnownUnmodelled(KNOWN_SYSCTLS, key, host)) {
           io.err(`sysctl: iptables-sim does not model ${key} (it exists on Linux); nothing was ${isWrite ? 'written' : 'read'}\n`);
