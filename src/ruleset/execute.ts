@@ -512,9 +512,13 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       const t = tables[table];
       if (chainName !== undefined) {
         if (isBuiltin(table, chainName)) {
-          // nft_chain_del on a built-in only removes an empty base chain from the kernel
+          // a base chain leaves the kernel only when it is there, with policy ACCEPT and no rules
+          // (measured: fixtures/cli/chains.case, last block)
           const c = t && findChain(t, chainName);
-          if (c && c.created && c.rules.length === 0 && c.policy === 'ACCEPT') c.created = false;
+          if (!c || !c.created) throw new NftError(ENOENT);
+          if (c.policy !== 'ACCEPT') throw new NftError('Directory not empty');
+          if (c.rules.length) throw commitFailed('CHAIN_DEL', 'Device or resource busy', `chain ${chainName}`);
+          c.created = false;
           break;
         }
         const c = t && findChain(t, chainName);
