@@ -169,6 +169,20 @@ describe('run: replaying a script', () => {
     expect(r2.stderr).toBe('v.sh:1: echo: write error: Invalid argument\n');
   });
 
+  it('head and tail cut output as coreutils does (outputs measured with bash and coreutils 9.1)', async () => {
+    const sb = new Sandbox();
+    const lines = "printf 'a\\nb\\nc\\nd\\n'";
+    const f = script(
+      sb,
+      'ht.sh',
+      [`${lines} | head -n 2`, `${lines} | head -3`, "printf 'a\\nb\\nc\\nd' | tail -n 2", `${lines} | tail -1`, `${lines} | tail -n +3`, `${lines} | head -n0`, `${lines} | head -n x`].join('\n') + '\n',
+    );
+    const r = await sb.run(['run', '--keep-going', f]);
+    expect(r.stdout).toBe('a\nb\na\nb\nc\nc\nd' + 'd\n' + 'c\nd\n');
+    expect(r.stderr).toBe('ht.sh:7: head: invalid number of lines: \u2018x\u2019\n');
+    expect(r.rc).toBe(1);
+  });
+
   it('keeps files the script writes in memory and never on disk', async () => {
     const sb = new Sandbox();
     const f = script(sb, 'w.sh', 'iptables -N X\niptables-save > saved.rules\niptables -X X\niptables-restore < saved.rules\niptables -X X\niptables-restore -T filter saved.rules\n');

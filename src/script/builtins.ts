@@ -345,6 +345,57 @@ export async function cat(args: string[], io: StageIo, files: FileView): Promise
   return status;
 }
 
+/**
+ * head / tail [-n N | -N] [FILE...] (tail also -n +N, from line N): what scripts use to cut
+ * listings short. Lines as coreutils counts them (a last line without newline is a line).
+ */
+export async function headTail(which: 'head' | 'tail', args: string[], io: StageIo, files: FileView): Promise<number> {
+  let count = '10';
+  const names: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      names.push(...args.slice(i + 1));
+      break;
+    }
+    if (a === '-n') {
+      const v = args[++i];
+      if (v === undefined) {
+        io.err(`${which}: option requires an argument -- 'n'\nTry '${which} --help' for more information.\n`);
+        return 1;
+      }
+      count = v;
+    } else if (/^-n./.test(a)) count = a.slice(2);
+    else if (/^-\d+$/.test(a)) count = a.slice(1);
+    else if (a.startsWith('-') && a !== '-') {
+      io.err(`${which}: option ${a} is not modelled by run\n`);
+      return 1;
+    } else names.push(a);
+  }
+  const from = which === 'tail' && count.startsWith('+');
+  const digits = from ? count.slice(1) : count;
+  if (!/^\d+$/.test(digits)) {
+    io.err(`${which}: invalid number of lines: \u2018${count}\u2019\n`);
+    return 1;
+  }
+  const n = Number(digits);
+  if (!names.length) names.push('-');
+  let status = 0;
+  for (const [k, name] of names.entries()) {
+    const text = name === '-' ? io.stdin : await files.read(name);
+    if (typeof text !== 'string') {
+      io.err(`${which}: cannot open '${name}' for reading: ${text.error}\n`);
+      status = 1;
+      continue;
+    }
+    if (names.length > 1) io.out(`${k ? '\n' : ''}==> ${name === '-' ? 'standard input' : name} <==\n`);
+    const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+    const kept = which === 'head' ? lines.slice(0, n) : from ? lines.slice(Math.max(n - 1, 0)) : n ? lines.slice(-n) : [];
+    io.out(kept.join(''));
+  }
+  return status;
+}
+
 /** a basic regular expression (grep without -E) as a JavaScript one */
 function breToJs(re: string): string {
   let out = '';
