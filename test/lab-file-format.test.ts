@@ -1,11 +1,13 @@
 /**
- * The lab file's layout (src/state/lab-file.ts): a header line, then one line of rules per
- * non-empty chain, decoded when first read and copied byte for byte when nobody read them; edits
- * made by hand are found and checked, whichever line they are on.
+ * The lab file's layout (src/state/lab-file.ts): a header line with each table's chains in
+ * columns, then one line of rules per non-empty chain (and a frames line after a long chain's),
+ * decoded when first read and copied byte for byte when nobody read them; edits made by hand are
+ * found and checked, whichever line they are on. Older layouts (format 1 and 2) are read.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeLab, encodeLab } from '../src/state/lab-file.js';
+import { join } from 'node:path';
+import { decodeLab, encodeLab, LAZY_MIN } from '../src/state/lab-file.js';
 import { parseLabText, readLab, writeLabAtomic } from '../src/state/store.js';
 import type { Lab } from '../src/net/lab.js';
 import { Sandbox } from './helpers/cli.js';
@@ -33,7 +35,8 @@ describe('lab file layout', () => {
     const l = lines(file);
     // header + INPUT, A, OUTPUT, nat PREROUTING + the final newline
     expect(l).toHaveLength(1 + 4 + 1);
-    expect(l[0]).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":2,/);
+    expect(l[0]).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
+    expect(JSON.parse(l[0]!).hosts.router.tables.filter.chains).toMatchObject({ names: ['INPUT', 'FORWARD', 'OUTPUT', 'A'], kinds: 'AaAu' });
     expect(JSON.parse(l[1]!)[0].target).toEqual({ kind: 'jump', chain: 'A' });
     const lab = readLab(sb.state);
     expect(JSON.parse(JSON.stringify(lab))).toEqual(sb.lab());
@@ -92,14 +95,83 @@ describe('lab file layout', () => {
     expect(r.stderr).toMatch(/damaged|cannot be read/);
   });
 
-  it('a version 1 file (one JSON document) is read, and written back as version 2', async () => {
+  it('a version 1 file (one JSON document) is read, and written back as version 3', async () => {
     const sb = await labWithRules();
     const v1 = { ...sb.lab()!, version: 1 };
     writeFileSync(sb.state, JSON.stringify(v1, null, 2));
     expect(parseLabText(readFileSync(sb.state), sb.state).hosts.router!.tables.filter!.chains[0]!.rules).toHaveLength(1);
     expect((await sb.sh('iptables -A INPUT -j ACCEPT')).rc).toBe(0);
-    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":2,/);
+    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
     expect((await sb.sh('iptables -S INPUT')).stdout).toBe('-P INPUT ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j A\n-A INPUT -j ACCEPT\n');
+  });
+
+  // written by the format 2 code (iptables-sim before format 3) from the lab of labWithRules()
+  const V2 = join(__dirname, '..', 'fixtures', 'lab-files', 'v2.jsonl');
+
+  it('a version 2 file is read lazily as it was, and written back as version 3', async () => {
+    const sb = await labWithRules();
+    const v2 = readFileSync(V2);
+    expect(v2.toString()).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":2,/);
+    const d = decodeLab(v2, () => {
+      throw new Error('not edited');
+    });
+    expect(d.trusted).toBe(true);
+    const input = (d.data as Lab).hosts.router!.tables.filter!.chains.find((c) => c.name === 'INPUT')!;
+    expect(Object.getOwnPropertyDescriptor(input, 'rules')!.get).toBeDefined();
+    expect(JSON.parse(JSON.stringify(parseLabText(v2, 'v2')))).toEqual({ ...sb.lab(), version: 2 });
+    writeFileSync(sb.state, v2);
+    expect((await sb.sh('iptables -A INPUT -j ACCEPT')).rc).toBe(0);
+    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
+    expect((await sb.sh('iptables-save')).stdout.replace(/^#.*\n/gm, '')).toBe(
+      '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:A - [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j A\n-A INPUT -j ACCEPT\n-A OUTPUT -d 10.0.0.0/8 -j DROP\n-A A -m mark --mark 0x1/0xff -j ACCEPT\nCOMMIT\n' +
+        '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192.168.1.2:80\nCOMMIT\n',
+    );
+  });
+
+  it('a version 2 rule line edited by hand is still found', async () => {
+    const sb = new Sandbox();
+    const l = lines(readFileSync(V2));
+    const i = l.findIndex((x) => x.includes('"name":"mark"'));
+    l[i] = l[i]!.replace(/"mark":1\b/, '"mark":"1"');
+    writeFileSync(sb.state, l.join('\n'));
+    const r = await sb.sh('iptables -S A');
+    expect(r.rc).not.toBe(0);
+    expect(r.stderr).toMatch(/A\.rules\[0\]: the mark match's mark is "1", expected a number/);
+  });
+
+  it('chains that do not fit the columns (fields of their own, another order) are kept as they are', async () => {
+    const sb = await labWithRules();
+    const lab = readLab(sb.state);
+    const [input, forward, output] = lab.hosts.router!.tables.filter!.chains;
+    (input as unknown as Record<string, unknown>).note = 'mine';
+    delete (forward as { created?: boolean }).created;
+    const rules = output!.rules;
+    delete (output as { rules?: unknown }).rules;
+    (output as { rules?: unknown }).rules = rules;
+    (output as { pkts: number }).pkts = 2 ** 40;
+    const text = encodeLab(lab);
+    const cols = JSON.parse(lines(text)[0]!).hosts.router.tables.filter.chains;
+    expect(cols.kinds).toBe('ggAu');
+    const back = parseLabText(text, 'x');
+    expect(JSON.parse(JSON.stringify(back))).toEqual(JSON.parse(JSON.stringify(lab)));
+    // their rules come last, as for every chain read from a file
+    expect(Object.keys(lab.hosts.router!.tables.filter!.chains[0]!).at(-1)).toBe('note');
+    expect(Object.keys(back.hosts.router!.tables.filter!.chains[0]!)).toEqual(['name', 'policy', 'created', 'pkts', 'bytes', 'handle', 'note', 'rules']);
+  });
+
+  it('a chain of LAZY_MIN rules gets a frames line after its rules; shorter ones do not', async () => {
+    const sb = new Sandbox();
+    const rules = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]'];
+    for (let i = 0; i < LAZY_MIN; i++) rules.push(`-A INPUT -s 10.0.0.${i} -j ACCEPT`);
+    for (let i = 0; i < LAZY_MIN - 1; i++) rules.push(`-A OUTPUT -d 10.0.0.${i} -j ACCEPT`);
+    rules.push('COMMIT');
+    expect((await sb.run(['iptables-restore'], rules.join('\n') + '\n')).rc).toBe(0);
+    const l = lines(readFileSync(sb.state));
+    expect(l).toHaveLength(1 + 3 + 1);
+    expect(JSON.parse(l[2]!)).toMatchObject({ matches: [], targets: [] });
+    expect(JSON.parse(l[3]!)).toHaveLength(LAZY_MIN - 1);
+    const num = JSON.parse(l[0]!).hosts.router.tables.filter.chains.num as number[];
+    expect([num[3], num[4], num[13], num[14]]).toEqual([Buffer.byteLength(l[1]!), Buffer.byteLength(l[2]!), Buffer.byteLength(l[3]!), 0]);
   });
 
   it('writing what was read, untouched, gives the same bytes', async () => {

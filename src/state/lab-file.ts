@@ -1,109 +1,588 @@
 /**
- * The lab file's layout (format version 2): JSON Lines. Line 1 is the lab as JSON with every
- * non-empty chain's rules left out: in their place the chain names the line that holds them, that
- * line's length in bytes and its checksum. Each later line is one chain's rules as a JSON array.
- * Line 1 starts with the checksum of the rest of itself.
+ * The lab file's layout (format version 3): JSON Lines. Line 1 is the lab as JSON with each
+ * table's chains listed in columns (below) instead of as objects; each later line is one chain's
+ * rules as a JSON array, in the order of the columns, and after the rules of a chain of LAZY_MIN
+ * rules or more its frames line. Line 1 starts with the checksum of the rest of itself.
  *
- *   {"checksum":"fnv1a:0c3d...","format":"iptables-sim-lab","version":2,...
- *     "chains":[{"name":"PREROUTING",...,"rules":{"line":1,"bytes":219,"sum":"5f0e..."}},...]...}
+ *   {"checksum":"fnv1a:0c3d...","format":"iptables-sim-lab","version":3,...,"tables":{"nat":{
+ *     "chains":{"names":["PREROUTING",...],"kinds":"Aaaau...","num":[0,0,1,165,0,...],
+ *     "sums":"2fd529b1...","heads":{}},"nextHandle":50017}}...}
  *   [{"matches":[{"name":"comment","data":...}],...,"target":{"kind":"jump","chain":"KUBE-SERVICES"}}]
+ *   {"frames":"FwEAAIoCiiwG...","matches":["comment","tcp"],"targets":[]}
  *
- * Why lines: a kube-proxy-sized lab holds 110,000 rules in 40,000 chains (34 MB), and a command or
- * a trace uses a few of those chains. Reading parses line 1 only; a chain's rules are decoded (and
- * their checksum verified) when something first reads them; writing copies the lines of chains
- * nobody read byte for byte. Checksums are FNV-1a (32 bits): they tell our own writes from edits
- * made by hand, they are not a seal.
+ * The columns of a table's chains, one entry per chain in order:
+ * - names: the chain's name;
+ * - kinds: one character: `u` a user-defined chain {name, pkts, bytes, handle?}; `A` `a` `D` `d` a
+ *   built-in chain {name, policy, created, pkts, bytes, handle?} with policy ACCEPT (A, a) or DROP
+ *   (D, d) and created true (A, D) or false (a, d); `g` any other chain, whose fields (all but its
+ *   rules) are heads[index] as an object;
+ * - num: five numbers: pkts, bytes, handle (-1: none), the byte length of its rules line (0: no
+ *   rules and no line; -1: the rules are in heads[index]), the byte length of its frames line (0: none);
+ * - sums: for each chain with lines, the FNV-1a checksum (8 hex digits) of its rules line, or for
+ *   a long chain of its frames line.
+ * A frames line holds, base64 of little-endian 32-bit numbers, for each rule the byte length of its
+ * text in the rules line, the checksum of that text, and its frame (../ruleset/lazy-rules.ts); and
+ * the names of the match and target extensions the rules use.
  *
- * Version 1 files (one JSON document, written by iptables-sim 0.1 development builds or by hand)
- * are read whole.
+ * Why: a kube-proxy-sized lab holds 110,000 rules in 40,000 chains (35 MB), and a command or a
+ * trace uses a few of those chains. Reading parses line 1 only (columns parse many times faster
+ * than 40,000 objects); a chain's rules are decoded (and their checksum verified) when something
+ * first reads them; a trace walking a long chain decodes (and verifies) only the rules whose frame
+ * can match the packet; writing copies the lines of chains nobody read byte for byte, and of a long
+ * chain only the rules that were decoded are encoded again. Checksums are FNV-1a (32 bits): they
+ * tell our own writes from edits made by hand, they are not a seal.
+ *
+ * Version 2 files (the same rules lines, but line 1 with each chain as an object whose rules name
+ * the line that holds them: {"line":1,"bytes":219,"sum":"5f0e..."}) are read the same way; version
+ * 1 files (one JSON document, written by iptables-sim 0.1 development builds or by hand) are read
+ * whole.
  */
 import type { Chain, Table } from '../ruleset/tables.js';
 import type { Rule } from '../ruleset/rule.js';
+import { encodeFrame, extensionNames, LAZY_STRIDE, setLazyRulesSource, type LazyRules } from '../ruleset/lazy-rules.js';
 import { LAB_VERSION, type Lab } from '../net/lab.js';
 
 const SUM_HEAD = '{"checksum":"fnv1a:';
 /** `{"checksum":"fnv1a:<8 hex>",` */
 const SUM_LEN = SUM_HEAD.length + 8 + 2;
 const NL = 0x0a;
+const NEWLINE = Buffer.from('\n');
+/** chains with this many rules or more get a frames line (and are walked rule by rule) */
+export const LAZY_MIN = 64;
+/** numbers per chain in a table's `num` column */
+const NUM = 5;
+/** a checksum in line 1 that is not 8 hex digits: matches no line */
+const NO_SUM = -1;
+const BIG_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 0;
 
-interface RulesRef {
-  line: number;
-  bytes: number;
-  sum: string;
-}
-
-/** rules of a chain still in the file: the line that holds them, and what line 1 says of it */
-interface Pending {
-  line: Buffer;
-  ref: RulesRef;
-}
-
-const pending = new WeakMap<Chain, Pending>();
-
-export function fnv1a(bytes: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) {
+function fnv1aUpdate(h: number, bytes: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
     h ^= bytes[i]!;
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return h;
 }
 
-function chainsOf(lab: Lab): Chain[] {
-  const out: Chain[] = [];
-  for (const h of Object.values(lab.hosts)) {
-    for (const t of Object.values(h.tables ?? {}) as (Table | undefined)[]) if (t) out.push(...t.chains);
+/** FNV-1a (32 bits) of bytes [from, to) */
+function fnv(bytes: Uint8Array, from = 0, to = bytes.length): number {
+  return fnv1aUpdate(0x811c9dc5, bytes, from, to) >>> 0;
+}
+
+export function fnv1a(bytes: Uint8Array): string {
+  return hex(fnv(bytes));
+}
+
+const hex = (h: number): string => h.toString(16).padStart(8, '0');
+
+/** 8 hex digits of `s` from `at` as a number, NO_SUM when they are not */
+function sumAt(s: string, at: number): number {
+  if (at + 8 > s.length) return NO_SUM;
+  let v = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = s.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return NO_SUM;
+    v = v * 16 + d;
   }
-  return out;
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rules still in the file
+
+/** what the reader of one file shares with its chains */
+interface Source {
+  file: Buffer;
+  onEdited: () => void;
+  edited: boolean;
+}
+
+/** a long chain's rules being read one by one */
+interface Lazy {
+  api: LazyRules;
+  /** byte offset of each rule in the file */
+  offsets: Uint32Array;
+  /** the frames line's numbers: LAZY_STRIDE per rule, the length and checksum of its text first */
+  words: Uint32Array;
+  /** the rules decoded so far, by position */
+  decoded: Map<number, Rule>;
+}
+
+/** a chain's rules, still in the file: the line that holds them, and what line 1 says of it */
+class Pending {
+  /** where the line is in the file ([at, end); at -1: the file has no such line) */
+  at = -1;
+  end = -1;
+  /** a long chain's frames line (the line after its rules) */
+  auxAt = -1;
+  auxEnd = -1;
+  /** the checksums were compared with line 1 */
+  verified = false;
+  /** undefined: not tried; null: the frames do not fit the rules (the chain is decoded whole) */
+  lazy: Lazy | null | undefined = undefined;
+
+  constructor(
+    readonly src: Source,
+    /** the line's number in the file (line 1 is the header) */
+    readonly no: number,
+    /** its length as line 1 gives it */
+    readonly len: number,
+    /** the checksum line 1 gives: of the rules line, or for a long chain of its frames line */
+    readonly sum: number,
+    /** the frames line's length, 0 when the chain has none */
+    readonly auxLen: number,
+  ) {}
+}
+
+/**
+ * A chain read from a file whose rules are not decoded yet (its `rules` is a getter until then).
+ * A class, so that it can carry its file position where no copy, listing or JSON of it sees it.
+ */
+class StoredChain {
+  #pending: Pending | undefined;
+  constructor(p: Pending) {
+    this.#pending = p;
+  }
+  static pending(c: object): Pending | undefined {
+    return #pending in c ? c.#pending : undefined;
+  }
+  static settle(c: object, rules: Rule[]): void {
+    if (#pending in c) c.#pending = undefined;
+    Object.defineProperty(c, 'rules', { value: rules, writable: true, configurable: true, enumerable: true });
+  }
+}
+
+const pendingOf = (c: Chain): Pending | undefined => StoredChain.pending(c);
+
+export class LabFileError extends Error {}
+
+/** one descriptor for every chain (no closures per chain: 40,000 chains are made in one read) */
+const RULES: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: Chain): Rule[] {
+    return decodeRules(this);
+  },
+  set(this: Chain, v: Rule[]) {
+    StoredChain.settle(this, v);
+  },
+};
+
+/** the frames line's numbers and each rule's offset, or undefined when they do not describe the rules line */
+function auxWords(p: Pending): { offsets: Uint32Array; words: Uint32Array; matches: string[]; targets: string[] } | undefined {
+  const f = p.src.file;
+  let aux: unknown;
+  try {
+    aux = JSON.parse(f.toString('utf8', p.auxAt, p.auxEnd));
+  } catch {
+    return undefined;
+  }
+  const { frames, matches, targets } = (isObj(aux) ? aux : {}) as { frames?: unknown; matches?: unknown; targets?: unknown };
+  const names = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (typeof frames !== 'string' || !names(matches) || !names(targets)) return undefined;
+  const raw = Buffer.from(frames, 'base64');
+  if (raw.length === 0 || raw.length % (4 * LAZY_STRIDE) !== 0) return undefined;
+  const words = new Uint32Array(raw.length / 4);
+  new Uint8Array(words.buffer).set(raw);
+  if (BIG_ENDIAN) Buffer.from(words.buffer).swap32();
+  const n = words.length / LAZY_STRIDE;
+  const offsets = new Uint32Array(n);
+  // `[` rule `,` rule ... `]`
+  if (f[p.at] !== 0x5b) return undefined;
+  let at = p.at + 1;
+  for (let i = 0; i < n; i++) {
+    offsets[i] = at;
+    at += words[i * LAZY_STRIDE]!;
+    if (at >= p.end || f[at] !== (i === n - 1 ? 0x5d : 0x2c)) return undefined;
+    at++;
+  }
+  return at === p.end ? { offsets, words, matches, targets } : undefined;
+}
+
+/** an edit was found: the lab is checked in full (once) */
+function edited(p: Pending): void {
+  if (p.src.edited) return;
+  p.src.edited = true;
+  p.src.onEdited();
+}
+
+/**
+ * Compares the lines of a chain with what line 1 says of them, once. A long chain's rules have
+ * their checksums in its frames line: those are compared when each rule is decoded.
+ */
+function verify(c: Chain, p: Pending): void {
+  if (p.verified) return;
+  p.verified = true;
+  if (p.at < 0) throw new LabFileError(`the rules of chain ${c.name} should be on line ${p.no}, which the file does not have`);
+  if (p.auxLen && p.auxAt < 0) throw new LabFileError(`the rules of chain ${c.name} should be on line ${p.no + 1}, which the file does not have`);
+  if (p.src.edited) return;
+  const f = p.src.file;
+  const ok = p.auxLen
+    ? p.end - p.at === p.len && p.auxEnd - p.auxAt === p.auxLen && fnv(f, p.auxAt, p.auxEnd) === p.sum
+    : p.end - p.at === p.len && fnv(f, p.at, p.end) === p.sum;
+  if (!ok) edited(p);
+}
+
+/** the text of rule `i` of a long chain matches its checksum */
+const ruleIntact = (f: Buffer, lz: Lazy, i: number): boolean => fnv(f, lz.offsets[i]!, lz.offsets[i]! + lz.words[i * LAZY_STRIDE]!) === lz.words[i * LAZY_STRIDE + 1];
+
+function decodeRules(c: Chain): Rule[] {
+  const p = pendingOf(c);
+  if (!p) throw new Error(`chain ${c.name}: its rules are neither decoded nor in the file`);
+  verify(c, p);
+  // a long chain: every rule's own checksum
+  if (p.auxLen && !p.src.edited) {
+    const lz = lazyState(c, p);
+    if (!lz) edited(p);
+    else for (let i = 0; i < lz.offsets.length && !p.src.edited; i++) if (!lz.decoded.has(i) && !ruleIntact(p.src.file, lz, i)) edited(p);
+  }
+  // the check of an edited lab decodes every chain, this one too
+  if (pendingOf(c) !== p) return c.rules;
+  let rules: Rule[];
+  try {
+    rules = JSON.parse(p.src.file.toString('utf8', p.at, p.end)) as Rule[];
+  } catch (e) {
+    throw new LabFileError(`line ${p.no} (the rules of chain ${c.name}) is not valid JSON: ${(e as Error).message}`);
+  }
+  // rules already decoded one by one stay the objects the walk counted on
+  if (p.lazy && Array.isArray(rules)) for (const [i, r] of p.lazy.decoded) rules[i] = r;
+  StoredChain.settle(c, rules);
+  return rules;
+}
+
+/** the rule-by-rule state of a long chain (made once); undefined when its frames line does not fit */
+function lazyState(c: Chain, p: Pending): Lazy | undefined {
+  if (p.lazy !== undefined) return p.lazy ?? undefined;
+  const aw = auxWords(p);
+  if (!aw) {
+    p.lazy = null;
+    return undefined;
+  }
+  const { offsets, words, matches, targets } = aw;
+  const decoded = new Map<number, Rule>();
+  const f = p.src.file;
+  const lazy: Lazy = {
+    offsets,
+    words,
+    decoded,
+    api: {
+      size: offsets.length,
+      frames: words,
+      matches,
+      targets,
+      rule(pos: number): Rule {
+        // decoded in full since: that array's rule
+        if (pendingOf(c) !== p) return c.rules[pos]!;
+        let r = decoded.get(pos);
+        if (r) return r;
+        if (!ruleIntact(f, lazy, pos)) {
+          edited(p);
+          return c.rules[pos]!;
+        }
+        try {
+          r = JSON.parse(f.toString('utf8', offsets[pos]!, offsets[pos]! + words[pos * LAZY_STRIDE]!)) as Rule;
+        } catch {
+          // the text matches its checksum but is no JSON: decoding the chain whole says what is wrong
+          return c.rules[pos]!;
+        }
+        decoded.set(pos, r);
+        return r;
+      },
+    },
+  };
+  p.lazy = lazy;
+  return lazy;
+}
+
+function lazyOf(c: Chain): LazyRules | undefined {
+  const p = pendingOf(c);
+  if (!p || !p.auxLen || p.lazy === null) return undefined;
+  if (p.lazy) return p.lazy.api;
+  verify(c, p);
+  if (pendingOf(c) !== p || p.src.edited) return undefined;
+  const lz = lazyState(c, p);
+  if (!lz) {
+    // frames that do not fit the rules: not written by iptables-sim
+    edited(p);
+    return undefined;
+  }
+  return pendingOf(c) === p ? lz.api : undefined;
+}
+
+setLazyRulesSource(lazyOf);
+
+// ---------------------------------------------------------------------------------------------
+// writing
+
+/**
+ * The file's lines after line 1, in pieces. Pieces that follow each other in a file read (lines
+ * and the newlines between them) become one piece of that file.
+ */
+class LineWriter {
+  readonly out: Buffer[] = [];
+  private file: Buffer | undefined;
+  private start = 0;
+  private end = 0;
+
+  private flush(): void {
+    if (this.file) this.out.push(this.file.subarray(this.start, this.end));
+    this.file = undefined;
+  }
+  /** bytes [at, end) of a file read */
+  copy(file: Buffer, at: number, end: number): void {
+    if (end <= at) return;
+    if (this.file === file && this.end === at) {
+      this.end = end;
+      return;
+    }
+    this.flush();
+    this.file = file;
+    this.start = at;
+    this.end = end;
+  }
+  add(b: Buffer): void {
+    if (!b.length) return;
+    this.flush();
+    this.out.push(b);
+  }
+  newline(): void {
+    if (this.file && this.end < this.file.length && this.file[this.end] === NL) this.end++;
+    else this.add(NEWLINE);
+  }
+  done(): Buffer[] {
+    this.newline();
+    this.flush();
+    return this.out;
+  }
+}
+
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+/** a table's columns as they are being built */
+class Columns {
+  readonly names: string[];
+  readonly kinds: string[];
+  readonly num: number[];
+  readonly heads: Record<string, unknown> = {};
+  private readonly sums: number[] = [];
+  /** what writing a chain's rules gave: the lengths of its lines (rules: 0 none, -1 in line 1) */
+  rulesLen = 0;
+  auxLen = 0;
+
+  constructor(n: number) {
+    this.names = new Array<string>(n);
+    this.kinds = new Array<string>(n);
+    this.num = new Array<number>(n * NUM);
+  }
+  lines(rulesLen: number, auxLen: number, sum: number): void {
+    this.rulesLen = rulesLen;
+    this.auxLen = auxLen;
+    if (rulesLen > 0) this.sums.push(sum);
+  }
+  json(): object {
+    const b = Buffer.allocUnsafe(this.sums.length * 8);
+    for (let i = 0; i < this.sums.length; i++) {
+      const s = this.sums[i]!;
+      for (let k = 0; k < 8; k++) b[i * 8 + k] = s < 0 ? 0x7a /* z */ : HEX[(s >>> (28 - 4 * k)) & 15]!;
+    }
+    return { names: this.names, kinds: this.kinds.join(''), num: this.num, sums: b.toString('latin1'), heads: this.heads };
+  }
+}
+
+/** a long chain's frames line: its rules' lengths, checksums and frames, and the extensions they use */
+function framesLine(words: Uint32Array, names: { matches: readonly string[]; targets: readonly string[] }): Buffer {
+  let raw = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
+  if (BIG_ENDIAN) raw = Buffer.from(raw).swap32();
+  return Buffer.from(JSON.stringify({ frames: raw.toString('base64'), matches: names.matches, targets: names.targets }));
+}
+
+/** writes the lines of rules decoded in full (or set) */
+function writeRules(rules: Rule[], w: LineWriter, cols: Columns): void {
+  if (rules.length >= LAZY_MIN) {
+    const texts = new Array<string>(rules.length);
+    let ok = true;
+    for (let i = 0; i < rules.length && ok; i++) {
+      const r = rules[i];
+      const s = JSON.stringify(r);
+      // not a rule at all (a hole, a function): JSON.stringify of the array says what it says
+      if (typeof s !== 'string' || typeof r !== 'object' || r === null) ok = false;
+      else texts[i] = s;
+    }
+    if (ok) {
+      const line = Buffer.from(`[${texts.join(',')}]`);
+      const words = new Uint32Array(rules.length * LAZY_STRIDE);
+      let at = 1;
+      for (let i = 0; i < rules.length; i++) {
+        const len = Buffer.byteLength(texts[i]!);
+        words[i * LAZY_STRIDE] = len;
+        words[i * LAZY_STRIDE + 1] = fnv(line, at, at + len);
+        encodeFrame(rules[i]!, words, i * LAZY_STRIDE + 2);
+        at += len + 1;
+      }
+      const aux = framesLine(words, extensionNames(rules));
+      w.newline();
+      w.add(line);
+      w.newline();
+      w.add(aux);
+      cols.lines(line.length, aux.length, fnv(aux));
+      return;
+    }
+  }
+  const line = Buffer.from(JSON.stringify(rules));
+  w.newline();
+  w.add(line);
+  cols.lines(line.length, 0, fnv(line));
+}
+
+/**
+ * Writes the lines of a long chain read one rule at a time: the rules decoded are encoded again
+ * where they changed, the rest copied. False when a decoded rule is no longer a rule.
+ */
+function writeLazy(p: Pending, lz: Lazy, w: LineWriter, cols: Columns): boolean {
+  const f = p.src.file;
+  const changed: [number, Buffer][] = [];
+  for (const [i, r] of [...lz.decoded].sort((a, b) => a[0] - b[0])) {
+    const s = JSON.stringify(r);
+    if (typeof s !== 'string' || typeof r !== 'object' || r === null) return false;
+    const b = Buffer.from(s);
+    const at = lz.offsets[i]!;
+    const len = lz.words[i * LAZY_STRIDE]!;
+    if (b.length === len && b.equals(f.subarray(at, at + len))) continue;
+    // a rule that now uses other extensions: the chain's list of them is made again, from all rules
+    const was = JSON.parse(f.toString('utf8', at, at + len)) as Rule;
+    if (JSON.stringify(extensionNames([was])) !== JSON.stringify(extensionNames([r as Rule]))) return false;
+    changed.push([i, b]);
+  }
+  w.newline();
+  if (!changed.length) {
+    // as read (and checked when first read)
+    w.copy(f, p.at, p.end);
+    w.newline();
+    w.copy(f, p.auxAt, p.auxEnd);
+    cols.lines(p.len, p.auxLen, p.sum);
+    return true;
+  }
+  const words = lz.words.slice();
+  let from = p.at;
+  let len = 0;
+  for (const [i, b] of changed) {
+    const at = lz.offsets[i]!;
+    w.copy(f, from, at);
+    w.add(b);
+    len += at - from + b.length;
+    from = at + lz.words[i * LAZY_STRIDE]!;
+    words[i * LAZY_STRIDE] = b.length;
+    words[i * LAZY_STRIDE + 1] = fnv(b);
+    encodeFrame(lz.decoded.get(i)!, words, i * LAZY_STRIDE + 2);
+  }
+  w.copy(f, from, p.end);
+  len += p.end - from;
+  const aux = framesLine(words, lz.api);
+  w.newline();
+  w.add(aux);
+  cols.lines(len, aux.length, fnv(aux));
+  return true;
+}
+
+/** writes the lines of a chain's rules, and tells `cols` their lengths */
+function writeChain(c: Chain, w: LineWriter, cols: Columns): void {
+  const p = pendingOf(c);
+  if (p) {
+    if (p.lazy) {
+      if (writeLazy(p, p.lazy, w, cols)) return;
+    } else if (p.at >= 0 && p.len > 0 && (!p.auxLen || p.auxAt >= 0)) {
+      // copied with what line 1 said of them: a line edited by hand stays recognisable as such
+      w.newline();
+      w.copy(p.src.file, p.at, p.end);
+      if (p.auxLen) {
+        w.newline();
+        w.copy(p.src.file, p.auxAt, p.auxEnd);
+      }
+      cols.lines(p.len, p.auxLen, p.sum);
+      return;
+    }
+  }
+  const rules = c.rules;
+  if (!Array.isArray(rules)) cols.lines(-1, 0, 0);
+  else if (!rules.length) cols.lines(0, 0, 0);
+  else writeRules(rules, w, cols);
+}
+
+const fin = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * The kind letter of a chain whose fields fit the columns (its own keys but rules, in this
+ * order: name, policy and created for a built-in chain, pkts, bytes, and a handle), else undefined.
+ */
+function kindOf(c: Chain, keys: string[]): string | undefined {
+  let n = keys.length;
+  let r = keys.indexOf('rules');
+  if (r >= 0) n--;
+  else r = n;
+  const key = (i: number): string | undefined => keys[i < r ? i : i + 1];
+  if (typeof c.name !== 'string' || !fin(c.pkts) || !fin(c.bytes)) return undefined;
+  if (key(n - 1) === 'handle') {
+    if (!fin(c.handle) || c.handle < 0) return undefined;
+    n--;
+  }
+  if (key(0) !== 'name' || key(n - 2) !== 'pkts' || key(n - 1) !== 'bytes') return undefined;
+  if (n === 3) return 'u';
+  if (n !== 5 || key(1) !== 'policy' || key(2) !== 'created' || typeof c.created !== 'boolean') return undefined;
+  if (c.policy === 'ACCEPT') return c.created ? 'A' : 'a';
+  if (c.policy === 'DROP') return c.created ? 'D' : 'd';
+  return undefined;
+}
+
+function columns(chains: Chain[], w: LineWriter): object {
+  const cols = new Columns(chains.length);
+  for (let i = 0; i < chains.length; i++) {
+    const c = chains[i]!;
+    writeChain(c, w, cols);
+    const inline = cols.rulesLen < 0;
+    let kind = inline ? undefined : kindOf(c, Object.keys(c));
+    if (kind === undefined) {
+      // any other chain: its fields as JSON has them (rules too, when they are no list)
+      kind = 'g';
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(c)) if (k !== 'rules' || inline) o[k] = (c as unknown as Record<string, unknown>)[k];
+      cols.heads[i] = o;
+    }
+    const g = kind === 'g';
+    cols.names[i] = g ? '' : c.name;
+    cols.kinds[i] = kind;
+    cols.num[i * NUM] = g ? 0 : c.pkts;
+    cols.num[i * NUM + 1] = g ? 0 : c.bytes;
+    cols.num[i * NUM + 2] = g || c.handle === undefined ? -1 : c.handle;
+    cols.num[i * NUM + 3] = cols.rulesLen;
+    cols.num[i * NUM + 4] = cols.auxLen;
+  }
+  return cols.json();
+}
+
+/** The file's bytes for a lab, in pieces (most of them pieces of the file it was read from). */
+export function encodeLabParts(lab: Lab): Buffer[] {
+  const w = new LineWriter();
+  const hosts: Record<string, unknown> = {};
+  for (const [name, h] of Object.entries(lab.hosts)) {
+    const tables: Record<string, unknown> = {};
+    for (const [tn, t] of Object.entries(h.tables ?? {}) as [string, Table | undefined][]) tables[tn] = t && { ...t, chains: columns(t.chains, w) };
+    hosts[name] = { ...h, tables };
+  }
+  const { checksum: _, ...rest } = lab as Lab & { checksum?: unknown };
+  const body = Buffer.from(JSON.stringify({ ...rest, version: LAB_VERSION, hosts }).slice(1));
+  return [Buffer.from(`${SUM_HEAD}${fnv1a(body)}",`), body, ...w.done()];
 }
 
 /** The file's bytes for a lab. Chains whose rules were never read keep their stored line. */
 export function encodeLab(lab: Lab): Buffer {
-  const lines: Buffer[] = [];
-  const refs = new Map<Chain, RulesRef | []>();
-  for (const c of chainsOf(lab)) {
-    const p = pending.get(c);
-    let bytes: Buffer;
-    let sum: string;
-    if (p) {
-      // copied with what line 1 said of it: a line edited by hand stays recognisable as such
-      bytes = p.line;
-      sum = p.ref.sum;
-    } else {
-      if (!c.rules.length) {
-        refs.set(c, []);
-        continue;
-      }
-      bytes = Buffer.from(JSON.stringify(c.rules));
-      sum = fnv1a(bytes);
-    }
-    lines.push(bytes);
-    refs.set(c, { line: lines.length, bytes: p ? p.ref.bytes : bytes.length, sum });
-  }
-  // the header: the lab with each chain's rules replaced by its reference (getters not run)
-  const chainHead = (c: Chain): Record<string, unknown> => {
-    const o: Record<string, unknown> = {};
-    for (const k of Object.keys(c)) if (k !== 'rules') o[k] = (c as unknown as Record<string, unknown>)[k];
-    o.rules = refs.get(c) ?? [];
-    return o;
-  };
-  const hosts: Record<string, unknown> = {};
-  for (const [name, h] of Object.entries(lab.hosts)) {
-    const tables: Record<string, unknown> = {};
-    for (const [tn, t] of Object.entries(h.tables ?? {}) as [string, Table | undefined][]) tables[tn] = t && { ...t, chains: t.chains.map(chainHead) };
-    hosts[name] = { ...h, tables };
-  }
-  const { checksum: _, ...rest } = lab as Lab & { checksum?: unknown };
-  const header = JSON.stringify({ ...rest, version: LAB_VERSION, hosts });
-  const body = Buffer.from(header.slice(1));
-  const parts: Buffer[] = [Buffer.from(`${SUM_HEAD}${fnv1a(body)}",`), body];
-  for (const l of lines) parts.push(Buffer.from('\n'), l);
-  parts.push(Buffer.from('\n'));
-  return Buffer.concat(parts);
+  return Buffer.concat(encodeLabParts(lab));
 }
 
+// ---------------------------------------------------------------------------------------------
+// reading
+
 export interface DecodedLab {
-  /** the lab; rules of version 2 files are decoded when first read */
+  /** the lab; rules of version 2 and 3 files are decoded when first read */
   data: unknown;
   /** line 1's checksum matches: iptables-sim wrote it */
   trusted: boolean;
@@ -111,31 +590,110 @@ export interface DecodedLab {
   decodeAll(): void;
 }
 
-export class LabFileError extends Error {}
-
 /**
- * The rule lines by number. Our own files have them in order, each as long as line 1 says: their
- * places follow from the lengths (checked at each end); anything else is found by scanning.
+ * Finds the lines of the chains. Our own files have them in order, each as long as line 1 says:
+ * their places follow from the lengths (checked at each end); anything else is found by scanning.
+ * Returns whether the file is laid out exactly so.
  */
-function lineTable(buf: Buffer, nl: number, refs: [Chain, RulesRef][]): { lines: Map<number, Buffer>; exact: boolean } {
-  const out = new Map<number, Buffer>();
+function placeLines(buf: Buffer, nl: number, made: Pending[]): boolean {
   let at = nl + 1;
-  let line = 1;
-  for (const [, r] of refs) {
-    const end = at + r.bytes;
-    if (r.line !== line || buf[end] !== NL) break;
-    out.set(line, buf.subarray(at, end));
-    at = end + 1;
-    line++;
+  let line = 2;
+  let k = 0;
+  for (; k < made.length; k++) {
+    const p = made[k]!;
+    if (p.no !== line) break;
+    const end = at + p.len;
+    if (buf[end] !== NL) break;
+    let next = end + 1;
+    if (p.auxLen) {
+      const auxEnd = next + p.auxLen;
+      if (buf[auxEnd] !== NL) break;
+      p.auxAt = next;
+      p.auxEnd = auxEnd;
+      next = auxEnd + 1;
+    }
+    p.at = at;
+    p.end = end;
+    at = next;
+    line += p.auxLen ? 2 : 1;
   }
-  if (out.size === refs.length && at >= buf.length) return { lines: out, exact: true };
-  out.clear();
-  for (let start = nl + 1, n = 1; start > 0 && start < buf.length; n++) {
+  if (k === made.length && at >= buf.length) return true;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (let start = nl + 1; start > 0 && start < buf.length; ) {
     const end = buf.indexOf(NL, start);
-    out.set(n, buf.subarray(start, end < 0 ? buf.length : end));
+    starts.push(start);
+    ends.push(end < 0 ? buf.length : end);
     start = end < 0 ? -1 : end + 1;
   }
-  return { lines: out, exact: false };
+  for (const p of made) {
+    const i = p.no - 2;
+    p.at = i < starts.length ? starts[i]! : -1;
+    p.end = i < starts.length ? ends[i]! : -1;
+    if (p.auxLen) {
+      p.auxAt = i + 1 < starts.length ? starts[i + 1]! : -1;
+      p.auxEnd = i + 1 < starts.length ? ends[i + 1]! : -1;
+    }
+  }
+  return false;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** version 3: a table's columns back into chains; those with rules on lines are `made` pending */
+function chainsFromColumns(where: string, cols: unknown, src: Source, made: Pending[], stored: Chain[], line: { next: number }): Chain[] {
+  const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
+  if (!isObj(cols)) throw bad('not a set of columns');
+  const { names, kinds, num, sums, heads } = cols;
+  if (!Array.isArray(names) || typeof kinds !== 'string' || kinds.length !== names.length) throw bad('names and kinds differ in number');
+  if (!Array.isArray(num) || num.length !== names.length * NUM) throw bad('num does not have five numbers a chain');
+  if (typeof sums !== 'string' || (heads !== undefined && !isObj(heads))) throw bad('sums or heads');
+  let at = 0;
+  const chains = new Array<Chain>(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const kind = kinds.charCodeAt(i);
+    const rulesLen = num[i * NUM + 3] as number;
+    const auxLen = num[i * NUM + 4] as number;
+    if (!Number.isInteger(rulesLen) || !Number.isInteger(auxLen) || rulesLen < -1 || auxLen < 0 || (auxLen > 0 && rulesLen <= 0)) throw bad(`chain ${i + 1}: line lengths ${rulesLen}, ${auxLen}`);
+    let p: Pending | undefined;
+    if (rulesLen > 0) {
+      p = new Pending(src, line.next, rulesLen, sumAt(sums, at), auxLen);
+      made.push(p);
+      line.next += auxLen ? 2 : 1;
+      at += 8;
+    }
+    // made without rules: they come last (as in version 2 files), as a list or a getter
+    let c: Chain;
+    if (kind === 0x67 /* g */) {
+      const head = heads?.[i];
+      if (!isObj(head)) throw bad(`chain ${i + 1} has no fields`);
+      c = p ? (Object.assign(new StoredChain(p), head) as unknown as Chain) : ({ ...head } as unknown as Chain);
+    } else {
+      if (rulesLen === -1) throw bad(`chain ${i + 1}: its rules are in line 1 but its fields are not`);
+      const name = names[i] as unknown;
+      const pkts = num[i * NUM] as unknown;
+      const bytes = num[i * NUM + 1] as unknown;
+      const handle = num[i * NUM + 2] as unknown;
+      if (typeof name !== 'string' || !fin(pkts) || !fin(bytes) || !fin(handle)) throw bad(`chain ${i + 1}: name or counters`);
+      const o = (p ? new StoredChain(p) : {}) as Record<string, unknown>;
+      o.name = name;
+      if (kind === 0x41 /* A */ || kind === 0x61 /* a */ || kind === 0x44 /* D */ || kind === 0x64 /* d */) {
+        o.policy = kind === 0x41 || kind === 0x61 ? 'ACCEPT' : 'DROP';
+        o.created = kind === 0x41 || kind === 0x44;
+      } else if (kind !== 0x75 /* u */) throw bad(`chain ${name}: kind ${JSON.stringify(kinds[i])}`);
+      o.pkts = pkts;
+      o.bytes = bytes;
+      if (handle >= 0) o.handle = handle;
+      c = o as unknown as Chain;
+    }
+    chains[i] = c;
+    if (p) {
+      Object.defineProperty(c, 'rules', RULES);
+      stored.push(c);
+    } else if (rulesLen === 0) c.rules = [];
+  }
+  if (at !== sums.length) throw bad('sums do not match the lines');
+  return chains;
 }
 
 /**
@@ -154,67 +712,54 @@ export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
   const version = typeof data === 'object' && data !== null ? (data as { version?: unknown }).version : undefined;
   // a newer layout is not ours to take apart: the version check names it
   if (typeof version === 'number' && version > LAB_VERSION) return { data, trusted: false, decodeAll() {} };
-  if (version !== 2) {
+  if (version !== 2 && version !== 3) {
     // version 1, or something else: one JSON document (JSON.parse's message says where it breaks)
     return { data: JSON.parse(buf.toString('utf8')), trusted: false, decodeAll() {} };
   }
   const text = first.toString('latin1', 0, SUM_LEN);
   const trusted = text.startsWith(SUM_HEAD) && text.endsWith('",') && text.slice(SUM_HEAD.length, SUM_LEN - 2) === fnv1a(first.subarray(SUM_LEN));
-  const refs: [Chain, RulesRef][] = [];
-  for (const c of chainsOf(data as Lab)) {
-    const ref = (c as unknown as { rules: unknown }).rules;
-    if (Array.isArray(ref)) continue;
-    if (typeof ref !== 'object' || ref === null) continue; // the structure check reports it
-    const r = ref as RulesRef;
-    if (!Number.isInteger(r.line) || r.line < 1 || !Number.isInteger(r.bytes) || typeof r.sum !== 'string') {
-      throw new LabFileError(`chain ${c.name}: its rules reference ${JSON.stringify(ref)} is not {line, bytes, sum}`);
+  const src: Source = { file: buf, onEdited, edited: false };
+  const made: Pending[] = [];
+  const chains: Chain[] = [];
+  if (version === 3) {
+    const hosts = (data as { hosts?: unknown }).hosts;
+    const line = { next: 2 };
+    for (const [hn, h] of Object.entries(isObj(hosts) ? hosts : {})) {
+      if (!isObj(h) || !isObj(h.tables)) continue; // the structure check reports it
+      for (const [tn, t] of Object.entries(h.tables)) {
+        // chains as a list: a lab written by hand as one document (checked in full)
+        if (!isObj(t) || t.chains === undefined || Array.isArray(t.chains)) continue;
+        t.chains = chainsFromColumns(`hosts.${hn}.tables.${tn}`, t.chains, src, made, chains, line);
+      }
     }
-    refs.push([c, r]);
+  } else {
+    for (const h of Object.values((data as Lab).hosts)) {
+      for (const t of Object.values(h.tables ?? {}) as (Table | undefined)[]) {
+        if (!t || !Array.isArray(t.chains)) continue;
+        t.chains = t.chains.map((c) => {
+          const ref = (c as unknown as { rules: unknown }).rules;
+          if (!isObj(ref)) return c; // a list, or what the structure check reports
+          const r = ref as { line: number; bytes: number; sum: string };
+          if (!Number.isInteger(r.line) || r.line < 1 || !Number.isInteger(r.bytes) || typeof r.sum !== 'string') {
+            throw new LabFileError(`chain ${c.name}: its rules reference ${JSON.stringify(ref)} is not {line, bytes, sum}`);
+          }
+          const p = new Pending(src, r.line + 1, r.bytes, r.sum.length === 8 ? sumAt(r.sum, 0) : NO_SUM, 0);
+          made.push(p);
+          const sc = Object.assign(new StoredChain(p), c) as unknown as Chain;
+          Object.defineProperty(sc, 'rules', RULES);
+          chains.push(sc);
+          return sc;
+        });
+      }
+    }
   }
-  const { lines, exact } = lineTable(buf, nl, refs);
-  const lineOf = (ref: RulesRef): Buffer | undefined => lines.get(ref.line);
-  const lazy: Chain[] = [];
-  let edited = false;
-  const decode = (c: Chain, ref: RulesRef): Rule[] => {
-    const bytes = lineOf(ref);
-    if (!bytes) throw new LabFileError(`the rules of chain ${c.name} should be on line ${ref.line + 1}, which the file does not have`);
-    if ((bytes.length !== ref.bytes || fnv1a(bytes) !== ref.sum) && !edited) {
-      edited = true;
-      onEdited();
-    }
-    try {
-      return JSON.parse(bytes.toString('utf8')) as Rule[];
-    } catch (e) {
-      throw new LabFileError(`line ${ref.line + 1} (the rules of chain ${c.name}) is not valid JSON: ${(e as Error).message}`);
-    }
-  };
-  const settle = (c: Chain, rules: Rule[]): void => {
-    pending.delete(c);
-    Object.defineProperty(c, 'rules', { value: rules, writable: true, configurable: true, enumerable: true });
-  };
-  for (const [c, r] of refs) {
-    const line = lineOf(r);
-    if (line) pending.set(c, { line, ref: r });
-    lazy.push(c);
-    Object.defineProperty(c, 'rules', {
-      configurable: true,
-      enumerable: true,
-      get() {
-        const rules = decode(c, r);
-        settle(c, rules);
-        return rules;
-      },
-      set(v: Rule[]) {
-        settle(c, v);
-      },
-    });
-  }
+  const exact = placeLines(buf, nl, made);
   return {
     data,
     // lines not where line 1 puts them: truncated, or edited by hand
     trusted: trusted && exact,
     decodeAll() {
-      for (const c of lazy) void c.rules;
+      for (const c of chains) void c.rules;
     },
   };
 }
