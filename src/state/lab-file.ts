@@ -37,7 +37,7 @@
  * 1 files (one JSON document, written by iptables-sim 0.1 development builds or by hand) are read
  * whole.
  */
-import type { Chain, Table } from '../ruleset/tables.js';
+import { setStoredChains, type Chain, type Table } from '../ruleset/tables.js';
 import type { Rule } from '../ruleset/rule.js';
 import { encodeFrame, extensionNames, LAZY_STRIDE, setLazyRulesSource, type LazyRules } from '../ruleset/lazy-rules.js';
 import { LAB_VERSION, type Lab } from '../net/lab.js';
@@ -95,6 +95,11 @@ interface Source {
   file: Buffer;
   onEdited: () => void;
   edited: boolean;
+  /**
+   * undefined: the lines are where line 1 puts them; else where each line after line 1 was found
+   * by scanning (line 2 first): a file edited by hand
+   */
+  scanned: { at: number[]; end: number[] } | undefined;
 }
 
 /** a long chain's rules being read one by one */
@@ -110,16 +115,16 @@ interface Lazy {
 
 /** a chain's rules, still in the file: the line that holds them, and what line 1 says of it */
 class Pending {
-  /** where the line is in the file ([at, end); at -1: the file has no such line) */
+  /** the checksums were compared with line 1 */
+  verified = false;
+  /** undefined: not tried; null: the frames do not fit the rules (the chain is decoded whole) */
+  lazy: Lazy | null | undefined = undefined;
+  /** where the rules line is ([at, end); at -1: the file has no such line) */
   at = -1;
   end = -1;
   /** a long chain's frames line (the line after its rules) */
   auxAt = -1;
   auxEnd = -1;
-  /** the checksums were compared with line 1 */
-  verified = false;
-  /** undefined: not tried; null: the frames do not fit the rules (the chain is decoded whole) */
-  lazy: Lazy | null | undefined = undefined;
 
   constructor(
     readonly src: Source,
@@ -132,6 +137,17 @@ class Pending {
     /** the frames line's length, 0 when the chain has none */
     readonly auxLen: number,
   ) {}
+
+  /** finds its lines among the lines of the file (by number, line 2 first) */
+  place(at: readonly number[], end: readonly number[]): void {
+    const i = this.no - 2;
+    this.at = at[i] ?? -1;
+    this.end = end[i] ?? -1;
+    if (this.auxLen) {
+      this.auxAt = at[i + 1] ?? -1;
+      this.auxEnd = end[i + 1] ?? -1;
+    }
+  }
 }
 
 /**
@@ -358,34 +374,67 @@ class LineWriter {
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
+/** a checksum as line 1 has it: 8 hex digits, or 8 z for one that matches nothing */
+const hexSum = (s: number): string => (s < 0 ? 'zzzzzzzz' : hex(s));
+
 /** a table's columns as they are being built */
 class Columns {
-  readonly names: string[];
-  readonly kinds: string[];
-  readonly num: number[];
-  readonly heads: Record<string, unknown> = {};
-  private readonly sums: number[] = [];
+  /** each chain's checksum (of its rules line, or a long chain's frames line), -1 without lines */
+  readonly sums: Float64Array;
   /** what writing a chain's rules gave: the lengths of its lines (rules: 0 none, -1 in line 1) */
   rulesLen = 0;
   auxLen = 0;
+  private sum = -1;
 
-  constructor(n: number) {
-    this.names = new Array<string>(n);
-    this.kinds = new Array<string>(n);
-    this.num = new Array<number>(n * NUM);
+  constructor(
+    readonly names: unknown[],
+    readonly kinds: string[],
+    readonly num: unknown[],
+    readonly heads: Record<string, unknown>,
+    sums?: Float64Array,
+  ) {
+    this.sums = sums ?? new Float64Array(names.length).fill(-1);
+  }
+  static empty(n: number): Columns {
+    return new Columns(new Array<string>(n), new Array<string>(n), new Array<number>(n * NUM), {});
   }
   lines(rulesLen: number, auxLen: number, sum: number): void {
     this.rulesLen = rulesLen;
     this.auxLen = auxLen;
-    if (rulesLen > 0) this.sums.push(sum);
+    this.sum = rulesLen > 0 ? sum : -1;
+  }
+  /** chain `i`'s entries */
+  set(i: number, c: Chain): void {
+    const inline = this.rulesLen < 0;
+    let kind = inline ? undefined : kindOf(c, Object.keys(c));
+    if (kind === undefined) {
+      // any other chain: its fields as JSON has them (rules too, when they are no list)
+      kind = 'g';
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(c)) if (k !== 'rules' || inline) o[k] = (c as unknown as Record<string, unknown>)[k];
+      this.heads[i] = o;
+    } else delete this.heads[i];
+    const g = kind === 'g';
+    this.names[i] = g ? '' : c.name;
+    this.kinds[i] = kind;
+    this.num[i * NUM] = g ? 0 : c.pkts;
+    this.num[i * NUM + 1] = g ? 0 : c.bytes;
+    this.num[i * NUM + 2] = g || c.handle === undefined ? -1 : c.handle;
+    this.num[i * NUM + 3] = this.rulesLen;
+    this.num[i * NUM + 4] = this.auxLen;
+    this.sums[i] = this.sum;
   }
   json(): object {
-    const b = Buffer.allocUnsafe(this.sums.length * 8);
+    let lines = 0;
+    for (let i = 0; i < this.sums.length; i++) if ((this.num[i * NUM + 3] as number) > 0) lines++;
+    const b = Buffer.allocUnsafe(lines * 8);
+    let at = 0;
     for (let i = 0; i < this.sums.length; i++) {
+      if ((this.num[i * NUM + 3] as number) <= 0) continue;
       const s = this.sums[i]!;
-      for (let k = 0; k < 8; k++) b[i * 8 + k] = s < 0 ? 0x7a /* z */ : HEX[(s >>> (28 - 4 * k)) & 15]!;
+      for (let k = 0; k < 8; k++) b[at++] = s < 0 ? 0x7a /* z */ : HEX[(s >>> (28 - 4 * k)) & 15]!;
     }
-    return { names: this.names, kinds: this.kinds.join(''), num: this.num, sums: b.toString('latin1'), heads: this.heads };
+    return { names: this.names, kinds: this.kinds.join(''), num: this.num, sums: b.toString('latin1', 0, at), heads: this.heads };
   }
 }
 
@@ -534,29 +583,55 @@ function kindOf(c: Chain, keys: string[]): string | undefined {
 }
 
 function columns(chains: Chain[], w: LineWriter): object {
-  const cols = new Columns(chains.length);
+  const cols = Columns.empty(chains.length);
   for (let i = 0; i < chains.length; i++) {
-    const c = chains[i]!;
-    writeChain(c, w, cols);
-    const inline = cols.rulesLen < 0;
-    let kind = inline ? undefined : kindOf(c, Object.keys(c));
-    if (kind === undefined) {
-      // any other chain: its fields as JSON has them (rules too, when they are no list)
-      kind = 'g';
-      const o: Record<string, unknown> = {};
-      for (const k of Object.keys(c)) if (k !== 'rules' || inline) o[k] = (c as unknown as Record<string, unknown>)[k];
-      cols.heads[i] = o;
-    }
-    const g = kind === 'g';
-    cols.names[i] = g ? '' : c.name;
-    cols.kinds[i] = kind;
-    cols.num[i * NUM] = g ? 0 : c.pkts;
-    cols.num[i * NUM + 1] = g ? 0 : c.bytes;
-    cols.num[i * NUM + 2] = g || c.handle === undefined ? -1 : c.handle;
-    cols.num[i * NUM + 3] = cols.rulesLen;
-    cols.num[i * NUM + 4] = cols.auxLen;
+    writeChain(chains[i]!, w, cols);
+    cols.set(i, chains[i]!);
   }
   return cols.json();
+}
+
+/**
+ * The columns of a table whose chains were not all made: those of the others, and their lines,
+ * are copied as they were read, a run of them at a time. (Only for files laid out as line 1 says:
+ * any other is checked in full when read, which makes every chain.)
+ */
+function dirColumns(d: TableDir, w: LineWriter): object {
+  const made = [...d.madeList].sort((a, b) => a - b);
+  const cols = Columns.empty(made.length);
+  const f = d.src.file;
+  const num = d.num;
+  let names: unknown[] | undefined;
+  const kinds: string[] = [];
+  const sums: string[] = [];
+  let from = 0;
+  /** chains [from, to) as read */
+  const copyRun = (to: number): void => {
+    if (to <= from) return;
+    if (d.pos[to]! > d.pos[from]!) {
+      w.newline();
+      w.copy(f, d.pos[from]!, d.pos[to]! - 1);
+    }
+    kinds.push(d.kinds.slice(from, to));
+    sums.push(d.sums.slice(d.sumOff[from], d.sumOff[to]));
+  };
+  made.forEach((i, k) => {
+    copyRun(i);
+    const c = d.madeAt(i)!;
+    writeChain(c, w, cols);
+    cols.set(k, c);
+    // the columns of a chain made are its own again (those read are not looked at any more)
+    const o = k * NUM;
+    for (let j = 0; j < NUM; j++) num[i * NUM + j] = cols.num[o + j];
+    if (cols.heads[k] !== undefined) d.heads[i] = cols.heads[k];
+    else delete d.heads[i];
+    if (cols.names[k] !== d.names[i]) (names ??= d.names.slice())[i] = cols.names[k];
+    kinds.push(cols.kinds[k]!);
+    if ((cols.num[o + 3] as number) > 0) sums.push(hexSum(cols.sums[k]!));
+    from = i + 1;
+  });
+  copyRun(d.size);
+  return { names: names ?? d.names, kinds: kinds.join(''), num, sums: sums.join(''), heads: d.heads };
 }
 
 /** The file's bytes for a lab, in pieces (most of them pieces of the file it was read from). */
@@ -565,7 +640,18 @@ export function encodeLabParts(lab: Lab): Buffer[] {
   const hosts: Record<string, unknown> = {};
   for (const [name, h] of Object.entries(lab.hosts)) {
     const tables: Record<string, unknown> = {};
-    for (const [tn, t] of Object.entries(h.tables ?? {}) as [string, Table | undefined][]) tables[tn] = t && { ...t, chains: columns(t.chains, w) };
+    for (const [tn, t] of Object.entries(h.tables ?? {}) as [string, Table | undefined][]) {
+      if (!t) {
+        tables[tn] = t;
+        continue;
+      }
+      // the table's fields, its chains in columns (read without making the chains not made yet)
+      const d = dirOf(t);
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(t)) o[k] = k === 'chains' ? undefined : (t as unknown as Record<string, unknown>)[k];
+      o.chains = d && !d.src.scanned ? dirColumns(d, w) : columns(t.chains, w);
+      tables[tn] = o;
+    }
     hosts[name] = { ...h, tables };
   }
   const { checksum: _, ...rest } = lab as Lab & { checksum?: unknown };
@@ -590,111 +676,229 @@ export interface DecodedLab {
   decodeAll(): void;
 }
 
-/**
- * Finds the lines of the chains. Our own files have them in order, each as long as line 1 says:
- * their places follow from the lengths (checked at each end); anything else is found by scanning.
- * Returns whether the file is laid out exactly so.
- */
-function placeLines(buf: Buffer, nl: number, made: Pending[]): boolean {
-  let at = nl + 1;
-  let line = 2;
-  let k = 0;
-  for (; k < made.length; k++) {
-    const p = made[k]!;
-    if (p.no !== line) break;
-    const end = at + p.len;
-    if (buf[end] !== NL) break;
-    let next = end + 1;
-    if (p.auxLen) {
-      const auxEnd = next + p.auxLen;
-      if (buf[auxEnd] !== NL) break;
-      p.auxAt = next;
-      p.auxEnd = auxEnd;
-      next = auxEnd + 1;
-    }
-    p.at = at;
-    p.end = end;
-    at = next;
-    line += p.auxLen ? 2 : 1;
-  }
-  if (k === made.length && at >= buf.length) return true;
-  const starts: number[] = [];
-  const ends: number[] = [];
+/** where each line after line 1 begins and ends, found by scanning */
+function scanLines(buf: Buffer, nl: number): { at: number[]; end: number[] } {
+  const at: number[] = [];
+  const end: number[] = [];
   for (let start = nl + 1; start > 0 && start < buf.length; ) {
-    const end = buf.indexOf(NL, start);
-    starts.push(start);
-    ends.push(end < 0 ? buf.length : end);
-    start = end < 0 ? -1 : end + 1;
+    const e = buf.indexOf(NL, start);
+    at.push(start);
+    end.push(e < 0 ? buf.length : e);
+    start = e < 0 ? -1 : e + 1;
   }
-  for (const p of made) {
-    const i = p.no - 2;
-    p.at = i < starts.length ? starts[i]! : -1;
-    p.end = i < starts.length ? ends[i]! : -1;
-    if (p.auxLen) {
-      p.auxAt = i + 1 < starts.length ? starts[i + 1]! : -1;
-      p.auxEnd = i + 1 < starts.length ? ends[i + 1]! : -1;
-    }
-  }
-  return false;
+  return { at, end };
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** version 3: a table's columns back into chains; those with rules on lines are `made` pending */
-function chainsFromColumns(where: string, cols: unknown, src: Source, made: Pending[], stored: Chain[], line: { next: number }): Chain[] {
-  const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
-  if (!isObj(cols)) throw bad('not a set of columns');
-  const { names, kinds, num, sums, heads } = cols;
-  if (!Array.isArray(names) || typeof kinds !== 'string' || kinds.length !== names.length) throw bad('names and kinds differ in number');
-  if (!Array.isArray(num) || num.length !== names.length * NUM) throw bad('num does not have five numbers a chain');
-  if (typeof sums !== 'string' || (heads !== undefined && !isObj(heads))) throw bad('sums or heads');
-  let at = 0;
-  const chains = new Array<Chain>(names.length);
-  for (let i = 0; i < names.length; i++) {
-    const kind = kinds.charCodeAt(i);
+/** the TableDir of a table (not enumerable: no copy or JSON of the table sees it) */
+const DIR = Symbol('chains still in the lab file');
+
+/**
+ * A table read from a version 3 file: its chains are made from the columns when something asks
+ * for one by name (findChain) or for all of them (`chains`, a getter until then). A trace through
+ * a kube-proxy lab makes a dozen of its 40,000 chains; writing it back copies the lines and
+ * columns of the others as they were read.
+ */
+class TableDir {
+  /** the chains made so far, by index, and their indexes in the order they were made */
+  private readonly made: (Chain | undefined)[];
+  readonly madeList: number[] = [];
+  /** chain names to indexes: a few looked up one by one, then all at once */
+  private found = new Map<string, number>();
+  private index: Map<string, number> | undefined;
+  /** the names to look up ('g' chains have theirs in heads) */
+  private readonly lookupNames: unknown[];
+  /** where chain i's lines begin in the file (or the next chain's, when it has none); [size]: the end */
+  readonly pos: Float64Array;
+  /** how many lines come before chain i's in this table; [size]: all of them */
+  readonly lines: Int32Array;
+  /** where chain i's checksum is in `sums` (8 hex digits for each chain with lines) */
+  readonly sumOff: Int32Array;
+
+  constructor(
+    readonly table: Record<string, unknown>,
+    readonly src: Source,
+    readonly names: unknown[],
+    readonly kinds: string,
+    readonly num: unknown[],
+    readonly heads: Record<string, unknown>,
+    readonly sums: string,
+    /** the file line number of the table's first line */
+    readonly firstLine: number,
+    /** where its lines begin in the file; returns where they end, or -1 when they are not where line 1 says */
+    start: number,
+    where: string,
+  ) {
+    const n = names.length;
+    this.made = new Array<Chain | undefined>(n);
+    this.pos = new Float64Array(n + 1);
+    this.lines = new Int32Array(n + 1);
+    this.sumOff = new Int32Array(n + 1);
+    const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
+    const buf = src.file;
+    let pos = start;
+    let lines = 0;
+    let sumAt = 0;
+    let lookup = names;
+    for (let i = 0; i < n; i++) {
+      this.pos[i] = pos;
+      this.lines[i] = lines;
+      this.sumOff[i] = sumAt;
+      const rulesLen = num[i * NUM + 3] as number;
+      const auxLen = num[i * NUM + 4] as number;
+      if (rulesLen > 0) {
+        if (!Number.isInteger(rulesLen) || !Number.isInteger(auxLen) || auxLen < 0) throw bad(`chain ${i + 1}: line lengths ${rulesLen}, ${auxLen}`);
+        sumAt += 8;
+        lines++;
+        if (pos >= 0) pos = buf[pos + rulesLen] === NL ? pos + rulesLen + 1 : -1;
+        if (auxLen) {
+          lines++;
+          if (pos >= 0) pos = buf[pos + auxLen] === NL ? pos + auxLen + 1 : -1;
+        }
+      } else if ((rulesLen !== 0 && rulesLen !== -1) || auxLen !== 0) throw bad(`chain ${i + 1}: line lengths ${rulesLen}, ${auxLen}`);
+      if (kinds.charCodeAt(i) === 0x67 /* g */) {
+        const head = heads[i];
+        if (!isObj(head)) throw bad(`chain ${i + 1} has no fields`);
+        if (lookup === names) lookup = names.slice();
+        lookup[i] = head.name;
+      }
+    }
+    this.pos[n] = pos;
+    this.lines[n] = lines;
+    this.sumOff[n] = sumAt;
+    if (sumAt !== sums.length) throw bad('sums do not match the lines');
+    this.lookupNames = lookup;
+  }
+
+  get size(): number {
+    return this.names.length;
+  }
+  /** where the table's lines end in the file (-1: not where line 1 puts them) */
+  get end(): number {
+    return this.pos[this.size]!;
+  }
+  /** chain `i`, made now if it was not */
+  chain(i: number): Chain {
+    const had = this.made[i];
+    if (had) return had;
+    const num = this.num;
+    const kind = this.kinds.charCodeAt(i);
     const rulesLen = num[i * NUM + 3] as number;
     const auxLen = num[i * NUM + 4] as number;
-    if (!Number.isInteger(rulesLen) || !Number.isInteger(auxLen) || rulesLen < -1 || auxLen < 0 || (auxLen > 0 && rulesLen <= 0)) throw bad(`chain ${i + 1}: line lengths ${rulesLen}, ${auxLen}`);
+    const where = (what: string): LabFileError => new LabFileError(`chain ${i + 1} of a table: the list of chains is damaged (${what})`);
     let p: Pending | undefined;
     if (rulesLen > 0) {
-      p = new Pending(src, line.next, rulesLen, sumAt(sums, at), auxLen);
-      made.push(p);
-      line.next += auxLen ? 2 : 1;
-      at += 8;
+      p = new Pending(this.src, this.firstLine + this.lines[i]!, rulesLen, sumAt(this.sums, this.sumOff[i]!), auxLen);
+      const scanned = this.src.scanned;
+      if (scanned) p.place(scanned.at, scanned.end);
+      else {
+        p.at = this.pos[i]!;
+        p.end = p.at + rulesLen;
+        if (auxLen) {
+          p.auxAt = p.end + 1;
+          p.auxEnd = p.auxAt + auxLen;
+        }
+      }
     }
     // made without rules: they come last (as in version 2 files), as a list or a getter
-    let c: Chain;
+    let c: Record<string, unknown>;
     if (kind === 0x67 /* g */) {
-      const head = heads?.[i];
-      if (!isObj(head)) throw bad(`chain ${i + 1} has no fields`);
-      c = p ? (Object.assign(new StoredChain(p), head) as unknown as Chain) : ({ ...head } as unknown as Chain);
+      c = Object.assign(p ? new StoredChain(p) : {}, this.heads[i] as object) as Record<string, unknown>;
     } else {
-      if (rulesLen === -1) throw bad(`chain ${i + 1}: its rules are in line 1 but its fields are not`);
-      const name = names[i] as unknown;
-      const pkts = num[i * NUM] as unknown;
-      const bytes = num[i * NUM + 1] as unknown;
-      const handle = num[i * NUM + 2] as unknown;
-      if (typeof name !== 'string' || !fin(pkts) || !fin(bytes) || !fin(handle)) throw bad(`chain ${i + 1}: name or counters`);
-      const o = (p ? new StoredChain(p) : {}) as Record<string, unknown>;
-      o.name = name;
+      if (rulesLen === -1) throw where('its rules are in line 1 but its fields are not');
+      const name = this.names[i];
+      const [pkts, bytes, handle] = [num[i * NUM], num[i * NUM + 1], num[i * NUM + 2]];
+      if (typeof name !== 'string' || !fin(pkts) || !fin(bytes) || !fin(handle)) throw where('name or counters');
+      c = (p ? new StoredChain(p) : {}) as Record<string, unknown>;
+      c.name = name;
       if (kind === 0x41 /* A */ || kind === 0x61 /* a */ || kind === 0x44 /* D */ || kind === 0x64 /* d */) {
-        o.policy = kind === 0x41 || kind === 0x61 ? 'ACCEPT' : 'DROP';
-        o.created = kind === 0x41 || kind === 0x44;
-      } else if (kind !== 0x75 /* u */) throw bad(`chain ${name}: kind ${JSON.stringify(kinds[i])}`);
-      o.pkts = pkts;
-      o.bytes = bytes;
-      if (handle >= 0) o.handle = handle;
-      c = o as unknown as Chain;
+        c.policy = kind === 0x41 || kind === 0x61 ? 'ACCEPT' : 'DROP';
+        c.created = kind === 0x41 || kind === 0x44;
+      } else if (kind !== 0x75 /* u */) throw where(`kind ${JSON.stringify(this.kinds[i])}`);
+      c.pkts = pkts;
+      c.bytes = bytes;
+      if (handle >= 0) c.handle = handle;
     }
-    chains[i] = c;
-    if (p) {
-      Object.defineProperty(c, 'rules', RULES);
-      stored.push(c);
-    } else if (rulesLen === 0) c.rules = [];
+    if (p) Object.defineProperty(c, 'rules', RULES);
+    else if (rulesLen === 0) c.rules = [];
+    this.made[i] = c as unknown as Chain;
+    this.madeList.push(i);
+    return c as unknown as Chain;
   }
-  if (at !== sums.length) throw bad('sums do not match the lines');
-  return chains;
+  /** the chain made for `i`, if it was */
+  madeAt(i: number): Chain | undefined {
+    return this.made[i];
+  }
+  /** findChain() without making the other chains (the last of that name, as findChain's index has it) */
+  find(name: string): Chain | undefined {
+    let i = this.index ? this.index.get(name) : this.found.get(name);
+    if (i === undefined) {
+      if (this.index || this.found.size < 16) {
+        i = this.index ? -1 : this.lookupNames.lastIndexOf(name);
+        if (!this.index) this.found.set(name, i);
+      } else {
+        // asked for many: index them all
+        this.index = new Map();
+        this.lookupNames.forEach((n, k) => this.index!.set(n as string, k));
+        i = this.index.get(name) ?? -1;
+      }
+    }
+    return i < 0 ? undefined : this.chain(i);
+  }
+  /** whether any chain is created (a base chain the kernel has), without making them */
+  anyCreated(): boolean {
+    for (let i = 0; i < this.size; i++) {
+      const c = this.made[i];
+      if (c ? c.created : this.kinds.charCodeAt(i) === 0x67 ? (this.heads[i] as { created?: unknown }).created : this.kinds[i] === 'A' || this.kinds[i] === 'D') return true;
+    }
+    return false;
+  }
+  /** every chain: the table's `chains` from now on */
+  all(): Chain[] {
+    const out = new Array<Chain>(this.size);
+    for (let i = 0; i < out.length; i++) out[i] = this.chain(i);
+    return out;
+  }
 }
+
+/** the TableDir of a table whose chains were not all made yet */
+function dirOf(t: object): TableDir | undefined {
+  return (t as { [DIR]?: TableDir })[DIR];
+}
+
+/** a table's `chains`: made from its TableDir on first use, a plain list from then on */
+function settleChains(t: object, chains: Chain[]): void {
+  (t as { [DIR]?: TableDir })[DIR] = undefined;
+  Object.defineProperty(t, 'chains', { value: chains, writable: true, configurable: true, enumerable: true });
+}
+
+const CHAINS: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: object): Chain[] {
+    const d = dirOf(this);
+    const chains = d ? d.all() : [];
+    settleChains(this, chains);
+    return chains;
+  },
+  set(this: object, v: Chain[]) {
+    settleChains(this, v);
+  },
+};
+
+setStoredChains({
+  find(t, name) {
+    const d = dirOf(t);
+    if (!d) return null;
+    const c = d.find(name);
+    // a chain renamed since it was made: the names in the columns no longer tell
+    return c === undefined || c.name === name ? c : null;
+  },
+  anyCreated(t) {
+    return dirOf(t)?.anyCreated() ?? null;
+  },
+});
 
 /**
  * Reads a lab file's bytes. `onEdited` is called (and may throw) when a chain's rules turn out to
@@ -718,20 +922,38 @@ export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
   }
   const text = first.toString('latin1', 0, SUM_LEN);
   const trusted = text.startsWith(SUM_HEAD) && text.endsWith('",') && text.slice(SUM_HEAD.length, SUM_LEN - 2) === fnv1a(first.subarray(SUM_LEN));
-  const src: Source = { file: buf, onEdited, edited: false };
-  const made: Pending[] = [];
+  const src: Source = { file: buf, onEdited, edited: false, scanned: undefined };
+  const dirs: TableDir[] = [];
+  const pendings: Pending[] = [];
   const chains: Chain[] = [];
+  let exact: boolean;
   if (version === 3) {
     const hosts = (data as { hosts?: unknown }).hosts;
-    const line = { next: 2 };
+    let line = 2;
+    let pos = nl + 1;
     for (const [hn, h] of Object.entries(isObj(hosts) ? hosts : {})) {
       if (!isObj(h) || !isObj(h.tables)) continue; // the structure check reports it
       for (const [tn, t] of Object.entries(h.tables)) {
         // chains as a list: a lab written by hand as one document (checked in full)
         if (!isObj(t) || t.chains === undefined || Array.isArray(t.chains)) continue;
-        t.chains = chainsFromColumns(`hosts.${hn}.tables.${tn}`, t.chains, src, made, chains, line);
+        const where = `hosts.${hn}.tables.${tn}`;
+        const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
+        const cols = t.chains;
+        if (!isObj(cols)) throw bad('not a set of columns');
+        const { names, kinds, num, sums, heads } = cols;
+        if (!Array.isArray(names) || typeof kinds !== 'string' || kinds.length !== names.length) throw bad('names and kinds differ in number');
+        if (!Array.isArray(num) || num.length !== names.length * NUM) throw bad('num does not have five numbers a chain');
+        if (typeof sums !== 'string' || (heads !== undefined && !isObj(heads))) throw bad('sums or heads');
+        const d = new TableDir(t, src, names, kinds, num, heads ?? {}, sums, line, pos, where);
+        line += d.lines[d.size]!;
+        pos = d.end;
+        dirs.push(d);
+        Object.defineProperty(t, DIR, { value: d, writable: true, configurable: true, enumerable: false });
+        Object.defineProperty(t, 'chains', CHAINS);
       }
     }
+    exact = pos >= 0 && pos >= buf.length;
+    if (!exact) src.scanned = scanLines(buf, nl);
   } else {
     for (const h of Object.values((data as Lab).hosts)) {
       for (const t of Object.values(h.tables ?? {}) as (Table | undefined)[]) {
@@ -744,7 +966,7 @@ export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
             throw new LabFileError(`chain ${c.name}: its rules reference ${JSON.stringify(ref)} is not {line, bytes, sum}`);
           }
           const p = new Pending(src, r.line + 1, r.bytes, r.sum.length === 8 ? sumAt(r.sum, 0) : NO_SUM, 0);
-          made.push(p);
+          pendings.push(p);
           const sc = Object.assign(new StoredChain(p), c) as unknown as Chain;
           Object.defineProperty(sc, 'rules', RULES);
           chains.push(sc);
@@ -752,14 +974,31 @@ export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
         });
       }
     }
+    // our own files have the lines in order, each as long as line 1 says (checked at each end)
+    let pos = nl + 1;
+    exact = true;
+    for (let k = 0; k < pendings.length && exact; k++) {
+      const p = pendings[k]!;
+      if (p.no !== k + 2 || buf[pos + p.len] !== NL) exact = false;
+      else {
+        p.at = pos;
+        p.end = pos + p.len;
+        pos = p.end + 1;
+      }
+    }
+    exact &&= pos >= buf.length;
+    if (!exact) {
+      src.scanned = scanLines(buf, nl);
+      for (const p of pendings) p.place(src.scanned.at, src.scanned.end);
+    }
   }
-  const exact = placeLines(buf, nl, made);
   return {
     data,
     // lines not where line 1 puts them: truncated, or edited by hand
     trusted: trusted && exact,
     decodeAll() {
       for (const c of chains) void c.rules;
+      for (const d of dirs) for (const c of d.table.chains as Chain[]) void c.rules;
     },
   };
 }
