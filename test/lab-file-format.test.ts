@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { decodeLab, encodeLab, LAZY_MIN } from '../src/state/lab-file.js';
 import { parseLabText, readLab, writeLabAtomic } from '../src/state/store.js';
 import type { Lab } from '../src/net/lab.js';
+import { anyChainCreated, findChain, type Chain } from '../src/ruleset/tables.js';
 import { Sandbox } from './helpers/cli.js';
 
 async function labWithRules(): Promise<Sandbox> {
@@ -179,5 +180,78 @@ describe('lab file layout', () => {
     const before = readFileSync(sb.state);
     writeLabAtomic(sb.state, readLab(sb.state));
     expect(readFileSync(sb.state).equals(before)).toBe(true);
+  });
+});
+
+describe('tables read from the file make their chains when asked for', () => {
+  /** 40 user chains (every fourth empty), INPUT jumping to each */
+  async function manyChains(): Promise<Sandbox> {
+    const sb = new Sandbox();
+    const r = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]'];
+    for (let i = 0; i < 40; i++) r.push(`:C${i} - [0:0]`);
+    for (let i = 0; i < 40; i++) {
+      r.push(`-A INPUT -s 10.0.0.${i} -j C${i}`);
+      if (i % 4) r.push(`-A C${i} -p tcp --dport ${i + 1} -j ACCEPT`);
+    }
+    r.push('COMMIT');
+    expect((await sb.run(['iptables-restore'], r.join('\n') + '\n')).rc).toBe(0);
+    return sb;
+  }
+  const stillColumns = (t: object): boolean => Object.getOwnPropertyDescriptor(t, 'chains')!.get !== undefined;
+
+  it('findChain() finds them by name (one by one, then through an index) without making the others', async () => {
+    const sb = await manyChains();
+    const lab = readLab(sb.state);
+    const whole = JSON.parse(JSON.stringify(readLab(sb.state))) as Lab;
+    const t = lab.hosts.router!.tables.filter!;
+    for (const name of ['C39', 'C0', 'INPUT', 'nope', ...Array.from({ length: 30 }, (_, i) => `C${(i * 7) % 40}`), 'C39', 'nope']) {
+      const c = findChain(t, name);
+      const want = whole.hosts.router!.tables.filter!.chains.find((x) => x.name === name);
+      expect(c && JSON.parse(JSON.stringify(c)), name).toEqual(want);
+      // the same object each time
+      expect(findChain(t, name)).toBe(c);
+    }
+    expect(stillColumns(t)).toBe(true);
+    expect(anyChainCreated(t)).toBe(true);
+    // a nat table whose base chains the kernel does not have yet
+    expect((await sb.sh('iptables -t nat -N X')).rc).toBe(0);
+    const nat = readLab(sb.state).hosts.router!.tables.nat!;
+    expect(anyChainCreated(nat)).toBe(false);
+    expect(stillColumns(nat)).toBe(true);
+    expect(nat.chains.some((c) => c.created)).toBe(false);
+    // all of them: the ones made already among them
+    const made = findChain(t, 'C5');
+    expect(t.chains).toHaveLength(43);
+    expect(stillColumns(t)).toBe(false);
+    expect(t.chains[8]).toBe(made);
+  });
+
+  it('chains made and changed are written with the others as read, the same each time', async () => {
+    const sb = await manyChains();
+    const lab = readLab(sb.state);
+    const t = lab.hosts.router!.tables.filter!;
+    const expected = JSON.parse(JSON.stringify(readLab(sb.state))) as Lab;
+    const e = expected.hosts.router!.tables.filter!.chains;
+    const change = (c: Chain | undefined, k: number): void => {
+      if (k === 0) c!.rules = []; // its line goes
+      if (k === 1) c!.rules = [...c!.rules, ...c!.rules]; // a line where there was none
+      if (k === 2) (c as unknown as Record<string, unknown>).note = 'mine'; // a 'g' chain
+      if (k === 3) c!.pkts = 7;
+      if (k === 4) c!.rules[0]!.pkts = 3;
+    };
+    [['C1', 0], ['C2', 1], ['C5', 2], ['FORWARD', 3], ['C39', 4]].forEach(([n, k]) => {
+      change(findChain(t, n as string), k as number);
+      change(e.find((c) => c.name === n), k as number);
+    });
+    (findChain(t, 'C4') as unknown as Record<string, unknown>).rules = [{ matches: [], pkts: 0, bytes: 0 }];
+    e.find((c) => c.name === 'C4')!.rules = [{ matches: [], pkts: 0, bytes: 0 }];
+    expect(stillColumns(t)).toBe(true);
+    const text = encodeLab(lab);
+    expect(encodeLab(lab).equals(text)).toBe(true);
+    expect(decodeLab(text, () => {}).trusted).toBe(true);
+    expect(JSON.parse(JSON.stringify(parseLabText(text, 'x')))).toEqual({ ...expected, version: 3 });
+    // and as the same lab made whole and written
+    void t.chains;
+    expect(JSON.parse(JSON.stringify(parseLabText(encodeLab(lab), 'y')))).toEqual({ ...expected, version: 3 });
   });
 });
