@@ -37,7 +37,7 @@ describe('lab file layout', () => {
     // header + INPUT, A, OUTPUT, nat PREROUTING + the final newline
     expect(l).toHaveLength(1 + 4 + 1);
     expect(l[0]).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
-    expect(JSON.parse(l[0]!).hosts.router.tables.filter.chains).toMatchObject({ names: ['INPUT', 'FORWARD', 'OUTPUT', 'A'], kinds: 'AaAu' });
+    expect(JSON.parse(l[0]!).hosts.router.tables.filter.chains).toMatchObject({ names: 'INPUT\nFORWARD\nOUTPUT\nA', kinds: 'AaAu' });
     expect(JSON.parse(l[1]!)[0].target).toEqual({ kind: 'jump', chain: 'A' });
     const lab = readLab(sb.state);
     expect(JSON.parse(JSON.stringify(lab))).toEqual(sb.lab());
@@ -153,11 +153,28 @@ describe('lab file layout', () => {
     const text = encodeLab(lab);
     const cols = JSON.parse(lines(text)[0]!).hosts.router.tables.filter.chains;
     expect(cols.kinds).toBe('ggAu');
+    expect(cols.names).toBe('\n\nOUTPUT\nA');
     const back = parseLabText(text, 'x');
     expect(JSON.parse(JSON.stringify(back))).toEqual(JSON.parse(JSON.stringify(lab)));
     // their rules come last, as for every chain read from a file
     expect(Object.keys(lab.hosts.router!.tables.filter!.chains[0]!).at(-1)).toBe('note');
     expect(Object.keys(back.hosts.router!.tables.filter!.chains[0]!)).toEqual(['name', 'policy', 'created', 'pkts', 'bytes', 'handle', 'note', 'rules']);
+  });
+
+  it('names are one string joined by newlines, or a list when a name holds one', async () => {
+    const sb = await labWithRules();
+    const lab = readLab(sb.state);
+    lab.hosts.router!.tables.filter!.chains[3]!.name = 'A\nB';
+    const text = encodeLab(lab);
+    expect(JSON.parse(lines(text)[0]!).hosts.router.tables.filter.chains.names).toEqual(['INPUT', 'FORWARD', 'OUTPUT', 'A\nB']);
+    expect(parseLabText(text, 'x').hosts.router!.tables.filter!.chains[3]!.name).toBe('A\nB');
+    // a names string that does not have a name for each chain is refused
+    const l = lines(readFileSync(sb.state));
+    l[0] = l[0]!.replace('"names":"INPUT\\nFORWARD\\nOUTPUT\\nA"', '"names":"INPUT\\nFORWARD\\nOUTPUT"');
+    writeFileSync(sb.state, l.join('\n'));
+    const r = await sb.sh('iptables -S');
+    expect(r.rc).not.toBe(0);
+    expect(r.stderr).toMatch(/hosts\.router\.tables\.filter: the list of chains is damaged \(names and kinds differ in number\)/);
   });
 
   it('a chain of LAZY_MIN rules gets a frames line after its rules; shorter ones do not', async () => {
