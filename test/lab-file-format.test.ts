@@ -7,7 +7,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { decodeLab, encodeLab, LAZY_MIN } from '../src/state/lab-file.js';
+import { crc32ForTests, decodeLab, encodeLab, LAZY_MIN } from '../src/state/lab-file.js';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { parseLabText, readLab, writeLabAtomic } from '../src/state/store.js';
 import type { Lab } from '../src/net/lab.js';
 import { anyChainCreated, findChain, type Chain } from '../src/ruleset/tables.js';
@@ -36,7 +37,7 @@ describe('lab file layout', () => {
     const l = lines(file);
     // header + INPUT, A, OUTPUT, nat PREROUTING + the final newline
     expect(l).toHaveLength(1 + 4 + 1);
-    expect(l[0]).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
+    expect(l[0]).toMatch(/^\{"checksum":"crc32:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
     expect(JSON.parse(l[0]!).hosts.router.tables.filter.chains).toMatchObject({ names: 'INPUT\nFORWARD\nOUTPUT\nA', kinds: 'AaAu' });
     expect(JSON.parse(l[1]!)[0].target).toEqual({ kind: 'jump', chain: 'A' });
     const lab = readLab(sb.state);
@@ -102,7 +103,7 @@ describe('lab file layout', () => {
     writeFileSync(sb.state, JSON.stringify(v1, null, 2));
     expect(parseLabText(readFileSync(sb.state), sb.state).hosts.router!.tables.filter!.chains[0]!.rules).toHaveLength(1);
     expect((await sb.sh('iptables -A INPUT -j ACCEPT')).rc).toBe(0);
-    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
+    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"crc32:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
     expect((await sb.sh('iptables -S INPUT')).stdout).toBe('-P INPUT ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j A\n-A INPUT -j ACCEPT\n');
   });
 
@@ -122,11 +123,31 @@ describe('lab file layout', () => {
     expect(JSON.parse(JSON.stringify(parseLabText(v2, 'v2')))).toEqual({ ...sb.lab(), version: 2 });
     writeFileSync(sb.state, v2);
     expect((await sb.sh('iptables -A INPUT -j ACCEPT')).rc).toBe(0);
-    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
+    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"crc32:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
+    // the lines copied unread carry version 3 checksums: nothing reads as edited
+    const back = decodeLab(readFileSync(sb.state), () => {
+      throw new Error('read as edited');
+    });
+    expect(back.trusted).toBe(true);
+    back.decodeAll();
     expect((await sb.sh('iptables-save')).stdout.replace(/^#.*\n/gm, '')).toBe(
       '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:A - [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j A\n-A INPUT -j ACCEPT\n-A OUTPUT -d 10.0.0.0/8 -j DROP\n-A A -m mark --mark 0x1/0xff -j ACCEPT\nCOMMIT\n' +
         '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192.168.1.2:80\nCOMMIT\n',
     );
+  });
+
+  it('a version 2 rule line edited by hand (its length kept) is still found after a write that did not read it', async () => {
+    const sb = new Sandbox();
+    const l = lines(readFileSync(V2));
+    const i = l.findIndex((x) => x.includes('"name":"mark"'));
+    l[i] = l[i]!.replace('"mask":255', '"mask":"5"');
+    writeFileSync(sb.state, l.join('\n'));
+    const w = await sb.sh('sysctl -w net.ipv4.ip_forward=0');
+    expect(w.stderr).toBe('');
+    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"crc32:/);
+    const r = await sb.sh('iptables -S A');
+    expect(r.rc).not.toBe(0);
+    expect(r.stderr).toMatch(/A\.rules\[0\]: the mark match's mask is "5", expected a number/);
   });
 
   it('a version 2 rule line edited by hand is still found', async () => {
@@ -190,6 +211,12 @@ describe('lab file layout', () => {
     expect(JSON.parse(l[3]!)).toHaveLength(LAZY_MIN - 1);
     const num = JSON.parse(l[0]!).hosts.router.tables.filter.chains.num as number[];
     expect([num[3], num[4], num[13], num[14]]).toEqual([Buffer.byteLength(l[1]!), Buffer.byteLength(l[2]!), Buffer.byteLength(l[3]!), 0]);
+  });
+
+  it("checksums are zlib's CRC-32; the JavaScript one (for a Node without zlib.crc32) agrees", () => {
+    const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) & 255));
+    for (const b of [Buffer.alloc(0), Buffer.from('lab'), data, data.subarray(3, 4000)]) expect(crc32ForTests(b)).toBe(zlibCrc32(b) >>> 0);
+    expect(crc32ForTests(Buffer.from('123456789'))).toBe(0xcbf43926);
   });
 
   it('writing what was read, untouched, gives the same bytes', async () => {

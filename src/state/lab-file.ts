@@ -4,7 +4,7 @@
  * rules as a JSON array, in the order of the columns, and after the rules of a chain of LAZY_MIN
  * rules or more its frames line. Line 1 starts with the checksum of the rest of itself.
  *
- *   {"checksum":"fnv1a:0c3d...","format":"iptables-sim-lab","version":3,...,"tables":{"nat":{
+ *   {"checksum":"crc32:0c3d...","format":"iptables-sim-lab","version":3,...,"tables":{"nat":{
  *     "chains":{"names":"PREROUTING\nINPUT\n...","kinds":"Aaaau...","num":[0,0,1,165,0,...],
  *     "sums":"2fd529b1...","heads":{}},"nextHandle":50017}}...}
  *   [{"matches":[{"name":"comment","data":...}],...,"target":{"kind":"jump","chain":"KUBE-SERVICES"}}]
@@ -18,8 +18,8 @@
  *   rules) are heads[index] as an object;
  * - num: five numbers: pkts, bytes, handle (-1: none), the byte length of its rules line (0: no
  *   rules and no line; -1: the rules are in heads[index]), the byte length of its frames line (0: none);
- * - sums: for each chain with lines, the FNV-1a checksum (8 hex digits) of its rules line, or for
- *   a long chain of its frames line.
+ * - sums: for each chain with lines, the checksum (8 hex digits) of its rules line, or for a long
+ *   chain of its frames line.
  * A frames line holds, base64 of little-endian 32-bit numbers, for each rule the byte length of its
  * text in the rules line, the checksum of that text, and its frame (../ruleset/lazy-rules.ts); and
  * the names of the match and target extensions the rules use.
@@ -29,11 +29,12 @@
  * than 40,000 objects); a chain's rules are decoded (and their checksum verified) when something
  * first reads them; a trace walking a long chain decodes (and verifies) only the rules whose frame
  * can match the packet; writing copies the lines of chains nobody read byte for byte, and of a long
- * chain only the rules that were decoded are encoded again. Checksums are FNV-1a (32 bits): they
- * tell our own writes from edits made by hand, they are not a seal.
+ * chain only the rules that were decoded are encoded again. Checksums are CRC-32 (zlib's, native):
+ * they tell our own writes from edits made by hand, they are not a seal.
  *
  * Version 2 files (the same rules lines, but line 1 with each chain as an object whose rules name
- * the line that holds them: {"line":1,"bytes":219,"sum":"5f0e..."}) are read the same way; version
+ * the line that holds them: {"line":1,"bytes":219,"sum":"5f0e..."}, and FNV-1a checksums:
+ * {"checksum":"fnv1a:...) are read the same way; version
  * 1 files (one JSON document, written by iptables-sim 0.1 development builds or by hand) are read
  * whole.
  */
@@ -42,8 +43,10 @@ import type { Rule } from '../ruleset/rule.js';
 import { encodeFrame, extensionNames, LAZY_STRIDE, setLazyRulesSource, type LazyRules } from '../ruleset/lazy-rules.js';
 import { LAB_VERSION, type Lab } from '../net/lab.js';
 
-const SUM_HEAD = '{"checksum":"fnv1a:';
-/** `{"checksum":"fnv1a:<8 hex>",` */
+/** line 1 starts with its checksum: CRC-32 in version 3 files, FNV-1a in version 2 ones */
+const SUM_HEAD = '{"checksum":"crc32:';
+const V2_SUM_HEAD = '{"checksum":"fnv1a:';
+/** `{"checksum":"crc32:<8 hex>",` */
 const SUM_LEN = SUM_HEAD.length + 8 + 2;
 const NL = 0x0a;
 const NEWLINE = Buffer.from('\n');
@@ -63,7 +66,7 @@ function fnv1aUpdate(h: number, bytes: Uint8Array, from: number, to: number): nu
   return h;
 }
 
-/** FNV-1a (32 bits) of bytes [from, to) */
+/** FNV-1a (32 bits) of bytes [from, to): the checksums of version 2 files */
 function fnv(bytes: Uint8Array, from = 0, to = bytes.length): number {
   return fnv1aUpdate(0x811c9dc5, bytes, from, to) >>> 0;
 }
@@ -71,6 +74,45 @@ function fnv(bytes: Uint8Array, from = 0, to = bytes.length): number {
 export function fnv1a(bytes: Uint8Array): string {
   return hex(fnv(bytes));
 }
+
+let crcTable: Int32Array | undefined;
+
+/** CRC-32 (IEEE 802.3, as zlib's crc32) in JavaScript, for a Node without zlib.crc32 (before 20.15) */
+function crc32js(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c;
+    }
+  }
+  let c = -1;
+  for (let i = 0; i < bytes.length; i++) c = crcTable[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+/** zlib's crc32 (Node 20.15 and later), loaded when first needed: commands on a small lab do without */
+let zlibCrc32: ((data: Uint8Array) => number) | null | undefined;
+
+function nativeCrc32(): ((data: Uint8Array) => number) | null {
+  if (zlibCrc32 === undefined) {
+    const load = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+    const zlib = load?.('node:zlib') as { crc32?: (data: Uint8Array) => number } | undefined;
+    zlibCrc32 = typeof zlib?.crc32 === 'function' ? zlib.crc32 : null;
+  }
+  return zlibCrc32;
+}
+
+/** CRC-32 of bytes [from, to): the checksums of version 3 files (native: megabytes in a millisecond) */
+function crc32(bytes: Uint8Array, from = 0, to = bytes.length): number {
+  const b = from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to);
+  // short texts (a rule) are done sooner here than by a call into zlib
+  const native = b.length > 256 ? nativeCrc32() : null;
+  return native ? native(b) >>> 0 : crc32js(b);
+}
+
+export { crc32js as crc32ForTests };
 
 const hex = (h: number): string => h.toString(16).padStart(8, '0');
 
@@ -93,6 +135,8 @@ function sumAt(s: string, at: number): number {
 /** what the reader of one file shares with its chains */
 interface Source {
   file: Buffer;
+  /** the file's checksum function */
+  sum: (bytes: Uint8Array, from?: number, to?: number) => number;
   onEdited: () => void;
   edited: boolean;
   /**
@@ -234,13 +278,13 @@ function verify(c: Chain, p: Pending): void {
   if (p.src.edited) return;
   const f = p.src.file;
   const ok = p.auxLen
-    ? p.end - p.at === p.len && p.auxEnd - p.auxAt === p.auxLen && fnv(f, p.auxAt, p.auxEnd) === p.sum
-    : p.end - p.at === p.len && fnv(f, p.at, p.end) === p.sum;
+    ? p.end - p.at === p.len && p.auxEnd - p.auxAt === p.auxLen && p.src.sum(f, p.auxAt, p.auxEnd) === p.sum
+    : p.end - p.at === p.len && p.src.sum(f, p.at, p.end) === p.sum;
   if (!ok) edited(p);
 }
 
 /** the text of rule `i` of a long chain matches its checksum */
-const ruleIntact = (f: Buffer, lz: Lazy, i: number): boolean => fnv(f, lz.offsets[i]!, lz.offsets[i]! + lz.words[i * LAZY_STRIDE]!) === lz.words[i * LAZY_STRIDE + 1];
+const ruleIntact = (src: Source, lz: Lazy, i: number): boolean => src.sum(src.file, lz.offsets[i]!, lz.offsets[i]! + lz.words[i * LAZY_STRIDE]!) === lz.words[i * LAZY_STRIDE + 1];
 
 function decodeRules(c: Chain): Rule[] {
   const p = pendingOf(c);
@@ -250,7 +294,7 @@ function decodeRules(c: Chain): Rule[] {
   if (p.auxLen && !p.src.edited) {
     const lz = lazyState(c, p);
     if (!lz) edited(p);
-    else for (let i = 0; i < lz.offsets.length && !p.src.edited; i++) if (!lz.decoded.has(i) && !ruleIntact(p.src.file, lz, i)) edited(p);
+    else for (let i = 0; i < lz.offsets.length && !p.src.edited; i++) if (!lz.decoded.has(i) && !ruleIntact(p.src, lz, i)) edited(p);
   }
   // the check of an edited lab decodes every chain, this one too
   if (pendingOf(c) !== p) return c.rules;
@@ -291,7 +335,7 @@ function lazyState(c: Chain, p: Pending): Lazy | undefined {
         if (pendingOf(c) !== p) return c.rules[pos]!;
         let r = decoded.get(pos);
         if (r) return r;
-        if (!ruleIntact(f, lazy, pos)) {
+        if (!ruleIntact(p.src, lazy, pos)) {
           edited(p);
           return c.rules[pos]!;
         }
@@ -481,7 +525,7 @@ function writeRules(rules: Rule[], w: LineWriter, cols: Columns): void {
       for (let i = 0; i < rules.length; i++) {
         const len = Buffer.byteLength(texts[i]!);
         words[i * LAZY_STRIDE] = len;
-        words[i * LAZY_STRIDE + 1] = fnv(line, at, at + len);
+        words[i * LAZY_STRIDE + 1] = crc32(line, at, at + len);
         encodeFrame(rules[i]!, words, i * LAZY_STRIDE + 2);
         at += len + 1;
       }
@@ -490,14 +534,14 @@ function writeRules(rules: Rule[], w: LineWriter, cols: Columns): void {
       w.add(line);
       w.newline();
       w.add(aux);
-      cols.lines(line.length, aux.length, fnv(aux));
+      cols.lines(line.length, aux.length, crc32(aux));
       return;
     }
   }
   const line = Buffer.from(JSON.stringify(rules));
   w.newline();
   w.add(line);
-  cols.lines(line.length, 0, fnv(line));
+  cols.lines(line.length, 0, crc32(line));
 }
 
 /**
@@ -538,7 +582,7 @@ function writeLazy(p: Pending, lz: Lazy, w: LineWriter, cols: Columns): boolean 
     len += at - from + b.length;
     from = at + lz.words[i * LAZY_STRIDE]!;
     words[i * LAZY_STRIDE] = b.length;
-    words[i * LAZY_STRIDE + 1] = fnv(b);
+    words[i * LAZY_STRIDE + 1] = crc32(b);
     encodeFrame(lz.decoded.get(i)!, words, i * LAZY_STRIDE + 2);
   }
   w.copy(f, from, p.end);
@@ -546,8 +590,17 @@ function writeLazy(p: Pending, lz: Lazy, w: LineWriter, cols: Columns): boolean 
   const aux = framesLine(words, lz.api);
   w.newline();
   w.add(aux);
-  cols.lines(len, aux.length, fnv(aux));
+  cols.lines(len, aux.length, crc32(aux));
   return true;
+}
+
+/**
+ * The version 3 checksum of a version 2 file's line copied unread: its CRC-32 when the line is as
+ * line 1 said (FNV-1a), else one that matches nothing (it stays an edit, found when read).
+ */
+function v2LineSum(p: Pending): number {
+  const f = p.src.file;
+  return p.end - p.at === p.len && fnv(f, p.at, p.end) === p.sum ? crc32(f, p.at, p.end) : NO_SUM;
 }
 
 /** writes the lines of a chain's rules, and tells `cols` their lengths */
@@ -564,7 +617,7 @@ function writeChain(c: Chain, w: LineWriter, cols: Columns): void {
         w.newline();
         w.copy(p.src.file, p.auxAt, p.auxEnd);
       }
-      cols.lines(p.len, p.auxLen, p.sum);
+      cols.lines(p.len, p.auxLen, p.src.sum === crc32 ? p.sum : v2LineSum(p));
       return;
     }
   }
@@ -673,7 +726,7 @@ export function encodeLabParts(lab: Lab): Buffer[] {
   }
   const { checksum: _, ...rest } = lab as Lab & { checksum?: unknown };
   const body = Buffer.from(JSON.stringify({ ...rest, version: LAB_VERSION, hosts }).slice(1));
-  return [Buffer.from(`${SUM_HEAD}${fnv1a(body)}",`), body, ...w.done()];
+  return [Buffer.from(`${SUM_HEAD}${hex(crc32(body))}",`), body, ...w.done()];
 }
 
 /** The file's bytes for a lab. Chains whose rules were never read keep their stored line. */
@@ -940,8 +993,10 @@ export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
     return { data: JSON.parse(buf.toString('utf8')), trusted: false, decodeAll() {} };
   }
   const text = first.toString('latin1', 0, SUM_LEN);
-  const trusted = text.startsWith(SUM_HEAD) && text.endsWith('",') && text.slice(SUM_HEAD.length, SUM_LEN - 2) === fnv1a(first.subarray(SUM_LEN));
-  const src: Source = { file: buf, onEdited, edited: false, scanned: undefined };
+  const sum = version === 3 ? crc32 : fnv;
+  const head = version === 3 ? SUM_HEAD : V2_SUM_HEAD;
+  const trusted = text.startsWith(head) && text.endsWith('",') && text.slice(head.length, SUM_LEN - 2) === hex(sum(first, SUM_LEN));
+  const src: Source = { file: buf, sum, onEdited, edited: false, scanned: undefined };
   const dirs: TableDir[] = [];
   const pendings: Pending[] = [];
   const chains: Chain[] = [];
