@@ -107,8 +107,8 @@ function nativeCrc32(): ((data: Uint8Array) => number) | null {
 /** CRC-32 of bytes [from, to): the checksums of version 3 files (native: megabytes in a millisecond) */
 function crc32(bytes: Uint8Array, from = 0, to = bytes.length): number {
   const b = from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to);
-  // short texts (a rule) are done sooner here than by a call into zlib
-  const native = b.length > 256 ? nativeCrc32() : null;
+  // a small lab (or a rule) is done in JavaScript sooner than zlib is loaded
+  const native = b.length > 65536 ? nativeCrc32() : null;
   return native ? native(b) >>> 0 : crc32js(b);
 }
 
