@@ -7,11 +7,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { crc32ForTests, decodeLab, encodeLab, LAZY_MIN } from '../src/state/lab-file.js';
+import { crc32ForTests, decodeLab, encodeLab, LAZY_MAX, LAZY_MIN } from '../src/state/lab-file.js';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { parseLabText, readLab, writeLabAtomic } from '../src/state/store.js';
 import type { Lab } from '../src/net/lab.js';
-import { anyChainCreated, findChain, type Chain } from '../src/ruleset/tables.js';
+import { anyChainCreated, findChain, newTable, type Chain } from '../src/ruleset/tables.js';
+import { builtinLab } from '../src/net/builtin-lab.js';
 import { Sandbox } from './helpers/cli.js';
 
 async function labWithRules(): Promise<Sandbox> {
@@ -211,6 +212,17 @@ describe('lab file layout', () => {
     expect(JSON.parse(l[3]!)).toHaveLength(LAZY_MIN - 1);
     const num = JSON.parse(l[0]!).hosts.router.tables.filter.chains.num as number[];
     expect([num[3], num[4], num[13], num[14]]).toEqual([Buffer.byteLength(l[1]!), Buffer.byteLength(l[2]!), Buffer.byteLength(l[3]!), 0]);
+  });
+
+  it('a chain of more than LAZY_MAX rules is one JSON text without a frames line, as in version 2', () => {
+    const lab = builtinLab();
+    const input = newTable('filter');
+    input.chains[0]!.rules = Array.from({ length: LAZY_MAX + 1 }, (_, i) => ({ matches: [], pkts: 0, bytes: 0, handle: i + 1 }));
+    lab.hosts.router!.tables.filter = input;
+    const l = lines(encodeLab(lab));
+    expect(l).toHaveLength(1 + 1 + 1);
+    expect(JSON.parse(l[1]!)).toHaveLength(LAZY_MAX + 1);
+    expect(parseLabText(encodeLab(lab), 'x').hosts.router!.tables.filter!.chains[0]!.rules).toHaveLength(LAZY_MAX + 1);
   });
 
   it("checksums are zlib's CRC-32; the JavaScript one (for a Node without zlib.crc32) agrees", () => {

@@ -2,7 +2,7 @@
  * The lab file's layout (format version 3): JSON Lines. Line 1 is the lab as JSON with each
  * table's chains listed in columns (below) instead of as objects; each later line is one chain's
  * rules as a JSON array, in the order of the columns, and after the rules of a chain of LAZY_MIN
- * rules or more its frames line. Line 1 starts with the checksum of the rest of itself.
+ * to LAZY_MAX rules its frames line. Line 1 starts with the checksum of the rest of itself.
  *
  *   {"checksum":"crc32:0c3d...","format":"iptables-sim-lab","version":3,...,"tables":{"nat":{
  *     "chains":{"names":"PREROUTING\nINPUT\n...","kinds":"Aaaau...","num":[0,0,1,165,0,...],
@@ -52,6 +52,11 @@ const NL = 0x0a;
 const NEWLINE = Buffer.from('\n');
 /** chains with this many rules or more get a frames line (and are walked rule by rule) */
 export const LAZY_MIN = 64;
+/**
+ * ... and at most this many: a chain of a million rules (issue 7's huge restore) is written as one
+ * JSON text, as in version 2, without a text and a checksum per rule held at once
+ */
+export const LAZY_MAX = 200000;
 /** numbers per chain in a table's `num` column */
 const NUM = 5;
 /** a checksum in line 1 that is not 8 hex digits: matches no line */
@@ -508,7 +513,7 @@ function framesLine(words: Uint32Array, names: { matches: readonly string[]; tar
 
 /** writes the lines of rules decoded in full (or set) */
 function writeRules(rules: Rule[], w: LineWriter, cols: Columns): void {
-  if (rules.length >= LAZY_MIN) {
+  if (rules.length >= LAZY_MIN && rules.length <= LAZY_MAX) {
     const texts = new Array<string>(rules.length);
     let ok = true;
     for (let i = 0; i < rules.length && ok; i++) {
