@@ -1,11 +1,12 @@
 /**
- * The tools run without commander (src/cli/dispatch.ts directTool/runTool) must behave exactly as
- * through main(): same output, messages, exit status and lab, for every way of giving the global
- * options; anything directTool does not take is left to commander.
+ * The tools run without commander (src/cli/dispatch.ts directTool/runTool), and plain traces
+ * (directTrace/runTrace), must behave exactly as through main(): same output, messages, exit
+ * status and lab, for every way of giving the global options; anything they do not take is left
+ * to commander.
  */
 import { describe, expect, it } from 'vitest';
 import { BufferIo } from '../src/cli/io.js';
-import { directTool, runTool } from '../src/cli/dispatch.js';
+import { directTool, directTrace, runTool, runTrace } from '../src/cli/dispatch.js';
 import { Sandbox } from './helpers/cli.js';
 
 const CASES: string[][] = [
@@ -56,4 +57,64 @@ describe('tools without commander', () => {
       expect(directTool(argv, {})).toBeUndefined();
     },
   );
+});
+
+const TRACES: string[][] = [
+  ['trace', '-i', 'eth0', '-p', 'tcp', '-s', '50.60.70.1', '-d', '50.60.70.80', '--dport', '22'],
+  ['trace', '--from', 'pc1', '-p', 'tcp', '-d', '50.60.70.1', '--dport', '80', '--brief'],
+  ['--json', 'trace', '--from', 'pc1', '--protocol', 'udp', '--destination', '50.60.70.1', '--dport', '53', '--sport', '5353'],
+  ['--no-color', 'trace', '--from', 'pc2', '-p', 'icmp', '-d', '192.168.1.1', '--icmp-type', 'echo-request', '--format', 'xtables'],
+  ['--host', 'pc1', 'trace', '-p', 'tcp', '-d', '192.168.1.1', '--dport', '22', '--tcp-flags', 'SYN', '--mark', '3', '--len', '80', '--ttl', '9'],
+  ['trace', '--from', 'pc1', '-p', 'tcp', '-d', '50.60.70.1', '--dport', '80', '--all-paths', '--seed', '7'],
+  ['trace', '--in-interface', 'eth1', '-s', '192.168.1.2', '-d', '8.8.8.8', '-p', 'udp', '--dport', '53'],
+  ['trace', '-d', 'nowhere', '--dport', '80'],
+  ['trace', '--from', 'nohost', '-d', '1.2.3.4', '--dport', '80'],
+  ['trace', '-p', 'bogus', '-d', '1.2.3.4'],
+];
+
+describe('trace without commander', () => {
+  it.each(TRACES.map((c) => [c.join(' '), c] as const))('%s: same result as through main()', async (_n, argv) => {
+    const viaMain = new Sandbox();
+    const direct = new Sandbox();
+    for (const sb of [viaMain, direct]) expect((await sb.sh('iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE')).rc).toBe(0);
+    const a = await viaMain.run(argv);
+    const d = directTrace(['--state', direct.state, ...argv], {});
+    expect(d).toBeDefined();
+    const io = new BufferIo('', {}, direct.dir);
+    const rc = await runTrace(d!, io);
+    // packet ids count on from one trace to the next in one process
+    const ids = (s: string): string => s.replace(/"id": \d+/g, '"id": 0');
+    expect({ rc, stdout: ids(io.stdout), stderr: io.stderr }).toEqual({ ...a, stdout: ids(a.stdout) });
+    expect(direct.lab()).toEqual(viaMain.lab());
+  });
+
+  it('hands commander the options object commander would make', () => {
+    expect(directTrace(['--state', 's', 'trace', '-d', '1.2.3.4', '--brief', '-i', 'eth0'], {})).toEqual({
+      options: { protocol: 'tcp', destination: '1.2.3.4', brief: true, inInterface: 'eth0' },
+      statePath: 's',
+      host: undefined,
+      json: false,
+      color: true,
+    });
+  });
+
+  it.each([
+    [['trace', '-d', '1.2.3.4', '-d', '5.6.7.8']],
+    [['trace', '--dport=80']],
+    [['trace', '--dport', '-1']],
+    [['trace', '-d']],
+    [['trace', '--help']],
+    [['trace', '-h']],
+    [['trace', '--diagram', 'x.svg', '-d', '1.2.3.4']],
+    [['trace', '--no-diagram', '--from', 'pc1', '-d', '1.2.3.4']],
+    [['trace', '--batch', '-']],
+    [['trace', '--hooks', 'router']],
+    [['trace', 'extra']],
+    [['trace', '-pd', 'tcp']],
+    [['trace', '--', '-d', '1.2.3.4']],
+    [['lab', 'show']],
+    [['--state', '-x', 'trace']],
+  ])('%j is left to commander', (argv) => {
+    expect(directTrace(argv, {})).toBeUndefined();
+  });
 });

@@ -3,7 +3,8 @@
  * them, and the one place errors become messages and exit statuses. `iptables-sim [--state F]
  * [--host H] [--json] [--no-color] iptables ...` (and the other tools, and argv0 dispatch) run
  * from here without loading commander, which with its child_process costs a command's start-up
- * more than the command itself; everything else goes to main() (./main.ts).
+ * more than the command itself; so does a plain `trace` (directTrace); everything else goes to
+ * main() (./main.ts).
  */
 import { SimError } from '../errors.js';
 import { defaultStatePath } from '../state/paths.js';
@@ -116,11 +117,8 @@ export function reportError(e: unknown, io: Io): number {
   return 70;
 }
 
-/**
- * The global options commander would take, then a tool of TOOLS; undefined for anything else
- * (another command, --help, --version, an option commander refuses: commander handles those).
- */
-export function directTool(argv: readonly string[], env: NodeJS.ProcessEnv): { tool: string; args: string[]; statePath: string; host?: string; json: boolean; color: boolean } | undefined {
+/** the global options commander would take in front of a command, and where the command is; undefined: left to commander */
+function globalOptions(argv: readonly string[]): { at: number; state?: string; host?: string; json: boolean; color: boolean } | undefined {
   let state: string | undefined;
   let host: string | undefined;
   let json = false;
@@ -138,9 +136,88 @@ export function directTool(argv: readonly string[], env: NodeJS.ProcessEnv): { t
     else if (a === '--no-color') color = false;
     else break;
   }
-  const tool = argv[i];
+  return { at: i, state, host, json, color };
+}
+
+/**
+ * The global options commander would take, then a tool of TOOLS; undefined for anything else
+ * (another command, --help, --version, an option commander refuses: commander handles those).
+ */
+export function directTool(argv: readonly string[], env: NodeJS.ProcessEnv): { tool: string; args: string[]; statePath: string; host?: string; json: boolean; color: boolean } | undefined {
+  const g = globalOptions(argv);
+  if (!g) return undefined;
+  const tool = argv[g.at];
   if (tool === undefined || !Object.prototype.hasOwnProperty.call(TOOLS, tool)) return undefined;
-  return { tool, args: argv.slice(i + 1), statePath: state ? state : defaultStatePath(env), host, json, color };
+  return { tool, args: argv.slice(g.at + 1), statePath: g.state ? g.state : defaultStatePath(env), host: g.host, json: g.json, color: g.color };
+}
+
+/** `trace` options that take a value, by every name commander knows them by, and their key */
+const TRACE_VALUES: Record<string, string> = {
+  '-i': 'inInterface',
+  '--in-interface': 'inInterface',
+  '-p': 'protocol',
+  '--protocol': 'protocol',
+  '-s': 'source',
+  '--source': 'source',
+  '-d': 'destination',
+  '--destination': 'destination',
+  '--sport': 'sport',
+  '--dport': 'dport',
+  '--tcp-flags': 'tcpFlags',
+  '--icmp-type': 'icmpType',
+  '--mark': 'mark',
+  '--len': 'len',
+  '--ttl': 'ttl',
+  '--format': 'format',
+  '--seed': 'seed',
+  '--from': 'from',
+};
+const TRACE_FLAGS: Record<string, string> = { '--all-paths': 'allPaths', '--brief': 'brief' };
+
+/**
+ * `[global options] trace OPTION VALUE... [--brief] [--all-paths]` in its plain form (each option
+ * once, as its own word, its value the next word and not starting with -): the options object
+ * commander would hand the trace command, so that an everyday trace starts without loading
+ * commander. Anything else (--diagram, --batch, --hooks, --help, --opt=value, repeats, a stray
+ * word) is left to commander: undefined.
+ */
+export function directTrace(argv: readonly string[], env: NodeJS.ProcessEnv): { options: Record<string, string | boolean>; statePath: string; host?: string; json: boolean; color: boolean } | undefined {
+  const g = globalOptions(argv);
+  if (!g || argv[g.at] !== 'trace') return undefined;
+  // commander sets the defaults first
+  const options: Record<string, string | boolean> = { protocol: 'tcp' };
+  const seen = new Set<string>();
+  for (let i = g.at + 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    const key = TRACE_VALUES[a] ?? TRACE_FLAGS[a];
+    if (!Object.prototype.hasOwnProperty.call(TRACE_VALUES, a) && !Object.prototype.hasOwnProperty.call(TRACE_FLAGS, a)) return undefined;
+    if (seen.has(key!)) return undefined;
+    seen.add(key!);
+    if (Object.prototype.hasOwnProperty.call(TRACE_FLAGS, a)) {
+      options[key!] = true;
+      continue;
+    }
+    const v = argv[++i];
+    if (v === undefined || v.startsWith('-')) return undefined;
+    options[key!] = v;
+  }
+  return { options, statePath: g.state ? g.state : defaultStatePath(env), host: g.host, json: g.json, color: g.color };
+}
+
+/** runs what directTrace() read, as main() would have (same context, same error reporting) */
+export async function runTrace(d: NonNullable<ReturnType<typeof directTrace>>, io: Io): Promise<number> {
+  const ctx: CliContext = {
+    io,
+    statePath: d.statePath,
+    host: d.host ?? (io.env.IPTABLES_SIM_HOST || undefined),
+    json: d.json,
+    color: d.color && !io.env.NO_COLOR && io.isTTY,
+  };
+  try {
+    return await (await import('./commands/trace.js')).traceCommand(ctx, d.options);
+  } catch (e) {
+    return reportError(e, io);
+  }
 }
 
 /** The process entry: argv0 dispatch, the tools directly, everything else through main(). */
@@ -151,5 +228,10 @@ export async function cli(): Promise<void> {
   const argv = Object.prototype.hasOwnProperty.call(TOOLS, invokedAs) ? [invokedAs, ...args] : args;
   const io = processIo();
   const direct = directTool(argv, io.env);
-  process.exitCode = direct ? await runTool(direct.tool, direct.args, io, direct) : await (await import('./main.js')).main(argv, io);
+  if (direct) {
+    process.exitCode = await runTool(direct.tool, direct.args, io, direct);
+    return;
+  }
+  const trace = directTrace(argv, io.env);
+  process.exitCode = trace ? await runTrace(trace, io) : await (await import('./main.js')).main(argv, io);
 }

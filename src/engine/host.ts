@@ -10,7 +10,8 @@ import type { Host, Lab } from '../net/lab.js';
 import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
 import { defaultTtl, effectiveConf, type ConfKey } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
-import { findChain, type TableName } from '../ruleset/tables.js';
+import { anyChainCreated, findChain, type TableName } from '../ruleset/tables.js';
+import { lazyRules } from '../ruleset/lazy-rules.js';
 import type { Rng } from '../util/rng.js';
 import { canStart, ConntrackTable, ctView, invert, sameTuple, tupleOf, tupleText, type Conn } from './conntrack.js';
 import type { EventBody, Hook, TraceEvent } from './events.js';
@@ -102,8 +103,14 @@ const CT_TARGETS = new Set(['SNAT', 'DNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP', 
 export function conntrackActive(host: Host): boolean {
   for (const [name, t] of Object.entries(host.tables)) {
     if (!t) continue;
-    if (name === 'nat' && t.chains.some((c) => c.created)) return true;
+    if (name === 'nat' && anyChainCreated(t)) return true;
     for (const c of t.chains) {
+      // a long chain still in the lab file: the extensions its rules use are listed with it
+      const lazy = lazyRules(c);
+      if (lazy) {
+        if (lazy.matches.some((m) => CT_MATCHES.has(m)) || lazy.targets.some((n) => CT_TARGETS.has(n))) return true;
+        continue;
+      }
       for (const r of c.rules) {
         if (r.matches.some((m) => CT_MATCHES.has(m.name))) return true;
         if (r.target?.kind === 'ext' && CT_TARGETS.has(r.target.name)) return true;

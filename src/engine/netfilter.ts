@@ -12,6 +12,7 @@ import { inPrefix } from '../net/ipv4.js';
 import { saveRule } from '../output/rule-text.js';
 import { targetName, type Rule } from '../ruleset/rule.js';
 import { findChain, type Chain, type Table, type TableName } from '../ruleset/tables.js';
+import { frameFails, LAZY_STRIDE, lazyRules, type LazyRules } from '../ruleset/lazy-rules.js';
 import { JUMP_STACK_SIZE } from '../ruleset/jump-graph.js';
 import type { Hook, TraceEvent } from './events.js';
 import type { MatchContext, TargetContext, TargetResult } from './ext-api.js';
@@ -140,19 +141,27 @@ interface Frame {
   /** with an index: the positions of the rules that can match, ascending; `ci` the next one to look at */
   cands: readonly number[] | undefined;
   ci: number;
+  /** without an index, a long chain still in the lab file: its rules' frames, its rules decoded one by one */
+  lazy: LazyRules | undefined;
 }
+
+const NO_RULES: Rule[] = [];
 
 /** a chain entered (every frame has the same fields, so that the walk reads one object shape) */
 function frameOf(chain: Chain, entered: Set<string> | undefined, plan: ChainPlan | undefined, index: RuleIndex | undefined, pkt: Packet): Frame {
-  if (plan) return { chain, rules: plan.rules, end: plan.size, next: 0, entered, plan, cands: index!.candidates(plan, pkt), ci: 0 };
+  if (plan) return { chain, rules: plan.rules, end: plan.size, next: 0, entered, plan, cands: index!.candidates(plan, pkt), ci: 0, lazy: undefined };
+  const lazy = lazyRules(chain);
+  if (lazy) return { chain, rules: NO_RULES, end: lazy.size, next: 0, entered, plan: undefined, cands: undefined, ci: 0, lazy };
   const rules = chain.rules;
-  return { chain, rules, end: rules.length, next: 0, entered, plan: undefined, cands: undefined, ci: 0 };
+  return { chain, rules, end: rules.length, next: 0, entered, plan: undefined, cands: undefined, ci: 0, lazy: undefined };
 }
 
 /** where the base chain's policy decides: after a goto from it, or a RETURN in it */
 function policyFrame(base: Chain): Frame {
-  const rules = base.rules;
-  return { chain: base, rules, end: rules.length, next: rules.length, entered: undefined, plan: undefined, cands: undefined, ci: 0 };
+  const lazy = lazyRules(base);
+  const rules = lazy ? NO_RULES : base.rules;
+  const end = lazy ? lazy.size : rules.length;
+  return { chain: base, rules, end, next: end, entered: undefined, plan: undefined, cands: undefined, ci: 0, lazy };
 }
 
 function ruleWhere(table: string, chain: Chain, pos: number): string {
@@ -250,6 +259,11 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
       r = entry.rule;
       if (packed) from = plan.code.lead(pos);
       else if (!frameMatches(r, pkt)) continue;
+    } else if (cur.lazy) {
+      // a frame that fails is all the walk below would have found: the rule is not even decoded
+      if (frameFails(cur.lazy.frames, pos * LAZY_STRIDE + 2, pkt.src, pkt.dst, pkt.proto)) continue;
+      r = cur.lazy.rule(pos);
+      if (!frameMatches(r, pkt)) continue;
     } else {
       r = cur.rules[pos]!;
       if (!frameMatches(r, pkt)) continue;

@@ -74,8 +74,26 @@ export function isBuiltin(table: TableName, chain: string): boolean {
  */
 const chainIndex = new WeakMap<Chain[], Map<string, Chain>>();
 
+/**
+ * A table read from the lab file makes its chains when first asked for them
+ * (../state/lab-file.ts): these answer for it without making the others; null: not such a table.
+ */
+interface StoredChains {
+  find(t: Table, name: string): Chain | undefined | null;
+  anyCreated(t: Table): boolean | null;
+}
+let stored: StoredChains | undefined;
+
+export function setStoredChains(s: StoredChains): void {
+  stored = s;
+}
+
 export function findChain(t: Table | undefined, name: string): Chain | undefined {
   if (!t) return undefined;
+  if (stored) {
+    const c = stored.find(t, name);
+    if (c !== null) return c;
+  }
   let index = chainIndex.get(t.chains);
   if (!index || index.size > t.chains.length) {
     index = new Map();
@@ -84,6 +102,11 @@ export function findChain(t: Table | undefined, name: string): Chain | undefined
   // chains are only ever pushed onto an array: index the new tail
   for (let i = index.size; i < t.chains.length; i++) index.set(t.chains[i]!.name, t.chains[i]!);
   return index.get(name);
+}
+
+/** whether any chain of `t` is created (exists in nf_tables as a base chain) */
+export function anyChainCreated(t: Table): boolean {
+  return stored?.anyCreated(t) ?? t.chains.some((c) => c.created);
 }
 
 /** a chain of `t` changed its name (-E) */

@@ -1,109 +1,749 @@
 /**
- * The lab file's layout (format version 2): JSON Lines. Line 1 is the lab as JSON with every
- * non-empty chain's rules left out: in their place the chain names the line that holds them, that
- * line's length in bytes and its checksum. Each later line is one chain's rules as a JSON array.
- * Line 1 starts with the checksum of the rest of itself.
+ * The lab file's layout (format version 3): JSON Lines. Line 1 is the lab as JSON with each
+ * table's chains listed in columns (below) instead of as objects; each later line is one chain's
+ * rules as a JSON array, in the order of the columns, and after the rules of a chain of LAZY_MIN
+ * to LAZY_MAX rules its frames line. Line 1 starts with the checksum of the rest of itself.
  *
- *   {"checksum":"fnv1a:0c3d...","format":"iptables-sim-lab","version":2,...
- *     "chains":[{"name":"PREROUTING",...,"rules":{"line":1,"bytes":219,"sum":"5f0e..."}},...]...}
+ *   {"checksum":"crc32:0c3d...","format":"iptables-sim-lab","version":3,...,"tables":{"nat":{
+ *     "chains":{"names":"PREROUTING\nINPUT\n...","kinds":"Aaaau...","num":[0,0,1,165,0,...],
+ *     "sums":"2fd529b1...","heads":{}},"nextHandle":50017}}...}
  *   [{"matches":[{"name":"comment","data":...}],...,"target":{"kind":"jump","chain":"KUBE-SERVICES"}}]
+ *   {"frames":"FwEAAIoCiiwG...","matches":["comment","tcp"],"targets":[]}
  *
- * Why lines: a kube-proxy-sized lab holds 110,000 rules in 40,000 chains (34 MB), and a command or
- * a trace uses a few of those chains. Reading parses line 1 only; a chain's rules are decoded (and
- * their checksum verified) when something first reads them; writing copies the lines of chains
- * nobody read byte for byte. Checksums are FNV-1a (32 bits): they tell our own writes from edits
- * made by hand, they are not a seal.
+ * The columns of a table's chains, one entry per chain in order:
+ * - names: the chain's name (the names joined by newlines, or a list when one holds a newline);
+ * - kinds: one character: `u` a user-defined chain {name, pkts, bytes, handle?}; `A` `a` `D` `d` a
+ *   built-in chain {name, policy, created, pkts, bytes, handle?} with policy ACCEPT (A, a) or DROP
+ *   (D, d) and created true (A, D) or false (a, d); `g` any other chain, whose fields (all but its
+ *   rules) are heads[index] as an object;
+ * - num: five numbers: pkts, bytes, handle (-1: none), the byte length of its rules line (0: no
+ *   rules and no line; -1: the rules are in heads[index]), the byte length of its frames line (0: none);
+ * - sums: for each chain with lines, the checksum (8 hex digits) of its rules line, or for a long
+ *   chain of its frames line.
+ * A frames line holds, base64 of little-endian 32-bit numbers, for each rule the byte length of its
+ * text in the rules line, the checksum of that text, and its frame (../ruleset/lazy-rules.ts); and
+ * the names of the match and target extensions the rules use.
  *
- * Version 1 files (one JSON document, written by iptables-sim 0.1 development builds or by hand)
- * are read whole.
+ * Why: a kube-proxy-sized lab holds 110,000 rules in 40,000 chains (35 MB), and a command or a
+ * trace uses a few of those chains. Reading parses line 1 only (columns parse many times faster
+ * than 40,000 objects); a chain's rules are decoded (and their checksum verified) when something
+ * first reads them; a trace walking a long chain decodes (and verifies) only the rules whose frame
+ * can match the packet; writing copies the lines of chains nobody read byte for byte, and of a long
+ * chain only the rules that were decoded are encoded again. Checksums are CRC-32 (zlib's, native):
+ * they tell our own writes from edits made by hand, they are not a seal.
+ *
+ * Version 2 files (the same rules lines, but line 1 with each chain as an object whose rules name
+ * the line that holds them: {"line":1,"bytes":219,"sum":"5f0e..."}, and FNV-1a checksums:
+ * {"checksum":"fnv1a:...) are read the same way; version
+ * 1 files (one JSON document, written by iptables-sim 0.1 development builds or by hand) are read
+ * whole.
  */
-import type { Chain, Table } from '../ruleset/tables.js';
+import { setStoredChains, type Chain, type Table } from '../ruleset/tables.js';
 import type { Rule } from '../ruleset/rule.js';
+import { encodeFrame, extensionNames, LAZY_STRIDE, setLazyRulesSource, type LazyRules } from '../ruleset/lazy-rules.js';
 import { LAB_VERSION, type Lab } from '../net/lab.js';
 
-const SUM_HEAD = '{"checksum":"fnv1a:';
-/** `{"checksum":"fnv1a:<8 hex>",` */
+/** line 1 starts with its checksum: CRC-32 in version 3 files, FNV-1a in version 2 ones */
+const SUM_HEAD = '{"checksum":"crc32:';
+const V2_SUM_HEAD = '{"checksum":"fnv1a:';
+/** `{"checksum":"crc32:<8 hex>",` */
 const SUM_LEN = SUM_HEAD.length + 8 + 2;
 const NL = 0x0a;
+const NEWLINE = Buffer.from('\n');
+/** chains with this many rules or more get a frames line (and are walked rule by rule) */
+export const LAZY_MIN = 64;
+/**
+ * ... and at most this many: a chain of a million rules (issue 7's huge restore) is written as one
+ * JSON text, as in version 2, without a text and a checksum per rule held at once
+ */
+export const LAZY_MAX = 200000;
+/** numbers per chain in a table's `num` column */
+const NUM = 5;
+/** a checksum in line 1 that is not 8 hex digits: matches no line */
+const NO_SUM = -1;
+const BIG_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 0;
 
-interface RulesRef {
-  line: number;
-  bytes: number;
-  sum: string;
-}
-
-/** rules of a chain still in the file: the line that holds them, and what line 1 says of it */
-interface Pending {
-  line: Buffer;
-  ref: RulesRef;
-}
-
-const pending = new WeakMap<Chain, Pending>();
-
-export function fnv1a(bytes: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) {
+function fnv1aUpdate(h: number, bytes: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
     h ^= bytes[i]!;
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return h;
 }
 
-function chainsOf(lab: Lab): Chain[] {
-  const out: Chain[] = [];
-  for (const h of Object.values(lab.hosts)) {
-    for (const t of Object.values(h.tables ?? {}) as (Table | undefined)[]) if (t) out.push(...t.chains);
+/** FNV-1a (32 bits) of bytes [from, to): the checksums of version 2 files */
+function fnv(bytes: Uint8Array, from = 0, to = bytes.length): number {
+  return fnv1aUpdate(0x811c9dc5, bytes, from, to) >>> 0;
+}
+
+export function fnv1a(bytes: Uint8Array): string {
+  return hex(fnv(bytes));
+}
+
+let crcTable: Int32Array | undefined;
+
+/** CRC-32 (IEEE 802.3, as zlib's crc32) in JavaScript, for a Node without zlib.crc32 (before 20.15) */
+function crc32js(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c;
+    }
   }
-  return out;
+  let c = -1;
+  for (let i = 0; i < bytes.length; i++) c = crcTable[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+/** zlib's crc32 (Node 20.15 and later), loaded when first needed: commands on a small lab do without */
+let zlibCrc32: ((data: Uint8Array) => number) | null | undefined;
+
+function nativeCrc32(): ((data: Uint8Array) => number) | null {
+  if (zlibCrc32 === undefined) {
+    const load = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+    const zlib = load?.('node:zlib') as { crc32?: (data: Uint8Array) => number } | undefined;
+    zlibCrc32 = typeof zlib?.crc32 === 'function' ? zlib.crc32 : null;
+  }
+  return zlibCrc32;
+}
+
+/** CRC-32 of bytes [from, to): the checksums of version 3 files (native: megabytes in a millisecond) */
+function crc32(bytes: Uint8Array, from = 0, to = bytes.length): number {
+  const b = from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to);
+  // a small lab (or a rule) is done in JavaScript sooner than zlib is loaded
+  const native = b.length > 65536 ? nativeCrc32() : null;
+  return native ? native(b) >>> 0 : crc32js(b);
+}
+
+export { crc32js as crc32ForTests };
+
+const hex = (h: number): string => h.toString(16).padStart(8, '0');
+
+/** 8 hex digits of `s` from `at` as a number, NO_SUM when they are not */
+function sumAt(s: string, at: number): number {
+  if (at + 8 > s.length) return NO_SUM;
+  let v = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = s.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return NO_SUM;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rules still in the file
+
+/** what the reader of one file shares with its chains */
+interface Source {
+  file: Buffer;
+  /** the file's checksum function */
+  sum: (bytes: Uint8Array, from?: number, to?: number) => number;
+  onEdited: () => void;
+  edited: boolean;
+  /**
+   * undefined: the lines are where line 1 puts them; else where each line after line 1 was found
+   * by scanning (line 2 first): a file edited by hand
+   */
+  scanned: { at: number[]; end: number[] } | undefined;
+}
+
+/** a long chain's rules being read one by one */
+interface Lazy {
+  api: LazyRules;
+  /** byte offset of each rule in the file */
+  offsets: Uint32Array;
+  /** the frames line's numbers: LAZY_STRIDE per rule, the length and checksum of its text first */
+  words: Uint32Array;
+  /** the rules decoded so far, by position */
+  decoded: Map<number, Rule>;
+}
+
+/** a chain's rules, still in the file: the line that holds them, and what line 1 says of it */
+class Pending {
+  /** the checksums were compared with line 1 */
+  verified = false;
+  /** undefined: not tried; null: the frames do not fit the rules (the chain is decoded whole) */
+  lazy: Lazy | null | undefined = undefined;
+  /** where the rules line is ([at, end); at -1: the file has no such line) */
+  at = -1;
+  end = -1;
+  /** a long chain's frames line (the line after its rules) */
+  auxAt = -1;
+  auxEnd = -1;
+
+  constructor(
+    readonly src: Source,
+    /** the line's number in the file (line 1 is the header) */
+    readonly no: number,
+    /** its length as line 1 gives it */
+    readonly len: number,
+    /** the checksum line 1 gives: of the rules line, or for a long chain of its frames line */
+    readonly sum: number,
+    /** the frames line's length, 0 when the chain has none */
+    readonly auxLen: number,
+  ) {}
+
+  /** finds its lines among the lines of the file (by number, line 2 first) */
+  place(at: readonly number[], end: readonly number[]): void {
+    const i = this.no - 2;
+    this.at = at[i] ?? -1;
+    this.end = end[i] ?? -1;
+    if (this.auxLen) {
+      this.auxAt = at[i + 1] ?? -1;
+      this.auxEnd = end[i + 1] ?? -1;
+    }
+  }
+}
+
+/**
+ * A chain read from a file whose rules are not decoded yet (its `rules` is a getter until then).
+ * A class, so that it can carry its file position where no copy, listing or JSON of it sees it.
+ */
+class StoredChain {
+  #pending: Pending | undefined;
+  constructor(p: Pending) {
+    this.#pending = p;
+  }
+  static pending(c: object): Pending | undefined {
+    return #pending in c ? c.#pending : undefined;
+  }
+  static settle(c: object, rules: Rule[]): void {
+    if (#pending in c) c.#pending = undefined;
+    Object.defineProperty(c, 'rules', { value: rules, writable: true, configurable: true, enumerable: true });
+  }
+}
+
+const pendingOf = (c: Chain): Pending | undefined => StoredChain.pending(c);
+
+export class LabFileError extends Error {}
+
+/** one descriptor for every chain (no closures per chain: 40,000 chains are made in one read) */
+const RULES: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: Chain): Rule[] {
+    return decodeRules(this);
+  },
+  set(this: Chain, v: Rule[]) {
+    StoredChain.settle(this, v);
+  },
+};
+
+/** the frames line's numbers and each rule's offset, or undefined when they do not describe the rules line */
+function auxWords(p: Pending): { offsets: Uint32Array; words: Uint32Array; matches: string[]; targets: string[] } | undefined {
+  const f = p.src.file;
+  let aux: unknown;
+  try {
+    aux = JSON.parse(f.toString('utf8', p.auxAt, p.auxEnd));
+  } catch {
+    return undefined;
+  }
+  const { frames, matches, targets } = (isObj(aux) ? aux : {}) as { frames?: unknown; matches?: unknown; targets?: unknown };
+  const names = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (typeof frames !== 'string' || !names(matches) || !names(targets)) return undefined;
+  const raw = Buffer.from(frames, 'base64');
+  if (raw.length === 0 || raw.length % (4 * LAZY_STRIDE) !== 0) return undefined;
+  const words = new Uint32Array(raw.length / 4);
+  new Uint8Array(words.buffer).set(raw);
+  if (BIG_ENDIAN) Buffer.from(words.buffer).swap32();
+  const n = words.length / LAZY_STRIDE;
+  const offsets = new Uint32Array(n);
+  // `[` rule `,` rule ... `]`
+  if (f[p.at] !== 0x5b) return undefined;
+  let at = p.at + 1;
+  for (let i = 0; i < n; i++) {
+    offsets[i] = at;
+    at += words[i * LAZY_STRIDE]!;
+    if (at >= p.end || f[at] !== (i === n - 1 ? 0x5d : 0x2c)) return undefined;
+    at++;
+  }
+  return at === p.end ? { offsets, words, matches, targets } : undefined;
+}
+
+/** an edit was found: the lab is checked in full (once) */
+function edited(p: Pending): void {
+  if (p.src.edited) return;
+  p.src.edited = true;
+  p.src.onEdited();
+}
+
+/**
+ * Compares the lines of a chain with what line 1 says of them, once. A long chain's rules have
+ * their checksums in its frames line: those are compared when each rule is decoded.
+ */
+function verify(c: Chain, p: Pending): void {
+  if (p.verified) return;
+  p.verified = true;
+  if (p.at < 0) throw new LabFileError(`the rules of chain ${c.name} should be on line ${p.no}, which the file does not have`);
+  if (p.auxLen && p.auxAt < 0) throw new LabFileError(`the rules of chain ${c.name} should be on line ${p.no + 1}, which the file does not have`);
+  if (p.src.edited) return;
+  const f = p.src.file;
+  const ok = p.auxLen
+    ? p.end - p.at === p.len && p.auxEnd - p.auxAt === p.auxLen && p.src.sum(f, p.auxAt, p.auxEnd) === p.sum
+    : p.end - p.at === p.len && p.src.sum(f, p.at, p.end) === p.sum;
+  if (!ok) edited(p);
+}
+
+/** the text of rule `i` of a long chain matches its checksum */
+const ruleIntact = (src: Source, lz: Lazy, i: number): boolean => src.sum(src.file, lz.offsets[i]!, lz.offsets[i]! + lz.words[i * LAZY_STRIDE]!) === lz.words[i * LAZY_STRIDE + 1];
+
+function decodeRules(c: Chain): Rule[] {
+  const p = pendingOf(c);
+  if (!p) throw new Error(`chain ${c.name}: its rules are neither decoded nor in the file`);
+  verify(c, p);
+  // a long chain: every rule's own checksum
+  if (p.auxLen && !p.src.edited) {
+    const lz = lazyState(c, p);
+    if (!lz) edited(p);
+    else for (let i = 0; i < lz.offsets.length && !p.src.edited; i++) if (!lz.decoded.has(i) && !ruleIntact(p.src, lz, i)) edited(p);
+  }
+  // the check of an edited lab decodes every chain, this one too
+  if (pendingOf(c) !== p) return c.rules;
+  let rules: Rule[];
+  try {
+    rules = JSON.parse(p.src.file.toString('utf8', p.at, p.end)) as Rule[];
+  } catch (e) {
+    throw new LabFileError(`line ${p.no} (the rules of chain ${c.name}) is not valid JSON: ${(e as Error).message}`);
+  }
+  // rules already decoded one by one stay the objects the walk counted on
+  if (p.lazy && Array.isArray(rules)) for (const [i, r] of p.lazy.decoded) rules[i] = r;
+  StoredChain.settle(c, rules);
+  return rules;
+}
+
+/** the rule-by-rule state of a long chain (made once); undefined when its frames line does not fit */
+function lazyState(c: Chain, p: Pending): Lazy | undefined {
+  if (p.lazy !== undefined) return p.lazy ?? undefined;
+  const aw = auxWords(p);
+  if (!aw) {
+    p.lazy = null;
+    return undefined;
+  }
+  const { offsets, words, matches, targets } = aw;
+  const decoded = new Map<number, Rule>();
+  const f = p.src.file;
+  const lazy: Lazy = {
+    offsets,
+    words,
+    decoded,
+    api: {
+      size: offsets.length,
+      frames: words,
+      matches,
+      targets,
+      rule(pos: number): Rule {
+        // decoded in full since: that array's rule
+        if (pendingOf(c) !== p) return c.rules[pos]!;
+        let r = decoded.get(pos);
+        if (r) return r;
+        if (!ruleIntact(p.src, lazy, pos)) {
+          edited(p);
+          return c.rules[pos]!;
+        }
+        try {
+          r = JSON.parse(f.toString('utf8', offsets[pos]!, offsets[pos]! + words[pos * LAZY_STRIDE]!)) as Rule;
+        } catch {
+          // the text matches its checksum but is no JSON: decoding the chain whole says what is wrong
+          return c.rules[pos]!;
+        }
+        decoded.set(pos, r);
+        return r;
+      },
+    },
+  };
+  p.lazy = lazy;
+  return lazy;
+}
+
+function lazyOf(c: Chain): LazyRules | undefined {
+  const p = pendingOf(c);
+  if (!p || !p.auxLen || p.lazy === null) return undefined;
+  if (p.lazy) return p.lazy.api;
+  verify(c, p);
+  if (pendingOf(c) !== p || p.src.edited) return undefined;
+  const lz = lazyState(c, p);
+  if (!lz) {
+    // frames that do not fit the rules: not written by iptables-sim
+    edited(p);
+    return undefined;
+  }
+  return pendingOf(c) === p ? lz.api : undefined;
+}
+
+setLazyRulesSource(lazyOf);
+
+// ---------------------------------------------------------------------------------------------
+// writing
+
+/**
+ * The file's lines after line 1, in pieces. Pieces that follow each other in a file read (lines
+ * and the newlines between them) become one piece of that file.
+ */
+class LineWriter {
+  readonly out: Buffer[] = [];
+  private file: Buffer | undefined;
+  private start = 0;
+  private end = 0;
+
+  private flush(): void {
+    if (this.file) this.out.push(this.file.subarray(this.start, this.end));
+    this.file = undefined;
+  }
+  /** bytes [at, end) of a file read */
+  copy(file: Buffer, at: number, end: number): void {
+    if (end <= at) return;
+    if (this.file === file && this.end === at) {
+      this.end = end;
+      return;
+    }
+    this.flush();
+    this.file = file;
+    this.start = at;
+    this.end = end;
+  }
+  add(b: Buffer): void {
+    if (!b.length) return;
+    this.flush();
+    this.out.push(b);
+  }
+  newline(): void {
+    if (this.file && this.end < this.file.length && this.file[this.end] === NL) this.end++;
+    else this.add(NEWLINE);
+  }
+  done(): Buffer[] {
+    this.newline();
+    this.flush();
+    return this.out;
+  }
+}
+
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+/** a checksum as line 1 has it: 8 hex digits, or 8 z for one that matches nothing */
+const hexSum = (s: number): string => (s < 0 ? 'zzzzzzzz' : hex(s));
+
+/** a table's columns as they are being built */
+class Columns {
+  /** each chain's checksum (of its rules line, or a long chain's frames line), -1 without lines */
+  readonly sums: Float64Array;
+  /** what writing a chain's rules gave: the lengths of its lines (rules: 0 none, -1 in line 1) */
+  rulesLen = 0;
+  auxLen = 0;
+  private sum = -1;
+
+  constructor(
+    readonly names: unknown[],
+    readonly kinds: string[],
+    readonly num: unknown[],
+    readonly heads: Record<string, unknown>,
+    sums?: Float64Array,
+  ) {
+    this.sums = sums ?? new Float64Array(names.length).fill(-1);
+  }
+  static empty(n: number): Columns {
+    return new Columns(new Array<string>(n), new Array<string>(n), new Array<number>(n * NUM), {});
+  }
+  lines(rulesLen: number, auxLen: number, sum: number): void {
+    this.rulesLen = rulesLen;
+    this.auxLen = auxLen;
+    this.sum = rulesLen > 0 ? sum : -1;
+  }
+  /** chain `i`'s entries */
+  set(i: number, c: Chain): void {
+    const inline = this.rulesLen < 0;
+    let kind = inline ? undefined : kindOf(c, Object.keys(c));
+    if (kind === undefined) {
+      // any other chain: its fields as JSON has them (rules too, when they are no list)
+      kind = 'g';
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(c)) if (k !== 'rules' || inline) o[k] = (c as unknown as Record<string, unknown>)[k];
+      this.heads[i] = o;
+    } else delete this.heads[i];
+    const g = kind === 'g';
+    this.names[i] = g ? '' : c.name;
+    this.kinds[i] = kind;
+    this.num[i * NUM] = g ? 0 : c.pkts;
+    this.num[i * NUM + 1] = g ? 0 : c.bytes;
+    this.num[i * NUM + 2] = g || c.handle === undefined ? -1 : c.handle;
+    this.num[i * NUM + 3] = this.rulesLen;
+    this.num[i * NUM + 4] = this.auxLen;
+    this.sums[i] = this.sum;
+  }
+  json(): object {
+    let lines = 0;
+    for (let i = 0; i < this.sums.length; i++) if ((this.num[i * NUM + 3] as number) > 0) lines++;
+    const b = Buffer.allocUnsafe(lines * 8);
+    let at = 0;
+    for (let i = 0; i < this.sums.length; i++) {
+      if ((this.num[i * NUM + 3] as number) <= 0) continue;
+      const s = this.sums[i]!;
+      for (let k = 0; k < 8; k++) b[at++] = s < 0 ? 0x7a /* z */ : HEX[(s >>> (28 - 4 * k)) & 15]!;
+    }
+    return { names: namesColumn(this.names), kinds: this.kinds.join(''), num: this.num, sums: b.toString('latin1', 0, at), heads: this.heads };
+  }
+}
+
+/**
+ * The names column: one string, the names joined by newlines (which parses many times faster than
+ * a list of 40,000 strings), or the list when a name holds a newline (iptables takes none).
+ */
+function namesColumn(names: unknown[]): string | unknown[] {
+  for (const n of names) if (typeof n !== 'string' || n.includes('\n')) return names;
+  return names.join('\n');
+}
+
+/** the names column read: a list of as many names as there are chains, or undefined */
+function namesOf(v: unknown, n: number): unknown[] | undefined {
+  if (Array.isArray(v)) return v.length === n ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const names = n === 0 && v === '' ? [] : v.split('\n');
+  return names.length === n ? names : undefined;
+}
+
+/** a long chain's frames line: its rules' lengths, checksums and frames, and the extensions they use */
+function framesLine(words: Uint32Array, names: { matches: readonly string[]; targets: readonly string[] }): Buffer {
+  let raw = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
+  if (BIG_ENDIAN) raw = Buffer.from(raw).swap32();
+  return Buffer.from(JSON.stringify({ frames: raw.toString('base64'), matches: names.matches, targets: names.targets }));
+}
+
+/** writes the lines of rules decoded in full (or set) */
+function writeRules(rules: Rule[], w: LineWriter, cols: Columns): void {
+  if (rules.length >= LAZY_MIN && rules.length <= LAZY_MAX) {
+    const texts = new Array<string>(rules.length);
+    let ok = true;
+    for (let i = 0; i < rules.length && ok; i++) {
+      const r = rules[i];
+      const s = JSON.stringify(r);
+      // not a rule at all (a hole, a function): JSON.stringify of the array says what it says
+      if (typeof s !== 'string' || typeof r !== 'object' || r === null) ok = false;
+      else texts[i] = s;
+    }
+    if (ok) {
+      const line = Buffer.from(`[${texts.join(',')}]`);
+      const words = new Uint32Array(rules.length * LAZY_STRIDE);
+      let at = 1;
+      for (let i = 0; i < rules.length; i++) {
+        const len = Buffer.byteLength(texts[i]!);
+        words[i * LAZY_STRIDE] = len;
+        words[i * LAZY_STRIDE + 1] = crc32(line, at, at + len);
+        encodeFrame(rules[i]!, words, i * LAZY_STRIDE + 2);
+        at += len + 1;
+      }
+      const aux = framesLine(words, extensionNames(rules));
+      w.newline();
+      w.add(line);
+      w.newline();
+      w.add(aux);
+      cols.lines(line.length, aux.length, crc32(aux));
+      return;
+    }
+  }
+  const line = Buffer.from(JSON.stringify(rules));
+  w.newline();
+  w.add(line);
+  cols.lines(line.length, 0, crc32(line));
+}
+
+/**
+ * Writes the lines of a long chain read one rule at a time: the rules decoded are encoded again
+ * where they changed, the rest copied. False when a decoded rule is no longer a rule.
+ */
+function writeLazy(p: Pending, lz: Lazy, w: LineWriter, cols: Columns): boolean {
+  const f = p.src.file;
+  const changed: [number, Buffer][] = [];
+  for (const [i, r] of [...lz.decoded].sort((a, b) => a[0] - b[0])) {
+    const s = JSON.stringify(r);
+    if (typeof s !== 'string' || typeof r !== 'object' || r === null) return false;
+    const b = Buffer.from(s);
+    const at = lz.offsets[i]!;
+    const len = lz.words[i * LAZY_STRIDE]!;
+    if (b.length === len && b.equals(f.subarray(at, at + len))) continue;
+    // a rule that now uses other extensions: the chain's list of them is made again, from all rules
+    const was = JSON.parse(f.toString('utf8', at, at + len)) as Rule;
+    if (JSON.stringify(extensionNames([was])) !== JSON.stringify(extensionNames([r as Rule]))) return false;
+    changed.push([i, b]);
+  }
+  w.newline();
+  if (!changed.length) {
+    // as read (and checked when first read)
+    w.copy(f, p.at, p.end);
+    w.newline();
+    w.copy(f, p.auxAt, p.auxEnd);
+    cols.lines(p.len, p.auxLen, p.sum);
+    return true;
+  }
+  const words = lz.words.slice();
+  let from = p.at;
+  let len = 0;
+  for (const [i, b] of changed) {
+    const at = lz.offsets[i]!;
+    w.copy(f, from, at);
+    w.add(b);
+    len += at - from + b.length;
+    from = at + lz.words[i * LAZY_STRIDE]!;
+    words[i * LAZY_STRIDE] = b.length;
+    words[i * LAZY_STRIDE + 1] = crc32(b);
+    encodeFrame(lz.decoded.get(i)!, words, i * LAZY_STRIDE + 2);
+  }
+  w.copy(f, from, p.end);
+  len += p.end - from;
+  const aux = framesLine(words, lz.api);
+  w.newline();
+  w.add(aux);
+  cols.lines(len, aux.length, crc32(aux));
+  return true;
+}
+
+/**
+ * The version 3 checksum of a version 2 file's line copied unread: its CRC-32 when the line is as
+ * line 1 said (FNV-1a), else one that matches nothing (it stays an edit, found when read).
+ */
+function v2LineSum(p: Pending): number {
+  const f = p.src.file;
+  return p.end - p.at === p.len && fnv(f, p.at, p.end) === p.sum ? crc32(f, p.at, p.end) : NO_SUM;
+}
+
+/** writes the lines of a chain's rules, and tells `cols` their lengths */
+function writeChain(c: Chain, w: LineWriter, cols: Columns): void {
+  const p = pendingOf(c);
+  if (p) {
+    if (p.lazy) {
+      if (writeLazy(p, p.lazy, w, cols)) return;
+    } else if (p.at >= 0 && p.len > 0 && (!p.auxLen || p.auxAt >= 0)) {
+      // copied with what line 1 said of them: a line edited by hand stays recognisable as such
+      w.newline();
+      w.copy(p.src.file, p.at, p.end);
+      if (p.auxLen) {
+        w.newline();
+        w.copy(p.src.file, p.auxAt, p.auxEnd);
+      }
+      cols.lines(p.len, p.auxLen, p.src.sum === crc32 ? p.sum : v2LineSum(p));
+      return;
+    }
+  }
+  const rules = c.rules;
+  if (!Array.isArray(rules)) cols.lines(-1, 0, 0);
+  else if (!rules.length) cols.lines(0, 0, 0);
+  else writeRules(rules, w, cols);
+}
+
+const fin = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * The kind letter of a chain whose fields fit the columns (its own keys but rules, in this
+ * order: name, policy and created for a built-in chain, pkts, bytes, and a handle), else undefined.
+ */
+function kindOf(c: Chain, keys: string[]): string | undefined {
+  let n = keys.length;
+  let r = keys.indexOf('rules');
+  if (r >= 0) n--;
+  else r = n;
+  const key = (i: number): string | undefined => keys[i < r ? i : i + 1];
+  if (typeof c.name !== 'string' || !fin(c.pkts) || !fin(c.bytes)) return undefined;
+  if (key(n - 1) === 'handle') {
+    if (!fin(c.handle) || c.handle < 0) return undefined;
+    n--;
+  }
+  if (key(0) !== 'name' || key(n - 2) !== 'pkts' || key(n - 1) !== 'bytes') return undefined;
+  if (n === 3) return 'u';
+  if (n !== 5 || key(1) !== 'policy' || key(2) !== 'created' || typeof c.created !== 'boolean') return undefined;
+  if (c.policy === 'ACCEPT') return c.created ? 'A' : 'a';
+  if (c.policy === 'DROP') return c.created ? 'D' : 'd';
+  return undefined;
+}
+
+function columns(chains: Chain[], w: LineWriter): object {
+  const cols = Columns.empty(chains.length);
+  for (let i = 0; i < chains.length; i++) {
+    writeChain(chains[i]!, w, cols);
+    cols.set(i, chains[i]!);
+  }
+  return cols.json();
+}
+
+/**
+ * The columns of a table whose chains were not all made: those of the others, and their lines,
+ * are copied as they were read, a run of them at a time. (Only for files laid out as line 1 says:
+ * any other is checked in full when read, which makes every chain.)
+ */
+function dirColumns(d: TableDir, w: LineWriter): object {
+  const made = [...d.madeList].sort((a, b) => a - b);
+  const cols = Columns.empty(made.length);
+  const f = d.src.file;
+  const num = d.num;
+  let names: unknown[] | undefined;
+  const kinds: string[] = [];
+  const sums: string[] = [];
+  let from = 0;
+  /** chains [from, to) as read */
+  const copyRun = (to: number): void => {
+    if (to <= from) return;
+    if (d.pos[to]! > d.pos[from]!) {
+      w.newline();
+      w.copy(f, d.pos[from]!, d.pos[to]! - 1);
+    }
+    kinds.push(d.kinds.slice(from, to));
+    sums.push(d.sums.slice(d.sumOff[from], d.sumOff[to]));
+  };
+  made.forEach((i, k) => {
+    copyRun(i);
+    const c = d.madeAt(i)!;
+    writeChain(c, w, cols);
+    cols.set(k, c);
+    // the columns of a chain made are its own again (those read are not looked at any more)
+    const o = k * NUM;
+    for (let j = 0; j < NUM; j++) num[i * NUM + j] = cols.num[o + j];
+    if (cols.heads[k] !== undefined) d.heads[i] = cols.heads[k];
+    else delete d.heads[i];
+    if (cols.names[k] !== d.names[i]) (names ??= d.names.slice())[i] = cols.names[k];
+    kinds.push(cols.kinds[k]!);
+    if ((cols.num[o + 3] as number) > 0) sums.push(hexSum(cols.sums[k]!));
+    from = i + 1;
+  });
+  copyRun(d.size);
+  return { names: names ? namesColumn(names) : d.namesColumn, kinds: kinds.join(''), num, sums: sums.join(''), heads: d.heads };
+}
+
+/** The file's bytes for a lab, in pieces (most of them pieces of the file it was read from). */
+export function encodeLabParts(lab: Lab): Buffer[] {
+  const w = new LineWriter();
+  const hosts: Record<string, unknown> = {};
+  for (const [name, h] of Object.entries(lab.hosts)) {
+    const tables: Record<string, unknown> = {};
+    for (const [tn, t] of Object.entries(h.tables ?? {}) as [string, Table | undefined][]) {
+      if (!t) {
+        tables[tn] = t;
+        continue;
+      }
+      // the table's fields, its chains in columns (read without making the chains not made yet)
+      const d = dirOf(t);
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(t)) o[k] = k === 'chains' ? undefined : (t as unknown as Record<string, unknown>)[k];
+      o.chains = d && !d.src.scanned ? dirColumns(d, w) : columns(t.chains, w);
+      tables[tn] = o;
+    }
+    hosts[name] = { ...h, tables };
+  }
+  const { checksum: _, ...rest } = lab as Lab & { checksum?: unknown };
+  const body = Buffer.from(JSON.stringify({ ...rest, version: LAB_VERSION, hosts }).slice(1));
+  return [Buffer.from(`${SUM_HEAD}${hex(crc32(body))}",`), body, ...w.done()];
 }
 
 /** The file's bytes for a lab. Chains whose rules were never read keep their stored line. */
 export function encodeLab(lab: Lab): Buffer {
-  const lines: Buffer[] = [];
-  const refs = new Map<Chain, RulesRef | []>();
-  for (const c of chainsOf(lab)) {
-    const p = pending.get(c);
-    let bytes: Buffer;
-    let sum: string;
-    if (p) {
-      // copied with what line 1 said of it: a line edited by hand stays recognisable as such
-      bytes = p.line;
-      sum = p.ref.sum;
-    } else {
-      if (!c.rules.length) {
-        refs.set(c, []);
-        continue;
-      }
-      bytes = Buffer.from(JSON.stringify(c.rules));
-      sum = fnv1a(bytes);
-    }
-    lines.push(bytes);
-    refs.set(c, { line: lines.length, bytes: p ? p.ref.bytes : bytes.length, sum });
-  }
-  // the header: the lab with each chain's rules replaced by its reference (getters not run)
-  const chainHead = (c: Chain): Record<string, unknown> => {
-    const o: Record<string, unknown> = {};
-    for (const k of Object.keys(c)) if (k !== 'rules') o[k] = (c as unknown as Record<string, unknown>)[k];
-    o.rules = refs.get(c) ?? [];
-    return o;
-  };
-  const hosts: Record<string, unknown> = {};
-  for (const [name, h] of Object.entries(lab.hosts)) {
-    const tables: Record<string, unknown> = {};
-    for (const [tn, t] of Object.entries(h.tables ?? {}) as [string, Table | undefined][]) tables[tn] = t && { ...t, chains: t.chains.map(chainHead) };
-    hosts[name] = { ...h, tables };
-  }
-  const { checksum: _, ...rest } = lab as Lab & { checksum?: unknown };
-  const header = JSON.stringify({ ...rest, version: LAB_VERSION, hosts });
-  const body = Buffer.from(header.slice(1));
-  const parts: Buffer[] = [Buffer.from(`${SUM_HEAD}${fnv1a(body)}",`), body];
-  for (const l of lines) parts.push(Buffer.from('\n'), l);
-  parts.push(Buffer.from('\n'));
-  return Buffer.concat(parts);
+  return Buffer.concat(encodeLabParts(lab));
 }
 
+// ---------------------------------------------------------------------------------------------
+// reading
+
 export interface DecodedLab {
-  /** the lab; rules of version 2 files are decoded when first read */
+  /** the lab; rules of version 2 and 3 files are decoded when first read */
   data: unknown;
   /** line 1's checksum matches: iptables-sim wrote it */
   trusted: boolean;
@@ -111,32 +751,231 @@ export interface DecodedLab {
   decodeAll(): void;
 }
 
-export class LabFileError extends Error {}
+/** where each line after line 1 begins and ends, found by scanning */
+function scanLines(buf: Buffer, nl: number): { at: number[]; end: number[] } {
+  const at: number[] = [];
+  const end: number[] = [];
+  for (let start = nl + 1; start > 0 && start < buf.length; ) {
+    const e = buf.indexOf(NL, start);
+    at.push(start);
+    end.push(e < 0 ? buf.length : e);
+    start = e < 0 ? -1 : e + 1;
+  }
+  return { at, end };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** the TableDir of a table (not enumerable: no copy or JSON of the table sees it) */
+const DIR = Symbol('chains still in the lab file');
 
 /**
- * The rule lines by number. Our own files have them in order, each as long as line 1 says: their
- * places follow from the lengths (checked at each end); anything else is found by scanning.
+ * A table read from a version 3 file: its chains are made from the columns when something asks
+ * for one by name (findChain) or for all of them (`chains`, a getter until then). A trace through
+ * a kube-proxy lab makes a dozen of its 40,000 chains; writing it back copies the lines and
+ * columns of the others as they were read.
  */
-function lineTable(buf: Buffer, nl: number, refs: [Chain, RulesRef][]): { lines: Map<number, Buffer>; exact: boolean } {
-  const out = new Map<number, Buffer>();
-  let at = nl + 1;
-  let line = 1;
-  for (const [, r] of refs) {
-    const end = at + r.bytes;
-    if (r.line !== line || buf[end] !== NL) break;
-    out.set(line, buf.subarray(at, end));
-    at = end + 1;
-    line++;
+class TableDir {
+  /** the chains made so far, by index, and their indexes in the order they were made */
+  private readonly made: (Chain | undefined)[];
+  readonly madeList: number[] = [];
+  /** chain names to indexes: a few looked up one by one, then all at once */
+  private found = new Map<string, number>();
+  private index: Map<string, number> | undefined;
+  /** the names to look up ('g' chains have theirs in heads) */
+  private readonly lookupNames: unknown[];
+  /** where chain i's lines begin in the file (or the next chain's, when it has none); [size]: the end */
+  readonly pos: Float64Array;
+  /** how many lines come before chain i's in this table; [size]: all of them */
+  readonly lines: Int32Array;
+  /** where chain i's checksum is in `sums` (8 hex digits for each chain with lines) */
+  readonly sumOff: Int32Array;
+
+  constructor(
+    readonly table: Record<string, unknown>,
+    readonly src: Source,
+    readonly names: unknown[],
+    /** the names column as read (written back as it was while no name changes) */
+    readonly namesColumn: unknown,
+    readonly kinds: string,
+    readonly num: unknown[],
+    readonly heads: Record<string, unknown>,
+    readonly sums: string,
+    /** the file line number of the table's first line */
+    readonly firstLine: number,
+    /** where its lines begin in the file; returns where they end, or -1 when they are not where line 1 says */
+    start: number,
+    where: string,
+  ) {
+    const n = names.length;
+    this.made = new Array<Chain | undefined>(n);
+    this.pos = new Float64Array(n + 1);
+    this.lines = new Int32Array(n + 1);
+    this.sumOff = new Int32Array(n + 1);
+    const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
+    const buf = src.file;
+    let pos = start;
+    let lines = 0;
+    let sumAt = 0;
+    let lookup = names;
+    for (let i = 0; i < n; i++) {
+      this.pos[i] = pos;
+      this.lines[i] = lines;
+      this.sumOff[i] = sumAt;
+      const rulesLen = num[i * NUM + 3] as number;
+      const auxLen = num[i * NUM + 4] as number;
+      if (rulesLen > 0) {
+        if (!Number.isInteger(rulesLen) || !Number.isInteger(auxLen) || auxLen < 0) throw bad(`chain ${i + 1}: line lengths ${rulesLen}, ${auxLen}`);
+        sumAt += 8;
+        lines++;
+        if (pos >= 0) pos = buf[pos + rulesLen] === NL ? pos + rulesLen + 1 : -1;
+        if (auxLen) {
+          lines++;
+          if (pos >= 0) pos = buf[pos + auxLen] === NL ? pos + auxLen + 1 : -1;
+        }
+      } else if ((rulesLen !== 0 && rulesLen !== -1) || auxLen !== 0) throw bad(`chain ${i + 1}: line lengths ${rulesLen}, ${auxLen}`);
+      if (kinds.charCodeAt(i) === 0x67 /* g */) {
+        const head = heads[i];
+        if (!isObj(head)) throw bad(`chain ${i + 1} has no fields`);
+        if (lookup === names) lookup = names.slice();
+        lookup[i] = head.name;
+      }
+    }
+    this.pos[n] = pos;
+    this.lines[n] = lines;
+    this.sumOff[n] = sumAt;
+    if (sumAt !== sums.length) throw bad('sums do not match the lines');
+    this.lookupNames = lookup;
   }
-  if (out.size === refs.length && at >= buf.length) return { lines: out, exact: true };
-  out.clear();
-  for (let start = nl + 1, n = 1; start > 0 && start < buf.length; n++) {
-    const end = buf.indexOf(NL, start);
-    out.set(n, buf.subarray(start, end < 0 ? buf.length : end));
-    start = end < 0 ? -1 : end + 1;
+
+  get size(): number {
+    return this.names.length;
   }
-  return { lines: out, exact: false };
+  /** where the table's lines end in the file (-1: not where line 1 puts them) */
+  get end(): number {
+    return this.pos[this.size]!;
+  }
+  /** chain `i`, made now if it was not */
+  chain(i: number): Chain {
+    const had = this.made[i];
+    if (had) return had;
+    const num = this.num;
+    const kind = this.kinds.charCodeAt(i);
+    const rulesLen = num[i * NUM + 3] as number;
+    const auxLen = num[i * NUM + 4] as number;
+    const where = (what: string): LabFileError => new LabFileError(`chain ${i + 1} of a table: the list of chains is damaged (${what})`);
+    let p: Pending | undefined;
+    if (rulesLen > 0) {
+      p = new Pending(this.src, this.firstLine + this.lines[i]!, rulesLen, sumAt(this.sums, this.sumOff[i]!), auxLen);
+      const scanned = this.src.scanned;
+      if (scanned) p.place(scanned.at, scanned.end);
+      else {
+        p.at = this.pos[i]!;
+        p.end = p.at + rulesLen;
+        if (auxLen) {
+          p.auxAt = p.end + 1;
+          p.auxEnd = p.auxAt + auxLen;
+        }
+      }
+    }
+    // made without rules: they come last (as in version 2 files), as a list or a getter
+    let c: Record<string, unknown>;
+    if (kind === 0x67 /* g */) {
+      c = Object.assign(p ? new StoredChain(p) : {}, this.heads[i] as object) as Record<string, unknown>;
+    } else {
+      if (rulesLen === -1) throw where('its rules are in line 1 but its fields are not');
+      const name = this.names[i];
+      const [pkts, bytes, handle] = [num[i * NUM], num[i * NUM + 1], num[i * NUM + 2]];
+      if (typeof name !== 'string' || !fin(pkts) || !fin(bytes) || !fin(handle)) throw where('name or counters');
+      c = (p ? new StoredChain(p) : {}) as Record<string, unknown>;
+      c.name = name;
+      if (kind === 0x41 /* A */ || kind === 0x61 /* a */ || kind === 0x44 /* D */ || kind === 0x64 /* d */) {
+        c.policy = kind === 0x41 || kind === 0x61 ? 'ACCEPT' : 'DROP';
+        c.created = kind === 0x41 || kind === 0x44;
+      } else if (kind !== 0x75 /* u */) throw where(`kind ${JSON.stringify(this.kinds[i])}`);
+      c.pkts = pkts;
+      c.bytes = bytes;
+      if (handle >= 0) c.handle = handle;
+    }
+    if (p) Object.defineProperty(c, 'rules', RULES);
+    else if (rulesLen === 0) c.rules = [];
+    this.made[i] = c as unknown as Chain;
+    this.madeList.push(i);
+    return c as unknown as Chain;
+  }
+  /** the chain made for `i`, if it was */
+  madeAt(i: number): Chain | undefined {
+    return this.made[i];
+  }
+  /** findChain() without making the other chains (the last of that name, as findChain's index has it) */
+  find(name: string): Chain | undefined {
+    let i = this.index ? this.index.get(name) : this.found.get(name);
+    if (i === undefined) {
+      if (this.index || this.found.size < 16) {
+        i = this.index ? -1 : this.lookupNames.lastIndexOf(name);
+        if (!this.index) this.found.set(name, i);
+      } else {
+        // asked for many: index them all
+        this.index = new Map();
+        this.lookupNames.forEach((n, k) => this.index!.set(n as string, k));
+        i = this.index.get(name) ?? -1;
+      }
+    }
+    return i < 0 ? undefined : this.chain(i);
+  }
+  /** whether any chain is created (a base chain the kernel has), without making them */
+  anyCreated(): boolean {
+    for (let i = 0; i < this.size; i++) {
+      const c = this.made[i];
+      if (c ? c.created : this.kinds.charCodeAt(i) === 0x67 ? (this.heads[i] as { created?: unknown }).created : this.kinds[i] === 'A' || this.kinds[i] === 'D') return true;
+    }
+    return false;
+  }
+  /** every chain: the table's `chains` from now on */
+  all(): Chain[] {
+    const out = new Array<Chain>(this.size);
+    for (let i = 0; i < out.length; i++) out[i] = this.chain(i);
+    return out;
+  }
 }
+
+/** the TableDir of a table whose chains were not all made yet */
+function dirOf(t: object): TableDir | undefined {
+  return (t as { [DIR]?: TableDir })[DIR];
+}
+
+/** a table's `chains`: made from its TableDir on first use, a plain list from then on */
+function settleChains(t: object, chains: Chain[]): void {
+  (t as { [DIR]?: TableDir })[DIR] = undefined;
+  Object.defineProperty(t, 'chains', { value: chains, writable: true, configurable: true, enumerable: true });
+}
+
+const CHAINS: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: object): Chain[] {
+    const d = dirOf(this);
+    const chains = d ? d.all() : [];
+    settleChains(this, chains);
+    return chains;
+  },
+  set(this: object, v: Chain[]) {
+    settleChains(this, v);
+  },
+};
+
+setStoredChains({
+  find(t, name) {
+    const d = dirOf(t);
+    if (!d) return null;
+    const c = d.find(name);
+    // a chain renamed since it was made: the names in the columns no longer tell
+    return c === undefined || c.name === name ? c : null;
+  },
+  anyCreated(t) {
+    return dirOf(t)?.anyCreated() ?? null;
+  },
+});
 
 /**
  * Reads a lab file's bytes. `onEdited` is called (and may throw) when a chain's rules turn out to
@@ -154,67 +993,93 @@ export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
   const version = typeof data === 'object' && data !== null ? (data as { version?: unknown }).version : undefined;
   // a newer layout is not ours to take apart: the version check names it
   if (typeof version === 'number' && version > LAB_VERSION) return { data, trusted: false, decodeAll() {} };
-  if (version !== 2) {
+  if (version !== 2 && version !== 3) {
     // version 1, or something else: one JSON document (JSON.parse's message says where it breaks)
     return { data: JSON.parse(buf.toString('utf8')), trusted: false, decodeAll() {} };
   }
   const text = first.toString('latin1', 0, SUM_LEN);
-  const trusted = text.startsWith(SUM_HEAD) && text.endsWith('",') && text.slice(SUM_HEAD.length, SUM_LEN - 2) === fnv1a(first.subarray(SUM_LEN));
-  const refs: [Chain, RulesRef][] = [];
-  for (const c of chainsOf(data as Lab)) {
-    const ref = (c as unknown as { rules: unknown }).rules;
-    if (Array.isArray(ref)) continue;
-    if (typeof ref !== 'object' || ref === null) continue; // the structure check reports it
-    const r = ref as RulesRef;
-    if (!Number.isInteger(r.line) || r.line < 1 || !Number.isInteger(r.bytes) || typeof r.sum !== 'string') {
-      throw new LabFileError(`chain ${c.name}: its rules reference ${JSON.stringify(ref)} is not {line, bytes, sum}`);
+  const sum = version === 3 ? crc32 : fnv;
+  const head = version === 3 ? SUM_HEAD : V2_SUM_HEAD;
+  const trusted = text.startsWith(head) && text.endsWith('",') && text.slice(head.length, SUM_LEN - 2) === hex(sum(first, SUM_LEN));
+  const src: Source = { file: buf, sum, onEdited, edited: false, scanned: undefined };
+  const dirs: TableDir[] = [];
+  const pendings: Pending[] = [];
+  const chains: Chain[] = [];
+  let exact: boolean;
+  if (version === 3) {
+    const hosts = (data as { hosts?: unknown }).hosts;
+    let line = 2;
+    let pos = nl + 1;
+    for (const [hn, h] of Object.entries(isObj(hosts) ? hosts : {})) {
+      if (!isObj(h) || !isObj(h.tables)) continue; // the structure check reports it
+      for (const [tn, t] of Object.entries(h.tables)) {
+        // chains as a list: a lab written by hand as one document (checked in full)
+        if (!isObj(t) || t.chains === undefined || Array.isArray(t.chains)) continue;
+        const where = `hosts.${hn}.tables.${tn}`;
+        const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
+        const cols = t.chains;
+        if (!isObj(cols)) throw bad('not a set of columns');
+        const { kinds, num, sums, heads } = cols;
+        if (typeof kinds !== 'string') throw bad('no kinds');
+        const names = namesOf(cols.names, kinds.length);
+        if (!names) throw bad('names and kinds differ in number');
+        if (!Array.isArray(num) || num.length !== names.length * NUM) throw bad('num does not have five numbers a chain');
+        if (typeof sums !== 'string' || (heads !== undefined && !isObj(heads))) throw bad('sums or heads');
+        const d = new TableDir(t, src, names, cols.names, kinds, num, heads ?? {}, sums, line, pos, where);
+        line += d.lines[d.size]!;
+        pos = d.end;
+        dirs.push(d);
+        Object.defineProperty(t, DIR, { value: d, writable: true, configurable: true, enumerable: false });
+        Object.defineProperty(t, 'chains', CHAINS);
+      }
     }
-    refs.push([c, r]);
-  }
-  const { lines, exact } = lineTable(buf, nl, refs);
-  const lineOf = (ref: RulesRef): Buffer | undefined => lines.get(ref.line);
-  const lazy: Chain[] = [];
-  let edited = false;
-  const decode = (c: Chain, ref: RulesRef): Rule[] => {
-    const bytes = lineOf(ref);
-    if (!bytes) throw new LabFileError(`the rules of chain ${c.name} should be on line ${ref.line + 1}, which the file does not have`);
-    if ((bytes.length !== ref.bytes || fnv1a(bytes) !== ref.sum) && !edited) {
-      edited = true;
-      onEdited();
+    exact = pos >= 0 && pos >= buf.length;
+    if (!exact) src.scanned = scanLines(buf, nl);
+  } else {
+    for (const h of Object.values((data as Lab).hosts)) {
+      for (const t of Object.values(h.tables ?? {}) as (Table | undefined)[]) {
+        if (!t || !Array.isArray(t.chains)) continue;
+        t.chains = t.chains.map((c) => {
+          const ref = (c as unknown as { rules: unknown }).rules;
+          if (!isObj(ref)) return c; // a list, or what the structure check reports
+          const r = ref as { line: number; bytes: number; sum: string };
+          if (!Number.isInteger(r.line) || r.line < 1 || !Number.isInteger(r.bytes) || typeof r.sum !== 'string') {
+            throw new LabFileError(`chain ${c.name}: its rules reference ${JSON.stringify(ref)} is not {line, bytes, sum}`);
+          }
+          const p = new Pending(src, r.line + 1, r.bytes, r.sum.length === 8 ? sumAt(r.sum, 0) : NO_SUM, 0);
+          pendings.push(p);
+          const sc = Object.assign(new StoredChain(p), c) as unknown as Chain;
+          Object.defineProperty(sc, 'rules', RULES);
+          chains.push(sc);
+          return sc;
+        });
+      }
     }
-    try {
-      return JSON.parse(bytes.toString('utf8')) as Rule[];
-    } catch (e) {
-      throw new LabFileError(`line ${ref.line + 1} (the rules of chain ${c.name}) is not valid JSON: ${(e as Error).message}`);
+    // our own files have the lines in order, each as long as line 1 says (checked at each end)
+    let pos = nl + 1;
+    exact = true;
+    for (let k = 0; k < pendings.length && exact; k++) {
+      const p = pendings[k]!;
+      if (p.no !== k + 2 || buf[pos + p.len] !== NL) exact = false;
+      else {
+        p.at = pos;
+        p.end = pos + p.len;
+        pos = p.end + 1;
+      }
     }
-  };
-  const settle = (c: Chain, rules: Rule[]): void => {
-    pending.delete(c);
-    Object.defineProperty(c, 'rules', { value: rules, writable: true, configurable: true, enumerable: true });
-  };
-  for (const [c, r] of refs) {
-    const line = lineOf(r);
-    if (line) pending.set(c, { line, ref: r });
-    lazy.push(c);
-    Object.defineProperty(c, 'rules', {
-      configurable: true,
-      enumerable: true,
-      get() {
-        const rules = decode(c, r);
-        settle(c, rules);
-        return rules;
-      },
-      set(v: Rule[]) {
-        settle(c, v);
-      },
-    });
+    exact &&= pos >= buf.length;
+    if (!exact) {
+      src.scanned = scanLines(buf, nl);
+      for (const p of pendings) p.place(src.scanned.at, src.scanned.end);
+    }
   }
   return {
     data,
     // lines not where line 1 puts them: truncated, or edited by hand
     trusted: trusted && exact,
     decodeAll() {
-      for (const c of lazy) void c.rules;
+      for (const c of chains) void c.rules;
+      for (const d of dirs) for (const c of d.table.chains as Chain[]) void c.rules;
     },
   };
 }

@@ -10,13 +10,13 @@
  * any command uses it: every field, and every rule's extension data run through the extension
  * code that will read it (./validate.ts).
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writevSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SimError } from '../errors.js';
 import { builtinLab } from '../net/builtin-lab.js';
 import { LAB_FORMAT, LAB_VERSION, type Lab } from '../net/lab.js';
 import { acquireLock } from './lock.js';
-import { decodeLab, encodeLab, LabFileError } from './lab-file.js';
+import { decodeLab, encodeLab, encodeLabParts, LabFileError } from './lab-file.js';
 import { describeProblems, renderProblems, structureProblems } from './validate.js';
 
 export { defaultStatePath } from './paths.js';
@@ -144,7 +144,8 @@ function removeLeftovers(path: string): void {
  * rename itself survives a power cut). Readers never lock: they see the old file or the new one.
  */
 export function writeLabAtomic(path: string, lab: Lab): void {
-  const text = encodeLab(lab);
+  // in pieces, most of them the file read: written without joining them first
+  const parts = encodeLabParts(lab);
   ensureDir(path);
   const tmp = `${path}.${process.pid}.${Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, '0')}.tmp`;
   let fd: number;
@@ -154,7 +155,7 @@ export function writeLabAtomic(path: string, lab: Lab): void {
     throw new SimError(`cannot write ${path}: ${(e as Error).message}`, 4);
   }
   try {
-    writeFileSync(fd, text);
+    writeAll(fd, parts);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
@@ -183,6 +184,26 @@ export function writeLabAtomic(path: string, lab: Lab): void {
     /* directories cannot be fsynced everywhere; the rename is still atomic */
   }
   removeLeftovers(path);
+}
+
+/** writev(2) until every byte is written (it may write less than asked) */
+function writeAll(fd: number, parts: Buffer[]): void {
+  let i = 0;
+  while (i < parts.length) {
+    // IOV_MAX is 1024 on Linux
+    const batch = parts.slice(i, i + 1024);
+    let n = writevSync(fd, batch);
+    for (const b of batch) {
+      if (n >= b.length) {
+        n -= b.length;
+        i++;
+        continue;
+      }
+      // a short write: the rest of this piece, and the pieces after it, on the next round
+      parts[i] = b.subarray(n);
+      break;
+    }
+  }
 }
 
 export interface LockOptions {

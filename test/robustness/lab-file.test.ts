@@ -139,12 +139,12 @@ describe('a damaged lab file is refused, named, and left untouched', () => {
     expect(s.rc, s.stderr).toBe(0);
     expect(s.stdout).toMatch(/^\s+42\s/m);
     expect((await sb.sh('iptables -A INPUT -j DROP')).rc).toBe(0);
-    expect(readFileSync(sb.state, 'utf8').startsWith('{"checksum":"fnv1a:')).toBe(true);
+    expect(readFileSync(sb.state, 'utf8').startsWith('{"checksum":"crc32:')).toBe(true);
   });
 
   it('the checksum tells our files from edited ones; edited ones are checked in full', () => {
     const text = labText(builtinLab());
-    expect(text.startsWith('{"checksum":"fnv1a:')).toBe(true);
+    expect(text.startsWith('{"checksum":"crc32:')).toBe(true);
     expect(parseLabText(text, 'x.json').name).toBe(builtinLab().name);
     const edited = text.replace('"name":"home network (seed post)"', '"name":"mine"');
     expect(parseLabText(edited, 'x.json').name).toBe('mine');

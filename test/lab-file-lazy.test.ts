@@ -1,0 +1,239 @@
+/**
+ * Long chains read rule by rule (src/state/lab-file.ts, src/ruleset/lazy-rules.ts): a trace walks
+ * a chain still in the lab file by the frames stored next to its rules, decoding only the rules
+ * whose frame can match. Against the same lab decoded in full, on random rule sets and packets:
+ * the same events, outcome and counters, and the same file written back. Edits made by hand to a
+ * long chain's rules or frames are found and checked like any other.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { tracePacket, type PacketSpec } from '../src/engine/simulate.js';
+import { SimError } from '../src/errors.js';
+import { parseDotted } from '../src/net/ipv4.js';
+import type { Lab } from '../src/net/lab.js';
+import { lazyRules } from '../src/ruleset/lazy-rules.js';
+import type { Chain } from '../src/ruleset/tables.js';
+import { decodeLab, encodeLab, LAZY_MIN } from '../src/state/lab-file.js';
+import { parseLabText, readLab } from '../src/state/store.js';
+import { Sandbox } from './helpers/cli.js';
+
+/** xorshift32 */
+function generator(seed: number) {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  const chance = (p: number) => next() < p;
+  return { int, pick, chance };
+}
+type Gen = ReturnType<typeof generator>;
+
+const ADDRS = ['50.60.70.1', '50.60.70.80', '203.0.113.10', '8.8.8.8', '192.168.1.1', '192.168.1.2', '192.168.1.3', '10.96.0.1', '10.96.0.2', '10.96.1.9', '0.0.0.0'];
+const PORTS = [22, 53, 80, 443];
+
+/** a rule's frame and a few matches: prefixes of every length, negations, protocols, interfaces */
+function ruleSpec(g: Gen, later: string[], ins: boolean): string {
+  const p: string[] = [];
+  const neg = () => (g.chance(0.2) ? '! ' : '');
+  if (g.chance(0.4)) p.push(`${neg()}-s ${g.pick(ADDRS)}/${g.pick([32, 32, 24, 16, 8, 1, 0])}`);
+  if (g.chance(0.6)) p.push(`${neg()}-d ${g.pick(ADDRS)}/${g.pick([32, 32, 32, 24, 16, 0])}`);
+  if (ins && g.chance(0.15)) p.push(`${neg()}-i ${g.pick(['eth0', 'eth1', 'eth+'])}`);
+  let proto: string | undefined;
+  if (g.chance(0.6)) {
+    proto = g.pick(['tcp', 'udp', 'icmp']);
+    const inv = g.chance(0.15);
+    p.push(`${inv ? '! ' : ''}-p ${proto}`);
+    if (inv) proto = undefined;
+  }
+  if (g.chance(0.3)) p.push(`-m comment --comment "c${g.int(50)}"`);
+  if ((proto === 'tcp' || proto === 'udp') && g.chance(0.5)) p.push(`-m ${proto} ${neg()}--dport ${g.pick(PORTS)}`);
+  if (g.chance(0.05)) p.push(`-m statistic --mode nth --every 2 --packet ${g.int(2)}`);
+  let t: string;
+  if (later.length && g.chance(0.2)) t = `-${g.chance(0.8) ? 'j' : 'g'} ${g.pick(later)}`;
+  else if (g.chance(0.1)) t = '-j RETURN';
+  else t = g.pick(['-j ACCEPT', '-j DROP', '-j ACCEPT', '-j LOG --log-prefix "x "', '']);
+  return [...p, t].join(' ').trimEnd();
+}
+
+/** a filter table whose chains are mostly long enough to be kept rule by rule */
+function ruleset(g: Gen): string {
+  const out = ['*filter', ':INPUT ACCEPT [0:0]', `:FORWARD ${g.pick(['ACCEPT', 'DROP'])} [0:0]`, ':OUTPUT ACCEPT [0:0]'];
+  const users = ['U0', 'U1', 'U2', 'U3'];
+  for (const u of users) out.push(`:${u} - [0:0]`);
+  for (const b of ['INPUT', 'FORWARD', 'OUTPUT']) {
+    const n = g.chance(0.5) ? LAZY_MIN + g.int(60) : g.int(20);
+    for (let i = 0; i < n; i++) out.push(`-A ${b} ${ruleSpec(g, b === 'OUTPUT' ? [] : users, b !== 'OUTPUT')}`);
+  }
+  users.forEach((u, k) => {
+    const n = g.chance(0.7) ? LAZY_MIN + g.int(100) : g.int(LAZY_MIN);
+    for (let i = 0; i < n; i++) out.push(`-A ${u} ${ruleSpec(g, users.slice(k + 1), true)}`);
+  });
+  out.push('COMMIT');
+  return out.join('\n') + '\n';
+}
+
+function packet(g: Gen): PacketSpec {
+  const proto = g.pick([6, 17, 1]);
+  const iface = g.pick(['eth0', 'eth1', undefined]);
+  const spec: PacketSpec = { iface, proto, dst: parseDotted(g.pick(ADDRS))! };
+  if (iface !== undefined || g.chance(0.5)) spec.src = parseDotted(g.pick(ADDRS))!;
+  if (proto !== 1) {
+    spec.sport = 40000 + g.int(10);
+    spec.dport = g.pick(PORTS);
+  }
+  if (proto === 6) spec.tcpFlags = 0x02;
+  return spec;
+}
+
+function trace(lab: Lab, spec: PacketSpec): string {
+  try {
+    const t = tracePacket(lab, 'router', spec);
+    return JSON.stringify({ outcome: t.outcome.kind, events: t.events }, (k, v) => (k === 'id' ? undefined : v));
+  } catch (e) {
+    if (e instanceof SimError) return `error: ${e.message}`;
+    throw e;
+  }
+}
+
+const chainsOf = (lab: Lab): Chain[] => Object.values(lab.hosts).flatMap((h) => Object.values(h.tables).flatMap((t) => t?.chains ?? []));
+/** its rules are still in the file (a getter until decoded) */
+const stillStored = (c: Chain): boolean => Object.getOwnPropertyDescriptor(c, 'rules')!.get !== undefined;
+
+async function stored(rules: string): Promise<Sandbox> {
+  const sb = new Sandbox();
+  const r = await sb.run(['iptables-restore'], rules);
+  expect(r.rc, r.stderr).toBe(0);
+  return sb;
+}
+
+describe('long chains walked rule by rule', () => {
+  for (let set = 0; set < 12; set++) {
+    const seed = 0x2545f491 ^ (set * 40503);
+    it(`random rule set #${set} (seed ${seed >>> 0}): as the lab decoded in full`, async () => {
+      const g = generator(seed);
+      const rules = ruleset(g);
+      const sb = await stored(rules);
+      const file = readFileSync(sb.state);
+      const lazy = parseLabText(file, sb.state);
+      const whole = JSON.parse(JSON.stringify(parseLabText(file, sb.state))) as Lab;
+      const long = chainsOf(lazy).filter((c) => lazyRules(c) !== undefined);
+      expect(long.length, 'chains kept rule by rule').toBeGreaterThan(0);
+      for (let i = 0; i < 60; i++) {
+        const spec = packet(g);
+        expect(trace(lazy, spec), `packet ${i + 1} ${JSON.stringify(spec)}\n${rules}`).toBe(trace(whole, spec));
+      }
+      // the walk passed over rules without decoding their chains
+      expect(long.some(stillStored), 'a long chain still undecoded').toBe(true);
+      // written back (rules decoded one by one, encoded again where they changed): the same lab
+      const back = encodeLab(lazy);
+      expect(JSON.stringify(parseLabText(back, 'back'))).toBe(JSON.stringify(whole));
+      expect(decodeLab(back, () => {}).trusted).toBe(true);
+      expect(JSON.stringify(lazy)).toBe(JSON.stringify(whole));
+    });
+  }
+});
+
+/** a FORWARD chain of 100 service rules, the packet's the 80th */
+async function services(): Promise<Sandbox> {
+  const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', ':SVC - [0:0]', '-A FORWARD -j SVC'];
+  for (let i = 0; i < 100; i++) lines.push(`-A SVC -d 10.96.0.${i}/32 -p tcp -m comment --comment "svc ${i}" -m tcp --dport 80 -j ACCEPT`);
+  lines.push('COMMIT');
+  return stored(lines.join('\n') + '\n');
+}
+
+const TRACE = 'trace -i eth1 -s 192.168.1.2 -d 10.96.0.80 -p tcp --dport 80';
+const lines = (b: Buffer | string): string[] => b.toString().split('\n');
+
+describe('a long chain in the lab file', () => {
+  it('has its frames on the line after its rules; a trace decodes the rules it needs and writes the rest back as they were', async () => {
+    const sb = await services();
+    const before = lines(readFileSync(sb.state));
+    const at = before.findIndex((l) => l.includes('"svc 0"'));
+    const aux = JSON.parse(before[at + 1]!);
+    expect(aux.frames).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(aux).toMatchObject({ matches: ['comment', 'tcp'], targets: [] });
+    const lab = readLab(sb.state);
+    const svc = lab.hosts.router!.tables.filter!.chains.find((c) => c.name === 'SVC')!;
+    tracePacket(lab, 'router', { iface: 'eth1', proto: 6, src: parseDotted('192.168.1.2')!, dst: parseDotted('10.96.0.80')!, sport: 40000, dport: 80, tcpFlags: 2 });
+    expect(stillStored(svc)).toBe(true);
+    const after = lines(encodeLab(lab));
+    // the 80th rule's counters changed, nothing else on its line
+    const was = JSON.parse(before[at]!);
+    const now = JSON.parse(after[at]!);
+    expect(now[80].pkts).toBe(1);
+    expect(now.map((r: { pkts: number }) => r.pkts).reduce((a: number, b: number) => a + b)).toBe(1);
+    now[80].pkts = was[80].pkts;
+    now[80].bytes = was[80].bytes;
+    expect(now).toEqual(was);
+    // a rule decoded alone is the object the chain holds once decoded whole
+    expect(svc.rules[80]!.pkts).toBe(1);
+  });
+
+  it('a rule edited by hand is found when the walk decodes it: a good edit is taken', async () => {
+    const sb = await services();
+    const l = lines(readFileSync(sb.state));
+    const at = l.findIndex((x) => x.includes('"svc 0"'));
+    // the 80th rule drops (its comment two longer, its verdict two shorter: the layout still fits)
+    const c = l[at]!.indexOf('"svc 80"');
+    const v = l[at]!.indexOf('"verdict":"ACCEPT"', c);
+    l[at] = l[at]!.slice(0, c) + '"svc 80xx"' + l[at]!.slice(c + 8, v) + '"verdict":"DROP"' + l[at]!.slice(v + 18);
+    writeFileSync(sb.state, l.join('\n'));
+    const r = await sb.sh(TRACE);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/svc 80xx.*DROP/);
+  });
+
+  it('a rule edited into nonsense is refused when the walk reaches it, and the file is kept', async () => {
+    const sb = await services();
+    const l = lines(readFileSync(sb.state));
+    const at = l.findIndex((x) => x.includes('"svc 0"'));
+    l[at] = l[at]!.replace('"svc 80"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":[80,80]', '"svc 80"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":"80:80"');
+    const text = l.join('\n');
+    writeFileSync(sb.state, text);
+    const r = await sb.sh(TRACE);
+    expect(r.rc).not.toBe(0);
+    expect(r.stderr).toContain(`${sb.state}: the lab file is damaged`);
+    expect(r.stderr).toMatch(/SVC\.rules\[80\]/);
+    expect(readFileSync(sb.state, 'utf8')).toBe(text);
+  });
+
+  it('frames edited by hand are found before the walk trusts them', async () => {
+    const sb = await services();
+    const l = lines(readFileSync(sb.state));
+    const at = l.findIndex((x) => x.includes('"svc 0"'));
+    const aux = JSON.parse(l[at + 1]!) as { frames: string };
+    const raw = Buffer.from(aux.frames, 'base64');
+    // rule 80's destination in its frame: 10.96.0.80 -> 10.96.0.81 (the walk would pass it over)
+    const words = new Uint32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+    const stride = words.length / 100;
+    const dst = parseDotted('10.96.0.80')!;
+    const k = Array.from(words.subarray(80 * stride, 81 * stride)).indexOf(dst);
+    expect(k).toBeGreaterThan(0);
+    words[80 * stride + k] = dst + 1;
+    l[at + 1] = JSON.stringify({ ...aux, frames: Buffer.from(words.buffer).toString('base64') });
+    writeFileSync(sb.state, l.join('\n'));
+    const r = await sb.sh(TRACE);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/svc 80".*ACCEPT/);
+  });
+
+  it('a rule edited by hand that the walk passes over is written back as it was, and found by the next full read', async () => {
+    const sb = await services();
+    const l = lines(readFileSync(sb.state));
+    const at = l.findIndex((x) => x.includes('"svc 0"'));
+    l[at] = l[at]!.replace('"svc 3"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":[80,80]', '"svc 3"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":"80:80"');
+    writeFileSync(sb.state, l.join('\n'));
+    expect((await sb.sh(TRACE)).rc).toBe(0);
+    expect(readFileSync(sb.state, 'utf8')).toContain('"dpts":"80:80"');
+    const r = await sb.sh('iptables -S SVC');
+    expect(r.rc).not.toBe(0);
+    expect(r.stderr).toMatch(/SVC\.rules\[3\]/);
+  });
+});
