@@ -121,8 +121,16 @@ describe('lab file layout', () => {
     expect(d.trusted).toBe(true);
     const input = (d.data as Lab).hosts.router!.tables.filter!.chains.find((c) => c.name === 'INPUT')!;
     expect(Object.getOwnPropertyDescriptor(input, 'rules')!.get).toBeDefined();
-    expect(JSON.parse(JSON.stringify(parseLabText(v2, 'v2')))).toEqual({ ...sb.lab(), version: 2 });
+    const parsed = JSON.parse(JSON.stringify(parseLabText(v2, 'v2'))) as Lab;
+    const expected = { ...sb.lab()!, version: 2 };
+    // the file predates the inert sysctls (src/net/sysctl.ts): a lab that old holds fewer keys
+    for (const [name, h] of Object.entries(expected.hosts)) {
+      for (const k of Object.keys(h.sysctls)) if (!(k in parsed.hosts[name]!.sysctls)) delete h.sysctls[k];
+    }
+    expect(parsed).toEqual(expected);
     writeFileSync(sb.state, v2);
+    // ... and reads them as their defaults
+    expect((await sb.sh('sysctl net.ipv4.tcp_syncookies net.ipv4.conf.eth0.accept_redirects')).stdout).toBe('net.ipv4.tcp_syncookies = 1\nnet.ipv4.conf.eth0.accept_redirects = 1\n');
     expect((await sb.sh('iptables -A INPUT -j ACCEPT')).rc).toBe(0);
     expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"crc32:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
     // the lines copied unread carry version 3 checksums: nothing reads as edited
