@@ -156,6 +156,9 @@ export class HostStack {
   /** trace --batch: the host's conntrack table as the lab holds it, for the next packet */
   resetConntrack(): void {
     this.ct = new ConntrackTable(this.host.conntrack, this.env.now);
+    // the previous packet's entries are gone with its table: holding them would keep every
+    // packet's connection alive to the end of the batch
+    this.tcpConns.clear();
   }
 
   private emit(e: EventBody): void {
