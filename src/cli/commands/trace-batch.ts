@@ -28,12 +28,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HostBatch, type BatchResult } from '../../engine/batch.js';
-import type { PacketSpec } from '../../engine/simulate.js';
+import type { HostOutcome } from '../../engine/host.js';
 import { SimError } from '../../errors.js';
 import { ipToString } from '../../net/ipv4.js';
 import { parseUint } from '../../util/strtoul.js';
 import { hostOf, readOnly, type CliContext } from '../context.js';
 import { packetSpec, type TraceOptions } from './trace.js';
+import { ResultWriter, str } from './trace-batch-out.js';
 
 /** the per-packet options of `trace`, with commander's flags text (its "argument missing" message names them) */
 const PACKET_OPTIONS: { short?: string; long: string; key: keyof TraceOptions; flags: string }[] = [
@@ -145,15 +146,6 @@ export function parsePacketLine(words: string[]): TraceOptions {
   return o;
 }
 
-/** a JSON string: quoted as it is when nothing in it needs escaping (JSON.stringify costs more per call) */
-function str(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
-  }
-  return `"${s}"`;
-}
-
 /**
  * The line's JSON object: what the packet became, and which rules decided. Written field by field:
  * JSON.stringify of an object per packet is a good part of a batch's time.
@@ -208,9 +200,6 @@ function checkCommandLine(o: TraceOptions): string {
   return o.batch!;
 }
 
-/** output is written every 64 KiB: lines held longer outlive the young generation and cost a copy each */
-const FLUSH_AT = 1 << 16;
-
 export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<number> {
   const file = checkCommandLine(o);
   let seed: number | undefined;
@@ -227,9 +216,9 @@ export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<numb
   return readOnly(ctx, (lab) => {
     const [name] = hostOf(lab, ctx.host);
     const batch = new HostBatch(lab, name, { seed });
+    const io = ctx.io;
+    const out = new ResultWriter(io.outBytes ? (b) => io.outBytes!(b) : (b) => io.out(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8')));
     let failed = false;
-    let buf: string[] = [];
-    let size = 0;
     let lineNo = 0;
     let start = 0;
     while (start < text.length) {
@@ -240,24 +229,18 @@ export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<numb
       lineNo++;
       const line = raw.trim();
       if (line === '' || line[0] === '#') continue;
-      let json: string;
+      let outcome: HostOutcome;
       try {
-        const spec: PacketSpec = packetSpec(parsePacketLine(splitWords(line)));
-        json = resultJson(lineNo, batch.classify(spec));
+        outcome = batch.run(packetSpec(parsePacketLine(splitWords(line))));
       } catch (e) {
         if (!(e instanceof SimError)) throw e;
         failed = true;
-        json = JSON.stringify({ line: lineNo, error: e.message });
+        out.line(JSON.stringify({ line: lineNo, error: e.message }));
+        continue;
       }
-      buf.push(json);
-      size += json.length + 1;
-      if (size >= FLUSH_AT) {
-        ctx.io.out(buf.join('\n') + '\n');
-        buf = [];
-        size = 0;
-      }
+      out.result(lineNo, name, outcome, batch.lastDecisions(), batch.lastReject());
     }
-    if (buf.length) ctx.io.out(buf.join('\n') + '\n');
+    out.flush();
     return failed ? 1 : 0;
   });
 }
