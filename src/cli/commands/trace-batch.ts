@@ -29,11 +29,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HostBatch, type BatchResult } from '../../engine/batch.js';
 import type { HostOutcome } from '../../engine/host.js';
+import type { PacketSpec } from '../../engine/simulate.js';
 import { SimError } from '../../errors.js';
 import { ipToString } from '../../net/ipv4.js';
 import { parseUint } from '../../util/strtoul.js';
 import { hostOf, readOnly, type CliContext } from '../context.js';
-import { packetSpec, type TraceOptions } from './trace.js';
+import { dotted, packetSpec, type TraceOptions } from './trace.js';
 import { ResultWriter, str } from './trace-batch-out.js';
 
 /** the per-packet options of `trace`, with commander's flags text (its "argument missing" message names them) */
@@ -146,6 +147,128 @@ export function parsePacketLine(words: string[]): TraceOptions {
   return o;
 }
 
+// fastSpec()'s options
+const F_IFACE = 1;
+const F_PROTO = 2;
+const F_SRC = 3;
+const F_DST = 4;
+const F_SPORT = 5;
+const F_DPORT = 6;
+
+function fastOption(line: string, start: number, end: number): number {
+  const n = end - start;
+  if (n === 2 && line.charCodeAt(start) === 0x2d) {
+    switch (line.charCodeAt(start + 1)) {
+      case 0x69: // -i
+        return F_IFACE;
+      case 0x70: // -p
+        return F_PROTO;
+      case 0x73: // -s
+        return F_SRC;
+      case 0x64: // -d
+        return F_DST;
+    }
+    return 0;
+  }
+  if (n === 7 && line.startsWith('--sport', start)) return F_SPORT;
+  if (n === 7 && line.startsWith('--dport', start)) return F_DPORT;
+  return 0;
+}
+
+/** a port as num() takes it when it is plain decimal (no leading zero, at most 65535); else -1 */
+function fastPort(line: string, start: number, end: number): number {
+  const n = end - start;
+  if (n < 1 || n > 5 || (n > 1 && line.charCodeAt(start) === 0x30)) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = line.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v <= 0xffff ? v : -1;
+}
+
+/**
+ * packetSpec(parsePacketLine(splitWords(line))) for the lines most batches are made of: plain
+ * words, each of -i -p -s -d --sport --dport at most once with a well-formed value (-p tcp, udp or
+ * icmp), and nothing that makes packetSpec() refuse the packet. Anything else (quotes, other
+ * options, long forms, a value to check or to refuse) returns undefined, and the line goes the
+ * general way, which also gives the messages.
+ */
+export function fastSpec(line: string): PacketSpec | undefined {
+  let iface: string | undefined;
+  let proto = -1;
+  let src = -1;
+  let dst = -1;
+  let sport = -1;
+  let dport = -1;
+  let seen = 0;
+  const len = line.length;
+  let i = 0;
+  for (;;) {
+    // the option's word
+    while (i < len && (line.charCodeAt(i) === 0x20 || line.charCodeAt(i) === 0x09)) i++;
+    if (i >= len) break;
+    let end = i;
+    while (end < len && line.charCodeAt(end) !== 0x20 && line.charCodeAt(end) !== 0x09) end++;
+    const opt = fastOption(line, i, end);
+    if (!opt || seen & (1 << opt)) return undefined;
+    seen |= 1 << opt;
+    // its value: the next word, whatever it is
+    i = end;
+    while (i < len && (line.charCodeAt(i) === 0x20 || line.charCodeAt(i) === 0x09)) i++;
+    if (i >= len) return undefined;
+    end = i;
+    while (end < len && line.charCodeAt(end) !== 0x20 && line.charCodeAt(end) !== 0x09) end++;
+    for (let k = i; k < end; k++) {
+      const c = line.charCodeAt(k);
+      // quoting: splitWords() would join or cut words differently
+      if (c === 0x22 || c === 0x27 || c === 0x5c) return undefined;
+    }
+    switch (opt) {
+      case F_IFACE:
+        iface = line.slice(i, end);
+        break;
+      case F_PROTO:
+        if (line.startsWith('tcp', i) && end - i === 3) proto = 6;
+        else if (line.startsWith('udp', i) && end - i === 3) proto = 17;
+        else if (line.startsWith('icmp', i) && end - i === 4) proto = 1;
+        else return undefined;
+        break;
+      case F_SRC:
+      case F_DST: {
+        const a = dotted(line.slice(i, end));
+        if (a === undefined) return undefined;
+        if (opt === F_SRC) src = a;
+        else dst = a;
+        break;
+      }
+      default: {
+        const port = fastPort(line, i, end);
+        if (port < 0) return undefined;
+        if (opt === F_SPORT) sport = port;
+        else dport = port;
+      }
+    }
+    i = end;
+  }
+  if (dst < 0) return undefined;
+  if (proto < 0) proto = 6;
+  const spec: PacketSpec = { iface, proto, src: src < 0 ? undefined : src, dst, mark: undefined, len: undefined, ttl: undefined };
+  if (proto === 1) {
+    if (dport >= 0) return undefined;
+    spec.icmpType = 8;
+    spec.icmpCode = 0;
+    if (sport >= 0) spec.sport = sport;
+    return spec;
+  }
+  if (dport < 0) return undefined;
+  spec.sport = sport < 0 ? 40000 : sport;
+  spec.dport = dport;
+  if (proto === 6) spec.tcpFlags = 0x02;
+  return spec;
+}
+
 /**
  * The line's JSON object: what the packet became, and which rules decided. Written field by field:
  * JSON.stringify of an object per packet is a good part of a batch's time.
@@ -231,7 +354,7 @@ export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<numb
       if (line === '' || line[0] === '#') continue;
       let outcome: HostOutcome;
       try {
-        outcome = batch.run(packetSpec(parsePacketLine(splitWords(line))));
+        outcome = batch.run(fastSpec(line) ?? packetSpec(parsePacketLine(splitWords(line))));
       } catch (e) {
         if (!(e instanceof SimError)) throw e;
         failed = true;
