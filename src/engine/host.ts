@@ -15,7 +15,7 @@ import type { Rng } from '../util/rng.js';
 import { canStart, ConntrackTable, ctView, invert, sameTuple, tupleOf, tupleText, type Conn } from './conntrack.js';
 import type { EventBody, Hook, TraceEvent } from './events.js';
 import type { AddrType, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
-import { runChain, type ChainResult } from './netfilter.js';
+import { runChain, type ChainResult, type ChainRunContext } from './netfilter.js';
 import type { RuleIndex } from './rule-index.js';
 import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, type Packet, type QuotedHeader } from './packet.js';
 import { jhash2, rawBe32, reciprocalScale } from '../net/jhash.js';
@@ -126,6 +126,8 @@ export class HostStack {
   private readonly tcpConns = new Set<Conn>();
   /** trace --batch: events nobody reads are not made */
   private readonly quiet: boolean;
+  /** runChain() contexts by table and hook (tableRun()) */
+  private readonly runs: (TableRun | undefined)[] = [];
 
   constructor(private readonly env: HostEnv) {
     this.name = env.name;
@@ -390,18 +392,28 @@ export class HostStack {
     const batch = this.env.batch;
     if (!batch) this.emit({ kind: 'hook', hook, table, chain: hook, pkt: summarize(pkt), nftrace: pkt.nftrace });
     this.refreshCtView(pkt);
-    const res = runChain(t, hook, pkt, {
-      host: this.name,
-      table,
-      hook,
-      extContext: (rule, chainName) => this.extContext(rule, table, chainName, hook, pkt),
-      emit: (e) => this.env.emit(e),
-      index: this.env.index,
-      quiet: !!batch,
-      counters: !batch,
-    });
+    const run = this.tableRun(table, hook, pkt);
+    let res: ChainResult;
+    run.busy = true;
+    try {
+      res = runChain(t, hook, pkt, run);
+    } finally {
+      run.busy = false;
+    }
     batch?.chainResult(table, hook, res);
     return res;
+  }
+
+  /** the context of a base chain run: one per table and hook, for one run at a time (runs do not nest) */
+  private tableRun(table: TableName, hook: Hook, pkt: Packet): TableRun {
+    const key = TABLE_RUN_SLOT[table] * 5 + HOOK_SLOT[hook];
+    let run = this.runs[key];
+    if (!run || run.busy) {
+      run = new TableRun(this, this.env, this.name, table, hook);
+      if (!this.runs[key]) this.runs[key] = run;
+    }
+    run.pkt = pkt;
+    return run;
   }
 
   private handleVerdict(res: ReturnType<typeof runChain>, pkt: Packet): void {
@@ -699,11 +711,6 @@ export class HostStack {
 
   // ---------------------------------------------------------------- extension context
 
-  private extContext(rule: Rule, table: TableName, chain: string, hook: Hook, pkt: Packet): TargetContext {
-    // one small object per rule that gets as far as its matches (a batch makes millions)
-    return new ExtContext(this, this.env, rule, table, chain, hook, pkt);
-  }
-
   /** the state of an extension instance (ExtContext.state/shared) */
   extState<T>(key: string, init: () => T): T {
     const batch = this.env.batch;
@@ -800,16 +807,59 @@ export class HostStack {
   }
 }
 
-/** What a rule's matches and target see of the host (struct xt_action_param and friends). */
-class ExtContext implements TargetContext {
+const TABLE_RUN_SLOT: Record<TableName, number> = { raw: 0, mangle: 1, nat: 2, filter: 3, security: 4 };
+const HOOK_SLOT: Record<Hook, number> = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 };
+
+/**
+ * runChain()'s context for one table and hook. It and its extension context are reused from run
+ * to run and from rule to rule (a batch would otherwise make millions): extensions use the
+ * context they are given only while their match() or apply() runs.
+ */
+class TableRun implements ChainRunContext {
+  pkt!: Packet;
+  /** in a run (a run that starts meanwhile gets a context of its own) */
+  busy = false;
+  readonly index: RuleIndex | undefined;
+  readonly quiet: boolean;
+  readonly counters: boolean;
+  private ext: ExtContext | undefined;
+
   constructor(
     private readonly stack: HostStack,
     private readonly env: HostEnv,
-    private readonly rule: Rule,
+    readonly host: string,
     readonly table: TableName,
-    readonly chain: string,
     readonly hook: Hook,
-    private readonly pkt: Packet,
+  ) {
+    this.index = env.index;
+    this.quiet = !!env.batch;
+    this.counters = !env.batch;
+  }
+
+  extContext(rule: Rule, chain: string): TargetContext {
+    const ext = (this.ext ??= new ExtContext(this.stack, this.env, this.table, this.hook));
+    ext.rule = rule;
+    ext.chain = chain;
+    ext.pkt = this.pkt;
+    return ext;
+  }
+
+  emit(e: TraceEvent): void {
+    this.env.emit(e);
+  }
+}
+
+/** What a rule's matches and target see of the host (struct xt_action_param and friends). */
+class ExtContext implements TargetContext {
+  rule!: Rule;
+  chain = '';
+  pkt!: Packet;
+
+  constructor(
+    private readonly stack: HostStack,
+    private readonly env: HostEnv,
+    readonly table: TableName,
+    readonly hook: Hook,
   ) {}
 
   addrType(addr: number, dev?: string): AddrType {

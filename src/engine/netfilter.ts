@@ -10,7 +10,7 @@ import { findMatch, findTarget } from '../extensions/registry.js';
 import type { MatchExtension } from '../extensions/types.js';
 import { inPrefix } from '../net/ipv4.js';
 import { saveRule } from '../output/rule-text.js';
-import { targetName, type Rule } from '../ruleset/rule.js';
+import { targetName, type Rule, type RuleTarget } from '../ruleset/rule.js';
 import { findChain, type Chain, type Table, type TableName } from '../ruleset/tables.js';
 import { JUMP_STACK_SIZE } from '../ruleset/jump-graph.js';
 import type { Hook, TraceEvent } from './events.js';
@@ -159,6 +159,39 @@ function ruleWhere(table: string, chain: Chain, pos: number): string {
   return `rule ${pos + 1} of ${table} ${chain.name}`;
 }
 
+/** A rule that ended the run; decidedBy (ruleWhere()) is written only when read (a batch reads it for drops only). */
+class RuleDecision implements ChainResult {
+  readonly rule: { chain: string; num: number; target: string };
+
+  constructor(
+    readonly verdict: ChainResult['verdict'],
+    private readonly table: string,
+    chain: Chain,
+    pos: number,
+    t: RuleTarget,
+    readonly target?: TargetResult,
+  ) {
+    this.rule = { chain: chain.name, num: pos + 1, target: targetName(t) };
+  }
+
+  get decidedBy(): string {
+    return `rule ${this.rule.num} of ${this.table} ${this.rule.chain}`;
+  }
+}
+
+/** The base chain's policy decided. */
+class PolicyDecision implements ChainResult {
+  constructor(
+    readonly verdict: ChainResult['verdict'],
+    private readonly table: string,
+    private readonly chain: string,
+  ) {}
+
+  get decidedBy(): string {
+    return `${this.table} ${this.chain} policy`;
+  }
+}
+
 /** The events of one base chain run (not made at all in a quiet run). */
 class ChainEvents {
   // nf_tables dumps the packet's headers with the first traced event of each base chain run
@@ -226,7 +259,7 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
           base.bytes += pkt.len;
         }
         events?.emit({ kind: 'policy', host: rc.host, nftrace: pkt.nftrace, table: rc.table, chain: base.name, policy: base.policy! });
-        return { verdict: base.policy!, decidedBy: `${rc.table} ${base.name} policy` };
+        return new PolicyDecision(base.policy!, rc.table, base.name);
       }
       // the end of a user chain: back to the rule after the jump (after a goto from the base
       // chain there is nothing to go back to, and the base chain's policy applies)
@@ -281,8 +314,8 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
         continue;
       }
       events?.rule(chain, pos, r, t.verdict);
-      if (t.verdict === 'QUEUE') return { verdict: 'DROP', decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
-      return { verdict: t.verdict, decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
+      if (t.verdict === 'QUEUE') return new RuleDecision('DROP', rc.table, chain, pos, t);
+      return new RuleDecision(t.verdict, rc.table, chain, pos, t);
     }
     if (t.kind === 'jump' || t.kind === 'goto') {
       events?.rule(chain, pos, r, `${t.kind === 'jump' ? 'JUMP' : 'GOTO'}:${t.chain}`);
@@ -344,10 +377,10 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
         continue;
       case 'QUEUE':
         events?.rule(chain, pos, r, 'QUEUE');
-        return { verdict: 'QUEUE', target: res, decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
+        return new RuleDecision('QUEUE', rc.table, chain, pos, t, res);
       default:
         events?.rule(chain, pos, r, res.verdict);
-        return { verdict: res.verdict, target: res, decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
+        return new RuleDecision(res.verdict, rc.table, chain, pos, t, res);
     }
   }
 }
