@@ -34,7 +34,7 @@ import { SimError } from '../../errors.js';
 import { ipToString } from '../../net/ipv4.js';
 import { parseUint } from '../../util/strtoul.js';
 import { hostOf, readOnly, type CliContext } from '../context.js';
-import { dotted, packetSpec, type TraceOptions } from './trace.js';
+import { packetSpec, type TraceOptions } from './trace.js';
 import { ResultWriter, str } from './trace-batch-out.js';
 
 /** the per-packet options of `trace`, with commander's flags text (its "argument missing" message names them) */
@@ -155,9 +155,11 @@ const F_DST = 4;
 const F_SPORT = 5;
 const F_DPORT = 6;
 
+/** the option word line[start, end) is, of those fastSpec() reads; 0 for any other word */
 function fastOption(line: string, start: number, end: number): number {
   const n = end - start;
-  if (n === 2 && line.charCodeAt(start) === 0x2d) {
+  if (line.charCodeAt(start) !== 0x2d) return 0;
+  if (n === 2) {
     switch (line.charCodeAt(start + 1)) {
       case 0x69: // -i
         return F_IFACE;
@@ -170,9 +172,10 @@ function fastOption(line: string, start: number, end: number): number {
     }
     return 0;
   }
-  if (n === 7 && line.startsWith('--sport', start)) return F_SPORT;
-  if (n === 7 && line.startsWith('--dport', start)) return F_DPORT;
-  return 0;
+  // --sport, --dport
+  if (n !== 7 || line.charCodeAt(start + 1) !== 0x2d || line.charCodeAt(start + 3) !== 0x70 || line.charCodeAt(start + 4) !== 0x6f || line.charCodeAt(start + 5) !== 0x72 || line.charCodeAt(start + 6) !== 0x74) return 0;
+  const c = line.charCodeAt(start + 2);
+  return c === 0x73 ? F_SPORT : c === 0x64 ? F_DPORT : 0;
 }
 
 /** a port as num() takes it when it is plain decimal (no leading zero, at most 65535); else -1 */
@@ -188,6 +191,40 @@ function fastPort(line: string, start: number, end: number): number {
   return v <= 0xffff ? v : -1;
 }
 
+/** dotted() of line[start, end); -1 for what it refuses */
+function fastAddr(line: string, start: number, end: number): number {
+  let a = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = start; i < end; i++) {
+    const c = line.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return -1;
+      part = part * 10 + c - 48;
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      if (part > 255) return -1;
+      a = a * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0 || part > 255) return -1;
+  return a * 256 + part;
+}
+
+/** -p tcp, udp or icmp; -1 for any other word */
+function fastProto(line: string, start: number, end: number): number {
+  const n = end - start;
+  const c0 = line.charCodeAt(start);
+  if (n === 3) {
+    if (c0 === 0x74 && line.charCodeAt(start + 1) === 0x63 && line.charCodeAt(start + 2) === 0x70) return 6;
+    if (c0 === 0x75 && line.charCodeAt(start + 1) === 0x64 && line.charCodeAt(start + 2) === 0x70) return 17;
+  } else if (n === 4 && c0 === 0x69 && line.charCodeAt(start + 1) === 0x63 && line.charCodeAt(start + 2) === 0x6d && line.charCodeAt(start + 3) === 0x70) return 1;
+  return -1;
+}
+
 /**
  * packetSpec(parsePacketLine(splitWords(line))) for the lines most batches are made of: plain
  * words, each of -i -p -s -d --sport --dport at most once with a well-formed value (-p tcp, udp or
@@ -196,7 +233,8 @@ function fastPort(line: string, start: number, end: number): number {
  * general way, which also gives the messages.
  */
 export function fastSpec(line: string): PacketSpec | undefined {
-  let iface: string | undefined;
+  let ifStart = -1;
+  let ifEnd = -1;
   let proto = -1;
   let src = -1;
   let dst = -1;
@@ -207,66 +245,58 @@ export function fastSpec(line: string): PacketSpec | undefined {
   let i = 0;
   for (;;) {
     // the option's word
-    while (i < len && (line.charCodeAt(i) === 0x20 || line.charCodeAt(i) === 0x09)) i++;
+    let c = 0;
+    while (i < len && ((c = line.charCodeAt(i)) === 0x20 || c === 0x09)) i++;
     if (i >= len) break;
-    let end = i;
-    while (end < len && line.charCodeAt(end) !== 0x20 && line.charCodeAt(end) !== 0x09) end++;
+    let end = i + 1;
+    while (end < len && (c = line.charCodeAt(end)) !== 0x20 && c !== 0x09) end++;
     const opt = fastOption(line, i, end);
     if (!opt || seen & (1 << opt)) return undefined;
     seen |= 1 << opt;
     // its value: the next word, whatever it is
     i = end;
-    while (i < len && (line.charCodeAt(i) === 0x20 || line.charCodeAt(i) === 0x09)) i++;
+    while (i < len && ((c = line.charCodeAt(i)) === 0x20 || c === 0x09)) i++;
     if (i >= len) return undefined;
     end = i;
-    while (end < len && line.charCodeAt(end) !== 0x20 && line.charCodeAt(end) !== 0x09) end++;
-    for (let k = i; k < end; k++) {
-      const c = line.charCodeAt(k);
+    while (end < len && (c = line.charCodeAt(end)) !== 0x20 && c !== 0x09) {
       // quoting: splitWords() would join or cut words differently
       if (c === 0x22 || c === 0x27 || c === 0x5c) return undefined;
+      end++;
     }
     switch (opt) {
       case F_IFACE:
-        iface = line.slice(i, end);
+        ifStart = i;
+        ifEnd = end;
         break;
       case F_PROTO:
-        if (line.startsWith('tcp', i) && end - i === 3) proto = 6;
-        else if (line.startsWith('udp', i) && end - i === 3) proto = 17;
-        else if (line.startsWith('icmp', i) && end - i === 4) proto = 1;
-        else return undefined;
+        if ((proto = fastProto(line, i, end)) < 0) return undefined;
         break;
       case F_SRC:
-      case F_DST: {
-        const a = dotted(line.slice(i, end));
-        if (a === undefined) return undefined;
-        if (opt === F_SRC) src = a;
-        else dst = a;
+        if ((src = fastAddr(line, i, end)) < 0) return undefined;
         break;
-      }
-      default: {
-        const port = fastPort(line, i, end);
-        if (port < 0) return undefined;
-        if (opt === F_SPORT) sport = port;
-        else dport = port;
-      }
+      case F_DST:
+        if ((dst = fastAddr(line, i, end)) < 0) return undefined;
+        break;
+      case F_SPORT:
+        if ((sport = fastPort(line, i, end)) < 0) return undefined;
+        break;
+      default:
+        if ((dport = fastPort(line, i, end)) < 0) return undefined;
     }
     i = end;
   }
   if (dst < 0) return undefined;
-  if (proto < 0) proto = 6;
-  const spec: PacketSpec = { iface, proto, src: src < 0 ? undefined : src, dst, mark: undefined, len: undefined, ttl: undefined };
+  const iface = ifStart < 0 ? undefined : line.slice(ifStart, ifEnd);
+  const source = src < 0 ? undefined : src;
+  // packetSpec()'s objects, field for field
   if (proto === 1) {
     if (dport >= 0) return undefined;
-    spec.icmpType = 8;
-    spec.icmpCode = 0;
-    if (sport >= 0) spec.sport = sport;
-    return spec;
+    if (sport < 0) return { iface, proto, src: source, dst, mark: undefined, len: undefined, ttl: undefined, icmpType: 8, icmpCode: 0 };
+    return { iface, proto, src: source, dst, mark: undefined, len: undefined, ttl: undefined, icmpType: 8, icmpCode: 0, sport };
   }
   if (dport < 0) return undefined;
-  spec.sport = sport < 0 ? 40000 : sport;
-  spec.dport = dport;
-  if (proto === 6) spec.tcpFlags = 0x02;
-  return spec;
+  if (proto === 17) return { iface, proto, src: source, dst, mark: undefined, len: undefined, ttl: undefined, sport: sport < 0 ? 40000 : sport, dport };
+  return { iface, proto: 6, src: source, dst, mark: undefined, len: undefined, ttl: undefined, sport: sport < 0 ? 40000 : sport, dport, tcpFlags: 0x02 };
 }
 
 /**

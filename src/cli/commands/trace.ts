@@ -65,7 +65,7 @@ function num(name: string, v: string | undefined, max: number): number | undefin
 }
 
 /** parseDotted() without its regular expression: four decimal groups of 1-3 digits, each <= 255 */
-export function dotted(v: string): number | undefined {
+function dotted(v: string): number | undefined {
   let a = 0;
   let part = 0;
   let digits = 0;
