@@ -17,6 +17,7 @@ import type { Hook, TraceEvent } from './events.js';
 import type { MatchContext, TargetContext, TargetResult } from './ext-api.js';
 import { summarize, type Packet } from './packet.js';
 import type { ChainPlan, RuleEntry, RuleIndex } from './rule-index.js';
+import { ACT_GOTO, ACT_JUMP, ACT_NONE, ACT_RETURN } from './rule-code.js';
 
 
 /**
@@ -233,6 +234,8 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
   const stack: Frame[] = [];
   const events = rc.quiet ? undefined : new ChainEvents(rc, pkt);
   const counting = rc.counters !== false;
+  // neither counters nor events: rules that are only packed tests and a jump need not be read
+  const fast = !counting && !events;
   let cur = frameOf(base, undefined, index?.plan(table, base), index, pkt);
   let evaluations = 0;
   const limit = rc.evaluationLimit ?? RULE_EVALUATION_LIMIT;
@@ -277,11 +280,42 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
     let from = 0;
     if (plan) {
       // the rule itself is read only once its packed tests pass
-      const packed = plan.code.test(pos, pkt);
+      const packed = plan.test(pos, pkt);
       if (packed === false) continue;
+      if (packed && fast) {
+        // a rule that is only its packed tests and a jump, goto, RETURN or nothing: followed from
+        // the plan alone (what the code below does with it, without counters and events)
+        const act = plan.action(pos);
+        if (act === ACT_NONE) continue;
+        if (act === ACT_RETURN) {
+          if (chain === base) cur.next = cur.end;
+          else cur = stack.pop() ?? policyFrame(base);
+          continue;
+        }
+        if (act === ACT_JUMP || act === ACT_GOTO) {
+          const id = plan.jumpPlan(pos);
+          if (id >= 0) {
+            const next = index!.byId(id);
+            const target = next.chain;
+            if (act === ACT_JUMP) {
+              if (stack.length + 1 < JUMP_STACK_SIZE) {
+                stack.push(cur);
+                cur = frameOf(target, undefined, next, index, pkt);
+                continue;
+              }
+            } else if (!(cur.entered ? cur.entered.has(target.name) : target === chain)) {
+              const entered = cur.entered ?? new Set([chain.name]);
+              entered.add(target.name);
+              cur = frameOf(target, entered, next, index, pkt);
+              continue;
+            }
+            // a full stack or a goto loop: the rule's own way below reports it
+          }
+        }
+      }
       entry = plan.entries[pos]!;
       r = entry.rule;
-      if (packed) from = plan.code.lead(pos);
+      if (packed) from = plan.lead(pos);
       else if (!frameMatches(r, pkt)) continue;
     } else {
       r = cur.rules[pos]!;

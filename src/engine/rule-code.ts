@@ -9,6 +9,14 @@
  * pure matches is packed: the matches after the first one that is not (statistic, limit, recent,
  * ...) still run in order, so a pure test that follows a draw can never prevent that draw.
  * A rule with a field of unexpected type (a hand-edited lab) is left to the walk's own code.
+ *
+ * Each rule also gets its action when the packed tests are all it has: a jump or goto to a chain
+ * (with that chain's plan, once known), RETURN, or nothing, so that a walk that neither counts
+ * nor reports can follow such rules without reading the rule, its entry or its target.
+ *
+ * The lines of all chains are in the few large arrays of one CodeArena (one per index), not in an
+ * array per chain: a batch touches thousands of chains, and a small typed array per chain costs
+ * its allocation and two more reads of memory far apart each time its chain is entered.
  */
 import type { Rule } from '../ruleset/rule.js';
 import type { Packet } from './packet.js';
@@ -37,6 +45,8 @@ const FLAGS_INV = 1 << 18;
 /** leave the whole rule to the walk's own code */
 const GENERIC = 1 << 19;
 
+const EMPTY = new Int32Array(0);
+
 export const isU32 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 export const isPort = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff;
 const isPortRange = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && isPort(v[0]) && isPort(v[1]);
@@ -44,6 +54,8 @@ const isByte = (v: unknown): v is number => typeof v === 'number' && Number.isIn
 
 /** Int32 slots per rule: one 64-byte cache line */
 const STRIDE = 16;
+/** Int32 slots per arena chunk (4 MiB); a chain with more rules gets an array of its own */
+const CHUNK = 1 << 20;
 const F = 0; // flags
 const LEAD = 1; // matches tested here
 const SRC_ADDR = 2;
@@ -58,24 +70,83 @@ const DPORT_LO = 10;
 const DPORT_HI = 11;
 const TCP_MASK = 12;
 const TCP_CMP = 13;
+const ACT = 14; // what the rule does when its packed tests are all it has (ACT_*)
+const JUMP_PLAN = 15; // ACT_JUMP, ACT_GOTO: the target chain's plan id, -1 until known
+
+/** the rule has more than its packed tests, or a target the walk reads from the rule */
+export const ACT_RULE = 0;
+/** no target: the walk goes on with the next rule */
+export const ACT_NONE = 1;
+export const ACT_RETURN = 2;
+/** jump or goto to a chain that exists */
+export const ACT_JUMP = 3;
+export const ACT_GOTO = 4;
+
+/** Where the lines of an index's chains are kept. */
+export class CodeArena {
+  private chunk = new Int32Array(CHUNK);
+  private used = 0;
+
+  /** room for `slots` zeroed slots: the array and the offset of the first */
+  alloc(slots: number, at: { d: Int32Array; base: number }): void {
+    if (slots > CHUNK / 4) {
+      at.d = new Int32Array(slots);
+      at.base = 0;
+      return;
+    }
+    if (this.used + slots > CHUNK) {
+      this.chunk = new Int32Array(CHUNK);
+      this.used = 0;
+    }
+    at.d = this.chunk;
+    at.base = this.used;
+    this.used += slots;
+  }
+}
 
 export class RuleCode {
-  /** STRIDE slots per rule; addresses and masks as int32 bit patterns */
-  private readonly d: Int32Array;
+  /** STRIDE slots per rule from `base`; addresses and masks as int32 bit patterns */
+  d: Int32Array = EMPTY;
+  base = 0;
   /** [in, out] interface name (or the prefix before a trailing +) per rule, when a rule has one */
   private names: string[] | undefined;
 
-  constructor(rules: readonly Rule[]) {
-    this.d = new Int32Array(rules.length * STRIDE);
+  constructor(rules: readonly Rule[], arena: CodeArena, jumps: (i: number) => boolean) {
+    arena.alloc(rules.length * STRIDE, this);
+    const d = this.d;
     for (let i = 0; i < rules.length; i++) {
-      const f = this.frame(i, rules[i]!);
-      this.d[i * STRIDE + F] = f & GENERIC ? GENERIC : this.head(i, rules[i]!, f);
+      const r = rules[i]!;
+      const o = this.base + i * STRIDE;
+      const f = this.frame(o, i, r);
+      d[o + F] = f & GENERIC ? GENERIC : this.head(o, r, f);
+      if (f & GENERIC || d[o + LEAD] !== r.matches.length) continue;
+      const t = r.target;
+      if (!t) d[o + ACT] = ACT_NONE;
+      else if (t.kind === 'verdict' && t.verdict === 'RETURN') d[o + ACT] = ACT_RETURN;
+      else if ((t.kind === 'jump' || t.kind === 'goto') && jumps(i)) {
+        d[o + ACT] = t.kind === 'jump' ? ACT_JUMP : ACT_GOTO;
+        d[o + JUMP_PLAN] = -1;
+      }
     }
   }
 
   /** how many of rule `i`'s matches test() has tested (the walk runs the others) */
   lead(i: number): number {
-    return this.d[i * STRIDE + LEAD]!;
+    return this.d[this.base + i * STRIDE + LEAD]!;
+  }
+
+  /** ACT_* of rule `i` */
+  action(i: number): number {
+    return this.d[this.base + i * STRIDE + ACT]!;
+  }
+
+  /** the plan id of the chain rule `i` jumps or goes to, -1 while unknown */
+  jumpPlan(i: number): number {
+    return this.d[this.base + i * STRIDE + JUMP_PLAN]!;
+  }
+
+  setJumpPlan(i: number, id: number): void {
+    this.d[this.base + i * STRIDE + JUMP_PLAN] = id;
   }
 
   private name(i: number, which: 0 | 1, v: string): void {
@@ -83,9 +154,8 @@ export class RuleCode {
     this.names[2 * i + which] = v;
   }
 
-  private frame(i: number, r: Rule): number {
+  private frame(o: number, i: number, r: Rule): number {
     const d = this.d;
-    const o = i * STRIDE;
     let f = 0;
     if (r.src) {
       if (!isU32(r.src.addr) || !isU32(r.src.mask)) return GENERIC;
@@ -127,8 +197,8 @@ export class RuleCode {
   }
 
   /** packs the pure matches at the head of the rule; returns the flags */
-  private head(i: number, r: Rule, f: number): number {
-    const o = i * STRIDE;
+  private head(o: number, r: Rule, f: number): number {
+    const code = this.d;
     let lead = 0;
     for (const m of r.matches) {
       const d = m.data;
@@ -140,11 +210,15 @@ export class RuleCode {
         const tcp = m.name === 'tcp';
         // --tcp-option depends on what a SYN carries: left to the extension
         if (tcp && (d.option || !isByte(d.flgMask) || !isByte(d.flgCmp))) break;
-        this.d.set([tcp ? 6 : 17, d.spts[0], d.spts[1], d.dpts[0], d.dpts[1]], o + L4_PROTO);
+        code[o + L4_PROTO] = tcp ? 6 : 17;
+        code[o + SPORT_LO] = d.spts[0];
+        code[o + SPORT_HI] = d.spts[1];
+        code[o + DPORT_LO] = d.dpts[0];
+        code[o + DPORT_HI] = d.dpts[1];
         f |= L4 | (d.invSrc ? SPORT_INV : 0) | (d.invDst ? DPORT_INV : 0);
         if (tcp) {
-          this.d[o + TCP_MASK] = d.flgMask;
-          this.d[o + TCP_CMP] = d.flgCmp;
+          code[o + TCP_MASK] = d.flgMask;
+          code[o + TCP_CMP] = d.flgCmp;
           f |= TCP_FLAGS | (d.invFlags ? FLAGS_INV : 0);
         }
         lead++;
@@ -152,7 +226,7 @@ export class RuleCode {
       }
       break;
     }
-    this.d[o + LEAD] = lead;
+    code[o + LEAD] = lead;
     return f;
   }
 
@@ -163,7 +237,7 @@ export class RuleCode {
    */
   test(i: number, pkt: Packet): boolean | undefined {
     const d = this.d;
-    const o = i * STRIDE;
+    const o = this.base + i * STRIDE;
     const f = d[o + F]!;
     if (f === 0) return true;
     if (f & GENERIC) return undefined;
