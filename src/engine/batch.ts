@@ -110,8 +110,9 @@ export class HostBatch {
   ) {
     const host = lab.hosts[hostName]!;
     this.ifaces = new Set(host.interfaces.map((i) => i.name));
-    this.index = opts.index === false ? undefined : new RuleIndex();
     this.rng = new Rng((opts.seed ?? lab.rng.state) >>> 0);
+    // the stack has no chooser: its random draws come from this generator, which the index may use
+    this.index = opts.index === false ? undefined : new RuleIndex(this.rng);
     const stored = host.extState;
     this.stack = new HostStack({
       lab,

@@ -2,12 +2,15 @@
  * The first tests of a chain's rules packed into typed arrays, for `trace --batch`: the frame
  * (ip_packet_match(): -s -d -i -o -p -f, as netfilter.ts frameMatches() tests it) and the matches
  * at the head of the rule that are pure tests of the packet (comment, and one tcp or udp match
- * without --tcp-option, as their extensions' match() test them).
+ * without --tcp-option, as their extensions' match() test them), then possibly one statistic
+ * --mode random match, which draws from the index's generator as the extension would.
  *
  * Why: a batch spends its time reading rules, and rules read from a lab file are objects of many
  * shapes scattered over the heap; these arrays have one shape and sit together. Only a head of
- * pure matches is packed: the matches after the first one that is not (statistic, limit, recent,
- * ...) still run in order, so a pure test that follows a draw can never prevent that draw.
+ * pure matches is packed, ended by at most one draw, tested in rule order: the matches after the
+ * head (limit, recent, nth, a second statistic, ...) still run in order after it, so a test that
+ * follows a draw can never prevent that draw, and a draw happens exactly when the rule-by-rule
+ * walk would make it.
  * A rule with a field of unexpected type (a hand-edited lab) is left to the walk's own code.
  *
  * Each rule also gets its action when the packed tests are all it has: a jump or goto to a chain
@@ -20,6 +23,7 @@
  */
 import type { Rule } from '../ruleset/rule.js';
 import type { Packet } from './packet.js';
+import type { Rng } from '../util/rng.js';
 
 // RuleCode.flags bits
 const SRC = 1 << 0;
@@ -44,6 +48,9 @@ const TCP_FLAGS = 1 << 17;
 const FLAGS_INV = 1 << 18;
 /** leave the whole rule to the walk's own code */
 const GENERIC = 1 << 19;
+/** a statistic --mode random match, drawn from the index's generator */
+const STAT = 1 << 20;
+const STAT_INV = 1 << 21;
 
 const EMPTY = new Int32Array(0);
 
@@ -68,8 +75,8 @@ const SPORT_LO = 8;
 const SPORT_HI = 9;
 const DPORT_LO = 10;
 const DPORT_HI = 11;
-const TCP_MASK = 12;
-const TCP_CMP = 13;
+const TCP_MASK = 12; // the flags' mask | what they must be << 8
+const STAT_U0 = 13; // the statistic match's probability, as u32 bits
 const ACT = 14; // what the rule does when its packed tests are all it has (ACT_*)
 const JUMP_PLAN = 15; // ACT_JUMP, ACT_GOTO: the target chain's plan id, -1 until known
 
@@ -111,7 +118,11 @@ export class RuleCode {
   /** [in, out] interface name (or the prefix before a trailing +) per rule, when a rule has one */
   private names: string[] | undefined;
 
-  constructor(rules: readonly Rule[], arena: CodeArena, jumps: (i: number) => boolean) {
+  /**
+   * `rng`: the generator statistic --mode random draws from (ExtContext.draw() without a chooser),
+   * which makes such a match packable; without it the head stops before one
+   */
+  constructor(rules: readonly Rule[], arena: CodeArena, jumps: (i: number) => boolean, readonly rng: Rng | undefined) {
     arena.alloc(rules.length * STRIDE, this);
     const d = this.d;
     for (let i = 0; i < rules.length; i++) {
@@ -217,12 +228,18 @@ export class RuleCode {
         code[o + DPORT_HI] = d.dpts[1];
         f |= L4 | (d.invSrc ? SPORT_INV : 0) | (d.invDst ? DPORT_INV : 0);
         if (tcp) {
-          code[o + TCP_MASK] = d.flgMask;
-          code[o + TCP_CMP] = d.flgCmp;
+          code[o + TCP_MASK] = d.flgMask | (d.flgCmp << 8);
           f |= TCP_FLAGS | (d.invFlags ? FLAGS_INV : 0);
         }
         lead++;
         continue;
+      }
+      // statistic_mt() random mode: a draw, so the last packed test (what follows it must not
+      // run before it)
+      if (m.name === 'statistic' && this.rng && d && typeof d === 'object' && d.mode === 0 && isU32(d.u0) && typeof d.invert === 'boolean') {
+        code[o + STAT_U0] = d.u0 | 0;
+        f |= STAT | (d.invert ? STAT_INV : 0);
+        lead++;
       }
       break;
     }
@@ -256,7 +273,15 @@ export class RuleCode {
       if (pkt.proto !== d[o + L4_PROTO] || pkt.fragment) return false;
       if (inRange(pkt.sport, d[o + SPORT_LO]!, d[o + SPORT_HI]!) === ((f & SPORT_INV) !== 0)) return false;
       if (inRange(pkt.dport, d[o + DPORT_LO]!, d[o + DPORT_HI]!) === ((f & DPORT_INV) !== 0)) return false;
-      if (f & TCP_FLAGS && (((pkt.tcpFlags ?? 0) & d[o + TCP_MASK]!) === d[o + TCP_CMP]) === ((f & FLAGS_INV) !== 0)) return false;
+      if (f & TCP_FLAGS) {
+        const bits = d[o + TCP_MASK]!;
+        if ((((pkt.tcpFlags ?? 0) & bits & 0xff) === bits >>> 8) === ((f & FLAGS_INV) !== 0)) return false;
+      }
+    }
+    if (f & STAT) {
+      // statistic_mt(): (get_random_u32() & 0x7FFFFFFF) < probability, the result inverted by !
+      const drawn = Math.floor(this.rng!.next() * 0x80000000) < d[o + STAT_U0]! >>> 0;
+      if (drawn === ((f & STAT_INV) !== 0)) return false;
     }
     return true;
   }

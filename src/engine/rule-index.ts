@@ -28,6 +28,7 @@ import type { Rule, RuleTarget } from '../ruleset/rule.js';
 import { findChain, type Chain, type Table } from '../ruleset/tables.js';
 import type { Packet } from './packet.js';
 import { CodeArena, isPort, isU32, RuleCode } from './rule-code.js';
+import type { Rng } from '../util/rng.js';
 
 /** fields a node can split on */
 type Field = 'dst' | 'src' | 'in' | 'out' | 'proto' | 'dport';
@@ -251,14 +252,22 @@ export class ChainPlan extends RuleCode {
     /** candidate tree; null: walk every rule */
     readonly tree: Node | null,
     arena: CodeArena,
+    rng: Rng | undefined,
   ) {
-    super(rules, arena, (i) => entries[i]!.jump !== undefined);
+    super(rules, arena, (i) => entries[i]!.jump !== undefined, rng);
     this.size = rules.length;
   }
 }
 
 /** The index of every chain a batch walks, built on first use. */
 export class RuleIndex {
+  /**
+   * `rng`: the generator every statistic --mode random match of the walk draws from (the walk's
+   * ExtContext.draw() has no chooser), so that the packed tests may draw for it; without it they
+   * leave such matches to the walk
+   */
+  constructor(private readonly rng?: Rng) {}
+
   private readonly plans = new WeakMap<Chain, ChainPlan>();
   private readonly ids: ChainPlan[] = [];
   private readonly arena = new CodeArena();
@@ -316,7 +325,7 @@ export class RuleIndex {
       const t = build(rules, all, 0);
       if (t !== all) tree = t;
     }
-    p = new ChainPlan(this.ids.length, chain, rules, entries, tree, this.arena);
+    p = new ChainPlan(this.ids.length, chain, rules, entries, tree, this.arena, this.rng);
     this.ids.push(p);
     this.plans.set(chain, p);
     return p;
