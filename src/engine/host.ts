@@ -61,6 +61,10 @@ const NO_ROUTE_ANSWER: Record<string, { errno: 'ENETUNREACH' | 'EHOSTUNREACH' | 
   blackhole: { errno: 'EINVAL', what: 'discarded without an answer' },
 };
 
+function martianSource(src: number, dev: string, why: string): Dropped {
+  return new Dropped(`martian source ${ipToString(src)} on ${dev} (${why})`);
+}
+
 class Dropped {
   constructor(
     readonly reason: string,
@@ -157,7 +161,9 @@ export class HostStack {
 
   /** trace --batch: the host's conntrack table as the lab holds it, for the next packet */
   resetConntrack(): void {
-    this.ct = new ConntrackTable(this.host.conntrack, this.env.now);
+    // (without stored entries the table is emptied rather than made again)
+    if (this.host.conntrack.length) this.ct = new ConntrackTable(this.host.conntrack, this.env.now);
+    else this.ct.clear();
     // the previous packet's entries are gone with its table: holding them would keep every
     // packet's connection alive to the end of the batch
     this.tcpConns.clear();
@@ -220,9 +226,8 @@ export class HostStack {
     const localnet = this.conf(dev, 'route_localnet');
     const src = pkt.src;
     const dst = pkt.dst;
-    const martianSrc = (why: string) => new Dropped(`martian source ${ipToString(src)} on ${dev} (${why})`);
-    if (isMulticast(src) || src === 0xffffffff) throw martianSrc('multicast or broadcast source');
-    if (src >>> 24 === 0) throw martianSrc('zero network source');
+    if (isMulticast(src) || src === 0xffffffff) throw martianSource(src, dev, 'multicast or broadcast source');
+    if (src >>> 24 === 0) throw martianSource(src, dev, 'zero network source');
     if (dst >>> 24 === 0) throw new Dropped(`martian destination ${ipToString(dst)} on ${dev}`);
     if (isLoopbackAddr(dst)) {
       if (!localnet) {
@@ -231,7 +236,7 @@ export class HostStack {
         );
       }
     } else if (isLoopbackAddr(src) && !localnet) {
-      throw martianSrc(`127.0.0.0/8 source needs net.ipv4.conf.${dev}.route_localnet=1`);
+      throw martianSource(src, dev, `127.0.0.0/8 source needs net.ipv4.conf.${dev}.route_localnet=1`);
     }
     const r = fibLookup(this.fib, dst);
     if (r && (r.type === 'local' || r.type === 'broadcast')) {
@@ -258,7 +263,8 @@ export class HostStack {
   private validateSource(pkt: Packet, dev: string): void {
     const rpf = this.conf(dev, 'rp_filter');
     const acceptLocal = this.conf(dev, 'accept_local');
-    const own = this.addrs.some((a) => a.addr === pkt.src);
+    let own = false;
+    for (const a of this.addrs) if (a.addr === pkt.src) own = true;
     if (own && !acceptLocal) {
       throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
     }
@@ -504,7 +510,14 @@ export class HostStack {
     if (c && !c.confirmed) {
       // __nf_conntrack_confirm(): a new entry whose tuples another entry already holds (NAT found
       // no free port in its range) is not inserted, and its packet is dropped
-      const clash = this.ct.conns.find((o) => o !== c && o.confirmed && o.zone === c.zone && [o.orig, o.reply].some((t) => sameTuple(t, c.orig) || sameTuple(t, c.reply)));
+      let clash: Conn | undefined;
+      for (const o of this.ct.conns) {
+        if (o === c || !o.confirmed || o.zone !== c.zone) continue;
+        if (sameTuple(o.orig, c.orig) || sameTuple(o.orig, c.reply) || sameTuple(o.reply, c.orig) || sameTuple(o.reply, c.reply)) {
+          clash = o;
+          break;
+        }
+      }
       if (clash) {
         throw new Dropped(`conntrack could not insert the new entry: its reply tuple ${tupleText(c.reply)} is already used by the connection ${tupleText(clash.orig)} (insertion clash: the NAT range has no free port left for it)`);
       }
