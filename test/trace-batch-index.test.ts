@@ -20,6 +20,7 @@ import { RuleIndex } from '../src/engine/rule-index.js';
 import { buildPacket, explainHostOutcome, tracePacket, type PacketSpec } from '../src/engine/simulate.js';
 import type { TraceEvent } from '../src/engine/events.js';
 import { resultJson } from '../src/cli/commands/trace-batch.js';
+import { ResultWriter } from '../src/cli/commands/trace-batch-out.js';
 import { SimError } from '../src/errors.js';
 import type { Lab } from '../src/net/lab.js';
 import { targetName } from '../src/ruleset/rule.js';
@@ -280,7 +281,19 @@ async function labWith(rules: string): Promise<Lab> {
 function batchView(line: number, r: BatchResult | Error): string {
   if (r instanceof Error) return `error: ${r.message}`;
   const p = r.outcome.pkt;
-  return `${resultJson(line, r)} mark=${p.mark} tos=${p.tos} ttl=${p.ttl} len=${p.len}`;
+  const json = resultJson(line, r);
+  // the CLI writes the line as bytes: the same as resultJson()'s
+  expect(written(line, r)).toBe(json + '\n');
+  return `${json} mark=${p.mark} tos=${p.tos} ttl=${p.ttl} len=${p.len}`;
+}
+
+/** the line trace --batch writes for a result */
+export function written(line: number, r: BatchResult, host = 'router'): string {
+  const chunks: Buffer[] = [];
+  const w = new ResultWriter((b) => chunks.push(Buffer.from(b)));
+  w.result(line, host, r.outcome, r.decisions, r.reject);
+  w.flush();
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function classify(b: HostBatch, spec: PacketSpec): BatchResult | Error {

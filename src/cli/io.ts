@@ -6,6 +6,8 @@ import { fstatSync, writeSync } from 'node:fs';
  */
 export interface Io {
   out(text: string): void;
+  /** bytes for standard output, written before it returns (`out` of their UTF-8 text when absent) */
+  outBytes?(bytes: Uint8Array): void;
   err(text: string): void;
   /** all of standard input */
   readStdin(): Promise<string>;
@@ -24,9 +26,9 @@ export interface Io {
  * in `iptables-save | head`) gets nothing more.
  */
 const closed = new Set<number>();
-function writeAll(fd: number, text: string): void {
-  if (!text || closed.has(fd)) return;
-  let buf = Buffer.from(text);
+function writeAll(fd: number, text: string | Uint8Array): void {
+  if (!text.length || closed.has(fd)) return;
+  let buf = typeof text === 'string' ? Buffer.from(text) : text;
   while (buf.length) {
     try {
       buf = buf.subarray(writeSync(fd, buf));
@@ -61,6 +63,7 @@ export function processIo(): Io {
   let tty: boolean | undefined;
   return {
     out: (t) => writeAll(1, t),
+    outBytes: (b) => writeAll(1, b),
     err: (t) => writeAll(2, t),
     readStdin: async () => {
       const chunks: Buffer[] = [];

@@ -99,6 +99,7 @@ export class HostBatch {
   private readonly state = new Map<string, unknown>();
   private decisions: Decision[] = [];
   private reject: string | undefined;
+  private outcome: HostOutcome | undefined;
   private readonly index: RuleIndex | undefined;
   private readonly ifaces: Set<string>;
 
@@ -109,8 +110,9 @@ export class HostBatch {
   ) {
     const host = lab.hosts[hostName]!;
     this.ifaces = new Set(host.interfaces.map((i) => i.name));
-    this.index = opts.index === false ? undefined : new RuleIndex();
     this.rng = new Rng((opts.seed ?? lab.rng.state) >>> 0);
+    // the stack has no chooser: its random draws come from this generator, which the index may use
+    this.index = opts.index === false ? undefined : new RuleIndex(this.rng);
     const stored = host.extState;
     this.stack = new HostStack({
       lab,
@@ -141,6 +143,19 @@ export class HostBatch {
 
   /** One packet; a SimError (bad interface, a rule the engine cannot run) is the caller's to report. */
   classify(spec: PacketSpec): BatchResult {
+    const outcome = this.run(spec);
+    const r: BatchResult = { outcome, explanation: explainHostOutcome(this.hostName, outcome), decisions: this.decisions };
+    const reject = this.lastReject();
+    if (reject !== undefined) r.reject = reject;
+    return r;
+  }
+
+  /**
+   * classify() without the result object: the outcome, with the deciding rules in lastDecisions()
+   * and the REJECT answer in lastReject() until the next packet (trace --batch writes them as
+   * they are; the explanation is explainHostOutcome(host, outcome))
+   */
+  run(spec: PacketSpec): HostOutcome {
     // (checkArrival() refuses only these; its search of the interfaces is skipped for the others)
     if (spec.iface !== undefined && (spec.src === undefined || !this.ifaces.has(spec.iface))) checkArrival(this.lab, this.hostName, spec);
     // (Map.clear() allocates a new table even when there is nothing to clear)
@@ -149,9 +164,15 @@ export class HostBatch {
     this.reject = undefined;
     this.stack.resetConntrack();
     const pkt = batchPacket(spec);
-    const outcome = spec.iface !== undefined ? this.stack.fromWire(pkt, spec.iface) : this.stack.fromSocket(pkt);
-    const r: BatchResult = { outcome, explanation: explainHostOutcome(this.hostName, outcome), decisions: this.decisions };
-    if (this.reject !== undefined && outcome.kind === 'drop') r.reject = this.reject;
-    return r;
+    return (this.outcome = spec.iface !== undefined ? this.stack.fromWire(pkt, spec.iface) : this.stack.fromSocket(pkt));
+  }
+
+  lastDecisions(): readonly Decision[] {
+    return this.decisions;
+  }
+
+  /** the answer a REJECT sent, when it dropped the last packet */
+  lastReject(): string | undefined {
+    return this.outcome?.kind === 'drop' ? this.reject : undefined;
   }
 }

@@ -74,6 +74,11 @@ export class ConntrackTable {
     this.conns = entries.filter((e) => e.expires > now).map(fromEntry);
   }
 
+  /** no entries left */
+  clear(): void {
+    this.conns.length = 0;
+  }
+
   /**
    * nf_conntrack_in's lookup: the entry this packet belongs to and its direction. An ICMP query's
    * tuple also holds its type, which the reply tuple inverts (echo request 8 -> echo reply 0): a

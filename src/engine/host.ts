@@ -16,7 +16,7 @@ import type { Rng } from '../util/rng.js';
 import { canStart, ConntrackTable, ctView, invert, sameTuple, tupleOf, tupleText, type Conn } from './conntrack.js';
 import type { EventBody, Hook, TraceEvent } from './events.js';
 import type { AddrType, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
-import { runChain, type ChainResult } from './netfilter.js';
+import { runChain, type ChainResult, type ChainRunContext } from './netfilter.js';
 import type { RuleIndex } from './rule-index.js';
 import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, type Packet, type QuotedHeader } from './packet.js';
 import { jhash2, rawBe32, reciprocalScale } from '../net/jhash.js';
@@ -61,6 +61,10 @@ const NO_ROUTE_ANSWER: Record<string, { errno: 'ENETUNREACH' | 'EHOSTUNREACH' | 
   prohibit: { errno: 'EACCES', code: 13, what: 'communication administratively prohibited' },
   blackhole: { errno: 'EINVAL', what: 'discarded without an answer' },
 };
+
+function martianSource(src: number, dev: string, why: string): Dropped {
+  return new Dropped(`martian source ${ipToString(src)} on ${dev} (${why})`);
+}
 
 class Dropped {
   constructor(
@@ -133,6 +137,8 @@ export class HostStack {
   private readonly tcpConns = new Set<Conn>();
   /** trace --batch: events nobody reads are not made */
   private readonly quiet: boolean;
+  /** runChain() contexts by table and hook (tableRun()) */
+  private readonly runs: (TableRun | undefined)[] = [];
 
   constructor(private readonly env: HostEnv) {
     this.name = env.name;
@@ -162,7 +168,12 @@ export class HostStack {
 
   /** trace --batch: the host's conntrack table as the lab holds it, for the next packet */
   resetConntrack(): void {
-    this.ct = new ConntrackTable(this.host.conntrack, this.env.now);
+    // (without stored entries the table is emptied rather than made again)
+    if (this.host.conntrack.length) this.ct = new ConntrackTable(this.host.conntrack, this.env.now);
+    else this.ct.clear();
+    // the previous packet's entries are gone with its table: holding them would keep every
+    // packet's connection alive to the end of the batch
+    this.tcpConns.clear();
   }
 
   private emit(e: EventBody): void {
@@ -222,9 +233,8 @@ export class HostStack {
     const localnet = this.conf(dev, 'route_localnet');
     const src = pkt.src;
     const dst = pkt.dst;
-    const martianSrc = (why: string) => new Dropped(`martian source ${ipToString(src)} on ${dev} (${why})`);
-    if (isMulticast(src) || src === 0xffffffff) throw martianSrc('multicast or broadcast source');
-    if (src >>> 24 === 0) throw martianSrc('zero network source');
+    if (isMulticast(src) || src === 0xffffffff) throw martianSource(src, dev, 'multicast or broadcast source');
+    if (src >>> 24 === 0) throw martianSource(src, dev, 'zero network source');
     if (dst >>> 24 === 0) throw new Dropped(`martian destination ${ipToString(dst)} on ${dev}`);
     if (isLoopbackAddr(dst)) {
       if (!localnet) {
@@ -233,7 +243,7 @@ export class HostStack {
         );
       }
     } else if (isLoopbackAddr(src) && !localnet) {
-      throw martianSrc(`127.0.0.0/8 source needs net.ipv4.conf.${dev}.route_localnet=1`);
+      throw martianSource(src, dev, `127.0.0.0/8 source needs net.ipv4.conf.${dev}.route_localnet=1`);
     }
     const r = fibLookup(this.fib, dst);
     if (r && (r.type === 'local' || r.type === 'broadcast')) {
@@ -260,7 +270,8 @@ export class HostStack {
   private validateSource(pkt: Packet, dev: string): void {
     const rpf = this.conf(dev, 'rp_filter');
     const acceptLocal = this.conf(dev, 'accept_local');
-    const own = this.addrs.some((a) => a.addr === pkt.src);
+    let own = false;
+    for (const a of this.addrs) if (a.addr === pkt.src) own = true;
     if (own && !acceptLocal) {
       throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
     }
@@ -394,18 +405,28 @@ export class HostStack {
     const batch = this.env.batch;
     if (!batch) this.emit({ kind: 'hook', hook, table, chain: hook, pkt: summarize(pkt), nftrace: pkt.nftrace });
     this.refreshCtView(pkt);
-    const res = runChain(t, hook, pkt, {
-      host: this.name,
-      table,
-      hook,
-      extContext: (rule, chainName) => this.extContext(rule, table, chainName, hook, pkt),
-      emit: (e) => this.env.emit(e),
-      index: this.env.index,
-      quiet: !!batch,
-      counters: !batch,
-    });
+    const run = this.tableRun(table, hook, pkt);
+    let res: ChainResult;
+    run.busy = true;
+    try {
+      res = runChain(t, hook, pkt, run);
+    } finally {
+      run.busy = false;
+    }
     batch?.chainResult(table, hook, res);
     return res;
+  }
+
+  /** the context of a base chain run: one per table and hook, for one run at a time (runs do not nest) */
+  private tableRun(table: TableName, hook: Hook, pkt: Packet): TableRun {
+    const key = TABLE_RUN_SLOT[table] * 5 + HOOK_SLOT[hook];
+    let run = this.runs[key];
+    if (!run || run.busy) {
+      run = new TableRun(this, this.env, this.name, table, hook);
+      if (!this.runs[key]) this.runs[key] = run;
+    }
+    run.pkt = pkt;
+    return run;
   }
 
   private handleVerdict(res: ReturnType<typeof runChain>, pkt: Packet): void {
@@ -496,7 +517,14 @@ export class HostStack {
     if (c && !c.confirmed) {
       // __nf_conntrack_confirm(): a new entry whose tuples another entry already holds (NAT found
       // no free port in its range) is not inserted, and its packet is dropped
-      const clash = this.ct.conns.find((o) => o !== c && o.confirmed && o.zone === c.zone && [o.orig, o.reply].some((t) => sameTuple(t, c.orig) || sameTuple(t, c.reply)));
+      let clash: Conn | undefined;
+      for (const o of this.ct.conns) {
+        if (o === c || !o.confirmed || o.zone !== c.zone) continue;
+        if (sameTuple(o.orig, c.orig) || sameTuple(o.orig, c.reply) || sameTuple(o.reply, c.orig) || sameTuple(o.reply, c.reply)) {
+          clash = o;
+          break;
+        }
+      }
       if (clash) {
         throw new Dropped(`conntrack could not insert the new entry: its reply tuple ${tupleText(c.reply)} is already used by the connection ${tupleText(clash.orig)} (insertion clash: the NAT range has no free port left for it)`);
       }
@@ -703,11 +731,6 @@ export class HostStack {
 
   // ---------------------------------------------------------------- extension context
 
-  private extContext(rule: Rule, table: TableName, chain: string, hook: Hook, pkt: Packet): TargetContext {
-    // one small object per rule that gets as far as its matches (a batch makes millions)
-    return new ExtContext(this, this.env, rule, table, chain, hook, pkt);
-  }
-
   /** the state of an extension instance (ExtContext.state/shared) */
   extState<T>(key: string, init: () => T): T {
     const batch = this.env.batch;
@@ -804,16 +827,59 @@ export class HostStack {
   }
 }
 
-/** What a rule's matches and target see of the host (struct xt_action_param and friends). */
-class ExtContext implements TargetContext {
+const TABLE_RUN_SLOT: Record<TableName, number> = { raw: 0, mangle: 1, nat: 2, filter: 3, security: 4 };
+const HOOK_SLOT: Record<Hook, number> = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 };
+
+/**
+ * runChain()'s context for one table and hook. It and its extension context are reused from run
+ * to run and from rule to rule (a batch would otherwise make millions): extensions use the
+ * context they are given only while their match() or apply() runs.
+ */
+class TableRun implements ChainRunContext {
+  pkt!: Packet;
+  /** in a run (a run that starts meanwhile gets a context of its own) */
+  busy = false;
+  readonly index: RuleIndex | undefined;
+  readonly quiet: boolean;
+  readonly counters: boolean;
+  private ext: ExtContext | undefined;
+
   constructor(
     private readonly stack: HostStack,
     private readonly env: HostEnv,
-    private readonly rule: Rule,
+    readonly host: string,
     readonly table: TableName,
-    readonly chain: string,
     readonly hook: Hook,
-    private readonly pkt: Packet,
+  ) {
+    this.index = env.index;
+    this.quiet = !!env.batch;
+    this.counters = !env.batch;
+  }
+
+  extContext(rule: Rule, chain: string): TargetContext {
+    const ext = (this.ext ??= new ExtContext(this.stack, this.env, this.table, this.hook));
+    ext.rule = rule;
+    ext.chain = chain;
+    ext.pkt = this.pkt;
+    return ext;
+  }
+
+  emit(e: TraceEvent): void {
+    this.env.emit(e);
+  }
+}
+
+/** What a rule's matches and target see of the host (struct xt_action_param and friends). */
+class ExtContext implements TargetContext {
+  rule!: Rule;
+  chain = '';
+  pkt!: Packet;
+
+  constructor(
+    private readonly stack: HostStack,
+    private readonly env: HostEnv,
+    readonly table: TableName,
+    readonly hook: Hook,
   ) {}
 
   addrType(addr: number, dev?: string): AddrType {

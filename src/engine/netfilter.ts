@@ -10,7 +10,7 @@ import { findMatch, findTarget } from '../extensions/registry.js';
 import type { MatchExtension } from '../extensions/types.js';
 import { inPrefix } from '../net/ipv4.js';
 import { saveRule } from '../output/rule-text.js';
-import { targetName, type Rule } from '../ruleset/rule.js';
+import { targetName, type Rule, type RuleTarget } from '../ruleset/rule.js';
 import { findChain, type Chain, type Table, type TableName } from '../ruleset/tables.js';
 import { frameFails, LAZY_STRIDE, lazyRules, type LazyRules } from '../ruleset/lazy-rules.js';
 import { JUMP_STACK_SIZE } from '../ruleset/jump-graph.js';
@@ -18,6 +18,7 @@ import type { Hook, TraceEvent } from './events.js';
 import type { MatchContext, TargetContext, TargetResult } from './ext-api.js';
 import { summarize, type Packet } from './packet.js';
 import type { ChainPlan, RuleEntry, RuleIndex } from './rule-index.js';
+import { ACT_GOTO, ACT_JUMP, ACT_NONE, ACT_RETURN } from './rule-code.js';
 
 
 /**
@@ -168,6 +169,39 @@ function ruleWhere(table: string, chain: Chain, pos: number): string {
   return `rule ${pos + 1} of ${table} ${chain.name}`;
 }
 
+/** A rule that ended the run; decidedBy (ruleWhere()) is written only when read (a batch reads it for drops only). */
+class RuleDecision implements ChainResult {
+  readonly rule: { chain: string; num: number; target: string };
+
+  constructor(
+    readonly verdict: ChainResult['verdict'],
+    private readonly table: string,
+    chain: Chain,
+    pos: number,
+    t: RuleTarget,
+    readonly target?: TargetResult,
+  ) {
+    this.rule = { chain: chain.name, num: pos + 1, target: targetName(t) };
+  }
+
+  get decidedBy(): string {
+    return `rule ${this.rule.num} of ${this.table} ${this.rule.chain}`;
+  }
+}
+
+/** The base chain's policy decided. */
+class PolicyDecision implements ChainResult {
+  constructor(
+    readonly verdict: ChainResult['verdict'],
+    private readonly table: string,
+    private readonly chain: string,
+  ) {}
+
+  get decidedBy(): string {
+    return `${this.table} ${this.chain} policy`;
+  }
+}
+
 /** The events of one base chain run (not made at all in a quiet run). */
 class ChainEvents {
   // nf_tables dumps the packet's headers with the first traced event of each base chain run
@@ -209,6 +243,8 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
   const stack: Frame[] = [];
   const events = rc.quiet ? undefined : new ChainEvents(rc, pkt);
   const counting = rc.counters !== false;
+  // neither counters nor events: rules that are only packed tests and a jump need not be read
+  const fast = !counting && !events;
   let cur = frameOf(base, undefined, index?.plan(table, base), index, pkt);
   let evaluations = 0;
   const limit = rc.evaluationLimit ?? RULE_EVALUATION_LIMIT;
@@ -235,7 +271,7 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
           base.bytes += pkt.len;
         }
         events?.emit({ kind: 'policy', host: rc.host, nftrace: pkt.nftrace, table: rc.table, chain: base.name, policy: base.policy! });
-        return { verdict: base.policy!, decidedBy: `${rc.table} ${base.name} policy` };
+        return new PolicyDecision(base.policy!, rc.table, base.name);
       }
       // the end of a user chain: back to the rule after the jump (after a goto from the base
       // chain there is nothing to go back to, and the base chain's policy applies)
@@ -253,11 +289,42 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
     let from = 0;
     if (plan) {
       // the rule itself is read only once its packed tests pass
-      const packed = plan.code.test(pos, pkt);
+      const packed = plan.test(pos, pkt);
       if (packed === false) continue;
+      if (packed && fast) {
+        // a rule that is only its packed tests and a jump, goto, RETURN or nothing: followed from
+        // the plan alone (what the code below does with it, without counters and events)
+        const act = plan.action(pos);
+        if (act === ACT_NONE) continue;
+        if (act === ACT_RETURN) {
+          if (chain === base) cur.next = cur.end;
+          else cur = stack.pop() ?? policyFrame(base);
+          continue;
+        }
+        if (act === ACT_JUMP || act === ACT_GOTO) {
+          const id = plan.jumpPlan(pos);
+          if (id >= 0) {
+            const next = index!.byId(id);
+            const target = next.chain;
+            if (act === ACT_JUMP) {
+              if (stack.length + 1 < JUMP_STACK_SIZE) {
+                stack.push(cur);
+                cur = frameOf(target, undefined, next, index, pkt);
+                continue;
+              }
+            } else if (!(cur.entered ? cur.entered.has(target.name) : target === chain)) {
+              const entered = cur.entered ?? new Set([chain.name]);
+              entered.add(target.name);
+              cur = frameOf(target, entered, next, index, pkt);
+              continue;
+            }
+            // a full stack or a goto loop: the rule's own way below reports it
+          }
+        }
+      }
       entry = plan.entries[pos]!;
       r = entry.rule;
-      if (packed) from = plan.code.lead(pos);
+      if (packed) from = plan.lead(pos);
       else if (!frameMatches(r, pkt)) continue;
     } else if (cur.lazy) {
       // a frame that fails is all the walk below would have found: the rule is not even decoded
@@ -295,8 +362,8 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
         continue;
       }
       events?.rule(chain, pos, r, t.verdict);
-      if (t.verdict === 'QUEUE') return { verdict: 'DROP', decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
-      return { verdict: t.verdict, decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
+      if (t.verdict === 'QUEUE') return new RuleDecision('DROP', rc.table, chain, pos, t);
+      return new RuleDecision(t.verdict, rc.table, chain, pos, t);
     }
     if (t.kind === 'jump' || t.kind === 'goto') {
       events?.rule(chain, pos, r, `${t.kind === 'jump' ? 'JUMP' : 'GOTO'}:${t.chain}`);
@@ -358,10 +425,10 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
         continue;
       case 'QUEUE':
         events?.rule(chain, pos, r, 'QUEUE');
-        return { verdict: 'QUEUE', target: res, decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
+        return new RuleDecision('QUEUE', rc.table, chain, pos, t, res);
       default:
         events?.rule(chain, pos, r, res.verdict);
-        return { verdict: res.verdict, target: res, decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
+        return new RuleDecision(res.verdict, rc.table, chain, pos, t, res);
     }
   }
 }

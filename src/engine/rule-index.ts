@@ -27,7 +27,8 @@ import type { MatchExtension, TargetExtension } from '../extensions/types.js';
 import type { Rule, RuleTarget } from '../ruleset/rule.js';
 import { findChain, type Chain, type Table } from '../ruleset/tables.js';
 import type { Packet } from './packet.js';
-import { isPort, isU32, RuleCode } from './rule-code.js';
+import { CodeArena, isPort, isU32, RuleCode } from './rule-code.js';
+import type { Rng } from '../util/rng.js';
 
 /** fields a node can split on */
 type Field = 'dst' | 'src' | 'in' | 'out' | 'proto' | 'dport';
@@ -237,21 +238,39 @@ export interface RuleEntry {
   jumpPlan: ChainPlan | undefined;
 }
 
-/** A chain as a batch walks it. */
-export interface ChainPlan {
-  chain: Chain;
-  rules: Rule[];
+/** A chain as a batch walks it: its rules' packed tests (RuleCode) and what the walk needs besides. */
+export class ChainPlan extends RuleCode {
   /** rules.length */
-  size: number;
-  code: RuleCode;
-  entries: RuleEntry[];
-  /** candidate tree; null: walk every rule */
-  tree: Node | null;
+  readonly size: number;
+
+  constructor(
+    /** this plan's number in its index (RuleIndex.byId()) */
+    readonly id: number,
+    readonly chain: Chain,
+    readonly rules: Rule[],
+    readonly entries: RuleEntry[],
+    /** candidate tree; null: walk every rule */
+    readonly tree: Node | null,
+    arena: CodeArena,
+    rng: Rng | undefined,
+  ) {
+    super(rules, arena, (i) => entries[i]!.jump !== undefined, rng);
+    this.size = rules.length;
+  }
 }
 
 /** The index of every chain a batch walks, built on first use. */
 export class RuleIndex {
+  /**
+   * `rng`: the generator every statistic --mode random match of the walk draws from (the walk's
+   * ExtContext.draw() has no chooser), so that the packed tests may draw for it; without it they
+   * leave such matches to the walk
+   */
+  constructor(private readonly rng?: Rng) {}
+
   private readonly plans = new WeakMap<Chain, ChainPlan>();
+  private readonly ids: ChainPlan[] = [];
+  private readonly arena = new CodeArena();
   private readonly chains = new Map<Table, Map<string, Chain | undefined>>();
   /** findMatch() by name, for the hundred thousand matches of a big rule set */
   private readonly matchExts = new Map<string, MatchExtension | undefined>();
@@ -279,29 +298,52 @@ export class RuleIndex {
     const entries = new Array<RuleEntry>(rules.length);
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
-      const exts = r.matches.map((m) => this.matchExt(m.name));
+      const ms = r.matches;
+      let exts: MatchExtension[] | null = new Array<MatchExtension>(ms.length);
+      for (let k = 0; k < ms.length; k++) {
+        const e = this.matchExt(ms[k]!.name);
+        if (!e?.match) {
+          exts = null;
+          break;
+        }
+        exts[k] = e;
+      }
       const t = r.target;
       entries[i] = {
         rule: r,
-        matchCount: r.matches.length,
-        matchExts: exts.every((e) => e?.match) ? (exts as MatchExtension[]) : null,
+        matchCount: ms.length,
+        matchExts: exts,
         target: t,
         targetExt: t?.kind === 'ext' ? findTarget(t.name) : undefined,
         jump: t?.kind === 'jump' || t?.kind === 'goto' ? findChain(table, t.chain) : undefined,
         jumpPlan: undefined,
       };
     }
-    const all = rules.length < MIN_SPLIT ? undefined : rules.map((_, i) => i);
-    const tree = all && build(rules, all, 0);
-    p = { chain, rules, size: rules.length, code: new RuleCode(rules), entries, tree: tree && tree !== all ? tree : null };
+    let tree: Node | null = null;
+    if (rules.length >= MIN_SPLIT) {
+      const all = rules.map((_, i) => i);
+      const t = build(rules, all, 0);
+      if (t !== all) tree = t;
+    }
+    p = new ChainPlan(this.ids.length, chain, rules, entries, tree, this.arena, this.rng);
+    this.ids.push(p);
     this.plans.set(chain, p);
     return p;
+  }
+
+  /** the plan numbered `id` */
+  byId(id: number): ChainPlan {
+    return this.ids[id]!;
   }
 
   /** the plan of the chain that rule `pos` of `plan` jumps or goes to */
   follow(table: Table, plan: ChainPlan, pos: number): ChainPlan {
     const e = plan.entries[pos]!;
-    return (e.jumpPlan ??= this.plan(table, e.jump!));
+    if (e.jumpPlan) return e.jumpPlan;
+    const next = (e.jumpPlan = this.plan(table, e.jump!));
+    // the walk may now follow the rule without reading its entry (RuleCode.action())
+    plan.setJumpPlan(pos, next.id);
+    return next;
   }
 
   /**

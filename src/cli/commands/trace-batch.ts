@@ -28,12 +28,14 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HostBatch, type BatchResult } from '../../engine/batch.js';
+import type { HostOutcome } from '../../engine/host.js';
 import type { PacketSpec } from '../../engine/simulate.js';
 import { SimError } from '../../errors.js';
 import { ipToString } from '../../net/ipv4.js';
 import { parseUint } from '../../util/strtoul.js';
 import { hostOf, readOnly, type CliContext } from '../context.js';
 import { packetSpec, type TraceOptions } from './trace.js';
+import { ResultWriter, str } from './trace-batch-out.js';
 
 /** the per-packet options of `trace`, with commander's flags text (its "argument missing" message names them) */
 const PACKET_OPTIONS: { short?: string; long: string; key: keyof TraceOptions; flags: string }[] = [
@@ -145,13 +147,156 @@ export function parsePacketLine(words: string[]): TraceOptions {
   return o;
 }
 
-/** a JSON string: quoted as it is when nothing in it needs escaping (JSON.stringify costs more per call) */
-function str(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+// fastSpec()'s options
+const F_IFACE = 1;
+const F_PROTO = 2;
+const F_SRC = 3;
+const F_DST = 4;
+const F_SPORT = 5;
+const F_DPORT = 6;
+
+/** the option word line[start, end) is, of those fastSpec() reads; 0 for any other word */
+function fastOption(line: string, start: number, end: number): number {
+  const n = end - start;
+  if (line.charCodeAt(start) !== 0x2d) return 0;
+  if (n === 2) {
+    switch (line.charCodeAt(start + 1)) {
+      case 0x69: // -i
+        return F_IFACE;
+      case 0x70: // -p
+        return F_PROTO;
+      case 0x73: // -s
+        return F_SRC;
+      case 0x64: // -d
+        return F_DST;
+    }
+    return 0;
   }
-  return `"${s}"`;
+  // --sport, --dport
+  if (n !== 7 || line.charCodeAt(start + 1) !== 0x2d || line.charCodeAt(start + 3) !== 0x70 || line.charCodeAt(start + 4) !== 0x6f || line.charCodeAt(start + 5) !== 0x72 || line.charCodeAt(start + 6) !== 0x74) return 0;
+  const c = line.charCodeAt(start + 2);
+  return c === 0x73 ? F_SPORT : c === 0x64 ? F_DPORT : 0;
+}
+
+/** a port as num() takes it when it is plain decimal (no leading zero, at most 65535); else -1 */
+function fastPort(line: string, start: number, end: number): number {
+  const n = end - start;
+  if (n < 1 || n > 5 || (n > 1 && line.charCodeAt(start) === 0x30)) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = line.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v <= 0xffff ? v : -1;
+}
+
+/** dotted() of line[start, end); -1 for what it refuses */
+function fastAddr(line: string, start: number, end: number): number {
+  let a = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = start; i < end; i++) {
+    const c = line.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return -1;
+      part = part * 10 + c - 48;
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      if (part > 255) return -1;
+      a = a * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0 || part > 255) return -1;
+  return a * 256 + part;
+}
+
+/** -p tcp, udp or icmp; -1 for any other word */
+function fastProto(line: string, start: number, end: number): number {
+  const n = end - start;
+  const c0 = line.charCodeAt(start);
+  if (n === 3) {
+    if (c0 === 0x74 && line.charCodeAt(start + 1) === 0x63 && line.charCodeAt(start + 2) === 0x70) return 6;
+    if (c0 === 0x75 && line.charCodeAt(start + 1) === 0x64 && line.charCodeAt(start + 2) === 0x70) return 17;
+  } else if (n === 4 && c0 === 0x69 && line.charCodeAt(start + 1) === 0x63 && line.charCodeAt(start + 2) === 0x6d && line.charCodeAt(start + 3) === 0x70) return 1;
+  return -1;
+}
+
+/**
+ * packetSpec(parsePacketLine(splitWords(line))) for the lines most batches are made of: plain
+ * words, each of -i -p -s -d --sport --dport at most once with a well-formed value (-p tcp, udp or
+ * icmp), and nothing that makes packetSpec() refuse the packet. Anything else (quotes, other
+ * options, long forms, a value to check or to refuse) returns undefined, and the line goes the
+ * general way, which also gives the messages.
+ */
+export function fastSpec(line: string): PacketSpec | undefined {
+  let ifStart = -1;
+  let ifEnd = -1;
+  let proto = -1;
+  let src = -1;
+  let dst = -1;
+  let sport = -1;
+  let dport = -1;
+  let seen = 0;
+  const len = line.length;
+  let i = 0;
+  for (;;) {
+    // the option's word
+    let c = 0;
+    while (i < len && ((c = line.charCodeAt(i)) === 0x20 || c === 0x09)) i++;
+    if (i >= len) break;
+    let end = i + 1;
+    while (end < len && (c = line.charCodeAt(end)) !== 0x20 && c !== 0x09) end++;
+    const opt = fastOption(line, i, end);
+    if (!opt || seen & (1 << opt)) return undefined;
+    seen |= 1 << opt;
+    // its value: the next word, whatever it is
+    i = end;
+    while (i < len && ((c = line.charCodeAt(i)) === 0x20 || c === 0x09)) i++;
+    if (i >= len) return undefined;
+    end = i;
+    while (end < len && (c = line.charCodeAt(end)) !== 0x20 && c !== 0x09) {
+      // quoting: splitWords() would join or cut words differently
+      if (c === 0x22 || c === 0x27 || c === 0x5c) return undefined;
+      end++;
+    }
+    switch (opt) {
+      case F_IFACE:
+        ifStart = i;
+        ifEnd = end;
+        break;
+      case F_PROTO:
+        if ((proto = fastProto(line, i, end)) < 0) return undefined;
+        break;
+      case F_SRC:
+        if ((src = fastAddr(line, i, end)) < 0) return undefined;
+        break;
+      case F_DST:
+        if ((dst = fastAddr(line, i, end)) < 0) return undefined;
+        break;
+      case F_SPORT:
+        if ((sport = fastPort(line, i, end)) < 0) return undefined;
+        break;
+      default:
+        if ((dport = fastPort(line, i, end)) < 0) return undefined;
+    }
+    i = end;
+  }
+  if (dst < 0) return undefined;
+  const iface = ifStart < 0 ? undefined : line.slice(ifStart, ifEnd);
+  const source = src < 0 ? undefined : src;
+  // packetSpec()'s objects, field for field
+  if (proto === 1) {
+    if (dport >= 0) return undefined;
+    if (sport < 0) return { iface, proto, src: source, dst, mark: undefined, len: undefined, ttl: undefined, icmpType: 8, icmpCode: 0 };
+    return { iface, proto, src: source, dst, mark: undefined, len: undefined, ttl: undefined, icmpType: 8, icmpCode: 0, sport };
+  }
+  if (dport < 0) return undefined;
+  if (proto === 17) return { iface, proto, src: source, dst, mark: undefined, len: undefined, ttl: undefined, sport: sport < 0 ? 40000 : sport, dport };
+  return { iface, proto: 6, src: source, dst, mark: undefined, len: undefined, ttl: undefined, sport: sport < 0 ? 40000 : sport, dport, tcpFlags: 0x02 };
 }
 
 /**
@@ -208,9 +353,6 @@ function checkCommandLine(o: TraceOptions): string {
   return o.batch!;
 }
 
-/** output is written every 64 KiB: lines held longer outlive the young generation and cost a copy each */
-const FLUSH_AT = 1 << 16;
-
 export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<number> {
   const file = checkCommandLine(o);
   let seed: number | undefined;
@@ -227,9 +369,9 @@ export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<numb
   return readOnly(ctx, (lab) => {
     const [name] = hostOf(lab, ctx.host);
     const batch = new HostBatch(lab, name, { seed });
+    const io = ctx.io;
+    const out = new ResultWriter(io.outBytes ? (b) => io.outBytes!(b) : (b) => io.out(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8')));
     let failed = false;
-    let buf: string[] = [];
-    let size = 0;
     let lineNo = 0;
     let start = 0;
     while (start < text.length) {
@@ -240,24 +382,18 @@ export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<numb
       lineNo++;
       const line = raw.trim();
       if (line === '' || line[0] === '#') continue;
-      let json: string;
+      let outcome: HostOutcome;
       try {
-        const spec: PacketSpec = packetSpec(parsePacketLine(splitWords(line)));
-        json = resultJson(lineNo, batch.classify(spec));
+        outcome = batch.run(fastSpec(line) ?? packetSpec(parsePacketLine(splitWords(line))));
       } catch (e) {
         if (!(e instanceof SimError)) throw e;
         failed = true;
-        json = JSON.stringify({ line: lineNo, error: e.message });
+        out.line(JSON.stringify({ line: lineNo, error: e.message }));
+        continue;
       }
-      buf.push(json);
-      size += json.length + 1;
-      if (size >= FLUSH_AT) {
-        ctx.io.out(buf.join('\n') + '\n');
-        buf = [];
-        size = 0;
-      }
+      out.result(lineNo, name, outcome, batch.lastDecisions(), batch.lastReject());
     }
-    if (buf.length) ctx.io.out(buf.join('\n') + '\n');
+    out.flush();
     return failed ? 1 : 0;
   });
 }

@@ -291,42 +291,37 @@ function portOk(port: number, r: [number, number]): boolean {
   return port >= r[0] && port <= r[1];
 }
 
+/** the match's ! on the test of `bit` */
+function isInv(d: ConntrackData, bit: number): boolean {
+  return (d.inv & bit) !== 0;
+}
+
 export function conntrackMatch(d: ConntrackData, pkt: PacketView): boolean {
-  const inv = (bit: number) => (d.inv & bit) !== 0;
   if (d.flags & F.STATE) {
     const hit = ((d.state ?? 0) & stateBits(pkt, true)) !== 0;
-    if (hit === inv(F.STATE)) return false;
+    if (hit === isInv(d, F.STATE)) return false;
   }
   const ct = ctEntry(pkt);
   // without an entry only a passed state test can make the rule match
   if (!ct) return (d.flags & F.STATE) !== 0;
-  if (d.flags & F.DIRECTION && ct.reply !== inv(F.DIRECTION)) return false;
+  if (d.flags & F.DIRECTION && ct.reply !== isInv(d, F.DIRECTION)) return false;
   const o: Tuple = ct.orig;
   const r: Tuple = ct.replyTuple;
-  const addrTests: [number, number, CtAddr | undefined][] = [
-    [F.ORIGSRC, o.src, d.origsrc],
-    [F.ORIGDST, o.dst, d.origdst],
-    [F.REPLSRC, r.src, d.replsrc],
-    [F.REPLDST, r.dst, d.repldst],
-  ];
-  for (const [bit, have, a] of addrTests) {
-    if (d.flags & bit && addrOk(have, a!) === inv(bit)) return false;
-  }
-  if (d.flags & F.PROTO && (o.proto === d.proto) === inv(F.PROTO)) return false;
-  const portTests: [number, number, [number, number] | undefined][] = [
-    [F.ORIGSRC_PORT, o.sport, d.origsrcport],
-    [F.ORIGDST_PORT, o.dport, d.origdstport],
-    [F.REPLSRC_PORT, r.sport, d.replsrcport],
-    [F.REPLDST_PORT, r.dport, d.repldstport],
-  ];
-  for (const [bit, have, range] of portTests) {
-    if (d.flags & bit && portOk(have, range!) === inv(bit)) return false;
-  }
+  // (tested one by one in this order, without building a list of the tests for every packet)
+  if (d.flags & F.ORIGSRC && addrOk(o.src, d.origsrc!) === isInv(d, F.ORIGSRC)) return false;
+  if (d.flags & F.ORIGDST && addrOk(o.dst, d.origdst!) === isInv(d, F.ORIGDST)) return false;
+  if (d.flags & F.REPLSRC && addrOk(r.src, d.replsrc!) === isInv(d, F.REPLSRC)) return false;
+  if (d.flags & F.REPLDST && addrOk(r.dst, d.repldst!) === isInv(d, F.REPLDST)) return false;
+  if (d.flags & F.PROTO && (o.proto === d.proto) === isInv(d, F.PROTO)) return false;
+  if (d.flags & F.ORIGSRC_PORT && portOk(o.sport, d.origsrcport!) === isInv(d, F.ORIGSRC_PORT)) return false;
+  if (d.flags & F.ORIGDST_PORT && portOk(o.dport, d.origdstport!) === isInv(d, F.ORIGDST_PORT)) return false;
+  if (d.flags & F.REPLSRC_PORT && portOk(r.sport, d.replsrcport!) === isInv(d, F.REPLSRC_PORT)) return false;
+  if (d.flags & F.REPLDST_PORT && portOk(r.dport, d.repldstport!) === isInv(d, F.REPLDST_PORT)) return false;
   // any of the listed status bits is enough; NONE (mask 0) never hits
-  if (d.flags & F.STATUS && (((d.status ?? 0) & statusBits(ct)) !== 0) === inv(F.STATUS)) return false;
+  if (d.flags & F.STATUS && (((d.status ?? 0) & statusBits(ct)) !== 0) === isInv(d, F.STATUS)) return false;
   if (d.flags & F.EXPIRES) {
     const [min, max] = d.expires!;
-    if ((ct.expires >= min && ct.expires <= max) === inv(F.EXPIRES)) return false;
+    if ((ct.expires >= min && ct.expires <= max) === isInv(d, F.EXPIRES)) return false;
   }
   return true;
 }

@@ -1,0 +1,159 @@
+/**
+ * trace --batch's shortcuts against the code they stand for.
+ *
+ * The line reader's fast path (fastSpec()) against packetSpec(parsePacketLine(splitWords())):
+ * on random lines made of the options, good and bad values, quotes and stray words, it either
+ * gives way or gives the same packet.
+ *
+ * The byte writer (src/cli/commands/trace-batch-out.ts) against resultJson(), the
+ * string it stands for: every outcome kind, protocols with and without ports, TCP flags, and
+ * names and reasons that need escaping or are not ASCII; lines long enough to grow the buffer and
+ * enough of them to be handed over in several pieces.
+ */
+import { describe, expect, it } from 'vitest';
+import type { BatchResult, Decision } from '../src/engine/batch.js';
+import type { HostOutcome } from '../src/engine/host.js';
+import { newPacket, type Packet } from '../src/engine/packet.js';
+import { explainHostOutcome } from '../src/engine/simulate.js';
+import { fastSpec, parsePacketLine, resultJson, splitWords } from '../src/cli/commands/trace-batch.js';
+import { packetSpec } from '../src/cli/commands/trace.js';
+import { SimError } from '../src/errors.js';
+import { ResultWriter } from '../src/cli/commands/trace-batch-out.js';
+
+const ODD = ['eth0', 'wg"0', 'back\\slash', 'tab\there', 'nl\nx', 'é-accent', '漢字', 'pair \ud83d\ude00', 'lone \ud83d', 'lone \ude00 low', 'del\x7f', '', '\x00'];
+
+function packets(): Packet[] {
+  const out: Packet[] = [];
+  for (const proto of [6, 17, 1, 47, 0, 255]) {
+    for (const ports of [true, false]) {
+      const p = newPacket({ proto, src: 0x32463c01, dst: proto === 47 ? 0 : 0xffffffff });
+      if (ports) {
+        p.sport = proto === 255 ? 65535 : 40000;
+        p.dport = proto === 0 ? 0 : 8080;
+      }
+      if (proto === 6) p.tcpFlags = ports ? 0x3f : undefined;
+      if (proto === 1) {
+        p.icmpType = ports ? 3 : undefined;
+        p.icmpCode = ports ? 13 : undefined;
+      }
+      out.push(p);
+    }
+  }
+  const flags = newPacket({ proto: 6, src: 1, dst: 2, sport: 1, dport: 2 });
+  flags.tcpFlags = 0x12;
+  out.push(flags);
+  const none = newPacket({ proto: 6, src: 1, dst: 2, sport: 1, dport: 2 });
+  none.tcpFlags = 0;
+  out.push(none);
+  return out;
+}
+
+function outcomes(pkt: Packet, name: string): HostOutcome[] {
+  return [
+    { kind: 'deliver', pkt },
+    { kind: 'transmit', pkt, dev: name, nexthop: 0x0a000001 },
+    { kind: 'drop', pkt, reason: `rule 1 of filter ${name} dropped it`, replies: [] },
+    { kind: 'error', pkt, errno: 'ENETUNREACH', reason: name },
+  ];
+}
+
+function written(results: [number, string, BatchResult][]): string {
+  const chunks: Buffer[] = [];
+  const w = new ResultWriter((b) => chunks.push(Buffer.from(b)));
+  for (const [line, host, r] of results) w.result(line, host, r.outcome, r.decisions, r.reject);
+  w.line(JSON.stringify({ line: 7, error: 'trace: bad --dport `é\t"x"\'' }));
+  w.flush();
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+describe('trace --batch output bytes', () => {
+  it('are resultJson() lines, whatever the names and reasons hold', () => {
+    const results: [number, string, BatchResult][] = [];
+    let line = 0;
+    for (const [k, pkt] of packets().entries()) {
+      // one name longer than the writer's buffer
+      for (const name of k ? ODD : [...ODD, 'x'.repeat(300_000)]) {
+        for (const host of ['router', name]) {
+          for (const o of outcomes(pkt, name)) {
+            const decisions: Decision[] = [
+              { table: 'nat', hook: 'PREROUTING', chain: name, rule: 1, target: 'DNAT' },
+              { table: 'filter', hook: 'FORWARD', chain: 'KUBE-FORWARD', rule: 4294967295, target: name },
+            ];
+            const r: BatchResult = { outcome: o, explanation: explainHostOutcome(host, o), decisions: line % 3 ? decisions : [] };
+            if (o.kind === 'drop' && line % 2) r.reject = name;
+            results.push([line === 5 ? 1234567890 : line, host, r]);
+            line++;
+          }
+        }
+      }
+    }
+    const expected = results.map(([l, , r]) => resultJson(l, r) + '\n').join('') + `${JSON.stringify({ line: 7, error: 'trace: bad --dport `é\t"x"\'' })}\n`;
+    expect(written(results)).toBe(expected);
+  });
+});
+
+/** xorshift32 */
+function generator(seed: number) {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+  return <T,>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+}
+
+const WORDS: Record<string, string[]> = {
+  '-i': ['eth0', 'eth1', 'lo', 'eth9', '-p', '"eth0"', "'eth 0'", 'ëth0', 'eth0\\'],
+  '-p': ['tcp', 'udp', 'icmp', 'TCP', 'Udp', '6', '17', '1', 'gre', 'sctp', '47', 'bogus', '', 'icmpx', 'tcp6', 'ud'],
+  '-s': ['1.2.3.4', '50.60.70.1', '192.168.1.2', '01.2.3.4', '1.2.3.04', '1.2.3.256', '1.2.3', '1.2.3.4.', '1.2.3.4/24', 'x', '0.0.0.0', '255.255.255.255'],
+  '-d': ['10.96.0.1', '192.168.1.1', '8.8.8.8', '127.0.0.1', '10.96.0.1/32', 'host', '1..2.3', '300.1.1.1'],
+  '--sport': ['0', '1', '40000', '65535', '65536', '080', '00', '0x50', '-1', '+5', '1e3', '', '99999999999'],
+  '--dport': ['0', '80', '443', '65535', '65536', '080', '0x50', ' 80', 'eighty'],
+};
+const OTHER = ['--tcp-flags SYN,ACK', '--icmp-type echo-reply', '--mark 0x10', '--len 100', '--ttl 1', '--dport=80', '-d10.96.0.1', '--source 1.2.3.4', 'stray', '--', '-x', '--format json', '-'];
+
+/** the spec's fields in order, absent and undefined told apart */
+const exact = (spec: object) => JSON.stringify(Object.entries(spec), (_, v: unknown) => (v === undefined ? '(undefined)' : v));
+
+describe('trace --batch line reader', () => {
+  it('reads the common lines as the general reader does, and leaves the others to it', () => {
+    const pick = generator(0x5eed);
+    let fast = 0;
+    for (let n = 0; n < 20000; n++) {
+      const parts: string[] = [];
+      // a few distinct options, as packet files mostly have them, -d most of the time
+      const opts = Object.keys(WORDS).filter((o) => o === '-d' ? pick([0, 1, 1, 1, 1, 1, 1, 1, 1, 1]) : pick([0, 1]));
+      for (let k = opts.length - 1; k > 0; k--) {
+        const j = pick([...Array(k + 1).keys()]);
+        [opts[k], opts[j]] = [opts[j]!, opts[k]!];
+      }
+      // now and then an option twice, another option or a stray word
+      if (pick([0, 0, 0, 0, 0, 0, 1])) opts.push(pick(Object.keys(WORDS)));
+      if (pick([0, 0, 0, 0, 0, 0, 1])) opts.splice(pick([0, 1, 2]), 0, pick(OTHER));
+      for (const opt of opts) {
+        const values = WORDS[opt];
+        if (!values) parts.push(opt);
+        // mostly good values, so that most lines take the fast path
+        else parts.push(`${opt}${pick([' ', ' ', ' ', '  ', '\t'])}${pick([0, 0, 0, 1]) ? pick(values) : values[pick([0, 1, 2])]}`);
+      }
+      const line = parts.join(pick([' ', ' ', '\t', '   ']));
+      let general: string;
+      try {
+        general = exact(packetSpec(parsePacketLine(splitWords(line))));
+      } catch (e) {
+        if (!(e instanceof SimError)) throw e;
+        general = `error: ${e.message}`;
+      }
+      const spec = fastSpec(line);
+      if (spec === undefined) continue;
+      fast++;
+      expect(exact(spec), line).toBe(general);
+    }
+    // the fast path is taken often enough for the comparison to mean something
+    expect(fast).toBeGreaterThan(3000);
+  });
+});
