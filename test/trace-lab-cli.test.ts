@@ -11,6 +11,7 @@ describe('trace options', () => {
   it.each([
     ['-p icmp -d 1.2.3.4 --dport 80', 'trace: --dport is for tcp and udp packets'],
     ['-p udp -d 1.2.3.4 --dport 80 --tcp-flags SYN', 'trace: --tcp-flags is for tcp packets'],
+    ['-p tcp -d 1.2.3.4 --dport 80 --tcp-flags 0x12', "trace: --tcp-flags 0x12: Unknown TCP flag `0x12' (the flags are FIN, SYN, RST, PSH, ACK, URG, ALL and NONE, separated by commas)"],
     ['-p tcp -d 1.2.3.4 --dport 80 --icmp-type echo-reply', 'trace: --icmp-type is for icmp packets'],
     ['-p icmp -d 1.2.3.4 --icmp-type 3/1 --sport 7', 'trace: --sport sets the identifier of an ICMP echo; this ICMP type has none'],
     ['-p 47 -d 1.2.3.4 --sport 7', 'trace: --sport is for tcp and udp packets (and the identifier of an ICMP echo)'],

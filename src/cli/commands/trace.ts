@@ -3,7 +3,7 @@
  * process of the host) and show every chain, rule, rewrite, routing decision and conntrack event.
  * The trace is an event in the lab: counters, conntrack and extension state change and are saved.
  */
-import { SimError } from '../../errors.js';
+import { SimError, XtablesError } from '../../errors.js';
 import { parseDotted } from '../../net/ipv4.js';
 import { protocolByName } from '../../net/netdb.js';
 import { explainHostOutcome, tracePacket, type HostTrace, type PacketSpec } from '../../engine/simulate.js';
@@ -106,6 +106,16 @@ function protocolNumber(text: string): number | undefined {
   return n;
 }
 
+/** --tcp-flags LIST: flag names as iptables' --tcp-flags takes them (iptables' own error would be an internal one here) */
+function tcpFlagsOption(text: string): number {
+  try {
+    return parseTcpFlags(text);
+  } catch (e) {
+    if (!(e instanceof XtablesError)) throw e;
+    throw new SimError(`trace: --tcp-flags ${text}: ${e.message.trim()} (the flags are FIN, SYN, RST, PSH, ACK, URG, ALL and NONE, separated by commas)`, 2);
+  }
+}
+
 export function packetSpec(o: TraceOptions): PacketSpec {
   const protoText = (o.protocol ?? 'tcp').toLowerCase();
   const proto = protocolNumber(protoText);
@@ -127,7 +137,7 @@ export function packetSpec(o: TraceOptions): PacketSpec {
     if (spec.dport === undefined) throw new SimError('trace: a tcp or udp packet needs --dport', 2);
   }
   else if (o.dport !== undefined) throw new SimError('trace: --dport is for tcp and udp packets', 2);
-  if (proto === 6) spec.tcpFlags = o.tcpFlags ? parseTcpFlags(o.tcpFlags) : 0x02;
+  if (proto === 6) spec.tcpFlags = o.tcpFlags ? tcpFlagsOption(o.tcpFlags) : 0x02;
   else if (o.tcpFlags !== undefined) throw new SimError('trace: --tcp-flags is for tcp packets', 2);
   if (proto === 1) {
     const t = o.icmpType ?? 'echo-request';
