@@ -4,7 +4,7 @@
 // (dist/grammar-diagram.mjs, `npm run diagram`). Run by `npm install` (prepare) and `npm run build`.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -40,6 +40,10 @@ await build({
   // commander/cli-table3 are CommonJS; give the ESM bundle a require() for their internals.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
+// the launcher reads the bundle as latin1, which is only the same string if it is ASCII
+if (/[^\x00-\x7f]/.test(readFileSync(join(outdir, 'iptables-sim.cjs'), 'latin1'))) {
+  throw new Error('build: dist/iptables-sim.cjs is not ASCII (bin/iptables-sim reads it as latin1)');
+}
 // the code cache, made by the launcher itself (so its wrapper and V8 flags are the ones used later);
 // a private outdir gets a copy of the launcher next to it
 const launcher = join(root, 'bin', 'iptables-sim');
