@@ -16,23 +16,8 @@ import type { Chain } from '../src/ruleset/tables.js';
 import { decodeLab, encodeLab, LAZY_MIN } from '../src/state/lab-file.js';
 import { parseLabText, readLab } from '../src/state/store.js';
 import { Sandbox } from './helpers/cli.js';
+import { generator } from './helpers/random.js';
 
-/** xorshift32 */
-function generator(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  const chance = (p: number) => next() < p;
-  return { int, pick, chance };
-}
 type Gen = ReturnType<typeof generator>;
 
 const ADDRS = ['50.60.70.1', '50.60.70.80', '203.0.113.10', '8.8.8.8', '192.168.1.1', '192.168.1.2', '192.168.1.3', '10.96.0.1', '10.96.0.2', '10.96.1.9', '0.0.0.0'];

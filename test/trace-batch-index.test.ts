@@ -29,23 +29,8 @@ import { parseDotted } from '../src/net/ipv4.js';
 import { readLab } from '../src/state/store.js';
 import { Rng } from '../src/util/rng.js';
 import { Sandbox } from './helpers/cli.js';
+import { generator } from './helpers/random.js';
 
-/** xorshift32: each rule set and its packets come from one seed */
-function generator(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  const chance = (p: number) => next() < p;
-  return { next, int, pick, chance };
-}
 type Gen = ReturnType<typeof generator>;
 
 const ADDRS = ['50.60.70.1', '50.60.70.80', '203.0.113.10', '198.51.100.7', '8.8.8.8', '192.168.1.1', '192.168.1.2', '192.168.1.3', '192.168.1.77', '127.0.0.1', '10.96.0.1', '10.96.0.2', '10.96.0.3', '10.96.1.9', '10.244.0.5'];

@@ -19,6 +19,7 @@ import { fastSpec, parsePacketLine, resultJson, splitWords } from '../src/cli/co
 import { packetSpec } from '../src/cli/commands/trace.js';
 import { SimError } from '../src/errors.js';
 import { ResultWriter } from '../src/cli/commands/trace-batch-out.js';
+import { generator } from './helpers/random.js';
 
 const ODD = ['eth0', 'wg"0', 'back\\slash', 'tab\there', 'nl\nx', 'é-accent', '漢字', 'pair \ud83d\ude00', 'lone \ud83d', 'lone \ude00 low', 'del\x7f', '', '\x00'];
 
@@ -92,19 +93,6 @@ describe('trace --batch output bytes', () => {
   });
 });
 
-/** xorshift32 */
-function generator(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-  return <T,>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
-}
 
 const WORDS: Record<string, string[]> = {
   '-i': ['eth0', 'eth1', 'lo', 'eth9', '-p', '"eth0"', "'eth 0'", 'ëth0', 'eth0\\'],
@@ -121,7 +109,7 @@ const exact = (spec: object) => JSON.stringify(Object.entries(spec), (_, v: unkn
 
 describe('trace --batch line reader', () => {
   it('reads the common lines as the general reader does, and leaves the others to it', () => {
-    const pick = generator(0x5eed);
+    const { pick } = generator(0x5eed);
     let fast = 0;
     for (let n = 0; n < 20000; n++) {
       const parts: string[] = [];
