@@ -183,6 +183,18 @@ describe('run: replaying a script', () => {
     expect(r.rc).toBe(1);
   });
 
+  it('wc gives one count of standard input as coreutils prints it for a pipe (outputs measured with coreutils 9.1)', async () => {
+    const sb = new Sandbox();
+    const f = script(
+      sb,
+      'wc.sh',
+      ["printf 'a b\\nc\\n' | wc -l", "printf 'a b\\nc' | wc -l", "printf 'a b\\nc\\n' | wc -w", "printf 'a \u00e9\\n' | wc -c", "printf 'a \u00e9\\n' | wc -m", "printf '' | wc -l", 'echo x | wc -l -', 'iptables -S | wc -l', 'echo x | wc -lw'].join('\n') + '\n',
+    );
+    const r = await sb.run(['run', '--keep-going', f]);
+    expect(r.stdout).toBe('2\n1\n3\n5\n4\n0\n1 -\n3\n');
+    expect(r.stderr).toBe('wc.sh:9: wc: -lw: only one count of standard input is modelled by run\n');
+  });
+
   it('keeps files the script writes in memory and never on disk', async () => {
     const sb = new Sandbox();
     const f = script(sb, 'w.sh', 'iptables -N X\niptables-save > saved.rules\niptables -X X\niptables-restore < saved.rules\niptables -X X\niptables-restore -T filter saved.rules\n');

@@ -396,6 +396,27 @@ export async function headTail(which: 'head' | 'tail', args: string[], io: Stage
   return status;
 }
 
+/**
+ * wc -l | -w | -c | -m on standard input: the one count, as coreutils prints it for a pipe
+ * (`iptables -S | wc -l`). Several counts or files are padded in ways scripts do not rely on: not
+ * modelled.
+ */
+export function wc(args: string[], io: StageIo): number {
+  const opts = args.filter((a) => a !== '-');
+  if (opts.length !== 1 || !/^-[lwcm]$/.test(opts[0]!) || args.length > 2) {
+    io.err(`wc: ${args.length ? args.join(' ') : 'without -l, -w, -c or -m'}: only one count of standard input is modelled by run\n`);
+    return 1;
+  }
+  const t = io.stdin;
+  const n =
+    opts[0] === '-l' ? (t.match(/\n/g) ?? []).length
+    : opts[0] === '-w' ? (t.match(/[^ \t\n\v\f\r]+/g) ?? []).length
+    : opts[0] === '-c' ? Buffer.byteLength(t, 'utf8')
+    : [...t].length;
+  io.out(`${n}${args.includes('-') ? ' -' : ''}\n`);
+  return 0;
+}
+
 /** a basic regular expression (grep without -E) as a JavaScript one */
 function breToJs(re: string): string {
   let out = '';

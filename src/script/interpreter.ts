@@ -15,7 +15,7 @@ import { posix } from 'node:path';
 import type { Io } from '../cli/io.js';
 import type { Lab } from '../net/lab.js';
 import { readLab } from '../state/store.js';
-import { cat, echo, grep, headTail, printf, test, type FileView, type StageIo } from './builtins.js';
+import { cat, echo, grep, headTail, printf, test, wc, type FileView, type StageIo } from './builtins.js';
 import { ScriptError, unsupported } from './errors.js';
 import { ExpansionError, Expander, type Variables } from './expand.js';
 import type { Word } from './lexer.js';
@@ -104,7 +104,7 @@ interface StageResult {
 }
 
 const SHELL_BUILTINS = new Set([
-  ':', 'true', 'false', 'echo', 'printf', 'test', '[', 'cat', 'grep', 'head', 'tail', 'exit', 'export', 'readonly', 'unset', 'set', 'shift',
+  ':', 'true', 'false', 'echo', 'printf', 'test', '[', 'cat', 'grep', 'head', 'tail', 'wc', 'exit', 'export', 'readonly', 'unset', 'set', 'shift',
   'cd', 'pwd', 'source', '.', 'local', 'return', 'umask', 'wait', 'which', 'command', 'type', 'sudo', 'eval', 'exec',
   'alias', 'trap', 'read', 'let', 'declare', 'typeset',
 ]);
@@ -604,7 +604,7 @@ export class Replay {
     if (extra) return extra(args, cx);
     if (SHELL_BUILTINS.has(cmd)) return this.builtin(cmd, args, cx, line, assigns);
     const base = baseName(cmd);
-    if (cmd.includes('/') && (base === 'echo' || base === 'printf' || base === 'cat' || base === 'grep' || base === 'head' || base === 'tail' || base === 'true' || base === 'false' || base === 'test' || base === '[')) {
+    if (cmd.includes('/') && (base === 'echo' || base === 'printf' || base === 'cat' || base === 'grep' || base === 'head' || base === 'tail' || base === 'wc' || base === 'true' || base === 'false' || base === 'test' || base === '[')) {
       // /bin/echo and friends: coreutils behaves like bash's builtins here
       if (base === 'echo') return this.o.dryRun ? 0 : echo(args, cx, false);
       return this.builtin(base, args, cx, line, assigns);
@@ -634,7 +634,7 @@ export class Replay {
       cx.err(`${cmd}: No such file or directory\n`);
       return 127;
     }
-    cx.err(`${cmd}: command not modelled by run (it replays iptables, iptables-save, iptables-restore, sysctl, ip, conntrack, shell builtins, cat, grep, head and tail; iptables-sim run --shell runs other programs with the real bash)\n`);
+    cx.err(`${cmd}: command not modelled by run (it replays iptables, iptables-save, iptables-restore, sysctl, ip, conntrack, shell builtins, cat, grep, head, tail and wc -l; iptables-sim run --shell runs other programs with the real bash)\n`);
     return 127;
   }
 
@@ -702,6 +702,8 @@ export class Replay {
       case 'head':
       case 'tail':
         return dry ? 0 : headTail(cmd, args, cx, this.fileView);
+      case 'wc':
+        return dry ? 0 : wc(args, cx);
       case 'exit': {
         if (dry) return 0;
         const n = args[0] === undefined ? this.status : Number(args[0]);
