@@ -1,14 +1,8 @@
 /** xorshift32 for tests that draw rule sets and packets: the same seed gives the same draws */
+import { xorshift32 } from '../../bench/xorshift.mjs';
+
 export function generator(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
+  const next = xorshift32(seed >>> 0 || 1);
   const int = (n: number): number => Math.floor(next() * n);
   const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const chance = (p: number): boolean => next() < p;
