@@ -10,7 +10,7 @@ import { createTokenInstance, type IToken, type TokenType } from 'chevrotain';
 import { Getopt, culprit, parseOptstring, type LongOpt } from './getopt.js';
 import * as T from './tokens.js';
 import type { Extension, OptionEntry } from '../src/extensions/types.js';
-import { findMatch, findTarget, protoMatchName } from '../src/extensions/registry.js';
+import { findMatch, findTarget, protoMatchName, type Family } from '../src/extensions/registry.js';
 
 /** IPT_OPTSTRING of iptables 1.8.9 */
 const OPTSTRING = '-:A:C:D:E:F::I:L::M:N:P:VX::Z::c:d:i:j:o:p:s:t:R:S::W::46bfg:h::m:nvw::x';
@@ -108,7 +108,7 @@ const optionTables: OptionTableNode = { table: CORE_LONG, next: new Map() };
  * `notTargets`: names xtables_find_target() does not load as targets in this process (the chains
  * iptables-restore announced); `-j` with such a name is a jump.
  */
-export function lexCommandLine(argv: readonly string[], notTargets?: ReadonlySet<string>): IToken[] {
+export function lexCommandLine(argv: readonly string[], notTargets?: ReadonlySet<string>, family: Family = 4): IToken[] {
   const tokens: IToken[] = [];
   const loaded: LoadedExt[] = [];
   // getopt only sees the options of the first instance of each extension (clones share them)
@@ -205,7 +205,7 @@ export function lexCommandLine(argv: readonly string[], notTargets?: ReadonlySet
           break;
         case 'm': {
           const name = r.arg!;
-          const ext = findMatch(name);
+          const ext = findMatch(name, family);
           arg(name, argIndex);
           const payload: MatchLoadPayload = { name, loaded: ext ? load(ext) : undefined };
           tokens[tokens.length - 2]!.payload = payload;
@@ -214,7 +214,7 @@ export function lexCommandLine(argv: readonly string[], notTargets?: ReadonlySet
         case 'j': {
           const name = argv[g.optind - 1]!;
           arg(name, argIndex);
-          let ext = findTarget(name);
+          let ext = findTarget(name, family);
           if (ext && ext.name !== 'standard' && notTargets?.has(name)) ext = undefined;
           if (ext && !loaded.some((l) => l.ext.kind === 'target')) {
             tokens[tokens.length - 2]!.payload = { name, loaded: load(ext) } satisfies MatchLoadPayload;
@@ -256,7 +256,7 @@ export function lexCommandLine(argv: readonly string[], notTargets?: ReadonlySet
     // '?' or ':' -- iptables first tries to load the -p protocol's match and re-reads the option
     if (protocol !== undefined) {
       const name = protoMatchName(protocol);
-      const ext = name !== undefined ? findMatch(name) : undefined;
+      const ext = name !== undefined ? findMatch(name, family) : undefined;
       const alreadyLoaded = ext !== undefined && loaded.some((l) => l.ext === ext);
       if (ext && (!alreadyLoaded || !protoUsed)) {
         protoUsed = true;

@@ -161,7 +161,7 @@ export function getParser(): IptablesParser {
 /** Feeds the words of one iptables command line, in order, to `sink`. */
 export function parseCommandLine(argv: readonly string[], sink: CommandParse): void {
   const parser = getParser();
-  const tokens: IToken[] = lexCommandLine(argv, sink.session.announced);
+  const tokens: IToken[] = lexCommandLine(argv, sink.session.announced, sink.session.family);
   parser.input = tokens;
   parser.sink = sink;
   parser.commandLine();

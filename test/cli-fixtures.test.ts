@@ -17,16 +17,19 @@ interface Step {
   stderr: string;
   stdin?: string;
   nft: Record<string, string[]>;
+  /** ip6tables' chains (nf_tables family ip6), recorded only when there are some */
+  nft6?: Record<string, string[]>;
 }
 
 const dir = join(__dirname, '..', 'fixtures', 'cli');
-const TOOLS = new Set(['iptables', 'iptables-save', 'iptables-restore', 'sysctl']);
+const TOOLS = new Set(['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore', 'sysctl']);
 
-function nftChains(sb: Sandbox): Record<string, string[]> {
+function nftChains(sb: Sandbox, family: 'ip' | 'ip6' = 'ip'): Record<string, string[]> {
   const lab = sb.lab();
   const out: Record<string, string[]> = {};
   if (!lab) return out;
-  const tables = lab.hosts[lab.defaultHost]!.tables;
+  const host = lab.hosts[lab.defaultHost]!;
+  const tables = (family === 'ip6' ? host.tables6 : host.tables) ?? {};
   for (const [name, t] of Object.entries(tables)) {
     const chains = t!.chains.filter((c) => !isBuiltin(name as TableName, c.name) || c.created).map((c) => c.name);
     if (chains.length) out[name] = chains.sort();
@@ -34,7 +37,7 @@ function nftChains(sb: Sandbox): Record<string, string[]> {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-export function describeMismatch(step: Step, got: { rc: number; stdout: string; stderr: string }, nft?: Record<string, string[]>): string | undefined {
+export function describeMismatch(step: Step, got: { rc: number; stdout: string; stderr: string }, nft?: Record<string, string[]>, nft6?: Record<string, string[]>): string | undefined {
   const parts: string[] = [];
   if (got.rc !== step.rc) parts.push(`exit status ${got.rc}, want ${step.rc}`);
   if (normStamp(got.stdout) !== step.stdout) parts.push(`stdout:\n--- got\n${normStamp(got.stdout)}--- want\n${step.stdout}`);
@@ -42,6 +45,7 @@ export function describeMismatch(step: Step, got: { rc: number; stdout: string; 
   const opaque = / failed \([A-Za-z ]+\): rule in chain /.test(step.stderr) && got.stderr.startsWith(step.stderr) && /^iptables-sim: .+\n$/.test(got.stderr.slice(step.stderr.length));
   if (got.stderr !== step.stderr && !opaque) parts.push(`stderr:\n--- got\n${got.stderr}--- want\n${step.stderr}`);
   if (nft && JSON.stringify(nft) !== JSON.stringify(step.nft)) parts.push(`nf_tables chains ${JSON.stringify(nft)}, want ${JSON.stringify(step.nft)}`);
+  if (nft6 && JSON.stringify(nft6) !== JSON.stringify(step.nft6 ?? {})) parts.push(`nf_tables ip6 chains ${JSON.stringify(nft6)}, want ${JSON.stringify(step.nft6 ?? {})}`);
   return parts.length ? `$ ${step.cmd}\n${parts.join('\n')}` : undefined;
 }
 
@@ -56,7 +60,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
           const argv = splitShell(step.cmd);
           if (!TOOLS.has(argv[0]!)) continue;
           const got = await sb.run(argv, step.stdin ?? '');
-          const p = describeMismatch(step, got, nftChains(sb));
+          const p = describeMismatch(step, got, nftChains(sb), nftChains(sb, 'ip6'));
           if (p) problems.push(p);
         }
         expect(problems.join('\n\n')).toBe('');

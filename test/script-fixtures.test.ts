@@ -39,6 +39,7 @@ interface Recording {
   stdout: string;
   failures: Failure[];
   save: string;
+  save6?: string;
   setup: string[];
 }
 
@@ -123,6 +124,17 @@ async function savedRules(sb: Sandbox): Promise<string> {
   return normSave((await sb.run(['iptables-save'])).stdout);
 }
 
+async function digest6(sb: Sandbox): Promise<string | undefined> {
+  const s = await savedRules6(sb);
+  return s ? digest(s) : undefined;
+}
+
+/** ip6tables' rule set at the end: recorded only for scripts that made one ("" otherwise) */
+async function savedRules6(sb: Sandbox): Promise<string> {
+  const out = (await sb.run(['ip6tables-save'])).stdout;
+  return out.trim() ? normSave(out) : '';
+}
+
 const local = existsSync(FIXTURES)
   ? readdirSync(FIXTURES)
       .filter((f) => f.endsWith('.sh') && existsSync(join(FIXTURES, f.replace(/\.sh$/, '.expected.json'))))
@@ -143,6 +155,7 @@ describe('fixture scripts against real iptables', () => {
         expect(r.failures.map((f) => ({ ...f, message: normMessage(f.message) }))).toEqual(exp.failures);
         expect(normOutput(r.stdout)).toBe(normOutput(exp.stdout));
         expect(await savedRules(sb)).toBe(exp.save);
+        expect(await savedRules6(sb)).toBe(exp.save6 ?? '');
       });
       it(`${file}: run stops at its first failing line`, async () => {
         const sb = new Sandbox();
@@ -169,6 +182,7 @@ describe('fixture scripts against real iptables', () => {
       expect(normOutput(r.stdout)).toBe(normOutput(exp.stdout));
       expect(r.rc).toBe(exp.rc);
       expect(await savedRules(sb)).toBe(exp.save);
+      expect(await savedRules6(sb)).toBe(exp.save6 ?? '');
     });
   }
 });
@@ -178,15 +192,14 @@ describe('fixture scripts against real iptables', () => {
  * yet, outside the replay itself. `it.fails` keeps them honest: the day the gap is closed, the
  * test starts passing, fails as `it.fails`, and the entry must go.
  */
-const KNOWN_DEVIATIONS: Record<string, string> = {
-  'fwbuilder/test/ipt/firewall-ipv6-1.fw.orig': 'ip6tables: IPv6 is not modelled',
-};
+const KNOWN_DEVIATIONS: Record<string, string> = {};
 
 interface CorpusRecording {
   rc: number;
   setup: string[];
   failures: { line: number; status: number; message: string }[];
   save: string;
+  save6?: string;
   stdout: string;
 }
 
@@ -210,6 +223,7 @@ describe.skipIf(!corpus.length)('shared corpus scripts against real iptables (di
         expect(r.failures.map((f) => ({ line: f.line, status: f.status, message: digest(normMessage(f.message)) }))).toEqual(exp.failures);
         expect(digest(r.stdout)).toBe(exp.stdout);
         expect(digest(await savedRules(sb))).toBe(exp.save);
+        expect(await digest6(sb)).toBe(exp.save6);
       });
     }
 
@@ -223,6 +237,7 @@ describe.skipIf(!corpus.length)('shared corpus scripts against real iptables (di
       expect(r.rc).toBe(exp.rc);
       expect(digest(r.stdout)).toBe(exp.stdout);
       expect(digest(await savedRules(sb))).toBe(exp.save);
+      expect(await digest6(sb)).toBe(exp.save6);
     });
   }
 });

@@ -13,7 +13,7 @@ describe('shims', () => {
     const sb = new Sandbox();
     const r = await sb.run(['shims', 'bin']);
     expect(r.rc).toBe(0);
-    for (const t of ['iptables', 'iptables-save', 'iptables-restore', 'sysctl', 'ip', 'conntrack']) {
+    for (const t of ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore', 'sysctl', 'ip', 'conntrack']) {
       const p = join(sb.dir, 'bin', t);
       expect(statSync(p).mode & 0o111, t).not.toBe(0);
       expect(readFileSync(p, 'utf8')).toContain(`IPTABLES_SIM_ARGV0=${t} exec `);

@@ -96,7 +96,9 @@ describe('shell: lines', () => {
 
 describe('shell: completion', () => {
   const lab = builtinLab();
-  lab.hosts.router!.tables.filter = { chains: [...['INPUT', 'FORWARD', 'OUTPUT'].map((n) => ({ name: n, policy: 'ACCEPT' as const, pkts: 0, bytes: 0, rules: [] })), { name: 'WEB', pkts: 0, bytes: 0, rules: [] }] };
+  const builtins = () => ['INPUT', 'FORWARD', 'OUTPUT'].map((n) => ({ name: n, policy: 'ACCEPT' as const, pkts: 0, bytes: 0, rules: [] }));
+  lab.hosts.router!.tables.filter = { chains: [...builtins(), { name: 'WEB', pkts: 0, bytes: 0, rules: [] }] };
+  lab.hosts.router!.tables6 = { filter: { chains: [...builtins(), { name: 'V6ONLY', pkts: 0, bytes: 0, rules: [] }] } };
   const data = { hosts: Object.keys(lab.hosts), host: lab.hosts.router };
   const c = (line: string) => complete(line, data)[0];
 
@@ -108,7 +110,15 @@ describe('shell: completion', () => {
   it('offers commands first, tools by their installed paths too', () => {
     expect(c('ipt')).toEqual(['iptables', 'iptables-restore', 'iptables-save']);
     expect(c('ho')).toEqual(['host']);
-    expect(c('iptables -N X && ip')).toEqual(['ip', 'iptables', 'iptables-restore', 'iptables-save']);
+    expect(c('iptables -N X && ip')).toEqual(['ip', 'ip6tables', 'ip6tables-restore', 'ip6tables-save', 'iptables', 'iptables-restore', 'iptables-save']);
+  });
+
+  it('offers ip6tables the chains of its own tables and the extensions it loads', () => {
+    expect(c('ip6tables -A INPUT -m ic')).toEqual(['icmp6', 'icmpv6']);
+    expect(c('iptables -A INPUT -m ic')).toEqual(['icmp']);
+    expect(c('ip6tables -A INPUT -p icmpv6 --icmpv')).toEqual(['--icmpv6-type']);
+    expect(c('ip6tables -A INPUT -j H')).toEqual(['HL']);
+    expect(c('ip6tables -A ')).toEqual(['FORWARD', 'INPUT', 'OUTPUT', 'V6ONLY']);
   });
 
   it('offers iptables commands before a command is given, rule options after', () => {

@@ -40,6 +40,18 @@ export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, ar
     summary: 'load rules as iptables-restore does ([--noflush] [--test] [-c] [-T TABLE] [FILE])',
     load: async (ctx, args) => (await restoreModule()).restoreCommand(ctx, args),
   },
+  ip6tables: {
+    summary: 'run an ip6tables 1.8.9 command on the host: its IPv6 rules are kept, listed and saved (the lab traces IPv4 only)',
+    load: async (ctx, args) => (await iptablesModule()).iptablesCommand(ctx, args, 'ip6tables', 6),
+  },
+  'ip6tables-save': {
+    summary: "print the host's IPv6 rules as ip6tables-save does ([-t TABLE] [-c])",
+    load: async (ctx, args) => (await saveModule()).saveCommand(ctx, args, 'ip6tables-save', 6),
+  },
+  'ip6tables-restore': {
+    summary: 'load IPv6 rules as ip6tables-restore does ([--noflush] [--test] [-c] [-T TABLE] [FILE])',
+    load: async (ctx, args) => (await restoreModule()).restoreCommand(ctx, args, 'ip6tables-restore', 6),
+  },
   sysctl: {
     summary: 'read or set the kernel parameters the engine models (sysctl -w KEY=VALUE, sysctl KEY, -n, -a)',
     load: async (ctx, args) => (await sysctlModule()).sysctlCommand(ctx, args),

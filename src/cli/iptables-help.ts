@@ -12,6 +12,14 @@ const TEXT = "@PROG@ v@VERSION@\n\nUsage: @PROG@ -[ACD] chain rule-specification
 export function iptablesHelp(prog: string, extensions: readonly Extension[] = []): string {
   let out = TEXT.replaceAll('@PROG@', prog).replace('@VERSION@', PROGRAM_VERSION);
   const ordered = [...extensions.filter((e) => e.kind === 'target'), ...extensions.filter((e) => e.kind === 'match')];
-  for (const e of ordered) out += `\n${e.help ?? `${e.name} does not take any options\n`}`;
+  const v6 = prog.startsWith('ip6');
+  if (v6) {
+    // ip6tables' own: -4 is the error, -6 the no-op, and there is no -f
+    out = out
+      .replace('-4\t\tNothing (line is ignored by ip6tables-restore)', '-4\t\tError (line is ignored by ip6tables-restore)')
+      .replace('-6\t\tError (line is ignored by iptables-restore)', '-6\t\tNothing (line is ignored by iptables-restore)')
+      .replace('[!] --fragment\t-f\t\tmatch second or further fragments only\n', '');
+  }
+  for (const e of ordered) out += `\n${(v6 ? (e.help6 ?? e.help) : e.help) ?? `${e.name} does not take any options\n`}`;
   return out;
 }

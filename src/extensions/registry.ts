@@ -22,6 +22,31 @@ export const IPTABLES_TARGET_NAMES = new Set(
     'TCPOPTSTRIP TEE TOS TPROXY TRACE TTL ULOG ACCEPT DROP QUEUE RETURN').split(' '),
 );
 
+/** ip6tables' (libxt_*, libip6t_*): the IPv4-only icmp, ttl and realm are not among them (measured) */
+export const IP6TABLES_MATCH_NAMES = new Set(
+  ('addrtype ah bpf cgroup cluster comment connbytes connlabel connlimit connmark conntrack cpu dccp devgroup dscp ' +
+    'dst ecn esp eui64 frag hashlimit hbh helper hl icmp6 ipcomp iprange ipv6header ipvs length limit mac mark mh ' +
+    'multiport nfacct osf owner physdev pkttype policy quota rateest recent rpfilter rt sctp set socket srh state ' +
+    'statistic string tcp tcpmss time tos u32 udp').split(' '),
+);
+/** ... and targets: no CLUSTERIP, ECN, TTL or ULOG (`-j TTL` is a jump to a chain TTL, measured) */
+export const IP6TABLES_TARGET_NAMES = new Set(
+  ('AUDIT CHECKSUM CLASSIFY CONNMARK CONNSECMARK CT DNAT DNPT DSCP HL HMARK IDLETIMER LED LOG MARK ' +
+    'MASQUERADE NETMAP NFLOG NFQUEUE NOTRACK RATEEST REDIRECT REJECT SECMARK SET SNAT SNPT SYNPROXY TCPMSS ' +
+    'TCPOPTSTRIP TEE TOS TPROXY TRACE ACCEPT DROP QUEUE RETURN').split(' '),
+);
+
+/** 4: iptables, 6: ip6tables */
+export type Family = 4 | 6;
+
+export function matchNames(family: Family): ReadonlySet<string> {
+  return family === 6 ? IP6TABLES_MATCH_NAMES : IPTABLES_MATCH_NAMES;
+}
+
+export function targetNames(family: Family): ReadonlySet<string> {
+  return family === 6 ? IP6TABLES_TARGET_NAMES : IPTABLES_TARGET_NAMES;
+}
+
 let matchMap: Map<string, MatchExtension> | undefined;
 let targetMap: Map<string, TargetExtension> | undefined;
 
@@ -35,12 +60,28 @@ function maps(): [Map<string, MatchExtension>, Map<string, TargetExtension>] {
   return [matchMap, targetMap];
 }
 
-export function findMatch(name: string): MatchExtension | undefined {
-  return maps()[0].get(name);
+/**
+ * The extension called `name`. With a family: only one that iptables (4) or ip6tables (6) can
+ * load; without: any (a stored rule names the extension it was made with).
+ */
+export function findMatch(name: string, family?: Family): MatchExtension | undefined {
+  const m = maps()[0].get(name);
+  return m && (family === undefined || m.family === undefined || m.family === family) ? m : undefined;
 }
 
-export function findTarget(name: string): TargetExtension | undefined {
-  return maps()[1].get(name);
+export function findTarget(name: string, family?: Family): TargetExtension | undefined {
+  const t = maps()[1].get(name);
+  return t && (family === undefined || t.family === undefined || t.family === family) ? t : undefined;
+}
+
+/**
+ * An extension of the other family's tool that ip6tables has too, but whose IPv6 form the
+ * emulator does not model (the NAT targets, address-carrying matches): a clear refusal.
+ */
+export function notModelledForIpv6(kind: 'match' | 'target', name: string): Error | undefined {
+  const known = kind === 'match' ? maps()[0].get(name) : maps()[1].get(name);
+  if (!known || known.family !== 4 || !(kind === 'match' ? IP6TABLES_MATCH_NAMES : IP6TABLES_TARGET_NAMES).has(name)) return undefined;
+  return paramProblem(`iptables-sim does not model the IPv6 form of the \`${name}' ${kind} (yet); the rule was not added`);
 }
 
 /**
@@ -55,8 +96,12 @@ export function protoMatchName(protocol: string): string | undefined {
 }
 
 /** The error iptables gives for `-m NAME` it cannot load. */
-export function matchLoadError(name: string): Error {
-  if (IPTABLES_MATCH_NAMES.has(name)) {
+export function matchLoadError(name: string, family: Family = 4): Error {
+  if (family === 6) {
+    const e = notModelledForIpv6('match', name);
+    if (e) return e;
+  }
+  if (matchNames(family).has(name)) {
     return paramProblem(`iptables-sim does not model the \`${name}' match of iptables 1.8.9 (yet); the rule was not added`);
   }
   return paramProblem(`Couldn't load match \`${name}':No such file or directory\n`);

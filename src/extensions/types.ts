@@ -8,6 +8,7 @@
  * Extension data (`D`) is a plain JSON value: it is stored in the lab file as it is.
  */
 import type { AddrMask } from '../net/ipv4.js';
+import type { Family } from './registry.js';
 import type { PacketView, MatchContext, TargetContext, TargetResult } from '../engine/ext-api.js';
 
 /** libxtables' enum xt_option_type: how the option argument is parsed and checked before `parse`. */
@@ -82,6 +83,8 @@ export interface OptValue {
   syslogLevel?: number;
   /** host/hostmask/plen/plenmask (IPv4) */
   haddr?: number;
+  /** host/hostmask for ip6tables: the address as inet_ntop() writes it (hlen its prefix) */
+  haddr6?: string;
   hmask?: number;
   hlen?: number;
   protocol?: number;
@@ -101,7 +104,9 @@ export interface RuleFrame {
   table: string;
   /** chain named on the command line (may be undefined for non-rule commands) */
   chain?: string;
-  /** -s / -d as given (first address), used by a few checks */
+  /** 6: an ip6tables rule (its addresses are not in src/dst); undefined: iptables (IPv4) */
+  family?: Family;
+  /** -s / -d as given (first address), used by a few checks; IPv4 rules only */
   src?: AddrMask;
   dst?: AddrMask;
   /** interface names as given, for checks such as REDIRECT's */
@@ -143,6 +148,11 @@ export interface PrintContext {
 
 interface ExtensionBase<D> {
   name: string;
+  /**
+   * 4: only iptables loads it (libipt_*, or an IPv6 form the emulator does not model); 6: only
+   * ip6tables (libip6t_*); undefined: both (libxt_*)
+   */
+  family?: Family;
   /** extension revision, only shown by a few errors */
   revision?: number;
   /** other names that load this extension (-m state loads "state"; aliases keep their own name) */
@@ -159,6 +169,13 @@ interface ExtensionBase<D> {
    * (NOTRACK, TRACE): iptables then prints "NAME does not take any options".
    */
   help?: string;
+  /** the help ip6tables prints, where it differs (libip6t_REJECT's own list of types) */
+  help6?: string;
+  /**
+   * `parse` understands the IPv6 values (haddr6, hlen up to 128) of its address options; without
+   * this, ip6tables refuses such options of the extension by name
+   */
+  v6Addresses?: boolean;
   options: OptionEntry[];
   /** fresh data for a new instance of the extension in a rule (x6 init) */
   init(frame: RuleFrame): D;

@@ -7,7 +7,9 @@ import { XtablesError, paramProblem } from '../errors.js';
 import { numericToIp, inetAton, maskToCidr, prefixToMask } from '../net/ipv4.js';
 import { hostToAddrs, protocolByName, protocolByNumber as protocolNameByNumber, serviceToPort } from '../net/netdb.js';
 import { strtoumax, xtStrtoul, parseUint } from '../util/strtoul.js';
+import { formatIp6, maskToCidr6, parseIp6 } from '../net/ipv6.js';
 import type { OptValue, OptionEntry } from './types.js';
+import type { Family } from './registry.js';
 
 const UMAX: Record<string, bigint> = {
   uint8: 0xffn,
@@ -207,6 +209,14 @@ function parseHost(arg: string, val: OptValue): void {
   val.hlen = 32;
 }
 
+/** the same with AF_INET6: numeric IPv6 addresses only (the lab has no IPv6 host names) */
+function parseHost6(arg: string, val: OptValue): void {
+  const a = parseIp6(arg);
+  if (!a) throw paramProblem(`getaddrinfo: ${inetAton(arg) !== undefined ? 'Address family for hostname not supported' : gaiError(arg)}\n`);
+  val.haddr6 = formatIp6(a);
+  val.hlen = 128;
+}
+
 /** getaddrinfo(NULL, name): decimal port numbers or a service name of any protocol */
 export function portByName(name: string): number {
   if (/^\d+$/.test(name)) {
@@ -268,6 +278,21 @@ function parsePlen(ext: string, e: OptionEntry, arg: string, val: OptValue): voi
   throw paramProblem(`${ext}: bad value for option "--${e.name}", neither a valid network mask nor valid CIDR (0-32).\n`);
 }
 
+/** xtopt_parse_plen() for IPv6: 0-128, or a mask written as an address (-1 when it has holes) */
+function parsePlen6(ext: string, e: OptionEntry, arg: string, val: OptValue): void {
+  const n = parseUint(arg, 0, 128);
+  if (n !== undefined) {
+    val.hlen = n;
+    return;
+  }
+  const m = parseIp6(arg);
+  if (m) {
+    val.hlen = maskToCidr6(m);
+    return;
+  }
+  throw paramProblem(`${ext}: bad value for option "--${e.name}", neither a valid network mask nor valid CIDR (0-128).\n`);
+}
+
 function parseEtherMac(arg: string, val: OptValue): void {
   // strtoul(…, 16) per octet; an octet may be empty or at most two characters long
   const mac: number[] = [];
@@ -294,6 +319,7 @@ export function xtOptionParse(
   arg: string | undefined,
   invert: boolean,
   xflags: number,
+  family: Family = 4,
 ): OptValue {
   // old-style extensions (no x6 option table) check everything themselves
   if (e.type === 'raw') return {};
@@ -339,12 +365,15 @@ export function xtOptionParse(
       parseSyslogLevel(arg, val);
       break;
     case 'host':
-      parseHost(arg, val);
+      (family === 6 ? parseHost6 : parseHost)(arg, val);
       break;
     case 'hostmask': {
       const slash = arg.indexOf('/');
       if (slash < 0) {
-        parseHost(arg, val);
+        (family === 6 ? parseHost6 : parseHost)(arg, val);
+      } else if (family === 6) {
+        parseHost6(arg.slice(0, slash), val);
+        parsePlen6(ext, e, arg.slice(slash + 1), val);
       } else {
         parseHost(arg.slice(0, slash), val);
         parsePlen(ext, e, arg.slice(slash + 1), val);
@@ -362,11 +391,14 @@ export function xtOptionParse(
       parsePortRange(ext, e, arg, val);
       break;
     case 'plen':
-      parsePlen(ext, e, arg, val);
+      (family === 6 ? parsePlen6 : parsePlen)(ext, e, arg, val);
       break;
     case 'plenmask':
-      parsePlen(ext, e, arg, val);
-      val.hmask = plenToMask(val.hlen!);
+      if (family === 6) parsePlen6(ext, e, arg, val);
+      else {
+        parsePlen(ext, e, arg, val);
+        val.hmask = plenToMask(val.hlen!);
+      }
       break;
     case 'ethermac':
       parseEtherMac(arg, val);

@@ -77,6 +77,11 @@ export interface Host {
   sysctlsSet?: string[];
   services: Service[];
   tables: Tables;
+  /**
+   * ip6tables' tables (nf_tables family ip6), once an ip6tables command made one. The lab routes
+   * IPv4 only: these rules are kept, listed and saved, never run.
+   */
+  tables6?: Tables;
   conntrack: ConntrackEntry[];
   /** per-rule extension state (statistic nth counters, limit buckets, recent lists), keyed by rule handle */
   extState: Record<string, unknown>;

@@ -6,6 +6,8 @@ import { findMatch, findTarget } from '../extensions/registry.js';
 import { protoToName } from '../extensions/xtoptions.js';
 import type { PrintContext, RuleFrame } from '../extensions/types.js';
 import { addrToListString, ipToString, maskToSaveString } from '../net/ipv4.js';
+import { addr6ToListString, ANY6 } from '../net/ipv6.js';
+import type { Family } from '../extensions/registry.js';
 import type { Rule } from '../ruleset/rule.js';
 import { targetName } from '../ruleset/rule.js';
 
@@ -15,6 +17,7 @@ export function ruleFrame(rule: Rule, table: string, chain: string): RuleFrame {
     invProto: !!rule.protoInv,
     table,
     chain,
+    family: rule.src6 || rule.dst6 ? 6 : undefined,
     src: rule.src,
     dst: rule.dst,
     inIface: rule.in,
@@ -38,11 +41,13 @@ export function saveRule(rule: Rule, table: string, chain: string, opts: SaveOpt
 /** The rule specification after the chain name (leading space included). */
 export function saveRuleSpec(rule: Rule, table: string, chain: string, opts: SaveOptions = {}): string {
   let s = '';
-  if (rule.src || rule.srcInv) {
+  if (rule.src6) s += `${rule.srcInv ? ' !' : ''} -s ${rule.src6.addr}/${rule.src6.mask}`;
+  else if (rule.src || rule.srcInv) {
     const a = rule.src ?? { addr: 0, mask: 0 };
     s += `${rule.srcInv ? ' !' : ''} -s ${ipToString(a.addr)}/${maskToSaveString(a.mask)}`;
   }
-  if (rule.dst || rule.dstInv) {
+  if (rule.dst6) s += `${rule.dstInv ? ' !' : ''} -d ${rule.dst6.addr}/${rule.dst6.mask}`;
+  else if (rule.dst || rule.dstInv) {
     const a = rule.dst ?? { addr: 0, mask: 0 };
     s += `${rule.dstInv ? ' !' : ''} -d ${ipToString(a.addr)}/${maskToSaveString(a.mask)}`;
   }
@@ -77,6 +82,15 @@ export interface ListFormat {
   /** -x: exact numbers (otherwise K/M/G/T) */
   expanded: boolean;
   lineNumbers: boolean;
+  /** 6: an ip6tables listing (addresses of rules without -s / -d are ::/0) */
+  family?: Family;
+}
+
+/** a rule's source or destination column: IPv6 when the rule has IPv6 addresses or the listing is ip6tables' */
+function addrColumn(rule: Rule, which: 'src' | 'dst', numeric: boolean, family: Family | undefined): string {
+  const a6 = which === 'src' ? rule.src6 : rule.dst6;
+  if (a6 || family === 6) return addr6ToListString(a6 ?? ANY6, numeric);
+  return addrToListString((which === 'src' ? rule.src : rule.dst) ?? { addr: 0, mask: 0 }, numeric);
 }
 
 /** xtables_print_num() in table format */
@@ -106,15 +120,15 @@ function kmg(n: number, w: number, wu: number): string {
  * FMT_PRINT_RULE: how `iptables -v` echoes a rule it adds, inserts, checks or deletes
  * ("ACCEPT  all opt -- in * out *  0.0.0.0/0  -> 0.0.0.0/0  ").
  */
-export function printRuleVerbose(rule: Rule, table: string, chain: string): string {
+export function printRuleVerbose(rule: Rule, table: string, chain: string, family?: Family): string {
   let s = `${targetName(rule.target)} `;
   s += rule.protoInv ? '!' : ' ';
   s += `${protoToName(rule.proto ?? 0, true) ?? String(rule.proto ?? 0)} `;
   s += `opt ${rule.fragInv ? '!' : '-'}${rule.frag ? 'f' : '-'} `;
   s += `in ${(rule.inInv ? '!' : '') + (rule.in || '*')} `;
   s += `out ${(rule.outInv ? '!' : '') + (rule.out || '*')} `;
-  s += `${rule.srcInv ? '!' : ' '}${addrToListString(rule.src ?? { addr: 0, mask: 0 }, true)} `;
-  s += `${rule.dstInv ? '!' : ' '}-> ${addrToListString(rule.dst ?? { addr: 0, mask: 0 }, true)}`;
+  s += `${rule.srcInv ? '!' : ' '}${addrColumn(rule, 'src', true, family)} `;
+  s += `${rule.dstInv ? '!' : ' '}-> ${addrColumn(rule, 'dst', true, family)}`;
   s += '  ';
   if (rule.target?.kind === 'goto') s += '[goto] ';
   const ctx: PrintContext = { numeric: true, frame: ruleFrame(rule, table, chain) };
@@ -141,9 +155,9 @@ export function listRule(rule: Rule, num: number, table: string, chain: string, 
     s += `${((rule.outInv ? '!' : '') + (rule.out || any)).padEnd(6)} `;
   }
   s += rule.srcInv ? '!' : ' ';
-  s += `${addrToListString(rule.src ?? { addr: 0, mask: 0 }, f.numeric).padEnd(19)} `;
+  s += `${addrColumn(rule, 'src', f.numeric, f.family).padEnd(19)} `;
   s += rule.dstInv ? '!' : ' ';
-  s += `${addrToListString(rule.dst ?? { addr: 0, mask: 0 }, f.numeric).padEnd(19)} `;
+  s += `${addrColumn(rule, 'dst', f.numeric, f.family).padEnd(19)} `;
   if (rule.target?.kind === 'goto') s += '[goto] ';
   const ctx: PrintContext = { numeric: f.numeric, frame: ruleFrame(rule, table, chain) };
   for (const m of rule.matches) s += findMatch(m.name)!.print(m.data, ctx);

@@ -5,8 +5,9 @@
 import { Exit, XtablesError, paramProblem } from '../errors.js';
 import { cloneData } from '../util/clone.js';
 import { ipParseMultiple, type AddrMask } from '../net/ipv4.js';
+import { ip6ParseMultiple, type Addr6Mask } from '../net/ipv6.js';
 import { parseUint, scanUnsigned } from '../util/strtoul.js';
-import { matchLoadError, findMatch, findTarget, IPTABLES_MATCH_NAMES, IPTABLES_TARGET_NAMES } from '../extensions/registry.js';
+import { matchLoadError, findMatch, findTarget, matchNames, notModelledForIpv6, targetNames, type Family } from '../extensions/registry.js';
 import { parseProtocol, xtOptionParse, xtOptionsFcheck } from '../extensions/xtoptions.js';
 import type { Extension, RuleFrame } from '../extensions/types.js';
 import type { BadOptionPayload, ExtOptPayload, LoadedExt, MatchLoadPayload } from '../../grammar/lexer.js';
@@ -89,11 +90,17 @@ const COMMANDS_V_OPTIONS: [number, string][] = [
 
 export const MAX_NAME = 29; // XT_EXTENSION_MAXNAMELEN
 
+/** option types whose argument xtoptions.ts parses as an IPv4 address or prefix */
+const ADDRESS_TYPES = new Set(['host', 'hostmask', 'plen', 'plenmask']);
+
 /**
  * What libxtables remembers for the life of one process: iptables parses one command line per
  * process, iptables-restore every line of its file in the same one.
  */
 export class XtablesSession {
+  /** @param family 4: iptables, iptables-restore; 6: ip6tables, ip6tables-restore */
+  constructor(readonly family: Family = 4) {}
+
   /** extensions loaded so far (xtables_find_target/match registers them at the first load) */
   readonly loaded = new Set<string>();
   /**
@@ -115,9 +122,9 @@ export class XtablesSession {
 
   /** xtables_find_target(name, XTF_TRY_LOAD) != NULL: the standard verdicts are found even when announced */
   isTarget(name: string): boolean {
-    const ext = findTarget(name);
+    const ext = findTarget(name, this.family);
     if (ext?.name === 'standard') return true;
-    return !this.announced.has(name) && (ext !== undefined || IPTABLES_TARGET_NAMES.has(name));
+    return !this.announced.has(name) && (ext !== undefined || targetNames(this.family).has(name));
   }
 }
 
@@ -128,7 +135,7 @@ export function assertValidChainName(name: string, session = new XtablesSession(
   }
   if (name[0] === '-' || name[0] === '!') throw paramProblem(`chain name not allowed to start with \`${name[0]}'`);
   if (session.isTarget(name)) {
-    const ext = findTarget(name);
+    const ext = findTarget(name, session.family);
     if (ext) session.load(ext, warn);
     throw paramProblem('chain name may not clash with target name');
   }
@@ -165,6 +172,8 @@ interface ExtInstance {
 }
 
 export interface ParsedCommand {
+  /** 4: an iptables command, 6: ip6tables */
+  family: Family;
   command: number;
   table: string;
   chain?: string;
@@ -189,6 +198,8 @@ export interface ParseOptions {
   warn?: (text: string) => void;
   /** the process's libxtables state; iptables-restore shares one across its lines */
   session?: XtablesSession;
+  /** 6: ip6tables (when no session is given) */
+  family?: Family;
 }
 
 export class CommandParse {
@@ -220,10 +231,10 @@ export class CommandParse {
   readonly session: XtablesSession;
 
   constructor(private readonly opts: ParseOptions = {}) {
-    this.session = opts.session ?? new XtablesSession();
+    this.session = opts.session ?? new XtablesSession(opts.family);
     this.table = opts.table ?? 'filter';
     // every field present from the start: one object shape, cheap to read and to copy
-    this.frame = { proto: 0, invProto: false, protoName: undefined, table: this.table, chain: undefined, src: undefined, dst: undefined, inIface: undefined, outIface: undefined };
+    this.frame = { proto: 0, invProto: false, protoName: undefined, table: this.table, chain: undefined, family: this.session.family === 6 ? 6 : undefined, src: undefined, dst: undefined, inIface: undefined, outIface: undefined };
   }
 
   // ---- tokens, in argv order ----
@@ -331,9 +342,9 @@ export class CommandParse {
         // (lower-cased; `-p 6` names no extension)
         const proto = this.protocolText;
         if (!exts.length && proto !== undefined) {
-          const m = findMatch(proto);
+          const m = findMatch(proto, this.session.family);
           if (m) exts.push(m);
-          else if (IPTABLES_MATCH_NAMES.has(proto)) {
+          else if (matchNames(this.session.family).has(proto)) {
             throw paramProblem(`iptables-sim does not model the \`${proto}' match of iptables 1.8.9 (yet); its help is not available`);
           }
         }
@@ -385,6 +396,10 @@ export class CommandParse {
       case 'j':
         this.setOption(OPT.JUMP);
         this.jumpto = parseTargetName(a0!);
+        if (!payload?.loaded && this.session.family === 6) {
+          const e = notModelledForIpv6('target', this.jumpto);
+          if (e) throw e;
+        }
         if (payload?.loaded) {
           this.session.load(payload.loaded.ext, this.opts.warn);
           this.target = { loaded: payload.loaded, data: payload.loaded.ext.init(this.frame), xflags: 0 };
@@ -411,6 +426,7 @@ export class CommandParse {
         break;
       }
       case 'f':
+        if (this.session.family === 6) throw paramProblem("`-f' is not supported in IPv6, use -m frag instead");
         this.setOption(OPT.FRAGMENT);
         break;
       case 'v':
@@ -470,9 +486,10 @@ export class CommandParse {
         break;
       }
       case '4':
-        break;
       case '6':
-        // iptables (IPv4) refuses -6; iptables-restore skips such lines (handled by the caller)
+        // the other family's option: iptables refuses -6 and ip6tables -4; their restore skips
+        // such lines (handled by the caller)
+        if ((letter === '4') === (this.session.family === 4)) break;
         if (this.opts.restore) throw new SkipLine();
         throw new XtablesError(Exit.PARAMETER_PROBLEM, '', 'tryhelp');
     }
@@ -483,7 +500,7 @@ export class CommandParse {
     if (p.name.length >= MAX_NAME) {
       throw paramProblem(`Invalid match name "${p.name}" (${MAX_NAME - 1} chars max)`);
     }
-    if (!p.loaded) throw matchLoadError(p.name);
+    if (!p.loaded) throw matchLoadError(p.name, this.session.family);
     this.session.load(p.loaded.ext, this.opts.warn);
     this.matches.push({ loaded: p.loaded, data: p.loaded.ext.init(this.frame), xflags: 0 });
   }
@@ -498,7 +515,10 @@ export class CommandParse {
     const inst =
       p.loaded.ext.kind === 'target' ? this.target : this.matches.find((m) => m.loaded === p.loaded);
     const ext = p.loaded.ext;
-    const val = xtOptionParse(ext.name, p.entry, p.arg, this.invert, inst!.xflags);
+    if (this.session.family === 6 && ADDRESS_TYPES.has(p.entry.type) && !ext.v6Addresses) {
+      throw paramProblem(`iptables-sim does not model IPv6 addresses in the ${ext.name} ${ext.kind}'s --${p.entry.name} (yet); the rule was not added`);
+    }
+    const val = xtOptionParse(ext.name, p.entry, p.arg, this.invert, inst!.xflags, this.session.family);
     ext.parse?.({
       ext: ext.name,
       entry: p.entry,
@@ -529,12 +549,14 @@ export class CommandParse {
     if (this.invert) throw paramProblem('nothing appropriate following !');
 
     const ruleCmd = (CMD.REPLACE | CMD.INSERT | CMD.DELETE | CMD.APPEND | CMD.CHECK) & this.command;
-    let srcs: AddrMask[] = [];
-    let dsts: AddrMask[] = [];
-    const shost = this.shost ?? (ruleCmd ? '0.0.0.0/0' : undefined);
-    const dhost = this.dhost ?? (ruleCmd ? '0.0.0.0/0' : undefined);
-    if (shost !== undefined) srcs = ipParseMultiple(shost);
-    if (dhost !== undefined) dsts = ipParseMultiple(dhost);
+    const v6 = this.session.family === 6;
+    const parse = v6 ? ip6ParseMultiple : ipParseMultiple;
+    let srcs: (AddrMask | Addr6Mask)[] = [];
+    let dsts: (AddrMask | Addr6Mask)[] = [];
+    const shost = this.shost ?? (ruleCmd ? (v6 ? '::/0' : '0.0.0.0/0') : undefined);
+    const dhost = this.dhost ?? (ruleCmd ? (v6 ? '::/0' : '0.0.0.0/0') : undefined);
+    if (shost !== undefined) srcs = parse(shost);
+    if (dhost !== undefined) dsts = parse(dhost);
     if ((srcs.length > 1 || dsts.length > 1) && this.invflags & (OPT.SOURCE | OPT.DESTINATION)) {
       throw paramProblem('! not allowed with multiple source or destination IP addresses');
     }
@@ -562,6 +584,7 @@ export class CommandParse {
       for (const s of srcs) for (const d of dsts) rules.push(this.buildRule(s, d, copy));
     }
     return {
+      family: this.session.family,
       command: this.command,
       table: this.table,
       chain: this.chain,
@@ -598,12 +621,18 @@ export class CommandParse {
     }
   }
 
-  private buildRule(src: AddrMask, dst: AddrMask, copy: <T>(v: T) => T): Rule {
+  private buildRule(src: AddrMask | Addr6Mask, dst: AddrMask | Addr6Mask, copy: <T>(v: T) => T): Rule {
     const inv = this.invflags;
     const rule: Rule = { matches: [], pkts: this.counters?.[0] ?? 0, bytes: this.counters?.[1] ?? 0 };
-    if (src.mask !== 0 || src.addr !== 0 || inv & OPT.SOURCE) rule.src = src;
+    if (typeof src.addr === 'string') {
+      // IPv6: a zero mask leaves the address at ::
+      if (src.mask !== 0 || inv & OPT.SOURCE) rule.src6 = src as Addr6Mask;
+      if (dst.mask !== 0 || inv & OPT.DESTINATION) rule.dst6 = dst as Addr6Mask;
+    } else {
+      if (src.mask !== 0 || src.addr !== 0 || inv & OPT.SOURCE) rule.src = src as AddrMask;
+      if (dst.mask !== 0 || dst.addr !== 0 || inv & OPT.DESTINATION) rule.dst = dst as AddrMask;
+    }
     if (inv & OPT.SOURCE) rule.srcInv = true;
-    if (dst.mask !== 0 || dst.addr !== 0 || inv & OPT.DESTINATION) rule.dst = dst;
     if (inv & OPT.DESTINATION) rule.dstInv = true;
     if (this.inIface !== undefined) rule.in = this.inIface;
     if (inv & OPT.VIANAMEIN) rule.inInv = true;
@@ -614,7 +643,18 @@ export class CommandParse {
     if (this.options & OPT.FRAGMENT) rule.frag = true;
     if (inv & OPT.FRAGMENT) rule.fragInv = true;
     const f = this.frame;
-    const frame: RuleFrame = { proto: f.proto, invProto: f.invProto, protoName: f.protoName, table: f.table, chain: f.chain, src, dst, inIface: f.inIface, outIface: f.outIface };
+    const frame: RuleFrame = {
+      proto: f.proto,
+      invProto: f.invProto,
+      protoName: f.protoName,
+      table: f.table,
+      chain: f.chain,
+      family: f.family,
+      src: f.family ? undefined : (src as AddrMask),
+      dst: f.family ? undefined : (dst as AddrMask),
+      inIface: f.inIface,
+      outIface: f.outIface,
+    };
     // (map: an array of the right size, where push would leave room for 17 in every stored rule)
     rule.matches = this.matches.map((m) => {
       const ext = m.loaded.ext;

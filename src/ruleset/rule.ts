@@ -3,6 +3,7 @@
  * fields at their defaults are left out, so big rule sets stay small in the lab file.
  */
 import type { AddrMask } from '../net/ipv4.js';
+import type { Addr6Mask } from '../net/ipv6.js';
 
 export interface MatchInstance {
   name: string;
@@ -21,6 +22,9 @@ export interface Rule {
   srcInv?: boolean;
   dst?: AddrMask;
   dstInv?: boolean;
+  /** an ip6tables rule's -s / -d (src and dst are IPv4's; srcInv and dstInv serve both) */
+  src6?: Addr6Mask;
+  dst6?: Addr6Mask;
   /** interface name as given, a trailing '+' is a wildcard */
   in?: string;
   inInv?: boolean;

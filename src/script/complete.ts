@@ -6,7 +6,7 @@
  * the `ip` and `trace` keywords.
  */
 import { CORE_LONG } from '../../grammar/lexer.js';
-import { findMatch, findTarget, protoMatchName } from '../extensions/registry.js';
+import { findMatch, findTarget, protoMatchName, type Family } from '../extensions/registry.js';
 import { MATCHES } from '../extensions/matches/index.js';
 import { TARGETS } from '../extensions/targets/index.js';
 import type { Host } from '../net/lab.js';
@@ -78,8 +78,8 @@ function tableOf(words: string[]): TableName {
   return 'filter';
 }
 
-function chainsOf(data: CompletionData, table: TableName): string[] {
-  const t = data.host?.tables[table];
+function chainsOf(data: CompletionData, table: TableName, family: Family): string[] {
+  const t = (family === 6 ? data.host?.tables6 : data.host?.tables)?.[table];
   const user = t ? t.chains.map((c) => c.name).filter((n) => !BUILTIN_CHAINS[table].includes(n)) : [];
   return [...BUILTIN_CHAINS[table], ...user];
 }
@@ -89,24 +89,25 @@ function interfacesOf(data: CompletionData): string[] {
 }
 
 /** options of the extensions the words so far have loaded */
-function extensionOptions(words: string[]): string[] {
+function extensionOptions(words: string[], family: Family): string[] {
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     const next = words[i + 1];
     if (next === undefined) continue;
     let ext;
-    if (w === '-m' || w === '--match') ext = findMatch(next);
+    if (w === '-m' || w === '--match') ext = findMatch(next, family);
     else if (w === '-p' || w === '--protocol') {
       const n = protoMatchName(next);
-      ext = n ? findMatch(n) : undefined;
-    } else if (w === '-j' || w === '--jump') ext = findTarget(next);
+      ext = n ? findMatch(n, family) : undefined;
+    } else if (w === '-j' || w === '--jump') ext = findTarget(next, family);
     if (ext) for (const o of ext.options) out.push(`--${o.name}`);
   }
   return out;
 }
 
-function iptablesCompletions(words: string[], current: string, data: CompletionData): string[] {
+/** `family` 6: ip6tables, its tables and the extensions it loads */
+function iptablesCompletions(words: string[], current: string, data: CompletionData, family: Family): string[] {
   const prev = words[words.length - 1];
   const table = tableOf(words);
   const hasCommand = words.slice(1).some((w) => (/^-[A-Za-z]/.test(w) && !w.startsWith('--') && [...w.slice(1)].some((c) => COMMAND_LETTERS.has(c))) || CORE_LONG.some((o) => COMMAND_LETTERS.has(o.val) && w === `--${o.name}`));
@@ -136,19 +137,19 @@ function iptablesCompletions(words: string[], current: string, data: CompletionD
     case '--rename-chain':
     case '-C':
     case '--check':
-      return chainsOf(data, table);
+      return chainsOf(data, table, family);
     case '-P':
     case '--policy':
       return BUILTIN_CHAINS[table] as string[];
     case '-j':
     case '--jump':
-      return [...VERDICTS, ...TARGETS.map((t) => t.name), ...chainsOf(data, table).filter((c) => !BUILTIN_CHAINS[table].includes(c))];
+      return [...VERDICTS, ...TARGETS.filter((t) => !t.family || t.family === family).map((t) => t.name), ...chainsOf(data, table, family).filter((c) => !BUILTIN_CHAINS[table].includes(c))];
     case '-g':
     case '--goto':
-      return chainsOf(data, table).filter((c) => !BUILTIN_CHAINS[table].includes(c));
+      return chainsOf(data, table, family).filter((c) => !BUILTIN_CHAINS[table].includes(c));
     case '-m':
     case '--match':
-      return MATCHES.flatMap((m) => [m.name, ...(m.aliases ?? [])]);
+      return MATCHES.filter((m) => !m.family || m.family === family).flatMap((m) => [m.name, ...(m.aliases ?? [])]);
     case '-p':
     case '--protocol':
       return PROTOCOLS;
@@ -163,7 +164,7 @@ function iptablesCompletions(words: string[], current: string, data: CompletionD
   if (!current.startsWith('-')) return [];
   const core = CORE_LONG.filter((o) => !hasCommand || !COMMAND_LETTERS.has(o.val));
   const short = core.filter((o) => /^[A-Za-z]$/.test(o.val)).map((o) => `-${o.val}`);
-  return [...new Set([...short, ...core.map((o) => `--${o.name}`), ...(hasCommand ? extensionOptions(words) : [])])];
+  return [...new Set([...short, ...core.map((o) => `--${o.name}`), ...(hasCommand ? extensionOptions(words, family) : [])])];
 }
 
 function ipCompletions(words: string[], current: string, data: CompletionData): string[] {
@@ -196,9 +197,9 @@ export function complete(line: string, data: CompletionData): [string[], string]
     const prev = words[words.length - 1];
     const tool = EMULATED[cmd];
     if (cmd === 'host') candidates = words.length === 1 ? data.hosts : [];
-    else if (tool === 'iptables') candidates = iptablesCompletions(words, current, data);
-    else if (tool === 'iptables-save') candidates = prev === '-t' ? TABLES : ['-t', '-c'];
-    else if (tool === 'iptables-restore') candidates = ['--noflush', '--test', '--counters', '--table', '--verbose'];
+    else if (tool === 'iptables' || tool === 'ip6tables') candidates = iptablesCompletions(words, current, data, tool === 'ip6tables' ? 6 : 4);
+    else if (tool === 'iptables-save' || tool === 'ip6tables-save') candidates = prev === '-t' ? TABLES : ['-t', '-c'];
+    else if (tool === 'iptables-restore' || tool === 'ip6tables-restore') candidates = ['--noflush', '--test', '--counters', '--table', '--verbose'];
     else if (tool === 'ip') candidates = ipCompletions(words, current, data);
     else if (tool === 'sysctl') candidates = current.startsWith('-') ? ['-w', '-n', '-a', '-q'] : Object.keys(data.host?.sysctls ?? {}).map((k) => (words.includes('-w') ? `${k}=` : k));
     else if (tool === 'conntrack') candidates = ['-L', '-F', '-p'];

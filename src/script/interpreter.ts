@@ -612,11 +612,11 @@ export class Replay {
     const tool = EMULATED[base];
     if (tool !== undefined) {
       if (this.o.dryRun) return this.dryTool(tool, args, cx);
-      if (tool === 'iptables-restore') {
+      if (tool === 'iptables-restore' || tool === 'ip6tables-restore') {
         // a rules file the script itself wrote lives in the replay's memory, not on disk
         const f = restoreFileArg(args);
         const mem = f === undefined ? undefined : this.files.get(this.resolvePath(args[f]!));
-        if (mem !== undefined) return this.tool(tool, args.filter((_, i) => i !== f), { ...cx, stdin: mem }, 'tables');
+        if (mem !== undefined) return this.tool(tool, args.filter((_, i) => i !== f), { ...cx, stdin: mem }, scopeOf(tool, args));
       }
       return this.tool(tool, args, cx, scopeOf(tool, args));
     }
@@ -634,7 +634,7 @@ export class Replay {
       cx.err(`${cmd}: No such file or directory\n`);
       return 127;
     }
-    cx.err(`${cmd}: command not modelled by run (it replays iptables, iptables-save, iptables-restore, sysctl, ip, conntrack, shell builtins, cat, grep, head, tail and wc -l; iptables-sim run --shell runs other programs with the real bash)\n`);
+    cx.err(`${cmd}: command not modelled by run (it replays iptables, iptables-save, iptables-restore, their ip6tables twins, sysctl, ip, conntrack, shell builtins, cat, grep, head, tail and wc -l; iptables-sim run --shell runs other programs with the real bash)\n`);
     return 127;
   }
 
@@ -656,14 +656,14 @@ export class Replay {
 
   /** --dry-run: iptables lines are parsed as iptables parses them; nothing runs */
   private async dryTool(tool: string, args: string[], cx: CommandIo): Promise<number> {
-    if (tool === 'iptables') {
+    if (tool === 'iptables' || tool === 'ip6tables') {
       const { parseIptables } = await import('../cli/commands/iptables.js');
       const { XtablesError, renderXtablesError } = await import('../errors.js');
       try {
-        parseIptables(args, () => undefined);
+        parseIptables(args, () => undefined, false, undefined, undefined, tool === 'ip6tables' ? 6 : 4);
       } catch (e) {
         if (e instanceof XtablesError) {
-          cx.err(renderXtablesError(e, 'iptables'));
+          cx.err(renderXtablesError(e, tool));
           return e.status;
         }
         return 0;
@@ -988,7 +988,8 @@ export function scopeOf(tool: string, args: string[]): SnapshotScope {
     return appendTarget(args) ?? 'tables';
   }
   if (tool === 'iptables-restore' || tool === 'iptables-save') return 'tables';
-  if (tool === 'sysctl' || tool === 'ip' || tool === 'conntrack') return 'host';
+  // (ip6tables' tables are part of the host's snapshot)
+  if (tool === 'sysctl' || tool === 'ip' || tool === 'conntrack' || tool.startsWith('ip6tables')) return 'host';
   return 'lab';
 }
 

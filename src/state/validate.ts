@@ -11,6 +11,7 @@ import { findMatch, findTarget } from '../extensions/registry.js';
 import { listRule, ruleFrame, saveRule } from '../output/rule-text.js';
 import { ruleKey } from '../ruleset/execute.js';
 import { jumpTarget, type Rule } from '../ruleset/rule.js';
+import { formatIp6, parseIp6 } from '../net/ipv6.js';
 import { BUILTIN_CHAINS, isBuiltin, isTableName, type Chain, type Table, type TableName } from '../ruleset/tables.js';
 import { parseDotted } from '../net/ipv4.js';
 import type { Lab } from '../net/lab.js';
@@ -105,6 +106,21 @@ function checkRule(c: Checker, where: string, r: unknown, chainNames: Set<unknow
     if (c.obj(`${where}.${k}`, a)) {
       c.int(`${where}.${k}.addr`, own(a, 'addr'), 0, U32);
       c.int(`${where}.${k}.mask`, own(a, 'mask'), 0, U32);
+    }
+  }
+  for (const k of ['src6', 'dst6'] as const) {
+    const a = own(r, k);
+    if (a === undefined) continue;
+    if (c.obj(`${where}.${k}`, a)) {
+      // the text inet_ntop() gives, so that equal addresses compare equal
+      const addr = own(a, 'addr');
+      const w = typeof addr === 'string' ? parseIp6(addr) : undefined;
+      if (!w || formatIp6(w) !== addr) c.p.add(`${where}.${k}.addr`, `expected an IPv6 address as inet_ntop() writes it, got ${show(addr)}`);
+      const mask = own(a, 'mask');
+      if (typeof mask === 'string') {
+        const m = parseIp6(mask);
+        if (!m || formatIp6(m) !== mask) c.p.add(`${where}.${k}.mask`, `expected a prefix length or an IPv6 mask, got ${show(mask)}`);
+      } else c.int(`${where}.${k}.mask`, mask, 0, 128);
     }
   }
   for (const k of ['in', 'out'] as const) {
@@ -235,11 +251,15 @@ function checkHost(c: Checker, where: string, h: unknown): void {
       c.address(`${w}.addr`, own(s, 'addr'), false);
     });
   }
-  const tables = own(h, 'tables');
-  if (c.obj(`${where}.tables`, tables)) {
-    for (const [name, t] of Object.entries(tables)) {
-      if (!isTableName(name)) c.p.add(`${where}.tables`, `no table called ${show(name)}`);
-      else if (t !== undefined) checkTable(c, `${where}.tables.${name}`, name, t);
+  // tables6: ip6tables' tables, absent until an ip6tables command made one
+  for (const key of ['tables', 'tables6']) {
+    const tables = own(h, key);
+    if (key === 'tables6' && tables === undefined) continue;
+    if (c.obj(`${where}.${key}`, tables)) {
+      for (const [name, t] of Object.entries(tables)) {
+        if (!isTableName(name)) c.p.add(`${where}.${key}`, `no table called ${show(name)}`);
+        else if (t !== undefined) checkTable(c, `${where}.${key}.${name}`, name, t);
+      }
     }
   }
   const ct = own(h, 'conntrack');

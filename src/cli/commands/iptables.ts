@@ -7,12 +7,14 @@ import { parseCommandLine } from '../../../grammar/parser.js';
 import { CMD, CommandParse, EarlyExit, type ParsedCommand, type XtablesSession } from '../../ruleset/command-parse.js';
 import { execute, KernelRefusal, NftError } from '../../ruleset/execute.js';
 import type { Tables } from '../../ruleset/tables.js';
+import type { Family } from '../../extensions/registry.js';
+import type { Host } from '../../net/lab.js';
 import { iptablesHelp } from '../iptables-help.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
 /** Parses argv; throws XtablesError or EarlyExit. Warnings go to `warn` as iptables prints them. */
-export function parseIptables(argv: readonly string[], warn: (t: string) => void, restore = false, table?: string, session?: XtablesSession): ParsedCommand {
-  const sink = new CommandParse({ warn, restore, table, session });
+export function parseIptables(argv: readonly string[], warn: (t: string) => void, restore = false, table?: string, session?: XtablesSession, family?: Family): ParsedCommand {
+  const sink = new CommandParse({ warn, restore, table, session, family });
   parseCommandLine(argv, sink);
   return sink.finish();
 }
@@ -29,16 +31,21 @@ export function refusalText(prog: string, e: KernelRefusal, line?: number): stri
   return `${head}${e.message}\n${e.why ? `iptables-sim: ${e.why}\n` : ''}`;
 }
 
+/** The host's tables of a family: ip6tables' are made on first use. */
+export function familyTables(host: Host, family: Family): Tables {
+  return family === 6 ? (host.tables6 ??= {}) : host.tables;
+}
+
 /** Runs one parsed command on a host's tables (in place) and returns its stdout. */
 export function runParsed(tables: Tables, cmd: ParsedCommand): string {
   return execute(tables, cmd).stdout;
 }
 
-export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'iptables'): Promise<number> {
+export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'iptables', family: Family = 4): Promise<number> {
   const { io } = ctx;
   let cmd: ParsedCommand;
   try {
-    cmd = parseIptables(argv, (t) => io.err(t));
+    cmd = parseIptables(argv, (t) => io.err(t), false, undefined, undefined, family);
   } catch (e) {
     if (e instanceof EarlyExit) {
       if (e.kind === 'version') io.out(e.inverted ? `Not ${PROGRAM_VERSION} ;-)\n` : `${prog} v${PROGRAM_VERSION}\n`);
@@ -54,9 +61,9 @@ export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'i
   try {
     let out: string;
     if (READ_ONLY.has(cmd.command)) {
-      out = readOnly(ctx, (lab) => runParsed(hostOf(lab, ctx.host)[1].tables, cmd));
+      out = readOnly(ctx, (lab) => runParsed(familyTables(hostOf(lab, ctx.host)[1], family), cmd));
     } else {
-      out = await readWrite(ctx, (lab) => ({ save: true, value: runParsed(hostOf(lab, ctx.host)[1].tables, cmd) }));
+      out = await readWrite(ctx, (lab) => ({ save: true, value: runParsed(familyTables(hostOf(lab, ctx.host)[1], family), cmd) }));
     }
     io.out(out);
     return 0;

@@ -13,7 +13,8 @@ import { forgetGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostOf, readWrite, type CliContext } from '../context.js';
-import { parseIptables, refusalText } from './iptables.js';
+import { familyTables, parseIptables, refusalText } from './iptables.js';
+import type { Family } from '../../extensions/registry.js';
 
 const LONG: LongOpt[] = [
   { name: 'counters', hasArg: 0, val: 'c' },
@@ -137,7 +138,7 @@ function refusedLinesText(prog: string, lines: Deferred[]): string {
   return out + (why ? `iptables-sim: ${why}\n` : '');
 }
 
-export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'iptables-restore'): Promise<number> {
+export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'iptables-restore', family: Family = 4): Promise<number> {
   const { io } = ctx;
   const r = getoptPermute(prog, argv, 'bcvVthnM:T:wW', LONG);
   if ('error' in r) {
@@ -200,7 +201,7 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
     let status = 0;
     let line = 0;
     try {
-      restoreInto(host.tables, input, { counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), err: (t) => io.err(t), onCommit: () => (committed = true), line: (n) => (line = n) });
+      restoreInto(familyTables(host, family), input, { family, counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), err: (t) => io.err(t), onCommit: () => (committed = true), line: (n) => (line = n) });
     } catch (e) {
       if (e instanceof XtablesError) {
         io.err(renderXtablesError(e, prog, line));
@@ -221,6 +222,8 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
 }
 
 interface RestoreOptions {
+  /** 6: ip6tables-restore */
+  family?: Family;
   counters: boolean;
   verbose: number;
   testing: boolean;
@@ -257,7 +260,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
   let invalid: KernelRefusal | undefined;
   const lines = fgetsLines(input);
   // one process for the whole file: extensions load once, announced chains stay announced
-  const session = new XtablesSession();
+  const session = new XtablesSession(o.family);
   let lineNo = 0;
   const failed = (at: number, errText?: string): never => {
     throw new LineFailed(`${o.prog}: line ${at} failed${errText ? `: ${errText}.` : ''}\n`);

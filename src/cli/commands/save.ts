@@ -1,11 +1,13 @@
 /**
  * `iptables-save [-t TABLE] [-c]` (xtables-save.c): every table that exists, or the one asked
- * for (a built-in table that does not exist yet is printed with its default chains).
+ * for (a built-in table that does not exist yet is printed with its default chains). As
+ * ip6tables-save, the same for ip6tables' tables.
  */
 import { PROGRAM_VERSION } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { saveAll, saveTable } from '../../output/listing.js';
 import { isTableName, newTable } from '../../ruleset/tables.js';
+import type { Family } from '../../extensions/registry.js';
 import { hostOf, readOnly, type CliContext } from '../context.js';
 
 const LONG: LongOpt[] = [
@@ -17,7 +19,7 @@ const LONG: LongOpt[] = [
   { name: 'file', hasArg: 1, val: 'f' },
 ];
 
-export async function saveCommand(ctx: CliContext, argv: string[], prog = 'iptables-save'): Promise<number> {
+export async function saveCommand(ctx: CliContext, argv: string[], prog = 'iptables-save', family: Family = 4): Promise<number> {
   const { io } = ctx;
   const r = getoptPermute(prog, argv, 'bcdt:M:f:V', LONG);
   if ('error' in r) {
@@ -43,16 +45,17 @@ export async function saveCommand(ctx: CliContext, argv: string[], prog = 'iptab
     return 1;
   }
   return readOnly(ctx, (lab) => {
-    const tables = hostOf(lab, ctx.host)[1].tables;
+    const host = hostOf(lab, ctx.host)[1];
+    const tables = (family === 6 ? host.tables6 : host.tables) ?? {};
     if (table === undefined) {
-      io.out(saveAll(tables, counters, io.now()));
+      io.out(saveAll(tables, counters, io.now(), prog));
       return 0;
     }
     if (!isTableName(table)) {
       io.err(`Table \`${table}' does not exist\n`);
       return 1;
     }
-    io.out(saveTable(table, tables[table] ?? newTable(table), counters, io.now()));
+    io.out(saveTable(table, tables[table] ?? newTable(table), counters, io.now(), prog));
     return 0;
   });
 }

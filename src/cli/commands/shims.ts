@@ -1,6 +1,6 @@
 /**
- * Drop-in shims: small executables named iptables, iptables-save, iptables-restore, sysctl, ip and
- * conntrack that run the emulator (through the launcher's argv0 dispatch) on the lab named by
+ * Drop-in shims: small executables named iptables, iptables-save, iptables-restore, their ip6tables
+ * twins, sysctl, ip and conntrack that run the emulator (through the launcher's argv0 dispatch) on the lab named by
  * $IPTABLES_SIM_STATE and the host named by $IPTABLES_SIM_HOST, plus `env.bash`, a bash start-up
  * file (BASH_ENV) that makes a script reach them however it names them:
  *  - functions named after the tools and after their usual absolute paths (/sbin/iptables,
@@ -14,7 +14,7 @@
  *    (extdebug set from inside the trap: set in a start-up file, bash would try to load bashdb).
  * Under `run --shell` ($IPTABLES_SIM_SERVER set) the functions and shims do not start a process
  * per command: they hand the command to the replaying process through a FIFO (arguments, working
- * directory, host and, for iptables-restore, standard input in files; the status back on a FIFO
+ * directory, host and, for iptables-restore and ip6tables-restore, standard input in files; the status back on a FIFO
  * of the calling shell), which runs it in-process on the lab it holds; `run --shell` also records
  * the lines whose command failed where `set -e` would have stopped ($IPTABLES_SIM_FAILURES).
  */
@@ -27,7 +27,7 @@ import { EMULATED, NOTED, REFUSED, TOOL_DIRS } from '../../script/tools.js';
 import type { CliContext } from '../context.js';
 
 /** the shims written as files; iptables-nft and the other aliases are bash functions over them */
-export const SHIM_TOOLS = ['iptables', 'iptables-save', 'iptables-restore', 'sysctl', 'ip', 'conntrack'];
+export const SHIM_TOOLS = ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore', 'sysctl', 'ip', 'conntrack'];
 
 /** the package's launcher (bin/iptables-sim), found from this module's location in src/ or dist/ */
 export function defaultLauncher(): string {
@@ -68,7 +68,7 @@ function envBash(dir: string): string {
     '  local f="$IPTABLES_SIM_SERVER/q$BASHPID.$((++__iptsim_n))" r="$IPTABLES_SIM_SERVER/r$BASHPID" st o e',
     '  [ -p "$r" ] || mkfifo "$r" || return 126',
     String.raw`  printf '%s\0' "$tool" "$PWD" "${'$'}{IPTABLES_SIM_HOST-}" "$@" > "$f.args" || return 126`,
-    '  if [ "$tool" = iptables-restore ] && [ ! -t 0 ]; then cat > "$f.in"; fi',
+    '  case "$tool" in *-restore) [ -t 0 ] || cat > "$f.in" ;; esac',
     String.raw`  printf '%s\n' "$f" > "$IPTABLES_SIM_SERVER/req" || return 126`,
     '  # the status arrives in a file; the FIFO only wakes us (opened read-write, so opening never',
     '  # blocks, and a wake-up that came too early costs at most one timeout, never a hang)',

@@ -80,6 +80,8 @@ const opts: OptionEntry[] = [
 export const addrtype: MatchExtension<AddrtypeData> = {
   kind: 'match',
   name: 'addrtype',
+  // the IPv6 form is not modelled
+  family: 4,
   revision: 1,
   // addrtype_help_v1() of libxt_addrtype.c, byte for byte as iptables 1.8.9 prints it
   help:

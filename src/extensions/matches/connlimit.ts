@@ -15,6 +15,8 @@ export interface ConnlimitData {
   limit: number;
   /** v4_mask in host order */
   mask: number;
+  /** an ip6tables rule's v6_mask, as the prefix length it prints (128 unless given) */
+  mask6?: number;
   /** XT_CONNLIMIT_INVERT: "upto" */
   invert?: boolean;
   /** XT_CONNLIMIT_DADDR */
@@ -41,6 +43,7 @@ export function countBits4(mask: number): number {
 export const connlimit: MatchExtension<ConnlimitData> = {
   kind: 'match',
   name: 'connlimit',
+  v6Addresses: true,
   revision: 1,
   // connlimit_help() of libxt_connlimit.c, byte for byte as iptables 1.8.9 prints it
   help:
@@ -52,7 +55,7 @@ export const connlimit: MatchExtension<ConnlimitData> = {
     '  --connlimit-daddr      select destination addresses for grouping\n',
   options: opts,
   // connlimit_init(): the mask starts all ones
-  init: () => ({ limit: 0, mask: 0xffffffff }),
+  init: (frame) => ({ limit: 0, mask: 0xffffffff, ...(frame.family === 6 ? { mask6: 128 } : {}) }),
   parse({ entry, invert, val, data }) {
     switch (entry.id) {
       case O.ABOVE:
@@ -64,7 +67,9 @@ export const connlimit: MatchExtension<ConnlimitData> = {
         if (!invert) data.invert = true;
         break;
       case O.MASK:
-        data.mask = val.hmask! >>> 0;
+        // (a mask with holes counts as all ones, as in IPv4)
+        if (data.mask6 !== undefined) data.mask6 = val.hlen! < 0 ? 128 : val.hlen!;
+        else data.mask = val.hmask! >>> 0;
         break;
       case O.SADDR:
         delete data.daddr;
@@ -79,9 +84,9 @@ export const connlimit: MatchExtension<ConnlimitData> = {
       throw paramProblem('You must specify "--connlimit-above" or "--connlimit-upto".');
     }
   },
-  print: (d) => ` #conn ${d.daddr ? 'dst' : 'src'}/${countBits4(d.mask)} ${d.invert ? '<=' : '>'} ${d.limit}`,
+  print: (d) => ` #conn ${d.daddr ? 'dst' : 'src'}/${d.mask6 ?? countBits4(d.mask)} ${d.invert ? '<=' : '>'} ${d.limit}`,
   save: (d) =>
-    `${d.invert ? ` --connlimit-upto ${d.limit}` : ` --connlimit-above ${d.limit}`} --connlimit-mask ${countBits4(d.mask)}` +
+    `${d.invert ? ` --connlimit-upto ${d.limit}` : ` --connlimit-above ${d.limit}`} --connlimit-mask ${d.mask6 ?? countBits4(d.mask)}` +
     (d.daddr ? ' --connlimit-daddr' : ' --connlimit-saddr'),
   /**
    * connlimit_mt(): the key is the packet's source (or destination) address under the mask;

@@ -272,6 +272,8 @@ interface Htable {
 export const hashlimit: MatchExtension<HashlimitData> = {
   kind: 'match',
   name: 'hashlimit',
+  // the IPv6 form is not modelled
+  family: 4,
   revision: 3,
   // hashlimit_mt_help_v3() of libxt_hashlimit.c, byte for byte as iptables 1.8.9 prints it
   help:

@@ -1,6 +1,7 @@
 /**
  * icmp match (libipt_icmp, ip_tables' icmp_match): --icmp-type NAME | TYPE[/CODE[:CODE]] | any.
- * Type 255 is the "any" wildcard the kernel checks first.
+ * Type 255 is the "any" wildcard the kernel checks first. Its IPv6 twin icmp6 (libip6t_icmp6)
+ * parses and prints with the same code (libxt_icmp.h) and its own table of names.
  */
 import { paramProblem } from '../../errors.js';
 import { xtStrtoul } from '../../util/strtoul.js';
@@ -12,8 +13,10 @@ export interface IcmpData {
   invert?: boolean;
 }
 
+type IcmpNames = [string, number, number, number][];
+
 /** libxt_icmp.h icmp_codes[]: name, type, code_min, code_max */
-export const ICMP_CODES: [string, number, number, number][] = [
+const ICMP_CODES: IcmpNames = [
   ['any', 0xff, 0, 0xff],
   ['echo-reply', 0, 0, 0xff],
   ['pong', 0, 0, 0xff],
@@ -56,6 +59,38 @@ export const ICMP_CODES: [string, number, number, number][] = [
   ['address-mask-reply', 18, 0, 0xff],
 ];
 
+/** icmpv6_codes[] of libip6t_icmp6.c */
+const ICMPV6_CODES: IcmpNames = [
+  ['destination-unreachable', 1, 0, 0xff],
+  ['no-route', 1, 0, 0],
+  ['communication-prohibited', 1, 1, 1],
+  ['beyond-scope', 1, 2, 2],
+  ['address-unreachable', 1, 3, 3],
+  ['port-unreachable', 1, 4, 4],
+  ['failed-policy', 1, 5, 5],
+  ['reject-route', 1, 6, 6],
+  ['packet-too-big', 2, 0, 0xff],
+  ['time-exceeded', 3, 0, 0xff],
+  ['ttl-exceeded', 3, 0, 0xff],
+  ['ttl-zero-during-transit', 3, 0, 0],
+  ['ttl-zero-during-reassembly', 3, 1, 1],
+  ['parameter-problem', 4, 0, 0xff],
+  ['bad-header', 4, 0, 0],
+  ['unknown-header-type', 4, 1, 1],
+  ['unknown-option', 4, 2, 2],
+  ['echo-request', 128, 0, 0xff],
+  ['ping', 128, 0, 0xff],
+  ['echo-reply', 129, 0, 0xff],
+  ['pong', 129, 0, 0xff],
+  ['router-solicitation', 133, 0, 0xff],
+  ['router-advertisement', 134, 0, 0xff],
+  ['neighbour-solicitation', 135, 0, 0xff],
+  ['neighbor-solicitation', 135, 0, 0xff],
+  ['neighbour-advertisement', 136, 0, 0xff],
+  ['neighbor-advertisement', 136, 0, 0xff],
+  ['redirect', 137, 0, 0xff],
+];
+
 /** parse_range(): "n" or "n:m", 0-255 each; the index after it, or undefined */
 function parseRange(s: string, at: number): { range: [number, number]; next: number } | undefined {
   const a = xtStrtoul(s.slice(at), 0, 255, true);
@@ -73,41 +108,42 @@ function parseRange(s: string, at: number): { range: [number, number]; next: num
 
 /**
  * __parse_icmp() + __ipt_parse_icmp(): a name is any unambiguous prefix (case-insensitive) of a
- * table entry, otherwise numbers; a code range after '/' is kept as given.
+ * table entry, otherwise numbers; a code range after '/' is kept as given. `label` is how the
+ * messages name the protocol (ICMP, ICMPv6).
  */
-export function parseIcmpType(s: string): { type: number; code: [number, number] } {
+function parseIcmpType(s: string, names: IcmpNames, label: string): { type: number; code: [number, number] } {
   let match = -1;
-  for (let i = 0; i < ICMP_CODES.length; i++) {
-    if (!ICMP_CODES[i]![0].toLowerCase().startsWith(s.toLowerCase())) continue;
+  for (let i = 0; i < names.length; i++) {
+    if (!names[i]![0].toLowerCase().startsWith(s.toLowerCase())) continue;
     if (match >= 0) {
-      throw paramProblem(`Ambiguous ICMP type \`${s}': \`${ICMP_CODES[match]![0]}' or \`${ICMP_CODES[i]![0]}'?`);
+      throw paramProblem(`Ambiguous ${label} type \`${s}': \`${names[match]![0]}' or \`${names[i]![0]}'?`);
     }
     match = i;
   }
   if (match >= 0) {
-    const [, type, lo, hi] = ICMP_CODES[match]!;
+    const [, type, lo, hi] = names[match]!;
     return { type, code: [lo, hi] };
   }
   const t = parseRange(s, 0);
-  if (!t) throw paramProblem(`Unknown ICMP type \`${s}'`);
+  if (!t) throw paramProblem(`Unknown ${label} type \`${s}'`);
   let code: [number, number] = [0, 255];
   let next = t.next;
   if (next < s.length) {
     if (s[next] !== '/') throw paramProblem(`unknown character ${s[next]}`);
     const c = parseRange(s, next + 1);
-    if (!c) throw paramProblem(`Unknown ICMP code \`${s}'`);
+    if (!c) throw paramProblem(`Unknown ${label} code \`${s}'`);
     code = c.range;
     next = c.next;
     if (next < s.length) throw paramProblem(`unknown character ${s[next]}`);
   }
-  if (t.range[0] !== t.range[1]) throw paramProblem('ICMP type range not supported');
+  if (t.range[0] !== t.range[1]) throw paramProblem(`${label} type range not supported`);
   return { type: t.range[0], code };
 }
 
 /** print_icmptype(): the table name when type and code range equal an entry, else numbers */
-function icmpText(d: IcmpData, numeric: boolean): string {
+function icmpText(d: IcmpData, numeric: boolean, names: IcmpNames): string {
   if (!numeric) {
-    const e = ICMP_CODES.find(([, t, lo, hi]) => t === d.type && lo === d.code[0] && hi === d.code[1]);
+    const e = names.find(([, t, lo, hi]) => t === d.type && lo === d.code[0] && hi === d.code[1]);
     if (e) return ` ${d.invert ? '!' : ''}${e[0]}`;
   }
   // no space before "type" unless inverted: " icmptype 8", " icmp !type 8"
@@ -120,6 +156,8 @@ function icmpText(d: IcmpData, numeric: boolean): string {
 export const icmp: MatchExtension<IcmpData> = {
   kind: 'match',
   name: 'icmp',
+  // IPv4 only (libipt_*)
+  family: 4,
   // icmp_help() of libipt_icmp.c, byte for byte as iptables 1.8.9 prints it
   help:
     'icmp match options:\n' +
@@ -167,12 +205,12 @@ export const icmp: MatchExtension<IcmpData> = {
   // icmp_init(): "any" until --icmp-type says otherwise
   init: () => ({ type: 0xff, code: [0, 0xff] }),
   parse({ arg, invert, data }) {
-    const r = parseIcmpType(arg!);
+    const r = parseIcmpType(arg!, ICMP_CODES, 'ICMP');
     data.type = r.type;
     data.code = r.code;
     if (invert) data.invert = true;
   },
-  print: (d, { numeric }) => ` icmp${icmpText(d, numeric)}`,
+  print: (d, { numeric }) => ` icmp${icmpText(d, numeric, ICMP_CODES)}`,
   // icmp_save(): only the lower code survives in -S; a full range is not written
   save(d) {
     let s = d.invert ? ' !' : '';
@@ -191,4 +229,60 @@ export const icmp: MatchExtension<IcmpData> = {
     const hit = d.type === 0xff || (pkt.icmpType === d.type && code >= d.code[0] && code <= d.code[1]);
     return hit !== !!d.invert;
   },
+};
+
+/** icmp6: ip6tables rules only, which the lab keeps but never runs packets through (no match()) */
+export const icmp6: MatchExtension<IcmpData> = {
+  kind: 'match',
+  name: 'icmp6',
+  // xtables_find_match()'s trivial alias: -m icmpv6, -m ipv6-icmp and -p icmpv6 load icmp6
+  aliases: ['icmpv6', 'ipv6-icmp'],
+  family: 6,
+  // icmp6_help() of libip6t_icmp6.c, byte for byte as iptables 1.8.9 prints it
+  help:
+    'icmpv6 match options:\n' +
+    '[!] --icmpv6-type typename\tmatch icmpv6 type\n' +
+    '\t\t\t\t(or numeric type or type/code)\n' +
+    'Valid ICMPv6 Types:\n' +
+    'destination-unreachable\n' +
+    '   no-route\n' +
+    '   communication-prohibited\n' +
+    '   beyond-scope\n' +
+    '   address-unreachable\n' +
+    '   port-unreachable\n' +
+    '   failed-policy\n' +
+    '   reject-route\n' +
+    'packet-too-big\n' +
+    'time-exceeded (ttl-exceeded)\n' +
+    '   ttl-zero-during-transit\n' +
+    '   ttl-zero-during-reassembly\n' +
+    'parameter-problem\n' +
+    '   bad-header\n' +
+    '   unknown-header-type\n' +
+    '   unknown-option\n' +
+    'echo-request (ping)\n' +
+    'echo-reply (pong)\n' +
+    'router-solicitation\n' +
+    'router-advertisement\n' +
+    'neighbour-solicitation (neighbor-solicitation)\n' +
+    'neighbour-advertisement (neighbor-advertisement)\n' +
+    'redirect\n',
+  options: [{ name: 'icmpv6-type', id: 0, type: 'string', mandatory: true, invert: true }],
+  init: () => ({ type: 0, code: [0, 0] }),
+  parse({ arg, invert, data }) {
+    const r = parseIcmpType(arg!, ICMPV6_CODES, 'ICMPv6');
+    data.type = r.type;
+    data.code = r.code;
+    if (invert) data.invert = true;
+  },
+  // " ipv6-icmptype 133" numerically, " ipv6-icmp router-solicitation" by name (measured)
+  print: (d, { numeric }) => ` ipv6-icmp${icmpText(d, numeric, ICMPV6_CODES)}`,
+  save(d) {
+    let s = `${d.invert ? ' !' : ''} --icmpv6-type ${d.type}`;
+    if (d.code[0] !== 0 || d.code[1] !== 0xff) s += `/${d.code[0]}`;
+    return s;
+  },
+  // registered for IPPROTO_ICMPV6: the kernel refuses it on other (or inverted) protocols
+  kernelCheck: (_d, { frame }) =>
+    frame.proto !== 58 || frame.invProto ? 'the icmp6 match is only valid for protocol 58 (add -p ipv6-icmp)' : undefined,
 };

@@ -34,9 +34,10 @@ import { physdev } from './physdev.js';
 import { policy } from './policy.js';
 import { rpfilter } from './rpfilter.js';
 import { tos } from './tos.js';
-import { ttl } from './ttl.js';
+import { hl, ttl } from './ttl.js';
+import { rt } from './rt.js';
 import { dscp } from './dscp.js';
-import { icmp } from './icmp.js';
+import { icmp, icmp6 } from './icmp.js';
 import { multiport } from './multiport.js';
 import { sctp } from './sctp.js';
 
@@ -74,8 +75,11 @@ export const MATCHES: MatchExtension[] = [
   rpfilter,
   tos,
   ttl,
+  hl,
+  rt,
   dscp,
   icmp,
+  icmp6,
   multiport,
   sctp,
 ];

@@ -46,6 +46,8 @@ const rangeText = (r: [number, number]) => `${ipToString(r[0])}-${ipToString(r[1
 export const iprange: MatchExtension<IprangeData> = {
   kind: 'match',
   name: 'iprange',
+  // the IPv6 form is not modelled
+  family: 4,
   revision: 1,
   // iprange_mt_help() of libxt_iprange.c, byte for byte as iptables 1.8.9 prints it
   help:

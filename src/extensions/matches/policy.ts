@@ -94,6 +94,8 @@ function flagsText(prefix: string, d: PolicyData): string {
 export const policy: MatchExtension<PolicyData> = {
   kind: 'match',
   name: 'policy',
+  // the IPv6 form is not modelled
+  family: 4,
   // policy_help() of libxt_policy.c, byte for byte as iptables 1.8.9 prints it
   help:
     'policy match options:\n' +

@@ -32,7 +32,11 @@ export interface RecentData {
   name: string;
   side: number;
   mask: number;
+  /** an ip6tables rule's --mask, as inet_ntop() writes it (all ones unless given) */
+  mask6?: string;
 }
+
+const ALL_ONES6 = 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
 
 const O_SET = 0;
 const O_RCHECK = 1;
@@ -107,6 +111,7 @@ function removeEntry(t: Table, e: Entry): void {
 export const recent: MatchExtension<RecentData> = {
   kind: 'match',
   name: 'recent',
+  v6Addresses: true,
   revision: 1,
   // recent_help() of libxt_recent.c, byte for byte as iptables 1.8.9 prints it
   help:
@@ -135,7 +140,16 @@ export const recent: MatchExtension<RecentData> = {
     'xt_recent by: Stephen Frost <sfrost@snowman.net>.\n',
   options: opts,
   // recent_init(): list DEFAULT, source side, all-ones mask
-  init: () => ({ seconds: 0, hitCount: 0, checkSet: 0, invert: false, name: 'DEFAULT', side: XT_RECENT_SOURCE, mask: 0xffffffff }),
+  init: (frame) => ({
+    seconds: 0,
+    hitCount: 0,
+    checkSet: 0,
+    invert: false,
+    name: 'DEFAULT',
+    side: XT_RECENT_SOURCE,
+    mask: 0xffffffff,
+    ...(frame.family === 6 ? { mask6: ALL_ONES6 } : {}),
+  }),
   parse({ entry, invert, val, data }) {
     switch (entry.id) {
       case O_SET:
@@ -155,7 +169,8 @@ export const recent: MatchExtension<RecentData> = {
         data.name = val.str!;
         break;
       case O_MASK:
-        data.mask = val.haddr! >>> 0;
+        if (val.haddr6 !== undefined) data.mask6 = val.haddr6;
+        else data.mask = val.haddr! >>> 0;
         break;
       case O_RTTL:
         data.checkSet |= XT_RECENT_TTL;
@@ -190,7 +205,7 @@ export const recent: MatchExtension<RecentData> = {
     s += ` name: ${d.name}`;
     if (d.side === XT_RECENT_SOURCE) s += ' side: source';
     if (d.side === XT_RECENT_DEST) s += ' side: dest';
-    s += ` mask: ${ipToString(d.mask)}`;
+    s += ` mask: ${d.mask6 ?? ipToString(d.mask)}`;
     return s;
   },
   save(d) {
@@ -204,7 +219,7 @@ export const recent: MatchExtension<RecentData> = {
     if (d.hitCount) s += ` --hitcount ${asInt(d.hitCount)}`;
     if (d.checkSet & XT_RECENT_TTL) s += ' --rttl';
     s += ` --name ${d.name}`;
-    s += ` --mask ${ipToString(d.mask)}`;
+    s += ` --mask ${d.mask6 ?? ipToString(d.mask)}`;
     if (d.side === XT_RECENT_SOURCE) s += ' --rsource';
     if (d.side === XT_RECENT_DEST) s += ' --rdest';
     return s;

@@ -21,7 +21,7 @@ import { REJECT } from './reject.js';
 import { TCPMSS } from './tcpmss.js';
 import { TOS } from './tos.js';
 import { TRACE } from './trace.js';
-import { TTL } from './ttl.js';
+import { HL, TTL } from './ttl.js';
 import { ULOG } from './ulog.js';
 
 export const TARGETS: TargetExtension[] = [
@@ -47,6 +47,7 @@ export const TARGETS: TargetExtension[] = [
   DSCP,
   TOS,
   TTL,
+  HL,
   NFQUEUE,
   ULOG,
 ];

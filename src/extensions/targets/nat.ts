@@ -298,6 +298,8 @@ const REDIRECT_opts: OptionEntry[] = [
 export const SNAT: TargetExtension<NatData> = {
   kind: 'target',
   name: 'SNAT',
+  // the IPv6 form is not modelled
+  family: 4,
   revision: 0,
   // SNAT_help() of libxt_NAT.c, byte for byte as iptables 1.8.9 prints it
   help:
@@ -319,6 +321,8 @@ export const SNAT: TargetExtension<NatData> = {
 export const DNAT: TargetExtension<NatData> = {
   kind: 'target',
   name: 'DNAT',
+  // the IPv6 form is not modelled
+  family: 4,
   revision: 2,
   // DNAT_help_v2() of libxt_NAT.c, byte for byte as iptables 1.8.9 prints it
   help:

@@ -24,6 +24,8 @@ function netmapText(d: NetmapData): string {
 export const NETMAP: TargetExtension<NetmapData> = {
   kind: 'target',
   name: 'NETMAP',
+  // the IPv6 form is not modelled
+  family: 4,
   revision: 0,
   // NETMAP_help() of libipt_NETMAP.c, byte for byte as iptables 1.8.9 prints it
   help:

@@ -25,6 +25,26 @@ const REJECT_TYPES: { name: string; alias: string; icmpCode?: number }[] = [
   { name: 'icmp-admin-prohibited', alias: 'admin-prohib', icmpCode: 13 },
 ];
 
+/**
+ * reject_table[] of libip6t_REJECT.c in its C order (icmp6-not-neighbour and echo-reply are
+ * compiled out), for ip6tables rules: the lab keeps them but runs no IPv6 packets.
+ */
+const REJECT6_TYPES: { name: string; alias: string; help: string }[] = [
+  { name: 'icmp6-no-route', alias: 'no-route', help: 'ICMPv6 no route' },
+  { name: 'icmp6-adm-prohibited', alias: 'adm-prohibited', help: 'ICMPv6 administratively prohibited' },
+  { name: 'icmp6-addr-unreachable', alias: 'addr-unreach', help: 'ICMPv6 address unreachable' },
+  { name: 'icmp6-port-unreachable', alias: 'port-unreach', help: 'ICMPv6 port unreachable' },
+  { name: 'tcp-reset', alias: 'tcp-reset', help: 'TCP RST packet' },
+  { name: 'icmp6-policy-fail', alias: 'policy-fail', help: 'ICMPv6 policy fail' },
+  { name: 'icmp6-reject-route', alias: 'reject-route', help: 'ICMPv6 reject route' },
+];
+
+const HELP_HEAD =
+  'REJECT target options:\n' +
+  '--reject-with type              drop input packet and send back\n' +
+  '                                a reply packet according to type:\n' +
+  'Valid reject types:\n';
+
 export interface RejectData {
   /** the canonical name of the reply type (reject_table[].name) */
   with: string;
@@ -69,10 +89,7 @@ export const REJECT: TargetExtension<RejectData> = {
   revision: 0,
   // REJECT_help() of libipt_REJECT.c, byte for byte as iptables 1.8.9 prints it
   help:
-    'REJECT target options:\n' +
-    '--reject-with type              drop input packet and send back\n' +
-    '                                a reply packet according to type:\n' +
-    'Valid reject types:\n' +
+    HELP_HEAD +
     '    icmp-net-unreachable     \tICMP network unreachable\n' +
     '    net-unreach              \talias\n' +
     '    icmp-host-unreachable    \tICMP host unreachable\n' +
@@ -91,19 +108,21 @@ export const REJECT: TargetExtension<RejectData> = {
     '    admin-prohib             \talias\n' +
     '\n' +
     '(*) See man page or read the INCOMPATIBILITES file for compatibility issues.\n',
+  // REJECT_help() of libip6t_REJECT.c
+  help6: HELP_HEAD + REJECT6_TYPES.map((t) => `    ${t.name.padEnd(25)}\t${t.help}\n    ${t.alias.padEnd(25)}\talias\n`).join('') + '\n',
   options: [{ name: 'reject-with', id: 0, type: 'string' }],
-  // REJECT_init(): icmp-port-unreachable unless told otherwise
-  init: () => ({ with: 'icmp-port-unreachable' }),
-  parse({ arg, data, warn }) {
+  // REJECT_init(): icmp(6)-port-unreachable unless told otherwise
+  init: (frame) => ({ with: frame.family === 6 ? 'icmp6-port-unreachable' : 'icmp-port-unreachable' }),
+  parse({ arg, data, warn, frame }) {
     const a = arg!;
-    for (const t of REJECT_TYPES) {
+    for (const t of frame.family === 6 ? REJECT6_TYPES : REJECT_TYPES) {
       if (isPrefix(t.name, a) || isPrefix(t.alias, a)) {
         data.with = t.name;
         return;
       }
     }
     // the C code still recognises the type dropped in 2.4, only to say so before failing
-    if (isPrefix('echo-reply', a) || isPrefix('echoreply', a)) warn?.('--reject-with echo-reply no longer supported\n');
+    if (frame.family !== 6 && isPrefix('echo-reply', a) || isPrefix('echoreply', a)) warn?.('--reject-with echo-reply no longer supported\n');
     throw paramProblem(`unknown reject type "${a}"`);
   },
   print: (d) => ` reject-with ${d.with}`,

@@ -45,6 +45,8 @@ function asUint(dec: string): string {
 export const ULOG: TargetExtension<UlogData> = {
   kind: 'target',
   name: 'ULOG',
+  // IPv4 only (libipt_*)
+  family: 4,
   revision: 0,
   missingKernelModule: "ULOG's kernel module (ipt_ULOG) was removed in Linux 3.17; NFLOG logs to userspace instead",
   // ULOG_help() of libipt_ULOG.c, byte for byte as iptables 1.8.9 prints it
