@@ -5,7 +5,23 @@
  *
  * One parser instance, built lazily on first use and reused (`parser.input = tokens`).
  */
-import { EmbeddedActionsParser, type IToken, type TokenType } from 'chevrotain';
+import {
+  Alternation,
+  Alternative,
+  EmbeddedActionsParser,
+  LLkLookaheadStrategy,
+  NonTerminal,
+  Option,
+  Repetition,
+  RepetitionMandatory,
+  Terminal,
+  type ILookaheadStrategy,
+  type IProduction,
+  type IToken,
+  type OptionalProductionType,
+  type Rule,
+  type TokenType,
+} from 'chevrotain';
 import * as T from './tokens.js';
 import { lexCommandLine, type BadOptionPayload, type ExtOptPayload, type MatchLoadPayload } from './lexer.js';
 import type { CommandParse } from '../src/ruleset/command-parse.js';
@@ -20,12 +36,89 @@ const LETTER: Map<TokenType, string> = new Map([
   [T.Ipv4, '4'], [T.Ipv6, '6'],
 ]);
 
+/**
+ * The first token of `defs`, as the token types it may be; undefined when `defs` may be empty or
+ * holds a production this does not follow (the general strategy decides those).
+ */
+function firstTokens(defs: readonly IProduction[]): TokenType[] | undefined {
+  const p = defs[0];
+  if (p instanceof Terminal) return [p.terminalType];
+  if (p instanceof NonTerminal) return firstTokens(p.referencedRule.definition);
+  if (p instanceof RepetitionMandatory) return firstTokens(p.definition);
+  if (p instanceof Alternation) {
+    const all: TokenType[] = [];
+    for (const alt of p.definition) {
+      const f = alt instanceof Alternative ? firstTokens(alt.definition) : undefined;
+      if (!f) return undefined;
+      all.push(...f);
+    }
+    return all;
+  }
+  return undefined;
+}
+
+/** the production of `type` with occurrence `idx` in `defs` (nested ones included) */
+function findProduction<T extends IProduction>(defs: readonly IProduction[], type: abstract new (...a: never[]) => T, idx: number): T | undefined {
+  for (const p of defs) {
+    if (p instanceof type && (p as unknown as { idx: number }).idx === idx) return p;
+    const inner = (p as { definition?: IProduction[] }).definition;
+    const found = inner && !(p instanceof NonTerminal) ? findProduction(inner, type, idx) : undefined;
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** the token type indexes a terminal of type `t` matches: its own and those of its category's members */
+const matching = (t: TokenType): number[] => [t.tokenTypeIdx!, ...((t as { categoryMatches?: number[] }).categoryMatches ?? [])];
+
+const OPTIONAL: Record<string, abstract new (...a: never[]) => IProduction> = { Option, Repetition, RepetitionMandatory };
+
+/**
+ * Chevrotain's LL(k) lookahead for k = 1 where every choice starts with a token: the same
+ * functions (the first alternative that can start with the next token wins; an optional part is
+ * entered when the next token can start it), made from the first tokens directly instead of
+ * through the general path computation, which was most of building the parser on every command
+ * (a few milliseconds, cold). Anything else, and the grammar checks, go to LLkLookaheadStrategy.
+ */
+class FirstTokenLookahead implements ILookaheadStrategy {
+  private readonly general = new LLkLookaheadStrategy({ maxLookahead: 1 });
+
+  validate(options: Parameters<ILookaheadStrategy['validate']>[0]): ReturnType<ILookaheadStrategy['validate']> {
+    return this.general.validate(options);
+  }
+
+  buildLookaheadForAlternation(options: { prodOccurrence: number; rule: Rule; maxLookahead: number; hasPredicates: boolean; dynamicTokensEnabled: boolean }): ReturnType<ILookaheadStrategy['buildLookaheadForAlternation']> {
+    const or = options.hasPredicates || options.dynamicTokensEnabled || options.maxLookahead !== 1 ? undefined : findProduction(options.rule.definition, Alternation, options.prodOccurrence);
+    const firsts = or?.definition.map((alt) => (alt instanceof Alternative ? firstTokens(alt.definition) : undefined));
+    if (!firsts || firsts.some((f) => !f)) return this.general.buildLookaheadForAlternation(options);
+    const choice: Record<number, number> = {};
+    firsts.forEach((types, alt) => {
+      for (const t of types!) for (const idx of matching(t)) if (!(idx in choice)) choice[idx] = alt;
+    });
+    return function (this: { LA_FAST(i: number): IToken }): number | undefined {
+      return choice[this.LA_FAST(1).tokenTypeIdx];
+    } as ReturnType<ILookaheadStrategy['buildLookaheadForAlternation']>;
+  }
+
+  buildLookaheadForOptional(options: { prodOccurrence: number; prodType: OptionalProductionType; rule: Rule; maxLookahead: number; dynamicTokensEnabled: boolean }): () => boolean {
+    const type = OPTIONAL[options.prodType];
+    const prod = type && !options.dynamicTokensEnabled && options.maxLookahead === 1 ? findProduction(options.rule.definition, type, options.prodOccurrence) : undefined;
+    const first = prod && firstTokens((prod as unknown as { definition: IProduction[] }).definition);
+    if (!first) return this.general.buildLookaheadForOptional(options);
+    const enter: boolean[] = [];
+    for (const t of first) for (const idx of matching(t)) enter[idx] = true;
+    return function (this: { LA_FAST(i: number): IToken }): boolean {
+      return enter[this.LA_FAST(1).tokenTypeIdx] === true;
+    } as () => boolean;
+  }
+}
+
 export class IptablesParser extends EmbeddedActionsParser {
   /** the semantics the current parse feeds */
   sink!: CommandParse;
 
   constructor(skipValidations: boolean) {
-    super(T.allTokens, { skipValidations, maxLookahead: 1 });
+    super(T.allTokens, { skipValidations, maxLookahead: 1, lookaheadStrategy: new FirstTokenLookahead() });
     this.performSelfAnalysis();
   }
 
