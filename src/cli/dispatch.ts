@@ -53,7 +53,7 @@ export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, ar
     load: async (ctx, args) => (await restoreModule()).restoreCommand(ctx, args, 'ip6tables-restore', 6),
   },
   sysctl: {
-    summary: 'read or set the kernel parameters the engine models (sysctl -w KEY=VALUE, sysctl KEY, -n, -a)',
+    summary: 'read or set the kernel parameters the engine models (sysctl -w KEY=VALUE, sysctl KEY, -p [FILE], -n, -a)',
     load: async (ctx, args) => (await sysctlModule()).sysctlCommand(ctx, args),
   },
   conntrack: {

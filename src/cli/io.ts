@@ -17,6 +17,11 @@ export interface Io {
   isTTY: boolean;
   /** the time iptables-save stamps its output with */
   now(): Date;
+  /**
+   * a file the replaying script wrote (`run` keeps them in memory, not on disk), by path as the
+   * command was given it; undefined: read the file system
+   */
+  scriptFile?(path: string): string | undefined;
 }
 
 /**

@@ -72,7 +72,8 @@ export interface Host {
   sysctls: Record<string, string>;
   /**
    * device keys written explicitly ("net.ipv4.conf.eth0.rp_filter"): the kernel's devconf state
-   * bits, after which a write to `default` no longer reaches that device's value
+   * bits, after which a write to `default` no longer reaches that device's value;
+   * "net.ipv4.conf.eth0.*" once an address was added to the device (all of its bits)
    */
   sysctlsSet?: string[];
   services: Service[];

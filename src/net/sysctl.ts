@@ -2,6 +2,8 @@
  * The kernel parameters the engine models, per host, with the Linux defaults of a fresh network
  * namespace. Keys are stored flat ("net.ipv4.conf.eth0.rp_filter").
  */
+import type { Host } from './lab.js';
+
 export const CONF_KEYS = ['forwarding', 'rp_filter', 'route_localnet', 'accept_local'] as const;
 export type ConfKey = (typeof CONF_KEYS)[number];
 // (per-interface values are proc_dointvec: any int is written, rp_filter=5 included; measured in
@@ -52,6 +54,26 @@ export const GLOBAL_SYSCTLS: Record<string, { value: string; range?: [number, nu
  * route_localnet have handlers of their own and do not (measured: fixtures/cli/sysctl.case).
  */
 export const FOLLOWS_DEFAULT: ReadonlySet<string> = new Set(['rp_filter', 'accept_local', ...Object.keys(INERT_CONF)]);
+
+/**
+ * rtm_to_ifaddr() calls ipv4_devconf_setall(): once an address was added to a device through
+ * netlink (`ip addr add`), all its parameters count as written and no longer follow `default`
+ * (measured: fixtures/cli/sysctl.case, fixtures/scripts/sysctl-load.sh). A lab's configured
+ * addresses came that way; lo's 127.0.0.1/8 is the kernel's own. `ip addr add` leaves a marker,
+ * which outlives the address (the state bits are never cleared).
+ */
+export function followsDefault(host: Host, dev: string): boolean {
+  if (host.sysctlsSet?.includes(addressedMarker(dev))) return false;
+  const iface = host.interfaces.find((i) => i.name === dev);
+  return !iface?.addrs.some((a) => !(dev === 'lo' && a === '127.0.0.1/8'));
+}
+
+const addressedMarker = (dev: string): string => `net.ipv4.conf.${dev}.*`;
+
+export function markAddressed(host: Host, dev: string): void {
+  const m = addressedMarker(dev);
+  if (!host.sysctlsSet?.includes(m)) (host.sysctlsSet ??= []).push(m);
+}
 
 /** the per-interface keys a host has for each of `all`, `default` and its devices */
 export const ALL_CONF_KEYS: readonly string[] = [...CONF_KEYS, ...Object.keys(INERT_CONF)];

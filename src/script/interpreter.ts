@@ -649,6 +649,7 @@ export class Replay {
       cwd: this.cwd,
       isTTY: false,
       now: () => this.o.io.now(),
+      scriptFile: (p) => this.files.get(this.resolvePath(p)),
     };
     this.o.session?.prepare(this.host, scope);
     return runTool(name, args, io, { statePath: this.o.statePath, host: this.host, session: this.o.session });

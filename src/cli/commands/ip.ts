@@ -13,7 +13,7 @@
 import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.js';
 import type { Host, Interface, Route } from '../../net/lab.js';
 import { buildFib, fibLookup, selectSourceAddress, type FibRoute } from '../../net/routing.js';
-import { ALL_CONF_KEYS, modelledDefault } from '../../net/sysctl.js';
+import { ALL_CONF_KEYS, markAddressed, modelledDefault } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
 type Out = { out: string; err: string; status: number };
@@ -370,6 +370,7 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
     }
     if (brdText !== undefined) (iface.brd ??= {})[text] = brdText;
     else if (iface.brd) delete iface.brd[text];
+    markAddressed(host, iface.name);
     return;
   }
   if (matches(sub, 'delete')) {

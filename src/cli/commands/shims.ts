@@ -14,7 +14,8 @@
  *    (extdebug set from inside the trap: set in a start-up file, bash would try to load bashdb).
  * Under `run --shell` ($IPTABLES_SIM_SERVER set) the functions and shims do not start a process
  * per command: they hand the command to the replaying process through a FIFO (arguments, working
- * directory, host and, for iptables-restore and ip6tables-restore, standard input in files; the status back on a FIFO
+ * directory, host and, for iptables-restore and ip6tables-restore (and sysctl -p -), standard
+ * input in files; the status back on a FIFO
  * of the calling shell), which runs it in-process on the lab it holds; `run --shell` also records
  * the lines whose command failed where `set -e` would have stopped ($IPTABLES_SIM_FAILURES).
  */
@@ -68,7 +69,7 @@ function envBash(dir: string): string {
     '  local f="$IPTABLES_SIM_SERVER/q$BASHPID.$((++__iptsim_n))" r="$IPTABLES_SIM_SERVER/r$BASHPID" st o e',
     '  [ -p "$r" ] || mkfifo "$r" || return 126',
     String.raw`  printf '%s\0' "$tool" "$PWD" "${'$'}{IPTABLES_SIM_HOST-}" "$@" > "$f.args" || return 126`,
-    '  case "$tool" in *-restore) [ -t 0 ] || cat > "$f.in" ;; esac',
+    '  case "$tool" in *-restore) [ -t 0 ] || cat > "$f.in" ;; sysctl) case " $* " in *" - "*) cat > "$f.in" ;; esac ;; esac',
     String.raw`  printf '%s\n' "$f" > "$IPTABLES_SIM_SERVER/req" || return 126`,
     '  # the status arrives in a file; the FIFO only wakes us (opened read-write, so opening never',
     '  # blocks, and a wake-up that came too early costs at most one timeout, never a hang)',

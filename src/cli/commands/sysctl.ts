@@ -4,12 +4,14 @@
  * given; unknown keys get procps' "cannot stat" complaint. Writing ip_forward or
  * conf.all.forwarding spreads to every interface, as the kernel does.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { SimError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import type { Host } from '../../net/lab.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 import { strtoumax } from '../../util/strtoul.js';
-import { FOLLOWS_DEFAULT, GLOBAL_SYSCTLS, modelledDefault } from '../../net/sysctl.js';
+import { FOLLOWS_DEFAULT, followsDefault, GLOBAL_SYSCTLS, modelledDefault } from '../../net/sysctl.js';
 
 const LONG: LongOpt[] = [
   { name: 'all', hasArg: 0, val: 'a' },
@@ -105,9 +107,56 @@ function setForwarding(host: Host, key: string, v: number): void {
     // devinet_copy_dflt_conf(): devices whose own value was never written follow `default`
     for (const d of all) {
       const k = `net.ipv4.conf.${d}.${m[2]}`;
-      if (!host.sysctlsSet?.includes(k)) s[k] = String(v);
+      if (!host.sysctlsSet?.includes(k) && followsDefault(host, d)) s[k] = String(v);
     }
   }
+}
+
+/** StripLeadingAndTrailingSpaces() of procps: isspace() at both ends */
+const trimSpace = (s: string): string => s.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
+
+/**
+ * Preload() of procps-ng 4.0.2 (sysctl -p): every file is read before anything is written
+ * (measured: the syntax warnings of all files come first). Blank lines and lines starting with #
+ * or ; are skipped; a line without '=' is "invalid syntax" (the status stays 0); the key and the
+ * value are trimmed, a leading '-' of the key dropped (it does not silence errors in 4.0.2:
+ * measured). "-" is standard input; a file the replaying script wrote is read from the replay.
+ */
+async function readSettings(io: CliContext['io'], files: string[]): Promise<{ settings: string[]; status: number }> {
+  const settings: string[] = [];
+  let status = 0;
+  for (const f of files) {
+    let text: string | undefined;
+    if (f === '-') text = await io.readStdin();
+    else {
+      text = io.scriptFile?.(f);
+      if (text === undefined) {
+        try {
+          text = readFileSync(resolve(io.cwd, f), 'latin1');
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          io.err(`sysctl: cannot open "${f}": ${code === 'EACCES' ? 'Permission denied' : code === 'EISDIR' ? 'Is a directory' : 'No such file or directory'}\n`);
+          status = 1;
+          continue;
+        }
+      }
+    }
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    lines.forEach((line, i) => {
+      const t = trimSpace(line);
+      if (!t || t[0] === '#' || t[0] === ';') return;
+      const eq = t.indexOf('=');
+      if (eq < 0) {
+        io.err(`sysctl: ${f}(${i + 1}): invalid syntax, continuing...\n`);
+        return;
+      }
+      let name = trimSpace(t.slice(0, eq));
+      if (name.startsWith('-')) name = name.slice(1);
+      settings.push(`${name}=${t.slice(eq + 1).replace(/^[ \t]+/, '')}`);
+    });
+  }
+  return { settings, status };
 }
 
 export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<number> {
@@ -127,6 +176,8 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
   let quiet = false;
   let ignore = false;
   let all = false;
+  let load = false;
+  const loadFiles: string[] = [];
   for (const o of r.options) {
     switch (o.val) {
       case 'w':
@@ -158,6 +209,9 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
         return 0;
       case 'p':
       case 'f':
+        load = true;
+        if (o.arg !== undefined) loadFiles.push(o.arg);
+        break;
       case 'S':
       case 'r':
         throw new SimError(`sysctl: option -${o.val} is not supported by iptables-sim; give the keys on the command line`, 2);
@@ -175,16 +229,25 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
       return 0;
     });
   }
-  if (!r.rest.length) {
+  let args = r.rest;
+  let loadStatus = 0;
+  if (load) {
+    // -p: every argument names a file (none: /etc/sysctl.conf); all are read, then written
+    const read = await readSettings(io, loadFiles.length || args.length ? [...loadFiles, ...args] : ['/etc/sysctl.conf']);
+    args = read.settings;
+    loadStatus = read.status;
+    write = true;
+    if (!args.length) return loadStatus;
+  } else if (!args.length) {
     io.err('sysctl: no variables specified\nTry `sysctl --help\' for more information.\n');
     return 1;
   }
-  const writes = r.rest.filter((a) => write || a.includes('='));
+  const writes = args.filter((a) => write || a.includes('='));
   const { KNOWN_SYSCTLS } = await import('../../net/sysctl-known.js');
   const run = (host: Host): { status: number; changed: boolean } => {
-    let status = 0;
+    let status = loadStatus;
     let changed = false;
-    for (const arg of r.rest) {
+    for (const arg of args) {
       const eq = arg.indexOf('=');
       const isWrite = write || eq >= 0;
       if (isWrite && eq < 0) {
