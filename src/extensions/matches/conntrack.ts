@@ -84,6 +84,14 @@ export interface CtAddr {
   mask: number;
 }
 
+/** an ip6tables rule's address: as given (not masked), and the mask's prefix length */
+export interface CtAddr6 {
+  addr6: string;
+  mask6: number;
+}
+
+type AddrField = 'origsrc' | 'origdst' | 'replsrc' | 'repldst';
+
 /** struct xt_conntrack_mtinfo3, fields present only when their match flag is set */
 export interface ConntrackData {
   /** match_flags */
@@ -102,6 +110,8 @@ export interface ConntrackData {
   replsrcport?: [number, number];
   repldstport?: [number, number];
   expires?: [number, number];
+  /** an ip6tables rule's addresses (the fields above are IPv4's) */
+  addrs6?: Partial<Record<AddrField, CtAddr6>>;
 }
 
 /** strncasecmp(arg, name, len) == 0 for a list item of length len: a prefix of the name, any case */
@@ -160,7 +170,11 @@ function statusText(mask: number): string {
 }
 
 /** conntrack_dump_addr(): "anywhere" for address 0 unless numeric, else the address and mask */
-function dumpAddr(a: CtAddr, numeric: boolean): string {
+function dumpAddr(a: CtAddr | CtAddr6, numeric: boolean): string {
+  if ('addr6' in a) {
+    if (!numeric && a.addr6 === '::') return ' anywhere';
+    return ` ${a.addr6}${a.mask6 === 128 ? '' : `/${a.mask6}`}`;
+  }
   if (!numeric && a.addr === 0) return ' anywhere';
   return ` ${numeric ? ipToString(a.addr) : ipToAnyName(a.addr)}${maskToNumericSuffix(a.mask)}`;
 }
@@ -180,11 +194,12 @@ function dump(d: ConntrackData, prefix: string, numeric: boolean): string {
     if (t) s += ` ${t}`;
   }
   if (d.flags & F.PROTO) s += `${inv(F.PROTO)} ${prefix}ctproto ${d.proto ?? 0}`;
-  const addrs: [number, string, CtAddr | undefined][] = [
-    [F.ORIGSRC, 'ctorigsrc', d.origsrc],
-    [F.ORIGDST, 'ctorigdst', d.origdst],
-    [F.REPLSRC, 'ctreplsrc', d.replsrc],
-    [F.REPLDST, 'ctrepldst', d.repldst],
+  const a6 = d.addrs6 ?? {};
+  const addrs: [number, string, CtAddr | CtAddr6 | undefined][] = [
+    [F.ORIGSRC, 'ctorigsrc', a6.origsrc ?? d.origsrc],
+    [F.ORIGDST, 'ctorigdst', a6.origdst ?? d.origdst],
+    [F.REPLSRC, 'ctreplsrc', a6.replsrc ?? d.replsrc],
+    [F.REPLDST, 'ctrepldst', a6.repldst ?? d.repldst],
   ];
   for (const [bit, name, a] of addrs) {
     if (d.flags & bit) s += `${inv(bit)} ${prefix}${name}${dumpAddr(a ?? { addr: 0, mask: 0 }, numeric)}`;
@@ -240,7 +255,7 @@ const opts: OptionEntry[] = [
   { name: 'ctdir', id: O.CTDIR, type: 'string' },
 ];
 
-const ADDR_OPTS: Record<number, [number, 'origsrc' | 'origdst' | 'replsrc' | 'repldst']> = {
+const ADDR_OPTS: Record<number, [number, AddrField]> = {
   [O.CTORIGSRC]: [F.ORIGSRC, 'origsrc'],
   [O.CTORIGDST]: [F.ORIGDST, 'origdst'],
   [O.CTREPLSRC]: [F.REPLSRC, 'replsrc'],
@@ -330,6 +345,7 @@ export const conntrack: MatchExtension<ConntrackData> = {
   kind: 'match',
   name: 'conntrack',
   revision: 3,
+  v6Addresses: true,
   // conntrack_mt_help() of libxt_conntrack.c, byte for byte as iptables 1.8.9 prints it
   help:
     'conntrack match options:\n' +
@@ -396,6 +412,14 @@ export const conntrack: MatchExtension<ConntrackData> = {
         return;
     }
     const a = ADDR_OPTS[entry.id];
+    if (a && val.haddr6 !== undefined) {
+      // conntrack_mt6_parse() keeps the address as given; a mask with holes (hlen -1) is all ones
+      // (measured: `--ctorigsrc 2001:db8::/ffff:0:ffff::` lists as 2001:db8::)
+      (data.addrs6 ??= {})[a[1]] = { addr6: val.haddr6, mask6: val.hlen! < 0 ? 128 : val.hlen! };
+      data.flags |= a[0];
+      setInv(a[0]);
+      return;
+    }
     if (a) {
       data[a[1]] = { addr: val.haddr! >>> 0, mask: val.hmask! >>> 0 };
       data.flags |= a[0];

@@ -43,6 +43,8 @@ export interface HashlimitData {
   interval: number;
   srcmask: number;
   dstmask: number;
+  /** an ip6tables rule: the masks default to (and print against) 128 */
+  v6?: boolean;
   /** struct hashlimit_mt_udata: the unit multiplier of the rate given (seconds), 15 for bytes */
   mult: number;
 }
@@ -202,7 +204,8 @@ function modeText(mode: number, sep: string): string {
   return ` ${parts.join(sep)}`;
 }
 
-const DMASK = 32;
+/** the masks' default, which print and save leave out: the address length */
+const dmask = (d: HashlimitData): number => (d.v6 ? 128 : 32);
 
 // ---- kernel constants (xt_hashlimit.c with CONFIG_HZ=250, the lab kernel's) ----
 
@@ -272,8 +275,7 @@ interface Htable {
 export const hashlimit: MatchExtension<HashlimitData> = {
   kind: 'match',
   name: 'hashlimit',
-  // the IPv6 form is not modelled
-  family: 4,
+  v6Addresses: true,
   revision: 3,
   // hashlimit_mt_help_v3() of libxt_hashlimit.c, byte for byte as iptables 1.8.9 prints it
   help:
@@ -297,7 +299,7 @@ export const hashlimit: MatchExtension<HashlimitData> = {
     '\n',
   options: opts,
   // hashlimit_mt4_init()
-  init: () => ({
+  init: (frame) => ({
     name: '',
     mode: 0,
     avg: '0',
@@ -307,9 +309,10 @@ export const hashlimit: MatchExtension<HashlimitData> = {
     gcInterval: XT_HASHLIMIT_GCINTERVAL,
     expire: 0,
     interval: 0,
-    srcmask: 32,
-    dstmask: 32,
+    srcmask: frame.family === 6 ? 128 : 32,
+    dstmask: frame.family === 6 ? 128 : 32,
     mult: 0,
+    ...(frame.family === 6 ? { v6: true } : {}),
   }),
   parse({ entry, arg, invert, val, data }) {
     switch (entry.id) {
@@ -415,8 +418,8 @@ export const hashlimit: MatchExtension<HashlimitData> = {
     if (d.max) s += ` htable-max ${d.max}`;
     if (d.gcInterval !== XT_HASHLIMIT_GCINTERVAL) s += ` htable-gcinterval ${d.gcInterval}`;
     if (d.expire !== quantum) s += ` htable-expire ${d.expire}`;
-    if (d.srcmask !== DMASK) s += ` srcmask ${d.srcmask}`;
-    if (d.dstmask !== DMASK) s += ` dstmask ${d.dstmask}`;
+    if (d.srcmask !== dmask(d)) s += ` srcmask ${d.srcmask}`;
+    if (d.dstmask !== dmask(d)) s += ` dstmask ${d.dstmask}`;
     if (d.mode & RATE_MATCH) {
       s += ' rate-match';
       if (d.interval !== 1) s += ` rate-interval ${d.interval}`;
@@ -442,8 +445,8 @@ export const hashlimit: MatchExtension<HashlimitData> = {
     if (d.max) s += ` --hashlimit-htable-max ${d.max}`;
     if (d.gcInterval !== XT_HASHLIMIT_GCINTERVAL) s += ` --hashlimit-htable-gcinterval ${d.gcInterval}`;
     if (d.expire !== quantum) s += ` --hashlimit-htable-expire ${d.expire}`;
-    if (d.srcmask !== DMASK) s += ` --hashlimit-srcmask ${d.srcmask}`;
-    if (d.dstmask !== DMASK) s += ` --hashlimit-dstmask ${d.dstmask}`;
+    if (d.srcmask !== dmask(d)) s += ` --hashlimit-srcmask ${d.srcmask}`;
+    if (d.dstmask !== dmask(d)) s += ` --hashlimit-dstmask ${d.dstmask}`;
     if (d.mode & RATE_MATCH) {
       s += ' --hashlimit-rate-match';
       if (d.interval !== 1) s += ` --hashlimit-rate-interval ${d.interval}`;
@@ -459,7 +462,7 @@ export const hashlimit: MatchExtension<HashlimitData> = {
       return `xt_hashlimit: "${d.name}" is not a valid table name (".", ".." or containing "/")`;
     }
     if (d.gcInterval === 0 || d.expire === 0) return 'xt_hashlimit: --hashlimit-htable-gcinterval and --hashlimit-htable-expire must not be 0';
-    if (d.srcmask > 32 || d.dstmask > 32) return 'xt_hashlimit: --hashlimit-srcmask and --hashlimit-dstmask must be prefix lengths of 0-32';
+    if (d.srcmask > dmask(d) || d.dstmask > dmask(d)) return `xt_hashlimit: --hashlimit-srcmask and --hashlimit-dstmask must be prefix lengths of 0-${dmask(d)}`;
     const avg = BigInt(d.avg);
     const burst = BigInt(d.burst);
     if (d.mode & RATE_MATCH) {
