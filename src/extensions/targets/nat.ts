@@ -1,6 +1,7 @@
 /**
  * The NAT targets of libxt_NAT.c (iptables 1.8.9) for IPv4: SNAT, DNAT, MASQUERADE, REDIRECT, and
- * the kernel's xt_nat.c / xt_MASQUERADE.c / xt_REDIRECT.c behind them.
+ * the kernel's xt_nat.c / xt_MASQUERADE.c / xt_REDIRECT.c behind them. ip6tables rules take IPv6
+ * addresses ("[addr]:port" when a port follows), kept as text: the lab never runs them.
  *
  * Revisions iptables 1.8.9 picks against a current kernel: DNAT revision 2 (struct nf_nat_range2,
  * so shifted port ranges "a-b/c" are kept), SNAT, MASQUERADE and REDIRECT revision 0 (struct
@@ -9,6 +10,7 @@
  */
 import { paramProblem } from '../../errors.js';
 import { ipToString } from '../../net/ipv4.js';
+import { formatIp6, parseIp6 } from '../../net/ipv6.js';
 import { serviceToPort } from '../../net/netdb.js';
 import { xtStrtoul } from '../../util/strtoul.js';
 import type { NatRequest, PacketView, TargetResult } from '../../engine/ext-api.js';
@@ -31,6 +33,9 @@ export interface NatData {
   maxPort: number;
   /** base of a shifted port range (DNAT revision 2 only) */
   basePort: number;
+  /** an ip6tables rule's addresses, as inet_ntop() writes them (minIp and maxIp are IPv4's) */
+  minIp6?: string;
+  maxIp6?: string;
 }
 
 const O_TO_DEST = 0;
@@ -114,6 +119,43 @@ export function inetPton4(s: string): number | undefined {
   return v >>> 0;
 }
 
+/**
+ * parse_to() for ip6tables: "[addr[-addr]]:port..." with brackets when a port follows; without
+ * them one colon is a port separator and more belong to the address (measured: "10.0.0.1:80" is
+ * 'Bad IP address "10.0.0.1"', "2001:db8::1:80" an address, "[]:80" no address)
+ */
+function parseTo6(arg: string, portok: boolean, r: NatData): void {
+  const lb = arg.indexOf('[');
+  let addr: string;
+  let colon: number;
+  if (lb < 0) {
+    colon = arg.indexOf(':');
+    if (colon >= 0 && arg.indexOf(':', colon + 1) >= 0) colon = -1;
+    addr = colon >= 0 ? arg.slice(0, colon) : arg;
+  } else {
+    const rb = arg.indexOf(']', lb + 1);
+    if (rb < 0) throw paramProblem('Invalid address format');
+    colon = arg.indexOf(':', rb + 1);
+    addr = arg.slice(lb + 1, rb);
+  }
+  if (colon >= 0) {
+    parsePorts(arg.slice(colon + 1), portok, r);
+    if (colon === 0 || colon === 2) return;
+  }
+  r.flags |= NF_NAT_RANGE_MAP_IPS;
+  const dash = addr.indexOf('-');
+  const lo = dash >= 0 ? addr.slice(0, dash) : addr;
+  const min = parseIp6(lo);
+  if (!min) throw paramProblem(`Bad IP address "${lo}"`);
+  r.minIp6 = r.maxIp6 = formatIp6(min);
+  if (dash >= 0) {
+    const hiText = addr.slice(dash + 1);
+    const max = parseIp6(hiText);
+    if (!max) throw paramProblem(`Bad IP address "${hiText}"`);
+    r.maxIp6 = formatIp6(max);
+  }
+}
+
 /** parse_to(): "[ip[-ip]][:port[-port[/base]]]" */
 function parseTo(orig: string, portok: boolean, r: NatData): void {
   // the bracketed form is for IPv6 only
@@ -153,7 +195,7 @@ function natParseInto(call: ParseCall<NatData>, r: NatData): void {
   switch (call.entry.id) {
     case O_TO_DEST:
     case O_TO_SRC:
-      parseTo(call.arg!, portok, r);
+      (call.frame.family === 6 ? parseTo6 : parseTo)(call.arg!, portok, r);
       break;
     case O_TO_PORTS:
       parsePorts(call.arg!, portok, r);
@@ -183,6 +225,10 @@ function parseCompat(call: ParseCall<NatData>): void {
   if (id === O_TO_DEST || id === O_TO_SRC) {
     d.minIp = r.minIp;
     d.maxIp = r.maxIp;
+    if (r.minIp6 !== undefined) {
+      d.minIp6 = r.minIp6;
+      d.maxIp6 = r.maxIp6;
+    }
   }
   if (id === O_TO_DEST || id === O_TO_SRC || id === O_TO_PORTS) {
     d.minPort = r.minPort;
@@ -203,10 +249,13 @@ function refuseShifted({ data }: FinalCall<NatData>): void {
   }
 }
 
-/** sprint_range() */
+/** sprint_range(): an IPv6 range goes in brackets when ports follow */
 function rangeText(r: NatData): string {
   let s = '';
-  if (r.flags & NF_NAT_RANGE_MAP_IPS) {
+  if (r.flags & NF_NAT_RANGE_MAP_IPS && r.minIp6 !== undefined) {
+    const brackets = (r.flags & NF_NAT_RANGE_PROTO_SPECIFIED) !== 0;
+    s += `${brackets ? '[' : ''}${r.minIp6}${r.minIp6 !== r.maxIp6 ? `-${r.maxIp6}` : ''}${brackets ? ']' : ''}`;
+  } else if (r.flags & NF_NAT_RANGE_MAP_IPS) {
     s += ipToString(r.minIp);
     if (r.minIp !== r.maxIp) s += `-${ipToString(r.maxIp)}`;
   }
@@ -298,8 +347,6 @@ const REDIRECT_opts: OptionEntry[] = [
 export const SNAT: TargetExtension<NatData> = {
   kind: 'target',
   name: 'SNAT',
-  // the IPv6 form is not modelled
-  family: 4,
   revision: 0,
   // SNAT_help() of libxt_NAT.c, byte for byte as iptables 1.8.9 prints it
   help:
@@ -321,8 +368,6 @@ export const SNAT: TargetExtension<NatData> = {
 export const DNAT: TargetExtension<NatData> = {
   kind: 'target',
   name: 'DNAT',
-  // the IPv6 form is not modelled
-  family: 4,
   revision: 2,
   // DNAT_help_v2() of libxt_NAT.c, byte for byte as iptables 1.8.9 prints it
   help:
