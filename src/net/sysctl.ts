@@ -32,6 +32,28 @@ export const INERT_CONF: Record<string, { all: string; dev: string }> = {
 };
 
 /**
+ * IPv6 per-interface parameters (net.ipv6.conf.*) dual-stack scripts set: the lab routes no IPv6,
+ * so all are inert. Defaults of `all`, `default` and a device (`lo` where it differs), measured in
+ * a fresh network namespace (Linux 6.18; fixtures/cli/sysctl.case). Any int is written; `default`
+ * reaches no existing device (new ones start from it), and a write to `all` of forwarding or
+ * disable_ipv6 is copied to `default` and every device (addrconf_fixup_forwarding,
+ * addrconf_disable_ipv6).
+ */
+export const CONF6: Record<string, { all: string; dev: string; lo?: string }> = {
+  forwarding: { all: '0', dev: '0' },
+  disable_ipv6: { all: '0', dev: '0' },
+  accept_ra: { all: '1', dev: '1' },
+  accept_redirects: { all: '1', dev: '1' },
+  autoconf: { all: '1', dev: '1' },
+  accept_source_route: { all: '0', dev: '0' },
+  use_tempaddr: { all: '0', dev: '0', lo: '-1' },
+  proxy_ndp: { all: '0', dev: '0' },
+};
+
+/** the IPv6 keys whose write to `all` reaches `default` and every device */
+export const ALL_SPREADS6: ReadonlySet<string> = new Set(['forwarding', 'disable_ipv6']);
+
+/**
  * The host-wide parameters besides ip_forward, with their defaults: a lab saved before one was
  * modelled reads it as the default. `range`: the bounds proc_dointvec_minmax or
  * proc_dou8vec_minmax enforce; `inert`: stored, never acted on (above).
@@ -85,6 +107,13 @@ export const ALL_CONF_KEYS: readonly string[] = [...CONF_KEYS, ...Object.keys(IN
 export function modelledDefault(key: string, devices: readonly string[]): string | undefined {
   const g = GLOBAL_SYSCTLS[key];
   if (g) return g.value;
+  const m6 = /^net\.ipv6\.conf\.([^.]+)\.([^.]+)$/.exec(key);
+  const c6 = m6 ? CONF6[m6[2]!] : undefined;
+  if (m6 && c6) {
+    if (m6[1] === 'all') return c6.all;
+    if (m6[1] === 'lo' && c6.lo !== undefined && devices.includes('lo')) return c6.lo;
+    return m6[1] === 'default' || devices.includes(m6[1]!) ? c6.dev : undefined;
+  }
   const m = /^net\.ipv4\.conf\.([^.]+)\.([^.]+)$/.exec(key);
   const inert = m ? INERT_CONF[m[2]!] : undefined;
   if (!m || !inert) return undefined;

@@ -13,7 +13,7 @@
 import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.js';
 import type { Host, Interface, Route } from '../../net/lab.js';
 import { buildFib, fibLookup, selectSourceAddress, type FibRoute } from '../../net/routing.js';
-import { ALL_CONF_KEYS, markAddressed, modelledDefault } from '../../net/sysctl.js';
+import { ALL_CONF_KEYS, CONF6, markAddressed, modelledDefault } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
 type Out = { out: string; err: string; status: number };
@@ -799,6 +799,11 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
     host.interfaces.push({ name: name!, addrs: [], mac: macFor(host, name!), up: false, kind: 'dummy', index });
     // a new device starts from the conf/default values (devinet_init_net's devconf_dflt)
     for (const k of ALL_CONF_KEYS) host.sysctls[`net.ipv4.conf.${name}.${k}`] = host.sysctls[`net.ipv4.conf.default.${k}`] ?? modelledDefault(`net.ipv4.conf.default.${k}`, []) ?? '0';
+    // (and from net.ipv6.conf.default: ipv6_add_dev; keys never written keep their default)
+    for (const k of Object.keys(CONF6)) {
+      const v = host.sysctls[`net.ipv6.conf.default.${k}`];
+      if (v !== undefined) host.sysctls[`net.ipv6.conf.${name}.${k}`] = v;
+    }
     return;
   }
   if (matches(sub, 'delete')) {
@@ -818,7 +823,7 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
     for (const i of host.interfaces) i.index = ifIndex(host, i);
     host.interfaces = host.interfaces.filter((i) => i !== iface);
     host.routes = host.routes.filter((r) => r.dev !== iface.name);
-    for (const k of Object.keys(host.sysctls)) if (k.startsWith(`net.ipv4.conf.${name}.`)) delete host.sysctls[k];
+    for (const k of Object.keys(host.sysctls)) if (k.startsWith(`net.ipv4.conf.${name}.`) || k.startsWith(`net.ipv6.conf.${name}.`)) delete host.sysctls[k];
     if (host.sysctlsSet) host.sysctlsSet = host.sysctlsSet.filter((k) => !k.startsWith(`net.ipv4.conf.${name}.`));
     return;
   }

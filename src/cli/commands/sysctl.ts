@@ -11,7 +11,7 @@ import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import type { Host } from '../../net/lab.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 import { strtoumax } from '../../util/strtoul.js';
-import { FOLLOWS_DEFAULT, followsDefault, GLOBAL_SYSCTLS, modelledDefault } from '../../net/sysctl.js';
+import { ALL_SPREADS6, FOLLOWS_DEFAULT, followsDefault, GLOBAL_SYSCTLS, modelledDefault } from '../../net/sysctl.js';
 
 const LONG: LongOpt[] = [
   { name: 'all', hasArg: 0, val: 'a' },
@@ -98,6 +98,11 @@ function setForwarding(host: Host, key: string, v: number): void {
     for (const d of ['all', 'default', ...all]) s[`net.ipv4.conf.${d}.forwarding`] = String(v);
   } else {
     s[key] = String(v);
+    const m6 = /^net\.ipv6\.conf\.all\.([^.]+)$/.exec(key);
+    if (m6 && ALL_SPREADS6.has(m6[1]!)) {
+      for (const d of ['default', ...all]) s[`net.ipv6.conf.${d}.${m6[1]}`] = String(v);
+      return;
+    }
     const m = /^net\.ipv4\.conf\.([^.]+)\.([^.]+)$/.exec(key);
     if (!m || !FOLLOWS_DEFAULT.has(m[2]!) || m[1] === 'all') return;
     if (m[1] !== 'default') {
