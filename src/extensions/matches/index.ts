@@ -36,6 +36,7 @@ import { rpfilter } from './rpfilter.js';
 import { tos } from './tos.js';
 import { hl, ttl } from './ttl.js';
 import { rt } from './rt.js';
+import { frag } from './frag.js';
 import { dscp } from './dscp.js';
 import { icmp, icmp6 } from './icmp.js';
 import { multiport } from './multiport.js';
@@ -77,6 +78,7 @@ export const MATCHES: MatchExtension[] = [
   ttl,
   hl,
   rt,
+  frag,
   dscp,
   icmp,
   icmp6,
