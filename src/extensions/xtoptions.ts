@@ -309,6 +309,12 @@ function parseEtherMac(arg: string, val: OptValue): void {
   val.mac = mac;
 }
 
+/** a "min[:max]" range option (uint*rc) as [min, max]: a lone number is both ends (nvals == 1) */
+export function rangeOf(val: OptValue): [number, number] {
+  const r = val.range!;
+  return [r[0]!, r.length >= 2 ? r[1]! : r[0]!];
+}
+
 /**
  * xtables_option_parse(): the generic checks, then the type's own parser. `xflags` is the set of
  * option ids used so far by this extension instance.

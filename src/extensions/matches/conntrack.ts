@@ -11,7 +11,7 @@ import { paramProblem } from '../../errors.js';
 import { ipToAnyName, ipToString, maskToNumericSuffix } from '../../net/ipv4.js';
 import type { ConntrackView, PacketView, Tuple } from '../../engine/ext-api.js';
 import type { MatchExtension, OptionEntry } from '../types.js';
-import { paramAct } from '../xtoptions.js';
+import { paramAct, rangeOf } from '../xtoptions.js';
 
 /** match_flags / invert_flags (enum in xt_conntrack.h) */
 export const F = {
@@ -392,8 +392,7 @@ export const conntrack: MatchExtension<ConntrackData> = {
         setInv(F.STATUS);
         return;
       case O.CTEXPIRE: {
-        const r = val.range!;
-        data.expires = [r[0]!, r.length >= 2 ? r[1]! : r[0]!];
+        data.expires = rangeOf(val);
         data.flags |= F.EXPIRES;
         setInv(F.EXPIRES);
         return;

@@ -3,6 +3,7 @@
  * field, first / more / last fragment. ip6tables only; the lab keeps such rules but runs no IPv6
  * packets (no match()). What ip6tables says instead of `-f` ("use -m frag instead").
  */
+import { rangeOf } from '../xtoptions.js';
 import type { MatchExtension } from '../types.js';
 
 const O_ID = 0;
@@ -54,12 +55,10 @@ export const frag: MatchExtension<FragData> = {
   init: () => ({ ids: [0, 0xffffffff] }),
   parse({ entry, val, invert, data }) {
     switch (entry.id) {
-      case O_ID: {
-        const r = val.range!;
-        data.ids = [r[0]!, r.length >= 2 ? r[1]! : r[0]!];
+      case O_ID:
+        data.ids = rangeOf(val);
         if (invert) data.invIds = true;
         break;
-      }
       case O_LEN:
         data.len = val.num!;
         if (invert) data.invLen = true;

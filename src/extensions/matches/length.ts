@@ -1,6 +1,7 @@
 /**
  * length match (libxt_length, xt_length): the IP total length against "min[:max]" (inclusive).
  */
+import { rangeOf } from '../xtoptions.js';
 import type { MatchExtension } from '../types.js';
 
 export interface LengthData {
@@ -22,9 +23,7 @@ export const length: MatchExtension<LengthData> = {
   options: [{ name: 'length', id: 0, type: 'uint16rc', mandatory: true, invert: true }],
   init: () => ({ min: 0, max: 0 }),
   parse({ val, invert, data }) {
-    const r = val.range!;
-    data.min = r[0]!;
-    data.max = r.length >= 2 ? r[1]! : r[0]!;
+    [data.min, data.max] = rangeOf(val);
     if (invert) data.invert = true;
   },
   print: (d) => ` length ${d.invert ? '!' : ''}${rangeText(d)}`,

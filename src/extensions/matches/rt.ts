@@ -5,6 +5,7 @@
  */
 import { paramProblem } from '../../errors.js';
 import { formatIp6, parseIp6 } from '../../net/ipv6.js';
+import { rangeOf } from '../xtoptions.js';
 import type { MatchExtension } from '../types.js';
 
 const O_TYPE = 0;
@@ -71,12 +72,10 @@ export const rt: MatchExtension<RtData> = {
         data.type = val.num!;
         if (invert) data.invType = true;
         break;
-      case O_SEGSLEFT: {
-        const r = val.range!;
-        data.segsleft = [r[0]!, r.length >= 2 ? r[1]! : r[0]!];
+      case O_SEGSLEFT:
+        data.segsleft = rangeOf(val);
         if (invert) data.invSegsleft = true;
         break;
-      }
       case O_LEN:
         data.len = val.num!;
         if (invert) data.invLen = true;
