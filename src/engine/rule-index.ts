@@ -246,15 +246,18 @@ export class ChainPlan extends RuleCode {
   constructor(
     /** this plan's number in its index (RuleIndex.byId()) */
     readonly id: number,
+    readonly table: Table,
     readonly chain: Chain,
     readonly rules: Rule[],
-    readonly entries: RuleEntry[],
+    /** by position, made on first use (RuleIndex.entry()) */
+    readonly entries: (RuleEntry | undefined)[],
     /** candidate tree; null: walk every rule */
     readonly tree: Node | null,
     arena: CodeArena,
     rng: Rng | undefined,
   ) {
-    super(rules, arena, (i) => entries[i]!.jump !== undefined, rng);
+    // a jump or goto to a chain that exists (the entry's `jump`)
+    super(rules, arena, (i) => findChain(table, (rules[i]!.target as { chain: string }).chain) !== undefined, rng);
     this.size = rules.length;
   }
 }
@@ -268,7 +271,7 @@ export class RuleIndex {
    */
   constructor(private readonly rng?: Rng) {}
 
-  private readonly plans = new WeakMap<Chain, ChainPlan>();
+  private readonly plans = new Map<Chain, ChainPlan>();
   private readonly ids: ChainPlan[] = [];
   private readonly arena = new CodeArena();
   private readonly chains = new Map<Table, Map<string, Chain | undefined>>();
@@ -295,40 +298,45 @@ export class RuleIndex {
     let p = this.plans.get(chain);
     if (p) return p;
     const rules = chain.rules;
-    const entries = new Array<RuleEntry>(rules.length);
-    for (let i = 0; i < rules.length; i++) {
-      const r = rules[i]!;
-      const ms = r.matches;
-      let exts: MatchExtension[] | null = new Array<MatchExtension>(ms.length);
-      for (let k = 0; k < ms.length; k++) {
-        const e = this.matchExt(ms[k]!.name);
-        if (!e?.match) {
-          exts = null;
-          break;
-        }
-        exts[k] = e;
-      }
-      const t = r.target;
-      entries[i] = {
-        rule: r,
-        matchCount: ms.length,
-        matchExts: exts,
-        target: t,
-        targetExt: t?.kind === 'ext' ? findTarget(t.name) : undefined,
-        jump: t?.kind === 'jump' || t?.kind === 'goto' ? findChain(table, t.chain) : undefined,
-        jumpPlan: undefined,
-      };
-    }
     let tree: Node | null = null;
     if (rules.length >= MIN_SPLIT) {
       const all = rules.map((_, i) => i);
       const t = build(rules, all, 0);
       if (t !== all) tree = t;
     }
-    p = new ChainPlan(this.ids.length, chain, rules, entries, tree, this.arena, this.rng);
+    // (entries are made when the walk first needs one: most rules of a big rule set are followed
+    // from their packed tests alone)
+    p = new ChainPlan(this.ids.length, table, chain, rules, new Array<RuleEntry | undefined>(rules.length), tree, this.arena, this.rng);
     this.ids.push(p);
     this.plans.set(chain, p);
     return p;
+  }
+
+  /** what the walk needs of rule `pos` of the plan's chain */
+  entry(plan: ChainPlan, pos: number): RuleEntry {
+    const e = plan.entries[pos];
+    if (e) return e;
+    const r = plan.rules[pos]!;
+    const ms = r.matches;
+    let exts: MatchExtension[] | null = new Array<MatchExtension>(ms.length);
+    for (let k = 0; k < ms.length; k++) {
+      const x = this.matchExt(ms[k]!.name);
+      if (!x?.match) {
+        exts = null;
+        break;
+      }
+      exts[k] = x;
+    }
+    const t = r.target;
+    return (plan.entries[pos] = {
+      rule: r,
+      matchCount: ms.length,
+      matchExts: exts,
+      target: t,
+      targetExt: t?.kind === 'ext' ? findTarget(t.name) : undefined,
+      jump: t?.kind === 'jump' || t?.kind === 'goto' ? findChain(plan.table, t.chain) : undefined,
+      jumpPlan: undefined,
+    });
   }
 
   /** the plan numbered `id` */
@@ -338,7 +346,7 @@ export class RuleIndex {
 
   /** the plan of the chain that rule `pos` of `plan` jumps or goes to */
   follow(table: Table, plan: ChainPlan, pos: number): ChainPlan {
-    const e = plan.entries[pos]!;
+    const e = this.entry(plan, pos);
     if (e.jumpPlan) return e.jumpPlan;
     const next = (e.jumpPlan = this.plan(table, e.jump!));
     // the walk may now follow the rule without reading its entry (RuleCode.action())

@@ -80,7 +80,14 @@ export const MARK: TargetExtension<MarkData> = {
   // mark_tg(): skb->mark = (skb->mark & ~info->mask) ^ info->mark
   apply(d, pkt) {
     const before = pkt.mark;
-    pkt.mark = ((pkt.mark & ~d.mask) ^ d.mark) >>> 0;
-    return { verdict: 'CONTINUE', note: `MARK ${hex(before)} -> ${hex(pkt.mark)}` };
+    const after = (pkt.mark = ((pkt.mark & ~d.mask) ^ d.mark) >>> 0);
+    // the note is written only when read: a batch, which reports no notes, passes kube-proxy's
+    // MARK rules twice a packet
+    return {
+      verdict: 'CONTINUE',
+      get note() {
+        return `MARK ${hex(before)} -> ${hex(after)}`;
+      },
+    };
   },
 };
