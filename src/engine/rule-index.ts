@@ -60,6 +60,12 @@ interface Split {
   field: Field;
   groups: Group[];
   rest: Node;
+  /**
+   * one group, and the rest and every bucket leaves: each bucket holds its rules merged with the
+   * rest's already (kube-proxy's KUBE-SERVICES: a bucket per service address, the rest one rule),
+   * so that a lookup is one Map read, without a merged array made per packet
+   */
+  merged: boolean;
 }
 
 type Node = Positions | Split;
@@ -195,7 +201,10 @@ function build(rules: readonly Rule[], pos: Positions, depth: number): Node {
     for (const [k, b] of m) buckets.set(k, build(rules, b, depth + 1));
     groups.push({ mask, buckets });
   }
-  return { field: best.field, groups, rest: build(rules, best.rest, depth + 1) };
+  const rest = build(rules, best.rest, depth + 1);
+  const merged = groups.length === 1 && Array.isArray(rest) && [...groups[0]!.buckets.values()].every((b) => Array.isArray(b));
+  if (merged) for (const [k, b] of groups[0]!.buckets) groups[0]!.buckets.set(k, merge(rest as Positions, b as Positions));
+  return { field: best.field, groups, rest, merged };
 }
 
 function merge(a: Positions, b: Positions): Positions {
@@ -214,6 +223,12 @@ function merge(a: Positions, b: Positions): Positions {
 function lookup(n: Node, pkt: Packet): Positions {
   if (Array.isArray(n)) return n as Positions;
   const s = n as Split;
+  if (s.merged) {
+    // lookup() of the rest merged with the one group's bucket, done when the tree was built
+    const g = s.groups[0]!;
+    const k = keyOf(pkt, s.field, g.mask);
+    return ((k !== undefined && g.buckets.get(k)) || s.rest) as Positions;
+  }
   let out = lookup(s.rest, pkt);
   for (const g of s.groups) {
     const k = keyOf(pkt, s.field, g.mask);
