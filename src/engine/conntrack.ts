@@ -251,10 +251,12 @@ export function ctView(c: Conn, reply: boolean, now: number): ConntrackView {
 export function updateCtView(v: ConntrackView, c: Conn, reply: boolean, now: number): void {
   v.state = ctState(c, reply);
   v.reply = reply;
+  // (the array is written over, and cut only when it shrinks: setting length is a call of its own)
   const status = v.status;
-  status.length = 0;
-  for (let i = 0; i < c.status.length; i++) status.push(c.status[i]!);
-  if (c.confirmed) status.push('CONFIRMED');
+  let n = 0;
+  for (let i = 0; i < c.status.length; i++) status[n++] = c.status[i]!;
+  if (c.confirmed) status[n++] = 'CONFIRMED';
+  if (status.length !== n) status.length = n;
   v.mark = c.mark;
   v.zone = c.zone;
   v.helper = c.helper;
