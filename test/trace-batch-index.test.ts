@@ -451,7 +451,7 @@ describe('the rule index', () => {
         return {} as never;
       };
       try {
-        const res = runChain(filter, chain, pkt, { host: 'router', table: 'filter', hook: chain === 'INPUT' ? 'INPUT' : 'FORWARD', emit: (e) => events.push(e), extContext, index, counters: false });
+        const res = runChain(filter, chain, pkt, { host: 'router', table: 'filter', hook: chain === 'INPUT' ? 'INPUT' : 'FORWARD', emit: (e) => events.push(e), extContext, index: ix, counters: false });
         return `${res.verdict} ${res.decidedBy} ${normalized(events)}`;
       } catch (e) {
         return `error ${(e as Error).message}`;
