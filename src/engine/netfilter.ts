@@ -360,23 +360,23 @@ function walk(table: Table, chainName: string, pkt: Packet, rc: ChainRunContext,
           continue;
         }
         if (act === ACT_JUMP || act === ACT_GOTO) {
-          const id = plan.jumpPlan(pos);
-          if (id >= 0) {
-            const next = index!.byId(id);
-            const target = next.chain;
-            if (act === ACT_JUMP) {
-              if (depth + 1 < JUMP_STACK_SIZE) {
-                cur = enter(FRAMES[first + ++depth]!, target, undefined, next, index, pkt);
-                continue;
-              }
-            } else if (!(cur.entered ? cur.entered.has(target.name) : target === chain)) {
-              const entered = cur.entered ?? new Set([chain.name]);
-              entered.add(target.name);
-              cur = enter(cur, target, entered, next, index, pkt);
+          // (the first time, the target's plan is made here: no entry is needed for the rule)
+          let id = plan.jumpPlan(pos);
+          if (id < 0) id = index!.followRule(table, plan, pos);
+          const next = index!.byId(id);
+          const target = next.chain;
+          if (act === ACT_JUMP) {
+            if (depth + 1 < JUMP_STACK_SIZE) {
+              cur = enter(FRAMES[first + ++depth]!, target, undefined, next, index, pkt);
               continue;
             }
-            // a full stack or a goto loop: the rule's own way below reports it
+          } else if (!(cur.entered ? cur.entered.has(target.name) : target === chain)) {
+            const entered = cur.entered ?? new Set([chain.name]);
+            entered.add(target.name);
+            cur = enter(cur, target, entered, next, index, pkt);
+            continue;
           }
+          // a full stack or a goto loop: the rule's own way below reports it
         }
       }
       entry = index!.entry(plan, pos);

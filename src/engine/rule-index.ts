@@ -239,6 +239,8 @@ function lookup(n: Node, pkt: Packet): Positions {
   return out;
 }
 
+const NO_EXTS: MatchExtension[] = [];
+
 /** What the walk needs of a rule once its packed tests pass, looked up once (one object shape). */
 export interface RuleEntry {
   rule: Rule;
@@ -333,8 +335,10 @@ export class RuleIndex {
     if (e) return e;
     const r = plan.rules[pos]!;
     const ms = r.matches;
-    let exts: MatchExtension[] | null = new Array<MatchExtension>(ms.length);
-    for (let k = 0; k < ms.length; k++) {
+    // a rule whose matches are all packed never has them run from here (kube-proxy's DNAT rules)
+    const packed = plan.lead(pos) === ms.length;
+    let exts: MatchExtension[] | null = packed ? NO_EXTS : new Array<MatchExtension>(ms.length);
+    for (let k = 0; k < ms.length && !packed; k++) {
       const x = this.matchExt(ms[k]!.name);
       if (!x?.match) {
         exts = null;
@@ -367,6 +371,18 @@ export class RuleIndex {
     // the walk may now follow the rule without reading its entry (RuleCode.action())
     plan.setJumpPlan(pos, next.id);
     return next;
+  }
+
+  /**
+   * follow() for a rule whose packed action is a jump or goto (RuleCode.action()): the target
+   * chain exists, and the rule's entry is not needed to find it. Returns the target's plan id.
+   */
+  followRule(table: Table, plan: ChainPlan, pos: number): number {
+    const e = plan.entries[pos];
+    if (e) return this.follow(table, plan, pos).id;
+    const next = this.plan(table, findChain(plan.table, (plan.rules[pos]!.target as { chain: string }).chain)!);
+    plan.setJumpPlan(pos, next.id);
+    return next.id;
   }
 
   /**
