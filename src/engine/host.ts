@@ -133,7 +133,7 @@ export class HostStack {
   /** the host's addresses and interface settings do not change while a stack runs */
   private readonly addrs: IfAddr[];
   private readonly confs = new Map<string, Partial<Record<ConfKey, number>>>();
-  /** TCP entries this run's packets went through (closed together when the connection ends) */
+  /** TCP entries this run's packets went through (closed together when the connection ends; not kept in a batch, which never closes them) */
   private readonly tcpConns = new Set<Conn>();
   /** trace --batch: events nobody reads are not made */
   private readonly quiet: boolean;
@@ -173,9 +173,7 @@ export class HostStack {
     // (without stored entries the table is emptied rather than made again)
     if (this.host.conntrack.length) this.ct = new ConntrackTable(this.host.conntrack, this.env.now);
     else this.ct.clear();
-    // the previous packet's entries are gone with its table: holding them would keep every
-    // packet's connection alive to the end of the batch
-    this.tcpConns.clear();
+    // (a batch keeps no TCP entries to close: conntrackIn() does not add them)
   }
 
   private emit(e: EventBody): void {
@@ -474,7 +472,7 @@ export class HostStack {
         return;
       }
       pkt.conn = { entry: hit.conn, reply: hit.reply };
-      if (pkt.proto === PROTO_TCP) this.tcpConns.add(hit.conn);
+      if (pkt.proto === PROTO_TCP && !this.quiet) this.tcpConns.add(hit.conn);
       const st = hit.reply || hit.conn.status.includes('SEEN_REPLY') ? 'ESTABLISHED' : 'NEW';
       if (!this.quiet) this.emit({ kind: 'conntrack', action: 'established', text: `${st}${hit.reply ? ' (reply direction)' : ''}: ${tupleText(hit.conn.orig)}` });
       if (hit.conn.killed) this.emit({ kind: 'conntrack', action: 'destroyed', text: `entry deleted: ${hit.conn.killed}` });
@@ -489,7 +487,7 @@ export class HostStack {
     }
     const c = this.ct.create(pkt);
     this.ct.track(c, pkt, false);
-    if (pkt.proto === PROTO_TCP) this.tcpConns.add(c);
+    if (pkt.proto === PROTO_TCP && !this.quiet) this.tcpConns.add(c);
     pkt.conn = { entry: c, reply: false };
     if (!this.quiet) this.emit({ kind: 'conntrack', action: 'new', text: `NEW: ${tupleText(c.orig)}` });
     this.refreshCtView(pkt);
