@@ -14,6 +14,9 @@ import type { HostOutcome } from '../../engine/host.js';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP, type Packet } from '../../engine/packet.js';
 import { explainHostOutcome } from '../../engine/simulate.js';
 
+/** the tables a decision names */
+const TABLES = ['filter', 'nat', 'mangle', 'raw', 'security'];
+
 /** output is handed over every 64 KiB */
 const FLUSH_AT = 1 << 16;
 
@@ -30,13 +33,20 @@ export function str(s: string): string {
 const FLAG_BITS = [0x02, 0x10, 0x01, 0x04, 0x08, 0x20];
 const FLAG_NAMES = ['SYN', 'ACK', 'FIN', 'RST', 'PSH', 'URG'];
 
+/** printable ASCII other than `"` and `\\`: written as it is inside a JSON string */
+function isPlain(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
 /** a fixed ASCII text as bytes */
 const ascii = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 
 // the fixed pieces of a line
 const K_LINE = ascii('{"line":');
-const K_OUTCOME = ascii(',"outcome":"');
-const K_EXPLANATION = ascii('","explanation":');
 const K_PROTO = ascii(',"proto":');
 const K_SRC = ascii(',"src":"');
 const K_SPORT = ascii(',"sport":');
@@ -49,20 +59,17 @@ const K_REJECT = ascii(',"reject":');
 const K_ERRNO = ascii(',"errno":"');
 const K_ERRNO_REASON = ascii('","reason":');
 const K_RULES = ascii(',"rules":[');
-const K_TABLE_FIRST = ascii('{"table":"');
-const K_TABLE_NEXT = ascii(',{"table":"');
-const K_CHAIN = ascii('","chain":');
+/** `,"outcome":"<kind>","explanation":` for each outcome */
+const K_OUTCOMES: Record<string, Uint8Array> = Object.fromEntries(['deliver', 'transmit', 'drop', 'error'].map((k) => [k, ascii(`,"outcome":"${k}","explanation":`)]));
+/** `{"table":"<table>","chain":` for each table, and with a comma before it */
+const K_TABLES_FIRST: Record<string, Uint8Array> = Object.fromEntries(TABLES.map((t) => [t, ascii(`{"table":"${t}","chain":`)]));
+const K_TABLES_NEXT: Record<string, Uint8Array> = Object.fromEntries(TABLES.map((t) => [t, ascii(`,{"table":"${t}","chain":`)]));
 const K_RULE = ascii(',"rule":');
 const K_TARGET = ascii(',"target":');
 const K_END = ascii(']}\n');
-const K_DELIVER = ascii(' accepted the packet for local delivery to ');
 const K_PORT = ascii(' port ');
-const K_SENDS = ascii(' sends the packet out of ');
 const K_TOWARDS = ascii(' towards ');
 const K_AS = ascii(' as ');
-const K_DROPPED = ascii(' dropped the packet: ');
-const K_SENDING = ascii('the sending process on ');
-const K_GETS = ascii(' gets ');
 const K_COLON = ascii(': ');
 const K_STOP = ascii('."');
 const K_TCP = ascii('tcp ');
@@ -78,6 +85,9 @@ const FLAG_BYTES = FLAG_NAMES.map(ascii);
 export class ResultWriter {
   private buf: Buffer;
   private pos = 0;
+  /** heads() of this host */
+  private headsOf: string | undefined;
+  private hostHeads: Uint8Array[] | null = null;
 
   constructor(private readonly flushTo: (bytes: Uint8Array) => void) {
     this.buf = Buffer.allocUnsafe(FLUSH_AT * 2);
@@ -248,45 +258,38 @@ export class ResultWriter {
   private explanation(host: string, o: HostOutcome): void {
     // written as it goes; text that is not plain takes it back and goes the string way
     const start = this.pos;
-    this.byte(0x22);
-    let ok: boolean;
-    switch (o.kind) {
-      case 'deliver':
-        if ((ok = this.plain(host))) {
-          this.bytes(K_DELIVER);
+    const h = this.heads(host);
+    let ok = h !== null;
+    if (h) {
+      switch (o.kind) {
+        case 'deliver':
+          this.bytes(h[0]!);
           this.ip(o.pkt.dst);
           if (o.pkt.dport !== undefined) {
             this.bytes(K_PORT);
             this.num(o.pkt.dport);
           }
-        }
-        break;
-      case 'transmit':
-        if ((ok = this.plain(host))) {
-          this.bytes(K_SENDS);
+          break;
+        case 'transmit':
+          this.bytes(h[1]!);
           if ((ok = this.plain(o.dev))) {
             this.bytes(K_TOWARDS);
             this.ip(o.nexthop);
             this.bytes(K_AS);
             this.packet(o.pkt);
           }
-        }
-        break;
-      case 'drop':
-        if ((ok = this.plain(host))) {
-          this.bytes(K_DROPPED);
+          break;
+        case 'drop':
+          this.bytes(h[2]!);
           ok = this.plain(o.reason);
-        }
-        break;
-      case 'error':
-        this.bytes(K_SENDING);
-        if ((ok = this.plain(host))) {
-          this.bytes(K_GETS);
+          break;
+        case 'error':
+          this.bytes(h[3]!);
           this.raw(o.errno);
           this.bytes(K_COLON);
           ok = this.plain(o.reason);
-        }
-        break;
+          break;
+      }
     }
     if (!ok) {
       this.pos = start;
@@ -296,14 +299,25 @@ export class ResultWriter {
     this.bytes(K_STOP);
   }
 
+  /**
+   * the opening of each explanation for `host` as bytes, quote included (deliver, transmit, drop,
+   * error); null when the host's name is not plain (made again only when the host changes)
+   */
+  private heads(host: string): Uint8Array[] | null {
+    if (host === this.headsOf) return this.hostHeads;
+    this.headsOf = host;
+    this.hostHeads = isPlain(host)
+      ? [`"${host} accepted the packet for local delivery to `, `"${host} sends the packet out of `, `"${host} dropped the packet: `, `"the sending process on ${host} gets `].map(ascii)
+      : null;
+    return this.hostHeads;
+  }
+
   /** resultJson(line, {outcome, explanation: explainHostOutcome(host, outcome), decisions, reject}) and a newline */
   result(line: number, host: string, o: HostOutcome, decisions: readonly Decision[], reject: string | undefined): void {
     const p = o.pkt;
     this.bytes(K_LINE);
     this.num(line);
-    this.bytes(K_OUTCOME);
-    this.raw(o.kind);
-    this.bytes(K_EXPLANATION);
+    this.bytes(K_OUTCOMES[o.kind]!);
     this.explanation(host, o);
     this.bytes(K_PROTO);
     this.num(p.proto);
@@ -343,9 +357,13 @@ export class ResultWriter {
     this.bytes(K_RULES);
     for (let i = 0; i < decisions.length; i++) {
       const d = decisions[i]!;
-      this.bytes(i ? K_TABLE_NEXT : K_TABLE_FIRST);
-      this.raw(d.table);
-      this.bytes(K_CHAIN);
+      const head = (i ? K_TABLES_NEXT : K_TABLES_FIRST)[d.table];
+      if (head) this.bytes(head);
+      else {
+        this.raw(i ? ',{"table":"' : '{"table":"');
+        this.raw(d.table);
+        this.raw('","chain":');
+      }
       this.str(d.chain);
       this.bytes(K_RULE);
       this.num(d.rule);
