@@ -409,6 +409,67 @@ describe('the rule index', () => {
     expect(index.candidates(plan, pkt)).toEqual([200]);
   });
 
+  it('looks up a split of one group with the rest merged in, as the two merged', async () => {
+    const lines = ['*nat', ':PREROUTING ACCEPT [0:0]', ':SVC - [0:0]', ':X - [0:0]', '-A PREROUTING -j SVC'];
+    // rest rules before, between and after the bucketed ones
+    lines.push('-A SVC -m addrtype --dst-type LOCAL -j X');
+    for (let i = 0; i < 50; i++) {
+      lines.push(`-A SVC -d 10.96.0.${i}/32 -p tcp -m tcp --dport 80 -j X`);
+      if (i % 10 === 5) lines.push('-A SVC -m mark --mark 0x1 -j X');
+    }
+    lines.push('-A SVC -d 10.96.0.7/32 -p udp -j X', '-A SVC -m addrtype --dst-type LOCAL -j X', '-A X -j DNAT --to-destination 192.168.1.2', 'COMMIT');
+    const lab = await labWith(lines.join('\n') + '\n');
+    const nat = lab.hosts.router!.tables.nat!;
+    const svc = nat.chains.find((c) => c.name === 'SVC')!;
+    const index = new RuleIndex();
+    const plan = index.plan(nat, svc);
+    const rest = [0, 7, 18, 29, 40, 51, 57];
+    const pkt = buildPacket({ proto: 6, src: parseDotted('50.60.70.1')!, dst: parseDotted('10.96.0.7')!, sport: 1, dport: 80 });
+    expect(index.candidates(plan, pkt)).toEqual([0, 7, 9, 18, 29, 40, 51, 56, 57]);
+    pkt.dst = parseDotted('10.96.0.49')!;
+    expect(index.candidates(plan, pkt)).toEqual([...rest.slice(0, 6), 55, 57]);
+    pkt.dst = parseDotted('8.8.8.8')!;
+    expect(index.candidates(plan, pkt)).toEqual(rest);
+  });
+
+  it('walks nested jumps, gotos and runs after a failed one as the linear walk', async () => {
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', '-A INPUT -j C0', '-A FORWARD -d 10.0.0.2/32 -g G0'];
+    // as deep as nf_tables lets chains nest
+    for (let i = 0; i < 12; i++) lines.splice(2, 0, `:C${i} - [0:0]`);
+    for (let i = 0; i < 11; i++) lines.push(`-A C${i} -d 10.0.0.${i}/32 -j RETURN`, `-A C${i} -j C${i + 1}`);
+    lines.push('-A C11 -d 10.0.0.11/32 -j DROP');
+    lines.splice(2, 0, ':G0 - [0:0]', ':G1 - [0:0]');
+    lines.push('-A G0 -d 10.0.0.1/32 -j RETURN', '-A G0 -g G1', '-A G1 -m mark --mark 0x5 -j ACCEPT', 'COMMIT');
+    const lab = await labWith(lines.join('\n') + '\n');
+    const filter = lab.hosts.router!.tables.filter!;
+    const index = new RuleIndex();
+    const run = (chain: string, dst: string, mark: number, ix?: RuleIndex, fail = false) => {
+      const events: TraceEvent[] = [];
+      const pkt = buildPacket({ iface: 'eth0', proto: 6, src: parseDotted('50.60.70.1')!, dst: parseDotted(dst)!, sport: 1, dport: 2, mark });
+      const extContext = () => {
+        if (fail) throw new SimError('no context', 1);
+        return {} as never;
+      };
+      try {
+        const res = runChain(filter, chain, pkt, { host: 'router', table: 'filter', hook: chain === 'INPUT' ? 'INPUT' : 'FORWARD', emit: (e) => events.push(e), extContext, index: ix, counters: false });
+        return `${res.verdict} ${res.decidedBy} ${normalized(events)}`;
+      } catch (e) {
+        return `error ${(e as Error).message}`;
+      }
+    };
+    const cases: [string, string, number][] = [];
+    for (const d of ['10.0.0.3', '10.0.0.10', '10.0.0.11', '8.8.8.8']) cases.push(['INPUT', d, 0]);
+    for (const [d, m] of [['10.0.0.2', 5], ['10.0.0.2', 0], ['10.0.0.9', 5]] as const) cases.push(['FORWARD', d, m]);
+    for (const [chain, dst, mark] of cases) {
+      const linear = run(chain, dst, mark);
+      expect(run(chain, dst, mark, index), `${chain} ${dst}`).toBe(linear);
+      // a run whose rules throw (the mark match asks for a context here) leaves the next run as it was
+      expect(run('FORWARD', '10.0.0.2', 5, index, true)).toMatch(/^error no context/);
+      expect(run(chain, dst, mark, index), `${chain} ${dst} after a failed run`).toBe(linear);
+    }
+    expect(run('INPUT', '10.0.0.11', 0)).toMatch(/^DROP rule 1 of filter C11/);
+  });
+
   it('counts the rules it skips toward the evaluation limit, as the linear walk counts them', async () => {
     const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':C - [0:0]', '-A INPUT -j C'];
     for (let i = 0; i < 40; i++) lines.push(`-A C -d 10.0.0.${i}/32 -j DROP`);

@@ -15,7 +15,7 @@ import type { BatchResult, Decision } from '../src/engine/batch.js';
 import type { HostOutcome } from '../src/engine/host.js';
 import { newPacket, type Packet } from '../src/engine/packet.js';
 import { explainHostOutcome } from '../src/engine/simulate.js';
-import { fastSpec, parsePacketLine, resultJson, splitWords } from '../src/cli/commands/trace-batch.js';
+import { fastSpec, fastSpecAt, parsePacketLine, resultJson, splitWords } from '../src/cli/commands/trace-batch.js';
 import { packetSpec } from '../src/cli/commands/trace.js';
 import { SimError } from '../src/errors.js';
 import { ResultWriter } from '../src/cli/commands/trace-batch-out.js';
@@ -137,6 +137,10 @@ describe('trace --batch line reader', () => {
         general = `error: ${e.message}`;
       }
       const spec = fastSpec(line);
+      // the batch reads its lines in place, inside the file's text
+      const text = `-i eth0 -d 1.2.3.4\n${line}\n--dport 80`;
+      const inPlace = fastSpecAt(text, 19, 19 + line.length);
+      expect(inPlace === undefined ? 'none' : exact(inPlace), line).toBe(spec === undefined ? 'none' : exact(spec));
       if (spec === undefined) continue;
       fast++;
       expect(exact(spec), line).toBe(general);

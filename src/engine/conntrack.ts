@@ -14,20 +14,29 @@ export interface Conn {
   orig: Tuple;
   reply: Tuple;
   state?: string;
-  status: Set<string>;
+  /** status bits by name, in the order they were set, each once (an array: a batch makes an entry per packet) */
+  status: string[];
   mark: number;
   zone: number;
   expires: number;
   helper?: string;
   confirmed: boolean;
-  /** which NAT manipulations have been decided (null binding or not) */
-  natDone: Set<'SRC' | 'DST'>;
+  /** which NAT manipulations have been decided (null binding or not): NAT_DONE_SRC | NAT_DONE_DST */
+  natDone: number;
   packets: [number, number];
   bytes: [number, number];
   /** deleted from the table by the packet just tracked (which still carries it through NAT) */
   killed?: string;
   /** the lab time the entry was made in this run; entries from earlier traces have none */
   born?: number;
+}
+
+export const NAT_DONE_SRC = 1;
+export const NAT_DONE_DST = 2;
+
+/** sets status bit `s` of `c` (a Set's add()) */
+export function addStatus(c: Conn, s: string): void {
+  if (!c.status.includes(s)) c.status.push(s);
 }
 
 /** ICMP queries and their answers (echo, timestamp, information, address mask: icmp_pkt_to_tuple's inverse map) */
@@ -102,18 +111,23 @@ export class ConntrackTable {
       proto: p.proto,
       orig,
       reply: invert(orig),
-      status: new Set(),
+      status: [],
       mark: 0,
       zone: p.ctZone,
       expires: this.now,
       confirmed: false,
-      natDone: new Set(),
+      natDone: 0,
       packets: [0, 0],
       bytes: [0, 0],
       born: this.now,
     };
     this.conns.push(c);
     return c;
+  }
+
+  /** `c` is the only entry: no tuple can be taken by another (a batch's table holds one packet's entry) */
+  alone(c: Conn): boolean {
+    return this.conns.length === 1 && this.conns[0] === c;
   }
 
   /** the reply tuple a proposed NAT change would produce is already taken (nf_nat_used_tuple) */
@@ -161,8 +175,8 @@ export class ConntrackTable {
     const dir = reply ? 1 : 0;
     c.packets[dir] += 1;
     c.bytes[dir] += p.len;
-    const sawReply = c.status.has('SEEN_REPLY');
-    if (reply && !sawReply) c.status.add('SEEN_REPLY');
+    const sawReply = c.status.includes('SEEN_REPLY');
+    if (reply && !sawReply) c.status.push('SEEN_REPLY');
     if (p.proto === PROTO_TCP) {
       const f = p.tcpFlags ?? 0;
       if (f & TCP.RST && !sawReply) {
@@ -178,7 +192,7 @@ export class ConntrackTable {
       else if (s === 'SYN_SENT' && reply && f & TCP.SYN && f & TCP.ACK) s = 'SYN_RECV';
       else if (s === 'SYN_RECV' && !reply && f & TCP.ACK) {
         s = 'ESTABLISHED';
-        c.status.add('ASSURED');
+        addStatus(c, 'ASSURED');
       } else if (f & TCP.FIN) {
         s = s === 'ESTABLISHED' ? 'FIN_WAIT' : s === 'FIN_WAIT' || s === 'CLOSE_WAIT' ? 'LAST_ACK' : s;
       } else if (s === 'LAST_ACK' && f & TCP.ACK) s = 'TIME_WAIT';
@@ -191,8 +205,8 @@ export class ConntrackTable {
       // udp_packet(): traffic both ways still going on two seconds after the first datagram is a
       // stream and becomes ASSURED; the packets of one trace come within that time, a later trace
       // reusing the flow (a later connection attempt) after it
-      if (sawReply && c.born !== this.now) c.status.add('ASSURED');
-      c.expires = this.now + (c.status.has('ASSURED') ? TIMEOUT.udpStream : TIMEOUT.udp);
+      if (sawReply && c.born !== this.now) addStatus(c, 'ASSURED');
+      c.expires = this.now + (c.status.includes('ASSURED') ? TIMEOUT.udpStream : TIMEOUT.udp);
       return true;
     }
     c.expires = this.now + (p.proto === PROTO_ICMP ? TIMEOUT.icmp : TIMEOUT.generic);
@@ -210,12 +224,12 @@ export function canStart(p: Packet): boolean {
 }
 
 export function ctState(c: Conn, reply: boolean): CtState {
-  if (reply || c.status.has('SEEN_REPLY')) return 'ESTABLISHED';
+  if (reply || c.status.includes('SEEN_REPLY')) return 'ESTABLISHED';
   return 'NEW';
 }
 
 export function ctView(c: Conn, reply: boolean, now: number): ConntrackView {
-  const status = [...c.status];
+  const status = c.status.slice();
   if (c.confirmed) status.push('CONFIRMED');
   return {
     state: ctState(c, reply),
@@ -233,6 +247,26 @@ export function ctView(c: Conn, reply: boolean, now: number): ConntrackView {
   };
 }
 
+/** `v` made again by ctView() for the same packet: the same fields, in place */
+export function updateCtView(v: ConntrackView, c: Conn, reply: boolean, now: number): void {
+  v.state = ctState(c, reply);
+  v.reply = reply;
+  // (the array is written over, and cut only when it shrinks: setting length is a call of its own)
+  const status = v.status;
+  let n = 0;
+  for (let i = 0; i < c.status.length; i++) status[n++] = c.status[i]!;
+  if (c.confirmed) status[n++] = 'CONFIRMED';
+  if (status.length !== n) status.length = n;
+  v.mark = c.mark;
+  v.zone = c.zone;
+  v.helper = c.helper;
+  v.orig = c.orig;
+  v.replyTuple = c.reply;
+  v.packets = c.packets;
+  v.bytes = c.bytes;
+  v.expires = c.confirmed ? Math.max(0, c.expires - now) : 0;
+}
+
 function fromEntry(e: ConntrackEntry): Conn {
   const t = (x: ConntrackEntry['orig']): Tuple => ({ src: parseDotted(x[0])!, dst: parseDotted(x[1])!, proto: e.proto, sport: x[2], dport: x[3] });
   return {
@@ -240,13 +274,13 @@ function fromEntry(e: ConntrackEntry): Conn {
     orig: t(e.orig),
     reply: t(e.reply),
     state: e.state,
-    status: new Set(e.status),
+    status: [...new Set(e.status)],
     mark: e.mark,
     zone: e.zone,
     expires: e.expires,
     helper: e.helper,
     confirmed: true,
-    natDone: new Set(['SRC', 'DST']),
+    natDone: NAT_DONE_SRC | NAT_DONE_DST,
     packets: [0, 0],
     bytes: [0, 0],
   };
@@ -254,7 +288,7 @@ function fromEntry(e: ConntrackEntry): Conn {
 
 function toEntry(c: Conn): ConntrackEntry {
   const t = (x: Tuple): ConntrackEntry['orig'] => [ipToString(x.src), ipToString(x.dst), x.sport, x.dport];
-  const e: ConntrackEntry = { proto: c.proto, orig: t(c.orig), reply: t(c.reply), status: [...c.status], mark: c.mark, zone: c.zone, expires: c.expires };
+  const e: ConntrackEntry = { proto: c.proto, orig: t(c.orig), reply: t(c.reply), status: c.status.slice(), mark: c.mark, zone: c.zone, expires: c.expires };
   if (c.state) e.state = c.state;
   if (c.helper) e.helper = c.helper;
   return e;

@@ -13,9 +13,9 @@ import type { Rule } from '../ruleset/rule.js';
 import { anyChainCreated, findChain, type TableName } from '../ruleset/tables.js';
 import { lazyRules } from '../ruleset/lazy-rules.js';
 import type { Rng } from '../util/rng.js';
-import { canStart, ConntrackTable, ctView, invert, sameTuple, tupleOf, tupleText, type Conn } from './conntrack.js';
+import { addStatus, canStart, ConntrackTable, NAT_DONE_DST, NAT_DONE_SRC, ctView, updateCtView, invert, sameTuple, tupleOf, tupleText, type Conn } from './conntrack.js';
 import type { EventBody, Hook, TraceEvent } from './events.js';
-import type { AddrType, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
+import type { AddrType, ConntrackView, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
 import { runChain, type ChainResult, type ChainRunContext } from './netfilter.js';
 import type { RuleIndex } from './rule-index.js';
 import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, type Packet, type QuotedHeader } from './packet.js';
@@ -133,10 +133,12 @@ export class HostStack {
   /** the host's addresses and interface settings do not change while a stack runs */
   private readonly addrs: IfAddr[];
   private readonly confs = new Map<string, Partial<Record<ConfKey, number>>>();
-  /** TCP entries this run's packets went through (closed together when the connection ends) */
+  /** TCP entries this run's packets went through (closed together when the connection ends; not kept in a batch, which never closes them) */
   private readonly tcpConns = new Set<Conn>();
   /** trace --batch: events nobody reads are not made */
   private readonly quiet: boolean;
+  /** trace --batch: the last conntrack view made (refreshCtView()) */
+  private view: ConntrackView | undefined;
   /** runChain() contexts by table and hook (tableRun()) */
   private readonly runs: (TableRun | undefined)[] = [];
 
@@ -171,9 +173,7 @@ export class HostStack {
     // (without stored entries the table is emptied rather than made again)
     if (this.host.conntrack.length) this.ct = new ConntrackTable(this.host.conntrack, this.env.now);
     else this.ct.clear();
-    // the previous packet's entries are gone with its table: holding them would keep every
-    // packet's connection alive to the end of the batch
-    this.tcpConns.clear();
+    // (a batch keeps no TCP entries to close: conntrackIn() does not add them)
   }
 
   private emit(e: EventBody): void {
@@ -472,8 +472,8 @@ export class HostStack {
         return;
       }
       pkt.conn = { entry: hit.conn, reply: hit.reply };
-      if (pkt.proto === PROTO_TCP) this.tcpConns.add(hit.conn);
-      const st = hit.reply || hit.conn.status.has('SEEN_REPLY') ? 'ESTABLISHED' : 'NEW';
+      if (pkt.proto === PROTO_TCP && !this.quiet) this.tcpConns.add(hit.conn);
+      const st = hit.reply || hit.conn.status.includes('SEEN_REPLY') ? 'ESTABLISHED' : 'NEW';
       if (!this.quiet) this.emit({ kind: 'conntrack', action: 'established', text: `${st}${hit.reply ? ' (reply direction)' : ''}: ${tupleText(hit.conn.orig)}` });
       if (hit.conn.killed) this.emit({ kind: 'conntrack', action: 'destroyed', text: `entry deleted: ${hit.conn.killed}` });
       this.refreshCtView(pkt);
@@ -487,7 +487,7 @@ export class HostStack {
     }
     const c = this.ct.create(pkt);
     this.ct.track(c, pkt, false);
-    if (pkt.proto === PROTO_TCP) this.tcpConns.add(c);
+    if (pkt.proto === PROTO_TCP && !this.quiet) this.tcpConns.add(c);
     pkt.conn = { entry: c, reply: false };
     if (!this.quiet) this.emit({ kind: 'conntrack', action: 'new', text: `NEW: ${tupleText(c.orig)}` });
     this.refreshCtView(pkt);
@@ -540,7 +540,13 @@ export class HostStack {
   private refreshCtView(pkt: Packet): void {
     const c = this.connOf(pkt);
     if (!c) return;
-    pkt.ct = ctView(c, pkt.conn!.reply, this.env.now);
+    // trace --batch: the packet's view is brought up to date in place (nothing keeps an older one:
+    // no events), instead of a new one for each table run
+    if (this.quiet && pkt.ct !== undefined && pkt.ct === this.view) updateCtView(pkt.ct, c, pkt.conn!.reply, this.env.now);
+    else {
+      pkt.ct = ctView(c, pkt.conn!.reply, this.env.now);
+      if (this.quiet) this.view = pkt.ct;
+    }
     // a reset or ICMP error attached to a connection is seen by the rules as RELATED (IP_CT_RELATED)
     if (pkt.conn!.related) pkt.ct.state = 'RELATED';
   }
@@ -553,13 +559,13 @@ export class HostStack {
     const c = this.connOf(pkt);
     if (!c) return;
     const reply = pkt.conn!.reply;
-    if (!reply && !c.natDone.has(manip) && !looped && !pkt.conn!.related) {
+    if (!reply && !(c.natDone & (manip === 'SRC' ? NAT_DONE_SRC : NAT_DONE_DST)) && !looped && !pkt.conn!.related) {
       const res = this.runTable('nat', hook, pkt);
       if (res?.verdict === 'DROP' || res?.verdict === 'QUEUE') this.handleVerdict(res, pkt);
       const req = res?.target?.nat;
       if (req) this.bind(c, pkt, req, manip, hook);
       else this.nullBinding(c, manip);
-      c.natDone.add(manip);
+      c.natDone |= manip === 'SRC' ? NAT_DONE_SRC : NAT_DONE_DST;
     }
     this.manipPacket(c, pkt, manip, reply, hook);
   }
@@ -625,7 +631,7 @@ export class HostStack {
     if (!ported) return port;
     const min = req.minPort ?? (manip === 'SRC' ? (port < 1024 ? (port < 512 ? 1 : 600) : 1024) : port);
     const max = req.maxPort ?? (manip === 'SRC' ? (port < 1024 ? (port < 512 ? 511 : 1023) : 65535) : port);
-    const free = (p: number) => !this.ct.replyTaken(this.replyWith(c, manip, addr, p), c);
+    const free = (p: number) => this.ct.alone(c) || !this.ct.replyTaken(this.replyWith(c, manip, addr, p), c);
     const inRange = port >= min && port <= max;
     if (inRange && !req.random && !req.randomFully && free(port)) return port;
     if (req.minPort === undefined && free(port)) return port;
@@ -661,7 +667,7 @@ export class HostStack {
     const before = c.reply;
     c.reply = this.replyWith(c, manip, addr, port);
     const changed = before.src !== c.reply.src || before.dst !== c.reply.dst || before.sport !== c.reply.sport || before.dport !== c.reply.dport;
-    if (changed) c.status.add(manip === 'SRC' ? 'SNAT' : 'DNAT');
+    if (changed) addStatus(c, manip === 'SRC' ? 'SNAT' : 'DNAT');
     const ported = c.proto === PROTO_TCP || c.proto === PROTO_UDP;
     if (this.quiet) return;
     this.emit({
@@ -675,15 +681,16 @@ export class HostStack {
   private manipPacket(c: Conn, pkt: Packet, manip: 'SRC' | 'DST', reply: boolean, hook: Hook): void {
     const bit = manip === 'SRC' ? 'SNAT' : 'DNAT';
     const statusBit = reply ? (bit === 'SNAT' ? 'DNAT' : 'SNAT') : bit;
-    if (!c.status.has(statusBit)) return;
+    if (!c.status.includes(statusBit)) return;
     if (pkt.conn?.related && pkt.inner && pkt.proto === PROTO_ICMP && isIcmpError(pkt.icmpType)) this.manipQuoted(c, pkt, manip, reply);
-    const target = invert(reply ? c.orig : c.reply);
+    // the tuple the packet's own direction gets: the other direction's, turned around
+    const other = reply ? c.orig : c.reply;
     const ported = pkt.proto === PROTO_TCP || pkt.proto === PROTO_UDP;
     if (manip === 'SRC') {
       const addr = pkt.src;
       const port = pkt.sport;
-      pkt.src = target.src;
-      if (ported) pkt.sport = target.sport;
+      pkt.src = other.dst;
+      if (ported) pkt.sport = other.dport;
       const changed = pkt.src !== addr || pkt.sport !== port;
       if (changed && !this.quiet) {
         const before = endpoint(addr, ported ? port : undefined);
@@ -693,8 +700,8 @@ export class HostStack {
     } else {
       const addr = pkt.dst;
       const port = pkt.dport;
-      pkt.dst = target.dst;
-      if (ported) pkt.dport = target.dport;
+      pkt.dst = other.src;
+      if (ported) pkt.dport = other.sport;
       const changed = pkt.dst !== addr || pkt.dport !== port;
       if (changed && !this.quiet) {
         const before = endpoint(addr, ported ? port : undefined);

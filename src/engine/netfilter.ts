@@ -56,7 +56,7 @@ export interface ChainRunContext {
    * side effects stay those of the rule-by-rule walk
    */
   index?: RuleIndex;
-  /** no rule, policy and return events (trace --batch reports only the deciding rules) */
+  /** no rule, policy, return, log and note events (trace --batch reports only the deciding rules) */
   quiet?: boolean;
   /** false: rule and policy counters are left alone (a run whose lab is not saved) */
   counters?: boolean;
@@ -148,21 +148,64 @@ interface Frame {
 
 const NO_RULES: Rule[] = [];
 
-/** a chain entered (every frame has the same fields, so that the walk reads one object shape) */
-function frameOf(chain: Chain, entered: Set<string> | undefined, plan: ChainPlan | undefined, index: RuleIndex | undefined, pkt: Packet): Frame {
-  if (plan) return { chain, rules: plan.rules, end: plan.size, next: 0, entered, plan, cands: index!.candidates(plan, pkt), ci: 0, lazy: undefined };
-  const lazy = lazyRules(chain);
-  if (lazy) return { chain, rules: NO_RULES, end: lazy.size, next: 0, entered, plan: undefined, cands: undefined, ci: 0, lazy };
-  const rules = chain.rules;
-  return { chain, rules, end: rules.length, next: 0, entered, plan: undefined, cands: undefined, ci: 0, lazy: undefined };
+/**
+ * The frames of the runs in progress, reused from run to run (a batch enters millions of chains):
+ * a run takes JUMP_STACK_SIZE + 1 of them from `framesTop` on, its stack being the ones below its
+ * current frame, and gives them back when it returns or throws; a run that starts meanwhile (from
+ * an extension) takes the ones above.
+ */
+const FRAMES: Frame[] = [];
+let framesTop = 0;
+const FRAMES_PER_RUN = JUMP_STACK_SIZE + 1;
+
+function newFrame(): Frame {
+  return { chain: undefined as unknown as Chain, rules: NO_RULES, end: 0, next: 0, entered: undefined, plan: undefined, cands: undefined, ci: 0, lazy: undefined };
 }
 
-/** where the base chain's policy decides: after a goto from it, or a RETURN in it */
-function policyFrame(base: Chain): Frame {
+/** frame `f` set to a chain entered (every frame has the same fields, so that the walk reads one object shape) */
+function enter(f: Frame, chain: Chain, entered: Set<string> | undefined, plan: ChainPlan | undefined, index: RuleIndex | undefined, pkt: Packet): Frame {
+  f.chain = chain;
+  f.next = 0;
+  f.entered = entered;
+  f.plan = plan;
+  f.ci = 0;
+  if (plan) {
+    f.rules = plan.rules;
+    f.end = plan.size;
+    f.cands = index!.candidates(plan, pkt);
+    f.lazy = undefined;
+    return f;
+  }
+  f.cands = undefined;
+  const lazy = lazyRules(chain);
+  if (lazy) {
+    f.rules = NO_RULES;
+    f.end = lazy.size;
+    f.lazy = lazy;
+    return f;
+  }
+  const rules = chain.rules;
+  f.rules = rules;
+  f.end = rules.length;
+  f.lazy = undefined;
+  return f;
+}
+
+/** frame `f` set to where the base chain's policy decides: after a goto from it, or a RETURN in it */
+function enterPolicy(f: Frame, base: Chain): Frame {
   const lazy = lazyRules(base);
   const rules = lazy ? NO_RULES : base.rules;
   const end = lazy ? lazy.size : rules.length;
-  return { chain: base, rules, end, next: end, entered: undefined, plan: undefined, cands: undefined, ci: 0, lazy };
+  f.chain = base;
+  f.rules = rules;
+  f.end = end;
+  f.next = end;
+  f.entered = undefined;
+  f.plan = undefined;
+  f.cands = undefined;
+  f.ci = 0;
+  f.lazy = lazy;
+  return f;
 }
 
 function ruleWhere(table: string, chain: Chain, pos: number): string {
@@ -238,14 +281,27 @@ function limitReached(rc: ChainRunContext, base: Chain, limit: number): ChainRes
  * counts and sets off is the same as rule by rule (test/trace-batch-index.test.ts).
  */
 export function runChain(table: Table, chainName: string, pkt: Packet, rc: ChainRunContext): ChainResult {
+  const first = framesTop;
+  framesTop = first + FRAMES_PER_RUN;
+  while (FRAMES.length < framesTop) FRAMES.push(newFrame());
+  try {
+    return walk(table, chainName, pkt, rc, first);
+  } finally {
+    // the frames are left as they are (the next run sets every field it reads)
+    framesTop = first;
+  }
+}
+
+function walk(table: Table, chainName: string, pkt: Packet, rc: ChainRunContext, first: number): ChainResult {
   const index = rc.index;
   const base = (index ? index.chain(table, chainName) : findChain(table, chainName))!;
-  const stack: Frame[] = [];
+  // the jump stack: frames [first, first + depth), the current one at first + depth
+  let depth = 0;
   const events = rc.quiet ? undefined : new ChainEvents(rc, pkt);
   const counting = rc.counters !== false;
   // neither counters nor events: rules that are only packed tests and a jump need not be read
   const fast = !counting && !events;
-  let cur = frameOf(base, undefined, index?.plan(table, base), index, pkt);
+  let cur = enter(FRAMES[first]!, base, undefined, index?.plan(table, base), index, pkt);
   let evaluations = 0;
   const limit = rc.evaluationLimit ?? RULE_EVALUATION_LIMIT;
   for (;;) {
@@ -275,9 +331,11 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
       }
       // the end of a user chain: back to the rule after the jump (after a goto from the base
       // chain there is nothing to go back to, and the base chain's policy applies)
-      const back = stack.pop();
-      if (back) events?.emit({ kind: 'return', host: rc.host, nftrace: pkt.nftrace, table: rc.table, chain: chain.name, to: back.chain.name });
-      cur = back ?? policyFrame(base);
+      if (depth > 0) {
+        const back = FRAMES[first + --depth]!;
+        events?.emit({ kind: 'return', host: rc.host, nftrace: pkt.nftrace, table: rc.table, chain: chain.name, to: back.chain.name });
+        cur = back;
+      } else cur = enterPolicy(cur, base);
       continue;
     }
     if (++evaluations > limit) return limitReached(rc, base, limit);
@@ -298,31 +356,30 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
         if (act === ACT_NONE) continue;
         if (act === ACT_RETURN) {
           if (chain === base) cur.next = cur.end;
-          else cur = stack.pop() ?? policyFrame(base);
+          else cur = depth > 0 ? FRAMES[first + --depth]! : enterPolicy(cur, base);
           continue;
         }
         if (act === ACT_JUMP || act === ACT_GOTO) {
-          const id = plan.jumpPlan(pos);
-          if (id >= 0) {
-            const next = index!.byId(id);
-            const target = next.chain;
-            if (act === ACT_JUMP) {
-              if (stack.length + 1 < JUMP_STACK_SIZE) {
-                stack.push(cur);
-                cur = frameOf(target, undefined, next, index, pkt);
-                continue;
-              }
-            } else if (!(cur.entered ? cur.entered.has(target.name) : target === chain)) {
-              const entered = cur.entered ?? new Set([chain.name]);
-              entered.add(target.name);
-              cur = frameOf(target, entered, next, index, pkt);
+          // (the first time, the target's plan is made here: no entry is needed for the rule)
+          let id = plan.jumpPlan(pos);
+          if (id < 0) id = index!.followRule(table, plan, pos);
+          const next = index!.byId(id);
+          const target = next.chain;
+          if (act === ACT_JUMP) {
+            if (depth + 1 < JUMP_STACK_SIZE) {
+              cur = enter(FRAMES[first + ++depth]!, target, undefined, next, index, pkt);
               continue;
             }
-            // a full stack or a goto loop: the rule's own way below reports it
+          } else if (!(cur.entered ? cur.entered.has(target.name) : target === chain)) {
+            const entered = cur.entered ?? new Set([chain.name]);
+            entered.add(target.name);
+            cur = enter(cur, target, entered, next, index, pkt);
+            continue;
           }
+          // a full stack or a goto loop: the rule's own way below reports it
         }
       }
-      entry = plan.entries[pos]!;
+      entry = index!.entry(plan, pos);
       r = entry.rule;
       if (packed) from = plan.lead(pos);
       else if (!frameMatches(r, pkt)) continue;
@@ -358,7 +415,7 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
           cur.next = cur.end;
           continue;
         }
-        cur = stack.pop() ?? policyFrame(base);
+        cur = depth > 0 ? FRAMES[first + --depth]! : enterPolicy(cur, base);
         continue;
       }
       events?.rule(chain, pos, r, t.verdict);
@@ -371,12 +428,11 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
       if (!target) throw new SimError(`${ruleWhere(rc.table, chain, pos)} jumps to missing chain ${t.chain}`, 3);
       const next = plan ? index!.follow(table, plan, pos) : undefined;
       if (t.kind === 'jump') {
-        if (stack.length + 1 >= JUMP_STACK_SIZE) {
+        if (depth + 1 >= JUMP_STACK_SIZE) {
           rc.emit({ kind: 'drop', host: rc.host, reason: `jump stack exhausted (more than ${JUMP_STACK_SIZE} nested chains)` });
           return { verdict: 'DROP', decidedBy: ruleWhere(rc.table, chain, pos), rule: { chain: chain.name, num: pos + 1, target: targetName(t) } };
         }
-        stack.push(cur);
-        cur = frameOf(target, undefined, next, index, pkt);
+        cur = enter(FRAMES[first + ++depth]!, target, undefined, next, index, pkt);
         continue;
       }
       if (cur.entered ? cur.entered.has(target.name) : target === chain) {
@@ -385,7 +441,7 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
       }
       const entered = cur.entered ?? new Set([chain.name]);
       entered.add(target.name);
-      cur = frameOf(target, entered, next, index, pkt);
+      cur = enter(cur, target, entered, next, index, pkt);
       continue;
     }
     const ext = entry?.targetExt ?? findTarget(t.name)!;
@@ -404,7 +460,8 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
     if (res.ct?.zone !== undefined) pkt.ctZone = res.ct.zone;
     if (index && (pkt.src !== src || pkt.dst !== dst || pkt.proto !== proto || pkt.dport !== dport || pkt.inIface !== inIface || pkt.outIface !== outIface)) {
       // choose the candidates again for every chain still to be walked, from where each stands
-      for (const f of [cur, ...stack]) {
+      for (let i = first; i <= first + depth; i++) {
+        const f = FRAMES[i]!;
         f.cands = f.plan && index.candidates(f.plan, pkt);
         f.ci = 0;
       }
@@ -412,8 +469,11 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
     switch (res.verdict) {
       case 'CONTINUE':
         events?.rule(chain, pos, r, 'CONTINUE');
-        if (res.log) rc.emit({ kind: 'log', host: rc.host, text: `${res.log.kind}: ${res.log.prefix}` });
-        if (res.note) rc.emit({ kind: 'note', host: rc.host, text: res.note });
+        // (a quiet run's events go nowhere: its notes are not even written)
+        if (!rc.quiet) {
+          if (res.log) rc.emit({ kind: 'log', host: rc.host, text: `${res.log.kind}: ${res.log.prefix}` });
+          if (res.note) rc.emit({ kind: 'note', host: rc.host, text: res.note });
+        }
         continue;
       case 'RETURN':
         events?.rule(chain, pos, r, 'RETURN');
@@ -421,7 +481,7 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
           cur.next = cur.end;
           continue;
         }
-        cur = stack.pop() ?? policyFrame(base);
+        cur = depth > 0 ? FRAMES[first + --depth]! : enterPolicy(cur, base);
         continue;
       case 'QUEUE':
         events?.rule(chain, pos, r, 'QUEUE');

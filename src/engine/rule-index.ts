@@ -60,6 +60,12 @@ interface Split {
   field: Field;
   groups: Group[];
   rest: Node;
+  /**
+   * one group, and the rest and every bucket leaves: each bucket holds its rules merged with the
+   * rest's already (kube-proxy's KUBE-SERVICES: a bucket per service address, the rest one rule),
+   * so that a lookup is one Map read, without a merged array made per packet
+   */
+  merged: boolean;
 }
 
 type Node = Positions | Split;
@@ -195,7 +201,10 @@ function build(rules: readonly Rule[], pos: Positions, depth: number): Node {
     for (const [k, b] of m) buckets.set(k, build(rules, b, depth + 1));
     groups.push({ mask, buckets });
   }
-  return { field: best.field, groups, rest: build(rules, best.rest, depth + 1) };
+  const rest = build(rules, best.rest, depth + 1);
+  const merged = groups.length === 1 && Array.isArray(rest) && [...groups[0]!.buckets.values()].every((b) => Array.isArray(b));
+  if (merged) for (const [k, b] of groups[0]!.buckets) groups[0]!.buckets.set(k, merge(rest as Positions, b as Positions));
+  return { field: best.field, groups, rest, merged };
 }
 
 function merge(a: Positions, b: Positions): Positions {
@@ -214,6 +223,12 @@ function merge(a: Positions, b: Positions): Positions {
 function lookup(n: Node, pkt: Packet): Positions {
   if (Array.isArray(n)) return n as Positions;
   const s = n as Split;
+  if (s.merged) {
+    // lookup() of the rest merged with the one group's bucket, done when the tree was built
+    const g = s.groups[0]!;
+    const k = keyOf(pkt, s.field, g.mask);
+    return ((k !== undefined && g.buckets.get(k)) || s.rest) as Positions;
+  }
   let out = lookup(s.rest, pkt);
   for (const g of s.groups) {
     const k = keyOf(pkt, s.field, g.mask);
@@ -223,6 +238,8 @@ function lookup(n: Node, pkt: Packet): Positions {
   }
   return out;
 }
+
+const NO_EXTS: MatchExtension[] = [];
 
 /** What the walk needs of a rule once its packed tests pass, looked up once (one object shape). */
 export interface RuleEntry {
@@ -246,15 +263,18 @@ export class ChainPlan extends RuleCode {
   constructor(
     /** this plan's number in its index (RuleIndex.byId()) */
     readonly id: number,
+    readonly table: Table,
     readonly chain: Chain,
     readonly rules: Rule[],
-    readonly entries: RuleEntry[],
+    /** by position, made on first use (RuleIndex.entry()) */
+    readonly entries: (RuleEntry | undefined)[],
     /** candidate tree; null: walk every rule */
     readonly tree: Node | null,
     arena: CodeArena,
     rng: Rng | undefined,
   ) {
-    super(rules, arena, (i) => entries[i]!.jump !== undefined, rng);
+    // a jump or goto to a chain that exists (the entry's `jump`)
+    super(rules, arena, (i) => findChain(table, (rules[i]!.target as { chain: string }).chain) !== undefined, rng);
     this.size = rules.length;
   }
 }
@@ -268,7 +288,7 @@ export class RuleIndex {
    */
   constructor(private readonly rng?: Rng) {}
 
-  private readonly plans = new WeakMap<Chain, ChainPlan>();
+  private readonly plans = new Map<Chain, ChainPlan>();
   private readonly ids: ChainPlan[] = [];
   private readonly arena = new CodeArena();
   private readonly chains = new Map<Table, Map<string, Chain | undefined>>();
@@ -295,40 +315,47 @@ export class RuleIndex {
     let p = this.plans.get(chain);
     if (p) return p;
     const rules = chain.rules;
-    const entries = new Array<RuleEntry>(rules.length);
-    for (let i = 0; i < rules.length; i++) {
-      const r = rules[i]!;
-      const ms = r.matches;
-      let exts: MatchExtension[] | null = new Array<MatchExtension>(ms.length);
-      for (let k = 0; k < ms.length; k++) {
-        const e = this.matchExt(ms[k]!.name);
-        if (!e?.match) {
-          exts = null;
-          break;
-        }
-        exts[k] = e;
-      }
-      const t = r.target;
-      entries[i] = {
-        rule: r,
-        matchCount: ms.length,
-        matchExts: exts,
-        target: t,
-        targetExt: t?.kind === 'ext' ? findTarget(t.name) : undefined,
-        jump: t?.kind === 'jump' || t?.kind === 'goto' ? findChain(table, t.chain) : undefined,
-        jumpPlan: undefined,
-      };
-    }
     let tree: Node | null = null;
     if (rules.length >= MIN_SPLIT) {
       const all = rules.map((_, i) => i);
       const t = build(rules, all, 0);
       if (t !== all) tree = t;
     }
-    p = new ChainPlan(this.ids.length, chain, rules, entries, tree, this.arena, this.rng);
+    // (entries are made when the walk first needs one: most rules of a big rule set are followed
+    // from their packed tests alone)
+    p = new ChainPlan(this.ids.length, table, chain, rules, new Array<RuleEntry | undefined>(rules.length), tree, this.arena, this.rng);
     this.ids.push(p);
     this.plans.set(chain, p);
     return p;
+  }
+
+  /** what the walk needs of rule `pos` of the plan's chain */
+  entry(plan: ChainPlan, pos: number): RuleEntry {
+    const e = plan.entries[pos];
+    if (e) return e;
+    const r = plan.rules[pos]!;
+    const ms = r.matches;
+    // a rule whose matches are all packed never has them run from here (kube-proxy's DNAT rules)
+    const packed = plan.lead(pos) === ms.length;
+    let exts: MatchExtension[] | null = packed ? NO_EXTS : new Array<MatchExtension>(ms.length);
+    for (let k = 0; k < ms.length && !packed; k++) {
+      const x = this.matchExt(ms[k]!.name);
+      if (!x?.match) {
+        exts = null;
+        break;
+      }
+      exts[k] = x;
+    }
+    const t = r.target;
+    return (plan.entries[pos] = {
+      rule: r,
+      matchCount: ms.length,
+      matchExts: exts,
+      target: t,
+      targetExt: t?.kind === 'ext' ? findTarget(t.name) : undefined,
+      jump: t?.kind === 'jump' || t?.kind === 'goto' ? findChain(plan.table, t.chain) : undefined,
+      jumpPlan: undefined,
+    });
   }
 
   /** the plan numbered `id` */
@@ -338,12 +365,24 @@ export class RuleIndex {
 
   /** the plan of the chain that rule `pos` of `plan` jumps or goes to */
   follow(table: Table, plan: ChainPlan, pos: number): ChainPlan {
-    const e = plan.entries[pos]!;
+    const e = this.entry(plan, pos);
     if (e.jumpPlan) return e.jumpPlan;
     const next = (e.jumpPlan = this.plan(table, e.jump!));
     // the walk may now follow the rule without reading its entry (RuleCode.action())
     plan.setJumpPlan(pos, next.id);
     return next;
+  }
+
+  /**
+   * follow() for a rule whose packed action is a jump or goto (RuleCode.action()): the target
+   * chain exists, and the rule's entry is not needed to find it. Returns the target's plan id.
+   */
+  followRule(table: Table, plan: ChainPlan, pos: number): number {
+    const e = plan.entries[pos];
+    if (e) return this.follow(table, plan, pos).id;
+    const next = this.plan(table, findChain(plan.table, (plan.rules[pos]!.target as { chain: string }).chain)!);
+    plan.setJumpPlan(pos, next.id);
+    return next.id;
   }
 
   /**

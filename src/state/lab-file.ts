@@ -112,8 +112,9 @@ function nativeCrc32(): ((data: Uint8Array) => number) | null {
 /** CRC-32 of bytes [from, to): the checksums of version 3 files (native: megabytes in a millisecond) */
 function crc32(bytes: Uint8Array, from = 0, to = bytes.length): number {
   const b = from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to);
-  // a small lab (or a rule) is done in JavaScript sooner than zlib is loaded
-  const native = b.length > 65536 ? nativeCrc32() : null;
+  // a small lab (or a rule) is done in JavaScript sooner than zlib is loaded; once it is (a big
+  // lab's line 1), the lines of the chains decoded later take it too (faster from about 100 bytes)
+  const native = b.length > 65536 || (zlibCrc32 && b.length >= 128) ? nativeCrc32() : null;
   return native ? native(b) >>> 0 : crc32js(b);
 }
 

@@ -14,6 +14,9 @@ import type { HostOutcome } from '../../engine/host.js';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP, type Packet } from '../../engine/packet.js';
 import { explainHostOutcome } from '../../engine/simulate.js';
 
+/** the tables a decision names */
+const TABLES = ['filter', 'nat', 'mangle', 'raw', 'security'];
+
 /** output is handed over every 64 KiB */
 const FLUSH_AT = 1 << 16;
 
@@ -26,8 +29,12 @@ export function str(s: string): string {
   return `"${s}"`;
 }
 
-/** printable ASCII other than `"` and `\`: written as it is inside a JSON string */
-function plain(s: string): boolean {
+/** tcpFlagNames()'s order */
+const FLAG_BITS = [0x02, 0x10, 0x01, 0x04, 0x08, 0x20];
+const FLAG_NAMES = ['SYN', 'ACK', 'FIN', 'RST', 'PSH', 'URG'];
+
+/** printable ASCII other than `"` and `\\`: written as it is inside a JSON string */
+function isPlain(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
@@ -35,13 +42,52 @@ function plain(s: string): boolean {
   return true;
 }
 
-/** tcpFlagNames()'s order */
-const FLAG_BITS = [0x02, 0x10, 0x01, 0x04, 0x08, 0x20];
-const FLAG_NAMES = ['SYN', 'ACK', 'FIN', 'RST', 'PSH', 'URG'];
+/** a fixed ASCII text as bytes */
+const ascii = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+
+// the fixed pieces of a line
+const K_LINE = ascii('{"line":');
+const K_PROTO = ascii(',"proto":');
+const K_SRC = ascii(',"src":"');
+const K_SPORT = ascii(',"sport":');
+const K_DST = ascii(',"dst":"');
+const K_DPORT = ascii(',"dport":');
+const K_OUT = ascii(',"out":');
+const K_NEXTHOP = ascii(',"nexthop":"');
+const K_REASON = ascii(',"reason":');
+const K_REJECT = ascii(',"reject":');
+const K_ERRNO = ascii(',"errno":"');
+const K_ERRNO_REASON = ascii('","reason":');
+const K_RULES = ascii(',"rules":[');
+/** `,"outcome":"<kind>","explanation":` for each outcome */
+const K_OUTCOMES: Record<string, Uint8Array> = Object.fromEntries(['deliver', 'transmit', 'drop', 'error'].map((k) => [k, ascii(`,"outcome":"${k}","explanation":`)]));
+/** `{"table":"<table>","chain":` for each table, and with a comma before it */
+const K_TABLES_FIRST: Record<string, Uint8Array> = Object.fromEntries(TABLES.map((t) => [t, ascii(`{"table":"${t}","chain":`)]));
+const K_TABLES_NEXT: Record<string, Uint8Array> = Object.fromEntries(TABLES.map((t) => [t, ascii(`,{"table":"${t}","chain":`)]));
+const K_RULE = ascii(',"rule":');
+const K_TARGET = ascii(',"target":');
+const K_END = ascii(']}\n');
+const K_PORT = ascii(' port ');
+const K_TOWARDS = ascii(' towards ');
+const K_AS = ascii(' as ');
+const K_COLON = ascii(': ');
+const K_STOP = ascii('."');
+const K_TCP = ascii('tcp ');
+const K_UDP = ascii('udp ');
+const K_ICMP = ascii('icmp ');
+const K_PROTO_N = ascii('proto ');
+const K_ARROW = ascii(' -> ');
+const K_FLAGS = ascii(' [');
+const K_TYPE = ascii(' type ');
+const K_CODE = ascii(' code ');
+const FLAG_BYTES = FLAG_NAMES.map(ascii);
 
 export class ResultWriter {
   private buf: Buffer;
   private pos = 0;
+  /** heads() of this host */
+  private headsOf: string | undefined;
+  private hostHeads: Uint8Array[] | null = null;
 
   constructor(private readonly flushTo: (bytes: Uint8Array) => void) {
     this.buf = Buffer.allocUnsafe(FLUSH_AT * 2);
@@ -55,7 +101,17 @@ export class ResultWriter {
     this.buf = bigger;
   }
 
-  /** text that needs no escaping in JSON (the fixed words, or what resultJson writes unescaped) */
+  /** fixed bytes */
+  private bytes(a: Uint8Array): void {
+    const n = a.length;
+    this.need(n);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = a[i]!;
+    this.pos = p;
+  }
+
+  /** text that needs no escaping in JSON (what resultJson writes unescaped) */
   private raw(s: string): void {
     const n = s.length;
     this.need(n * 3);
@@ -72,20 +128,34 @@ export class ResultWriter {
     this.pos = p;
   }
 
-  /** a JSON string, as str() writes it */
-  private str(s: string): void {
-    if (!plain(s)) {
-      this.raw(str(s));
-      return;
-    }
+  /**
+   * `s` inside a JSON string when it is printable ASCII other than `"` and `\` (written as it is):
+   * true; else false, and nothing is written
+   */
+  private plain(s: string): boolean {
     const n = s.length;
-    this.need(n + 2);
+    this.need(n);
     const b = this.buf;
     let p = this.pos;
-    b[p++] = 0x22;
-    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
-    b[p++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+      b[p++] = c;
+    }
     this.pos = p;
+    return true;
+  }
+
+  /** a JSON string, as str() writes it */
+  private str(s: string): void {
+    const start = this.pos;
+    this.need(s.length + 2);
+    this.buf[this.pos++] = 0x22;
+    if (this.plain(s)) this.buf[this.pos++] = 0x22;
+    else {
+      this.pos = start;
+      this.raw(str(s));
+    }
   }
 
   /** a number as `${n}` writes it */
@@ -95,15 +165,22 @@ export class ResultWriter {
       return;
     }
     this.need(10);
-    const b = this.buf;
-    let p = this.pos;
+    this.pos = this.digits(this.buf, this.pos, n);
+  }
+
+  /** the decimal digits of `n` (an integer, 0 to 2^32 - 1) at `p`; returns the position after them */
+  private digits(b: Buffer, p: number, n: number): number {
     if (n < 10) b[p++] = 48 + n;
     else if (n < 100) {
       b[p++] = 48 + ((n / 10) | 0);
       b[p++] = 48 + (n % 10);
+    } else if (n < 1000) {
+      b[p++] = 48 + ((n / 100) | 0);
+      b[p++] = 48 + (((n / 10) | 0) % 10);
+      b[p++] = 48 + (n % 10);
     } else {
-      let digits = 3;
-      for (let x = 1000; x <= n && digits < 10; x *= 10) digits++;
+      let digits = 4;
+      for (let x = 10000; x <= n && digits < 10; x *= 10) digits++;
       let q = n;
       for (let i = digits - 1; i >= 0; i--) {
         b[p + i] = 48 + (q % 10);
@@ -111,18 +188,20 @@ export class ResultWriter {
       }
       p += digits;
     }
-    this.pos = p;
+    return p;
   }
 
   /** ipToString() */
   private ip(a: number): void {
-    this.num(a >>> 24);
-    this.byte(0x2e);
-    this.num((a >>> 16) & 255);
-    this.byte(0x2e);
-    this.num((a >>> 8) & 255);
-    this.byte(0x2e);
-    this.num(a & 255);
+    this.need(15);
+    const b = this.buf;
+    let p = this.digits(b, this.pos, a >>> 24);
+    b[p++] = 0x2e;
+    p = this.digits(b, p, (a >>> 16) & 255);
+    b[p++] = 0x2e;
+    p = this.digits(b, p, (a >>> 8) & 255);
+    b[p++] = 0x2e;
+    this.pos = this.digits(b, p, a & 255);
   }
 
   private byte(c: number): void {
@@ -142,140 +221,157 @@ export class ResultWriter {
   /** describePacket() */
   private packet(p: Packet): void {
     const proto = p.proto;
-    if (proto === PROTO_TCP) this.raw('tcp ');
-    else if (proto === PROTO_UDP) this.raw('udp ');
-    else if (proto === PROTO_ICMP) this.raw('icmp ');
+    if (proto === PROTO_TCP) this.bytes(K_TCP);
+    else if (proto === PROTO_UDP) this.bytes(K_UDP);
+    else if (proto === PROTO_ICMP) this.bytes(K_ICMP);
     else {
-      this.raw('proto ');
+      this.bytes(K_PROTO_N);
       this.num(proto);
       this.byte(0x20);
     }
     this.endpoint(p.src, p.sport);
-    this.raw(' -> ');
+    this.bytes(K_ARROW);
     this.endpoint(p.dst, p.dport);
     if (proto === PROTO_TCP) {
-      this.raw(' [');
+      this.bytes(K_FLAGS);
       const f = p.tcpFlags;
       if (f !== undefined) {
         let first = true;
         for (let i = 0; i < FLAG_BITS.length; i++) {
           if (!(f & FLAG_BITS[i]!)) continue;
           if (!first) this.byte(0x2c);
-          this.raw(FLAG_NAMES[i]!);
+          this.bytes(FLAG_BYTES[i]!);
           first = false;
         }
       }
       this.byte(0x5d);
     }
     if (proto === PROTO_ICMP) {
-      this.raw(' type ');
+      this.bytes(K_TYPE);
       this.num(p.icmpType);
-      this.raw(' code ');
+      this.bytes(K_CODE);
       this.num(p.icmpCode);
     }
   }
 
   /** explainHostOutcome() as a JSON string */
   private explanation(host: string, o: HostOutcome): void {
-    if (!plain(host) || (o.kind === 'transmit' && !plain(o.dev)) || ((o.kind === 'drop' || o.kind === 'error') && !plain(o.reason))) {
+    // written as it goes; text that is not plain takes it back and goes the string way
+    const start = this.pos;
+    const h = this.heads(host);
+    let ok = h !== null;
+    if (h) {
+      switch (o.kind) {
+        case 'deliver':
+          this.bytes(h[0]!);
+          this.ip(o.pkt.dst);
+          if (o.pkt.dport !== undefined) {
+            this.bytes(K_PORT);
+            this.num(o.pkt.dport);
+          }
+          break;
+        case 'transmit':
+          this.bytes(h[1]!);
+          if ((ok = this.plain(o.dev))) {
+            this.bytes(K_TOWARDS);
+            this.ip(o.nexthop);
+            this.bytes(K_AS);
+            this.packet(o.pkt);
+          }
+          break;
+        case 'drop':
+          this.bytes(h[2]!);
+          ok = this.plain(o.reason);
+          break;
+        case 'error':
+          this.bytes(h[3]!);
+          this.raw(o.errno);
+          this.bytes(K_COLON);
+          ok = this.plain(o.reason);
+          break;
+      }
+    }
+    if (!ok) {
+      this.pos = start;
       this.str(explainHostOutcome(host, o));
       return;
     }
-    this.byte(0x22);
-    switch (o.kind) {
-      case 'deliver':
-        this.raw(host);
-        this.raw(' accepted the packet for local delivery to ');
-        this.ip(o.pkt.dst);
-        if (o.pkt.dport !== undefined) {
-          this.raw(' port ');
-          this.num(o.pkt.dport);
-        }
-        break;
-      case 'transmit':
-        this.raw(host);
-        this.raw(' sends the packet out of ');
-        this.raw(o.dev);
-        this.raw(' towards ');
-        this.ip(o.nexthop);
-        this.raw(' as ');
-        this.packet(o.pkt);
-        break;
-      case 'drop':
-        this.raw(host);
-        this.raw(' dropped the packet: ');
-        this.raw(o.reason);
-        break;
-      case 'error':
-        this.raw('the sending process on ');
-        this.raw(host);
-        this.raw(' gets ');
-        this.raw(o.errno);
-        this.raw(': ');
-        this.raw(o.reason);
-        break;
-    }
-    this.raw('."');
+    this.bytes(K_STOP);
+  }
+
+  /**
+   * the opening of each explanation for `host` as bytes, quote included (deliver, transmit, drop,
+   * error); null when the host's name is not plain (made again only when the host changes)
+   */
+  private heads(host: string): Uint8Array[] | null {
+    if (host === this.headsOf) return this.hostHeads;
+    this.headsOf = host;
+    this.hostHeads = isPlain(host)
+      ? [`"${host} accepted the packet for local delivery to `, `"${host} sends the packet out of `, `"${host} dropped the packet: `, `"the sending process on ${host} gets `].map(ascii)
+      : null;
+    return this.hostHeads;
   }
 
   /** resultJson(line, {outcome, explanation: explainHostOutcome(host, outcome), decisions, reject}) and a newline */
   result(line: number, host: string, o: HostOutcome, decisions: readonly Decision[], reject: string | undefined): void {
     const p = o.pkt;
-    this.raw('{"line":');
+    this.bytes(K_LINE);
     this.num(line);
-    this.raw(',"outcome":"');
-    this.raw(o.kind);
-    this.raw('","explanation":');
+    this.bytes(K_OUTCOMES[o.kind]!);
     this.explanation(host, o);
-    this.raw(',"proto":');
+    this.bytes(K_PROTO);
     this.num(p.proto);
-    this.raw(',"src":"');
+    this.bytes(K_SRC);
     this.ip(p.src);
     this.byte(0x22);
     if (p.sport !== undefined) {
-      this.raw(',"sport":');
+      this.bytes(K_SPORT);
       this.num(p.sport);
     }
-    this.raw(',"dst":"');
+    this.bytes(K_DST);
     this.ip(p.dst);
     this.byte(0x22);
     if (p.dport !== undefined) {
-      this.raw(',"dport":');
+      this.bytes(K_DPORT);
       this.num(p.dport);
     }
     if (o.kind === 'transmit') {
-      this.raw(',"out":');
+      this.bytes(K_OUT);
       this.str(o.dev);
-      this.raw(',"nexthop":"');
+      this.bytes(K_NEXTHOP);
       this.ip(o.nexthop);
       this.byte(0x22);
     } else if (o.kind === 'drop') {
-      this.raw(',"reason":');
+      this.bytes(K_REASON);
       this.str(o.reason);
       if (reject !== undefined) {
-        this.raw(',"reject":');
+        this.bytes(K_REJECT);
         this.str(reject);
       }
     } else if (o.kind === 'error') {
-      this.raw(',"errno":"');
+      this.bytes(K_ERRNO);
       this.raw(o.errno);
-      this.raw('","reason":');
+      this.bytes(K_ERRNO_REASON);
       this.str(o.reason);
     }
-    this.raw(',"rules":[');
+    this.bytes(K_RULES);
     for (let i = 0; i < decisions.length; i++) {
       const d = decisions[i]!;
-      this.raw(i ? ',{"table":"' : '{"table":"');
-      this.raw(d.table);
-      this.raw('","chain":');
+      const head = (i ? K_TABLES_NEXT : K_TABLES_FIRST)[d.table];
+      if (head) this.bytes(head);
+      else {
+        this.raw(i ? ',{"table":"' : '{"table":"');
+        this.raw(d.table);
+        this.raw('","chain":');
+      }
       this.str(d.chain);
-      this.raw(',"rule":');
+      this.bytes(K_RULE);
       this.num(d.rule);
-      this.raw(',"target":');
+      this.bytes(K_TARGET);
       this.str(d.target);
       this.byte(0x7d);
     }
-    this.raw(']}\n');
+    this.bytes(K_END);
     this.lineDone();
   }
 

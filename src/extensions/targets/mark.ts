@@ -5,6 +5,7 @@
  * kernel accepts it in every table and chain.
  */
 import { paramProblem } from '../../errors.js';
+import type { TargetResult } from '../../engine/ext-api.js';
 import type { TargetExtension } from '../types.js';
 
 const O_SET_MARK = 0;
@@ -20,6 +21,21 @@ export interface MarkData {
 }
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+
+/**
+ * MARK's result: its note is written only when read (a batch, which reports no notes, passes
+ * kube-proxy's MARK rules twice a packet)
+ */
+class MarkResult implements TargetResult {
+  readonly verdict = 'CONTINUE';
+  constructor(
+    private readonly before: number,
+    private readonly after: number,
+  ) {}
+  get note(): string {
+    return `MARK ${hex(this.before)} -> ${hex(this.after)}`;
+  }
+}
 
 export const MARK: TargetExtension<MarkData> = {
   kind: 'target',
@@ -81,6 +97,6 @@ export const MARK: TargetExtension<MarkData> = {
   apply(d, pkt) {
     const before = pkt.mark;
     pkt.mark = ((pkt.mark & ~d.mask) ^ d.mark) >>> 0;
-    return { verdict: 'CONTINUE', note: `MARK ${hex(before)} -> ${hex(pkt.mark)}` };
+    return new MarkResult(before, pkt.mark);
   },
 };
