@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatIp6, ip6ParseMultiple, parseIp6 } from '../src/net/ipv6.js';
-import { structureProblems } from '../src/state/validate.js';
+import { renderProblems, structureProblems } from '../src/state/validate.js';
 import { Sandbox } from './helpers/cli.js';
 
 describe('IPv6 addresses (inet_pton / inet_ntop, xtables_ip6parse_multiple)', () => {
@@ -86,6 +86,18 @@ describe('two rule sets on one host', () => {
       'hosts.router.tables6.filter.INPUT.rules[0].src6.mask: expected a whole number from 0 to 128, got 129',
       'hosts.router.tables6.filter.INPUT.rules[0].dst6.mask: expected a prefix length or an IPv6 mask, got "ffff::0"',
     ]);
+  });
+});
+
+describe('a hand-edited lab file', () => {
+  it("checks ip6tables rules' extension data as ip6tables makes it", async () => {
+    const sb = new Sandbox();
+    await sb.run(['ip6tables', '-A', 'INPUT', '-m', 'recent', '--set', '--name', 'ssh6']);
+    const lab = sb.lab()!;
+    expect(renderProblems(lab).list).toEqual([]);
+    const m = lab.hosts.router!.tables6!.filter!.chains.find((c) => c.name === 'INPUT')!.rules[0]!.matches[0]!;
+    (m.data as { mask6: unknown }).mask6 = 128;
+    expect(renderProblems(lab).list).toEqual(["hosts.router.tables6.filter.INPUT.rules[0]: the recent match's mask6 is 128, expected a string"]);
   });
 });
 

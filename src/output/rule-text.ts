@@ -11,13 +11,14 @@ import type { Family } from '../extensions/registry.js';
 import type { Rule } from '../ruleset/rule.js';
 import { targetName } from '../ruleset/rule.js';
 
-export function ruleFrame(rule: Rule, table: string, chain: string): RuleFrame {
+/** `family`: 6 for an ip6tables rule (without it, a rule with IPv6 addresses is taken for one) */
+export function ruleFrame(rule: Rule, table: string, chain: string, family?: Family): RuleFrame {
   return {
     proto: rule.proto ?? 0,
     invProto: !!rule.protoInv,
     table,
     chain,
-    family: rule.src6 || rule.dst6 ? 6 : undefined,
+    family: family === 6 || rule.src6 || rule.dst6 ? 6 : undefined,
     src: rule.src,
     dst: rule.dst,
     inIface: rule.in,

@@ -5,7 +5,7 @@
  * on a copy and keep the copy only when the command succeeded.
  */
 import { Exit, XtablesError, paramProblem } from '../errors.js';
-import { findMatch, findTarget } from '../extensions/registry.js';
+import { findMatch, findTarget, type Family } from '../extensions/registry.js';
 import type { Extension } from '../extensions/types.js';
 import { listChains, listOneRule, listRulesText, chainsInOrder } from '../output/listing.js';
 import { printRuleVerbose, ruleFrame, saveRuleSpec } from '../output/rule-text.js';
@@ -160,8 +160,9 @@ function checkRule(
   checkentry: boolean,
   /** a base chain's own hook is checked when the rule is built; hooks reached through jumps when the table is validated */
   failHooks: (v: KernelVerdict) => never = fail,
+  family?: Family,
 ): void {
-  const frame = ruleFrame(r, table, chain);
+  const frame = ruleFrame(r, table, chain, family);
   const exts: [string, Extension, unknown][] = r.matches.map((m) => [m.name, findMatch(m.name)!, m.data]);
   const t = r.target;
   if (t?.kind === 'ext') exts.push([t.name, findTarget(t.name)!, t.data]);
@@ -207,7 +208,7 @@ function reachable(t: Table, from: Chain): Chain[] {
  * (nft_chain_validate: a restriction inside a user chain can make the jump to it fail). Refusals
  * are blamed on the rule being added, as iptables reports them.
  */
-function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string): GraphPlan | undefined {
+function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string, family: Family): GraphPlan | undefined {
   const refuse =
     (phase: 'init' | 'validate') =>
     (v: KernelVerdict): never => {
@@ -226,7 +227,7 @@ function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rul
     if (r.target?.kind === 'verdict' && r.target.verdict === 'QUEUE') {
       throw commitFailed(op, 'No such file or directory', `rule in chain ${chain}`);
     }
-    checkRule(table, chain, r, hooks, fail, true, isBuiltin(table, chain) ? fail : failValidate);
+    checkRule(table, chain, r, hooks, fail, true, isBuiltin(table, chain) ? fail : failValidate, family);
   }
   // a table that was valid stays valid unless a jump is added; the graph says when to look closer
   if ((plan?.tooDeep || graph?.broken) && rules.some((r) => jumpTarget(r) !== undefined)) {
@@ -240,7 +241,7 @@ function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rul
     const start = j === undefined ? undefined : findChain(t, j);
     if (!start) continue;
     for (const c of reachable(t, start)) {
-      if (plan.grown.has(c.name)) for (const inner of c.rules) checkRule(table, c.name, inner, hooks, failValidate, false);
+      if (plan.grown.has(c.name)) for (const inner of c.rules) checkRule(table, c.name, inner, hooks, failValidate, false, failValidate, family);
     }
   }
   return plan;
@@ -387,7 +388,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       checkJumpTargets(tables, table, cmd.rules);
       const c0 = requireChain();
       if (cmd.command === CMD.INSERT && cmd.rulenum > c0.rules.length + 1) throw new NftError('Index of insertion too big');
-      const plan = checkKernel(tables, table, chainName!, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT');
+      const plan = checkKernel(tables, table, chainName!, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family);
       const c = materialize(c0.name);
       stamp(cmd.rules);
       if (cmd.command === CMD.APPEND) c.rules.push(...cmd.rules);
@@ -400,7 +401,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       checkJumpTargets(tables, table, cmd.rules);
       const c0 = requireKernelChain();
       if (cmd.rulenum > c0.rules.length) throw new NftError('Index of replacement too big');
-      checkKernel(tables, table, chainName!, cmd.rules, 'RULE_REPLACE');
+      checkKernel(tables, table, chainName!, cmd.rules, 'RULE_REPLACE', cmd.family);
       const c = materialize(c0.name);
       stamp(cmd.rules);
       c.rules[cmd.rulenum - 1] = cmd.rules[0]!;

@@ -12,6 +12,7 @@ import { listRule, ruleFrame, saveRule } from '../output/rule-text.js';
 import { ruleKey } from '../ruleset/execute.js';
 import { jumpTarget, type Rule } from '../ruleset/rule.js';
 import { formatIp6, parseIp6 } from '../net/ipv6.js';
+import type { Family } from '../extensions/registry.js';
 import { BUILTIN_CHAINS, isBuiltin, isTableName, type Chain, type Table, type TableName } from '../ruleset/tables.js';
 import { parseDotted } from '../net/ipv4.js';
 import type { Lab } from '../net/lab.js';
@@ -390,8 +391,8 @@ function shapeProblem(stored: unknown, template: unknown, where: string): string
   return undefined;
 }
 
-function dataProblem(r: Rule, table: TableName, chain: string): string | undefined {
-  const frame = ruleFrame(r, table, chain);
+function dataProblem(r: Rule, table: TableName, chain: string, family: Family): string | undefined {
+  const frame = ruleFrame(r, table, chain, family);
   for (const m of r.matches) {
     const p = shapeProblem(m.data, findMatch(m.name)!.init(frame), '');
     if (p) return `the ${m.name} match's ${p}`;
@@ -412,25 +413,27 @@ function dataProblem(r: Rule, table: TableName, chain: string): string | undefin
 export function renderProblems(lab: Lab): Problems {
   const p = new Problems();
   for (const [hn, h] of Object.entries(lab.hosts)) {
-    for (const [tn, t] of Object.entries(h.tables) as [TableName, Table | undefined][]) {
-      if (!t) continue;
-      for (const ch of t.chains) {
-        ch.rules.forEach((r: Rule, k) => {
-          if (p.full) return;
-          const where = `hosts.${hn}.tables.${tn}.${ch.name}.rules[${k}]`;
-          try {
-            const shape = dataProblem(r, tn, ch.name);
-            if (shape) return p.add(where, shape);
-            saveRule(r, tn, ch.name);
-            listRule(r, k + 1, tn, ch.name, { numeric: false, verbose: true, expanded: false, lineNumbers: true });
-            ruleKey(r, tn, ch.name);
-          } catch (e) {
-            p.add(where, `the rule's match or target data cannot be read (${(e as Error).message})`);
+    for (const [key, family] of [['tables', 4], ['tables6', 6]] as const) {
+      for (const [tn, t] of Object.entries(h[key] ?? {}) as [TableName, Table | undefined][]) {
+        if (!t) continue;
+        for (const ch of t.chains) {
+          ch.rules.forEach((r: Rule, k) => {
+            if (p.full) return;
+            const where = `hosts.${hn}.${key}.${tn}.${ch.name}.rules[${k}]`;
+            try {
+              const shape = dataProblem(r, tn, ch.name, family);
+              if (shape) return p.add(where, shape);
+              saveRule(r, tn, ch.name);
+              listRule(r, k + 1, tn, ch.name, { numeric: false, verbose: true, expanded: false, lineNumbers: true, family });
+              ruleKey(r, tn, ch.name);
+            } catch (e) {
+              p.add(where, `the rule's match or target data cannot be read (${(e as Error).message})`);
+            }
+          });
+          if (isBuiltin(tn, ch.name) && ch.created) {
+            const loop = loopThrough(t, ch);
+            if (loop) p.add(`hosts.${hn}.${key}.${tn}`, `chains jump in a loop (${loop.join(' -> ')}), which nf_tables never accepts`);
           }
-        });
-        if (isBuiltin(tn, ch.name) && ch.created) {
-          const loop = loopThrough(t, ch);
-          if (loop) p.add(`hosts.${hn}.tables.${tn}`, `chains jump in a loop (${loop.join(' -> ')}), which nf_tables never accepts`);
         }
       }
     }

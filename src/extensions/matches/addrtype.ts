@@ -80,8 +80,6 @@ const opts: OptionEntry[] = [
 export const addrtype: MatchExtension<AddrtypeData> = {
   kind: 'match',
   name: 'addrtype',
-  // the IPv6 form is not modelled
-  family: 4,
   revision: 1,
   // addrtype_help_v1() of libxt_addrtype.c, byte for byte as iptables 1.8.9 prints it
   help:
@@ -145,8 +143,16 @@ export const addrtype: MatchExtension<AddrtypeData> = {
     if (d.limitOut) s += ' --limit-iface-out';
     return s;
   },
-  // addrtype_mt_checkentry_v1: the device to look on must exist at that hook
-  kernelCheck(d, { hooks }) {
+  // addrtype_mt_checkentry_v1: the device to look on must exist at that hook; IPv6 has no
+  // broadcast, blackhole or prohibit routes (measured: fixtures/cli/ip6tables-ext.case)
+  kernelCheck(d, { hooks, frame }) {
+    if (frame.family === 6) {
+      const types = d.source | d.dest;
+      const has = (t: AddrType) => (types & (1 << RTN_NAMES.indexOf(t))) !== 0;
+      if (has('BLACKHOLE')) return 'ipv6 BLACKHOLE matching not supported';
+      if (types >= 1 << RTN_NAMES.indexOf('PROHIBIT')) return 'ipv6 PROHIBIT (THROW, NAT ..) matching not supported';
+      if (has('BROADCAST')) return 'ipv6 does not support BROADCAST matching';
+    }
     if (d.limitIn && d.limitOut) return 'both incoming and outgoing interface limitation cannot be selected';
     if (d.limitOut && hooks.some((h) => h === 'PREROUTING' || h === 'INPUT')) {
       return 'output interface limitation not valid in PREROUTING and INPUT';
