@@ -89,6 +89,23 @@ describe('two rule sets on one host', () => {
   });
 });
 
+describe('what the emulator does not model in ip6tables', () => {
+  it('refuses it by name and adds nothing', async () => {
+    const sb = new Sandbox();
+    const cases: [string[], string][] = [
+      [['-t', 'nat', '-A', 'PREROUTING', '-j', 'NETMAP', '--to', '2001:db8::/64'], "iptables-sim does not model the IPv6 form of the `NETMAP' target (yet); the rule was not added"],
+      [['-A', 'INPUT', '-m', 'policy', '--dir', 'in', '--pol', 'none'], "iptables-sim does not model the IPv6 form of the `policy' match (yet); the rule was not added"],
+      [['-A', 'INPUT', '-m', 'hbh', '--hbh-len', '8'], "iptables-sim does not model the `hbh' match of iptables 1.8.9 (yet); the rule was not added"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await sb.run(['ip6tables', ...args]);
+      expect(r.rc).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+    expect((await sb.run(['ip6tables-save'])).stdout).toBe('');
+  });
+});
+
 describe('a hand-edited lab file', () => {
   it("checks ip6tables rules' extension data as ip6tables makes it", async () => {
     const sb = new Sandbox();

@@ -76,7 +76,7 @@ export function findTarget(name: string, family?: Family): TargetExtension | und
 
 /**
  * An extension of the other family's tool that ip6tables has too, but whose IPv6 form the
- * emulator does not model (the NAT targets, address-carrying matches): a clear refusal.
+ * emulator does not model (NETMAP, policy): a clear refusal.
  */
 export function notModelledForIpv6(kind: 'match' | 'target', name: string): Error | undefined {
   const known = kind === 'match' ? maps()[0].get(name) : maps()[1].get(name);
