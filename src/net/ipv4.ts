@@ -63,6 +63,20 @@ export function numericToIp(dotted: string, isMask = false): Ip4 | undefined {
   return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
 }
 
+/** glibc inet_pton(AF_INET): exactly four decimal parts, no leading zeros, each at most 255 */
+export function inetPton4(s: string): Ip4 | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  let v = 0;
+  for (const p of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    v = v * 256 + n;
+  }
+  return v >>> 0;
+}
+
 /** inet_aton(): what getaddrinfo() accepts as a numeric host ("127.1", "0x7f000001"). */
 export function inetAton(s: string): Ip4 | undefined {
   const parts = s.split('.');

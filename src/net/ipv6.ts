@@ -8,6 +8,7 @@
  */
 import { paramProblem } from '../errors.js';
 import { parseUint } from '../util/strtoul.js';
+import { inetPton4 } from './ipv4.js';
 
 /** eight 16-bit words, most significant first */
 export type Ip6 = number[];
@@ -19,18 +20,6 @@ export interface Addr6Mask {
 
 /** ::/0, what a rule without -s / -d holds */
 export const ANY6: Addr6Mask = { addr: '::', mask: 0 };
-
-/** glibc inet_pton4(): four decimal octets, no leading zeros */
-function pton4(s: string): number[] | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) return undefined;
-    out.push(Number(p));
-  }
-  return out;
-}
 
 /** glibc inet_pton(AF_INET6): undefined when `s` is not an IPv6 address */
 export function parseIp6(s: string): Ip6 | undefined {
@@ -67,9 +56,9 @@ export function parseIp6(s: string): Ip6 | undefined {
       continue;
     }
     if (c === '.' && words.length <= 6) {
-      const v4 = pton4(s.slice(tokStart));
-      if (!v4) return undefined;
-      words.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+      const v4 = inetPton4(s.slice(tokStart));
+      if (v4 === undefined) return undefined;
+      words.push(v4 >>> 16, v4 & 0xffff);
       digits = 0;
       i = s.length;
       break;

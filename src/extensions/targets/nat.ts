@@ -9,7 +9,7 @@
  * MASQUERADE is lost and prints as "/0"; REDIRECT refuses it in its final check).
  */
 import { paramProblem } from '../../errors.js';
-import { ipToString } from '../../net/ipv4.js';
+import { inetPton4, ipToString } from '../../net/ipv4.js';
 import { formatIp6, parseIp6 } from '../../net/ipv6.js';
 import { serviceToPort } from '../../net/netdb.js';
 import { xtStrtoul } from '../../util/strtoul.js';
@@ -103,20 +103,6 @@ function parsePorts(arg: string, portok: boolean, r: NatData): void {
   const base = strtoui(baseArg, 1, 0xffff);
   r.basePort = base ? base.value : serviceOrFail(baseArg);
   r.flags |= NF_NAT_RANGE_PROTO_OFFSET;
-}
-
-/** glibc inet_pton(AF_INET): exactly four decimal parts, no leading zeros, each at most 255 */
-export function inetPton4(s: string): number | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  let v = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    v = v * 256 + n;
-  }
-  return v >>> 0;
 }
 
 /**
