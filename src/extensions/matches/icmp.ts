@@ -153,6 +153,13 @@ function icmpText(d: IcmpData, numeric: boolean, names: IcmpNames): string {
   return s;
 }
 
+/** icmp_save() / icmp6_save(): the type, and only the lower code unless the range is full */
+function typeSave(d: IcmpData, option: string): string {
+  let s = `${d.invert ? ' !' : ''} --${option} ${d.type}`;
+  if (d.code[0] !== 0 || d.code[1] !== 0xff) s += `/${d.code[0]}`;
+  return s;
+}
+
 export const icmp: MatchExtension<IcmpData> = {
   kind: 'match',
   name: 'icmp',
@@ -211,14 +218,8 @@ export const icmp: MatchExtension<IcmpData> = {
     if (invert) data.invert = true;
   },
   print: (d, { numeric }) => ` icmp${icmpText(d, numeric, ICMP_CODES)}`,
-  // icmp_save(): only the lower code survives in -S; a full range is not written
-  save(d) {
-    let s = d.invert ? ' !' : '';
-    if (d.type === 0xff) return `${s} --icmp-type any`;
-    s += ` --icmp-type ${d.type}`;
-    if (d.code[0] !== 0 || d.code[1] !== 0xff) s += `/${d.code[0]}`;
-    return s;
-  },
+  // icmp_save(): "any" for type 255
+  save: (d) => (d.type === 0xff ? `${d.invert ? ' !' : ''} --icmp-type any` : typeSave(d, 'icmp-type')),
   // the xt core refuses a match registered for IPPROTO_ICMP on other (or inverted) protocols
   kernelCheck: (_d, { frame }) =>
     frame.proto !== 1 || frame.invProto ? 'the icmp match is only valid for protocol 1 (add -p icmp)' : undefined,
@@ -277,11 +278,7 @@ export const icmp6: MatchExtension<IcmpData> = {
   },
   // " ipv6-icmptype 133" numerically, " ipv6-icmp router-solicitation" by name (measured)
   print: (d, { numeric }) => ` ipv6-icmp${icmpText(d, numeric, ICMPV6_CODES)}`,
-  save(d) {
-    let s = `${d.invert ? ' !' : ''} --icmpv6-type ${d.type}`;
-    if (d.code[0] !== 0 || d.code[1] !== 0xff) s += `/${d.code[0]}`;
-    return s;
-  },
+  save: (d) => typeSave(d, 'icmpv6-type'),
   // registered for IPPROTO_ICMPV6: the kernel refuses it on other (or inverted) protocols
   kernelCheck: (_d, { frame }) =>
     frame.proto !== 58 || frame.invProto ? 'the icmp6 match is only valid for protocol 58 (add -p ipv6-icmp)' : undefined,
