@@ -14,13 +14,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
+import { args, opt } from './args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const [lab, packets] = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && ['--passes', '--host'].includes(args[i - 1])));
 if (!lab || !packets) {
   console.error('usage: node bench/batch-passes.mjs LAB PACKETS [--passes 3] [--host router] [--no-output]');

@@ -19,15 +19,11 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kubeProxyDump } from './gen-kube-proxy.mjs';
+import { opt } from './args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin', 'iptables-sim');
 const rssHook = join(root, 'bench', 'report-rss.cjs');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const SERVICES = Number(opt('services', 10000));
 const RUNS = Number(opt('runs', 15));
 const ONLY = new Set(opt('only', 'startup,bulk,trace,memory,batch').split(','));

@@ -29,13 +29,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kubeProxyDump } from './gen-kube-proxy.mjs';
 import { xorshift32 } from './xorshift.mjs';
+import { opt } from './args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const services = Number(opt('services', '10000'));
 const endpoints = Number(opt('endpoints', '3'));
 const packets = Number(opt('packets', '200000'));
