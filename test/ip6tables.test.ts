@@ -5,7 +5,7 @@
  * expectations here are values those recordings showed.
  */
 import fc from 'fast-check';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatIp6, ip6ParseMultiple, parseIp6 } from '../src/net/ipv6.js';
@@ -131,6 +131,21 @@ describe('run with ip6tables', () => {
     expect(r.rc).toBe(2);
     expect(r.stderr).toContain("d.sh:2: ip6tables v1.8.9 (nf_tables): host/network `1.2.3.4' not found");
     expect(sb.lab()).toBeUndefined();
+  });
+
+  it('restores from a rules file the script wrote (kept in the replay, not on disk)', async () => {
+    const sb = new Sandbox();
+    const f = script(
+      sb,
+      'w.sh',
+      'cat > rules.v4 <<EOF\n*filter\n-A INPUT -s 10.0.0.0/8 -j ACCEPT\nCOMMIT\nEOF\n' +
+        'cat > rules.v6 <<EOF\n*filter\n-A INPUT -s fd00::/8 -j ACCEPT\nCOMMIT\nEOF\n' +
+        'iptables-restore --noflush rules.v4\nip6tables-restore -T filter rules.v6\niptables -S INPUT\nip6tables -S INPUT\n',
+    );
+    const r = await sb.run(['run', f]);
+    expect(r.rc).toBe(0);
+    expect(r.stdout).toBe('-P INPUT ACCEPT\n-A INPUT -s 10.0.0.0/8 -j ACCEPT\n-P INPUT ACCEPT\n-A INPUT -s fd00::/8 -j ACCEPT\n');
+    expect(existsSync(join(sb.dir, 'rules.v4'))).toBe(false);
   });
 
   it('an ip6tables-restore that fails changes nothing, and the script goes on', async () => {

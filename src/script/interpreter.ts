@@ -612,12 +612,6 @@ export class Replay {
     const tool = EMULATED[base];
     if (tool !== undefined) {
       if (this.o.dryRun) return this.dryTool(tool, args, cx);
-      if (tool === 'iptables-restore' || tool === 'ip6tables-restore') {
-        // a rules file the script itself wrote lives in the replay's memory, not on disk
-        const f = restoreFileArg(args);
-        const mem = f === undefined ? undefined : this.files.get(this.resolvePath(args[f]!));
-        if (mem !== undefined) return this.tool(tool, args.filter((_, i) => i !== f), { ...cx, stdin: mem }, scopeOf(tool, args));
-      }
       return this.tool(tool, args, cx, scopeOf(tool, args));
     }
     const noted = NOTED[base];
@@ -962,21 +956,6 @@ function appendTarget(args: string[]): { append: TableName; chain: string } | un
     else if (a[1] === '-' && /^--(delete|check|insert|replace|list|flush|zero|new-chain|rename-chain|policy|help)/.test(a)) return undefined;
   }
   return chain !== undefined && isTableName(table) ? { append: table, chain } : undefined;
-}
-
-/** the position of iptables-restore's FILE argument (getopt: -M and -T take a value), if any */
-function restoreFileArg(args: string[]): number | undefined {
-  let at: number | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--') continue;
-    if (a === '-M' || a === '-T' || a === '--modprobe' || a === '--table') i++;
-    else if (!a.startsWith('-') || a === '-') {
-      if (at !== undefined) return undefined;
-      at = i;
-    }
-  }
-  return at;
 }
 
 /** where a command's output goes when nothing redirects it */

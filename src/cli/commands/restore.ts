@@ -181,7 +181,8 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
   let input: string;
   if (r.rest.length === 1) {
     try {
-      input = readFileSync(resolve(ctx.io.cwd, r.rest[0]!), 'latin1');
+      // (a rules file the replaying script wrote lives in the replay's memory, not on disk)
+      input = ctx.io.scriptFile?.(r.rest[0]!) ?? readFileSync(resolve(ctx.io.cwd, r.rest[0]!), 'latin1');
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const why = err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EACCES' ? 'Permission denied' : err.code === 'EISDIR' ? 'Is a directory' : err.message;
