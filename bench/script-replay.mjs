@@ -7,11 +7,13 @@
 // Each run starts from a fresh lab and is timed from the outside (process start to exit), next to
 // `node -e 0`; the replay is checked: every rule must be in iptables-save afterwards.
 // Needs a build (npm run build). Usage: node bench/script-replay.mjs [runs=5] [lines=10000]
+//   node bench/script-replay.mjs --write FILE [lines]: only write the script (to profile a replay)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { args, opt } from './args.mjs';
 import { xorshift32 } from './xorshift.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,8 +22,10 @@ if (spawnSync(process.execPath, [launcher, '--version'], { stdio: 'ignore' }).st
   console.error('script-replay: bin/iptables-sim does not start; run `npm run build` first');
   process.exit(1);
 }
-const runs = Number(process.argv[2] ?? 5);
-const lines = Number(process.argv[3] ?? 10000);
+const writeTo = opt('write');
+const positional = args.filter((a, i) => a !== '--write' && args[i - 1] !== '--write');
+const runs = Number(positional[0] ?? 5);
+const lines = Number((writeTo ? positional[0] : positional[1]) ?? 10000);
 
 /** a small deterministic generator (xorshift32) so every run replays the same script */
 const rnd = xorshift32();
@@ -70,6 +74,11 @@ function time(argv, env) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+if (writeTo) {
+  writeFileSync(writeTo, script(lines).text);
+  process.exit(0);
+}
 
 const work = mkdtempSync(join(tmpdir(), 'iptsim-bench-run-'));
 const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
