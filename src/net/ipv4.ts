@@ -40,6 +40,12 @@ export function maskToCidr(mask: Ip4): number {
  * missing trailing bytes are zero ("10" is 10.0.0.0, "10.1" is 10.1.0.0).
  */
 export function numericToIp(dotted: string, isMask = false): Ip4 | undefined {
+  const plain = plainDotted(dotted, isMask);
+  return plain === NOT_PLAIN ? readDotted(dotted, isMask) : plain;
+}
+
+/** numericToIp() for any spelling (exported for the test that holds the quick path to it) */
+export function readDotted(dotted: string, isMask: boolean): Ip4 | undefined {
   const buf = dotted.slice(0, 19);
   const bytes = [0, 0, 0, 0];
   let p = buf;
@@ -61,6 +67,39 @@ export function numericToIp(dotted: string, isMask = false): Ip4 | undefined {
   if (v === undefined) return undefined;
   bytes[3] = v;
   return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+}
+
+const NOT_PLAIN = -1;
+
+/**
+ * numericToIp() of the usual spelling (one to four decimal parts without leading zeros, each at
+ * most 255, no blanks or signs) without cutting the text into pieces: every rule's addresses and
+ * masks come through here. NOT_PLAIN when the text is spelt otherwise (the general reader decides).
+ */
+function plainDotted(s: string, isMask: boolean): Ip4 | undefined | typeof NOT_PLAIN {
+  const n = s.length;
+  if (n === 0 || n > 19) return NOT_PLAIN;
+  let v = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || parts === 4) return NOT_PLAIN;
+      v = v * 256 + part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39 && !(digits === 1 && part === 0)) {
+      part = part * 10 + (c - 0x30);
+      if (part > 255) return NOT_PLAIN;
+      digits++;
+    } else return NOT_PLAIN;
+  }
+  // missing trailing parts are zero for an address ("10.1" is 10.1.0.0); a mask needs all four
+  if (parts < 4) return isMask ? undefined : (v * 256 ** (4 - parts)) >>> 0;
+  return v >>> 0;
 }
 
 /** glibc inet_pton(AF_INET): exactly four decimal parts, no leading zeros, each at most 255 */
