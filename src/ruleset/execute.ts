@@ -6,7 +6,7 @@
  */
 import { Exit, XtablesError, paramProblem } from '../errors.js';
 import { findMatch, findTarget, type Family } from '../extensions/registry.js';
-import type { Extension } from '../extensions/types.js';
+import type { Extension, RuleFrame } from '../extensions/types.js';
 import { listChains, listOneRule, listRulesText, chainsInOrder } from '../output/listing.js';
 import { printRuleVerbose, ruleFrame, saveRuleSpec } from '../output/rule-text.js';
 import { CMD, type ParsedCommand } from './command-parse.js';
@@ -162,12 +162,11 @@ function checkRule(
   failHooks: (v: KernelVerdict) => never = fail,
   family?: Family,
 ): void {
-  const frame = ruleFrame(r, table, chain, family);
-  const exts: [string, Extension, unknown][] = r.matches.map((m) => [m.name, findMatch(m.name)!, m.data]);
-  const t = r.target;
-  if (t?.kind === 'ext') exts.push([t.name, findTarget(t.name)!, t.data]);
-  const own = isBuiltin(table, chain) ? [chain] : [];
-  for (const [name, ext, data] of exts) {
+  // (the rule's frame and its chain's own hook are made only for an extension that asks: this runs
+  // for every rule added)
+  let frame: RuleFrame | undefined;
+  let own: string[] | undefined;
+  const check = (name: string, ext: Extension, data: unknown): void => {
     // nft_compat finds no xt extension of that name: the expression's init fails with ENOENT
     if (checkentry && ext.missingKernelModule) fail({ errno: 'No such file or directory', why: ext.missingKernelModule });
     if (ext.kind === 'target' && ext.tables && !ext.tables.includes(table)) {
@@ -178,11 +177,16 @@ function checkRule(
       const what = ext.kind === 'match' ? `the ${name} match` : name;
       failHooks(`${what} is only valid in ${ext.hooks!.join(', ')} (and chains called from there), but ${chain === bad ? `not in ${chain}` : `chain ${chain} is reached from ${bad}`}`);
     }
-    if (checkentry) {
-      const v = ext.kernelCheck?.(data, { table, hooks: own, frame });
+    if (checkentry && ext.kernelCheck) {
+      frame ??= ruleFrame(r, table, chain, family);
+      own ??= isBuiltin(table, chain) ? [chain] : [];
+      const v = ext.kernelCheck(data, { table, hooks: own, frame });
       if (v) fail(v);
     }
-  }
+  };
+  for (const m of r.matches) check(m.name, findMatch(m.name)!, m.data);
+  const t = r.target;
+  if (t?.kind === 'ext') check(t.name, findTarget(t.name)!, t.data);
 }
 
 /** every chain reached from `from` through jumps and gotos, `from` included */
