@@ -483,7 +483,8 @@ const CHAIN_PROTOS: [string, number][] = [
 export function parseProtocol(s: string): number {
   const n = parseUint(s, 0, 255);
   if (n !== undefined) return n;
-  for (const [name, num] of CHAIN_PROTOS) if (name === s) return num;
+  // (indexed, not destructured: this runs for every -p of every command line)
+  for (let i = 0; i < CHAIN_PROTOS.length; i++) if (CHAIN_PROTOS[i]![0] === s) return CHAIN_PROTOS[i]![1];
   const p = protocolByName(s);
   if (p !== undefined) return p;
   throw paramProblem(`unknown protocol "${s}" specified`);
@@ -491,7 +492,7 @@ export function parseProtocol(s: string): number {
 
 /** proto_to_name(): the chain-protocol names first, then /etc/protocols unless numeric */
 export function protoToName(proto: number, numeric: boolean): string | undefined {
-  for (const [name, num] of CHAIN_PROTOS) if (num === proto) return name;
+  for (let i = 0; i < CHAIN_PROTOS.length; i++) if (CHAIN_PROTOS[i]![1] === proto) return CHAIN_PROTOS[i]![0];
   if (proto && !numeric) {
     return protocolNameByNumber(proto);
   }

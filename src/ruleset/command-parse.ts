@@ -268,7 +268,8 @@ export class CommandParse {
 
   /** A command option and the words it took (see the lexer). */
   commandOption(letter: string, args: string[]): void {
-    const [a0, a1] = args;
+    const a0 = args[0];
+    const a1 = args[1];
     switch (letter) {
       case 'A':
         this.addCommand(CMD.APPEND, CMD.NONE);
@@ -367,7 +368,8 @@ export class CommandParse {
 
   /** A core option (-p -s -d -i -o -f -j -g -m -t -n -v -x --line-numbers -w -W -c -M -4 -6). */
   coreOption(letter: string, args: string[], payload?: MatchLoadPayload): void {
-    const [a0, a1] = args;
+    const a0 = args[0];
+    const a1 = args[1];
     switch (letter) {
       case 'p': {
         this.setOption(OPT.PROTOCOL);

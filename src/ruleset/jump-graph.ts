@@ -75,7 +75,11 @@ export class JumpGraph {
 
   /** adding `rules` to `chain` (which becomes a created base chain if it is one) */
   plan(chain: Chain, rules: Rule[]): GraphPlan {
-    const targets = rules.map(jumpTarget).filter((j): j is string => j !== undefined);
+    const targets: string[] = [];
+    for (let i = 0; i < rules.length; i++) {
+      const j = jumpTarget(rules[i]!);
+      if (j !== undefined) targets.push(j);
+    }
     const own = isBuiltin(this.table, chain.name) ? { hooks: new Set([chain.name]), depth: 1 } : this.reach.get(chain.name);
     const start: [Chain, Reach][] = [];
     if (own && isBuiltin(this.table, chain.name) && !chain.created) start.push([chain, own]);
@@ -85,6 +89,8 @@ export class JumpGraph {
         if (next && !isBuiltin(this.table, j)) start.push([next, { hooks: own.hooks, depth: own.depth + 1 }]);
       }
     }
+    // most rules added jump nowhere new: nothing to spread (this runs for every rule added)
+    if (!start.length) return { grown: new Map(), tooDeep: false, next: new Map() };
     return this.propagate(start, { chain: chain.name, targets });
   }
 

@@ -15,7 +15,8 @@ type Ports = [number, number];
 
 /** expr_gen_range_cmp16() followed by its read-back: the range and inversion nft gives back */
 function roundTripRange(range: Ports, invert: boolean): { range: Ports; invert: boolean } {
-  const [lo, hi] = range;
+  const lo = range[0];
+  const hi = range[1];
   if (lo === hi) return { range: [lo, hi], invert };
   if (lo === 0 && hi < 0xffff) {
     // stored as "<= hi" or "> hi"
