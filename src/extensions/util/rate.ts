@@ -35,18 +35,16 @@ export function rateUnit(rate: string): number | undefined {
   if (slash < 0) return 1;
   const unit = rate.slice(slash + 1).toLowerCase();
   if (unit.length === 0) return undefined;
-  const units: [string, number][] = [
-    ['second', 1],
-    ['minute', 60],
-    ['hour', 3600],
-    ['day', 86400],
-  ];
-  for (const [name, mult] of units) {
+  for (let i = 0; i < RATE_UNITS.length; i++) {
+    const name = RATE_UNITS[i]!;
     // strncasecmp(delim+1, name, strlen(delim+1)): a longer word than the unit compares the NUL
-    if (unit.length <= name.length && name.startsWith(unit)) return mult;
+    if (unit.length <= name.length && name.startsWith(unit)) return RATE_SECONDS[i];
   }
   return undefined;
 }
+
+const RATE_UNITS = ['second', 'minute', 'hour', 'day'];
+const RATE_SECONDS = [1, 60, 3600, 86400];
 
 export interface RateName {
   name: string;
