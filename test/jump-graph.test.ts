@@ -46,14 +46,18 @@ const command = fc.oneof(
   fc.constantFrom(...CHAINS).map((c) => ['-X', c]),
   fc.tuple(fc.constantFrom(...CHAINS), fc.constantFrom(...CHAINS)).map(([a, b]) => ['-E', a, b]),
   fc.constantFrom(...CHAINS).map((c) => ['-A', c, '-j', 'ACCEPT']),
+  // rules that need no graph in a base chain, and one restricted to hooks in a user chain
+  fc.constantFrom(...BASES).map((c) => ['-A', c, '-j', 'ACCEPT']),
+  fc.constantFrom(...CHAINS).map((c) => ['-A', c, '-j', 'SNAT', '--to-source', '1.2.3.4']),
 );
 
 describe('jump graph', () => {
   it('answers what a walk of the whole table answers, after every command', () => {
     fc.assert(
-      fc.property(fc.array(command, { maxLength: 40 }), (cmds) => {
+      // (the graph is asked after some commands only: the others may leave it unbuilt)
+      fc.property(fc.array(fc.tuple(command, fc.boolean()), { maxLength: 40 }), (cmds) => {
         const tables: Tables = {};
-        for (const argv of cmds) {
+        for (const [argv, ask] of cmds) {
           const before = JSON.stringify(tables);
           let refused: unknown;
           try {
@@ -71,7 +75,7 @@ describe('jump graph', () => {
             // accepted: the table as it is now has no loop and no over-deep path
             expect(jumpDepthProblem(t, 'nat', 'PREROUTING', [])).toBeUndefined();
           }
-          if (!t) continue;
+          if (!t || !ask) continue;
           const graph = JumpGraph.of('nat', t);
           for (const c of t.chains) {
             if (isBuiltin('nat', c.name)) continue;
@@ -81,6 +85,21 @@ describe('jump graph', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('is built only for rules that need it: a jump, or a hook-restricted extension in a user chain', () => {
+    const tables: Tables = {};
+    const run = (line: string): void => void execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+    run('-A POSTROUTING -o eth0 -j MASQUERADE');
+    run('-N S');
+    run('-A S -j ACCEPT');
+    expect(JumpGraph.known(tables.nat!)).toBeUndefined();
+    run('-A S -j SNAT --to-source 1.2.3.4');
+    expect(JumpGraph.known(tables.nat!)).toBeDefined();
+    run('-F S');
+    expect(JumpGraph.known(tables.nat!)).toBeUndefined();
+    run('-A PREROUTING -j S');
+    expect(JumpGraph.known(tables.nat!)?.hooksOf('S')).toEqual(['PREROUTING']);
   });
 
   it('a hook restriction inside a chain is enforced whichever way the jump to it was added', () => {

@@ -66,6 +66,11 @@ export class JumpGraph {
     return g;
   }
 
+  /** the graph of `t` if one was built and not forgotten since */
+  static known(t: Table): JumpGraph | undefined {
+    return graphs.get(t);
+  }
+
   /** the base chains `chain` is reached from, in hook order */
   hooksOf(chain: string): string[] {
     if (isBuiltin(this.table, chain)) return [chain];
