@@ -187,16 +187,21 @@ export class Expander {
     return out;
   }
 
-  /** a word expanded into fields (command arguments) */
-  fields(w: Word): string[] {
+  /** a word expanded into fields (command arguments), pushed onto `fields` */
+  fields(w: Word, fields: string[] = []): string[] {
     if (w.parts.length === 1) {
       // the common words: one literal, or one unquoted variable without IFS characters
       const p = w.parts[0]!;
-      if (p.k === 'lit' && !p.q && p.s.length && p.s[0] !== '~') return [p.s];
-      if (p.k === 'lit' && p.q) return [p.s];
+      if (p.k === 'lit' && (p.q || (p.s.length && p.s[0] !== '~'))) {
+        fields.push(p.s);
+        return fields;
+      }
       if (p.k === 'param' && !p.op && !p.q && /^[A-Za-z_]/.test(p.name) && this.v.get('IFS') === undefined) {
         const v = this.v.get(p.name);
-        if (v !== undefined && v.length && !/[ \t\n]/.test(v)) return [v];
+        if (v !== undefined && v.length && !/[ \t\n]/.test(v)) {
+          fields.push(v);
+          return fields;
+        }
       }
     }
     const groups: Piece[][] = [[]];
@@ -205,7 +210,7 @@ export class Expander {
     const ifs = this.ifs();
     const white = [...ifs].filter((c) => c === ' ' || c === '\t' || c === '\n').join('');
     const hard = [...ifs].filter((c) => !white.includes(c)).join('');
-    const fields: string[] = [];
+    const first = fields.length;
     for (const g of groups) {
       let cur: string | undefined;
       const emit = (): void => {
@@ -240,7 +245,7 @@ export class Expander {
       if (cur !== undefined) fields.push(cur);
       else if (g.length && g.every((p) => !p.split) && groups.length > 1) fields.push('');
     }
-    if (!fields.length && quotedSomewhere && !(w.parts.length === 1 && w.parts[0]!.k === 'param' && w.parts[0].name === '@')) return [''];
+    if (fields.length === first && quotedSomewhere && !(w.parts.length === 1 && w.parts[0]!.k === 'param' && w.parts[0].name === '@')) fields.push('');
     return fields;
   }
 

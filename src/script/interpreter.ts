@@ -94,14 +94,103 @@ type Sink =
   | { kind: 'file'; path: string; append: boolean }
   | { kind: 'proc'; path: string; entry: ProcEntry; text: string };
 
-interface StageResult {
-  status: number;
+/** where a command's output goes when nothing redirects it */
+const OUT: Sink = { kind: 'out' };
+const ERR: Sink = { kind: 'err' };
+
+type ProcSink = Extract<Sink, { kind: 'proc' }>;
+
+/** one command of a pipeline: its streams after its redirections, then its status and stderr */
+class Stage implements CommandIo {
+  status = 0;
   /** what the command wrote to its stderr stream */
-  stderr: string;
-  line: number;
+  stderr = '';
+  /** what a failure is reported under (the command name) */
   name: string;
-  fields: { text: string; word: Word }[];
+  /** set once the redirections are done (they can assign variables) */
+  env!: NodeJS.ProcessEnv;
+  fd1: Sink = OUT;
+  fd2: Sink = ERR;
+  /** /proc/sys files written to: each is one sysctl write when the command ends */
+  procSinks: Set<ProcSink> | undefined;
+
+  constructor(
+    readonly line: number,
+    /** the command's fields, and the word each came from */
+    readonly argv: string[],
+    readonly from: Word[],
+    public stdin: string,
+    private readonly toOut: (t: string) => void,
+    /** the replay's files */
+    private readonly files: Map<string, string>,
+  ) {
+    this.name = argv[0] ?? '';
+  }
+
+  setSink(fd: 1 | 2, s: Sink): void {
+    if (fd === 1) this.fd1 = s;
+    else this.fd2 = s;
+  }
+
+  out(t: string): void {
+    this.write(this.fd1, t);
+  }
+
+  err(t: string): void {
+    this.write(this.fd2, t);
+  }
+
+  private write(s: Sink, t: string): void {
+    if (!t.length) return;
+    switch (s.kind) {
+      case 'out':
+        this.toOut(t);
+        break;
+      case 'err':
+        this.stderr += t;
+        break;
+      case 'null':
+        break;
+      case 'file':
+        this.files.set(s.path, (this.files.get(s.path) ?? '') + t);
+        break;
+      case 'proc':
+        s.text += t;
+        (this.procSinks ??= new Set()).add(s);
+        break;
+    }
+  }
 }
+
+/** the Io an emulated tool runs with: the command's streams, the replay's directory, clock and files */
+class ToolIo implements Io {
+  readonly isTTY = false;
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(
+    private readonly cx: CommandIo,
+    readonly cwd: string,
+    readonly now: () => Date,
+    readonly scriptFile: (path: string) => string | undefined,
+  ) {
+    this.env = cx.env;
+  }
+
+  out(t: string): void {
+    this.cx.out(t);
+  }
+
+  err(t: string): void {
+    this.cx.err(t);
+  }
+
+  readStdin(): Promise<string> {
+    return Promise.resolve(this.cx.stdin);
+  }
+}
+
+/** a command without assignments in front of it */
+const NO_ASSIGNS: readonly [string, string][] = [];
 
 const SHELL_BUILTINS = new Set([
   ':', 'true', 'false', 'echo', 'printf', 'test', '[', 'cat', 'grep', 'head', 'tail', 'wc', 'exit', 'export', 'readonly', 'unset', 'set', 'shift',
@@ -135,6 +224,10 @@ export class Replay {
   private commands = 0;
   private readonly expander: Expander;
   private readonly fileView: FileView;
+  /** the replay's standard output, the clock and the files it wrote, as the commands see them */
+  private readonly toOut: (t: string) => void;
+  private readonly now: () => Date;
+  private readonly scriptFile: (path: string) => string | undefined;
 
   constructor(private readonly o: ReplayOptions) {
     this.host = o.host;
@@ -167,6 +260,9 @@ export class Replay {
       stat: (p) => this.stat(p),
       read: (p) => this.read(p),
     };
+    this.toOut = (t) => o.io.out(t);
+    this.now = () => o.io.now();
+    this.scriptFile = (p) => this.files.get(this.resolvePath(p));
   }
 
   /** the host commands currently act on */
@@ -285,22 +381,25 @@ export class Replay {
   }
 
   private async andOr(list: AndOr): Promise<void> {
-    const all = [{ op: undefined as undefined | '&&' | '||', pipeline: list.first }, ...list.rest];
-    for (let i = 0; i < all.length; i++) {
-      const { op, pipeline } = all[i]!;
+    const { rest } = list;
+    await this.pipeline(list.first, !rest.length && !list.first.bang);
+    for (let i = 0; i < rest.length; i++) {
+      const { op, pipeline } = rest[i]!;
       if (!this.o.dryRun && ((op === '&&' && this.status !== 0) || (op === '||' && this.status === 0))) continue;
-      const counts = i === all.length - 1 && !pipeline.bang;
-      await this.pipeline(pipeline, counts);
+      await this.pipeline(pipeline, i === rest.length - 1 && !pipeline.bang);
     }
   }
 
   private async pipeline(p: Pipeline, counts: boolean): Promise<void> {
     let input = '';
-    const results: StageResult[] = [];
+    const results: Stage[] = [];
     for (let i = 0; i < p.cmds.length; i++) {
-      const isLast = i === p.cmds.length - 1;
+      if (i === p.cmds.length - 1) {
+        results.push(await this.simple(p.cmds[i]!, input, this.toOut));
+        break;
+      }
       let output = '';
-      results.push(await this.simple(p.cmds[i]!, input, isLast ? (t) => this.o.io.out(t) : (t) => (output += t)));
+      results.push(await this.simple(p.cmds[i]!, input, (t) => (output += t)));
       input = output;
     }
     let culprit = results[results.length - 1]!;
@@ -313,10 +412,10 @@ export class Replay {
     if (failing) this.fail(culprit, status);
   }
 
-  private fail(r: StageResult, status: number): void {
+  private fail(r: Stage, status: number): void {
     const text = r.stderr.length ? r.stderr : `${r.name}: exit status ${status}\n`;
     const f: Failure = { file: this.file, line: r.line, status, message: text.replace(/\n$/, '') };
-    if (this.o.report) this.o.report({ ...f, fields: r.fields });
+    if (this.o.report) this.o.report({ ...f, fields: r.argv.map((text, i) => ({ text, word: r.from[i]! })) });
     else this.o.io.err(`${this.file}:${r.line}: ${text.endsWith('\n') ? text : text + '\n'}`);
     this.failures.push(f);
     if (!this.o.keepGoing && !this.errexitOff && !this.o.dryRun) throw new ScriptExit(status);
@@ -334,7 +433,7 @@ export class Replay {
   }
 
   private exported: NodeJS.ProcessEnv | undefined;
-  private env(extra: [string, string][] = []): NodeJS.ProcessEnv {
+  private env(extra: readonly [string, string][] = NO_ASSIGNS): NodeJS.ProcessEnv {
     if (!this.exported) {
       this.exported = {};
       for (const [k, v] of this.vars) if (v.exported) this.exported[k] = v.value;
@@ -405,55 +504,87 @@ export class Replay {
     return knownCache ?? [];
   }
 
-  private async simple(cmd: SimpleCommand, stdin: string, toOut: (t: string) => void): Promise<StageResult> {
+  private async simple(cmd: SimpleCommand, stdin: string, toOut: (t: string) => void): Promise<Stage> {
     const line = cmd.line;
-    let stderr = '';
-    const fields: { text: string; word: Word }[] = [];
-    const result = (status: number, name: string): StageResult => ({ status, stderr, line, name, fields });
-    let argv: string[];
-    const assigns: [string, string][] = [];
+    const argv: string[] = [];
+    const from: Word[] = [];
+    let assigns: readonly [string, string][] = NO_ASSIGNS;
     try {
-      for (const w of cmd.words) for (const text of this.expander.fields(w)) fields.push({ text, word: w });
-      argv = fields.map((f) => f.text);
-      for (const a of cmd.assigns) {
-        const v = this.expander.string(a.value);
-        assigns.push([a.name, a.append ? (this.vars.get(a.name)?.value ?? '') + v : v]);
+      for (const w of cmd.words) {
+        this.expander.fields(w, argv);
+        while (from.length < argv.length) from.push(w);
+      }
+      if (cmd.assigns.length) {
+        const values: [string, string][] = [];
+        for (const a of cmd.assigns) {
+          const v = this.expander.string(a.value);
+          values.push([a.name, a.append ? (this.vars.get(a.name)?.value ?? '') + v : v]);
+        }
+        assigns = values;
       }
     } catch (e) {
       if (e instanceof ExpansionError) this.fatal(line, e.message, 1);
       throw e;
     }
     this.commands++;
-    const name = argv[0] ?? '';
+    const stage = new Stage(line, argv, from, stdin, toOut, this.files);
     if (this.xtrace) {
       const shown = [...assigns.map(([k, v]) => `${k}=${quoteForTrace(v)}`), ...argv.map(quoteForTrace)];
       this.o.io.err(`+ ${shown.join(' ')}\n`);
     }
+    if (cmd.redirs.length && !(await this.redirect(cmd, stage))) return stage;
+    stage.env = this.env(assigns);
 
-    // redirections, left to right
-    const fds: [string, Sink, Sink] = [stdin, OUT, ERR];
+    if (!argv.length) {
+      if (!cmd.assigns.length) return stage;
+      try {
+        for (const [k, v] of assigns) this.assign(k, v);
+      } catch (e) {
+        if (e instanceof ExpansionError) {
+          stage.stderr += `${e.message}\n`;
+          stage.status = 1;
+          stage.name = cmd.assigns[0]!.name;
+          return stage;
+        }
+        throw e;
+      }
+      return stage;
+    }
+    stage.status = await this.dispatch(argv, stage, line, assigns);
+    for (const s of stage.procSinks ?? []) {
+      const st = await this.procWrite(s, argv[0]!, line, (t) => (stage.stderr += t));
+      if (st !== 0) stage.status = st;
+    }
+    return stage;
+  }
+
+  /** a command's redirections, left to right; false when one failed (the stage says why) */
+  private async redirect(cmd: SimpleCommand, stage: Stage): Promise<boolean> {
+    const line = cmd.line;
     for (const r of cmd.redirs) {
       const target = r.target ? this.expandTarget(r.target, line) : '';
       const fd = r.fd ?? (r.op.startsWith('<') ? 0 : 1);
       switch (r.op) {
         case '<<':
         case '<<-':
-          fds[0] = r.heredoc!.quoted ? r.heredoc!.body!.parts.map((p) => (p.k === 'lit' ? p.s : '')).join('') : this.expandTarget(r.heredoc!.body!, line);
+          stage.stdin = r.heredoc!.quoted ? r.heredoc!.body!.parts.map((p) => (p.k === 'lit' ? p.s : '')).join('') : this.expandTarget(r.heredoc!.body!, line);
           break;
         case '<<<':
-          fds[0] = target + '\n';
+          stage.stdin = target + '\n';
           break;
         case '<': {
           const c = await this.read(target);
           if (typeof c !== 'string') {
-            stderr += `${target}: ${c.error}\n`;
-            return result(1, name || target);
+            stage.stderr += `${target}: ${c.error}\n`;
+            stage.status = 1;
+            stage.name ||= target;
+            return false;
           }
-          fds[0] = c;
+          stage.stdin = c;
           break;
         }
         case '<&':
-          if (target === '-' || target === '0') fds[0] = target === '-' ? '' : fds[0];
+          if (target === '-' || target === '0') stage.stdin = target === '-' ? '' : stage.stdin;
           else return this.unsupportedAt(`duplicating input from descriptor ${target}`, line);
           break;
         case '<>':
@@ -467,75 +598,30 @@ export class Replay {
           if (r.op === '>&' && /^[0-9]$/.test(target)) {
             const n = Number(target);
             if (n > 2) return this.unsupportedAt(`redirections to descriptor ${n}`, line);
-            if (n !== 0 && (fd === 1 || fd === 2)) fds[fd] = fds[n as 1 | 2];
+            if (n !== 0 && (fd === 1 || fd === 2)) stage.setSink(fd, n === 1 ? stage.fd1 : stage.fd2);
             break;
           }
           if (r.op === '>&' && target === '-') {
-            if (fd === 1 || fd === 2) fds[fd] = { kind: 'null' };
+            if (fd === 1 || fd === 2) stage.setSink(fd, { kind: 'null' });
             break;
           }
           const both = r.op === '&>' || r.op === '&>>' || r.op === '>&';
           const sink = this.openSink(target, r.op === '>>' || r.op === '&>>');
           if ('error' in sink) {
-            stderr += `${target}: ${sink.error}\n`;
-            return result(1, name || target);
+            stage.stderr += `${target}: ${sink.error}\n`;
+            stage.status = 1;
+            stage.name ||= target;
+            return false;
           }
           if (both) {
-            fds[1] = sink;
-            fds[2] = sink;
-          } else if (fd === 1 || fd === 2) fds[fd] = sink;
+            stage.fd1 = sink;
+            stage.fd2 = sink;
+          } else if (fd === 1 || fd === 2) stage.setSink(fd, sink);
           break;
         }
       }
     }
-    let procSinks: Set<Sink> | undefined;
-    const write = (s: Sink, t: string): void => {
-      if (!t.length) return;
-      switch (s.kind) {
-        case 'out':
-          toOut(t);
-          break;
-        case 'err':
-          stderr += t;
-          break;
-        case 'null':
-          break;
-        case 'file':
-          this.files.set(s.path, (this.files.get(s.path) ?? '') + t);
-          break;
-        case 'proc':
-          s.text += t;
-          (procSinks ??= new Set()).add(s);
-          break;
-      }
-    };
-    const cx: CommandIo = {
-      stdin: fds[0],
-      out: (t) => write(fds[1], t),
-      err: (t) => write(fds[2], t),
-      env: this.env(assigns),
-    };
-
-    if (!argv.length) {
-      if (!cmd.assigns.length) return result(0, '');
-      try {
-        for (const [k, v] of assigns) this.assign(k, v);
-      } catch (e) {
-        if (e instanceof ExpansionError) {
-          stderr += `${e.message}\n`;
-          return result(1, cmd.assigns[0]!.name);
-        }
-        throw e;
-      }
-      return result(0, '');
-    }
-    let status = await this.dispatch(argv, cx, line, assigns);
-    for (const s of procSinks ?? []) {
-      if (s.kind !== 'proc') continue;
-      const st = await this.procWrite(s, argv[0]!, line, (t) => (stderr += t));
-      if (st !== 0) status = st;
-    }
-    return result(status, name);
+    return true;
   }
 
   private unsupportedAt(what: string, line: number): never {
@@ -582,7 +668,7 @@ export class Replay {
   }
 
   /** what `echo 1 > /proc/sys/...` does: one write of everything the command printed */
-  private async procWrite(s: Extract<Sink, { kind: 'proc' }>, writer: string, line: number, err: (t: string) => void): Promise<number> {
+  private async procWrite(s: ProcSink, writer: string, line: number, err: (t: string) => void): Promise<number> {
     if (!s.text.length) return 0;
     if (this.o.dryRun) return 0;
     if (s.entry.kind === 'unmodelled') {
@@ -598,8 +684,9 @@ export class Replay {
     return 1;
   }
 
-  private async dispatch(argv: string[], cx: CommandIo, line: number, assigns: [string, string][]): Promise<number> {
-    const [cmd, ...args] = argv as [string, ...string[]];
+  private async dispatch(argv: string[], cx: CommandIo, line: number, assigns: readonly [string, string][]): Promise<number> {
+    const cmd = argv[0]!;
+    const args = argv.slice(1);
     const extra = this.o.extra?.[cmd];
     if (extra) return extra(args, cx);
     if (SHELL_BUILTINS.has(cmd)) return this.builtin(cmd, args, cx, line, assigns);
@@ -635,16 +722,7 @@ export class Replay {
   /** runs an emulated tool through the CLI's entry point (runTool: main() without commander's routing) */
   async tool(name: string, args: string[], cx: CommandIo, scope: SnapshotScope): Promise<number> {
     const runTool = (mainModule ??= await import('../cli/dispatch.js')).runTool;
-    const io: Io = {
-      out: cx.out,
-      err: cx.err,
-      readStdin: async () => cx.stdin,
-      env: cx.env,
-      cwd: this.cwd,
-      isTTY: false,
-      now: () => this.o.io.now(),
-      scriptFile: (p) => this.files.get(this.resolvePath(p)),
-    };
+    const io = new ToolIo(cx, this.cwd, this.now, this.scriptFile);
     this.o.session?.prepare(this.host, scope);
     return runTool(name, args, io, { statePath: this.o.statePath, host: this.host, session: this.o.session });
   }
@@ -675,7 +753,7 @@ export class Replay {
     return 0;
   }
 
-  private async builtin(cmd: string, args: string[], cx: CommandIo, line: number, assigns: [string, string][]): Promise<number> {
+  private async builtin(cmd: string, args: string[], cx: CommandIo, line: number, assigns: readonly [string, string][]): Promise<number> {
     const dry = this.o.dryRun;
     switch (cmd) {
       case ':':
@@ -958,9 +1036,6 @@ function appendTarget(args: string[]): { append: TableName; chain: string } | un
   return chain !== undefined && isTableName(table) ? { append: table, chain } : undefined;
 }
 
-/** where a command's output goes when nothing redirects it */
-const OUT: Sink = { kind: 'out' };
-const ERR: Sink = { kind: 'err' };
 
 /** how much of the lab a tool can change (what the session must be able to undo) */
 export function scopeOf(tool: string, args: string[]): SnapshotScope {
