@@ -4,7 +4,7 @@
  * unquoted results on IFS, and quote removal. Pathname expansion is not done: a word with `*` or
  * `?` stays as written (what bash does too when no file matches).
  */
-import type { Word, WordPart } from './lexer.js';
+import { PlainWord, type Word, type WordPart } from './lexer.js';
 
 export interface Variables {
   get(name: string): string | undefined;
@@ -182,13 +182,17 @@ export class Expander {
     const out: { s: string; q: boolean }[] = [];
     for (const p of parts) {
       if (p.k === 'lit') out.push({ s: p.s, q: p.q });
-      else out.push({ s: this.string({ parts: [p], raw: '', line: 0, endLine: 0, col: 0, start: 0, end: 0 }), q: p.q });
+      else out.push({ s: this.string({ t: 'word', parts: [p], raw: '', line: 0, endLine: 0, col: 0, start: 0, end: 0 }), q: p.q });
     }
     return out;
   }
 
   /** a word expanded into fields (command arguments), pushed onto `fields` */
   fields(w: Word, fields: string[] = []): string[] {
+    if (w instanceof PlainWord && w.raw[0] !== '~') {
+      fields.push(w.raw);
+      return fields;
+    }
     if (w.parts.length === 1) {
       // the common words: one literal, or one unquoted variable without IFS characters
       const p = w.parts[0]!;

@@ -19,7 +19,7 @@ import { cat, echo, grep, headTail, printf, test, wc, type FileView, type StageI
 import { ScriptError, unsupported } from './errors.js';
 import { ExpansionError, Expander, type Variables } from './expand.js';
 import type { Word } from './lexer.js';
-import { readItems, type AndOr, type Item, type Pipeline, type SimpleCommand } from './parser.js';
+import { Parser, type AndOr, type Item, type Pipeline, type SimpleCommand } from './parser.js';
 import { isProcSys, procEntry, procSysKey, type ProcEntry } from './proc.js';
 import type { MemorySession, SnapshotScope } from './session.js';
 import { baseName, EMULATED, NOTED, REFUSED, TOOL_DIRS, toolPath } from './tools.js';
@@ -298,7 +298,7 @@ export class Replay {
     await loadKnownSysctls();
     let status: number;
     try {
-      status = await this.runItems(readItems(src));
+      status = await this.runItems(new Parser(src));
     } catch (e) {
       if (e instanceof ScriptExit) status = e.status;
       else if (e instanceof SourceReturn) status = e.status;
@@ -321,7 +321,8 @@ export class Replay {
     this.file = file;
     await loadKnownSysctls();
     try {
-      return { status: await this.runItems(items), exit: false };
+      let i = 0;
+      return { status: await this.runItems({ nextItem: () => items[i++] }), exit: false };
     } catch (e) {
       if (e instanceof ScriptExit) return { status: e.status, exit: e.byExit };
       if (e instanceof SourceReturn) return { status: e.status, exit: false };
@@ -346,8 +347,13 @@ export class Replay {
     this.notes.set(what, l);
   }
 
-  private async runItems(items: Iterable<Item>): Promise<number> {
-    for (const it of items) {
+  /**
+   * Runs items as they are read, as bash reads a script while it runs (an error is thrown when
+   * reached). A replay holds one item at a time: the whole tree of a 10,000-line script costs more
+   * in garbage collection than the reading itself.
+   */
+  private async runItems(items: { nextItem(): Item | undefined }): Promise<number> {
+    for (let it = items.nextItem(); it; it = items.nextItem()) {
       if (it.kind === 'directive') {
         this.directive(it.text, it.line);
         continue;
@@ -925,7 +931,7 @@ export class Replay {
     this.file = args[0]!;
     this.sourceDepth++;
     try {
-      return await this.runItems(readItems(content));
+      return await this.runItems(new Parser(content));
     } catch (e) {
       if (e instanceof SourceReturn) return e.status;
       if (e instanceof ScriptError) throw new SourcedScriptError(args[0]!, e);
