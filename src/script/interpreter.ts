@@ -295,7 +295,7 @@ export class Replay {
     const flags = /^#!\s*\S+((?:[ \t]+-[a-zA-Z]+)+)/.exec(src)?.[1] ?? '';
     if (/-\w*u/.test(flags)) this.nounset = true;
     if (/-\w*x/.test(flags)) this.xtrace = true;
-    await loadKnownSysctls();
+    await loadModules();
     let status: number;
     try {
       status = await this.runItems(new Parser(src));
@@ -319,7 +319,7 @@ export class Replay {
   /** One line typed at the interactive prompt (parse errors are the caller's, for its caret). */
   async runLine(items: Item[], file: string): Promise<{ status: number; exit: boolean }> {
     this.file = file;
-    await loadKnownSysctls();
+    await loadModules();
     try {
       let i = 0;
       return { status: await this.runItems({ nextItem: () => items[i++] }), exit: false };
@@ -358,7 +358,8 @@ export class Replay {
         this.directive(it.text, it.line);
         continue;
       }
-      await this.andOr(it.list);
+      const running = this.andOr(it.list);
+      if (running) await running;
     }
     return this.status;
   }
@@ -386,36 +387,52 @@ export class Replay {
     return this.o.session ? this.o.session.lab : readLab(this.o.statePath);
   }
 
-  private async andOr(list: AndOr): Promise<void> {
+  /**
+   * An AND-OR list from its pipeline `from` on (0: the first). Commands run synchronously as long
+   * as they can; while one is running (an emulated tool, a read), the rest of the list waits on
+   * the promise returned.
+   */
+  private andOr(list: AndOr, from = 0): Promise<void> | undefined {
     const { rest } = list;
-    await this.pipeline(list.first, !rest.length && !list.first.bang);
-    for (let i = 0; i < rest.length; i++) {
-      const { op, pipeline } = rest[i]!;
-      if (!this.o.dryRun && ((op === '&&' && this.status !== 0) || (op === '||' && this.status === 0))) continue;
-      await this.pipeline(pipeline, i === rest.length - 1 && !pipeline.bang);
+    for (let i = from; i <= rest.length; i++) {
+      if (i > 0 && !this.o.dryRun) {
+        const { op } = rest[i - 1]!;
+        if ((op === '&&' && this.status !== 0) || (op === '||' && this.status === 0)) continue;
+      }
+      const pipeline = i === 0 ? list.first : rest[i - 1]!.pipeline;
+      const running = this.pipeline(pipeline, i === rest.length && !pipeline.bang);
+      if (running) {
+        const next = i + 1;
+        return next > rest.length ? running : running.then(() => this.andOr(list, next));
+      }
     }
+    return undefined;
   }
 
-  private async pipeline(p: Pipeline, counts: boolean): Promise<void> {
-    let input = '';
-    const results: Stage[] = [];
-    for (let i = 0; i < p.cmds.length; i++) {
-      if (i === p.cmds.length - 1) {
-        results.push(await this.simple(p.cmds[i]!, input, this.toOut));
-        break;
-      }
+  /** a pipeline from its stage `i` on, that stage's input, and the stages done (see andOr) */
+  private pipeline(p: Pipeline, counts: boolean, i = 0, input = '', done: Stage[] = []): Promise<void> | undefined {
+    for (; i < p.cmds.length; i++) {
       let output = '';
-      results.push(await this.simple(p.cmds[i]!, input, (t) => (output += t)));
+      const stage = this.simple(p.cmds[i]!, input, i === p.cmds.length - 1 ? this.toOut : (t) => (output += t));
+      if (stage instanceof Promise) {
+        const next = i + 1;
+        return stage.then((s) => {
+          done.push(s);
+          return this.pipeline(p, counts, next, output, done);
+        });
+      }
+      done.push(stage);
       input = output;
     }
-    let culprit = results[results.length - 1]!;
-    if (this.pipefail) culprit = [...results].reverse().find((r) => r.status !== 0) ?? culprit;
+    let culprit = done[done.length - 1]!;
+    if (this.pipefail) culprit = [...done].reverse().find((r) => r.status !== 0) ?? culprit;
     let status = culprit.status;
     if (p.bang) status = status === 0 ? 1 : 0;
     this.status = status;
     const failing = counts && status !== 0;
-    for (const r of results) if (r.stderr.length && !(failing && r === culprit)) this.o.io.err(r.stderr);
+    for (const r of done) if (r.stderr.length && !(failing && r === culprit)) this.o.io.err(r.stderr);
     if (failing) this.fail(culprit, status);
+    return undefined;
   }
 
   private fail(r: Stage, status: number): void {
@@ -510,15 +527,16 @@ export class Replay {
     return knownCache ?? [];
   }
 
-  private async simple(cmd: SimpleCommand, stdin: string, toOut: (t: string) => void): Promise<Stage> {
+  private simple(cmd: SimpleCommand, stdin: string, toOut: (t: string) => void): Stage | Promise<Stage> {
     const line = cmd.line;
     const argv: string[] = [];
     const from: Word[] = [];
     let assigns: readonly [string, string][] = NO_ASSIGNS;
     try {
-      for (const w of cmd.words) {
-        this.expander.fields(w, argv);
-        while (from.length < argv.length) from.push(w);
+      const { words } = cmd;
+      for (let i = 0; i < words.length; i++) {
+        this.expander.fields(words[i]!, argv);
+        while (from.length < argv.length) from.push(words[i]!);
       }
       if (cmd.assigns.length) {
         const values: [string, string][] = [];
@@ -538,9 +556,14 @@ export class Replay {
       const shown = [...assigns.map(([k, v]) => `${k}=${quoteForTrace(v)}`), ...argv.map(quoteForTrace)];
       this.o.io.err(`+ ${shown.join(' ')}\n`);
     }
-    if (cmd.redirs.length && !(await this.redirect(cmd, stage))) return stage;
-    stage.env = this.env(assigns);
+    if (cmd.redirs.length) return this.redirect(cmd, stage).then((ok) => (ok ? this.execute(cmd, stage, assigns) : stage));
+    return this.execute(cmd, stage, assigns);
+  }
 
+  /** runs a command once its redirections are done (see andOr) */
+  private execute(cmd: SimpleCommand, stage: Stage, assigns: readonly [string, string][]): Stage | Promise<Stage> {
+    stage.env = this.env(assigns);
+    const { argv } = stage;
     if (!argv.length) {
       if (!cmd.assigns.length) return stage;
       try {
@@ -556,9 +579,19 @@ export class Replay {
       }
       return stage;
     }
-    stage.status = await this.dispatch(argv, stage, line, assigns);
-    for (const s of stage.procSinks ?? []) {
-      const st = await this.procWrite(s, argv[0]!, line, (t) => (stage.stderr += t));
+    const status = this.dispatch(argv, stage, cmd.line, assigns);
+    return typeof status === 'number' ? this.ended(stage, status) : status.then((st) => this.ended(stage, st));
+  }
+
+  /** a command's status, once what it wrote to /proc/sys is written (one sysctl write each) */
+  private ended(stage: Stage, status: number): Stage | Promise<Stage> {
+    stage.status = status;
+    return stage.procSinks ? this.writeProc(stage, stage.procSinks) : stage;
+  }
+
+  private async writeProc(stage: Stage, sinks: Set<ProcSink>): Promise<Stage> {
+    for (const s of sinks) {
+      const st = await this.procWrite(s, stage.argv[0]!, stage.line, (t) => (stage.stderr += t));
       if (st !== 0) stage.status = st;
     }
     return stage;
@@ -690,7 +723,7 @@ export class Replay {
     return 1;
   }
 
-  private async dispatch(argv: string[], cx: CommandIo, line: number, assigns: readonly [string, string][]): Promise<number> {
+  private dispatch(argv: string[], cx: CommandIo, line: number, assigns: readonly [string, string][]): number | Promise<number> {
     const cmd = argv[0]!;
     const args = argv.slice(1);
     const extra = this.o.extra?.[cmd];
@@ -725,12 +758,14 @@ export class Replay {
     return 127;
   }
 
-  /** runs an emulated tool through the CLI's entry point (runTool: main() without commander's routing) */
-  async tool(name: string, args: string[], cx: CommandIo, scope: SnapshotScope): Promise<number> {
-    const runTool = (mainModule ??= await import('../cli/dispatch.js')).runTool;
+  /**
+   * runs an emulated tool through the CLI's entry point (runTool: main() without commander's
+   * routing), which runScript and runLine have loaded
+   */
+  tool(name: string, args: string[], cx: CommandIo, scope: SnapshotScope): Promise<number> {
     const io = new ToolIo(cx, this.cwd, this.now, this.scriptFile);
     this.o.session?.prepare(this.host, scope);
-    return runTool(name, args, io, { statePath: this.o.statePath, host: this.host, session: this.o.session });
+    return mainModule!.runTool(name, args, io, { statePath: this.o.statePath, host: this.host, session: this.o.session });
   }
 
   /** --dry-run: iptables lines are parsed as iptables parses them; nothing runs */
@@ -1070,7 +1105,8 @@ let knownCache: readonly string[] | undefined;
 /** the CLI's entry module, imported once (a dynamic import per command costs a module-map lookup) */
 let mainModule: typeof import('../cli/dispatch.js') | undefined;
 
-/** loads the list of Linux's sysctl keys (a large generated module) before a replay needs it */
-export async function loadKnownSysctls(): Promise<void> {
+/** loads the CLI's entry module and the list of Linux's sysctl keys (a large generated module) before a replay needs them */
+async function loadModules(): Promise<void> {
+  mainModule ??= await import('../cli/dispatch.js');
   knownCache ??= (await import('../net/sysctl-known.js')).KNOWN_SYSCTLS;
 }
