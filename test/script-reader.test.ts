@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScriptError } from '../src/script/errors.js';
 import { Expander, ExpansionError, type Variables } from '../src/script/expand.js';
-import { PlainWord, type Word } from '../src/script/lexer.js';
+import { Lexer, PlainWord, type Word } from '../src/script/lexer.js';
 import { parseScript, type Item, type SimpleCommand } from '../src/script/parser.js';
 
 function cmds(src: string): SimpleCommand[] {
@@ -84,6 +84,21 @@ describe('reading commands', () => {
       [undefined, '&>', '/dev/null'],
       [undefined, '<', 'in'],
     ]);
+  });
+});
+
+describe('the quick word readers', () => {
+  it('read a plain word or a lone $NAME as the general word reader does', () => {
+    const shape = (w: Word | undefined) => w && { parts: w.parts, raw: w.raw, line: w.line, endLine: w.endLine, col: w.col, start: w.start, end: w.end };
+    const words = ['plain', 'a.b/c ', '10.0.0.1/24;', '-j\n', '~x', 'a\r', 'é', 'x#y', 'a{b', '$IPT', '$IPT ', '$IPT;', '$IPT|x', '$IPT)', '$IPT>x', '$IPT\n', '$IPT#', '$IPT\r', '$IPT-x', '$IPT.x', '$_a9 ', '$a1', '$1', '$9x', '$$', '${IPT}', '$IPT$X', '$IPTé', '$IPT"x"', '$', '$ x'];
+    for (const text of words) {
+      const quick = new Lexer(text);
+      const general = new Lexer(text);
+      const t = quick.next();
+      expect(t.t).toBe('word');
+      expect(shape(t as Word)).toEqual(shape(general.readWord()));
+      expect(quick.pos).toBe(general.pos);
+    }
   });
 });
 

@@ -4,7 +4,7 @@
  * unquoted results on IFS, and quote removal. Pathname expansion is not done: a word with `*` or
  * `?` stays as written (what bash does too when no file matches).
  */
-import { PlainWord, type Word, type WordPart } from './lexer.js';
+import { isNameStart, PlainWord, type Word, type WordPart } from './lexer.js';
 
 export interface Variables {
   get(name: string): string | undefined;
@@ -28,6 +28,15 @@ interface Piece {
 }
 
 const DEFAULT_IFS = ' \t\n';
+
+/** the value has a character of the default IFS (it would be split) */
+function hasBlank(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10) return true;
+  }
+  return false;
+}
 
 function lookup(v: Variables, name: string): string | undefined {
   if (/^[0-9]+$/.test(name)) {
@@ -200,9 +209,9 @@ export class Expander {
         fields.push(p.s);
         return fields;
       }
-      if (p.k === 'param' && !p.op && !p.q && /^[A-Za-z_]/.test(p.name) && this.v.get('IFS') === undefined) {
+      if (p.k === 'param' && !p.op && !p.q && isNameStart(p.name.charCodeAt(0)) && this.v.get('IFS') === undefined) {
         const v = this.v.get(p.name);
-        if (v !== undefined && v.length && !/[ \t\n]/.test(v)) {
+        if (v !== undefined && v.length && !hasBlank(v)) {
           fields.push(v);
           return fields;
         }

@@ -1056,6 +1056,9 @@ export class Replay {
   }
 }
 
+/** a long option starting so is an iptables command other than --append (--delete-chain, --list-rules, ...) */
+const OTHER_COMMANDS = /^--(delete|check|insert|replace|list|flush|zero|new-chain|rename-chain|policy|help)/;
+
 /** `iptables [-t TABLE] -A CHAIN ...` in its plain spellings: the table and chain an append goes to */
 function appendTarget(args: string[]): { append: TableName; chain: string } | undefined {
   let table = 'filter';
@@ -1072,7 +1075,7 @@ function appendTarget(args: string[]): { append: TableName; chain: string } | un
       if (chain === undefined) return undefined;
     } else if (a[1] !== '-' && a.length > 2) return undefined;
     else if (a.length === 2 && 'CDIRLSFZNXEPh'.includes(a[1]!)) return undefined;
-    else if (a[1] === '-' && /^--(delete|check|insert|replace|list|flush|zero|new-chain|rename-chain|policy|help)/.test(a)) return undefined;
+    else if (a[1] === '-' && OTHER_COMMANDS.test(a)) return undefined;
   }
   return chain !== undefined && isTableName(table) ? { append: table, chain } : undefined;
 }

@@ -88,8 +88,6 @@ export type Token =
   | { t: 'eof'; line: number; endLine: number; col: number; start: number; end: number };
 
 const META = new Set([' ', '\t', '\n', ';', '&', '|', '<', '>', '(', ')']);
-const NAME_START = /[A-Za-z_]/;
-const NAME_CHAR = /[A-Za-z0-9_]/;
 const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
 
 export const DIRECTIVE = /^#\s*iptables-sim:\s*(.*?)\s*$/;
@@ -106,7 +104,20 @@ const ENDS_WORD = new Uint8Array(128);
 for (let i = 33; i < 127; i++) if (!`;&|<>()'"\\$\`#{}`.includes(String.fromCharCode(i))) PLAIN[i] = 1;
 for (const ch of ' \t\n;&|<>()') ENDS_WORD[ch.charCodeAt(0)] = 1;
 /** characters a token other than a word can start with */
-const OPERATOR_START = new Set([';', '&', '|', '(', ')', '<', '>']);
+const OPERATOR_START = new Uint8Array(128);
+for (const ch of ';&|()<>') OPERATOR_START[ch.charCodeAt(0)] = 1;
+
+/** a character a variable name can start with (a letter or _); `code` is a UTF-16 code unit */
+export function isNameStart(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || code === 95;
+}
+
+/** where the name characters (letters, digits, _) from `at` on end */
+function nameEnd(s: string, at: number): number {
+  let e = at;
+  for (let c = s.charCodeAt(e); isNameStart(c) || (c >= 48 && c <= 57); c = s.charCodeAt(++e));
+  return e;
+}
 
 export class Lexer {
   pos = 0;
@@ -182,8 +193,9 @@ export class Lexer {
       return { t: 'op', op: 'nl', line, endLine, col, start, end: this.pos };
     }
     this.atLineStart = false;
-    if (OPERATOR_START.has(c) || (c >= '0' && c <= '9' && this.fdRedirection())) return this.operator(c, line, col);
-    const w = this.plainWord() ?? this.readWord();
+    const code = s.charCodeAt(start);
+    if ((code < 128 && OPERATOR_START[code] === 1) || (code >= 48 && code <= 57 && this.fdRedirection())) return this.operator(c, line, col);
+    const w = (code === 36 /* $ */ ? this.paramWord() : this.plainWord()) ?? this.readWord();
     if (!w) throw new ScriptError(`syntax error near unexpected token \`${c}'`, line, col);
     return w;
   }
@@ -322,6 +334,18 @@ export class Lexer {
     const text = s.slice(start, end);
     this.pos = end;
     return new PlainWord(text, this.line, start - this.lineStart, start, end);
+  }
+
+  /** a word that is one `$NAME` and nothing else (as `$IPT`): the word readWord reads, read quickly */
+  private paramWord(): Word | undefined {
+    const s = this.src;
+    const start = this.pos;
+    if (!isNameStart(s.charCodeAt(start + 1))) return undefined;
+    const end = nameEnd(s, start + 2);
+    const code = s.charCodeAt(end);
+    if (end < s.length && !(code < 128 && ENDS_WORD[code] === 1)) return undefined;
+    this.pos = end;
+    return { t: 'word', parts: [{ k: 'param', name: s.slice(start + 1, end), q: false }], raw: s.slice(start, end), line: this.line, endLine: this.line, col: start - this.lineStart, start, end };
   }
 
   /** reads one word at pos; undefined when there is none (a metacharacter) */
@@ -516,9 +540,8 @@ export class Lexer {
       return { k: 'lit', s: '', q: false };
     }
     if (n === '{') return this.readBraced(inDouble, line, col);
-    if (n !== undefined && NAME_START.test(n)) {
-      let e = this.pos + 1;
-      while (e < s.length && NAME_CHAR.test(s[e]!)) e++;
+    if (isNameStart(s.charCodeAt(this.pos + 1))) {
+      const e = nameEnd(s, this.pos + 2);
       const name = s.slice(this.pos + 1, e);
       this.pos = e;
       return { k: 'param', name, q: inDouble };
@@ -540,9 +563,8 @@ export class Lexer {
       this.pos++;
     }
     let name: string;
-    if (NAME_START.test(s[this.pos] ?? '')) {
-      let e = this.pos;
-      while (e < s.length && NAME_CHAR.test(s[e]!)) e++;
+    if (isNameStart(s.charCodeAt(this.pos))) {
+      const e = nameEnd(s, this.pos + 1);
       name = s.slice(this.pos, e);
       this.pos = e;
     } else if (/[0-9]/.test(s[this.pos] ?? '')) {
