@@ -217,6 +217,11 @@ export class Expander {
         }
       }
     }
+    return this.split(w, fields);
+  }
+
+  /** fields() for any word (its own function: the closures here would cost every call a context) */
+  private split(w: Word, fields: string[]): string[] {
     const groups: Piece[][] = [[]];
     this.pieces(w.parts, groups);
     const quotedSomewhere = w.parts.some((p) => (p.k === 'lit' && p.q) || (p.k !== 'lit' && p.q));

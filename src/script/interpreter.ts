@@ -105,6 +105,8 @@ class Stage implements CommandIo {
   status = 0;
   /** what the command wrote to its stderr stream */
   stderr = '';
+  /** what it wrote into the pipe to the next command */
+  piped = '';
   /** what a failure is reported under (the command name) */
   name: string;
   /** set once the redirections are done (they can assign variables) */
@@ -116,11 +118,12 @@ class Stage implements CommandIo {
 
   constructor(
     readonly line: number,
-    /** the command's fields, and the word each came from */
+    /** the command's fields, and the word each came from (only kept for a failure report) */
     readonly argv: string[],
-    readonly from: Word[],
+    readonly from: Word[] | undefined,
     public stdin: string,
-    private readonly toOut: (t: string) => void,
+    /** where its standard output goes: the replay's (undefined: a pipe to the next command, see piped) */
+    private readonly replayIo: Io | undefined,
     /** the replay's files */
     private readonly files: Map<string, string>,
   ) {
@@ -144,7 +147,8 @@ class Stage implements CommandIo {
     if (!t.length) return;
     switch (s.kind) {
       case 'out':
-        this.toOut(t);
+        if (this.replayIo) this.replayIo.out(t);
+        else this.piped += t;
         break;
       case 'err':
         this.stderr += t;
@@ -224,8 +228,7 @@ export class Replay {
   private commands = 0;
   private readonly expander: Expander;
   private readonly fileView: FileView;
-  /** the replay's standard output, the clock and the files it wrote, as the commands see them */
-  private readonly toOut: (t: string) => void;
+  /** the clock and the files the replay wrote, as the tools see them */
   private readonly now: () => Date;
   private readonly scriptFile: (path: string) => string | undefined;
 
@@ -260,7 +263,6 @@ export class Replay {
       stat: (p) => this.stat(p),
       read: (p) => this.read(p),
     };
-    this.toOut = (t) => o.io.out(t);
     this.now = () => o.io.now();
     this.scriptFile = (p) => this.files.get(this.resolvePath(p));
   }
@@ -401,28 +403,22 @@ export class Replay {
       }
       const pipeline = i === 0 ? list.first : rest[i - 1]!.pipeline;
       const running = this.pipeline(pipeline, i === rest.length && !pipeline.bang);
-      if (running) {
-        const next = i + 1;
-        return next > rest.length ? running : running.then(() => this.andOr(list, next));
-      }
+      if (running) return i === rest.length ? running : this.andOrAfter(running, list, i + 1);
     }
     return undefined;
   }
 
-  /** a pipeline from its stage `i` on, that stage's input, and the stages done (see andOr) */
-  private pipeline(p: Pipeline, counts: boolean, i = 0, input = '', done: Stage[] = []): Promise<void> | undefined {
+  /** the rest of an AND-OR list once a command of it is done (apart: a closure in andOr would cost every call a context) */
+  private andOrAfter(running: Promise<void>, list: AndOr, from: number): Promise<void> {
+    return running.then(() => this.andOr(list, from));
+  }
+
+  /** a pipeline from its stage `i` on, the stages before it done (see andOr) */
+  private pipeline(p: Pipeline, counts: boolean, i = 0, done: Stage[] = []): Promise<void> | undefined {
     for (; i < p.cmds.length; i++) {
-      let output = '';
-      const stage = this.simple(p.cmds[i]!, input, i === p.cmds.length - 1 ? this.toOut : (t) => (output += t));
-      if (stage instanceof Promise) {
-        const next = i + 1;
-        return stage.then((s) => {
-          done.push(s);
-          return this.pipeline(p, counts, next, output, done);
-        });
-      }
+      const stage = this.simple(p.cmds[i]!, i ? done[i - 1]!.piped : '', i === p.cmds.length - 1 ? this.o.io : undefined);
+      if (stage instanceof Promise) return this.pipelineAfter(stage, p, counts, i + 1, done);
       done.push(stage);
-      input = output;
     }
     let culprit = done[done.length - 1]!;
     if (this.pipefail) culprit = [...done].reverse().find((r) => r.status !== 0) ?? culprit;
@@ -435,10 +431,18 @@ export class Replay {
     return undefined;
   }
 
+  /** the rest of a pipeline once its stage `next - 1` is done (see andOrAfter) */
+  private pipelineAfter(running: Promise<Stage>, p: Pipeline, counts: boolean, next: number, done: Stage[]): Promise<void> {
+    return running.then((stage) => {
+      done.push(stage);
+      return this.pipeline(p, counts, next, done);
+    });
+  }
+
   private fail(r: Stage, status: number): void {
     const text = r.stderr.length ? r.stderr : `${r.name}: exit status ${status}\n`;
     const f: Failure = { file: this.file, line: r.line, status, message: text.replace(/\n$/, '') };
-    if (this.o.report) this.o.report({ ...f, fields: r.argv.map((text, i) => ({ text, word: r.from[i]! })) });
+    if (this.o.report) this.o.report({ ...f, fields: r.argv.map((text, i) => ({ text, word: r.from![i]! })) });
     else this.o.io.err(`${this.file}:${r.line}: ${text.endsWith('\n') ? text : text + '\n'}`);
     this.failures.push(f);
     if (!this.o.keepGoing && !this.errexitOff && !this.o.dryRun) throw new ScriptExit(status);
@@ -527,16 +531,16 @@ export class Replay {
     return knownCache ?? [];
   }
 
-  private simple(cmd: SimpleCommand, stdin: string, toOut: (t: string) => void): Stage | Promise<Stage> {
+  private simple(cmd: SimpleCommand, stdin: string, replayIo: Io | undefined): Stage | Promise<Stage> {
     const line = cmd.line;
     const argv: string[] = [];
-    const from: Word[] = [];
+    const from: Word[] | undefined = this.o.report ? [] : undefined;
     let assigns: readonly [string, string][] = NO_ASSIGNS;
     try {
       const { words } = cmd;
       for (let i = 0; i < words.length; i++) {
         this.expander.fields(words[i]!, argv);
-        while (from.length < argv.length) from.push(words[i]!);
+        while (from && from.length < argv.length) from.push(words[i]!);
       }
       if (cmd.assigns.length) {
         const values: [string, string][] = [];
@@ -551,13 +555,12 @@ export class Replay {
       throw e;
     }
     this.commands++;
-    const stage = new Stage(line, argv, from, stdin, toOut, this.files);
+    const stage = new Stage(line, argv, from, stdin, replayIo, this.files);
     if (this.xtrace) {
       const shown = [...assigns.map(([k, v]) => `${k}=${quoteForTrace(v)}`), ...argv.map(quoteForTrace)];
       this.o.io.err(`+ ${shown.join(' ')}\n`);
     }
-    if (cmd.redirs.length) return this.redirect(cmd, stage).then((ok) => (ok ? this.execute(cmd, stage, assigns) : stage));
-    return this.execute(cmd, stage, assigns);
+    return cmd.redirs.length ? this.redirect(cmd, stage, assigns) : this.execute(cmd, stage, assigns);
   }
 
   /** runs a command once its redirections are done (see andOr) */
@@ -580,7 +583,12 @@ export class Replay {
       return stage;
     }
     const status = this.dispatch(argv, stage, cmd.line, assigns);
-    return typeof status === 'number' ? this.ended(stage, status) : status.then((st) => this.ended(stage, st));
+    return typeof status === 'number' ? this.ended(stage, status) : this.endedLater(stage, status);
+  }
+
+  /** ended() once a command's status comes (see andOrAfter) */
+  private endedLater(stage: Stage, status: Promise<number>): Promise<Stage> {
+    return status.then((st) => this.ended(stage, st));
   }
 
   /** a command's status, once what it wrote to /proc/sys is written (one sysctl write each) */
@@ -597,8 +605,8 @@ export class Replay {
     return stage;
   }
 
-  /** a command's redirections, left to right; false when one failed (the stage says why) */
-  private async redirect(cmd: SimpleCommand, stage: Stage): Promise<boolean> {
+  /** a command's redirections, left to right, then the command unless one failed (the stage says why) */
+  private async redirect(cmd: SimpleCommand, stage: Stage, assigns: readonly [string, string][]): Promise<Stage> {
     const line = cmd.line;
     for (const r of cmd.redirs) {
       const target = r.target ? this.expandTarget(r.target, line) : '';
@@ -617,7 +625,7 @@ export class Replay {
             stage.stderr += `${target}: ${c.error}\n`;
             stage.status = 1;
             stage.name ||= target;
-            return false;
+            return stage;
           }
           stage.stdin = c;
           break;
@@ -650,7 +658,7 @@ export class Replay {
             stage.stderr += `${target}: ${sink.error}\n`;
             stage.status = 1;
             stage.name ||= target;
-            return false;
+            return stage;
           }
           if (both) {
             stage.fd1 = sink;
@@ -660,7 +668,7 @@ export class Replay {
         }
       }
     }
-    return true;
+    return this.execute(cmd, stage, assigns);
   }
 
   private unsupportedAt(what: string, line: number): never {
