@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScriptError } from '../src/script/errors.js';
 import { Expander, ExpansionError, type Variables } from '../src/script/expand.js';
+import { Lexer, PlainWord, type Word } from '../src/script/lexer.js';
 import { parseScript, type Item, type SimpleCommand } from '../src/script/parser.js';
 
 function cmds(src: string): SimpleCommand[] {
@@ -86,6 +87,21 @@ describe('reading commands', () => {
   });
 });
 
+describe('the quick word readers', () => {
+  it('read a plain word or a lone $NAME as the general word reader does', () => {
+    const shape = (w: Word | undefined) => w && { parts: w.parts, raw: w.raw, line: w.line, endLine: w.endLine, col: w.col, start: w.start, end: w.end };
+    const words = ['plain', 'a.b/c ', '10.0.0.1/24;', '-j\n', '~x', 'a\r', 'é', 'x#y', 'a{b', '$IPT', '$IPT ', '$IPT;', '$IPT|x', '$IPT)', '$IPT>x', '$IPT\n', '$IPT#', '$IPT\r', '$IPT-x', '$IPT.x', '$_a9 ', '$a1', '$1', '$9x', '$$', '${IPT}', '$IPT$X', '$IPTé', '$IPT"x"', '$', '$ x'];
+    for (const text of words) {
+      const quick = new Lexer(text);
+      const general = new Lexer(text);
+      const t = quick.next();
+      expect(t.t).toBe('word');
+      expect(shape(t as Word)).toEqual(shape(general.readWord()));
+      expect(quick.pos).toBe(general.pos);
+    }
+  });
+});
+
 describe('refused constructs name themselves and their line', () => {
   it.each([
     ['if [ -x /sbin/iptables ]; then\n  iptables -F\nfi\n', 1, 'conditionals'],
@@ -153,5 +169,19 @@ describe('expansion', () => {
 
   it('expands ~ and leaves glob characters alone', () => {
     expect(expand('~/x "~/y" a* [ab]', vars({ HOME: '/root' }))).toEqual(['/root/x', '~/y', 'a*', '[ab]']);
+  });
+
+  it('expands a plain word (read without parts) as the same word spelled with its literal part', () => {
+    const [c] = cmds('iptables -A INPUT -s 10.0.0.0/8 ~ ~/x ~root a~ x=~/y a*b [ab] 1:2 %x @a a,b -j --log-prefix !');
+    for (const v of [vars({ HOME: '/root' }), vars({ HOME: '/h', IFS: ':,/' })]) {
+      const e = new Expander(v);
+      for (const w of c!.words) {
+        expect(w).toBeInstanceOf(PlainWord);
+        const spelled: Word = { t: 'word', parts: [{ k: 'lit', s: w.raw, q: false }], raw: w.raw, line: w.line, endLine: w.endLine, col: w.col, start: w.start, end: w.end };
+        expect(w.parts).toEqual(spelled.parts);
+        expect(e.fields(w)).toEqual(e.fields(spelled));
+        expect(e.string(w)).toBe(e.string(spelled));
+      }
+    }
   });
 });

@@ -244,6 +244,32 @@ describe('run: replaying a script', () => {
     expect([r.rc, r.stdout, r.stderr]).toEqual([0, 'have-web\n4\n-N WE\n-N WEB\n', '']);
   });
 
+  it('runs commands that finish at once and tools that are awaited in order, in lists and pipelines alike', async () => {
+    // builtins return their status at once, the emulated tools through a promise: either may come
+    // first or last in an AND-OR list or a pipeline, and the output, statuses and failure keep the order
+    const sb = new Sandbox();
+    const r = await sb.run(
+      ['run', '-'],
+      [
+        'echo a; iptables -N X && echo b || echo c',
+        'iptables -N X 2>/dev/null && echo d || echo e',
+        'iptables -S X | grep -c X; echo f',
+        'false || iptables -A X -j ACCEPT && iptables -S X | wc -l',
+        'set -o pipefail',
+        'iptables -S NOPE 2>/dev/null | cat || echo g',
+        "echo h | iptables -S X | grep -- '-A X' && echo i",
+        '! iptables -S X >/dev/null && echo j || echo k',
+        'iptables -S X > x.txt; cat x.txt | iptables -S X 2>&1 | grep -c . ; echo 0 > /proc/sys/net/ipv4/ip_forward && cat /proc/sys/net/ipv4/ip_forward',
+        'X=1 iptables -S X >/dev/null && echo "x=$X"',
+        'iptables -S NOPE2',
+        'echo never',
+      ].join('\n') + '\n',
+    );
+    expect(r.stdout).toBe('a\nb\ne\n1\nf\n2\ng\n-A X -j ACCEPT\ni\nk\n2\n0\nx=\n');
+    expect(r.stderr.split('\n')[0]).toBe("-:11: iptables v1.8.9 (nf_tables): chain `NOPE2' in table `filter' is incompatible, use 'nft' tool.");
+    expect(r.rc).toBe(1);
+  });
+
   it('keeps a carriage return in words, as bash does with a CRLF script', async () => {
     const sb = new Sandbox();
     const r = await sb.run(['run', '-'], 'echo x\r\n');

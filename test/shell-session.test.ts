@@ -88,7 +88,7 @@ describe('shell: lines', () => {
   it('finds the caret token among the expanded words', () => {
     const { s } = session();
     void s;
-    const word = (text: string, col: number) => ({ text, word: { parts: [], raw: text, line: 1, endLine: 1, col, start: col, end: col + text.length } });
+    const word = (text: string, col: number) => ({ text, word: { t: 'word' as const, parts: [], raw: text, line: 1, endLine: 1, col, start: col, end: col + text.length } });
     expect(caretFor({ file: '', line: 1, status: 2, message: "Bad argument `x'", fields: [word('iptables', 0), word('x', 9)] })).toEqual({ col: 9, width: 1 });
     expect(caretFor({ file: '', line: 1, status: 1, message: 'no quotes here', fields: [word('a', 0)] })).toBeUndefined();
   });

@@ -4,7 +4,7 @@
  * unquoted results on IFS, and quote removal. Pathname expansion is not done: a word with `*` or
  * `?` stays as written (what bash does too when no file matches).
  */
-import type { Word, WordPart } from './lexer.js';
+import { isNameStart, PlainWord, type Word, type WordPart } from './lexer.js';
 
 export interface Variables {
   get(name: string): string | undefined;
@@ -28,6 +28,15 @@ interface Piece {
 }
 
 const DEFAULT_IFS = ' \t\n';
+
+/** the value has a character of the default IFS (it would be split) */
+function hasBlank(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10) return true;
+  }
+  return false;
+}
 
 function lookup(v: Variables, name: string): string | undefined {
   if (/^[0-9]+$/.test(name)) {
@@ -182,30 +191,44 @@ export class Expander {
     const out: { s: string; q: boolean }[] = [];
     for (const p of parts) {
       if (p.k === 'lit') out.push({ s: p.s, q: p.q });
-      else out.push({ s: this.string({ parts: [p], raw: '', line: 0, endLine: 0, col: 0, start: 0, end: 0 }), q: p.q });
+      else out.push({ s: this.string({ t: 'word', parts: [p], raw: '', line: 0, endLine: 0, col: 0, start: 0, end: 0 }), q: p.q });
     }
     return out;
   }
 
-  /** a word expanded into fields (command arguments) */
-  fields(w: Word): string[] {
+  /** a word expanded into fields (command arguments), pushed onto `fields` */
+  fields(w: Word, fields: string[] = []): string[] {
+    if (w instanceof PlainWord && w.raw[0] !== '~') {
+      fields.push(w.raw);
+      return fields;
+    }
     if (w.parts.length === 1) {
       // the common words: one literal, or one unquoted variable without IFS characters
       const p = w.parts[0]!;
-      if (p.k === 'lit' && !p.q && p.s.length && p.s[0] !== '~') return [p.s];
-      if (p.k === 'lit' && p.q) return [p.s];
-      if (p.k === 'param' && !p.op && !p.q && /^[A-Za-z_]/.test(p.name) && this.v.get('IFS') === undefined) {
+      if (p.k === 'lit' && (p.q || (p.s.length && p.s[0] !== '~'))) {
+        fields.push(p.s);
+        return fields;
+      }
+      if (p.k === 'param' && !p.op && !p.q && isNameStart(p.name.charCodeAt(0)) && this.v.get('IFS') === undefined) {
         const v = this.v.get(p.name);
-        if (v !== undefined && v.length && !/[ \t\n]/.test(v)) return [v];
+        if (v !== undefined && v.length && !hasBlank(v)) {
+          fields.push(v);
+          return fields;
+        }
       }
     }
+    return this.split(w, fields);
+  }
+
+  /** fields() for any word (its own function: the closures here would cost every call a context) */
+  private split(w: Word, fields: string[]): string[] {
     const groups: Piece[][] = [[]];
     this.pieces(w.parts, groups);
     const quotedSomewhere = w.parts.some((p) => (p.k === 'lit' && p.q) || (p.k !== 'lit' && p.q));
     const ifs = this.ifs();
     const white = [...ifs].filter((c) => c === ' ' || c === '\t' || c === '\n').join('');
     const hard = [...ifs].filter((c) => !white.includes(c)).join('');
-    const fields: string[] = [];
+    const first = fields.length;
     for (const g of groups) {
       let cur: string | undefined;
       const emit = (): void => {
@@ -240,7 +263,7 @@ export class Expander {
       if (cur !== undefined) fields.push(cur);
       else if (g.length && g.every((p) => !p.split) && groups.length > 1) fields.push('');
     }
-    if (!fields.length && quotedSomewhere && !(w.parts.length === 1 && w.parts[0]!.k === 'param' && w.parts[0].name === '@')) return [''];
+    if (fields.length === first && quotedSomewhere && !(w.parts.length === 1 && w.parts[0]!.k === 'param' && w.parts[0].name === '@')) fields.push('');
     return fields;
   }
 

@@ -19,7 +19,7 @@ import { cat, echo, grep, headTail, printf, test, wc, type FileView, type StageI
 import { ScriptError, unsupported } from './errors.js';
 import { ExpansionError, Expander, type Variables } from './expand.js';
 import type { Word } from './lexer.js';
-import { readItems, type AndOr, type Item, type Pipeline, type SimpleCommand } from './parser.js';
+import { Parser, type AndOr, type Item, type Pipeline, type SimpleCommand } from './parser.js';
 import { isProcSys, procEntry, procSysKey, type ProcEntry } from './proc.js';
 import type { MemorySession, SnapshotScope } from './session.js';
 import { baseName, EMULATED, NOTED, REFUSED, TOOL_DIRS, toolPath } from './tools.js';
@@ -94,14 +94,107 @@ type Sink =
   | { kind: 'file'; path: string; append: boolean }
   | { kind: 'proc'; path: string; entry: ProcEntry; text: string };
 
-interface StageResult {
-  status: number;
+/** where a command's output goes when nothing redirects it */
+const OUT: Sink = { kind: 'out' };
+const ERR: Sink = { kind: 'err' };
+
+type ProcSink = Extract<Sink, { kind: 'proc' }>;
+
+/** one command of a pipeline: its streams after its redirections, then its status and stderr */
+class Stage implements CommandIo {
+  status = 0;
   /** what the command wrote to its stderr stream */
-  stderr: string;
-  line: number;
+  stderr = '';
+  /** what it wrote into the pipe to the next command */
+  piped = '';
+  /** what a failure is reported under (the command name) */
   name: string;
-  fields: { text: string; word: Word }[];
+  /** set once the redirections are done (they can assign variables) */
+  env!: NodeJS.ProcessEnv;
+  fd1: Sink = OUT;
+  fd2: Sink = ERR;
+  /** /proc/sys files written to: each is one sysctl write when the command ends */
+  procSinks: Set<ProcSink> | undefined;
+
+  constructor(
+    readonly line: number,
+    /** the command's fields, and the word each came from (only kept for a failure report) */
+    readonly argv: string[],
+    readonly from: Word[] | undefined,
+    public stdin: string,
+    /** where its standard output goes: the replay's (undefined: a pipe to the next command, see piped) */
+    private readonly replayIo: Io | undefined,
+    /** the replay's files */
+    private readonly files: Map<string, string>,
+  ) {
+    this.name = argv[0] ?? '';
+  }
+
+  setSink(fd: 1 | 2, s: Sink): void {
+    if (fd === 1) this.fd1 = s;
+    else this.fd2 = s;
+  }
+
+  out(t: string): void {
+    this.write(this.fd1, t);
+  }
+
+  err(t: string): void {
+    this.write(this.fd2, t);
+  }
+
+  private write(s: Sink, t: string): void {
+    if (!t.length) return;
+    switch (s.kind) {
+      case 'out':
+        if (this.replayIo) this.replayIo.out(t);
+        else this.piped += t;
+        break;
+      case 'err':
+        this.stderr += t;
+        break;
+      case 'null':
+        break;
+      case 'file':
+        this.files.set(s.path, (this.files.get(s.path) ?? '') + t);
+        break;
+      case 'proc':
+        s.text += t;
+        (this.procSinks ??= new Set()).add(s);
+        break;
+    }
+  }
 }
+
+/** the Io an emulated tool runs with: the command's streams, the replay's directory, clock and files */
+class ToolIo implements Io {
+  readonly isTTY = false;
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(
+    private readonly cx: CommandIo,
+    readonly cwd: string,
+    readonly now: () => Date,
+    readonly scriptFile: (path: string) => string | undefined,
+  ) {
+    this.env = cx.env;
+  }
+
+  out(t: string): void {
+    this.cx.out(t);
+  }
+
+  err(t: string): void {
+    this.cx.err(t);
+  }
+
+  readStdin(): Promise<string> {
+    return Promise.resolve(this.cx.stdin);
+  }
+}
+
+/** a command without assignments in front of it */
+const NO_ASSIGNS: readonly [string, string][] = [];
 
 const SHELL_BUILTINS = new Set([
   ':', 'true', 'false', 'echo', 'printf', 'test', '[', 'cat', 'grep', 'head', 'tail', 'wc', 'exit', 'export', 'readonly', 'unset', 'set', 'shift',
@@ -135,6 +228,9 @@ export class Replay {
   private commands = 0;
   private readonly expander: Expander;
   private readonly fileView: FileView;
+  /** the clock and the files the replay wrote, as the tools see them */
+  private readonly now: () => Date;
+  private readonly scriptFile: (path: string) => string | undefined;
 
   constructor(private readonly o: ReplayOptions) {
     this.host = o.host;
@@ -167,6 +263,8 @@ export class Replay {
       stat: (p) => this.stat(p),
       read: (p) => this.read(p),
     };
+    this.now = () => o.io.now();
+    this.scriptFile = (p) => this.files.get(this.resolvePath(p));
   }
 
   /** the host commands currently act on */
@@ -199,10 +297,10 @@ export class Replay {
     const flags = /^#!\s*\S+((?:[ \t]+-[a-zA-Z]+)+)/.exec(src)?.[1] ?? '';
     if (/-\w*u/.test(flags)) this.nounset = true;
     if (/-\w*x/.test(flags)) this.xtrace = true;
-    await loadKnownSysctls();
+    await loadModules();
     let status: number;
     try {
-      status = await this.runItems(readItems(src));
+      status = await this.runItems(new Parser(src));
     } catch (e) {
       if (e instanceof ScriptExit) status = e.status;
       else if (e instanceof SourceReturn) status = e.status;
@@ -223,9 +321,10 @@ export class Replay {
   /** One line typed at the interactive prompt (parse errors are the caller's, for its caret). */
   async runLine(items: Item[], file: string): Promise<{ status: number; exit: boolean }> {
     this.file = file;
-    await loadKnownSysctls();
+    await loadModules();
     try {
-      return { status: await this.runItems(items), exit: false };
+      let i = 0;
+      return { status: await this.runItems({ nextItem: () => items[i++] }), exit: false };
     } catch (e) {
       if (e instanceof ScriptExit) return { status: e.status, exit: e.byExit };
       if (e instanceof SourceReturn) return { status: e.status, exit: false };
@@ -250,13 +349,19 @@ export class Replay {
     this.notes.set(what, l);
   }
 
-  private async runItems(items: Iterable<Item>): Promise<number> {
-    for (const it of items) {
+  /**
+   * Runs items as they are read, as bash reads a script while it runs (an error is thrown when
+   * reached). A replay holds one item at a time: the whole tree of a 10,000-line script costs more
+   * in garbage collection than the reading itself.
+   */
+  private async runItems(items: { nextItem(): Item | undefined }): Promise<number> {
+    for (let it = items.nextItem(); it; it = items.nextItem()) {
       if (it.kind === 'directive') {
         this.directive(it.text, it.line);
         continue;
       }
-      await this.andOr(it.list);
+      const running = this.andOr(it.list);
+      if (running) await running;
     }
     return this.status;
   }
@@ -284,39 +389,60 @@ export class Replay {
     return this.o.session ? this.o.session.lab : readLab(this.o.statePath);
   }
 
-  private async andOr(list: AndOr): Promise<void> {
-    const all = [{ op: undefined as undefined | '&&' | '||', pipeline: list.first }, ...list.rest];
-    for (let i = 0; i < all.length; i++) {
-      const { op, pipeline } = all[i]!;
-      if (!this.o.dryRun && ((op === '&&' && this.status !== 0) || (op === '||' && this.status === 0))) continue;
-      const counts = i === all.length - 1 && !pipeline.bang;
-      await this.pipeline(pipeline, counts);
+  /**
+   * An AND-OR list from its pipeline `from` on (0: the first). Commands run synchronously as long
+   * as they can; while one is running (an emulated tool, a read), the rest of the list waits on
+   * the promise returned.
+   */
+  private andOr(list: AndOr, from = 0): Promise<void> | undefined {
+    const { rest } = list;
+    for (let i = from; i <= rest.length; i++) {
+      if (i > 0 && !this.o.dryRun) {
+        const { op } = rest[i - 1]!;
+        if ((op === '&&' && this.status !== 0) || (op === '||' && this.status === 0)) continue;
+      }
+      const pipeline = i === 0 ? list.first : rest[i - 1]!.pipeline;
+      const running = this.pipeline(pipeline, i === rest.length && !pipeline.bang);
+      if (running) return i === rest.length ? running : this.andOrAfter(running, list, i + 1);
     }
+    return undefined;
   }
 
-  private async pipeline(p: Pipeline, counts: boolean): Promise<void> {
-    let input = '';
-    const results: StageResult[] = [];
-    for (let i = 0; i < p.cmds.length; i++) {
-      const isLast = i === p.cmds.length - 1;
-      let output = '';
-      results.push(await this.simple(p.cmds[i]!, input, isLast ? (t) => this.o.io.out(t) : (t) => (output += t)));
-      input = output;
+  /** the rest of an AND-OR list once a command of it is done (apart: a closure in andOr would cost every call a context) */
+  private andOrAfter(running: Promise<void>, list: AndOr, from: number): Promise<void> {
+    return running.then(() => this.andOr(list, from));
+  }
+
+  /** a pipeline from its stage `i` on, the stages before it done (see andOr) */
+  private pipeline(p: Pipeline, counts: boolean, i = 0, done: Stage[] = []): Promise<void> | undefined {
+    for (; i < p.cmds.length; i++) {
+      const stage = this.simple(p.cmds[i]!, i ? done[i - 1]!.piped : '', i === p.cmds.length - 1 ? this.o.io : undefined);
+      if (stage instanceof Promise) return this.pipelineAfter(stage, p, counts, i + 1, done);
+      done.push(stage);
     }
-    let culprit = results[results.length - 1]!;
-    if (this.pipefail) culprit = [...results].reverse().find((r) => r.status !== 0) ?? culprit;
+    let culprit = done[done.length - 1]!;
+    if (this.pipefail) culprit = [...done].reverse().find((r) => r.status !== 0) ?? culprit;
     let status = culprit.status;
     if (p.bang) status = status === 0 ? 1 : 0;
     this.status = status;
     const failing = counts && status !== 0;
-    for (const r of results) if (r.stderr.length && !(failing && r === culprit)) this.o.io.err(r.stderr);
+    for (const r of done) if (r.stderr.length && !(failing && r === culprit)) this.o.io.err(r.stderr);
     if (failing) this.fail(culprit, status);
+    return undefined;
   }
 
-  private fail(r: StageResult, status: number): void {
+  /** the rest of a pipeline once its stage `next - 1` is done (see andOrAfter) */
+  private pipelineAfter(running: Promise<Stage>, p: Pipeline, counts: boolean, next: number, done: Stage[]): Promise<void> {
+    return running.then((stage) => {
+      done.push(stage);
+      return this.pipeline(p, counts, next, done);
+    });
+  }
+
+  private fail(r: Stage, status: number): void {
     const text = r.stderr.length ? r.stderr : `${r.name}: exit status ${status}\n`;
     const f: Failure = { file: this.file, line: r.line, status, message: text.replace(/\n$/, '') };
-    if (this.o.report) this.o.report({ ...f, fields: r.fields });
+    if (this.o.report) this.o.report({ ...f, fields: r.argv.map((text, i) => ({ text, word: r.from![i]! })) });
     else this.o.io.err(`${this.file}:${r.line}: ${text.endsWith('\n') ? text : text + '\n'}`);
     this.failures.push(f);
     if (!this.o.keepGoing && !this.errexitOff && !this.o.dryRun) throw new ScriptExit(status);
@@ -334,7 +460,7 @@ export class Replay {
   }
 
   private exported: NodeJS.ProcessEnv | undefined;
-  private env(extra: [string, string][] = []): NodeJS.ProcessEnv {
+  private env(extra: readonly [string, string][] = NO_ASSIGNS): NodeJS.ProcessEnv {
     if (!this.exported) {
       this.exported = {};
       for (const [k, v] of this.vars) if (v.exported) this.exported[k] = v.value;
@@ -405,55 +531,107 @@ export class Replay {
     return knownCache ?? [];
   }
 
-  private async simple(cmd: SimpleCommand, stdin: string, toOut: (t: string) => void): Promise<StageResult> {
+  private simple(cmd: SimpleCommand, stdin: string, replayIo: Io | undefined): Stage | Promise<Stage> {
     const line = cmd.line;
-    let stderr = '';
-    const fields: { text: string; word: Word }[] = [];
-    const result = (status: number, name: string): StageResult => ({ status, stderr, line, name, fields });
-    let argv: string[];
-    const assigns: [string, string][] = [];
+    const argv: string[] = [];
+    const from: Word[] | undefined = this.o.report ? [] : undefined;
+    let assigns: readonly [string, string][] = NO_ASSIGNS;
     try {
-      for (const w of cmd.words) for (const text of this.expander.fields(w)) fields.push({ text, word: w });
-      argv = fields.map((f) => f.text);
-      for (const a of cmd.assigns) {
-        const v = this.expander.string(a.value);
-        assigns.push([a.name, a.append ? (this.vars.get(a.name)?.value ?? '') + v : v]);
+      const { words } = cmd;
+      for (let i = 0; i < words.length; i++) {
+        this.expander.fields(words[i]!, argv);
+        while (from && from.length < argv.length) from.push(words[i]!);
+      }
+      if (cmd.assigns.length) {
+        const values: [string, string][] = [];
+        for (const a of cmd.assigns) {
+          const v = this.expander.string(a.value);
+          values.push([a.name, a.append ? (this.vars.get(a.name)?.value ?? '') + v : v]);
+        }
+        assigns = values;
       }
     } catch (e) {
       if (e instanceof ExpansionError) this.fatal(line, e.message, 1);
       throw e;
     }
     this.commands++;
-    const name = argv[0] ?? '';
+    const stage = new Stage(line, argv, from, stdin, replayIo, this.files);
     if (this.xtrace) {
       const shown = [...assigns.map(([k, v]) => `${k}=${quoteForTrace(v)}`), ...argv.map(quoteForTrace)];
       this.o.io.err(`+ ${shown.join(' ')}\n`);
     }
+    return cmd.redirs.length ? this.redirect(cmd, stage, assigns) : this.execute(cmd, stage, assigns);
+  }
 
-    // redirections, left to right
-    const fds: [string, Sink, Sink] = [stdin, OUT, ERR];
+  /** runs a command once its redirections are done (see andOr) */
+  private execute(cmd: SimpleCommand, stage: Stage, assigns: readonly [string, string][]): Stage | Promise<Stage> {
+    stage.env = this.env(assigns);
+    const { argv } = stage;
+    if (!argv.length) {
+      if (!cmd.assigns.length) return stage;
+      try {
+        for (const [k, v] of assigns) this.assign(k, v);
+      } catch (e) {
+        if (e instanceof ExpansionError) {
+          stage.stderr += `${e.message}\n`;
+          stage.status = 1;
+          stage.name = cmd.assigns[0]!.name;
+          return stage;
+        }
+        throw e;
+      }
+      return stage;
+    }
+    const status = this.dispatch(argv, stage, cmd.line, assigns);
+    return typeof status === 'number' ? this.ended(stage, status) : this.endedLater(stage, status);
+  }
+
+  /** ended() once a command's status comes (see andOrAfter) */
+  private endedLater(stage: Stage, status: Promise<number>): Promise<Stage> {
+    return status.then((st) => this.ended(stage, st));
+  }
+
+  /** a command's status, once what it wrote to /proc/sys is written (one sysctl write each) */
+  private ended(stage: Stage, status: number): Stage | Promise<Stage> {
+    stage.status = status;
+    return stage.procSinks ? this.writeProc(stage, stage.procSinks) : stage;
+  }
+
+  private async writeProc(stage: Stage, sinks: Set<ProcSink>): Promise<Stage> {
+    for (const s of sinks) {
+      const st = await this.procWrite(s, stage.argv[0]!, stage.line, (t) => (stage.stderr += t));
+      if (st !== 0) stage.status = st;
+    }
+    return stage;
+  }
+
+  /** a command's redirections, left to right, then the command unless one failed (the stage says why) */
+  private async redirect(cmd: SimpleCommand, stage: Stage, assigns: readonly [string, string][]): Promise<Stage> {
+    const line = cmd.line;
     for (const r of cmd.redirs) {
       const target = r.target ? this.expandTarget(r.target, line) : '';
       const fd = r.fd ?? (r.op.startsWith('<') ? 0 : 1);
       switch (r.op) {
         case '<<':
         case '<<-':
-          fds[0] = r.heredoc!.quoted ? r.heredoc!.body!.parts.map((p) => (p.k === 'lit' ? p.s : '')).join('') : this.expandTarget(r.heredoc!.body!, line);
+          stage.stdin = r.heredoc!.quoted ? r.heredoc!.body!.parts.map((p) => (p.k === 'lit' ? p.s : '')).join('') : this.expandTarget(r.heredoc!.body!, line);
           break;
         case '<<<':
-          fds[0] = target + '\n';
+          stage.stdin = target + '\n';
           break;
         case '<': {
           const c = await this.read(target);
           if (typeof c !== 'string') {
-            stderr += `${target}: ${c.error}\n`;
-            return result(1, name || target);
+            stage.stderr += `${target}: ${c.error}\n`;
+            stage.status = 1;
+            stage.name ||= target;
+            return stage;
           }
-          fds[0] = c;
+          stage.stdin = c;
           break;
         }
         case '<&':
-          if (target === '-' || target === '0') fds[0] = target === '-' ? '' : fds[0];
+          if (target === '-' || target === '0') stage.stdin = target === '-' ? '' : stage.stdin;
           else return this.unsupportedAt(`duplicating input from descriptor ${target}`, line);
           break;
         case '<>':
@@ -467,75 +645,30 @@ export class Replay {
           if (r.op === '>&' && /^[0-9]$/.test(target)) {
             const n = Number(target);
             if (n > 2) return this.unsupportedAt(`redirections to descriptor ${n}`, line);
-            if (n !== 0 && (fd === 1 || fd === 2)) fds[fd] = fds[n as 1 | 2];
+            if (n !== 0 && (fd === 1 || fd === 2)) stage.setSink(fd, n === 1 ? stage.fd1 : stage.fd2);
             break;
           }
           if (r.op === '>&' && target === '-') {
-            if (fd === 1 || fd === 2) fds[fd] = { kind: 'null' };
+            if (fd === 1 || fd === 2) stage.setSink(fd, { kind: 'null' });
             break;
           }
           const both = r.op === '&>' || r.op === '&>>' || r.op === '>&';
           const sink = this.openSink(target, r.op === '>>' || r.op === '&>>');
           if ('error' in sink) {
-            stderr += `${target}: ${sink.error}\n`;
-            return result(1, name || target);
+            stage.stderr += `${target}: ${sink.error}\n`;
+            stage.status = 1;
+            stage.name ||= target;
+            return stage;
           }
           if (both) {
-            fds[1] = sink;
-            fds[2] = sink;
-          } else if (fd === 1 || fd === 2) fds[fd] = sink;
+            stage.fd1 = sink;
+            stage.fd2 = sink;
+          } else if (fd === 1 || fd === 2) stage.setSink(fd, sink);
           break;
         }
       }
     }
-    let procSinks: Set<Sink> | undefined;
-    const write = (s: Sink, t: string): void => {
-      if (!t.length) return;
-      switch (s.kind) {
-        case 'out':
-          toOut(t);
-          break;
-        case 'err':
-          stderr += t;
-          break;
-        case 'null':
-          break;
-        case 'file':
-          this.files.set(s.path, (this.files.get(s.path) ?? '') + t);
-          break;
-        case 'proc':
-          s.text += t;
-          (procSinks ??= new Set()).add(s);
-          break;
-      }
-    };
-    const cx: CommandIo = {
-      stdin: fds[0],
-      out: (t) => write(fds[1], t),
-      err: (t) => write(fds[2], t),
-      env: this.env(assigns),
-    };
-
-    if (!argv.length) {
-      if (!cmd.assigns.length) return result(0, '');
-      try {
-        for (const [k, v] of assigns) this.assign(k, v);
-      } catch (e) {
-        if (e instanceof ExpansionError) {
-          stderr += `${e.message}\n`;
-          return result(1, cmd.assigns[0]!.name);
-        }
-        throw e;
-      }
-      return result(0, '');
-    }
-    let status = await this.dispatch(argv, cx, line, assigns);
-    for (const s of procSinks ?? []) {
-      if (s.kind !== 'proc') continue;
-      const st = await this.procWrite(s, argv[0]!, line, (t) => (stderr += t));
-      if (st !== 0) status = st;
-    }
-    return result(status, name);
+    return this.execute(cmd, stage, assigns);
   }
 
   private unsupportedAt(what: string, line: number): never {
@@ -582,7 +715,7 @@ export class Replay {
   }
 
   /** what `echo 1 > /proc/sys/...` does: one write of everything the command printed */
-  private async procWrite(s: Extract<Sink, { kind: 'proc' }>, writer: string, line: number, err: (t: string) => void): Promise<number> {
+  private async procWrite(s: ProcSink, writer: string, line: number, err: (t: string) => void): Promise<number> {
     if (!s.text.length) return 0;
     if (this.o.dryRun) return 0;
     if (s.entry.kind === 'unmodelled') {
@@ -598,8 +731,9 @@ export class Replay {
     return 1;
   }
 
-  private async dispatch(argv: string[], cx: CommandIo, line: number, assigns: [string, string][]): Promise<number> {
-    const [cmd, ...args] = argv as [string, ...string[]];
+  private dispatch(argv: string[], cx: CommandIo, line: number, assigns: readonly [string, string][]): number | Promise<number> {
+    const cmd = argv[0]!;
+    const args = argv.slice(1);
     const extra = this.o.extra?.[cmd];
     if (extra) return extra(args, cx);
     if (SHELL_BUILTINS.has(cmd)) return this.builtin(cmd, args, cx, line, assigns);
@@ -632,21 +766,14 @@ export class Replay {
     return 127;
   }
 
-  /** runs an emulated tool through the CLI's entry point (runTool: main() without commander's routing) */
-  async tool(name: string, args: string[], cx: CommandIo, scope: SnapshotScope): Promise<number> {
-    const runTool = (mainModule ??= await import('../cli/dispatch.js')).runTool;
-    const io: Io = {
-      out: cx.out,
-      err: cx.err,
-      readStdin: async () => cx.stdin,
-      env: cx.env,
-      cwd: this.cwd,
-      isTTY: false,
-      now: () => this.o.io.now(),
-      scriptFile: (p) => this.files.get(this.resolvePath(p)),
-    };
+  /**
+   * runs an emulated tool through the CLI's entry point (runTool: main() without commander's
+   * routing), which runScript and runLine have loaded
+   */
+  tool(name: string, args: string[], cx: CommandIo, scope: SnapshotScope): Promise<number> {
+    const io = new ToolIo(cx, this.cwd, this.now, this.scriptFile);
     this.o.session?.prepare(this.host, scope);
-    return runTool(name, args, io, { statePath: this.o.statePath, host: this.host, session: this.o.session });
+    return mainModule!.runTool(name, args, io, { statePath: this.o.statePath, host: this.host, session: this.o.session });
   }
 
   /** --dry-run: iptables lines are parsed as iptables parses them; nothing runs */
@@ -675,7 +802,7 @@ export class Replay {
     return 0;
   }
 
-  private async builtin(cmd: string, args: string[], cx: CommandIo, line: number, assigns: [string, string][]): Promise<number> {
+  private async builtin(cmd: string, args: string[], cx: CommandIo, line: number, assigns: readonly [string, string][]): Promise<number> {
     const dry = this.o.dryRun;
     switch (cmd) {
       case ':':
@@ -847,7 +974,7 @@ export class Replay {
     this.file = args[0]!;
     this.sourceDepth++;
     try {
-      return await this.runItems(readItems(content));
+      return await this.runItems(new Parser(content));
     } catch (e) {
       if (e instanceof SourceReturn) return e.status;
       if (e instanceof ScriptError) throw new SourcedScriptError(args[0]!, e);
@@ -937,6 +1064,9 @@ export class Replay {
   }
 }
 
+/** a long option starting so is an iptables command other than --append (--delete-chain, --list-rules, ...) */
+const OTHER_COMMANDS = /^--(delete|check|insert|replace|list|flush|zero|new-chain|rename-chain|policy|help)/;
+
 /** `iptables [-t TABLE] -A CHAIN ...` in its plain spellings: the table and chain an append goes to */
 function appendTarget(args: string[]): { append: TableName; chain: string } | undefined {
   let table = 'filter';
@@ -953,14 +1083,11 @@ function appendTarget(args: string[]): { append: TableName; chain: string } | un
       if (chain === undefined) return undefined;
     } else if (a[1] !== '-' && a.length > 2) return undefined;
     else if (a.length === 2 && 'CDIRLSFZNXEPh'.includes(a[1]!)) return undefined;
-    else if (a[1] === '-' && /^--(delete|check|insert|replace|list|flush|zero|new-chain|rename-chain|policy|help)/.test(a)) return undefined;
+    else if (a[1] === '-' && OTHER_COMMANDS.test(a)) return undefined;
   }
   return chain !== undefined && isTableName(table) ? { append: table, chain } : undefined;
 }
 
-/** where a command's output goes when nothing redirects it */
-const OUT: Sink = { kind: 'out' };
-const ERR: Sink = { kind: 'err' };
 
 /** how much of the lab a tool can change (what the session must be able to undo) */
 export function scopeOf(tool: string, args: string[]): SnapshotScope {
@@ -989,7 +1116,8 @@ let knownCache: readonly string[] | undefined;
 /** the CLI's entry module, imported once (a dynamic import per command costs a module-map lookup) */
 let mainModule: typeof import('../cli/dispatch.js') | undefined;
 
-/** loads the list of Linux's sysctl keys (a large generated module) before a replay needs it */
-export async function loadKnownSysctls(): Promise<void> {
+/** loads the CLI's entry module and the list of Linux's sysctl keys (a large generated module) before a replay needs them */
+async function loadModules(): Promise<void> {
+  mainModule ??= await import('../cli/dispatch.js');
   knownCache ??= (await import('../net/sysctl-known.js')).KNOWN_SYSCTLS;
 }

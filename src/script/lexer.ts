@@ -18,7 +18,9 @@ export type WordPart =
   /** ${#name} */
   | { k: 'len'; name: string; q: boolean };
 
+/** a word; it is also the lexer's token for it */
 export interface Word {
+  t: 'word';
   parts: WordPart[];
   /** the word as written */
   raw: string;
@@ -31,6 +33,32 @@ export interface Word {
   end: number;
 }
 
+/**
+ * A word of ordinary characters only (most words of a script): one literal, unquoted. Its parts
+ * are made only if something asks for them; expansion gives its text as it is (unless it starts
+ * with `~`).
+ */
+export class PlainWord implements Word {
+  readonly t = 'word';
+  private lit: WordPart[] | undefined;
+
+  constructor(
+    readonly raw: string,
+    readonly line: number,
+    readonly col: number,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+
+  get endLine(): number {
+    return this.line;
+  }
+
+  get parts(): WordPart[] {
+    return (this.lit ??= [{ k: 'lit', s: this.raw, q: false }]);
+  }
+}
+
 export interface HereDoc {
   delim: string;
   /** the delimiter was quoted: the body is taken literally */
@@ -41,7 +69,7 @@ export interface HereDoc {
 }
 
 export type Token =
-  | { t: 'word'; w: Word }
+  | Word
   /** && || ; ;; & | |& ( ) and 'nl' (a newline) */
   | { t: 'op'; op: string; line: number; endLine: number; col: number; start: number; end: number }
   | {
@@ -60,8 +88,6 @@ export type Token =
   | { t: 'eof'; line: number; endLine: number; col: number; start: number; end: number };
 
 const META = new Set([' ', '\t', '\n', ';', '&', '|', '<', '>', '(', ')']);
-const NAME_START = /[A-Za-z_]/;
-const NAME_CHAR = /[A-Za-z0-9_]/;
 const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
 
 export const DIRECTIVE = /^#\s*iptables-sim:\s*(.*?)\s*$/;
@@ -78,7 +104,20 @@ const ENDS_WORD = new Uint8Array(128);
 for (let i = 33; i < 127; i++) if (!`;&|<>()'"\\$\`#{}`.includes(String.fromCharCode(i))) PLAIN[i] = 1;
 for (const ch of ' \t\n;&|<>()') ENDS_WORD[ch.charCodeAt(0)] = 1;
 /** characters a token other than a word can start with */
-const OPERATOR_START = new Set([';', '&', '|', '(', ')', '<', '>']);
+const OPERATOR_START = new Uint8Array(128);
+for (const ch of ';&|()<>') OPERATOR_START[ch.charCodeAt(0)] = 1;
+
+/** a character a variable name can start with (a letter or _); `code` is a UTF-16 code unit */
+export function isNameStart(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || code === 95;
+}
+
+/** where the name characters (letters, digits, _) from `at` on end */
+function nameEnd(s: string, at: number): number {
+  let e = at;
+  for (let c = s.charCodeAt(e); isNameStart(c) || (c >= 48 && c <= 57); c = s.charCodeAt(++e));
+  return e;
+}
 
 export class Lexer {
   pos = 0;
@@ -142,18 +181,6 @@ export class Lexer {
       if (this.pending.length) throw this.eofError(this.pending[0]!.delim, line, col);
       return { t: 'eof', line, endLine: line, col, start, end: start };
     }
-    if (c !== '\n' && !OPERATOR_START.has(c) && !(c >= '0' && c <= '9')) {
-      const plain = this.plainWord();
-      if (plain) {
-        this.atLineStart = false;
-        return { t: 'word', w: plain };
-      }
-    }
-    const op = (o: string): Token => {
-      this.pos += o.length;
-      this.atLineStart = false;
-      return { t: 'op', op: o, line, endLine: line, col, start, end: this.pos };
-    };
     if (c === '\n') {
       this.pos++;
       this.newline();
@@ -166,18 +193,43 @@ export class Lexer {
       return { t: 'op', op: 'nl', line, endLine, col, start, end: this.pos };
     }
     this.atLineStart = false;
+    const code = s.charCodeAt(start);
+    if ((code < 128 && OPERATOR_START[code] === 1) || (code >= 48 && code <= 57 && this.fdRedirection())) return this.operator(c, line, col);
+    const w = (code === 36 /* $ */ ? this.paramWord() : this.plainWord()) ?? this.readWord();
+    if (!w) throw new ScriptError(`syntax error near unexpected token \`${c}'`, line, col);
+    return w;
+  }
+
+  /** digits at pos are a file descriptor number written right before a redirection (`2>`) */
+  private fdRedirection(): boolean {
+    const s = this.src;
+    let e = this.pos;
+    while (e < this.pos + 11 && s.charCodeAt(e) >= 48 && s.charCodeAt(e) <= 57) e++;
+    return s[e] === '<' || s[e] === '>';
+  }
+
+  private op(o: string, line: number, col: number): Token {
+    const start = this.pos;
+    this.pos += o.length;
+    return { t: 'op', op: o, line, endLine: line, col, start, end: this.pos };
+  }
+
+  /** an operator or a redirection at pos (its first character is c) */
+  private operator(c: string, line: number, col: number): Token {
+    const s = this.src;
+    const start = this.pos;
     if (c === ';' || c === '&' || c === '|') {
       const two = s.slice(this.pos, this.pos + 2);
-      if (two === ';;' && s[this.pos + 2] === '&') return op(';;&');
-      if (two === '&&' || two === '||' || two === ';;' || two === ';&' || two === '|&') return op(two);
+      if (two === ';;' && s[this.pos + 2] === '&') return this.op(';;&', line, col);
+      if (two === '&&' || two === '||' || two === ';;' || two === ';&' || two === '|&') return this.op(two, line, col);
     }
-    if (c === ';' || c === '|' || c === ')') return op(c);
+    if (c === ';' || c === '|' || c === ')') return this.op(c, line, col);
     if (c === '(') {
       if (s[this.pos + 1] === '(') throw unsupported('arithmetic commands (`(( ... ))\')', line, col, 2);
-      return op(c);
+      return this.op(c, line, col);
     }
     // redirections, with an optional file descriptor number written right before them
-    const m = c === '<' || c === '>' || c === '&' || (c >= '0' && c <= '9' && /^\d+[<>]/.test(s.slice(this.pos, this.pos + 12))) ? /^(\d*)(&>>|&>|<<<|<<-|<<|>>|>&|<&|<>|>\||<|>)/.exec(s.slice(this.pos, this.pos + 16)) : null;
+    const m = /^(\d*)(&>>|&>|<<<|<<-|<<|>>|>&|<&|<>|>\||<|>)/.exec(s.slice(this.pos, this.pos + 16));
     if (m && (m[1] === '' || !m[2]!.startsWith('&'))) {
       if ((m[2] === '<' || m[2] === '>') && s[this.pos + m[0].length] === '(') {
         throw unsupported('process substitution (`<(...)\')', line, col, m[0].length + 1);
@@ -197,12 +249,7 @@ export class Lexer {
       }
       return tok;
     }
-    if (c === '&') return op('&');
-    const plain = this.plainWord();
-    if (plain) return { t: 'word', w: plain };
-    const w = this.readWord();
-    if (!w) throw new ScriptError(`syntax error near unexpected token \`${c}'`, line, col);
-    return { t: 'word', w };
+    return this.op('&', line, col);
   }
 
   private skipBlanks(): void {
@@ -233,7 +280,7 @@ export class Lexer {
         text += l + '\n';
       }
       hd.body = hd.quoted
-        ? { parts: [{ k: 'lit', s: text, q: true }], raw: text, line: bodyLine, endLine: this.line, col: 0, start: bodyStart, end: this.pos }
+        ? { t: 'word', parts: [{ k: 'lit', s: text, q: true }], raw: text, line: bodyLine, endLine: this.line, col: 0, start: bodyStart, end: this.pos }
         : this.expandableText(text, bodyLine, bodyStart);
     }
     this.pending = [];
@@ -271,11 +318,11 @@ export class Lexer {
       }
     }
     flush();
-    return { parts, raw: text, line, endLine: sub.line, col: 0, start, end: start + text.length };
+    return { t: 'word', parts, raw: text, line, endLine: sub.line, col: 0, start, end: start + text.length };
   }
 
   /** most words are one run of ordinary characters (no quoting, no expansion): read those quickly */
-  private plainWord(): Word | undefined {
+  private plainWord(): PlainWord | undefined {
     const s = this.src;
     const start = this.pos;
     const n = s.length;
@@ -286,7 +333,19 @@ export class Lexer {
     if (end === start || (end < n && !(code < 128 && ENDS_WORD[code] === 1))) return undefined;
     const text = s.slice(start, end);
     this.pos = end;
-    return { parts: [{ k: 'lit', s: text, q: false }], raw: text, line: this.line, endLine: this.line, col: start - this.lineStart, start, end };
+    return new PlainWord(text, this.line, start - this.lineStart, start, end);
+  }
+
+  /** a word that is one `$NAME` and nothing else (as `$IPT`): the word readWord reads, read quickly */
+  private paramWord(): Word | undefined {
+    const s = this.src;
+    const start = this.pos;
+    if (!isNameStart(s.charCodeAt(start + 1))) return undefined;
+    const end = nameEnd(s, start + 2);
+    const code = s.charCodeAt(end);
+    if (end < s.length && !(code < 128 && ENDS_WORD[code] === 1)) return undefined;
+    this.pos = end;
+    return { t: 'word', parts: [{ k: 'param', name: s.slice(start + 1, end), q: false }], raw: s.slice(start, end), line: this.line, endLine: this.line, col: start - this.lineStart, start, end };
   }
 
   /** reads one word at pos; undefined when there is none (a metacharacter) */
@@ -397,7 +456,7 @@ export class Lexer {
         throw unsupported(`brace expansion (\`${brace[0]}')`, line, col + brace.index, brace[0].length);
       }
     }
-    return { parts, raw: s.slice(start, this.pos), line, endLine: this.line, col, start, end: this.pos };
+    return { t: 'word', parts, raw: s.slice(start, this.pos), line, endLine: this.line, col, start, end: this.pos };
   }
 
   /** the inside of "...": pos is after the opening quote */
@@ -481,9 +540,8 @@ export class Lexer {
       return { k: 'lit', s: '', q: false };
     }
     if (n === '{') return this.readBraced(inDouble, line, col);
-    if (n !== undefined && NAME_START.test(n)) {
-      let e = this.pos + 1;
-      while (e < s.length && NAME_CHAR.test(s[e]!)) e++;
+    if (isNameStart(s.charCodeAt(this.pos + 1))) {
+      const e = nameEnd(s, this.pos + 2);
       const name = s.slice(this.pos + 1, e);
       this.pos = e;
       return { k: 'param', name, q: inDouble };
@@ -505,9 +563,8 @@ export class Lexer {
       this.pos++;
     }
     let name: string;
-    if (NAME_START.test(s[this.pos] ?? '')) {
-      let e = this.pos;
-      while (e < s.length && NAME_CHAR.test(s[e]!)) e++;
+    if (isNameStart(s.charCodeAt(this.pos))) {
+      const e = nameEnd(s, this.pos + 1);
       name = s.slice(this.pos, e);
       this.pos = e;
     } else if (/[0-9]/.test(s[this.pos] ?? '')) {
@@ -543,7 +600,7 @@ export class Lexer {
     // a pattern (# ## % %%) is read as outside double quotes even inside them: "${x%% *}" removes
     // everything from the first space, quotes inside the braces still quote
     const pattern = m[1]!.startsWith('#') || m[1]!.startsWith('%');
-    const arg = this.readWord('}', inDouble && !pattern) ?? { parts: [], raw: '', line: this.line, endLine: this.line, col: this.col(), start: argStart, end: argStart };
+    const arg = this.readWord('}', inDouble && !pattern) ?? { t: 'word', parts: [], raw: '', line: this.line, endLine: this.line, col: this.col(), start: argStart, end: argStart };
     if (s[this.pos] !== '}') throw this.eofError('}', line, col);
     this.pos++;
     return { k: 'param', name, op: m[1] as ParamOp, arg, q: inDouble };

@@ -81,6 +81,10 @@ const RESERVED: Record<string, string> = {
 
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)(\+?)=/;
 
+function isOp(t: Token, op: string): boolean {
+  return t.t === 'op' && t.op === op;
+}
+
 function isPlain(w: Word): boolean {
   return w.parts.length === 1 && w.parts[0]!.k === 'lit' && !w.parts[0]!.q;
 }
@@ -88,7 +92,7 @@ function isPlain(w: Word): boolean {
 function tokenText(t: Token): string {
   switch (t.t) {
     case 'word':
-      return t.w.raw;
+      return t.raw;
     case 'op':
       return t.op === 'nl' ? 'newline' : t.op;
     case 'redir':
@@ -98,18 +102,6 @@ function tokenText(t: Token): string {
     case 'eof':
       return 'EOF';
   }
-}
-
-function tokLine(t: Token): number {
-  return t.t === 'word' ? t.w.line : t.line;
-}
-
-function tokEndLine(t: Token): number {
-  return t.t === 'word' ? t.w.endLine : t.endLine;
-}
-
-function tokCol(t: Token): number {
-  return t.t === 'word' ? t.w.col : t.col;
 }
 
 export class Parser {
@@ -131,15 +123,11 @@ export class Parser {
   }
 
   private syntax(t: Token): ScriptError {
-    return new ScriptError(`syntax error near unexpected token \`${tokenText(t)}'`, tokLine(t), tokCol(t), 2, Math.max(1, tokenText(t).length));
-  }
-
-  private isOp(t: Token, ...ops: string[]): boolean {
-    return t.t === 'op' && ops.includes(t.op);
+    return new ScriptError(`syntax error near unexpected token \`${tokenText(t)}'`, t.line, t.col, 2, Math.max(1, tokenText(t).length));
   }
 
   private skipNewlines(): void {
-    while (this.isOp(this.peek(), 'nl')) this.take();
+    while (isOp(this.peek(), 'nl')) this.take();
   }
 
   /** the next item, or undefined at the end of the script */
@@ -147,8 +135,8 @@ export class Parser {
     for (;;) {
       const t = this.peek();
       if (t.t === 'eof') return undefined;
-      if (this.isOp(t, 'nl', ';')) {
-        if (t.t === 'op' && t.op === ';') throw this.syntax(t);
+      if (isOp(t, ';')) throw this.syntax(t);
+      if (isOp(t, 'nl')) {
         this.take();
         continue;
       }
@@ -158,10 +146,10 @@ export class Parser {
       }
       const list = this.andOr();
       const end = this.peek();
-      if (this.isOp(end, '&')) throw unsupported('background jobs (`&\')', tokLine(end), tokCol(end));
-      if (this.isOp(end, ';')) {
+      if (isOp(end, '&')) throw unsupported('background jobs (`&\')', end.line, end.col);
+      if (isOp(end, ';')) {
         this.take();
-      } else if (!this.isOp(end, 'nl') && end.t !== 'eof' && end.t !== 'directive') {
+      } else if (!isOp(end, 'nl') && end.t !== 'eof' && end.t !== 'directive') {
         throw this.syntax(end);
       }
       return { kind: 'list', list };
@@ -184,15 +172,15 @@ export class Parser {
   private pipeline(): Pipeline {
     let bang = false;
     const t = this.peek();
-    if (t.t === 'word' && isPlain(t.w) && t.w.raw === '!') {
+    if (t.t === 'word' && t.raw === '!' && isPlain(t)) {
       this.take();
       bang = true;
     }
     const cmds = [this.simple()];
     for (;;) {
       const p = this.peek();
-      if (this.isOp(p, '|&')) throw unsupported('`|&\' (stderr into a pipe)', tokLine(p), tokCol(p), 2);
-      if (!this.isOp(p, '|')) break;
+      if (isOp(p, '|&')) throw unsupported('`|&\' (stderr into a pipe)', p.line, p.col, 2);
+      if (!isOp(p, '|')) break;
       this.take();
       this.skipNewlines();
       cmds.push(this.simple());
@@ -206,16 +194,14 @@ export class Parser {
       assigns: [],
       words: [],
       redirs: [],
-      line: tokLine(first),
-      startLine: tokLine(first),
-      col: tokCol(first),
-      start: first.t === 'word' ? first.w.start : (first as { start: number }).start,
+      line: first.line,
+      startLine: first.line,
+      col: first.col,
+      start: first.start,
       end: 0,
     };
-    let elements = 0;
-    const noteLine = (): void => {
-      if (++elements === 1) cmd.line = tokEndLine(this.peek());
-    };
+    /** $LINENO is where the token after the command's first element ends */
+    let lineSet = false;
     for (;;) {
       const t = this.peek();
       if (t.t === 'redir') {
@@ -226,49 +212,46 @@ export class Parser {
           const w = this.peek();
           if (w.t !== 'word') throw this.syntax(w);
           this.take();
-          r.target = w.w;
+          r.target = w;
         }
         if (r.fd !== undefined && r.fd > 2) throw unsupported(`redirections of file descriptor ${r.fd}`, t.line, t.col);
         cmd.redirs.push(r);
         cmd.end = this.lexEnd(r);
-        noteLine();
-        continue;
-      }
-      if (t.t !== 'word') break;
-      const w = t.w;
-      if (cmd.words.length === 0) {
-        const m = ASSIGNMENT.exec(w.raw);
-        if (m && w.parts[0]?.k === 'lit' && !w.parts[0].q && w.parts[0].s.startsWith(m[0])) {
-          this.take();
-          cmd.assigns.push({ name: m[1]!, append: m[2] === '+', value: stripPrefix(w, m[0].length) });
-          cmd.end = w.end;
-          if (this.isOp(this.peek(), '(') && w.raw === m[0]) throw unsupported('arrays (`name=(...)\')', w.line, w.col, w.raw.length + 1);
-          noteLine();
-          continue;
-        }
-        if (isPlain(w) && RESERVED[w.raw] !== undefined) throw unsupported(RESERVED[w.raw]!, w.line, w.col, w.raw.length);
-        if (isPlain(w) && w.raw === '!') throw this.syntax(t);
+      } else if (t.t !== 'word') break;
+      else if (cmd.words.length) {
         this.take();
-        cmd.words.push(w);
-        cmd.end = w.end;
-        const n = this.peek();
-        if (this.isOp(n, '(')) {
-          throw unsupported(`functions (\`${w.raw}() { ... }')`, w.line, w.col, w.raw.length + 2);
-        }
-        noteLine();
+        cmd.words.push(t);
+        cmd.end = t.end;
         continue;
+      } else {
+        const m = ASSIGNMENT.exec(t.raw);
+        if (m && t.parts[0]?.k === 'lit' && !t.parts[0].q && t.parts[0].s.startsWith(m[0])) {
+          this.take();
+          cmd.assigns.push({ name: m[1]!, append: m[2] === '+', value: stripPrefix(t, m[0].length) });
+          cmd.end = t.end;
+          if (isOp(this.peek(), '(') && t.raw === m[0]) throw unsupported('arrays (`name=(...)\')', t.line, t.col, t.raw.length + 1);
+        } else {
+          if (RESERVED[t.raw] !== undefined && isPlain(t)) throw unsupported(RESERVED[t.raw]!, t.line, t.col, t.raw.length);
+          if (t.raw === '!' && isPlain(t)) throw this.syntax(t);
+          this.take();
+          cmd.words.push(t);
+          cmd.end = t.end;
+          if (isOp(this.peek(), '(')) {
+            throw unsupported(`functions (\`${t.raw}() { ... }')`, t.line, t.col, t.raw.length + 2);
+          }
+        }
       }
-      this.take();
-      cmd.words.push(w);
-      cmd.end = w.end;
-      continue;
+      if (!lineSet) {
+        lineSet = true;
+        cmd.line = this.peek().endLine;
+      }
     }
     const t = this.peek();
-    if (elements === 0) {
-      if (this.isOp(t, '(')) throw unsupported('subshells (`( ... )\')', tokLine(t), tokCol(t));
+    if (!lineSet) {
+      if (isOp(t, '(')) throw unsupported('subshells (`( ... )\')', t.line, t.col);
       throw this.syntax(t);
     }
-    if (this.isOp(t, '(')) throw this.syntax(t);
+    if (isOp(t, '(')) throw this.syntax(t);
     return cmd;
   }
 
@@ -282,20 +265,13 @@ function stripPrefix(w: Word, n: number): Word {
   const [head, ...tail] = w.parts;
   const h = head as { k: 'lit'; s: string; q: boolean };
   const parts = h.s.length > n ? [{ ...h, s: h.s.slice(n) }, ...tail] : tail;
-  return { ...w, parts, raw: w.raw.slice(n), col: w.col + n, start: w.start + n };
+  return { t: 'word', parts, raw: w.raw.slice(n), line: w.line, endLine: w.endLine, col: w.col + n, start: w.start + n, end: w.end };
 }
 
 /** Parses a whole script (syntax and unsupported constructs are reported before anything runs). */
 export function parseScript(src: string): Item[] {
-  return [...readItems(src)];
-}
-
-/**
- * Reads a script item by item, as bash reads it while it runs (an error is thrown when reached).
- * A replay holds one item at a time: the whole tree of a 10,000-line script costs more in garbage
- * collection than the reading itself.
- */
-export function* readItems(src: string): Generator<Item> {
   const p = new Parser(src);
-  for (let it = p.nextItem(); it; it = p.nextItem()) yield it;
+  const items: Item[] = [];
+  for (let it = p.nextItem(); it; it = p.nextItem()) items.push(it);
+  return items;
 }
