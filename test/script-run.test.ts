@@ -220,6 +220,19 @@ describe('run: replaying a script', () => {
     const rc = await sb.run(['run', c]);
     expect(rc.rc).toBe(127);
     expect(rc.stderr).toMatch(/^c\.sh:1: awk: command not modelled by run/);
+    // names of Object.prototype's members are commands and hosts like any other name
+    const proto = script(sb, 'p.sh', 'toString\nconstructor x\n__proto__\n');
+    const rp = await sb.run(['run', '--keep-going', proto]);
+    expect(rp.rc).toBe(127);
+    expect(rp.stderr.split('\n').filter((l) => l.includes('command not modelled by run')).map((l) => l.slice(0, l.indexOf(' by run')))).toEqual([
+      'p.sh:1: toString: command not modelled',
+      'p.sh:2: constructor: command not modelled',
+      'p.sh:3: __proto__: command not modelled',
+    ]);
+    const ph = script(sb, 'ph.sh', '# iptables-sim: host constructor\niptables -S\n');
+    expect((await sb.run(['run', ph])).stderr).toMatch(/^ph\.sh:1: no host `constructor' in the lab \(hosts: /);
+    const hostOpt = await sb.run(['--host', 'toString', 'iptables', '-S']);
+    expect([hostOpt.rc, hostOpt.stderr]).toEqual([2, "iptables-sim: no host `toString' in the lab (hosts: internet, router, pc1, pc2)\n"]);
     const ro = script(sb, 'ro.sh', 'readonly A=1\nA=2\n');
     const rr = await sb.run(['run', ro]);
     expect([rr.rc, rr.stderr]).toEqual([1, 'ro.sh:2: A: readonly variable\n']);

@@ -2,7 +2,7 @@
  * What every command gets: the streams, the lab file, the host it acts on, output options.
  */
 import { SimError } from '../errors.js';
-import type { Host, Lab } from '../net/lab.js';
+import { findHost, noHostMessage, type Host, type Lab } from '../net/lab.js';
 import { readLab, updateLab } from '../state/store.js';
 import type { Io } from './io.js';
 
@@ -28,10 +28,8 @@ export interface LabSession {
 
 export function hostOf(lab: Lab, name: string | undefined): [string, Host] {
   const h = name ?? lab.defaultHost;
-  const host = lab.hosts[h];
-  if (!host) {
-    throw new SimError(`no host \`${h}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
-  }
+  const host = findHost(lab, h);
+  if (!host) throw new SimError(noHostMessage(lab, h), 2);
   return [h, host];
 }
 

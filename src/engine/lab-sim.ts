@@ -10,7 +10,7 @@
  * one answer, ICMP an echo request and reply.
  */
 import { ipToString, LOOPBACK, parseDotted } from '../net/ipv4.js';
-import type { Host, Lab } from '../net/lab.js';
+import { findHost, noHostMessage, type Host, type Lab } from '../net/lab.js';
 import { fibLookup, interfaceAddresses, parsePrefix } from '../net/routing.js';
 import type { HostOutcome } from './host.js';
 import type { TraceEvent } from './events.js';
@@ -157,8 +157,8 @@ export class LabSim {
     // ip_route_output(): a destination of 0.0.0.0 is the host itself, and the socket's peer
     // becomes 127.0.0.1 (measured, fixtures/kernel/61-broadcast-and-local-types)
     const spec = asked.dst === 0 ? { ...asked, dst: LOOPBACK } : asked;
-    const client = this.lab.hosts[spec.from];
-    if (!client) throw new Error(`no host ${spec.from}`);
+    const client = findHost(this.lab, spec.from);
+    if (!client) throw new Error(noHostMessage(this.lab, spec.from));
     const sport = spec.sport ?? (spec.proto === PROTO_ICMP ? this.run.rng.int(1, 65535) : this.ephemeralPort(client));
     const ported = spec.proto === PROTO_TCP || spec.proto === PROTO_UDP;
     const first = newPacket({

@@ -5,7 +5,7 @@
  */
 import { SimError } from '../errors.js';
 import { ipToString } from '../net/ipv4.js';
-import type { Lab } from '../net/lab.js';
+import { findHost, noHostMessage, type Lab } from '../net/lab.js';
 import { Rng } from '../util/rng.js';
 import type { TraceEvent } from './events.js';
 import { HostStack, type HostOutcome } from './host.js';
@@ -55,8 +55,8 @@ export class Run {
   stack(name: string): HostStack {
     let s = this.stacks.get(name);
     if (!s) {
-      const host = this.lab.hosts[name];
-      if (!host) throw new SimError(`no host \`${name}' in the lab (hosts: ${Object.keys(this.lab.hosts).join(', ')})`, 2);
+      const host = findHost(this.lab, name);
+      if (!host) throw new SimError(noHostMessage(this.lab, name), 2);
       s = new HostStack({ lab: this.lab, name, host, rng: this.rng, now: this.now, chooser: this.chooser, emit: (e) => this.events.push(e) });
       this.stacks.set(name, s);
     }

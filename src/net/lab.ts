@@ -106,3 +106,16 @@ export interface Lab {
   hosts: Record<string, Host>;
   segments: Segment[];
 }
+
+/**
+ * The host called `name`, undefined when the lab has none. (Not `lab.hosts[name]`: a name such as
+ * `constructor` or `toString` would find a member of every object's prototype.)
+ */
+export function findHost(lab: Lab, name: string): Host | undefined {
+  return Object.prototype.hasOwnProperty.call(lab.hosts, name) ? lab.hosts[name] : undefined;
+}
+
+/** what to say when the lab has no host called `name` */
+export function noHostMessage(lab: Lab, name: string): string {
+  return `no host \`${name}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`;
+}

@@ -13,7 +13,7 @@
 import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Io } from '../cli/io.js';
-import type { Lab } from '../net/lab.js';
+import { findHost, noHostMessage, type Lab } from '../net/lab.js';
 import { readLab } from '../state/store.js';
 import { cat, echo, grep, headTail, printf, test, wc, type FileView, type StageIo } from './builtins.js';
 import { ScriptError, unsupported } from './errors.js';
@@ -371,7 +371,7 @@ export class Replay {
     if (verb === 'host' && rest.length === 1) {
       const name = rest[0]!;
       const lab = this.lab();
-      if (!lab.hosts[name]) this.fatal(line, `no host \`${name}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
+      if (!findHost(lab, name)) this.fatal(line, noHostMessage(lab, name), 2);
       this.host = name;
       return;
     }
@@ -734,7 +734,7 @@ export class Replay {
   private dispatch(argv: string[], cx: CommandIo, line: number, assigns: readonly [string, string][]): number | Promise<number> {
     const cmd = argv[0]!;
     const args = argv.slice(1);
-    const extra = this.o.extra?.[cmd];
+    const extra = this.o.extra && Object.prototype.hasOwnProperty.call(this.o.extra, cmd) ? this.o.extra[cmd] : undefined;
     if (extra) return extra(args, cx);
     if (SHELL_BUILTINS.has(cmd)) return this.builtin(cmd, args, cx, line, assigns);
     const base = baseName(cmd);

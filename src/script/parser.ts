@@ -56,7 +56,8 @@ export interface AndOr {
 
 export type Item = { kind: 'list'; list: AndOr } | { kind: 'directive'; text: string; line: number; col: number };
 
-const RESERVED: Record<string, string> = {
+/** (a Map: words such as `toString` are commands, not members of an object's prototype) */
+const RESERVED = new Map<string, string>(Object.entries({
   if: 'conditionals (`if ... fi\')',
   then: 'conditionals (`if ... then ... fi\')',
   elif: 'conditionals (`if ... elif ... fi\')',
@@ -77,7 +78,7 @@ const RESERVED: Record<string, string> = {
   ']]': 'conditional expressions (`[[ ... ]]\')',
   time: 'the `time\' keyword',
   coproc: 'coprocesses (`coproc\')',
-};
+}));
 
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)(\+?)=/;
 
@@ -231,7 +232,7 @@ export class Parser {
           cmd.end = t.end;
           if (isOp(this.peek(), '(') && t.raw === m[0]) throw unsupported('arrays (`name=(...)\')', t.line, t.col, t.raw.length + 1);
         } else {
-          if (RESERVED[t.raw] !== undefined && isPlain(t)) throw unsupported(RESERVED[t.raw]!, t.line, t.col, t.raw.length);
+          if (RESERVED.has(t.raw) && isPlain(t)) throw unsupported(RESERVED.get(t.raw)!, t.line, t.col, t.raw.length);
           if (t.raw === '!' && isPlain(t)) throw this.syntax(t);
           this.take();
           cmd.words.push(t);

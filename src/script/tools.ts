@@ -5,8 +5,16 @@
  * `/sbin/iptables`, `/usr/local/sbin/iptables` and `$IPT` all reach the emulated iptables.
  */
 
+/**
+ * A table keyed by command names, without a prototype: a script's `toString` or `constructor` is a
+ * command name like any other, not a member of Object.prototype.
+ */
+function byName(entries: Record<string, string>): Record<string, string> {
+  return Object.assign(Object.create(null) as Record<string, string>, entries);
+}
+
 /** tools the emulator implements, by the names they are installed under (iptables-nft's aliases included) */
-export const EMULATED: Record<string, string> = {
+export const EMULATED = byName({
   iptables: 'iptables',
   'iptables-nft': 'iptables',
   'iptables-save': 'iptables-save',
@@ -22,10 +30,10 @@ export const EMULATED: Record<string, string> = {
   sysctl: 'sysctl',
   ip: 'ip',
   conntrack: 'conntrack',
-};
+});
 
 /** accepted, with no effect on the lab; listed at the end of the replay */
-export const NOTED: Record<string, string> = {
+export const NOTED = byName({
   modprobe: 'kernel modules are not modelled (every match and target is available)',
   insmod: 'kernel modules are not modelled',
   rmmod: 'kernel modules are not modelled',
@@ -33,10 +41,10 @@ export const NOTED: Record<string, string> = {
   logger: 'syslog is not modelled',
   sleep: 'the replay does not wait',
   sync: 'nothing to flush',
-};
+});
 
 /** refused, with what to do instead */
-export const REFUSED: Record<string, string> = {
+export const REFUSED = byName({
   'iptables-legacy': 'iptables-sim emulates iptables-nft (1.8.9, nf_tables); use iptables',
   'iptables-legacy-save': 'iptables-sim emulates iptables-nft (1.8.9, nf_tables); use iptables-save',
   'iptables-legacy-restore': 'iptables-sim emulates iptables-nft (1.8.9, nf_tables); use iptables-restore',
@@ -54,7 +62,7 @@ export const REFUSED: Record<string, string> = {
   vconfig: 'VLAN devices are not modelled',
   ifenslave: 'bonding is not modelled',
   'iptables-sim': 'run does not start iptables-sim inside a replay; put the command in the script itself',
-};
+});
 
 /** where the emulated machine has its tools (merged /usr: /sbin and /bin are the /usr ones) */
 export const TOOL_DIRS = ['/sbin', '/usr/sbin', '/usr/local/sbin', '/bin', '/usr/bin', '/usr/local/bin'];

@@ -17,6 +17,7 @@ import { LabSim, type ConnectionResult, type ConnVerdict } from '../../engine/la
 import { parseDotted } from '../../net/ipv4.js';
 import { makeColors, renderText } from '../../trace/text.js';
 import { readOnly, type CliContext } from '../context.js';
+import { findHost, noHostMessage } from '../../net/lab.js';
 
 export interface Expectation {
   line: number;
@@ -116,7 +117,7 @@ export async function checkCommand(ctx: CliContext, file: string, opts: { format
   const checks = parseChecks(text, file);
   const outcomes: Outcome[] = readOnly(ctx, (lab) =>
     checks.map((exp) => {
-      if (!lab.hosts[exp.from]) throw new SimError(`${file}:${exp.line}: no host \`${exp.from}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
+      if (!findHost(lab, exp.from)) throw new SimError(`${file}:${exp.line}: ${noHostMessage(lab, exp.from)}`, 2);
       const copy = structuredClone(lab);
       const proto = exp.proto === 'tcp' ? 6 : exp.proto === 'udp' ? 17 : 1;
       const result = new LabSim(copy).connect({ from: exp.from, proto, dst: exp.dst, dport: exp.dport, sport: exp.sport });

@@ -28,6 +28,7 @@ import { readLab, withLock, writeLabAtomic } from '../../state/store.js';
 import type { CliContext } from '../context.js';
 import type { Io } from '../io.js';
 import { writeShims, type ShimOptions } from './shims.js';
+import { findHost, noHostMessage } from '../../net/lab.js';
 
 export interface RunOptions {
   shell?: boolean;
@@ -188,7 +189,7 @@ export async function runShellScript(ctx: CliContext, src: string, name: string,
     const session = new MemorySession(readLab(ctx.statePath));
     const lab = session.lab;
     const hostName = host ?? lab.defaultHost;
-    if (!lab.hosts[hostName]) throw new SimError(`no host \`${hostName}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
+    if (!findHost(lab, hostName)) throw new SimError(noHostMessage(lab, hostName), 2);
     const dir = mkdtempSync(join(tmpdir(), 'iptables-sim-shell-'));
     const server = serve(dir, ctx, session);
     try {

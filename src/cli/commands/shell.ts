@@ -15,6 +15,7 @@ import { Replay, type FailureReport } from '../../script/interpreter.js';
 import { parseScript } from '../../script/parser.js';
 import { readLab } from '../../state/store.js';
 import type { CliContext } from '../context.js';
+import { findHost, noHostMessage } from '../../net/lab.js';
 
 const HELP = `Lines are shell commands, as in a script for \`iptables-sim run\`:
   iptables ..., iptables-save, iptables-restore, sysctl ..., ip addr|route|link ..., conntrack ...
@@ -98,8 +99,8 @@ export class ShellSession {
       cx.err('host: usage: host [NAME]\n');
       return 2;
     }
-    if (!lab.hosts[args[0]!]) {
-      cx.err(`host: no host \`${args[0]}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})\n`);
+    if (!findHost(lab, args[0]!)) {
+      cx.err(`host: ${noHostMessage(lab, args[0]!)}\n`);
       return 1;
     }
     this.replay.currentHost = args[0];

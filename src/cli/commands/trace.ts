@@ -15,7 +15,7 @@ import { renderXtables } from '../../trace/xtables.js';
 import { connectionPicture, connectionTextDiagram, packetPicture } from '../../render/pictures.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 import { allPaths, LabSim, type ConnectionResult } from '../../engine/lab-sim.js';
-import type { Lab } from '../../net/lab.js';
+import { findHost, noHostMessage, type Lab } from '../../net/lab.js';
 import { pictureRequest, writePicture, type PictureRequest } from '../../render/files.js';
 
 export interface TraceOptions {
@@ -171,7 +171,7 @@ function outcomeText(r: ConnectionResult): string {
 /** `trace --from HOST --all-paths`: every outcome where rules draw at random, with its probability */
 function traceAllPaths(ctx: CliContext, o: TraceOptions, format: string, spec: PacketSpec): number {
   const paths = readOnly(ctx, (lab) => {
-    if (!lab.hosts[o.from!]) throw new SimError(`no host \`${o.from}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
+    if (!findHost(lab, o.from!)) throw new SimError(noHostMessage(lab, o.from!), 2);
     reseed(lab, o.seed);
     return allPaths(lab, { from: o.from!, proto: spec.proto, dst: spec.dst, dport: spec.dport, sport: o.sport !== undefined ? spec.sport : undefined });
   });
@@ -215,8 +215,8 @@ async function traceConnection(ctx: CliContext, o: TraceOptions, format: string)
   }
   let traced: Lab | undefined;
   const res = await readWrite<ConnectionResult | UnmodelledExtension>(ctx, (lab) => {
-    if (!lab.hosts[o.from!]) throw new SimError(`no host \`${o.from}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
-    if (o.hooks !== undefined && !lab.hosts[o.hooks]) throw new SimError(`trace: --hooks: no host \`${o.hooks}' in the lab (hosts: ${Object.keys(lab.hosts).join(', ')})`, 2);
+    if (!findHost(lab, o.from!)) throw new SimError(noHostMessage(lab, o.from!), 2);
+    if (o.hooks !== undefined && !findHost(lab, o.hooks)) throw new SimError(`trace: --hooks: ${noHostMessage(lab, o.hooks)}`, 2);
     traced = lab;
     reseed(lab, o.seed);
     try {
