@@ -30,6 +30,7 @@ import { mac } from './mac.js';
 import { pkttype } from './pkttype.js';
 import { owner } from './owner.js';
 import { length } from './length.js';
+import { tcpmss } from './tcpmss.js';
 import { physdev } from './physdev.js';
 import { policy } from './policy.js';
 import { rpfilter } from './rpfilter.js';
@@ -71,6 +72,7 @@ export const MATCHES: MatchExtension[] = [
   pkttype,
   owner,
   length,
+  tcpmss,
   physdev,
   policy,
   rpfilter,
