@@ -18,6 +18,7 @@ import { MARK } from './mark.js';
 import { NFLOG } from './nflog.js';
 import { NFQUEUE } from './nfqueue.js';
 import { REJECT } from './reject.js';
+import { SYNPROXY } from './synproxy.js';
 import { TCPMSS } from './tcpmss.js';
 import { TOS } from './tos.js';
 import { TRACE } from './trace.js';
@@ -42,6 +43,7 @@ export const TARGETS: TargetExtension[] = [
   NOTRACK,
   TRACE,
   TCPMSS,
+  SYNPROXY,
   CHECKSUM,
   CLASSIFY,
   DSCP,
