@@ -39,6 +39,7 @@ import { hl, ttl } from './ttl.js';
 import { rt } from './rt.js';
 import { frag } from './frag.js';
 import { dscp } from './dscp.js';
+import { ecn } from './ecn.js';
 import { icmp, icmp6 } from './icmp.js';
 import { multiport } from './multiport.js';
 import { sctp } from './sctp.js';
@@ -82,6 +83,7 @@ export const MATCHES: MatchExtension[] = [
   rt,
   frag,
   dscp,
+  ecn,
   icmp,
   icmp6,
   multiport,

@@ -13,6 +13,7 @@ import { CLASSIFY } from './classify.js';
 import { CONNMARK } from './connmark.js';
 import { CT, NOTRACK } from './ct.js';
 import { DSCP } from './dscp.js';
+import { ECN } from './ecn.js';
 import { LOG } from './log.js';
 import { MARK } from './mark.js';
 import { NFLOG } from './nflog.js';
@@ -47,6 +48,7 @@ export const TARGETS: TargetExtension[] = [
   CHECKSUM,
   CLASSIFY,
   DSCP,
+  ECN,
   TOS,
   TTL,
   HL,
