@@ -18,7 +18,7 @@ import type { EventBody, Hook, TraceEvent } from './events.js';
 import type { AddrType, ConntrackView, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
 import { runChain, type ChainResult, type ChainRunContext } from './netfilter.js';
 import type { RuleIndex } from './rule-index.js';
-import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, type Packet, type QuotedHeader } from './packet.js';
+import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, setSynMss, summarize, type Packet, type QuotedHeader } from './packet.js';
 import { jhash2, rawBe32, reciprocalScale } from '../net/jhash.js';
 
 export type HostOutcome =
@@ -190,6 +190,7 @@ export class HostStack {
   fromWire(pkt: Packet, dev: string): HostOutcome {
     pkt.inIface = dev;
     pkt.outIface = undefined;
+    setSynMss(pkt, dev);
     try {
       this.hook('PREROUTING', pkt);
       const route = this.routeInput(pkt, dev);
@@ -332,6 +333,7 @@ export class HostStack {
     }
     pkt.outIface = dev;
     pkt.route = { dev, gateway: r.gateway, local };
+    setSynMss(pkt, dev);
     try {
       this.hook('OUTPUT', pkt);
       return this.postrouting(pkt);

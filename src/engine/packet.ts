@@ -6,6 +6,7 @@ import type { PacketView } from './ext-api.js';
 import type { PacketSummary } from './events.js';
 import type { Conn } from './conntrack.js';
 import { ipToString } from '../net/ipv4.js';
+import { advertisedMss } from '../net/mtu.js';
 
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
@@ -59,6 +60,17 @@ export function isIcmpError(type: number | undefined): boolean {
  */
 export function processOwner(): { uid: number; gid: number } {
   return { uid: 0, gid: 0 };
+}
+
+/**
+ * A SYN or SYN-ACK leaves its sender with the MSS option Linux puts there (with SACK-permitted,
+ * timestamps and window scale: the 20 option bytes of the 60-byte SYN the lab sends, see the tcp
+ * match's --tcp-option): the advertised MSS of the link `dev` it goes out by, or, for a packet
+ * the trace makes arrive on `dev`, of the link its sender shares with this host. A packet that
+ * already carries one (set by its sender or by TCPMSS on the way) keeps it.
+ */
+export function setSynMss(pkt: Packet, dev: string): void {
+  if (pkt.proto === PROTO_TCP && pkt.tcpMss === undefined && (pkt.tcpFlags ?? 0) & TCP.SYN) pkt.tcpMss = advertisedMss(dev);
 }
 
 let nextId = 1;

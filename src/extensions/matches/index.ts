@@ -30,6 +30,7 @@ import { mac } from './mac.js';
 import { pkttype } from './pkttype.js';
 import { owner } from './owner.js';
 import { length } from './length.js';
+import { tcpmss } from './tcpmss.js';
 import { physdev } from './physdev.js';
 import { policy } from './policy.js';
 import { rpfilter } from './rpfilter.js';
@@ -38,6 +39,7 @@ import { hl, ttl } from './ttl.js';
 import { rt } from './rt.js';
 import { frag } from './frag.js';
 import { dscp } from './dscp.js';
+import { ecn } from './ecn.js';
 import { icmp, icmp6 } from './icmp.js';
 import { multiport } from './multiport.js';
 import { sctp } from './sctp.js';
@@ -71,6 +73,7 @@ export const MATCHES: MatchExtension[] = [
   pkttype,
   owner,
   length,
+  tcpmss,
   physdev,
   policy,
   rpfilter,
@@ -80,6 +83,7 @@ export const MATCHES: MatchExtension[] = [
   rt,
   frag,
   dscp,
+  ecn,
   icmp,
   icmp6,
   multiport,

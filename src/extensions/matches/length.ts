@@ -1,16 +1,10 @@
 /**
  * length match (libxt_length, xt_length): the IP total length against "min[:max]" (inclusive).
  */
-import { rangeOf } from '../xtoptions.js';
 import type { MatchExtension } from '../types.js';
+import { initInvRange, inInvRange, invRangeOption, parseInvRange, rangeText, saveInvRange, type InvRange } from '../util/range.js';
 
-export interface LengthData {
-  min: number;
-  max: number;
-  invert?: boolean;
-}
-
-const rangeText = (d: LengthData) => (d.min === d.max ? `${d.min}` : `${d.min}:${d.max}`);
+export type LengthData = InvRange;
 
 export const length: MatchExtension<LengthData> = {
   kind: 'match',
@@ -20,14 +14,11 @@ export const length: MatchExtension<LengthData> = {
     'length match options:\n' +
     '[!] --length length[:length]    Match packet length against value or range\n' +
     '                                of values (inclusive)\n',
-  options: [{ name: 'length', id: 0, type: 'uint16rc', mandatory: true, invert: true }],
-  init: () => ({ min: 0, max: 0 }),
-  parse({ val, invert, data }) {
-    [data.min, data.max] = rangeOf(val);
-    if (invert) data.invert = true;
-  },
+  options: [invRangeOption('length')],
+  init: initInvRange,
+  parse: ({ val, invert, data }) => parseInvRange(data, val, invert),
   print: (d) => ` length ${d.invert ? '!' : ''}${rangeText(d)}`,
-  save: (d) => `${d.invert ? ' !' : ''} --length ${rangeText(d)}`,
+  save: (d) => saveInvRange(d, 'length'),
   // length_mt(): ntohs(iph->tot_len) in [min, max], a reversed range never matches
-  match: (d, pkt) => (pkt.len >= d.min && pkt.len <= d.max) !== !!d.invert,
+  match: (d, pkt) => inInvRange(d, pkt.len),
 };

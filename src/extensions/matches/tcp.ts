@@ -163,8 +163,9 @@ export const tcp: MatchExtension<TcpData> = {
     if (inRange(pkt.sport, d.spts[0], d.spts[1]) === !!d.invSrc) return false;
     if (inRange(pkt.dport, d.dpts[0], d.dpts[1]) === !!d.invDst) return false;
     if (((((pkt.tcpFlags ?? 0) & d.flgMask) === d.flgCmp) as boolean) === !!d.invFlags) return false;
-    // TCP options are not modelled on synthetic packets: a SYN carries MSS (2), SACK-perm (4),
-    // timestamps (8) and window scale (3) as Linux sends them
+    // the lab's packets carry TCP options as Linux sends them: a SYN has MSS (2, its value in
+    // pkt.tcpMss, see setSynMss() in engine/packet.ts), SACK-perm (4), timestamps (8) and window
+    // scale (3); every other segment has timestamps
     if (d.option) {
       const present = (pkt.tcpFlags ?? 0) & 0x02 ? [2, 3, 4, 8].includes(d.option) : d.option === 8;
       if (present === !!d.invOption) return false;

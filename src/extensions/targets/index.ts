@@ -13,11 +13,13 @@ import { CLASSIFY } from './classify.js';
 import { CONNMARK } from './connmark.js';
 import { CT, NOTRACK } from './ct.js';
 import { DSCP } from './dscp.js';
+import { ECN } from './ecn.js';
 import { LOG } from './log.js';
 import { MARK } from './mark.js';
 import { NFLOG } from './nflog.js';
 import { NFQUEUE } from './nfqueue.js';
 import { REJECT } from './reject.js';
+import { SYNPROXY } from './synproxy.js';
 import { TCPMSS } from './tcpmss.js';
 import { TOS } from './tos.js';
 import { TRACE } from './trace.js';
@@ -42,9 +44,11 @@ export const TARGETS: TargetExtension[] = [
   NOTRACK,
   TRACE,
   TCPMSS,
+  SYNPROXY,
   CHECKSUM,
   CLASSIFY,
   DSCP,
+  ECN,
   TOS,
   TTL,
   HL,

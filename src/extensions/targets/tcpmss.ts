@@ -9,6 +9,7 @@
  */
 import { paramProblem } from '../../errors.js';
 import type { PacketView } from '../../engine/ext-api.js';
+import { deviceMtu } from '../../net/mtu.js';
 import type { TargetExtension } from '../types.js';
 
 /** XT_TCPMSS_CLAMP_PMTU */
@@ -20,20 +21,12 @@ export interface TcpmssData {
 }
 
 /**
- * The lab has no per-interface MTU: every interface has the kernel default, 1500 for ethernet and
- * veth devices and 65536 for loopback.
- */
-function mtuOf(dev: string | undefined): number {
-  return dev === 'lo' ? 65536 : 1500;
-}
-
-/**
  * min(dst_mtu(route out), tcpmss_reverse_mtu()): the way out is the output interface; the way
  * back to the source is taken to be the interface the packet came in by, and for a locally
  * generated packet (no input interface) the route back to a local address, i.e. loopback.
  */
 function pathMtu(pkt: PacketView): number {
-  return Math.min(mtuOf(pkt.outIface), pkt.inIface === undefined ? mtuOf('lo') : mtuOf(pkt.inIface));
+  return Math.min(deviceMtu(pkt.outIface), pkt.inIface === undefined ? deviceMtu('lo') : deviceMtu(pkt.inIface));
 }
 
 export const TCPMSS: TargetExtension<TcpmssData> = {
