@@ -138,7 +138,7 @@ export class IptablesParser extends EmbeddedActionsParser {
 
   /**
    * iptables ARGS...: any number of items in any order. The items are chosen here rather than in
-   * an `item` rule of their own: a rule invocation per word was a tenth of a replay's parsing.
+   * an `item` rule of their own, which was one more rule invocation for every word of every line.
    * True when the whole line was read (on a mismatch Chevrotain's top rule returns undefined).
    */
   commandLine = this.RULE('commandLine', () => {
