@@ -43,6 +43,7 @@ import { ecn } from './ecn.js';
 import { icmp, icmp6 } from './icmp.js';
 import { multiport } from './multiport.js';
 import { sctp } from './sctp.js';
+import { socket } from './socket.js';
 
 export const MATCHES: MatchExtension[] = [
   tcp,
@@ -88,4 +89,5 @@ export const MATCHES: MatchExtension[] = [
   icmp6,
   multiport,
   sctp,
+  socket,
 ];
