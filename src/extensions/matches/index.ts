@@ -44,6 +44,7 @@ import { icmp, icmp6 } from './icmp.js';
 import { multiport } from './multiport.js';
 import { sctp } from './sctp.js';
 import { socket } from './socket.js';
+import { ah, esp } from './ipsec.js';
 
 export const MATCHES: MatchExtension[] = [
   tcp,
@@ -90,4 +91,6 @@ export const MATCHES: MatchExtension[] = [
   multiport,
   sctp,
   socket,
+  esp,
+  ah,
 ];
