@@ -45,6 +45,7 @@ import { multiport } from './multiport.js';
 import { sctp } from './sctp.js';
 import { socket } from './socket.js';
 import { ah, esp } from './ipsec.js';
+import { u32 } from './u32.js';
 
 export const MATCHES: MatchExtension[] = [
   tcp,
@@ -93,4 +94,5 @@ export const MATCHES: MatchExtension[] = [
   socket,
   esp,
   ah,
+  u32,
 ];
