@@ -6,6 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SimError } from '../../src/errors.js';
+import { builtinLab } from '../../src/net/builtin-lab.js';
+import { tracePacket } from '../../src/engine/simulate.js';
+import { newTable } from '../../src/ruleset/tables.js';
 import { matches, packet, ruleFrom } from '../helpers/ext.js';
 
 describe.each([
@@ -47,5 +50,24 @@ describe.each([
 describe('ah for iptables and ip6tables', () => {
   it('iptables refuses ip6tables-only options as getopt does', () => {
     expect(() => ruleFrom('-p ah -m ah --ahres')).toThrow(/^unknown option "--ahres"$/);
+  });
+});
+
+describe('esp in a trace', () => {
+  function run(spec: string) {
+    const l = builtinLab();
+    const c = (l.hosts.router!.tables.filter ??= newTable('filter')).chains.find((x) => x.name === 'INPUT')!;
+    c.created = true;
+    c.rules.push(ruleFrom(`-A INPUT ${spec}`));
+    return tracePacket(l, 'router', { iface: 'eth0', proto: 50, src: 0x323c4601, dst: 0x323c4650 });
+  }
+
+  it('an SPI-independent rule decides the packet', () => {
+    expect(run('-p esp -m esp -j DROP').outcome.kind).toBe('drop');
+    expect(run('-p esp -m esp ! --espspi 0:4294967295 -j DROP').outcome.kind).toBe('deliver');
+  });
+
+  it('an SPI test stops the trace with exit 3', () => {
+    expect(() => run('-p esp -m esp --espspi 256 -j DROP')).toThrow(expect.objectContaining({ status: 3 }));
   });
 });
