@@ -195,6 +195,8 @@ export function resolveHost(name: string): number[] | undefined {
  * res_hnok host name) are EAI_NONAME, any other name times out as EAI_AGAIN.
  */
 function gaiError(name: string): string {
+  // a numeric address of the other family: EAI_ADDRFAMILY (measured, fixtures/cli/ext-tproxy.case)
+  if (parseIp6(name) || inetAton(name) !== undefined) return 'Address family for hostname not supported';
   const allNumeric = /^\d[\d.]*$/.test(name) && !name.endsWith('.');
   const hnok = /^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*\.?$/.test(name);
   return allNumeric || !hnok ? 'Name or service not known' : 'Temporary failure in name resolution';
@@ -212,7 +214,7 @@ function parseHost(arg: string, val: OptValue): void {
 /** the same with AF_INET6: numeric IPv6 addresses only (the lab has no IPv6 host names) */
 function parseHost6(arg: string, val: OptValue): void {
   const a = parseIp6(arg);
-  if (!a) throw paramProblem(`getaddrinfo: ${inetAton(arg) !== undefined ? 'Address family for hostname not supported' : gaiError(arg)}\n`);
+  if (!a) throw paramProblem(`getaddrinfo: ${gaiError(arg)}\n`);
   val.haddr6 = formatIp6(a);
   val.hlen = 128;
 }

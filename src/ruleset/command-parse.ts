@@ -380,6 +380,11 @@ export class CommandParse {
         this.frame.proto = proto;
         this.frame.invProto = (this.invflags & OPT.PROTOCOL) !== 0;
         this.frame.protoName = text;
+        // ipv6_proto_parse(): an IPv6 extension header is no protocol a rule can match (is_exthdr:
+        // routing, fragment, AH, destination options)
+        if (this.session.family === 6 && [43, 44, 51, 60].includes(proto) && !this.frame.invProto) {
+          this.opts.warn?.(`Warning: never matched protocol: ${text}. use extension match instead.\n`);
+        }
         break;
       }
       case 's':

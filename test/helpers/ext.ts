@@ -94,3 +94,20 @@ export function applyTarget(rule: Rule, pkt: PacketView, ctx: TargetContext = co
   if (!ext.apply) throw new Error(`target ${t.name} has no packet semantics`);
   return ext.apply(t.data, pkt, ctx);
 }
+
+/**
+ * Runs a trace that must stop at a rule whose extension has no packet semantics: the engine's
+ * UnmodelledExtension, exit 3, with a message matching `message`.
+ */
+export async function expectTraceRefused(run: () => unknown, message: RegExp): Promise<void> {
+  const { UnmodelledExtension } = await import('../../src/engine/netfilter.js');
+  let err: unknown;
+  try {
+    run();
+  } catch (e) {
+    err = e;
+  }
+  if (!(err instanceof UnmodelledExtension)) throw new Error(`expected an UnmodelledExtension, got ${String(err)}`);
+  if (err.status !== 3) throw new Error(`expected exit 3, got ${err.status}`);
+  if (!message.test(err.message)) throw new Error(`unexpected message: ${err.message}`);
+}

@@ -43,6 +43,9 @@ import { ecn } from './ecn.js';
 import { icmp, icmp6 } from './icmp.js';
 import { multiport } from './multiport.js';
 import { sctp } from './sctp.js';
+import { socket } from './socket.js';
+import { ah, esp } from './ipsec.js';
+import { u32 } from './u32.js';
 
 export const MATCHES: MatchExtension[] = [
   tcp,
@@ -88,4 +91,8 @@ export const MATCHES: MatchExtension[] = [
   icmp6,
   multiport,
   sctp,
+  socket,
+  esp,
+  ah,
+  u32,
 ];

@@ -22,6 +22,7 @@ import { REJECT } from './reject.js';
 import { SYNPROXY } from './synproxy.js';
 import { TCPMSS } from './tcpmss.js';
 import { TOS } from './tos.js';
+import { TPROXY } from './tproxy.js';
 import { TRACE } from './trace.js';
 import { HL, TTL } from './ttl.js';
 import { ULOG } from './ulog.js';
@@ -45,6 +46,7 @@ export const TARGETS: TargetExtension[] = [
   TRACE,
   TCPMSS,
   SYNPROXY,
+  TPROXY,
   CHECKSUM,
   CLASSIFY,
   DSCP,
