@@ -1,6 +1,7 @@
 /**
  * `ip` (iproute2 6.1) for the part of it firewall scripts use on a host of the lab:
- * `ip address add|del|replace|flush|show`, `ip route add|replace|change|del|show|get|flush cache`,
+ * `ip address add|del|replace|flush|show`, `ip route add|replace|change|del|show|get|flush cache|flush table N`
+ * (routes in numbered tables too), `ip rule add|del|show|flush`,
  * `ip link set DEV up|down`, `ip link show`, `ip link add|del NAME type dummy`, with -4, -o and -br.
  * Messages, exit statuses and output formats are iproute2's (measured in a namespace); the kernel's
  * side effects are the kernel's: a secondary address joins the end of the list, deleting a primary
