@@ -79,6 +79,9 @@ describe('policy routing in scripts and lab files', () => {
     expect((await sb.sh('iptables -S FORWARD')).stdout).toBe('-P FORWARD ACCEPT\n-A FORWARD -j ACCEPT\n');
     expect((await sb.sh('ip rule show')).stdout).toBe('0:\tfrom all lookup local\n32765:\tfrom all fwmark 0x1 lookup 100\n32766:\tfrom all lookup main\n32767:\tfrom all lookup default\n');
     expect((await sb.sh('ip route show table 100')).stdout).toBe('local default dev lo scope host \n');
+    const show = (await sb.sh('lab show')).stdout;
+    expect(show).toContain('  route local default dev lo table 100\n');
+    expect(show).toContain("  4 policy routing rules, not the kernel's defaults");
   });
 
   it('lab files keep and check rules and tables; older files have the defaults', async () => {
