@@ -962,7 +962,8 @@ function parseRule(args: string[]): RuleRequest {
       }
     } else if (a === 'iif' || a === 'dev' || a === 'oif') {
       const v = arg();
-      if (v.length > 15 || !/^[^\s/:]+$/.test(v)) notModelled(`interface name ${JSON.stringify(v)} in ip rule`);
+      // check_ifname()
+      if (v.length > 15 || !/^[^\s/:]+$/.test(v)) invarg(a === 'oif' ? '"oif" not a valid ifname' : '"iif"/"dev" not a valid ifname', v);
       if (a === 'oif') req.oif = v;
       else req.iif = v;
     } else if (matches(a, 'table') || matches(a, 'lookup')) {
@@ -985,7 +986,8 @@ function parseRule(args: string[]): RuleRequest {
 const RULE_FIELDS = ['pref', 'not', 'from', 'to', 'tos', 'fwmark', 'fwmask', 'iif', 'oif', 'table', 'action'] as const;
 
 function ruleLine(host: Host, r: PolicyRule): string {
-  const hex = (n: number): string => `0x${n.toString(16)}`;
+  // printf("%#x"): 0 has no 0x
+  const hex = (n: number): string => (n ? `0x${n.toString(16)}` : '0');
   let s = `${r.pref}:\t${r.not ? 'not ' : ''}from ${r.from ?? 'all'}`;
   if (r.to !== undefined) s += ` to ${r.to}`;
   if (r.tos !== undefined) s += ` tos 0x${r.tos.toString(16).padStart(2, '0')}`;
@@ -1011,7 +1013,7 @@ function ruleFilter(args: string[]): (r: PolicyRule) => boolean {
       table = tableNumber(v) ?? invarg('table id value is invalid\n', v);
     } else if (matches(a, 'preference') || matches(a, 'order') || matches(a, 'priority')) {
       const v = arg();
-      pref = parseU32(v) ?? invarg('Invalid "pref" value\n', v);
+      pref = parseU32(v) ?? invarg('preference value is invalid\n', v);
     } else if (a === 'from' || !['not', 'to', 'tos', 'dsfield', 'fwmark', 'iif', 'oif', 'dev', 'l3mdev', 'uidrange', 'ipproto', 'sport', 'dport', 'protocol', 'type'].includes(a)) {
       const v = a === 'from' ? arg() : a;
       if (v !== 'all' && !/^\d{1,3}(\.\d{1,3}){0,3}(\/\d{1,2})?$/.test(v)) fail(`Error: inet prefix is expected rather than "${v}".\n`, 1);
