@@ -5,9 +5,9 @@
  * tables run in nf_tables priority order, conntrack sits between raw and mangle, NAT runs only for
  * a connection's first packet and is applied to every later one.
  */
-import { ipToString, LOOPBACK } from '../net/ipv4.js';
+import { ipToString, LOOPBACK, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
-import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
+import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, policyRoutingProblem, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
 import { defaultTtl, effectiveConf, type ConfKey } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
 import { anyChainCreated, findChain, type TableName } from '../ruleset/tables.js';
@@ -16,7 +16,7 @@ import type { Rng } from '../util/rng.js';
 import { addStatus, canStart, ConntrackTable, NAT_DONE_DST, NAT_DONE_SRC, ctView, updateCtView, invert, sameTuple, tupleOf, tupleText, type Conn } from './conntrack.js';
 import type { EventBody, Hook, TraceEvent } from './events.js';
 import type { AddrType, ConntrackView, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
-import { runChain, type ChainResult, type ChainRunContext } from './netfilter.js';
+import { runChain, Unmodelled, type ChainResult, type ChainRunContext } from './netfilter.js';
 import type { RuleIndex } from './rule-index.js';
 import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, setSynMss, summarize, type Packet, type QuotedHeader } from './packet.js';
 import { jhash2, rawBe32, reciprocalScale } from '../net/jhash.js';
@@ -152,6 +152,17 @@ export class HostStack {
     this.quiet = !!env.batch;
   }
 
+  /**
+   * fib_lookup() for a routing decision of this host: the local table, then main; a host whose
+   * routing needs policy rules or another table stops the trace (exit status 3)
+   */
+  lookup(dst: Ip4): FibRoute | undefined {
+    const r = fibLookup(this.fib, dst);
+    const problem = policyRoutingProblem(this.host, r === undefined);
+    if (problem) throw new Unmodelled(`cannot trace the routing decision of ${this.name} for ${ipToString(dst)}: ${problem}`);
+    return r;
+  }
+
   private conf(dev: string, key: ConfKey): number {
     let d = this.confs.get(dev);
     if (!d) this.confs.set(dev, (d = {}));
@@ -246,7 +257,7 @@ export class HostStack {
     } else if (isLoopbackAddr(src) && !localnet) {
       throw martianSource(src, dev, `127.0.0.0/8 source needs net.ipv4.conf.${dev}.route_localnet=1`);
     }
-    const r = fibLookup(this.fib, dst);
+    const r = this.lookup(dst);
     if (r && (r.type === 'local' || r.type === 'broadcast')) {
       this.validateSource(pkt, dev);
       if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: describeRoute(r) });
@@ -277,7 +288,7 @@ export class HostStack {
       throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
     }
     if (rpf) {
-      const back = fibLookup(this.fib, pkt.src);
+      const back = this.lookup(pkt.src);
       const ok = back && back.type !== 'unreachable' && back.type !== 'blackhole' && back.type !== 'prohibit' && (rpf === 2 || back.dev === dev || back.type === 'local');
       if (!ok) {
         throw new Dropped(
@@ -309,7 +320,7 @@ export class HostStack {
       if (!pkt.src) pkt.src = LOOPBACK;
       pkt.dst = pkt.src;
     }
-    const r = fibLookup(this.fib, pkt.dst);
+    const r = this.lookup(pkt.dst);
     if (!r || r.type === 'unreachable' || r.type === 'blackhole' || r.type === 'prohibit') {
       // fib_props[].error of the route, returned to the sender
       const { errno, what } = NO_ROUTE_ANSWER[r?.type ?? 'none']!;
@@ -358,7 +369,7 @@ export class HostStack {
    * the first route's (measured, fixtures/kernel/42-local-recent-owner).
    */
   private reroute(pkt: Packet): void {
-    const r = fibLookup(this.fib, pkt.dst);
+    const r = this.lookup(pkt.dst);
     if (!r || r.type === 'unreachable' || r.type === 'blackhole' || r.type === 'prohibit') throw new Dropped(`reroute: no route to ${ipToString(pkt.dst)}`);
     const local = r.type === 'local' || r.type === 'broadcast';
     const dev = local ? 'lo' : r.dev;
@@ -750,7 +761,7 @@ export class HostStack {
   }
 
   reversePathOk(p: PacketView, o: { loose: boolean; acceptLocal: boolean }): boolean {
-    const back = fibLookup(this.fib, p.src);
+    const back = this.lookup(p.src);
     if (!back) return false;
     if (back.type === 'local') return o.acceptLocal;
     return o.loose || back.dev === p.inIface;

@@ -11,7 +11,7 @@
  */
 import { ipToString, LOOPBACK, parseDotted } from '../net/ipv4.js';
 import { findHost, noHostMessage, type Host, type Lab } from '../net/lab.js';
-import { fibLookup, interfaceAddresses, parsePrefix } from '../net/routing.js';
+import { interfaceAddresses, parsePrefix } from '../net/routing.js';
 import type { HostOutcome } from './host.js';
 import type { TraceEvent } from './events.js';
 import { describePacket, endpoint, isIcmpError, newPacket, processOwner, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, TCP, type Packet } from './packet.js';
@@ -186,7 +186,7 @@ export class LabSim {
    * only with SO_BROADCAST, which a client program does not set (EACCES).
    */
   private broadcastRefusal(spec: ConnectionSpec): Omit<ConnectionResult, 'events' | 'sport'> | undefined {
-    const r = fibLookup(this.run.stack(spec.from).fib, spec.dst);
+    const r = this.run.stack(spec.from).lookup(spec.dst);
     if (spec.dst !== LIMITED_BROADCAST && r?.type !== 'broadcast') return undefined;
     const asked = `${spec.from} asked ${endpoint(spec.dst, spec.proto === PROTO_ICMP ? undefined : spec.dport)}, a broadcast address`;
     if (spec.proto === PROTO_TCP) {

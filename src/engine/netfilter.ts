@@ -35,10 +35,17 @@ function damagedRule(kind: 'match' | 'target', name: string, where: string, e: u
   return new SimError(`cannot trace through ${where}: the ${name} ${kind} fails on its stored data (${(e as Error)?.message ?? String(e)}); was the lab file edited by hand? \`iptables-sim lab reset\` starts again`, 1);
 }
 
+/** A trace reached something iptables-sim stores and shows but cannot follow (exit status 3). */
+export class Unmodelled extends SimError {
+  constructor(message: string) {
+    super(message, 3);
+  }
+}
+
 /** A trace hit a rule whose extension has no packet semantics in the emulator. */
-export class UnmodelledExtension extends SimError {
+export class UnmodelledExtension extends Unmodelled {
   constructor(kind: 'match' | 'target', name: string, where: string) {
-    super(`cannot trace through ${where}: the ${name} ${kind} is accepted by iptables-sim but its effect on packets is not modelled`, 3);
+    super(`cannot trace through ${where}: the ${name} ${kind} is accepted by iptables-sim but its effect on packets is not modelled`);
   }
 }
 

@@ -35,12 +35,33 @@ export interface Route {
   src?: string;
   /** "unicast" (default), "local", "broadcast", "blackhole", "unreachable", "prohibit" */
   type?: string;
-  /** routing table: "main" or "local" */
-  table?: 'main' | 'local';
+  /** routing table: "main" (when absent), "local", or the number of another table (`ip route ... table N`) */
+  table?: 'main' | 'local' | number;
   scope?: 'global' | 'link' | 'host';
   proto?: 'kernel' | 'static' | 'boot';
   /** `ip route add ... metric N` (the route's priority; 0 when absent) */
   metric?: number;
+}
+
+/** one routing policy rule (`ip rule`), as the kernel's fib_rule keeps it */
+export interface PolicyRule {
+  /** the priority */
+  pref: number;
+  /** `not`: the selector is inverted (FIB_RULE_INVERT) */
+  not?: boolean;
+  /** "a.b.c.d/len" as given (the kernel keeps host bits); absent: from all */
+  from?: string;
+  to?: string;
+  tos?: number;
+  fwmark?: number;
+  /** 0xffffffff when `fwmark N` gave no mask */
+  fwmask?: number;
+  iif?: string;
+  oif?: string;
+  /** the table looked up (local 255, main 254, default 253); 0 with an action that looks up none */
+  table: number;
+  /** absent: lookup (FR_ACT_TO_TBL) */
+  action?: 'blackhole' | 'unreachable' | 'prohibit';
 }
 
 export interface Service {
@@ -70,6 +91,13 @@ export interface Host {
   interfaces: Interface[];
   routes: Route[];
   sysctls: Record<string, string>;
+  /** `ip rule`'s list in priority order; absent: the kernel's three defaults (0 local, 32766 main, 32767 default) */
+  rules?: PolicyRule[];
+  /**
+   * the routing tables other than main and local the kernel has created (by `ip route add ... table
+   * N`), oldest first; a table stays when its routes go. Absent: none.
+   */
+  fibTables?: number[];
   /**
    * device keys written explicitly ("net.ipv4.conf.eth0.rp_filter"): the kernel's devconf state
    * bits, after which a write to `default` no longer reaches that device's value;

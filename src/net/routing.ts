@@ -6,7 +6,7 @@
  */
 import { SimError } from '../errors.js';
 import { inPrefix, ipToString, parseDotted, prefixToMask, type Ip4 } from './ipv4.js';
-import type { Host, Interface } from './lab.js';
+import type { Host, Interface, PolicyRule } from './lab.js';
 import type { AddrType } from '../engine/ext-api.js';
 
 export type RouteType = 'local' | 'broadcast' | 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
@@ -79,6 +79,8 @@ export function buildFib(host: Host): FibRoute[] {
     }
   }
   for (const r of host.routes) {
+    // routes of the other tables (`ip route ... table N`) are stored and shown, never looked up
+    if (typeof r.table === 'number') continue;
     const dst = r.dst === 'default' ? { addr: 0, plen: 0 } : parsePrefix(r.dst);
     const type = (r.type ?? 'unicast') as RouteType;
     fib.push({
@@ -110,6 +112,42 @@ function lookupIn(fib: FibRoute[], table: 'local' | 'main', dst: Ip4, dev?: stri
 /** fib_lookup(): local table, then main. */
 export function fibLookup(fib: FibRoute[], dst: Ip4, oif?: string): FibRoute | undefined {
   return lookupIn(fib, 'local', dst, oif) ?? lookupIn(fib, 'main', dst, oif);
+}
+
+/** the reserved table numbers (rtnetlink.h: RT_TABLE_DEFAULT, RT_TABLE_MAIN, RT_TABLE_LOCAL) */
+export const RT_TABLE_DEFAULT = 253;
+export const RT_TABLE_MAIN = 254;
+export const RT_TABLE_LOCAL = 255;
+
+/** fib_default_rules_init(): the rules of every new network namespace */
+export const DEFAULT_RULES: readonly PolicyRule[] = [
+  { pref: 0, table: RT_TABLE_LOCAL },
+  { pref: 32766, table: RT_TABLE_MAIN },
+  { pref: 32767, table: RT_TABLE_DEFAULT },
+];
+
+/** the host's policy rules (a host without the field has the defaults) */
+export function hostRules(host: Host): PolicyRule[] {
+  return host.rules ?? DEFAULT_RULES.map((r) => ({ ...r }));
+}
+
+/** the rules are exactly the kernel's three defaults, the only rules a trace follows */
+export function defaultRules(host: Host): boolean {
+  const rules = host.rules;
+  if (rules === undefined) return true;
+  return rules.length === DEFAULT_RULES.length && rules.every((r, i) => Object.keys(r).length === 2 && r.pref === DEFAULT_RULES[i]!.pref && r.table === DEFAULT_RULES[i]!.table);
+}
+
+/**
+ * Why a routing decision on `host` cannot be traced, or undefined: traces look up the local and
+ * main tables only, so a host with other rules, or one that would fall through to table default
+ * (`missed`: local and main had no route), uses routing iptables-sim stores and shows but does
+ * not model.
+ */
+export function policyRoutingProblem(host: Host, missed: boolean): string | undefined {
+  if (!defaultRules(host)) return "its policy routing rules (`ip rule`) are not the kernel's three defaults, and policy routing is stored and shown but not modelled in traces";
+  if (missed && host.routes.some((r) => r.table === RT_TABLE_DEFAULT)) return 'the local and main tables have no route, so the kernel would look up table default (253), and policy routing is stored and shown but not modelled in traces';
+  return undefined;
 }
 
 /** inet_select_addr(): a primary address of `dev`, preferring one whose subnet holds `near` */

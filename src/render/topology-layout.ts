@@ -52,7 +52,8 @@ export function hostLines(name: string, h: Host, isDefault: boolean): string[] {
     if (i.name === 'lo' && !addrs.length) continue;
     lines.push(`${i.name} ${addrs.join(', ') || '(no address)'}${i.up ? '' : ' (down)'}`);
   }
-  for (const r of h.routes) {
+  // the main table's routes: those of other tables (`ip route ... table N`) steer no packet here
+  for (const r of h.routes.filter((x) => typeof x.table !== 'number')) {
     if (r.dst === 'default') lines.push(`default via ${r.via ?? '-'} dev ${r.dev}`);
     else if (r.via || r.type) lines.push(`route ${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev}`);
   }
@@ -69,7 +70,7 @@ function memberOf(m: string): [string, string] {
 export function topologyLayers(lab: Lab): Map<string, number> {
   const names = Object.keys(lab.hosts);
   const layer = new Map<string, number>();
-  const roots = names.filter((n) => !lab.hosts[n]!.routes.some((r) => r.dst === 'default'));
+  const roots = names.filter((n) => !lab.hosts[n]!.routes.some((r) => r.dst === 'default' && typeof r.table !== 'number'));
   const queue = roots.length ? [...roots] : names.slice(0, 1);
   for (const r of queue) layer.set(r, 0);
   const visit = () => {

@@ -230,8 +230,42 @@ function checkHost(c: Checker, where: string, h: unknown): void {
       c.address(`${w}.src`, own(r, 'src'), true, true);
       c.str(`${w}.dev`, own(r, 'dev'));
       c.str(`${w}.type`, own(r, 'type'), true);
-      c.oneOf(`${w}.table`, own(r, 'table'), ['main', 'local'], true);
+      const table = own(r, 'table');
+      if (typeof table === 'number') c.int(`${w}.table`, table, 1, U32);
+      else c.oneOf(`${w}.table`, table, ['main', 'local'], true);
       c.int(`${w}.metric`, own(r, 'metric'), 0, U32, true);
+    });
+  }
+  // rules and fibTables: `ip rule` and the tables `ip route ... table N` made, absent on older labs
+  const rules = own(h, 'rules');
+  if (rules !== undefined && c.arr(`${where}.rules`, rules)) {
+    rules.forEach((r, k) => {
+      const w = `${where}.rules[${k}]`;
+      if (!c.obj(w, r)) return;
+      c.int(`${w}.pref`, own(r, 'pref'), 0, U32);
+      c.int(`${w}.table`, own(r, 'table'), 0, U32);
+      c.bool(`${w}.not`, own(r, 'not'), true);
+      c.address(`${w}.from`, own(r, 'from'), true, true);
+      c.address(`${w}.to`, own(r, 'to'), true, true);
+      c.int(`${w}.tos`, own(r, 'tos'), 0, 255, true);
+      c.int(`${w}.fwmark`, own(r, 'fwmark'), 0, U32, true);
+      c.int(`${w}.fwmask`, own(r, 'fwmask'), 0, U32, own(r, 'fwmark') === undefined);
+      c.str(`${w}.iif`, own(r, 'iif'), true);
+      c.str(`${w}.oif`, own(r, 'oif'), true);
+      c.oneOf(`${w}.action`, own(r, 'action'), ['blackhole', 'unreachable', 'prohibit'], true);
+      if (own(r, 'table') === 0 && own(r, 'action') === undefined) c.p.add(`${w}.table`, 'a rule that looks up a table needs its number');
+    });
+  }
+  const fibTables = own(h, 'fibTables');
+  if (fibTables !== undefined && c.arr(`${where}.fibTables`, fibTables)) {
+    fibTables.forEach((t, k) => {
+      if (c.int(`${where}.fibTables[${k}]`, t, 1, U32) && (t === 254 || t === 255 || fibTables.indexOf(t) !== k)) c.p.add(`${where}.fibTables[${k}]`, `table ${show(t)} is main, local or listed twice`);
+    });
+  }
+  if (Array.isArray(routes)) {
+    routes.forEach((r, k) => {
+      const t = isObj(r) ? own(r, 'table') : undefined;
+      if (typeof t === 'number' && !(Array.isArray(fibTables) && fibTables.includes(t))) c.p.add(`${where}.routes[${k}].table`, `table ${t} is not in fibTables`);
     });
   }
   const sysctls = own(h, 'sysctls');

@@ -1,6 +1,7 @@
 /**
  * `ip` (iproute2 6.1) for the part of it firewall scripts use on a host of the lab:
- * `ip address add|del|replace|flush|show`, `ip route add|replace|change|del|show|get|flush cache`,
+ * `ip address add|del|replace|flush|show`, `ip route add|replace|change|del|show|get|flush cache|flush table N`
+ * (routes in numbered tables too), `ip rule add|del|show|flush`,
  * `ip link set DEV up|down`, `ip link show`, `ip link add|del NAME type dummy`, with -4, -o and -br.
  * Messages, exit statuses and output formats are iproute2's (measured in a namespace); the kernel's
  * side effects are the kernel's: a secondary address joins the end of the list, deleting a primary
@@ -11,8 +12,8 @@
  * not modelled, so no inet6 lines are printed and `-6` is refused.
  */
 import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.js';
-import type { Host, Interface, Route } from '../../net/lab.js';
-import { buildFib, fibLookup, selectSourceAddress, type FibRoute } from '../../net/routing.js';
+import type { Host, Interface, PolicyRule, Route } from '../../net/lab.js';
+import { buildFib, fibLookup, hostRules, policyRoutingProblem, RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, type FibRoute } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, markAddressed, modelledDefault } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
@@ -35,7 +36,7 @@ class IpError extends Error {
 const fail = (message: string, status: number): never => {
   throw new IpError(message, status);
 };
-const notModelled = (what: string): never => fail(`iptables-sim: ${what} is not modelled (ip supports: address add|del|replace|flush|show, route add|replace|change|del|show|get|flush cache, link set up|down, link show, link add|del type dummy)\n`, 2);
+const notModelled = (what: string): never => fail(`iptables-sim: ${what} is not modelled (ip supports: address add|del|replace|flush|show, route add|replace|change|del|show|get|flush cache|flush table, rule add|del|flush|show, link set up|down, link show, link add|del type dummy)\n`, 2);
 
 interface Globals {
   family4: boolean;
@@ -47,7 +48,7 @@ const OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor'
 
 export interface IpCommand {
   globals: Globals;
-  object: 'address' | 'route' | 'link';
+  object: 'address' | 'route' | 'rule' | 'link';
   args: string[];
 }
 
@@ -89,7 +90,7 @@ export function parseIp(argv: string[]): IpCommand | { error: string; status: nu
     const obj = OBJECTS.find((o) => matches(objWord!, o));
     if (!obj) fail(`Object "${objWord}" is unknown, try "ip help".\n`, 1);
     if (obj === 'help') fail(USAGE, 255);
-    if (obj !== 'address' && obj !== 'route' && obj !== 'link') notModelled(`ip ${obj}`);
+    if (obj !== 'address' && obj !== 'route' && obj !== 'rule' && obj !== 'link') notModelled(`ip ${obj}`);
     return { globals, object: obj as IpCommand['object'], args: argv.slice(i + 1) };
   } catch (e) {
     if (e instanceof IpError) return { error: e.message, status: e.status };
@@ -130,6 +131,7 @@ export async function ipCommand(ctx: CliContext, argv: string[]): Promise<number
     try {
       if (p.object === 'address') address(host, p.args, p.globals, o, write);
       else if (p.object === 'route') route(host, p.args, p.globals, o, write);
+      else if (p.object === 'rule') rule(host, p.args, o, write);
       else link(host, p.args, p.globals, o, write);
     } catch (e) {
       if (!(e instanceof IpError)) throw e;
@@ -156,6 +158,7 @@ function isMutating(p: IpCommand): boolean {
   if (sub === undefined) return false;
   if (p.object === 'address') return ['add', 'change', 'chg', 'replace', 'delete', 'flush'].some((k) => matches(sub, k)) && !matches(sub, 'list') && !matches(sub, 'show');
   if (p.object === 'route') return !['list', 'show', 'lst', 'get'].some((k) => matches(sub, k));
+  if (p.object === 'rule') return !['list', 'show', 'lst'].some((k) => matches(sub, k));
   return ['set', 'add', 'delete', 'change'].some((k) => matches(sub, k)) && !matches(sub, 'show') && !matches(sub, 'list');
 }
 
@@ -437,7 +440,7 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
 // ---- routes ----------------------------------------------------------------------------
 
 interface RouteSpec {
-  type: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+  type: 'unicast' | 'local' | 'blackhole' | 'unreachable' | 'prohibit';
   dst: Prefix;
   isDefault: boolean;
   via?: Ip4;
@@ -445,8 +448,37 @@ interface RouteSpec {
   src?: Ip4;
   metric?: number;
   proto?: 'static' | 'boot' | 'kernel';
-  table: 'main' | 'local';
+  table: TableId | 'all';
   scope?: 'global' | 'link' | 'host';
+}
+
+/** a routing table: main and local by name (as the lab file keeps them), any other by number */
+type TableId = 'main' | 'local' | number;
+
+const TABLE_NAMES: Record<string, number> = { unspec: 0, default: RT_TABLE_DEFAULT, main: RT_TABLE_MAIN, local: RT_TABLE_LOCAL };
+
+/** get_u32(..., 0): strtoul with base 0 (decimal, 0x hex, 0 octal), the whole word, at most 2^32-1 */
+function parseU32(s: string): number | undefined {
+  const v = /^0[xX][0-9a-fA-F]+$/.test(s) ? parseInt(s.slice(2), 16) : /^0[0-7]*$/.test(s) ? parseInt(s, 8) : /^[1-9]\d*$/.test(s) ? Number(s) : NaN;
+  return Number.isFinite(v) && v <= 0xffffffff ? v : undefined;
+}
+
+/** rtnl_rttable_a2n(): a name of /etc/iproute2/rt_tables or a number */
+function tableNumber(s: string): number | undefined {
+  return Object.prototype.hasOwnProperty.call(TABLE_NAMES, s) ? TABLE_NAMES[s] : parseU32(s);
+}
+
+/** rtnl_rttable_n2a() */
+function tableName(id: number): string {
+  return Object.keys(TABLE_NAMES).find((k) => TABLE_NAMES[k] === id && id !== 0) ?? String(id);
+}
+
+function tableId(id: number): TableId {
+  return id === RT_TABLE_MAIN ? 'main' : id === RT_TABLE_LOCAL ? 'local' : id;
+}
+
+function tableExists(host: Host, t: TableId): boolean {
+  return typeof t !== 'number' || (host.fibTables ?? []).includes(t);
 }
 
 const ROUTE_TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit'];
@@ -470,10 +502,12 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
       else notModelled(`route protocol ${v}`);
     } else if (a === 'table') {
       const v = arg();
-      if (v === 'main' || v === '254') spec.table = 'main';
-      else if (v === 'local' || v === '255') spec.table = 'local';
-      else if (forShow && v === 'all') spec.table = 'all' as 'main';
-      else notModelled(`routing table ${v}`);
+      const id = forShow && v === 'all' ? undefined : tableNumber(v);
+      if (forShow && v === 'all') spec.table = 'all';
+      else if (id === undefined) fail(`Error: argument "${v}" is wrong: "table" value is invalid\n\n`, 255);
+      else if (id === 0 && forShow) notModelled('ip route show table 0');
+      // (table 0 adds to main: measured)
+      else spec.table = id === 0 ? 'main' : tableId(id!);
     } else if (a === 'scope') {
       const v = arg();
       if (v === 'global' || v === 'link' || v === 'host') spec.scope = v;
@@ -482,6 +516,8 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
       notModelled(`ip route ... ${a}`);
     } else if (!haveDst && ROUTE_TYPES.includes(a) && args[i + 1] !== undefined) {
       spec.type = a as RouteSpec['type'];
+    } else if (!haveDst && a === 'local' && args[i + 1] !== undefined) {
+      spec.type = 'local';
     } else if (!haveDst && ['local', 'broadcast', 'multicast', 'throw', 'nat', 'anycast'].includes(a)) {
       notModelled(`routes of type ${a}`);
     } else if (!haveDst) {
@@ -496,6 +532,8 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
   }
   if (!haveDst && !forShow) fail('Command line is not complete. Try option "help"\n', 255);
   if (!haveDst) spec.dst.plen = -1;
+  // without `table`, iproute2 puts a local route in the local table, where traces would use it
+  if (spec.type === 'local' && typeof spec.table !== 'number' && !forShow) notModelled('routes of type local in the main or local table');
   return spec;
 }
 
@@ -508,7 +546,7 @@ interface Shown {
   addr: Ip4;
   plen: number;
   metric: number;
-  table: 'main' | 'local';
+  table: TableId;
   proto: string;
   text: (showTable: boolean, showProto: boolean) => string;
 }
@@ -549,10 +587,10 @@ function shownRoutes(host: Host): Shown[] {
       text: (t, p) => {
         let s = `${type === 'unicast' ? '' : type + ' '}${fmtDst(addr, plen)}`;
         if (r.via) s += ` via ${r.via}`;
-        if (type === 'unicast' && r.dev) s += ` dev ${r.dev}`;
-        if (t && table === 'local') s += ' table local';
+        if ((type === 'unicast' || type === 'local') && r.dev) s += ` dev ${r.dev}`;
+        if (t && table !== 'main') s += ` table ${typeof table === 'number' ? tableName(table) : table}`;
         if (p && proto !== 'boot') s += ` proto ${proto}`;
-        const scope = r.via ? 'global' : type === 'unicast' ? (r.scope ?? 'link') : 'global';
+        const scope = r.via ? 'global' : type === 'unicast' ? (r.scope ?? 'link') : type === 'local' ? 'host' : 'global';
         if (scope !== 'global') s += ` scope ${scope}`;
         if (r.src) s += ` src ${r.src}`;
         if (r.metric) s += ` metric ${r.metric}`;
@@ -560,10 +598,14 @@ function shownRoutes(host: Host): Shown[] {
       },
     });
   }
-  // fib_table_dump() walks the trie in key order; within a key, longer prefixes and then lower metrics first
+  // inet_dump_fib() walks the tables by hash bucket (the number's low byte), the newest table of a
+  // bucket first (main and local are the oldest); fib_table_dump() walks the trie in key order;
+  // within a key, longer prefixes and then lower metrics first
+  const created = (t: TableId): number => (typeof t === 'number' ? (host.fibTables ?? []).indexOf(t) : -1);
+  const bucket = (t: TableId): number => (typeof t === 'number' ? t : t === 'main' ? RT_TABLE_MAIN : RT_TABLE_LOCAL) & 255;
   return out
     .map((s, i) => ({ s, i }))
-    .sort((a, b) => (a.s.addr !== b.s.addr ? (a.s.addr < b.s.addr ? -1 : 1) : a.s.plen !== b.s.plen ? b.s.plen - a.s.plen : a.s.metric !== b.s.metric ? a.s.metric - b.s.metric : a.i - b.i))
+    .sort((a, b) => bucket(a.s.table) - bucket(b.s.table) || created(b.s.table) - created(a.s.table) || (a.s.addr !== b.s.addr ? (a.s.addr < b.s.addr ? -1 : 1) : a.s.plen !== b.s.plen ? b.s.plen - a.s.plen : a.s.metric !== b.s.metric ? a.s.metric - b.s.metric : a.i - b.i))
     .map((x) => x.s);
 }
 
@@ -595,7 +637,14 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   if (matches(sub, 'flush')) {
     if (rest[0] === 'cache' && rest.length === 1) return; // no routing cache since Linux 3.6: nothing to flush
     if (!rest.length) fail('"ip route flush" requires arguments.\n', 1);
-    notModelled(`ip route flush ${rest.join(' ')}`);
+    if (rest.length !== 2 || rest[0] !== 'table') notModelled(`ip route flush ${rest.join(' ')}`);
+    const t = parseRoute(rest, true).table;
+    if (typeof t !== 'number') notModelled(`ip route flush table ${rest[1]} (the main and local tables hold the kernel's routes of the addresses)`);
+    if (!write) return;
+    if (!tableExists(host, t as number)) fail('Error: ipv4: FIB table does not exist.\nFlush terminated\n', 2);
+    // the table itself stays (measured: it lists empty afterwards)
+    host.routes = host.routes.filter((r) => r.table !== t);
+    return;
   }
   const add = matches(sub, 'add');
   const replace = matches(sub, 'replace');
@@ -607,11 +656,13 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   if (!write) return;
   const spec = parseRoute(rest);
   if (spec.table === 'local') notModelled('changing the local routing table');
+  const table = spec.table as TableId;
   const sameKey = (r: Route): boolean => {
     const d = routeDst(r);
     return d.addr === spec.dst.addr && d.plen === (spec.isDefault ? 0 : spec.dst.plen) && (r.table ?? 'main') === spec.table;
   };
   if (del) {
+    if (!tableExists(host, table)) fail('Error: FIB table does not exist.\n', 2);
     const idx = host.routes
       .map((r, i) => ({ r, i }))
       .filter(({ r }) => sameKey(r))
@@ -621,7 +672,7 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
       .filter(({ r }) => spec.type === 'unicast' || (r.type ?? 'unicast') === spec.type)
       .sort((a, b) => (a.r.metric ?? 0) - (b.r.metric ?? 0) || a.i - b.i)[0]?.i;
     if (idx === undefined) {
-      const kernel = buildFib(host).some((f) => f.proto === 'kernel' && f.table === 'main' && f.addr === spec.dst.addr && f.plen === spec.dst.plen && (spec.dev === undefined || f.dev === spec.dev));
+      const kernel = table === 'main' && buildFib(host).some((f) => f.proto === 'kernel' && f.table === 'main' && f.addr === spec.dst.addr && f.plen === spec.dst.plen && (spec.dev === undefined || f.dev === spec.dev));
       if (kernel) notModelled("deleting the kernel's route of a connected subnet (delete the address instead)");
       if (spec.dev !== undefined) findDev(host, spec.dev);
       fail('RTNETLINK answers: No such process\n', 2);
@@ -631,7 +682,11 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   }
   // building the new route: the device and gateway checks of fib_create_info()
   const r: Route = { dst: spec.isDefault || spec.dst.plen === 0 ? 'default' : str(spec.dst.addr, spec.dst.plen), dev: '' };
-  if (spec.type !== 'unicast') {
+  if (spec.type === 'local') {
+    r.type = spec.type;
+    if (spec.dev === undefined) notModelled('a local route without dev');
+    r.dev = findDev(host, spec.dev!).name;
+  } else if (spec.type !== 'unicast') {
     r.type = spec.type;
     if (spec.dev !== undefined) findDev(host, spec.dev);
   } else {
@@ -655,22 +710,31 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   if (spec.metric) r.metric = spec.metric;
   if (spec.proto && spec.proto !== 'boot') r.proto = spec.proto;
   const existing = host.routes.findIndex((x) => sameKey(x) && (x.metric ?? 0) === (spec.metric ?? 0));
-  const kernelClash = buildFib(host).some((f) => f.proto === 'kernel' && f.table === 'main' && f.addr === spec.dst.addr && f.plen === (spec.isDefault ? 0 : spec.dst.plen) && !spec.metric);
+  if (typeof table === 'number') r.table = table;
+  const kernelClash = table === 'main' && buildFib(host).some((f) => f.proto === 'kernel' && f.table === 'main' && f.addr === spec.dst.addr && f.plen === (spec.isDefault ? 0 : spec.dst.plen) && !spec.metric);
   if (add) {
     if (existing >= 0 || kernelClash) fail('RTNETLINK answers: File exists\n', 2);
     host.routes.push(r);
+    createTable(host, table);
     return;
   }
   if (kernelClash) notModelled("replacing the kernel's route of a connected subnet");
   if (existing >= 0) host.routes[existing] = r;
   else if (change) fail('RTNETLINK answers: No such file or directory\n', 2);
   else host.routes.push(r);
+  createTable(host, table);
+}
+
+/** fib_new_table(): a route added to a table that does not exist yet creates it */
+function createTable(host: Host, t: TableId): void {
+  if (typeof t === 'number' && !tableExists(host, t)) (host.fibTables ??= []).push(t);
 }
 
 function showRoutes(host: Host, args: string[], o: Out): void {
   const spec = parseRoute(args, true);
-  const table = spec.table as string;
+  const table = spec.table;
   if (spec.dev !== undefined && !host.interfaces.some((i) => i.name === spec.dev)) fail(`Cannot find device "${spec.dev}"\n`, 1);
+  if (table !== 'all' && !tableExists(host, table)) fail('Error: ipv4: FIB table does not exist.\nDump terminated\n', 2);
   for (const s of shownRoutes(host)) {
     if (table !== 'all' && s.table !== table) continue;
     if (spec.proto !== undefined && s.proto !== spec.proto) continue;
@@ -696,6 +760,8 @@ function getRoute(host: Host, args: string[], o: Out): void {
   }
   if (dst === undefined) fail('need at least a destination address\n', 1);
   const r = fibLookup(buildFib(host), dst!);
+  const problem = policyRoutingProblem(host, r === undefined);
+  if (problem) notModelled(`ip route get on this host (${problem})`);
   if (!r) fail('RTNETLINK answers: Network is unreachable\n', 2);
   const d = ipToString(dst!);
   switch (r!.type) {
@@ -830,4 +896,182 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
   if (matches(sub, 'help')) fail('Usage: ip link add [link DEV | parentdev NAME] [ name ] NAME\n       ip link delete { DEVICE | dev DEVICE | group DEVGROUP } type TYPE [ ARGS ]\n       ip link set { DEVICE | dev DEVICE | group DEVGROUP }\n                  [ { up | down } ]\n       ip link show [ DEVICE | group GROUP ] [up] [master DEV] [vrf NAME] [type TYPE]\n', 255);
   if (['xstats', 'afstats', 'property'].some((k) => matches(sub, k))) notModelled(`ip link ${sub}`);
   fail(`Command "${sub}" is unknown, try "ip link help".\n`, 255);
+}
+
+// ---- rules -----------------------------------------------------------------------------
+
+const RULE_USAGE = `Usage: ip rule { add | del } SELECTOR ACTION
+       ip rule { flush | save | restore }
+       ip rule [ list [ SELECTOR ]]
+SELECTOR := [ not ] [ from PREFIX ] [ to PREFIX ] [ tos TOS ]
+            [ fwmark FWMARK[/MASK] ]
+            [ iif STRING ] [ oif STRING ] [ pref NUMBER ] [ l3mdev ]
+            [ uidrange NUMBER-NUMBER ]
+            [ ipproto PROTOCOL ]
+            [ sport [ NUMBER | NUMBER-NUMBER ]
+            [ dport [ NUMBER | NUMBER-NUMBER ] ]
+ACTION := [ table TABLE_ID ]
+          [ protocol PROTO ]
+          [ nat ADDRESS ]
+          [ realms [SRCREALM/]DSTREALM ]
+          [ goto NUMBER ]
+          SUPPRESSOR
+SUPPRESSOR := [ suppress_prefixlength NUMBER ]
+              [ suppress_ifgroup DEVGROUP ]
+TABLE_ID := [ local | main | default | NUMBER ]
+`;
+
+/** what a command line of `ip rule add|del` says; a field is absent when it was not given */
+type RuleRequest = Partial<PolicyRule>;
+
+const invarg = (msg: string, arg: string): never => fail(`Error: argument "${arg}" is wrong: ${msg}\n`, 255);
+
+/** iprule_modify()'s parser */
+function parseRule(args: string[]): RuleRequest {
+  const req: RuleRequest = {};
+  for (let i = 0; i < args.length; i++) {
+    let a = args[i]!;
+    const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    const prefix = (): string | undefined => {
+      const v = arg();
+      if (v === 'all' || v === 'any' || v === 'default') return undefined;
+      const p = parseInetPrefix(v);
+      return p.plen === 0 ? undefined : p.explicit && p.plen < 32 ? `${ipToString(p.addr)}/${p.plen}` : ipToString(p.addr);
+    };
+    if (a === 'not') req.not = true;
+    else if (a === 'from') req.from = prefix();
+    else if (a === 'to') req.to = prefix();
+    else if (matches(a, 'preference') || matches(a, 'order') || matches(a, 'priority')) {
+      const v = arg();
+      req.pref = parseU32(v) ?? invarg('preference value is invalid\n', v);
+    } else if (a === 'tos' || matches(a, 'dsfield')) {
+      // rtnl_dsfield_a2n(): hexadecimal, with or without 0x
+      const v = arg();
+      const n = /^(0[xX])?[0-9a-fA-F]+$/.test(v) ? parseInt(v.replace(/^0[xX]/, ''), 16) : NaN;
+      if (!(n <= 255)) invarg('TOS value is invalid\n', v);
+      if (n) req.tos = n;
+    } else if (a === 'fwmark') {
+      const v = arg();
+      const [m, k] = v.split('/');
+      const mark = parseU32(m!) ?? invarg('fwmark value is invalid\n', v);
+      const mask = k === undefined ? undefined : (parseU32(k) ?? invarg('fwmask value is invalid\n', k));
+      // fib_nl2rule(): a mark without a mask matches all of its bits
+      if (mark || mask !== undefined) {
+        req.fwmark = mark;
+        req.fwmask = mask ?? 0xffffffff;
+      }
+    } else if (a === 'iif' || a === 'dev' || a === 'oif') {
+      const v = arg();
+      // check_ifname()
+      if (v.length > 15 || !/^[^\s/:]+$/.test(v)) invarg(a === 'oif' ? '"oif" not a valid ifname' : '"iif"/"dev" not a valid ifname', v);
+      if (a === 'oif') req.oif = v;
+      else req.iif = v;
+    } else if (matches(a, 'table') || matches(a, 'lookup')) {
+      const v = arg();
+      const id = tableNumber(v) ?? invarg('invalid table ID\n', v);
+      req.table = id;
+    } else if (['l3mdev', 'uidrange', 'ipproto', 'sport', 'dport', 'realms', 'protocol', 'nat', 'map-to', 'suppress_prefixlength', 'suppress_ifgroup', 'sup_pl', 'sup_group', 'goto', 'nop', 'tun_id'].some((k) => a === k || (k.length > 3 && matches(a, k)))) {
+      notModelled(`ip rule ... ${a}`);
+    } else {
+      if (a === 'type') a = arg();
+      if (matches(a, 'help')) fail(RULE_USAGE, 255);
+      if (a === 'blackhole' || a === 'unreachable' || a === 'prohibit') req.action = a;
+      else if (['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'throw', 'nat', 'xresolve', 'unspec'].includes(a) || /^\d+$/.test(a)) notModelled(`rule type ${a}`);
+      else invarg('Failed to parse rule type', a);
+    }
+  }
+  return req;
+}
+
+const RULE_FIELDS = ['pref', 'not', 'from', 'to', 'tos', 'fwmark', 'fwmask', 'iif', 'oif', 'table', 'action'] as const;
+
+function ruleLine(host: Host, r: PolicyRule): string {
+  // printf("%#x"): 0 has no 0x
+  const hex = (n: number): string => (n ? `0x${n.toString(16)}` : '0');
+  let s = `${r.pref}:\t${r.not ? 'not ' : ''}from ${r.from ?? 'all'}`;
+  if (r.to !== undefined) s += ` to ${r.to}`;
+  if (r.tos !== undefined) s += ` tos 0x${r.tos.toString(16).padStart(2, '0')}`;
+  if (r.fwmark !== undefined) s += ` fwmark ${hex(r.fwmark)}${r.fwmask !== 0xffffffff ? `/${hex(r.fwmask!)}` : ''}`;
+  // a device that does not exist (yet) leaves the rule [detached] (measured)
+  const dev = (name: string): string => `${name}${host.interfaces.some((i) => i.name === name) ? '' : ' [detached]'}`;
+  if (r.iif !== undefined) s += ` iif ${dev(r.iif)}`;
+  if (r.oif !== undefined) s += ` oif ${dev(r.oif)}`;
+  if (r.table) s += ` lookup ${tableName(r.table)}`;
+  if (r.action) s += ` ${r.action}`;
+  return s + '\n';
+}
+
+/** iproute2's list filter: `table` and `pref` of the rules to show or flush */
+function ruleFilter(args: string[]): (r: PolicyRule) => boolean {
+  let table: number | undefined;
+  let pref: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    if (matches(a, 'table') || matches(a, 'lookup')) {
+      const v = arg();
+      table = tableNumber(v) ?? invarg('table id value is invalid\n', v);
+    } else if (matches(a, 'preference') || matches(a, 'order') || matches(a, 'priority')) {
+      const v = arg();
+      pref = parseU32(v) ?? invarg('preference value is invalid\n', v);
+    } else if (a === 'from' || !['not', 'to', 'tos', 'dsfield', 'fwmark', 'iif', 'oif', 'dev', 'l3mdev', 'uidrange', 'ipproto', 'sport', 'dport', 'protocol', 'type'].includes(a)) {
+      const v = a === 'from' ? arg() : a;
+      if (v !== 'all' && !/^\d{1,3}(\.\d{1,3}){0,3}(\/\d{1,2})?$/.test(v)) fail(`Error: inet prefix is expected rather than "${v}".\n`, 1);
+      notModelled('ip rule show from');
+    } else notModelled(`ip rule show ${a}`);
+  }
+  return (r) => (table === undefined || r.table === table) && (pref === undefined || r.pref === pref);
+}
+
+function rule(host: Host, args: string[], o: Out, write: boolean): void {
+  const sub = args[0];
+  const rest = args.slice(1);
+  const rules = hostRules(host);
+  if (sub === undefined || matches(sub, 'list') || matches(sub, 'lst') || matches(sub, 'show')) {
+    const keep = ruleFilter(rest);
+    for (const r of rules) if (keep(r)) o.out += ruleLine(host, r);
+    return;
+  }
+  if (matches(sub, 'save') || matches(sub, 'restore')) notModelled(`ip rule ${sub}`);
+  const add = matches(sub, 'add');
+  const del = !add && matches(sub, 'delete');
+  if (!add && !del) {
+    if (matches(sub, 'flush')) {
+      const keep = ruleFilter(rest);
+      if (!write) return;
+      // the kernel does not report priority 0, so iproute2's flush leaves those rules alone
+      host.rules = rules.filter((r) => r.pref === 0 || !keep(r));
+      return;
+    }
+    if (matches(sub, 'help')) fail(RULE_USAGE, 255);
+    fail(`Command "${sub}" is unknown, try "ip rule help".\n`, 255);
+  }
+  if (!rest.length) fail(`"ip rule ${add ? 'add' : 'del'}" requires arguments.\n`, 1);
+  const req = parseRule(rest);
+  if (!write) return;
+  if (del) {
+    // fib_nl_delrule() / rule_find(): the first rule that has every attribute given
+    const idx = rules.findIndex((r) => RULE_FIELDS.every((k) => req[k] === undefined || (k === 'table' && req.table === 0) || r[k] === req[k]));
+    if (idx < 0) fail('RTNETLINK answers: No such file or directory\n', 2);
+    rules.splice(idx, 1);
+    host.rules = rules;
+    return;
+  }
+  // fib4_rule_configure() (measured)
+  if (req.tos !== undefined && req.tos & 0x03) fail('Error: Invalid dsfield (tos): ECN bits must be 0.\n', 2);
+  if (req.tos !== undefined && req.tos & ~0x1e) fail('Error: Invalid tos.\n', 2);
+  // iproute2 asks for table main unless the rule has a table or another action
+  const table = req.table ?? (req.action ? 0 : RT_TABLE_MAIN);
+  if (table === 0 && !req.action) notModelled('ip rule ... table 0 (the kernel looks up a table it picks, fib_empty_table())');
+  // fib_default_rule_pref(): one below the second rule's priority, unless that is 0
+  const pref = req.pref ?? (rules[1]?.pref ? rules[1].pref - 1 : 0);
+  const r: PolicyRule = { pref, table };
+  for (const k of RULE_FIELDS) if (k !== 'pref' && k !== 'table' && req[k] !== undefined) (r as unknown as Record<string, unknown>)[k] = req[k];
+  // NLM_F_EXCL: rule_exists() compares every attribute, the priority too
+  if (rules.some((x) => RULE_FIELDS.every((k) => x[k] === r[k]))) fail('RTNETLINK answers: File exists\n', 2);
+  // fib_nl_newrule(): after the last rule of the same or a lower priority
+  let at = 0;
+  while (at < rules.length && rules[at]!.pref <= pref) at++;
+  rules.splice(at, 0, r);
+  host.rules = rules;
 }

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { SimError } from '../../errors.js';
 import { builtinLab } from '../../net/builtin-lab.js';
 import type { Lab } from '../../net/lab.js';
+import { defaultRules } from '../../net/routing.js';
 import { defaultSysctls } from '../../net/sysctl.js';
 import { pictureRequest, writePicture } from '../../render/files.js';
 import { replaceLab } from '../../state/store.js';
@@ -37,7 +38,8 @@ export function describeLab(lab: Lab): string {
   for (const [name, h] of Object.entries(lab.hosts)) {
     out += `\n${name}${name === lab.defaultHost ? ' (default host)' : ''}\n`;
     for (const i of h.interfaces) out += `  ${i.name.padEnd(6)} ${i.addrs.join(', ') || '-'}${i.up ? '' : ' (down)'}\n`;
-    for (const r of h.routes) out += `  route ${r.dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev}${r.src ? ` src ${r.src}` : ''}\n`;
+    for (const r of h.routes) out += `  route ${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.src ? ` src ${r.src}` : ''}${typeof r.table === 'number' ? ` table ${r.table}` : ''}\n`;
+    if (!defaultRules(h)) out += `  ${h.rules!.length} policy routing rules, not the kernel's defaults (\`ip rule show\` lists them; routing decisions here are not traced)\n`;
     if (h.services.length) out += `  listening: ${h.services.map((s) => `${s.proto}/${s.port}${s.addr !== '0.0.0.0' ? `@${s.addr}` : ''}`).join(' ')}\n`;
     const defaults = defaultSysctls(
       h.interfaces.map((i) => i.name),

@@ -7,7 +7,7 @@ import { SimError, XtablesError } from '../../errors.js';
 import { parseDotted } from '../../net/ipv4.js';
 import { protocolByName } from '../../net/netdb.js';
 import { explainHostOutcome, tracePacket, type HostTrace, type PacketSpec } from '../../engine/simulate.js';
-import { UnmodelledExtension } from '../../engine/netfilter.js';
+import { Unmodelled } from '../../engine/netfilter.js';
 import { parseTcpFlags } from '../../extensions/matches/tcp.js';
 import { parseUint } from '../../util/strtoul.js';
 import { renderText, makeColors } from '../../trace/text.js';
@@ -214,7 +214,7 @@ async function traceConnection(ctx: CliContext, o: TraceOptions, format: string)
     return traceAllPaths(ctx, o, format, spec);
   }
   let traced: Lab | undefined;
-  const res = await readWrite<ConnectionResult | UnmodelledExtension>(ctx, (lab) => {
+  const res = await readWrite<ConnectionResult | Unmodelled>(ctx, (lab) => {
     if (!findHost(lab, o.from!)) throw new SimError(noHostMessage(lab, o.from!), 2);
     if (o.hooks !== undefined && !findHost(lab, o.hooks)) throw new SimError(`trace: --hooks: ${noHostMessage(lab, o.hooks)}`, 2);
     traced = lab;
@@ -223,11 +223,11 @@ async function traceConnection(ctx: CliContext, o: TraceOptions, format: string)
       const r = new LabSim(lab).connect({ from: o.from!, proto: spec.proto, dst: spec.dst, dport: spec.dport, sport: o.sport !== undefined ? spec.sport : undefined });
       return { save: true, value: r };
     } catch (e) {
-      if (e instanceof UnmodelledExtension) return { save: false, value: e };
+      if (e instanceof Unmodelled) return { save: false, value: e };
       throw e;
     }
   });
-  if (res instanceof UnmodelledExtension) throw res;
+  if (res instanceof Unmodelled) throw res;
   if (format === 'json') {
     const { verdict, server, peer, explanation, errno, events } = res;
     ctx.io.out(JSON.stringify({ verdict, server, peer, explanation, ...(errno ? { errno } : {}), events }, null, 1) + '\n');
@@ -264,7 +264,7 @@ export async function traceCommand(ctx: CliContext, o: TraceOptions): Promise<nu
   if (o.allPaths) throw new SimError('trace: --all-paths needs a connection (--from HOST)', 2);
   const spec = packetSpec(o);
   const picture = pictureOptions(ctx, o);
-  const out = await readWrite<(HostTrace & { name: string }) | UnmodelledExtension>(ctx, (lab) => {
+  const out = await readWrite<(HostTrace & { name: string }) | Unmodelled>(ctx, (lab) => {
     const [name] = hostOf(lab, ctx.host);
     if (o.hooks !== undefined && o.hooks !== name) throw new SimError(`trace: a one-packet trace only crosses ${name}; --hooks names another host of a --from connection`, 2);
     reseed(lab, o.seed);
@@ -272,11 +272,11 @@ export async function traceCommand(ctx: CliContext, o: TraceOptions): Promise<nu
       const t = tracePacket(lab, name, spec);
       return { save: true, value: { name, ...t } };
     } catch (e) {
-      if (e instanceof UnmodelledExtension) return { save: false, value: e };
+      if (e instanceof Unmodelled) return { save: false, value: e };
       throw e;
     }
   });
-  if (out instanceof UnmodelledExtension) throw out;
+  if (out instanceof Unmodelled) throw out;
   const explanation = explainHostOutcome(out.name, out.outcome);
   if (format === 'json') {
     ctx.io.out(JSON.stringify({ host: out.name, outcome: out.outcome.kind, explanation, events: out.events }, null, 1) + '\n');
