@@ -96,8 +96,11 @@ export interface HostEnv {
   };
 }
 
-/** extensions whose kernel modules register conntrack for the network namespace (nf_ct_netns_get) */
-const CT_MATCHES = new Set(['conntrack', 'state', 'connmark', 'connlimit', 'connbytes', 'helper', 'cluster', 'socket']);
+/**
+ * extensions whose kernel modules register conntrack for the network namespace (nf_ct_netns_get);
+ * not socket, whose checkentry only enables defragmentation (fixtures/kernel/75-socket-no-conntrack)
+ */
+const CT_MATCHES = new Set(['conntrack', 'state', 'connmark', 'connlimit', 'connbytes', 'helper', 'cluster']);
 const CT_TARGETS = new Set(['SNAT', 'DNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP', 'CONNMARK', 'CT', 'NOTRACK']);
 
 /**
