@@ -12,6 +12,7 @@
  * not modelled, so no inet6 lines are printed and `-6` is refused.
  */
 import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.js';
+import { deviceMtu } from '../../net/mtu.js';
 import type { Host, Interface, PolicyRule, Route } from '../../net/lab.js';
 import { buildFib, fibLookup, hostRules, policyRoutingProblem, RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, type FibRoute } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, markAddressed, modelledDefault } from '../../net/sysctl.js';
@@ -275,7 +276,7 @@ function flags(iface: Interface): string {
 function linkHeader(host: Host, iface: Interface, mode: boolean): string {
   const lo = iface.name === 'lo';
   const state = lo || iface.kind === 'dummy' ? (iface.up ? 'UNKNOWN' : 'DOWN') : iface.up ? 'UP' : 'DOWN';
-  return `${ifIndex(host, iface)}: ${iface.name}: <${flags(iface)}> mtu ${lo ? 65536 : 1500} qdisc noqueue state ${state} ${mode ? 'mode DEFAULT ' : ''}group default qlen 1000`;
+  return `${ifIndex(host, iface)}: ${iface.name}: <${flags(iface)}> mtu ${deviceMtu(iface.name)} qdisc noqueue state ${state} ${mode ? 'mode DEFAULT ' : ''}group default qlen 1000`;
 }
 
 function linkLine(iface: Interface): string {
