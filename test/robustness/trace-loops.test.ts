@@ -4,6 +4,7 @@
  * file would be: goto cycles (which do not grow the jump stack), jump cycles (which exhaust it),
  * and nesting that multiplies rule evaluations past the engine's bound.
  */
+import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { builtinLab } from '../../src/net/builtin-lab.js';
 import type { Lab } from '../../src/net/lab.js';
@@ -12,6 +13,9 @@ import { tracePacket, type PacketSpec } from '../../src/engine/simulate.js';
 import type { TraceEvent } from '../../src/engine/events.js';
 import type { Rule } from '../../src/ruleset/rule.js';
 import { newTable, type Table } from '../../src/ruleset/tables.js';
+// (imported here, not inside the test: the helper registers the removal of its temporary
+// directories with afterAll, which a test that imports it late never runs)
+import { Sandbox } from '../helpers/cli.js';
 
 const jump = (chain: string, kind: 'jump' | 'goto' = 'jump'): Rule => ({ matches: [], target: { kind, chain }, pkts: 0, bytes: 0 });
 const count = (): Rule => ({ matches: [], pkts: 0, bytes: 0 });
@@ -84,8 +88,6 @@ describe('traces through looping rules end with a verdict', () => {
   });
 
   it('the CLI refuses to run such a lab and says why (the file was edited)', async () => {
-    const { Sandbox } = await import('../helpers/cli.js');
-    const { writeFileSync } = await import('node:fs');
     const sb = new Sandbox();
     writeFileSync(sb.state, JSON.stringify(labWith(filterWith({ C0: [jump('C1', 'goto')], C1: [jump('C0', 'goto')] }))));
     const r = await sb.sh('trace -i eth0 -p tcp -s 50.60.70.1 -d 50.60.70.80 --dport 22');
