@@ -13,6 +13,7 @@
  */
 import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.js';
 import { deviceMtu } from '../../net/mtu.js';
+import { strtoumax } from '../../util/strtoul.js';
 import type { Host, Interface, PolicyRule, Route } from '../../net/lab.js';
 import { buildFib, fibLookup, hostRules, policyRoutingProblem, RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, type FibRoute } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, markAddressed, modelledDefault } from '../../net/sysctl.js';
@@ -460,8 +461,10 @@ const TABLE_NAMES: Record<string, number> = { unspec: 0, default: RT_TABLE_DEFAU
 
 /** get_u32(..., 0): strtoul with base 0 (decimal, 0x hex, 0 octal), the whole word, at most 2^32-1 */
 function parseU32(s: string): number | undefined {
-  const v = /^0[xX][0-9a-fA-F]+$/.test(s) ? parseInt(s.slice(2), 16) : /^0[0-7]*$/.test(s) ? parseInt(s, 8) : /^[1-9]\d*$/.test(s) ? Number(s) : NaN;
-  return Number.isFinite(v) && v <= 0xffffffff ? v : undefined;
+  // get_u32(): strtoul(s, &end, 0) over the whole word (leading blanks and + accepted, a negative
+  // number wraps above 32 bits), at most 0xffffffff (measured, fixtures/cli/ip-rule.case)
+  const r = strtoumax(s, 0);
+  return r.end !== 0 && r.end === s.length && !r.overflow && r.value <= 0xffffffffn ? Number(r.value) : undefined;
 }
 
 /** rtnl_rttable_a2n(): a name of /etc/iproute2/rt_tables or a number */
