@@ -6,6 +6,7 @@
 import { paramProblem } from '../../errors.js';
 import { xtStrtoul } from '../../util/strtoul.js';
 import type { MatchExtension } from '../types.js';
+import { needsProtocol } from '../util/proto.js';
 
 export interface IcmpData {
   type: number;
@@ -221,8 +222,7 @@ export const icmp: MatchExtension<IcmpData> = {
   // icmp_save(): "any" for type 255
   save: (d) => (d.type === 0xff ? `${d.invert ? ' !' : ''} --icmp-type any` : typeSave(d, 'icmp-type')),
   // the xt core refuses a match registered for IPPROTO_ICMP on other (or inverted) protocols
-  kernelCheck: (_d, { frame }) =>
-    frame.proto !== 1 || frame.invProto ? 'the icmp match is only valid for protocol 1 (add -p icmp)' : undefined,
+  kernelCheck: needsProtocol(1, 'icmp', 'the icmp match'),
   // icmp_match() / icmp_type_code_match(): type 255 matches every ICMP message
   match(d, pkt) {
     if (pkt.proto !== 1 || pkt.fragment || pkt.icmpType === undefined) return false;
@@ -280,6 +280,5 @@ export const icmp6: MatchExtension<IcmpData> = {
   print: (d, { numeric }) => ` ipv6-icmp${icmpText(d, numeric, ICMPV6_CODES)}`,
   save: (d) => typeSave(d, 'icmpv6-type'),
   // registered for IPPROTO_ICMPV6: the kernel refuses it on other (or inverted) protocols
-  kernelCheck: (_d, { frame }) =>
-    frame.proto !== 58 || frame.invProto ? 'the icmp6 match is only valid for protocol 58 (add -p ipv6-icmp)' : undefined,
+  kernelCheck: needsProtocol(58, 'ipv6-icmp', 'the icmp6 match'),
 };

@@ -13,7 +13,8 @@
 import { paramProblem, SimError } from '../../errors.js';
 import type { PacketView } from '../../engine/ext-api.js';
 import { rangeOf } from '../xtoptions.js';
-import type { MatchExtension, OptionEntry, ParseCall, RuleFrame } from '../types.js';
+import type { MatchExtension, OptionEntry, ParseCall } from '../types.js';
+import { needsProtocol } from '../util/proto.js';
 
 const SPI_MAX = 0xffffffff;
 
@@ -57,10 +58,6 @@ function saveSpi(d: SpiData, option: string): string {
   return `${d.invert ? ' !' : ''} --${option} ${d.min === d.max ? d.min : `${d.min}:${d.max}`}`;
 }
 
-/** xt_check_match(): the extension's .proto */
-const needsProto = (proto: number, name: string, match: string) => (_d: unknown, { frame }: { frame: RuleFrame }) =>
-  frame.proto !== proto || frame.invProto ? `the ${match} match is only valid for protocol ${proto} (add -p ${name})` : undefined;
-
 /**
  * esp_mt()/ah_mt(): a non-first fragment never matches; otherwise spi_match(min, max, spi,
  * invert) = (min <= spi <= max) XOR invert on the SPI of the header. The rule's -p keeps other
@@ -87,7 +84,7 @@ export const esp: MatchExtension<SpiData> = {
   parse: (c) => parseSpi(c.data, c),
   print: (d) => ` esp${spisText(d) && ` ${spisText(d)}`}`,
   save: (d) => saveSpi(d, 'espspi'),
-  kernelCheck: needsProto(50, 'esp', 'esp'),
+  kernelCheck: needsProtocol(50, 'esp', 'the esp match'),
   match: spiMatch('ESP', 50),
 };
 
@@ -130,7 +127,7 @@ export const ah: MatchExtension<AhData> = {
     saveSpi(d, 'ahspi') + (d.hdrlen !== 0 || d.invLen ? `${d.invLen ? ' !' : ''} --ahlen ${d.hdrlen}` : '') + (d.hdrres ? ' --ahres' : ''),
   // ipt_ah has .proto = IPPROTO_AH; ip6t_ah looks for the header among the extension headers and
   // has no .proto
-  kernelCheck: (d, where) => (where.frame.family === 6 ? undefined : needsProto(51, 'ah', 'ah')(d, where)),
+  kernelCheck: (d, where) => (where.frame.family === 6 ? undefined : needsProtocol(51, 'ah', 'the ah match')(d, where)),
   // ah_mt() of ipt_ah; IPv6 packets are not traced
   match: spiMatch('AH', 51),
 };

@@ -6,6 +6,7 @@ import { SimError, paramProblem } from '../../errors.js';
 import type { MatchExtension, OptionEntry } from '../types.js';
 import { inRange, printPortRange } from '../util/ports.js';
 import { parsePortSpec } from './tcp.js';
+import { needsProtocol } from '../util/proto.js';
 
 export interface SctpFlagInfo {
   /**
@@ -207,8 +208,7 @@ export const sctp: MatchExtension<SctpData> = {
     return s;
   },
   // xt_sctp is registered for IPPROTO_SCTP: the xt core refuses it on other rules
-  kernelCheck: (_d, { frame }) =>
-    frame.proto !== 132 || frame.invProto ? 'the sctp match is only valid for protocol 132 (add -p sctp)' : undefined,
+  kernelCheck: needsProtocol(132, 'sctp', 'the sctp match'),
   /**
    * sctp_mt(): ports as tcp/udp. The chunks of an SCTP packet are not part of the emulator's
    * packets, so a rule with --chunk-types cannot be evaluated and stops the trace.

@@ -6,6 +6,7 @@ import { paramProblem } from '../../errors.js';
 import { parseUint } from '../../util/strtoul.js';
 import type { MatchExtension, OptionEntry } from '../types.js';
 import { inRange, parsePort, printPortRange, savePortRange } from '../util/ports.js';
+import { needsProtocol } from '../util/proto.js';
 
 export interface TcpData {
   spts: [number, number];
@@ -156,8 +157,7 @@ export const tcp: MatchExtension<TcpData> = {
     return s;
   },
   // xt_tcpudp is registered for protocol 6 only: the kernel refuses it on other rules
-  kernelCheck: (_d, { frame }) =>
-    frame.proto !== 6 || frame.invProto ? 'the tcp match is only valid for protocol 6 (add -p tcp)' : undefined,
+  kernelCheck: needsProtocol(6, 'tcp', 'the tcp match'),
   match(d, pkt) {
     if (pkt.proto !== 6 || pkt.fragment) return false;
     if (inRange(pkt.sport, d.spts[0], d.spts[1]) === !!d.invSrc) return false;

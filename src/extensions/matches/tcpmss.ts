@@ -6,6 +6,7 @@
 import { paramProblem } from '../../errors.js';
 import type { MatchExtension } from '../types.js';
 import { initInvRange, inInvRange, invRangeOption, parseInvRange, rangeText, saveInvRange, type InvRange } from '../util/range.js';
+import { needsProtocol } from '../util/proto.js';
 
 export type TcpmssMatchData = InvRange;
 
@@ -27,8 +28,7 @@ export const tcpmss: MatchExtension<TcpmssMatchData> = {
   print: (d) => ` tcpmss match ${d.invert ? '!' : ''}${rangeText(d)}`,
   save: (d) => saveInvRange(d, 'mss'),
   // xt_tcpmss_match[] has .proto = IPPROTO_TCP: the kernel refuses it on other rules
-  kernelCheck: (_d, { frame }) =>
-    frame.proto !== 6 || frame.invProto ? 'the tcpmss match is only valid for protocol 6 (add -p tcp)' : undefined,
+  kernelCheck: needsProtocol(6, 'tcp', 'the tcpmss match'),
   /**
    * tcpmss_mt(): the first MSS option decides, (min <= mss <= max) XOR invert; a TCP header
    * without one (no options at all, or options without MSS: every segment but SYN and SYN-ACK

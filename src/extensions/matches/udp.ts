@@ -3,6 +3,7 @@
  */
 import type { MatchExtension, OptionEntry } from '../types.js';
 import { inRange, printPortRange, savePortRange } from '../util/ports.js';
+import { needsProtocol } from '../util/proto.js';
 
 export interface UdpData {
   spts: [number, number];
@@ -52,8 +53,7 @@ export const udp: MatchExtension<UdpData> = {
     return savePortRange('sport', d.spts[0], d.spts[1], !!d.invSrc) + savePortRange('dport', d.dpts[0], d.dpts[1], !!d.invDst);
   },
   // xt_tcpudp is registered for protocol 17 only: the kernel refuses it on other rules
-  kernelCheck: (_d, { frame }) =>
-    frame.proto !== 17 || frame.invProto ? 'the udp match is only valid for protocol 17 (add -p udp)' : undefined,
+  kernelCheck: needsProtocol(17, 'udp', 'the udp match'),
   match(d, pkt) {
     if (pkt.proto !== 17 || pkt.fragment) return false;
     if (inRange(pkt.sport, d.spts[0], d.spts[1]) === !!d.invSrc) return false;

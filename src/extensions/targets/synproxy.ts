@@ -15,6 +15,7 @@
  * a trace reaching such a rule stops with the engine's "effect on packets is not modelled".
  */
 import type { TargetExtension } from '../types.js';
+import { needsProtocol } from '../util/proto.js';
 
 /** XT_SYNPROXY_OPT_* of linux/netfilter/xt_SYNPROXY.h */
 const OPT = { MSS: 0x01, WSCALE: 0x02, SACK_PERM: 0x04, TIMESTAMP: 0x08, ECN: 0x10 } as const;
@@ -92,6 +93,5 @@ export const SYNPROXY: TargetExtension<SynproxyData> = {
   hooks: ['INPUT', 'FORWARD'],
   // synproxy_tg4_check()/synproxy_tg6_check(): EINVAL unless the rule is -p tcp, without a word
   // in the kernel log
-  kernelCheck: (_d, { frame }) =>
-    frame.proto !== 6 || frame.invProto ? 'SYNPROXY is only valid for protocol 6 (add -p tcp)' : undefined,
+  kernelCheck: needsProtocol(6, 'tcp', 'SYNPROXY'),
 };
