@@ -11,6 +11,7 @@ import { tracePacket, type PacketSpec } from '../src/engine/simulate.js';
 import { SimError } from '../src/errors.js';
 import { parseDotted } from '../src/net/ipv4.js';
 import type { Lab } from '../src/net/lab.js';
+import { saveTable, TextOut } from '../src/output/listing.js';
 import { lazyRules } from '../src/ruleset/lazy-rules.js';
 import type { Chain } from '../src/ruleset/tables.js';
 import { decodeLab, encodeLab, LAZY_MIN } from '../src/state/lab-file.js';
@@ -220,5 +221,36 @@ describe('a long chain in the lab file', () => {
     const r = await sb.sh('iptables -S SVC');
     expect(r.rc).not.toBe(0);
     expect(r.stderr).toMatch(/SVC\.rules\[3\]/);
+  });
+});
+
+describe('iptables-save of a lab read from the file', () => {
+  it('decodes each chain for the listing without keeping its rules, and prints what a full decode prints', async () => {
+    const sb = await services();
+    const lab = readLab(sb.state);
+    const filter = lab.hosts.router!.tables.filter!;
+    const out = new TextOut();
+    saveTable(out, 'filter', filter, true, new Date(0));
+    // (the chains without rules have none to keep)
+    expect(filter.chains.filter((c) => c.name === 'SVC' || c.name === 'FORWARD').map(stillStored)).toEqual([true, true]);
+    // the same lab with every chain's rules decoded into it
+    const full = readLab(sb.state);
+    for (const c of full.hosts.router!.tables.filter!.chains) void c.rules;
+    const reference = new TextOut();
+    saveTable(reference, 'filter', full.hosts.router!.tables.filter!, true, new Date(0));
+    expect(out.bytes().toString()).toBe(reference.bytes().toString());
+    expect(out.bytes().toString()).toContain('-A SVC -d 10.96.0.99/32 -p tcp -m comment --comment "svc 99" -m tcp --dport 80 -j ACCEPT\n');
+  });
+
+  it('a rule edited into nonsense stops it before it prints anything', async () => {
+    const sb = await services();
+    const l = lines(readFileSync(sb.state));
+    const at = l.findIndex((x) => x.includes('"svc 0"'));
+    l[at] = l[at]!.replace('"svc 99"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":[80,80]', '"svc 99"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":"80:80"');
+    writeFileSync(sb.state, l.join('\n'));
+    const r = await sb.sh('iptables-save');
+    expect(r.rc).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/SVC\.rules\[99\]/);
   });
 });

@@ -81,6 +81,7 @@ const chainIndex = new WeakMap<Chain[], Map<string, Chain>>();
 interface StoredChains {
   find(t: Table, name: string): Chain | undefined | null;
   anyCreated(t: Table): boolean | null;
+  peek(c: Chain): Rule[];
 }
 let stored: StoredChains | undefined;
 
@@ -102,6 +103,14 @@ export function findChain(t: Table | undefined, name: string): Chain | undefined
   // chains are only ever pushed onto an array: index the new tail
   for (let i = index.size; i < t.chains.length; i++) index.set(t.chains[i]!.name, t.chains[i]!);
   return index.get(name);
+}
+
+/**
+ * A chain's rules for a reader that goes over them once and keeps nothing (a listing): rules still
+ * in the lab file are decoded without being kept in the chain.
+ */
+export function rulesOnce(c: Chain): Rule[] {
+  return stored ? stored.peek(c) : c.rules;
 }
 
 /** whether any chain of `t` is created (exists in nf_tables as a base chain) */

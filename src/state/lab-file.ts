@@ -295,6 +295,23 @@ const ruleIntact = (src: Source, lz: Lazy, i: number): boolean => src.sum(src.fi
 function decodeRules(c: Chain): Rule[] {
   const p = pendingOf(c);
   if (!p) throw new Error(`chain ${c.name}: its rules are neither decoded nor in the file`);
+  const rules = parseRules(c, p);
+  if (pendingOf(c) === p) StoredChain.settle(c, rules);
+  return rules;
+}
+
+/**
+ * The rules of a chain still in the file, decoded but not kept in the chain: a reader that passes
+ * over every chain once (iptables-save of a kube-proxy-sized lab) holds one chain's rules at a time
+ * instead of all of them, which the collector would otherwise copy into the old generation.
+ */
+function peekRules(c: Chain): Rule[] {
+  const p = pendingOf(c);
+  return p ? parseRules(c, p) : c.rules;
+}
+
+/** the rules in `p`'s line, checked against line 1 (and the rules already handed out, as they are) */
+function parseRules(c: Chain, p: Pending): Rule[] {
   verify(c, p);
   // a long chain: every rule's own checksum
   if (p.auxLen && !p.src.edited) {
@@ -312,7 +329,6 @@ function decodeRules(c: Chain): Rule[] {
   }
   // rules already decoded one by one stay the objects the walk counted on
   if (p.lazy && Array.isArray(rules)) for (const [i, r] of p.lazy.decoded) rules[i] = r;
-  StoredChain.settle(c, rules);
   return rules;
 }
 
@@ -976,6 +992,7 @@ setStoredChains({
   anyCreated(t) {
     return dirOf(t)?.anyCreated() ?? null;
   },
+  peek: peekRules,
 });
 
 /**

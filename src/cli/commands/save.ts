@@ -5,7 +5,7 @@
  */
 import { PROGRAM_VERSION } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
-import { saveAll, saveTable } from '../../output/listing.js';
+import { saveAll, saveTable, TextOut } from '../../output/listing.js';
 import { isTableName, newTable } from '../../ruleset/tables.js';
 import type { Family } from '../../extensions/registry.js';
 import { hostOf, readOnly, type CliContext } from '../context.js';
@@ -47,15 +47,15 @@ export async function saveCommand(ctx: CliContext, argv: string[], prog = 'iptab
   return readOnly(ctx, (lab) => {
     const host = hostOf(lab, ctx.host)[1];
     const tables = (family === 6 ? host.tables6 : host.tables) ?? {};
-    if (table === undefined) {
-      io.out(saveAll(tables, counters, io.now(), prog));
-      return 0;
-    }
-    if (!isTableName(table)) {
+    const out = new TextOut();
+    if (table === undefined) saveAll(out, tables, counters, io.now(), prog);
+    else if (!isTableName(table)) {
       io.err(`Table \`${table}' does not exist\n`);
       return 1;
-    }
-    io.out(saveTable(table, tables[table] ?? newTable(table), counters, io.now(), prog));
+    } else saveTable(out, table, tables[table] ?? newTable(table), counters, io.now(), prog);
+    const bytes = out.bytes();
+    if (io.outBytes) io.outBytes(bytes);
+    else io.out(bytes.toString('utf8'));
     return 0;
   });
 }
