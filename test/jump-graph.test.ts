@@ -3,16 +3,30 @@
  * of the whole table answers: random sequences of chain and rule commands, including jumps back
  * up (loops), gotos, deletions, flushes and renames, checked after every command against a
  * brute-force reference: the hooks each chain is reached from, and whether a command is refused
- * for too deep a nesting or a loop. Also the hook check through jumps (SNAT reached from
- * PREROUTING is refused however the jump to it came about).
+ * for too deep a nesting or a loop. Between commands the table may go through the lab file, which
+ * keeps the graph (written from the one known, read back instead of walking the table). Also the
+ * hook check through jumps (SNAT reached from PREROUTING is refused however the jump to it came
+ * about), and a graph kept in a lab file whose rules were then edited by hand is not believed.
  */
 import fc from 'fast-check';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseIptables } from '../src/cli/commands/iptables.js';
+import { builtinLab } from '../src/net/builtin-lab.js';
 import { execute, jumpDepthProblem, KernelRefusal } from '../src/ruleset/execute.js';
 import { JumpGraph } from '../src/ruleset/jump-graph.js';
 import { jumpTarget } from '../src/ruleset/rule.js';
 import { BUILTIN_CHAINS, isBuiltin, type Table, type Tables } from '../src/ruleset/tables.js';
+import { encodeLab } from '../src/state/lab-file.js';
+import { parseLabText } from '../src/state/store.js';
+import { Sandbox } from './helpers/cli.js';
+
+/** `tables` written to a lab file and read back (the router's tables of the built-in lab) */
+function throughFile(tables: Tables): Tables {
+  const lab = builtinLab();
+  lab.hosts.router!.tables = tables;
+  return parseLabText(encodeLab(lab), 'lab.json').hosts.router!.tables;
+}
 
 const CHAINS = ['A', 'B', 'C', 'D', 'E'];
 const BASES = ['PREROUTING', 'OUTPUT', 'POSTROUTING'];
@@ -46,6 +60,8 @@ const command = fc.oneof(
   fc.constantFrom(...CHAINS).map((c) => ['-X', c]),
   fc.tuple(fc.constantFrom(...CHAINS), fc.constantFrom(...CHAINS)).map(([a, b]) => ['-E', a, b]),
   fc.constantFrom(...CHAINS).map((c) => ['-A', c, '-j', 'ACCEPT']),
+  fc.constantFrom(...CHAINS, ...BASES).map((c) => ['-D', c, '-j', 'ACCEPT']),
+  { arbitrary: fc.tuple(fc.constantFrom(...CHAINS, ...BASES), fc.constantFrom('1', '2')).map(([c, n]) => ['-D', c, n]), weight: 3 },
   // rules that need no graph in a base chain, and one restricted to hooks in a user chain
   fc.constantFrom(...BASES).map((c) => ['-A', c, '-j', 'ACCEPT']),
   fc.constantFrom(...CHAINS).map((c) => ['-A', c, '-j', 'SNAT', '--to-source', '1.2.3.4']),
@@ -54,10 +70,9 @@ const command = fc.oneof(
 describe('jump graph', () => {
   it('answers what a walk of the whole table answers, after every command', () => {
     fc.assert(
-      // (the graph is asked after some commands only: the others may leave it unbuilt)
-      fc.property(fc.array(fc.tuple(command, fc.boolean()), { maxLength: 40 }), (cmds) => {
-        const tables: Tables = {};
-        for (const [argv, ask] of cmds) {
+      fc.property(fc.array(fc.tuple(command, fc.boolean(), fc.boolean()), { maxLength: 40 }), (cmds) => {
+        let tables: Tables = {};
+        for (const [argv, ask, write] of cmds) {
           const before = JSON.stringify(tables);
           let refused: unknown;
           try {
@@ -75,15 +90,18 @@ describe('jump graph', () => {
             // accepted: the table as it is now has no loop and no over-deep path
             expect(jumpDepthProblem(t, 'nat', 'PREROUTING', [])).toBeUndefined();
           }
-          if (!t || !ask) continue;
-          const graph = JumpGraph.of('nat', t);
-          for (const c of t.chains) {
-            if (isBuiltin('nat', c.name)) continue;
-            expect(graph.hooksOf(c.name), `hooks of ${c.name} after ${argv.join(' ')}`).toEqual(referenceHooks(t, c.name));
+          // a graph known at any time is exact; asking builds it (when asked after some commands only)
+          const graph = t && (ask ? JumpGraph.of('nat', t) : JumpGraph.known(t));
+          if (t && graph) {
+            for (const c of t.chains) {
+              if (isBuiltin('nat', c.name)) continue;
+              expect(graph.hooksOf(c.name), `hooks of ${c.name} after ${argv.join(' ')}`).toEqual(referenceHooks(t, c.name));
+            }
           }
+          if (write) tables = throughFile(tables);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 600 },
     );
   });
 
@@ -128,5 +146,65 @@ describe('jump graph', () => {
     run(c, '-t nat -N S');
     expect(run(c, '-t nat -A POSTROUTING -j S')).toBeUndefined();
     expect(run(c, '-t nat -A S -j SNAT --to-source 1.2.3.4')).toBeUndefined();
+  });
+});
+
+describe('jump graph kept in the lab file', () => {
+  it('is written with the table and read back instead of walking the chains', () => {
+    const tables: Tables = {};
+    for (const line of ['-N S', '-N T', '-A POSTROUTING -j T', '-A T -j S']) execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+    const lab = builtinLab();
+    lab.hosts.router!.tables = tables;
+    const text = encodeLab(lab).toString();
+    // S and T are reached from POSTROUTING (the fourth base chain: bit 3), at depths 3 and 2
+    expect(JSON.parse(text.split('\n')[0]!).hosts.router.tables.nat.chains.reach).toBe('------' + '81' + '83' + '82');
+    const read = parseLabText(text, 'lab.json').hosts.router!.tables.nat!;
+    expect(JumpGraph.of('nat', read).hooksOf('S')).toEqual(['POSTROUTING']);
+    // the graph came from the file: no chain's rules were decoded for it
+    const stored = read.chains.filter((c) => Object.getOwnPropertyDescriptor(c, 'rules')!.get !== undefined);
+    expect(stored.map((c) => c.name).sort()).toEqual(['POSTROUTING', 'T']);
+  });
+
+  it('is kept through commands that leave it as it is, and dropped by those that may change it', () => {
+    const tables: Tables = {};
+    for (const line of ['-N S', '-A POSTROUTING -j S']) execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+    const lab = builtinLab();
+    lab.hosts.router!.tables = tables;
+    const reachOf = (l: typeof lab): unknown => JSON.parse(encodeLab(l).toString().split('\n')[0]!).hosts.router.tables.nat.chains.reach;
+    expect(reachOf(lab)).toBe('------8182');
+    let read = parseLabText(encodeLab(lab), 'lab.json');
+    const run = (line: string): void => void execute(read.hosts.router!.tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+    // a rule that needs no graph: none is built, the file's is written back
+    run('-A POSTROUTING -j ACCEPT');
+    expect(JumpGraph.known(read.hosts.router!.tables.nat!)).toBeUndefined();
+    expect(reachOf(read)).toBe('------8182');
+    // a new chain: reached from nowhere yet
+    run('-N U');
+    expect(reachOf(read)).toBe('------8182--');
+    read = parseLabText(encodeLab(read), 'lab.json');
+    // deleting rules that jump nowhere leaves it as it is
+    run('-D POSTROUTING -j ACCEPT');
+    run('-A POSTROUTING -j ACCEPT');
+    run('-D POSTROUTING 2');
+    expect(reachOf(read)).toBe('------8182--');
+    // deleting a jump may change it: the graph is dropped, and built again when next needed
+    run('-D POSTROUTING 1');
+    expect(reachOf(read)).toBeUndefined();
+    run('-A POSTROUTING -j U');
+    expect(reachOf(read)).toBe('------81--82');
+  });
+
+  it('is not believed once a chain was edited by hand: the jump added by the edit counts', async () => {
+    const sb = new Sandbox();
+    for (const cmd of ['-N S', '-N T', '-A POSTROUTING -j S', '-A PREROUTING -j T']) expect((await sb.sh(`iptables -t nat ${cmd}`)).rc).toBe(0);
+    // PREROUTING's jump now goes to S, by hand; line 1 still says S is reached from POSTROUTING only
+    const lines = readFileSync(sb.state, 'utf8').split('\n');
+    expect(JSON.parse(lines[0]!).hosts.router.tables.nat.chains.reach).toMatch(/^[0-9a-v-]+$/);
+    const at = lines.findIndex((l) => l.includes('"chain":"T"'));
+    lines[at] = lines[at]!.replace('"chain":"T"', '"chain":"S"');
+    writeFileSync(sb.state, lines.join('\n'));
+    const r = await sb.sh('iptables -t nat -A S -j SNAT --to-source 1.2.3.4');
+    expect(r.stderr).toMatch(/RULE_APPEND failed/);
+    expect(r.stderr).toMatch(/reached from PREROUTING/);
   });
 });

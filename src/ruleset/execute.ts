@@ -403,6 +403,9 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
 
   // iptables-nft builds the nf_tables rule now; its conversion errors come before chain checks
   for (const r of cmd.rules) nftRoundTrip(r);
+  // adding rules and chains keeps the jump graph up to date, and so does deleting rules that jump
+  // nowhere; anything else may remove a jump, a chain or a name, or create a base chain
+  let keepsGraph = GRAPH_KEEPING.has(cmd.command);
 
   switch (cmd.command) {
     case CMD.APPEND:
@@ -443,11 +446,13 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
         if (verbose) stdout += printRuleVerbose(c.rules[i]!, table, c.name, cmd.family);
         if (cmd.command === CMD.DELETE) c.rules.splice(i, 1);
       }
+      if (cmd.command === CMD.DELETE) keepsGraph = !cmd.rules.some((r) => jumpTarget(r) !== undefined);
       break;
     }
     case CMD.DELETE_NUM: {
       const c = requireKernelChain();
       if (cmd.rulenum > c.rules.length) throw new NftError('Index of deletion too big');
+      keepsGraph = jumpTarget(c.rules[cmd.rulenum - 1]!) === undefined;
       c.rules.splice(cmd.rulenum - 1, 1);
       break;
     }
@@ -594,9 +599,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
     default:
       throw paramProblem('no command specified');
   }
-  // adding rules and chains keeps the jump graph up to date; anything else may remove a jump,
-  // a chain or a name, or create a base chain
-  if (!GRAPH_KEEPING.has(cmd.command)) forgetGraph(tables[table]);
+  if (!keepsGraph) forgetGraph(tables[table]);
   return { stdout };
 }
 

@@ -12,6 +12,10 @@
  * A graph belongs to one Table object. Adding rules updates it (plan, then commit once the
  * command succeeds); anything that removes a jump, a chain or a name, or creates a base chain,
  * forgets it, and the next question rebuilds it from the table.
+ *
+ * The lab file keeps the graph between commands (reachColumn(), storeReach()): building it reads
+ * every chain's rules, which on a kube-proxy lab means decoding all 40,000 chains for every
+ * `iptables -A ... -j CHAIN`.
  */
 import { jumpTarget, type Rule } from './rule.js';
 import { BUILTIN_CHAINS, findChain, isBuiltin, type Chain, type Table, type TableName } from './tables.js';
@@ -37,15 +41,76 @@ export interface GraphPlan {
 
 const graphs = new WeakMap<Table, JumpGraph>();
 
+/**
+ * The graph as a lab file keeps it: two characters per chain, in the table's order of chains, the
+ * hooks it is reached from (bit k: the table's k-th base chain) and its depth, as digits of
+ * REACH_DIGITS; "--" for a chain no created base chain reaches.
+ */
+const REACH_DIGITS = '0123456789abcdefghijklmnopqrstuv';
+
+/** a graph kept in the lab file a table was read from */
+export interface StoredReach {
+  column: string;
+  /** chain i's name */
+  nameAt(i: number): unknown;
+  /** the chains' rules are as the file had them when it was written (checks them all, once) */
+  verify(): boolean;
+  /** no chain was found edited by hand since the file was read (the column may be written back) */
+  intact(): boolean;
+}
+
+const stored = new WeakMap<Table, StoredReach>();
+
+/** the graph the lab file kept for `t`, used until the table changes in a way the graph does not follow */
+export function storeReach(t: Table, s: StoredReach): void {
+  stored.set(t, s);
+}
+
+/** the reach of each chain as a StoredReach column; undefined when none is known */
+function readColumn(table: TableName, s: StoredReach): Map<string, Reach> | undefined {
+  const bases = BUILTIN_CHAINS[table];
+  const sets = new Map<number, Set<string>>();
+  const reach = new Map<string, Reach>();
+  for (let i = 0; 2 * i < s.column.length; i++) {
+    if (s.column[2 * i] === '-' && s.column[2 * i + 1] === '-') continue;
+    const mask = REACH_DIGITS.indexOf(s.column[2 * i]!);
+    const depth = REACH_DIGITS.indexOf(s.column[2 * i + 1]!);
+    const name = s.nameAt(i);
+    if (mask <= 0 || mask >= 1 << bases.length || depth < 1 || depth > JUMP_STACK_SIZE || typeof name !== 'string') return undefined;
+    let hooks = sets.get(mask);
+    // (the sets are shared: a Reach's hooks are never changed, only replaced)
+    if (!hooks) sets.set(mask, (hooks = new Set(bases.filter((_, k) => mask & (1 << k)))));
+    reach.set(name, { hooks, depth });
+  }
+  return reach;
+}
+
+/**
+ * The column that stores the graph of `t` whose chains are, in order, `names`; undefined when no
+ * graph is known (none was built or read, or the table changed since), or it found a loop.
+ */
+export function reachColumn(t: Table, n: number, nameAt: (i: number) => unknown): string | undefined {
+  const g = graphs.get(t);
+  if (g) return g.column(n, nameAt);
+  const s = stored.get(t);
+  if (!s || !s.intact() || s.column.length > 2 * n) return undefined;
+  // chains made since (-N) are added at the end and reached from nowhere yet
+  return s.column + '--'.repeat(n - s.column.length / 2);
+}
+
 export class JumpGraph {
-  private readonly reach = new Map<string, Reach>();
+  private readonly reach: Map<string, Reach>;
   /** a loop or an over-deep path already present (a hand-edited lab): answers are not trusted */
   readonly broken: boolean;
 
   private constructor(
     private readonly table: TableName,
     private readonly t: Table,
+    kept?: Map<string, Reach>,
   ) {
+    this.reach = kept ?? new Map();
+    this.broken = false;
+    if (kept) return;
     const sources = t.chains.filter((c) => isBuiltin(table, c.name) && c.created);
     let broken = false;
     for (const base of sources) {
@@ -56,11 +121,13 @@ export class JumpGraph {
     this.broken = broken;
   }
 
-  /** the graph of `t`, built now if it is not known */
+  /** the graph of `t`: the one known, else the one the lab file kept, else built now */
   static of(table: TableName, t: Table): JumpGraph {
     let g = graphs.get(t);
     if (!g) {
-      g = new JumpGraph(table, t);
+      const s = stored.get(t);
+      const kept = s && s.verify() ? readColumn(table, s) : undefined;
+      g = new JumpGraph(table, t, kept);
       graphs.set(t, g);
     }
     return g;
@@ -97,6 +164,27 @@ export class JumpGraph {
     // most rules added jump nowhere new: nothing to spread (this runs for every rule added)
     if (!start.length) return { grown: new Map(), tooDeep: false, next: new Map() };
     return this.propagate(start, { chain: chain.name, targets });
+  }
+
+  /** the column that stores this graph (see REACH_DIGITS); undefined when it is broken */
+  column(n: number, nameAt: (i: number) => unknown): string | undefined {
+    if (this.broken) return undefined;
+    const bases = BUILTIN_CHAINS[this.table];
+    let out = '';
+    for (let i = 0; i < n; i++) {
+      const name = nameAt(i);
+      const r = typeof name === 'string' ? this.reach.get(name) : undefined;
+      if (!r) {
+        out += '--';
+        continue;
+      }
+      let mask = 0;
+      bases.forEach((b, k) => {
+        if (r.hooks.has(b)) mask |= 1 << k;
+      });
+      out += REACH_DIGITS[mask]! + REACH_DIGITS[r.depth]!;
+    }
+    return out;
   }
 
   commit(plan: GraphPlan): void {
@@ -144,5 +232,7 @@ export class JumpGraph {
 
 /** the table changed in a way the graph does not follow: rebuild it when next asked */
 export function forgetGraph(t: Table | undefined): void {
-  if (t) graphs.delete(t);
+  if (!t) return;
+  graphs.delete(t);
+  stored.delete(t);
 }

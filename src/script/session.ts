@@ -17,6 +17,7 @@
 import type { LabSession } from '../cli/context.js';
 import type { Host, Lab } from '../net/lab.js';
 import type { Table, TableName, Tables } from '../ruleset/tables.js';
+import { forgetGraph } from '../ruleset/jump-graph.js';
 
 export type SnapshotScope = 'tables' | 'host' | 'lab' | { append: TableName; chain: string };
 
@@ -82,6 +83,8 @@ export class MemorySession implements LabSession {
       const saved = c && { rules: c.rules, n: c.rules.length, policy: c.policy, created: c.created, handle: c.handle, pkts: c.pkts, bytes: c.bytes };
       return () => {
         tables[scope.append] = table;
+        // the jump graph may have taken in the rules undone (it is kept in the lab file)
+        forgetGraph(table);
         table.chains = chains;
         chains.length = count;
         table.nextHandle = nextHandle;

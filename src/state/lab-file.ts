@@ -19,7 +19,12 @@
  * - num: five numbers: pkts, bytes, handle (-1: none), the byte length of its rules line (0: no
  *   rules and no line; -1: the rules are in heads[index]), the byte length of its frames line (0: none);
  * - sums: for each chain with lines, the checksum (8 hex digits) of its rules line, or for a long
- *   chain of its frames line.
+ *   chain of its frames line;
+ * - reach (optional): the table's jump graph, two characters per chain (../ruleset/jump-graph.ts),
+ *   written when the graph is known, so that adding a rule that jumps does not decode every chain to
+ *   build it again. Believed only while line 1's checksum holds and every chain's lines are as line
+ *   1 says (checked, without decoding, when the graph is first needed); older readers ignore it and
+ *   write their tables back without it.
  * A frames line holds, base64 of little-endian 32-bit numbers, for each rule the byte length of its
  * text in the rules line, the checksum of that text, and its frame (../ruleset/lazy-rules.ts); and
  * the names of the match and target extensions the rules use.
@@ -41,6 +46,7 @@
 import { setStoredChains, type Chain, type Table } from '../ruleset/tables.js';
 import type { Rule } from '../ruleset/rule.js';
 import { encodeFrame, extensionNames, LAZY_STRIDE, setLazyRulesSource, type LazyRules } from '../ruleset/lazy-rules.js';
+import { reachColumn, storeReach } from '../ruleset/jump-graph.js';
 import { LAB_VERSION, type Lab } from '../net/lab.js';
 
 /** line 1 starts with its checksum: CRC-32 in version 3 files, FNV-1a in version 2 ones */
@@ -145,6 +151,8 @@ interface Source {
   sum: (bytes: Uint8Array, from?: number, to?: number) => number;
   onEdited: () => void;
   edited: boolean;
+  /** line 1's checksum matches (set once line 1 is read) */
+  trusted: boolean;
   /**
    * undefined: the lines are where line 1 puts them; else where each line after line 1 was found
    * by scanning (line 2 first): a file edited by hand
@@ -310,15 +318,19 @@ function peekRules(c: Chain): Rule[] {
   return p ? parseRules(c, p) : c.rules;
 }
 
-/** the rules in `p`'s line, checked against line 1 (and the rules already handed out, as they are) */
-function parseRules(c: Chain, p: Pending): Rule[] {
+/** compares `p`'s lines with what line 1 says of them (a long chain: each rule with its own checksum) */
+function check(c: Chain, p: Pending): void {
   verify(c, p);
-  // a long chain: every rule's own checksum
   if (p.auxLen && !p.src.edited) {
     const lz = lazyState(c, p);
     if (!lz) edited(p);
     else for (let i = 0; i < lz.offsets.length && !p.src.edited; i++) if (!lz.decoded.has(i) && !ruleIntact(p.src, lz, i)) edited(p);
   }
+}
+
+/** the rules in `p`'s line, checked against line 1 (and the rules already handed out, as they are) */
+function parseRules(c: Chain, p: Pending): Rule[] {
+  check(c, p);
   // the check of an edited lab decodes every chain, this one too
   if (pendingOf(c) !== p) return c.rules;
   let rules: Rule[];
@@ -674,21 +686,24 @@ function kindOf(c: Chain, keys: string[]): string | undefined {
   return undefined;
 }
 
-function columns(chains: Chain[], w: LineWriter): object {
+function columns(chains: Chain[], w: LineWriter, reach: (n: number, nameAt: (i: number) => unknown) => string | undefined): object {
   const cols = Columns.empty(chains.length);
   for (let i = 0; i < chains.length; i++) {
     writeChain(chains[i]!, w, cols);
     cols.set(i, chains[i]!);
   }
-  return cols.json();
+  return withReach(cols.json(), reach(chains.length, (i) => chains[i]!.name));
 }
+
+/** a table's columns with the jump graph's column (../ruleset/jump-graph.ts), when one is known */
+const withReach = (cols: object, reach: string | undefined): object => (reach === undefined ? cols : { ...cols, reach });
 
 /**
  * The columns of a table whose chains were not all made: those of the others, and their lines,
  * are copied as they were read, a run of them at a time. (Only for files laid out as line 1 says:
  * any other is checked in full when read, which makes every chain.)
  */
-function dirColumns(d: TableDir, w: LineWriter): object {
+function dirColumns(d: TableDir, w: LineWriter, reach: (n: number, nameAt: (i: number) => unknown) => string | undefined): object {
   const made = [...d.madeList].sort((a, b) => a - b);
   const cols = Columns.empty(made.length);
   const f = d.src.file;
@@ -723,7 +738,8 @@ function dirColumns(d: TableDir, w: LineWriter): object {
     from = i + 1;
   });
   copyRun(d.size);
-  return { names: names ? namesColumn(names) : d.namesColumn, kinds: kinds.join(''), num, sums: sums.join(''), heads: d.heads };
+  const columns = { names: names ? namesColumn(names) : d.namesColumn, kinds: kinds.join(''), num, sums: sums.join(''), heads: d.heads };
+  return withReach(columns, reach(d.size, (i) => d.madeAt(i)?.name ?? d.nameAt(i)));
 }
 
 /** The file's bytes for a lab, in pieces (most of them pieces of the file it was read from). */
@@ -741,7 +757,8 @@ export function encodeLabParts(lab: Lab): Buffer[] {
       const d = dirOf(t);
       const o: Record<string, unknown> = {};
       for (const k of Object.keys(t)) o[k] = k === 'chains' ? undefined : (t as unknown as Record<string, unknown>)[k];
-      o.chains = d && !d.src.scanned ? dirColumns(d, w) : columns(t.chains, w);
+      const reach = (n: number, nameAt: (i: number) => unknown): string | undefined => reachColumn(t, n, nameAt);
+      o.chains = d && !d.src.scanned ? dirColumns(d, w, reach) : columns(t.chains, w, reach);
       tables[tn] = o;
     }
     hosts[name] = { ...h, tables };
@@ -867,6 +884,28 @@ class TableDir {
 
   get size(): number {
     return this.names.length;
+  }
+  /** chain `i`'s name as the columns give it */
+  nameAt(i: number): unknown {
+    return this.lookupNames[i];
+  }
+  /**
+   * Every chain's lines are as line 1 says, the checks decoding them would make, without decoding
+   * them (one pass of the checksum over the table's lines). False when the file is not as written.
+   */
+  intact(): boolean {
+    const src = this.src;
+    for (let i = 0; i < this.size && !src.edited; i++) {
+      const rulesLen = this.num[i * NUM + 3] as number;
+      if (rulesLen <= 0) continue;
+      const had = this.madeAt(i);
+      if (!had && !(this.num[i * NUM + 4] as number) && src.sum(src.file, this.pos[i]!, this.pos[i]! + rulesLen) === sumAt(this.sums, this.sumOff[i]!)) continue;
+      // a long chain (or one that differs: the check of a decode finds it and says so)
+      const c = had ?? this.chain(i);
+      const p = pendingOf(c);
+      if (p) check(c, p);
+    }
+    return !src.edited;
   }
   /** where the table's lines end in the file (-1: not where line 1 puts them) */
   get end(): number {
@@ -1019,7 +1058,7 @@ export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
   const sum = version === 3 ? crc32 : fnv;
   const head = version === 3 ? SUM_HEAD : V2_SUM_HEAD;
   const trusted = text.startsWith(head) && text.endsWith('",') && text.slice(head.length, SUM_LEN - 2) === hex(sum(first, SUM_LEN));
-  const src: Source = { file: buf, sum, onEdited, edited: false, scanned: undefined };
+  const src: Source = { file: buf, sum, onEdited, edited: false, trusted, scanned: undefined };
   const dirs: TableDir[] = [];
   const pendings: Pending[] = [];
   const chains: Chain[] = [];
@@ -1049,6 +1088,16 @@ export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
         dirs.push(d);
         Object.defineProperty(t, DIR, { value: d, writable: true, configurable: true, enumerable: false });
         Object.defineProperty(t, 'chains', CHAINS);
+        const reach = cols.reach;
+        if (trusted && typeof reach === 'string' && reach.length === 2 * d.size) {
+          storeReach(t as unknown as Table, {
+            column: reach,
+            nameAt: (i) => d.nameAt(i),
+            // lines found where line 1 puts them (not scanned), none edited
+            verify: () => !src.scanned && d.intact(),
+            intact: () => !src.edited,
+          });
+        }
       }
     }
     exact = pos >= 0 && pos >= buf.length;
