@@ -4,7 +4,7 @@
  */
 import { PROGRAM_VERSION } from '../errors.js';
 import type { Chain, Table, TableName } from '../ruleset/tables.js';
-import { builtinChains, isBuiltin, referenceCount, rulesOnce, userChainsSorted, SAVE_ORDER, type Tables } from '../ruleset/tables.js';
+import { builtinChains, isBuiltin, referenceCounts, rulesOnce, userChainsSorted, SAVE_ORDER, type Tables } from '../ruleset/tables.js';
 import { listRule, printNumNoTable, saveRule, type ListFormat } from './rule-text.js';
 
 /** chains in listing order: built-in (hook order) then user chains by name */
@@ -12,14 +12,14 @@ export function chainsInOrder(table: TableName, t: Table): Chain[] {
   return [...builtinChains(table, t), ...userChainsSorted(table, t)];
 }
 
-function header(table: TableName, t: Table, c: Chain, f: ListFormat): string {
+function header(table: TableName, refs: () => Map<string, number>, c: Chain, f: ListFormat): string {
   let s = `Chain ${c.name}`;
   if (isBuiltin(table, c.name)) {
     s += ` (policy ${c.policy}`;
     if (f.verbose) s += ` ${printNumNoTable(c.pkts, f)}packets, ${printNumNoTable(c.bytes, f)}bytes`;
     s += ')\n';
   } else {
-    s += ` (${referenceCount(t, c.name)} references)\n`;
+    s += ` (${refs().get(c.name) ?? 0} references)\n`;
   }
   if (f.lineNumbers) s += 'num  ';
   if (f.verbose) s += f.expanded ? `${'pkts'.padStart(8)} ${'bytes'.padStart(10)} ` : ' pkts bytes ';
@@ -34,11 +34,13 @@ function header(table: TableName, t: Table, c: Chain, f: ListFormat): string {
 
 /** iptables -L [chain] */
 export function listChains(table: TableName, t: Table, chains: Chain[], f: ListFormat): string {
+  let counted: Map<string, number> | undefined;
+  const refs = (): Map<string, number> => (counted ??= referenceCounts(t));
   let out = '';
   chains.forEach((c, i) => {
     if (i > 0) out += '\n';
-    out += header(table, t, c, f);
-    c.rules.forEach((r, k) => {
+    out += header(table, refs, c, f);
+    rulesOnce(c).forEach((r, k) => {
       out += listRule(r, k + 1, table, c.name, f) + '\n';
     });
   });

@@ -140,3 +140,18 @@ export function referenceCount(t: Table, chain: string): number {
   for (const c of t.chains) for (const r of c.rules) if (jumpTarget(r) === chain) n++;
   return n;
 }
+
+/**
+ * referenceCount() of every chain the table's rules jump or go to, in one pass (a listing of all
+ * 40,000 chains of a kube-proxy table would otherwise go over its 110,000 rules for each)
+ */
+export function referenceCounts(t: Table): Map<string, number> {
+  const refs = new Map<string, number>();
+  for (const c of t.chains) {
+    for (const r of rulesOnce(c)) {
+      const j = jumpTarget(r);
+      if (j !== undefined) refs.set(j, (refs.get(j) ?? 0) + 1);
+    }
+  }
+  return refs;
+}
