@@ -66,6 +66,12 @@ export function storeReach(t: Table, s: StoredReach): void {
   stored.set(t, s);
 }
 
+/** a copy of table `from` (same chains) takes the graph its lab file kept, if nothing changed it since */
+export function copyReach(from: Table, to: Table): void {
+  const s = stored.get(from);
+  if (s && !graphs.has(from)) stored.set(to, s);
+}
+
 /** the reach of each chain as a StoredReach column; undefined when none is known */
 function readColumn(table: TableName, s: StoredReach): Map<string, Reach> | undefined {
   const bases = BUILTIN_CHAINS[table];

@@ -46,7 +46,8 @@
 import { setStoredChains, type Chain, type Table } from '../ruleset/tables.js';
 import type { Rule } from '../ruleset/rule.js';
 import { encodeFrame, extensionNames, LAZY_STRIDE, setLazyRulesSource, type LazyRules } from '../ruleset/lazy-rules.js';
-import { reachColumn, storeReach } from '../ruleset/jump-graph.js';
+import { copyReach, reachColumn, storeReach } from '../ruleset/jump-graph.js';
+import { cloneData } from '../util/clone.js';
 import { LAB_VERSION, type Lab } from '../net/lab.js';
 
 /** line 1 starts with its checksum: CRC-32 in version 3 files, FNV-1a in version 2 ones */
@@ -838,8 +839,8 @@ class TableDir {
     /** the file line number of the table's first line */
     readonly firstLine: number,
     /** where its lines begin in the file; returns where they end, or -1 when they are not where line 1 says */
-    start: number,
-    where: string,
+    readonly start: number,
+    readonly where: string,
   ) {
     const n = names.length;
     this.made = new Array<Chain | undefined>(n);
@@ -963,6 +964,21 @@ class TableDir {
   madeAt(i: number): Chain | undefined {
     return this.made[i];
   }
+  /**
+   * The same chains for another table object (a copy of the table, `table`): those not made yet
+   * stay in the file for both (decoding them makes new objects each time), those made are copied.
+   */
+  copy(table: Record<string, unknown>): TableDir {
+    const d = new TableDir(table, this.src, this.names, this.namesColumn, this.kinds, this.num.slice(), cloneData(this.heads), this.sums, this.firstLine, this.start, this.where);
+    for (const i of this.madeList) {
+      const c = this.made[i]!;
+      // decoded (and checked) first: the copy is plain data
+      void c.rules;
+      d.made[i] = cloneData({ ...c });
+      d.madeList.push(i);
+    }
+    return d;
+  }
   /** findChain() without making the other chains (the last of that name, as findChain's index has it) */
   find(name: string): Chain | undefined {
     let i = this.index ? this.index.get(name) : this.found.get(name);
@@ -1032,6 +1048,17 @@ setStoredChains({
     return dirOf(t)?.anyCreated() ?? null;
   },
   peek: peekRules,
+  copy(t) {
+    const d = dirOf(t);
+    if (!d) return null;
+    const o: Record<string, unknown> = {};
+    for (const k of Object.keys(t)) if (k !== 'chains') o[k] = cloneData((t as unknown as Record<string, unknown>)[k]);
+    Object.defineProperty(o, DIR, { value: d.copy(o), writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(o, 'chains', CHAINS);
+    const copy = o as unknown as Table;
+    copyReach(t, copy);
+    return copy;
+  },
 });
 
 /**

@@ -8,7 +8,7 @@ import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError }
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
 import { JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
-import { allocHandle, BUILTIN_CHAINS, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
+import { allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
 import { forgetGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -299,8 +299,9 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       if (o.onlyTable !== undefined && o.onlyTable !== name) continue;
       const existing = tables[name];
       // without --noflush the table is deleted and rebuilt from the file
-      pending = { [name]: o.noflush && existing ? structuredClone(existing) : undefined };
-      visible = { [name]: o.noflush && existing ? structuredClone(existing) : undefined };
+      pending = { [name]: o.noflush && existing ? copyTable(existing) : undefined };
+      // (listing commands change nothing: they see the table itself, untouched until COMMIT)
+      visible = { [name]: o.noflush ? existing : undefined };
       deferred = invalid = undefined;
       refusals = [];
       if (o.verbose && !o.noflush) for (const c of BUILTIN_CHAINS[name]) o.out(`Flushing chain \`${c}'\n`);
