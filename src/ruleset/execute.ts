@@ -13,7 +13,7 @@ import { CMD, type ParsedCommand } from './command-parse.js';
 import { nftRoundTrip } from './nft-compat.js';
 import type { Rule } from './rule.js';
 import { jumpTarget } from './rule.js';
-import { forgetGraph, JumpGraph, JUMP_STACK_SIZE, type GraphPlan } from './jump-graph.js';
+import { forgetGraph, JumpGraph, JUMP_STACK_SIZE, loosenGraph, type GraphPlan } from './jump-graph.js';
 import {
   allocHandle,
   chainRenamed,
@@ -229,6 +229,18 @@ function needsGraph(table: TableName, chain: string, rules: Rule[]): boolean {
  * are blamed on the rule being added, as iptables reports them.
  */
 function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string, family: Family): GraphPlan | undefined {
+  try {
+    return checkKernelWith(tables, table, chain, rules, op, family);
+  } catch (e) {
+    // a graph that may say more than the table refused: ask one built from the table itself
+    const t = tables[table];
+    if (!(e instanceof KernelRefusal) || !t || !JumpGraph.known(t)?.over) throw e;
+    forgetGraph(t);
+    return checkKernelWith(tables, table, chain, rules, op, family);
+  }
+}
+
+function checkKernelWith(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string, family: Family): GraphPlan | undefined {
   const refuse =
     (phase: 'init' | 'validate') =>
     (v: KernelVerdict): never => {
@@ -404,8 +416,9 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
   // iptables-nft builds the nf_tables rule now; its conversion errors come before chain checks
   for (const r of cmd.rules) nftRoundTrip(r);
   // adding rules and chains keeps the jump graph up to date, and so does deleting rules that jump
-  // nowhere; anything else may remove a jump, a chain or a name, or create a base chain
-  let keepsGraph = GRAPH_KEEPING.has(cmd.command);
+  // nowhere; removing jumps leaves it saying more than the table (`over`); anything else may
+  // rename a chain or create a base chain, and forgets it
+  let graph: 'keep' | 'loosen' | 'forget' = GRAPH_KEEPING.has(cmd.command) ? 'keep' : 'forget';
 
   switch (cmd.command) {
     case CMD.APPEND:
@@ -446,17 +459,18 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
         if (verbose) stdout += printRuleVerbose(c.rules[i]!, table, c.name, cmd.family);
         if (cmd.command === CMD.DELETE) c.rules.splice(i, 1);
       }
-      if (cmd.command === CMD.DELETE) keepsGraph = !cmd.rules.some((r) => jumpTarget(r) !== undefined);
+      if (cmd.command === CMD.DELETE) graph = cmd.rules.some((r) => jumpTarget(r) !== undefined) ? 'loosen' : 'keep';
       break;
     }
     case CMD.DELETE_NUM: {
       const c = requireKernelChain();
       if (cmd.rulenum > c.rules.length) throw new NftError('Index of deletion too big');
-      keepsGraph = jumpTarget(c.rules[cmd.rulenum - 1]!) === undefined;
+      graph = jumpTarget(c.rules[cmd.rulenum - 1]!) === undefined ? 'keep' : 'loosen';
       c.rules.splice(cmd.rulenum - 1, 1);
       break;
     }
     case CMD.FLUSH: {
+      graph = 'loosen';
       if (chainName !== undefined) {
         const c = requireChain();
         if (verbose) stdout += `Flushing chain \`${c.name}'\n`;
@@ -543,6 +557,8 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
     }
     case CMD.DELETE_CHAIN: {
       const t = tables[table];
+      // an empty chain nothing jumps to is reached from nowhere; a base chain leaving takes its jumps
+      graph = chainName !== undefined && !isBuiltin(table, chainName) ? 'keep' : 'loosen';
       if (chainName !== undefined) {
         if (isBuiltin(table, chainName)) {
           // a base chain leaves the kernel only when it is there, with policy ACCEPT and no rules
@@ -599,7 +615,8 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
     default:
       throw paramProblem('no command specified');
   }
-  if (!keepsGraph) forgetGraph(tables[table]);
+  if (graph === 'forget') forgetGraph(tables[table]);
+  else if (graph === 'loosen') loosenGraph(tables[table]);
   return { stdout };
 }
 

@@ -10,8 +10,11 @@
  * makes that length grow without end, so it shows up as a path that is too long.
  *
  * A graph belongs to one Table object. Adding rules updates it (plan, then commit once the
- * command succeeds); anything that removes a jump, a chain or a name, or creates a base chain,
- * forgets it, and the next question rebuilds it from the table.
+ * command succeeds). Removing jumps (deleting or flushing rules, a base chain leaving the kernel)
+ * can only make chains reached from fewer hooks, less deep: the graph is kept but marked `over`
+ * (it may say more than the table), which can only make the checks refuse more; a refusal by such
+ * a graph is asked again of one built from the table (execute.ts). Anything else that changes the
+ * graph (a rename, a new base chain, a replaced rule) forgets it, and the next question rebuilds it.
  *
  * The lab file keeps the graph between commands (reachColumn(), storeReach()): building it reads
  * every chain's rules, which on a kube-proxy lab means decoding all 40,000 chains for every
@@ -42,11 +45,17 @@ export interface GraphPlan {
 const graphs = new WeakMap<Table, JumpGraph>();
 
 /**
- * The graph as a lab file keeps it: two characters per chain, in the table's order of chains, the
- * hooks it is reached from (bit k: the table's k-th base chain) and its depth, as digits of
- * REACH_DIGITS; "--" for a chain no created base chain reaches.
+ * The graph as a lab file keeps it: EXACT or OVER (the graph may say more than the table), then two
+ * characters per chain, in the table's order of chains, the hooks it is reached from (bit k: the
+ * table's k-th base chain) and its depth, as digits of REACH_DIGITS; "--" for a chain no created
+ * base chain reaches.
  */
 const REACH_DIGITS = '0123456789abcdefghijklmnopqrstuv';
+const EXACT = '=';
+const OVER = '>';
+
+/** `column` is a graph's column for a table of `n` chains */
+export const reachFits = (column: string, n: number): boolean => column.length === 2 * n + 1 && (column[0] === EXACT || column[0] === OVER);
 
 /** a graph kept in the lab file a table was read from */
 export interface StoredReach {
@@ -77,10 +86,11 @@ function readColumn(table: TableName, s: StoredReach): Map<string, Reach> | unde
   const bases = BUILTIN_CHAINS[table];
   const sets = new Map<number, Set<string>>();
   const reach = new Map<string, Reach>();
-  for (let i = 0; 2 * i < s.column.length; i++) {
-    if (s.column[2 * i] === '-' && s.column[2 * i + 1] === '-') continue;
-    const mask = REACH_DIGITS.indexOf(s.column[2 * i]!);
-    const depth = REACH_DIGITS.indexOf(s.column[2 * i + 1]!);
+  const col = s.column;
+  for (let i = 0; 2 * i + 1 < col.length; i++) {
+    if (col[2 * i + 1] === '-' && col[2 * i + 2] === '-') continue;
+    const mask = REACH_DIGITS.indexOf(col[2 * i + 1]!);
+    const depth = REACH_DIGITS.indexOf(col[2 * i + 2]!);
     const name = s.nameAt(i);
     if (mask <= 0 || mask >= 1 << bases.length || depth < 1 || depth > JUMP_STACK_SIZE || typeof name !== 'string') return undefined;
     let hooks = sets.get(mask);
@@ -99,24 +109,41 @@ export function reachColumn(t: Table, n: number, nameAt: (i: number) => unknown)
   const g = graphs.get(t);
   if (g) return g.column(n, nameAt);
   const s = stored.get(t);
-  if (!s || !s.intact() || s.column.length > 2 * n) return undefined;
+  const had = s ? (s.column.length - 1) / 2 : 0;
+  if (!s || !s.intact() || had > n) return undefined;
+  // the column goes by position: the chains read must still be the first ones, in their order
+  for (let i = 0; i < had; i++) if (nameAt(i) !== s.nameAt(i)) return undefined;
   // chains made since (-N) are added at the end and reached from nowhere yet
-  return s.column + '--'.repeat(n - s.column.length / 2);
+  return s.column + '--'.repeat(n - had);
+}
+
+/** jumps were removed from `t`: its graph, known or kept in the lab file, may now say more than the table */
+export function loosenGraph(t: Table | undefined): void {
+  if (!t) return;
+  const g = graphs.get(t);
+  if (g) g.over = true;
+  const s = stored.get(t);
+  if (s) stored.set(t, { ...s, column: OVER + s.column.slice(1) });
 }
 
 export class JumpGraph {
   private readonly reach: Map<string, Reach>;
   /** a loop or an over-deep path already present (a hand-edited lab): answers are not trusted */
   readonly broken: boolean;
+  /** jumps were removed since it was built: chains may be reached from fewer hooks, less deep */
+  over = false;
 
   private constructor(
     private readonly table: TableName,
     private readonly t: Table,
-    kept?: Map<string, Reach>,
+    kept?: { reach: Map<string, Reach>; over: boolean },
   ) {
-    this.reach = kept ?? new Map();
+    this.reach = kept?.reach ?? new Map();
     this.broken = false;
-    if (kept) return;
+    if (kept) {
+      this.over = kept.over;
+      return;
+    }
     const sources = t.chains.filter((c) => isBuiltin(table, c.name) && c.created);
     let broken = false;
     for (const base of sources) {
@@ -132,8 +159,8 @@ export class JumpGraph {
     let g = graphs.get(t);
     if (!g) {
       const s = stored.get(t);
-      const kept = s && s.verify() ? readColumn(table, s) : undefined;
-      g = new JumpGraph(table, t, kept);
+      const reach = s && s.verify() ? readColumn(table, s) : undefined;
+      g = new JumpGraph(table, t, reach && { reach, over: s!.column[0] === OVER });
       graphs.set(t, g);
     }
     return g;
@@ -176,7 +203,7 @@ export class JumpGraph {
   column(n: number, nameAt: (i: number) => unknown): string | undefined {
     if (this.broken) return undefined;
     const bases = BUILTIN_CHAINS[this.table];
-    let out = '';
+    let out = this.over ? OVER : EXACT;
     for (let i = 0; i < n; i++) {
       const name = nameAt(i);
       const r = typeof name === 'string' ? this.reach.get(name) : undefined;

@@ -20,7 +20,7 @@
  *   rules and no line; -1: the rules are in heads[index]), the byte length of its frames line (0: none);
  * - sums: for each chain with lines, the checksum (8 hex digits) of its rules line, or for a long
  *   chain of its frames line;
- * - reach (optional): the table's jump graph, two characters per chain (../ruleset/jump-graph.ts),
+ * - reach (optional): the table's jump graph, a mark and two characters per chain (../ruleset/jump-graph.ts),
  *   written when the graph is known, so that adding a rule that jumps does not decode every chain to
  *   build it again. Believed only while line 1's checksum holds and every chain's lines are as line
  *   1 says (checked, without decoding, when the graph is first needed); older readers ignore it and
@@ -46,7 +46,7 @@
 import { setStoredChains, type Chain, type Table } from '../ruleset/tables.js';
 import type { Rule } from '../ruleset/rule.js';
 import { encodeFrame, extensionNames, LAZY_STRIDE, setLazyRulesSource, type LazyRules } from '../ruleset/lazy-rules.js';
-import { copyReach, reachColumn, storeReach } from '../ruleset/jump-graph.js';
+import { copyReach, reachColumn, reachFits, storeReach } from '../ruleset/jump-graph.js';
 import { cloneData } from '../util/clone.js';
 import { LAB_VERSION, type Lab } from '../net/lab.js';
 
@@ -1116,7 +1116,7 @@ export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
         Object.defineProperty(t, DIR, { value: d, writable: true, configurable: true, enumerable: false });
         Object.defineProperty(t, 'chains', CHAINS);
         const reach = cols.reach;
-        if (trusted && typeof reach === 'string' && reach.length === 2 * d.size) {
+        if (trusted && typeof reach === 'string' && reachFits(reach, d.size)) {
           storeReach(t as unknown as Table, {
             column: reach,
             nameAt: (i) => d.nameAt(i),
