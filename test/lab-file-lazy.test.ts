@@ -6,7 +6,7 @@
  * long chain's rules or frames are found and checked like any other.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { tracePacket, type PacketSpec } from '../src/engine/simulate.js';
 import { SimError } from '../src/errors.js';
 import { parseDotted } from '../src/net/ipv4.js';
@@ -19,7 +19,7 @@ import { parseLabText, readLab } from '../src/state/store.js';
 import { normStamp, Sandbox } from './helpers/cli.js';
 import { parseIptables } from '../src/cli/commands/iptables.js';
 import { execute } from '../src/ruleset/execute.js';
-import { copyTable, findChain } from '../src/ruleset/tables.js';
+import { copyTable, findChain, referenceCounts } from '../src/ruleset/tables.js';
 import { generator } from './helpers/random.js';
 
 type Gen = ReturnType<typeof generator>;
@@ -334,4 +334,24 @@ describe('iptables-restore --noflush into a lab read from the file', () => {
       }
     });
   }
+});
+
+describe('reference counts of a few chains of a lab read from the file', () => {
+  it('decode only the chains whose lines name one of them', async () => {
+    const sb = await stored(
+      ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', ':C - [0:0]',
+        '-A INPUT -j A', '-A FORWARD -g A', '-A OUTPUT -j C', '-A B -m comment --comment "A" -j ACCEPT', '-A C -j RETURN', 'COMMIT', ''].join('\n'),
+    );
+    const t = readLab(sb.state).hosts.router!.tables.filter!;
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(referenceCounts(t, ['A']).get('A')).toBe(2);
+      // INPUT, FORWARD, and B (its comment names A); not OUTPUT, not C
+      expect(parse).toHaveBeenCalledTimes(3);
+    } finally {
+      parse.mockRestore();
+    }
+    expect(referenceCounts(t).get('A')).toBe(2);
+    expect(referenceCounts(t).get('C')).toBe(1);
+  });
 });

@@ -35,7 +35,9 @@ function header(table: TableName, refs: () => Map<string, number>, c: Chain, f: 
 /** iptables -L [chain] */
 export function listChains(table: TableName, t: Table, chains: Chain[], f: ListFormat): string {
   let counted: Map<string, number> | undefined;
-  const refs = (): Map<string, number> => (counted ??= referenceCounts(t));
+  // a few chains listed: only the lines that name them are decoded to count
+  const few = chains.length <= 16 ? chains.map((c) => c.name) : undefined;
+  const refs = (): Map<string, number> => (counted ??= referenceCounts(t, few));
   let out = '';
   chains.forEach((c, i) => {
     if (i > 0) out += '\n';

@@ -22,6 +22,7 @@ import {
   isTableName,
   newTable,
   referenceCount,
+  referenceCounts,
   userChainsSorted,
   type Chain,
   type Table,
@@ -579,7 +580,8 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
         t.chains = t.chains.filter((x) => x !== c);
       } else if (t) {
         const users = userChainsSorted(table, t);
-        const busy = users.find((c) => c.rules.length || referenceCount(t, c.name));
+        const refs = referenceCounts(t);
+        const busy = users.find((c) => c.rules.length || refs.get(c.name));
         if (busy) throw commitFailed('CHAIN_DEL', 'Device or resource busy', `chain ${busy.name}`);
         for (const c of users) if (verbose) stdout += `Deleting chain \`${c.name}'\n`;
         t.chains = t.chains.filter((c) => isBuiltin(table, c.name));

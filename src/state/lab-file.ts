@@ -319,6 +319,27 @@ function peekRules(c: Chain): Rule[] {
   return p ? parseRules(c, p) : c.rules;
 }
 
+/** the JSON texts of the names a rules line is searched for (for the last list of names asked) */
+let needles: { names: readonly string[]; texts: Buffer[] } | undefined;
+
+/**
+ * The rules of `c` for a reader that looks only at those jumping or going to one of `names`: none
+ * when the chain's line, as written, holds none of the names' JSON texts (a jump to a chain is
+ * written `"chain":"NAME"`), else all of them, decoded as rulesOnce() does. The line is checked first,
+ * so that an edited one is decoded (and checked in full) as before.
+ */
+function peekNaming(c: Chain, names: readonly string[]): Rule[] {
+  const p = pendingOf(c);
+  if (!p) return c.rules;
+  check(c, p);
+  if (!p.src.edited && pendingOf(c) === p && p.at >= 0) {
+    if (needles?.names !== names) needles = { names, texts: names.map((n) => Buffer.from(JSON.stringify(n))) };
+    const line = p.src.file.subarray(p.at, p.end);
+    if (needles.texts.every((t) => line.indexOf(t) < 0)) return [];
+  }
+  return peekRules(c);
+}
+
 /** compares `p`'s lines with what line 1 says of them (a long chain: each rule with its own checksum) */
 function check(c: Chain, p: Pending): void {
   verify(c, p);
@@ -1048,6 +1069,7 @@ setStoredChains({
     return dirOf(t)?.anyCreated() ?? null;
   },
   peek: peekRules,
+  peekNaming,
   copy(t) {
     const d = dirOf(t);
     if (!d) return null;
