@@ -228,6 +228,31 @@ describe('jump graph kept in the lab file', () => {
     expect(JumpGraph.known(again.nat!)?.over).toBe(false);
   });
 
+  it('saying more than the table, a path too deep by it is asked again of the rules, which then see the whole path', () => {
+    const tables: Tables = {};
+    const run = (line: string): string | undefined => {
+      try {
+        execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+        return undefined;
+      } catch (e) {
+        return e instanceof KernelRefusal ? e.errText : String(e);
+      }
+    };
+    // X at depth 15 below PREROUTING, then that path cut: the graph kept still says 15
+    const path = Array.from({ length: 13 }, (_, i) => `A${i + 1}`);
+    for (const c of [...path, 'X', 'Y', 'Z', 'W']) run(`-N ${c}`);
+    ['PREROUTING', ...path].forEach((c, i) => run(`-A ${c} -j ${[...path, 'X'][i]}`));
+    run('-D PREROUTING -j A1');
+    expect(run('-A POSTROUTING -j X')).toBeUndefined();
+    run('-A Z -j W');
+    run('-A Y -j Z');
+    // by the graph kept, Y and Z would sit at depths 16 and 17: too deep, and W never reached; by
+    // the rules, X is at depth 2 below POSTROUTING, so W is reached from POSTROUTING at depth 5
+    expect(run('-A X -j Y')).toBeUndefined();
+    expect(JumpGraph.known(tables.nat!)?.hooksOf('W')).toEqual(['POSTROUTING']);
+    expect(run('-A W -j DNAT --to-destination 1.2.3.4')).toBe('Invalid argument');
+  });
+
   it('is not believed once a chain was edited by hand: the jump added by the edit counts', async () => {
     const sb = new Sandbox();
     for (const cmd of ['-N S', '-N T', '-A POSTROUTING -j S', '-A PREROUTING -j T']) expect((await sb.sh(`iptables -t nat ${cmd}`)).rc).toBe(0);

@@ -241,15 +241,18 @@ function needsGraph(table: TableName, chain: string, rules: Rule[]): boolean {
  * are blamed on the rule being added, as iptables reports them.
  */
 function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string, family: Family): GraphPlan | undefined {
+  const t = tables[table];
+  const over = (): boolean => t !== undefined && JumpGraph.known(t)?.over === true;
+  // a graph that may say more than the table (jumps were removed) refused, or found a path too
+  // deep, where its plan stops short: ask one built from the table itself
   try {
-    return checkKernelWith(tables, table, chain, rules, op, family);
+    const plan = checkKernelWith(tables, table, chain, rules, op, family);
+    if (!plan?.tooDeep || !over()) return plan;
   } catch (e) {
-    // a graph that may say more than the table refused: ask one built from the table itself
-    const t = tables[table];
-    if (!(e instanceof KernelRefusal) || !t || !JumpGraph.known(t)?.over) throw e;
-    forgetGraph(t);
-    return checkKernelWith(tables, table, chain, rules, op, family);
+    if (!(e instanceof KernelRefusal) || !over()) throw e;
   }
+  forgetGraph(t);
+  return checkKernelWith(tables, table, chain, rules, op, family);
 }
 
 function checkKernelWith(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string, family: Family): GraphPlan | undefined {

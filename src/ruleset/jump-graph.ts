@@ -102,8 +102,8 @@ function readColumn(table: TableName, s: StoredReach): Map<string, Reach> | unde
 }
 
 /**
- * The column that stores the graph of `t` whose chains are, in order, `names`; undefined when no
- * graph is known (none was built or read, or the table changed since), or it found a loop.
+ * The column that stores the graph of `t` for its `n` chains (chain i named nameAt(i)); undefined
+ * when no graph is known (none was built or read, or the table changed since), or it found a loop.
  */
 export function reachColumn(t: Table, n: number, nameAt: (i: number) => unknown): string | undefined {
   const g = graphs.get(t);
