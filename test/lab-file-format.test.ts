@@ -290,6 +290,37 @@ describe('tables read from the file make their chains when asked for', () => {
     expect(t.chains[8]).toBe(made);
   });
 
+  it("a chain's rules, once read or set, are a plain property, its keys in the order they were", async () => {
+    const sb = await manyChains();
+    const whole = JSON.parse(JSON.stringify(readLab(sb.state))) as Lab;
+    const want = (name: string): Chain => whole.hosts.router!.tables.filter!.chains.find((x) => x.name === name)!;
+    const t = readLab(sb.state).hosts.router!.tables.filter!;
+    const plain = (c: Chain): void => {
+      expect(Object.getOwnPropertyDescriptor(c, 'rules')).toEqual({ value: c.rules, writable: true, enumerable: true, configurable: true });
+    };
+    // read (rules the last key), then set
+    const a = findChain(t, 'C1')!;
+    expect(Object.keys(a).at(-1)).toBe('rules');
+    expect(a.rules).toEqual(want('C1').rules);
+    plain(a);
+    expect(Object.keys(a)).toEqual(Object.keys(want('C1')));
+    const b = findChain(t, 'C2')!;
+    b.rules = [];
+    plain(b);
+    expect(Object.keys(b)).toEqual(Object.keys(want('C2')));
+    // a field added after the rules stays after them, read or set
+    const c = findChain(t, 'C3')!;
+    (c as unknown as Record<string, unknown>).note = 'mine';
+    expect(c.rules).toEqual(want('C3').rules);
+    plain(c);
+    expect(Object.keys(c)).toEqual([...Object.keys(want('C3')), 'note']);
+    const d = findChain(t, 'C5')!;
+    (d as unknown as Record<string, unknown>).note = 'mine';
+    d.rules = [];
+    plain(d);
+    expect(Object.keys(d)).toEqual([...Object.keys(want('C5')), 'note']);
+  });
+
   it('chains made and changed are written with the others as read, the same each time', async () => {
     const sb = await manyChains();
     const lab = readLab(sb.state);

@@ -432,6 +432,54 @@ describe('the rule index', () => {
     expect(index.candidates(plan, pkt)).toEqual(rest);
   });
 
+  it("runs each table and hook's own base chain, packet after packet, as the linear walk", async () => {
+    // mangle marks differently on two hooks, filter reads the marks, raw has chains for two hooks
+    // only, and nat exists without base chains in nf_tables (-N alone): the batch keeps each table
+    // and hook's base chain plan, or that there is none to run
+    const sb = new Sandbox();
+    for (const c of [
+      'iptables -t mangle -A PREROUTING -p tcp -j MARK --set-mark 1',
+      'iptables -t mangle -A FORWARD -m mark --mark 1 -j MARK --set-mark 2',
+      'iptables -t mangle -A POSTROUTING -p udp -j MARK --set-mark 3',
+      'iptables -A FORWARD -m mark --mark 2 -p tcp --dport 22 -j DROP',
+      'iptables -A FORWARD -m mark --mark 1 -j REJECT',
+      'iptables -A INPUT -m mark --mark 1 -p tcp --dport 80 -j DROP',
+      'iptables -t raw -A PREROUTING -p udp --dport 53 -j NOTRACK',
+      'iptables -t raw -A OUTPUT -p udp -j ACCEPT',
+      'iptables -t nat -N X',
+    ]) {
+      expect((await sb.sh(c)).rc, c).toBe(0);
+    }
+    const lab = readLab(sb.state);
+    const specs: PacketSpec[] = [];
+    for (const dport of [22, 80, 53])
+      for (const proto of [6, 17])
+        for (const [iface, dst] of [
+          ['eth0', '192.168.1.2'],
+          ['eth1', '8.8.8.8'],
+          ['eth0', '50.60.70.80'],
+          [undefined, '8.8.8.8'],
+        ] as const) {
+          const spec: PacketSpec = { iface, proto, dst: parseDotted(dst)!, sport: 40000, dport };
+          if (iface !== undefined) spec.src = parseDotted(iface === 'eth0' ? '198.51.100.7' : '192.168.1.77')!;
+          if (proto === 6) spec.tcpFlags = 0x02;
+          specs.push(spec);
+        }
+    const indexed = new HostBatch(lab, 'router');
+    const linear = new HostBatch(lab, 'router', { index: false });
+    const views = specs.map((spec, i) => {
+      const a = batchView(i + 1, classify(indexed, spec));
+      expect(a, JSON.stringify(spec)).toBe(batchView(i + 1, classify(linear, spec)));
+      return a;
+    });
+    // the rules of every hook decided somewhere
+    expect(views.some((v) => v.includes('"chain":"FORWARD","rule":1,"target":"DROP"'))).toBe(true);
+    // (mangle FORWARD changed mark 1 into 2 before filter FORWARD looked)
+    expect(views.some((v) => v.includes('"chain":"FORWARD","rule":2,"target":"REJECT"'))).toBe(false);
+    expect(views.some((v) => v.includes('"chain":"INPUT","rule":1,"target":"DROP"'))).toBe(true);
+    expect(views.some((v) => v.includes('mark=3'))).toBe(true);
+  });
+
   it('walks nested jumps, gotos and runs after a failed one as the linear walk', async () => {
     const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', '-A INPUT -j C0', '-A FORWARD -d 10.0.0.2/32 -g G0'];
     // as deep as nf_tables lets chains nest

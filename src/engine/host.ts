@@ -17,7 +17,7 @@ import { addStatus, canStart, ConntrackTable, NAT_DONE_DST, NAT_DONE_SRC, ctView
 import type { EventBody, Hook, TraceEvent } from './events.js';
 import type { AddrType, ConntrackView, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
 import { runChain, Unmodelled, type ChainResult, type ChainRunContext } from './netfilter.js';
-import type { RuleIndex } from './rule-index.js';
+import type { ChainPlan, RuleIndex } from './rule-index.js';
 import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, setSynMss, summarize, type Packet, type QuotedHeader } from './packet.js';
 import { jhash2, rawBe32, reciprocalScale } from '../net/jhash.js';
 
@@ -144,6 +144,12 @@ export class HostStack {
   private view: ConntrackView | undefined;
   /** runChain() contexts by table and hook (tableRun()) */
   private readonly runs: (TableRun | undefined)[] = [];
+  /**
+   * with the rule index (trace --batch, whose tables do not change): by table and hook as `runs`,
+   * the base chain's plan, or null when the table has no such chain in nf_tables; looked up once
+   * instead of by name at every hook of every packet
+   */
+  private readonly basePlans: (ChainPlan | null | undefined)[] = [];
 
   constructor(private readonly env: HostEnv) {
     this.name = env.name;
@@ -416,16 +422,30 @@ export class HostStack {
   /** Runs a table's base chain for this hook if nf_tables has it. */
   private runTable(table: TableName, hook: Hook, pkt: Packet): ReturnType<typeof runChain> | undefined {
     const t = this.host.tables[table];
-    const chain = t && (this.env.index ? this.env.index.chain(t, hook) : findChain(t, hook));
-    if (!t || !chain || !chain.created) return undefined;
+    const index = this.env.index;
+    let plan: ChainPlan | undefined;
+    if (index) {
+      const key = TABLE_RUN_SLOT[table] * 5 + HOOK_SLOT[hook];
+      let p = this.basePlans[key];
+      if (p === undefined) {
+        const chain = t && index.chain(t, hook);
+        this.basePlans[key] = p = t && chain && chain.created ? index.plan(t, chain) : null;
+      }
+      if (!p) return undefined;
+      plan = p;
+    } else {
+      const chain = t && findChain(t, hook);
+      if (!t || !chain || !chain.created) return undefined;
+    }
     const batch = this.env.batch;
     if (!batch) this.emit({ kind: 'hook', hook, table, chain: hook, pkt: summarize(pkt), nftrace: pkt.nftrace });
     this.refreshCtView(pkt);
     const run = this.tableRun(table, hook, pkt);
+    run.plan = plan;
     let res: ChainResult;
     run.busy = true;
     try {
-      res = runChain(t, hook, pkt, run);
+      res = runChain(t!, hook, pkt, run);
     } finally {
       run.busy = false;
     }
@@ -863,6 +883,8 @@ class TableRun implements ChainRunContext {
   /** in a run (a run that starts meanwhile gets a context of its own) */
   busy = false;
   readonly index: RuleIndex | undefined;
+  /** with the index: the plan of the base chain this run walks */
+  plan: ChainPlan | undefined;
   readonly quiet: boolean;
   readonly counters: boolean;
   private ext: ExtContext | undefined;

@@ -63,6 +63,8 @@ export interface ChainRunContext {
    * side effects stay those of the rule-by-rule walk
    */
   index?: RuleIndex;
+  /** with an index: the base chain's plan, when the caller has it at hand (else looked up by name) */
+  plan?: ChainPlan;
   /** no rule, policy, return, log and note events (trace --batch reports only the deciding rules) */
   quiet?: boolean;
   /** false: rule and policy counters are left alone (a run whose lab is not saved) */
@@ -301,14 +303,15 @@ export function runChain(table: Table, chainName: string, pkt: Packet, rc: Chain
 
 function walk(table: Table, chainName: string, pkt: Packet, rc: ChainRunContext, first: number): ChainResult {
   const index = rc.index;
-  const base = (index ? index.chain(table, chainName) : findChain(table, chainName))!;
+  const basePlan = index && (rc.plan ?? index.plan(table, index.chain(table, chainName)!));
+  const base = basePlan ? basePlan.chain : findChain(table, chainName)!;
   // the jump stack: frames [first, first + depth), the current one at first + depth
   let depth = 0;
   const events = rc.quiet ? undefined : new ChainEvents(rc, pkt);
   const counting = rc.counters !== false;
   // neither counters nor events: rules that are only packed tests and a jump need not be read
   const fast = !counting && !events;
-  let cur = enter(FRAMES[first]!, base, undefined, index?.plan(table, base), index, pkt);
+  let cur = enter(FRAMES[first]!, base, undefined, basePlan, index, pkt);
   let evaluations = 0;
   const limit = rc.evaluationLimit ?? RULE_EVALUATION_LIMIT;
   for (;;) {

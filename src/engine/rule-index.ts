@@ -259,6 +259,11 @@ export interface RuleEntry {
 export class ChainPlan extends RuleCode {
   /** rules.length */
   readonly size: number;
+  /**
+   * by position, the chain a rule jumps or goes to, for the rules whose packed action is a jump or
+   * goto: looked up once when the plan is made (a big rule set's names are not free to look up)
+   */
+  readonly jumps: (Chain | undefined)[];
 
   constructor(
     /** this plan's number in its index (RuleIndex.byId()) */
@@ -273,9 +278,11 @@ export class ChainPlan extends RuleCode {
     arena: CodeArena,
     rng: Rng | undefined,
   ) {
+    const jumps = new Array<Chain | undefined>(rules.length);
     // a jump or goto to a chain that exists (the entry's `jump`)
-    super(rules, arena, (i) => findChain(table, (rules[i]!.target as { chain: string }).chain) !== undefined, rng);
+    super(rules, arena, (i) => (jumps[i] = findChain(table, (rules[i]!.target as { chain: string }).chain)) !== undefined, rng);
     this.size = rules.length;
+    this.jumps = jumps;
   }
 }
 
@@ -353,7 +360,7 @@ export class RuleIndex {
       matchExts: exts,
       target: t,
       targetExt: t?.kind === 'ext' ? findTarget(t.name) : undefined,
-      jump: t?.kind === 'jump' || t?.kind === 'goto' ? findChain(plan.table, t.chain) : undefined,
+      jump: t?.kind === 'jump' || t?.kind === 'goto' ? (plan.jumps[pos] ?? findChain(plan.table, t.chain)) : undefined,
       jumpPlan: undefined,
     });
   }
@@ -380,7 +387,7 @@ export class RuleIndex {
   followRule(table: Table, plan: ChainPlan, pos: number): number {
     const e = plan.entries[pos];
     if (e) return this.follow(table, plan, pos).id;
-    const next = this.plan(table, findChain(plan.table, (plan.rules[pos]!.target as { chain: string }).chain)!);
+    const next = this.plan(table, plan.jumps[pos]!);
     plan.setJumpPlan(pos, next.id);
     return next.id;
   }
