@@ -152,8 +152,6 @@ interface Source {
   sum: (bytes: Uint8Array, from?: number, to?: number) => number;
   onEdited: () => void;
   edited: boolean;
-  /** line 1's checksum matches (set once line 1 is read) */
-  trusted: boolean;
   /**
    * undefined: the lines are where line 1 puts them; else where each line after line 1 was found
    * by scanning (line 2 first): a file edited by hand
@@ -1116,7 +1114,7 @@ export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
   const sum = version === 3 ? crc32 : fnv;
   const head = version === 3 ? SUM_HEAD : V2_SUM_HEAD;
   const trusted = text.startsWith(head) && text.endsWith('",') && text.slice(head.length, SUM_LEN - 2) === hex(sum(first, SUM_LEN));
-  const src: Source = { file: buf, sum, onEdited, edited: false, trusted, scanned: undefined };
+  const src: Source = { file: buf, sum, onEdited, edited: false, scanned: undefined };
   const dirs: TableDir[] = [];
   const pendings: Pending[] = [];
   const chains: Chain[] = [];
