@@ -14,9 +14,9 @@ import { describe, expect, it } from 'vitest';
 import { parseIptables } from '../src/cli/commands/iptables.js';
 import { builtinLab } from '../src/net/builtin-lab.js';
 import { execute, jumpDepthProblem, KernelRefusal } from '../src/ruleset/execute.js';
-import { JumpGraph } from '../src/ruleset/jump-graph.js';
+import { copyGraph, JumpGraph } from '../src/ruleset/jump-graph.js';
 import { jumpTarget } from '../src/ruleset/rule.js';
-import { BUILTIN_CHAINS, isBuiltin, type Table, type Tables } from '../src/ruleset/tables.js';
+import { BUILTIN_CHAINS, copyTable, isBuiltin, type Table, type Tables } from '../src/ruleset/tables.js';
 import { encodeLab } from '../src/state/lab-file.js';
 import { parseLabText } from '../src/state/store.js';
 import { Sandbox } from './helpers/cli.js';
@@ -251,6 +251,24 @@ describe('jump graph kept in the lab file', () => {
     expect(run('-A X -j Y')).toBeUndefined();
     expect(JumpGraph.known(tables.nat!)?.hooksOf('W')).toEqual(['POSTROUTING']);
     expect(run('-A W -j DNAT --to-destination 1.2.3.4')).toBe('Invalid argument');
+  });
+
+  it('goes with a copy of its table (iptables-restore --noflush works on one), each changing on its own', () => {
+    const tables: Tables = {};
+    for (const line of ['-N S', '-A POSTROUTING -j S']) execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+    const copy = copyTable(tables.nat!);
+    copyGraph(tables.nat!, copy);
+    expect(JumpGraph.known(copy)?.hooksOf('S')).toEqual(['POSTROUTING']);
+    execute({ nat: copy }, parseIptables(['-t', 'nat', '-A', 'PREROUTING', '-j', 'S'], () => {}));
+    expect(JumpGraph.known(copy)?.hooksOf('S')).toEqual(['PREROUTING', 'POSTROUTING']);
+    expect(JumpGraph.known(tables.nat!)?.hooksOf('S')).toEqual(['POSTROUTING']);
+    // a table read from the lab file: the copy takes the graph the file kept, still unread
+    const read = throughFile(tables).nat!;
+    const copied = copyTable(read);
+    copyGraph(read, copied);
+    expect(JumpGraph.known(copied)).toBeUndefined();
+    expect(JumpGraph.of('nat', copied).hooksOf('S')).toEqual(['POSTROUTING']);
+    expect(copied.chains.filter((c) => Object.getOwnPropertyDescriptor(c, 'rules')!.get === undefined).map((c) => c.name)).toEqual(['PREROUTING', 'INPUT', 'OUTPUT', 'S']);
   });
 
   it('is not believed once a chain was edited by hand: the jump added by the edit counts', async () => {

@@ -75,10 +75,15 @@ export function storeReach(t: Table, s: StoredReach): void {
   stored.set(t, s);
 }
 
-/** a copy of table `from` (same chains) takes the graph its lab file kept, if nothing changed it since */
-export function copyReach(from: Table, to: Table): void {
+/** `to`, a copy of table `from`, takes its graph: the one known (copied), else the one its lab file kept */
+export function copyGraph(from: Table, to: Table): void {
+  const g = graphs.get(from);
+  if (g) {
+    if (!g.broken) graphs.set(to, g.copyFor(to));
+    return;
+  }
   const s = stored.get(from);
-  if (s && !graphs.has(from)) stored.set(to, s);
+  if (s) stored.set(to, s);
 }
 
 /** the reach of each chain as a StoredReach column; undefined when none is known */
@@ -152,6 +157,11 @@ export class JumpGraph {
       broken ||= plan.tooDeep;
     }
     this.broken = broken;
+  }
+
+  /** the same graph for a copy of its table (a Reach is never changed, only replaced: shared) */
+  copyFor(t: Table): JumpGraph {
+    return new JumpGraph(this.table, t, { reach: new Map(this.reach), over: this.over });
   }
 
   /** the graph of `t`: the one known, else the one the lab file kept, else built now */

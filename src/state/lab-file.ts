@@ -46,7 +46,7 @@
 import { setStoredChains, type Chain, type Table } from '../ruleset/tables.js';
 import type { Rule } from '../ruleset/rule.js';
 import { encodeFrame, extensionNames, LAZY_STRIDE, setLazyRulesSource, type LazyRules } from '../ruleset/lazy-rules.js';
-import { copyReach, reachColumn, reachFits, storeReach } from '../ruleset/jump-graph.js';
+import { reachColumn, reachFits, storeReach } from '../ruleset/jump-graph.js';
 import { cloneData } from '../util/clone.js';
 import { LAB_VERSION, type Lab } from '../net/lab.js';
 
@@ -1084,9 +1084,7 @@ setStoredChains({
     for (const k of Object.keys(t)) if (k !== 'chains') o[k] = cloneData((t as unknown as Record<string, unknown>)[k]);
     Object.defineProperty(o, DIR, { value: d.copy(o), writable: true, configurable: true, enumerable: false });
     Object.defineProperty(o, 'chains', CHAINS);
-    const copy = o as unknown as Table;
-    copyReach(t, copy);
-    return copy;
+    return o as unknown as Table;
   },
 });
 

@@ -9,7 +9,7 @@ import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
 import { JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
 import { allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
-import { forgetGraph } from '../../ruleset/jump-graph.js';
+import { copyGraph, forgetGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostOf, readWrite, type CliContext } from '../context.js';
@@ -299,7 +299,9 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       if (o.onlyTable !== undefined && o.onlyTable !== name) continue;
       const existing = tables[name];
       // without --noflush the table is deleted and rebuilt from the file
-      pending = { [name]: o.noflush && existing ? copyTable(existing) : undefined };
+      const copy = o.noflush && existing ? copyTable(existing) : undefined;
+      if (copy) copyGraph(existing!, copy);
+      pending = { [name]: copy };
       // (listing commands change nothing: they see the table itself, untouched until COMMIT)
       visible = { [name]: o.noflush ? existing : undefined };
       deferred = invalid = undefined;
