@@ -11,6 +11,8 @@
 //
 // Needs a build (npm run build).
 // Usage: node bench/kube-commands.mjs [--services 10000] [--runs 3] [--cli FILE] [--no-real] [--keep DIR]
+//   --cli: another build's bin/iptables-sim; --keep: keep the dump and the restored lab in DIR, and
+//   use the lab found there next time (give each build a DIR of its own)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
