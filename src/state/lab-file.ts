@@ -174,6 +174,8 @@ interface Lazy {
 class Pending {
   /** the checksums were compared with line 1 */
   verified = false;
+  /** check() found every rule of a long chain as its frames line says (the file does not change) */
+  rulesChecked = false;
   /** undefined: not tried; null: the frames do not fit the rules (the chain is decoded whole) */
   lazy: Lazy | null | undefined = undefined;
   /** where the rules line is ([at, end); at -1: the file has no such line) */
@@ -350,10 +352,13 @@ function peekNaming(c: Chain, names: readonly string[]): Rule[] {
 /** compares `p`'s lines with what line 1 says of them (a long chain: each rule with its own checksum) */
 function check(c: Chain, p: Pending): void {
   verify(c, p);
-  if (p.auxLen && !p.src.edited) {
+  // (once: a listing that counts references, then prints, or the jump graph's check of the whole
+  // table, would otherwise go over a 10,000-rule chain's checksums again)
+  if (p.auxLen && !p.src.edited && !p.rulesChecked) {
     const lz = lazyState(c, p);
     if (!lz) edited(p);
     else for (let i = 0; i < lz.offsets.length && !p.src.edited; i++) if (!lz.decoded.has(i) && !ruleIntact(p.src, lz, i)) edited(p);
+    p.rulesChecked = !p.src.edited;
   }
 }
 
