@@ -38,7 +38,7 @@ describe('lab file layout', () => {
     const l = lines(file);
     // header + INPUT, A, OUTPUT, nat PREROUTING + the final newline
     expect(l).toHaveLength(1 + 4 + 1);
-    expect(l[0]).toMatch(/^\{"checksum":"crc32:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
+    expect(l[0]).toMatch(/^\{"checksum":"crc32:[0-9a-f]{8}","format":"iptables-sim-lab","version":4,/);
     expect(JSON.parse(l[0]!).hosts.router.tables.filter.chains).toMatchObject({ names: 'INPUT\nFORWARD\nOUTPUT\nA', kinds: 'AaAu' });
     expect(JSON.parse(l[1]!)[0].target).toEqual({ kind: 'jump', chain: 'A' });
     const lab = readLab(sb.state);
@@ -98,20 +98,20 @@ describe('lab file layout', () => {
     expect(r.stderr).toMatch(/damaged|cannot be read/);
   });
 
-  it('a version 1 file (one JSON document) is read, and written back as version 3', async () => {
+  it('a version 1 file (one JSON document) is read, and written back as version 4', async () => {
     const sb = await labWithRules();
     const v1 = { ...sb.lab()!, version: 1 };
     writeFileSync(sb.state, JSON.stringify(v1, null, 2));
     expect(parseLabText(readFileSync(sb.state), sb.state).hosts.router!.tables.filter!.chains[0]!.rules).toHaveLength(1);
     expect((await sb.sh('iptables -A INPUT -j ACCEPT')).rc).toBe(0);
-    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"crc32:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
+    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"crc32:[0-9a-f]{8}","format":"iptables-sim-lab","version":4,/);
     expect((await sb.sh('iptables -S INPUT')).stdout).toBe('-P INPUT ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j A\n-A INPUT -j ACCEPT\n');
   });
 
   // written by the format 2 code (iptables-sim before format 3) from the lab of labWithRules()
   const V2 = join(__dirname, '..', 'fixtures', 'lab-files', 'v2.jsonl');
 
-  it('a version 2 file is read lazily as it was, and written back as version 3', async () => {
+  it('a version 2 file is read lazily as it was, and written back as version 4', async () => {
     const sb = await labWithRules();
     const v2 = readFileSync(V2);
     expect(v2.toString()).toMatch(/^\{"checksum":"fnv1a:[0-9a-f]{8}","format":"iptables-sim-lab","version":2,/);
@@ -132,8 +132,8 @@ describe('lab file layout', () => {
     // ... and reads them as their defaults
     expect((await sb.sh('sysctl net.ipv4.tcp_syncookies net.ipv4.conf.eth0.accept_redirects')).stdout).toBe('net.ipv4.tcp_syncookies = 1\nnet.ipv4.conf.eth0.accept_redirects = 1\n');
     expect((await sb.sh('iptables -A INPUT -j ACCEPT')).rc).toBe(0);
-    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"crc32:[0-9a-f]{8}","format":"iptables-sim-lab","version":3,/);
-    // the lines copied unread carry version 3 checksums: nothing reads as edited
+    expect(readFileSync(sb.state, 'utf8')).toMatch(/^\{"checksum":"crc32:[0-9a-f]{8}","format":"iptables-sim-lab","version":4,/);
+    // the lines copied unread carry CRC-32 checksums (versions 3 and 4): nothing reads as edited
     const back = decodeLab(readFileSync(sb.state), () => {
       throw new Error('read as edited');
     });
@@ -344,9 +344,9 @@ describe('tables read from the file make their chains when asked for', () => {
     const text = encodeLab(lab);
     expect(encodeLab(lab).equals(text)).toBe(true);
     expect(decodeLab(text, () => {}).trusted).toBe(true);
-    expect(JSON.parse(JSON.stringify(parseLabText(text, 'x')))).toEqual({ ...expected, version: 3 });
+    expect(JSON.parse(JSON.stringify(parseLabText(text, 'x')))).toEqual({ ...expected, version: 4 });
     // and as the same lab made whole and written
     void t.chains;
-    expect(JSON.parse(JSON.stringify(parseLabText(encodeLab(lab), 'y')))).toEqual({ ...expected, version: 3 });
+    expect(JSON.parse(JSON.stringify(parseLabText(encodeLab(lab), 'y')))).toEqual({ ...expected, version: 4 });
   });
 });

@@ -8,9 +8,10 @@ import type { Tables } from '../ruleset/tables.js';
 export const LAB_FORMAT = 'iptables-sim-lab';
 /**
  * 2: JSON Lines, each chain's rules on a line of their own; 3: line 1 lists chains in columns, and
- * long chains have their rules' frames on a line of their own (src/state/lab-file.ts)
+ * long chains have their rules' frames on a line of their own; 4: as 3, and a change may be appended
+ * as a record that ends with a new header (src/state/lab-file.ts)
  */
-export const LAB_VERSION = 3;
+export const LAB_VERSION = 4;
 
 export interface Interface {
   name: string;

@@ -1,5 +1,5 @@
 /**
- * The lab file's layout (format version 3): JSON Lines. Line 1 is the lab as JSON with each
+ * The lab file's layout (format version 4): JSON Lines. Line 1 is the lab as JSON with each
  * table's chains listed in columns (below) instead of as objects; each later line is one chain's
  * rules as a JSON array, in the order of the columns, and after the rules of a chain of LAZY_MIN
  * to LAZY_MAX rules its frames line. Line 1 starts with the checksum of the rest of itself.
@@ -37,6 +37,21 @@
  * chain only the rules that were decoded are encoded again. Checksums are CRC-32 (zlib's, native):
  * they tell our own writes from edits made by hand, they are not a seal.
  *
+ * Appended records. A change to a big lab (1 MiB or more) is appended to the file it was read
+ * from, instead of the whole file being written again: the lines of the chains that changed (laid
+ * out as above), then a new header line, whose tables' columns say in `runs` where their chains'
+ * lines are (for each stretch of chains whose lines follow each other in the file: the index of
+ * its first chain with lines, the byte offset of its first line and that line's number), and which
+ * ends with its own line number, `"line":N}`. The newest header is the file's last line; lines no
+ * header points at any more are dead. A file that would grow past 1.5 times what the whole file
+ * would be is written whole instead (compacted), as is one that changed on disk since it was read
+ * or is not laid out as its header says. A record cut short (a writer stopped by a crash: no
+ * header ends the file) is passed over: the last header whose checksum holds is the lab, and the
+ * next change writes the file whole. Why: a trace or a command on a kube-proxy-sized lab changes a
+ * few chains, and writing 35 MB (then fsync and rename) for them was a third of its time. Version 3
+ * files are the same without records; version 3 readers refuse version 4 files (they would take
+ * line 1 for the lab).
+ *
  * Version 2 files (the same rules lines, but line 1 with each chain as an object whose rules name
  * the line that holds them: {"line":1,"bytes":219,"sum":"5f0e..."}, and FNV-1a checksums:
  * {"checksum":"fnv1a:...) are read the same way; version
@@ -50,7 +65,7 @@ import { reachColumn, reachFits, storeReach } from '../ruleset/jump-graph.js';
 import { cloneData } from '../util/clone.js';
 import { LAB_VERSION, type Lab } from '../net/lab.js';
 
-/** line 1 starts with its checksum: CRC-32 in version 3 files, FNV-1a in version 2 ones */
+/** a header line starts with its checksum: CRC-32 in version 3 and 4 files, FNV-1a in version 2 ones */
 const SUM_HEAD = '{"checksum":"crc32:';
 const V2_SUM_HEAD = '{"checksum":"fnv1a:';
 /** `{"checksum":"crc32:<8 hex>",` */
@@ -157,6 +172,13 @@ interface Source {
    * by scanning (line 2 first): a file edited by hand
    */
   scanned: { at: number[]; end: number[] } | undefined;
+  /** what the reader says of the file on disk (given back to the writer's check before an append) */
+  origin: unknown;
+  /** the newest header: its length and line number, and the number of the file's last line */
+  headLen: number;
+  lastLine: number;
+  /** a version 4 file whose lines are where its newest header says, which ends it: it may be appended to */
+  appendable: boolean;
 }
 
 /** a long chain's rules being read one by one */
@@ -443,45 +465,38 @@ setLazyRulesSource(lazyOf);
 // writing
 
 /**
- * The file's lines after line 1, in pieces. Pieces that follow each other in a file read (lines
- * and the newlines between them) become one piece of that file.
+ * One chain's lines as written (its rules line and, for a long chain, its frames line, each with
+ * its newline), in pieces, or those of chains that follow each other in a file read; and, when they
+ * are bytes of a file read as they lie in it, where (an append to that file leaves them there).
  */
-class LineWriter {
-  readonly out: Buffer[] = [];
-  private file: Buffer | undefined;
-  private start = 0;
-  private end = 0;
+interface Block {
+  pieces: Buffer[];
+  len: number;
+  /** how many lines: 1, or 2 with a frames line */
+  lines: number;
+  /** the file read whose bytes these are, as they lie in it from offset `at`, line `no` on */
+  src: Source | undefined;
+  at: number;
+  no: number;
+}
 
-  private flush(): void {
-    if (this.file) this.out.push(this.file.subarray(this.start, this.end));
-    this.file = undefined;
-  }
-  /** bytes [at, end) of a file read */
-  copy(file: Buffer, at: number, end: number): void {
-    if (end <= at) return;
-    if (this.file === file && this.end === at) {
-      this.end = end;
-      return;
-    }
-    this.flush();
-    this.file = file;
-    this.start = at;
-    this.end = end;
-  }
-  add(b: Buffer): void {
-    if (!b.length) return;
-    this.flush();
-    this.out.push(b);
-  }
-  newline(): void {
-    if (this.file && this.end < this.file.length && this.file[this.end] === NL) this.end++;
-    else this.add(NEWLINE);
-  }
-  done(): Buffer[] {
-    this.newline();
-    this.flush();
-    return this.out;
-  }
+function madeBlock(pieces: Buffer[], lines: number): Block {
+  let len = 0;
+  for (const b of pieces) len += b.length;
+  return { pieces, len, lines, src: undefined, at: -1, no: -1 };
+}
+
+/** bytes [at, end) of a file read, lines as line 1 (or the newest header) placed them */
+const readBlock = (src: Source, at: number, end: number, no: number, lines: number): Block => ({ pieces: [src.file.subarray(at, end)], len: end - at, lines, src, at, no });
+
+/** a chain's lines as read */
+function pendingBlock(p: Pending): Block {
+  const f = p.src.file;
+  const lines = p.auxLen ? 2 : 1;
+  const last = p.auxLen ? p.auxEnd : p.end;
+  // where the header put them (the frames line right after the rules line), newlines and all
+  if (!p.src.scanned && f[last] === NL) return readBlock(p.src, p.at, last + 1, p.no, lines);
+  return madeBlock(p.auxLen ? [f.subarray(p.at, p.end), NEWLINE, f.subarray(p.auxAt, p.auxEnd), NEWLINE] : [f.subarray(p.at, p.end), NEWLINE], lines);
 }
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
@@ -536,7 +551,7 @@ class Columns {
     this.num[i * NUM + 4] = this.auxLen;
     this.sums[i] = this.sum;
   }
-  json(): object {
+  json(): Record<string, unknown> {
     let lines = 0;
     for (let i = 0; i < this.sums.length; i++) if ((this.num[i * NUM + 3] as number) > 0) lines++;
     const b = Buffer.allocUnsafe(lines * 8);
@@ -574,8 +589,8 @@ function framesLine(words: Uint32Array, names: { matches: readonly string[]; tar
   return Buffer.from(JSON.stringify({ frames: raw.toString('base64'), matches: names.matches, targets: names.targets }));
 }
 
-/** writes the lines of rules decoded in full (or set) */
-function writeRules(rules: Rule[], w: LineWriter, cols: Columns): void {
+/** the lines of rules decoded in full (or set) */
+function writeRules(rules: Rule[], cols: Columns): Block {
   if (rules.length >= LAZY_MIN && rules.length <= LAZY_MAX) {
     const texts = new Array<string>(rules.length);
     let ok = true;
@@ -598,68 +613,58 @@ function writeRules(rules: Rule[], w: LineWriter, cols: Columns): void {
         at += len + 1;
       }
       const aux = framesLine(words, extensionNames(rules));
-      w.newline();
-      w.add(line);
-      w.newline();
-      w.add(aux);
       cols.lines(line.length, aux.length, crc32(aux));
-      return;
+      return madeBlock([line, NEWLINE, aux, NEWLINE], 2);
     }
   }
   const line = Buffer.from(JSON.stringify(rules));
-  w.newline();
-  w.add(line);
   cols.lines(line.length, 0, crc32(line));
+  return madeBlock([line, NEWLINE], 1);
 }
 
 /**
- * Writes the lines of a long chain read one rule at a time: the rules decoded are encoded again
- * where they changed, the rest copied. False when a decoded rule is no longer a rule.
+ * The lines of a long chain read one rule at a time: the rules decoded are encoded again where they
+ * changed, the rest copied. Undefined when a decoded rule is no longer a rule.
  */
-function writeLazy(p: Pending, lz: Lazy, w: LineWriter, cols: Columns): boolean {
+function writeLazy(p: Pending, lz: Lazy, cols: Columns): Block | undefined {
   const f = p.src.file;
   const changed: [number, Buffer][] = [];
   for (const [i, r] of [...lz.decoded].sort((a, b) => a[0] - b[0])) {
     const s = JSON.stringify(r);
-    if (typeof s !== 'string' || typeof r !== 'object' || r === null) return false;
+    if (typeof s !== 'string' || typeof r !== 'object' || r === null) return undefined;
     const b = Buffer.from(s);
     const at = lz.offsets[i]!;
     const len = lz.words[i * LAZY_STRIDE]!;
     if (b.length === len && b.equals(f.subarray(at, at + len))) continue;
     // a rule that now uses other extensions: the chain's list of them is made again, from all rules
     const was = JSON.parse(f.toString('utf8', at, at + len)) as Rule;
-    if (JSON.stringify(extensionNames([was])) !== JSON.stringify(extensionNames([r as Rule]))) return false;
+    if (JSON.stringify(extensionNames([was])) !== JSON.stringify(extensionNames([r as Rule]))) return undefined;
     changed.push([i, b]);
   }
-  w.newline();
   if (!changed.length) {
     // as read (and checked when first read)
-    w.copy(f, p.at, p.end);
-    w.newline();
-    w.copy(f, p.auxAt, p.auxEnd);
     cols.lines(p.len, p.auxLen, p.sum);
-    return true;
+    return pendingBlock(p);
   }
   const words = lz.words.slice();
+  const pieces: Buffer[] = [];
   let from = p.at;
   let len = 0;
   for (const [i, b] of changed) {
     const at = lz.offsets[i]!;
-    w.copy(f, from, at);
-    w.add(b);
+    pieces.push(f.subarray(from, at), b);
     len += at - from + b.length;
     from = at + lz.words[i * LAZY_STRIDE]!;
     words[i * LAZY_STRIDE] = b.length;
     words[i * LAZY_STRIDE + 1] = crc32(b);
     encodeFrame(lz.decoded.get(i)!, words, i * LAZY_STRIDE + 2);
   }
-  w.copy(f, from, p.end);
+  pieces.push(f.subarray(from, p.end));
   len += p.end - from;
   const aux = framesLine(words, lz.api);
-  w.newline();
-  w.add(aux);
+  pieces.push(NEWLINE, aux, NEWLINE);
   cols.lines(len, aux.length, crc32(aux));
-  return true;
+  return madeBlock(pieces, 2);
 }
 
 /**
@@ -671,28 +676,24 @@ function v2LineSum(p: Pending): number {
   return p.end - p.at === p.len && fnv(f, p.at, p.end) === p.sum ? crc32(f, p.at, p.end) : NO_SUM;
 }
 
-/** writes the lines of a chain's rules, and tells `cols` their lengths */
-function writeChain(c: Chain, w: LineWriter, cols: Columns): void {
+/** the lines of a chain's rules (undefined: it has none), and tells `cols` their lengths */
+function writeChain(c: Chain, cols: Columns): Block | undefined {
   const p = pendingOf(c);
   if (p) {
     if (p.lazy) {
-      if (writeLazy(p, p.lazy, w, cols)) return;
+      const b = writeLazy(p, p.lazy, cols);
+      if (b) return b;
     } else if (p.at >= 0 && p.len > 0 && (!p.auxLen || p.auxAt >= 0)) {
       // copied with what line 1 said of them: a line edited by hand stays recognisable as such
-      w.newline();
-      w.copy(p.src.file, p.at, p.end);
-      if (p.auxLen) {
-        w.newline();
-        w.copy(p.src.file, p.auxAt, p.auxEnd);
-      }
       cols.lines(p.len, p.auxLen, p.src.sum === crc32 ? p.sum : v2LineSum(p));
-      return;
+      return pendingBlock(p);
     }
   }
   const rules = c.rules;
   if (!Array.isArray(rules)) cols.lines(-1, 0, 0);
   else if (!rules.length) cols.lines(0, 0, 0);
-  else writeRules(rules, w, cols);
+  else return writeRules(rules, cols);
+  return undefined;
 }
 
 const fin = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -720,46 +721,56 @@ function kindOf(c: Chain, keys: string[]): string | undefined {
   return undefined;
 }
 
-function columns(chains: Chain[], w: LineWriter, reach: (n: number, nameAt: (i: number) => unknown) => string | undefined): object {
+/** a table's chain lines as written: the blocks, each with the index of its (first) chain, and the columns */
+class TableLines {
+  readonly blocks: Block[] = [];
+  readonly chains: number[] = [];
+  cols: Record<string, unknown> = {};
+  add(i: number, b: Block | undefined): void {
+    if (!b) return;
+    this.blocks.push(b);
+    this.chains.push(i);
+  }
+}
+
+type ReachColumn = (n: number, nameAt: (i: number) => unknown) => string | undefined;
+
+function columns(chains: Chain[], out: TableLines, reach: ReachColumn): Record<string, unknown> {
   const cols = Columns.empty(chains.length);
   for (let i = 0; i < chains.length; i++) {
-    writeChain(chains[i]!, w, cols);
+    out.add(i, writeChain(chains[i]!, cols));
     cols.set(i, chains[i]!);
   }
   return withReach(cols.json(), reach(chains.length, (i) => chains[i]!.name));
 }
 
 /** a table's columns with the jump graph's column (../ruleset/jump-graph.ts), when one is known */
-const withReach = (cols: object, reach: string | undefined): object => (reach === undefined ? cols : { ...cols, reach });
+const withReach = (cols: Record<string, unknown>, reach: string | undefined): Record<string, unknown> => (reach === undefined ? cols : { ...cols, reach });
 
 /**
  * The columns of a table whose chains were not all made: those of the others, and their lines,
- * are copied as they were read, a run of them at a time. (Only for files laid out as line 1 says:
- * any other is checked in full when read, which makes every chain.)
+ * are kept as they were read. (Only for files laid out as their header says: any other is checked
+ * in full when read, which makes every chain.)
  */
-function dirColumns(d: TableDir, w: LineWriter, reach: (n: number, nameAt: (i: number) => unknown) => string | undefined): object {
+function dirColumns(d: TableDir, out: TableLines, reach: ReachColumn): Record<string, unknown> {
   const made = [...d.madeList].sort((a, b) => a - b);
   const cols = Columns.empty(made.length);
-  const f = d.src.file;
   const num = d.num;
   let names: unknown[] | undefined;
   const kinds: string[] = [];
   const sums: string[] = [];
   let from = 0;
   /** chains [from, to) as read */
-  const copyRun = (to: number): void => {
+  const keepRun = (to: number): void => {
     if (to <= from) return;
-    if (d.pos[to]! > d.pos[from]!) {
-      w.newline();
-      w.copy(f, d.pos[from]!, d.pos[to]! - 1);
-    }
+    d.blocks(from, to, out);
     kinds.push(d.kinds.slice(from, to));
     sums.push(d.sums.slice(d.sumOff[from], d.sumOff[to]));
   };
   made.forEach((i, k) => {
-    copyRun(i);
+    keepRun(i);
     const c = d.madeAt(i)!;
-    writeChain(c, w, cols);
+    out.add(i, writeChain(c, cols));
     cols.set(k, c);
     // the columns of a chain made are its own again (those read are not looked at any more)
     const o = k * NUM;
@@ -771,35 +782,139 @@ function dirColumns(d: TableDir, w: LineWriter, reach: (n: number, nameAt: (i: n
     if ((cols.num[o + 3] as number) > 0) sums.push(hexSum(cols.sums[k]!));
     from = i + 1;
   });
-  copyRun(d.size);
+  keepRun(d.size);
   const columns = { names: names ? namesColumn(names) : d.namesColumn, kinds: kinds.join(''), num, sums: sums.join(''), heads: d.heads };
   return withReach(columns, reach(d.size, (i) => d.madeAt(i)?.name ?? d.nameAt(i)));
 }
 
-/** The file's bytes for a lab, in pieces (most of them pieces of the file it was read from). */
-export function encodeLabParts(lab: Lab): Buffer[] {
-  const w = new LineWriter();
+/** a header line (without its newline): the lab as JSON, its checksum first */
+function headerLine(head: object): Buffer[] {
+  const body = Buffer.from(JSON.stringify(head).slice(1));
+  return [Buffer.from(`${SUM_HEAD}${hex(crc32(body))}",`), body];
+}
+
+/** adds `b` to `out`, as one piece with the last when they lie next to each other in memory */
+function pushMerged(out: Buffer[], b: Buffer): void {
+  if (!b.length) return;
+  const last = out[out.length - 1];
+  if (last !== undefined && last.buffer === b.buffer && last.byteOffset + last.length === b.byteOffset) {
+    out[out.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + b.length);
+  } else out.push(b);
+}
+
+/**
+ * When a change is appended to the file read instead of the file being written whole: the file is
+ * at least `min` bytes, and after the append at most `ratio` times what a whole file would be.
+ */
+const appendPolicy = { min: 1 << 20, ratio: 1.5 };
+
+/** for tests: appends to small files, or never */
+export function setAppendPolicy(min: number, ratio: number): void {
+  appendPolicy.min = min;
+  appendPolicy.ratio = ratio;
+}
+
+/** What to write: the whole file, or a record to append to the file read. */
+export interface LabBytes {
+  parts: Buffer[];
+  /** undefined: the whole file; else the offset in the file read where `parts` go (its length) */
+  appendAt: number | undefined;
+}
+
+/** the file a lab was read from (not enumerable: no copy or JSON of the lab sees it) */
+const SOURCE = Symbol('the lab file read');
+
+/** the file read that this lab may be appended to, if any (`appendTo`: the writer's check of it on disk) */
+function appendTarget(lab: Lab, appendTo: (origin: unknown) => boolean): Source | undefined {
+  const src = (lab as { [SOURCE]?: Source })[SOURCE];
+  return src && src.appendable && !src.edited && src.origin !== undefined && appendTo(src.origin) ? src : undefined;
+}
+
+/**
+ * The lines of the chains not in `to` where they were read, then a header whose tables say, in
+ * `runs`, where each run of chain lines is; undefined when the file would grow too much.
+ */
+function appendRecord(tables: TableLines[], head: Record<string, unknown>, to: Source): LabBytes | undefined {
+  let live = to.headLen + 1;
+  let made = 0;
+  for (const t of tables) {
+    for (const b of t.blocks) {
+      live += b.len;
+      if (b.src !== to) made += b.len;
+    }
+  }
+  const size = to.file.length;
+  if (size < appendPolicy.min || size + made + to.headLen + 1 > appendPolicy.ratio * live) return undefined;
+  const parts: Buffer[] = [];
+  let at = size;
+  let no = to.lastLine + 1;
+  for (const t of tables) {
+    // [chain index, offset, line number] where the lines stop following each other
+    const runs: number[] = [];
+    let next = -1;
+    let nextNo = -1;
+    t.blocks.forEach((b, k) => {
+      let bAt = b.at;
+      let bNo = b.no;
+      if (b.src !== to) {
+        bAt = at;
+        bNo = no;
+        at += b.len;
+        no += b.lines;
+        for (const piece of b.pieces) pushMerged(parts, piece);
+      }
+      if (bAt !== next || bNo !== nextNo) runs.push(t.chains[k]!, bAt, bNo);
+      next = bAt + b.len;
+      nextNo = bNo + b.lines;
+    });
+    t.cols.runs = runs;
+  }
+  // the header's own line number, last: the reader finds the newest header by it
+  parts.push(...headerLine({ ...head, line: no }), NEWLINE);
+  return { parts, appendAt: size };
+}
+
+/**
+ * The file's bytes for a lab, in pieces (most of them pieces of the file it was read from): the
+ * whole file, or, when `appendTo` says the version 4 file the lab was read from is still as read
+ * and the lines that changed are few enough, a record to append to it.
+ */
+export function encodeLabFile(lab: Lab, appendTo?: (origin: unknown) => boolean): LabBytes {
+  const tables: TableLines[] = [];
   const hosts: Record<string, unknown> = {};
   for (const [name, h] of Object.entries(lab.hosts)) {
-    const tables: Record<string, unknown> = {};
+    const tableCols: Record<string, unknown> = {};
     for (const [tn, t] of Object.entries(h.tables ?? {}) as [string, Table | undefined][]) {
       if (!t) {
-        tables[tn] = t;
+        tableCols[tn] = t;
         continue;
       }
       // the table's fields, its chains in columns (read without making the chains not made yet)
       const d = dirOf(t);
       const o: Record<string, unknown> = {};
       for (const k of Object.keys(t)) o[k] = k === 'chains' ? undefined : (t as unknown as Record<string, unknown>)[k];
-      const reach = (n: number, nameAt: (i: number) => unknown): string | undefined => reachColumn(t, n, nameAt);
-      o.chains = d && !d.src.scanned ? dirColumns(d, w, reach) : columns(t.chains, w, reach);
-      tables[tn] = o;
+      const reach: ReachColumn = (n, nameAt) => reachColumn(t, n, nameAt);
+      const out = new TableLines();
+      out.cols = d && !d.src.scanned ? dirColumns(d, out, reach) : columns(t.chains, out, reach);
+      o.chains = out.cols;
+      tables.push(out);
+      tableCols[tn] = o;
     }
-    hosts[name] = { ...h, tables };
+    hosts[name] = { ...h, tables: tableCols };
   }
   const { checksum: _, ...rest } = lab as Lab & { checksum?: unknown };
-  const body = Buffer.from(JSON.stringify({ ...rest, version: LAB_VERSION, hosts }).slice(1));
-  return [Buffer.from(`${SUM_HEAD}${hex(crc32(body))}",`), body, ...w.done()];
+  const head = { ...rest, version: LAB_VERSION, hosts };
+  const to = appendTo && appendTarget(lab, appendTo);
+  const record = to && appendRecord(tables, head, to);
+  if (record) return record;
+  const parts = [...headerLine(head), NEWLINE];
+  for (const t of tables) for (const b of t.blocks) for (const piece of b.pieces) pushMerged(parts, piece);
+  return { parts, appendAt: undefined };
+}
+
+/** The whole file's bytes for a lab, in pieces. */
+export function encodeLabParts(lab: Lab): Buffer[] {
+  return encodeLabFile(lab).parts;
 }
 
 /** The file's bytes for a lab. Chains whose rules were never read keep their stored line. */
@@ -854,10 +969,12 @@ class TableDir {
   private readonly lookupNames: unknown[];
   /** where chain i's lines begin in the file (or the next chain's, when it has none); [size]: the end */
   readonly pos: Float64Array;
-  /** how many lines come before chain i's in this table; [size]: all of them */
-  readonly lines: Int32Array;
+  /** the file line number of chain i's first line (or of the next chain's); [size]: the line after the table's */
+  readonly no: Int32Array;
   /** where chain i's checksum is in `sums` (8 hex digits for each chain with lines) */
   readonly sumOff: Int32Array;
+  /** some chain's lines are not where the header says */
+  broken = false;
 
   constructor(
     readonly table: Record<string, unknown>,
@@ -869,39 +986,51 @@ class TableDir {
     readonly num: unknown[],
     readonly heads: Record<string, unknown>,
     readonly sums: string,
-    /** the file line number of the table's first line */
-    readonly firstLine: number,
-    /** where its lines begin in the file; returns where they end, or -1 when they are not where line 1 says */
+    /** where its lines begin in the file, and the line number there, when they follow the previous table's */
     readonly start: number,
+    readonly firstLine: number,
+    /**
+     * an appended header's `runs`: for each run of chains whose lines follow each other, the index of
+     * its first chain with lines, where they begin and that line's number (start and firstLine unused)
+     */
+    readonly runs: readonly number[] | undefined,
     readonly where: string,
   ) {
     const n = names.length;
     this.made = new Array<Chain | undefined>(n);
     this.pos = new Float64Array(n + 1);
-    this.lines = new Int32Array(n + 1);
+    this.no = new Int32Array(n + 1);
     this.sumOff = new Int32Array(n + 1);
     const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
     const buf = src.file;
-    let pos = start;
-    let lines = 0;
+    let pos = runs ? -1 : start;
+    let line = runs ? -1 : firstLine;
+    let r = 0;
     let sumAt = 0;
     let lookup = names;
     for (let i = 0; i < n; i++) {
-      this.pos[i] = pos;
-      this.lines[i] = lines;
       this.sumOff[i] = sumAt;
       const rulesLen = num[i * NUM + 3] as number;
       const auxLen = num[i * NUM + 4] as number;
       if (rulesLen > 0) {
         if (!Number.isInteger(rulesLen) || !Number.isInteger(auxLen) || auxLen < 0) throw bad(`chain ${i + 1}: line lengths ${rulesLen}, ${auxLen}`);
+        if (runs && runs[r] === i) {
+          pos = runs[r + 1]!;
+          line = runs[r + 2]!;
+          r += 3;
+        } else if (line < 0) throw bad(`chain ${i + 1}: no run says where its lines are`);
+        this.pos[i] = pos;
+        this.no[i] = line;
         sumAt += 8;
-        lines++;
+        line += auxLen ? 2 : 1;
         if (pos >= 0) pos = buf[pos + rulesLen] === NL ? pos + rulesLen + 1 : -1;
-        if (auxLen) {
-          lines++;
-          if (pos >= 0) pos = buf[pos + auxLen] === NL ? pos + auxLen + 1 : -1;
-        }
-      } else if ((rulesLen !== 0 && rulesLen !== -1) || auxLen !== 0) throw bad(`chain ${i + 1}: line lengths ${rulesLen}, ${auxLen}`);
+        if (auxLen && pos >= 0) pos = buf[pos + auxLen] === NL ? pos + auxLen + 1 : -1;
+        if (pos < 0) this.broken = true;
+      } else {
+        if ((rulesLen !== 0 && rulesLen !== -1) || auxLen !== 0) throw bad(`chain ${i + 1}: line lengths ${rulesLen}, ${auxLen}`);
+        this.pos[i] = pos;
+        this.no[i] = line;
+      }
       if (kinds.charCodeAt(i) === 0x67 /* g */) {
         const head = heads[i];
         if (!isObj(head)) throw bad(`chain ${i + 1} has no fields`);
@@ -909,8 +1038,9 @@ class TableDir {
         lookup[i] = head.name;
       }
     }
+    if (runs && r !== runs.length) throw bad('runs that start at no chain with lines');
     this.pos[n] = pos;
-    this.lines[n] = lines;
+    this.no[n] = line;
     this.sumOff[n] = sumAt;
     if (sumAt !== sums.length) throw bad('sums do not match the lines');
     this.lookupNames = lookup;
@@ -945,6 +1075,36 @@ class TableDir {
   get end(): number {
     return this.pos[this.size]!;
   }
+  /**
+   * The lines of chains [from, to) as read, newlines and all, one block for each stretch of them
+   * that follow each other in the file (a file laid out as its header says).
+   */
+  blocks(from: number, to: number, out: TableLines): void {
+    let first = -1;
+    let at = 0;
+    let end = 0;
+    let no = 0;
+    let lines = 0;
+    const flush = (): void => {
+      if (first >= 0) out.add(first, readBlock(this.src, at, end, no, lines));
+    };
+    for (let i = from; i < to; i++) {
+      const rulesLen = this.num[i * NUM + 3] as number;
+      if (rulesLen <= 0) continue;
+      const auxLen = this.num[i * NUM + 4] as number;
+      const pos = this.pos[i]!;
+      if (first < 0 || pos !== end || this.no[i] !== no + lines) {
+        flush();
+        first = i;
+        at = pos;
+        no = this.no[i]!;
+        lines = 0;
+      }
+      end = pos + rulesLen + 1 + (auxLen ? auxLen + 1 : 0);
+      lines += auxLen ? 2 : 1;
+    }
+    flush();
+  }
   /** chain `i`, made now if it was not */
   chain(i: number): Chain {
     const had = this.made[i];
@@ -956,7 +1116,7 @@ class TableDir {
     const where = (what: string): LabFileError => new LabFileError(`chain ${i + 1} of a table: the list of chains is damaged (${what})`);
     let p: Pending | undefined;
     if (rulesLen > 0) {
-      p = new Pending(this.src, this.firstLine + this.lines[i]!, rulesLen, sumAt(this.sums, this.sumOff[i]!), auxLen);
+      p = new Pending(this.src, this.no[i]!, rulesLen, sumAt(this.sums, this.sumOff[i]!), auxLen);
       const scanned = this.src.scanned;
       if (scanned) p.place(scanned.at, scanned.end);
       else {
@@ -1002,7 +1162,7 @@ class TableDir {
    * stay in the file for both (decoding them makes new objects each time), those made are copied.
    */
   copy(table: Record<string, unknown>): TableDir {
-    const d = new TableDir(table, this.src, this.names, this.namesColumn, this.kinds, this.num.slice(), cloneData(this.heads), this.sums, this.firstLine, this.start, this.where);
+    const d = new TableDir(table, this.src, this.names, this.namesColumn, this.kinds, this.num.slice(), cloneData(this.heads), this.sums, this.start, this.firstLine, this.runs, this.where);
     for (const i of this.madeList) {
       const c = this.made[i]!;
       // decoded (and checked) first: the copy is plain data
@@ -1093,75 +1253,163 @@ setStoredChains({
   },
 });
 
+/** how an appended record's header line ends: its own line number, last */
+const LINE_KEY = Buffer.from(',"line":');
+
+/** [at, end) ends as an appended record's header does: `,"line":` digits `}` */
+function endsAsHeader(buf: Buffer, at: number, end: number): boolean {
+  if (end - at < LINE_KEY.length + 2 || buf[end - 1] !== 0x7d /* } */) return false;
+  let i = end - 2;
+  while (i > at && buf[i]! >= 0x30 && buf[i]! <= 0x39) i--;
+  const k = i + 1 - LINE_KEY.length;
+  return i < end - 2 && k >= at && buf.subarray(k, i + 1).equals(LINE_KEY);
+}
+
+/** the file's last line, when it is an appended record's header (not line 1) */
+function tailHeader(buf: Buffer, nl: number): { at: number; end: number } | undefined {
+  let end = buf.length;
+  if (end > 0 && buf[end - 1] === NL) end--;
+  // the end first: a whole file's last line may be a chain's 16 MB line
+  if (!endsAsHeader(buf, Math.max(nl + 1, end - 40), end)) return undefined;
+  const at = buf.lastIndexOf(NL, end - 1) + 1;
+  return at > nl ? { at, end } : undefined;
+}
+
+/** the header line [at, end) starts with its checksum, and the checksum holds */
+function sealed(buf: Buffer, at: number, end: number, head: string, sum: (bytes: Uint8Array, from?: number, to?: number) => number): boolean {
+  const text = buf.toString('latin1', at, Math.min(end, at + SUM_LEN));
+  return text.length === SUM_LEN && text.startsWith(head) && text.endsWith('",') && text.slice(head.length, SUM_LEN - 2) === hex(sum(buf, at + SUM_LEN, end));
+}
+
+/**
+ * The newest appended header whose checksum holds, looking back from the end of the file: after a
+ * writer stopped in the middle of an append (a crash), the file ends with part of a record.
+ */
+function lastSealedHeader(buf: Buffer, nl: number): { at: number; end: number } | undefined {
+  let end = buf.length;
+  if (end > 0 && buf[end - 1] === NL) end--;
+  while (end > nl + 1) {
+    const at = buf.lastIndexOf(NL, end - 1) + 1;
+    if (at <= nl) break;
+    if (endsAsHeader(buf, at, end) && sealed(buf, at, end, SUM_HEAD, crc32)) return { at, end };
+    end = at - 1;
+  }
+  return undefined;
+}
+
+/**
+ * Makes the tables of a version 3 or 4 header read their chains from the file: from `start` (line
+ * `line`) on in the order of the columns, or, in an appended header, where its runs say. Returns
+ * where the lines end and the next line's number (implicit layout), or -1 when some are not where
+ * the header says.
+ */
+function readTables(data: unknown, src: Source, trusted: boolean, start: number, line: number, appended: boolean, dirs: TableDir[]): { pos: number; line: number } {
+  const hosts = (data as { hosts?: unknown }).hosts;
+  let pos = start;
+  for (const [hn, h] of Object.entries(isObj(hosts) ? hosts : {})) {
+    if (!isObj(h) || !isObj(h.tables)) continue; // the structure check reports it
+    for (const [tn, t] of Object.entries(h.tables)) {
+      // chains as a list: a lab written by hand as one document (checked in full)
+      if (!isObj(t) || t.chains === undefined || Array.isArray(t.chains)) continue;
+      const where = `hosts.${hn}.tables.${tn}`;
+      const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
+      const cols = t.chains;
+      if (!isObj(cols)) throw bad('not a set of columns');
+      const { kinds, num, sums, heads, runs } = cols;
+      if (typeof kinds !== 'string') throw bad('no kinds');
+      const names = namesOf(cols.names, kinds.length);
+      if (!names) throw bad('names and kinds differ in number');
+      if (!Array.isArray(num) || num.length !== names.length * NUM) throw bad('num does not have five numbers a chain');
+      if (typeof sums !== 'string' || (heads !== undefined && !isObj(heads))) throw bad('sums or heads');
+      if (appended !== (runs !== undefined)) throw bad(appended ? 'no runs in an appended header' : 'runs in line 1');
+      if (runs !== undefined && !(Array.isArray(runs) && runs.length % 3 === 0 && runs.every((v, k) => Number.isSafeInteger(v) && v >= (k % 3 === 2 ? 2 : 0)))) throw bad('runs');
+      const d = new TableDir(t, src, names, cols.names, kinds, num, heads ?? {}, sums, pos, line, runs as number[] | undefined, where);
+      if (!appended) {
+        line = d.no[d.size]!;
+        pos = d.end;
+      } else if (d.broken) pos = -1;
+      dirs.push(d);
+      Object.defineProperty(t, DIR, { value: d, writable: true, configurable: true, enumerable: false });
+      Object.defineProperty(t, 'chains', CHAINS);
+      const reach = cols.reach;
+      if (trusted && typeof reach === 'string' && reachFits(reach, d.size)) {
+        storeReach(t as unknown as Table, {
+          column: reach,
+          nameAt: (i) => d.nameAt(i),
+          // lines found where the header puts them (not scanned), none edited
+          verify: () => !src.scanned && d.intact(),
+          intact: () => !src.edited,
+        });
+      }
+    }
+  }
+  return { pos, line };
+}
+
 /**
  * Reads a lab file's bytes. `onEdited` is called (and may throw) when a chain's rules turn out to
- * have been changed outside iptables-sim, the first time such a chain is read.
+ * have been changed outside iptables-sim, the first time such a chain is read. `origin` is kept
+ * for the writer: what it says of the file on disk.
  */
-export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
+export function decodeLab(buf: Buffer, onEdited: () => void, origin?: unknown): DecodedLab {
   const nl = buf.indexOf(NL);
-  const first = buf.subarray(0, nl < 0 ? buf.length : nl);
+  // a version 4 file may end with appended records: the last one's header is the lab
+  let head = tailHeader(buf, nl);
   let data: unknown;
-  try {
-    data = JSON.parse(first.toString('utf8'));
-  } catch {
-    data = undefined;
+  if (head) data = JSON.parse(buf.toString('utf8', head.at, head.end));
+  else {
+    try {
+      data = JSON.parse(buf.toString('utf8', 0, nl < 0 ? buf.length : nl));
+    } catch {
+      data = undefined;
+    }
   }
-  const version = typeof data === 'object' && data !== null ? (data as { version?: unknown }).version : undefined;
+  let version = typeof data === 'object' && data !== null ? (data as { version?: unknown }).version : undefined;
   // a newer layout is not ours to take apart: the version check names it
   if (typeof version === 'number' && version > LAB_VERSION) return { data, trusted: false, decodeAll() {} };
-  if (version !== 2 && version !== 3) {
+  if (version !== 2 && version !== 3 && version !== 4) {
     // version 1, or something else: one JSON document (JSON.parse's message says where it breaks)
     return { data: JSON.parse(buf.toString('utf8')), trusted: false, decodeAll() {} };
   }
-  const text = first.toString('latin1', 0, SUM_LEN);
-  const sum = version === 3 ? crc32 : fnv;
-  const head = version === 3 ? SUM_HEAD : V2_SUM_HEAD;
-  const trusted = text.startsWith(head) && text.endsWith('",') && text.slice(head.length, SUM_LEN - 2) === hex(sum(first, SUM_LEN));
-  const src: Source = { file: buf, sum, onEdited, edited: false, scanned: undefined };
+  const sum = version === 2 ? fnv : crc32;
+  const src: Source = { file: buf, sum, onEdited, edited: false, scanned: undefined, origin, headLen: 0, lastLine: 1, appendable: false };
   const dirs: TableDir[] = [];
   const pendings: Pending[] = [];
   const chains: Chain[] = [];
+  let trusted: boolean;
   let exact: boolean;
-  if (version === 3) {
-    const hosts = (data as { hosts?: unknown }).hosts;
-    let line = 2;
-    let pos = nl + 1;
-    for (const [hn, h] of Object.entries(isObj(hosts) ? hosts : {})) {
-      if (!isObj(h) || !isObj(h.tables)) continue; // the structure check reports it
-      for (const [tn, t] of Object.entries(h.tables)) {
-        // chains as a list: a lab written by hand as one document (checked in full)
-        if (!isObj(t) || t.chains === undefined || Array.isArray(t.chains)) continue;
-        const where = `hosts.${hn}.tables.${tn}`;
-        const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
-        const cols = t.chains;
-        if (!isObj(cols)) throw bad('not a set of columns');
-        const { kinds, num, sums, heads } = cols;
-        if (typeof kinds !== 'string') throw bad('no kinds');
-        const names = namesOf(cols.names, kinds.length);
-        if (!names) throw bad('names and kinds differ in number');
-        if (!Array.isArray(num) || num.length !== names.length * NUM) throw bad('num does not have five numbers a chain');
-        if (typeof sums !== 'string' || (heads !== undefined && !isObj(heads))) throw bad('sums or heads');
-        const d = new TableDir(t, src, names, cols.names, kinds, num, heads ?? {}, sums, line, pos, where);
-        line += d.lines[d.size]!;
-        pos = d.end;
-        dirs.push(d);
-        Object.defineProperty(t, DIR, { value: d, writable: true, configurable: true, enumerable: false });
-        Object.defineProperty(t, 'chains', CHAINS);
-        const reach = cols.reach;
-        if (trusted && typeof reach === 'string' && reachFits(reach, d.size)) {
-          storeReach(t as unknown as Table, {
-            column: reach,
-            nameAt: (i) => d.nameAt(i),
-            // lines found where line 1 puts them (not scanned), none edited
-            verify: () => !src.scanned && d.intact(),
-            intact: () => !src.edited,
-          });
-        }
+  if (version !== 2) {
+    trusted = sealed(buf, head?.at ?? 0, head?.end ?? (nl < 0 ? buf.length : nl), SUM_HEAD, crc32);
+    let end = readTables(data, src, trusted, nl + 1, 2, head !== undefined, dirs);
+    exact = end.pos >= 0 && (head !== undefined || end.pos >= buf.length);
+    if (!exact && !head && version === 4) {
+      // the end of an append that did not finish: the last record that did is the lab
+      const h = lastSealedHeader(buf, nl);
+      if (h) {
+        head = h;
+        data = JSON.parse(buf.toString('utf8', h.at, h.end));
+        version = (data as { version?: unknown }).version;
+        if (version !== 4) throw new LabFileError(`the header on the line that ends at byte ${h.end} is not of version 4`);
+        dirs.length = 0;
+        trusted = true;
+        end = readTables(data, src, trusted, nl + 1, 2, true, dirs);
+        exact = end.pos >= 0;
       }
     }
-    exact = pos >= 0 && pos >= buf.length;
+    if (head) {
+      const no = (data as { line?: unknown }).line;
+      delete (data as { line?: unknown }).line;
+      src.lastLine = Number.isSafeInteger(no) ? (no as number) : -1;
+      src.headLen = head.end - head.at;
+    } else {
+      src.lastLine = end.line - 1;
+      src.headLen = nl;
+    }
     if (!exact) src.scanned = scanLines(buf, nl);
+    // the newest header ends the file: a record can follow it
+    src.appendable = version === 4 && trusted && exact && src.lastLine > 0 && (!head || (buf[head.end] === NL && head.end + 1 === buf.length));
   } else {
+    trusted = sealed(buf, 0, nl < 0 ? buf.length : nl, V2_SUM_HEAD, fnv);
     for (const h of Object.values((data as Lab).hosts)) {
       for (const t of Object.values(h.tables ?? {}) as (Table | undefined)[]) {
         if (!t || !Array.isArray(t.chains)) continue;
@@ -1199,6 +1447,7 @@ export function decodeLab(buf: Buffer, onEdited: () => void): DecodedLab {
       for (const p of pendings) p.place(src.scanned.at, src.scanned.end);
     }
   }
+  if (isObj(data)) Object.defineProperty(data, SOURCE, { value: src, writable: true, configurable: true, enumerable: false });
   return {
     data,
     // lines not where line 1 puts them: truncated, or edited by hand

@@ -2,21 +2,23 @@
  * The lab file: where it lives, reading it, and changing it safely. A change is a
  * read-modify-write under an exclusive lock (so concurrent invocations serialize, like iptables'
  * xtables lock; see ./lock.ts), written to a temporary file, flushed, and renamed over the old one
- * (so a crash at any moment leaves the old or the new lab, never half of one). A file that cannot
- * be understood is refused with what is wrong and where, and is never overwritten.
+ * (so a crash at any moment leaves the old or the new lab, never half of one); or, for a big lab
+ * still as it was read, appended to it as a record that a new header, its last line, completes (a
+ * crash leaves part of a record, which readers pass over: the old lab). A file that cannot be
+ * understood is refused with what is wrong and where, and is never overwritten.
  *
  * The file's first line starts with a checksum of itself, and each chain's rules carry their own
  * (./lab-file.ts). A lab that was changed by hand (or by something else) is checked in full before
  * any command uses it: every field, and every rule's extension data run through the extension
  * code that will read it (./validate.ts).
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writevSync, type BigIntStats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SimError } from '../errors.js';
 import { builtinLab } from '../net/builtin-lab.js';
 import { LAB_FORMAT, LAB_VERSION, type Lab } from '../net/lab.js';
 import { acquireLock } from './lock.js';
-import { decodeLab, encodeLab, encodeLabParts, LabFileError } from './lab-file.js';
+import { decodeLab, encodeLab, encodeLabFile, LabFileError } from './lab-file.js';
 import { describeProblems, renderProblems, structureProblems } from './validate.js';
 
 export { defaultStatePath } from './paths.js';
@@ -50,16 +52,28 @@ export function validateLab(data: unknown, path: string, trusted = false): Lab {
   return lab;
 }
 
-/** Parses the bytes of a lab file; `path` names it in errors. */
-export function parseLabText(text: string | Buffer, path: string): Lab {
+/** the lab file as it was read: a change may be appended to it only while it is still that file, unchanged */
+interface FileOrigin {
+  path: string;
+  stat: BigIntStats;
+}
+
+const sameStat = (a: BigIntStats, b: BigIntStats): boolean => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+
+/** Parses the bytes of a lab file; `path` names it in errors. `origin`: the file on disk they were read from. */
+export function parseLabText(text: string | Buffer, path: string, origin?: FileOrigin): Lab {
   const buf = typeof text === 'string' ? Buffer.from(text) : text;
   let lab: Lab | undefined;
   let decoded: ReturnType<typeof decodeLab>;
   try {
     // rules changed by hand, found when their chain is first read: the whole lab is checked then
-    decoded = decodeLab(buf, () => {
-      if (lab) checkAll(lab, decoded, path);
-    });
+    decoded = decodeLab(
+      buf,
+      () => {
+        if (lab) checkAll(lab, decoded, path);
+      },
+      origin,
+    );
   } catch (e) {
     const why = buf.toString('utf8').trim() === '' ? 'the file is empty' : `not valid JSON: ${(e as Error).message}`;
     throw new SimError(`${path} cannot be read as a lab (${why}; truncated or hand-edited?); ${FIX}`);
@@ -90,15 +104,26 @@ export function labText(lab: Lab): string {
 /** Reads the lab; a missing file is the built-in lab. */
 export function readLab(path: string): Lab {
   let text: Buffer;
+  let stat: BigIntStats;
+  let fd: number | undefined;
   try {
-    text = readFileSync(path);
+    fd = openSync(path, 'r');
+    stat = fstatSync(fd, { bigint: true });
+    if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    text = Buffer.allocUnsafe(Number(stat.size));
+    let n = 0;
+    for (let got = 1; n < text.length && got > 0; n += got) got = readSync(fd, text, n, text.length - n, n);
+    // shorter than it was a moment ago: what there is (the checks say what is wrong with it)
+    if (n < text.length) text = text.subarray(0, n);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') return builtinLab();
     if (err.code === 'EISDIR') throw new SimError(`${path} is a directory, not a lab file; give --state a file name`);
     throw new SimError(`cannot read ${path}: ${err.message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  return parseLabText(text, path);
+  return parseLabText(text, path, { path, stat });
 }
 
 /** the lab's directory, made if missing; a path that cannot hold one is the user's to fix */
@@ -145,7 +170,18 @@ function removeLeftovers(path: string): void {
  */
 export function writeLabAtomic(path: string, lab: Lab): void {
   // in pieces, most of them the file read: written without joining them first
-  const parts = encodeLabParts(lab);
+  const { parts, appendAt } = encodeLabFile(lab, (o) => {
+    const origin = o as FileOrigin;
+    try {
+      return origin.path === path && sameStat(origin.stat, statSync(path, { bigint: true }));
+    } catch {
+      return false;
+    }
+  });
+  if (appendAt !== undefined) {
+    appendToLab(path, parts, appendAt);
+    return;
+  }
   ensureDir(path);
   const tmp = `${path}.${process.pid}.${Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, '0')}.tmp`;
   let fd: number;
@@ -186,13 +222,41 @@ export function writeLabAtomic(path: string, lab: Lab): void {
   removeLeftovers(path);
 }
 
-/** writev(2) until every byte is written (it may write less than asked) */
-function writeAll(fd: number, parts: Buffer[]): void {
+/**
+ * Appends a record to the lab file read (./lab-file.ts, version 4): the lines that changed and a
+ * header that ends the file. A crash in the middle leaves a file that ends with part of a record,
+ * which readers pass over (the last whole record is the lab) and the next change writes away.
+ */
+function appendToLab(path: string, parts: Buffer[], at: number): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch (e) {
+    throw new SimError(`cannot write ${path}: ${(e as Error).message}`, 4);
+  }
+  try {
+    writeAll(fd, parts, at);
+    fdatasyncSync(fd);
+  } catch (e) {
+    try {
+      ftruncateSync(fd, at);
+    } catch {
+      /* the part written ends with no header: readers pass over it */
+    }
+    throw new SimError(`cannot write ${path}: ${(e as Error).message}`, 4);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** writev(2) until every byte is written (it may write less than asked), at `position` if given */
+function writeAll(fd: number, parts: Buffer[], position?: number): void {
   let i = 0;
   while (i < parts.length) {
     // IOV_MAX is 1024 on Linux
     const batch = parts.slice(i, i + 1024);
-    let n = writevSync(fd, batch);
+    let n = position === undefined ? writevSync(fd, batch) : writevSync(fd, batch, position);
+    if (position !== undefined) position += n;
     for (const b of batch) {
       if (n >= b.length) {
         n -= b.length;

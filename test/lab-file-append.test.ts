@@ -1,0 +1,250 @@
+/**
+ * Appended records (lab file version 4, src/state/lab-file.ts): a change to a big lab is appended
+ * to the file read, as the lines that changed and a new header, instead of the whole file being
+ * written again. Whatever the commands, the lab read back is the lab written whole; a record cut
+ * short by a crash is passed over; edits by hand are found as in a whole file; a file that is not
+ * as it was read, or is of an older version, is written whole.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeLab, LAZY_MIN, setAppendPolicy } from '../src/state/lab-file.js';
+import { parseLabText, readLab, writeLabAtomic } from '../src/state/store.js';
+import { crc32 } from 'node:zlib';
+import { Sandbox } from './helpers/cli.js';
+import { generator } from './helpers/random.js';
+
+type Gen = ReturnType<typeof generator>;
+
+const APPEND_ALWAYS = [0, Infinity] as const;
+const NEVER = [Infinity, 1] as const;
+const DEFAULT = [1 << 20, 1.5] as const;
+
+afterEach(() => setAppendPolicy(...DEFAULT));
+
+/** runs a command with the given append policy */
+async function runWith(policy: readonly [number, number], sb: Sandbox, argv: string[], stdin = '') {
+  setAppendPolicy(...policy);
+  try {
+    return await sb.run(argv, stdin);
+  } finally {
+    setAppendPolicy(...DEFAULT);
+  }
+}
+
+/** the file's last line is an appended record's header */
+const endsWithRecord = (f: Buffer): boolean => /,"line":\d+\}$/.test(f.toString('latin1', Math.max(0, f.length - 40)).trimEnd());
+
+const USERS = ['U0', 'U1', 'U2'];
+
+function rule(g: Gen, chain: string): string {
+  const p = [`-A ${chain}`];
+  if (g.chance(0.5)) p.push(`-s 192.168.1.${g.int(4)}/32`);
+  if (g.chance(0.6)) p.push(`-p tcp --dport ${g.pick([22, 80, 443])}`);
+  if (g.chance(0.3)) p.push(`-m comment --comment "c${g.int(1000)}"`);
+  const later = USERS.slice(USERS.indexOf(chain) + 1);
+  p.push(later.length && g.chance(0.3) ? `-j ${g.pick(later)}` : `-j ${g.pick(['ACCEPT', 'DROP', 'RETURN'])}`);
+  return p.join(' ');
+}
+
+/** a random command on the built-in lab's router: rules, chains, policies, counters, traces, sysctls */
+function command(g: Gen): { argv: string[]; stdin?: string } {
+  const u = g.pick(USERS);
+  switch (g.int(12)) {
+    case 0:
+      return { argv: ['iptables', '-N', u] };
+    case 1:
+    case 2:
+      return { argv: ['iptables', ...splitWords(rule(g, g.pick(USERS)))] };
+    case 3:
+      return { argv: ['iptables', '-I', 'INPUT', '1', '-j', u] };
+    case 4:
+      return { argv: ['iptables', '-D', g.pick(['INPUT', u]), '1'] };
+    case 5:
+      return { argv: ['iptables', '-F', u] };
+    case 6:
+      return { argv: ['iptables', '-X', u] };
+    case 7:
+      return { argv: ['iptables', '-P', 'FORWARD', g.pick(['ACCEPT', 'DROP'])] };
+    case 8:
+      return { argv: ['iptables', '-Z'] };
+    case 9: {
+      // a long chain (a frames line), changed rule by rule later
+      const lines = ['*filter', `:${u} - [0:0]`];
+      for (let i = 0, n = LAZY_MIN + g.int(20); i < n; i++) lines.push(rule(g, u));
+      lines.push('COMMIT', '');
+      return { argv: ['iptables-restore', '--noflush'], stdin: lines.join('\n') };
+    }
+    case 10:
+      return { argv: ['sysctl', '-w', `net.ipv4.ip_forward=${g.int(2)}`] };
+    default:
+      return { argv: ['trace', '--from', 'pc1', '-p', 'tcp', '-d', '50.60.70.80', '--dport', String(g.pick([22, 80, 443]))] };
+  }
+}
+
+function splitWords(s: string): string[] {
+  return s.match(/"[^"]*"|\S+/g)!.map((w) => w.replace(/^"(.*)"$/, '$1'));
+}
+
+describe('appended records', () => {
+  for (let set = 0; set < 6; set++) {
+    const seed = 0x2f1a77c3 ^ (set * 104729);
+    it(`random commands #${set} (seed ${seed >>> 0}): the lab read back is the lab written whole`, async () => {
+      const g = generator(seed);
+      const appended = new Sandbox();
+      const whole = new Sandbox();
+      // the policy the CLI has, but for files of any size: appends, and now and then the whole file
+      const policy = [0, set % 2 ? 2 : 4] as const;
+      let appends = 0;
+      let rewrites = 0;
+      for (const u of USERS) {
+        await runWith(NEVER, appended, ['iptables', '-N', u]);
+        await runWith(NEVER, whole, ['iptables', '-N', u]);
+      }
+      for (let i = 0; i < 40; i++) {
+        const { argv, stdin } = command(g);
+        const before = existsSync(appended.state) ? readFileSync(appended.state) : Buffer.alloc(0);
+        const a = await runWith(policy, appended, argv, stdin);
+        const b = await runWith(NEVER, whole, argv, stdin);
+        expect(a, `${argv.join(' ')}: ${a.stderr}`).toEqual(b);
+        const after = readFileSync(appended.state);
+        if (after.length > before.length && before.length && after.subarray(0, before.length).equals(before)) {
+          appends++;
+          expect(endsWithRecord(after)).toBe(true);
+        } else if (!after.equals(before)) rewrites++;
+        expect(endsWithRecord(readFileSync(whole.state))).toBe(false);
+        expect(appended.lab(), argv.join(' ')).toEqual(whole.lab());
+        expect(decodeLab(after, () => {}).trusted).toBe(true);
+      }
+      expect(appends).toBeGreaterThan(3);
+      expect(rewrites).toBeGreaterThan(0);
+    });
+  }
+});
+
+/** a lab file with a few appended records, and the file as it was before the last one */
+async function withRecords(): Promise<{ sb: Sandbox; before: Buffer; after: Buffer }> {
+  const sb = new Sandbox();
+  await runWith(NEVER, sb, ['iptables', '-N', 'U0']);
+  for (const port of [22, 80, 443]) expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-A', 'U0', '-p', 'tcp', '--dport', String(port), '-j', 'ACCEPT'])).rc).toBe(0);
+  const before = readFileSync(sb.state);
+  expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-A', 'INPUT', '-j', 'U0'])).rc).toBe(0);
+  const after = readFileSync(sb.state);
+  expect(after.subarray(0, before.length).equals(before)).toBe(true);
+  return { sb, before, after };
+}
+
+const asData = (f: Buffer): unknown => JSON.parse(JSON.stringify(parseLabText(f, 'x')));
+
+describe('a record cut short', () => {
+  it('is passed over wherever it was cut: the lab is the one before it, and the next change is written whole', async () => {
+    const { sb, before, after } = await withRecords();
+    const expected = asData(before);
+    const g = generator(7);
+    const cuts = [before.length + 1, after.length - 2];
+    for (let i = 0; i < 12; i++) cuts.push(before.length + 1 + g.int(after.length - before.length - 3));
+    for (const cut of cuts) {
+      const torn = after.subarray(0, cut);
+      expect(asData(torn), `cut at ${cut}`).toEqual(expected);
+      expect(decodeLab(torn, () => {}).trusted, `cut at ${cut}`).toBe(true);
+    }
+    // all but the last newline: the record is whole
+    expect(asData(after.subarray(0, after.length - 1))).toEqual(asData(after));
+    // a command on the torn file: its lab is the one before the record, and the file is whole again
+    writeFileSync(sb.state, after.subarray(0, cuts[3]));
+    expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-A', 'INPUT', '-j', 'ACCEPT'])).rc).toBe(0);
+    const now = readFileSync(sb.state);
+    expect(endsWithRecord(now)).toBe(false);
+    const lab = readLab(sb.state);
+    expect(lab.hosts.router!.tables.filter!.chains.find((c) => c.name === 'INPUT')!.rules.map((r) => r.target)).toEqual([{ kind: 'verdict', verdict: 'ACCEPT' }]);
+  });
+
+  it('after a whole file: the whole file is the lab', async () => {
+    const sb = new Sandbox();
+    await runWith(NEVER, sb, ['iptables', '-N', 'U0']);
+    const before = readFileSync(sb.state);
+    await runWith(APPEND_ALWAYS, sb, ['iptables', '-A', 'U0', '-j', 'ACCEPT']);
+    const after = readFileSync(sb.state);
+    expect(after.subarray(0, before.length).equals(before)).toBe(true);
+    for (const cut of [before.length + 1, after.length - 2]) expect(asData(after.subarray(0, cut))).toEqual(asData(before));
+  });
+});
+
+describe('edits made by hand to a file with records', () => {
+  it('to the newest header: checked in full and taken', async () => {
+    const { after } = await withRecords();
+    const text = after.toString('utf8');
+    const last = text.lastIndexOf('\n', text.length - 2) + 1;
+    const edited = text.slice(0, last) + text.slice(last).replace('"name":"home network (seed post)"', '"name":"edited"');
+    expect(edited).not.toBe(text);
+    const d = decodeLab(Buffer.from(edited), () => {});
+    expect(d.trusted).toBe(false);
+    expect(parseLabText(Buffer.from(edited), 'x').name).toBe('edited');
+  });
+
+  it('that break the newest header: refused, not passed over for an older one', async () => {
+    const { after } = await withRecords();
+    const text = after.toString('utf8');
+    const last = text.lastIndexOf('\n', text.length - 2) + 1;
+    const broken = text.slice(0, last) + text.slice(last).replace('"hosts":{', '"hosts":{{');
+    expect(() => parseLabText(Buffer.from(broken), 'x')).toThrow(/cannot be read as a lab/);
+  });
+
+  it('to a rule line, its length changed: the lines are found by their numbers and the edit taken', async () => {
+    const { after } = await withRecords();
+    const lines = after.toString('utf8').split('\n');
+    // U0's live line: the last one written with its three rules
+    let no = lines.length;
+    while (--no > 0 && !(lines[no - 1]!.startsWith('[') && lines[no - 1]!.includes('"dpts":[443,443]')));
+    expect(no).toBeGreaterThan(1);
+    const rules = JSON.parse(lines[no - 1]!);
+    rules[0].target = { kind: 'verdict', verdict: 'DROP' };
+    rules[0].matches = [{ name: 'comment', data: { comment: 'edited by hand, and longer than it was' } }];
+    lines[no - 1] = JSON.stringify(rules);
+    const lab = parseLabText(Buffer.from(lines.join('\n')), 'x');
+    const u0 = lab.hosts.router!.tables.filter!.chains.find((c) => c.name === 'U0')!;
+    expect(u0.rules[0]!.matches).toEqual([{ name: 'comment', data: { comment: 'edited by hand, and longer than it was' } }]);
+    expect(u0.rules[0]!.target).toEqual({ kind: 'verdict', verdict: 'DROP' });
+  });
+});
+
+describe('written whole instead', () => {
+  it('when the file changed on disk since it was read', async () => {
+    const { sb } = await withRecords();
+    setAppendPolicy(...APPEND_ALWAYS);
+    const lab = readLab(sb.state);
+    lab.name = 'changed';
+    // the same bytes, written again: another file now (another time stamp)
+    const bytes = readFileSync(sb.state);
+    await new Promise((r) => setTimeout(r, 5));
+    writeFileSync(sb.state, bytes);
+    writeLabAtomic(sb.state, lab);
+    const f = readFileSync(sb.state);
+    expect(endsWithRecord(f)).toBe(false);
+    expect(readLab(sb.state).name).toBe('changed');
+  });
+
+  it('when it is of version 3 (whose readers would take its first header for the lab)', async () => {
+    const sb = new Sandbox();
+    await runWith(NEVER, sb, ['iptables', '-N', 'U0']);
+    // the same file as version 3 wrote it
+    const f = readFileSync(sb.state, 'utf8');
+    const nl = f.indexOf('\n');
+    const body = f.slice(0, nl).replace('"version":4,', '"version":3,');
+    const rest = body.slice(body.indexOf('",') + 2);
+    const v3 = `{"checksum":"crc32:${(crc32(Buffer.from(rest)) >>> 0).toString(16).padStart(8, '0')}",${rest}${f.slice(nl)}`;
+    writeFileSync(sb.state, v3);
+    expect(decodeLab(Buffer.from(v3), () => {}).trusted).toBe(true);
+    expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-A', 'U0', '-j', 'ACCEPT'])).rc).toBe(0);
+    const now = readFileSync(sb.state, 'utf8');
+    expect(now.startsWith(v3)).toBe(false);
+    expect(now).toMatch(/^\{"checksum":"crc32:[0-9a-f]{8}","format":"iptables-sim-lab","version":4,/);
+  });
+
+  it('when the file would grow past the policy: the appended records are folded into one file', async () => {
+    const { sb } = await withRecords();
+    expect((await runWith([0, 1], sb, ['iptables', '-A', 'U0', '-j', 'ACCEPT'])).rc).toBe(0);
+    const f = readFileSync(sb.state);
+    expect(endsWithRecord(f)).toBe(false);
+    expect(f.toString('utf8').split('\n').length).toBe(1 + 2 + 1);
+  });
+});
