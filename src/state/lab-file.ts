@@ -43,14 +43,21 @@
  * lines are (for each stretch of chains whose lines follow each other in the file: the index of
  * its first chain with lines, the byte offset of its first line and that line's number), and which
  * ends with its own line number, `"line":N}`. The newest header is the file's last line; lines no
- * header points at any more are dead. A file that would grow past 1.5 times what the whole file
- * would be is written whole instead (compacted), as is one that changed on disk since it was read
- * or is not laid out as its header says. A record cut short (a writer stopped by a crash: no
- * header ends the file) is passed over: the last header whose checksum holds is the lab, and the
- * next change writes the file whole. Why: a trace or a command on a kube-proxy-sized lab changes a
- * few chains, and writing 35 MB (then fsync and rename) for them was a third of its time. Version 3
- * files are the same without records; version 3 readers refuse version 4 files (they would take
- * line 1 for the lab).
+ * header points at any more are dead. A file that would grow past twice what the whole file would
+ * be is written whole instead (compacted), as is one that changed on disk since it was read or is
+ * not laid out as its header says. A record cut short (a writer stopped by a crash: no header ends
+ * the file) is passed over: the last header whose checksum holds is the lab, and the next change
+ * writes the file whole. Version 3 files are the same without records; version 3 readers refuse
+ * version 4 files (they would take line 1 for the lab).
+ *
+ * Reading in parts. A big file is read as its parts are needed (LabSource.need): the newest header,
+ * then the lines of the chains something reads. Their places come from the header's lengths; a
+ * line's newline is looked at when the line is read, and all of them when the whole file is written
+ * or the jump graph is checked (settleLayout), so that a file whose lines moved is still found out
+ * and read by scanning, as when it is read whole.
+ *
+ * Why both: a trace or a command on a kube-proxy-sized lab (35 MB, 40,000 chains) reads and changes
+ * a dozen chains; reading the whole file, then writing it again (fsync, rename), was half its time.
  *
  * Version 2 files (the same rules lines, but line 1 with each chain as an object whose rules name
  * the line that holds them: {"line":1,"bytes":219,"sum":"5f0e..."}, and FNV-1a checksums:
@@ -179,6 +186,19 @@ interface Source {
   lastLine: number;
   /** a version 4 file whose lines are where its newest header says, which ends it: it may be appended to */
   appendable: boolean;
+  /**
+   * Loads bytes [at, end) of the file into `file` (a big file is read as its parts are needed; a
+   * file read whole needs nothing). Everything that reads bytes of the file asks for them first.
+   */
+  need: (at: number, end: number) => void;
+  /**
+   * The lines were placed by the lengths the header gives, their newlines not looked at yet (a file
+   * read in parts); settleLayout() looks at them all
+   */
+  lazyLayout: boolean;
+  /** the tables read from the file, and the chains made from them (placed again if the lines must be found by scanning) */
+  dirs: TableDir[];
+  pendings: Pending[];
 }
 
 /** a long chain's rules being read one by one */
@@ -307,9 +327,31 @@ function auxWords(p: Pending): { offsets: Uint32Array; words: Uint32Array; match
 
 /** an edit was found: the lab is checked in full (once) */
 function edited(p: Pending): void {
-  if (p.src.edited) return;
-  p.src.edited = true;
-  p.src.onEdited();
+  srcEdited(p.src);
+}
+
+function srcEdited(src: Source): void {
+  if (src.edited) return;
+  src.edited = true;
+  // the full check reads every line: where they are first (an edit may have moved them)
+  settleLayout(src);
+  src.onEdited();
+}
+
+/**
+ * The newlines of every chain's lines of a file read in parts, looked at (all of it read): where
+ * they are not where the header says, the lines are found by scanning and the lab is checked in
+ * full, as for a file read whole.
+ */
+function settleLayout(src: Source): void {
+  if (!src.lazyLayout) return;
+  src.lazyLayout = false;
+  src.need(0, src.file.length);
+  if (src.dirs.every((d) => d.linesInPlace())) return;
+  const nl = src.file.indexOf(NL);
+  src.scanned = scanLines(src.file, nl);
+  for (const p of src.pendings) p.place(src.scanned.at, src.scanned.end);
+  srcEdited(src);
 }
 
 /**
@@ -319,6 +361,13 @@ function edited(p: Pending): void {
 function verify(c: Chain, p: Pending): void {
   if (p.verified) return;
   p.verified = true;
+  const src = p.src;
+  if (!src.scanned && p.at >= 0) {
+    const last = p.auxLen ? p.auxEnd : p.end;
+    src.need(p.at, last + 1);
+    // placed by the header's lengths alone: their newlines are looked at now
+    if (src.lazyLayout && (src.file[p.end] !== NL || src.file[last] !== NL)) settleLayout(src);
+  }
   if (p.at < 0) throw new LabFileError(`the rules of chain ${c.name} should be on line ${p.no}, which the file does not have`);
   if (p.auxLen && p.auxAt < 0) throw new LabFileError(`the rules of chain ${c.name} should be on line ${p.no + 1}, which the file does not have`);
   if (p.src.edited) return;
@@ -495,7 +544,7 @@ function pendingBlock(p: Pending): Block {
   const lines = p.auxLen ? 2 : 1;
   const last = p.auxLen ? p.auxEnd : p.end;
   // where the header put them (the frames line right after the rules line), newlines and all
-  if (!p.src.scanned && f[last] === NL) return readBlock(p.src, p.at, last + 1, p.no, lines);
+  if (!p.src.scanned && (p.src.lazyLayout || f[last] === NL)) return readBlock(p.src, p.at, last + 1, p.no, lines);
   return madeBlock(p.auxLen ? [f.subarray(p.at, p.end), NEWLINE, f.subarray(p.auxAt, p.auxEnd), NEWLINE] : [f.subarray(p.at, p.end), NEWLINE], lines);
 }
 
@@ -806,7 +855,7 @@ function pushMerged(out: Buffer[], b: Buffer): void {
  * When a change is appended to the file read instead of the file being written whole: the file is
  * at least `min` bytes, and after the append at most `ratio` times what a whole file would be.
  */
-const appendPolicy = { min: 1 << 20, ratio: 1.5 };
+const appendPolicy = { min: 1 << 20, ratio: 2 };
 
 /** for tests: appends to small files, or never */
 export function setAppendPolicy(min: number, ratio: number): void {
@@ -907,6 +956,14 @@ export function encodeLabFile(lab: Lab, appendTo?: (origin: unknown) => boolean)
   const to = appendTo && appendTarget(lab, appendTo);
   const record = to && appendRecord(tables, head, to);
   if (record) return record;
+  // the lines kept as read, all of them now: read (a file read in parts), their newlines where the
+  // header said, or else the lab is checked in full and written from its rules
+  const read = new Set<Source>();
+  for (const t of tables) for (const b of t.blocks) if (b.src) read.add(b.src);
+  for (const src of read) {
+    settleLayout(src);
+    if (src.scanned) return encodeLabFile(lab);
+  }
   const parts = [...headerLine(head), NEWLINE];
   for (const t of tables) for (const b of t.blocks) for (const piece of b.pieces) pushMerged(parts, piece);
   return { parts, appendAt: undefined };
@@ -975,6 +1032,8 @@ class TableDir {
   readonly sumOff: Int32Array;
   /** some chain's lines are not where the header says */
   broken = false;
+  /** the lengths of chain i's lines as read ([2i] rules, [2i + 1] frames): `num` changes as chains are written */
+  private readonly readLens: Float64Array;
 
   constructor(
     readonly table: Record<string, unknown>,
@@ -1001,6 +1060,7 @@ class TableDir {
     this.pos = new Float64Array(n + 1);
     this.no = new Int32Array(n + 1);
     this.sumOff = new Int32Array(n + 1);
+    this.readLens = new Float64Array(2 * n);
     const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
     const buf = src.file;
     let pos = runs ? -1 : start;
@@ -1021,10 +1081,14 @@ class TableDir {
         } else if (line < 0) throw bad(`chain ${i + 1}: no run says where its lines are`);
         this.pos[i] = pos;
         this.no[i] = line;
+        this.readLens[2 * i] = rulesLen;
+        this.readLens[2 * i + 1] = auxLen;
         sumAt += 8;
         line += auxLen ? 2 : 1;
-        if (pos >= 0) pos = buf[pos + rulesLen] === NL ? pos + rulesLen + 1 : -1;
-        if (auxLen && pos >= 0) pos = buf[pos + auxLen] === NL ? pos + auxLen + 1 : -1;
+        // a file read in parts: by the lengths alone (their newlines are looked at when read)
+        const lazy = src.lazyLayout;
+        if (pos >= 0) pos = (lazy ? pos + rulesLen < buf.length : buf[pos + rulesLen] === NL) ? pos + rulesLen + 1 : -1;
+        if (auxLen && pos >= 0) pos = (lazy ? pos + auxLen < buf.length : buf[pos + auxLen] === NL) ? pos + auxLen + 1 : -1;
         if (pos < 0) this.broken = true;
       } else {
         if ((rulesLen !== 0 && rulesLen !== -1) || auxLen !== 0) throw bad(`chain ${i + 1}: line lengths ${rulesLen}, ${auxLen}`);
@@ -1059,6 +1123,7 @@ class TableDir {
    */
   intact(): boolean {
     const src = this.src;
+    settleLayout(src);
     for (let i = 0; i < this.size && !src.edited; i++) {
       const rulesLen = this.num[i * NUM + 3] as number;
       if (rulesLen <= 0) continue;
@@ -1070,6 +1135,18 @@ class TableDir {
       if (p) check(c, p);
     }
     return !src.edited;
+  }
+  /** every chain's lines end with a newline where the header says (all of the file read) */
+  linesInPlace(): boolean {
+    const buf = this.src.file;
+    for (let i = 0; i < this.size; i++) {
+      const rulesLen = this.readLens[2 * i]!;
+      if (rulesLen <= 0) continue;
+      const auxLen = this.readLens[2 * i + 1]!;
+      const end = this.pos[i]! + rulesLen;
+      if (buf[end] !== NL || (auxLen && buf[end + 1 + auxLen] !== NL)) return false;
+    }
+    return true;
   }
   /** where the table's lines end in the file (-1: not where line 1 puts them) */
   get end(): number {
@@ -1118,6 +1195,7 @@ class TableDir {
     if (rulesLen > 0) {
       p = new Pending(this.src, this.no[i]!, rulesLen, sumAt(this.sums, this.sumOff[i]!), auxLen);
       const scanned = this.src.scanned;
+      if (this.src.lazyLayout) this.src.pendings.push(p);
       if (scanned) p.place(scanned.at, scanned.end);
       else {
         p.at = this.pos[i]!;
@@ -1266,13 +1344,44 @@ function endsAsHeader(buf: Buffer, at: number, end: number): boolean {
 }
 
 /** the file's last line, when it is an appended record's header (not line 1) */
-function tailHeader(buf: Buffer, nl: number): { at: number; end: number } | undefined {
+function tailHeader(buf: Buffer, need: Need): { at: number; end: number } | undefined {
   let end = buf.length;
+  need(end - 41, end);
   if (end > 0 && buf[end - 1] === NL) end--;
   // the end first: a whole file's last line may be a chain's 16 MB line
-  if (!endsAsHeader(buf, Math.max(nl + 1, end - 40), end)) return undefined;
-  const at = buf.lastIndexOf(NL, end - 1) + 1;
-  return at > nl ? { at, end } : undefined;
+  if (!endsAsHeader(buf, Math.max(0, end - 40), end)) return undefined;
+  const at = lineStart(buf, end, need);
+  return at > 0 ? { at, end } : undefined;
+}
+
+/** reads bytes [at, end) of a file read in parts (see Source.need) */
+type Need = (at: number, end: number) => void;
+const HAVE_ALL: Need = () => {};
+/** how much of a file read in parts is looked at at a time for the end or start of a line */
+const STEP = 1 << 16;
+
+/** where the line holding the byte before `end` starts (its bytes are read) */
+function lineStart(buf: Buffer, end: number, need: Need): number {
+  for (let to = end; to > 0; ) {
+    const from = Math.max(0, to - STEP);
+    need(from, to);
+    const i = buf.subarray(from, to).lastIndexOf(NL);
+    if (i >= 0) return from + i + 1;
+    to = from;
+  }
+  return 0;
+}
+
+/** where the first newline from `from` on is, -1 when none (the bytes before it are read) */
+function lineEnd(buf: Buffer, from: number, need: Need): number {
+  for (let at = from; at < buf.length; ) {
+    const to = Math.min(buf.length, at + STEP);
+    need(at, to);
+    const i = buf.subarray(at, to).indexOf(NL);
+    if (i >= 0) return at + i;
+    at = to;
+  }
+  return -1;
 }
 
 /** the header line [at, end) starts with its checksum, and the checksum holds */
@@ -1346,15 +1455,33 @@ function readTables(data: unknown, src: Source, trusted: boolean, start: number,
   return { pos, line };
 }
 
+/** where a lab file's bytes come from */
+export interface LabSource {
+  /** what the reader says of the file on disk, given back to the writer's check before an append */
+  origin?: unknown;
+  /**
+   * For a file read in parts: reads bytes [at, end) into the buffer (which is as long as the file,
+   * its other bytes not read yet). Only what a command uses is read: line 1 or the newest header,
+   * and the lines of the chains something reads.
+   */
+  need?: Need;
+}
+
 /**
  * Reads a lab file's bytes. `onEdited` is called (and may throw) when a chain's rules turn out to
- * have been changed outside iptables-sim, the first time such a chain is read. `origin` is kept
- * for the writer: what it says of the file on disk.
+ * have been changed outside iptables-sim, the first time such a chain is read.
  */
-export function decodeLab(buf: Buffer, onEdited: () => void, origin?: unknown): DecodedLab {
-  const nl = buf.indexOf(NL);
+export function decodeLab(buf: Buffer, onEdited: () => void, from: LabSource = {}): DecodedLab {
+  const { origin } = from;
+  const need = from.need ?? HAVE_ALL;
+  // the whole file, and decoded as a file read whole is (which finds what is wrong with it)
+  const eager = (): DecodedLab => {
+    need(0, buf.length);
+    return decodeLab(buf, onEdited, { origin });
+  };
   // a version 4 file may end with appended records: the last one's header is the lab
-  let head = tailHeader(buf, nl);
+  let head = tailHeader(buf, need);
+  let nl = head ? -1 : lineEnd(buf, 0, need);
   let data: unknown;
   if (head) data = JSON.parse(buf.toString('utf8', head.at, head.end));
   else {
@@ -1367,13 +1494,16 @@ export function decodeLab(buf: Buffer, onEdited: () => void, origin?: unknown): 
   let version = typeof data === 'object' && data !== null ? (data as { version?: unknown }).version : undefined;
   // a newer layout is not ours to take apart: the version check names it
   if (typeof version === 'number' && version > LAB_VERSION) return { data, trusted: false, decodeAll() {} };
+  const lazy = need !== HAVE_ALL && (version === 3 || version === 4);
+  if (need !== HAVE_ALL && !lazy) return eager();
+  if (head && !lazy) nl = buf.indexOf(NL);
   if (version !== 2 && version !== 3 && version !== 4) {
     // version 1, or something else: one JSON document (JSON.parse's message says where it breaks)
     return { data: JSON.parse(buf.toString('utf8')), trusted: false, decodeAll() {} };
   }
   const sum = version === 2 ? fnv : crc32;
-  const src: Source = { file: buf, sum, onEdited, edited: false, scanned: undefined, origin, headLen: 0, lastLine: 1, appendable: false };
   const dirs: TableDir[] = [];
+  const src: Source = { file: buf, sum, onEdited, edited: false, scanned: undefined, origin, headLen: 0, lastLine: 1, appendable: false, need, lazyLayout: lazy, dirs, pendings: [] };
   const pendings: Pending[] = [];
   const chains: Chain[] = [];
   let trusted: boolean;
@@ -1382,6 +1512,8 @@ export function decodeLab(buf: Buffer, onEdited: () => void, origin?: unknown): 
     trusted = sealed(buf, head?.at ?? 0, head?.end ?? (nl < 0 ? buf.length : nl), SUM_HEAD, crc32);
     let end = readTables(data, src, trusted, nl + 1, 2, head !== undefined, dirs);
     exact = end.pos >= 0 && (head !== undefined || end.pos >= buf.length);
+    // read in parts only what iptables-sim wrote as it wrote it
+    if (lazy && !(trusted && exact)) return eager();
     if (!exact && !head && version === 4) {
       // the end of an append that did not finish: the last record that did is the lab
       const h = lastSealedHeader(buf, nl);

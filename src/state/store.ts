@@ -18,7 +18,7 @@ import { SimError } from '../errors.js';
 import { builtinLab } from '../net/builtin-lab.js';
 import { LAB_FORMAT, LAB_VERSION, type Lab } from '../net/lab.js';
 import { acquireLock } from './lock.js';
-import { decodeLab, encodeLab, encodeLabFile, LabFileError } from './lab-file.js';
+import { decodeLab, encodeLab, encodeLabFile, LabFileError, type LabSource } from './lab-file.js';
 import { describeProblems, renderProblems, structureProblems } from './validate.js';
 
 export { defaultStatePath } from './paths.js';
@@ -60,8 +60,11 @@ interface FileOrigin {
 
 const sameStat = (a: BigIntStats, b: BigIntStats): boolean => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 
-/** Parses the bytes of a lab file; `path` names it in errors. `origin`: the file on disk they were read from. */
-export function parseLabText(text: string | Buffer, path: string, origin?: FileOrigin): Lab {
+/**
+ * Parses the bytes of a lab file; `path` names it in errors. `from`: the file on disk they were
+ * read from, and for a big one how to read the bytes not read yet (./lab-file.ts).
+ */
+export function parseLabText(text: string | Buffer, path: string, from: LabSource = {}): Lab {
   const buf = typeof text === 'string' ? Buffer.from(text) : text;
   let lab: Lab | undefined;
   let decoded: ReturnType<typeof decodeLab>;
@@ -72,9 +75,10 @@ export function parseLabText(text: string | Buffer, path: string, origin?: FileO
       () => {
         if (lab) checkAll(lab, decoded, path);
       },
-      origin,
+      from,
     );
   } catch (e) {
+    from.need?.(0, buf.length);
     const why = buf.toString('utf8').trim() === '' ? 'the file is empty' : `not valid JSON: ${(e as Error).message}`;
     throw new SimError(`${path} cannot be read as a lab (${why}; truncated or hand-edited?); ${FIX}`);
   }
@@ -101,20 +105,78 @@ export function labText(lab: Lab): string {
   return encodeLab(lab).toString('utf8');
 }
 
+/** a file this big or bigger is read in parts, as they are needed */
+let readInPartsFrom = 1 << 20;
+
+/** for tests: files of `bytes` or more are read in parts */
+export function setReadInParts(bytes: number): void {
+  readInPartsFrom = bytes;
+}
+/** ... of this many bytes */
+const PART = 1 << 16;
+
+/** closes the file of a lab read in parts that nobody reads any more (a process that reads many) */
+const openFiles = new FinalizationRegistry<{ fd: number | undefined }>((f) => {
+  if (f.fd !== undefined) closeSync(f.fd);
+});
+
+/**
+ * A buffer as long as the file, read PART bytes at a time as they are needed (the memory of the
+ * parts not read is not touched). The file stays open until all of it is read: a writer replaces
+ * it by renaming another over it, or appends to it, so the bytes read later are of the same file.
+ */
+function readInParts(path: string, fd: number, size: number): { buf: Buffer; need: (at: number, end: number) => void } {
+  const buf = Buffer.allocUnsafeSlow(size);
+  const done = new Uint8Array(Math.ceil(size / PART));
+  let left = done.length;
+  const file = { fd: fd as number | undefined };
+  openFiles.register(buf, file);
+  const need = (at: number, end: number): void => {
+    if (!left) return;
+    const last = Math.ceil(Math.min(end, size) / PART);
+    for (let p = Math.floor(Math.max(at, 0) / PART); p < last; p++) {
+      if (done[p]) continue;
+      let q = p;
+      while (q < last && !done[q]) q++;
+      const to = Math.min(size, q * PART);
+      for (let n = p * PART; n < to; ) {
+        const got = readSync(fd, buf, n, to - n, n);
+        if (got <= 0) throw new SimError(`${path} got shorter while it was being read; run the command again`);
+        n += got;
+      }
+      done.fill(1, p, q);
+      left -= q - p;
+      p = q;
+    }
+    if (!left) {
+      closeSync(fd);
+      file.fd = undefined;
+    }
+  };
+  return { buf, need };
+}
+
 /** Reads the lab; a missing file is the built-in lab. */
 export function readLab(path: string): Lab {
   let text: Buffer;
   let stat: BigIntStats;
   let fd: number | undefined;
+  let need: ((at: number, end: number) => void) | undefined;
   try {
     fd = openSync(path, 'r');
     stat = fstatSync(fd, { bigint: true });
     if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    text = Buffer.allocUnsafe(Number(stat.size));
-    let n = 0;
-    for (let got = 1; n < text.length && got > 0; n += got) got = readSync(fd, text, n, text.length - n, n);
-    // shorter than it was a moment ago: what there is (the checks say what is wrong with it)
-    if (n < text.length) text = text.subarray(0, n);
+    const size = Number(stat.size);
+    if (size >= readInPartsFrom) {
+      ({ buf: text, need } = readInParts(path, fd, size));
+      fd = undefined;
+    } else {
+      text = Buffer.allocUnsafe(size);
+      let n = 0;
+      for (let got = 1; n < text.length && got > 0; n += got) got = readSync(fd, text, n, text.length - n, n);
+      // shorter than it was a moment ago: what there is (the checks say what is wrong with it)
+      if (n < text.length) text = text.subarray(0, n);
+    }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') return builtinLab();
@@ -123,7 +185,7 @@ export function readLab(path: string): Lab {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  return parseLabText(text, path, { path, stat });
+  return parseLabText(text, path, { origin: { path, stat }, need });
 }
 
 /** the lab's directory, made if missing; a path that cannot hold one is the user's to fix */
