@@ -519,7 +519,8 @@ setLazyRulesSource(lazyOf);
  * are bytes of a file read as they lie in it, where (an append to that file leaves them there).
  */
 interface Block {
-  pieces: Buffer[];
+  /** the bytes made now (undefined: the file's bytes [at, at + len)) */
+  pieces: Buffer[] | undefined;
   len: number;
   /** how many lines: 1, or 2 with a frames line */
   lines: number;
@@ -536,7 +537,10 @@ function madeBlock(pieces: Buffer[], lines: number): Block {
 }
 
 /** bytes [at, end) of a file read, lines as line 1 (or the newest header) placed them */
-const readBlock = (src: Source, at: number, end: number, no: number, lines: number): Block => ({ pieces: [src.file.subarray(at, end)], len: end - at, lines, src, at, no });
+const readBlock = (src: Source, at: number, end: number, no: number, lines: number): Block => ({ pieces: undefined, len: end - at, lines, src, at, no });
+
+/** a block's bytes */
+const piecesOf = (b: Block): Buffer[] => b.pieces ?? [b.src!.file.subarray(b.at, b.at + b.len)];
 
 /** a chain's lines as read */
 function pendingBlock(p: Pending): Block {
@@ -777,6 +781,14 @@ class TableLines {
   cols: Record<string, unknown> = {};
   add(i: number, b: Block | undefined): void {
     if (!b) return;
+    // lines as read that follow the last block's in the file: one block (40,000 chains made from a
+    // file, a few of them written anew, are a few blocks)
+    const last = this.blocks[this.blocks.length - 1];
+    if (b.src && !b.pieces && last?.src === b.src && !last.pieces && last.at + last.len === b.at && last.no + last.lines === b.no) {
+      last.len += b.len;
+      last.lines += b.lines;
+      return;
+    }
     this.blocks.push(b);
     this.chains.push(i);
   }
@@ -910,7 +922,7 @@ function appendRecord(tables: TableLines[], head: Record<string, unknown>, to: S
         bNo = no;
         at += b.len;
         no += b.lines;
-        for (const piece of b.pieces) pushMerged(parts, piece);
+        for (const piece of piecesOf(b)) pushMerged(parts, piece);
       }
       if (bAt !== next || bNo !== nextNo) runs.push(t.chains[k]!, bAt, bNo);
       next = bAt + b.len;
@@ -965,7 +977,7 @@ export function encodeLabFile(lab: Lab, appendTo?: (origin: unknown) => boolean)
     if (src.scanned) return encodeLabFile(lab);
   }
   const parts = [...headerLine(head), NEWLINE];
-  for (const t of tables) for (const b of t.blocks) for (const piece of b.pieces) pushMerged(parts, piece);
+  for (const t of tables) for (const b of t.blocks) for (const piece of piecesOf(b)) pushMerged(parts, piece);
   return { parts, appendAt: undefined };
 }
 
