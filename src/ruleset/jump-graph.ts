@@ -110,14 +110,15 @@ function readColumn(table: TableName, s: StoredReach): Map<string, Reach> | unde
  * The column that stores the graph of `t` for its `n` chains (chain i named nameAt(i)); undefined
  * when no graph is known (none was built or read, or the table changed since), or it found a loop.
  */
-export function reachColumn(t: Table, n: number, nameAt: (i: number) => unknown): string | undefined {
+export function reachColumn(t: Table, n: number, nameAt: (i: number) => unknown, asRead = false): string | undefined {
   const g = graphs.get(t);
   if (g) return g.column(n, nameAt);
   const s = stored.get(t);
   const had = s ? (s.column.length - 1) / 2 : 0;
   if (!s || !s.intact() || had > n) return undefined;
   // the column goes by position: the chains read must still be the first ones, in their order
-  for (let i = 0; i < had; i++) if (nameAt(i) !== s.nameAt(i)) return undefined;
+  // (`asRead`: the writer knows they are, the chains and their names being those read)
+  if (!asRead) for (let i = 0; i < had; i++) if (nameAt(i) !== s.nameAt(i)) return undefined;
   // chains made since (-N) are added at the end and reached from nowhere yet
   return s.column + '--'.repeat(n - had);
 }

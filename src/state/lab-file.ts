@@ -794,7 +794,7 @@ class TableLines {
   }
 }
 
-type ReachColumn = (n: number, nameAt: (i: number) => unknown) => string | undefined;
+type ReachColumn = (n: number, nameAt: (i: number) => unknown, asRead?: boolean) => string | undefined;
 
 function columns(chains: Chain[], out: TableLines, reach: ReachColumn): Record<string, unknown> {
   const cols = Columns.empty(chains.length);
@@ -845,7 +845,8 @@ function dirColumns(d: TableDir, out: TableLines, reach: ReachColumn): Record<st
   });
   keepRun(d.size);
   const columns = { names: names ? namesColumn(names) : d.namesColumn, kinds: kinds.join(''), num, sums: sums.join(''), heads: d.heads };
-  return withReach(columns, reach(d.size, (i) => d.madeAt(i)?.name ?? d.nameAt(i)));
+  // (no name written differs from those read: the chains are those read, in their places)
+  return withReach(columns, reach(d.size, (i) => d.madeAt(i)?.name ?? d.nameAt(i), !names));
 }
 
 /** a header line (without its newline): the lab as JSON, its checksum first */
@@ -954,7 +955,7 @@ export function encodeLabFile(lab: Lab, appendTo?: (origin: unknown) => boolean)
       const d = dirOf(t);
       const o: Record<string, unknown> = {};
       for (const k of Object.keys(t)) o[k] = k === 'chains' ? undefined : (t as unknown as Record<string, unknown>)[k];
-      const reach: ReachColumn = (n, nameAt) => reachColumn(t, n, nameAt);
+      const reach: ReachColumn = (n, nameAt, asRead) => reachColumn(t, n, nameAt, asRead);
       const out = new TableLines();
       out.cols = d && !d.src.scanned ? dirColumns(d, out, reach) : columns(t.chains, out, reach);
       o.chains = out.cols;
