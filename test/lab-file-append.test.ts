@@ -8,7 +8,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeLab, encodeLab, LAZY_MIN, setAppendPolicy } from '../src/state/lab-file.js';
-import { findChain } from '../src/ruleset/tables.js';
+import { findChain, type Tables } from '../src/ruleset/tables.js';
+import { execute } from '../src/ruleset/execute.js';
+import { parseIptables } from '../src/cli/commands/iptables.js';
 import { parseLabText, readLab, setReadInParts, writeLabAtomic } from '../src/state/store.js';
 import { crc32 } from 'node:zlib';
 import { Sandbox } from './helpers/cli.js';
@@ -290,6 +292,25 @@ async function manyChains(): Promise<{ sb: Sandbox; file: Buffer }> {
 const chainOf = (lab: ReturnType<typeof readLab>, name: string) => lab.hosts.router!.tables.filter!.chains.find((c) => c.name === name)!;
 
 describe('a big file read in parts', () => {
+  it('-N adds a chain without making the others, and it is written after them', async () => {
+    const { file } = await manyChains();
+    const run = (lab: ReturnType<typeof readLab>, words: string[]) => execute(lab.hosts.router!.tables as Tables, parseIptables(words, () => {}));
+    const parts = inParts(file);
+    const lab = parseLabText(parts.buf, 'x', { need: parts.need });
+    const whole = parseLabText(file, 'y');
+    for (const words of [['-N', 'NEWC'], ['-A', 'NEWC', '-p', 'tcp', '-j', 'ACCEPT'], ['-N', 'NEWD']]) {
+      run(lab, words);
+      run(whole, words);
+    }
+    expect(findChain(lab.hosts.router!.tables.filter!, 'NEWC')!.rules).toHaveLength(1);
+    expect(parts.read()).toBeLessThan(file.length / 2);
+    // the table's chains were never all made (`chains` is still the getter that makes them)
+    expect(Object.getOwnPropertyDescriptor(lab.hosts.router!.tables.filter!, 'chains')!.get).toBeDefined();
+    const back = parseLabText(encodeLab(lab), 'z');
+    expect(JSON.parse(JSON.stringify(back))).toEqual(JSON.parse(JSON.stringify(whole)));
+    expect(back.hosts.router!.tables.filter!.chains.slice(-2).map((c) => c.name)).toEqual(['NEWC', 'NEWD']);
+  });
+
   it('reads the header and the chains asked for, no other byte; written whole, all of it, the same bytes', async () => {
     const { file } = await manyChains();
     const parts = inParts(file);
@@ -336,11 +357,24 @@ describe('a big file read in parts', () => {
       ['iptables', '-D', 'LONG', '3'],
       ['iptables', '-L', 'INPUT', '-n', '-v'],
       ['iptables', '-I', 'INPUT', '-j', 'C300'],
+      // chains made on a table read from the file (none of the others made), used, removed
+      ['iptables', '-N', 'NEWC'],
+      ['iptables', '-N', 'NEWC'],
+      ['iptables', '-A', 'NEWC', '-p', 'udp', '-j', 'C5'],
+      ['iptables', '-A', 'C6', '-j', 'NEWC'],
+      ['iptables', '-N', 'TMP'],
+      ['iptables', '-X', 'TMP'],
+      ['iptables-restore', '--noflush'],
+      ['iptables', '-E', 'NEWC', 'RENAMED'],
+      ['iptables', '-A', 'RENAMED', '-j', 'C6'],
+      ['iptables', '-S'],
       ['iptables-save', '-c'],
     ];
+    const stdin = ['*filter', ':NEWER - [0:0]', '-A NEWER -j RETURN', '-A INPUT -j NEWER', 'COMMIT', ''].join('\n');
     for (const argv of commands) {
-      const x = await runWith(APPEND_ALWAYS, a.sb, argv, '', true);
-      const y = await runWith(NEVER, b, argv);
+      const input = argv[0] === 'iptables-restore' ? stdin : '';
+      const x = await runWith(APPEND_ALWAYS, a.sb, argv, input, true);
+      const y = await runWith(NEVER, b, argv, input);
       expect(x, argv.join(' ')).toEqual(y);
     }
     expect(endsWithRecord(readFileSync(a.sb.state))).toBe(true);

@@ -15,6 +15,7 @@ import type { Rule } from './rule.js';
 import { jumpTarget, targetName } from './rule.js';
 import { forgetGraph, JumpGraph, JUMP_STACK_SIZE, loosenGraph, type GraphPlan } from './jump-graph.js';
 import {
+  addChain,
   allocHandle,
   chainRenamed,
   findChain,
@@ -567,7 +568,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
     case CMD.NEW_CHAIN: {
       if (lookupChain(tables, table, chainName!)) throw new NftError('Chain already exists');
       const t = ensureTable(tables, table);
-      t.chains.push({ name: chainName!, pkts: 0, bytes: 0, rules: [], handle: allocHandle(t) });
+      addChain(t, { name: chainName!, pkts: 0, bytes: 0, rules: [], handle: allocHandle(t) });
       break;
     }
     case CMD.DELETE_CHAIN: {

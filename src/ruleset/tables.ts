@@ -81,6 +81,8 @@ const chainIndex = new WeakMap<Chain[], Map<string, Chain>>();
 interface StoredChains {
   find(t: Table, name: string): Chain | undefined | null;
   anyCreated(t: Table): boolean | null;
+  /** adds a chain to a table still in the lab file, after its others, without making them; false: not such a table */
+  add(t: Table, c: Chain): boolean;
   peek(c: Chain): Rule[];
   peekNaming(c: Chain, names: readonly string[]): Rule[];
   copy(t: Table): Table | null;
@@ -121,6 +123,11 @@ export function rulesOnce(c: Chain): Rule[] {
  */
 export function copyTable(t: Table): Table {
   return stored?.copy(t) ?? structuredClone(t);
+}
+
+/** adds a new chain to `t`, after the others (-N; a table read from the lab file makes none of them) */
+export function addChain(t: Table, c: Chain): void {
+  if (!stored?.add(t, c)) t.chains.push(c);
 }
 
 /** whether any chain of `t` is created (exists in nf_tables as a base chain) */

@@ -815,8 +815,8 @@ const withReach = (cols: Record<string, unknown>, reach: string | undefined): Re
  */
 function dirColumns(d: TableDir, out: TableLines, reach: ReachColumn): Record<string, unknown> {
   const made = [...d.madeList].sort((a, b) => a - b);
-  const cols = Columns.empty(made.length);
-  const num = d.num;
+  const cols = Columns.empty(made.length + d.added.length);
+  const num = d.added.length ? d.num.concat(new Array<number>(d.added.length * NUM)) : d.num;
   let names: unknown[] | undefined;
   const kinds: string[] = [];
   const sums: string[] = [];
@@ -844,9 +844,24 @@ function dirColumns(d: TableDir, out: TableLines, reach: ReachColumn): Record<st
     from = i + 1;
   });
   keepRun(d.size);
+  // (no name written differs from those read: the chains read are in their places)
+  const asRead = !names;
+  // the chains made since, after the others
+  d.added.forEach((c, j) => {
+    const i = d.size + j;
+    const k = made.length + j;
+    out.add(i, writeChain(c, cols));
+    cols.set(k, c);
+    for (let x = 0; x < NUM; x++) num[i * NUM + x] = cols.num[k * NUM + x];
+    if (cols.heads[k] !== undefined) d.heads[i] = cols.heads[k];
+    (names ??= d.names.slice())[i] = cols.names[k];
+    kinds.push(cols.kinds[k]!);
+    if ((cols.num[k * NUM + 3] as number) > 0) sums.push(hexSum(cols.sums[k]!));
+  });
   const columns = { names: names ? namesColumn(names) : d.namesColumn, kinds: kinds.join(''), num, sums: sums.join(''), heads: d.heads };
-  // (no name written differs from those read: the chains are those read, in their places)
-  return withReach(columns, reach(d.size, (i) => d.madeAt(i)?.name ?? d.nameAt(i), !names));
+  const n = d.size + d.added.length;
+  const nameAt = (i: number): unknown => (i < d.size ? (d.madeAt(i)?.name ?? d.nameAt(i)) : d.added[i - d.size]!.name);
+  return withReach(columns, reach(n, nameAt, asRead));
 }
 
 /** a header line (without its newline): the lab as JSON, its checksum first */
@@ -1032,6 +1047,8 @@ class TableDir {
   /** the chains made so far, by index, and their indexes in the order they were made */
   private readonly made: (Chain | undefined)[];
   readonly madeList: number[] = [];
+  /** chains made since the table was read (-N), after its others: chain size + k */
+  added: Chain[] = [];
   /** chain names to indexes: a few looked up one by one, then all at once */
   private found = new Map<string, number>();
   private index: Map<string, number> | undefined;
@@ -1261,10 +1278,12 @@ class TableDir {
       d.made[i] = cloneData({ ...c });
       d.madeList.push(i);
     }
+    d.added = this.added.map((c) => cloneData(c));
     return d;
   }
   /** findChain() without making the other chains (the last of that name, as findChain's index has it) */
   find(name: string): Chain | undefined {
+    for (let k = this.added.length - 1; k >= 0; k--) if (this.added[k]!.name === name) return this.added[k];
     let i = this.index ? this.index.get(name) : this.found.get(name);
     if (i === undefined) {
       if (this.index || this.found.size < 16) {
@@ -1285,12 +1304,13 @@ class TableDir {
       const c = this.made[i];
       if (c ? c.created : this.kinds.charCodeAt(i) === 0x67 ? (this.heads[i] as { created?: unknown }).created : this.kinds[i] === 'A' || this.kinds[i] === 'D') return true;
     }
-    return false;
+    return this.added.some((c) => c.created);
   }
   /** every chain: the table's `chains` from now on */
   all(): Chain[] {
     const out = new Array<Chain>(this.size);
     for (let i = 0; i < out.length; i++) out[i] = this.chain(i);
+    out.push(...this.added);
     return out;
   }
 }
@@ -1330,6 +1350,12 @@ setStoredChains({
   },
   anyCreated(t) {
     return dirOf(t)?.anyCreated() ?? null;
+  },
+  add(t, c) {
+    const d = dirOf(t);
+    if (!d) return false;
+    d.added.push(c);
+    return true;
   },
   peek: peekRules,
   peekNaming,

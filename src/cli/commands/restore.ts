@@ -8,7 +8,7 @@ import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError }
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
 import { JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
-import { allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
+import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -339,7 +339,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           c.rules = [];
           forgetGraph(t);
         }
-        else t.chains.push({ name: chain, pkts: 0, bytes: 0, rules: [], handle: allocHandle(t) });
+        else addChain(t, { name: chain, pkts: 0, bytes: 0, rules: [], handle: allocHandle(t) });
       }
       ok = true;
     } else if (inTable) {
