@@ -329,6 +329,21 @@ describe('a big file read in parts', () => {
     expect(parts.read()).toBe(file.length);
   });
 
+  it('written whole again (compacted), reads the lines that are the lab and no line of an older record', async () => {
+    const { sb } = await manyChains();
+    // LONG's rules (and a header) written again ten times: the older ones are dead
+    for (let port = 1; port <= 10; port++) expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-A', 'LONG', '-p', 'udp', '--dport', String(port), '-j', 'ACCEPT'])).rc).toBe(0);
+    const file = readFileSync(sb.state);
+    const parts = inParts(file);
+    const lab = parseLabText(parts.buf, 'x', { need: parts.need });
+    const whole = encodeLab(lab);
+    expect(whole.equals(encodeLab(parseLabText(file, 'y')))).toBe(true);
+    const dead = file.length - whole.length;
+    expect(dead).toBeGreaterThan(4 * 65536);
+    // (the newest header is looked for 64 KiB at a time from the end)
+    expect(parts.read()).toBeLessThanOrEqual(file.length - dead + 65536);
+  });
+
   it('a file whose lines moved, its length kept (edited by hand), is still read by scanning, as when read whole', async () => {
     const { file } = await manyChains();
     const text = file.toString('latin1');

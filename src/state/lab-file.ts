@@ -346,8 +346,9 @@ function srcEdited(src: Source): void {
 function settleLayout(src: Source): void {
   if (!src.lazyLayout) return;
   src.lazyLayout = false;
-  src.need(0, src.file.length);
   if (src.dirs.every((d) => d.linesInPlace())) return;
+  // (and everything else, to find the lines: lines no header points at any more too)
+  src.need(0, src.file.length);
   const nl = src.file.indexOf(NL);
   src.scanned = scanLines(src.file, nl);
   for (const p of src.pendings) p.place(src.scanned.at, src.scanned.end);
@@ -1166,9 +1167,25 @@ class TableDir {
     }
     return !src.edited;
   }
-  /** every chain's lines end with a newline where the header says (all of the file read) */
+  /**
+   * Every chain's lines end with a newline where the header says. Reads them (a file read in
+   * parts), a stretch of lines that follow each other at a time: not the lines of older records.
+   */
   linesInPlace(): boolean {
-    const buf = this.src.file;
+    const src = this.src;
+    const buf = src.file;
+    let from = -1;
+    let to = -1;
+    for (let i = 0; i <= this.size; i++) {
+      const rulesLen = i < this.size ? this.readLens[2 * i]! : 0;
+      const at = this.pos[i]!;
+      if (i === this.size || (rulesLen > 0 && at !== to)) {
+        if (from >= 0) src.need(from, to);
+        if (i === this.size) break;
+        from = at;
+      }
+      if (rulesLen > 0) to = at + rulesLen + 1 + (this.readLens[2 * i + 1]! ? this.readLens[2 * i + 1]! + 1 : 0);
+    }
     for (let i = 0; i < this.size; i++) {
       const rulesLen = this.readLens[2 * i]!;
       if (rulesLen <= 0) continue;
