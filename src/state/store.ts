@@ -12,7 +12,7 @@
  * any command uses it: every field, and every rule's extension data run through the extension
  * code that will read it (./validate.ts).
  */
-import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writevSync, type BigIntStats } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writevSync, type BigIntStats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SimError } from '../errors.js';
 import { builtinLab } from '../net/builtin-lab.js';
@@ -235,7 +235,10 @@ export function writeLabAtomic(path: string, lab: Lab): void {
   const { parts, appendAt } = encodeLabFile(lab, (o) => {
     const origin = o as FileOrigin;
     try {
-      return origin.path === path && sameStat(origin.stat, statSync(path, { bigint: true }));
+      // (a file we may not write to is replaced by renaming, as before: the directory decides)
+      if (origin.path !== path || !sameStat(origin.stat, statSync(path, { bigint: true }))) return false;
+      accessSync(path, constants.W_OK);
+      return true;
     } catch {
       return false;
     }
