@@ -6,7 +6,7 @@
  * what iptables would reject becomes a token (BadOption, Stray) and the parser raises the error
  * when it reaches it, so errors come out in the order iptables finds them.
  */
-import { createTokenInstance, type IToken, type TokenType } from 'chevrotain';
+import type { IToken, TokenType } from 'chevrotain';
 import { Getopt, culprit, parseOptstring, type LongOpt } from './getopt.js';
 import * as T from './tokens.js';
 import type { Extension, OptionEntry } from '../src/extensions/types.js';
@@ -131,9 +131,9 @@ export function lexCommandLine(argv: readonly string[], notTargets?: ReadonlySet
   const g = new Getopt(argv, SHORT, () => node.table);
 
   const push = (type: TokenType, image: string, index: number, payload?: unknown): void => {
-    const t = createTokenInstance(type, image, index, index, 1, 1, index + 1, index + 1);
-    if (payload !== undefined) t.payload = payload;
-    tokens.push(t);
+    // createTokenInstance()'s token with its payload in it from the start: one shape for every
+    // token, where a payload added afterwards gives some tokens another shape and a property store
+    tokens.push({ image, startOffset: index, endOffset: index, startLine: 1, endLine: 1, startColumn: index + 1, endColumn: index + 1, tokenTypeIdx: type.tokenTypeIdx!, tokenType: type, payload });
   };
   const arg = (word: string | undefined, index: number): void => {
     if (word !== undefined) push(T.Arg, word, index);

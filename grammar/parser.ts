@@ -171,14 +171,20 @@ export class IptablesParser extends EmbeddedActionsParser {
 
   /** -A/-C/-N chain; -D/-I/-R chain [rulenum]; -L/-S/-Z [chain [rulenum]]; -F/-X [chain]; -E old new; -P chain target */
   private command = this.RULE('command', () => {
-    const words: string[] = [];
     const tok = this.OR(this.commandAlts);
-    this.OPTION(() => {
-      words.push(this.CONSUME(T.Arg).image);
-      this.OPTION2(() => words.push(this.CONSUME2(T.Arg).image));
-    });
+    const words = this.OPTION(this.argWords) ?? [];
     this.ACTION(() => this.sink.commandOption(LETTER.get(tok.tokenType)!, words));
   });
+
+  /**
+   * An option's one or two words, as an array of that size (one grown by push would take room
+   * for 17 words: a few hundred bytes of garbage for every option of every line).
+   */
+  private readonly argWords = (): string[] => {
+    const first = this.CONSUME(T.Arg).image;
+    const second = this.OPTION2(() => this.CONSUME2(T.Arg).image);
+    return second === undefined ? [first] : [first, second];
+  };
 
   private readonly ruleOptionAlts = [
     { ALT: () => this.CONSUME(T.Protocol) },
@@ -198,12 +204,8 @@ export class IptablesParser extends EmbeddedActionsParser {
 
   /** options with an argument: -p -s -d -i -o -j -g -m -t -c -w -W --modprobe */
   private ruleOption = this.RULE('ruleOption', () => {
-    const words: string[] = [];
     const tok = this.OR(this.ruleOptionAlts);
-    this.OPTION(() => {
-      words.push(this.CONSUME(T.Arg).image);
-      this.OPTION2(() => words.push(this.CONSUME2(T.Arg).image));
-    });
+    const words = this.OPTION(this.argWords) ?? [];
     this.ACTION(() => this.sink.coreOption(LETTER.get(tok.tokenType)!, words, tok.payload as MatchLoadPayload | undefined));
   });
 

@@ -47,17 +47,18 @@ export function targetNames(family: Family): ReadonlySet<string> {
   return family === 6 ? IP6TABLES_TARGET_NAMES : IPTABLES_TARGET_NAMES;
 }
 
-let matchMap: Map<string, MatchExtension> | undefined;
-let targetMap: Map<string, TargetExtension> | undefined;
+/** extensions by name and alias: matches, targets (made at the first lookup) */
+let byName: readonly [Map<string, MatchExtension>, Map<string, TargetExtension>] | undefined;
 
-function maps(): [Map<string, MatchExtension>, Map<string, TargetExtension>] {
-  if (!matchMap || !targetMap) {
-    matchMap = new Map();
-    targetMap = new Map();
+function maps(): readonly [Map<string, MatchExtension>, Map<string, TargetExtension>] {
+  if (!byName) {
+    const matchMap = new Map<string, MatchExtension>();
+    const targetMap = new Map<string, TargetExtension>();
     for (const m of MATCHES) for (const n of [m.name, ...(m.aliases ?? [])]) matchMap.set(n, m);
     for (const t of TARGETS) for (const n of [t.name, ...(t.aliases ?? [])]) targetMap.set(n, t);
+    byName = [matchMap, targetMap];
   }
-  return [matchMap, targetMap];
+  return byName;
 }
 
 /**

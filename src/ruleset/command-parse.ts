@@ -101,8 +101,11 @@ export class XtablesSession {
   /** @param family 4: iptables, iptables-restore; 6: ip6tables, ip6tables-restore */
   constructor(readonly family: Family = 4) {}
 
-  /** extensions loaded so far (xtables_find_target/match registers them at the first load) */
-  readonly loaded = new Set<string>();
+  /**
+   * extensions loaded so far (xtables_find_target/match registers them at the first load); the
+   * registry holds one object per kind and name
+   */
+  readonly loaded = new Set<Extension>();
   /**
    * xtables_announce_chain(): the chains of iptables-restore's ":CHAIN" lines, which
    * xtables_find_target() no longer loads as targets (`:ULOG` makes `-j ULOG` a jump)
@@ -114,9 +117,8 @@ export class XtablesSession {
    * at the first load in the process only; later loads find it registered.
    */
   load(ext: Extension, warn?: (text: string) => void): void {
-    const key = `${ext.kind}:${ext.name}`;
-    if (this.loaded.has(key)) return;
-    this.loaded.add(key);
+    if (this.loaded.has(ext)) return;
+    this.loaded.add(ext);
     if (ext.missingKernelModule) warn?.(`Warning: Extension ${ext.name} revision 0 not supported, missing kernel module?\n`);
   }
 

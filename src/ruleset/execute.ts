@@ -239,24 +239,26 @@ function needsGraph(table: TableName, chain: string, rules: Rule[]): boolean {
  * The kernel's checks when the batch commits: the new rules against the hooks their chain is
  * reached from, and, when a new rule jumps, every rule it makes reachable against those hooks
  * (nft_chain_validate: a restriction inside a user chain can make the jump to it fail). Refusals
- * are blamed on the rule being added, as iptables reports them.
+ * are blamed on the rule being added, as iptables reports them. `found`: the chain as lookupChain()
+ * found it (the table's own when the table exists).
  */
-function checkKernel(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string, family: Family): GraphPlan | undefined {
+function checkKernel(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family): GraphPlan | undefined {
   const t = tables[table];
   const over = (): boolean => t !== undefined && JumpGraph.known(t)?.over === true;
   // a graph that may say more than the table (jumps were removed) refused, or found a path too
   // deep, where its plan stops short: ask one built from the table itself
   try {
-    const plan = checkKernelWith(tables, table, chain, rules, op, family);
+    const plan = checkKernelWith(tables, table, found, rules, op, family);
     if (!plan?.tooDeep || !over()) return plan;
   } catch (e) {
     if (!(e instanceof KernelRefusal) || !over()) throw e;
   }
   forgetGraph(t);
-  return checkKernelWith(tables, table, chain, rules, op, family);
+  return checkKernelWith(tables, table, found, rules, op, family);
 }
 
-function checkKernelWith(tables: Tables, table: TableName, chain: string, rules: Rule[], op: string, family: Family): GraphPlan | undefined {
+function checkKernelWith(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family): GraphPlan | undefined {
+  const chain = found.name;
   const refuse =
     (phase: 'init' | 'validate') =>
     (v: KernelVerdict): never => {
@@ -270,8 +272,7 @@ function checkKernelWith(tables: Tables, table: TableName, chain: string, rules:
   // building the graph reads every chain reachable from a base chain (all 40,000 of a kube-proxy
   // lab's nat table); rules that need nothing from it leave it unbuilt, or up to date if it is known
   const graph = t && (needsGraph(table, chain, rules) ? JumpGraph.of(table, t) : JumpGraph.known(t));
-  const target = t && findChain(t, chain);
-  const plan = graph && target ? graph.plan(target, rules) : undefined;
+  const plan = graph ? graph.plan(found, rules) : undefined;
   const hooks = graph ? graph.hooksOf(chain) : isBuiltin(table, chain) ? [chain] : [];
   for (const r of rules) {
     if (r.target?.kind === 'verdict' && r.target.verdict === 'QUEUE') {
@@ -401,13 +402,15 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
     if (isBuiltin(table, c.name) && !c.created) throw new NftError(ENOENT);
     return c;
   };
-  /** the real chain object, creating the table and (for built-ins) the base chain */
-  const materialize = (name: string): Chain => {
-    const t = ensureTable(tables, table);
-    const c = findChain(t, name)!;
+  /**
+   * the real chain object, creating the table and (for built-ins) the base chain; `found`: the
+   * chain as lookupChain() found it, which is the table's own when the table exists
+   */
+  const materialize = (name: string, found?: Chain): Chain => {
+    const c = (tables[table] && found) || findChain(ensureTable(tables, table), name)!;
     if (isBuiltin(table, name) && !c.created) {
       c.created = true;
-      c.handle = allocHandle(t);
+      c.handle = allocHandle(tables[table]!);
     }
     return c;
   };
@@ -442,8 +445,8 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       checkJumpTargets(tables, table, cmd.rules);
       const c0 = requireChain();
       if (cmd.command === CMD.INSERT && cmd.rulenum > c0.rules.length + 1) throw new NftError('Index of insertion too big');
-      const plan = checkKernel(tables, table, chainName!, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family);
-      const c = materialize(c0.name);
+      const plan = checkKernel(tables, table, c0, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family);
+      const c = materialize(c0.name, c0);
       stamp(cmd.rules);
       if (cmd.command === CMD.APPEND) c.rules.push(...cmd.rules);
       else c.rules.splice(cmd.rulenum - 1, 0, ...[...cmd.rules].reverse());
@@ -455,8 +458,8 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       checkJumpTargets(tables, table, cmd.rules);
       const c0 = requireKernelChain();
       if (cmd.rulenum > c0.rules.length) throw new NftError('Index of replacement too big');
-      checkKernel(tables, table, chainName!, cmd.rules, 'RULE_REPLACE', cmd.family);
-      const c = materialize(c0.name);
+      checkKernel(tables, table, c0, cmd.rules, 'RULE_REPLACE', cmd.family);
+      const c = materialize(c0.name, c0);
       stamp(cmd.rules);
       c.rules[cmd.rulenum - 1] = cmd.rules[0]!;
       if (verbose) stdout += printRuleVerbose(cmd.rules[0]!, table, c.name, cmd.family);

@@ -35,12 +35,15 @@ interface Reach {
 /** What adding rules would change. */
 export interface GraphPlan {
   /** chains whose set of hooks grows, with the hooks they gain */
-  grown: Map<string, Set<string>>;
+  readonly grown: ReadonlyMap<string, ReadonlySet<string>>;
   /** some chain would sit deeper than the jump stack allows, or a loop is reached */
-  tooDeep: boolean;
+  readonly tooDeep: boolean;
   /** the updated reach of every chain that changes */
-  next: Map<string, Reach>;
+  readonly next: ReadonlyMap<string, Reach>;
 }
+
+/** the plan of rules that change no chain's reach (most of them) */
+const NOTHING: GraphPlan = { grown: new Map(), tooDeep: false, next: new Map() };
 
 const graphs = new WeakMap<Table, JumpGraph>();
 
@@ -196,17 +199,18 @@ export class JumpGraph {
       const j = jumpTarget(rules[i]!);
       if (j !== undefined) targets.push(j);
     }
-    const own = isBuiltin(this.table, chain.name) ? { hooks: new Set([chain.name]), depth: 1 } : this.reach.get(chain.name);
+    const builtin = isBuiltin(this.table, chain.name);
     const start: [Chain, Reach][] = [];
-    if (own && isBuiltin(this.table, chain.name) && !chain.created) start.push([chain, own]);
-    else if (own) {
-      for (const j of targets) {
-        const next = findChain(this.t, j);
-        if (next && !isBuiltin(this.table, j)) start.push([next, { hooks: own.hooks, depth: own.depth + 1 }]);
+    if (builtin && !chain.created) start.push([chain, { hooks: new Set([chain.name]), depth: 1 }]);
+    else {
+      const own = builtin ? { hooks: new Set([chain.name]), depth: 1 } : this.reach.get(chain.name);
+      for (let i = 0; own && i < targets.length; i++) {
+        const next = findChain(this.t, targets[i]!);
+        if (next && !isBuiltin(this.table, targets[i]!)) start.push([next, { hooks: own.hooks, depth: own.depth + 1 }]);
       }
     }
     // most rules added jump nowhere new: nothing to spread (this runs for every rule added)
-    if (!start.length) return { grown: new Map(), tooDeep: false, next: new Map() };
+    if (!start.length) return NOTHING;
     return this.propagate(start, { chain: chain.name, targets });
   }
 
@@ -237,38 +241,41 @@ export class JumpGraph {
 
   /**
    * Spreads reach along the jumps: each chain takes the union of hooks and the longest depth it
-   * is offered, and passes on what grew. `extra` are jumps about to be added to a chain.
+   * is offered, and passes on what grew. `work`: the first offers (the array is used up); `extra`:
+   * jumps about to be added to a chain.
    */
-  private propagate(start: [Chain, Reach][], extra: { chain: string; targets: string[] } | undefined): GraphPlan {
+  private propagate(work: [Chain, Reach][], extra: { chain: string; targets: string[] } | undefined): GraphPlan {
     const next = new Map<string, Reach>();
     const grown = new Map<string, Set<string>>();
-    const current = (name: string): Reach | undefined => next.get(name) ?? this.reach.get(name);
-    const work = [...start];
     let tooDeep = false;
+    const offer = (to: string, r: Reach): void => {
+      const c = findChain(this.t, to);
+      if (c && !isBuiltin(this.table, to)) work.push([c, { hooks: r.hooks, depth: r.depth + 1 }]);
+    };
     while (work.length) {
-      const [c, offer] = work.pop()!;
-      const had = current(c.name);
-      const gained = [...offer.hooks].filter((h) => !had?.hooks.has(h));
-      const deeper = offer.depth > (had?.depth ?? 0);
-      if (!had || gained.length || deeper) {
-        const r: Reach = { hooks: new Set([...(had?.hooks ?? []), ...offer.hooks]), depth: Math.max(had?.depth ?? 0, offer.depth) };
-        next.set(c.name, r);
-        if (gained.length) {
-          const g = grown.get(c.name) ?? new Set<string>();
-          for (const h of gained) g.add(h);
-          grown.set(c.name, g);
-        }
-        if (r.depth > JUMP_STACK_SIZE) {
-          tooDeep = true;
-          break;
-        }
-        const jumps = c.rules.map(jumpTarget).filter((j): j is string => j !== undefined);
-        if (extra && extra.chain === c.name) jumps.push(...extra.targets);
-        for (const j of jumps) {
-          const to = findChain(this.t, j);
-          if (to && !isBuiltin(this.table, j)) work.push([to, { hooks: r.hooks, depth: r.depth + 1 }]);
-        }
+      const [c, offered] = work.pop()!;
+      const had = next.get(c.name) ?? this.reach.get(c.name);
+      let gained: string[] | undefined;
+      for (const h of offered.hooks) if (!had?.hooks.has(h)) (gained ??= []).push(h);
+      if (had && !gained && offered.depth <= had.depth) continue;
+      // (hook sets are never changed, only replaced: one that gains nothing is shared)
+      const hooks = !had ? offered.hooks : gained ? new Set([...had.hooks, ...gained]) : had.hooks;
+      const r: Reach = { hooks, depth: Math.max(had?.depth ?? 0, offered.depth) };
+      next.set(c.name, r);
+      if (gained) {
+        let g = grown.get(c.name);
+        if (!g) grown.set(c.name, (g = new Set()));
+        for (const h of gained) g.add(h);
       }
+      if (r.depth > JUMP_STACK_SIZE) {
+        tooDeep = true;
+        break;
+      }
+      for (const rule of c.rules) {
+        const j = jumpTarget(rule);
+        if (j !== undefined) offer(j, r);
+      }
+      if (extra && extra.chain === c.name) for (const j of extra.targets) offer(j, r);
     }
     return { grown, tooDeep, next };
   }

@@ -62,18 +62,17 @@ const PARAM_BUFFER = 1024;
  * add_param_to_argv(): splits a rule line into words. Double quotes group (a closing quote ends
  * the word, even an empty one: `a"b c"d` is the words `ab c` and `d`), a backslash inside quotes
  * takes the next character as it is; a word of 1024 bytes or more, or more words than fit after
- * the `argc` words already there (program name, -t TABLE, ...), is an error. Words are sliced
- * out of the line a run at a time (a string grown a character at a time is a chain of pieces,
- * and these words stay in the rules).
+ * the words already in `argv` (-t TABLE, ...) and the program name, is an error. The words are
+ * added to `argv`. They are sliced out of the line a run at a time (a string grown a character
+ * at a time is a chain of pieces, and these words stay in the rules).
  */
-export function splitRestoreLine(line: string, argc: number): string[] {
-  const words: string[] = [];
+export function splitRestoreLine(line: string, argv: string[]): void {
   const emit = (word: string): void => {
     // (at most 3 bytes a UTF-16 unit: shorter words cannot reach the limit)
     if (word.length * 3 >= PARAM_BUFFER && Buffer.byteLength(word, 'utf8') >= PARAM_BUFFER) throw paramProblem('Parameter too long!');
-    if (argc + 1 >= MAX_ARGC) throw paramProblem('Parser cannot handle more arguments');
-    argc++;
-    words.push(word);
+    // argc: the words so far and the program name
+    if (argv.length + 2 >= MAX_ARGC) throw paramProblem('Parser cannot handle more arguments');
+    argv.push(word);
   };
   /** the word so far, up to `run` */
   let param = '';
@@ -113,12 +112,24 @@ export function splitRestoreLine(line: string, argc: number): string[] {
   }
   param += line.slice(run);
   if (param.length) emit(param);
-  return words;
 }
 
 /** strtok(s, " \t\n") */
 function tokens(s: string): string[] {
-  return s.split(/[ \t\n]+/).filter((x) => x.length);
+  const out: string[] = [];
+  /** where the word being read starts; -1 between words */
+  let start = -1;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch !== 0x20 && ch !== 0x09 && ch !== 0x0a) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      out.push(s.slice(start, i));
+      start = -1;
+    }
+  }
+  if (start >= 0) out.push(s.slice(start));
+  return out;
 }
 
 class LineFailed {
@@ -359,8 +370,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       const argv = ['-t', curtable!];
       if (!o.noflush) for (let v = 0; v < o.verbose; v++) argv.push('-v');
       if (o.counters && pcnt !== undefined && bcnt !== undefined) argv.push('--set-counters', pcnt, bcnt);
-      // argc counts the program name too
-      argv.push(...splitRestoreLine(rest, argv.length + 1));
+      splitRestoreLine(rest, argv);
       let cmd;
       try {
         cmd = parseIptables(argv, (t) => (o.err ?? o.out)(t), true, curtable, session);
