@@ -5,7 +5,7 @@
  * short by a crash is passed over; edits by hand are found as in a whole file; a file that is not
  * as it was read, or is of an older version, is written whole.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeLab, encodeLab, LAZY_MIN, setAppendPolicy } from '../src/state/lab-file.js';
 import { findChain, type Tables } from '../src/ruleset/tables.js';
@@ -394,5 +394,32 @@ describe('a big file read in parts', () => {
     }
     expect(endsWithRecord(readFileSync(a.sb.state))).toBe(true);
     expect(a.sb.lab()).toEqual(b.lab());
+  });
+});
+
+describe('labs read in parts by one process', () => {
+  const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+  it('keep a few files open; an older lab reads on by opening its file again', async () => {
+    const { sb, file } = await manyChains();
+    setReadInParts(0);
+    const had = openFds();
+    const labs = Array.from({ length: 12 }, () => readLab(sb.state));
+    expect(openFds() - had).toBeLessThanOrEqual(8);
+    // the oldest lab's file was closed: reading a chain opens it again, and it is the same lab
+    const c = findChain(labs[0]!.hosts.router!.tables.filter!, 'C300')!;
+    expect(JSON.stringify(c.rules)).toBe(JSON.stringify(chainOf(parseLabText(file, 'y'), 'C300').rules));
+    expect(openFds() - had).toBeLessThanOrEqual(8);
+  });
+
+  it('an older lab whose file was replaced since says so', async () => {
+    const { sb } = await manyChains();
+    setReadInParts(0);
+    const old = readLab(sb.state);
+    for (let i = 0; i < 8; i++) readLab(sb.state);
+    // written whole: another file renamed over it
+    setAppendPolicy(...NEVER);
+    writeLabAtomic(sb.state, readLab(sb.state));
+    expect(() => findChain(old.hosts.router!.tables.filter!, 'C300')!.rules).toThrow(/was replaced while iptables-sim was reading it/);
   });
 });

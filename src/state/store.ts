@@ -115,22 +115,64 @@ export function setReadInParts(bytes: number): void {
 /** ... of this many bytes */
 const PART = 1 << 16;
 
-/** closes the file of a lab read in parts that nobody reads any more (a process that reads many) */
-const openFiles = new FinalizationRegistry<{ fd: number | undefined }>((f) => {
-  if (f.fd !== undefined) closeSync(f.fd);
-});
+/** a lab file read in parts: open while parts are left to read */
+interface PartFile {
+  fd: number | undefined;
+  readonly path: string;
+  readonly stat: BigIntStats;
+}
+
+/**
+ * The files of labs read in parts that are open, oldest first. A process that reads many labs (the
+ * shell reads one for each command) keeps the newest few open; an older one is opened again if its
+ * lab asks for more of it, and must then still be that file (a change appends to it, a whole write
+ * renames another over it).
+ */
+const openParts: PartFile[] = [];
+const MAX_OPEN_PARTS = 8;
+
+function closePart(f: PartFile): void {
+  if (f.fd === undefined) return;
+  closeSync(f.fd);
+  f.fd = undefined;
+  const i = openParts.indexOf(f);
+  if (i >= 0) openParts.splice(i, 1);
+}
+
+function openPart(f: PartFile, fd: number): number {
+  f.fd = fd;
+  openParts.push(f);
+  while (openParts.length > MAX_OPEN_PARTS) closePart(openParts[0]!);
+  return fd;
+}
+
+function reopenPart(f: PartFile): number {
+  const fd = openSync(f.path, 'r');
+  const now = fstatSync(fd, { bigint: true });
+  if (now.dev !== f.stat.dev || now.ino !== f.stat.ino || now.size < f.stat.size) {
+    closeSync(fd);
+    throw new SimError(`${f.path} was replaced while iptables-sim was reading it; run the command again`);
+  }
+  return openPart(f, fd);
+}
+
+/** closes the file of a lab read in parts that nobody reads any more */
+const unread = new FinalizationRegistry<PartFile>(closePart);
 
 /**
  * A buffer as long as the file, read PART bytes at a time as they are needed (the memory of the
- * parts not read is not touched). The file stays open until all of it is read: a writer replaces
- * it by renaming another over it, or appends to it, so the bytes read later are of the same file.
+ * parts not read is not touched). The file stays open until all of it is read (or newer ones push
+ * it out, see openParts): a writer replaces it by renaming another over it, or appends to it, so
+ * the bytes read later are of the same file.
  */
-function readInParts(path: string, fd: number, size: number): { buf: Buffer; need: (at: number, end: number) => void } {
+function readInParts(path: string, fd: number, stat: BigIntStats): { buf: Buffer; need: (at: number, end: number) => void } {
+  const size = Number(stat.size);
   const buf = Buffer.allocUnsafeSlow(size);
   const done = new Uint8Array(Math.ceil(size / PART));
   let left = done.length;
-  const file = { fd: fd as number | undefined };
-  openFiles.register(buf, file);
+  const file: PartFile = { fd: undefined, path, stat };
+  openPart(file, fd);
+  unread.register(buf, file);
   const need = (at: number, end: number): void => {
     if (!left) return;
     const last = Math.ceil(Math.min(end, size) / PART);
@@ -139,8 +181,9 @@ function readInParts(path: string, fd: number, size: number): { buf: Buffer; nee
       let q = p;
       while (q < last && !done[q]) q++;
       const to = Math.min(size, q * PART);
+      const from = file.fd ?? reopenPart(file);
       for (let n = p * PART; n < to; ) {
-        const got = readSync(fd, buf, n, to - n, n);
+        const got = readSync(from, buf, n, to - n, n);
         if (got <= 0) throw new SimError(`${path} got shorter while it was being read; run the command again`);
         n += got;
       }
@@ -148,10 +191,7 @@ function readInParts(path: string, fd: number, size: number): { buf: Buffer; nee
       left -= q - p;
       p = q;
     }
-    if (!left) {
-      closeSync(fd);
-      file.fd = undefined;
-    }
+    if (!left) closePart(file);
   };
   return { buf, need };
 }
@@ -168,7 +208,7 @@ export function readLab(path: string): Lab {
     if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     const size = Number(stat.size);
     if (size >= readInPartsFrom) {
-      ({ buf: text, need } = readInParts(path, fd, size));
+      ({ buf: text, need } = readInParts(path, fd, stat));
       fd = undefined;
     } else {
       text = Buffer.allocUnsafe(size);
