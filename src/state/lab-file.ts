@@ -523,7 +523,7 @@ interface Block {
   /** the bytes made now (undefined: the file's bytes [at, at + len)) */
   pieces: Buffer[] | undefined;
   len: number;
-  /** how many lines: 1, or 2 with a frames line */
+  /** how many lines (a chain's: 1, or 2 with a frames line) */
   lines: number;
   /** the file read whose bytes these are, as they lie in it from offset `at`, line `no` on */
   src: Source | undefined;
@@ -918,7 +918,10 @@ function appendRecord(tables: TableLines[], head: Record<string, unknown>, to: S
   for (const t of tables) {
     for (const b of t.blocks) {
       live += b.len;
-      if (b.src !== to) made += b.len;
+      if (b.src === to) continue;
+      // lines of another file read in parts, not all looked at: the whole file is written (which does)
+      if (b.src?.lazyLayout) return undefined;
+      made += b.len;
     }
   }
   const size = to.file.length;
