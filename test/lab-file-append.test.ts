@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeLab, encodeLab, LAZY_MIN, setAppendPolicy } from '../src/state/lab-file.js';
+import { decodeLab, encodeLab, encodeLabFile, LAZY_MIN, setAppendPolicy } from '../src/state/lab-file.js';
 import { findChain, type Tables } from '../src/ruleset/tables.js';
 import { execute } from '../src/ruleset/execute.js';
 import { parseIptables } from '../src/cli/commands/iptables.js';
@@ -394,6 +394,24 @@ describe('a big file read in parts', () => {
     }
     expect(endsWithRecord(readFileSync(a.sb.state))).toBe(true);
     expect(a.sb.lab()).toEqual(b.lab());
+  });
+});
+
+describe('a lab whose tables come from two files read in parts', () => {
+  it('is written whole when a record would take lines of the other file not looked at', async () => {
+    const a = await manyChains();
+    const b = await manyChains();
+    // b's own rule, so that its table differs from a's
+    expect((await runWith(NEVER, b.sb, ['iptables', '-A', 'C3', '-j', 'DROP'])).rc).toBe(0);
+    const fileB = readFileSync(b.sb.state);
+    const pa = inParts(a.file);
+    const pb = inParts(fileB);
+    const lab = parseLabText(pa.buf, 'a', { need: pa.need, origin: 'a' });
+    lab.hosts.router!.tables.filter = parseLabText(pb.buf, 'b', { need: pb.need, origin: 'b' }).hosts.router!.tables.filter;
+    setAppendPolicy(...APPEND_ALWAYS);
+    const out = encodeLabFile(lab, () => true);
+    const written = out.appendAt === undefined ? Buffer.concat(out.parts) : Buffer.concat([a.file, ...out.parts]);
+    expect(JSON.parse(JSON.stringify(parseLabText(written, 'x')))).toEqual(JSON.parse(JSON.stringify(parseLabText(fileB, 'y'))));
   });
 });
 
