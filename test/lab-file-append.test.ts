@@ -297,7 +297,8 @@ describe('a big file read in parts', () => {
     const run = (lab: ReturnType<typeof readLab>, words: string[]) => execute(lab.hosts.router!.tables as Tables, parseIptables(words, () => {}));
     const parts = inParts(file);
     const lab = parseLabText(parts.buf, 'x', { need: parts.need });
-    const whole = parseLabText(file, 'y');
+    // the reference: decoded in full (plain data, no chain left in the file)
+    const whole = JSON.parse(JSON.stringify(parseLabText(file, 'y'))) as ReturnType<typeof readLab>;
     for (const words of [['-N', 'NEWC'], ['-A', 'NEWC', '-p', 'tcp', '-j', 'ACCEPT'], ['-N', 'NEWD']]) {
       run(lab, words);
       run(whole, words);
@@ -315,7 +316,8 @@ describe('a big file read in parts', () => {
     const { file } = await manyChains();
     const parts = inParts(file);
     const lab = parseLabText(parts.buf, 'x', { need: parts.need });
-    const whole = parseLabText(file, 'y');
+    // the reference: decoded in full (plain data, no chain left in the file)
+    const whole = JSON.parse(JSON.stringify(parseLabText(file, 'y'))) as ReturnType<typeof readLab>;
     // line 1 and what follows it up to 64 KiB (it is looked for a newline at a time), the last bytes
     const header = file.indexOf(0x0a) + 1;
     expect(parts.read()).toBeLessThanOrEqual(Math.ceil(header / 65536) * 65536 + 41);
@@ -439,5 +441,78 @@ describe('labs read in parts by one process', () => {
     setAppendPolicy(...NEVER);
     writeLabAtomic(sb.state, readLab(sb.state));
     expect(() => findChain(old.hosts.router!.tables.filter!, 'C300')!.rules).toThrow(/was replaced while iptables-sim was reading it/);
+  });
+});
+
+describe('rules added to a long chain still in the file (without decoding it)', () => {
+  /** a command on LONG (a chain with a frames line) and what reads it */
+  function longCommand(g: Gen, n: number): string[] {
+    const rule = [`-s`, `10.${g.int(3)}.${g.int(200)}.0/24`, ...(g.chance(0.5) ? ['-p', 'tcp', '--dport', String(g.pick([22, 80]))] : []), '-m', 'comment', '--comment', `r${g.int(1000)}`, '-j', g.pick(['DROP', 'ACCEPT', 'RETURN', 'C5'])];
+    switch (g.int(10)) {
+      case 0:
+      case 1:
+        return ['iptables', '-A', 'LONG', ...rule];
+      case 2:
+      case 3:
+        return ['iptables', '-I', 'LONG', String(1 + g.int(n + 2)), ...rule];
+      case 4:
+        return ['iptables', '-D', 'LONG', String(1 + g.int(n + 1))];
+      case 5:
+        return ['iptables', '-C', 'LONG', ...rule];
+      case 6:
+        return ['iptables', g.pick(['-S', '-L']), 'LONG', ...(g.chance(0.5) ? ['-v'] : []), ...(g.chance(0.5) ? [] : ['-n'])];
+      case 7:
+        return ['iptables', '-R', 'LONG', String(1 + g.int(n)), ...rule];
+      case 8:
+        return ['trace', '--from', 'pc1', '-p', 'tcp', '-d', '192.168.1.1', '--dport', String(g.pick([22, 80]))];
+      default:
+        return ['iptables', '-Z', 'LONG'];
+    }
+  }
+
+  for (let set = 0; set < 3; set++) {
+    const seed = 0x51ed270b ^ (set * 7877);
+    it(`random commands #${set} (seed ${seed >>> 0}): as on the lab read and written whole`, async () => {
+      const g = generator(seed);
+      const a = await manyChains();
+      // the reference: the same lab as one JSON document before every command (no chain left in a
+      // file, so no rule is added to one without decoding it)
+      const b = new Sandbox();
+      writeFileSync(b.state, a.file);
+      let n = LAZY_MIN + 36;
+      for (let i = 0; i < 30; i++) {
+        const argv = longCommand(g, n);
+        const x = await runWith(set === 2 ? NEVER : APPEND_ALWAYS, a.sb, argv, '', set !== 1);
+        writeFileSync(b.state, JSON.stringify(b.lab()));
+        const y = await runWith(NEVER, b, argv);
+        expect(x, argv.join(' ')).toEqual(y);
+        if (y.rc === 0 && (argv[1] === '-A' || argv[1] === '-I')) n++;
+        if (y.rc === 0 && argv[1] === '-D') n--;
+      }
+      expect(a.sb.lab()).toEqual(b.lab());
+      const save = async (s: Sandbox) => (await runWith(NEVER, s, ['iptables-save', '-c'])).stdout.replace(/^# .*\n/gm, '');
+      expect(await save(a.sb)).toBe(await save(b));
+    });
+  }
+
+  it('-A and -I leave the chain undecoded, and what is written reads back as the rules in their places', async () => {
+    const { file } = await manyChains();
+    const parts = inParts(file);
+    const lab = parseLabText(parts.buf, 'x', { need: parts.need });
+    // the reference: decoded in full (plain data, no chain left in the file)
+    const whole = JSON.parse(JSON.stringify(parseLabText(file, 'y'))) as ReturnType<typeof readLab>;
+    for (const words of [['-A', 'LONG', '-s', '10.9.9.0/24', '-j', 'DROP'], ['-I', 'LONG', '5', '-d', '10.8.8.8', '-j', 'ACCEPT'], ['-I', 'LONG', '-p', 'udp', '-m', 'udp', '--dport', '53', '-j', 'RETURN']]) {
+      const run = (l: ReturnType<typeof readLab>) => execute(l.hosts.router!.tables as Tables, parseIptables(words, () => {}));
+      run(lab);
+      run(whole);
+    }
+    const long = findChain(lab.hosts.router!.tables.filter!, 'LONG')!;
+    expect(Object.getOwnPropertyDescriptor(long, 'rules')!.get, 'LONG still undecoded').toBeDefined();
+    const back = parseLabText(encodeLab(lab), 'z');
+    expect(JSON.parse(JSON.stringify(back))).toEqual(JSON.parse(JSON.stringify(whole)));
+    const rules = chainOf(back, 'LONG').rules;
+    expect(rules).toHaveLength(LAZY_MIN + 36 + 3);
+    expect(rules[0]!.matches.map((m) => m.name)).toEqual(['udp']);
+    expect(rules[5]!.dst).toEqual({ addr: 0x0a080808, mask: 0xffffffff });
   });
 });

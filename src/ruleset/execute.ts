@@ -19,11 +19,13 @@ import {
   allocHandle,
   chainRenamed,
   findChain,
+  insertRules,
   isBuiltin,
   isTableName,
   newTable,
   referenceCount,
   referenceCounts,
+  ruleCount,
   userChainsSorted,
   type Chain,
   type Table,
@@ -444,12 +446,14 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
     case CMD.INSERT: {
       checkJumpTargets(tables, table, cmd.rules);
       const c0 = requireChain();
-      if (cmd.command === CMD.INSERT && cmd.rulenum > c0.rules.length + 1) throw new NftError('Index of insertion too big');
+      // (a long chain still in the lab file takes the rules without being decoded)
+      const count = ruleCount(c0);
+      if (cmd.command === CMD.INSERT && cmd.rulenum > count + 1) throw new NftError('Index of insertion too big');
       const plan = checkKernel(tables, table, c0, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family);
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
-      if (cmd.command === CMD.APPEND) c.rules.push(...cmd.rules);
-      else c.rules.splice(cmd.rulenum - 1, 0, ...[...cmd.rules].reverse());
+      if (cmd.command === CMD.APPEND) insertRules(c, count, cmd.rules);
+      else insertRules(c, cmd.rulenum - 1, [...cmd.rules].reverse());
       if (plan) JumpGraph.of(table, tables[table]!).commit(plan);
       if (verbose) for (const r of cmd.rules) stdout += printRuleVerbose(r, table, c.name, cmd.family);
       break;

@@ -83,6 +83,10 @@ interface StoredChains {
   anyCreated(t: Table): boolean | null;
   /** adds a chain to a table still in the lab file, after its others, without making them; false: not such a table */
   add(t: Table, c: Chain): boolean;
+  /** the number of rules of `c` (a long chain still in the lab file: without decoding it) */
+  count(c: Chain): number;
+  /** adds rules to `c` at `pos` without decoding it; false: not a chain the lab file can do that for */
+  insert(c: Chain, pos: number, rules: Rule[]): boolean;
   peek(c: Chain): Rule[];
   peekNaming(c: Chain, names: readonly string[]): Rule[];
   copy(t: Table): Table | null;
@@ -128,6 +132,16 @@ export function copyTable(t: Table): Table {
 /** adds a new chain to `t`, after the others (-N; a table read from the lab file makes none of them) */
 export function addChain(t: Table, c: Chain): void {
   if (!stored?.add(t, c)) t.chains.push(c);
+}
+
+/** how many rules `c` has (a long chain still in the lab file is not decoded for it) */
+export function ruleCount(c: Chain): number {
+  return stored ? stored.count(c) : c.rules.length;
+}
+
+/** adds `rules` to `c` before its rule at `pos` (0-based; its length: at the end), in that order */
+export function insertRules(c: Chain, pos: number, rules: Rule[]): void {
+  if (!stored?.insert(c, pos, rules)) c.rules.splice(pos, 0, ...rules);
 }
 
 /** whether any chain of `t` is created (exists in nf_tables as a base chain) */

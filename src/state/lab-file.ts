@@ -216,6 +216,11 @@ interface Lazy {
 class Pending {
   /** the checksums were compared with line 1 */
   verified = false;
+  /**
+   * rules added to a long chain without decoding it (-A, -I), in the order they were: each at
+   * its position in the rules as they were then
+   */
+  inserts: { pos: number; rules: Rule[] }[] | undefined = undefined;
   /** check() found every rule of a long chain as its frames line says (the file does not change) */
   rulesChecked = false;
   /** undefined: not tried; null: the frames do not fit the rules (the chain is decoded whole) */
@@ -413,7 +418,7 @@ function peekNaming(c: Chain, names: readonly string[]): Rule[] {
   const p = pendingOf(c);
   if (!p) return c.rules;
   check(c, p);
-  if (!p.src.edited && pendingOf(c) === p && p.at >= 0) {
+  if (!p.src.edited && pendingOf(c) === p && p.at >= 0 && !p.inserts) {
     if (needles?.names !== names) needles = { names, texts: names.map((n) => Buffer.from(JSON.stringify(n))) };
     const line = p.src.file.subarray(p.at, p.end);
     if (needles.texts.every((t) => line.indexOf(t) < 0)) return [];
@@ -447,6 +452,7 @@ function parseRules(c: Chain, p: Pending): Rule[] {
   }
   // rules already decoded one by one stay the objects the walk counted on
   if (p.lazy && Array.isArray(rules)) for (const [i, r] of p.lazy.decoded) rules[i] = r;
+  if (p.inserts && Array.isArray(rules)) for (const { pos, rules: added } of p.inserts) rules.splice(pos, 0, ...added);
   return rules;
 }
 
@@ -496,7 +502,8 @@ function lazyState(c: Chain, p: Pending): Lazy | undefined {
 
 function lazyOf(c: Chain): LazyRules | undefined {
   const p = pendingOf(c);
-  if (!p || !p.auxLen || p.lazy === null) return undefined;
+  // (rules added since are not in the frames: such a chain is decoded)
+  if (!p || !p.auxLen || p.lazy === null || p.inserts) return undefined;
   if (p.lazy) return p.lazy.api;
   verify(c, p);
   if (pendingOf(c) !== p || p.src.edited) return undefined;
@@ -510,6 +517,33 @@ function lazyOf(c: Chain): LazyRules | undefined {
 }
 
 setLazyRulesSource(lazyOf);
+
+/** the frames of a long chain still in the file that no rule was decoded from, checked; undefined: none such */
+function untouchedLong(c: Chain): { p: Pending; lz: Lazy } | undefined {
+  const p = pendingOf(c);
+  if (!p || !p.auxLen || p.lazy === null || p.lazy?.decoded.size) return undefined;
+  verify(c, p);
+  if (pendingOf(c) !== p || p.src.edited) return undefined;
+  const lz = lazyState(c, p);
+  return lz && pendingOf(c) === p && !lz.decoded.size ? { p, lz } : undefined;
+}
+
+/** how many rules a chain has, without decoding a long one */
+function countRules(c: Chain): number {
+  const u = untouchedLong(c);
+  if (!u) return c.rules.length;
+  let n = u.lz.offsets.length;
+  for (const { rules } of u.p.inserts ?? []) n += rules.length;
+  return n;
+}
+
+/** adds rules to a long chain still in the file at `pos` without decoding it; false: not such a chain */
+function insertRules(c: Chain, pos: number, rules: Rule[]): boolean {
+  const u = untouchedLong(c);
+  if (!u || pos < 0 || pos > countRules(c)) return false;
+  (u.p.inserts ??= []).push({ pos, rules });
+  return true;
+}
 
 // ---------------------------------------------------------------------------------------------
 // writing
@@ -730,10 +764,70 @@ function v2LineSum(p: Pending): number {
   return p.end - p.at === p.len && fnv(f, p.at, p.end) === p.sum ? crc32(f, p.at, p.end) : NO_SUM;
 }
 
+/**
+ * The lines of a long chain still in the file with rules added (insertRules()): the rules read
+ * copied as they are (checked first), the added ones encoded, the frames made from both.
+ * Undefined when that cannot be (the chain is then decoded and written whole).
+ */
+function writeInserted(c: Chain, p: Pending, cols: Columns): Block | undefined {
+  const u = untouchedLong(c);
+  if (!u) return undefined;
+  check(c, p);
+  if (p.src.edited || pendingOf(c) !== p) return undefined;
+  const { offsets, words } = u.lz;
+  // the rules in order: a number for a rule read (its position), the added rules themselves
+  const order: (number | Rule)[] = Array.from(offsets, (_, i) => i);
+  for (const { pos, rules } of p.inserts!) order.splice(pos, 0, ...rules);
+  if (order.length > LAZY_MAX) return undefined;
+  const f = p.src.file;
+  const frames = new Uint32Array(order.length * LAZY_STRIDE);
+  const added: Rule[] = [];
+  const pieces: Buffer[] = [Buffer.from('[')];
+  let len = 1;
+  for (let k = 0; k < order.length; k++) {
+    const e = order[k]!;
+    let text: Buffer;
+    if (typeof e === 'number') {
+      // a stretch of rules read that still follow each other: one piece, commas and all
+      let last = e;
+      while (k + 1 < order.length && order[k + 1] === last + 1) {
+        frames.set(words.subarray(last * LAZY_STRIDE, (last + 1) * LAZY_STRIDE), k * LAZY_STRIDE);
+        last++;
+        k++;
+      }
+      frames.set(words.subarray(last * LAZY_STRIDE, (last + 1) * LAZY_STRIDE), k * LAZY_STRIDE);
+      text = f.subarray(offsets[e]!, offsets[last]! + words[last * LAZY_STRIDE]!);
+    } else {
+      const json = JSON.stringify(e);
+      if (typeof json !== 'string' || typeof e !== 'object' || e === null) return undefined;
+      text = Buffer.from(json);
+      frames[k * LAZY_STRIDE] = text.length;
+      frames[k * LAZY_STRIDE + 1] = crc32(text);
+      encodeFrame(e, frames, k * LAZY_STRIDE + 2);
+      added.push(e);
+    }
+    pieces.push(text, k + 1 < order.length ? COMMA : CLOSE);
+    len += text.length + 1;
+  }
+  // the extensions of the rules read, then those the added rules bring
+  const more = extensionNames(added);
+  const names = { matches: [...new Set([...u.lz.api.matches, ...more.matches])], targets: [...new Set([...u.lz.api.targets, ...more.targets])] };
+  const aux = framesLine(frames, names);
+  pieces.push(NEWLINE, aux, NEWLINE);
+  cols.lines(len, aux.length, crc32(aux));
+  return madeBlock(pieces, 2);
+}
+
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
 /** the lines of a chain's rules (undefined: it has none), and tells `cols` their lengths */
 function writeChain(c: Chain, cols: Columns): Block | undefined {
   const p = pendingOf(c);
-  if (p) {
+  if (p?.inserts) {
+    const b = writeInserted(c, p, cols);
+    if (b) return b;
+  } else if (p) {
     if (p.lazy) {
       const b = writeLazy(p, p.lazy, cols);
       if (b) return b;
@@ -1377,6 +1471,8 @@ setStoredChains({
     d.added.push(c);
     return true;
   },
+  count: countRules,
+  insert: insertRules,
   peek: peekRules,
   peekNaming,
   copy(t) {
