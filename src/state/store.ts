@@ -105,15 +105,15 @@ export function labText(lab: Lab): string {
   return encodeLab(lab).toString('utf8');
 }
 
-/** a file this big or bigger is read in parts, as they are needed */
+/** a file this big or bigger is read in parts, as they are needed ... */
 let readInPartsFrom = 1 << 20;
+/** ... of this many bytes */
+const PART = 1 << 16;
 
 /** for tests: files of `bytes` or more are read in parts */
 export function setReadInParts(bytes: number): void {
   readInPartsFrom = bytes;
 }
-/** ... of this many bytes */
-const PART = 1 << 16;
 
 /** a lab file read in parts: open while parts are left to read */
 interface PartFile {
