@@ -3,7 +3,9 @@
  * to the file read, as the lines that changed and a new header, instead of the whole file being
  * written again. Whatever the commands, the lab read back is the lab written whole; a record cut
  * short by a crash is passed over; edits by hand are found as in a whole file; a file that is not
- * as it was read, or is of an older version, is written whole.
+ * as it was read, or is of an older version, is written whole. A big file is read in parts: only
+ * what a command uses is read, and what it reads is the same as when read whole. A chain made (-N)
+ * or rules added to a long chain (-A, -I) leave the rest of the table, and the chain, in the file.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
