@@ -1095,14 +1095,9 @@ export function encodeLabFile(lab: Lab, appendTo?: (origin: unknown) => boolean)
   return { parts, appendAt: undefined };
 }
 
-/** The whole file's bytes for a lab, in pieces. */
-export function encodeLabParts(lab: Lab): Buffer[] {
-  return encodeLabFile(lab).parts;
-}
-
-/** The file's bytes for a lab. Chains whose rules were never read keep their stored line. */
+/** The whole file's bytes for a lab. Chains whose rules were never read keep their stored line. */
 export function encodeLab(lab: Lab): Buffer {
-  return Buffer.concat(encodeLabParts(lab));
+  return Buffer.concat(encodeLabFile(lab).parts);
 }
 
 // ---------------------------------------------------------------------------------------------
