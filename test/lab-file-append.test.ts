@@ -15,6 +15,7 @@ import { execute } from '../src/ruleset/execute.js';
 import { parseIptables } from '../src/cli/commands/iptables.js';
 import { parseLabText, readLab, setReadInParts, writeLabAtomic } from '../src/state/store.js';
 import { crc32 } from 'node:zlib';
+import { SimError } from '../src/errors.js';
 import { Sandbox } from './helpers/cli.js';
 import { generator } from './helpers/random.js';
 
@@ -176,6 +177,30 @@ describe('a record cut short', () => {
     const after = readFileSync(sb.state);
     expect(after.subarray(0, before.length).equals(before)).toBe(true);
     for (const cut of [before.length + 1, after.length - 2]) expect(asData(after.subarray(0, cut))).toEqual(asData(before));
+  });
+});
+
+describe('a big file with records, cut anywhere', () => {
+  it('is refused when cut in its first part, and is the lab before the record it was cut in otherwise', async () => {
+    const { sb, file: base } = await manyChains();
+    const files = [base];
+    for (const port of [1, 2, 3]) {
+      expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-A', `C${port}`, '-p', 'udp', '--dport', String(port), '-j', 'DROP'])).rc).toBe(0);
+      files.push(readFileSync(sb.state));
+    }
+    const last = files[files.length - 1]!;
+    for (let k = 1; k < files.length; k++) expect(last.subarray(0, files[k - 1]!.length).equals(files[k - 1]!)).toBe(true);
+    const labs = files.map((f) => asData(f));
+    const g = generator(5);
+    for (let i = 0; i < 40; i++) {
+      const cut = 1 + g.int(last.length - 1);
+      const torn = last.subarray(0, cut);
+      // the records that are whole in the cut file (all but the final newline will do)
+      let whole = 0;
+      while (whole + 1 < files.length && cut >= files[whole + 1]!.length - 1) whole++;
+      if (cut < base.length - 1) expect(() => parseLabText(torn, 'x'), `cut at ${cut}`).toThrow(SimError);
+      else expect(asData(torn), `cut at ${cut}`).toEqual(labs[whole]);
+    }
   });
 });
 
