@@ -140,6 +140,20 @@ async function services(): Promise<Sandbox> {
 const TRACE = 'trace -i eth1 -s 192.168.1.2 -d 10.96.0.80 -p tcp --dport 80';
 const lines = (b: Buffer | string): string[] => b.toString().split('\n');
 
+/**
+ * Edits the rules line of SVC in `sb`'s lab file by hand: rule `n`'s destination ports become a
+ * string (nonsense to the tcp match). Returns the file's new text.
+ */
+function spoilRule(sb: Sandbox, n: number): string {
+  const l = lines(readFileSync(sb.state));
+  const at = l.findIndex((x) => x.includes('"svc 0"'));
+  const was = `"svc ${n}"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":`;
+  l[at] = l[at]!.replace(`${was}[80,80]`, `${was}"80:80"`);
+  const text = l.join('\n');
+  writeFileSync(sb.state, text);
+  return text;
+}
+
 describe('a long chain in the lab file', () => {
   it('has its frames on the line after its rules; a trace decodes the rules it needs and writes the rest back as they were', async () => {
     const sb = await services();
@@ -181,11 +195,7 @@ describe('a long chain in the lab file', () => {
 
   it('a rule edited into nonsense is refused when the walk reaches it, and the file is kept', async () => {
     const sb = await services();
-    const l = lines(readFileSync(sb.state));
-    const at = l.findIndex((x) => x.includes('"svc 0"'));
-    l[at] = l[at]!.replace('"svc 80"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":[80,80]', '"svc 80"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":"80:80"');
-    const text = l.join('\n');
-    writeFileSync(sb.state, text);
+    const text = spoilRule(sb, 80);
     const r = await sb.sh(TRACE);
     expect(r.rc).not.toBe(0);
     expect(r.stderr).toContain(`${sb.state}: the lab file is damaged`);
@@ -215,10 +225,7 @@ describe('a long chain in the lab file', () => {
 
   it('a rule edited by hand that the walk passes over is written back as it was, and found by the next full read', async () => {
     const sb = await services();
-    const l = lines(readFileSync(sb.state));
-    const at = l.findIndex((x) => x.includes('"svc 0"'));
-    l[at] = l[at]!.replace('"svc 3"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":[80,80]', '"svc 3"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":"80:80"');
-    writeFileSync(sb.state, l.join('\n'));
+    spoilRule(sb, 3);
     expect((await sb.sh(TRACE)).rc).toBe(0);
     expect(readFileSync(sb.state, 'utf8')).toContain('"dpts":"80:80"');
     const r = await sb.sh('iptables -S SVC');
@@ -247,10 +254,7 @@ describe('iptables-save of a lab read from the file', () => {
 
   it('a rule edited into nonsense stops it before it prints anything', async () => {
     const sb = await services();
-    const l = lines(readFileSync(sb.state));
-    const at = l.findIndex((x) => x.includes('"svc 0"'));
-    l[at] = l[at]!.replace('"svc 99"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":[80,80]', '"svc 99"}},{"name":"tcp","data":{"spts":[0,65535],"dpts":"80:80"');
-    writeFileSync(sb.state, l.join('\n'));
+    spoilRule(sb, 99);
     const r = await sb.sh('iptables-save');
     expect(r.rc).not.toBe(0);
     expect(r.stdout).toBe('');
