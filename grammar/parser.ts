@@ -123,6 +123,37 @@ export class IptablesParser extends EmbeddedActionsParser {
     this.performSelfAnalysis();
   }
 
+  /** while the grammar is recorded: the object between the parser and its class's prototype */
+  #recorder: object | undefined;
+
+  /**
+   * Chevrotain records the grammar (performSelfAnalysis) by putting recording versions of its DSL
+   * methods (CONSUME, SUBRULE, OR and their numbered twins, 86 of them) on the parser itself, and
+   * deletes them afterwards. By then V8 treats the parser as a prototype (Chevrotain's
+   * toFastProperties), and a delete from a prototype costs tens of microseconds: about 4 ms of
+   * every command's start-up. Here Chevrotain puts them on an object placed between the parser and
+   * its class's prototype, which one setPrototypeOf takes away again; then the parser is given fast
+   * properties again (without that, parsing the 110,000 lines of bench/'s kube-proxy dump took 15 %
+   * longer). Internal methods of Chevrotain 11: if they were renamed, these would not be called and
+   * its own would do the job.
+   */
+  enableRecording(): void {
+    const recorder = Object.create(Object.getPrototypeOf(this) as object) as object;
+    (EmbeddedActionsParser.prototype as unknown as { enableRecording(this: object): void }).enableRecording.call(recorder);
+    Object.setPrototypeOf(this, recorder);
+    this.#recorder = recorder;
+    (this as unknown as { RECORDING_PHASE: boolean }).RECORDING_PHASE = true;
+  }
+
+  disableRecording(): void {
+    (this as unknown as { RECORDING_PHASE: boolean }).RECORDING_PHASE = false;
+    if (this.#recorder && Object.getPrototypeOf(this) === this.#recorder) {
+      Object.setPrototypeOf(this, Object.getPrototypeOf(this.#recorder) as object);
+      fastProperties(this);
+    }
+    this.#recorder = undefined;
+  }
+
   // The alternatives of each OR are made once: built inside the rule they would be allocated again
   // for every word of every command line (Chevrotain's advice for hot rules).
   private readonly itemAlts = [
@@ -247,10 +278,21 @@ export class IptablesParser extends EmbeddedActionsParser {
   });
 }
 
+/**
+ * Has V8 give `o` fast properties again, by making it the prototype of an object and looking a
+ * property up through it (what Chevrotain's toFastProperties does before recording)
+ */
+function fastProperties(o: object): void {
+  function Fake(): void {}
+  Fake.prototype = o;
+  const fake = new (Fake as unknown as new () => { probe?: unknown })();
+  for (let i = 0; i < 2; i++) void fake.probe;
+}
+
 let instance: IptablesParser | undefined;
 
 export function getParser(): IptablesParser {
-  // self-analysis validations cost start-up time; the test suite runs them (grammar.test.ts)
+  // self-analysis validations cost start-up time; every test process (unbundled) runs them
   instance ??= new IptablesParser(process.env.IPTABLES_SIM_BUNDLED === '1');
   return instance;
 }
