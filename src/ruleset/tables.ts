@@ -89,6 +89,8 @@ interface StoredChains {
   insert(c: Chain, pos: number, rules: Rule[]): boolean;
   peek(c: Chain): Rule[];
   peekNaming(c: Chain, names: readonly string[]): Rule[];
+  /** peekNaming() of every chain of a table still in the lab file, to `each`, without making those that name none; false: not such a table */
+  naming(t: Table, names: readonly string[], each: (rules: Rule[]) => void): boolean;
   copy(t: Table): Table | null;
 }
 let stored: StoredChains | undefined;
@@ -173,12 +175,14 @@ export function builtinChains(table: TableName, t: Table): Chain[] {
  */
 export function referenceCounts(t: Table, only?: readonly string[]): Map<string, number> {
   const refs = new Map<string, number>();
-  for (const c of t.chains) {
-    for (const r of only && stored ? stored.peekNaming(c, only) : rulesOnce(c)) {
+  const count = (rules: Rule[]): void => {
+    for (const r of rules) {
       const j = jumpTarget(r);
       if (j !== undefined) refs.set(j, (refs.get(j) ?? 0) + 1);
     }
-  }
+  };
+  if (only && stored?.naming(t, only, count)) return refs;
+  for (const c of t.chains) count(only && stored ? stored.peekNaming(c, only) : rulesOnce(c));
   return refs;
 }
 
