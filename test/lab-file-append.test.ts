@@ -7,13 +7,13 @@
  * what a command uses is read, and what it reads is the same as when read whole. A chain made (-N)
  * or rules added to a long chain (-A, -I) leave the rest of the table, and the chain, in the file.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeLab, encodeLab, encodeLabFile, LAZY_MIN, setAppendPolicy } from '../src/state/lab-file.js';
 import { findChain, type Tables } from '../src/ruleset/tables.js';
 import { execute } from '../src/ruleset/execute.js';
 import { parseIptables } from '../src/cli/commands/iptables.js';
-import { parseLabText, readLab, setReadInParts, writeLabAtomic } from '../src/state/store.js';
+import { parseLabText, readLab, setReadInParts, stampBelieved, writeLabAtomic } from '../src/state/store.js';
 import { crc32 } from 'node:zlib';
 import { SimError } from '../src/errors.js';
 import { Sandbox } from './helpers/cli.js';
@@ -541,5 +541,90 @@ describe('rules added to a long chain still in the file (without decoding it)', 
     expect(rules).toHaveLength(LAZY_MIN + 36 + 3);
     expect(rules[0]!.matches.map((m) => m.name)).toEqual(['udp']);
     expect(rules[5]!.dst).toEqual({ addr: 0x0a080808, mask: 0xffffffff });
+  });
+});
+
+describe('the stamp of a big file whose lines were all checked (<lab>.checked)', () => {
+  const stampOf = (sb: Sandbox) => `${sb.state}.checked`;
+  /** the stamp written later than the file's last change, as it is when the write took a tick of the clock */
+  const notRacy = (sb: Sandbox): void => {
+    const st = statSync(sb.state);
+    utimesSync(stampOf(sb), st.atime, new Date(st.ctimeMs + 1000));
+  };
+  const SVC_JUMP = ['iptables', '-A', 'C9', '-j', 'C10'];
+
+  it('is written by a command that checked every line (a rule that jumps), with the file it wrote', async () => {
+    const { sb } = await manyChains();
+    expect(existsSync(stampOf(sb))).toBe(false);
+    expect((await runWith(APPEND_ALWAYS, sb, SVC_JUMP, '', true)).rc).toBe(0);
+    const st = statSync(sb.state, { bigint: true });
+    expect(JSON.parse(readFileSync(stampOf(sb), 'utf8'))).toEqual({ dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) });
+    notRacy(sb);
+    expect(stampBelieved(sb.state)).toBe(true);
+    // and again by the next change, which believed it (its lines were all checked before)
+    expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-N', 'NEWC'], '', true)).rc).toBe(0);
+    notRacy(sb);
+    expect(stampBelieved(sb.state)).toBe(true);
+  });
+
+  it('is not written, and an old one removed, by a change that did not check every line', async () => {
+    const { sb } = await manyChains();
+    expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-N', 'NEWC'], '', true)).rc).toBe(0);
+    expect(existsSync(stampOf(sb))).toBe(false);
+    expect((await runWith(APPEND_ALWAYS, sb, SVC_JUMP, '', true)).rc).toBe(0);
+    expect(existsSync(stampOf(sb))).toBe(true);
+    // (not believed: written in the same tick as the file, or a stamp of another file)
+    utimesSync(stampOf(sb), 0, 0);
+    expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-N', 'NEWD'], '', true)).rc).toBe(0);
+    expect(existsSync(stampOf(sb))).toBe(false);
+  });
+
+  it('is not believed once the file changed, even back to the same bytes and times, nor in the tick it was written', async () => {
+    const { sb } = await manyChains();
+    expect((await runWith(APPEND_ALWAYS, sb, SVC_JUMP, '', true)).rc).toBe(0);
+    notRacy(sb);
+    expect(stampBelieved(sb.state)).toBe(true);
+    const st = statSync(sb.state);
+    // the same bytes written again, the times set back: only the ctime tells, and it does
+    writeFileSync(sb.state, readFileSync(sb.state));
+    utimesSync(sb.state, st.atime, st.mtime);
+    expect(stampBelieved(sb.state)).toBe(false);
+    expect((await runWith(APPEND_ALWAYS, sb, SVC_JUMP, '', true)).rc).toBe(0);
+    notRacy(sb);
+    expect(stampBelieved(sb.state)).toBe(true);
+    // a stamp no later than the file's last change (the file may have changed after it in that tick)
+    const now = statSync(sb.state);
+    utimesSync(stampOf(sb), now.atime, new Date(now.ctimeMs - 1000));
+    expect(stampBelieved(sb.state)).toBe(false);
+    // not a stamp at all
+    writeFileSync(stampOf(sb), 'not json');
+    expect(stampBelieved(sb.state)).toBe(false);
+  });
+
+  it('believed, the lines are not read to believe the jump graph kept in the file; the change is the same', async () => {
+    const { file } = await manyChains();
+    const jump = (checked: boolean) => {
+      const parts = inParts(file);
+      const lab = parseLabText(parts.buf, 'x', { need: parts.need, checked });
+      execute(lab.hosts.router!.tables as Tables, parseIptables(['-A', 'C11', '-j', 'C12'], () => {}));
+      return { read: parts.read(), bytes: encodeLab(lab) };
+    };
+    const believed = jump(true);
+    const checked = jump(false);
+    expect(checked.read).toBe(file.length);
+    expect(believed.read).toBeLessThan(file.length / 2);
+    expect(believed.bytes.equals(checked.bytes)).toBe(true);
+  });
+
+  it('believed, a file edited by hand behind it is still found when the edited line is read', async () => {
+    const { file } = await manyChains();
+    // C11's comment changed, its line as long as before: only its checksum tells
+    const edited = Buffer.from(file.toString('latin1').replace('"c11-22"', '"c11-99"'), 'latin1');
+    const parts = inParts(edited);
+    const lab = parseLabText(parts.buf, 'x', { need: parts.need, checked: true });
+    const rules = findChain(lab.hosts.router!.tables.filter!, 'C11')!.rules;
+    expect(rules[0]!.matches).toContainEqual({ name: 'comment', data: { comment: 'c11-99' } });
+    // found edited: the lab was checked in full (every byte read), as a file without a stamp is
+    expect(parts.read()).toBe(edited.length);
   });
 });

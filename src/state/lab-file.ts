@@ -199,7 +199,20 @@ interface Source {
   /** the tables read from the file, and the chains made from them (placed again if the lines must be found by scanning) */
   dirs: TableDir[];
   pendings: Pending[];
+  /**
+   * every line was checked by the iptables-sim that wrote the file, which is as it left it (its
+   * stamp, see LabSource.checked): the lines need not be read to be believed
+   */
+  checked: boolean;
 }
+
+/** every live line of `src` is as its header says: checked here, or by its writer (src.checked) */
+function srcChecked(src: Source): boolean {
+  return src.sum === crc32 && !src.edited && !src.scanned && (src.checked || src.dirs.every((d) => d.checked));
+}
+
+/** while a lab is encoded: the files read whose lines it copies (or, appended to, leaves where they are) */
+let copiedFrom: Set<Source> | undefined;
 
 /** a long chain's rules being read one by one */
 interface Lazy {
@@ -826,6 +839,7 @@ const CLOSE = Buffer.from(']');
 /** the lines of a chain's rules (undefined: it has none), and tells `cols` their lengths */
 function writeChain(c: Chain, cols: Columns): Block | undefined {
   const p = pendingOf(c);
+  if (p) copiedFrom?.add(p.src);
   if (p?.inserts) {
     const b = writeInserted(c, p, cols);
     if (b) return b;
@@ -993,6 +1007,8 @@ export interface LabBytes {
   parts: Buffer[];
   /** undefined: the whole file; else the offset in the file read where `parts` go (its length) */
   appendAt: number | undefined;
+  /** every line of the file written was encoded now or is one of a file read whose lines were all checked */
+  checked: boolean;
 }
 
 /** the file a lab was read from (not enumerable: no copy or JSON of the lab sees it) */
@@ -1048,7 +1064,7 @@ function appendRecord(tables: TableLines[], head: Record<string, unknown>, to: S
   }
   // the header's own line number, last: the reader finds the newest header by it
   parts.push(...headerLine({ ...head, line: no }), NEWLINE);
-  return { parts, appendAt: size };
+  return { parts, appendAt: size, checked: false };
 }
 
 /**
@@ -1057,6 +1073,18 @@ function appendRecord(tables: TableLines[], head: Record<string, unknown>, to: S
  * and the lines that changed are few enough, a record to append to it.
  */
 export function encodeLabFile(lab: Lab, appendTo?: (origin: unknown) => boolean): LabBytes {
+  const copied = (copiedFrom = new Set());
+  try {
+    const out = encodeLines(lab, appendTo);
+    // (the lines of the file appended to are live in the new file: its chains' blocks name it)
+    out.checked = [...copied].every(srcChecked);
+    return out;
+  } finally {
+    copiedFrom = undefined;
+  }
+}
+
+function encodeLines(lab: Lab, appendTo?: (origin: unknown) => boolean): LabBytes {
   const tables: TableLines[] = [];
   const hosts: Record<string, unknown> = {};
   for (const [name, h] of Object.entries(lab.hosts)) {
@@ -1090,11 +1118,11 @@ export function encodeLabFile(lab: Lab, appendTo?: (origin: unknown) => boolean)
   for (const t of tables) for (const b of t.blocks) if (b.src) read.add(b.src);
   for (const src of read) {
     settleLayout(src);
-    if (src.scanned) return encodeLabFile(lab);
+    if (src.scanned) return encodeLines(lab);
   }
   const parts = [...headerLine(head), NEWLINE];
   for (const t of tables) for (const b of t.blocks) for (const piece of piecesOf(b)) pushMerged(parts, piece);
-  return { parts, appendAt: undefined };
+  return { parts, appendAt: undefined, checked: false };
 }
 
 /** The whole file's bytes for a lab. Chains whose rules were never read keep their stored line. */
@@ -1157,6 +1185,8 @@ class TableDir {
   readonly sumOff: Int32Array;
   /** some chain's lines are not where the header says */
   broken = false;
+  /** intact() found every chain's lines as the header says */
+  checked = false;
   /** the lengths of chain i's lines as read ([2i] rules, [2i + 1] frames): `num` changes as chains are written */
   private readonly readLens: Float64Array;
 
@@ -1248,6 +1278,7 @@ class TableDir {
    */
   intact(): boolean {
     const src = this.src;
+    if (src.checked) return (this.checked = !src.edited);
     settleLayout(src);
     for (let i = 0; i < this.size && !src.edited; i++) {
       const rulesLen = this.num[i * NUM + 3] as number;
@@ -1259,7 +1290,7 @@ class TableDir {
       const p = pendingOf(c);
       if (p) check(c, p);
     }
-    return !src.edited;
+    return (this.checked = !src.edited);
   }
   /**
    * The rules of each chain that may jump or go to one of `names`, as peekNaming() gives them, to
@@ -1276,10 +1307,12 @@ class TableDir {
         if (rulesLen === 0) continue;
         if (rulesLen > 0 && !this.readLens[2 * i + 1]) {
           const line = src.file.subarray(this.pos[i]!, this.pos[i]! + rulesLen);
-          if (src.sum(line) === sumAt(this.sums, this.sumOff[i]!)) {
+          // (a file stamped as checked: believed; the lines that name one are compared when decoded)
+          const checked = src.checked;
+          if (checked || src.sum(line) === sumAt(this.sums, this.sumOff[i]!)) {
             if (!namesIn(line, names)) continue;
-            // as verify() would find it: not compared again
-            pendingOf(this.chain(i))!.verified = true;
+            // compared as verify() would: not again
+            if (!checked) pendingOf(this.chain(i))!.verified = true;
           }
         }
       }
@@ -1324,6 +1357,7 @@ class TableDir {
    * that follow each other in the file (a file laid out as its header says).
    */
   blocks(from: number, to: number, out: TableLines): void {
+    copiedFrom?.add(this.src);
     let first = -1;
     let at = 0;
     let end = 0;
@@ -1630,7 +1664,8 @@ function readTables(data: unknown, src: Source, trusted: boolean, start: number,
           column: reach,
           nameAt: (i) => d.nameAt(i),
           // lines found where the header puts them (not scanned), none edited
-          verify: () => !src.scanned && d.intact(),
+          // (all the file's tables: a writer that checked them all stamps the file as checked)
+          verify: () => !src.scanned && src.dirs.every((x) => x.intact()),
           intact: () => !src.edited,
         });
       }
@@ -1649,6 +1684,12 @@ export interface LabSource {
    * and the lines of the chains something reads.
    */
   need?: Need;
+  /**
+   * The file is as an iptables-sim that had checked all its lines left it (store.ts keeps a stamp
+   * of it next to the file): its lines are believed without being read, until one read says
+   * otherwise.
+   */
+  checked?: boolean;
 }
 
 /**
@@ -1687,7 +1728,7 @@ export function decodeLab(buf: Buffer, onEdited: () => void, from: LabSource = {
   }
   const sum = version === 2 ? fnv : crc32;
   const dirs: TableDir[] = [];
-  const src: Source = { file: buf, sum, onEdited, edited: false, scanned: undefined, origin, headLen: 0, lastLine: 1, appendable: false, need, lazyLayout: lazy, dirs, pendings: [] };
+  const src: Source = { file: buf, sum, onEdited, edited: false, scanned: undefined, origin, headLen: 0, lastLine: 1, appendable: false, need, lazyLayout: lazy, dirs, pendings: [], checked: false };
   const pendings: Pending[] = [];
   const chains: Chain[] = [];
   let trusted: boolean;
@@ -1763,6 +1804,8 @@ export function decodeLab(buf: Buffer, onEdited: () => void, from: LabSource = {
       for (const p of pendings) p.place(src.scanned.at, src.scanned.end);
     }
   }
+  // (a stamp vouches for the file as its writer left it: laid out as its newest header says)
+  src.checked = from.checked === true && version !== 2 && trusted && exact;
   if (isObj(data)) Object.defineProperty(data, SOURCE, { value: src, writable: true, configurable: true, enumerable: false });
   return {
     data,
