@@ -65,6 +65,8 @@ export interface StoredReach {
   column: string;
   /** chain i's name */
   nameAt(i: number): unknown;
+  /** the index of the (last) chain named `name` among those of the column, -1 if none */
+  indexOf(name: string): number;
   /** the chains' rules are as the file had them when it was written (checks them all, once) */
   verify(): boolean;
   /** no chain was found edited by hand since the file was read (the column may be written back) */
@@ -89,24 +91,47 @@ export function copyGraph(from: Table, to: Table): void {
   if (s) stored.set(to, s);
 }
 
-/** the reach of each chain as a StoredReach column; undefined when none is known */
-function readColumn(table: TableName, s: StoredReach): Map<string, Reach> | undefined {
-  const bases = BUILTIN_CHAINS[table];
-  const sets = new Map<number, Set<string>>();
-  const reach = new Map<string, Reach>();
-  const col = s.column;
-  for (let i = 0; 2 * i + 1 < col.length; i++) {
-    if (col[2 * i + 1] === '-' && col[2 * i + 2] === '-') continue;
-    const mask = REACH_DIGITS.indexOf(col[2 * i + 1]!);
-    const depth = REACH_DIGITS.indexOf(col[2 * i + 2]!);
-    const name = s.nameAt(i);
-    if (mask <= 0 || mask >= 1 << bases.length || depth < 1 || depth > JUMP_STACK_SIZE || typeof name !== 'string') return undefined;
-    let hooks = sets.get(mask);
-    // (the sets are shared: a Reach's hooks are never changed, only replaced)
-    if (!hooks) sets.set(mask, (hooks = new Set(bases.filter((_, k) => mask & (1 << k)))));
-    reach.set(name, { hooks, depth });
+/**
+ * A StoredReach column as the graph reads it: each chain's reach decoded from its two characters
+ * when first asked for (a kube-proxy table's 40,000 chains are not all asked about), by the chain's
+ * index in the column. Undefined when the column says what no graph can (checked in one pass).
+ */
+class KeptColumn {
+  /** the hook sets, by mask (shared: a Reach's hooks are never changed, only replaced) */
+  private readonly sets = new Map<number, Set<string>>();
+
+  private constructor(
+    private readonly table: TableName,
+    readonly s: StoredReach,
+  ) {}
+
+  static of(table: TableName, s: StoredReach): KeptColumn | undefined {
+    const col = s.column;
+    const masks = 1 << BUILTIN_CHAINS[table].length;
+    for (let i = 1; i < col.length; i += 2) {
+      if (col[i] === '-' && col[i + 1] === '-') continue;
+      const mask = REACH_DIGITS.indexOf(col[i]!);
+      const depth = REACH_DIGITS.indexOf(col[i + 1]!);
+      if (mask <= 0 || mask >= masks || depth < 1 || depth > JUMP_STACK_SIZE || typeof s.nameAt((i - 1) / 2) !== 'string') return undefined;
+    }
+    return new KeptColumn(table, s);
   }
-  return reach;
+
+  /** chains in the column */
+  get size(): number {
+    return (this.s.column.length - 1) / 2;
+  }
+
+  /** the reach the column gives the chain named `name` (undefined: none, or no such chain) */
+  get(name: string): Reach | undefined {
+    const i = this.s.indexOf(name);
+    const col = this.s.column;
+    if (i < 0 || col[2 * i + 1] === '-') return undefined;
+    const mask = REACH_DIGITS.indexOf(col[2 * i + 1]!);
+    let hooks = this.sets.get(mask);
+    if (!hooks) this.sets.set(mask, (hooks = new Set(BUILTIN_CHAINS[this.table].filter((_, k) => mask & (1 << k)))));
+    return { hooks, depth: REACH_DIGITS.indexOf(col[2 * i + 2]!) };
+  }
 }
 
 /**
@@ -115,7 +140,7 @@ function readColumn(table: TableName, s: StoredReach): Map<string, Reach> | unde
  */
 export function reachColumn(t: Table, n: number, nameAt: (i: number) => unknown, asRead = false): string | undefined {
   const g = graphs.get(t);
-  if (g) return g.column(n, nameAt);
+  if (g) return g.column(n, nameAt, asRead);
   const s = stored.get(t);
   const had = s ? (s.column.length - 1) / 2 : 0;
   if (!s || !s.intact() || had > n) return undefined;
@@ -136,7 +161,9 @@ export function loosenGraph(t: Table | undefined): void {
 }
 
 export class JumpGraph {
+  /** each chain's reach: as built or changed here; for the others, as the lab file kept it (`kept`) */
   private readonly reach: Map<string, Reach>;
+  private readonly kept: KeptColumn | undefined;
   /** a loop or an over-deep path already present (a hand-edited lab): answers are not trusted */
   readonly broken: boolean;
   /** jumps were removed since it was built: chains may be reached from fewer hooks, less deep */
@@ -145,12 +172,13 @@ export class JumpGraph {
   private constructor(
     private readonly table: TableName,
     private readonly t: Table,
-    kept?: { reach: Map<string, Reach>; over: boolean },
+    from?: { reach: Map<string, Reach>; kept: KeptColumn | undefined; over: boolean },
   ) {
-    this.reach = kept?.reach ?? new Map();
+    this.reach = from?.reach ?? new Map();
+    this.kept = from?.kept;
     this.broken = false;
-    if (kept) {
-      this.over = kept.over;
+    if (from) {
+      this.over = from.over;
       return;
     }
     const sources = t.chains.filter((c) => isBuiltin(table, c.name) && c.created);
@@ -165,7 +193,7 @@ export class JumpGraph {
 
   /** the same graph for a copy of its table (a Reach is never changed, only replaced: shared) */
   copyFor(t: Table): JumpGraph {
-    return new JumpGraph(this.table, t, { reach: new Map(this.reach), over: this.over });
+    return new JumpGraph(this.table, t, { reach: new Map(this.reach), kept: this.kept, over: this.over });
   }
 
   /** the graph of `t`: the one known, else the one the lab file kept, else built now */
@@ -173,8 +201,8 @@ export class JumpGraph {
     let g = graphs.get(t);
     if (!g) {
       const s = stored.get(t);
-      const reach = s && s.verify() ? readColumn(table, s) : undefined;
-      g = new JumpGraph(table, t, reach && { reach, over: s!.column[0] === OVER });
+      const kept = s && s.verify() ? KeptColumn.of(table, s) : undefined;
+      g = new JumpGraph(table, t, kept && { reach: new Map(), kept, over: s!.column[0] === OVER });
       graphs.set(t, g);
     }
     return g;
@@ -188,8 +216,12 @@ export class JumpGraph {
   /** the base chains `chain` is reached from, in hook order */
   hooksOf(chain: string): string[] {
     if (isBuiltin(this.table, chain)) return [chain];
-    const h = this.reach.get(chain)?.hooks;
+    const h = this.reachOf(chain)?.hooks;
     return h ? BUILTIN_CHAINS[this.table].filter((b) => h.has(b)) : [];
+  }
+
+  private reachOf(chain: string): Reach | undefined {
+    return this.reach.get(chain) ?? this.kept?.get(chain);
   }
 
   /** adding `rules` to `chain` (which becomes a created base chain if it is one) */
@@ -203,7 +235,7 @@ export class JumpGraph {
     const start: [Chain, Reach][] = [];
     if (builtin && !chain.created) start.push([chain, { hooks: new Set([chain.name]), depth: 1 }]);
     else {
-      const own = builtin ? { hooks: new Set([chain.name]), depth: 1 } : this.reach.get(chain.name);
+      const own = builtin ? { hooks: new Set([chain.name]), depth: 1 } : this.reachOf(chain.name);
       for (let i = 0; own && i < targets.length; i++) {
         const next = findChain(this.t, targets[i]!);
         if (next && !isBuiltin(this.table, targets[i]!)) start.push([next, { hooks: own.hooks, depth: own.depth + 1 }]);
@@ -214,25 +246,43 @@ export class JumpGraph {
     return this.propagate(start, { chain: chain.name, targets });
   }
 
-  /** the column that stores this graph (see REACH_DIGITS); undefined when it is broken */
-  column(n: number, nameAt: (i: number) => unknown): string | undefined {
+  /**
+   * The column that stores this graph (see REACH_DIGITS); undefined when it is broken. `asRead`:
+   * the first chains are those of the column kept in the lab file, in its order (the writer knows),
+   * so that column is copied with the chains changed here written over it.
+   */
+  column(n: number, nameAt: (i: number) => unknown, asRead = false): string | undefined {
     if (this.broken) return undefined;
-    const bases = BUILTIN_CHAINS[this.table];
+    const kept = this.kept;
+    if (asRead && kept && kept.size <= n) {
+      const out = (kept.s.column.slice(1) + '--'.repeat(n - kept.size)).split('');
+      for (const [name, r] of this.reach) {
+        let i = kept.s.indexOf(name);
+        // (a chain made since: after those of the column; the last of that name, as lookups find)
+        if (i < 0) for (let k = n - 1; k >= kept.size && i < 0; k--) if (nameAt(k) === name) i = k;
+        if (i < 0) continue;
+        const digits = this.digits(r);
+        out[2 * i] = digits[0]!;
+        out[2 * i + 1] = digits[1]!;
+      }
+      return (this.over ? OVER : EXACT) + out.join('');
+    }
     let out = this.over ? OVER : EXACT;
     for (let i = 0; i < n; i++) {
       const name = nameAt(i);
-      const r = typeof name === 'string' ? this.reach.get(name) : undefined;
-      if (!r) {
-        out += '--';
-        continue;
-      }
-      let mask = 0;
-      bases.forEach((b, k) => {
-        if (r.hooks.has(b)) mask |= 1 << k;
-      });
-      out += REACH_DIGITS[mask]! + REACH_DIGITS[r.depth]!;
+      const r = typeof name === 'string' ? this.reachOf(name) : undefined;
+      out += r ? this.digits(r) : '--';
     }
     return out;
+  }
+
+  /** a chain's two characters in the column */
+  private digits(r: Reach): string {
+    let mask = 0;
+    BUILTIN_CHAINS[this.table].forEach((b, k) => {
+      if (r.hooks.has(b)) mask |= 1 << k;
+    });
+    return REACH_DIGITS[mask]! + REACH_DIGITS[r.depth]!;
   }
 
   commit(plan: GraphPlan): void {
@@ -254,7 +304,7 @@ export class JumpGraph {
     };
     while (work.length) {
       const [c, offered] = work.pop()!;
-      const had = next.get(c.name) ?? this.reach.get(c.name);
+      const had = next.get(c.name) ?? this.reachOf(c.name);
       let gained: string[] | undefined;
       for (const h of offered.hooks) if (!had?.hooks.has(h)) (gained ??= []).push(h);
       if (had && !gained && offered.depth <= had.depth) continue;

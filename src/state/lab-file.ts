@@ -1455,6 +1455,11 @@ class TableDir {
   /** findChain() without making the other chains (the last of that name, as findChain's index has it) */
   find(name: string): Chain | undefined {
     for (let k = this.added.length - 1; k >= 0; k--) if (this.added[k]!.name === name) return this.added[k];
+    const i = this.indexOf(name);
+    return i < 0 ? undefined : this.chain(i);
+  }
+  /** the index of the last chain read named `name` (-1: none), without making it */
+  indexOf(name: string): number {
     let i = this.index ? this.index.get(name) : this.found.get(name);
     if (i === undefined) {
       if (this.index || this.found.size < 16) {
@@ -1467,7 +1472,7 @@ class TableDir {
         i = this.index.get(name) ?? -1;
       }
     }
-    return i < 0 ? undefined : this.chain(i);
+    return i;
   }
   /** whether any chain is created (a base chain the kernel has), without making them */
   anyCreated(): boolean {
@@ -1663,6 +1668,7 @@ function readTables(data: unknown, src: Source, trusted: boolean, start: number,
         storeReach(t as unknown as Table, {
           column: reach,
           nameAt: (i) => d.nameAt(i),
+          indexOf: (name) => d.indexOf(name),
           // lines found where the header puts them (not scanned), none edited
           // (all the file's tables: a writer that checked them all stamps the file as checked)
           verify: () => !src.scanned && src.dirs.every((x) => x.intact()),
