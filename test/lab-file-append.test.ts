@@ -8,7 +8,7 @@
  * or rules added to a long chain (-A, -I) leave the rest of the table, and the chain, in the file.
  */
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeLab, encodeLab, encodeLabFile, LAZY_MIN, setAppendPolicy } from '../src/state/lab-file.js';
 import { findChain, type Tables } from '../src/ruleset/tables.js';
 import { execute } from '../src/ruleset/execute.js';
@@ -472,10 +472,21 @@ describe('labs read in parts by one process', () => {
 });
 
 describe('rules added to a long chain still in the file (without decoding it)', () => {
-  /** a command on LONG (a chain with a frames line) and what reads it */
-  function longCommand(g: Gen, n: number): string[] {
+  /** a rule LONG had from the start (manyChains()), as a command line gives it */
+  const original = (i: number): string[] => ['-s', `10.0.${i}.0/24`, '-m', 'comment', '--comment', `long ${i}`, '-j', 'DROP'];
+
+  /** a command on LONG (a chain with a frames line) and what reads it; `added`: rules added so far */
+  function longCommand(g: Gen, n: number, added: string[][]): string[] {
     const rule = [`-s`, `10.${g.int(3)}.${g.int(200)}.0/24`, ...(g.chance(0.5) ? ['-p', 'tcp', '--dport', String(g.pick([22, 80]))] : []), '-m', 'comment', '--comment', `r${g.int(1000)}`, '-j', g.pick(['DROP', 'ACCEPT', 'RETURN', 'C5'])];
-    switch (g.int(10)) {
+    // -D and -C with a rule that is there (or was: deleted since), or one of the first ones
+    const there = (): string[] => (added.length && g.chance(0.6) ? g.pick(added) : original(g.int(LAZY_MIN + 40)));
+    switch (g.int(13)) {
+      case 10:
+        return ['iptables', '-D', 'LONG', ...there()];
+      case 11:
+        return ['iptables', '-C', 'LONG', ...there()];
+      case 12:
+        return ['iptables', '-D', 'LONG', ...there(), '-v'];
       case 0:
       case 1:
         return ['iptables', '-A', 'LONG', ...rule];
@@ -507,13 +518,17 @@ describe('rules added to a long chain still in the file (without decoding it)', 
       const b = new Sandbox();
       writeFileSync(b.state, a.file);
       let n = LAZY_MIN + 36;
-      for (let i = 0; i < 30; i++) {
-        const argv = longCommand(g, n);
+      const added: string[][] = [];
+      for (let i = 0; i < 40; i++) {
+        const argv = longCommand(g, n, added);
         const x = await runWith(set === 2 ? NEVER : APPEND_ALWAYS, a.sb, argv, '', set !== 1);
         writeFileSync(b.state, JSON.stringify(b.lab()));
         const y = await runWith(NEVER, b, argv);
         expect(x, argv.join(' ')).toEqual(y);
-        if (y.rc === 0 && (argv[1] === '-A' || argv[1] === '-I')) n++;
+        if (y.rc === 0 && (argv[1] === '-A' || argv[1] === '-I')) {
+          n++;
+          added.push(argv.slice(argv[1] === '-I' ? 4 : 3));
+        }
         if (y.rc === 0 && argv[1] === '-D') n--;
       }
       expect(a.sb.lab()).toEqual(b.lab());
@@ -541,6 +556,57 @@ describe('rules added to a long chain still in the file (without decoding it)', 
     expect(rules).toHaveLength(LAZY_MIN + 36 + 3);
     expect(rules[0]!.matches.map((m) => m.name)).toEqual(['udp']);
     expect(rules[5]!.dst).toEqual({ addr: 0x0a080808, mask: 0xffffffff });
+  });
+});
+
+describe('rules deleted from a long chain still in the file (without decoding it)', () => {
+  /** LONG's frames line (the line after its rules), as JSON */
+  const framesOf = (file: Buffer) => {
+    const lines = file.toString('utf8').split('\n');
+    return JSON.parse(lines[lines.findIndex((l) => l.includes('"long 0"')) + 1]!) as { matches: string[]; targets: string[] };
+  };
+
+  it('-C and -D with a rule find it decoding only the rules that hold its names; -D leaves the chain undecoded', async () => {
+    const { file } = await manyChains();
+    const parts = inParts(file);
+    const lab = parseLabText(parts.buf, 'x', { need: parts.need });
+    const whole = JSON.parse(JSON.stringify(parseLabText(file, 'y'))) as ReturnType<typeof readLab>;
+    const parse = vi.spyOn(JSON, 'parse');
+    let parsed: number;
+    try {
+      for (const words of [['-C', 'LONG', '-s', '10.0.7.0/24', '-m', 'comment', '--comment', 'long 7', '-j', 'DROP'], ['-D', 'LONG', '-s', '10.0.5.0/24', '-m', 'comment', '--comment', 'long 5', '-j', 'DROP']]) {
+        execute(lab.hosts.router!.tables as Tables, parseIptables(words, () => {}));
+      }
+      parsed = parse.mock.calls.length;
+    } finally {
+      parse.mockRestore();
+    }
+    // every rule holds "DROP" and "comment": found by the rules before them (8 and 6), not by
+    // decoding all LAZY_MIN + 36 of them (and the frames line, and the header of LONG's lines)
+    expect(parsed).toBeLessThan(20);
+    execute(whole.hosts.router!.tables as Tables, parseIptables(['-D', 'LONG', '-s', '10.0.5.0/24', '-m', 'comment', '--comment', 'long 5', '-j', 'DROP'], () => {}));
+    const long = findChain(lab.hosts.router!.tables.filter!, 'LONG')!;
+    expect(Object.getOwnPropertyDescriptor(long, 'rules')!.get, 'LONG still undecoded').toBeDefined();
+    const written = encodeLab(lab);
+    expect(JSON.parse(JSON.stringify(parseLabText(written, 'z')))).toEqual(JSON.parse(JSON.stringify(whole)));
+    const names = (f: Buffer) => (({ matches, targets }) => ({ matches, targets }))(framesOf(f));
+    expect(names(written)).toEqual(names(file));
+    // gone (asked again: through the rules, decoded with the deletion in its place)
+    expect(() => execute(lab.hosts.router!.tables as Tables, parseIptables(['-C', 'LONG', '-s', '10.0.5.0/24', '-m', 'comment', '--comment', 'long 5', '-j', 'DROP'], () => {}))).toThrow(/Bad rule/);
+    expect(long.rules).toHaveLength(LAZY_MIN + 35);
+  });
+
+  it('-D of the only rule that uses an extension: the chain is decoded, its list of extensions without it', async () => {
+    const { sb } = await manyChains();
+    expect((await runWith(NEVER, sb, ['iptables', '-I', 'LONG', '3', '-p', 'udp', '-m', 'udp', '--dport', '53', '-m', 'comment', '--comment', 'dns', '-j', 'ACCEPT'])).rc).toBe(0);
+    const file = readFileSync(sb.state);
+    expect(framesOf(file).matches).toEqual(['comment', 'udp']);
+    const parts = inParts(file);
+    const lab = parseLabText(parts.buf, 'x', { need: parts.need });
+    execute(lab.hosts.router!.tables as Tables, parseIptables(['-D', 'LONG', '-p', 'udp', '-m', 'udp', '--dport', '53', '-m', 'comment', '--comment', 'dns', '-j', 'ACCEPT'], () => {}));
+    const written = encodeLab(lab);
+    expect(framesOf(written).matches).toEqual(['comment']);
+    expect(chainOf(parseLabText(written, 'z'), 'LONG').rules).toHaveLength(LAZY_MIN + 36);
   });
 });
 

@@ -19,12 +19,14 @@ import {
   allocHandle,
   chainRenamed,
   findChain,
+  findRule,
   insertRules,
   isBuiltin,
   isTableName,
   newTable,
   referenceCount,
   referenceCounts,
+  removeRule,
   ruleCount,
   userChainsSorted,
   type Chain,
@@ -477,10 +479,12 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       if (!c) throw new NftError('Bad rule (does a matching rule exist in that chain?)');
       for (const rule of cmd.rules) {
         const key = ruleKey(rule, table, c.name);
-        const i = c.rules.findIndex((r) => sameShape(r, rule) && ruleKey(r, table, c.name) === key);
-        if (i < 0) throw new NftError('Bad rule (does a matching rule exist in that chain?)');
-        if (verbose) stdout += printRuleVerbose(c.rules[i]!, table, c.name, cmd.family);
-        if (cmd.command === CMD.DELETE) c.rules.splice(i, 1);
+        const target = targetName(rule.target);
+        const names = [...(target ? [target] : []), ...rule.matches.map((m) => m.name)];
+        const found = findRule(c, names, (r) => sameShape(r, rule) && ruleKey(r, table, c.name) === key);
+        if (!found) throw new NftError('Bad rule (does a matching rule exist in that chain?)');
+        if (verbose) stdout += printRuleVerbose(found.rule, table, c.name, cmd.family);
+        if (cmd.command === CMD.DELETE) removeRule(c, found.pos, found.rule);
       }
       if (cmd.command === CMD.DELETE) graph = cmd.rules.some((r) => jumpTarget(r) !== undefined) ? 'loosen' : 'keep';
       break;

@@ -89,6 +89,10 @@ interface StoredChains {
   insert(c: Chain, pos: number, rules: Rule[]): boolean;
   peek(c: Chain): Rule[];
   peekNaming(c: Chain, names: readonly string[]): Rule[];
+  /** the first rule of `c` that `same` accepts among those that hold all of `names`, without decoding a long chain; null: not such a chain */
+  findRule(c: Chain, names: readonly string[], same: (r: Rule) => boolean): { pos: number; rule: Rule } | undefined | null;
+  /** deletes that rule without decoding the chain; false: not a chain the lab file can do that for */
+  remove(c: Chain, pos: number, rule: Rule): boolean;
   /** peekNaming() of every chain of a table still in the lab file, to `each`, without making those that name none; false: not such a table */
   naming(t: Table, names: readonly string[], each: (rules: Rule[]) => void): boolean;
   copy(t: Table): Table | null;
@@ -139,6 +143,23 @@ export function addChain(t: Table, c: Chain): void {
 /** how many rules `c` has (a long chain still in the lab file is not decoded for it) */
 export function ruleCount(c: Chain): number {
   return stored ? stored.count(c) : c.rules.length;
+}
+
+/**
+ * The first rule of `c` that `same` accepts, and its index (-C, -D). `names`: strings any such rule
+ * holds (its target's name, its matches'), by which a long chain still in the lab file is searched
+ * without being decoded.
+ */
+export function findRule(c: Chain, names: readonly string[], same: (r: Rule) => boolean): { pos: number; rule: Rule } | undefined {
+  const f = stored ? stored.findRule(c, names, same) : null;
+  if (f !== null) return f;
+  const pos = c.rules.findIndex(same);
+  return pos < 0 ? undefined : { pos, rule: c.rules[pos]! };
+}
+
+/** deletes rule `pos` of `c`, `rule` (found by findRule()) */
+export function removeRule(c: Chain, pos: number, rule: Rule): void {
+  if (!stored?.remove(c, pos, rule)) c.rules.splice(pos, 1);
 }
 
 /** adds `rules` to `c` before its rule at `pos` (0-based; its length: at the end), in that order */

@@ -231,9 +231,9 @@ class Pending {
   verified = false;
   /**
    * rules added to a long chain without decoding it (-A, -I), in the order they were: each at
-   * its position in the rules as they were then
+   * its position in the rules as they were then; or the one rule deleted (-D with a rule: `del` 1)
    */
-  inserts: { pos: number; rules: Rule[] }[] | undefined = undefined;
+  inserts: { pos: number; rules: Rule[]; del?: number }[] | undefined = undefined;
   /** check() found every rule of a long chain as its frames line says (the file does not change) */
   rulesChecked = false;
   /** undefined: not tried; null: the frames do not fit the rules (the chain is decoded whole) */
@@ -467,7 +467,7 @@ function parseRules(c: Chain, p: Pending): Rule[] {
   }
   // rules already decoded one by one stay the objects the walk counted on
   if (p.lazy && Array.isArray(rules)) for (const [i, r] of p.lazy.decoded) rules[i] = r;
-  if (p.inserts && Array.isArray(rules)) for (const { pos, rules: added } of p.inserts) rules.splice(pos, 0, ...added);
+  if (p.inserts && Array.isArray(rules)) for (const { pos, rules: added, del } of p.inserts) rules.splice(pos, del ?? 0, ...added);
   return rules;
 }
 
@@ -548,7 +548,7 @@ function countRules(c: Chain): number {
   const u = untouchedLong(c);
   if (!u) return c.rules.length;
   let n = u.lz.offsets.length;
-  for (const { rules } of u.p.inserts ?? []) n += rules.length;
+  for (const { rules, del } of u.p.inserts ?? []) n += rules.length - (del ?? 0);
   return n;
 }
 
@@ -557,6 +557,96 @@ function insertRules(c: Chain, pos: number, rules: Rule[]): boolean {
   const u = untouchedLong(c);
   if (!u || pos < 0 || pos > countRules(c)) return false;
   (u.p.inserts ??= []).push({ pos, rules });
+  return true;
+}
+
+/** the index of the rule of a long chain whose text holds file offset `at` */
+function ruleAt(lz: Lazy, at: number): number {
+  let lo = 0;
+  let hi = lz.offsets.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (lz.offsets[mid]! <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** rule `pos` of a long chain, checked and decoded alone and not kept; undefined when its text is not as written */
+function peekRule(p: Pending, lz: Lazy, pos: number): Rule | undefined {
+  if (!ruleIntact(p.src, lz, pos)) {
+    edited(p);
+    return undefined;
+  }
+  try {
+    return JSON.parse(p.src.file.toString('utf8', lz.offsets[pos]!, lz.offsets[pos]! + lz.words[pos * LAZY_STRIDE]!)) as Rule;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Each rule of a long chain still in the file whose text holds the JSON texts of all of `names`
+ * (the first one searched for), in order, to `each`, decoded alone, until it returns true; false
+ * when a rule's text is not as written (the caller then goes through the chain's rules).
+ */
+function rulesHolding(p: Pending, lz: Lazy, names: readonly string[], each: (pos: number, rule: Rule) => boolean): boolean {
+  const line = p.src.file.subarray(p.at, p.end);
+  const texts = names.map((n) => Buffer.from(JSON.stringify(n)));
+  for (let from = 0; ; ) {
+    const at = line.indexOf(texts[0]!, from);
+    if (at < 0) return true;
+    const pos = ruleAt(lz, p.at + at);
+    const start = lz.offsets[pos]! - p.at;
+    const end = start + lz.words[pos * LAZY_STRIDE]!;
+    from = Math.max(end, at + 1);
+    const text = line.subarray(start, end);
+    if (at + texts[0]!.length > end || !texts.every((t) => text.indexOf(t) >= 0)) continue;
+    const rule = peekRule(p, lz, pos);
+    if (!rule) return false;
+    if (each(pos, rule)) return true;
+  }
+}
+
+/**
+ * -C and -D with a rule, on a long chain still in the file no rule was decoded from: the first
+ * rule `same` accepts among those whose text holds the JSON texts of `names` (what any rule equal to
+ * the one asked for holds: its target's name first, then its matches'), each decoded alone.
+ * Undefined: none; null: not such a chain (the caller goes through its rules).
+ */
+function findRule(c: Chain, names: readonly string[], same: (r: Rule) => boolean): { pos: number; rule: Rule } | undefined | null {
+  const u = untouchedLong(c);
+  if (!u || u.p.inserts || !names.length) return null;
+  let found: { pos: number; rule: Rule } | undefined;
+  const ok = rulesHolding(u.p, u.lz, names, (pos, rule) => {
+    if (same(rule)) found = { pos, rule };
+    return found !== undefined;
+  });
+  return ok && pendingOf(c) === u.p ? found : null;
+}
+
+/**
+ * Deletes rule `pos` (`rule`, found by findRule()) of a long chain still in the file without
+ * decoding it: written as -A and -I are (writeInserted()). False when that cannot be, among others
+ * when the chain's list of extensions would change: each of the rule's must be another rule's too.
+ */
+function removeRule(c: Chain, pos: number, rule: Rule): boolean {
+  const u = untouchedLong(c);
+  if (!u || u.p.inserts || pos < 0 || pos >= u.lz.offsets.length) return false;
+  const { matches, targets } = extensionNames([rule]);
+  const used = (name: string, isTarget: boolean): boolean => {
+    let seen = false;
+    let tries = 0;
+    const ok = rulesHolding(u.p, u.lz, [name], (k, r) => {
+      seen = k !== pos && (isTarget ? r.target?.kind === 'ext' && r.target.name === name : r.matches.some((m) => m.name === name));
+      // (a name found only in comments, rule after rule: the chain is decoded instead)
+      return seen || ++tries >= 64;
+    });
+    return ok && seen;
+  };
+  if (!matches.every((m) => used(m, false)) || !targets.every((t) => used(t, true))) return false;
+  if (pendingOf(c) !== u.p) return false;
+  u.p.inserts = [{ pos, rules: [], del: 1 }];
   return true;
 }
 
@@ -780,8 +870,9 @@ function v2LineSum(p: Pending): number {
 }
 
 /**
- * The lines of a long chain still in the file with rules added (insertRules()): the rules read
- * copied as they are (checked first), the added ones encoded, the frames made from both.
+ * The lines of a long chain still in the file with rules added (insertRules()) or one deleted
+ * (removeRule()): the rules read copied as they are (checked first), the added ones encoded, the
+ * frames made from both.
  * Undefined when that cannot be (the chain is then decoded and written whole).
  */
 function writeInserted(c: Chain, p: Pending, cols: Columns): Block | undefined {
@@ -792,7 +883,7 @@ function writeInserted(c: Chain, p: Pending, cols: Columns): Block | undefined {
   const { offsets, words } = u.lz;
   // the rules in order: a number for a rule read (its position), the added rules themselves
   const order: (number | Rule)[] = Array.from(offsets, (_, i) => i);
-  for (const { pos, rules } of p.inserts!) order.splice(pos, 0, ...rules);
+  for (const { pos, rules, del } of p.inserts!) order.splice(pos, del ?? 0, ...rules);
   if (order.length > LAZY_MAX) return undefined;
   const f = p.src.file;
   const frames = new Uint32Array(order.length * LAZY_STRIDE);
@@ -1537,6 +1628,8 @@ setStoredChains({
   insert: insertRules,
   peek: peekRules,
   peekNaming,
+  findRule,
+  remove: removeRule,
   naming(t, names, each) {
     const d = dirOf(t);
     if (!d) return false;
