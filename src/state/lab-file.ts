@@ -435,10 +435,15 @@ function peekNaming(c: Chain, names: readonly string[]): Rule[] {
   return peekRules(c);
 }
 
+/** the JSON texts of `names` (kept for the last list asked for) */
+function jsonTexts(names: readonly string[]): Buffer[] {
+  if (needles?.names !== names) needles = { names, texts: names.map((n) => Buffer.from(JSON.stringify(n))) };
+  return needles.texts;
+}
+
 /** whether a rules line, as written, may jump or go to one of `names` (holds the JSON text of one) */
 function namesIn(line: Buffer, names: readonly string[]): boolean {
-  if (needles?.names !== names) needles = { names, texts: names.map((n) => Buffer.from(JSON.stringify(n))) };
-  return needles.texts.some((t) => line.indexOf(t) >= 0);
+  return jsonTexts(names).some((t) => line.indexOf(t) >= 0);
 }
 
 /** compares `p`'s lines with what line 1 says of them (a long chain: each rule with its own checksum) */
@@ -592,7 +597,7 @@ function peekRule(p: Pending, lz: Lazy, pos: number): Rule | undefined {
  */
 function rulesHolding(p: Pending, lz: Lazy, names: readonly string[], each: (pos: number, rule: Rule) => boolean): boolean {
   const line = p.src.file.subarray(p.at, p.end);
-  const texts = names.map((n) => Buffer.from(JSON.stringify(n)));
+  const texts = jsonTexts(names);
   for (let from = 0; ; ) {
     const at = line.indexOf(texts[0]!, from);
     if (at < 0) return true;
@@ -1372,16 +1377,24 @@ class TableDir {
     if (src.checked) return (this.checked = !src.edited);
     settleLayout(src);
     for (let i = 0; i < this.size && !src.edited; i++) {
-      const rulesLen = this.num[i * NUM + 3] as number;
-      if (rulesLen <= 0) continue;
-      const had = this.madeAt(i);
-      if (!had && !(this.num[i * NUM + 4] as number) && src.sum(src.file, this.pos[i]!, this.pos[i]! + rulesLen) === sumAt(this.sums, this.sumOff[i]!)) continue;
-      // a long chain (or one that differs: the check of a decode finds it and says so)
-      const c = had ?? this.chain(i);
+      if (this.readLens[2 * i]! <= 0 || this.shortLine(i)) continue;
+      // made, a long chain, or one that differs (the check of a decode finds it and says so)
+      const c = this.chain(i);
       const p = pendingOf(c);
       if (p) check(c, p);
     }
     return (this.checked = !src.edited);
+  }
+  /**
+   * The rules line of chain `i` when the chain is not made, has no frames line, and the line is as
+   * the header says: its checksum holds, or the file's stamp is believed. Undefined otherwise.
+   */
+  private shortLine(i: number): Buffer | undefined {
+    const len = this.readLens[2 * i]!;
+    if (this.made[i] || len <= 0 || this.readLens[2 * i + 1]) return undefined;
+    const src = this.src;
+    const line = src.file.subarray(this.pos[i]!, this.pos[i]! + len);
+    return src.checked || src.sum(line) === sumAt(this.sums, this.sumOff[i]!) ? line : undefined;
   }
   /**
    * The rules of each chain that may jump or go to one of `names`, as peekNaming() gives them, to
@@ -1393,18 +1406,13 @@ class TableDir {
     const src = this.src;
     settleLayout(src);
     for (let i = 0; i < this.size; i++) {
-      const rulesLen = this.readLens[2 * i]!;
       if (!this.made[i] && !src.edited && !src.scanned) {
-        if (rulesLen === 0) continue;
-        if (rulesLen > 0 && !this.readLens[2 * i + 1]) {
-          const line = src.file.subarray(this.pos[i]!, this.pos[i]! + rulesLen);
-          // (a file stamped as checked: believed; the lines that name one are compared when decoded)
-          const checked = src.checked;
-          if (checked || src.sum(line) === sumAt(this.sums, this.sumOff[i]!)) {
-            if (!namesIn(line, names)) continue;
-            // compared as verify() would: not again
-            if (!checked) pendingOf(this.chain(i))!.verified = true;
-          }
+        if (this.readLens[2 * i] === 0) continue;
+        const line = this.shortLine(i);
+        if (line) {
+          if (!namesIn(line, names)) continue;
+          // compared as verify() would: not again (a stamped file's: when decoded)
+          if (!src.checked) pendingOf(this.chain(i))!.verified = true;
         }
       }
       each(peekNaming(this.chain(i), names));
