@@ -59,7 +59,10 @@ interface FileOrigin {
   stat: BigIntStats;
 }
 
-const sameStat = (a: BigIntStats, b: BigIntStats): boolean => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+/** what tells a file on disk from the file as it was (an append or a rename over it changes one of them) */
+const STAT_FIELDS = ['dev', 'ino', 'size', 'mtimeNs', 'ctimeNs'] as const;
+
+const sameStat = (a: BigIntStats, b: BigIntStats): boolean => STAT_FIELDS.every((k) => a[k] === b[k]);
 
 /**
  * The stamp of a big lab file: `<lab>.checked`, written next to it by a command that changed it
@@ -75,8 +78,6 @@ const sameStat = (a: BigIntStats, b: BigIntStats): boolean => a.dev === b.dev &&
  */
 const stampPath = (path: string): string => `${path}.checked`;
 
-const STAMP_FIELDS = ['dev', 'ino', 'size', 'mtimeNs', 'ctimeNs'] as const;
-
 function stampChecked(path: string, checked: boolean): void {
   const stamp = stampPath(path);
   try {
@@ -85,7 +86,7 @@ function stampChecked(path: string, checked: boolean): void {
       return;
     }
     const st = statSync(path, { bigint: true });
-    writeFileSync(stamp, JSON.stringify(Object.fromEntries(STAMP_FIELDS.map((k) => [k, String(st[k])]))) + '\n');
+    writeFileSync(stamp, JSON.stringify(Object.fromEntries(STAT_FIELDS.map((k) => [k, String(st[k])]))) + '\n');
   } catch {
     /* no stamp (or a stale one): the next command checks the lines itself */
   }
@@ -105,7 +106,7 @@ function stampHolds(path: string, st: BigIntStats): boolean {
       const buf = Buffer.alloc(512);
       const n = readSync(fd, buf, 0, buf.length, 0);
       const v = JSON.parse(buf.toString('utf8', 0, n)) as Record<string, unknown>;
-      return STAMP_FIELDS.every((k) => v[k] === String(st[k])) && own.mtimeNs > st.ctimeNs;
+      return STAT_FIELDS.every((k) => v[k] === String(st[k])) && own.mtimeNs > st.ctimeNs;
     } finally {
       closeSync(fd);
     }
@@ -323,8 +324,9 @@ function removeLeftovers(path: string): void {
 }
 
 /**
- * Writes atomically: temp file in the same directory, fsync, rename, fsync of the directory (the
- * rename itself survives a power cut). Readers never lock: they see the old file or the new one.
+ * Writes atomically: the whole file (replaceFile()), or a record appended to the big file the lab
+ * was read from while it is still that file (appendToLab()); then, for a big file, its stamp.
+ * Readers never lock: they see the old lab or the new one.
  */
 export function writeLabAtomic(path: string, lab: Lab): void {
   // in pieces, most of them the file read: written without joining them first
@@ -342,11 +344,16 @@ export function writeLabAtomic(path: string, lab: Lab): void {
   // (counted before the writes, which may cut pieces short)
   let size = appendAt ?? 0;
   for (const b of parts) size += b.length;
-  if (appendAt !== undefined) {
-    appendToLab(path, parts, appendAt);
-    if (size >= readInPartsFrom) stampChecked(path, checked);
-    return;
-  }
+  if (appendAt !== undefined) appendToLab(path, parts, appendAt);
+  else replaceFile(path, parts);
+  if (size >= readInPartsFrom) stampChecked(path, checked);
+}
+
+/**
+ * The whole file: a temp file in the same directory, fsync, rename, fsync of the directory (the
+ * rename itself survives a power cut).
+ */
+function replaceFile(path: string, parts: Buffer[]): void {
   ensureDir(path);
   const tmp = `${path}.${process.pid}.${Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, '0')}.tmp`;
   let fd: number;
@@ -384,7 +391,6 @@ export function writeLabAtomic(path: string, lab: Lab): void {
   } catch {
     /* directories cannot be fsynced everywhere; the rename is still atomic */
   }
-  if (size >= readInPartsFrom) stampChecked(path, checked);
   removeLeftovers(path);
 }
 
