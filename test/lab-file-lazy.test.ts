@@ -252,6 +252,24 @@ describe('iptables-save of a lab read from the file', () => {
     expect(out.bytes().toString()).toContain('-A SVC -d 10.96.0.99/32 -p tcp -m comment --comment "svc 99" -m tcp --dport 80 -j ACCEPT\n');
   });
 
+  it('TextOut (also -L and -S): the text as one string, whatever the pieces and wherever a piece of 64 KiB ends', () => {
+    const g = generator(0x7e57);
+    for (let round = 0; round < 20; round++) {
+      const out = new TextOut();
+      let want = '';
+      // several pieces' worth, of ASCII, two-, three- and four-byte characters
+      while (want.length < 3 * 65536) {
+        const text = ['a', 'é', '€', '😀', '\n'][g.int(5)]!.repeat(1 + g.int(g.chance(0.1) ? 70000 : 300));
+        out.add(text);
+        want += text;
+      }
+      expect(out.text() === want, `round ${round}`).toBe(true);
+    }
+    const small = new TextOut();
+    small.add('-P INPUT ACCEPT\n');
+    expect(small.text()).toBe('-P INPUT ACCEPT\n');
+  });
+
   it('a rule edited into nonsense stops it before it prints anything', async () => {
     const sb = await services();
     spoilRule(sb, 99);

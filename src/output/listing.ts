@@ -38,15 +38,15 @@ export function listChains(table: TableName, t: Table, chains: Chain[], f: ListF
   // a few chains listed: only the lines that name them are decoded to count
   const few = chains.length <= 16 ? chains.map((c) => c.name) : undefined;
   const refs = (): Map<string, number> => (counted ??= referenceCounts(t, few));
-  let out = '';
+  const out = new TextOut();
   chains.forEach((c, i) => {
-    if (i > 0) out += '\n';
-    out += header(table, refs, c, f);
+    if (i > 0) out.add('\n');
+    out.add(header(table, refs, c, f));
     rulesOnce(c).forEach((r, k) => {
-      out += listRule(r, k + 1, table, c.name, f) + '\n';
+      out.add(listRule(r, k + 1, table, c.name, f) + '\n');
     });
   });
-  return out;
+  return out.text();
 }
 
 /** iptables -L CHAIN RULENUM: the row alone, no header */
@@ -71,9 +71,10 @@ export function listRulesText(table: TableName, t: Table, chain: Chain | undefin
     return policyLine(table, chain, counters) + chain.rules.map((r) => saveRule(r, table, chain.name, opts) + '\n').join('');
   }
   const chains = chainsInOrder(table, t);
-  let out = chains.map((c) => policyLine(table, c, counters)).join('');
-  for (const c of chains) for (const r of rulesOnce(c)) out += saveRule(r, table, c.name, opts) + '\n';
-  return out;
+  const out = new TextOut();
+  for (const c of chains) out.add(policyLine(table, c, counters));
+  for (const c of chains) for (const r of rulesOnce(c)) out.add(saveRule(r, table, c.name, opts) + '\n');
+  return out.text();
 }
 
 /** ctime(3) of the current time, as iptables-save stamps its output */
@@ -88,6 +89,7 @@ export function ctime(d: Date = new Date()): string {
  * Text made in many small pieces and kept as UTF-8 bytes, 64 KB at a time: the iptables-save of a
  * kube-proxy-sized lab is 16 MB in 110,000 pieces, which as one string would stay on the
  * JavaScript heap (where the collector copies it from generation to generation) until written.
+ * So is `iptables -L` of that lab (20 MB) and `iptables -S`.
  */
 export class TextOut {
   private s = '';
@@ -103,6 +105,10 @@ export class TextOut {
   bytes(): Buffer {
     this.flush();
     return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+  }
+  /** the text as one string (made from the bytes only when it grew past one piece) */
+  text(): string {
+    return this.parts.length ? this.bytes().toString('utf8') : this.s;
   }
 }
 
