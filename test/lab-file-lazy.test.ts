@@ -13,6 +13,7 @@ import { parseDotted } from '../src/net/ipv4.js';
 import type { Lab } from '../src/net/lab.js';
 import { saveTable, TextOut } from '../src/output/listing.js';
 import { lazyRules } from '../src/ruleset/lazy-rules.js';
+import { jumpTarget } from '../src/ruleset/rule.js';
 import type { Chain } from '../src/ruleset/tables.js';
 import { decodeLab, encodeLab, LAZY_MIN } from '../src/state/lab-file.js';
 import { parseLabText, readLab } from '../src/state/store.js';
@@ -377,6 +378,33 @@ describe('reference counts of a few chains of a lab read from the file', () => {
     expect(Object.getOwnPropertyDescriptor(t, 'chains')!.get).toBeDefined();
     expect(referenceCounts(t).get('A')).toBe(2);
     expect(referenceCounts(t).get('C')).toBe(1);
+  });
+
+  it('of every chain (iptables -L): read from the lines without decoding them, as the decoded rules give them', async () => {
+    // a long chain (frames line) among short ones, jumps and gotos, a comment that reads like a jump
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', ':C - [0:0]', ':LONG - [0:0]'];
+    lines.push('-A INPUT -j A', '-A FORWARD -g A', '-A FORWARD -j LONG', '-A OUTPUT -j C', '-A C -j RETURN');
+    for (let i = 0; i < LAZY_MIN + 6; i++) lines.push(`-A LONG -d 10.0.0.${i} -j ${['A', 'B', 'C', 'ACCEPT'][i % 4]}`);
+    const sb = await stored([...lines, 'COMMIT', ''].join('\n'));
+    const r = await sb.run(['iptables', '-A', 'B', '-m', 'comment', '--comment', '"target":{"kind":"jump","chain":"C"}', '-j', 'ACCEPT']);
+    expect(r.rc, r.stderr).toBe(0);
+    const t = readLab(sb.state).hosts.router!.tables.filter!;
+    const want = new Map<string, number>();
+    for (const c of JSON.parse(JSON.stringify(t.chains)) as Chain[]) for (const r of c.rules) if (jumpTarget(r)) want.set(jumpTarget(r)!, (want.get(jumpTarget(r)!) ?? 0) + 1);
+    // (LONG: 70 rules, A B C ACCEPT in turn)
+    expect(LAZY_MIN + 6).toBe(70);
+    expect(want).toEqual(new Map([['A', 2 + 18], ['LONG', 1], ['C', 1 + 17], ['B', 18]]));
+    const fresh = readLab(sb.state).hosts.router!.tables.filter!;
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(referenceCounts(fresh)).toEqual(want);
+      // (the long chain's frames line is read, to check its rules against their checksums)
+      expect(parse.mock.calls.map(([text]) => String(text)[0])).toEqual(['{']);
+    } finally {
+      parse.mockRestore();
+    }
+    // no chain decoded (A has no rules to decode)
+    expect(fresh.chains.filter((c) => !stillStored(c)).map((c) => c.name)).toEqual(['A']);
   });
 
   it('find a line edited by hand to name one of them in other words', async () => {

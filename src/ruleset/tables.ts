@@ -89,6 +89,8 @@ interface StoredChains {
   insert(c: Chain, pos: number, rules: Rule[]): boolean;
   peek(c: Chain): Rule[];
   peekNaming(c: Chain, names: readonly string[]): Rule[];
+  /** the chains the rules of `c` jump or go to, in order, without decoding them; undefined: not a chain the lab file can do that for */
+  jumps(c: Chain): string[] | undefined;
   /** the first rule of `c` that `same` accepts among those that hold all of `names`, without decoding a long chain; null: not such a chain */
   findRule(c: Chain, names: readonly string[], same: (r: Rule) => boolean): { pos: number; rule: Rule } | undefined | null;
   /** deletes that rule without decoding the chain; false: not a chain the lab file can do that for */
@@ -203,7 +205,15 @@ export function referenceCounts(t: Table, only?: readonly string[]): Map<string,
     }
   };
   if (only && stored?.naming(t, only, count)) return refs;
-  for (const c of t.chains) count(only && stored ? stored.peekNaming(c, only) : rulesOnce(c));
+  for (const c of t.chains) {
+    if (only && stored) count(stored.peekNaming(c, only));
+    else {
+      // every chain's counts (`iptables -L`): a line still in the file is only scanned for them
+      const jumps = stored?.jumps(c);
+      if (jumps) for (const j of jumps) refs.set(j, (refs.get(j) ?? 0) + 1);
+      else count(rulesOnce(c));
+    }
+  }
   return refs;
 }
 

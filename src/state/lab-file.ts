@@ -66,6 +66,7 @@
  * whole.
  */
 import { setStoredChains, type Chain, type Table } from '../ruleset/tables.js';
+import { scanJumps } from './jump-scan.js';
 import type { Rule } from '../ruleset/rule.js';
 import { encodeFrame, extensionNames, LAZY_STRIDE, setLazyRulesSource, type LazyRules } from '../ruleset/lazy-rules.js';
 import { reachColumn, reachFits, storeReach } from '../ruleset/jump-graph.js';
@@ -433,6 +434,20 @@ function peekNaming(c: Chain, names: readonly string[]): Rule[] {
   check(c, p);
   if (!p.src.edited && pendingOf(c) === p && p.at >= 0 && !p.inserts && !namesIn(p.src.file.subarray(p.at, p.end), names)) return [];
   return peekRules(c);
+}
+
+/**
+ * The chains the rules of `c` jump or go to, read from its line without decoding it (scanJumps());
+ * undefined when the chain is not still in the file as written (the caller decodes it).
+ * The line is checked first, as a decode would.
+ */
+function peekJumps(c: Chain): string[] | undefined {
+  const p = pendingOf(c);
+  // (a long chain's rules decoded one by one are the ones that count: they may have changed)
+  if (!p || p.inserts || p.lazy?.decoded.size) return undefined;
+  check(c, p);
+  if (p.src.edited || pendingOf(c) !== p || p.at < 0) return undefined;
+  return scanJumps(p.src.file, p.at, p.end);
 }
 
 /** the JSON texts of `names` (kept for the last list asked for) */
@@ -1636,6 +1651,7 @@ setStoredChains({
   insert: insertRules,
   peek: peekRules,
   peekNaming,
+  jumps: peekJumps,
   findRule,
   remove: removeRule,
   naming(t, names, each) {
