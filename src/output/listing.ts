@@ -68,9 +68,8 @@ export function listRulesText(table: TableName, t: Table, chain: Chain | undefin
       const r = chain.rules[rulenum - 1];
       return r ? saveRule(r, table, chain.name, opts) + '\n' : '';
     }
-    return policyLine(table, chain, counters) + chain.rules.map((r) => saveRule(r, table, chain.name, opts) + '\n').join('');
   }
-  const chains = chainsInOrder(table, t);
+  const chains = chain ? [chain] : chainsInOrder(table, t);
   const out = new TextOut();
   for (const c of chains) out.add(policyLine(table, c, counters));
   for (const c of chains) for (const r of rulesOnce(c)) out.add(saveRule(r, table, c.name, opts) + '\n');
