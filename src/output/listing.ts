@@ -32,13 +32,12 @@ function header(table: TableName, refs: () => Map<string, number>, c: Chain, f: 
   return s + '\n';
 }
 
-/** iptables -L [chain] */
-export function listChains(table: TableName, t: Table, chains: Chain[], f: ListFormat): string {
+/** iptables -L [chain], to `out` */
+export function listChains(out: TextOut, table: TableName, t: Table, chains: Chain[], f: ListFormat): void {
   let counted: Map<string, number> | undefined;
   // a few chains listed: only the lines that name them are decoded to count
   const few = chains.length <= 16 ? chains.map((c) => c.name) : undefined;
   const refs = (): Map<string, number> => (counted ??= referenceCounts(t, few));
-  const out = new TextOut();
   chains.forEach((c, i) => {
     if (i > 0) out.add('\n');
     out.add(header(table, refs, c, f));
@@ -46,7 +45,6 @@ export function listChains(table: TableName, t: Table, chains: Chain[], f: ListF
       out.add(listRule(r, k + 1, table, c.name, f) + '\n');
     });
   });
-  return out.text();
 }
 
 /** iptables -L CHAIN RULENUM: the row alone, no header */
@@ -60,20 +58,17 @@ function policyLine(table: TableName, c: Chain, counters: boolean): string {
   return `-P ${c.name} ${c.policy}${counters ? ` -c ${c.pkts} ${c.bytes}` : ''}\n`;
 }
 
-/** iptables -S [chain [rulenum]] */
-export function listRulesText(table: TableName, t: Table, chain: Chain | undefined, rulenum: number, counters: boolean): string {
+/** iptables -S [chain [rulenum]], to `out` */
+export function listRulesText(out: TextOut, table: TableName, t: Table, chain: Chain | undefined, rulenum: number, counters: boolean): void {
   const opts = { inlineCounters: counters };
-  if (chain) {
-    if (rulenum) {
-      const r = chain.rules[rulenum - 1];
-      return r ? saveRule(r, table, chain.name, opts) + '\n' : '';
-    }
+  if (chain && rulenum) {
+    const r = chain.rules[rulenum - 1];
+    if (r) out.add(saveRule(r, table, chain.name, opts) + '\n');
+    return;
   }
   const chains = chain ? [chain] : chainsInOrder(table, t);
-  const out = new TextOut();
   for (const c of chains) out.add(policyLine(table, c, counters));
   for (const c of chains) for (const r of rulesOnce(c)) out.add(saveRule(r, table, c.name, opts) + '\n');
-  return out.text();
 }
 
 /** ctime(3) of the current time, as iptables-save stamps its output */

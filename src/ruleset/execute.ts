@@ -7,7 +7,7 @@
 import { Exit, XtablesError, paramProblem } from '../errors.js';
 import { findMatch, findTarget, type Family } from '../extensions/registry.js';
 import type { Extension, RuleFrame } from '../extensions/types.js';
-import { listChains, listOneRule, listRulesText, chainsInOrder } from '../output/listing.js';
+import { listChains, listOneRule, listRulesText, chainsInOrder, TextOut } from '../output/listing.js';
 import { printRuleVerbose, ruleFrame, saveRuleSpec } from '../output/rule-text.js';
 import { CMD, type ParsedCommand } from './command-parse.js';
 import { nftRoundTrip } from './nft-compat.js';
@@ -79,7 +79,10 @@ function commitFailed(op: string, errText: string, what: string): KernelRefusal 
 }
 
 export interface ExecResult {
-  stdout: string;
+  /** what the command prints, as bytes (the listing of a kube-proxy-sized table is 20 MB) */
+  out: TextOut;
+  /** the same as one string */
+  readonly stdout: string;
 }
 
 function ensureTable(tables: Tables, name: TableName): Table {
@@ -389,7 +392,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
   }
   const table = cmd.table;
   const chainName = cmd.chain;
-  let stdout = '';
+  const out = new TextOut();
   const verbose = cmd.verbose > 0;
 
   const requireChain = (): Chain => {
@@ -425,7 +428,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
 
   const zeroChains = (chains: Chain[], create: boolean): void => {
     for (const c of chains) {
-      if (verbose) stdout += `Zeroing chain \`${c.name}'\n`;
+      if (verbose) out.add(`Zeroing chain \`${c.name}'\n`);
       c.pkts = 0;
       c.bytes = 0;
       for (const r of c.rules) {
@@ -457,7 +460,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       if (cmd.command === CMD.APPEND) insertRules(c, count, cmd.rules);
       else insertRules(c, cmd.rulenum - 1, [...cmd.rules].reverse());
       if (plan) JumpGraph.of(table, tables[table]!).commit(plan);
-      if (verbose) for (const r of cmd.rules) stdout += printRuleVerbose(r, table, c.name, cmd.family);
+      if (verbose) for (const r of cmd.rules) out.add(printRuleVerbose(r, table, c.name, cmd.family));
       break;
     }
     case CMD.REPLACE: {
@@ -468,7 +471,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
       c.rules[cmd.rulenum - 1] = cmd.rules[0]!;
-      if (verbose) stdout += printRuleVerbose(cmd.rules[0]!, table, c.name, cmd.family);
+      if (verbose) out.add(printRuleVerbose(cmd.rules[0]!, table, c.name, cmd.family));
       break;
     }
     case CMD.DELETE:
@@ -483,7 +486,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
         const names = [...(target ? [target] : []), ...rule.matches.map((m) => m.name)];
         const found = findRule(c, names, (r) => sameShape(r, rule) && ruleKey(r, table, c.name) === key);
         if (!found) throw new NftError('Bad rule (does a matching rule exist in that chain?)');
-        if (verbose) stdout += printRuleVerbose(found.rule, table, c.name, cmd.family);
+        if (verbose) out.add(printRuleVerbose(found.rule, table, c.name, cmd.family));
         if (cmd.command === CMD.DELETE) removeRule(c, found.pos, found.rule);
       }
       if (cmd.command === CMD.DELETE) graph = cmd.rules.some((r) => jumpTarget(r) !== undefined) ? 'loosen' : 'keep';
@@ -500,12 +503,12 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       graph = 'loosen';
       if (chainName !== undefined) {
         const c = requireChain();
-        if (verbose) stdout += `Flushing chain \`${c.name}'\n`;
+        if (verbose) out.add(`Flushing chain \`${c.name}'\n`);
         materialize(c.name).rules = [];
       } else if (tables[table] || verbose) {
         const t = ensureTable(tables, table);
         for (const c of chainsInOrder(table, t)) {
-          if (verbose) stdout += `Flushing chain \`${c.name}'\n`;
+          if (verbose) out.add(`Flushing chain \`${c.name}'\n`);
           c.rules = [];
           if (verbose && isBuiltin(table, c.name)) c.created = true;
         }
@@ -557,10 +560,10 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
       const listing = cmd.command & CMD.LIST;
       if (listing) {
         const f = { numeric: cmd.numeric, verbose, expanded: cmd.expanded, lineNumbers: cmd.lineNumbers, family: cmd.family };
-        if (chain && cmd.rulenum) stdout += listOneRule(table, chain, cmd.rulenum, f);
-        else stdout += listChains(table, t, chain ? [chain] : chainsInOrder(table, t), f);
+        if (chain && cmd.rulenum) out.add(listOneRule(table, chain, cmd.rulenum, f));
+        else listChains(out, table, t, chain ? [chain] : chainsInOrder(table, t), f);
       } else {
-        stdout += listRulesText(table, t, chain, cmd.rulenum, verbose);
+        listRulesText(out, table, t, chain, cmd.rulenum, verbose);
       }
       if (cmd.command & CMD.ZERO) {
         // listing fakes the built-in chains; zeroing their counters creates them for real
@@ -602,14 +605,14 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
         if (c.rules.length || referenceCount(t, chainName)) {
           throw commitFailed('CHAIN_DEL', 'Device or resource busy', `chain ${chainName}`);
         }
-        if (verbose) stdout += `Deleting chain \`${chainName}'\n`;
+        if (verbose) out.add(`Deleting chain \`${chainName}'\n`);
         t.chains = t.chains.filter((x) => x !== c);
       } else if (t) {
         const users = userChainsSorted(table, t);
         const refs = referenceCounts(t);
         const busy = users.find((c) => c.rules.length || refs.get(c.name));
         if (busy) throw commitFailed('CHAIN_DEL', 'Device or resource busy', `chain ${busy.name}`);
-        for (const c of users) if (verbose) stdout += `Deleting chain \`${c.name}'\n`;
+        for (const c of users) if (verbose) out.add(`Deleting chain \`${c.name}'\n`);
         t.chains = t.chains.filter((c) => isBuiltin(table, c.name));
         // an unused base chain leaves the kernel too; the table itself stays
         for (const c of t.chains) if (c.rules.length === 0 && c.policy === 'ACCEPT') c.created = false;
@@ -645,7 +648,12 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
   }
   if (graph === 'forget') forgetGraph(tables[table]);
   else if (graph === 'loosen') loosenGraph(tables[table]);
-  return { stdout };
+  return {
+    out,
+    get stdout() {
+      return out.text();
+    },
+  };
 }
 
 const GRAPH_KEEPING = new Set<number>([CMD.APPEND, CMD.INSERT, CMD.CHECK, CMD.LIST, CMD.LIST_RULES, CMD.NEW_CHAIN]);

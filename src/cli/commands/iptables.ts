@@ -7,6 +7,7 @@ import { parseCommandLine } from '../../../grammar/parser.js';
 import { CMD, CommandParse, EarlyExit, type ParsedCommand, type XtablesSession } from '../../ruleset/command-parse.js';
 import { execute, KernelRefusal, NftError } from '../../ruleset/execute.js';
 import type { Tables } from '../../ruleset/tables.js';
+import type { TextOut } from '../../output/listing.js';
 import type { Family } from '../../extensions/registry.js';
 import type { Host } from '../../net/lab.js';
 import { iptablesHelp } from '../iptables-help.js';
@@ -36,9 +37,9 @@ export function familyTables(host: Host, family: Family): Tables {
   return family === 6 ? (host.tables6 ??= {}) : host.tables;
 }
 
-/** Runs one parsed command on a host's tables (in place) and returns its stdout. */
-export function runParsed(tables: Tables, cmd: ParsedCommand): string {
-  return execute(tables, cmd).stdout;
+/** Runs one parsed command on a host's tables (in place) and returns what it prints. */
+export function runParsed(tables: Tables, cmd: ParsedCommand): TextOut {
+  return execute(tables, cmd).out;
 }
 
 export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'iptables', family: Family = 4): Promise<number> {
@@ -59,13 +60,15 @@ export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'i
     throw e;
   }
   try {
-    let out: string;
+    let out: TextOut;
     if (READ_ONLY.has(cmd.command)) {
       out = readOnly(ctx, (lab) => runParsed(familyTables(hostOf(lab, ctx.host)[1], family), cmd));
     } else {
       out = await readWrite(ctx, (lab) => ({ save: true, value: runParsed(familyTables(hostOf(lab, ctx.host)[1], family), cmd) }));
     }
-    io.out(out);
+    // (as bytes where the output takes them: a listing of a big table is made as bytes)
+    if (io.outBytes) io.outBytes(out.bytes());
+    else io.out(out.text());
     return 0;
   } catch (e) {
     if (e instanceof NftError) {
