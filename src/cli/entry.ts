@@ -11,8 +11,8 @@ export async function main(...args: Parameters<typeof mainFn>): ReturnType<typeo
   return (await import('./main.js')).main(...args);
 }
 
-export async function warmUp(): Promise<void> {
-  return (await import('./warmup.js')).warmUp();
+export async function warmUp(only?: 'iptables' | 'all'): Promise<void> {
+  return (await import('./warmup.js')).warmUp(only);
 }
 
 if (!process.env.IPTABLES_SIM_NO_AUTORUN) void cli();

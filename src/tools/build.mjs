@@ -1,6 +1,6 @@
 // Bundles the CLI for bin/iptables-sim: one CommonJS file (dist/iptables-sim.cjs), then V8's code
-// cache of it after a warm-up run (dist/iptables-sim.cache, see bin/iptables-sim), because
-// compiling the bundle is most of a command's start-up. Also the grammar's diagram tool
+// caches of it after warm-up runs (dist/iptables-sim.cache and dist/iptables-sim.iptables.cache, see
+// bin/iptables-sim), because compiling the bundle is most of a command's start-up. Also the grammar's diagram tool
 // (dist/grammar-diagram.mjs, `npm run diagram`). Run by `npm install` (prepare) and `npm run build`.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -54,4 +54,7 @@ if (outdir !== join(root, 'dist')) {
   copyFileSync(launcher, bin);
   copyFileSync(join(root, 'bin', 'package.json'), join(dirname(bin), 'package.json'));
 }
-execFileSync(process.execPath, [bin], { env: { ...process.env, IPTABLES_SIM_WRITE_CACHE: '1' }, stdio: 'inherit' });
+// (two: one of everything the warm-up runs, one of its iptables commands alone; see the launcher)
+for (const which of ['1', 'iptables']) {
+  execFileSync(process.execPath, [bin], { env: { ...process.env, IPTABLES_SIM_WRITE_CACHE: which }, stdio: 'inherit' });
+}
