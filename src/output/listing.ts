@@ -87,22 +87,23 @@ export function ctime(d: Date = new Date()): string {
  */
 export class TextOut {
   private s = '';
-  private readonly parts: Buffer[] = [];
+  /** (made when the text first grows past a piece: a restore makes one TextOut for each of its rules) */
+  private parts: Buffer[] | undefined;
   add(text: string): void {
     this.s += text;
     if (this.s.length >= 65536) this.flush();
   }
   private flush(): void {
-    if (this.s) this.parts.push(Buffer.from(this.s));
+    if (this.s) (this.parts ??= []).push(Buffer.from(this.s));
     this.s = '';
   }
   bytes(): Buffer {
     this.flush();
-    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    return this.parts?.length === 1 ? this.parts[0]! : Buffer.concat(this.parts ?? []);
   }
   /** the text as one string (made from the bytes only when it grew past one piece) */
   text(): string {
-    return this.parts.length ? this.bytes().toString('utf8') : this.s;
+    return this.parts ? this.bytes().toString('utf8') : this.s;
   }
 }
 

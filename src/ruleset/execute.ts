@@ -78,13 +78,6 @@ function commitFailed(op: string, errText: string, what: string): KernelRefusal 
   return new KernelRefusal(op, errText, what);
 }
 
-export interface ExecResult {
-  /** what the command prints, as bytes (the listing of a kube-proxy-sized table is 20 MB) */
-  out: TextOut;
-  /** the same as one string */
-  readonly stdout: string;
-}
-
 function ensureTable(tables: Tables, name: TableName): Table {
   return (tables[name] ??= newTable(name));
 }
@@ -381,12 +374,12 @@ function onPathTo(t: Table, table: TableName, base: Chain, to: string): string[]
   return path[0] === base.name ? path : [base.name, ...path];
 }
 
-
 /**
- * Runs the command. `verboseOut` receives the lines nft_cmd_* print with -v
- * ("Zeroing chain `X'", "Flushing chain `X'", "Deleting chain `X'").
+ * Runs the command; returns what it prints (a listing of a kube-proxy-sized table is 20 MB), among
+ * which the lines nft_cmd_* print with -v ("Zeroing chain `X'", "Flushing chain `X'", "Deleting
+ * chain `X'").
  */
-export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
+export function execute(tables: Tables, cmd: ParsedCommand): TextOut {
   if (!isTableName(cmd.table)) {
     throw new XtablesError(Exit.VERSION_PROBLEM, `table '${cmd.table}' does not exist`);
   }
@@ -648,12 +641,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): ExecResult {
   }
   if (graph === 'forget') forgetGraph(tables[table]);
   else if (graph === 'loosen') loosenGraph(tables[table]);
-  return {
-    out,
-    get stdout() {
-      return out.text();
-    },
-  };
+  return out;
 }
 
 const GRAPH_KEEPING = new Set<number>([CMD.APPEND, CMD.INSERT, CMD.CHECK, CMD.LIST, CMD.LIST_RULES, CMD.NEW_CHAIN]);

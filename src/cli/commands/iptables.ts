@@ -39,7 +39,7 @@ export function familyTables(host: Host, family: Family): Tables {
 
 /** Runs one parsed command on a host's tables (in place) and returns what it prints. */
 export function runParsed(tables: Tables, cmd: ParsedCommand): TextOut {
-  return execute(tables, cmd).out;
+  return execute(tables, cmd);
 }
 
 export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'iptables', family: Family = 4): Promise<number> {

@@ -382,12 +382,12 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         throw e;
       }
       if (cmd.command & (CMD.LIST | CMD.LIST_RULES)) {
-        o.out(execute(visible, { ...cmd, command: cmd.command & (CMD.LIST | CMD.LIST_RULES) }).stdout);
+        o.out(execute(visible, { ...cmd, command: cmd.command & (CMD.LIST | CMD.LIST_RULES) }).text());
       } else if (!deferred) {
         const op = cmd.command === CMD.APPEND ? 'RULE_APPEND' : cmd.command === CMD.INSERT ? 'RULE_INSERT' : cmd.command === CMD.REPLACE ? 'RULE_REPLACE' : undefined;
         try {
           if (invalid && op) throw new KernelRefusal(op, invalid.errText, `rule in chain ${cmd.chain}`, undefined, 'validate');
-          o.out(execute(pending, cmd).stdout);
+          o.out(execute(pending, cmd).text());
         } catch (e) {
           if (e instanceof KernelRefusal) {
             refusals.push({ error: e, line: lineNo });
