@@ -214,6 +214,24 @@ describe('jump graph kept in the lab file', () => {
     expect(reachOf(read)).toBe('=------81--82');
   });
 
+  it('is kept by name when chains go (-X): the chains after them have moved up', () => {
+    const tables: Tables = {};
+    for (const line of ['-N S', '-N T', '-N U', '-A POSTROUTING -j T', '-A T -j U']) execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+    const lab = builtinLab();
+    lab.hosts.router!.tables = tables;
+    const reachOf = (l: typeof lab): unknown => JSON.parse(encodeLab(l).toString().split('\n')[0]!).hosts.router.tables.nat.chains.reach;
+    // (the four base chains, POSTROUTING reaching itself; then S, T and U)
+    expect(reachOf(lab)).toBe('=------81' + '--' + '82' + '83');
+    const read = parseLabText(encodeLab(lab), 'lab.json');
+    const run = (line: string): void => void execute(read.hosts.router!.tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+    run('-X S');
+    expect(JumpGraph.known(read.hosts.router!.tables.nat!), 'no graph built for it').toBeUndefined();
+    expect(reachOf(read)).toBe('=------81' + '82' + '83');
+    // and every user chain gone (the jumps to them first): loosened, the base chains' own kept
+    for (const line of ['-F POSTROUTING', '-F T', '-X']) run(line);
+    expect(reachOf(read)).toBe('>------81');
+  });
+
   it('saying more than the table, refuses nothing the table allows: a refusal is asked again of the rules', () => {
     const tables: Tables = {};
     for (const line of ['-N S', '-A PREROUTING -j S']) execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));

@@ -142,13 +142,24 @@ export function reachColumn(t: Table, n: number, nameAt: (i: number) => unknown,
   const g = graphs.get(t);
   if (g) return g.column(n, nameAt, asRead);
   const s = stored.get(t);
-  const had = s ? (s.column.length - 1) / 2 : 0;
-  if (!s || !s.intact() || had > n) return undefined;
-  // the column goes by position: the chains read must still be the first ones, in their order
-  // (`asRead`: the writer knows they are, the chains and their names being those read)
-  if (!asRead) for (let i = 0; i < had; i++) if (nameAt(i) !== s.nameAt(i)) return undefined;
-  // chains made since (-N) are added at the end and reached from nowhere yet
-  return s.column + '--'.repeat(n - had);
+  if (!s || !s.intact()) return undefined;
+  const had = (s.column.length - 1) / 2;
+  // the column goes by position: while the chains read are still the first ones, in their order,
+  // it is copied (`asRead`: the writer knows they are, the chains and their names being those read),
+  // and chains made since (-N) are added at the end, reached from nowhere yet
+  let inPlace = had <= n;
+  if (inPlace && !asRead) for (let i = 0; i < had && inPlace; i++) inPlace = nameAt(i) === s.nameAt(i);
+  if (inPlace) return s.column + '--'.repeat(n - had);
+  // chains deleted since (-X: an empty chain nothing jumps to, whose going changes no other's
+  // reach, or every user chain, which loosened the graph): each chain's two characters by its name
+  // (the graph is dropped by anything that renames chains)
+  let out = s.column[0]!;
+  for (let i = 0; i < n; i++) {
+    const name = nameAt(i);
+    const k = typeof name === 'string' ? s.indexOf(name) : -1;
+    out += k < 0 ? '--' : s.column.slice(1 + 2 * k, 3 + 2 * k);
+  }
+  return out;
 }
 
 /** jumps were removed from `t`: its graph, known or kept in the lab file, may now say more than the table */
