@@ -65,6 +65,11 @@ const command = fc.oneof(
   // rules that need no graph in a base chain, and one restricted to hooks in a user chain
   fc.constantFrom(...BASES).map((c) => ['-A', c, '-j', 'ACCEPT']),
   fc.constantFrom(...CHAINS).map((c) => ['-A', c, '-j', 'SNAT', '--to-source', '1.2.3.4']),
+  // replacing a rule (by a jump or not), counters zeroed, a policy set (creating the base chain or not)
+  fc.tuple(fc.constantFrom(...CHAINS, ...BASES), fc.constantFrom(...CHAINS, 'ACCEPT')).map(([c, to]) => ['-R', c, '1', '-j', to]),
+  fc.constantFrom(...CHAINS, ...BASES).map((c) => ['-R', c, '1', '-j', 'SNAT', '--to-source', '1.2.3.4']),
+  fc.oneof(fc.constant(['-Z']), fc.constantFrom(...CHAINS, ...BASES).map((c) => ['-Z', c]), fc.constantFrom(...CHAINS, ...BASES).map((c) => ['-Z', c, '1'])),
+  fc.constantFrom(...BASES).map((c) => ['-P', c, 'ACCEPT']),
 );
 
 describe('jump graph', () => {
@@ -212,6 +217,29 @@ describe('jump graph kept in the lab file', () => {
     expect(reachOf(read)).toBeUndefined();
     run('-A POSTROUTING -j V');
     expect(reachOf(read)).toBe('=------81--82');
+  });
+
+  it('is kept through -R (jumps of the new rule added, of the old taken away), -Z and -P', () => {
+    const tables: Tables = {};
+    for (const line of ['-N S', '-N T', '-A POSTROUTING -j S', '-A S -j ACCEPT']) execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+    const lab = builtinLab();
+    lab.hosts.router!.tables = tables;
+    const reachOf = (l: typeof lab): unknown => JSON.parse(encodeLab(l).toString().split('\n')[0]!).hosts.router.tables.nat.chains.reach;
+    let read = parseLabText(encodeLab(lab), 'lab.json');
+    const run = (line: string): void => void execute(read.hosts.router!.tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+    expect(reachOf(read)).toBe('=------81' + '82' + '--');
+    // a rule that jumped nowhere replaced by a jump: T is reached now
+    run('-R S 1 -j T');
+    expect(reachOf(read)).toBe('=------81' + '82' + '83');
+    read = parseLabText(encodeLab(read), 'lab.json');
+    // counters and the policy of a base chain that is there change nothing
+    run('-Z');
+    run('-Z S 1');
+    run('-P POSTROUTING ACCEPT');
+    expect(reachOf(read)).toBe('=------81' + '82' + '83');
+    // a jump replaced: kept, saying more than the table
+    run('-R S 1 -j ACCEPT');
+    expect(reachOf(read)).toBe('>------81' + '82' + '83');
   });
 
   it('is kept by name when chains go (-X): the chains after them have moved up', () => {

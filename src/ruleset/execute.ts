@@ -435,8 +435,9 @@ export function execute(tables: Tables, cmd: ParsedCommand): TextOut {
   // iptables-nft builds the nf_tables rule now; its conversion errors come before chain checks
   for (const r of cmd.rules) nftRoundTrip(r);
   // adding rules and chains keeps the jump graph up to date, and so does deleting rules that jump
-  // nowhere; removing jumps leaves it saying more than the table (`over`); anything else may
-  // rename a chain or create a base chain, and forgets it
+  // nowhere, zeroing counters and setting the policy of a base chain that is there; removing jumps
+  // leaves it saying more than the table (`over`); anything else may rename a chain or create a
+  // base chain, and forgets it
   let graph: 'keep' | 'loosen' | 'forget' = GRAPH_KEEPING.has(cmd.command) ? 'keep' : 'forget';
 
   switch (cmd.command) {
@@ -460,10 +461,13 @@ export function execute(tables: Tables, cmd: ParsedCommand): TextOut {
       checkJumpTargets(tables, table, cmd.rules);
       const c0 = requireKernelChain();
       if (cmd.rulenum > c0.rules.length) throw new NftError('Index of replacement too big');
-      checkKernel(tables, table, c0, cmd.rules, 'RULE_REPLACE', cmd.family);
+      const plan = checkKernel(tables, table, c0, cmd.rules, 'RULE_REPLACE', cmd.family);
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
+      // the new rule's jumps are added to the graph as -I's are; the old rule's taken away
+      graph = jumpTarget(c.rules[cmd.rulenum - 1]!) === undefined ? 'keep' : 'loosen';
       c.rules[cmd.rulenum - 1] = cmd.rules[0]!;
+      if (plan) JumpGraph.of(table, tables[table]!).commit(plan);
       if (verbose) out.add(printRuleVerbose(cmd.rules[0]!, table, c.name, cmd.family));
       break;
     }
@@ -509,6 +513,8 @@ export function execute(tables: Tables, cmd: ParsedCommand): TextOut {
       break;
     }
     case CMD.ZERO: {
+      // (counters only: no chain is created here)
+      graph = 'keep';
       if (chainName !== undefined) {
         const c = tables[table] && findChain(tables[table], chainName);
         if (!c || (isBuiltin(table, c.name) && !c.created)) {
@@ -525,6 +531,7 @@ export function execute(tables: Tables, cmd: ParsedCommand): TextOut {
       break;
     }
     case CMD.ZERO_NUM: {
+      graph = 'keep';
       const c = requireChain();
       const r = c.rules[cmd.rulenum - 1];
       if (r) {
@@ -632,6 +639,8 @@ export function execute(tables: Tables, cmd: ParsedCommand): TextOut {
     case CMD.SET_POLICY: {
       if (!isBuiltin(table, chainName!)) throw new NftError('Bad built-in chain name');
       if (cmd.policy !== 'ACCEPT' && cmd.policy !== 'DROP') throw new NftError('Bad policy name', true);
+      // a base chain created now is a new start for jumps (forget); one there already changes nothing
+      if (findChain(tables[table], chainName!)?.created) graph = 'keep';
       const c = materialize(chainName!);
       c.policy = cmd.policy;
       break;
