@@ -68,7 +68,7 @@ const command = fc.oneof(
   // replacing a rule (by a jump or not), counters zeroed, a policy set (creating the base chain or not)
   fc.tuple(fc.constantFrom(...CHAINS, ...BASES), fc.constantFrom(...CHAINS, 'ACCEPT')).map(([c, to]) => ['-R', c, '1', '-j', to]),
   fc.constantFrom(...CHAINS, ...BASES).map((c) => ['-R', c, '1', '-j', 'SNAT', '--to-source', '1.2.3.4']),
-  fc.oneof(fc.constant(['-Z']), fc.constantFrom(...CHAINS, ...BASES).map((c) => ['-Z', c]), fc.constantFrom(...CHAINS, ...BASES).map((c) => ['-Z', c, '1'])),
+  fc.oneof(fc.constant<string[]>(['-Z']), fc.constantFrom(...CHAINS, ...BASES).map((c) => ['-Z', c]), fc.constantFrom(...CHAINS, ...BASES).map((c) => ['-Z', c, '1'])),
   fc.constantFrom(...BASES).map((c) => ['-P', c, 'ACCEPT']),
 );
 
