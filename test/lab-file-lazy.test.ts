@@ -235,6 +235,29 @@ describe('a long chain in the lab file', () => {
   });
 });
 
+describe('iptables -Z of a lab read from the file', () => {
+  it('decodes only the chains whose rules counted something, and zeroes what a full decode zeroes', async () => {
+    // counters on some rules (iptables-restore -c); a comment that reads like counters; a long chain
+    const lines = ['*filter', ':INPUT ACCEPT [1:2]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', ':C - [0:0]', ':LONG - [0:0]'];
+    lines.push('[0:0] -A INPUT -j A', '[3:180] -A A -j ACCEPT', '[0:0] -A B -m comment --comment "pkts:5 bytes:7" -j ACCEPT', '[0:7] -A C -j RETURN');
+    for (let i = 0; i < LAZY_MIN + 6; i++) lines.push(`[0:0] -A LONG -d 10.0.0.${i} -j ACCEPT`);
+    const sb = new Sandbox();
+    const r = await sb.run(['iptables-restore', '-c'], [...lines, 'COMMIT', ''].join('\n'));
+    expect(r.rc, r.stderr).toBe(0);
+    const zero = (lab: Lab): void => void execute(lab.hosts.router!.tables, parseIptables(['-Z'], () => {}));
+    const read = readLab(sb.state);
+    zero(read);
+    const filter = read.hosts.router!.tables.filter!;
+    // A and C counted (C's bytes alone); INPUT, B and LONG did not, and stay in the file
+    expect(filter.chains.filter(stillStored).map((c) => c.name)).toEqual(['INPUT', 'B', 'LONG']);
+    // the same lab decoded in full, zeroed: the same lab
+    const whole = JSON.parse(JSON.stringify(readLab(sb.state))) as Lab;
+    zero(whole);
+    expect(JSON.stringify(read)).toBe(JSON.stringify(whole));
+    expect(JSON.stringify(read)).not.toMatch(/"(pkts|bytes)":[1-9]/);
+  });
+});
+
 describe('iptables-save of a lab read from the file', () => {
   it('decodes each chain for the listing without keeping its rules, and prints what a full decode prints', async () => {
     const sb = await services();

@@ -28,6 +28,7 @@ import {
   referenceCounts,
   removeRule,
   ruleCount,
+  rulesCountNothing,
   userChainsSorted,
   type Chain,
   type Table,
@@ -424,9 +425,12 @@ export function execute(tables: Tables, cmd: ParsedCommand): TextOut {
       if (verbose) out.add(`Zeroing chain \`${c.name}'\n`);
       c.pkts = 0;
       c.bytes = 0;
-      for (const r of c.rules) {
-        r.pkts = 0;
-        r.bytes = 0;
+      // (a chain still in the lab file whose rules count nothing yet is left there)
+      if (!rulesCountNothing(c)) {
+        for (const r of c.rules) {
+          r.pkts = 0;
+          r.bytes = 0;
+        }
       }
       if (create && isBuiltin(table, c.name)) c.created = true;
     }

@@ -91,6 +91,8 @@ interface StoredChains {
   peekNaming(c: Chain, names: readonly string[]): Rule[];
   /** the chains the rules of `c` jump or go to, in order, without decoding them; undefined: not a chain the lab file can do that for */
   jumps(c: Chain): string[] | undefined;
+  /** the rules of `c` are still in the lab file and each one's counters are 0 (false: not known so) */
+  countNothing(c: Chain): boolean;
   /** the first rule of `c` that `same` accepts among those that hold all of `names`, without decoding a long chain; null: not such a chain */
   findRule(c: Chain, names: readonly string[], same: (r: Rule) => boolean): { pos: number; rule: Rule } | undefined | null;
   /** deletes that rule without decoding the chain; false: not a chain the lab file can do that for */
@@ -140,6 +142,11 @@ export function copyTable(t: Table): Table {
 /** adds a new chain to `t`, after the others (-N; a table read from the lab file makes none of them) */
 export function addChain(t: Table, c: Chain): void {
   if (!stored?.add(t, c)) t.chains.push(c);
+}
+
+/** every rule of `c` has counted nothing (known without decoding a chain still in the lab file); false: not known so */
+export function rulesCountNothing(c: Chain): boolean {
+  return stored?.countNothing(c) ?? false;
 }
 
 /** how many rules `c` has (a long chain still in the lab file is not decoded for it) */

@@ -450,6 +450,34 @@ function peekJumps(c: Chain): string[] | undefined {
   return scanJumps(p.src.file, p.at, p.end);
 }
 
+const PKTS = Buffer.from('"pkts":');
+const BYTES = Buffer.from('"bytes":');
+
+/**
+ * The rules of `c`, still in the file as written, have counted nothing: every "pkts" and "bytes"
+ * in its line is followed by a lone 0 (JSON writes no other zero; the same keys inside a match's
+ * data only make the answer false). False when not known so (the caller decodes the chain).
+ */
+function countNothing(c: Chain): boolean {
+  const p = pendingOf(c);
+  if (!p || p.inserts || p.lazy?.decoded.size) return false;
+  check(c, p);
+  if (p.src.edited || pendingOf(c) !== p || p.at < 0) return false;
+  const f = p.src.file;
+  // one pass over the line (a search per key and rule costs a call into the buffer each)
+  for (let i = p.at; i < p.end; i++) {
+    if (f[i] !== 0x22 /* " */) continue;
+    const key = f[i + 1] === 0x70 /* p */ ? PKTS : f[i + 1] === 0x62 /* b */ ? BYTES : undefined;
+    if (!key) continue;
+    let k = 2;
+    while (k < key.length && f[i + k] === key[k]) k++;
+    if (k < key.length) continue;
+    const v = i + key.length;
+    if (f[v] !== 0x30 /* 0 */ || (f[v + 1] !== 0x2c && f[v + 1] !== 0x7d)) return false;
+  }
+  return true;
+}
+
 /** the JSON texts of `names` (kept for the last list asked for) */
 function jsonTexts(names: readonly string[]): Buffer[] {
   if (needles?.names !== names) needles = { names, texts: names.map((n) => Buffer.from(JSON.stringify(n))) };
@@ -1652,6 +1680,7 @@ setStoredChains({
   peek: peekRules,
   peekNaming,
   jumps: peekJumps,
+  countNothing,
   findRule,
   remove: removeRule,
   naming(t, names, each) {
