@@ -21,6 +21,24 @@ import { encodeLab } from '../src/state/lab-file.js';
 import { parseLabText } from '../src/state/store.js';
 import { Sandbox } from './helpers/cli.js';
 
+/**
+ * A lab whose nat table `lines` made, read back from its file: commands run on it, the reach column
+ * its file would now say, the lab read back again, its nat table
+ */
+function keptLab(lines: string[]) {
+  const tables: Tables = {};
+  for (const line of lines) execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+  const lab = builtinLab();
+  lab.hosts.router!.tables = tables;
+  let read = parseLabText(encodeLab(lab), 'lab.json');
+  return {
+    run: (line: string): void => void execute(read.hosts.router!.tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {})),
+    reach: (): unknown => JSON.parse(encodeLab(read).toString().split('\n')[0]!).hosts.router.tables.nat.chains.reach,
+    reread: (): void => void (read = parseLabText(encodeLab(read), 'lab.json')),
+    nat: (): Table => read.hosts.router!.tables.nat!,
+  };
+}
+
 /** `tables` written to a lab file and read back (the router's tables of the built-in lab) */
 function throughFile(tables: Tables): Tables {
   const lab = builtinLab();
@@ -135,11 +153,14 @@ describe('jump graph', () => {
     // flushing takes jumps away: the graph is kept, marked as saying more than the table
     run('-F S');
     expect(JumpGraph.known(tables.nat!)?.over).toBe(true);
+    // a rename: the graph follows it (S is reached from POSTROUTING: so is T now, and S no more)
+    run('-A POSTROUTING -j S');
     run('-E S T');
-    expect(JumpGraph.known(tables.nat!)).toBeUndefined();
+    expect(JumpGraph.known(tables.nat!)?.hooksOf('T')).toEqual(['POSTROUTING']);
+    expect(JumpGraph.known(tables.nat!)?.hooksOf('S')).toEqual([]);
     run('-E T S');
     run('-A PREROUTING -j S');
-    expect(JumpGraph.known(tables.nat!)?.hooksOf('S')).toEqual(['PREROUTING']);
+    expect(JumpGraph.known(tables.nat!)?.hooksOf('S')).toEqual(['PREROUTING', 'POSTROUTING']);
   });
 
   it('a hook restriction inside a chain is enforced whichever way the jump to it was added', () => {
@@ -212,52 +233,51 @@ describe('jump graph kept in the lab file', () => {
     // deleting a jump: kept, marked as saying more than the table (S is reached from nowhere now)
     run('-D POSTROUTING 1');
     expect(reachOf(read)).toBe('>------8182--');
-    // a rename: dropped, and built again from the rules when next needed
+    // a rename: followed (U is V now, still reached from nowhere)
     run('-E U V');
-    expect(reachOf(read)).toBeUndefined();
+    expect(reachOf(read)).toBe('>------8182--');
     run('-A POSTROUTING -j V');
-    expect(reachOf(read)).toBe('=------81--82');
+    expect(reachOf(read)).toBe('>------818282');
   });
 
   it('is kept through -R (jumps of the new rule added, of the old taken away), -Z and -P', () => {
-    const tables: Tables = {};
-    for (const line of ['-N S', '-N T', '-A POSTROUTING -j S', '-A S -j ACCEPT']) execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
-    const lab = builtinLab();
-    lab.hosts.router!.tables = tables;
-    const reachOf = (l: typeof lab): unknown => JSON.parse(encodeLab(l).toString().split('\n')[0]!).hosts.router.tables.nat.chains.reach;
-    let read = parseLabText(encodeLab(lab), 'lab.json');
-    const run = (line: string): void => void execute(read.hosts.router!.tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
-    expect(reachOf(read)).toBe('=------81' + '82' + '--');
+    const { run, reach, reread } = keptLab(['-N S', '-N T', '-A POSTROUTING -j S', '-A S -j ACCEPT']);
+    expect(reach()).toBe('=------81' + '82' + '--');
     // a rule that jumped nowhere replaced by a jump: T is reached now
     run('-R S 1 -j T');
-    expect(reachOf(read)).toBe('=------81' + '82' + '83');
-    read = parseLabText(encodeLab(read), 'lab.json');
+    expect(reach()).toBe('=------81' + '82' + '83');
+    reread();
     // counters and the policy of a base chain that is there change nothing
     run('-Z');
     run('-Z S 1');
     run('-P POSTROUTING ACCEPT');
-    expect(reachOf(read)).toBe('=------81' + '82' + '83');
+    expect(reach()).toBe('=------81' + '82' + '83');
     // a jump replaced: kept, saying more than the table
     run('-R S 1 -j ACCEPT');
-    expect(reachOf(read)).toBe('>------81' + '82' + '83');
+    expect(reach()).toBe('>------81' + '82' + '83');
+  });
+
+  it('follows a rename (-E) read from the file: the chain keeps its reach, a new chain of its old name has none', () => {
+    const { run, reach, nat } = keptLab(['-N A', '-N B', '-A POSTROUTING -j A', '-A A -j B']);
+    expect(reach()).toBe('=------81' + '82' + '83');
+    run('-E A C');
+    run('-N A');
+    // A, B, C in the table's order (C where A was), then the new A
+    expect(reach()).toBe('=------81' + '82' + '83' + '--');
+    expect(JumpGraph.known(nat())?.hooksOf('A')).toEqual([]);
+    expect(JumpGraph.known(nat())?.hooksOf('C')).toEqual(['POSTROUTING']);
   });
 
   it('is kept by name when chains go (-X): the chains after them have moved up', () => {
-    const tables: Tables = {};
-    for (const line of ['-N S', '-N T', '-N U', '-A POSTROUTING -j T', '-A T -j U']) execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
-    const lab = builtinLab();
-    lab.hosts.router!.tables = tables;
-    const reachOf = (l: typeof lab): unknown => JSON.parse(encodeLab(l).toString().split('\n')[0]!).hosts.router.tables.nat.chains.reach;
+    const { run, reach, nat } = keptLab(['-N S', '-N T', '-N U', '-A POSTROUTING -j T', '-A T -j U']);
     // (the four base chains, POSTROUTING reaching itself; then S, T and U)
-    expect(reachOf(lab)).toBe('=------81' + '--' + '82' + '83');
-    const read = parseLabText(encodeLab(lab), 'lab.json');
-    const run = (line: string): void => void execute(read.hosts.router!.tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));
+    expect(reach()).toBe('=------81' + '--' + '82' + '83');
     run('-X S');
-    expect(JumpGraph.known(read.hosts.router!.tables.nat!), 'no graph built for it').toBeUndefined();
-    expect(reachOf(read)).toBe('=------81' + '82' + '83');
+    expect(JumpGraph.known(nat()), 'no graph built for it').toBeUndefined();
+    expect(reach()).toBe('=------81' + '82' + '83');
     // and every user chain gone (the jumps to them first): loosened, the base chains' own kept
     for (const line of ['-F POSTROUTING', '-F T', '-X']) run(line);
-    expect(reachOf(read)).toBe('>------81');
+    expect(reach()).toBe('>------81');
   });
 
   it('saying more than the table, refuses nothing the table allows: a refusal is asked again of the rules', () => {

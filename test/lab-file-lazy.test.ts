@@ -235,6 +235,25 @@ describe('a long chain in the lab file', () => {
   });
 });
 
+describe('iptables -E of a lab read from the file', () => {
+  it('decodes only the chains whose lines name the chain renamed, and renames their jumps', async () => {
+    const sb = await stored(
+      ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', ':C - [0:0]',
+        '-A INPUT -j A', '-A FORWARD -g A', '-A OUTPUT -j C', '-A B -j ACCEPT', '-A C -j RETURN', 'COMMIT', ''].join('\n'),
+    );
+    const lab = readLab(sb.state);
+    execute(lab.hosts.router!.tables, parseIptables(['-E', 'A', 'Z'], () => {}));
+    const filter = lab.hosts.router!.tables.filter!;
+    // INPUT and FORWARD jump to A: decoded and renamed; OUTPUT, B and C do not name it
+    expect(filter.chains.filter(stillStored).map((c) => c.name)).toEqual(['OUTPUT', 'B', 'C']);
+    const whole = JSON.parse(JSON.stringify(readLab(sb.state))) as Lab;
+    execute(whole.hosts.router!.tables, parseIptables(['-E', 'A', 'Z'], () => {}));
+    expect(JSON.stringify(lab)).toBe(JSON.stringify(whole));
+    expect(JSON.stringify(lab)).toContain('"chain":"Z"');
+    expect(JSON.stringify(lab)).not.toContain('"chain":"A"');
+  });
+});
+
 describe('iptables -Z of a lab read from the file', () => {
   it('decodes only the chains whose rules counted something, and zeroes what a full decode zeroes', async () => {
     // counters on some rules (iptables-restore -c); a comment that reads like counters; a long chain

@@ -17,6 +17,7 @@ import { forgetGraph, JumpGraph, JUMP_STACK_SIZE, loosenGraph, type GraphPlan } 
 import {
   addChain,
   allocHandle,
+  chainMayName,
   chainRenamed,
   findChain,
   findRule,
@@ -629,14 +630,24 @@ export function execute(tables: Tables, cmd: ParsedCommand): TextOut {
       if (!c || isBuiltin(table, chainName!)) throw new NftError(ENOENT);
       if (findChain(t, cmd.newname!) || isBuiltin(table, cmd.newname!)) throw new NftError('File exists');
       const old = c.name;
+      // the jump graph (known, or kept in the lab file) follows the rename; without one, none is built
+      const follow = JumpGraph.following(table, t);
       c.name = cmd.newname!;
       chainRenamed(t);
+      // the jumps to it, in the chains whose rules may name it (a chain still in the lab file is
+      // decoded only when its line does)
+      const names = [old];
       for (const ch of t.chains) {
+        if (!chainMayName(ch, names)) continue;
         for (const r of ch.rules) {
           if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto') && r.target.chain === old) {
             r.target.chain = c.name;
           }
         }
+      }
+      if (follow) {
+        follow.renamed(old, c.name);
+        graph = 'keep';
       }
       break;
     }

@@ -175,6 +175,8 @@ export class JumpGraph {
   /** each chain's reach: as built or changed here; for the others, as the lab file kept it (`kept`) */
   private readonly reach: Map<string, Reach>;
   private readonly kept: KeptColumn | undefined;
+  /** names the kept column has for chains renamed since (a chain given such a name later is another) */
+  private gone: Set<string> | undefined;
   /** a loop or an over-deep path already present (a hand-edited lab): answers are not trusted */
   readonly broken: boolean;
   /** jumps were removed since it was built: chains may be reached from fewer hooks, less deep */
@@ -183,13 +185,14 @@ export class JumpGraph {
   private constructor(
     private readonly table: TableName,
     private readonly t: Table,
-    from?: { reach: Map<string, Reach>; kept: KeptColumn | undefined; over: boolean },
+    from?: { reach: Map<string, Reach>; kept: KeptColumn | undefined; over: boolean; gone?: Set<string> },
   ) {
     this.reach = from?.reach ?? new Map();
     this.kept = from?.kept;
     this.broken = false;
     if (from) {
       this.over = from.over;
+      this.gone = from.gone;
       return;
     }
     const sources = t.chains.filter((c) => isBuiltin(table, c.name) && c.created);
@@ -204,7 +207,24 @@ export class JumpGraph {
 
   /** the same graph for a copy of its table (a Reach is never changed, only replaced: shared) */
   copyFor(t: Table): JumpGraph {
-    return new JumpGraph(this.table, t, { reach: new Map(this.reach), kept: this.kept, over: this.over });
+    return new JumpGraph(this.table, t, { reach: new Map(this.reach), kept: this.kept, over: this.over, gone: this.gone && new Set(this.gone) });
+  }
+
+  /**
+   * The graph of `t` to follow a rename (-E): the one known, else the one the lab file kept (read
+   * now, not built: without either there is nothing to follow, and the next question builds it)
+   */
+  static following(table: TableName, t: Table): JumpGraph | undefined {
+    return graphs.get(t) ?? (stored.has(t) ? JumpGraph.of(table, t) : undefined);
+  }
+
+  /** chain `from` is called `to` now, and so are the jumps to it: it keeps its reach */
+  renamed(from: string, to: string): void {
+    const r = this.reachOf(from);
+    this.reach.delete(from);
+    if (r) this.reach.set(to, r);
+    else this.reach.delete(to);
+    (this.gone ??= new Set()).add(from);
   }
 
   /** the graph of `t`: the one known, else the one the lab file kept, else built now */
@@ -232,7 +252,7 @@ export class JumpGraph {
   }
 
   private reachOf(chain: string): Reach | undefined {
-    return this.reach.get(chain) ?? this.kept?.get(chain);
+    return this.reach.get(chain) ?? (this.gone?.has(chain) ? undefined : this.kept?.get(chain));
   }
 
   /** adding `rules` to `chain` (which becomes a created base chain if it is one) */

@@ -89,6 +89,8 @@ interface StoredChains {
   insert(c: Chain, pos: number, rules: Rule[]): boolean;
   peek(c: Chain): Rule[];
   peekNaming(c: Chain, names: readonly string[]): Rule[];
+  /** whether a rule of `c` may jump or go to one of `names` (false: a chain still in the lab file whose line names none) */
+  mayName(c: Chain, names: readonly string[]): boolean;
   /** the chains the rules of `c` jump or go to, in order, without decoding them; undefined: not a chain the lab file can do that for */
   jumps(c: Chain): string[] | undefined;
   /** the rules of `c` are still in the lab file and each one's counters are 0 (false: not known so) */
@@ -147,6 +149,11 @@ export function addChain(t: Table, c: Chain): void {
 /** every rule of `c` has counted nothing (known without decoding a chain still in the lab file); false: not known so */
 export function rulesCountNothing(c: Chain): boolean {
   return stored?.countNothing(c) ?? false;
+}
+
+/** whether a rule of `c` may jump or go to one of `names`: false only when its rules, still in the lab file, name none */
+export function chainMayName(c: Chain, names: readonly string[]): boolean {
+  return stored?.mayName(c, names) ?? true;
 }
 
 /** how many rules `c` has (a long chain still in the lab file is not decoded for it) */

@@ -429,11 +429,18 @@ let needles: { names: readonly string[]; texts: Buffer[] } | undefined;
  * so that an edited one is decoded (and checked in full) as before.
  */
 function peekNaming(c: Chain, names: readonly string[]): Rule[] {
+  return mayName(c, names) ? peekRules(c) : [];
+}
+
+/**
+ * Whether a rule of `c` may jump or go to one of `names`: false only for a chain still in the file
+ * whose line, checked as a decode would check it, holds none of their JSON texts.
+ */
+function mayName(c: Chain, names: readonly string[]): boolean {
   const p = pendingOf(c);
-  if (!p) return c.rules;
+  if (!p) return true;
   check(c, p);
-  if (!p.src.edited && pendingOf(c) === p && p.at >= 0 && !p.inserts && !namesIn(p.src.file.subarray(p.at, p.end), names)) return [];
-  return peekRules(c);
+  return p.src.edited || pendingOf(c) !== p || p.at < 0 || p.inserts !== undefined || namesIn(p.src.file.subarray(p.at, p.end), names);
 }
 
 /**
@@ -1679,6 +1686,7 @@ setStoredChains({
   insert: insertRules,
   peek: peekRules,
   peekNaming,
+  mayName,
   jumps: peekJumps,
   countNothing,
   findRule,
