@@ -22,6 +22,7 @@ import { parseIptables } from '../src/cli/commands/iptables.js';
 import { execute } from '../src/ruleset/execute.js';
 import { copyTable, findChain, referenceCounts } from '../src/ruleset/tables.js';
 import { generator } from './helpers/random.js';
+import { MemorySession } from '../src/script/session.js';
 
 type Gen = ReturnType<typeof generator>;
 
@@ -251,6 +252,30 @@ describe('iptables -E of a lab read from the file', () => {
     expect(JSON.stringify(lab)).toBe(JSON.stringify(whole));
     expect(JSON.stringify(lab)).toContain('"chain":"Z"');
     expect(JSON.stringify(lab)).not.toContain('"chain":"A"');
+  });
+});
+
+describe('run: the snapshot of a lab read from the file (a command that may change any chain)', () => {
+  it('leaves the chains still in the file undecoded, and a failed command still undone', async () => {
+    const sb = await services();
+    const replay = async (lab: Lab): Promise<Lab> => {
+      const session = new MemorySession(lab);
+      const run = (argv: string[]) => {
+        session.prepare('router', 'tables');
+        return session.update((l) => ({ save: true, value: execute(l.hosts.router!.tables, parseIptables(argv, () => {})) }));
+      };
+      // refused (the chain exists): undone; then a new chain
+      await expect(run(['-N', 'SVC'])).rejects.toThrow();
+      await run(['-N', 'NEW']);
+      return session.lab;
+    };
+    const lab = await replay(readLab(sb.state));
+    const filter = lab.hosts.router!.tables.filter!;
+    expect(filter.chains.filter((c) => c.name === 'SVC' || c.name === 'FORWARD').map(stillStored)).toEqual([true, true]);
+    // what the same replay does to the lab decoded in full
+    const whole = await replay(JSON.parse(JSON.stringify(readLab(sb.state))) as Lab);
+    expect(JSON.stringify(lab)).toBe(JSON.stringify(whole));
+    expect(filter.chains.map((c) => c.name)).toContain('NEW');
   });
 });
 

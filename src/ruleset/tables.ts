@@ -95,6 +95,8 @@ interface StoredChains {
   jumps(c: Chain): string[] | undefined;
   /** the rules of `c` are still in the lab file and each one's counters are 0 (false: not known so) */
   countNothing(c: Chain): boolean;
+  /** the rules of `c` are still in the lab file, not decoded */
+  inFile(c: Chain): boolean;
   /** the first rule of `c` that `same` accepts among those that hold all of `names`, without decoding a long chain; null: not such a chain */
   findRule(c: Chain, names: readonly string[], same: (r: Rule) => boolean): { pos: number; rule: Rule } | undefined | null;
   /** deletes that rule without decoding the chain; false: not a chain the lab file can do that for */
@@ -144,6 +146,11 @@ export function copyTable(t: Table): Table {
 /** adds a new chain to `t`, after the others (-N; a table read from the lab file makes none of them) */
 export function addChain(t: Table, c: Chain): void {
   if (!stored?.add(t, c)) t.chains.push(c);
+}
+
+/** the rules of `c` are still in the lab file (reading `rules` decodes them) */
+export function rulesInFile(c: Chain): boolean {
+  return stored?.inFile(c) ?? false;
 }
 
 /** every rule of `c` has counted nothing (known without decoding a chain still in the lab file); false: not known so */

@@ -11,12 +11,13 @@
  * allocates handles; other chains are only read, so a lab file's rules are not decoded for
  * nothing); for other iptables commands and
  * iptables-restore the acting host's netfilter tables (chains and rule lists copied, rule objects
- * shared: iptables replaces rules, it never edits one in place before a check can still fail);
+ * shared: iptables replaces rules, it never edits one in place before a check can still fail; for
+ * the same reason a chain whose rules are still in the lab file is shared, not decoded);
  * the acting host without its tables for sysctl and ip; the whole lab for anything else.
  */
 import type { LabSession } from '../cli/context.js';
 import type { Host, Lab } from '../net/lab.js';
-import type { Table, TableName, Tables } from '../ruleset/tables.js';
+import { rulesInFile, type Table, type TableName, type Tables } from '../ruleset/tables.js';
 import { forgetGraph } from '../ruleset/jump-graph.js';
 
 export type SnapshotScope = 'tables' | 'host' | 'lab' | { append: TableName; chain: string };
@@ -25,7 +26,10 @@ function copyTables(t: Tables): Tables {
   const out: Tables = {};
   for (const [name, table] of Object.entries(t) as [keyof Tables, Table | undefined][]) {
     if (!table) continue;
-    out[name] = { ...table, chains: table.chains.map((c) => ({ ...c, rules: c.rules.slice() })) };
+    // a chain whose rules are still in the lab file is kept as it is: copying its rule list would
+    // decode it (every chain of a kube-proxy-sized lab for one -N), and like a rule, a command
+    // decodes and changes it only once its checks have passed
+    out[name] = { ...table, chains: table.chains.map((c) => (rulesInFile(c) ? c : { ...c, rules: c.rules.slice() })) };
   }
   return out;
 }

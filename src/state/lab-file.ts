@@ -1689,6 +1689,7 @@ setStoredChains({
   mayName,
   jumps: peekJumps,
   countNothing,
+  inFile: (c) => pendingOf(c) !== undefined,
   findRule,
   remove: removeRule,
   naming(t, names, each) {
