@@ -66,6 +66,8 @@ const SESSION = [
   [['iptables', '-t', 'nat', '-L', 'KUBE-SERVICES', '-n']],
   [['sysctl', '-w', 'net.ipv4.ip_forward=1']],
   [jump(11)],
+  [['run', '-'], 'iptables -t nat -N KUBE-SVC-SEQ4\niptables -t nat -A KUBE-SVC-SEQ4 -j RETURN\n'],
+  [jump(12)],
 ];
 
 const state = join(dir, 'session.json');
