@@ -16,31 +16,13 @@
 //   use the lab found there next time (give each build a DIR of its own)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { kubeProxyDump } from './gen-kube-proxy.mjs';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kubeLab } from './kube-lab.mjs';
 import { args, opt } from './args.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const services = Number(opt('services', '10000'));
 const runs = Number(opt('runs', '3'));
-const cli = opt('cli', join(root, 'bin', 'iptables-sim'));
-const keep = opt('keep', undefined);
-if (cli === join(root, 'bin', 'iptables-sim') && !existsSync(join(root, 'dist', 'iptables-sim.cjs'))) {
-  console.error('kube-commands: no build; run `npm run build` first');
-  process.exit(1);
-}
-const dir = keep ?? mkdtempSync(join(tmpdir(), 'iptsim-kube-'));
-mkdirSync(dir, { recursive: true });
-const dump = join(dir, `kube-${services}.rules`);
-const lab = join(dir, `kube-${services}.json`);
-const text = kubeProxyDump(services, 3);
-writeFileSync(dump, text);
-if (!existsSync(lab)) execFileSync(cli, ['--state', lab, 'iptables-restore', dump]);
-
-const svc = /^:(KUBE-SVC-\S+)/m.exec(text)[1];
+const { services, cli, dir, dump, lab, svc, done } = kubeLab('kube-commands');
 const noflush = `*nat\n:KUBE-SVC-BENCH2 - [0:0]\n-A KUBE-SVC-BENCH2 -j KUBE-MARK-MASQ\n-A KUBE-SERVICES -d 10.9.9.7/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-BENCH2\nCOMMIT\n`;
 /** [what is shown, argv after the program, standard input] */
 const COMMANDS = [
@@ -109,7 +91,7 @@ try {
   }
 } finally {
   if (!real) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  if (!keep) rmSync(dir, { recursive: true, force: true });
+  done();
 }
 
 console.log(`${services.toLocaleString('en')} services x 3 endpoints, ${runs} runs, medians${real ? `; real iptables: skipped (${real})` : ''}\n`);

@@ -10,33 +10,14 @@
 // Usage: node bench/kube-sequence.mjs [--services 10000] [--slow 1] [--cli FILE] [--keep DIR]
 //   --keep: keep the dump and the restored lab in DIR (and use them next time); the session itself
 //   always runs on a copy
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { kubeProxyDump } from './gen-kube-proxy.mjs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { kubeLab } from './kube-lab.mjs';
 import { opt } from './args.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const services = Number(opt('services', '10000'));
 const slow = Number(opt('slow', '1'));
-const cli = opt('cli', join(root, 'bin', 'iptables-sim'));
-const keep = opt('keep', undefined);
-if (cli === join(root, 'bin', 'iptables-sim') && !existsSync(join(root, 'dist', 'iptables-sim.cjs'))) {
-  console.error('kube-sequence: no build; run `npm run build` first');
-  process.exit(1);
-}
-const dir = keep ?? mkdtempSync(join(tmpdir(), 'iptsim-seq-'));
-mkdirSync(dir, { recursive: true });
-const dump = join(dir, `kube-${services}.rules`);
-const lab = join(dir, `kube-${services}.json`);
-if (!existsSync(dump)) writeFileSync(dump, kubeProxyDump(services, 3));
-if (!existsSync(lab)) execFileSync(cli, ['--state', lab, 'iptables-restore', dump]);
-
-const text = readFileSync(dump, 'utf8');
-const svc = /^:(KUBE-SVC-\S+)/m.exec(text)[1];
-const sep = /^:(KUBE-SEP-\S+)/m.exec(text)[1];
+const { services, cli, dir, lab, svc, sep, done } = kubeLab('kube-sequence');
 /** a rule for the jump into a service: the command most often typed between the others */
 const jump = (n) => ['iptables', '-t', 'nat', '-A', 'KUBE-SERVICES', '-d', `10.9.8.${n}/32`, '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', svc];
 const noflush = `*nat\n:KUBE-SVC-SEQ1 - [0:0]\n-A KUBE-SVC-SEQ1 -j ${sep}\n-A KUBE-SERVICES -d 10.9.7.1/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-SEQ1\nCOMMIT\n`;
@@ -87,6 +68,6 @@ try {
 } finally {
   rmSync(state, { force: true });
   rmSync(`${state}.checked`, { force: true });
-  if (!keep) rmSync(dir, { recursive: true, force: true });
+  done();
 }
 console.log(`\n${over} command(s) over ${slow} s`);
