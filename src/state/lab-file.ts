@@ -444,17 +444,22 @@ function mayName(c: Chain, names: readonly string[]): boolean {
 }
 
 /**
- * The chains the rules of `c` jump or go to, read from its line without decoding it (scanJumps());
- * undefined when the chain is not still in the file as written (the caller decodes it).
- * The line is checked first, as a decode would.
+ * The rules of `c` still in the file exactly as they are, their line checked as a decode would check
+ * it; undefined when the chain was decoded, has rules added or removed since it was read, has rules
+ * decoded one by one (a long chain: those are the ones that count, they may have changed), or the
+ * file was found edited. For questions answered from the line's bytes.
  */
-function peekJumps(c: Chain): string[] | undefined {
+function untouchedLine(c: Chain): Pending | undefined {
   const p = pendingOf(c);
-  // (a long chain's rules decoded one by one are the ones that count: they may have changed)
   if (!p || p.inserts || p.lazy?.decoded.size) return undefined;
   check(c, p);
-  if (p.src.edited || pendingOf(c) !== p || p.at < 0) return undefined;
-  return scanJumps(p.src.file, p.at, p.end);
+  return p.src.edited || pendingOf(c) !== p || p.at < 0 ? undefined : p;
+}
+
+/** The chains the rules of `c` jump or go to, read from its line (scanJumps()); undefined: decode it */
+function peekJumps(c: Chain): string[] | undefined {
+  const p = untouchedLine(c);
+  return p && scanJumps(p.src.file, p.at, p.end);
 }
 
 const PKTS = Buffer.from('"pkts":');
@@ -466,10 +471,8 @@ const BYTES = Buffer.from('"bytes":');
  * data only make the answer false). False when not known so (the caller decodes the chain).
  */
 function countNothing(c: Chain): boolean {
-  const p = pendingOf(c);
-  if (!p || p.inserts || p.lazy?.decoded.size) return false;
-  check(c, p);
-  if (p.src.edited || pendingOf(c) !== p || p.at < 0) return false;
+  const p = untouchedLine(c);
+  if (!p) return false;
   const f = p.src.file;
   // one pass over the line (a search per key and rule costs a call into the buffer each)
   for (let i = p.at; i < p.end; i++) {
