@@ -222,6 +222,26 @@ describe('lab file layout', () => {
     expect([num[3], num[4], num[13], num[14]]).toEqual([Buffer.byteLength(l[1]!), Buffer.byteLength(l[2]!), Buffer.byteLength(l[3]!), 0]);
   });
 
+  it('the file is UTF-8: comments beyond ASCII (latin1, BMP, astral) in long and short chains, and in the header', async () => {
+    const sb = new Sandbox();
+    const odd = ['café', 'Grüße ÿ', '漢字', 'emoji 😀'];
+    const rules = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':ÉTÉ - [0:0]'];
+    for (let i = 0; i < LAZY_MIN; i++) rules.push(`-A INPUT -s 10.0.0.${i} -m comment --comment "${odd[i % odd.length]} ${i}" -j ACCEPT`);
+    rules.push('-A OUTPUT -m comment --comment "ascii only" -j ACCEPT', '-A ÉTÉ -m comment --comment "naïve" -j ACCEPT', 'COMMIT');
+    expect((await sb.run(['iptables-restore'], rules.join('\n') + '\n')).rc).toBe(0);
+    const file = readFileSync(sb.state);
+    const l = lines(file);
+    expect(l[0]).toContain('ÉTÉ');
+    expect(l[1]).toContain('"comment":"emoji 😀 3"');
+    expect(l.some((x) => x.includes('"comment":"naïve"'))).toBe(true);
+    // the lengths in the header and the frames line are bytes, the checksums those of the UTF-8
+    const save = await sb.sh('iptables-save -t filter');
+    expect(save.rc).toBe(0);
+    expect(save.stdout).toContain('-A INPUT -s 10.0.0.1/32 -m comment --comment "Grüße ÿ 1" -j ACCEPT\n');
+    expect(save.stdout).toContain('-A ÉTÉ -m comment --comment "naïve" -j ACCEPT\n');
+    expect(encodeLab(readLab(sb.state)).equals(file)).toBe(true);
+  });
+
   it('a chain of more than LAZY_MAX rules is one JSON text without a frames line, as in version 2', () => {
     const lab = builtinLab();
     const input = newTable('filter');
