@@ -19,6 +19,7 @@ import {
   allocHandle,
   chainMayName,
   chainRenamed,
+  deleteChain,
   findChain,
   findRule,
   insertRules,
@@ -381,7 +382,32 @@ function onPathTo(t: Table, table: TableName, base: Chain, to: string): string[]
  * which the lines nft_cmd_* print with -v ("Zeroing chain `X'", "Flushing chain `X'", "Deleting
  * chain `X'").
  */
-export function execute(tables: Tables, cmd: ParsedCommand): TextOut {
+/**
+ * The reference counts of one table carried from a -X to the next by a caller that runs them one
+ * after the other (iptables-restore: a kube-proxy sync ends with a -X line for each chain it drops,
+ * and counting a chain's references reads every chain of the table). A -X that succeeds deletes a
+ * chain without rules that nothing jumps to, which changes no count; one that fails changes nothing.
+ * So the counts hold from one -X to the next in the same table as long as nothing else ran between
+ * them: the caller makes a new one (or none) for any other command.
+ */
+export class DeletionRun {
+  private t: Table | undefined;
+  private refs: Map<string, number> | undefined;
+  /** the rules that jump or go to `chain` in `t` */
+  count(t: Table, chain: string): number {
+    // the first -X asks about its own chain (as a single one does); the second counts them all
+    if (this.t !== t) {
+      this.t = t;
+      this.refs = undefined;
+      return referenceCount(t, chain);
+    }
+    this.refs ??= referenceCounts(t);
+    return this.refs.get(chain) ?? 0;
+  }
+}
+
+/** `deletions`: a -X in a run of them (see DeletionRun) */
+export function execute(tables: Tables, cmd: ParsedCommand, deletions?: DeletionRun): TextOut {
   if (!isTableName(cmd.table)) {
     throw new XtablesError(Exit.VERSION_PROBLEM, `table '${cmd.table}' does not exist`);
   }
@@ -607,11 +633,11 @@ export function execute(tables: Tables, cmd: ParsedCommand): TextOut {
         }
         const c = t && findChain(t, chainName);
         if (!c) throw new NftError(ENOENT);
-        if (c.rules.length || referenceCount(t, chainName)) {
+        if (c.rules.length || (deletions ? deletions.count(t, chainName) : referenceCount(t, chainName))) {
           throw commitFailed('CHAIN_DEL', 'Device or resource busy', `chain ${chainName}`);
         }
         if (verbose) out.add(`Deleting chain \`${chainName}'\n`);
-        t.chains = t.chains.filter((x) => x !== c);
+        deleteChain(t, c);
       } else if (t) {
         const users = userChainsSorted(table, t);
         const refs = referenceCounts(t);

@@ -148,6 +148,19 @@ export function addChain(t: Table, c: Chain): void {
   if (!stored?.add(t, c)) t.chains.push(c);
 }
 
+/**
+ * removes chain `c` from `t` (-X). Its index by name goes to the new array without `c` (a
+ * kube-proxy sync's -X lines would otherwise index 40,000 chains again for each).
+ */
+export function deleteChain(t: Table, c: Chain): void {
+  const index = chainIndex.get(t.chains);
+  t.chains = t.chains.filter((x) => x !== c);
+  if (!index) return;
+  // the index holds the first index.size chains: without `c` they are the first index.size - 1
+  if (index.get(c.name) === c) index.delete(c.name);
+  chainIndex.set(t.chains, index);
+}
+
 /** the rules of `c` are still in the lab file (reading `rules` decodes them) */
 export function rulesInFile(c: Chain): boolean {
   return stored?.inFile(c) ?? false;

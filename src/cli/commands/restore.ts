@@ -7,9 +7,9 @@
 import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
-import { JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
+import { DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
 import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
-import { copyGraph, forgetGraph } from '../../ruleset/jump-graph.js';
+import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostOf, readWrite, type CliContext } from '../context.js';
@@ -268,6 +268,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
   let visible: Tables = {};
   let deferred: Deferred | undefined;
   let refusals: Deferred[] = [];
+  let deletions: DeletionRun | undefined;
   /** nft_table_validate() failed: the rule stays in the transaction and every later rule fails too */
   let invalid: KernelRefusal | undefined;
   const lines = fgetsLines(input);
@@ -298,6 +299,9 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
     let ok = false;
     if (buffer[0] === '\n') continue;
     if (buffer[0] === '#') continue;
+    // -X lines one after the other share their reference counts (DeletionRun); anything else ends a run
+    const run = deletions;
+    deletions = undefined;
     if (inTable && buffer.startsWith('COMMIT') && (buffer.length === 6 || buffer[6] === '\n')) {
       commit();
       inTable = false;
@@ -340,15 +344,20 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         if (policy !== 'ACCEPT' && policy !== 'DROP') failed(lineNo, 'Bad policy name');
         const c = findChain(t, chain)!;
         c.policy = policy as 'ACCEPT' | 'DROP';
-        if (!c.created) c.handle = allocHandle(t);
+        // as -P: a base chain created now is a new start for jumps; one there already changes nothing
+        if (!c.created) {
+          c.handle = allocHandle(t);
+          forgetGraph(t);
+        }
         c.created = true;
-        forgetGraph(t);
         [c.pkts, c.bytes] = count;
       } else {
         const c = findChain(t, chain);
         if (c) {
+          // flushed, as -F: jumps go, which the graph follows by saying it may say more (a kube-proxy
+          // sync flushes KUBE-SERVICES; forgetting the graph had its next jump decode every chain)
           c.rules = [];
-          forgetGraph(t);
+          loosenGraph(t);
         }
         else addChain(t, { name: chain, pkts: 0, bytes: 0, rules: [], handle: allocHandle(t) });
       }
@@ -387,7 +396,8 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         const op = cmd.command === CMD.APPEND ? 'RULE_APPEND' : cmd.command === CMD.INSERT ? 'RULE_INSERT' : cmd.command === CMD.REPLACE ? 'RULE_REPLACE' : undefined;
         try {
           if (invalid && op) throw new KernelRefusal(op, invalid.errText, `rule in chain ${cmd.chain}`, undefined, 'validate');
-          o.out(execute(pending, cmd).text());
+          if (cmd.command === CMD.DELETE_CHAIN) deletions = run ?? new DeletionRun();
+          o.out(execute(pending, cmd, deletions).text());
         } catch (e) {
           if (e instanceof KernelRefusal) {
             refusals.push({ error: e, line: lineNo });
