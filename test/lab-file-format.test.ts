@@ -5,13 +5,13 @@
  * found and checked, whichever line they are on. Older layouts (format 1 and 2) are read.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { join } from 'node:path';
 import { crc32ForTests, decodeLab, encodeLab, LAZY_MAX, LAZY_MIN } from '../src/state/lab-file.js';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { parseLabText, readLab, writeLabAtomic } from '../src/state/store.js';
 import type { Lab } from '../src/net/lab.js';
-import { anyChainCreated, findChain, newTable, type Chain } from '../src/ruleset/tables.js';
+import { anyChainCreated, copyTable, findChain, newTable, type Chain } from '../src/ruleset/tables.js';
 import { builtinLab } from '../src/net/builtin-lab.js';
 import { Sandbox } from './helpers/cli.js';
 
@@ -308,6 +308,23 @@ describe('tables read from the file make their chains when asked for', () => {
     expect(t.chains).toHaveLength(43);
     expect(stillColumns(t)).toBe(false);
     expect(t.chains[8]).toBe(made);
+  });
+
+  it('names are searched one by one for the first four, then indexed; a copy of the table (restore --noflush) uses the same', async () => {
+    const sb = await manyChains();
+    const t = readLab(sb.state).hosts.router!.tables.filter!;
+    const searches = vi.spyOn(Array.prototype, 'lastIndexOf');
+    try {
+      for (const name of ['C1', 'C2', 'C3', 'nope']) expect(findChain(t, name)?.name).toBe(name === 'nope' ? undefined : name);
+      expect(searches).toHaveBeenCalledTimes(4);
+      const copy = copyTable(t);
+      for (const name of ['C1', 'C20', 'C21', 'C22', 'C23', 'INPUT', 'nope2']) expect(findChain(copy, name)?.name).toBe(name === 'nope2' ? undefined : name);
+      expect(findChain(t, 'C30')?.name).toBe('C30');
+      expect(searches).toHaveBeenCalledTimes(4);
+      expect(findChain(copy, 'C1')).not.toBe(findChain(t, 'C1'));
+    } finally {
+      searches.mockRestore();
+    }
   });
 
   it("a chain's rules, once read or set, are a plain property, its keys in the order they were", async () => {

@@ -1321,9 +1321,11 @@ class TableDir {
   readonly madeList: number[] = [];
   /** chains made since the table was read (-N), after its others: chain size + k */
   added: Chain[] = [];
-  /** chain names to indexes: a few looked up one by one, then all at once */
-  private found = new Map<string, number>();
-  private index: Map<string, number> | undefined;
+  /**
+   * chain names to indexes: a few looked up one by one (each a search of 40,000 names on a kube
+   * lab), then all at once; shared with the copies of the table, which have the same names
+   */
+  private lookup: { found: Map<string, number>; index?: Map<string, number> } = { found: new Map() };
   /** the names to look up ('g' chains have theirs in heads) */
   private readonly lookupNames: unknown[];
   /** where chain i's lines begin in the file (or the next chain's, when it has none); [size]: the end */
@@ -1602,6 +1604,7 @@ class TableDir {
       d.madeList.push(i);
     }
     d.added = this.added.map((c) => cloneData(c));
+    d.lookup = this.lookup;
     return d;
   }
   /** findChain() without making the other chains (the last of that name, as findChain's index has it) */
@@ -1612,16 +1615,17 @@ class TableDir {
   }
   /** the index of the last chain read named `name` (-1: none), without making it */
   indexOf(name: string): number {
-    let i = this.index ? this.index.get(name) : this.found.get(name);
+    const l = this.lookup;
+    let i = l.index ? l.index.get(name) : l.found.get(name);
     if (i === undefined) {
-      if (this.index || this.found.size < 16) {
-        i = this.index ? -1 : this.lookupNames.lastIndexOf(name);
-        if (!this.index) this.found.set(name, i);
+      if (l.index || l.found.size < 4) {
+        i = l.index ? -1 : this.lookupNames.lastIndexOf(name);
+        if (!l.index) l.found.set(name, i);
       } else {
         // asked for many: index them all
-        this.index = new Map();
-        this.lookupNames.forEach((n, k) => this.index!.set(n as string, k));
-        i = this.index.get(name) ?? -1;
+        const index = (l.index = new Map<string, number>());
+        this.lookupNames.forEach((n, k) => index.set(n as string, k));
+        i = index.get(name) ?? -1;
       }
     }
     return i;
