@@ -310,17 +310,18 @@ describe('tables read from the file make their chains when asked for', () => {
     expect(t.chains[8]).toBe(made);
   });
 
-  it('names are searched one by one for the first four, then indexed; a copy of the table (restore --noflush) uses the same', async () => {
+  it('names are searched one by one for the first sixteen, then indexed; a copy of the table (restore --noflush) uses the same', async () => {
     const sb = await manyChains();
     const t = readLab(sb.state).hosts.router!.tables.filter!;
     const searches = vi.spyOn(Array.prototype, 'lastIndexOf');
     try {
-      for (const name of ['C1', 'C2', 'C3', 'nope']) expect(findChain(t, name)?.name).toBe(name === 'nope' ? undefined : name);
-      expect(searches).toHaveBeenCalledTimes(4);
+      const first = [...Array.from({ length: 15 }, (_, i) => `C${i + 1}`), 'nope'];
+      for (const name of first) expect(findChain(t, name)?.name).toBe(name === 'nope' ? undefined : name);
+      expect(searches).toHaveBeenCalledTimes(16);
       const copy = copyTable(t);
       for (const name of ['C1', 'C20', 'C21', 'C22', 'C23', 'INPUT', 'nope2']) expect(findChain(copy, name)?.name).toBe(name === 'nope2' ? undefined : name);
       expect(findChain(t, 'C30')?.name).toBe('C30');
-      expect(searches).toHaveBeenCalledTimes(4);
+      expect(searches).toHaveBeenCalledTimes(16);
       expect(findChain(copy, 'C1')).not.toBe(findChain(t, 'C1'));
     } finally {
       searches.mockRestore();

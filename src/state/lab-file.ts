@@ -1323,7 +1323,8 @@ class TableDir {
   added: Chain[] = [];
   /**
    * chain names to indexes: a few looked up one by one (each a search of 40,000 names on a kube
-   * lab), then all at once; shared with the copies of the table, which have the same names
+   * lab, where indexing them costs a few searches: a trace asks for about ten), then all at once;
+   * shared with the copies of the table, which have the same names
    */
   private lookup: { found: Map<string, number>; index?: Map<string, number> } = { found: new Map() };
   /** the names to look up ('g' chains have theirs in heads) */
@@ -1618,7 +1619,7 @@ class TableDir {
     const l = this.lookup;
     let i = l.index ? l.index.get(name) : l.found.get(name);
     if (i === undefined) {
-      if (l.index || l.found.size < 4) {
+      if (l.index || l.found.size < 16) {
         i = l.index ? -1 : this.lookupNames.lastIndexOf(name);
         if (!l.index) l.found.set(name, i);
       } else {
