@@ -16,44 +16,15 @@
 //   use the lab found there next time (give each build a DIR of its own)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubeLab } from './kube-lab.mjs';
 import { args, opt } from './args.mjs';
 
 const runs = Number(opt('runs', '3'));
-const { services, cli, dir, dump, lab, svc, done } = kubeLab('kube-commands');
+const { services, cli, dir, dump, lab, svc, sync, done } = kubeLab('kube-commands');
 const noflush = `*nat\n:KUBE-SVC-BENCH2 - [0:0]\n-A KUBE-SVC-BENCH2 -j KUBE-MARK-MASQ\n-A KUBE-SERVICES -d 10.9.9.7/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-BENCH2\nCOMMIT\n`;
 
-/**
- * Two syncs as kube-proxy writes them with iptables-restore --noflush: KUBE-SERVICES declared
- * again (which flushes it) and all its rules written again, with a new service; then the same with
- * `drop` services gone: their chains declared (flushed) and deleted, a run of -X lines at the end.
- */
-function syncs(text, drop = 20) {
-  const lines = text.split('\n');
-  const services = lines.filter((l) => l.startsWith('-A KUBE-SERVICES '));
-  const add = ['*nat', ':KUBE-SERVICES - [0:0]', ':KUBE-SVC-BENCHSYNC - [0:0]', ':KUBE-SEP-BENCHSYNC - [0:0]', ...services,
-    '-A KUBE-SERVICES -d 10.9.9.6/32 -p tcp -m comment --comment "bench/sync cluster IP" -m tcp --dport 80 -j KUBE-SVC-BENCHSYNC',
-    '-A KUBE-SVC-BENCHSYNC -m comment --comment "bench/sync -> 10.244.250.1:8080" -j KUBE-SEP-BENCHSYNC',
-    '-A KUBE-SEP-BENCHSYNC -s 10.244.250.1/32 -m comment --comment "bench/sync" -j KUBE-MARK-MASQ',
-    '-A KUBE-SEP-BENCHSYNC -p tcp -m comment --comment "bench/sync" -m tcp -j DNAT --to-destination 10.244.250.1:8080', 'COMMIT', ''];
-  const gone = new Set();
-  for (const l of services) {
-    const m = / -j (KUBE-SVC-\S+)/.exec(l);
-    if (m && gone.size < drop) gone.add(m[1]);
-  }
-  const endpoints = new Set();
-  for (const l of lines) {
-    const m = /^-A (KUBE-SVC-\S+) .*-j (KUBE-SEP-\S+)/.exec(l);
-    if (m && gone.has(m[1])) endpoints.add(m[2]);
-  }
-  const dropped = [...gone, ...endpoints];
-  const kept = services.filter((l) => !gone.has(/ -j (\S+)/.exec(l)?.[1]));
-  const del = ['*nat', ':KUBE-SERVICES - [0:0]', ...dropped.map((c) => `:${c} - [0:0]`), ...kept, ...dropped.map((c) => `-X ${c}`), 'COMMIT', ''];
-  return { add: add.join('\n'), del: del.join('\n'), dropped: dropped.length };
-}
-const sync = syncs(readFileSync(dump, 'latin1'));
 
 /** [what is shown, argv after the program, standard input] */
 const COMMANDS = [

@@ -17,9 +17,9 @@ import { kubeLab } from './kube-lab.mjs';
 import { opt } from './args.mjs';
 
 const slow = Number(opt('slow', '1'));
-const { services, cli, dir, lab, svc, sep, done } = kubeLab('kube-sequence');
+const { services, cli, dir, lab, svc, sep, sync, done } = kubeLab('kube-sequence');
 /** a rule for the jump into a service: the command most often typed between the others */
-const jump = (n) => ['iptables', '-t', 'nat', '-A', 'KUBE-SERVICES', '-d', `10.9.8.${n}/32`, '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', svc];
+const jump = (n, to = svc) => ['iptables', '-t', 'nat', '-A', 'KUBE-SERVICES', '-d', `10.9.8.${n}/32`, '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', to];
 const noflush = `*nat\n:KUBE-SVC-SEQ1 - [0:0]\n-A KUBE-SVC-SEQ1 -j ${sep}\n-A KUBE-SERVICES -d 10.9.7.1/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-SEQ1\nCOMMIT\n`;
 /** [argv, standard input]: each kind of command, then a jump to see what it left behind */
 const SESSION = [
@@ -49,6 +49,12 @@ const SESSION = [
   [jump(11)],
   [['run', '-'], 'iptables -t nat -N KUBE-SVC-SEQ4\niptables -t nat -A KUBE-SVC-SEQ4 -j RETURN\n'],
   [jump(12)],
+  // kube-proxy's syncs (KUBE-SERVICES written again with a new service; then without 20 services)
+  [['iptables-restore', '--noflush'], sync.add],
+  [jump(13, 'KUBE-SVC-BENCHSYNC')],
+  [['trace', '--from', 'pc1', '-p', 'tcp', '-d', '10.9.9.6', '--dport', '80']],
+  [['iptables-restore', '--noflush'], sync.del],
+  [jump(14, 'KUBE-SVC-BENCHSYNC')],
 ];
 
 const state = join(dir, 'session.json');
