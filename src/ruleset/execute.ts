@@ -378,11 +378,6 @@ function onPathTo(t: Table, table: TableName, base: Chain, to: string): string[]
 }
 
 /**
- * Runs the command; returns what it prints (a listing of a kube-proxy-sized table is 20 MB), among
- * which the lines nft_cmd_* print with -v ("Zeroing chain `X'", "Flushing chain `X'", "Deleting
- * chain `X'").
- */
-/**
  * The reference counts of one table carried from a -X to the next by a caller that runs them one
  * after the other (iptables-restore: a kube-proxy sync ends with a -X line for each chain it drops,
  * and counting a chain's references reads every chain of the table). A -X that succeeds deletes a
@@ -406,7 +401,11 @@ export class DeletionRun {
   }
 }
 
-/** `deletions`: a -X in a run of them (see DeletionRun) */
+/**
+ * Runs the command; returns what it prints (a listing of a kube-proxy-sized table is 20 MB), among
+ * which the lines nft_cmd_* print with -v ("Zeroing chain `X'", "Flushing chain `X'", "Deleting
+ * chain `X'"). `deletions`: the command is a -X in a run of them (see DeletionRun).
+ */
 export function execute(tables: Tables, cmd: ParsedCommand, deletions?: DeletionRun): TextOut {
   if (!isTableName(cmd.table)) {
     throw new XtablesError(Exit.VERSION_PROBLEM, `table '${cmd.table}' does not exist`);
