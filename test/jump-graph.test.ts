@@ -19,6 +19,7 @@ import { jumpTarget } from '../src/ruleset/rule.js';
 import { BUILTIN_CHAINS, copyTable, isBuiltin, type Table, type Tables } from '../src/ruleset/tables.js';
 import { encodeLab } from '../src/state/lab-file.js';
 import { parseLabText } from '../src/state/store.js';
+import { throughFile } from './helpers/tables.js';
 import { Sandbox } from './helpers/cli.js';
 
 /**
@@ -37,13 +38,6 @@ function keptLab(lines: string[]) {
     reread: (): void => void (read = parseLabText(encodeLab(read), 'lab.json')),
     nat: (): Table => read.hosts.router!.tables.nat!,
   };
-}
-
-/** `tables` written to a lab file and read back (the router's tables of the built-in lab) */
-function throughFile(tables: Tables): Tables {
-  const lab = builtinLab();
-  lab.hosts.router!.tables = tables;
-  return parseLabText(encodeLab(lab), 'lab.json').hosts.router!.tables;
 }
 
 const CHAINS = ['A', 'B', 'C', 'D', 'E'];

@@ -14,12 +14,10 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { parseIptables } from '../src/cli/commands/iptables.js';
 import { restoreInto } from '../src/cli/commands/restore.js';
-import { builtinLab } from '../src/net/builtin-lab.js';
 import { DeletionRun, execute } from '../src/ruleset/execute.js';
 import { JumpGraph } from '../src/ruleset/jump-graph.js';
 import { deleteChain, findChain, newTable, referenceCount, rulesInFile, type Tables } from '../src/ruleset/tables.js';
-import { encodeLab } from '../src/state/lab-file.js';
-import { parseLabText } from '../src/state/store.js';
+import { throughFile } from './helpers/tables.js';
 
 const CHAINS = ['A', 'B', 'C', 'D'];
 const BASES = ['PREROUTING', 'OUTPUT', 'POSTROUTING'];
@@ -90,13 +88,6 @@ function restored(tables: Tables, text: string): unknown {
     error = `${(e as Error).constructor.name}: ${(e as Error).message} ${JSON.stringify(e)}`;
   }
   return { out, error, tables: JSON.parse(JSON.stringify(tables)) as unknown };
-}
-
-/** the router's tables of the built-in lab holding `tables`, written to a lab file and read back */
-function throughFile(tables: Tables): Tables {
-  const lab = builtinLab();
-  lab.hosts.router!.tables = tables;
-  return parseLabText(encodeLab(lab), 'lab.json').hosts.router!.tables;
 }
 
 describe('iptables-restore --noflush of a sync', () => {
