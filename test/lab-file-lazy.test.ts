@@ -14,7 +14,7 @@ import type { Lab } from '../src/net/lab.js';
 import { saveTable, TextOut } from '../src/output/listing.js';
 import { lazyRules } from '../src/ruleset/lazy-rules.js';
 import { jumpTarget } from '../src/ruleset/rule.js';
-import type { Chain } from '../src/ruleset/tables.js';
+import type { Chain, Tables } from '../src/ruleset/tables.js';
 import { decodeLab, encodeLab, LAZY_MIN } from '../src/state/lab-file.js';
 import { parseLabText, readLab } from '../src/state/store.js';
 import { normStamp, Sandbox } from './helpers/cli.js';
@@ -402,6 +402,32 @@ describe('iptables-restore --noflush into a lab read from the file', () => {
     expect(findChain(copy, 'A')!.rules.length).toBe(2);
     // the table copied from is as it was
     expect(findChain(t, 'A')!.rules.length).toBe(1);
+  });
+
+  it('copies a table whose chains were all made (`run` lists them) chain by chain, those still in the file staying there', async () => {
+    const sb = await services();
+    const read = (): Tables => readLab(sb.state).hosts.router!.tables;
+    const t = read().filter!;
+    void t.chains;
+    // a trace's counters on the long chain: rules decoded one by one and changed, not yet written
+    const svc = findChain(t, 'SVC')!;
+    expect(stillStored(svc)).toBe(true);
+    const lazy = lazyRules(svc)!;
+    lazy.rule(80).pkts = 7;
+    const copy = copyTable(t);
+    expect(copy.chains.map((c) => [c.name, stillStored(c)])).toEqual([['INPUT', false], ['FORWARD', true], ['OUTPUT', false], ['SVC', false]]);
+    // the changed rule went with the copy, as data; the chain still in the file is its own object
+    expect(findChain(copy, 'SVC')!.rules[80]!.pkts).toBe(7);
+    const forward = findChain(copy, 'FORWARD')!;
+    expect(forward).not.toBe(findChain(t, 'FORWARD'));
+    forward.rules.push({ ...forward.rules[0]!, handle: 999 });
+    expect(findChain(t, 'FORWARD')!.rules).toHaveLength(1);
+    // as a copy of the table decoded in full
+    const whole = read().filter!;
+    for (const c of whole.chains) void c.rules;
+    whole.chains.find((c) => c.name === 'SVC')!.rules[80]!.pkts = 7;
+    expect(JSON.parse(JSON.stringify(copyTable(read().filter!)))).toEqual(JSON.parse(JSON.stringify(read().filter!)));
+    expect(JSON.parse(JSON.stringify(t))).toEqual(JSON.parse(JSON.stringify(whole)));
   });
 
   for (let set = 0; set < 10; set++) {

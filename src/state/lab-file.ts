@@ -450,10 +450,16 @@ function mayName(c: Chain, names: readonly string[]): boolean {
  * file was found edited. For questions answered from the line's bytes.
  */
 function untouchedLine(c: Chain): Pending | undefined {
-  const p = pendingOf(c);
-  if (!p || p.inserts || p.lazy?.decoded.size) return undefined;
+  const p = untouchedPending(c);
+  if (!p) return undefined;
   check(c, p);
   return p.src.edited || pendingOf(c) !== p || p.at < 0 ? undefined : p;
+}
+
+/** the Pending of a chain whose rules are as its line has them: none added or removed, none of a long one decoded */
+function untouchedPending(c: Chain): Pending | undefined {
+  const p = pendingOf(c);
+  return !p || p.inserts || p.lazy?.decoded.size ? undefined : p;
 }
 
 /** The chains the rules of `c` jump or go to, read from its line (scanJumps()); undefined: decode it */
@@ -1708,7 +1714,8 @@ setStoredChains({
   },
   copy(t) {
     const d = dirOf(t);
-    if (!d) return null;
+    // a table whose chains were all made (a listing, -X, `run`'s snapshot): copied chain by chain
+    if (!d) return t.chains.some((c) => pendingOf(c)) ? copyMadeTable(t) : null;
     const o: Record<string, unknown> = {};
     for (const k of Object.keys(t)) if (k !== 'chains') o[k] = cloneData((t as unknown as Record<string, unknown>)[k]);
     Object.defineProperty(o, DIR, { value: d.copy(o), writable: true, configurable: true, enumerable: false });
@@ -1716,6 +1723,38 @@ setStoredChains({
     return o as unknown as Table;
   },
 });
+
+/**
+ * A copy of a table whose chains are a plain list: a chain whose rules are still in the lab file
+ * (not decoded, nothing added to it) stays in the file for the copy too, with a Pending of its own
+ * (decoding makes new objects each time); the others are copied as data. `iptables-restore
+ * --noflush` inside `run` (whose snapshot lists the chains) copied a kube-proxy table with
+ * structuredClone(), decoding its 40,000 chains.
+ */
+function copyMadeTable(t: Table): Table {
+  const o: Record<string, unknown> = {};
+  for (const k of Object.keys(t)) o[k] = k === 'chains' ? t.chains.map((c) => copyStoredChain(c) ?? cloneData(c)) : cloneData((t as unknown as Record<string, unknown>)[k]);
+  return o as unknown as Table;
+}
+
+/** a copy of a chain whose rules are still in the lab file, still there; undefined when it is not such a chain */
+function copyStoredChain(c: Chain): Chain | undefined {
+  const p = untouchedPending(c);
+  const keys = Object.keys(c);
+  // (the getter last, where TableDir.chain() defines it: a chain given a field since is copied as data)
+  if (!p || p.src.edited || keys[keys.length - 1] !== 'rules') return undefined;
+  const q = new Pending(p.src, p.no, p.len, p.sum, p.auxLen);
+  q.verified = p.verified;
+  q.rulesChecked = p.rulesChecked;
+  // frames that did not fit stay so; a long chain's frames are read again for the copy
+  if (p.lazy === null) q.lazy = null;
+  [q.at, q.end, q.auxAt, q.auxEnd] = [p.at, p.end, p.auxAt, p.auxEnd];
+  if (p.src.lazyLayout) p.src.pendings.push(q);
+  const copy = new StoredChain(q) as unknown as Record<string, unknown>;
+  for (const k of keys) if (k !== 'rules') copy[k] = cloneData((c as unknown as Record<string, unknown>)[k]);
+  Object.defineProperty(copy, 'rules', RULES);
+  return copy as unknown as Chain;
+}
 
 /** how an appended record's header line ends: its own line number, last */
 const LINE_KEY = Buffer.from(',"line":');
