@@ -10,7 +10,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeLab, encodeLab, encodeLabFile, LAZY_MIN, setAppendPolicy } from '../src/state/lab-file.js';
-import { findChain, type Tables } from '../src/ruleset/tables.js';
+import { copyTable, findChain, type Tables } from '../src/ruleset/tables.js';
 import { execute } from '../src/ruleset/execute.js';
 import { parseIptables } from '../src/cli/commands/iptables.js';
 import { parseLabText, readLab, setReadInParts, stampBelieved, writeLabAtomic } from '../src/state/store.js';
@@ -388,6 +388,19 @@ describe('a big file read in parts', () => {
       expect(JSON.parse(JSON.stringify(lab)), `${first} read first`).toEqual(eager);
     }
     expect(chainOf(parseLabText(edited, 'z'), 'C2').rules[0]!.matches).toContainEqual({ name: 'comment', data: { comment: 'c2-222' } });
+  });
+
+  it('copied with its chains listed (iptables-restore --noflush in `run`), a file whose lines moved gives the copy its chains as read by scanning', async () => {
+    const { file } = await manyChains();
+    const text = file.toString('latin1');
+    const edited = Buffer.from(text.replace('"c1-22"', '"c1-2"').replace('"c2-22"', '"c2-222"'), 'latin1');
+    const eager = JSON.parse(JSON.stringify(parseLabText(edited, 'y').hosts.router!.tables.filter)) as unknown;
+    const parts = inParts(edited);
+    const t = parseLabText(parts.buf, 'x', { need: parts.need }).hosts.router!.tables.filter!;
+    void t.chains;
+    const copy = copyTable(t);
+    expect(JSON.parse(JSON.stringify(copy))).toEqual(eager);
+    expect(JSON.parse(JSON.stringify(t))).toEqual(eager);
   });
 
   it('through the CLI: commands on a lab read in parts print and leave what they do on one read whole', async () => {

@@ -1740,6 +1740,8 @@ function copyMadeTable(t: Table): Table {
 /** a copy of a chain whose rules are still in the lab file, still there; undefined when it is not such a chain */
 function copyStoredChain(c: Chain): Chain | undefined {
   const p = untouchedPending(c);
+  // the lines' places looked at first (once for the file): a copy's place is not found again later
+  if (p) settleLayout(p.src);
   const keys = Object.keys(c);
   // (the getter last, where TableDir.chain() defines it: a chain given a field since is copied as data)
   if (!p || p.src.edited || keys[keys.length - 1] !== 'rules') return undefined;
@@ -1749,7 +1751,6 @@ function copyStoredChain(c: Chain): Chain | undefined {
   // frames that did not fit stay so; a long chain's frames are read again for the copy
   if (p.lazy === null) q.lazy = null;
   [q.at, q.end, q.auxAt, q.auxEnd] = [p.at, p.end, p.auxAt, p.auxEnd];
-  if (p.src.lazyLayout) p.src.pendings.push(q);
   const copy = new StoredChain(q) as unknown as Record<string, unknown>;
   for (const k of keys) if (k !== 'rules') copy[k] = cloneData((c as unknown as Record<string, unknown>)[k]);
   Object.defineProperty(copy, 'rules', RULES);
