@@ -5,12 +5,12 @@
  * not held up by the dead one's lock. Then a 1,000,000-line restore runs to the end.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseLabText } from '../../../src/state/store.js';
 import { buildCli, type Built } from '../harness.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 let built: Built;
 beforeAll(() => {
@@ -49,7 +49,7 @@ function generation(state: string): number {
 
 describe('SIGKILL at any moment', () => {
   it('leaves the previous lab or the new one, never a broken file, and never a lock that blocks', async () => {
-    const state = join(mkdtempSync(join(tmpdir(), 'iptsim-kill-')), 'lab.json');
+    const state = join(tempDir('iptsim-kill-'), 'lab.json');
     expect((await run(state, ['iptables-restore'], ruleset(0))).rc).toBe(0);
     // how long a whole write takes here, to spread the kills over all of it
     const t0 = Date.now();
@@ -83,7 +83,7 @@ describe('SIGKILL at any moment', () => {
   }, 900000);
 
   it('killed while holding the lock: waiters take over without a stale timeout', async () => {
-    const state = join(mkdtempSync(join(tmpdir(), 'iptsim-kill-')), 'lab.json');
+    const state = join(tempDir('iptsim-kill-'), 'lab.json');
     expect((await run(state, ['iptables', '-N', 'X'], undefined)).rc).toBe(0);
     // a writer stopped inside its critical section (SIGSTOP), then killed while waiters queue
     const big = spawn(process.execPath, [built.bin, 'iptables-restore'], { env: { ...process.env, IPTABLES_SIM_STATE: state }, stdio: ['pipe', 'ignore', 'ignore'] });
@@ -102,7 +102,7 @@ describe('SIGKILL at any moment', () => {
 
 describe('huge input', () => {
   it('a 1,000,000-line restore finishes and every rule is there', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iptsim-huge-'));
+    const dir = tempDir('iptsim-huge-');
     const file = join(dir, 'huge.rules');
     const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]'];
     for (let i = 0; i < 999995; i++) lines.push(`-A INPUT -s 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32 -p tcp -m tcp --dport ${1 + (i % 65535)} -j ACCEPT`);
