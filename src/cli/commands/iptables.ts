@@ -37,11 +37,6 @@ export function familyTables(host: Host, family: Family): Tables {
   return family === 6 ? (host.tables6 ??= {}) : host.tables;
 }
 
-/** Runs one parsed command on a host's tables (in place) and returns what it prints. */
-export function runParsed(tables: Tables, cmd: ParsedCommand): TextOut {
-  return execute(tables, cmd);
-}
-
 export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'iptables', family: Family = 4): Promise<number> {
   const { io } = ctx;
   let cmd: ParsedCommand;
@@ -62,9 +57,9 @@ export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'i
   try {
     let out: TextOut;
     if (READ_ONLY.has(cmd.command)) {
-      out = readOnly(ctx, (lab) => runParsed(familyTables(hostOf(lab, ctx.host)[1], family), cmd));
+      out = readOnly(ctx, (lab) => execute(familyTables(hostOf(lab, ctx.host)[1], family), cmd));
     } else {
-      out = await readWrite(ctx, (lab) => ({ save: true, value: runParsed(familyTables(hostOf(lab, ctx.host)[1], family), cmd) }));
+      out = await readWrite(ctx, (lab) => ({ save: true, value: execute(familyTables(hostOf(lab, ctx.host)[1], family), cmd) }));
     }
     // (as bytes where the output takes them: a listing of a big table is made as bytes)
     if (io.outBytes) io.outBytes(out.bytes());
