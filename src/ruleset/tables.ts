@@ -232,11 +232,11 @@ export function builtinChains(table: TableName, t: Table): Chain[] {
  */
 export function referenceCounts(t: Table, only?: readonly string[]): Map<string, number> {
   const refs = new Map<string, number>();
+  const add = (j: string | undefined): void => {
+    if (j !== undefined) refs.set(j, (refs.get(j) ?? 0) + 1);
+  };
   const count = (rules: Rule[]): void => {
-    for (const r of rules) {
-      const j = jumpTarget(r);
-      if (j !== undefined) refs.set(j, (refs.get(j) ?? 0) + 1);
-    }
+    for (const r of rules) add(jumpTarget(r));
   };
   if (only && stored?.naming(t, only, count)) return refs;
   for (const c of t.chains) {
@@ -244,7 +244,7 @@ export function referenceCounts(t: Table, only?: readonly string[]): Map<string,
     else {
       // every chain's counts (`iptables -L`): a line still in the file is only scanned for them
       const jumps = stored?.jumps(c);
-      if (jumps) for (const j of jumps) refs.set(j, (refs.get(j) ?? 0) + 1);
+      if (jumps) jumps.forEach(add);
       else count(rulesOnce(c));
     }
   }
