@@ -434,13 +434,11 @@ function peekNaming(c: Chain, names: readonly string[]): Rule[] {
 
 /**
  * Whether a rule of `c` may jump or go to one of `names`: false only for a chain still in the file
- * whose line, checked as a decode would check it, holds none of their JSON texts.
+ * as it is (untouchedLine()) whose line holds none of their JSON texts.
  */
 function mayName(c: Chain, names: readonly string[]): boolean {
-  const p = pendingOf(c);
-  if (!p) return true;
-  check(c, p);
-  return p.src.edited || pendingOf(c) !== p || p.at < 0 || p.inserts !== undefined || namesIn(p.src.file.subarray(p.at, p.end), names);
+  const p = untouchedLine(c);
+  return !p || namesIn(p.src.file.subarray(p.at, p.end), names);
 }
 
 /**
