@@ -88,7 +88,8 @@ interface StoredChains {
   /** adds rules to `c` at `pos` without decoding it; false: not a chain the lab file can do that for */
   insert(c: Chain, pos: number, rules: Rule[]): boolean;
   peek(c: Chain): Rule[];
-  peekNaming(c: Chain, names: readonly string[]): Rule[];
+  /** the chains the rules of `c` jump or go to, in order, when one may be among `names` (else none: a chain still in the lab file whose line names none) */
+  namingJumps(c: Chain, names: readonly string[]): string[];
   /** whether a rule of `c` may jump or go to one of `names` (false: a chain still in the lab file whose line names none) */
   mayName(c: Chain, names: readonly string[]): boolean;
   /** the chains the rules of `c` jump or go to, in order, without decoding them; undefined: not a chain the lab file can do that for */
@@ -101,8 +102,8 @@ interface StoredChains {
   findRule(c: Chain, names: readonly string[], same: (r: Rule) => boolean): { pos: number; rule: Rule } | undefined | null;
   /** deletes that rule without decoding the chain; false: not a chain the lab file can do that for */
   remove(c: Chain, pos: number, rule: Rule): boolean;
-  /** peekNaming() of every chain of a table still in the lab file, to `each`, without making those that name none; false: not such a table */
-  naming(t: Table, names: readonly string[], each: (rules: Rule[]) => void): boolean;
+  /** namingJumps() of every chain of a table still in the lab file, to `each`, without making those that name none; false: not such a table */
+  naming(t: Table, names: readonly string[], each: (jumps: string[]) => void): boolean;
   copy(t: Table): Table | null;
 }
 let stored: StoredChains | undefined;
@@ -238,15 +239,13 @@ export function referenceCounts(t: Table, only?: readonly string[]): Map<string,
   const count = (rules: Rule[]): void => {
     for (const r of rules) add(jumpTarget(r));
   };
-  if (only && stored?.naming(t, only, count)) return refs;
+  const countJumps = (jumps: string[]): void => jumps.forEach(add);
+  if (only && stored?.naming(t, only, countJumps)) return refs;
   for (const c of t.chains) {
-    if (only && stored) count(stored.peekNaming(c, only));
-    else {
-      // every chain's counts (`iptables -L`): a line still in the file is only scanned for them
-      const jumps = stored?.jumps(c);
-      if (jumps) jumps.forEach(add);
-      else count(rulesOnce(c));
-    }
+    // a line still in the file is only scanned for its jumps (or, for `only`, searched for their names first)
+    const jumps = only && stored ? stored.namingJumps(c, only) : stored?.jumps(c);
+    if (jumps) countJumps(jumps);
+    else count(rulesOnce(c));
   }
   return refs;
 }

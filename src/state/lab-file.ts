@@ -67,7 +67,7 @@
  */
 import { setStoredChains, type Chain, type Table } from '../ruleset/tables.js';
 import { scanJumps } from './jump-scan.js';
-import type { Rule } from '../ruleset/rule.js';
+import { jumpTarget, type Rule } from '../ruleset/rule.js';
 import { encodeFrame, extensionNames, LAZY_STRIDE, setLazyRulesSource, type LazyRules } from '../ruleset/lazy-rules.js';
 import { reachColumn, reachFits, storeReach } from '../ruleset/jump-graph.js';
 import { cloneData } from '../util/clone.js';
@@ -423,13 +423,24 @@ function peekRules(c: Chain): Rule[] {
 let needles: { names: readonly string[]; texts: Buffer[] } | undefined;
 
 /**
- * The rules of `c` for a reader that looks only at those jumping or going to one of `names`: none
- * when the chain's line, as written, holds none of the names' JSON texts (a jump to a chain is
- * written `"chain":"NAME"`), else all of them, decoded as rulesOnce() does. The line is checked first,
- * so that an edited one is decoded (and checked in full) as before.
+ * The chains the rules of `c` jump or go to, in rule order, for a reader that counts only those of
+ * `names`: none when the chain's line, as written, holds none of the names' JSON texts (a jump to a
+ * chain is written `"chain":"NAME"`); else read from the line's bytes (scanJumps()), or from its
+ * rules decoded as rulesOnce() does. The line is checked first, so that an edited one is decoded
+ * (and checked in full) as before.
  */
-function peekNaming(c: Chain, names: readonly string[]): Rule[] {
-  return mayName(c, names) ? peekRules(c) : [];
+function namingJumps(c: Chain, names: readonly string[]): string[] {
+  return mayName(c, names) ? (peekJumps(c) ?? jumpsOf(peekRules(c))) : [];
+}
+
+/** the jump and goto targets of `rules`, in order */
+function jumpsOf(rules: readonly Rule[]): string[] {
+  const out: string[] = [];
+  for (const r of rules) {
+    const j = jumpTarget(r);
+    if (j !== undefined) out.push(j);
+  }
+  return out;
 }
 
 /**
@@ -496,6 +507,30 @@ function countNothing(c: Chain): boolean {
 function jsonTexts(names: readonly string[]): Buffer[] {
   if (needles?.names !== names) needles = { names, texts: names.map((n) => Buffer.from(JSON.stringify(n))) };
   return needles.texts;
+}
+
+/**
+ * Where the JSON texts of `names` are in `file`, each searched for once over all of it: whether one
+ * lies wholly in bytes [from, to) (a line: a text holds no newline, so it lies in one line or none)
+ */
+function textsIn(file: Buffer, names: readonly string[]): (from: number, to: number) => boolean {
+  const found = jsonTexts(names).map((t) => {
+    const at: number[] = [];
+    for (let i = file.indexOf(t); i >= 0; i = file.indexOf(t, i + 1)) at.push(i);
+    return { at, len: t.length };
+  });
+  return (from, to) =>
+    found.some(({ at, len }) => {
+      // the first text found at or after `from`: any later one ends later
+      let lo = 0;
+      let hi = at.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (at[mid]! < from) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo < at.length && at[lo]! + len <= to;
+    });
 }
 
 /** whether a rules line, as written, may jump or go to one of `names` (holds the JSON text of one) */
@@ -1457,27 +1492,30 @@ class TableDir {
     return src.checked || src.sum(line) === sumAt(this.sums, this.sumOff[i]!) ? line : undefined;
   }
   /**
-   * The rules of each chain that may jump or go to one of `names`, as peekNaming() gives them, to
+   * The jumps of each chain that may jump or go to one of `names`, as namingJumps() gives them, to
    * `each` (referenceCounts() of a few chains): intact()'s pass, which compares the line of a short
    * chain not made yet with its checksum and here also searches it, so that a chain whose line
-   * names none of them is not made (`iptables -L CHAIN` in a table of 40,000 chains).
+   * names none of them is not made (`iptables -L CHAIN` in a table of 40,000 chains). The names are
+   * searched for in the whole file, once: a search of each line costs a call into the buffer.
    */
-  naming(names: readonly string[], each: (rules: Rule[]) => void): void {
+  naming(names: readonly string[], each: (jumps: string[]) => void): void {
     const src = this.src;
     settleLayout(src);
+    let found: ((from: number, to: number) => boolean) | undefined;
     for (let i = 0; i < this.size; i++) {
       if (!this.made[i] && !src.edited && !src.scanned) {
         if (this.readLens[2 * i] === 0) continue;
         const line = this.shortLine(i);
         if (line) {
-          if (!namesIn(line, names)) continue;
+          found ??= textsIn(src.file, names);
+          if (!found(this.pos[i]!, this.pos[i]! + line.length)) continue;
           // compared as verify() would: not again (a stamped file's: when decoded)
           if (!src.checked) pendingOf(this.chain(i))!.verified = true;
         }
       }
-      each(peekNaming(this.chain(i), names));
+      each(namingJumps(this.chain(i), names));
     }
-    for (const c of this.added) each(peekNaming(c, names));
+    for (const c of this.added) each(namingJumps(c, names));
   }
   /**
    * Every chain's lines end with a newline where the header says. Reads them (a file read in
@@ -1697,7 +1735,7 @@ setStoredChains({
   count: countRules,
   insert: insertRules,
   peek: peekRules,
-  peekNaming,
+  namingJumps,
   mayName,
   jumps: peekJumps,
   countNothing,
