@@ -520,6 +520,27 @@ describe('reference counts of a few chains of a lab read from the file', () => {
     });
   }
 
+  it('in a long chain, from the rules whose text names one of them, each decoded alone', async () => {
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', ':LONG - [0:0]', '-A INPUT -j LONG'];
+    for (let i = 0; i < LAZY_MIN + 6; i++) {
+      const to = i === 5 || i === 40 ? 'A' : i % 3 ? 'B' : 'ACCEPT';
+      lines.push(`-A LONG -d 10.0.0.${i} ${i === 60 ? '-m comment --comment A ' : ''}-j ${to}`);
+    }
+    const sb = await stored([...lines, 'COMMIT', ''].join('\n'));
+    const t = readLab(sb.state).hosts.router!.tables.filter!;
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(referenceCounts(t, ['A']).get('A')).toBe(2);
+      // the frames line, then rules 5, 40 and 60 (its comment); not the other 67
+      expect(parse.mock.calls.map(([text]) => String(text).slice(0, 2))).toEqual(['{"', '{"', '{"', '{"']);
+    } finally {
+      parse.mockRestore();
+    }
+    const long = findChain(t, 'LONG')!;
+    expect(stillStored(long), 'no rule kept decoded').toBe(true);
+    expect(referenceCounts(readLab(sb.state).hosts.router!.tables.filter!).get('A'), 'as every chain counted').toBe(2);
+  });
+
   it('as the decoded rules give them, for every chain of random tables (a long chain, gotos, names in comments)', async () => {
     const g = generator(0x5eed1e55);
     for (let round = 0; round < 6; round++) {

@@ -430,7 +430,7 @@ let needles: { names: readonly string[]; texts: Buffer[] } | undefined;
  * (and checked in full) as before.
  */
 function namingJumps(c: Chain, names: readonly string[]): string[] {
-  return mayName(c, names) ? (peekJumps(c) ?? jumpsOf(peekRules(c))) : [];
+  return longNamingJumps(c, names) ?? (mayName(c, names) ? (peekJumps(c) ?? jumpsOf(peekRules(c))) : []);
 }
 
 /** the jump and goto targets of `rules`, in order */
@@ -703,6 +703,27 @@ function rulesHolding(p: Pending, lz: Lazy, names: readonly string[], each: (pos
     if (!rule) return false;
     if (each(pos, rule)) return true;
   }
+}
+
+/**
+ * namingJumps() of a long chain still in the file no rule was decoded from: the jumps of the rules
+ * whose text holds the JSON text of one of `names` (those of the others go to none of them), each
+ * rule decoded alone, as findRule() does. Undefined: not such a chain (the caller goes through its
+ * rules, which finds a rule not as written and says so).
+ */
+function longNamingJumps(c: Chain, names: readonly string[]): string[] | undefined {
+  const u = untouchedLong(c);
+  if (!u || u.p.inserts) return undefined;
+  // by position: a rule that holds two of the names is counted once
+  const found = new Map<number, Rule>();
+  for (const name of names) {
+    const ok = rulesHolding(u.p, u.lz, [name], (pos, rule) => {
+      found.set(pos, rule);
+      return false;
+    });
+    if (!ok || pendingOf(c) !== u.p) return undefined;
+  }
+  return jumpsOf([...found].sort((a, b) => a[0] - b[0]).map(([, rule]) => rule));
 }
 
 /**
