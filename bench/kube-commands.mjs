@@ -30,11 +30,13 @@ const noflush = `*nat\n:KUBE-SVC-BENCH2 - [0:0]\n-A KUBE-SVC-BENCH2 -j KUBE-MARK
 const COMMANDS = [
   ['iptables -t nat -S KUBE-SERVICES', ['iptables', '-t', 'nat', '-S', 'KUBE-SERVICES']],
   ['iptables -t nat -L KUBE-SERVICES -n', ['iptables', '-t', 'nat', '-L', 'KUBE-SERVICES', '-n']],
+  ['iptables -t nat -L KUBE-SVC-... -n (a service chain: its references counted)', ['iptables', '-t', 'nat', '-L', svc, '-n']],
   ['iptables -t nat -C KUBE-SERVICES ... -j ACCEPT (no such rule)', ['iptables', '-t', 'nat', '-C', 'KUBE-SERVICES', '-d', '10.96.0.1/32', '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', 'ACCEPT']],
   ['iptables -t nat -A KUBE-SERVICES ... -j KUBE-SVC-...', ['iptables', '-t', 'nat', '-A', 'KUBE-SERVICES', '-d', '10.9.9.9/32', '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', svc]],
   ['iptables -t nat -I KUBE-SERVICES 1 ... -j KUBE-SVC-...', ['iptables', '-t', 'nat', '-I', 'KUBE-SERVICES', '1', '-d', '10.9.9.8/32', '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', svc]],
   ['iptables -t nat -D KUBE-SERVICES ... -j KUBE-SVC-...', ['iptables', '-t', 'nat', '-D', 'KUBE-SERVICES', '-d', '10.9.9.9/32', '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', svc]],
   ['iptables -t nat -N KUBE-SVC-BENCH', ['iptables', '-t', 'nat', '-N', 'KUBE-SVC-BENCH']],
+  ['iptables -t nat -X KUBE-NODEPORTS (still jumped to: refused)', ['iptables', '-t', 'nat', '-X', 'KUBE-NODEPORTS']],
   ['iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE', ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE']],
   ['iptables-restore --noflush (a new service: chain, rule, jump)', ['iptables-restore', '--noflush'], noflush],
   ['iptables -t nat -L -n (whole table)', ['iptables', '-t', 'nat', '-L', '-n']],
