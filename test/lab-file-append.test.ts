@@ -424,6 +424,12 @@ describe('a big file read in parts', () => {
       ['iptables-restore', '--noflush'],
       ['iptables', '-E', 'NEWC', 'RENAMED'],
       ['iptables', '-A', 'RENAMED', '-j', 'C6'],
+      // a chain read from the file renamed (C5, which NEWC jumps to), then both names used
+      ['iptables', '-E', 'C5', 'C5X'],
+      ['iptables', '-S', 'C5'],
+      ['iptables', '-A', 'C5X', '-j', 'ACCEPT'],
+      ['iptables', '-N', 'C5'],
+      ['iptables', '-L', 'C5X', '-n'],
       ['iptables', '-S'],
       ['iptables-save', '-c'],
     ];

@@ -255,6 +255,51 @@ describe('iptables -E of a lab read from the file', () => {
   });
 });
 
+describe('iptables -E of a lab read from the file: the table', () => {
+  const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', ':C - [0:0]',
+    '-A INPUT -j A', '-A OUTPUT -j C', '-A B -j ACCEPT', '-A C -j RETURN', 'COMMIT', ''].join('\n');
+  const rename = (t: Tables, from: string, to: string): void => void execute(t, parseIptables(['-E', from, to], () => {}));
+
+  it('keeps its other chains unmade, and finds the chain by its new name only', async () => {
+    const sb = await stored(lines);
+    const lab = readLab(sb.state);
+    const tables = lab.hosts.router!.tables;
+    rename(tables, 'A', 'Z');
+    const filter = tables.filter!;
+    expect(Object.getOwnPropertyDescriptor(filter, 'chains')!.get, 'the chains not all made').toBeDefined();
+    expect(findChain(filter, 'Z')?.name).toBe('Z');
+    expect(findChain(filter, 'A')).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(filter, 'chains')!.get, 'nor made to look them up').toBeDefined();
+    // the old name is free again, the new one taken
+    execute(tables, parseIptables(['-N', 'A'], () => {}));
+    expect(() => rename(tables, 'B', 'Z')).toThrow(/File exists/);
+    rename(tables, 'Z', 'Y');
+    expect([findChain(filter, 'Y')?.name, findChain(filter, 'Z'), findChain(filter, 'A')?.rules]).toEqual(['Y', undefined, []]);
+    const whole = JSON.parse(JSON.stringify(readLab(sb.state))) as Lab;
+    for (const [from, to] of [['A', 'Z'], ['Z', 'Y']] as const) rename(whole.hosts.router!.tables, from, to);
+    execute(whole.hosts.router!.tables, parseIptables(['-N', 'A'], () => {}));
+    expect(JSON.stringify(lab)).toBe(JSON.stringify(whole));
+  });
+
+  it('renamed in a copy (a restore works on one), not in the table copied', async () => {
+    const sb = await stored(lines);
+    const filter = readLab(sb.state).hosts.router!.tables.filter!;
+    expect(findChain(filter, 'A')?.name).toBe('A');
+    const copy = copyTable(filter);
+    rename({ filter: copy }, 'A', 'Z');
+    // a copy of the copy has its names
+    const again = copyTable(copy);
+    expect([findChain(again, 'A'), findChain(again, 'Z')?.name]).toEqual([undefined, 'Z']);
+    expect([findChain(copy, 'Z')?.name, findChain(copy, 'A')]).toEqual(['Z', undefined]);
+    expect([findChain(filter, 'A')?.name, findChain(filter, 'Z')]).toEqual(['A', undefined]);
+    // asked for enough names to index them all: from its own names too
+    for (let i = 0; i < 20; i++) expect(findChain(filter, `N${i}`)).toBeUndefined();
+    expect([findChain(filter, 'A')?.name, findChain(filter, 'Z')]).toEqual(['A', undefined]);
+    // each answered from its own names, none by making all its chains
+    for (const t of [filter, copy, again]) expect(Object.getOwnPropertyDescriptor(t, 'chains')!.get).toBeDefined();
+  });
+});
+
 describe('run: the snapshot of a lab read from the file (a command that may change any chain)', () => {
   it('leaves the chains still in the file undecoded, and a failed command still undone', async () => {
     const sb = await services();

@@ -17,7 +17,7 @@ import { forgetGraph, JumpGraph, JUMP_STACK_SIZE, loosenGraph, type GraphPlan } 
 import {
   addChain,
   allocHandle,
-  chainMayName,
+  chainsMayName,
   chainRenamed,
   deleteChain,
   findChain,
@@ -658,12 +658,10 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       // the jump graph (known, or kept in the lab file) follows the rename; without one, none is built
       const follow = JumpGraph.following(table, t);
       c.name = cmd.newname!;
-      chainRenamed(t);
+      chainRenamed(t, c);
       // the jumps to it, in the chains whose rules may name it (a chain still in the lab file is
-      // decoded only when its line does)
-      const names = [old];
-      for (const ch of t.chains) {
-        if (!chainMayName(ch, names)) continue;
+      // made and decoded only when its line does)
+      for (const ch of chainsMayName(t, [old])) {
         for (const r of ch.rules) {
           if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto') && r.target.chain === old) {
             r.target.chain = c.name;

@@ -88,7 +88,7 @@ interface StoredChains {
   /** adds rules to `c` at `pos` without decoding it; false: not a chain the lab file can do that for */
   insert(c: Chain, pos: number, rules: Rule[]): boolean;
   peek(c: Chain): Rule[];
-  /** the chains the rules of `c` jump or go to, in order, when one may be among `names` (else none: a chain still in the lab file whose line names none) */
+  /** the chains the rules of `c` jump or go to, for counting those of `names`: every jump to one of them (others may be left out; none: a chain still in the lab file whose line names none) */
   namingJumps(c: Chain, names: readonly string[]): string[];
   /** whether a rule of `c` may jump or go to one of `names` (false: a chain still in the lab file whose line names none) */
   mayName(c: Chain, names: readonly string[]): boolean;
@@ -104,6 +104,10 @@ interface StoredChains {
   remove(c: Chain, pos: number, rule: Rule): boolean;
   /** namingJumps() of every chain of a table still in the lab file, to `each`, without making those that name none; false: not such a table */
   naming(t: Table, names: readonly string[], each: (jumps: string[]) => void): boolean;
+  /** the chains of a table still in the lab file whose rules may name one of `names`, without making the others; null: not such a table */
+  chainsNaming(t: Table, names: readonly string[]): Chain[] | null;
+  /** `c` of a table still in the lab file was renamed (found by its new name from now on); false: not such a table */
+  renamed(t: Table, c: Chain): boolean;
   copy(t: Table): Table | null;
 }
 let stored: StoredChains | undefined;
@@ -172,9 +176,12 @@ export function rulesCountNothing(c: Chain): boolean {
   return stored?.countNothing(c) ?? false;
 }
 
-/** whether a rule of `c` may jump or go to one of `names`: false only when its rules, still in the lab file, name none */
-export function chainMayName(c: Chain, names: readonly string[]): boolean {
-  return stored?.mayName(c, names) ?? true;
+/**
+ * The chains of `t` whose rules may jump or go to one of `names` (-E): all but those whose rules,
+ * still in the lab file, name none (a table read from it makes only the others)
+ */
+export function chainsMayName(t: Table, names: readonly string[]): Chain[] {
+  return stored?.chainsNaming(t, names) ?? t.chains.filter((c) => stored?.mayName(c, names) ?? true);
 }
 
 /** how many rules `c` has (a long chain still in the lab file is not decoded for it) */
@@ -209,9 +216,9 @@ export function anyChainCreated(t: Table): boolean {
   return stored?.anyCreated(t) ?? t.chains.some((c) => c.created);
 }
 
-/** a chain of `t` changed its name (-E) */
-export function chainRenamed(t: Table): void {
-  chainIndex.delete(t.chains);
+/** chain `c` of `t` changed its name (-E) */
+export function chainRenamed(t: Table, c: Chain): void {
+  if (!stored?.renamed(t, c)) chainIndex.delete(t.chains);
 }
 
 /** user-defined chains sorted by name, as nft_cache_sort_chains() orders them for listing */
@@ -228,8 +235,8 @@ export function builtinChains(table: TableName, t: Table): Chain[] {
 /**
  * The number of rules in the table that jump or go to each chain, in one pass over the rules (a
  * listing of all 40,000 chains of a kube-proxy table would otherwise go over its 110,000 rules for
- * each); `only`: the counts of these chains are enough, and the rules of chains still in the lab
- * file that name none of them are not decoded.
+ * each); `only`: the counts of these chains are enough (those of others may be short), and the
+ * rules of chains still in the lab file that name none of them are not decoded.
  */
 export function referenceCounts(t: Table, only?: readonly string[]): Map<string, number> {
   const refs = new Map<string, number>();

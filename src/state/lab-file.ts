@@ -427,7 +427,8 @@ let needles: { names: readonly string[]; texts: Buffer[] } | undefined;
  * `names`: none when the chain's line, as written, holds none of the names' JSON texts (a jump to a
  * chain is written `"chain":"NAME"`); else read from the line's bytes (scanJumps()), or from its
  * rules decoded as rulesOnce() does. The line is checked first, so that an edited one is decoded
- * (and checked in full) as before.
+ * (and checked in full) as before. A long chain still in the file gives the jumps of only the rules
+ * whose text names one of them (longNamingJumps()).
  */
 function namingJumps(c: Chain, names: readonly string[]): string[] {
   return longNamingJumps(c, names) ?? (mayName(c, names) ? (peekJumps(c) ?? jumpsOf(peekRules(c))) : []);
@@ -1387,8 +1388,8 @@ class TableDir {
    * shared with the copies of the table, which have the same names
    */
   private lookup: { found: Map<string, number>; index?: Map<string, number> } = { found: new Map() };
-  /** the names to look up ('g' chains have theirs in heads) */
-  private readonly lookupNames: unknown[];
+  /** the names to look up ('g' chains have theirs in heads; a chain renamed since, its new name): shared with copies until one renames */
+  private lookupNames: unknown[];
   /** where chain i's lines begin in the file (or the next chain's, when it has none); [size]: the end */
   readonly pos: Float64Array;
   /** the file line number of chain i's first line (or of the next chain's); [size]: the line after the table's */
@@ -1520,6 +1521,18 @@ class TableDir {
    * searched for in the whole file, once: a search of each line costs a call into the buffer.
    */
   naming(names: readonly string[], each: (jumps: string[]) => void): void {
+    this.eachNaming(names, (c) => each(namingJumps(c, names)));
+  }
+  /** the chains whose rules may jump or go to one of `names` (-E: the jumps to rename), made; the others are not */
+  chainsNaming(names: readonly string[]): Chain[] {
+    const out: Chain[] = [];
+    this.eachNaming(names, (c) => {
+      if (mayName(c, names)) out.push(c);
+    });
+    return out;
+  }
+  /** each chain but those whose line, still in the file as read, names none of `names`, made, to `each` */
+  private eachNaming(names: readonly string[], each: (c: Chain) => void): void {
     const src = this.src;
     settleLayout(src);
     let found: ((from: number, to: number) => boolean) | undefined;
@@ -1534,9 +1547,9 @@ class TableDir {
           if (!src.checked) pendingOf(this.chain(i))!.verified = true;
         }
       }
-      each(namingJumps(this.chain(i), names));
+      each(this.chain(i));
     }
-    for (const c of this.added) each(namingJumps(c, names));
+    this.added.forEach(each);
   }
   /**
    * Every chain's lines end with a newline where the header says. Reads them (a file read in
@@ -1668,8 +1681,21 @@ class TableDir {
       d.madeList.push(i);
     }
     d.added = this.added.map((c) => cloneData(c));
+    d.lookupNames = this.lookupNames;
     d.lookup = this.lookup;
     return d;
+  }
+  /**
+   * `c`, one of this table's chains, is called c.name now (-E): found by that name from now on, and
+   * no longer by the old one (a chain added since the table was read is found by its own name)
+   */
+  renamed(c: Chain): void {
+    const i = this.madeList.find((k) => this.made[k] === c);
+    if (i === undefined) return;
+    // (the names and their lookup are shared with the copies of the table: this one gets its own)
+    this.lookupNames = this.lookupNames.slice();
+    this.lookupNames[i] = c.name;
+    this.lookup = { found: new Map() };
   }
   /** findChain() without making the other chains (the last of that name, as findChain's index has it) */
   find(name: string): Chain | undefined {
@@ -1768,6 +1794,14 @@ setStoredChains({
     if (!d) return false;
     d.naming(names, each);
     return true;
+  },
+  chainsNaming(t, names) {
+    return dirOf(t)?.chainsNaming(names) ?? null;
+  },
+  renamed(t, c) {
+    const d = dirOf(t);
+    d?.renamed(c);
+    return d !== undefined;
   },
   copy(t) {
     const d = dirOf(t);
