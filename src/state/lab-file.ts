@@ -1504,14 +1504,15 @@ class TableDir {
   }
   /**
    * The rules line of chain `i` when the chain is not made, has no frames line, and the line is as
-   * the header says: its checksum holds, or the file's stamp is believed. Undefined otherwise.
+   * the header says: its checksum holds (or held when intact() compared them all), or the file's
+   * stamp is believed. Undefined otherwise.
    */
   private shortLine(i: number): Buffer | undefined {
     const len = this.readLens[2 * i]!;
     if (this.made[i] || len <= 0 || this.readLens[2 * i + 1]) return undefined;
     const src = this.src;
     const line = src.file.subarray(this.pos[i]!, this.pos[i]! + len);
-    return src.checked || src.sum(line) === sumAt(this.sums, this.sumOff[i]!) ? line : undefined;
+    return src.checked || (this.checked && !src.edited) || src.sum(line) === sumAt(this.sums, this.sumOff[i]!) ? line : undefined;
   }
   /**
    * The jumps of each chain that may jump or go to one of `names`, as namingJumps() gives them, to
