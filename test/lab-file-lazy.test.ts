@@ -20,7 +20,7 @@ import { parseLabText, readLab } from '../src/state/store.js';
 import { normStamp, Sandbox } from './helpers/cli.js';
 import { parseIptables } from '../src/cli/commands/iptables.js';
 import { execute } from '../src/ruleset/execute.js';
-import { copyTable, findChain, referenceCounts } from '../src/ruleset/tables.js';
+import { copyTable, findChain, referenceCounts, ruleAt } from '../src/ruleset/tables.js';
 import { generator } from './helpers/random.js';
 import { MemorySession } from '../src/script/session.js';
 
@@ -127,6 +127,98 @@ describe('long chains walked rule by rule', () => {
       expect(JSON.stringify(parseLabText(back, 'back'))).toBe(JSON.stringify(whole));
       expect(decodeLab(back, () => {}).trusted).toBe(true);
       expect(JSON.stringify(lazy)).toBe(JSON.stringify(whole));
+    });
+  }
+});
+
+describe('-D and -R by number in a long chain still in the file', () => {
+  const long = (): string => {
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':A - [0:0]', ':LONG - [0:0]', '-A INPUT -j LONG'];
+    for (let i = 0; i < LAZY_MIN + 6; i++) lines.push(`-A LONG -d 10.0.0.${i} -p tcp -m tcp --dport ${1000 + i} ${i % 5 ? '-j ACCEPT' : '-j A'}`);
+    return [...lines, 'COMMIT', ''].join('\n');
+  };
+  const run = (t: Tables, argv: string[]): unknown => {
+    try {
+      execute(t, parseIptables(argv, () => {}));
+      return undefined;
+    } catch (e) {
+      return String(e);
+    }
+  };
+
+  it('decode the rules they take away, each alone, and leave the chain in the file', async () => {
+    const sb = await stored(long());
+    let lab = readLab(sb.state);
+    const whole = JSON.parse(JSON.stringify(readLab(sb.state))) as Lab;
+    const commands = [['-D', 'LONG', '6'], ['-R', 'LONG', '3', '-s', '10.9.9.9', '-m', 'udp', '-p', 'udp', '-j', 'A'], ['-D', 'LONG', '70'], ['-D', 'LONG', '80'], ['-R', 'LONG', '80', '-j', 'ACCEPT']];
+    for (const argv of commands) {
+      // one command at a time on the lab read again, as the CLI runs them
+      const parse = vi.spyOn(JSON, 'parse');
+      try {
+        expect(run(lab.hosts.router!.tables, argv), argv.join(' ')).toBe(run(whole.hosts.router!.tables, argv));
+        // the frames line and single rules, not the chain's rules line
+        expect(parse.mock.calls.filter(([text]) => String(text).startsWith('[')), argv.join(' ')).toEqual([]);
+      } finally {
+        parse.mockRestore();
+      }
+      expect(stillStored(findChain(lab.hosts.router!.tables.filter!, 'LONG')!), argv.join(' ')).toBe(true);
+      // written as the rules decoded in full are, and read back the same (a lab of its own is
+      // compared: turning one into JSON decodes its chains)
+      const file = encodeLab(lab);
+      expect(JSON.stringify(parseLabText(file, 'check')), argv.join(' ')).toBe(JSON.stringify(whole));
+      lab = parseLabText(file, 'back');
+    }
+  });
+
+  it('ruleAt(): each rule as the chain decoded in full has it, the chain left in the file', async () => {
+    const sb = await stored(long());
+    const t = readLab(sb.state).hosts.router!.tables.filter!;
+    const want = (JSON.parse(JSON.stringify(readLab(sb.state))) as Lab).hosts.router!.tables.filter!.chains.find((c) => c.name === 'LONG')!.rules;
+    const c = findChain(t, 'LONG')!;
+    expect(want.map((_, i) => ruleAt(c, i))).toEqual(want);
+    expect(stillStored(c)).toBe(true);
+  });
+
+  it('-D by number of the only jump to a chain: a deeper path to that chain taken, as on the lab decoded in full', async () => {
+    // INPUT -> LONG -> A -> B1 -> ... -> B13: sixteen chains deep, the most nf_tables takes
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':A - [0:0]', ':LONG - [0:0]', '-A INPUT -j LONG'];
+    for (let k = 1; k <= 14; k++) lines.push(`:B${k} - [0:0]`);
+    lines.push('-A A -j B1');
+    for (let k = 1; k < 13; k++) lines.push(`-A B${k} -j B${k + 1}`);
+    for (let i = 0; i < LAZY_MIN + 6; i++) lines.push(`-A LONG -d 10.0.0.${i} ${i === 5 ? '-j A' : '-j ACCEPT'}`);
+    const sb = await stored([...lines, 'COMMIT', ''].join('\n'));
+    const lab = readLab(sb.state);
+    const whole = JSON.parse(JSON.stringify(readLab(sb.state))) as Lab;
+    // one deeper is refused while LONG jumps to A
+    expect(run(whole.hosts.router!.tables, ['-A', 'B13', '-j', 'B14'])).toMatch(/Too many links/);
+    for (const argv of [['-D', 'LONG', '6'], ['-A', 'B13', '-j', 'B14']]) {
+      expect(run(lab.hosts.router!.tables, argv), argv.join(' ')).toBe(run(whole.hosts.router!.tables, argv));
+      // (the -D decoded none of LONG's other rules; the graph, asked again after it, reads them all)
+      if (argv[0] === '-D') expect(stillStored(findChain(lab.hosts.router!.tables.filter!, 'LONG')!)).toBe(true);
+    }
+    expect(findChain(whole.hosts.router!.tables.filter!, 'B13')!.rules).toHaveLength(1);
+  });
+
+  for (let set = 0; set < 4; set++) {
+    const seed = 0x7e11ab1e ^ (set * 7919);
+    it(`random -D, -R, -A, -I and -D by spec (seed ${seed >>> 0}): as the chain decoded in full, and as written and read back`, async () => {
+      const g = generator(seed);
+      const sb = await stored(long());
+      const lab = readLab(sb.state);
+      const whole = JSON.parse(JSON.stringify(readLab(sb.state))) as Lab;
+      for (let k = 0; k < 12; k++) {
+        const n = String(1 + g.int(LAZY_MIN + 8));
+        const spec = ['-d', `10.0.0.${g.int(LAZY_MIN + 6)}`, '-p', 'tcp', '-m', 'tcp', '--dport', String(1000 + g.int(LAZY_MIN + 6)), '-j', g.pick(['ACCEPT', 'A'])];
+        const argv = g.pick([['-D', 'LONG', n], ['-R', 'LONG', n, ...spec], ['-A', 'LONG', ...spec], ['-I', 'LONG', n, ...spec], ['-D', 'LONG', ...spec]]);
+        expect(run(lab.hosts.router!.tables, argv), argv.join(' ')).toBe(run(whole.hosts.router!.tables, argv));
+        if (g.chance(0.3)) {
+          // written and read again, as the CLI does between commands
+          const back = parseLabText(encodeLab(lab), 'back');
+          expect(JSON.stringify(back), argv.join(' ')).toBe(JSON.stringify(whole));
+          Object.assign(lab, back);
+        }
+      }
+      expect(JSON.stringify(lab)).toBe(JSON.stringify(whole));
     });
   }
 });

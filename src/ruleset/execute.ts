@@ -29,6 +29,7 @@ import {
   referenceCount,
   referenceCounts,
   removeRule,
+  ruleAt,
   ruleCount,
   rulesCountNothing,
   userChainsSorted,
@@ -490,13 +491,16 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
     case CMD.REPLACE: {
       checkJumpTargets(tables, table, cmd.rules);
       const c0 = requireKernelChain();
-      if (cmd.rulenum > c0.rules.length) throw new NftError('Index of replacement too big');
+      // (a long chain still in the lab file has the rule replaced without being decoded)
+      if (cmd.rulenum > ruleCount(c0)) throw new NftError('Index of replacement too big');
       const plan = checkKernel(tables, table, c0, cmd.rules, 'RULE_REPLACE', cmd.family);
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
+      const old = ruleAt(c, cmd.rulenum - 1)!;
       // the new rule's jumps are added to the graph as -I's are; the old rule's taken away
-      graph = jumpTarget(c.rules[cmd.rulenum - 1]!) === undefined ? 'keep' : 'loosen';
-      c.rules[cmd.rulenum - 1] = cmd.rules[0]!;
+      graph = jumpTarget(old) === undefined ? 'keep' : 'loosen';
+      removeRule(c, cmd.rulenum - 1, old);
+      insertRules(c, cmd.rulenum - 1, [cmd.rules[0]!]);
       if (plan) JumpGraph.of(table, tables[table]!).commit(plan);
       if (verbose) out.add(printRuleVerbose(cmd.rules[0]!, table, c.name, cmd.family));
       break;
@@ -521,9 +525,11 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
     }
     case CMD.DELETE_NUM: {
       const c = requireKernelChain();
-      if (cmd.rulenum > c.rules.length) throw new NftError('Index of deletion too big');
-      graph = jumpTarget(c.rules[cmd.rulenum - 1]!) === undefined ? 'keep' : 'loosen';
-      c.rules.splice(cmd.rulenum - 1, 1);
+      // (a long chain still in the lab file loses the rule without being decoded)
+      if (cmd.rulenum > ruleCount(c)) throw new NftError('Index of deletion too big');
+      const old = ruleAt(c, cmd.rulenum - 1)!;
+      graph = jumpTarget(old) === undefined ? 'keep' : 'loosen';
+      removeRule(c, cmd.rulenum - 1, old);
       break;
     }
     case CMD.FLUSH: {

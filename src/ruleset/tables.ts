@@ -100,6 +100,8 @@ interface StoredChains {
   inFile(c: Chain): boolean;
   /** the first rule of `c` that `same` accepts among those that hold all of `names`, without decoding a long chain; null: not such a chain */
   findRule(c: Chain, names: readonly string[], same: (r: Rule) => boolean): { pos: number; rule: Rule } | undefined | null;
+  /** rule `pos` of `c` without decoding a long chain (not kept); undefined: not a chain the lab file can do that for */
+  ruleAt(c: Chain, pos: number): Rule | undefined;
   /** deletes that rule without decoding the chain; false: not a chain the lab file can do that for */
   remove(c: Chain, pos: number, rule: Rule): boolean;
   /** namingJumps() of every chain of a table still in the lab file, to `each`, without making those that name none; false: not such a table */
@@ -201,7 +203,12 @@ export function findRule(c: Chain, names: readonly string[], same: (r: Rule) => 
   return pos < 0 ? undefined : { pos, rule: c.rules[pos]! };
 }
 
-/** deletes rule `pos` of `c`, `rule` (found by findRule()) */
+/** rule `pos` of `c` (a long chain still in the lab file is not decoded for it) */
+export function ruleAt(c: Chain, pos: number): Rule | undefined {
+  return stored?.ruleAt(c, pos) ?? c.rules[pos];
+}
+
+/** deletes rule `pos` of `c`, `rule` (found by findRule() or ruleAt()) */
 export function removeRule(c: Chain, pos: number, rule: Rule): void {
   if (!stored?.remove(c, pos, rule)) c.rules.splice(pos, 1);
 }

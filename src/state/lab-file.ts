@@ -728,6 +728,18 @@ function longNamingJumps(c: Chain, names: readonly string[]): string[] | undefin
 }
 
 /**
+ * Rule `pos` of a long chain still in the file no rule was decoded from and none added to, checked
+ * and decoded alone, not kept (-D and -R by number); undefined: not such a chain, or the rule's
+ * text is not as written (the caller reads the chain's rules, which says what is wrong).
+ */
+function peekRuleAt(c: Chain, pos: number): Rule | undefined {
+  const u = untouchedLong(c);
+  if (!u || u.p.inserts || pos < 0 || pos >= u.lz.offsets.length) return undefined;
+  const rule = peekRule(u.p, u.lz, pos);
+  return pendingOf(c) === u.p ? rule : undefined;
+}
+
+/**
  * -C and -D with a rule, on a long chain still in the file no rule was decoded from: the first
  * rule `same` accepts among those whose text holds the JSON texts of `names` (what any rule equal to
  * the one asked for holds: its target's name first, then its matches'), each decoded alone.
@@ -1789,6 +1801,7 @@ setStoredChains({
   countNothing,
   inFile: (c) => pendingOf(c) !== undefined,
   findRule,
+  ruleAt: peekRuleAt,
   remove: removeRule,
   naming(t, names, each) {
     const d = dirOf(t);
