@@ -10,11 +10,11 @@
  */
 import fc from 'fast-check';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseIptables } from '../src/cli/commands/iptables.js';
 import { builtinLab } from '../src/net/builtin-lab.js';
 import { execute, jumpDepthProblem, KernelRefusal } from '../src/ruleset/execute.js';
-import { copyGraph, JumpGraph } from '../src/ruleset/jump-graph.js';
+import { copyGraph, JumpGraph, storeReach } from '../src/ruleset/jump-graph.js';
 import { jumpTarget } from '../src/ruleset/rule.js';
 import { BUILTIN_CHAINS, copyTable, isBuiltin, type Table, type Tables } from '../src/ruleset/tables.js';
 import { encodeLab } from '../src/state/lab-file.js';
@@ -187,6 +187,23 @@ describe('jump graph', () => {
 });
 
 describe('jump graph kept in the lab file', () => {
+  it('writes the characters of a chain still where its column has them without looking its name up', () => {
+    const names = [...BUILTIN_CHAINS.nat, 'A', 'B', 'C'];
+    const t: Table = { chains: names.map((name) => ({ name, policy: 'ACCEPT', created: false, pkts: 0, bytes: 0, rules: [] })) };
+    // A reached from PREROUTING, two chains deep; B from PREROUTING and OUTPUT, three deep; C from nowhere
+    const column = '=' + '--'.repeat(BUILTIN_CHAINS.nat.length) + '12' + '53' + '--';
+    const indexOf = vi.fn((name: string) => names.lastIndexOf(name));
+    storeReach(t, { column, nameAt: (i) => names[i], indexOf, verify: () => true, intact: () => true });
+    const g = JumpGraph.of('nat', t);
+    expect(g.column(names.length, (i) => names[i])).toBe(column);
+    expect(indexOf).not.toHaveBeenCalled();
+    // B renamed: its characters found by its new name, the others' still where they are
+    g.renamed('B', 'Z');
+    const renamed = names.map((n) => (n === 'B' ? 'Z' : n));
+    expect(g.column(names.length, (i) => renamed[i])).toBe(column);
+    expect(indexOf.mock.calls.map(([name]) => name)).toEqual(['B']);
+  });
+
   it('is written with the table and read back instead of walking the chains', () => {
     const tables: Tables = {};
     for (const line of ['-N S', '-N T', '-A POSTROUTING -j T', '-A T -j S']) execute(tables, parseIptables(['-t', 'nat', ...line.split(' ')], () => {}));

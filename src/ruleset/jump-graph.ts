@@ -301,6 +301,13 @@ export class JumpGraph {
     let out = this.over ? OVER : EXACT;
     for (let i = 0; i < n; i++) {
       const name = nameAt(i);
+      // a chain still where the column has it, its reach not changed since: its characters as they
+      // are (what reachOf() would find by its name, without looking the name up: -E of one chain
+      // writes the column by name, 40,000 lookups on a kube lab)
+      if (kept && typeof name === 'string' && i < kept.size && name === kept.s.nameAt(i) && !this.reach.has(name) && !this.gone?.has(name)) {
+        out += kept.s.column.slice(1 + 2 * i, 3 + 2 * i);
+        continue;
+      }
       const r = typeof name === 'string' ? this.reachOf(name) : undefined;
       out += r ? this.digits(r) : '--';
     }
