@@ -179,7 +179,7 @@ describe('-D and -R by number in a long chain still in the file', () => {
     expect(stillStored(c)).toBe(true);
   });
 
-  it('-D by number of the only jump to a chain: a deeper path to that chain taken, as on the lab decoded in full', async () => {
+  it('-D by number of the only jump to a chain: a deeper path below it and a rule its old hook refuses taken, as on the lab decoded in full', async () => {
     // INPUT -> LONG -> A -> B1 -> ... -> B13: sixteen chains deep, the most nf_tables takes
     const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':A - [0:0]', ':LONG - [0:0]', '-A INPUT -j LONG'];
     for (let k = 1; k <= 14; k++) lines.push(`:B${k} - [0:0]`);
@@ -189,14 +189,16 @@ describe('-D and -R by number in a long chain still in the file', () => {
     const sb = await stored([...lines, 'COMMIT', ''].join('\n'));
     const lab = readLab(sb.state);
     const whole = JSON.parse(JSON.stringify(readLab(sb.state))) as Lab;
-    // one deeper is refused while LONG jumps to A
+    // one deeper is refused while LONG jumps to A, and so is a rule that INPUT's hook does not allow
     expect(run(whole.hosts.router!.tables, ['-A', 'B13', '-j', 'B14'])).toMatch(/Too many links/);
-    for (const argv of [['-D', 'LONG', '6'], ['-A', 'B13', '-j', 'B14']]) {
+    expect(run(whole.hosts.router!.tables, ['-A', 'A', '-m', 'owner', '--uid-owner', '0', '-j', 'ACCEPT'])).toMatch(/Invalid argument/);
+    for (const argv of [['-D', 'LONG', '6'], ['-A', 'B13', '-j', 'B14'], ['-A', 'A', '-m', 'owner', '--uid-owner', '0', '-j', 'ACCEPT']]) {
       expect(run(lab.hosts.router!.tables, argv), argv.join(' ')).toBe(run(whole.hosts.router!.tables, argv));
       // (the -D decoded none of LONG's other rules; the graph, asked again after it, reads them all)
       if (argv[0] === '-D') expect(stillStored(findChain(lab.hosts.router!.tables.filter!, 'LONG')!)).toBe(true);
     }
     expect(findChain(whole.hosts.router!.tables.filter!, 'B13')!.rules).toHaveLength(1);
+    expect(findChain(whole.hosts.router!.tables.filter!, 'A')!.rules).toHaveLength(2);
   });
 
   for (let set = 0; set < 4; set++) {
