@@ -641,6 +641,12 @@ function untouchedLong(c: Chain): { p: Pending; lz: Lazy } | undefined {
   return lz && pendingOf(c) === p && !lz.decoded.size ? { p, lz } : undefined;
 }
 
+/** untouchedLong() of a chain with no rules added or removed either: its rules are its line's, by position */
+function longAsRead(c: Chain): { p: Pending; lz: Lazy } | undefined {
+  const u = untouchedLong(c);
+  return u && !u.p.inserts ? u : undefined;
+}
+
 /** how many rules a chain has, without decoding a long one */
 function countRules(c: Chain): number {
   const u = untouchedLong(c);
@@ -713,8 +719,8 @@ function rulesHolding(p: Pending, lz: Lazy, names: readonly string[], each: (pos
  * rules, which finds a rule not as written and says so).
  */
 function longNamingJumps(c: Chain, names: readonly string[]): string[] | undefined {
-  const u = untouchedLong(c);
-  if (!u || u.p.inserts) return undefined;
+  const u = longAsRead(c);
+  if (!u) return undefined;
   // by position: a rule that holds two of the names is counted once
   const found = new Map<number, Rule>();
   for (const name of names) {
@@ -733,8 +739,8 @@ function longNamingJumps(c: Chain, names: readonly string[]): string[] | undefin
  * text is not as written (the caller reads the chain's rules, which says what is wrong).
  */
 function peekRuleAt(c: Chain, pos: number): Rule | undefined {
-  const u = untouchedLong(c);
-  if (!u || u.p.inserts || pos < 0 || pos >= u.lz.offsets.length) return undefined;
+  const u = longAsRead(c);
+  if (!u || pos < 0 || pos >= u.lz.offsets.length) return undefined;
   const rule = peekRule(u.p, u.lz, pos);
   return pendingOf(c) === u.p ? rule : undefined;
 }
@@ -746,8 +752,8 @@ function peekRuleAt(c: Chain, pos: number): Rule | undefined {
  * Undefined: none; null: not such a chain (the caller goes through its rules).
  */
 function findRule(c: Chain, names: readonly string[], same: (r: Rule) => boolean): { pos: number; rule: Rule } | undefined | null {
-  const u = untouchedLong(c);
-  if (!u || u.p.inserts || !names.length) return null;
+  const u = longAsRead(c);
+  if (!u || !names.length) return null;
   let found: { pos: number; rule: Rule } | undefined;
   const ok = rulesHolding(u.p, u.lz, names, (pos, rule) => {
     if (same(rule)) found = { pos, rule };
@@ -762,8 +768,8 @@ function findRule(c: Chain, names: readonly string[], same: (r: Rule) => boolean
  * when the chain's list of extensions would change: each of the rule's must be another rule's too.
  */
 function removeRule(c: Chain, pos: number, rule: Rule): boolean {
-  const u = untouchedLong(c);
-  if (!u || u.p.inserts || pos < 0 || pos >= u.lz.offsets.length) return false;
+  const u = longAsRead(c);
+  if (!u || pos < 0 || pos >= u.lz.offsets.length) return false;
   const { matches, targets } = extensionNames([rule]);
   const used = (name: string, isTarget: boolean): boolean => {
     let seen = false;
