@@ -12,7 +12,7 @@ import { printRuleVerbose, ruleFrame, saveRuleSpec } from '../output/rule-text.j
 import { CMD, type ParsedCommand } from './command-parse.js';
 import { nftRoundTrip } from './nft-compat.js';
 import type { Rule } from './rule.js';
-import { jumpTarget, targetName } from './rule.js';
+import { jumpsOf, jumpTarget, targetName } from './rule.js';
 import { forgetGraph, JumpGraph, JUMP_STACK_SIZE, loosenGraph, type GraphPlan } from './jump-graph.js';
 import {
   addChain,
@@ -312,9 +312,9 @@ function checkKernelWith(tables: Tables, table: TableName, found: Chain, rules: 
  */
 export function jumpDepthProblem(t: Table | undefined, table: TableName, chain: string, rules: Rule[]): string | undefined {
   if (!t) return undefined;
-  const extra = rules.map(jumpTarget).filter((j): j is string => j !== undefined);
+  const extra = jumpsOf(rules);
   const edges = (c: Chain): string[] => {
-    const out = c.rules.map(jumpTarget).filter((j): j is string => j !== undefined);
+    const out = jumpsOf(c.rules);
     return c.name === chain ? [...out, ...extra] : out;
   };
   /** the longest jump path below a chain, as chain names (the chain first) */

@@ -60,3 +60,13 @@ export function targetName(t: RuleTarget | undefined): string {
 export function jumpTarget(r: Rule): string | undefined {
   return r.target && (r.target.kind === 'jump' || r.target.kind === 'goto') ? r.target.chain : undefined;
 }
+
+/** The chains `rules` jump or go to, in rule order. */
+export function jumpsOf(rules: readonly Rule[]): string[] {
+  const out: string[] = [];
+  for (const r of rules) {
+    const j = jumpTarget(r);
+    if (j !== undefined) out.push(j);
+  }
+  return out;
+}

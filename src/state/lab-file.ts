@@ -67,7 +67,7 @@
  */
 import { setStoredChains, type Chain, type Table } from '../ruleset/tables.js';
 import { scanJumps } from './jump-scan.js';
-import { jumpTarget, type Rule } from '../ruleset/rule.js';
+import { jumpsOf, type Rule } from '../ruleset/rule.js';
 import { encodeFrame, extensionNames, LAZY_STRIDE, setLazyRulesSource, type LazyRules } from '../ruleset/lazy-rules.js';
 import { reachColumn, reachFits, storeReach } from '../ruleset/jump-graph.js';
 import { cloneData } from '../util/clone.js';
@@ -432,16 +432,6 @@ let needles: { names: readonly string[]; texts: Buffer[] } | undefined;
  */
 function namingJumps(c: Chain, names: readonly string[]): string[] {
   return longNamingJumps(c, names) ?? (mayName(c, names) ? (peekJumps(c) ?? jumpsOf(peekRules(c))) : []);
-}
-
-/** the jump and goto targets of `rules`, in order */
-function jumpsOf(rules: readonly Rule[]): string[] {
-  const out: string[] = [];
-  for (const r of rules) {
-    const j = jumpTarget(r);
-    if (j !== undefined) out.push(j);
-  }
-  return out;
 }
 
 /**
