@@ -3,8 +3,11 @@
  * turns tcp and udp port/flag matches into native expressions (nft.c add_nft_tcp/add_nft_udp)
  * and, when listing, rebuilds one tcp (or udp) match from all of them at the place the first one
  * stood (nft-shared.c nft_tcp_match). Port ranges starting at 0 are stored as "<=" / ">"
- * comparisons, so an inverted one comes back as the complementary range. Rules are stored in this
- * read-back form, so -S, -L and -D compare what iptables would print.
+ * comparisons, so an inverted one comes back as the complementary range. A range of 0:65535 and
+ * a flag test with an empty mask store nothing, inverted or not (add_nft_tcpudp), so a match made
+ * only of those does not come back at all: `-p tcp -m tcp ! --sport 0:65535` lists as `-p tcp`
+ * and matches every TCP packet in the kernel (fixtures/cli/ext-tcp-udp-nft.case). Rules are stored
+ * in this read-back form, so -S, -L, -D and the engine see what iptables-nft left in the kernel.
  */
 import { paramProblem } from '../errors.js';
 import type { TcpData } from '../extensions/matches/tcp.js';
@@ -37,6 +40,9 @@ function udpAllZero(d: UdpData): boolean {
   return isDefault(d.spts) && isDefault(d.dpts) && !d.invSrc && !d.invDst;
 }
 
+/** a native tcp or udp match stores at least one expression (a port range other than 0:65535, a flag mask) */
+const storesSomething = (d: TcpData | UdpData): boolean => !isDefault(d.spts) || !isDefault(d.dpts) || !!(d as TcpData).flgMask;
+
 /** Rewrites `rule.matches` into the read-back form; throws what iptables-nft throws. */
 export function nftRoundTrip(rule: Rule): void {
   // add_iniface()/add_outiface(): a lone "+" matches every interface, so no expression is stored
@@ -56,6 +62,7 @@ export function nftRoundTrip(rule: Rule): void {
         continue;
       }
       if (rule.proto !== 6) throw paramProblem("TCP match requires '-p tcp'");
+      if (!storesSomething(d)) continue;
       if (!tcp) {
         tcp = { spts: [0, 0xffff], dpts: [0, 0xffff], option: 0, flgMask: 0, flgCmp: 0 };
         out.push({ name: 'tcp', data: tcp });
@@ -75,6 +82,7 @@ export function nftRoundTrip(rule: Rule): void {
         continue;
       }
       if (rule.proto !== 17) throw paramProblem("UDP match requires '-p udp'");
+      if (!storesSomething(d)) continue;
       if (!udp) {
         udp = { spts: [0, 0xffff], dpts: [0, 0xffff] };
         out.push({ name: 'udp', data: udp });
