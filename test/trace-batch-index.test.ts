@@ -80,6 +80,10 @@ function ruleSpec(g: Gen, kind: Kind, ins: boolean, outs: boolean, later: string
       parts.push(`-m multiport ${neg()}--dports ${g.pick(PORTS)},${lo}:${lo + 1 + g.int(20)}`);
     }
     if (g.chance(0.2)) parts.push(`-m ${proto} ${neg()}--sport ${portSpec(g)}`);
+    // tests the read-back form says less of, which the kernel (and the match) still makes
+    // (ruleset/nft-compat.ts): a second test of one port, the inverted 32-bit compare of both
+    if (g.chance(0.1)) parts.push(`-m ${proto} ${neg()}--dport ${portSpec(g)}`);
+    if (g.chance(0.06)) parts.push(`-m ${proto} ! --sport ${g.pick(PORTS)} ! --dport ${g.pick(PORTS)}`);
     if (proto === 'tcp' && g.chance(0.2)) parts.push(g.chance(0.5) ? '--syn' : `${neg()}--tcp-flags SYN,ACK ${g.pick(['SYN', 'ACK', 'SYN,ACK'])}`);
   }
   stateful();

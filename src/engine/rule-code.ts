@@ -217,7 +217,8 @@ export class RuleCode {
         lead++;
         continue;
       }
-      if ((m.name === 'tcp' || m.name === 'udp') && !(f & L4) && d && typeof d === 'object' && isPortRange(d.spts) && isPortRange(d.dpts)) {
+      // (a match that keeps iptables-nft's own expressions, ruleset/nft-compat.ts, is left to the extension)
+      if ((m.name === 'tcp' || m.name === 'udp') && !(f & L4) && d && typeof d === 'object' && d.nft === undefined && isPortRange(d.spts) && isPortRange(d.dpts)) {
         const tcp = m.name === 'tcp';
         // --tcp-option depends on what a SYN carries: left to the extension
         if (tcp && (d.option || !isByte(d.flgMask) || !isByte(d.flgCmp))) break;

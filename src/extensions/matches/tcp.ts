@@ -5,7 +5,7 @@
 import { paramProblem } from '../../errors.js';
 import { parseUint } from '../../util/strtoul.js';
 import type { MatchExtension, OptionEntry } from '../types.js';
-import { inRange, parsePort, printPortRange, savePortRange } from '../util/ports.js';
+import { inRange, parsePort, portTestsHold, printPortRange, savePortRange, type PortTest } from '../util/ports.js';
 import { needsProtocol } from '../util/proto.js';
 
 export interface TcpData {
@@ -18,6 +18,11 @@ export interface TcpData {
   invDst?: boolean;
   invFlags?: boolean;
   invOption?: boolean;
+  /**
+   * the expressions iptables-nft stored, when the kernel tests more than the ports and flags above
+   * (which are what iptables reads back and prints): see ruleset/nft-compat.ts
+   */
+  nft?: PortTest[];
 }
 
 const FLAG_NAMES: [string, number][] = [
@@ -158,8 +163,11 @@ export const tcp: MatchExtension<TcpData> = {
   },
   // xt_tcpudp is registered for protocol 6 only: the kernel refuses it on other rules
   kernelCheck: needsProtocol(6, 'tcp', 'the tcp match'),
+  // iptables-nft compares what it reads back, not the expressions behind it
+  compareKey: ({ nft: _, ...shown }) => shown,
   match(d, pkt) {
     if (pkt.proto !== 6 || pkt.fragment) return false;
+    if (d.nft) return portTestsHold(d.nft, pkt.sport, pkt.dport, pkt.tcpFlags ?? 0);
     if (inRange(pkt.sport, d.spts[0], d.spts[1]) === !!d.invSrc) return false;
     if (inRange(pkt.dport, d.dpts[0], d.dpts[1]) === !!d.invDst) return false;
     if (((((pkt.tcpFlags ?? 0) & d.flgMask) === d.flgCmp) as boolean) === !!d.invFlags) return false;

@@ -2,7 +2,7 @@
  * udp match (libxt_udp, xt_tcpudp): --sport/--dport port[:port], resolved with getaddrinfo().
  */
 import type { MatchExtension, OptionEntry } from '../types.js';
-import { inRange, printPortRange, savePortRange } from '../util/ports.js';
+import { inRange, portTestsHold, printPortRange, savePortRange, type PortTest } from '../util/ports.js';
 import { needsProtocol } from '../util/proto.js';
 
 export interface UdpData {
@@ -10,6 +10,8 @@ export interface UdpData {
   dpts: [number, number];
   invSrc?: boolean;
   invDst?: boolean;
+  /** as TcpData.nft: the expressions the kernel tests, when they say more than the ports above */
+  nft?: PortTest[];
 }
 
 const opts: OptionEntry[] = [
@@ -54,8 +56,10 @@ export const udp: MatchExtension<UdpData> = {
   },
   // xt_tcpudp is registered for protocol 17 only: the kernel refuses it on other rules
   kernelCheck: needsProtocol(17, 'udp', 'the udp match'),
+  compareKey: ({ nft: _, ...shown }) => shown,
   match(d, pkt) {
     if (pkt.proto !== 17 || pkt.fragment) return false;
+    if (d.nft) return portTestsHold(d.nft, pkt.sport, pkt.dport, 0);
     if (inRange(pkt.sport, d.spts[0], d.spts[1]) === !!d.invSrc) return false;
     if (inRange(pkt.dport, d.dpts[0], d.dpts[1]) === !!d.invDst) return false;
     return true;

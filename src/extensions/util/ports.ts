@@ -36,3 +36,23 @@ export function savePortRange(opt: string, min: number, max: number, invert: boo
 export function inRange(p: number | undefined, min: number, max: number): boolean {
   return p !== undefined && p >= min && p <= max;
 }
+
+/**
+ * One expression iptables-nft stored for a tcp or udp match, as the kernel tests it (nft.c
+ * add_nft_tcpudp, add_nft_tcp): a port in [lo, hi] (or, inverted, not), a single source and
+ * destination port as one 32-bit compare (both equal, or inverted: not both), TCP flags.
+ */
+export type PortTest =
+  | { t: 'sport' | 'dport'; lo: number; hi: number; inv: boolean }
+  | { t: 'ports'; sport: number; dport: number; inv: boolean }
+  | { t: 'flags'; mask: number; cmp: number; inv: boolean };
+
+/** every one of `tests` holds for the packet (the rule's expressions, all of which the kernel evaluates) */
+export function portTestsHold(tests: readonly PortTest[], sport: number | undefined, dport: number | undefined, tcpFlags: number): boolean {
+  for (const x of tests) {
+    const hit =
+      x.t === 'ports' ? sport === x.sport && dport === x.dport : x.t === 'flags' ? (tcpFlags & x.mask) === x.cmp : inRange(x.t === 'sport' ? sport : dport, x.lo, x.hi);
+    if (hit === x.inv) return false;
+  }
+  return true;
+}
