@@ -479,7 +479,10 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       // (a long chain still in the lab file takes the rules without being decoded)
       const count = ruleCount(c0);
       if (cmd.command === CMD.INSERT && cmd.rulenum > count + 1) throw new NftError('Index of insertion too big');
-      const plan = checkKernel(tables, table, c0, cmd.rules, cmd.command === CMD.APPEND ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family);
+      // nft_rule_insert(): -I N past the last rule (N > 1) appends after it, and the kernel's
+      // refusal then names RULE_APPEND (measured, fixtures/cli/commands-order.case)
+      const appends = cmd.command === CMD.APPEND || (cmd.rulenum > 1 && cmd.rulenum === count + 1);
+      const plan = checkKernel(tables, table, c0, cmd.rules, appends ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family);
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
       if (cmd.command === CMD.APPEND) insertRules(c, count, cmd.rules);
@@ -553,10 +556,8 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       graph = 'keep';
       if (chainName !== undefined) {
         const c = tables[table] && findChain(tables[table], chainName);
-        if (!c || (isBuiltin(table, c.name) && !c.created)) {
-          if (!lookupChain(tables, table, chainName) || verbose) throw new NftError(ENOENT);
-        }
-        if (c) zeroChains([c], false);
+        if (!c || (isBuiltin(table, c.name) && !c.created)) throw new NftError(ENOENT);
+        zeroChains([c], false);
       } else if (tables[table]) {
         const t = tables[table];
         zeroChains(
@@ -658,8 +659,9 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
     case CMD.RENAME_CHAIN: {
       const t = tables[table];
       const c = t && findChain(t, chainName!);
+      // the new name is looked at first: `-E NOPE INPUT` says File exists (measured, fixtures/cli/commands-order.case)
+      if ((t && findChain(t, cmd.newname!)) || isBuiltin(table, cmd.newname!)) throw new NftError('File exists');
       if (!c || isBuiltin(table, chainName!)) throw new NftError(ENOENT);
-      if (findChain(t, cmd.newname!) || isBuiltin(table, cmd.newname!)) throw new NftError('File exists');
       const old = c.name;
       // the jump graph (known, or kept in the lab file) follows the rename; without one, none is built
       const follow = JumpGraph.following(table, t);
@@ -681,8 +683,9 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       break;
     }
     case CMD.SET_POLICY: {
-      if (!isBuiltin(table, chainName!)) throw new NftError('Bad built-in chain name');
+      // the policy first: `-P MYCHAIN RETURN` is a bad policy name (measured, fixtures/cli/commands-order.case)
       if (cmd.policy !== 'ACCEPT' && cmd.policy !== 'DROP') throw new NftError('Bad policy name', true);
+      if (!isBuiltin(table, chainName!)) throw new NftError('Bad built-in chain name');
       // a base chain created now is a new start for jumps (forget); one there already changes nothing
       if (findChain(tables[table], chainName!)?.created) graph = 'keep';
       const c = materialize(chainName!);
