@@ -246,19 +246,74 @@ function needsGraph(table: TableName, chain: string, rules: Rule[]): boolean {
  * are blamed on the rule being added, as iptables reports them. `found`: the chain as lookupChain()
  * found it (the table's own when the table exists).
  */
-function checkKernel(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family): GraphPlan | undefined {
+/** where a command puts its rules in their chain: before rule `at` (0-based), replacing it or not */
+interface Placing {
+  at: number;
+  replaces: boolean;
+}
+
+function checkKernel(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family, placing: Placing): GraphPlan | undefined {
   const t = tables[table];
   const over = (): boolean => t !== undefined && JumpGraph.known(t)?.over === true;
-  // a graph that may say more than the table (jumps were removed) refused, or found a path too
-  // deep, where its plan stops short: ask one built from the table itself
   try {
-    const plan = checkKernelWith(tables, table, found, rules, op, family);
-    if (!plan?.tooDeep || !over()) return plan;
+    // a graph that may say more than the table (jumps were removed) refused, or found a path too
+    // deep, where its plan stops short: ask one built from the table itself
+    try {
+      const plan = checkKernelWith(tables, table, found, rules, op, family);
+      if (!plan?.tooDeep || !over()) return plan;
+    } catch (e) {
+      if (!(e instanceof KernelRefusal) || !over()) throw e;
+    }
+    forgetGraph(t);
+    return checkKernelWith(tables, table, found, rules, op, family);
   } catch (e) {
-    if (!(e instanceof KernelRefusal) || !over()) throw e;
+    // the table refused as a whole: which of its faults the kernel meets first
+    if (e instanceof KernelRefusal && e.phase === 'validate' && t) throw firstValidateRefusal(t, table, found, rules, placing, family, e);
+    throw e;
   }
-  forgetGraph(t);
-  return checkKernelWith(tables, table, found, rules, op, family);
+}
+
+/**
+ * nft_table_validate()'s walk, to tell which refusal the kernel reports when the table has more
+ * than one fault: each base chain the kernel holds, its rules in order, each rule's matches and
+ * then its target checked against that base chain's hook, a jump or goto walked into at once one
+ * level deeper, and EMLINK (Too many links) on entering a chain at the jump stack's depth. So a
+ * loop met before a rule its hook does not allow is Too many links, and after it Invalid
+ * argument (measured: fixtures/cli/commands-order.case). `found` holds `rules` as `placing`
+ * says; `refused`: what the checks above found, kept when the walk meets nothing.
+ */
+function firstValidateRefusal(t: Table, table: TableName, found: Chain, rules: Rule[], placing: Placing, family: Family, refused: KernelRefusal): KernelRefusal {
+  const rulesOf = (c: Chain): readonly Rule[] => {
+    if (c.name !== found.name) return c.rules;
+    const all = [...c.rules];
+    all.splice(placing.at, placing.replaces ? 1 : 0, ...rules);
+    return all;
+  };
+  class Met {
+    constructor(readonly v: KernelVerdict | 'loop') {}
+  }
+  const meet = (v: KernelVerdict): never => {
+    throw new Met(v);
+  };
+  const visit = (c: Chain, hook: string, level: number): void => {
+    if (level === JUMP_STACK_SIZE) throw new Met('loop');
+    for (const r of rulesOf(c)) {
+      checkRule(table, c.name, r, [hook], meet, false, meet, family);
+      const j = jumpTarget(r);
+      const next = j === undefined || isBuiltin(table, j) ? undefined : findChain(t, j);
+      if (next) visit(next, hook, level + 1);
+    }
+  };
+  try {
+    for (const base of t.chains) if (isBuiltin(table, base.name) && (base.created || base.name === found.name)) visit(base, base.name, 0);
+  } catch (e) {
+    if (!(e instanceof Met)) throw e;
+    const { op, what } = refused;
+    if (e.v !== 'loop') return new KernelRefusal(op, typeof e.v === 'object' ? e.v.errno : 'Invalid argument', what, typeof e.v === 'object' ? e.v.why : e.v, 'validate');
+    const why = jumpDepthProblem(t, table, found.name, rules);
+    if (why) return new KernelRefusal(op, 'Too many links', what, why, 'validate');
+  }
+  return refused;
 }
 
 function checkKernelWith(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family): GraphPlan | undefined {
@@ -482,7 +537,7 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       // nft_rule_insert(): -I N past the last rule (N > 1) appends after it, and the kernel's
       // refusal then names RULE_APPEND (measured, fixtures/cli/commands-order.case)
       const appends = cmd.command === CMD.APPEND || (cmd.rulenum > 1 && cmd.rulenum === count + 1);
-      const plan = checkKernel(tables, table, c0, cmd.rules, appends ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family);
+      const plan = checkKernel(tables, table, c0, cmd.rules, appends ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family, { at: cmd.command === CMD.APPEND ? count : cmd.rulenum - 1, replaces: false });
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
       if (cmd.command === CMD.APPEND) insertRules(c, count, cmd.rules);
@@ -496,7 +551,7 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       const c0 = requireKernelChain();
       // (a long chain still in the lab file has the rule replaced without being decoded)
       if (cmd.rulenum > ruleCount(c0)) throw new NftError('Index of replacement too big');
-      const plan = checkKernel(tables, table, c0, cmd.rules, 'RULE_REPLACE', cmd.family);
+      const plan = checkKernel(tables, table, c0, cmd.rules, 'RULE_REPLACE', cmd.family, { at: cmd.rulenum - 1, replaces: true });
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
       const old = ruleAt(c, cmd.rulenum - 1)!;
