@@ -275,12 +275,14 @@ function checkKernel(tables: Tables, table: TableName, found: Chain, rules: Rule
 
 /**
  * nft_table_validate()'s walk, to tell which refusal the kernel reports when the table has more
- * than one fault: each base chain the kernel holds, its rules in order, each rule's matches and
- * then its target checked against that base chain's hook, a jump or goto walked into at once one
- * level deeper, and EMLINK (Too many links) on entering a chain at the jump stack's depth. So a
- * loop met before a rule its hook does not allow is Too many links, and after it Invalid
- * argument (measured: fixtures/cli/commands-order.case). `found` holds `rules` as `placing`
- * says; `refused`: what the checks above found, kept when the walk meets nothing.
+ * than one fault: each base chain the kernel holds, in the order they were created (their
+ * handles), its rules in order, each rule's matches and then its target checked against that base
+ * chain's hook, a jump or goto walked into at once one level deeper, and EMLINK (Too many links)
+ * on entering a chain at the jump stack's depth. So a loop met before a rule its hook does not
+ * allow is Too many links, and after it Invalid argument, and which base chain comes first
+ * decides between a loop and a rule only another hook refuses (measured:
+ * fixtures/cli/commands-order.case). `found` holds `rules` as `placing` says; `refused`: what the
+ * checks above found, kept when the walk meets nothing.
  */
 function firstValidateRefusal(t: Table, table: TableName, found: Chain, rules: Rule[], placing: Placing, family: Family, refused: KernelRefusal): KernelRefusal {
   const rulesOf = (c: Chain): readonly Rule[] => {
@@ -295,17 +297,20 @@ function firstValidateRefusal(t: Table, table: TableName, found: Chain, rules: R
   const meet = (v: KernelVerdict): never => {
     throw new Met(v);
   };
-  const visit = (c: Chain, hook: string, level: number): void => {
+  const visit = (c: Chain, hooks: string[], level: number): void => {
     if (level === JUMP_STACK_SIZE) throw new Met('loop');
     for (const r of rulesOf(c)) {
-      checkRule(table, c.name, r, [hook], meet, false, meet, family);
+      checkRule(table, c.name, r, hooks, meet, false, meet, family);
       const j = jumpTarget(r);
       const next = j === undefined || isBuiltin(table, j) ? undefined : findChain(t, j);
-      if (next) visit(next, hook, level + 1);
+      if (next) visit(next, hooks, level + 1);
     }
   };
+  // (a base chain the command creates comes last)
+  const bases = t.chains.filter((c) => isBuiltin(table, c.name) && (c.created || c.name === found.name));
+  bases.sort((a, b) => (a.created ? (a.handle ?? 0) : Infinity) - (b.created ? (b.handle ?? 0) : Infinity));
   try {
-    for (const base of t.chains) if (isBuiltin(table, base.name) && (base.created || base.name === found.name)) visit(base, base.name, 0);
+    for (const base of bases) visit(base, [base.name], 0);
   } catch (e) {
     if (!(e instanceof Met)) throw e;
     const { op, what } = refused;
