@@ -8,7 +8,7 @@ import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError }
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
 import { DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
-import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, type TableName, type Tables } from '../../ruleset/tables.js';
+import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, deleteChain, findChain, isBuiltin, isTableName, newTable, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -258,6 +258,26 @@ interface Deferred {
   line: number;
 }
 
+/** `name`, or every user chain of `t` without one, gone from the transaction */
+function dropUserChains(table: TableName, t: Table | undefined, name: string | undefined): void {
+  if (!t) return;
+  for (const c of t.chains.filter((c) => !isBuiltin(table, c.name) && (name === undefined || c.name === name))) deleteChain(t, c);
+}
+
+/**
+ * -Z of a base chain in a restore file: nft_chain_zero_counters() sends the chain as iptables-nft's
+ * cache holds it, with the policy the kernel had before the file (ACCEPT for a chain it did not
+ * hold), which undoes a policy line of the same table (measured: fixtures/cli/restore-transaction.case)
+ */
+function zeroResendsPolicy(table: TableName, t: Table | undefined, kernel: Table | undefined, name: string | undefined): void {
+  for (const c of t?.chains ?? []) {
+    if (!isBuiltin(table, c.name) || (name !== undefined && c.name !== name)) continue;
+    // (a base chain the kernel did not hold: the cache's has no policy, and the kernel's default is ACCEPT)
+    const was = kernel && findChain(kernel, c.name);
+    c.policy = was?.created && was.policy ? was.policy : 'ACCEPT';
+  }
+}
+
 /** Applies a restore file to `tables`, table by table at each COMMIT. */
 export function restoreInto(tables: Tables, input: string, o: RestoreOptions): void {
   let inTable = false;
@@ -411,10 +431,15 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           }
           if (cmd.command === CMD.DELETE_CHAIN) deletions = run ?? new DeletionRun();
           o.out(execute(pending, cmd, deletions).text());
+          if (cmd.command === CMD.ZERO) zeroResendsPolicy(curtable!, pending[curtable!], tables[curtable!], cmd.chain);
         } catch (e) {
           if (e instanceof KernelRefusal) {
             refusals.push({ error: e, line: lineNo });
             if (e.phase === 'validate') invalid ??= e;
+            // the kernel refuses the deletion at COMMIT, but iptables-nft's cache has dropped the
+            // chain (-X: every user chain) already: later lines do not find it (measured:
+            // fixtures/cli/restore-transaction.case)
+            if (cmd.command === CMD.DELETE_CHAIN) dropUserChains(curtable!, pending[curtable!], cmd.chain);
           }
           else if (e instanceof NftError || e instanceof JumpTargetMissing) deferred = { error: e, line: lineNo };
           else throw e;
