@@ -239,6 +239,12 @@ function needsGraph(table: TableName, chain: string, rules: Rule[]): boolean {
   return false;
 }
 
+/** where a command puts its rules in their chain: before rule `at` (0-based), replacing it or not */
+interface Placing {
+  at: number;
+  replaces: boolean;
+}
+
 /**
  * The kernel's checks when the batch commits: the new rules against the hooks their chain is
  * reached from, and, when a new rule jumps, every rule it makes reachable against those hooks
@@ -246,12 +252,6 @@ function needsGraph(table: TableName, chain: string, rules: Rule[]): boolean {
  * are blamed on the rule being added, as iptables reports them. `found`: the chain as lookupChain()
  * found it (the table's own when the table exists).
  */
-/** where a command puts its rules in their chain: before rule `at` (0-based), replacing it or not */
-interface Placing {
-  at: number;
-  replaces: boolean;
-}
-
 function checkKernel(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family, placing: Placing): GraphPlan | undefined {
   const t = tables[table];
   const over = (): boolean => t !== undefined && JumpGraph.known(t)?.over === true;
