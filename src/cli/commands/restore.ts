@@ -8,7 +8,7 @@ import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError }
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
 import { DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
-import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, deleteChain, findChain, isBuiltin, isTableName, newTable, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
+import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -258,12 +258,6 @@ interface Deferred {
   line: number;
 }
 
-/** `name`, or every user chain of `t` without one, gone from the transaction */
-function dropUserChains(table: TableName, t: Table | undefined, name: string | undefined): void {
-  if (!t) return;
-  for (const c of t.chains.filter((c) => !isBuiltin(table, c.name) && (name === undefined || c.name === name))) deleteChain(t, c);
-}
-
 /**
  * -Z of a base chain in a restore file: nft_chain_zero_counters() sends the chain as iptables-nft's
  * cache holds it, with the policy the kernel had before the file (ACCEPT for a chain it did not
@@ -436,10 +430,6 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           if (e instanceof KernelRefusal) {
             refusals.push({ error: e, line: lineNo });
             if (e.phase === 'validate') invalid ??= e;
-            // the kernel refuses the deletion at COMMIT, but iptables-nft's cache has dropped the
-            // chain (-X: every user chain) already: later lines do not find it (measured:
-            // fixtures/cli/restore-transaction.case)
-            if (cmd.command === CMD.DELETE_CHAIN) dropUserChains(curtable!, pending[curtable!], cmd.chain);
           }
           else if (e instanceof NftError || e instanceof JumpTargetMissing) deferred = { error: e, line: lineNo };
           else throw e;
