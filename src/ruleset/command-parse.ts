@@ -632,7 +632,10 @@ export class CommandParse {
 
   private buildRule(src: AddrMask | Addr6Mask, dst: AddrMask | Addr6Mask, copy: <T>(v: T) => T): Rule {
     const inv = this.invflags;
-    const rule: Rule = { matches: [], pkts: this.counters?.[0] ?? 0, bytes: this.counters?.[1] ?? 0 };
+    // ip6tables-nft 1.8.9 sets no rule counters (-c, --set-counters, a restore file's [p:b]): its
+    // rules start at 0, where iptables' take them (measured: fixtures/cli/ip6tables-counters.case)
+    const counted = this.session.family === 4 ? this.counters : undefined;
+    const rule: Rule = { matches: [], pkts: counted?.[0] ?? 0, bytes: counted?.[1] ?? 0 };
     if (typeof src.addr === 'string') {
       // IPv6: a zero mask leaves the address at ::
       if (src.mask !== 0 || inv & OPT.SOURCE) rule.src6 = src as Addr6Mask;
