@@ -138,7 +138,7 @@ function sameShape(a: Rule, b: Rule): boolean {
 }
 
 /** nft_chain_find() with iptables' fake built-in chains: built-ins of a known table always "exist" */
-function lookupChain(tables: Tables, table: TableName, name: string): Chain | undefined {
+export function lookupChain(tables: Tables, table: TableName, name: string): Chain | undefined {
   const t = tables[table];
   if (t) return findChain(t, name);
   return isBuiltin(table, name) ? newTable(table).chains.find((c) => c.name === name) : undefined;
@@ -720,7 +720,7 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       const t = tables[table];
       const c = t && findChain(t, chainName!);
       // the new name is looked at first: `-E NOPE INPUT` says File exists (measured, fixtures/cli/commands-order.case)
-      if ((t && findChain(t, cmd.newname!)) || isBuiltin(table, cmd.newname!)) throw new NftError('File exists');
+      if (findChain(t, cmd.newname!) || isBuiltin(table, cmd.newname!)) throw new NftError('File exists');
       if (!c || isBuiltin(table, chainName!)) throw new NftError(ENOENT);
       const old = c.name;
       // the jump graph (known, or kept in the lab file) follows the rename; without one, none is built

@@ -7,7 +7,7 @@
 import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
-import { DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute } from '../../ruleset/execute.js';
+import { DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain } from '../../ruleset/execute.js';
 import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
@@ -420,7 +420,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         const op = cmd.command === CMD.APPEND ? 'RULE_APPEND' : cmd.command === CMD.INSERT ? 'RULE_INSERT' : cmd.command === CMD.REPLACE ? 'RULE_REPLACE' : undefined;
         try {
           // (a rule for a chain the transaction does not hold fails before the kernel sees it)
-          if (invalid && op && (isBuiltin(curtable!, cmd.chain!) || findChain(pending[curtable!], cmd.chain!))) {
+          if (invalid && op && lookupChain(pending, curtable!, cmd.chain!)) {
             throw new KernelRefusal(op, invalid.errText, `rule in chain ${cmd.chain}`, undefined, 'validate');
           }
           if (cmd.command === CMD.DELETE_CHAIN) deletions = run ?? new DeletionRun();
