@@ -93,9 +93,7 @@ describe('what the emulator does not model in ip6tables', () => {
   it('refuses it by name and adds nothing', async () => {
     const sb = new Sandbox();
     const cases: [string[], string][] = [
-      [['-t', 'nat', '-A', 'PREROUTING', '-j', 'NETMAP', '--to', '2001:db8::/64'], "iptables-sim does not model the IPv6 form of the `NETMAP' target (yet); the rule was not added"],
-      [['-A', 'INPUT', '-m', 'policy', '--dir', 'in', '--pol', 'none'], "iptables-sim does not model the IPv6 form of the `policy' match (yet); the rule was not added"],
-      [['-A', 'INPUT', '-m', 'hbh', '--hbh-len', '8'], "iptables-sim does not model the `hbh' match of iptables 1.8.9 (yet); the rule was not added"],
+      [['-A', 'INPUT', '-m', 'srh', '--srh-next-hdr', '17'], "iptables-sim does not model the `srh' match of iptables 1.8.9 (yet); the rule was not added"],
     ];
     for (const [args, message] of cases) {
       const r = await sb.run(['ip6tables', ...args]);
@@ -115,6 +113,12 @@ describe('a hand-edited lab file', () => {
     const m = lab.hosts.router!.tables6!.filter!.chains.find((c) => c.name === 'INPUT')!.rules[0]!.matches[0]!;
     (m.data as { mask6: unknown }).mask6 = 128;
     expect(renderProblems(lab).list).toEqual(["hosts.router.tables6.filter.INPUT.rules[0]: the recent match's mask6 is 128, expected a string"]);
+    await sb.run(['ip6tables', '-t', 'nat', '-A', 'PREROUTING', '-j', 'NETMAP', '--to', '2001:db8::/64']);
+    const edited = sb.lab()!;
+    const t = edited.hosts.router!.tables6!.nat!.chains.find((c) => c.name === 'PREROUTING')!.rules[0]!.target as { data: { prefix6: unknown } };
+    expect(renderProblems(edited).list).toEqual([]);
+    t.data.prefix6 = ['2001:db8::', '64'];
+    expect(renderProblems(edited).list).toEqual(["hosts.router.tables6.nat.PREROUTING.rules[0]: the NETMAP target's prefix6[1] is \"64\", expected a number"]);
   });
 });
 

@@ -76,16 +76,6 @@ export function findTarget(name: string, family?: Family): TargetExtension | und
 }
 
 /**
- * An extension of the other family's tool that ip6tables has too, but whose IPv6 form the
- * emulator does not model (NETMAP, policy): a clear refusal.
- */
-export function notModelledForIpv6(kind: 'match' | 'target', name: string): Error | undefined {
-  const known = kind === 'match' ? maps()[0].get(name) : maps()[1].get(name);
-  if (!known || known.family !== 4 || !(kind === 'match' ? IP6TABLES_MATCH_NAMES : IP6TABLES_TARGET_NAMES).has(name)) return undefined;
-  return paramProblem(`iptables-sim does not model the IPv6 form of the \`${name}' ${kind} (yet); the rule was not added`);
-}
-
-/**
  * The match `-p PROTO` loads implicitly (find_proto): a number is turned into the chain-protocol
  * name (tcp, udp, icmp, ...) or the /etc/protocols name.
  */
@@ -98,10 +88,6 @@ export function protoMatchName(protocol: string): string | undefined {
 
 /** The error iptables gives for `-m NAME` it cannot load. */
 export function matchLoadError(name: string, family: Family = 4): Error {
-  if (family === 6) {
-    const e = notModelledForIpv6('match', name);
-    if (e) return e;
-  }
   if (matchNames(family).has(name)) {
     return paramProblem(`iptables-sim does not model the \`${name}' match of iptables 1.8.9 (yet); the rule was not added`);
   }

@@ -149,8 +149,8 @@ export interface PrintContext {
 interface ExtensionBase<D> {
   name: string;
   /**
-   * 4: only iptables loads it (libipt_*, or an IPv6 form the emulator does not model); 6: only
-   * ip6tables (libip6t_*); undefined: both (libxt_*)
+   * 4: only iptables loads it (libipt_*); 6: only ip6tables (libip6t_*); undefined: both (libxt_*,
+   * or a libipt_/libip6t_ pair modelled as one)
    */
   family?: Family;
   /** extension revision, only shown by a few errors */

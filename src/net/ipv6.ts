@@ -126,6 +126,12 @@ function prefixWords(bits: number): Ip6 {
   return w;
 }
 
+/** the prefix of `bits` bits of an address in inet_ntop() text, as inet_ntop() writes it */
+export function prefixOf6(addr: string, bits: number): string {
+  const m = prefixWords(bits);
+  return formatIp6(parseIp6(addr)!.map((x, i) => x & m[i]!));
+}
+
 /** xtables_ip6mask_to_cidr(): -1 when the mask is not contiguous */
 export function maskToCidr6(m: Ip6): number {
   let bits = 0;

@@ -7,7 +7,7 @@ import { cloneData } from '../util/clone.js';
 import { ipParseMultiple, type AddrMask } from '../net/ipv4.js';
 import { ip6ParseMultiple, type Addr6Mask } from '../net/ipv6.js';
 import { parseUint, scanUnsigned } from '../util/strtoul.js';
-import { matchLoadError, findMatch, findTarget, matchNames, notModelledForIpv6, targetNames, type Family } from '../extensions/registry.js';
+import { matchLoadError, findMatch, findTarget, matchNames, targetNames, type Family } from '../extensions/registry.js';
 import { parseProtocol, xtOptionParse, xtOptionsFcheck } from '../extensions/xtoptions.js';
 import type { Extension, RuleFrame } from '../extensions/types.js';
 import type { BadOptionPayload, ExtOptPayload, LoadedExt, MatchLoadPayload } from '../../grammar/lexer.js';
@@ -405,10 +405,6 @@ export class CommandParse {
       case 'j':
         this.setOption(OPT.JUMP);
         this.jumpto = parseTargetName(a0!);
-        if (!payload?.loaded && this.session.family === 6) {
-          const e = notModelledForIpv6('target', this.jumpto);
-          if (e) throw e;
-        }
         if (payload?.loaded) {
           this.session.load(payload.loaded.ext, this.opts.warn);
           this.target = { loaded: payload.loaded, data: payload.loaded.ext.init(this.frame), xflags: 0 };

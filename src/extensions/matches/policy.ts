@@ -2,11 +2,14 @@
  * policy match (libxt_policy, xt_policy): the IPsec policy used to decapsulate a packet (--dir in)
  * or the one that will encapsulate it (--dir out), as a list of up to four elements separated by
  * --next. The lab never runs IPsec, so "--pol none" always matches and "--pol ipsec" never does.
+ * ip6tables' form (policy_mt6_reg) is the same but for the tunnel addresses, which are IPv6 ones
+ * kept as given, with a prefix length (a mask with holes is taken as /128, as libxtables does:
+ * fixtures/cli/ip6tables-policy-netmap.case).
  */
 import { paramProblem } from '../../errors.js';
 import { ipToString, maskToNumericSuffix } from '../../net/ipv4.js';
 import { protocolByNumber } from '../../net/netdb.js';
-import type { MatchExtension, OptionEntry } from '../types.js';
+import type { MatchExtension, OptionEntry, OptValue } from '../types.js';
 
 export interface PolicyElem {
   reqid?: number;
@@ -16,6 +19,9 @@ export interface PolicyElem {
   mode?: number;
   saddr?: [number, number];
   daddr?: [number, number];
+  /** ip6tables: the tunnel addresses as inet_ntop() writes them, and their prefix lengths */
+  saddr6?: [string, number];
+  daddr6?: [string, number];
   invReqid?: boolean;
   invSpi?: boolean;
   invProto?: boolean;
@@ -66,8 +72,15 @@ function double(opt: string): never {
   throw paramProblem(`policy match: double --${opt} option`);
 }
 
-const hasAny = (e: PolicyElem) =>
-  e.reqid !== undefined || e.spi !== undefined || e.saddr !== undefined || e.daddr !== undefined || e.proto !== undefined || e.mode !== undefined;
+const hasTunnel = (e: PolicyElem) => !!(e.saddr || e.daddr || e.saddr6 || e.daddr6);
+
+const hasAny = (e: PolicyElem) => e.reqid !== undefined || e.spi !== undefined || hasTunnel(e) || e.proto !== undefined || e.mode !== undefined;
+
+/** an ip6tables tunnel address as the option gave it; a mask with holes (hlen -1) is all ones */
+const addr6 = (val: OptValue): [string, number] => [val.haddr6!, val.hlen! < 0 ? 128 : val.hlen!];
+
+/** "addr" or "addr/N" (xtables_ip6addr_to_numeric() and xtables_ip6mask_to_numeric()) */
+const addr6Text = ([addr, len]: [string, number]) => (len === 128 ? addr : `${addr}/${len}`);
 
 function entryText(prefix: string, e: PolicyElem, numeric: boolean): string {
   const inv = (b?: boolean) => (b ? ' !' : '');
@@ -80,7 +93,9 @@ function entryText(prefix: string, e: PolicyElem, numeric: boolean): string {
   }
   if (e.mode !== undefined) s += `${inv(e.invMode)} ${prefix}mode ${e.mode === MODE_TUNNEL ? 'tunnel' : 'transport'}`;
   if (e.daddr) s += `${inv(e.invDaddr)} ${prefix}tunnel-dst ${ipToString(e.daddr[0])}${maskToNumericSuffix(e.daddr[1])}`;
+  if (e.daddr6) s += `${inv(e.invDaddr)} ${prefix}tunnel-dst ${addr6Text(e.daddr6)}`;
   if (e.saddr) s += `${inv(e.invSaddr)} ${prefix}tunnel-src ${ipToString(e.saddr[0])}${maskToNumericSuffix(e.saddr[1])}`;
+  if (e.saddr6) s += `${inv(e.invSaddr)} ${prefix}tunnel-src ${addr6Text(e.saddr6)}`;
   return s;
 }
 
@@ -94,8 +109,7 @@ function flagsText(prefix: string, d: PolicyData): string {
 export const policy: MatchExtension<PolicyData> = {
   kind: 'match',
   name: 'policy',
-  // the IPv6 form is not modelled
-  family: 4,
+  v6Addresses: true,
   // policy_help() of libxt_policy.c, byte for byte as iptables 1.8.9 prints it
   help:
     'policy match options:\n' +
@@ -114,7 +128,7 @@ export const policy: MatchExtension<PolicyData> = {
     '  --next \t\t\tbegin next element in policy\n',
   options: opts,
   init: () => ({ len: 0, pol: [{}] }),
-  parse({ entry, arg, invert, val, data }) {
+  parse({ entry, arg, invert, val, data, frame }) {
     // policy_parse() works on the element at index len; --next moves on
     const e = (data.pol[data.len] ??= {});
     switch (entry.id) {
@@ -141,13 +155,15 @@ export const policy: MatchExtension<PolicyData> = {
         if (invert) e.invSpi = true;
         break;
       case O_TUNNELSRC:
-        if (e.saddr) double('tunnel-src');
-        e.saddr = [val.haddr!, val.hmask!];
+        if (e.saddr || e.saddr6) double('tunnel-src');
+        if (frame.family === 6) e.saddr6 = addr6(val);
+        else e.saddr = [val.haddr!, val.hmask!];
         if (invert) e.invSaddr = true;
         break;
       case O_TUNNELDST:
-        if (e.daddr) double('tunnel-dst');
-        e.daddr = [val.haddr!, val.hmask!];
+        if (e.daddr || e.daddr6) double('tunnel-dst');
+        if (frame.family === 6) e.daddr6 = addr6(val);
+        else e.daddr = [val.haddr!, val.hmask!];
         if (invert) e.invDaddr = true;
         break;
       case O_PROTO:
@@ -190,7 +206,7 @@ export const policy: MatchExtension<PolicyData> = {
       }
       // an element without --mode is in transport mode (0)
       const mode = e.mode ?? MODE_TRANSPORT;
-      if ((e.saddr || e.daddr) && ((mode === MODE_TUNNEL && e.invMode) || (mode === MODE_TRANSPORT && !e.invMode))) {
+      if (hasTunnel(e) && ((mode === MODE_TUNNEL && e.invMode) || (mode === MODE_TRANSPORT && !e.invMode))) {
         throw paramProblem('policy match: --tunnel-src/--tunnel-dst is only valid in tunnel mode');
       }
     }

@@ -1,9 +1,12 @@
 /**
  * NETMAP target (libipt_NETMAP.c, kernel xt_NETMAP.c, IPv4 revision 0): --to address[/mask] maps
  * the destination (PREROUTING, OUTPUT) or source (POSTROUTING, INPUT) address into that prefix,
- * keeping the host bits, one to one.
+ * keeping the host bits, one to one. ip6tables' form (libip6t_NETMAP.c, netmap_tg6) keeps the
+ * prefix of an IPv6 address; a mask with holes is taken as /128, as libxtables does
+ * (fixtures/cli/ip6tables-policy-netmap.case).
  */
 import { ipToString, maskToCidr } from '../../net/ipv4.js';
+import { prefixOf6 } from '../../net/ipv6.js';
 import type { TargetExtension } from '../types.js';
 import { NF_NAT_RANGE_MAP_IPS } from './nat.js';
 
@@ -12,10 +15,13 @@ export interface NetmapData {
   /** host order: the prefix (address & mask) and its last address (prefix | ~mask) */
   minIp: number;
   maxIp: number;
+  /** ip6tables: the prefix as inet_ntop() writes it, and its length */
+  prefix6?: [string, number];
 }
 
 /** __NETMAP_print(): "addr/bits", or "addr/dotted-mask" when the mask has holes (netmask2bits) */
 function netmapText(d: NetmapData): string {
+  if (d.prefix6) return `${d.prefix6[0]}/${d.prefix6[1]}`;
   const mask = ~(d.minIp ^ d.maxIp) >>> 0;
   const bits = maskToCidr(mask);
   return `${ipToString(d.minIp)}/${bits < 0 ? ipToString(mask) : bits}`;
@@ -24,8 +30,7 @@ function netmapText(d: NetmapData): string {
 export const NETMAP: TargetExtension<NetmapData> = {
   kind: 'target',
   name: 'NETMAP',
-  // the IPv6 form is not modelled
-  family: 4,
+  v6Addresses: true,
   revision: 0,
   // NETMAP_help() of libipt_NETMAP.c, byte for byte as iptables 1.8.9 prints it
   help:
@@ -34,9 +39,14 @@ export const NETMAP: TargetExtension<NetmapData> = {
     '\t\t\t\tNetwork address to map to.\n' +
     '\n',
   options: [{ name: 'to', id: 0, type: 'hostmask', mandatory: true }],
-  init: () => ({ flags: 0, minIp: 0, maxIp: 0 }),
-  parse({ val, data }) {
+  init: (frame) => ({ flags: 0, minIp: 0, maxIp: 0, ...(frame.family === 6 ? { prefix6: ['::', 0] as [string, number] } : {}) }),
+  parse({ val, data, frame }) {
     data.flags |= NF_NAT_RANGE_MAP_IPS;
+    if (frame.family === 6) {
+      const len = val.hlen! < 0 ? 128 : val.hlen!;
+      data.prefix6 = [prefixOf6(val.haddr6!, len), len];
+      return;
+    }
     data.minIp = (val.haddr! & val.hmask!) >>> 0;
     data.maxIp = (data.minIp | ~val.hmask!) >>> 0;
   },
