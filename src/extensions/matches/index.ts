@@ -38,6 +38,10 @@ import { tos } from './tos.js';
 import { hl, ttl } from './ttl.js';
 import { rt } from './rt.js';
 import { frag } from './frag.js';
+import { dst, hbh } from './ip6opts.js';
+import { ipv6header } from './ipv6header.js';
+import { mh } from './mh.js';
+import { eui64 } from './eui64.js';
 import { dscp } from './dscp.js';
 import { ecn } from './ecn.js';
 import { icmp, icmp6 } from './icmp.js';
@@ -85,6 +89,11 @@ export const MATCHES: MatchExtension[] = [
   hl,
   rt,
   frag,
+  hbh,
+  dst,
+  ipv6header,
+  mh,
+  eui64,
   dscp,
   ecn,
   icmp,
