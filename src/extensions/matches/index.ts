@@ -42,6 +42,7 @@ import { dst, hbh } from './ip6opts.js';
 import { ipv6header } from './ipv6header.js';
 import { mh } from './mh.js';
 import { eui64 } from './eui64.js';
+import { srh } from './srh.js';
 import { dscp } from './dscp.js';
 import { ecn } from './ecn.js';
 import { icmp, icmp6 } from './icmp.js';
@@ -94,6 +95,7 @@ export const MATCHES: MatchExtension[] = [
   ipv6header,
   mh,
   eui64,
+  srh,
   dscp,
   ecn,
   icmp,
