@@ -25,6 +25,7 @@ import { TOS } from './tos.js';
 import { TPROXY } from './tproxy.js';
 import { TRACE } from './trace.js';
 import { HL, TTL } from './ttl.js';
+import { DNPT, SNPT } from './npt.js';
 import { ULOG } from './ulog.js';
 
 export const TARGETS: TargetExtension[] = [
@@ -54,6 +55,8 @@ export const TARGETS: TargetExtension[] = [
   TOS,
   TTL,
   HL,
+  DNPT,
+  SNPT,
   NFQUEUE,
   ULOG,
 ];
