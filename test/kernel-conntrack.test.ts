@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Sandbox, splitShell } from './helpers/cli.js';
-import type { KernelScenario } from './helpers/kernel-trace.js';
+import { probeTraceArgs, type KernelScenario } from './helpers/kernel-trace.js';
 
 const dir = join(__dirname, '..', 'fixtures', 'kernel');
 
@@ -38,9 +38,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
         if (step.cmd && step.host) await sb.run(['--host', step.host, ...splitShell(step.cmd)]);
         if (!step.probe) continue;
         const p = step.probe;
-        const args = ['trace', '--from', p.client, '-p', p.proto, '-d', p.dst, ...(p.proto === 'icmp' ? [] : ['--dport', String(p.port)])];
-        if (p.sport) args.push('--sport', String(p.sport));
-        await sb.run(args);
+        await sb.run(probeTraceArgs(p));
         for (const [host, lines] of Object.entries(step.conntrack ?? {})) {
           const r = await sb.run(['--host', host, 'conntrack', '-L']);
           const at = `after ${p.client} -> ${p.dst}:${p.port}/${p.proto} on ${host}:`;

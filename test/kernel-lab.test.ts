@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Sandbox, splitShell } from './helpers/cli.js';
-import type { KernelScenario } from './helpers/kernel-trace.js';
+import { probeTraceArgs, type KernelScenario } from './helpers/kernel-trace.js';
 
 const dir = join(__dirname, '..', 'fixtures', 'kernel');
 
@@ -44,9 +44,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
         }
         if (!step.probe) continue;
         const p = step.probe;
-        const args = ['--json', 'trace', '--from', p.client, '-p', p.proto, '-d', p.dst, ...(p.proto === 'icmp' ? [] : ['--dport', String(p.port)])];
-        if (p.sport) args.push('--sport', String(p.sport));
-        const r = await sb.run(args);
+        const r = await sb.run(['--json', ...probeTraceArgs(p)]);
         expect(r.stderr).toBe('');
         const j = JSON.parse(r.stdout) as { verdict: string; server: { host: string } | null; peer: { address: string; port: number } | null; explanation: string; errno?: string };
         const line = `${p.client} -> ${p.dst}:${p.port}/${p.proto}`;

@@ -133,6 +133,12 @@ export class HostStack {
   private readonly name: string;
   private readonly host: Host;
   private readonly ctActive: boolean;
+  /**
+   * the kernel's NAT hooks run in this host (it has a nat base chain: nf_nat registers its hooks
+   * at all four hooks for the first one), so every new connection gets the IPS_SRC_NAT_DONE and
+   * IPS_DST_NAT_DONE status bits, which `conntrack -n/-g/-j` look at
+   */
+  private readonly natHooks: boolean;
   /** the host's addresses and interface settings do not change while a stack runs */
   private readonly addrs: IfAddr[];
   private readonly confs = new Map<string, Partial<Record<ConfKey, number>>>();
@@ -157,6 +163,7 @@ export class HostStack {
     this.fib = buildFib(env.host);
     this.ct = new ConntrackTable(env.host.conntrack, env.now);
     this.ctActive = conntrackActive(env.host);
+    this.natHooks = !!env.host.tables.nat && anyChainCreated(env.host.tables.nat);
     this.addrs = interfaceAddresses(env.host);
     this.quiet = !!env.batch;
   }
@@ -602,6 +609,7 @@ export class HostStack {
       if (req) this.bind(c, pkt, req, manip, hook);
       else this.nullBinding(c, manip);
       c.natDone |= manip === 'SRC' ? NAT_DONE_SRC : NAT_DONE_DST;
+      if (this.natHooks) addStatus(c, manip === 'SRC' ? 'SRC_NAT_DONE' : 'DST_NAT_DONE');
     }
     this.manipPacket(c, pkt, manip, reply, hook);
   }

@@ -79,7 +79,7 @@ export interface ConntrackEntry {
   reply: [string, string, number, number];
   /** protocol state as conntrack -L shows it (TCP: SYN_SENT, ESTABLISHED, ...) */
   state?: string;
-  /** status bits: SEEN_REPLY ASSURED SNAT DNAT */
+  /** status bits: SEEN_REPLY ASSURED SNAT DNAT, and SRC_NAT_DONE DST_NAT_DONE where NAT hooks ran (IPS_*) */
   status: string[];
   mark: number;
   zone: number;

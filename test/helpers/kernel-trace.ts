@@ -8,6 +8,9 @@ export interface KernelStep {
   host?: string;
   cmd?: string;
   rc?: number;
+  /** what a `@HOST` command printed */
+  stdout?: string;
+  stderr?: string;
   trace?: string;
   probe?: { client: string; dst: string; port: number; proto: string; sport: number };
   result?: string;
@@ -26,6 +29,13 @@ export interface Segment {
   id: string;
   packet: string;
   traces: string[];
+}
+
+/** the `trace --from` arguments that replay a recorded probe (an ICMP probe's sport is its echo id) */
+export function probeTraceArgs(p: NonNullable<KernelStep['probe']>): string[] {
+  const args = ['trace', '--from', p.client, '-p', p.proto, '-d', p.dst, ...(p.proto === 'icmp' ? [] : ['--dport', String(p.port)])];
+  if (p.sport) args.push('--sport', String(p.sport));
+  return args;
 }
 
 const KEEP = new Set(['IN', 'OUT', 'SRC', 'DST', 'TTL', 'SPORT', 'DPORT', 'MARK']);
