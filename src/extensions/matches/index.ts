@@ -43,13 +43,15 @@ import { ipv6header } from './ipv6header.js';
 import { mh } from './mh.js';
 import { eui64 } from './eui64.js';
 import { srh } from './srh.js';
+import { cpu } from './cpu.js';
+import { realm } from './realm.js';
 import { dscp } from './dscp.js';
 import { ecn } from './ecn.js';
 import { icmp, icmp6 } from './icmp.js';
 import { multiport } from './multiport.js';
 import { sctp } from './sctp.js';
 import { socket } from './socket.js';
-import { ah, esp } from './ipsec.js';
+import { ah, esp, ipcomp } from './ipsec.js';
 import { u32 } from './u32.js';
 
 export const MATCHES: MatchExtension[] = [
@@ -96,6 +98,8 @@ export const MATCHES: MatchExtension[] = [
   mh,
   eui64,
   srh,
+  cpu,
+  realm,
   dscp,
   ecn,
   icmp,
@@ -104,6 +108,7 @@ export const MATCHES: MatchExtension[] = [
   sctp,
   socket,
   esp,
+  ipcomp,
   ah,
   u32,
 ];

@@ -1,7 +1,8 @@
 /**
  * The IPsec header matches: esp (libxt_esp.c of iptables 1.8.9, net/netfilter/xt_esp.c, both
  * families), ah for iptables (libipt_ah.c, net/ipv4/netfilter/ipt_ah.c) and ah for ip6tables
- * (libip6t_ah.c, net/ipv6/netfilter/ip6t_ah.c, with --ahlen and --ahres).
+ * (libip6t_ah.c, net/ipv6/netfilter/ip6t_ah.c, with --ahlen and --ahres), and ipcomp (libxt_ipcomp.c,
+ * net/netfilter/xt_ipcomp.c: IPComp's CPI, both families; fixtures/cli/ext-more.case).
  *
  * Measured (fixtures/cli/ext-esp-ah.case): the SPI range is an x6 uint32 range ("" is 0, ":5" is
  * 0:5, "5:" is 5:4294967295, a reversed range is kept), the full range 0:4294967295 is saved as
@@ -65,7 +66,7 @@ function saveSpi(d: SpiData, option: string): string {
  * header, so only a test whose answer is the same for every SPI can be decided: the full range
  * (true, or false when inverted) and a reversed one (false, or true when inverted).
  */
-function spiMatch(header: 'ESP' | 'AH', proto: number) {
+function spiMatch(header: 'ESP' | 'AH' | 'IPComp', proto: number) {
   return (d: SpiData, pkt: PacketView): boolean => {
     if (pkt.proto !== proto || pkt.fragment) return false;
     if (isAll(d)) return !d.invert;
@@ -130,4 +131,29 @@ export const ah: MatchExtension<AhData> = {
   kernelCheck: (d, where) => (where.frame.family === 6 ? undefined : needsProtocol(51, 'ah', 'the ah match')(d, where)),
   // ah_mt() of ipt_ah; IPv6 packets are not traced
   match: spiMatch('AH', 51),
+};
+
+export interface IpcompData extends SpiData {
+  /** --compres (which the kernel ignores) */
+  hdrres: boolean;
+}
+
+export const ipcomp: MatchExtension<IpcompData> = {
+  kind: 'match',
+  name: 'ipcomp',
+  // comp_help() of libxt_ipcomp.c
+  help: 'comp match options:\n[!] --ipcompspi spi[:spi]\n\t\t\t\tmatch spi (range)\n',
+  options: [spiOption('ipcompspi'), { name: 'compres', id: 1, type: 'none' }],
+  // no init(): without --ipcompspi the range is 0:0 (measured: saved as `--ipcompspi 0`)
+  init: () => ({ min: 0, max: 0, invert: false, hdrres: false }),
+  parse(c: ParseCall<IpcompData>) {
+    if (c.entry.id === 0) parseSpi(c.data, c);
+    else c.data.hdrres = true;
+  },
+  // comp_print(): " comp ", then print_spis() without a space of its own
+  print: (d) => ` comp ${spisText(d)}${d.hdrres ? ' reserved' : ''}`,
+  save: (d) => saveSpi(d, 'ipcompspi') + (d.hdrres ? ' --compres' : ''),
+  // xt_ipcomp has .proto = IPPROTO_COMP
+  kernelCheck: needsProtocol(108, 'ipcomp', 'the ipcomp match'),
+  match: spiMatch('IPComp', 108),
 };

@@ -26,6 +26,7 @@ import { TPROXY } from './tproxy.js';
 import { TRACE } from './trace.js';
 import { HL, TTL } from './ttl.js';
 import { DNPT, SNPT } from './npt.js';
+import { AUDIT } from './audit.js';
 import { ULOG } from './ulog.js';
 
 export const TARGETS: TargetExtension[] = [
@@ -57,6 +58,7 @@ export const TARGETS: TargetExtension[] = [
   HL,
   DNPT,
   SNPT,
+  AUDIT,
   NFQUEUE,
   ULOG,
 ];
