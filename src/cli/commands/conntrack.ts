@@ -11,7 +11,7 @@ import { culprit, Getopt, parseOptstring, type LongOpt } from '../../../grammar/
 import { inetAton, parseDotted } from '../../net/ipv4.js';
 import { parseIp6 } from '../../net/ipv6.js';
 import type { ConntrackEntry } from '../../net/lab.js';
-import { protocolByName, protocolByNumber } from '../../net/netdb.js';
+import { protocolByNumber } from '../../net/netdb.js';
 import { strtoumax } from '../../util/strtoul.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
@@ -108,8 +108,8 @@ const PROTO_OPTS: Record<string, [string, ProtoKey][]> = {
   dccp: PORT_OPTS,
   icmp: [['icmp-type', 'icmpType'], ['icmp-code', 'icmpCode'], ['icmp-id', 'icmpId']],
 };
-/** the protocols conntrack-tools has a module for (others by number: the generic one) */
-const PROTOCOLS = ['tcp', 'udp', 'udplite', 'sctp', 'dccp', 'icmp', 'icmpv6', 'gre'];
+/** the protocols conntrack-tools has a module for, by its names (others by number: the generic one) */
+const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, udplite: 136, sctp: 132, dccp: 33, icmp: 1, icmpv6: 58, gre: 47 };
 const TCP_STATES = ['NONE', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'LISTEN', 'SYN_SENT2'];
 /** -u's names and the status bit each stands for in the lab's entries (undefined: never set there) */
 const STATUS_NAMES: Record<string, string | undefined> = {
@@ -282,10 +282,10 @@ function parse(argv: string[]): Parsed | 'help' | 'version' {
         filter.replyDst = address(a!, 'reply-dst', false, filter)?.[0];
         break;
       case 'p': {
-        const n = /^\d+$/.test(a!) ? Number(a) : protocolByName(a!.toLowerCase());
-        const name = n === undefined ? undefined : protocolByNumber(n);
-        if (n === undefined || n > 255 || (!/^\d+$/.test(a!) && !PROTOCOLS.includes(a!.toLowerCase()))) fail(`\`${a}' unsupported protocol`);
+        const n = /^\d+$/.test(a!) ? Number(a) : Object.hasOwn(PROTOCOLS, a!.toLowerCase()) ? PROTOCOLS[a!.toLowerCase()] : undefined;
+        if (n === undefined || n > 255) fail(`\`${a}' unsupported protocol`);
         filter.proto = n;
+        const name = Object.keys(PROTOCOLS).find((k) => PROTOCOLS[k] === n);
         protoOpts = (PROTO_OPTS[name ?? ''] ?? []).map(([opt, key]) => ({ name: opt, hasArg: 1, val: `proto:${key}` }));
         break;
       }
