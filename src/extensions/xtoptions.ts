@@ -417,6 +417,14 @@ export function xtOptionParse(
   return val;
 }
 
+/**
+ * An ip6tables host or hostmask option's value as given: the address (inet_ntop() text) and its
+ * prefix length; a mask with holes (hlen -1, which libxtables keeps in a u8 as 255) is all ones.
+ */
+export function hostmask6(val: OptValue): [string, number] {
+  return [val.haddr6!, val.hlen! < 0 ? 128 : val.hlen!];
+}
+
 /** xtables_options_fcheck(): mandatory options, "also requires", "cannot be used together" */
 /**
  * per option table: the first entry of each id, for each entry the ids it names in `also`/`excl`

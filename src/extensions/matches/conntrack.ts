@@ -11,7 +11,7 @@ import { paramProblem } from '../../errors.js';
 import { ipToAnyName, ipToString, maskToNumericSuffix } from '../../net/ipv4.js';
 import type { ConntrackView, PacketView, Tuple } from '../../engine/ext-api.js';
 import type { MatchExtension, OptionEntry } from '../types.js';
-import { paramAct, rangeOf } from '../xtoptions.js';
+import { hostmask6, paramAct, rangeOf } from '../xtoptions.js';
 
 /** match_flags / invert_flags (enum in xt_conntrack.h) */
 export const F = {
@@ -412,9 +412,10 @@ export const conntrack: MatchExtension<ConntrackData> = {
     }
     const a = ADDR_OPTS[entry.id];
     if (a && val.haddr6 !== undefined) {
-      // conntrack_mt6_parse() keeps the address as given; a mask with holes (hlen -1) is all ones
+      // conntrack_mt6_parse() keeps the address as given; a mask with holes is all ones
       // (measured: `--ctorigsrc 2001:db8::/ffff:0:ffff::` lists as 2001:db8::)
-      (data.addrs6 ??= {})[a[1]] = { addr6: val.haddr6, mask6: val.hlen! < 0 ? 128 : val.hlen! };
+      const [addr6, mask6] = hostmask6(val);
+      (data.addrs6 ??= {})[a[1]] = { addr6, mask6 };
       data.flags |= a[0];
       setInv(a[0]);
       return;

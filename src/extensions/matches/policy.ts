@@ -9,7 +9,8 @@
 import { paramProblem } from '../../errors.js';
 import { ipToString, maskToNumericSuffix } from '../../net/ipv4.js';
 import { protocolByNumber } from '../../net/netdb.js';
-import type { MatchExtension, OptionEntry, OptValue } from '../types.js';
+import { hostmask6 } from '../xtoptions.js';
+import type { MatchExtension, OptionEntry } from '../types.js';
 
 export interface PolicyElem {
   reqid?: number;
@@ -75,9 +76,6 @@ function double(opt: string): never {
 const hasTunnel = (e: PolicyElem) => !!(e.saddr || e.daddr || e.saddr6 || e.daddr6);
 
 const hasAny = (e: PolicyElem) => e.reqid !== undefined || e.spi !== undefined || hasTunnel(e) || e.proto !== undefined || e.mode !== undefined;
-
-/** an ip6tables tunnel address as the option gave it; a mask with holes (hlen -1) is all ones */
-const addr6 = (val: OptValue): [string, number] => [val.haddr6!, val.hlen! < 0 ? 128 : val.hlen!];
 
 /** "addr" or "addr/N" (xtables_ip6addr_to_numeric() and xtables_ip6mask_to_numeric()) */
 const addr6Text = ([addr, len]: [string, number]) => (len === 128 ? addr : `${addr}/${len}`);
@@ -156,13 +154,13 @@ export const policy: MatchExtension<PolicyData> = {
         break;
       case O_TUNNELSRC:
         if (e.saddr || e.saddr6) double('tunnel-src');
-        if (frame.family === 6) e.saddr6 = addr6(val);
+        if (frame.family === 6) e.saddr6 = hostmask6(val);
         else e.saddr = [val.haddr!, val.hmask!];
         if (invert) e.invSaddr = true;
         break;
       case O_TUNNELDST:
         if (e.daddr || e.daddr6) double('tunnel-dst');
-        if (frame.family === 6) e.daddr6 = addr6(val);
+        if (frame.family === 6) e.daddr6 = hostmask6(val);
         else e.daddr = [val.haddr!, val.hmask!];
         if (invert) e.invDaddr = true;
         break;

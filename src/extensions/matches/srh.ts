@@ -3,7 +3,8 @@
  * its previous, next and last segment IDs. ip6tables only; the lab keeps such rules but runs no
  * IPv6 packets (no match()). Measured: fixtures/cli/ip6tables-ext-headers.case.
  */
-import type { MatchExtension, OptionEntry, OptValue } from '../types.js';
+import { hostmask6 } from '../xtoptions.js';
+import type { MatchExtension, OptionEntry } from '../types.js';
 
 /** the header fields tested, in the order ip6tables prints them: option, printed name, field */
 const FIELDS: [string, string, 'nextHdr' | 'hdrLen' | 'segsLeft' | 'lastEntry' | 'tag'][] = [
@@ -49,9 +50,6 @@ const options: OptionEntry[] = [
   ...SIDS.map(([name], i): OptionEntry => ({ name, id: FIELDS.length + i, type: 'hostmask', invert: true })),
 ];
 
-/** a segment ID as the option gave it; a mask with holes (hlen -1) is all ones */
-const sid = (val: OptValue): [string, number] => [val.haddr6!, val.hlen! < 0 ? 128 : val.hlen!];
-
 export const srh: MatchExtension<SrhData> = {
   kind: 'match',
   name: 'srh',
@@ -82,7 +80,7 @@ export const srh: MatchExtension<SrhData> = {
     data.flags |= 1 << id;
     if (invert) data.inv |= 1 << id;
     if (id < FIELDS.length) data[FIELDS[id]![2]] = val.num!;
-    else data.sids[id - FIELDS.length] = sid(val);
+    else data.sids[id - FIELDS.length] = hostmask6(val);
   },
   // srh1_print(): "name:[!]value" for the fields, "name [!] addr/len" for the segment IDs
   print(d) {

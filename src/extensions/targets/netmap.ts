@@ -9,6 +9,7 @@ import { ipToString, maskToCidr } from '../../net/ipv4.js';
 import { prefixOf6 } from '../../net/ipv6.js';
 import type { TargetExtension } from '../types.js';
 import { NF_NAT_RANGE_MAP_IPS } from './nat.js';
+import { hostmask6 } from '../xtoptions.js';
 
 export interface NetmapData {
   flags: number;
@@ -43,8 +44,8 @@ export const NETMAP: TargetExtension<NetmapData> = {
   parse({ val, data, frame }) {
     data.flags |= NF_NAT_RANGE_MAP_IPS;
     if (frame.family === 6) {
-      const len = val.hlen! < 0 ? 128 : val.hlen!;
-      data.prefix6 = [prefixOf6(val.haddr6!, len), len];
+      const [addr, len] = hostmask6(val);
+      data.prefix6 = [prefixOf6(addr, len), len];
       return;
     }
     data.minIp = (val.haddr! & val.hmask!) >>> 0;
