@@ -93,7 +93,7 @@ describe('what the emulator does not model in ip6tables', () => {
   it('refuses it by name and adds nothing', async () => {
     const sb = new Sandbox();
     const cases: [string[], string][] = [
-      [['-A', 'INPUT', '-m', 'devgroup', '--src-group', '1'], "iptables-sim does not model the `devgroup' match of iptables 1.8.9 (yet); the rule was not added"],
+      [['-A', 'OUTPUT', '-m', 'cgroup', '--path', '/'], "iptables-sim does not model the `cgroup' match of iptables 1.8.9 (yet); the rule was not added"],
     ];
     for (const [args, message] of cases) {
       const r = await sb.run(['ip6tables', ...args]);

@@ -45,6 +45,8 @@ import { eui64 } from './eui64.js';
 import { srh } from './srh.js';
 import { cpu } from './cpu.js';
 import { realm } from './realm.js';
+import { devgroup } from './devgroup.js';
+import { dccp } from './dccp.js';
 import { dscp } from './dscp.js';
 import { ecn } from './ecn.js';
 import { icmp, icmp6 } from './icmp.js';
@@ -100,6 +102,8 @@ export const MATCHES: MatchExtension[] = [
   srh,
   cpu,
   realm,
+  devgroup,
+  dccp,
   dscp,
   ecn,
   icmp,
