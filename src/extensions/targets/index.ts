@@ -27,6 +27,7 @@ import { TRACE } from './trace.js';
 import { HL, TTL } from './ttl.js';
 import { DNPT, SNPT } from './npt.js';
 import { AUDIT } from './audit.js';
+import { TCPOPTSTRIP } from './tcpoptstrip.js';
 import { ULOG } from './ulog.js';
 
 export const TARGETS: TargetExtension[] = [
@@ -59,6 +60,7 @@ export const TARGETS: TargetExtension[] = [
   DNPT,
   SNPT,
   AUDIT,
+  TCPOPTSTRIP,
   NFQUEUE,
   ULOG,
 ];
