@@ -124,8 +124,7 @@ const STATUS_NAMES: Record<string, string | undefined> = {
 
 interface Filter {
   proto?: number;
-  /** -f ipv6, or an IPv6 address: the lab's IPv4 entries never match */
-  ipv6?: boolean;
+  /** -f, or the family of an address given: with 6, the lab's IPv4 entries never match */
   family?: 4 | 6;
   src?: [number, number];
   dst?: [number, number];
@@ -181,10 +180,7 @@ function address(arg: string, option: string, cidr: boolean, f: Filter): [number
     if (!/^\d+$/.test(m) || Number(m) > bits) fail('Invalid netmask');
     bits = Number(m);
   }
-  if (family === 6) {
-    f.ipv6 = true;
-    return undefined;
-  }
+  if (family === 6) return undefined;
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
   return [v4!, mask];
 }
@@ -213,10 +209,9 @@ function statusList(arg: string): (string | undefined)[] {
 }
 
 /** -n -g -j: the optional address, attached or in the next word */
-function natAddress(arg: string | undefined, g: Getopt, argv: string[], f: Filter): number | null {
-  const word = arg ?? (g.hasArg() ? argv[g.optind] : undefined);
+function natAddress(arg: string | undefined, g: Getopt, f: Filter): number | null {
+  const word = arg ?? (g.hasArg() ? g.take() : undefined);
   if (word === undefined) return null;
-  if (arg === undefined) g.take();
   const a = address(word, '', false, f);
   return a ? a[0] : null;
 }
@@ -293,7 +288,6 @@ function parse(argv: string[]): Parsed | 'help' | 'version' {
         if (a !== 'ipv4' && a !== 'ipv6') fail(`\`${a}' unsupported protocol`);
         if (filter.family !== undefined && filter.family !== (a === 'ipv4' ? 4 : 6)) fail('mismatched address family');
         filter.family = a === 'ipv4' ? 4 : 6;
-        if (a === 'ipv6') filter.ipv6 = true;
         break;
       case 'm': {
         const slash = a!.indexOf('/');
@@ -307,13 +301,13 @@ function parse(argv: string[]): Parsed | 'help' | 'version' {
         filter.zone = number(a!, 16);
         break;
       case 'n':
-        filter.snat = natAddress(a, g, argv, filter);
+        filter.snat = natAddress(a, g, filter);
         break;
       case 'g':
-        filter.dnat = natAddress(a, g, argv, filter);
+        filter.dnat = natAddress(a, g, filter);
         break;
       case 'j':
-        filter.anyNat = natAddress(a, g, argv, filter);
+        filter.anyNat = natAddress(a, g, filter);
         break;
       case 'o':
         for (const o of a!.split(',')) {
@@ -349,7 +343,7 @@ function natTests(e: ConntrackEntry): { snat: boolean; spat: boolean; dnat: bool
 }
 
 function selects(f: Filter, e: ConntrackEntry): boolean {
-  if (f.ipv6) return false;
+  if (f.family === 6) return false;
   if (f.proto !== undefined && e.proto !== f.proto) return false;
   if (f.src && ((u32(e.orig[0]) & f.src[1]) >>> 0) !== ((f.src[0] & f.src[1]) >>> 0)) return false;
   if (f.dst && ((u32(e.orig[1]) & f.dst[1]) >>> 0) !== ((f.dst[0] & f.dst[1]) >>> 0)) return false;
