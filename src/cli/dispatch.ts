@@ -25,6 +25,7 @@ const restoreModule = once(() => import('./commands/restore.js'));
 const sysctlModule = once(() => import('./commands/sysctl.js'));
 const conntrackModule = once(() => import('./commands/conntrack.js'));
 const ipModule = once(() => import('./commands/ip.js'));
+const ipsetModule = once(() => import('./commands/ipset.js'));
 
 /** The commands that mirror real tools: their arguments reach them untouched. */
 export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, args: string[]) => Promise<number> }> = {
@@ -63,6 +64,10 @@ export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, ar
   ip: {
     summary: 'the iproute2 commands that change a host: ip address add|del|flush|show, ip route add|del|replace|show|get, ip link set up|down|show',
     load: async (ctx, args) => (await ipModule()).ipCommand(ctx, args),
+  },
+  ipset: {
+    summary: "create, fill, test, list, save and restore the host's IP sets as ipset 7.17 does (hash:ip, hash:net, hash:ip,port, hash:net,port); iptables -m set matches them",
+    load: async (ctx, args) => (await ipsetModule()).ipsetCommand(ctx, args),
   },
 };
 

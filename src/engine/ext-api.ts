@@ -6,6 +6,8 @@
  * everything else in their TargetResult; the engine turns that into the verdict, NAT binding,
  * REJECT reply, log line and trace events.
  */
+import type { IpSet, IpSetElem } from '../net/ipset.js';
+
 export interface PacketView {
   /** IPv4 header */
   src: number;
@@ -122,6 +124,13 @@ export interface MatchContext {
   reversePathOk(pkt: PacketView, opts: { loose: boolean; validmark: boolean; acceptLocal: boolean }): boolean;
   /** number of tracked connections matching a predicate (connlimit) */
   countConnections(pred: (orig: Tuple, reply: Tuple) => boolean): number;
+  /** the host's IP set of that name (`ipset`); undefined: none */
+  ipset(name: string): IpSet | undefined;
+  /**
+   * an element of a set with counters counts a packet of `bytes` bytes (0: the rule skips the
+   * update); its packets and bytes after it. A batch's packets leave the lab's sets as they are.
+   */
+  countIpsetElem(e: IpSetElem, bytes: number): [packets: number, bytes: number];
 }
 
 export type Verdict =

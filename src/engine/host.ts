@@ -5,6 +5,7 @@
  * tables run in nf_tables priority order, conntrack sits between raw and mangle, NAT runs only for
  * a connection's first packet and is applied to every later one.
  */
+import type { IpSet, IpSetElem } from '../net/ipset.js';
 import { ipToString, LOOPBACK, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
 import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, policyRoutingProblem, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
@@ -132,6 +133,11 @@ export class HostStack {
   ct: ConntrackTable;
   private readonly name: string;
   private readonly host: Host;
+
+  /** the host's IP sets (the set match's lookups) */
+  get ipsets(): IpSet[] | undefined {
+    return this.host.ipsets;
+  }
   private readonly ctActive: boolean;
   /**
    * the kernel's NAT hooks run in this host (it has a nat base chain: nf_nat registers its hooks
@@ -955,6 +961,14 @@ class ExtContext implements TargetContext {
   }
   reversePathOk(p: PacketView, o: { loose: boolean; validmark: boolean; acceptLocal: boolean }): boolean {
     return this.stack.reversePathOk(p, o);
+  }
+  ipset(name: string): IpSet | undefined {
+    return this.stack.ipsets?.find((s) => s.name === name);
+  }
+  countIpsetElem(e: IpSetElem, bytes: number): [number, number] {
+    const counts: [number, number] = [(e.packets ?? 0) + (bytes ? 1 : 0), (e.bytes ?? 0) + bytes];
+    if (!this.env.batch) [e.packets, e.bytes] = counts;
+    return counts;
   }
   countConnections(pred: (orig: Tuple, reply: Tuple) => boolean): number {
     return this.stack.ct.conns.filter((c) => pred(c.orig, c.reply)).length;

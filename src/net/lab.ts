@@ -3,6 +3,7 @@
  * netfilter tables and conntrack, joined by segments (a veth pair or a switch). This is the
  * persisted world every command acts on.
  */
+import type { IpSet } from './ipset.js';
 import type { Tables } from '../ruleset/tables.js';
 
 export const LAB_FORMAT = 'iptables-sim-lab';
@@ -115,6 +116,8 @@ export interface Host {
   conntrack: ConntrackEntry[];
   /** per-rule extension state (statistic nth counters, limit buckets, recent lists), keyed by rule handle */
   extState: Record<string, unknown>;
+  /** the kernel's IP sets (`ipset`), in creation order; absent: none */
+  ipsets?: IpSet[];
 }
 
 export interface Segment {

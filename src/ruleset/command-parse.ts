@@ -2,6 +2,7 @@
  * The semantics of an iptables command line (xshared.c do_parse and the checks after it), driven
  * token by token by the grammar. Every check raises the error iptables raises, in the same order.
  */
+import type { IpSet } from '../net/ipset.js';
 import { Exit, XtablesError, paramProblem } from '../errors.js';
 import { cloneData } from '../util/clone.js';
 import { ipParseMultiple, type AddrMask } from '../net/ipv4.js';
@@ -111,6 +112,12 @@ export class XtablesSession {
    * xtables_find_target() no longer loads as targets (`:ULOG` makes `-j ULOG` a jump)
    */
   readonly announced = new Set<string>();
+
+  /**
+   * get_set_byname(): the host's IP set of that name, as the kernel answers iptables' query while
+   * it parses a set match; undefined: none (a session with no host behind it knows no set)
+   */
+  ipset: (name: string) => IpSet | undefined = () => undefined;
 
   /**
    * An extension is loaded. Where the kernel lacks its module, nft_compatible_revision() warns
@@ -535,6 +542,7 @@ export class CommandParse {
       xflags: inst!.xflags,
       frame: this.frame,
       warn: this.opts.warn,
+      ipset: this.session.ipset,
     });
     inst!.xflags |= 1 << p.entry.id;
     this.invert = false;

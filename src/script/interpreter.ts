@@ -762,7 +762,7 @@ export class Replay {
       cx.err(`${cmd}: No such file or directory\n`);
       return 127;
     }
-    cx.err(`${cmd}: command not modelled by run (it replays iptables, iptables-save, iptables-restore, their ip6tables twins, sysctl, ip, conntrack, shell builtins, cat, grep, head, tail and wc -l; iptables-sim run --shell runs other programs with the real bash)\n`);
+    cx.err(`${cmd}: command not modelled by run (it replays iptables, iptables-save, iptables-restore, their ip6tables twins, sysctl, ip, conntrack, ipset, shell builtins, cat, grep, head, tail and wc -l; iptables-sim run --shell runs other programs with the real bash)\n`);
     return 127;
   }
 

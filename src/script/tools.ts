@@ -30,6 +30,7 @@ export const EMULATED = byName({
   sysctl: 'sysctl',
   ip: 'ip',
   conntrack: 'conntrack',
+  ipset: 'ipset',
 });
 
 /** accepted, with no effect on the lab; listed at the end of the replay */

@@ -7,6 +7,7 @@
  * Extension data (a rule's matches and target) is opaque here: `renderProblems` runs each
  * extension's own code on it (save, list, compare) and reports the rule where that code fails.
  */
+import { IPSET_TYPES } from '../net/ipset.js';
 import { findMatch, findTarget } from '../extensions/registry.js';
 import { listRule, ruleFrame, saveRule } from '../output/rule-text.js';
 import { ruleKey } from '../ruleset/execute.js';
@@ -324,6 +325,49 @@ function checkHost(c: Checker, where: string, h: unknown): void {
     });
   }
   c.obj(`${where}.extState`, own(h, 'extState'));
+  const ipsets = own(h, 'ipsets');
+  if (ipsets !== undefined && c.arr(`${where}.ipsets`, ipsets)) ipsets.forEach((s, k) => ipsetProblems(c, `${where}.ipsets[${k}]`, s));
+}
+
+/** one IP set (src/net/ipset.ts): its parameters and the buckets of its table */
+function ipsetProblems(c: Checker, w: string, s: unknown): void {
+  if (!c.obj(w, s)) return;
+  c.str(`${w}.name`, own(s, 'name'));
+  const type = own(s, 'type');
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(IPSET_TYPES, type)) c.p.add(`${w}.type`, `expected one of ${Object.keys(IPSET_TYPES).join(', ')}, got ${show(type)}`);
+  c.int(`${w}.bits`, own(s, 'bits'), 6, 27);
+  c.int(`${w}.maxelem`, own(s, 'maxelem'), 0, U32);
+  c.int(`${w}.bucketsize`, own(s, 'bucketsize'), 2, 64);
+  c.int(`${w}.initval`, own(s, 'initval'), 0, U32);
+  c.int(`${w}.netmask`, own(s, 'netmask'), 1, 32, true);
+  c.int(`${w}.timeout`, own(s, 'timeout'), 0, U32, true);
+  c.bool(`${w}.counters`, own(s, 'counters'), true);
+  c.bool(`${w}.comment`, own(s, 'comment'), true);
+  c.int(`${w}.extSize`, own(s, 'extSize'), 0, Number.MAX_SAFE_INTEGER, true);
+  const buckets = own(s, 'buckets');
+  if (!c.arr(`${w}.buckets`, buckets)) return;
+  buckets.forEach((b, k) => {
+    const bw = `${w}.buckets[${k}]`;
+    if (!Array.isArray(b) || b.length !== 3 || !Array.isArray(b[2])) {
+      c.p.add(bw, `expected [index, size, slots], got ${show(b)}`);
+      return;
+    }
+    c.int(`${bw}[0]`, b[0], 0, U32);
+    c.int(`${bw}[1]`, b[1], 2, 64);
+    (b[2] as unknown[]).forEach((e, j) => {
+      const ew = `${bw}[2][${j}]`;
+      if (e === null || !c.obj(ew, e)) return;
+      c.int(`${ew}.ip`, own(e, 'ip'), 0, U32);
+      c.int(`${ew}.cidr`, own(e, 'cidr'), 1, 32, true);
+      c.int(`${ew}.proto`, own(e, 'proto'), 0, 255, true);
+      c.int(`${ew}.port`, own(e, 'port'), 0, 65535, true);
+      c.bool(`${ew}.nomatch`, own(e, 'nomatch'), true);
+      c.int(`${ew}.expires`, own(e, 'expires'), 0, Number.MAX_SAFE_INTEGER, true);
+      c.int(`${ew}.packets`, own(e, 'packets'), 0, Number.MAX_SAFE_INTEGER, true);
+      c.int(`${ew}.bytes`, own(e, 'bytes'), 0, Number.MAX_SAFE_INTEGER, true);
+      c.str(`${ew}.comment`, own(e, 'comment'), true);
+    });
+  });
 }
 
 /**

@@ -73,6 +73,8 @@ export function context(over: Partial<FakeContext> & { randoms?: number[]; conne
       ctx.ctMarkValue = m;
     },
     ifaceAddress: () => undefined,
+    ipset: () => undefined,
+    countIpsetElem: (e, bytes) => [(e.packets ?? 0) + (bytes ? 1 : 0), (e.bytes ?? 0) + bytes],
     ...over,
   };
   return ctx;

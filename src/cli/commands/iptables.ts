@@ -4,7 +4,7 @@
  */
 import { Exit, PROGRAM_VERSION, XtablesError, renderXtablesError } from '../../errors.js';
 import { parseCommandLine } from '../../../grammar/parser.js';
-import { CMD, CommandParse, EarlyExit, type ParsedCommand, type XtablesSession } from '../../ruleset/command-parse.js';
+import { CMD, CommandParse, EarlyExit, XtablesSession, type ParsedCommand } from '../../ruleset/command-parse.js';
 import { execute, KernelRefusal, NftError } from '../../ruleset/execute.js';
 import type { Tables } from '../../ruleset/tables.js';
 import type { TextOut } from '../../output/listing.js';
@@ -41,7 +41,10 @@ export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'i
   const { io } = ctx;
   let cmd: ParsedCommand;
   try {
-    cmd = parseIptables(argv, (t) => io.err(t), false, undefined, undefined, family);
+    const session = new XtablesSession(family);
+    // a set match asks the kernel for the host's set while the line is parsed
+    session.ipset = (name) => readOnly(ctx, (lab) => hostOf(lab, ctx.host)[1].ipsets?.find((s) => s.name === name));
+    cmd = parseIptables(argv, (t) => io.err(t), false, undefined, session, family);
   } catch (e) {
     if (e instanceof EarlyExit) {
       if (e.kind === 'version') io.out(e.inverted ? `Not ${PROGRAM_VERSION} ;-)\n` : `${prog} v${PROGRAM_VERSION}\n`);

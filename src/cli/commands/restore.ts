@@ -4,6 +4,7 @@
  * the same command code as `iptables`; each table is applied at its COMMIT, so tables committed
  * before an error stay applied.
  */
+import type { IpSet } from '../../net/ipset.js';
 import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
@@ -213,7 +214,7 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
     let status = 0;
     let line = 0;
     try {
-      restoreInto(familyTables(host, family), input, { family, counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), err: (t) => io.err(t), onCommit: () => (committed = true), line: (n) => (line = n) });
+      restoreInto(familyTables(host, family), input, { family, counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), err: (t) => io.err(t), onCommit: () => (committed = true), line: (n) => (line = n), ipsets: host.ipsets });
     } catch (e) {
       if (e instanceof XtablesError) {
         io.err(renderXtablesError(e, prog, line));
@@ -247,6 +248,8 @@ interface RestoreOptions {
   err?(text: string): void;
   onCommit(): void;
   line(n: number): void;
+  /** the host's IP sets, for the set match's lookups */
+  ipsets?: IpSet[];
 }
 
 /**
@@ -288,6 +291,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
   const lines = fgetsLines(input);
   // one process for the whole file: extensions load once, announced chains stay announced
   const session = new XtablesSession(o.family);
+  session.ipset = (name) => o.ipsets?.find((s) => s.name === name);
   let lineNo = 0;
   const failed = (at: number, errText?: string): never => {
     throw new LineFailed(`${o.prog}: line ${at} failed${errText ? `: ${errText}.` : ''}\n`);

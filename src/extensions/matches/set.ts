@@ -1,14 +1,19 @@
 /**
- * set match (libxt_set revision 4, xt_set). iptables asks the kernel for the set's index while
- * parsing --match-set (get_set_byname); the lab hosts have no ipsets, so that lookup fails exactly
- * as on a host where the set does not exist, and no rule with this match can be created.
- * Everything before the lookup (argument checks, counter options) behaves as in C.
+ * set match (libxt_set revision 4, xt_set). iptables asks the kernel for the set while parsing
+ * --match-set (get_set_byname): a set the host's `ipset` made (src/net/ipset.ts), else "Set NAME
+ * doesn't exist.". The rule names the set; the kernel counts it as a reference of the set
+ * (src/net/ipset-refs.ts). In a trace the packet's addresses and ports, picked by the src/dst
+ * flags, are looked up as the set type's kadt() does, with --return-nomatch, the counters and
+ * the counter conditions.
  */
 import { paramProblem } from '../../errors.js';
 import { xtStrtoul } from '../../util/strtoul.js';
 import type { MatchExtension, OptionEntry } from '../types.js';
+import { IPSET_TYPES, maskOf, testElem, type IpSetElem, type IpSetType } from '../../net/ipset.js';
+import type { PacketView } from '../../engine/ext-api.js';
 
 const IPSET_MAXNAMELEN = 32;
+const IPSET_DIM_MAX = 6;
 const IPSET_INV_MATCH = 1 << 0;
 const IPSET_FLAG_RETURN_NOMATCH = 1 << 7;
 const IPSET_FLAG_SKIP_COUNTER_UPDATE = 1 << 8;
@@ -105,7 +110,8 @@ export const set: MatchExtension<SetData> = {
     '\t\t \'src\' and \'dst\' specifications.\n',
   options: opts,
   init: () => ({ name: '', dim: 0, setFlags: 0, flags: 0, packets: { op: Op.NONE, value: '0' }, bytes: { op: Op.NONE, value: '0' } }),
-  parse({ entry, arg, extra, invert, data, warn }) {
+  parse(call) {
+    const { entry, arg, extra, invert, data, warn } = call;
     switch (entry.name) {
       case 'update-subcounters':
         if (invert) data.flags |= IPSET_FLAG_SKIP_SUBCOUNTER_UPDATE;
@@ -137,15 +143,88 @@ export const set: MatchExtension<SetData> = {
           throw paramProblem(`setname \`${arg}' too long, max ${IPSET_MAXNAMELEN - 1} characters.`);
         }
         // get_set_byname(): the kernel knows no set of that name
-        throw paramProblem(`Set ${arg} doesn't exist.\n`);
+        if (!call.ipset?.(arg!)) throw paramProblem(`Set ${arg} doesn't exist.\n`);
+        // (the lab's sets are all of family inet)
+        if (call.frame.family === 6) throw paramProblem(`The protocol family of set ${arg} is IPv4, which is not applicable.\n`);
+        data.name = arg!;
+        parseDirs(extra[0]!, data);
+        break;
       }
     }
   },
   finalCheck({ xflags }) {
-    // the C flag is set only by a successful --match-set (which the lab never has)
     if (!(xflags & 0b11)) throw paramProblem("You must specify `--match-set' with proper arguments");
   },
   print: (d) => matchInfoText(d, 'match-set', ''),
   save: (d) => matchInfoText(d, '--match-set', '--'),
-  // no packet semantics: no rule with this match can exist without an ipset, and there are none
+  match(d, pkt, ctx) {
+    return matchSet(d, pkt, ctx) !== !!(d.setFlags & IPSET_INV_MATCH);
+  },
 };
+
+/** parse_dirs(): up to IPSET_DIM_MAX comma-separated src/dst, dimension i's bit 1 << i set for src */
+function parseDirs(text: string, d: SetData): void {
+  const parts = text.split(',');
+  for (const [i, part] of parts.entries()) {
+    if (d.dim >= IPSET_DIM_MAX) {
+      if (i < parts.length) throw paramProblem(`Can't be more src/dst options than ${IPSET_DIM_MAX}.`);
+      break;
+    }
+    d.dim++;
+    if (part.startsWith('src')) d.setFlags |= 1 << d.dim;
+    else if (!part.startsWith('dst')) throw paramProblem("You must spefify (the comma separated list of) 'src' or 'dst'.");
+  }
+}
+
+const PORTED = new Set([6, 17, 132, 136]);
+
+/** ip_set_test() with the set type's kadt(): true when the set holds the packet's element */
+function matchSet(d: SetData, pkt: PacketView, ctx: Parameters<NonNullable<MatchExtension<SetData>['match']>>[2]): boolean {
+  const set = ctx.ipset(d.name);
+  if (!set) return false;
+  const t = IPSET_TYPES[set.type as IpSetType];
+  // fewer dimensions given than the set has: ip_set_test() says no
+  if (d.dim < t.dim) return false;
+  const src = (dim: number): boolean => (d.setFlags & (1 << dim)) !== 0;
+  let ip = src(1) ? pkt.src : pkt.dst;
+  const e: IpSetElem = { ip };
+  if (t.port) {
+    // ip_set_get_ip4_port(): no ports in a later fragment of a protocol that has them
+    if (pkt.proto <= 0) return false;
+    const ported = PORTED.has(pkt.proto) || pkt.proto === 1;
+    if (pkt.fragment && ported) return false;
+    e.proto = pkt.proto;
+    e.port = PORTED.has(pkt.proto) ? ((src(2) ? pkt.sport : pkt.dport) ?? 0) : pkt.proto === 1 ? (((pkt.icmpType ?? 0) << 8) | (pkt.icmpCode ?? 0)) : 0;
+    if (pkt.fragment) e.port = 0;
+  }
+  if (t.net) e.cidr = 32;
+  else if (set.netmask !== undefined) ip = e.ip = (ip & maskOf(set.netmask)) >>> 0;
+  const res = testElem(set, e, ctx.now());
+  let ret: number;
+  if (!res.found) ret = 0;
+  else {
+    // ip_set_match_extensions(): the element counts the packet, then the counter conditions
+    const [packets, bytes] = set.counters ? ctx.countIpsetElem(res.found, d.flags & IPSET_FLAG_SKIP_COUNTER_UPDATE ? 0 : pkt.len) : [0, 0];
+    if (set.counters && !(counterOk(d.packets, packets) && counterOk(d.bytes, bytes))) ret = 0;
+    else ret = res.nomatch ? -1 : 1;
+  }
+  // --return-nomatch: a nomatch element matches, a plain one does not
+  if (d.flags & IPSET_FLAG_RETURN_NOMATCH && t.net && ret !== 0) ret = -ret;
+  return ret > 0;
+}
+
+function counterOk(c: Counter, value: number): boolean {
+  const v = BigInt(value);
+  const want = BigInt(c.value);
+  switch (c.op) {
+    case Op.EQ:
+      return v === want;
+    case Op.NE:
+      return v !== want;
+    case Op.LT:
+      return v < want;
+    case Op.GT:
+      return v > want;
+  }
+  return true;
+}

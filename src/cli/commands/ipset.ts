@@ -1,0 +1,1112 @@
+/**
+ * `ipset` (ipset 7.17, protocol 7) over a host's IP sets: create, add, del, test, list, save,
+ * restore, flush, destroy, rename, swap, version and help, with the options -exist (-!), -quiet,
+ * -name, -terse, -output plain|save and -file. Command-line handling, messages and exit statuses
+ * follow ipset's own (lib/ipset.c, parse.c, errcode.c), measured with the real tool and kernel
+ * (fixtures/cli/ipset*.case). Set types: hash:ip, hash:net, hash:ip,port and hash:net,port of
+ * family inet (../../net/ipset.ts); the others, family inet6, the skbinfo, forceadd and bitmask
+ * options, -output xml, -sorted, -resolve and the interactive mode are refused by name.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { inetAton, ipToString } from '../../net/ipv4.js';
+import { hostToAddrs, protocolByName, protocolByNumber, serviceToPort } from '../../net/netdb.js';
+import {
+  addElem,
+  delElem,
+  flushSet,
+  IPSET_TYPES,
+  maskOf,
+  members,
+  memsize,
+  testElem,
+  type IpSet,
+  type IpSetElem,
+  type IpSetType,
+} from '../../net/ipset.js';
+import { ipsetReferences } from '../../net/ipset-refs.js';
+import { Rng } from '../../util/rng.js';
+import type { Host, Lab } from '../../net/lab.js';
+import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
+
+const PROG = 'ipset v7.17';
+const NO_PROBLEM = 0;
+const OTHER_PROBLEM = 1;
+const PARAMETER_PROBLEM = 2;
+const SESSION_PROBLEM = 4;
+
+/** the process ends: ipset's exit() with what it printed on stderr */
+class Exit {
+  constructor(
+    readonly status: number,
+    readonly stderr = '',
+  ) {}
+}
+
+/** custom_error(): "ipset v7.17: MSG", the hint after a parameter problem, exit 1 or 2 */
+function customError(status: number, msg: string, quiet: boolean): Exit {
+  let s = '';
+  if (!quiet) {
+    s = `${PROG}: ${msg}`;
+    if (status !== SESSION_PROBLEM) s += '\n';
+    if (status === PARAMETER_PROBLEM) s += "Try `ipset help' for more information.\n";
+  }
+  return new Exit(status > 3 ? OTHER_PROBLEM : status, s);
+}
+
+const enum ErrType {
+  NONE = 0,
+  NOTICE = 1,
+  WARNING = 2,
+  ERROR = 3,
+}
+
+/** The session's report: libipset collects warnings and errors in one buffer (ipset_session_report). */
+class Report {
+  text = '';
+  type = ErrType.NONE;
+  lineno = 0;
+
+  report(type: ErrType, msg: string): false {
+    if (this.type > ErrType.NONE && this.type < type) this.text = '';
+    if (this.lineno !== 0 && type === ErrType.ERROR) this.text = `Error in line ${this.lineno}: `;
+    this.text += `${msg}\n`;
+    this.type = type;
+    return false;
+  }
+
+  err(msg: string): false {
+    return this.report(ErrType.ERROR, msg);
+  }
+
+  syntax(msg: string, type = ErrType.ERROR): false {
+    return this.report(type, `Syntax error: ${msg}`);
+  }
+
+  reset(): void {
+    this.text = '';
+    this.type = ErrType.NONE;
+  }
+}
+
+/** what a parsed command line asks for */
+interface Env {
+  exist: boolean;
+  quiet: boolean;
+  names: boolean;
+  terse: boolean;
+  output?: 'plain' | 'save';
+  file?: string;
+}
+
+const COMMANDS: { cmd: string; names: string[]; arg: 'none' | 'optional' | 'two' }[] = [
+  { cmd: 'create', names: ['create', 'new', '-N'], arg: 'two' },
+  { cmd: 'add', names: ['add', '-A'], arg: 'two' },
+  { cmd: 'del', names: ['del', '-D'], arg: 'two' },
+  { cmd: 'test', names: ['test', '-T'], arg: 'two' },
+  { cmd: 'destroy', names: ['destroy', 'x', '-X'], arg: 'optional' },
+  { cmd: 'list', names: ['list', '-L'], arg: 'optional' },
+  { cmd: 'save', names: ['save', '-S'], arg: 'optional' },
+  { cmd: 'restore', names: ['restore', '-R'], arg: 'none' },
+  { cmd: 'flush', names: ['flush', '-F'], arg: 'optional' },
+  { cmd: 'rename', names: ['rename', 'e', '-E'], arg: 'two' },
+  { cmd: 'swap', names: ['swap', 'w', '-W'], arg: 'two' },
+  { cmd: 'help', names: ['help', '-h', '-H'], arg: 'optional' },
+  { cmd: 'version', names: ['version', '-v', '-V'], arg: 'none' },
+  { cmd: 'quit', names: ['quit'], arg: 'none' },
+];
+
+/** ipset_match_cmd(): a prefix of a command's name or alias; two leading dashes ignored */
+function matchCmd(arg: string, names: string[]): boolean {
+  const skip = arg.startsWith('--') ? 2 : 0;
+  if (arg.length <= skip || arg === '-') return false;
+  const a = arg.slice(skip);
+  return names.some((n) => n.startsWith(a));
+}
+
+const ENVOPTS: { names: [string, string]; arg: boolean; key: keyof Env | 'sorted' | 'resolve' }[] = [
+  { names: ['-o', '-output'], arg: true, key: 'output' },
+  { names: ['-s', '-sorted'], arg: false, key: 'sorted' },
+  { names: ['-q', '-quiet'], arg: false, key: 'quiet' },
+  { names: ['-r', '-resolve'], arg: false, key: 'resolve' },
+  { names: ['-!', '-exist'], arg: false, key: 'exist' },
+  { names: ['-n', '-name'], arg: false, key: 'names' },
+  { names: ['-t', '-terse'], arg: false, key: 'terse' },
+  { names: ['-f', '-file'], arg: true, key: 'file' },
+];
+
+/** ipset_match_envopt(): one leading dash of two ignored */
+function matchEnvopt(arg: string, names: [string, string]): boolean {
+  const a = arg.startsWith('--') ? arg.slice(1) : arg;
+  return a === names[0] || a === names[1];
+}
+
+/** the refusal of something ipset has that the emulator does not model */
+function notModelled(what: string): Exit {
+  return new Exit(PARAMETER_PROBLEM, `iptables-sim: ipset: ${what} is not modelled\n`);
+}
+
+const TYPE_ALIASES: Record<string, IpSetType> = {
+  iphash: 'hash:ip',
+  nethash: 'hash:net',
+  ipporthash: 'hash:ip,port',
+};
+const OTHER_ALIASES: Record<string, string> = { ipmap: 'bitmap:ip', macipmap: 'bitmap:ip,mac', portmap: 'bitmap:port', ipportiphash: 'hash:ip,port,ip', ipportnethash: 'hash:ip,port,net', setlist: 'list:set' };
+
+/** ipset_parse_typename() then the type lookup: the name, a short alias (hash:ip's "hash:ip" or "iphash") */
+function typeByName(r: Report, name: string): IpSetType | false {
+  if (name.length > 31) return r.syntax(`typename '${name}' is longer than 31 characters`);
+  if (name in IPSET_TYPES) return name as IpSetType;
+  if (Object.prototype.hasOwnProperty.call(TYPE_ALIASES, name)) return TYPE_ALIASES[name]!;
+  const other = KNOWN_TYPES.some(([n]) => n === name) ? name : Object.prototype.hasOwnProperty.call(OTHER_ALIASES, name) ? OTHER_ALIASES[name] : undefined;
+  if (other) throw notModelled(`the set type ${other} (hash:ip, hash:net, hash:ip,port and hash:net,port are)`);
+  return r.syntax(`typename '${name}' is unknown`);
+}
+
+function setname(r: Report, name: string): string | false {
+  if (name.length > 31) return r.syntax(`setname '${name}' is longer than 31 characters`);
+  return name;
+}
+
+/** string_to_number_ll() */
+function toNumber(r: Report, s: string, min: bigint, max: bigint, type = ErrType.ERROR): bigint | false {
+  const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
+  if (m) {
+    let n = BigInt(m[2]!.length > 1 && m[2]![0] === '0' && !/^0[xX]/.test(m[2]!) ? `0o${m[2]!.slice(1)}` : m[2]!);
+    if (m[1] === '-') n = (1n << 64n) - n;
+    const inRange = n < 1n << 64n;
+    if (inRange && n >= min && (max === 0n || n <= max)) return n;
+    return r.syntax(`'${s}' is out of range ${min}-${max === 0n ? 18446744073709551615n : max}`, type);
+  }
+  return r.syntax(`'${s}' is invalid as number`, type);
+}
+
+/** getaddrinfo() of an IPv4 address or a name of the lab's hosts database */
+function parseAddr(r: Report, s: string): number | false {
+  const a = inetAton(s);
+  if (a !== undefined) return a;
+  const names = hostToAddrs(s);
+  if (names.length) return inetAton(names[0]!)!;
+  return r.syntax(`cannot parse ${s}: resolving to IPv4 address failed`);
+}
+
+const ICMP_NAMES: [string, number][] = [
+  ['echo-reply', 0x0000],
+  ['pong', 0x0000],
+  ['network-unreachable', 0x0300],
+  ['host-unreachable', 0x0301],
+  ['protocol-unreachable', 0x0302],
+  ['port-unreachable', 0x0303],
+  ['fragmentation-needed', 0x0304],
+  ['source-route-failed', 0x0305],
+  ['network-unknown', 0x0306],
+  ['host-unknown', 0x0307],
+  ['network-prohibited', 0x0309],
+  ['host-prohibited', 0x030a],
+  ['TOS-network-unreachable', 0x030b],
+  ['TOS-host-unreachable', 0x030c],
+  ['communication-prohibited', 0x030d],
+  ['host-precedence-violation', 0x030e],
+  ['precedence-cutoff', 0x030f],
+  ['source-quench', 0x0400],
+  ['network-redirect', 0x0500],
+  ['host-redirect', 0x0501],
+  ['TOS-network-redirect', 0x0502],
+  ['TOS-host-redirect', 0x0503],
+  ['echo-request', 0x0800],
+  ['ping', 0x0800],
+  ['router-advertisement', 0x0900],
+  ['router-solicitation', 0x0a00],
+  ['ttl-zero-during-transit', 0x0b00],
+  ['ttl-zero-during-reassembly', 0x0b01],
+  ['ip-header-bad', 0x0c00],
+  ['required-option-missing', 0x0c01],
+  ['timestamp-request', 0x0d00],
+  ['timestamp-reply', 0x0e00],
+  ['address-mask-request', 0x1100],
+  ['address-mask-reply', 0x1200],
+];
+
+const PROTO_TCP = 6;
+const PROTO_UDP = 17;
+const PROTO_ICMP = 1;
+const PORT_PROTOS = new Set([PROTO_TCP, PROTO_UDP, 132, 136]);
+
+/** one port by number or service name (ipset_parse_port); the warnings pile up as libipset's do */
+function parsePort(r: Report, s: string, proto: string): number | false {
+  const n = toNumber(r, s, 0n, 65535n, ErrType.WARNING);
+  if (n !== false) return Number(n);
+  let protoname = proto;
+  const num = toNumber(r, proto, 0n, 255n, ErrType.WARNING);
+  if (num !== false) protoname = protocolByNumber(Number(num)) ?? '';
+  const port = protoname ? serviceToPort(s, protoname) : undefined;
+  if (port !== undefined) {
+    r.reset();
+    return port;
+  }
+  r.report(ErrType.WARNING, `cannot parse '${s}' as a ${proto} port`);
+  r.type = ErrType.ERROR;
+  return false;
+}
+
+interface Parsed {
+  ip: number;
+  /** the last address of a FROM-TO range */
+  ipTo?: number;
+  cidr?: number;
+  proto?: number;
+  port?: number;
+  portTo?: number;
+}
+
+/** IP[/CIDR] or FROM-TO (the first component of every modelled type) */
+function parseIpPart(r: Report, s: string, p: Parsed): boolean {
+  const dash = s.indexOf('-');
+  const slash = s.indexOf('/');
+  if (dash > 0 && dash < s.length - 1) {
+    const a = parseAddr(r, s.slice(0, dash));
+    if (a === false) return false;
+    const b = parseAddr(r, s.slice(dash + 1));
+    if (b === false) return false;
+    p.ip = a;
+    p.ipTo = b;
+    return true;
+  }
+  if (slash > 0 && slash < s.length - 1) {
+    const a = parseAddr(r, s.slice(0, slash));
+    if (a === false) return false;
+    const c = toNumber(r, s.slice(slash + 1), 0n, 255n);
+    if (c === false) return false;
+    if (c > 32n) return r.syntax(`'${s.slice(slash + 1)}' is out of range 0-32`);
+    p.ip = a;
+    p.cidr = Number(c);
+    return true;
+  }
+  const a = parseAddr(r, s);
+  if (a === false) return false;
+  p.ip = a;
+  return true;
+}
+
+/** [PROTO:]PORT[-PORT] (ipset_parse_proto_port, then a port range for TCP/UDP-like protocols) */
+function parseProtoPort(r: Report, s: string, p: Parsed): boolean {
+  const colon = s.indexOf(':');
+  let portText = s;
+  let protoText = 'tcp';
+  p.proto = PROTO_TCP;
+  if (colon > 0 && colon < s.length - 1) {
+    protoText = s.slice(0, colon);
+    portText = s.slice(colon + 1);
+    const num = toNumber(r, protoText, 0n, 255n, ErrType.WARNING);
+    if (num !== false) p.proto = Number(num);
+    else {
+      r.reset();
+      const byName = protocolByName(protoText.toLowerCase() === 'icmpv6' ? 'ipv6-icmp' : protoText);
+      if (byName === undefined) return r.syntax(`cannot parse '${protoText}' as a protocol`);
+      if (byName === 0) return r.syntax(`Unsupported protocol '${protoText}'`);
+      p.proto = byName;
+    }
+    if (p.proto === PROTO_ICMP) {
+      const named = ICMP_NAMES.find(([n]) => n.toLowerCase() === portText.toLowerCase());
+      if (named) p.port = named[1];
+      else {
+        const sl = portText.indexOf('/');
+        if (sl <= 0 || sl === portText.length - 1) return r.err(`Cannot parse ${portText} as an ICMP type/code.`);
+        const t = toNumber(r, portText.slice(0, sl), 0n, 255n);
+        if (t === false) return false;
+        const c = toNumber(r, portText.slice(sl + 1), 0n, 255n);
+        if (c === false) return false;
+        p.port = (Number(t) << 8) | Number(c);
+      }
+      return true;
+    }
+    if (p.proto === 58) return r.syntax('Protocol ICMPv6 can be used with family inet6 only');
+    if (!PORT_PROTOS.has(p.proto)) {
+      if (portText !== '0') return r.syntax(`Protocol ${protoText} can be used with pseudo port value 0 only.`);
+      p.port = 0;
+      return true;
+    }
+  }
+  const dash = portText.indexOf('-');
+  if (dash > 0 && dash < portText.length - 1) {
+    const a = parsePort(r, portText.slice(0, dash), protoText);
+    if (a === false) return false;
+    const b = parsePort(r, portText.slice(dash + 1), protoText);
+    if (b === false) return false;
+    p.port = a;
+    p.portTo = b;
+    return true;
+  }
+  const port = parsePort(r, portText, protoText);
+  if (port === false) return false;
+  p.port = port;
+  return true;
+}
+
+/** ipset_parse_elem(): the element's components, split at ',' */
+function parseElem(r: Report, type: IpSetType, s: string): Parsed | false {
+  const t = IPSET_TYPES[type];
+  const p: Parsed = { ip: 0 };
+  if (t.dim === 1) return parseIpPart(r, s, p) ? p : false;
+  const comma = s.indexOf(',');
+  if (comma <= 0 || comma === s.length - 1) return r.syntax(`Second element is missing from ${s}.`);
+  if (s.indexOf(',', comma + 1) >= 0) return r.syntax(`Two elem separators in ${s}, but the set type ${type} supports one.`);
+  if (!parseIpPart(r, s.slice(0, comma), p)) return false;
+  return parseProtoPort(r, s.slice(comma + 1), p) ? p : false;
+}
+
+/** the options after the element of add/del/test, and of create */
+interface AdtOptions {
+  timeout?: number;
+  packets?: number;
+  bytes?: number;
+  comment?: string;
+  nomatch?: boolean;
+}
+interface CreateOptions {
+  hashsize?: number;
+  maxelem?: number;
+  netmask?: number;
+  timeout?: number;
+  counters?: boolean;
+  comment?: boolean;
+  bucketsize?: number;
+  initval?: number;
+}
+
+const UNMODELLED_CREATE = new Set(['skbinfo', 'forceadd', 'bitmask', 'markmask']);
+const UNMODELLED_ADT = new Set(['skbmark', 'skbprio', 'skbqueue']);
+
+/** call_parser(): each word must be one of the command's options for the type */
+function parseCreateOptions(r: Report, type: IpSetType, words: string[]): CreateOptions | Exit | false {
+  const o: CreateOptions = {};
+  const allowed = ['family', 'inet', 'inet6', '-4', '-6', 'hashsize', 'maxelem', ...(type === 'hash:ip' ? ['netmask', 'gc'] : []), ...(type === 'hash:ip,port' ? ['from', 'to', 'network'] : []), 'timeout', 'counters', 'comment', 'bucketsize', 'initval', 'probes', 'resize'];
+  // hash:ip,port's netmask and bitmask are revision 7's; hash:ip's bitmask is revision 6's
+  if (type === 'hash:ip,port' && words.some((w) => w.replace(/^--/, '') === 'netmask')) throw notModelled("hash:ip,port's netmask");
+  const seen = new Set<string>();
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!.startsWith('--') ? words[i]!.slice(2) : words[i]!;
+    if (UNMODELLED_CREATE.has(w)) throw notModelled(`the create option ${w}`);
+    if (!allowed.includes(w)) return customError(PARAMETER_PROBLEM, `Unknown argument: \`${words[i]}'`, false);
+    const takesArg = !['inet', 'inet6', '-4', '-6', 'counters', 'comment'].includes(w);
+    let arg: string | undefined;
+    if (takesArg) {
+      if (i + 1 >= words.length) return customError(PARAMETER_PROBLEM, `Missing mandatory argument of option \`${w}'`, false);
+      arg = words[++i]!;
+    }
+    if (seen.has(w) && !['family', 'inet', 'inet6', '-4', '-6'].includes(w)) return r.syntax(`${w} already specified`);
+    seen.add(w);
+    switch (w) {
+      case 'family':
+      case 'inet':
+      case 'inet6':
+      case '-4':
+      case '-6': {
+        const f = w === 'family' ? arg! : w;
+        if (f === 'inet6' || f === 'ipv6' || f === '-6') throw notModelled('family inet6');
+        if (!(f === 'inet' || f === 'ipv4' || f === '-4')) return r.syntax(`unknown inet family ${f}`);
+        break;
+      }
+      case 'hashsize':
+      case 'maxelem':
+      case 'initval': {
+        const n = toNumber(r, arg!, 0n, 0xffffffffn);
+        if (n === false) return false;
+        o[w] = Number(n);
+        break;
+      }
+      case 'netmask': {
+        const n = toNumber(r, arg!, 0n, 255n);
+        if (n === false) return false;
+        if (n < 1n || n > 32n) return r.syntax('netmask is out of the inclusive range of 1-32');
+        o.netmask = Number(n);
+        break;
+      }
+      case 'timeout': {
+        const n = toNumber(r, arg!, 0n, BigInt(Math.floor(0x7fffffff / 1000)));
+        if (n === false) return false;
+        o.timeout = Number(n);
+        break;
+      }
+      case 'bucketsize': {
+        const n = toNumber(r, arg!, 0n, 255n);
+        if (n === false) return false;
+        o.bucketsize = Number(n);
+        break;
+      }
+      case 'counters':
+      case 'comment':
+        o[w] = true;
+        break;
+      default:
+        // probes, resize, gc, from, to, network: accepted and ignored (backward compatibility)
+        break;
+    }
+  }
+  return o;
+}
+
+function parseAdtOptions(r: Report, type: IpSetType, cmd: string, words: string[]): AdtOptions | Exit | false {
+  const o: AdtOptions = {};
+  const net = IPSET_TYPES[type].net;
+  const allowed = cmd === 'add' ? ['timeout', ...(net ? ['nomatch'] : []), 'packets', 'bytes', 'comment'] : [];
+  if (cmd === 'test' && net && words.includes('nomatch')) throw notModelled('test ... nomatch');
+  if (!allowed.length && words.length) return customError(PARAMETER_PROBLEM, `Unknown argument: \`${words[0]}'`, false);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!.startsWith('--') ? words[i]!.slice(2) : words[i]!;
+    if (UNMODELLED_ADT.has(w) && cmd === 'add') throw notModelled(`the option ${w}`);
+    if (!allowed.includes(w)) return customError(PARAMETER_PROBLEM, `Unknown argument: \`${words[i]}'`, false);
+    if (w === 'nomatch') {
+      o.nomatch = true;
+      continue;
+    }
+    if (i + 1 >= words.length) return customError(PARAMETER_PROBLEM, `Missing mandatory argument of option \`${w}'`, false);
+    const arg = words[++i]!;
+    if ((w === 'timeout' && o.timeout !== undefined) || (w === 'comment' && o.comment !== undefined) || (w === 'packets' && o.packets !== undefined) || (w === 'bytes' && o.bytes !== undefined)) return r.syntax(`${w} already specified`);
+    if (w === 'timeout') {
+      const n = toNumber(r, arg, 0n, BigInt(Math.floor(0x7fffffff / 1000)));
+      if (n === false) return false;
+      o.timeout = Number(n);
+    } else if (w === 'comment') {
+      if (arg.includes('"')) return r.syntax('" character is not permitted in comments');
+      if (arg.length > 255) return r.syntax('Comment is longer than the maximum allowed 255 characters');
+      o.comment = arg;
+    } else {
+      const n = toNumber(r, arg, 0n, 0n);
+      if (n === false) return false;
+      o[w as 'packets' | 'bytes'] = Number(n);
+    }
+  }
+  return o;
+}
+
+/** the kernel's error codes as ipset prints them (errcode.c) */
+const KERNEL = {
+  ENOENT: 'The set with the given name does not exist',
+  EEXIST_CREATE: 'Set cannot be created: set with the same name already exists',
+  BUSY: 'Set cannot be destroyed: it is in use by a kernel component',
+  EXIST_SETNAME2_RENAME: 'Set cannot be renamed: a set with the new name already exists',
+  REFERENCED_RENAME: 'Set cannot be renamed: it is in use by another system',
+  EXIST_SETNAME2_SWAP: 'Sets cannot be swapped: the second set does not exist',
+  TYPE_MISMATCH: 'The sets cannot be swapped: their type does not match',
+  INVALID_CIDR: 'The value of the CIDR parameter of the IP address is invalid',
+  TIMEOUT: 'Timeout cannot be used: set was created without timeout support',
+  COUNTER: 'Packet/byte counters cannot be used: set was created without counter support',
+  COMMENT: 'Comment cannot be used: set was created without comment support',
+  EXIST_ADD: "Element cannot be added to the set: it's already added",
+  EXIST_DEL: "Element cannot be deleted from the set: it's not added",
+  HASH_FULL: 'Hash is full, cannot add more elements',
+  HASH_ELEM: 'Null-valued element, cannot be stored in a hash type of set',
+  HASH_RANGE: 'Invalid range, covers the whole address space',
+};
+
+/** the run of one ipset process over a host */
+class IpsetRun {
+  readonly r = new Report();
+  out = '';
+  err = '';
+  env: Env = { exist: false, quiet: false, names: false, terse: false };
+  restoreLine = 0;
+  changed = false;
+
+  constructor(
+    readonly lab: Lab,
+    readonly host: Host,
+  ) {}
+
+  get sets(): IpSet[] {
+    return (this.host.ipsets ??= []);
+  }
+
+  find(name: string): IpSet | undefined {
+    return this.host.ipsets?.find((s) => s.name === name);
+  }
+
+  now(): number {
+    return this.lab.clock ?? 0;
+  }
+
+  /** standard_error(): the report, as an error (exit 1) or a warning */
+  standardError(): Exit {
+    if ((this.r.type === ErrType.WARNING || this.r.type === ErrType.NOTICE) && !this.env.quiet) {
+      this.err += `${this.r.type === ErrType.WARNING ? 'Warning: ' : ''}${this.r.text}`;
+    }
+    if (this.r.type === ErrType.ERROR) return customError(SESSION_PROBLEM, this.r.text, this.env.quiet);
+    return new Exit(this.r.type <= ErrType.WARNING ? NO_PROBLEM : OTHER_PROBLEM);
+  }
+
+  /** a kernel error of the current command */
+  kernel(msg: string): Exit {
+    this.r.lineno = this.restoreLine;
+    this.r.err(msg);
+    return this.standardError();
+  }
+
+  fail(): never {
+    throw this.standardError();
+  }
+
+  /** ipset_parser() and the command: returns normally when the command succeeded */
+  line(argv: string[]): void {
+    const args = ['ipset', ...argv];
+    if (args.length > 32) throw customError(PARAMETER_PROBLEM, 'Line is too long to parse.', this.env.quiet);
+    this.r.lineno = this.restoreLine;
+    const env: Env = { ...this.env };
+    if (this.restoreLine === 0) this.env = env;
+    for (const opt of ENVOPTS) {
+      for (let i = 1; i < args.length; ) {
+        if (!matchEnvopt(args[i]!, opt.names)) {
+          i++;
+          continue;
+        }
+        args.splice(i, 1);
+        if (opt.arg) {
+          if (i + 1 > args.length) throw customError(PARAMETER_PROBLEM, `Missing mandatory argument to option ${opt.names[0]}`, env.quiet);
+          const v = args[i]!;
+          args.splice(i, 1);
+          if (opt.key === 'output') {
+            if (v === 'xml') throw notModelled('-output xml');
+            if (v !== 'plain' && v !== 'save') {
+              this.r.err(`Syntax error: unknown output mode '${v}'`);
+              this.fail();
+            }
+            env.output = v;
+          } else {
+            if (env.file !== undefined) throw customError(PARAMETER_PROBLEM, '-file option cannot be used when full io is activated', env.quiet);
+            env.file = v;
+          }
+        } else if (opt.key === 'sorted') throw notModelled('-sorted');
+        else if (opt.key === 'resolve') throw notModelled('-resolve (the lab has no resolver)');
+        else env[opt.key as 'exist' | 'quiet' | 'names' | 'terse'] = true;
+      }
+    }
+    this.env = env;
+    let command: (typeof COMMANDS)[number] | undefined;
+    let arg0: string | undefined;
+    let arg1: string | undefined;
+    if (args.length > 1) command = COMMANDS.find((c) => matchCmd(args[1]!, c.names));
+    if (command) {
+      if (this.restoreLine !== 0 && ['restore', 'version', 'help'].includes(command.cmd)) {
+        throw customError(PARAMETER_PROBLEM, `Command \`${command.names[0]}' is invalid in restore mode.`, env.quiet);
+      }
+      args.splice(1, 1);
+      if (command.arg === 'two' && args.length < 2) throw customError(PARAMETER_PROBLEM, `Missing mandatory argument to command ${command.names[0]}`, env.quiet);
+      if (command.arg !== 'none') {
+        arg0 = args[1];
+        if (args.length >= 2) args.splice(1, 1);
+      }
+      if (command.arg === 'two') {
+        if (args.length < 2) throw customError(PARAMETER_PROBLEM, `Missing second mandatory argument to command ${command.names[0]}`, env.quiet);
+        arg1 = args[1];
+        args.splice(1, 1);
+      }
+    }
+    const rest = args.slice(1);
+    switch (command?.cmd) {
+      case undefined:
+        if (rest[0] === '-') throw notModelled('the interactive mode (ipset -)');
+        if (rest.length) throw customError(PARAMETER_PROBLEM, `No command specified: unknown argument ${rest[0]}`, env.quiet);
+        throw customError(PARAMETER_PROBLEM, 'No command specified.', env.quiet);
+      case 'version':
+        this.out += `${PROG}, protocol version: 7\n`;
+        throw new Exit(NO_PROBLEM);
+      case 'help':
+        this.out += HELP;
+        if (!env.quiet) {
+          if (arg0 !== undefined) throw notModelled(`the type help (ipset help ${arg0})`);
+          this.out += TYPES_HELP;
+        }
+        throw new Exit(NO_PROBLEM);
+      case 'quit':
+        throw new Exit(NO_PROBLEM);
+      case 'restore':
+        if (rest.length) throw customError(PARAMETER_PROBLEM, `Unknown argument ${rest[0]}`, env.quiet);
+        this.restore();
+        return;
+      case 'create':
+        return this.create(arg0!, arg1!, rest);
+      case 'add':
+      case 'del':
+      case 'test':
+        return this.adt(command.cmd, arg0!, arg1!, rest);
+      default:
+        break;
+    }
+    // list, save, destroy, flush, rename, swap
+    if (arg0 !== undefined && setname(this.r, arg0) === false) this.fail();
+    if (arg1 !== undefined && setname(this.r, arg1) === false) this.fail();
+    if (rest.length) throw customError(PARAMETER_PROBLEM, `Unknown argument ${rest[0]}`, env.quiet);
+    const cmd = command!.cmd;
+    switch (cmd) {
+      case 'list':
+      case 'save':
+        return this.kernelCmd(cmd, arg0, () => this.list(cmd, arg0));
+      case 'destroy':
+        return this.kernelCmd(cmd, arg0, () => this.destroy(arg0));
+      case 'flush':
+        return this.kernelCmd(cmd, arg0, () => this.flush(arg0));
+      case 'rename':
+        return this.kernelCmd(cmd, arg0, () => this.rename(arg0!, arg1!));
+      case 'swap':
+        return this.kernelCmd(cmd, arg0, () => this.swap(arg0!, arg1!));
+    }
+  }
+
+  create(name: string, typeName: string, words: string[]): void {
+    if (setname(this.r, name) === false) this.fail();
+    const type = typeByName(this.r, typeName);
+    if (type === false) this.fail();
+    const o = parseCreateOptions(this.r, type, words);
+    if (o instanceof Exit) throw o;
+    if (o === false) this.fail();
+    this.kernelCmd('create', name, () => this.createKernel(name, type, o));
+  }
+
+  createKernel(name: string, type: IpSetType, o: CreateOptions): void {
+    const was = this.find(name);
+    const set: IpSet = {
+      name,
+      type,
+      bits: hashBits(o.hashsize ?? 1024),
+      maxelem: o.maxelem ?? 65536,
+      bucketsize: bucketSize(o.bucketsize),
+      initval: o.initval ?? new Rng(this.lab.rng.state >>> 0).int(0, 0xffffffff) >>> 0,
+      buckets: [],
+    };
+    if (o.initval === undefined) this.lab.rng.state = (this.lab.rng.state + 0x6d2b79f5) >>> 0;
+    if (o.netmask !== undefined && o.netmask !== 32) set.netmask = o.netmask;
+    if (o.timeout !== undefined) set.timeout = o.timeout;
+    if (o.counters) set.counters = true;
+    if (o.comment) set.comment = true;
+    if (was) {
+      // -exist: a set of the same type and parameters is no error (mtype_same_set)
+      const same = was.type === set.type && was.maxelem === set.maxelem && was.timeout === set.timeout && (was.netmask ?? 32) === (set.netmask ?? 32) && !!was.counters === !!set.counters && !!was.comment === !!set.comment;
+      if (this.env.exist && same) return;
+      throw this.kernel(KERNEL.EEXIST_CREATE);
+    }
+    this.sets.push(set);
+    this.changed = true;
+  }
+
+  adt(cmd: 'add' | 'del' | 'test', name: string, elemText: string, words: string[]): void {
+    if (setname(this.r, name) === false) this.fail();
+    const set = this.find(name);
+    if (!set) throw this.kernel(KERNEL.ENOENT);
+    const p = parseElem(this.r, set.type, elemText);
+    if (p === false) this.fail();
+    const o = parseAdtOptions(this.r, set.type, cmd, words);
+    if (o instanceof Exit) throw o;
+    if (o === false) this.fail();
+    if (cmd === 'test') {
+      // check_allowed(): test takes a FROM-TO (or IP/CIDR) range only for hash:ip (it tests the
+      // first address), an IP/CIDR only for the net types, a port range never
+      const what =
+        p.ipTo !== undefined && set.type !== 'hash:ip' ? 'FROM-TO IP range' : p.cidr !== undefined && set.type === 'hash:ip,port' ? 'IP/CIDR range' : p.portTo !== undefined ? 'FROM-TO port range' : undefined;
+      if (what) throw customError(OTHER_PROBLEM, `${what} is not allowed in command test with set type ${set.type} and family inet`, this.env.quiet);
+    }
+    this.kernelCmd(cmd, name, () => this.adtKernel(cmd, set, p, o, elemText));
+  }
+
+  /** the kernel's side of add, del and test (ip_set_uadd and friends) */
+  adtKernel(cmd: 'add' | 'del' | 'test', set: IpSet, p: Parsed, o: AdtOptions, elemText: string): void {
+    const name = set.name;
+    if (o.timeout !== undefined && set.timeout === undefined) throw this.kernel(KERNEL.TIMEOUT);
+    if ((o.packets !== undefined || o.bytes !== undefined) && !set.counters) throw this.kernel(KERNEL.COUNTER);
+    if (o.comment !== undefined && !set.comment) throw this.kernel(KERNEL.COMMENT);
+    const now = this.now();
+    const elems = this.expand(set, p);
+    if (cmd === 'test') {
+      const e = elems.next().value as IpSetElem;
+      const res = testElem(set, e, now);
+      if (res.found && !res.nomatch) {
+        this.r.report(ErrType.WARNING, `${elemText} is in set ${name}.`);
+        throw this.standardError();
+      }
+      if (!this.env.quiet) this.err += `${elemText} is NOT in set ${name}.\n`;
+      throw new Exit(OTHER_PROBLEM);
+    }
+    for (const e of elems) {
+      if (cmd === 'add') {
+        if (o.nomatch) e.nomatch = true;
+        const timeout = o.timeout ?? set.timeout;
+        if (timeout) e.expires = now + timeout;
+        if (o.packets !== undefined) e.packets = o.packets;
+        if (o.bytes !== undefined) e.bytes = o.bytes;
+        if (o.comment !== undefined) e.comment = o.comment;
+        const res = addElem(set, e, this.env.exist, now);
+        if (res === 'full') throw this.kernel(KERNEL.HASH_FULL);
+        if (res === 'exists') throw this.kernel(KERNEL.EXIST_ADD);
+        this.changed = true;
+      } else if (delElem(set, e, now)) this.changed = true;
+      else if (!this.env.exist) throw this.kernel(KERNEL.EXIST_DEL);
+    }
+  }
+
+  /**
+   * ipset_cmd(): in restore mode the adds (or dels) of consecutive lines to one set travel to the
+   * kernel together, when another command comes or the input ends; a line that fails to parse
+   * ends the process before they do. Anything else goes at once, after what is waiting.
+   */
+  kernelCmd(cmd: string, set: string | undefined, apply: () => void): void {
+    const aggregates = this.restoreLine !== 0 && (cmd === 'add' || cmd === 'del');
+    const q = this.pending;
+    if (aggregates && q && q.cmd === cmd && q.set === set) {
+      q.ops.push({ line: this.restoreLine, apply });
+      return;
+    }
+    this.commit();
+    if (aggregates) this.pending = { cmd, set, ops: [{ line: this.restoreLine, apply }] };
+    else apply();
+  }
+
+  pending: { cmd: string; set: string | undefined; ops: { line: number; apply: () => void }[] } | undefined;
+
+  /** ipset_commit(): the waiting lines reach the kernel; an error names the line it came from */
+  commit(): void {
+    const q = this.pending;
+    if (!q) return;
+    this.pending = undefined;
+    const line = this.restoreLine;
+    for (const op of q.ops) {
+      this.restoreLine = op.line;
+      op.apply();
+    }
+    this.restoreLine = line;
+  }
+
+  /**
+   * the kernel's uadt(): the elements an IP/CIDR, FROM-TO or port range stands for, one at a
+   * time (an add stops at the first that fails: a /8 into a hash:ip fills it and stops)
+   */
+  *expand(set: IpSet, p: Parsed): Generator<IpSetElem> {
+    const t = IPSET_TYPES[set.type];
+    const ports = t.port ? portList(p) : [undefined];
+    const withPort = (e: IpSetElem, port: number | undefined): IpSetElem => (t.port ? { ...e, proto: p.proto!, port } : e);
+    if (t.net) {
+      let cidrs: [number, number][];
+      if (p.ipTo !== undefined) cidrs = p.ipTo < p.ip ? rangeToCidrs(p.ipTo, p.ip) : rangeToCidrs(p.ip, p.ipTo);
+      else {
+        const cidr = p.cidr ?? 32;
+        if (cidr === 0) throw this.kernel(KERNEL.INVALID_CIDR);
+        cidrs = [[(p.ip & maskOf(cidr)) >>> 0, cidr]];
+      }
+      for (const [ip, cidr] of cidrs) for (const port of ports) yield withPort({ ip, cidr }, port);
+      return;
+    }
+    // hash_ip4_uadt(): the first address masked with the netmask (a null one refused), then the range
+    const netmask = set.type === 'hash:ip' ? (set.netmask ?? 32) : 32;
+    let from = (p.ip & maskOf(netmask)) >>> 0;
+    if (from === 0 && set.type === 'hash:ip') throw this.kernel(KERNEL.HASH_ELEM);
+    let to = from;
+    if (p.ipTo !== undefined) {
+      to = p.ipTo;
+      if (from > to) [from, to] = [to, from];
+    } else if (p.cidr !== undefined) {
+      if (p.cidr === 0) throw this.kernel(KERNEL.INVALID_CIDR);
+      from = (from & maskOf(p.cidr)) >>> 0;
+      to = (from | ~maskOf(p.cidr)) >>> 0;
+    }
+    const step = 2 ** (32 - netmask);
+    for (let ip = from; ip <= to; ip += step) for (const port of ports) yield withPort({ ip: ip >>> 0 }, port);
+  }
+
+  list(cmd: 'list' | 'save', name: string | undefined): void {
+    const sets = name === undefined ? this.sets : [this.find(name)].filter((s): s is IpSet => !!s);
+    if (name !== undefined && !sets.length) throw this.kernel(KERNEL.ENOENT);
+    const mode = this.env.output ?? (cmd === 'save' ? 'save' : 'plain');
+    let text = '';
+    const now = this.now();
+    sets.forEach((set, i) => {
+      if (this.env.names) {
+        text += `${set.name}\n`;
+        return;
+      }
+      const header = headerText(set, this.host);
+      if (mode === 'save') {
+        text += `create ${set.name} ${set.type} ${header.params}\n`;
+        if (!this.env.terse) for (const e of members(set, now)) text += `add ${set.name} ${elemText(set, e, now)}\n`;
+        return;
+      }
+      if (i > 0) text += '\n';
+      text += `Name: ${set.name}\nType: ${set.type}\nRevision: ${IPSET_TYPES[set.type].revision}\nHeader: ${header.params}\nSize in memory: ${memsize(set)}\nReferences: ${header.refs}\nNumber of entries: ${members(set, now).length}\n`;
+      if (!this.env.terse) {
+        text += 'Members:\n';
+        for (const e of members(set, now)) text += `${elemText(set, e, now)}\n`;
+      }
+    });
+    if (this.env.file !== undefined) writeFileSync(this.env.file, text);
+    else this.out += text;
+  }
+
+  destroy(name: string | undefined): void {
+    if (name === undefined) {
+      if (this.sets.some((s) => ipsetReferences(this.host, s.name) > 0)) throw this.kernel(KERNEL.BUSY);
+      if (this.sets.length) this.changed = true;
+      this.host.ipsets = [];
+      return;
+    }
+    const i = this.sets.findIndex((s) => s.name === name);
+    if (i < 0) throw this.kernel(KERNEL.ENOENT);
+    if (ipsetReferences(this.host, name) > 0) throw this.kernel(KERNEL.BUSY);
+    this.sets.splice(i, 1);
+    this.changed = true;
+  }
+
+  flush(name: string | undefined): void {
+    const sets = name === undefined ? this.sets : [this.find(name)].filter((s): s is IpSet => !!s);
+    if (name !== undefined && !sets.length) throw this.kernel(KERNEL.ENOENT);
+    for (const s of sets) {
+      flushSet(s);
+      this.changed = true;
+    }
+  }
+
+  rename(from: string, to: string): void {
+    const set = this.find(from);
+    if (!set) throw this.kernel(KERNEL.ENOENT);
+    if (ipsetReferences(this.host, from) > 0) throw this.kernel(KERNEL.REFERENCED_RENAME);
+    if (this.find(to)) throw this.kernel(KERNEL.EXIST_SETNAME2_RENAME);
+    set.name = to;
+    this.changed = true;
+  }
+
+  /** ip_set_swap(): the two sets change places and names, the references stay with the names */
+  swap(a: string, b: string): void {
+    const i = this.sets.findIndex((s) => s.name === a);
+    if (i < 0) throw this.kernel(KERNEL.ENOENT);
+    const j = this.sets.findIndex((s) => s.name === b);
+    if (j < 0) throw this.kernel(KERNEL.EXIST_SETNAME2_SWAP);
+    const x = this.sets[i]!;
+    const y = this.sets[j]!;
+    if (x.type !== y.type) throw this.kernel(KERNEL.TYPE_MISMATCH);
+    [x.name, y.name] = [y.name, x.name];
+    this.sets[i] = y;
+    this.sets[j] = x;
+    this.changed = true;
+  }
+
+  /** ipset_parse_stream(): line by line; the first error ends the process */
+  restore(): void {
+    let input: string;
+    try {
+      input = this.env.file !== undefined ? readFileSync(this.env.file, 'latin1') : this.stdin;
+    } catch (e) {
+      throw customError(OTHER_PROBLEM, `Cannot open ${this.env.file} for reading: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, this.env.quiet);
+    }
+    const lines = input.split(/(?<=\n)/);
+    for (const raw of lines) {
+      this.restoreLine++;
+      const c = raw.replace(/^\s+/, '');
+      if (c === '' || c.startsWith('#')) continue;
+      if (c === 'COMMIT\n' || c === 'COMMIT\r\n') {
+        this.commit();
+        continue;
+      }
+      const argv = buildArgv(c, this.env.quiet);
+      this.line(argv);
+    }
+    // the implicit COMMIT at the end of the input
+    this.commit();
+  }
+
+  stdin = '';
+}
+
+/** build_argv(): words split at blanks outside double quotes, the quotes dropped */
+function buildArgv(line: string, quiet: boolean): string[] {
+  const out: string[] = [];
+  let arg = '';
+  let quoted = false;
+  for (let k = 0; k < line.length; k++) {
+    if (out.length + 2 === 32) throw customError(PARAMETER_PROBLEM, 'Line is too long to parse.', quiet);
+    const ch = line[k]!;
+    const last = k === line.length - 1;
+    if (ch === '"') {
+      quoted = !quoted;
+      if (!last) continue;
+    } else if (ch === ' ' || ch === '\r' || ch === '\n' || ch === '\t') {
+      if (quoted) {
+        arg += ch;
+        continue;
+      }
+    } else {
+      arg += ch;
+      if (!last) continue;
+    }
+    if (last && quoted) throw customError(PARAMETER_PROBLEM, 'Missing close quote!', quiet);
+    if (!arg) continue;
+    out.push(arg);
+    arg = '';
+  }
+  return out;
+}
+
+/** htable_bits(): the hashsize rounded up to a power of two, at least 64 */
+function hashBits(hashsize: number): number {
+  let bits = 0;
+  while (2 ** bits < Math.max(hashsize, 64)) bits++;
+  return Math.min(bits, 32);
+}
+
+/** the bucketsize the kernel keeps: even, 2..12 (AHASH_INIT_SIZE, AHASH_MAX_SIZE) */
+function bucketSize(b: number | undefined): number {
+  if (b === undefined) return 12;
+  if (b < 2) return 2;
+  if (b > 12) return 12;
+  return b % 2 ? b + 1 : b;
+}
+
+function portList(p: Parsed): number[] {
+  if (p.portTo === undefined) return [p.port!];
+  const [a, b] = p.portTo < p.port! ? [p.portTo, p.port!] : [p.port!, p.portTo];
+  const out: number[] = [];
+  for (let x = a; x <= b; x++) out.push(x);
+  return out;
+}
+
+/** ip_set_range_to_cidr(), repeated: the largest aligned blocks covering [from, to] */
+function rangeToCidrs(from: number, to: number): [number, number][] {
+  const out: [number, number][] = [];
+  let ip = from;
+  for (;;) {
+    let cidr = 32;
+    while (cidr > 1) {
+      const m = maskOf(cidr - 1);
+      const last = (ip | ~m) >>> 0;
+      if ((ip & m) >>> 0 !== ip || last > to) break;
+      cidr--;
+    }
+    out.push([ip, cidr]);
+    const last = (ip | ~maskOf(cidr)) >>> 0;
+    if (last >= to) break;
+    ip = last + 1;
+  }
+  return out;
+}
+
+function headerText(set: IpSet, host: Host): { params: string; refs: number } {
+  let s = `family inet hashsize ${2 ** set.bits} maxelem ${set.maxelem}`;
+  if (set.netmask !== undefined) s += ` netmask ${set.netmask}`;
+  if (set.timeout !== undefined) s += ` timeout ${set.timeout}`;
+  if (set.counters) s += ' counters';
+  if (set.comment) s += ' comment';
+  s += ` bucketsize ${set.bucketsize} initval 0x${set.initval.toString(16).padStart(8, '0')}`;
+  return { params: s, refs: ipsetReferences(host, set.name) };
+}
+
+function portText(proto: number, port: number): string {
+  if (proto === PROTO_ICMP) {
+    const named = ICMP_NAMES.find(([, v]) => v === port);
+    return `icmp:${named ? named[0] : `${port >> 8}/${port & 0xff}`}`;
+  }
+  return `${protocolByNumber(proto) ?? proto}:${port}`;
+}
+
+function elemText(set: IpSet, e: IpSetElem, now: number): string {
+  const t = IPSET_TYPES[set.type];
+  let s = ipToString(e.ip);
+  if (t.net && e.cidr !== 32) s += `/${e.cidr}`;
+  if (t.port) s += `,${portText(e.proto!, e.port!)}`;
+  if (e.nomatch) s += ' nomatch';
+  if (set.timeout !== undefined) s += ` timeout ${e.expires === undefined ? 0 : Math.max(1, e.expires - now - 1)}`;
+  if (set.counters) s += ` packets ${e.packets ?? 0} bytes ${e.bytes ?? 0}`;
+  if (e.comment !== undefined) s += ` comment "${e.comment}"`;
+  return s;
+}
+
+/** `ipset ARGS...` on the host */
+export async function ipsetCommand(ctx: CliContext, argv: string[]): Promise<number> {
+  const { io } = ctx;
+  const stdin = argv.some((a) => matchCmd(a, ['restore', '-R'])) ? await io.readStdin() : '';
+  let out = '';
+  let err = '';
+  let status = 0;
+  const run = (lab: Lab): boolean => {
+    const ipset = new IpsetRun(lab, hostOf(lab, ctx.host)[1]);
+    ipset.stdin = stdin;
+    try {
+      ipset.line(argv);
+    } catch (e) {
+      if (!(e instanceof Exit)) throw e;
+      status = e.status;
+      ipset.err += e.stderr;
+    }
+    out = ipset.out;
+    err = ipset.err;
+    // a restore keeps what it did before its error, as the kernel does
+    return ipset.changed;
+  };
+  if (readsOnly(argv)) readOnly(ctx, run);
+  else await readWrite(ctx, (lab) => ({ save: run(lab), value: undefined }));
+  io.out(out);
+  io.err(err);
+  return status;
+}
+
+/** list, save, test, version and help leave the lab as it is */
+function readsOnly(argv: string[]): boolean {
+  const word = argv.find((a) => !ENVOPTS.some((o) => matchEnvopt(a, o.names)) && !/^(plain|save|xml)$/.test(a));
+  if (word === undefined) return true;
+  const c = COMMANDS.find((x) => matchCmd(word, x.names));
+  return !c || ['list', 'save', 'test', 'version', 'help', 'quit'].includes(c.cmd);
+}
+
+// default_help() of ipset 7.17 and the kernel's set types as the Debian 12 package lists them
+const HELP =
+  'ipset v7.17\n\nUsage: ipset [options] COMMAND\n\nCommands:\n' +
+  COMMANDS.map((c) => `${c.names[0]} ${commandHelp(c.cmd)}\n`).join('') +
+  '\nOptions:\n' +
+  '-o plain|save|xml\n       Specify output mode for listing sets.\n       Default value for "list" command is mode "plain"\n       and for "save" command is mode "save".\n' +
+  '-s \n        Print elements sorted (if supported by the set type).\n' +
+  '-q \n        Suppress any notice or warning message.\n' +
+  '-r \n        Try to resolve IP addresses in the output (slow!)\n' +
+  "-! \n        Ignore errors when creating or adding sets or\n        elements that do exist or when deleting elements\n        that don't exist.\n" +
+  '-n \n        When listing, just list setnames from the kernel.\n\n' +
+  '-t \n        When listing, list setnames and set headers\n        from kernel only.\n' +
+  '-f \n        Read from the given file instead of standard\n        input (restore) or write to given file instead\n        of standard output (list/save).\n';
+
+function commandHelp(cmd: string): string {
+  const h: Record<string, string> = {
+    create: 'SETNAME TYPENAME [type-specific-options]\n        Create a new set',
+    add: 'SETNAME ENTRY\n        Add entry to the named set',
+    del: 'SETNAME ENTRY\n        Delete entry from the named set',
+    test: 'SETNAME ENTRY\n        Test entry in the named set',
+    destroy: '[SETNAME]\n        Destroy a named set or all sets',
+    list: '[SETNAME]\n        List the entries of a named set or all sets',
+    save: '[SETNAME]\n        Save the named set or all sets to stdout',
+    restore: '\n        Restore a saved state',
+    flush: '[SETNAME]\n        Flush a named set or all sets',
+    rename: 'FROM-SETNAME TO-SETNAME\n        Rename two sets',
+    swap: 'FROM-SETNAME TO-SETNAME\n        Swap the contect of two existing sets',
+    help: '[TYPENAME]\n        Print help, and settype specific help',
+    version: '\n        Print version information',
+    quit: '\n        Quit interactive mode',
+  };
+  return h[cmd]!;
+}
+
+/**
+ * The set types the kernel and ipset 7.17 know, as `ipset help` lists them: each type's newest
+ * revision and the descriptions of its revisions, newest first (the kernel of the lab has them all)
+ */
+const KNOWN_TYPES: [string, number, string[]][] = [
+  ['list:set', 3, ['skbinfo support', 'comment support', 'counters support', 'Initial revision']],
+  ['hash:mac', 1, ['bucketsize, initval support', 'Initial revision']],
+  ['hash:ip,mac', 1, ['bucketsize, initval support', 'Initial revision']],
+  ['hash:net,iface', 8, ['bucketsize, initval support', 'skbinfo and wildcard support', 'skbinfo support', 'forceadd support', 'comment support', 'counters support', '/0 network support', 'nomatch flag support', 'Initial revision']],
+  ['hash:net,port', 8, ['bucketsize, initval support', 'skbinfo support', 'forceadd support', 'comment support', 'counters support', 'nomatch flag support', 'Add/del range support', 'SCTP and UDPLITE support']],
+  ['hash:net,port,net', 3, ['bucketsize, initval support', 'skbinfo support', 'forceadd support', 'initial revision']],
+  ['hash:net,net', 4, ['netmask and bitmask support', 'bucketsize, initval support', 'skbinfo support', 'forceadd support', 'initial revision']],
+  ['hash:net', 7, ['bucketsize, initval support', 'skbinfo support', 'forceadd support', 'comment support', 'counters support', 'nomatch flag support', 'Add/del range support', 'Initial revision']],
+  ['hash:ip,port,net', 8, ['bucketsize, initval support', 'skbinfo support', 'forceadd support', 'comment support', 'counters support', 'nomatch flag support', 'Add/del range support', 'SCTP and UDPLITE support']],
+  ['hash:ip,port,ip', 6, ['bucketsize, initval support', 'skbinfo support', 'forceadd support', 'comment support', 'counters support', 'SCTP and UDPLITE support']],
+  ['hash:ip,mark', 3, ['bucketsize, initval support', 'skbinfo support', 'forceadd support', 'initial revision']],
+  ['hash:ip,port', 7, ['netmask and bitmask support', 'bucketsize, initval support', 'skbinfo support', 'forceadd support', 'comment support', 'counters support', 'SCTP and UDPLITE support']],
+  ['hash:ip', 6, ['bitmask support', 'bucketsize, initval support', 'skbinfo support', 'forceadd support', 'comment support', 'counters support', 'Initial revision']],
+  ['bitmap:port', 3, ['skbinfo support', 'comment support', 'counters support', 'Initial revision']],
+  ['bitmap:ip,mac', 3, ['skbinfo support', 'comment support', 'counters support', 'Initial revision']],
+  ['bitmap:ip', 3, ['skbinfo support', 'comment support', 'counters support', 'Initial revision']],
+];
+
+const TYPES_HELP =
+  '\nSupported set types:\n' +
+  KNOWN_TYPES.map(([name, top, revs]) => revs.map((d, i) => `    ${name}\t${name.length < 12 ? '\t' : ''}${top - i}\t${d}\n`).join('')).join('');

@@ -1,0 +1,23 @@
+/**
+ * The kernel's reference count of a set: one for every rule whose set match names it (xt_set's
+ * checkentry takes a reference, the rule's deletion gives it back), over all of the host's tables.
+ * `ipset list` prints it; destroy and rename refuse a set that has any.
+ */
+import { rulesOnce, type Tables } from '../ruleset/tables.js';
+import type { Host } from './lab.js';
+
+function count(tables: Tables | undefined, name: string): number {
+  let n = 0;
+  for (const t of Object.values(tables ?? {})) {
+    for (const c of t!.chains) {
+      for (const r of rulesOnce(c)) {
+        for (const m of r.matches) if (m.name === 'set' && (m.data as { name: string }).name === name) n++;
+      }
+    }
+  }
+  return n;
+}
+
+export function ipsetReferences(host: Host, name: string): number {
+  return count(host.tables, name) + count(host.tables6, name);
+}

@@ -1,0 +1,357 @@
+/**
+ * A host's IP sets (the kernel's ip_set module, as `ipset` 7.17 drives it): the hash types
+ * hash:ip, hash:net, hash:ip,port and hash:net,port of family inet, with their timeout, counters
+ * and comment extensions. The table is laid out as the kernel lays it out (ip_set_hash_gen.h):
+ * elements hashed with jhash2 and the set's initval into 2^bits buckets, a bucket grown two slots
+ * at a time, a deleted slot reused by the next add to its bucket, the table doubled when a bucket
+ * would pass `bucketsize`; so `ipset list` prints the members in the kernel's order and its "Size
+ * in memory" and hashsize are the kernel's (measured: fixtures/cli/ipset*.case).
+ *
+ * Stored in the lab file as it is (Host.ipsets): plain JSON.
+ */
+import { jhash2 } from './jhash.js';
+
+export type IpSetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:net,port';
+
+/** One element. `cidr` for the net types (32 for a host), `proto`/`port` for the port types. */
+export interface IpSetElem {
+  ip: number;
+  cidr?: number;
+  proto?: number;
+  /** the port, or an ICMP type << 8 | code */
+  port?: number;
+  nomatch?: boolean;
+  /** lab-clock second the element expires at; absent: permanent (or a set without timeouts) */
+  expires?: number;
+  packets?: number;
+  bytes?: number;
+  comment?: string;
+}
+
+/** a bucket of the table: its index, the slots allocated, and the slots in use so far (null: deleted) */
+export type IpSetBucket = [index: number, size: number, slots: (IpSetElem | null)[]];
+
+export interface IpSet {
+  name: string;
+  type: IpSetType;
+  /** htable_bits: the table has 2^bits buckets (the header's hashsize) */
+  bits: number;
+  maxelem: number;
+  bucketsize: number;
+  initval: number;
+  /** hash:ip's netmask (absent: 32) */
+  netmask?: number;
+  /** the default timeout of the set (timeout support); absent: none */
+  timeout?: number;
+  counters?: boolean;
+  comment?: boolean;
+  /** the buckets in use (in no particular order) */
+  buckets: IpSetBucket[];
+  /** the memory the kernel's regions account for the buckets (ext_size); absent: 0 */
+  extSize?: number;
+}
+
+interface TypeInfo {
+  revision: number;
+  /** dimensions: 1 (ip or net), 2 (with a port) */
+  dim: number;
+  net: boolean;
+  port: boolean;
+  /** sizeof(struct hash_*4_elem) on x86_64 */
+  elem: number;
+  /** sizeof(struct htype) on x86_64 (a net type's includes its nets[] prefix counters) */
+  htype: number;
+}
+
+export const IPSET_TYPES: Record<IpSetType, TypeInfo> = {
+  'hash:ip': { revision: 6, dim: 1, net: false, port: false, elem: 4, htype: 168 },
+  'hash:net': { revision: 7, dim: 1, net: true, port: false, elem: 8, htype: 408 },
+  'hash:ip,port': { revision: 7, dim: 2, net: false, port: true, elem: 8, htype: 168 },
+  'hash:net,port': { revision: 8, dim: 2, net: true, port: true, elem: 8, htype: 408 },
+};
+
+export function typeInfo(set: IpSet): TypeInfo {
+  return IPSET_TYPES[set.type];
+}
+
+/** the words jhash2 hashes of an element (the elem struct up to its cidr / nomatch bytes) */
+function keyWords(set: IpSet, e: IpSetElem): number[] {
+  const t = IPSET_TYPES[set.type];
+  // addresses and ports are in network byte order in the kernel's struct: jhash2 reads the bytes
+  // as a little-endian machine does
+  const ip = swap32(e.ip);
+  if (!t.net && !t.port) return [ip];
+  // hash:net: ip, two bytes of padding, nomatch (0 in the key), cidr
+  if (t.net && !t.port) return [ip, (e.cidr! << 24) >>> 0];
+  const port = ((e.port! >>> 8) & 0xff) | ((e.port! & 0xff) << 8);
+  // hash:ip,port: ip, port, proto, padding; hash:net,port: ip, port, proto, cidr - 1 (7 bits)
+  if (!t.net) return [ip, (port | (e.proto! << 16)) >>> 0];
+  return [ip, (port | (e.proto! << 16) | (((e.cidr! - 1) & 0x7f) << 24)) >>> 0];
+}
+
+function swap32(x: number): number {
+  return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+}
+
+function bucketOf(set: IpSet, e: IpSetElem, bits = set.bits): number {
+  return (jhash2(keyWords(set, e), set.initval) & ((1 << bits) - 1)) >>> 0;
+}
+
+/** the same element (not the extensions) */
+export function sameElem(a: IpSetElem, b: IpSetElem): boolean {
+  return a.ip === b.ip && a.cidr === b.cidr && a.proto === b.proto && a.port === b.port;
+}
+
+const AHASH_INIT_SIZE = 2;
+const HTABLE_REGION_BITS = 10;
+/** htable_size() fails above this: the table cannot grow and the set is full */
+const MAX_HTABLE_BITS = 27;
+
+export function expired(e: IpSetElem, now: number): boolean {
+  return e.expires !== undefined && e.expires <= now;
+}
+
+/** the lock regions of a table of 2^bits buckets (each counts its own elements and memory) */
+function regionCount(bits: number): number {
+  return bits < HTABLE_REGION_BITS ? 1 : 2 ** (bits - HTABLE_REGION_BITS);
+}
+function regionOf(bits: number, key: number): number {
+  return bits < HTABLE_REGION_BITS ? 0 : Math.floor(key / 2 ** HTABLE_REGION_BITS);
+}
+
+/** ext_size(): what the kernel accounts for allocating a bucket of n slots */
+function extSize(set: IpSet, n: number): number {
+  return 32 + n * dsize(set);
+}
+
+/** A set's table as a command works on it: buckets by index, the elements of each region. */
+interface View {
+  byKey: Map<number, IpSetBucket>;
+  elements: number[];
+}
+const views = new WeakMap<IpSet, View>();
+
+function viewOf(set: IpSet): View {
+  let v = views.get(set);
+  if (!v) {
+    v = { byKey: new Map(), elements: new Array<number>(regionCount(set.bits)).fill(0) };
+    for (const b of set.buckets) {
+      v.byKey.set(b[0], b);
+      for (const x of b[2]) if (x) v.elements[regionOf(set.bits, b[0])]! += 1;
+    }
+    views.set(set, v);
+  }
+  return v;
+}
+
+export function findElem(set: IpSet, e: IpSetElem): IpSetElem | undefined {
+  const b = viewOf(set).byKey.get(bucketOf(set, e));
+  return b?.[2].find((s): s is IpSetElem => s !== null && sameElem(s, e));
+}
+
+export function elementCount(set: IpSet): number {
+  return viewOf(set).elements.reduce((a, b) => a + b, 0);
+}
+
+export type AddResult = 'added' | 'exists' | 'full';
+
+/**
+ * mtype_add(): into the element's bucket, in the first deleted or timed-out slot, else after the
+ * last used one (the bucket grown by two slots, or the table doubled once the bucket is at
+ * `bucketsize`); an element already there is replaced only with `exist` (its extensions rewritten).
+ */
+export function addElem(set: IpSet, e: IpSetElem, exist: boolean, now: number): AddResult {
+  for (;;) {
+    const v = viewOf(set);
+    const key = bucketOf(set, e);
+    const r = regionOf(set.bits, key);
+    // each region holds its share of maxelem; past it, the whole set is counted
+    const regionFull = v.elements[r]! >= Math.floor(set.maxelem / regionCount(set.bits));
+    const full = regionFull && elementCount(set) >= set.maxelem;
+    const b = v.byKey.get(key);
+    if (!b) {
+      if (full) return 'full';
+      const nb: IpSetBucket = [key, AHASH_INIT_SIZE, [e]];
+      set.buckets.push(nb);
+      v.byKey.set(key, nb);
+      set.extSize = (set.extSize ?? 0) + extSize(set, AHASH_INIT_SIZE);
+      v.elements[r]! += 1;
+      return 'added';
+    }
+    let reuse = -1;
+    for (let i = 0; i < b[2].length; i++) {
+      const s = b[2][i];
+      if (!s) {
+        if (reuse < 0) reuse = i;
+        continue;
+      }
+      if (sameElem(s, e)) {
+        if (!exist && !expired(s, now)) return 'exists';
+        // the extensions are written again; the counters stay unless the add gives them
+        e.packets ??= s.packets;
+        e.bytes ??= s.bytes;
+        b[2][i] = e;
+        return 'added';
+      }
+      if (reuse < 0 && expired(s, now)) reuse = i;
+    }
+    if (reuse >= 0) {
+      if (!b[2][reuse]) v.elements[r]! += 1;
+      b[2][reuse] = e;
+      return 'added';
+    }
+    if (full) return 'full';
+    if (b[2].length >= b[1]) {
+      if (b[1] >= set.bucketsize) {
+        if (!grow(set, now)) return 'full';
+        continue;
+      }
+      b[1] += AHASH_INIT_SIZE;
+      set.extSize = (set.extSize ?? 0) + extSize(set, AHASH_INIT_SIZE);
+    }
+    b[2].push(e);
+    v.elements[r]! += 1;
+    return 'added';
+  }
+}
+
+/**
+ * mtype_resize(): a table of twice the buckets (again, while a bucket would pass `bucketsize`),
+ * the live elements rehashed in the old table's order; false when it cannot grow any more
+ */
+function grow(set: IpSet, now: number): boolean {
+  const old = [...set.buckets].sort((a, b) => a[0] - b[0]);
+  retry: for (let bits = set.bits + 1; bits <= MAX_HTABLE_BITS; bits++) {
+    const byKey = new Map<number, IpSetBucket>();
+    const buckets: IpSetBucket[] = [];
+    let size = 0;
+    for (const b of old) {
+      for (const s of b[2]) {
+        if (!s || expired(s, now)) continue;
+        const key = bucketOf(set, s, bits);
+        let nb = byKey.get(key);
+        if (!nb) {
+          nb = [key, AHASH_INIT_SIZE, []];
+          byKey.set(key, nb);
+          buckets.push(nb);
+          size += extSize(set, AHASH_INIT_SIZE);
+        } else if (nb[2].length >= nb[1]) {
+          if (nb[1] >= set.bucketsize) continue retry;
+          nb[1] += AHASH_INIT_SIZE;
+          size += extSize(set, AHASH_INIT_SIZE);
+        }
+        nb[2].push(s);
+      }
+    }
+    set.bits = bits;
+    set.buckets = buckets;
+    set.extSize = size;
+    views.delete(set);
+    return true;
+  }
+  return false;
+}
+
+/** mtype_del(): false when the set does not hold the element (or it timed out) */
+export function delElem(set: IpSet, e: IpSetElem, now: number): boolean {
+  const v = viewOf(set);
+  const key = bucketOf(set, e);
+  const b = v.byKey.get(key);
+  if (!b) return false;
+  const slots = b[2];
+  let holes = 0;
+  for (let i = 0; i < slots.length; i++) {
+    const s = slots[i];
+    if (!s) {
+      holes++;
+      continue;
+    }
+    if (!sameElem(s, e)) continue;
+    if (expired(s, now)) return false;
+    slots[i] = null;
+    if (i + 1 === slots.length) slots.pop();
+    v.elements[regionOf(set.bits, key)]! -= 1;
+    for (let j = i; j < slots.length; j++) if (!slots[j]) holes++;
+    if (holes === slots.length) {
+      // every slot empty: the bucket is freed (the kernel takes back one bucket's accounting)
+      set.extSize = (set.extSize ?? 0) - extSize(set, b[1]);
+      set.buckets.splice(set.buckets.indexOf(b), 1);
+      v.byKey.delete(key);
+    } else if (holes >= AHASH_INIT_SIZE) {
+      // made again two slots smaller, its elements packed
+      b[2] = slots.filter((x) => x !== null);
+      b[1] -= AHASH_INIT_SIZE;
+      set.extSize = (set.extSize ?? 0) - extSize(set, AHASH_INIT_SIZE);
+    }
+    return true;
+  }
+  return false;
+}
+
+/** mtype_flush(): no buckets, no memory accounted for them */
+export function flushSet(set: IpSet): void {
+  set.buckets = [];
+  set.extSize = 0;
+  views.delete(set);
+}
+
+/** the members in the kernel's order (mtype_list: bucket by bucket, slot by slot), timed-out ones left out */
+export function members(set: IpSet, now: number): IpSetElem[] {
+  const out: IpSetElem[] = [];
+  for (const b of [...set.buckets].sort((x, y) => x[0] - y[0])) for (const s of b[2]) if (s && !expired(s, now)) out.push(s);
+  return out;
+}
+
+/** the prefix lengths the set holds, longest first (the kernel's nets[] of a net type) */
+export function cidrsOf(set: IpSet, now: number): number[] {
+  const seen = new Set<number>();
+  for (const e of members(set, now)) seen.add(e.cidr!);
+  return [...seen].sort((a, b) => b - a);
+}
+
+/**
+ * mtype_test() of a lookup: the element itself, or for a host address of a net type the most
+ * specific net holding it. 1: a member, 'nomatch': a nomatch member, 0: none.
+ */
+export function testElem(set: IpSet, e: IpSetElem, now: number): { found?: IpSetElem; nomatch: boolean } {
+  const t = IPSET_TYPES[set.type];
+  if (t.net && e.cidr === 32) {
+    for (const cidr of cidrsOf(set, now)) {
+      const m = findElem(set, { ...e, ip: (e.ip & maskOf(cidr)) >>> 0, cidr });
+      if (m && !expired(m, now)) return { found: m, nomatch: !!m.nomatch };
+    }
+    return { nomatch: false };
+  }
+  const m = findElem(set, e);
+  if (!m || expired(m, now)) return { nomatch: false };
+  return { found: m, nomatch: !!m.nomatch };
+}
+
+export function maskOf(cidr: number): number {
+  return cidr === 0 ? 0 : (0xffffffff << (32 - cidr)) >>> 0;
+}
+
+/** ip_set_elem_len(): the element with its extensions (counters, timeout, comment pointer), aligned */
+function dsize(set: IpSet): number {
+  const align = (x: number, a: number): number => Math.ceil(x / a) * a;
+  let len = IPSET_TYPES[set.type].elem;
+  let a = 4;
+  for (const [on, size] of [[set.counters, 16], [set.timeout !== undefined, 8], [set.comment, 8]] as const) {
+    if (!on) continue;
+    a = 8;
+    len = align(len, 8) + size;
+  }
+  return align(len, a);
+}
+
+/**
+ * "Size in memory" (mtype_head): struct htype, struct htable and its lock regions, what the
+ * regions account for their buckets (ext_size: a bucket's 32-byte head and slots at each
+ * allocation and growth, which a freed bucket gives back only once) and every comment string (an
+ * rcu head, the text, its NUL)
+ */
+export function memsize(set: IpSet): number {
+  let n = IPSET_TYPES[set.type].htype + 24 + 24 * regionCount(set.bits) + (set.extSize ?? 0);
+  for (const b of set.buckets) for (const e of b[2]) if (e?.comment !== undefined) n += 16 + Buffer.byteLength(e.comment) + 1;
+  return n;
+}
