@@ -141,8 +141,8 @@ function matchEnvopt(arg: string, names: [string, string]): boolean {
 }
 
 /** the refusal of something ipset has that the emulator does not model */
-function notModelled(what: string): Exit {
-  return new Exit(PARAMETER_PROBLEM, `iptables-sim: ipset: ${what} is not modelled\n`);
+function notModelled(what: string, why = 'it models sets of the types hash:ip, hash:net, hash:ip,port and hash:net,port, family inet'): Exit {
+  return new Exit(PARAMETER_PROBLEM, `ipset: ${what} is not modelled by iptables-sim (${why})\n`);
 }
 
 const TYPE_ALIASES: Record<string, IpSetType> = {
@@ -158,7 +158,7 @@ function typeByName(r: Report, name: string): IpSetType | false {
   if (name in IPSET_TYPES) return name as IpSetType;
   if (Object.prototype.hasOwnProperty.call(TYPE_ALIASES, name)) return TYPE_ALIASES[name]!;
   const other = KNOWN_TYPES.some(([n]) => n === name) ? name : Object.prototype.hasOwnProperty.call(OTHER_ALIASES, name) ? OTHER_ALIASES[name] : undefined;
-  if (other) throw notModelled(`the set type ${other} (hash:ip, hash:net, hash:ip,port and hash:net,port are)`);
+  if (other) throw notModelled(`the set type ${other}`);
   return r.syntax(`typename '${name}' is unknown`);
 }
 
@@ -564,7 +564,7 @@ class IpsetRun {
           const v = args[i]!;
           args.splice(i, 1);
           if (opt.key === 'output') {
-            if (v === 'xml') throw notModelled('-output xml');
+            if (v === 'xml') throw notModelled('-output xml', 'it prints the plain and save formats');
             if (v !== 'plain' && v !== 'save') {
               this.r.err(`Syntax error: unknown output mode '${v}'`);
               this.fail();
@@ -574,8 +574,8 @@ class IpsetRun {
             if (env.file !== undefined) throw customError(PARAMETER_PROBLEM, '-file option cannot be used when full io is activated', env.quiet);
             env.file = v;
           }
-        } else if (opt.key === 'sorted') throw notModelled('-sorted');
-        else if (opt.key === 'resolve') throw notModelled('-resolve (the lab has no resolver)');
+        } else if (opt.key === 'sorted') throw notModelled('-sorted', 'it lists members in the kernel\'s order');
+        else if (opt.key === 'resolve') throw notModelled('-resolve', 'the lab has no resolver');
         else env[opt.key as 'exist' | 'quiet' | 'names' | 'terse'] = true;
       }
     }
@@ -603,7 +603,7 @@ class IpsetRun {
     const rest = args.slice(1);
     switch (command?.cmd) {
       case undefined:
-        if (rest[0] === '-') throw notModelled('the interactive mode (ipset -)');
+        if (rest[0] === '-') throw notModelled('the interactive mode (ipset -)', 'run a script of ipset commands with ipset restore or iptables-sim run');
         if (rest.length) throw customError(PARAMETER_PROBLEM, `No command specified: unknown argument ${rest[0]}`, env.quiet);
         throw customError(PARAMETER_PROBLEM, 'No command specified.', env.quiet);
       case 'version':

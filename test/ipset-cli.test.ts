@@ -1,0 +1,82 @@
+/**
+ * `iptables-sim ipset`: what ipset 7.17 has and the emulator does not model is refused by name
+ * (its own behaviour is held to the real tool by fixtures/cli/ipset*.case and, in traces, by
+ * fixtures/kernel/117-ipset.scn); a refused or failed command leaves the lab as it was.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { structureProblems } from '../src/state/validate.js';
+import { Sandbox } from './helpers/cli.js';
+
+const TYPES = 'it models sets of the types hash:ip, hash:net, hash:ip,port and hash:net,port, family inet';
+
+describe('ipset refusals by name', () => {
+  it.each([
+    ['ipset create x hash:ip family inet6', `ipset: family inet6 is not modelled by iptables-sim (${TYPES})\n`],
+    ['ipset create x hash:ip -6', `ipset: family inet6 is not modelled by iptables-sim (${TYPES})\n`],
+    ['ipset create x bitmap:port range 1-100', `ipset: the set type bitmap:port is not modelled by iptables-sim (${TYPES})\n`],
+    ['ipset create x setlist', `ipset: the set type list:set is not modelled by iptables-sim (${TYPES})\n`],
+    ['ipset create x hash:ip skbinfo', `ipset: the create option skbinfo is not modelled by iptables-sim (${TYPES})\n`],
+    ['ipset create x hash:ip,port netmask 24', `ipset: hash:ip,port's netmask is not modelled by iptables-sim (${TYPES})\n`],
+    ['ipset -o xml list', 'ipset: -output xml is not modelled by iptables-sim (it prints the plain and save formats)\n'],
+    ['ipset list -sorted', "ipset: -sorted is not modelled by iptables-sim (it lists members in the kernel's order)\n"],
+    ['ipset -r list', 'ipset: -resolve is not modelled by iptables-sim (the lab has no resolver)\n'],
+    ['ipset -', 'ipset: the interactive mode (ipset -) is not modelled by iptables-sim (run a script of ipset commands with ipset restore or iptables-sim run)\n'],
+    ['ipset help hash:ip', `ipset: the type help (ipset help hash:ip) is not modelled by iptables-sim (${TYPES})\n`],
+  ])('%s', async (cmd, message) => {
+    const sb = new Sandbox();
+    const r = await sb.sh(cmd);
+    expect(r.rc).toBe(2);
+    expect(r.stderr).toBe(message);
+    expect((await sb.sh('ipset list -n')).stdout).toBe('');
+  });
+
+  it('test ... nomatch of a net type', async () => {
+    const sb = new Sandbox();
+    await sb.sh('ipset create n hash:net');
+    const r = await sb.sh('ipset test n 10.0.0.0/8 nomatch');
+    expect(r).toEqual({ rc: 2, stdout: '', stderr: `ipset: test ... nomatch is not modelled by iptables-sim (${TYPES})\n` });
+  });
+});
+
+describe('ipset in the lab', () => {
+  it('a /8 into a hash:ip fills it element by element and stops at maxelem', async () => {
+    const sb = new Sandbox();
+    await sb.sh('ipset create big hash:ip maxelem 1000');
+    expect(await sb.sh('ipset add big 10.0.0.0/8')).toEqual({ rc: 1, stdout: '', stderr: 'ipset v7.17: Hash is full, cannot add more elements\n' });
+    expect((await sb.sh('ipset list -t big')).stdout).toMatch(/\nNumber of entries: 1000\n$/);
+  });
+
+  it('a trace counts the packet on the element it matched, as iptables counts it on the rule; a batch counts nothing', async () => {
+    const sb = new Sandbox();
+    await sb.sh('ipset create c hash:ip counters');
+    await sb.sh('ipset add c 192.168.1.2');
+    await sb.sh('iptables -A INPUT -m set --match-set c src -j ACCEPT');
+    await sb.sh('trace -i eth1 -p udp -s 192.168.1.2 --sport 5000 -d 192.168.1.1 --dport 80 --brief');
+    const rule = /^\s+(\d+)\s+(\d+) ACCEPT/m.exec((await sb.sh('iptables -L INPUT -v -x -n')).stdout)!;
+    expect(rule[1]).toBe('1');
+    expect((await sb.sh('ipset list c')).stdout).toMatch(new RegExp(`\\n192\\.168\\.1\\.2 packets 1 bytes ${rule[2]}\\n$`));
+    const file = join(sb.dir, 'packets.txt');
+    writeFileSync(file, '-i eth1 -p udp -s 192.168.1.2 --sport 5001 -d 192.168.1.1 --dport 80\n');
+    expect((await sb.sh(`trace --batch ${file}`)).rc).toBe(0);
+    expect((await sb.sh('ipset list c')).stdout).toMatch(/\n192\.168\.1\.2 packets 1 bytes \d+\n$/);
+  });
+
+  it('the lab file keeps the sets; its check names a set whose shape is wrong', async () => {
+    const sb = new Sandbox();
+    await sb.sh('ipset create a hash:net,port counters comment timeout 600 initval 0x1');
+    await sb.sh('ipset add a 10.0.0.0/24,udp:53 comment "dns"');
+    const before = (await sb.sh('ipset save')).stdout;
+    expect(before).toBe('create a hash:net,port family inet hashsize 1024 maxelem 65536 timeout 600 counters comment bucketsize 12 initval 0x00000001\nadd a 10.0.0.0/24,udp:53 timeout 599 packets 0 bytes 0 comment "dns"\n');
+    const lab = sb.lab()!;
+    expect(structureProblems(lab as never).list).toEqual([]);
+    const set = lab.hosts.router!.ipsets![0]!;
+    set.bits = 99;
+    set.buckets[0]![2][0]!.port = 70000;
+    expect(structureProblems(lab as never).list).toEqual([
+      'hosts.router.ipsets[0].bits: expected a whole number from 6 to 27, got 99',
+      'hosts.router.ipsets[0].buckets[0][2][0].port: expected a whole number from 0 to 65535, got 70000',
+    ]);
+  });
+});
