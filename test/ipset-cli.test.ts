@@ -63,6 +63,22 @@ describe('ipset in the lab', () => {
     expect((await sb.sh('ipset list c')).stdout).toMatch(/\n192\.168\.1\.2 packets 1 bytes \d+\n$/);
   });
 
+  it('SET changes the set for the rest of a packet; a batch packet changes a copy of its own', async () => {
+    const sb = new Sandbox();
+    await sb.sh('ipset create s hash:ip');
+    await sb.sh('iptables -A INPUT -p udp --dport 80 -j SET --add-set s src');
+    await sb.sh('iptables -A INPUT -p udp -m set --match-set s src -j DROP');
+    const file = join(sb.dir, 'packets.txt');
+    // the first packet adds its source and meets the DROP; the second, of the same source, does not see it
+    writeFileSync(file, '-i eth1 -p udp -s 192.168.1.2 --sport 5000 -d 192.168.1.1 --dport 80\n-i eth1 -p udp -s 192.168.1.2 --sport 5000 -d 192.168.1.1 --dport 81\n');
+    const batch = (await sb.sh(`trace --batch ${file}`)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { outcome: string });
+    expect(batch.map((b) => b.outcome)).toEqual(['drop', 'deliver']);
+    expect((await sb.sh('ipset list -t s')).stdout).toMatch(/\nNumber of entries: 0\n$/);
+    const r = await sb.sh('trace -i eth1 -p udp -s 192.168.1.2 --sport 5000 -d 192.168.1.1 --dport 80 --brief');
+    expect(r.stdout).toMatch(/DROP/);
+    expect((await sb.sh('ipset list s')).stdout).toMatch(/\nMembers:\n192\.168\.1\.2\n$/);
+  });
+
   it('the lab file keeps the sets; its check names a set whose shape is wrong', async () => {
     const sb = new Sandbox();
     await sb.sh('ipset create a hash:net,port counters comment timeout 600 initval 0x1');

@@ -110,7 +110,7 @@ describe('shell: completion', () => {
   it('offers commands first, tools by their installed paths too', () => {
     expect(c('ipt')).toEqual(['iptables', 'iptables-restore', 'iptables-save']);
     expect(c('ho')).toEqual(['host']);
-    expect(c('iptables -N X && ip')).toEqual(['ip', 'ip6tables', 'ip6tables-restore', 'ip6tables-save', 'iptables', 'iptables-restore', 'iptables-save']);
+    expect(c('iptables -N X && ip')).toEqual(['ip', 'ip6tables', 'ip6tables-restore', 'ip6tables-save', 'ipset', 'iptables', 'iptables-restore', 'iptables-save']);
   });
 
   it('offers ip6tables the chains of its own tables and the extensions it loads', () => {

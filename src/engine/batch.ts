@@ -130,6 +130,7 @@ export class HostBatch {
           this.state.set(key, v);
           return v;
         },
+        peek: (key) => this.state.get(key),
         chainResult: (table, hook, res) => this.chainResult(table, hook, res),
       },
     });

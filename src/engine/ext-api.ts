@@ -183,4 +183,6 @@ export interface TargetContext extends MatchContext {
   setCtMark(mark: number): void;
   /** primary address of an interface of this host (MASQUERADE, REDIRECT) */
   ifaceAddress(dev: string): number | undefined;
+  /** the host's set of that name, to change (SET); a batch's packet changes a copy of its own */
+  changeIpset(name: string): IpSet | undefined;
 }

@@ -92,6 +92,8 @@ export interface HostEnv {
   batch?: {
     /** this packet's state of an extension instance: a copy of the lab's, made on first use */
     extState(key: string, init: () => unknown): unknown;
+    /** this packet's state under `key`, if it has made one */
+    peek(key: string): unknown;
     /** each base chain run's result, in path order */
     chainResult(table: TableName, hook: Hook, res: ChainResult): void;
   };
@@ -134,9 +136,17 @@ export class HostStack {
   private readonly name: string;
   private readonly host: Host;
 
-  /** the host's IP sets (the set match's lookups) */
-  get ipsets(): IpSet[] | undefined {
-    return this.host.ipsets;
+  /**
+   * The host's IP set of that name as this packet sees it, to read or to change. A batch's packet
+   * that changes a set (SET) works on a copy of its own, which its later lookups see.
+   */
+  ipset(name: string, change: boolean): IpSet | undefined {
+    const set = this.host.ipsets?.find((s) => s.name === name);
+    const batch = this.env.batch;
+    if (!set || !batch) return set;
+    const key = `ipset/${name}`;
+    if (change) return batch.extState(key, () => structuredClone(set)) as IpSet;
+    return (batch.peek(key) as IpSet | undefined) ?? set;
   }
   private readonly ctActive: boolean;
   /**
@@ -963,7 +973,10 @@ class ExtContext implements TargetContext {
     return this.stack.reversePathOk(p, o);
   }
   ipset(name: string): IpSet | undefined {
-    return this.stack.ipsets?.find((s) => s.name === name);
+    return this.stack.ipset(name, false);
+  }
+  changeIpset(name: string): IpSet | undefined {
+    return this.stack.ipset(name, true);
   }
   countIpsetElem(e: IpSetElem, bytes: number): [number, number] {
     const counts: [number, number] = [(e.packets ?? 0) + (bytes ? 1 : 0), (e.bytes ?? 0) + bytes];

@@ -1,7 +1,8 @@
 /**
- * The kernel's reference count of a set: one for every rule whose set match names it (xt_set's
- * checkentry takes a reference, the rule's deletion gives it back), over all of the host's tables.
- * `ipset list` prints it; destroy and rename refuse a set that has any.
+ * The kernel's reference count of a set: one for every set match and every --add-set and
+ * --del-set of a SET target that names it (xt_set's checkentry takes a reference, the rule's
+ * deletion gives it back), over all of the host's tables. `ipset list` prints it; destroy and
+ * rename refuse a set that has any.
  */
 import { rulesOnce, type Tables } from '../ruleset/tables.js';
 import type { Host } from './lab.js';
@@ -12,6 +13,12 @@ function count(tables: Tables | undefined, name: string): number {
     for (const c of t!.chains) {
       for (const r of rulesOnce(c)) {
         for (const m of r.matches) if (m.name === 'set' && (m.data as { name: string }).name === name) n++;
+        const t = r.target;
+        if (t?.kind === 'ext' && t.name === 'SET') {
+          const d = t.data as { add: { name: string; dim: number }; del: { name: string; dim: number } };
+          if (d.add.dim && d.add.name === name) n++;
+          if (d.del.dim && d.del.name === name) n++;
+        }
       }
     }
   }

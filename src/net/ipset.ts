@@ -9,7 +9,9 @@
  *
  * Stored in the lab file as it is (Host.ipsets): plain JSON.
  */
+import { ipToString } from './ipv4.js';
 import { jhash2 } from './jhash.js';
+import { protocolByNumber } from './netdb.js';
 
 export type IpSetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:net,port';
 
@@ -354,4 +356,60 @@ export function memsize(set: IpSet): number {
   let n = IPSET_TYPES[set.type].htype + 24 + 24 * regionCount(set.bits) + (set.extSize ?? 0);
   for (const b of set.buckets) for (const e of b[2]) if (e?.comment !== undefined) n += 16 + Buffer.byteLength(e.comment) + 1;
   return n;
+}
+
+/** ipset's ICMP type/code names (lib/icmp.c), in its order: the first of a value is the one printed */
+export const ICMP_NAMES: [string, number][] = [
+  ['echo-reply', 0x0000],
+  ['pong', 0x0000],
+  ['network-unreachable', 0x0300],
+  ['host-unreachable', 0x0301],
+  ['protocol-unreachable', 0x0302],
+  ['port-unreachable', 0x0303],
+  ['fragmentation-needed', 0x0304],
+  ['source-route-failed', 0x0305],
+  ['network-unknown', 0x0306],
+  ['host-unknown', 0x0307],
+  ['network-prohibited', 0x0309],
+  ['host-prohibited', 0x030a],
+  ['TOS-network-unreachable', 0x030b],
+  ['TOS-host-unreachable', 0x030c],
+  ['communication-prohibited', 0x030d],
+  ['host-precedence-violation', 0x030e],
+  ['precedence-cutoff', 0x030f],
+  ['source-quench', 0x0400],
+  ['network-redirect', 0x0500],
+  ['host-redirect', 0x0501],
+  ['TOS-network-redirect', 0x0502],
+  ['TOS-host-redirect', 0x0503],
+  ['echo-request', 0x0800],
+  ['ping', 0x0800],
+  ['router-advertisement', 0x0900],
+  ['router-solicitation', 0x0a00],
+  ['ttl-zero-during-transit', 0x0b00],
+  ['ttl-zero-during-reassembly', 0x0b01],
+  ['ip-header-bad', 0x0c00],
+  ['required-option-missing', 0x0c01],
+  ['timestamp-request', 0x0d00],
+  ['timestamp-reply', 0x0e00],
+  ['address-mask-request', 0x1100],
+  ['address-mask-reply', 0x1200],
+];
+
+/** [PROTO:]PORT as ipset prints it: an ICMP name or TYPE/CODE, else the protocol's name and the port */
+export function portText(proto: number, port: number): string {
+  if (proto === 1) {
+    const named = ICMP_NAMES.find(([, v]) => v === port);
+    return `icmp:${named ? named[0] : `${port >> 8}/${port & 0xff}`}`;
+  }
+  return `${protocolByNumber(proto) ?? proto}:${port}`;
+}
+
+/** an element without its extensions, as `ipset list` prints it (a net type's host without /32) */
+export function elemKeyText(type: IpSetType, e: IpSetElem): string {
+  const t = IPSET_TYPES[type];
+  let s = ipToString(e.ip);
+  if (t.net && e.cidr !== 32) s += `/${e.cidr}`;
+  if (t.port) s += `,${portText(e.proto!, e.port!)}`;
+  return s;
 }

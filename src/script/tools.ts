@@ -55,7 +55,6 @@ export const REFUSED = byName({
   nft: 'the nft tool is not modelled; iptables-sim emulates the iptables commands',
   ebtables: 'bridge filtering (ebtables) is not modelled',
   arptables: 'ARP filtering (arptables) is not modelled',
-  ipset: 'ipset is not modelled (set matches load, but sets cannot be created)',
   tc: 'traffic control (tc) is not modelled',
   ifconfig: 'ifconfig is not modelled; use ip addr / ip link',
   route: 'route is not modelled; use ip route',

@@ -74,6 +74,7 @@ export function context(over: Partial<FakeContext> & { randoms?: number[]; conne
     },
     ifaceAddress: () => undefined,
     ipset: () => undefined,
+    changeIpset: () => undefined,
     countIpsetElem: (e, bytes) => [(e.packets ?? 0) + (bytes ? 1 : 0), (e.bytes ?? 0) + bytes],
     ...over,
   };

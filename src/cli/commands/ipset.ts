@@ -8,12 +8,14 @@
  * options, -output xml, -sorted, -resolve and the interactive mode are refused by name.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { inetAton, ipToString } from '../../net/ipv4.js';
+import { inetAton } from '../../net/ipv4.js';
 import { hostToAddrs, protocolByName, protocolByNumber, serviceToPort } from '../../net/netdb.js';
 import {
   addElem,
   delElem,
+  elemKeyText,
   flushSet,
+  ICMP_NAMES,
   IPSET_TYPES,
   maskOf,
   members,
@@ -189,42 +191,6 @@ function parseAddr(r: Report, s: string): number | false {
   return r.syntax(`cannot parse ${s}: resolving to IPv4 address failed`);
 }
 
-const ICMP_NAMES: [string, number][] = [
-  ['echo-reply', 0x0000],
-  ['pong', 0x0000],
-  ['network-unreachable', 0x0300],
-  ['host-unreachable', 0x0301],
-  ['protocol-unreachable', 0x0302],
-  ['port-unreachable', 0x0303],
-  ['fragmentation-needed', 0x0304],
-  ['source-route-failed', 0x0305],
-  ['network-unknown', 0x0306],
-  ['host-unknown', 0x0307],
-  ['network-prohibited', 0x0309],
-  ['host-prohibited', 0x030a],
-  ['TOS-network-unreachable', 0x030b],
-  ['TOS-host-unreachable', 0x030c],
-  ['communication-prohibited', 0x030d],
-  ['host-precedence-violation', 0x030e],
-  ['precedence-cutoff', 0x030f],
-  ['source-quench', 0x0400],
-  ['network-redirect', 0x0500],
-  ['host-redirect', 0x0501],
-  ['TOS-network-redirect', 0x0502],
-  ['TOS-host-redirect', 0x0503],
-  ['echo-request', 0x0800],
-  ['ping', 0x0800],
-  ['router-advertisement', 0x0900],
-  ['router-solicitation', 0x0a00],
-  ['ttl-zero-during-transit', 0x0b00],
-  ['ttl-zero-during-reassembly', 0x0b01],
-  ['ip-header-bad', 0x0c00],
-  ['required-option-missing', 0x0c01],
-  ['timestamp-request', 0x0d00],
-  ['timestamp-reply', 0x0e00],
-  ['address-mask-request', 0x1100],
-  ['address-mask-reply', 0x1200],
-];
 
 const PROTO_TCP = 6;
 const PROTO_UDP = 17;
@@ -993,19 +959,9 @@ function headerText(set: IpSet, host: Host): { params: string; refs: number } {
   return { params: s, refs: ipsetReferences(host, set.name) };
 }
 
-function portText(proto: number, port: number): string {
-  if (proto === PROTO_ICMP) {
-    const named = ICMP_NAMES.find(([, v]) => v === port);
-    return `icmp:${named ? named[0] : `${port >> 8}/${port & 0xff}`}`;
-  }
-  return `${protocolByNumber(proto) ?? proto}:${port}`;
-}
 
 function elemText(set: IpSet, e: IpSetElem, now: number): string {
-  const t = IPSET_TYPES[set.type];
-  let s = ipToString(e.ip);
-  if (t.net && e.cidr !== 32) s += `/${e.cidr}`;
-  if (t.port) s += `,${portText(e.proto!, e.port!)}`;
+  let s = elemKeyText(set.type, e);
   if (e.nomatch) s += ' nomatch';
   if (set.timeout !== undefined) s += ` timeout ${e.expires === undefined ? 0 : Math.max(1, e.expires - now - 1)}`;
   if (set.counters) s += ` packets ${e.packets ?? 0} bytes ${e.bytes ?? 0}`;

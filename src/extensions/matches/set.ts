@@ -8,8 +8,8 @@
  */
 import { paramProblem } from '../../errors.js';
 import { xtStrtoul } from '../../util/strtoul.js';
-import type { MatchExtension, OptionEntry } from '../types.js';
-import { IPSET_TYPES, maskOf, testElem, type IpSetElem, type IpSetType } from '../../net/ipset.js';
+import type { MatchExtension, OptionEntry, ParseCall } from '../types.js';
+import { cidrsOf, IPSET_TYPES, maskOf, testElem, type IpSet, type IpSetElem } from '../../net/ipset.js';
 import type { PacketView } from '../../engine/ext-api.js';
 
 const IPSET_MAXNAMELEN = 32;
@@ -85,9 +85,32 @@ function counterText(c: Counter, name: string, sep: string): string {
   return '';
 }
 
+/** " NAME src,dst": a set and its dimensions, as print_match and print_target write them */
+export function setRefText(name: string, dim: number, flags: number): string {
+  let s = ` ${name}`;
+  for (let i = 1; i <= dim; i++) s += `${i === 1 ? ' ' : ','}${flags & (1 << i) ? 'src' : 'dst'}`;
+  return s;
+}
+
+/**
+ * --match-set / --add-set / --del-set NAME FLAGS (parse_match, parse_target): once only, two
+ * words, a name the kernel knows (get_set_byname) of family inet, then parse_dirs()
+ */
+export function parseSetRef(call: ParseCall<unknown>, what: string, ref: { name: string; dim: number; setFlags: number }): void {
+  const { arg, extra } = call;
+  if (ref.dim) throw paramProblem(`--${what} can be specified only once`);
+  if (what === 'match-set' && call.invert) ref.setFlags |= IPSET_INV_MATCH;
+  if (extra.length < 1) throw paramProblem(`--${what} requires two args.`);
+  if (arg!.length > IPSET_MAXNAMELEN - 1) throw paramProblem(`setname \`${arg}' too long, max ${IPSET_MAXNAMELEN - 1} characters.`);
+  if (!call.ipset?.(arg!)) throw paramProblem(`Set ${arg} doesn't exist.\n`);
+  // (the lab's sets are all of family inet)
+  if (call.frame.family === 6) throw paramProblem(`The protocol family of set ${arg} is IPv4, which is not applicable.\n`);
+  ref.name = arg!;
+  parseDirs(extra[0]!, ref);
+}
+
 function matchInfoText(d: SetData, opt: string, sep: string): string {
-  let s = `${d.setFlags & IPSET_INV_MATCH ? ' !' : ''} ${opt} ${d.name}`;
-  for (let i = 1; i <= d.dim; i++) s += `${i === 1 ? ' ' : ','}${d.setFlags & (1 << i) ? 'src' : 'dst'}`;
+  let s = `${d.setFlags & IPSET_INV_MATCH ? ' !' : ''} ${opt}${setRefText(d.name, d.dim, d.setFlags)}`;
   if (d.flags & IPSET_FLAG_RETURN_NOMATCH) s += ` ${sep}return-nomatch`;
   if (d.flags & IPSET_FLAG_SKIP_COUNTER_UPDATE) s += ` ! ${sep}update-counters`;
   if (d.flags & IPSET_FLAG_SKIP_SUBCOUNTER_UPDATE) s += ` ! ${sep}update-subcounters`;
@@ -111,7 +134,7 @@ export const set: MatchExtension<SetData> = {
   options: opts,
   init: () => ({ name: '', dim: 0, setFlags: 0, flags: 0, packets: { op: Op.NONE, value: '0' }, bytes: { op: Op.NONE, value: '0' } }),
   parse(call) {
-    const { entry, arg, extra, invert, data, warn } = call;
+    const { entry, arg, invert, data, warn } = call;
     switch (entry.name) {
       case 'update-subcounters':
         if (invert) data.flags |= IPSET_FLAG_SKIP_SUBCOUNTER_UPDATE;
@@ -136,18 +159,7 @@ export const set: MatchExtension<SetData> = {
       case 'set':
       case 'match-set': {
         if (entry.name === 'set') warn?.('--set option deprecated, please use --match-set\n');
-        if (data.dim) throw paramProblem('--match-set can be specified only once');
-        if (invert) data.setFlags |= IPSET_INV_MATCH;
-        if (extra.length < 1) throw paramProblem('--match-set requires two args.');
-        if (arg!.length > IPSET_MAXNAMELEN - 1) {
-          throw paramProblem(`setname \`${arg}' too long, max ${IPSET_MAXNAMELEN - 1} characters.`);
-        }
-        // get_set_byname(): the kernel knows no set of that name
-        if (!call.ipset?.(arg!)) throw paramProblem(`Set ${arg} doesn't exist.\n`);
-        // (the lab's sets are all of family inet)
-        if (call.frame.family === 6) throw paramProblem(`The protocol family of set ${arg} is IPv4, which is not applicable.\n`);
-        data.name = arg!;
-        parseDirs(extra[0]!, data);
+        parseSetRef(call, 'match-set', data);
         break;
       }
     }
@@ -163,7 +175,7 @@ export const set: MatchExtension<SetData> = {
 };
 
 /** parse_dirs(): up to IPSET_DIM_MAX comma-separated src/dst, dimension i's bit 1 << i set for src */
-function parseDirs(text: string, d: SetData): void {
+export function parseDirs(text: string, d: { dim: number; setFlags: number }): void {
   const parts = text.split(',');
   for (const [i, part] of parts.entries()) {
     if (d.dim >= IPSET_DIM_MAX) {
@@ -178,27 +190,41 @@ function parseDirs(text: string, d: SetData): void {
 
 const PORTED = new Set([6, 17, 132, 136]);
 
-/** ip_set_test() with the set type's kadt(): true when the set holds the packet's element */
-function matchSet(d: SetData, pkt: PacketView, ctx: Parameters<NonNullable<MatchExtension<SetData>['match']>>[2]): boolean {
-  const set = ctx.ipset(d.name);
-  if (!set) return false;
-  const t = IPSET_TYPES[set.type as IpSetType];
-  // fewer dimensions given than the set has: ip_set_test() says no
-  if (d.dim < t.dim) return false;
-  const src = (dim: number): boolean => (d.setFlags & (1 << dim)) !== 0;
-  let ip = src(1) ? pkt.src : pkt.dst;
-  const e: IpSetElem = { ip };
+/**
+ * The set type's kadt(): the element a packet stands for, its addresses and ports picked by the
+ * src bits of `flags` (bit 1 << i for dimension i); undefined when `dim` names fewer dimensions
+ * than the set has (ip_set_test/add/del do nothing then) or the packet has no such element (a
+ * later fragment of a protocol with ports). A lookup of a net type is of the host address (the
+ * most specific net holding it is found); an add or del takes the set's longest prefix length.
+ */
+export function packetElem(set: IpSet, dim: number, flags: number, pkt: PacketView, now: number, lookup: boolean): IpSetElem | undefined {
+  const t = IPSET_TYPES[set.type];
+  if (dim < t.dim) return undefined;
+  const src = (i: number): boolean => (flags & (1 << i)) !== 0;
+  const e: IpSetElem = { ip: src(1) ? pkt.src : pkt.dst };
   if (t.port) {
     // ip_set_get_ip4_port(): no ports in a later fragment of a protocol that has them
-    if (pkt.proto <= 0) return false;
+    if (pkt.proto <= 0) return undefined;
     const ported = PORTED.has(pkt.proto) || pkt.proto === 1;
-    if (pkt.fragment && ported) return false;
+    if (pkt.fragment && ported) return undefined;
     e.proto = pkt.proto;
     e.port = PORTED.has(pkt.proto) ? ((src(2) ? pkt.sport : pkt.dport) ?? 0) : pkt.proto === 1 ? (((pkt.icmpType ?? 0) << 8) | (pkt.icmpCode ?? 0)) : 0;
     if (pkt.fragment) e.port = 0;
   }
-  if (t.net) e.cidr = 32;
-  else if (set.netmask !== undefined) ip = e.ip = (ip & maskOf(set.netmask)) >>> 0;
+  if (t.net) {
+    e.cidr = lookup ? 32 : (cidrsOf(set, now)[0] ?? 32);
+    e.ip = (e.ip & maskOf(e.cidr)) >>> 0;
+  } else if (set.netmask !== undefined) e.ip = (e.ip & maskOf(set.netmask)) >>> 0;
+  return e;
+}
+
+/** ip_set_test() with the set type's kadt(): true when the set holds the packet's element */
+function matchSet(d: SetData, pkt: PacketView, ctx: Parameters<NonNullable<MatchExtension<SetData>['match']>>[2]): boolean {
+  const set = ctx.ipset(d.name);
+  if (!set) return false;
+  const t = IPSET_TYPES[set.type];
+  const e = packetElem(set, d.dim, d.setFlags, pkt, ctx.now(), true);
+  if (!e) return false;
   const res = testElem(set, e, ctx.now());
   let ret: number;
   if (!res.found) ret = 0;

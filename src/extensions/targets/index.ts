@@ -27,6 +27,7 @@ import { TRACE } from './trace.js';
 import { HL, TTL } from './ttl.js';
 import { DNPT, SNPT } from './npt.js';
 import { AUDIT } from './audit.js';
+import { SET } from './set.js';
 import { TCPOPTSTRIP } from './tcpoptstrip.js';
 import { ULOG } from './ulog.js';
 
@@ -60,6 +61,7 @@ export const TARGETS: TargetExtension[] = [
   DNPT,
   SNPT,
   AUDIT,
+  SET,
   TCPOPTSTRIP,
   NFQUEUE,
   ULOG,
