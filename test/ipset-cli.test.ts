@@ -85,6 +85,7 @@ describe('ipset in the lab', () => {
     await sb.sh('ipset add a 10.0.0.0/24,udp:53 comment "dns"');
     const before = (await sb.sh('ipset save')).stdout;
     expect(before).toBe('create a hash:net,port family inet hashsize 1024 maxelem 65536 timeout 600 counters comment bucketsize 12 initval 0x00000001\nadd a 10.0.0.0/24,udp:53 timeout 599 packets 0 bytes 0 comment "dns"\n');
+    expect((await sb.sh('lab show')).stdout).toContain('\n  ip sets: a (hash:net,port, 1 entry)\n');
     const lab = sb.lab()!;
     expect(structureProblems(lab as never).list).toEqual([]);
     const set = lab.hosts.router!.ipsets![0]!;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SimError } from '../../errors.js';
 import { builtinLab } from '../../net/builtin-lab.js';
+import { members } from '../../net/ipset.js';
 import type { Lab } from '../../net/lab.js';
 import { defaultRules } from '../../net/routing.js';
 import { defaultSysctls } from '../../net/sysctl.js';
@@ -54,6 +55,8 @@ export function describeLab(lab: Lab): string {
     const tables = Object.keys(h.tables);
     if (tables.length) out += `  netfilter tables: ${tables.join(', ')}\n`;
     if (h.conntrack.length) out += `  conntrack entries: ${h.conntrack.length}\n`;
+    const count = (n: number): string => `${n} ${n === 1 ? 'entry' : 'entries'}`;
+    if (h.ipsets?.length) out += `  ip sets: ${h.ipsets.map((s) => `${s.name} (${s.type}, ${count(members(s, lab.clock ?? 0).length)})`).join(', ')}\n`;
   }
   return out;
 }
