@@ -3,7 +3,7 @@
  * (its own behaviour is held to the real tool by fixtures/cli/ipset*.case and, in traces, by
  * fixtures/kernel/117-ipset.scn); a refused or failed command leaves the lab as it was.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { structureProblems } from '../src/state/validate.js';
@@ -77,6 +77,15 @@ describe('ipset in the lab', () => {
     const r = await sb.sh('trace -i eth1 -p udp -s 192.168.1.2 --sport 5000 -d 192.168.1.1 --dport 80 --brief');
     expect(r.stdout).toMatch(/DROP/);
     expect((await sb.sh('ipset list s')).stdout).toMatch(/\nMembers:\n192\.168\.1\.2\n$/);
+  });
+
+  it('restore -file: a listing goes to that file, which ends the restore (as measured with ipset 7.17)', async () => {
+    const sb = new Sandbox();
+    const file = join(sb.dir, 'sets.restore');
+    writeFileSync(file, 'create a hash:ip initval 0x5\nadd a 1.2.3.4\nlist\ncreate b hash:ip\n');
+    expect(await sb.sh(`ipset restore -file ${file}`)).toEqual({ rc: 0, stdout: '', stderr: '' });
+    expect((await sb.sh('ipset list -n')).stdout).toBe('a\n');
+    expect(readFileSync(file, 'utf8')).toBe((await sb.sh('ipset list a')).stdout);
   });
 
   it('the lab file keeps the sets; its check names a set whose shape is wrong', async () => {

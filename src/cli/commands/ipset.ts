@@ -8,7 +8,7 @@
  * options, -output xml, -sorted, -resolve and the interactive mode are refused by name.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { inetAton } from '../../net/ipv4.js';
+import { inetAton, ipToString } from '../../net/ipv4.js';
 import { hostToAddrs, protocolByName, protocolByNumber, serviceToPort } from '../../net/netdb.js';
 import {
   addElem,
@@ -16,6 +16,7 @@ import {
   elemKeyText,
   flushSet,
   ICMP_NAMES,
+  portText,
   IPSET_TYPES,
   maskOf,
   members,
@@ -67,6 +68,8 @@ class Report {
   text = '';
   type = ErrType.NONE;
   lineno = 0;
+  /** -quiet: custom_error() prints nothing */
+  quiet = false;
 
   report(type: ErrType, msg: string): false {
     if (this.type > ErrType.NONE && this.type < type) this.text = '';
@@ -308,16 +311,31 @@ function parseProtoPort(r: Report, s: string, p: Parsed): boolean {
   return true;
 }
 
+/** ipset_print_elem() of what was parsed: how test names the element it was given */
+function parsedText(type: IpSetType, p: Parsed): string {
+  const ip = (a: number): string => `${ipToString(a)}${p.cidr !== undefined && p.cidr !== 32 ? `/${p.cidr}` : ''}`;
+  let s = ip(p.ip);
+  if (p.ipTo !== undefined) s += `-${ip(p.ipTo)}`;
+  if (IPSET_TYPES[type].port) s += `,${portText(p.proto!, p.port!)}`;
+  return s;
+}
+
 /** ipset_parse_elem(): the element's components, split at ',' */
 function parseElem(r: Report, type: IpSetType, s: string): Parsed | false {
   const t = IPSET_TYPES[type];
   const p: Parsed = { ip: 0 };
-  if (t.dim === 1) return parseIpPart(r, s, p) ? p : false;
-  const comma = s.indexOf(',');
-  if (comma <= 0 || comma === s.length - 1) return r.syntax(`Second element is missing from ${s}.`);
-  if (s.indexOf(',', comma + 1) >= 0) return r.syntax(`Two elem separators in ${s}, but the set type ${type} supports one.`);
-  if (!parseIpPart(r, s.slice(0, comma), p)) return false;
-  return parseProtoPort(r, s.slice(comma + 1), p) ? p : false;
+  // elem_separator() (ipset_strchr): the first ',' unless the word starts or ends with one
+  const sep = (w: string): number => (w.startsWith(',') || w.endsWith(',') ? -1 : w.indexOf(','));
+  const a = sep(s);
+  if (t.dim === 1) {
+    if (a >= 0) return r.syntax(`Elem separator in ${s}, but settype ${type} supports none.`);
+    return parseIpPart(r, s, p) ? p : false;
+  }
+  if (a < 0) return r.syntax(`Second element is missing from ${s}.`);
+  const rest = s.slice(a + 1);
+  if (sep(rest) >= 0) return r.syntax(`Two elem separators in ${s}, but settype ${type} supports one.`);
+  if (!parseIpPart(r, s.slice(0, a), p)) return false;
+  return parseProtoPort(r, rest, p) ? p : false;
 }
 
 /** the options after the element of add/del/test, and of create */
@@ -345,33 +363,31 @@ const UNMODELLED_ADT = new Set(['skbmark', 'skbprio', 'skbqueue']);
 /** call_parser(): each word must be one of the command's options for the type */
 function parseCreateOptions(r: Report, type: IpSetType, words: string[]): CreateOptions | Exit | false {
   const o: CreateOptions = {};
-  const allowed = ['family', 'inet', 'inet6', '-4', '-6', 'hashsize', 'maxelem', ...(type === 'hash:ip' ? ['netmask', 'gc'] : []), ...(type === 'hash:ip,port' ? ['from', 'to', 'network'] : []), 'timeout', 'counters', 'comment', 'bucketsize', 'initval', 'probes', 'resize'];
+  const allowed = ['family', '-4', '-6', 'hashsize', 'maxelem', ...(type === 'hash:ip' ? ['netmask', 'gc'] : []), ...(type === 'hash:ip,port' ? ['from', 'to', 'network'] : []), 'timeout', 'counters', 'comment', 'bucketsize', 'initval', 'probes', 'resize'];
   // hash:ip,port's netmask and bitmask are revision 7's; hash:ip's bitmask is revision 6's
   if (type === 'hash:ip,port' && words.some((w) => w.replace(/^--/, '') === 'netmask')) throw notModelled("hash:ip,port's netmask");
-  const seen = new Set<string>();
+  // call_parser() twice: the words and the family first, then the other values in order
+  const given: [string, string | undefined][] = [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!.startsWith('--') ? words[i]!.slice(2) : words[i]!;
     if (UNMODELLED_CREATE.has(w)) throw notModelled(`the create option ${w}`);
-    if (!allowed.includes(w)) return customError(PARAMETER_PROBLEM, `Unknown argument: \`${words[i]}'`, false);
-    const takesArg = !['inet', 'inet6', '-4', '-6', 'counters', 'comment'].includes(w);
+    if (!allowed.includes(w)) return customError(PARAMETER_PROBLEM, `Unknown argument: \`${words[i]}'`, r.quiet);
     let arg: string | undefined;
-    if (takesArg) {
-      if (i + 1 >= words.length) return customError(PARAMETER_PROBLEM, `Missing mandatory argument of option \`${w}'`, false);
+    if (!['-4', '-6', 'counters', 'comment'].includes(w)) {
+      if (i + 1 >= words.length) return customError(PARAMETER_PROBLEM, `Missing mandatory argument of option \`${w}'`, r.quiet);
       arg = words[++i]!;
     }
-    if (seen.has(w) && !['family', 'inet', 'inet6', '-4', '-6'].includes(w)) return r.syntax(`${w} already specified`);
+    if (w === 'family' || w === '-4' || w === '-6') {
+      const f = w === 'family' ? arg! : w;
+      if (f === 'inet6' || f === 'ipv6' || f === '-6') throw notModelled('family inet6');
+      if (!(f === 'inet' || f === 'ipv4' || f === '-4')) return r.syntax(`unknown inet family ${f}`);
+    } else given.push([w, arg]);
+  }
+  const seen = new Set<string>();
+  for (const [w, arg] of given) {
+    if (seen.has(w)) return r.syntax(`${w} already specified`);
     seen.add(w);
     switch (w) {
-      case 'family':
-      case 'inet':
-      case 'inet6':
-      case '-4':
-      case '-6': {
-        const f = w === 'family' ? arg! : w;
-        if (f === 'inet6' || f === 'ipv6' || f === '-6') throw notModelled('family inet6');
-        if (!(f === 'inet' || f === 'ipv4' || f === '-4')) return r.syntax(`unknown inet family ${f}`);
-        break;
-      }
       case 'hashsize':
       case 'maxelem':
       case 'initval': {
@@ -381,9 +397,12 @@ function parseCreateOptions(r: Report, type: IpSetType, words: string[]): Create
         break;
       }
       case 'netmask': {
+        // string_to_cidr(1, 32), then its own message after the number's
         const n = toNumber(r, arg!, 0n, 255n);
-        if (n === false) return false;
-        if (n < 1n || n > 32n) return r.syntax('netmask is out of the inclusive range of 1-32');
+        if (n === false || n < 1n || n > 32n) {
+          if (n !== false) r.syntax(`'${arg}' is out of range 1-32`);
+          return r.syntax('netmask is out of the inclusive range of 1-32');
+        }
         o.netmask = Number(n);
         break;
       }
@@ -416,16 +435,16 @@ function parseAdtOptions(r: Report, type: IpSetType, cmd: string, words: string[
   const net = IPSET_TYPES[type].net;
   const allowed = cmd === 'add' ? ['timeout', ...(net ? ['nomatch'] : []), 'packets', 'bytes', 'comment'] : [];
   if (cmd === 'test' && net && words.includes('nomatch')) throw notModelled('test ... nomatch');
-  if (!allowed.length && words.length) return customError(PARAMETER_PROBLEM, `Unknown argument: \`${words[0]}'`, false);
+  if (!allowed.length && words.length) return customError(PARAMETER_PROBLEM, `Unknown argument: \`${words[0]}'`, r.quiet);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!.startsWith('--') ? words[i]!.slice(2) : words[i]!;
     if (UNMODELLED_ADT.has(w) && cmd === 'add') throw notModelled(`the option ${w}`);
-    if (!allowed.includes(w)) return customError(PARAMETER_PROBLEM, `Unknown argument: \`${words[i]}'`, false);
+    if (!allowed.includes(w)) return customError(PARAMETER_PROBLEM, `Unknown argument: \`${words[i]}'`, r.quiet);
     if (w === 'nomatch') {
       o.nomatch = true;
       continue;
     }
-    if (i + 1 >= words.length) return customError(PARAMETER_PROBLEM, `Missing mandatory argument of option \`${w}'`, false);
+    if (i + 1 >= words.length) return customError(PARAMETER_PROBLEM, `Missing mandatory argument of option \`${w}'`, r.quiet);
     const arg = words[++i]!;
     if ((w === 'timeout' && o.timeout !== undefined) || (w === 'comment' && o.comment !== undefined) || (w === 'packets' && o.packets !== undefined) || (w === 'bytes' && o.bytes !== undefined)) return r.syntax(`${w} already specified`);
     if (w === 'timeout') {
@@ -546,6 +565,7 @@ class IpsetRun {
       }
     }
     this.env = env;
+    this.r.quiet = env.quiet;
     let command: (typeof COMMANDS)[number] | undefined;
     let arg0: string | undefined;
     let arg1: string | undefined;
@@ -669,11 +689,11 @@ class IpsetRun {
         p.ipTo !== undefined && set.type !== 'hash:ip' ? 'FROM-TO IP range' : p.cidr !== undefined && set.type === 'hash:ip,port' ? 'IP/CIDR range' : p.portTo !== undefined ? 'FROM-TO port range' : undefined;
       if (what) throw customError(OTHER_PROBLEM, `${what} is not allowed in command test with set type ${set.type} and family inet`, this.env.quiet);
     }
-    this.kernelCmd(cmd, name, () => this.adtKernel(cmd, set, p, o, elemText));
+    this.kernelCmd(cmd, name, () => this.adtKernel(cmd, set, p, o));
   }
 
   /** the kernel's side of add, del and test (ip_set_uadd and friends) */
-  adtKernel(cmd: 'add' | 'del' | 'test', set: IpSet, p: Parsed, o: AdtOptions, elemText: string): void {
+  adtKernel(cmd: 'add' | 'del' | 'test', set: IpSet, p: Parsed, o: AdtOptions): void {
     const name = set.name;
     if (o.timeout !== undefined && set.timeout === undefined) throw this.kernel(KERNEL.TIMEOUT);
     if ((o.packets !== undefined || o.bytes !== undefined) && !set.counters) throw this.kernel(KERNEL.COUNTER);
@@ -684,10 +704,10 @@ class IpsetRun {
       const e = elems.next().value as IpSetElem;
       const res = testElem(set, e, now);
       if (res.found && !res.nomatch) {
-        this.r.report(ErrType.WARNING, `${elemText} is in set ${name}.`);
+        this.r.report(ErrType.WARNING, `${parsedText(set.type, p)} is in set ${name}.`);
         throw this.standardError();
       }
-      if (!this.env.quiet) this.err += `${elemText} is NOT in set ${name}.\n`;
+      if (!this.env.quiet) this.err += `${parsedText(set.type, p)} is NOT in set ${name}.\n`;
       throw new Exit(OTHER_PROBLEM);
     }
     for (const e of elems) {
@@ -799,7 +819,11 @@ class IpsetRun {
         for (const e of members(set, now)) text += `${elemText(set, e, now)}\n`;
       }
     });
-    if (this.env.file !== undefined) writeFileSync(this.env.file, text);
+    if (this.env.file !== undefined) {
+      writeFileSync(this.env.file, text);
+      // the file is opened for the listing after its input stream is closed: a restore reads no further
+      if (this.restoreLine !== 0) this.inputClosed = true;
+    }
     else this.out += text;
   }
 
@@ -869,12 +893,15 @@ class IpsetRun {
       }
       const argv = buildArgv(c, this.env.quiet);
       this.line(argv);
+      if (this.inputClosed) break;
     }
     // the implicit COMMIT at the end of the input
     this.commit();
   }
 
   stdin = '';
+  /** restore's input was closed (a listing went to the -file it read) */
+  inputClosed = false;
 }
 
 /** build_argv(): words split at blanks outside double quotes, the quotes dropped */
