@@ -16,11 +16,11 @@ import {
   elemKeyText,
   flushSet,
   ICMP_NAMES,
-  portText,
   IPSET_TYPES,
   maskOf,
   members,
   memsize,
+  portText,
   testElem,
   type IpSet,
   type IpSetElem,
@@ -655,10 +655,9 @@ class IpsetRun {
       bits: hashBits(o.hashsize ?? 1024),
       maxelem: o.maxelem ?? 65536,
       bucketsize: bucketSize(o.bucketsize),
-      initval: o.initval ?? new Rng(this.lab.rng.state >>> 0).int(0, 0xffffffff) >>> 0,
+      initval: o.initval ?? 0,
       buckets: [],
     };
-    if (o.initval === undefined) this.lab.rng.state = (this.lab.rng.state + 0x6d2b79f5) >>> 0;
     if (o.netmask !== undefined && o.netmask !== 32) set.netmask = o.netmask;
     if (o.timeout !== undefined) set.timeout = o.timeout;
     if (o.counters) set.counters = true;
@@ -668,6 +667,12 @@ class IpsetRun {
       const same = was.type === set.type && was.maxelem === set.maxelem && was.timeout === set.timeout && (was.netmask ?? 32) === (set.netmask ?? 32) && !!was.counters === !!set.counters && !!was.comment === !!set.comment;
       if (this.env.exist && same) return;
       throw this.kernel(KERNEL.EEXIST_CREATE);
+    }
+    if (o.initval === undefined) {
+      // get_random_u32(): the lab's generator stands for the kernel's
+      const rng = new Rng(this.lab.rng.state >>> 0);
+      set.initval = rng.int(0, 0xffffffff) >>> 0;
+      this.lab.rng.state = rng.state;
     }
     this.sets.push(set);
     this.changed = true;
