@@ -30,8 +30,13 @@ export interface IpSetElem {
   comment?: string;
 }
 
-/** a bucket of the table: its index, the slots allocated, and the slots in use so far (null: deleted) */
-export type IpSetBucket = [index: number, size: number, slots: (IpSetElem | null)[]];
+/**
+ * a bucket of the table: its index, the slots allocated, the slots in use so far (null: deleted),
+ * and, in a set with counters, the packets and bytes a deleted or timed-out element left in its
+ * slot (by slot number): the kernel copies only the element into a reused slot, so an add that
+ * gives no counters takes them over
+ */
+export type IpSetBucket = [index: number, size: number, slots: (IpSetElem | null)[], stale?: Record<number, [number, number]>];
 
 export interface IpSet {
   name: string;
@@ -198,8 +203,10 @@ export function addElem(set: IpSet, e: IpSetElem, exist: boolean, now: number): 
       if (reuse < 0 && expired(s, now)) reuse = i;
     }
     if (reuse >= 0) {
-      if (!b[2][reuse]) v.elements[r]! += 1;
-      b[2][reuse] = e;
+      const old = b[2][reuse];
+      if (!old) v.elements[r]! += 1;
+      else if (set.counters) leave(b, reuse, old);
+      place(b, reuse, e);
       return 'added';
     }
     if (full) return 'full';
@@ -211,10 +218,28 @@ export function addElem(set: IpSet, e: IpSetElem, exist: boolean, now: number): 
       b[1] += AHASH_INIT_SIZE;
       set.extSize = (set.extSize ?? 0) + extSize(set, AHASH_INIT_SIZE);
     }
-    b[2].push(e);
+    b[2].push(null);
+    place(b, b[2].length - 1, e);
     v.elements[r]! += 1;
     return 'added';
   }
+}
+
+/** an element's counters stay in its slot's memory when it goes */
+function leave(b: IpSetBucket, slot: number, e: IpSetElem): void {
+  (b[3] ??= {})[slot] = [e.packets ?? 0, e.bytes ?? 0];
+}
+
+/** copy_data(): the element into the slot, over the counters a former one left when the add gives none */
+function place(b: IpSetBucket, slot: number, e: IpSetElem): void {
+  const stale = b[3]?.[slot];
+  if (stale) {
+    e.packets ??= stale[0];
+    e.bytes ??= stale[1];
+    delete b[3]![slot];
+    if (Object.keys(b[3]!).length === 0) b.length = 3;
+  }
+  b[2][slot] = e;
 }
 
 /**
@@ -271,6 +296,7 @@ export function delElem(set: IpSet, e: IpSetElem, now: number): boolean {
     if (!sameElem(s, e)) continue;
     if (expired(s, now)) return false;
     slots[i] = null;
+    if (set.counters) leave(b, i, s);
     if (i + 1 === slots.length) slots.pop();
     v.elements[regionOf(set.bits, key)]! -= 1;
     for (let j = i; j < slots.length; j++) if (!slots[j]) holes++;
@@ -280,9 +306,10 @@ export function delElem(set: IpSet, e: IpSetElem, now: number): boolean {
       set.buckets.splice(set.buckets.indexOf(b), 1);
       v.byKey.delete(key);
     } else if (holes >= AHASH_INIT_SIZE) {
-      // made again two slots smaller, its elements packed
+      // made again two slots smaller, its elements packed (fresh memory: no counters left behind)
       b[2] = slots.filter((x) => x !== null);
       b[1] -= AHASH_INIT_SIZE;
+      b.length = 3;
       set.extSize = (set.extSize ?? 0) - extSize(set, AHASH_INIT_SIZE);
     }
     return true;

@@ -348,12 +348,17 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
   if (!c.arr(`${w}.buckets`, buckets)) return;
   buckets.forEach((b, k) => {
     const bw = `${w}.buckets[${k}]`;
-    if (!Array.isArray(b) || b.length !== 3 || !Array.isArray(b[2])) {
-      c.p.add(bw, `expected [index, size, slots], got ${show(b)}`);
+    if (!Array.isArray(b) || (b.length !== 3 && b.length !== 4) || !Array.isArray(b[2])) {
+      c.p.add(bw, `expected [index, size, slots] or [index, size, slots, stale counters], got ${show(b)}`);
       return;
     }
     c.int(`${bw}[0]`, b[0], 0, U32);
     c.int(`${bw}[1]`, b[1], 2, 64);
+    if (b.length === 4 && c.obj(`${bw}[3]`, b[3])) {
+      for (const [slot, v] of Object.entries(b[3] as Obj)) {
+        if (!/^\d+$/.test(slot) || !Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) c.p.add(`${bw}[3].${slot}`, `expected a slot number and [packets, bytes], got ${show(v)}`);
+      }
+    }
     (b[2] as unknown[]).forEach((e, j) => {
       const ew = `${bw}[2][${j}]`;
       if (e === null || !c.obj(ew, e)) return;

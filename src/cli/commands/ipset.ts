@@ -773,9 +773,12 @@ class IpsetRun {
     const ports = t.port ? portList(p) : [undefined];
     const withPort = (e: IpSetElem, port: number | undefined): IpSetElem => (t.port ? { ...e, proto: p.proto!, port } : e);
     if (t.net) {
-      let cidrs: [number, number][];
-      if (p.ipTo !== undefined) cidrs = p.ipTo < p.ip ? rangeToCidrs(p.ipTo, p.ip) : rangeToCidrs(p.ip, p.ipTo);
-      else {
+      let cidrs: Iterable<[number, number]>;
+      if (p.ipTo !== undefined) {
+        const [from, to] = p.ipTo < p.ip ? [p.ipTo, p.ip] : [p.ip, p.ipTo];
+        if (from === 0 && to === 0xffffffff) throw this.kernel(KERNEL.HASH_RANGE);
+        cidrs = rangeToCidrs(from, to);
+      } else {
         const cidr = p.cidr ?? 32;
         if (cidr === 0) throw this.kernel(KERNEL.INVALID_CIDR);
         cidrs = [[(p.ip & maskOf(cidr)) >>> 0, cidr]];
@@ -961,24 +964,30 @@ function portList(p: Parsed): number[] {
   return out;
 }
 
-/** ip_set_range_to_cidr(), repeated: the largest aligned blocks covering [from, to] */
-function rangeToCidrs(from: number, to: number): [number, number][] {
-  const out: [number, number][] = [];
+/**
+ * hash_net4_uadt()'s walk of FROM-TO: ip_set_range_to_cidr() gives the largest aligned block at
+ * each address whose end is not after TO, with the kernel's after() (a signed difference: in a
+ * range wider than 2^31 the big blocks fail, and its start goes in address by address)
+ */
+function* rangeToCidrs(from: number, to: number): Generator<[number, number]> {
+  const after = (a: number, b: number): boolean => ((b - a) | 0) < 0;
   let ip = from;
   for (;;) {
     let cidr = 32;
-    while (cidr > 1) {
-      const m = maskOf(cidr - 1);
-      const last = (ip | ~m) >>> 0;
-      if ((ip & m) >>> 0 !== ip || last > to) break;
-      cidr--;
+    let last = ip;
+    for (let i = 1; i < 32; i++) {
+      if ((ip & maskOf(i)) >>> 0 !== ip) continue;
+      const end = (ip | ~maskOf(i)) >>> 0;
+      if (!after(end, to)) {
+        cidr = i;
+        last = end;
+        break;
+      }
     }
-    out.push([ip, cidr]);
-    const last = (ip | ~maskOf(cidr)) >>> 0;
-    if (last >= to) break;
+    yield [ip, cidr];
+    if (last >= to) return;
     ip = last + 1;
   }
-  return out;
 }
 
 function headerText(set: IpSet, host: Host): { params: string; refs: number } {
@@ -994,8 +1003,9 @@ function headerText(set: IpSet, host: Host): { params: string; refs: number } {
 
 function elemText(set: IpSet, e: IpSetElem, now: number): string {
   let s = elemKeyText(set.type, e);
-  if (e.nomatch) s += ' nomatch';
+  // the seconds left as the kernel counts them a moment after the command that set them (0: permanent)
   if (set.timeout !== undefined) s += ` timeout ${e.expires === undefined ? 0 : Math.max(1, e.expires - now - 1)}`;
+  if (e.nomatch) s += ' nomatch';
   if (set.counters) s += ` packets ${e.packets ?? 0} bytes ${e.bytes ?? 0}`;
   if (e.comment !== undefined) s += ` comment "${e.comment}"`;
   return s;
