@@ -433,8 +433,7 @@ function parseCreateOptions(r: Report, type: IpSetType, words: string[]): Create
 function parseAdtOptions(r: Report, type: IpSetType, cmd: string, words: string[]): AdtOptions | Exit | false {
   const o: AdtOptions = {};
   const net = IPSET_TYPES[type].net;
-  const allowed = cmd === 'add' ? ['timeout', ...(net ? ['nomatch'] : []), 'packets', 'bytes', 'comment'] : [];
-  if (cmd === 'test' && net && words.includes('nomatch')) throw notModelled('test ... nomatch');
+  const allowed = cmd === 'add' ? ['timeout', ...(net ? ['nomatch'] : []), 'packets', 'bytes', 'comment'] : cmd === 'test' && net ? ['nomatch'] : [];
   if (!allowed.length && words.length) return customError(PARAMETER_PROBLEM, `Unknown argument: \`${words[0]}'`, r.quiet);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!.startsWith('--') ? words[i]!.slice(2) : words[i]!;
@@ -693,6 +692,7 @@ class IpsetRun {
       const what =
         p.ipTo !== undefined && set.type !== 'hash:ip' ? 'FROM-TO IP range' : p.cidr !== undefined && set.type === 'hash:ip,port' ? 'IP/CIDR range' : p.portTo !== undefined ? 'FROM-TO port range' : undefined;
       if (what) throw customError(OTHER_PROBLEM, `${what} is not allowed in command test with set type ${set.type} and family inet`, this.env.quiet);
+      if (o.nomatch) throw notModelled('test ... nomatch');
     }
     this.kernelCmd(cmd, name, () => this.adtKernel(cmd, set, p, o));
   }
