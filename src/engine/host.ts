@@ -135,19 +135,6 @@ export class HostStack {
   ct: ConntrackTable;
   private readonly name: string;
   private readonly host: Host;
-
-  /**
-   * The host's IP set of that name as this packet sees it, to read or to change. A batch's packet
-   * that changes a set (SET) works on a copy of its own, which its later lookups see.
-   */
-  ipset(name: string, change: boolean): IpSet | undefined {
-    const set = this.host.ipsets?.find((s) => s.name === name);
-    const batch = this.env.batch;
-    if (!set || !batch) return set;
-    const key = `ipset/${name}`;
-    if (change) return batch.extState(key, () => structuredClone(set)) as IpSet;
-    return (batch.peek(key) as IpSet | undefined) ?? set;
-  }
   private readonly ctActive: boolean;
   /**
    * the kernel's NAT hooks run in this host (it has a nat base chain: nf_nat registers its hooks
@@ -805,6 +792,19 @@ export class HostStack {
     const st = this.host.extState;
     if (!(key in st)) st[key] = init();
     return st[key] as T;
+  }
+
+  /**
+   * The host's IP set of that name as this packet sees it, to read or to change. A batch's packet
+   * that changes a set (SET) works on a copy of its own, which its later lookups see.
+   */
+  ipset(name: string, change: boolean): IpSet | undefined {
+    const set = this.host.ipsets?.find((s) => s.name === name);
+    const batch = this.env.batch;
+    if (!set || !batch) return set;
+    const key = `ipset/${name}`;
+    if (change) return batch.extState(key, () => structuredClone(set)) as IpSet;
+    return (batch.peek(key) as IpSet | undefined) ?? set;
   }
 
   reversePathOk(p: PacketView, o: { loose: boolean; acceptLocal: boolean }): boolean {

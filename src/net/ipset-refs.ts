@@ -13,9 +13,9 @@ function count(tables: Tables | undefined, name: string): number {
     for (const c of t!.chains) {
       for (const r of rulesOnce(c)) {
         for (const m of r.matches) if (m.name === 'set' && (m.data as { name: string }).name === name) n++;
-        const t = r.target;
-        if (t?.kind === 'ext' && t.name === 'SET') {
-          const d = t.data as { add: { name: string; dim: number }; del: { name: string; dim: number } };
+        const target = r.target;
+        if (target?.kind === 'ext' && target.name === 'SET') {
+          const d = target.data as { add: { name: string; dim: number }; del: { name: string; dim: number } };
           if (d.add.dim && d.add.name === name) n++;
           if (d.del.dim && d.del.name === name) n++;
         }
