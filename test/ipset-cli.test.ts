@@ -88,6 +88,15 @@ describe('ipset in the lab', () => {
     expect(readFileSync(file, 'utf8')).toBe((await sb.sh('ipset list a')).stdout);
   });
 
+  it('-file that cannot be opened: the message ipset prints (list), or exit 255 and a line saying why (restore, silent in ipset)', async () => {
+    const sb = new Sandbox();
+    await sb.sh('ipset create s hash:ip');
+    expect(await sb.sh('ipset list -file /')).toEqual({ rc: 1, stdout: '', stderr: 'ipset v7.17: Cannot open / for writing: Is a directory\n' });
+    const r = await sb.sh('ipset restore -file nonexistent.restore');
+    expect(r.rc).toBe(255);
+    expect(r.stderr).toBe('iptables-sim: ipset restore: cannot open nonexistent.restore for reading: No such file or directory (ipset 7.17 exits 255 without a message)\n');
+  });
+
   it('the lab file keeps the sets; its check names a set whose shape is wrong', async () => {
     const sb = new Sandbox();
     await sb.sh('ipset create a hash:net,port counters comment timeout 600 initval 0x1');

@@ -1,5 +1,15 @@
 import { fstatSync, writeSync } from 'node:fs';
 
+/** strerror() of a failed file operation, as the C tools print it */
+export function strerror(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'No such file or directory';
+  if (code === 'EISDIR') return 'Is a directory';
+  if (code === 'EACCES') return 'Permission denied';
+  if (code === 'ENOTDIR') return 'Not a directory';
+  return (e as Error).message;
+}
+
 /**
  * Where a command's output goes and where its input comes from. The real process streams in
  * production; buffers in tests, so the whole CLI runs in-process against a temporary lab.

@@ -12,7 +12,7 @@
  */
 import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { Io } from '../cli/io.js';
+import { strerror, type Io } from '../cli/io.js';
 import { findHost, noHostMessage, type Lab } from '../net/lab.js';
 import { readLab } from '../state/store.js';
 import { cat, echo, grep, headTail, printf, test, wc, type FileView, type StageIo } from './builtins.js';
@@ -515,8 +515,7 @@ export class Replay {
     try {
       return readFileSync(path, 'latin1');
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      return { error: code === 'ENOENT' ? 'No such file or directory' : code === 'EISDIR' ? 'Is a directory' : code === 'EACCES' ? 'Permission denied' : (e as Error).message };
+      return { error: strerror(e) };
     }
   }
 

@@ -88,6 +88,16 @@ export const otherArgv: fc.Arbitrary<string[]> = fc.oneof(
   fc.array(word, { maxLength: 5 }).map((a) => ['iptables-restore', ...a.filter((w) => !w.startsWith('/') && w !== '-' )]),
   fc.array(fc.oneof(word, fc.constantFrom('-w', '-n', '-a', 'net.ipv4.ip_forward', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.eth0.rp_filter=2', 'net.ipv4.conf.all.rp_filter=9', 'net/ipv4/ip_forward', 'kernel.nope=1', 'net.ipv4.ip_forward=')), { maxLength: 5 }).map((a) => ['sysctl', ...a]),
   fc.array(fc.oneof(word, fc.constantFrom('-L', '-F', '-p', 'tcp', '-V')), { maxLength: 4 }).map((a) => ['conntrack', ...a]),
+  fc
+    .array(
+      fc.oneof(
+        word,
+        fc.constantFrom('create', 'add', 'del', 'test', 'list', 'save', 'restore', 'flush', 'destroy', 'rename', 'swap', 'n', 'a', '-A', 'x', '-exist', '-q', '-o', 'save', '-n', '-t', '-f'),
+        fc.constantFrom('s1', 's2', 'hash:ip', 'hash:net', 'hash:ip,port', 'hash:net,port', 'bitmap:port', '10.0.0.0/8', '10.0.0.1', '10.0.0.1-10.0.1.0', '1.2.3.4,tcp:80', '1.2.3.0/24,udp:53-60', 'timeout', 'counters', 'comment', 'nomatch', 'netmask', 'initval', 'maxelem', 'hashsize', 'packets', '0', '1', '24', '0x1'),
+      ),
+      { maxLength: 7 },
+    )
+    .map((a) => ['ipset', ...a]),
   fc.array(fc.oneof(word, fc.constantFrom('show', 'reset', 'init', '--topology')), { maxLength: 3 }).map((a) => ['lab', ...a.filter((w) => w !== 'init' && w !== '--topology' && w !== '--diagram')]),
   fc
     .array(

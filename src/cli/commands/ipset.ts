@@ -8,6 +8,7 @@
  * options, -output xml, -sorted, -resolve and the interactive mode are refused by name.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { inetAton, ipToString } from '../../net/ipv4.js';
 import { hostToAddrs, protocolByName, protocolByNumber, serviceToPort } from '../../net/netdb.js';
 import {
@@ -30,6 +31,7 @@ import { ipsetReferences } from '../../net/ipset-refs.js';
 import { Rng } from '../../util/rng.js';
 import type { Host, Lab } from '../../net/lab.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
+import { strerror } from '../io.js';
 
 const PROG = 'ipset v7.17';
 const NO_PROBLEM = 0;
@@ -828,11 +830,15 @@ class IpsetRun {
       }
     });
     if (this.env.file !== undefined) {
-      writeFileSync(this.env.file, text);
       // the file is opened for the listing after its input stream is closed: a restore reads no further
       if (this.restoreLine !== 0) this.inputClosed = true;
-    }
-    else this.out += text;
+      try {
+        writeFileSync(resolve(this.cwd, this.env.file), text);
+      } catch (e) {
+        this.r.err(`Cannot open ${this.env.file} for writing: ${strerror(e)}`);
+        this.fail();
+      }
+    } else this.out += text;
   }
 
   destroy(name: string | undefined): void {
@@ -886,9 +892,12 @@ class IpsetRun {
   restore(): void {
     let input: string;
     try {
-      input = this.env.file !== undefined ? readFileSync(this.env.file, 'latin1') : this.stdin;
+      // (a file the replaying script wrote lives in the replay's memory, not on disk)
+      input = this.env.file === undefined ? this.stdin : (this.scriptFile?.(this.env.file) ?? readFileSync(resolve(this.cwd, this.env.file), 'latin1'));
     } catch (e) {
-      throw customError(OTHER_PROBLEM, `Cannot open ${this.env.file} for reading: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, this.env.quiet);
+      // ipset_session_io_normal() fails and restore() returns it to main(): exit 255, no message
+      // (measured); the emulator says why on a line of its own
+      throw new Exit(255, `iptables-sim: ipset restore: cannot open ${this.env.file} for reading: ${strerror(e)} (ipset 7.17 exits 255 without a message)\n`);
     }
     const lines = input.split(/(?<=\n)/);
     for (const raw of lines) {
@@ -908,6 +917,9 @@ class IpsetRun {
   }
 
   stdin = '';
+  /** the directory a -file name is relative to, and the files a replayed script wrote */
+  cwd = '.';
+  scriptFile?: (path: string) => string | undefined;
   /** restore's input was closed (a listing went to the -file it read) */
   inputClosed = false;
 }
@@ -1021,6 +1033,8 @@ export async function ipsetCommand(ctx: CliContext, argv: string[]): Promise<num
   const run = (lab: Lab): boolean => {
     const ipset = new IpsetRun(lab, hostOf(lab, ctx.host)[1]);
     ipset.stdin = stdin;
+    ipset.cwd = ctx.io.cwd;
+    ipset.scriptFile = ctx.io.scriptFile?.bind(ctx.io);
     try {
       ipset.line(argv);
     } catch (e) {

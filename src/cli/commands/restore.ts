@@ -14,6 +14,7 @@ import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostOf, readWrite, type CliContext } from '../context.js';
+import { strerror } from '../io.js';
 import { familyTables, parseIptables, refusalText } from './iptables.js';
 import type { Family } from '../../extensions/registry.js';
 
@@ -196,9 +197,7 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
       // (a rules file the replaying script wrote lives in the replay's memory, not on disk)
       input = ctx.io.scriptFile?.(r.rest[0]!) ?? readFileSync(resolve(ctx.io.cwd, r.rest[0]!), 'latin1');
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      const why = err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EACCES' ? 'Permission denied' : err.code === 'EISDIR' ? 'Is a directory' : err.message;
-      io.err(`Can't open ${r.rest[0]}: ${why}\n`);
+      io.err(`Can't open ${r.rest[0]}: ${strerror(e)}\n`);
       return 1;
     }
   } else if (r.rest.length > 1) {

@@ -26,7 +26,7 @@ import { MemorySession } from '../../script/session.js';
 import { runTool } from '../dispatch.js';
 import { readLab, withLock, writeLabAtomic } from '../../state/store.js';
 import type { CliContext } from '../context.js';
-import type { Io } from '../io.js';
+import { strerror, type Io } from '../io.js';
 import { writeShims, type ShimOptions } from './shims.js';
 import { findHost, noHostMessage } from '../../net/lab.js';
 
@@ -42,9 +42,7 @@ async function readScript(ctx: CliContext, file: string): Promise<string> {
   try {
     return readFileSync(resolve(ctx.io.cwd, file), 'utf8');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EISDIR' ? 'Is a directory' : err.code === 'EACCES' ? 'Permission denied' : err.message;
-    throw new SimError(`${file}: ${why}`, 127);
+    throw new SimError(`${file}: ${strerror(e)}`, 127);
   }
 }
 
