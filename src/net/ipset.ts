@@ -77,10 +77,6 @@ export const IPSET_TYPES: Record<IpSetType, TypeInfo> = {
   'hash:net,port': { revision: 8, dim: 2, net: true, port: true, elem: 8, htype: 408 },
 };
 
-export function typeInfo(set: IpSet): TypeInfo {
-  return IPSET_TYPES[set.type];
-}
-
 /** the words jhash2 hashes of an element (the elem struct up to its cidr / nomatch bytes) */
 function keyWords(set: IpSet, e: IpSetElem): number[] {
   const t = IPSET_TYPES[set.type];
@@ -105,7 +101,7 @@ function bucketOf(set: IpSet, e: IpSetElem, bits = set.bits): number {
 }
 
 /** the same element (not the extensions) */
-export function sameElem(a: IpSetElem, b: IpSetElem): boolean {
+function sameElem(a: IpSetElem, b: IpSetElem): boolean {
   return a.ip === b.ip && a.cidr === b.cidr && a.proto === b.proto && a.port === b.port;
 }
 
@@ -114,7 +110,7 @@ const HTABLE_REGION_BITS = 10;
 /** htable_size() fails above this: the table cannot grow and the set is full */
 const MAX_HTABLE_BITS = 27;
 
-export function expired(e: IpSetElem, now: number): boolean {
+function expired(e: IpSetElem, now: number): boolean {
   return e.expires !== undefined && e.expires <= now;
 }
 
@@ -151,12 +147,12 @@ function viewOf(set: IpSet): View {
   return v;
 }
 
-export function findElem(set: IpSet, e: IpSetElem): IpSetElem | undefined {
+function findElem(set: IpSet, e: IpSetElem): IpSetElem | undefined {
   const b = viewOf(set).byKey.get(bucketOf(set, e));
   return b?.[2].find((s): s is IpSetElem => s !== null && sameElem(s, e));
 }
 
-export function elementCount(set: IpSet): number {
+function elementCount(set: IpSet): number {
   return viewOf(set).elements.reduce((a, b) => a + b, 0);
 }
 
