@@ -88,6 +88,14 @@ describe('ipset in the lab', () => {
     expect(readFileSync(file, 'utf8')).toBe((await sb.sh('ipset list a')).stdout);
   });
 
+  it('envopts before the command: -file F restore restores and is kept (measured)', async () => {
+    const sb = new Sandbox();
+    const file = join(sb.dir, 'r.txt');
+    writeFileSync(file, 'create a hash:ip\nadd a 1.2.3.4\n');
+    expect(await sb.sh(`ipset -file ${file} restore`)).toEqual({ rc: 0, stdout: '', stderr: '' });
+    expect((await sb.sh('ipset list -n')).stdout).toBe('a\n');
+  });
+
   it('-file that cannot be opened: the message ipset prints (list), or exit 255 and a line saying why (restore, silent in ipset)', async () => {
     const sb = new Sandbox();
     await sb.sh('ipset create s hash:ip');

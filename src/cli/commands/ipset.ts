@@ -29,8 +29,9 @@ import {
 } from '../../net/ipset.js';
 import { ipsetReferences } from '../../net/ipset-refs.js';
 import { Rng } from '../../util/rng.js';
+import { strtoumax } from '../../util/strtoul.js';
 import type { Host, Lab } from '../../net/lab.js';
-import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
+import { hostOf, readWrite, type CliContext } from '../context.js';
 import { strerror } from '../io.js';
 
 const PROG = 'ipset v7.17';
@@ -176,14 +177,12 @@ function setname(r: Report, name: string): string | false {
 
 /** string_to_number_ll() */
 function toNumber(r: Report, s: string, min: bigint, max: bigint, type = ErrType.ERROR): bigint | false {
-  const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
-  if (m) {
-    let n = BigInt(m[2]!.length > 1 && m[2]![0] === '0' && !/^0[xX]/.test(m[2]!) ? `0o${m[2]!.slice(1)}` : m[2]!);
-    if (m[1] === '-') n = (1n << 64n) - n;
-    const inRange = n < 1n << 64n;
-    if (inRange && n >= min && (max === 0n || n <= max)) return n;
-    return r.syntax(`'${s}' is out of range ${min}-${max === 0n ? 18446744073709551615n : max}`, type);
-  }
+  // strtoull(s, &end, 0): a number only when it ends the word; ERANGE (overflow or out of
+  // [min, max]) says so even with text after it
+  const n = strtoumax(s);
+  const whole = n.end > 0 && n.end === s.length;
+  if (whole && !n.overflow && n.value >= min && (max === 0n || n.value <= max)) return n.value;
+  if (n.overflow || whole) return r.syntax(`'${s}' is out of range ${min}-${max === 0n ? 18446744073709551615n : max}`, type);
   return r.syntax(`'${s}' is invalid as number`, type);
 }
 
@@ -1026,7 +1025,7 @@ function elemText(set: IpSet, e: IpSetElem, now: number): string {
 /** `ipset ARGS...` on the host */
 export async function ipsetCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const { io } = ctx;
-  const stdin = argv.some((a) => matchCmd(a, ['restore', '-R'])) ? await io.readStdin() : '';
+  const stdin = commandOf(argv) === 'restore' ? await io.readStdin() : '';
   let out = '';
   let err = '';
   let status = 0;
@@ -1047,19 +1046,21 @@ export async function ipsetCommand(ctx: CliContext, argv: string[]): Promise<num
     // a restore keeps what it did before its error, as the kernel does
     return ipset.changed;
   };
-  if (readsOnly(argv)) readOnly(ctx, run);
-  else await readWrite(ctx, (lab) => ({ save: run(lab), value: undefined }));
+  // (under the lock for every command: which one it is, line() alone decides)
+  await readWrite(ctx, (lab) => ({ save: run(lab), value: undefined }));
   io.out(out);
   io.err(err);
   return status;
 }
 
-/** list, save, test, version and help leave the lab as it is */
-function readsOnly(argv: string[]): boolean {
-  const word = argv.find((a) => !ENVOPTS.some((o) => matchEnvopt(a, o.names)) && !/^(plain|save|xml)$/.test(a));
-  if (word === undefined) return true;
-  const c = COMMANDS.find((x) => matchCmd(word, x.names));
-  return !c || ['list', 'save', 'test', 'version', 'help', 'quit'].includes(c.cmd);
+/** the command of a command line: its first word that is no envopt (nor an envopt's value) */
+function commandOf(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const opt = ENVOPTS.find((o) => matchEnvopt(argv[i]!, o.names));
+    if (!opt) return COMMANDS.find((c) => matchCmd(argv[i]!, c.names))?.cmd;
+    if (opt.arg) i++;
+  }
+  return undefined;
 }
 
 // default_help() of ipset 7.17 and the kernel's set types as the Debian 12 package lists them
