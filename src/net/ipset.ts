@@ -105,6 +105,9 @@ function sameElem(a: IpSetElem, b: IpSetElem): boolean {
   return a.ip === b.ip && a.cidr === b.cidr && a.proto === b.proto && a.port === b.port;
 }
 
+/** IPSET_MAX_TIMEOUT: the longest timeout in seconds (the kernel keeps them in jiffies) */
+export const IPSET_MAX_TIMEOUT = Math.floor(0x7fffffff / 1000);
+
 const AHASH_INIT_SIZE = 2;
 const HTABLE_REGION_BITS = 10;
 /** htable_size() fails above this: the table cannot grow and the set is full */

@@ -17,6 +17,7 @@ import {
   elemKeyText,
   flushSet,
   ICMP_NAMES,
+  IPSET_MAX_TIMEOUT,
   IPSET_TYPES,
   maskOf,
   members,
@@ -408,7 +409,7 @@ function parseCreateOptions(r: Report, type: IpSetType, words: string[]): Create
         break;
       }
       case 'timeout': {
-        const n = toNumber(r, arg!, 0n, BigInt(Math.floor(0x7fffffff / 1000)));
+        const n = toNumber(r, arg!, 0n, BigInt(IPSET_MAX_TIMEOUT));
         if (n === false) return false;
         o.timeout = Number(n);
         break;
@@ -448,7 +449,7 @@ function parseAdtOptions(r: Report, type: IpSetType, cmd: string, words: string[
     const arg = words[++i]!;
     if ((w === 'timeout' && o.timeout !== undefined) || (w === 'comment' && o.comment !== undefined) || (w === 'packets' && o.packets !== undefined) || (w === 'bytes' && o.bytes !== undefined)) return r.syntax(`${w} already specified`);
     if (w === 'timeout') {
-      const n = toNumber(r, arg, 0n, BigInt(Math.floor(0x7fffffff / 1000)));
+      const n = toNumber(r, arg, 0n, BigInt(IPSET_MAX_TIMEOUT));
       if (n === false) return false;
       o.timeout = Number(n);
     } else if (w === 'comment') {

@@ -8,7 +8,7 @@
  * skbinfo.
  */
 import { paramProblem } from '../../errors.js';
-import { addElem, delElem, elemKeyText } from '../../net/ipset.js';
+import { addElem, delElem, elemKeyText, IPSET_MAX_TIMEOUT } from '../../net/ipset.js';
 import { xtStrtoul } from '../../util/strtoul.js';
 import { packetElem, parseSetRef, setRefText } from '../matches/set.js';
 import type { TargetExtension } from '../types.js';
@@ -36,8 +36,6 @@ const MAP = 1 << 4;
 const MAP_MARK = 1 << 5;
 const MAP_PRIO = 1 << 6;
 const MAP_QUEUE = 1 << 7;
-/** IPSET_MAX_TIMEOUT: the kernel keeps timeouts in jiffies */
-const MAX_TIMEOUT = Math.floor(0x7fffffff / 1000);
 
 const ref = (): SetRef => ({ name: '', dim: 0, setFlags: 0 });
 
@@ -120,7 +118,7 @@ export const SET: TargetExtension<SetTargetData> = {
       const e = set && packetElem(set, d.add.dim, d.add.setFlags, pkt, now, false);
       if (set && e) {
         // the element gets the set's extensions: counters from zero, the target's or the set's timeout
-        const timeout = set.timeout === undefined ? undefined : d.timeout === undefined ? set.timeout : Math.min(d.timeout, MAX_TIMEOUT);
+        const timeout = set.timeout === undefined ? undefined : d.timeout === undefined ? set.timeout : Math.min(d.timeout, IPSET_MAX_TIMEOUT);
         if (timeout) e.expires = now + timeout;
         if (set.counters) [e.packets, e.bytes] = [0, 0];
         const res = addElem(set, e, d.exist, now);
