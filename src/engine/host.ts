@@ -5,7 +5,7 @@
  * tables run in nf_tables priority order, conntrack sits between raw and mangle, NAT runs only for
  * a connection's first packet and is applied to every later one.
  */
-import type { IpSet, IpSetElem } from '../net/ipset.js';
+import { findIpset, type IpSet, type IpSetElem } from '../net/ipset.js';
 import { ipToString, LOOPBACK, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
 import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, policyRoutingProblem, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
@@ -799,7 +799,7 @@ export class HostStack {
    * that changes a set (SET) works on a copy of its own, which its later lookups see.
    */
   ipset(name: string, change: boolean): IpSet | undefined {
-    const set = this.host.ipsets?.find((s) => s.name === name);
+    const set = findIpset(this.host, name);
     const batch = this.env.batch;
     if (!set || !batch) return set;
     const key = `ipset/${name}`;

@@ -1,7 +1,7 @@
 /**
  * A host's IP sets (the kernel's ip_set module, as `ipset` 7.17 drives it): the hash types
- * hash:ip, hash:net, hash:ip,port and hash:net,port of family inet, with their timeout, counters
- * and comment extensions. The table is laid out as the kernel lays it out (ip_set_hash_gen.h):
+ * hash:ip, hash:net, hash:ip,port and hash:net,port of family inet and inet6, with their timeout,
+ * counters and comment extensions. The table is laid out as the kernel lays it out (ip_set_hash_gen.h):
  * elements hashed with jhash2 and the set's initval into 2^bits buckets, a bucket grown two slots
  * at a time, a deleted slot reused by the next add to its bucket, the table doubled when a bucket
  * would pass `bucketsize`; so `ipset list` prints the members in the kernel's order and its "Size
@@ -10,14 +10,18 @@
  * Stored in the lab file as it is (Host.ipsets): plain JSON.
  */
 import { ipToString } from './ipv4.js';
+import { parseIp6, prefixOf6 } from './ipv6.js';
 import { jhash2 } from './jhash.js';
 import { protocolByNumber } from './netdb.js';
 
 export type IpSetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:net,port';
 
-/** One element. `cidr` for the net types (32 for a host), `proto`/`port` for the port types. */
+/**
+ * One element. `ip`: the address (family inet), or its inet_ntop() text (inet6, one text per
+ * address); `cidr` for the net types (32 or 128 for a host), `proto`/`port` for the port types.
+ */
 export interface IpSetElem {
-  ip: number;
+  ip: number | string;
   cidr?: number;
   proto?: number;
   /** the port, or an ICMP type << 8 | code */
@@ -41,12 +45,14 @@ export type IpSetBucket = [index: number, size: number, slots: (IpSetElem | null
 export interface IpSet {
   name: string;
   type: IpSetType;
+  /** family inet6 (its elements' addresses are texts); absent: inet */
+  family?: 'inet6';
   /** htable_bits: the table has 2^bits buckets (the header's hashsize) */
   bits: number;
   maxelem: number;
   bucketsize: number;
   initval: number;
-  /** hash:ip's netmask (absent: 32) */
+  /** hash:ip's netmask (absent: the address's length, 32 or 128) */
   netmask?: number;
   /** the default timeout of the set (timeout support); absent: none */
   timeout?: number;
@@ -64,32 +70,64 @@ interface TypeInfo {
   dim: number;
   net: boolean;
   port: boolean;
-  /** sizeof(struct hash_*4_elem) on x86_64 */
-  elem: number;
-  /** sizeof(struct htype) on x86_64 (a net type's includes its nets[] prefix counters) */
-  htype: number;
+  /** sizeof(struct hash_*4_elem) and sizeof(struct hash_*6_elem) on x86_64 */
+  elem: [number, number];
+  /**
+   * sizeof(struct htype) on x86_64 for inet and inet6 (a net type's includes its nets[] prefix
+   * counters, one per prefix length; the struct's `next` element grows with the address)
+   */
+  htype: [number, number];
 }
 
 export const IPSET_TYPES: Record<IpSetType, TypeInfo> = {
-  'hash:ip': { revision: 6, dim: 1, net: false, port: false, elem: 4, htype: 168 },
-  'hash:net': { revision: 7, dim: 1, net: true, port: false, elem: 8, htype: 408 },
-  'hash:ip,port': { revision: 7, dim: 2, net: false, port: true, elem: 8, htype: 168 },
-  'hash:net,port': { revision: 8, dim: 2, net: true, port: true, elem: 8, htype: 408 },
+  'hash:ip': { revision: 6, dim: 1, net: false, port: false, elem: [4, 16], htype: [168, 176] },
+  'hash:net': { revision: 7, dim: 1, net: true, port: false, elem: [8, 20], htype: [408, 1192] },
+  'hash:ip,port': { revision: 7, dim: 2, net: false, port: true, elem: [8, 20], htype: [168, 184] },
+  'hash:net,port': { revision: 8, dim: 2, net: true, port: true, elem: [8, 20], htype: [408, 1192] },
 };
+
+/** the host's set of that name */
+export function findIpset(host: { ipsets?: (IpSet | null)[] }, name: string): IpSet | undefined {
+  return host.ipsets?.find((s): s is IpSet => s?.name === name);
+}
+
+/** 0 for family inet, 1 for inet6: the index of IPSET_TYPES' sizes */
+const fam = (set: IpSet): 0 | 1 => (set.family === 'inet6' ? 1 : 0);
+
+/** the length of the set's addresses: 32 or 128 (HOST_MASK) */
+export function hostMask(set: IpSet): number {
+  return set.family === 'inet6' ? 128 : 32;
+}
+
+/** the first `cidr` bits of an address of the set's family (ip_netmask, ip6_netmask) */
+export function maskIp(ip: number | string, cidr: number): number | string {
+  return typeof ip === 'number' ? (ip & maskOf(cidr)) >>> 0 : prefixOf6(ip, cidr);
+}
+
+/** the address as ipset prints it (inet_ntop) */
+export function ipText(ip: number | string): string {
+  return typeof ip === 'number' ? ipToString(ip) : ip;
+}
 
 /** the words jhash2 hashes of an element (the elem struct up to its cidr / nomatch bytes) */
 function keyWords(set: IpSet, e: IpSetElem): number[] {
   const t = IPSET_TYPES[set.type];
   // addresses and ports are in network byte order in the kernel's struct: jhash2 reads the bytes
-  // as a little-endian machine does
-  const ip = swap32(e.ip);
-  if (!t.net && !t.port) return [ip];
+  // as a little-endian machine does (an inet6 address is four such words)
+  const ip = ipWords(e.ip);
+  if (!t.net && !t.port) return ip;
   // hash:net: ip, two bytes of padding, nomatch (0 in the key), cidr
-  if (t.net && !t.port) return [ip, (e.cidr! << 24) >>> 0];
+  if (t.net && !t.port) return [...ip, (e.cidr! << 24) >>> 0];
   const port = ((e.port! >>> 8) & 0xff) | ((e.port! & 0xff) << 8);
   // hash:ip,port: ip, port, proto, padding; hash:net,port: ip, port, proto, cidr - 1 (7 bits)
-  if (!t.net) return [ip, (port | (e.proto! << 16)) >>> 0];
-  return [ip, (port | (e.proto! << 16) | (((e.cidr! - 1) & 0x7f) << 24)) >>> 0];
+  if (!t.net) return [...ip, (port | (e.proto! << 16)) >>> 0];
+  return [...ip, (port | (e.proto! << 16) | (((e.cidr! - 1) & 0x7f) << 24)) >>> 0];
+}
+
+function ipWords(ip: number | string): number[] {
+  if (typeof ip === 'number') return [swap32(ip)];
+  const w = parseIp6(ip)!;
+  return [0, 2, 4, 6].map((i) => swap32(((w[i]! << 16) | w[i + 1]!) >>> 0));
 }
 
 function swap32(x: number): number {
@@ -343,9 +381,9 @@ export function cidrsOf(set: IpSet, now: number): number[] {
  */
 export function testElem(set: IpSet, e: IpSetElem, now: number): { found?: IpSetElem; nomatch: boolean } {
   const t = IPSET_TYPES[set.type];
-  if (t.net && e.cidr === 32) {
+  if (t.net && e.cidr === hostMask(set)) {
     for (const cidr of cidrsOf(set, now)) {
-      const m = findElem(set, { ...e, ip: (e.ip & maskOf(cidr)) >>> 0, cidr });
+      const m = findElem(set, { ...e, ip: maskIp(e.ip, cidr), cidr });
       if (m && !expired(m, now)) return { found: m, nomatch: !!m.nomatch };
     }
     return { nomatch: false };
@@ -362,7 +400,7 @@ export function maskOf(cidr: number): number {
 /** ip_set_elem_len(): the element with its extensions (counters, timeout, comment pointer), aligned */
 function dsize(set: IpSet): number {
   const align = (x: number, a: number): number => Math.ceil(x / a) * a;
-  let len = IPSET_TYPES[set.type].elem;
+  let len = IPSET_TYPES[set.type].elem[fam(set)];
   let a = 4;
   for (const [on, size] of [[set.counters, 16], [set.timeout !== undefined, 8], [set.comment, 8]] as const) {
     if (!on) continue;
@@ -379,7 +417,7 @@ function dsize(set: IpSet): number {
  * rcu head, the text, its NUL)
  */
 export function memsize(set: IpSet): number {
-  let n = IPSET_TYPES[set.type].htype + 24 + 24 * regionCount(set.bits) + (set.extSize ?? 0);
+  let n = IPSET_TYPES[set.type].htype[fam(set)] + 24 + 24 * regionCount(set.bits) + (set.extSize ?? 0);
   for (const b of set.buckets) for (const e of b[2]) if (e?.comment !== undefined) n += 16 + Buffer.byteLength(e.comment) + 1;
   return n;
 }
@@ -422,20 +460,49 @@ export const ICMP_NAMES: [string, number][] = [
   ['address-mask-reply', 0x1200],
 ];
 
-/** [PROTO:]PORT as ipset prints it: an ICMP name or TYPE/CODE, else the protocol's name and the port */
+/** ipset's ICMPv6 type/code names (lib/icmpv6.c), in its order */
+export const ICMPV6_NAMES: [string, number][] = [
+  ['no-route', 0x0100],
+  ['communication-prohibited', 0x0101],
+  ['address-unreachable', 0x0103],
+  ['port-unreachable', 0x0104],
+  ['packet-too-big', 0x0200],
+  ['ttl-zero-during-transit', 0x0300],
+  ['ttl-zero-during-reassembly', 0x0301],
+  ['bad-header', 0x0400],
+  ['unknown-header-type', 0x0401],
+  ['unknown-option', 0x0402],
+  ['echo-request', 0x8000],
+  ['ping', 0x8000],
+  ['echo-reply', 0x8100],
+  ['pong', 0x8100],
+  ['router-solicitation', 0x8500],
+  ['router-advertisement', 0x8600],
+  ['neighbour-solicitation', 0x8700],
+  ['neigbour-solicitation', 0x8700],
+  ['neighbour-advertisement', 0x8800],
+  ['neigbour-advertisement', 0x8800],
+  ['redirect', 0x8900],
+];
+
+/**
+ * [PROTO:]PORT as ipset prints it: an ICMP or ICMPv6 name or TYPE/CODE (the protocol's name is
+ * the services database's: ipv6-icmp), else the protocol's name and the port
+ */
 export function portText(proto: number, port: number): string {
-  if (proto === 1) {
-    const named = ICMP_NAMES.find(([, v]) => v === port);
-    return `icmp:${named ? named[0] : `${port >> 8}/${port & 0xff}`}`;
+  const names = proto === 1 ? ICMP_NAMES : proto === 58 ? ICMPV6_NAMES : undefined;
+  if (names) {
+    const named = names.find(([, v]) => v === port);
+    return `${protocolByNumber(proto)}:${named ? named[0] : `${port >> 8}/${port & 0xff}`}`;
   }
   return `${protocolByNumber(proto) ?? proto}:${port}`;
 }
 
-/** an element without its extensions, as `ipset list` prints it (a net type's host without /32) */
-export function elemKeyText(type: IpSetType, e: IpSetElem): string {
-  const t = IPSET_TYPES[type];
-  let s = ipToString(e.ip);
-  if (t.net && e.cidr !== 32) s += `/${e.cidr}`;
+/** an element without its extensions, as `ipset list` prints it (a net type's host without /32 or /128) */
+export function elemKeyText(set: IpSet, e: IpSetElem): string {
+  const t = IPSET_TYPES[set.type];
+  let s = ipText(e.ip);
+  if (t.net && e.cidr !== hostMask(set)) s += `/${e.cidr}`;
   if (t.port) s += `,${portText(e.proto!, e.port!)}`;
   return s;
 }

@@ -116,8 +116,11 @@ export interface Host {
   conntrack: ConntrackEntry[];
   /** per-rule extension state (statistic nth counters, limit buckets, recent lists), keyed by rule handle */
   extState: Record<string, unknown>;
-  /** the kernel's IP sets (`ipset`), in creation order; absent: none */
-  ipsets?: IpSet[];
+  /**
+   * the kernel's IP sets (`ipset`) by slot (ip_set_list: a set goes into the first free slot,
+   * which list and save follow); null: the slot of a destroyed set; absent: none
+   */
+  ipsets?: (IpSet | null)[];
 }
 
 export interface Segment {

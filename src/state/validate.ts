@@ -326,7 +326,7 @@ function checkHost(c: Checker, where: string, h: unknown): void {
   }
   c.obj(`${where}.extState`, own(h, 'extState'));
   const ipsets = own(h, 'ipsets');
-  if (ipsets !== undefined && c.arr(`${where}.ipsets`, ipsets)) ipsets.forEach((s, k) => ipsetProblems(c, `${where}.ipsets[${k}]`, s));
+  if (ipsets !== undefined && c.arr(`${where}.ipsets`, ipsets)) ipsets.forEach((s, k) => s !== null && ipsetProblems(c, `${where}.ipsets[${k}]`, s));
 }
 
 /** one IP set (src/net/ipset.ts): its parameters and the buckets of its table */
@@ -335,11 +335,15 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
   c.str(`${w}.name`, own(s, 'name'));
   const type = own(s, 'type');
   if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(IPSET_TYPES, type)) c.p.add(`${w}.type`, `expected one of ${Object.keys(IPSET_TYPES).join(', ')}, got ${show(type)}`);
+  const family = own(s, 'family');
+  if (family !== undefined && family !== 'inet6') c.p.add(`${w}.family`, `expected "inet6" or no family (inet), got ${show(family)}`);
+  const v6 = family === 'inet6';
+  const hostMask = v6 ? 128 : 32;
   c.int(`${w}.bits`, own(s, 'bits'), 6, 27);
   c.int(`${w}.maxelem`, own(s, 'maxelem'), 0, U32);
   c.int(`${w}.bucketsize`, own(s, 'bucketsize'), 2, 64);
   c.int(`${w}.initval`, own(s, 'initval'), 0, U32);
-  c.int(`${w}.netmask`, own(s, 'netmask'), 1, 32, true);
+  c.int(`${w}.netmask`, own(s, 'netmask'), 1, hostMask, true);
   c.int(`${w}.timeout`, own(s, 'timeout'), 0, U32, true);
   c.bool(`${w}.counters`, own(s, 'counters'), true);
   c.bool(`${w}.comment`, own(s, 'comment'), true);
@@ -362,8 +366,10 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
     (b[2] as unknown[]).forEach((e, j) => {
       const ew = `${bw}[2][${j}]`;
       if (e === null || !c.obj(ew, e)) return;
-      c.int(`${ew}.ip`, own(e, 'ip'), 0, U32);
-      c.int(`${ew}.cidr`, own(e, 'cidr'), 1, 32, true);
+      const ip = own(e, 'ip');
+      if (!v6) c.int(`${ew}.ip`, ip, 0, U32);
+      else if (typeof ip !== 'string' || parseIp6(ip) === undefined || formatIp6(parseIp6(ip)!) !== ip) c.p.add(`${ew}.ip`, `expected an IPv6 address as inet_ntop() writes it, got ${show(ip)}`);
+      c.int(`${ew}.cidr`, own(e, 'cidr'), 1, hostMask, true);
       c.int(`${ew}.proto`, own(e, 'proto'), 0, 255, true);
       c.int(`${ew}.port`, own(e, 'port'), 0, 65535, true);
       c.bool(`${ew}.nomatch`, own(e, 'nomatch'), true);

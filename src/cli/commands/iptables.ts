@@ -10,6 +10,7 @@ import type { Tables } from '../../ruleset/tables.js';
 import type { TextOut } from '../../output/listing.js';
 import type { Family } from '../../extensions/registry.js';
 import type { Host } from '../../net/lab.js';
+import { findIpset } from '../../net/ipset.js';
 import { iptablesHelp } from '../iptables-help.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
@@ -43,7 +44,7 @@ export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'i
   try {
     const session = new XtablesSession(family);
     // a set match asks the kernel for the host's set while the line is parsed
-    session.ipset = (name) => readOnly(ctx, (lab) => hostOf(lab, ctx.host)[1].ipsets?.find((s) => s.name === name));
+    session.ipset = (name) => readOnly(ctx, (lab) => findIpset(hostOf(lab, ctx.host)[1], name));
     cmd = parseIptables(argv, (t) => io.err(t), false, undefined, session, family);
   } catch (e) {
     if (e instanceof EarlyExit) {

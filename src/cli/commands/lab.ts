@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SimError } from '../../errors.js';
 import { builtinLab } from '../../net/builtin-lab.js';
-import { members } from '../../net/ipset.js';
+import { members, type IpSet } from '../../net/ipset.js';
 import type { Lab } from '../../net/lab.js';
 import { defaultRules } from '../../net/routing.js';
 import { defaultSysctls } from '../../net/sysctl.js';
@@ -56,7 +56,8 @@ export function describeLab(lab: Lab): string {
     if (tables.length) out += `  netfilter tables: ${tables.join(', ')}\n`;
     if (h.conntrack.length) out += `  conntrack entries: ${h.conntrack.length}\n`;
     const count = (n: number): string => `${n} ${n === 1 ? 'entry' : 'entries'}`;
-    if (h.ipsets?.length) out += `  ip sets: ${h.ipsets.map((s) => `${s.name} (${s.type}, ${count(members(s, lab.clock ?? 0).length)})`).join(', ')}\n`;
+    const sets = h.ipsets?.filter((s): s is IpSet => s !== null);
+    if (sets?.length) out += `  ip sets: ${sets.map((s) => `${s.name} (${s.type}${s.family ? ` family ${s.family}` : ''}, ${count(members(s, lab.clock ?? 0).length)})`).join(', ')}\n`;
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * the same command code as `iptables`; each table is applied at its COMMIT, so tables committed
  * before an error stay applied.
  */
-import type { IpSet } from '../../net/ipset.js';
+import { findIpset, type IpSet } from '../../net/ipset.js';
 import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
@@ -248,7 +248,7 @@ interface RestoreOptions {
   onCommit(): void;
   line(n: number): void;
   /** the host's IP sets, for the set match's lookups */
-  ipsets?: IpSet[];
+  ipsets?: (IpSet | null)[];
 }
 
 /**
@@ -290,7 +290,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
   const lines = fgetsLines(input);
   // one process for the whole file: extensions load once, announced chains stay announced
   const session = new XtablesSession(o.family);
-  session.ipset = (name) => o.ipsets?.find((s) => s.name === name);
+  session.ipset = (name) => findIpset(o, name);
   let lineNo = 0;
   const failed = (at: number, errText?: string): never => {
     throw new LineFailed(`${o.prog}: line ${at} failed${errText ? `: ${errText}.` : ''}\n`);

@@ -94,7 +94,7 @@ export function setRefText(name: string, dim: number, flags: number): string {
 
 /**
  * --match-set / --add-set / --del-set NAME FLAGS (parse_match, parse_target): once only, two
- * words, a name the kernel knows (get_set_byname) of family inet, then parse_dirs()
+ * words, a name the kernel knows (get_set_byname) of the rule's family, then parse_dirs()
  */
 export function parseSetRef(call: ParseCall<unknown>, what: string, ref: { name: string; dim: number; setFlags: number }): void {
   const { arg, extra } = call;
@@ -102,9 +102,10 @@ export function parseSetRef(call: ParseCall<unknown>, what: string, ref: { name:
   if (what === 'match-set' && call.invert) ref.setFlags |= IPSET_INV_MATCH;
   if (extra.length < 1) throw paramProblem(`--${what} requires two args.`);
   if (arg!.length > IPSET_MAXNAMELEN - 1) throw paramProblem(`setname \`${arg}' too long, max ${IPSET_MAXNAMELEN - 1} characters.`);
-  if (!call.ipset?.(arg!)) throw paramProblem(`Set ${arg} doesn't exist.\n`);
-  // (the lab's sets are all of family inet)
-  if (call.frame.family === 6) throw paramProblem(`The protocol family of set ${arg} is IPv4, which is not applicable.\n`);
+  const set = call.ipset?.(arg!);
+  if (!set) throw paramProblem(`Set ${arg} doesn't exist.\n`);
+  const v6 = set.family === 'inet6';
+  if ((call.frame.family === 6) !== v6) throw paramProblem(`The protocol family of set ${arg} is IPv${v6 ? 6 : 4}, which is not applicable.\n`);
   ref.name = arg!;
   parseDirs(extra[0]!, ref);
 }
@@ -199,9 +200,11 @@ const PORTED = new Set([6, 17, 132, 136]);
  */
 export function packetElem(set: IpSet, dim: number, flags: number, pkt: PacketView, now: number, lookup: boolean): IpSetElem | undefined {
   const t = IPSET_TYPES[set.type];
-  if (dim < t.dim) return undefined;
+  // (the lab traces IPv4 packets: an inet6 set, which no iptables rule can name, holds none of them)
+  if (dim < t.dim || set.family === 'inet6') return undefined;
   const src = (i: number): boolean => (flags & (1 << i)) !== 0;
-  const e: IpSetElem = { ip: src(1) ? pkt.src : pkt.dst };
+  const ip = src(1) ? pkt.src : pkt.dst;
+  const e: IpSetElem = { ip };
   if (t.port) {
     // ip_set_get_ip4_port(): no ports in a later fragment of a protocol that has them
     if (pkt.proto <= 0) return undefined;
@@ -213,8 +216,8 @@ export function packetElem(set: IpSet, dim: number, flags: number, pkt: PacketVi
   }
   if (t.net) {
     e.cidr = lookup ? 32 : (cidrsOf(set, now)[0] ?? 32);
-    e.ip = (e.ip & maskOf(e.cidr)) >>> 0;
-  } else if (set.netmask !== undefined) e.ip = (e.ip & maskOf(set.netmask)) >>> 0;
+    e.ip = (ip & maskOf(e.cidr)) >>> 0;
+  } else if (set.netmask !== undefined) e.ip = (ip & maskOf(set.netmask)) >>> 0;
   return e;
 }
 

@@ -122,13 +122,13 @@ export const SET: TargetExtension<SetTargetData> = {
         if (timeout) e.expires = now + timeout;
         if (set.counters) [e.packets, e.bytes] = [0, 0];
         const res = addElem(set, e, d.exist, now);
-        notes.push(res === 'added' ? `${elemKeyText(set.type, e)} added to set ${set.name}` : res === 'exists' ? `${elemKeyText(set.type, e)} already in set ${set.name}` : `set ${set.name} is full`);
+        notes.push(res === 'added' ? `${elemKeyText(set, e)} added to set ${set.name}` : res === 'exists' ? `${elemKeyText(set, e)} already in set ${set.name}` : `set ${set.name} is full`);
       } else if (set) notes.push(`nothing added to set ${set.name} (the packet has no element for it)`);
     }
     if (d.del.dim) {
       const set = ctx.changeIpset(d.del.name);
       const e = set && packetElem(set, d.del.dim, d.del.setFlags, pkt, now, false);
-      if (set && e) notes.push(delElem(set, e, now) ? `${elemKeyText(set.type, e)} deleted from set ${set.name}` : `${elemKeyText(set.type, e)} not in set ${set.name}`);
+      if (set && e) notes.push(delElem(set, e, now) ? `${elemKeyText(set, e)} deleted from set ${set.name}` : `${elemKeyText(set, e)} not in set ${set.name}`);
     }
     return { verdict: 'CONTINUE', note: `SET: ${notes.join('; ')}` };
   },
