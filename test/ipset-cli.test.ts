@@ -6,15 +6,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { IpSet, ListSet } from '../src/net/ipset.js';
 import { structureProblems } from '../src/state/validate.js';
 import { Sandbox } from './helpers/cli.js';
 
-const TYPES = 'it models sets of the types hash:ip, hash:net, hash:ip,port and hash:net,port';
+const TYPES = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port and list:set';
 
 describe('ipset refusals by name', () => {
   it.each([
     ['ipset create x bitmap:port range 1-100', `ipset: the set type bitmap:port is not modelled by iptables-sim (${TYPES})\n`],
-    ['ipset create x setlist', `ipset: the set type list:set is not modelled by iptables-sim (${TYPES})\n`],
+    ['ipset create x hash:mac', `ipset: the set type hash:mac is not modelled by iptables-sim (${TYPES})\n`],
+    ['ipset create x list:set skbinfo', `ipset: the create option skbinfo is not modelled by iptables-sim (${TYPES})\n`],
     ['ipset create x hash:ip skbinfo', `ipset: the create option skbinfo is not modelled by iptables-sim (${TYPES})\n`],
     ['ipset create x hash:ip,port netmask 24', `ipset: hash:ip,port's netmask is not modelled by iptables-sim (${TYPES})\n`],
     ['ipset -o xml list', 'ipset: -output xml is not modelled by iptables-sim (it prints the plain and save formats)\n'],
@@ -30,15 +32,6 @@ describe('ipset refusals by name', () => {
     expect((await sb.sh('ipset list -n')).stdout).toBe('');
   });
 
-  it('test ... nomatch of a net type', async () => {
-    const sb = new Sandbox();
-    await sb.sh('ipset create n hash:net');
-    const r = await sb.sh('ipset test n 10.0.0.0/8 nomatch');
-    expect(r).toEqual({ rc: 2, stdout: '', stderr: `ipset: test ... nomatch is not modelled by iptables-sim (${TYPES})\n` });
-  });
-});
-
-describe('ipset in the lab', () => {
   it('a /8 into a hash:ip fills it element by element and stops at maxelem', async () => {
     const sb = new Sandbox();
     await sb.sh('ipset create big hash:ip maxelem 1000');
@@ -121,12 +114,31 @@ describe('ipset in the lab', () => {
     expect((await sb.sh('lab show')).stdout).toContain('\n  ip sets: a (hash:net,port, 1 entry)\n');
     const lab = sb.lab()!;
     expect(structureProblems(lab as never).list).toEqual([]);
-    const set = lab.hosts.router!.ipsets![0]!;
+    const set = lab.hosts.router!.ipsets![0]! as IpSet;
     set.bits = 99;
     set.buckets[0]![2][0]!.port = 70000;
     expect(structureProblems(lab as never).list).toEqual([
       'hosts.router.ipsets[0].bits: expected a whole number from 6 to 27, got 99',
       'hosts.router.ipsets[0].buckets[0][2][0].port: expected a whole number from 0 to 65535, got 70000',
+    ]);
+  });
+
+  it('SET through a list:set: the trace names each member tried, in order, until one takes the element', async () => {
+    const sb = new Sandbox();
+    for (const c of ['create v6 hash:ip family inet6', 'create had hash:ip', 'add had 192.168.1.3', 'create took hash:ip', 'create addl list:set', 'add addl v6', 'add addl had', 'add addl took']) await sb.sh(`ipset ${c}`);
+    await sb.sh('iptables -A INPUT -p udp --dport 80 -j SET --add-set addl src');
+    const r = await sb.sh('trace --from pc2 -p udp -d 192.168.1.1 --dport 80');
+    expect(r.stdout).toContain('  SET: list addl: nothing added to set v6 (a set of family inet6), 192.168.1.3 already in set had, 192.168.1.3 added to set took\n');
+    expect((await sb.sh('lab show')).stdout).toContain('  ip sets: v6 (hash:ip family inet6, 0 entries), had (hash:ip, 1 entry), took (hash:ip, 1 entry), addl (list:set, 3 entries)\n');
+    const lab = sb.lab()!;
+    expect(structureProblems(lab as never).list).toEqual([]);
+    const list = lab.hosts.router!.ipsets![3]! as ListSet;
+    expect(list.members).toEqual([{ name: 'v6' }, { name: 'had' }, { name: 'took' }]);
+    list.size = 2;
+    list.members[1] = { name: 7 } as never;
+    expect(structureProblems(lab as never).list).toEqual([
+      'hosts.router.ipsets[3].size: expected a whole number from 4 to 4294967295, got 2',
+      'hosts.router.ipsets[3].members[1].name: expected a string, got 7',
     ]);
   });
 
@@ -136,7 +148,7 @@ describe('ipset in the lab', () => {
     await sb.sh('ipset add b 2001:DB8:0::/48');
     const lab = sb.lab()!;
     expect(structureProblems(lab as never).list).toEqual([]);
-    const set = lab.hosts.router!.ipsets![0]!;
+    const set = lab.hosts.router!.ipsets![0]! as IpSet;
     expect(set.buckets[0]![2][0]).toEqual({ ip: '2001:db8::', cidr: 48 });
     set.buckets[0]![2][0]!.ip = '2001:DB8::';
     set.buckets[0]![2][0]!.cidr = 129;

@@ -6,7 +6,7 @@
  * everything else in their TargetResult; the engine turns that into the verdict, NAT binding,
  * REJECT reply, log line and trace events.
  */
-import type { IpSet, IpSetElem } from '../net/ipset.js';
+import type { AnySet, IpSetElem, ListMember } from '../net/ipset.js';
 
 export interface PacketView {
   /** IPv4 header */
@@ -125,12 +125,12 @@ export interface MatchContext {
   /** number of tracked connections matching a predicate (connlimit) */
   countConnections(pred: (orig: Tuple, reply: Tuple) => boolean): number;
   /** the host's IP set of that name (`ipset`); undefined: none */
-  ipset(name: string): IpSet | undefined;
+  ipset(name: string): AnySet | undefined;
   /**
    * an element of a set with counters counts a packet of `bytes` bytes (0: the rule skips the
    * update); its packets and bytes after it. A batch's packets leave the lab's sets as they are.
    */
-  countIpsetElem(e: IpSetElem, bytes: number): [packets: number, bytes: number];
+  countIpsetElem(e: IpSetElem | ListMember, bytes: number): [packets: number, bytes: number];
 }
 
 export type Verdict =
@@ -184,5 +184,5 @@ export interface TargetContext extends MatchContext {
   /** primary address of an interface of this host (MASQUERADE, REDIRECT) */
   ifaceAddress(dev: string): number | undefined;
   /** the host's set of that name, to change (SET); a batch's packet changes a copy of its own */
-  changeIpset(name: string): IpSet | undefined;
+  changeIpset(name: string): AnySet | undefined;
 }

@@ -5,7 +5,7 @@
  * tables run in nf_tables priority order, conntrack sits between raw and mangle, NAT runs only for
  * a connection's first packet and is applied to every later one.
  */
-import { findIpset, type IpSet, type IpSetElem } from '../net/ipset.js';
+import { findIpset, type AnySet, type ListMember, type IpSetElem } from '../net/ipset.js';
 import { ipToString, LOOPBACK, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
 import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, policyRoutingProblem, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
@@ -798,13 +798,13 @@ export class HostStack {
    * The host's IP set of that name as this packet sees it, to read or to change. A batch's packet
    * that changes a set (SET) works on a copy of its own, which its later lookups see.
    */
-  ipset(name: string, change: boolean): IpSet | undefined {
+  ipset(name: string, change: boolean): AnySet | undefined {
     const set = findIpset(this.host, name);
     const batch = this.env.batch;
     if (!set || !batch) return set;
     const key = `ipset/${name}`;
-    if (change) return batch.extState(key, () => structuredClone(set)) as IpSet;
-    return (batch.peek(key) as IpSet | undefined) ?? set;
+    if (change) return batch.extState(key, () => structuredClone(set)) as AnySet;
+    return (batch.peek(key) as AnySet | undefined) ?? set;
   }
 
   reversePathOk(p: PacketView, o: { loose: boolean; acceptLocal: boolean }): boolean {
@@ -972,13 +972,13 @@ class ExtContext implements TargetContext {
   reversePathOk(p: PacketView, o: { loose: boolean; validmark: boolean; acceptLocal: boolean }): boolean {
     return this.stack.reversePathOk(p, o);
   }
-  ipset(name: string): IpSet | undefined {
+  ipset(name: string): AnySet | undefined {
     return this.stack.ipset(name, false);
   }
-  changeIpset(name: string): IpSet | undefined {
+  changeIpset(name: string): AnySet | undefined {
     return this.stack.ipset(name, true);
   }
-  countIpsetElem(e: IpSetElem, bytes: number): [number, number] {
+  countIpsetElem(e: IpSetElem | ListMember, bytes: number): [number, number] {
     const counts: [number, number] = [(e.packets ?? 0) + (bytes ? 1 : 0), (e.bytes ?? 0) + bytes];
     if (!this.env.batch) [e.packets, e.bytes] = counts;
     return counts;

@@ -7,7 +7,7 @@
  *
  * Extension data (`D`) is a plain JSON value: it is stored in the lab file as it is.
  */
-import type { IpSet } from '../net/ipset.js';
+import type { AnySet } from '../net/ipset.js';
 import type { AddrMask } from '../net/ipv4.js';
 import type { Family } from './registry.js';
 import type { PacketView, MatchContext, TargetContext, TargetResult } from '../engine/ext-api.js';
@@ -131,7 +131,7 @@ export interface ParseCall<D> {
   /** writes a warning to stderr now, as the C code's fprintf(stderr, ...) does */
   warn?: (text: string) => void;
   /** the host's IP set of that name (the kernel's answer to get_set_byname); undefined: none */
-  ipset?: (name: string) => IpSet | undefined;
+  ipset?: (name: string) => AnySet | undefined;
 }
 
 export interface FinalCall<D> {

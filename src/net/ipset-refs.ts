@@ -1,8 +1,8 @@
 /**
  * The kernel's reference count of a set: one for every set match and every --add-set and
  * --del-set of a SET target that names it (xt_set's checkentry takes a reference, the rule's
- * deletion gives it back), over all of the host's tables. `ipset list` prints it; destroy and
- * rename refuse a set that has any.
+ * deletion gives it back), over all of the host's tables, and one for every list:set holding it.
+ * `ipset list` prints it; destroy and rename refuse a set that has any.
  */
 import { rulesOnce, type Tables } from '../ruleset/tables.js';
 import type { Host } from './lab.js';
@@ -26,5 +26,8 @@ function count(tables: Tables | undefined, name: string): number {
 }
 
 export function ipsetReferences(host: Host, name: string): number {
-  return count(host.tables, name) + count(host.tables6, name);
+  // and one for every list:set it is a member of (timed-out members hold theirs until they go)
+  let members = 0;
+  for (const s of host.ipsets ?? []) if (s?.type === 'list:set') for (const m of s.members) if (m.name === name) members++;
+  return count(host.tables, name) + count(host.tables6, name) + members;
 }

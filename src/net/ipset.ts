@@ -1,7 +1,7 @@
 /**
  * A host's IP sets (the kernel's ip_set module, as `ipset` 7.17 drives it): the hash types
- * hash:ip, hash:net, hash:ip,port and hash:net,port of family inet and inet6, with their timeout,
- * counters and comment extensions. The table is laid out as the kernel lays it out (ip_set_hash_gen.h):
+ * hash:ip, hash:net, hash:ip,port and hash:net,port of family inet and inet6, and list:set
+ * (./ipset-list.ts), with their timeout, counters and comment extensions. The table is laid out as the kernel lays it out (ip_set_hash_gen.h):
  * elements hashed with jhash2 and the set's initval into 2^bits buckets, a bucket grown two slots
  * at a time, a deleted slot reused by the next add to its bucket, the table doubled when a bucket
  * would pass `bucketsize`; so `ipset list` prints the members in the kernel's order and its "Size
@@ -86,9 +86,33 @@ export const IPSET_TYPES: Record<IpSetType, TypeInfo> = {
   'hash:net,port': { revision: 8, dim: 2, net: true, port: true, elem: [8, 20], htype: [408, 1192] },
 };
 
+/** a member of a list:set: another set, by name, with the list's extensions */
+export interface ListMember {
+  name: string;
+  expires?: number;
+  packets?: number;
+  bytes?: number;
+  comment?: string;
+}
+
+/** a list:set: sets in the order they were put in (ip_set_list_set.c) */
+export interface ListSet {
+  name: string;
+  type: 'list:set';
+  /** the size the header shows (at least 4; the kernel no longer holds the list to it) */
+  size: number;
+  timeout?: number;
+  counters?: boolean;
+  comment?: boolean;
+  members: ListMember[];
+}
+
+/** a set of any modelled type */
+export type AnySet = IpSet | ListSet;
+
 /** the host's set of that name */
-export function findIpset(host: { ipsets?: (IpSet | null)[] }, name: string): IpSet | undefined {
-  return host.ipsets?.find((s): s is IpSet => s?.name === name);
+export function findIpset(host: { ipsets?: (AnySet | null)[] }, name: string): AnySet | undefined {
+  return host.ipsets?.find((s): s is AnySet => s?.name === name);
 }
 
 /** 0 for family inet, 1 for inet6: the index of IPSET_TYPES' sizes */
@@ -399,9 +423,12 @@ export function maskOf(cidr: number): number {
 
 /** ip_set_elem_len(): the element with its extensions (counters, timeout, comment pointer), aligned */
 function dsize(set: IpSet): number {
-  const align = (x: number, a: number): number => Math.ceil(x / a) * a;
-  let len = IPSET_TYPES[set.type].elem[fam(set)];
-  let a = 4;
+  return elemLen(set, IPSET_TYPES[set.type].elem[fam(set)], 4);
+}
+
+/** ip_set_elem_len() of an element of `len` bytes aligned to `a` */
+export function elemLen(set: { counters?: boolean; timeout?: number; comment?: boolean }, len: number, a: number): number {
+  const align = (x: number, n: number): number => Math.ceil(x / n) * n;
   for (const [on, size] of [[set.counters, 16], [set.timeout !== undefined, 8], [set.comment, 8]] as const) {
     if (!on) continue;
     a = 8;
@@ -418,8 +445,13 @@ function dsize(set: IpSet): number {
  */
 export function memsize(set: IpSet): number {
   let n = IPSET_TYPES[set.type].htype[fam(set)] + 24 + 24 * regionCount(set.bits) + (set.extSize ?? 0);
-  for (const b of set.buckets) for (const e of b[2]) if (e?.comment !== undefined) n += 16 + Buffer.byteLength(e.comment) + 1;
+  for (const b of set.buckets) for (const e of b[2]) if (e?.comment !== undefined) n += commentSize(e.comment);
   return n;
+}
+
+/** what a comment costs the set (ip_set_init_comment: an rcu head, the text, its NUL) */
+export function commentSize(comment: string): number {
+  return 16 + Buffer.byteLength(comment) + 1;
 }
 
 /** ipset's ICMP type/code names (lib/icmp.c), in its order: the first of a value is the one printed */

@@ -3,7 +3,7 @@
  * netfilter tables and conntrack, joined by segments (a veth pair or a switch). This is the
  * persisted world every command acts on.
  */
-import type { IpSet } from './ipset.js';
+import type { AnySet } from './ipset.js';
 import type { Tables } from '../ruleset/tables.js';
 
 export const LAB_FORMAT = 'iptables-sim-lab';
@@ -120,7 +120,7 @@ export interface Host {
    * the kernel's IP sets (`ipset`) by slot (ip_set_list: a set goes into the first free slot,
    * which list and save follow); null: the slot of a destroyed set; absent: none
    */
-  ipsets?: (IpSet | null)[];
+  ipsets?: (AnySet | null)[];
 }
 
 export interface Segment {

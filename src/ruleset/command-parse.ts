@@ -2,7 +2,7 @@
  * The semantics of an iptables command line (xshared.c do_parse and the checks after it), driven
  * token by token by the grammar. Every check raises the error iptables raises, in the same order.
  */
-import type { IpSet } from '../net/ipset.js';
+import type { AnySet } from '../net/ipset.js';
 import { Exit, XtablesError, paramProblem } from '../errors.js';
 import { cloneData } from '../util/clone.js';
 import { ipParseMultiple, type AddrMask } from '../net/ipv4.js';
@@ -117,7 +117,7 @@ export class XtablesSession {
    * get_set_byname(): the host's IP set of that name, as the kernel answers iptables' query while
    * it parses a set match; undefined: none (a session with no host behind it knows no set)
    */
-  ipset: (name: string) => IpSet | undefined = () => undefined;
+  ipset: (name: string) => AnySet | undefined = () => undefined;
 
   /**
    * An extension is loaded. Where the kernel lacks its module, nft_compatible_revision() warns

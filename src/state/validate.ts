@@ -329,12 +329,13 @@ function checkHost(c: Checker, where: string, h: unknown): void {
   if (ipsets !== undefined && c.arr(`${where}.ipsets`, ipsets)) ipsets.forEach((s, k) => s !== null && ipsetProblems(c, `${where}.ipsets[${k}]`, s));
 }
 
-/** one IP set (src/net/ipset.ts): its parameters and the buckets of its table */
+/** one IP set (src/net/ipset.ts): its parameters and the buckets of its table (or a list:set's members) */
 function ipsetProblems(c: Checker, w: string, s: unknown): void {
   if (!c.obj(w, s)) return;
   c.str(`${w}.name`, own(s, 'name'));
   const type = own(s, 'type');
-  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(IPSET_TYPES, type)) c.p.add(`${w}.type`, `expected one of ${Object.keys(IPSET_TYPES).join(', ')}, got ${show(type)}`);
+  if (type === 'list:set') return listSetProblems(c, w, s);
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(IPSET_TYPES, type)) c.p.add(`${w}.type`, `expected one of ${Object.keys(IPSET_TYPES).join(', ')}, list:set, got ${show(type)}`);
   const family = own(s, 'family');
   if (family !== undefined && family !== 'inet6') c.p.add(`${w}.family`, `expected "inet6" or no family (inet), got ${show(family)}`);
   const v6 = family === 'inet6';
@@ -378,6 +379,25 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
       c.int(`${ew}.bytes`, own(e, 'bytes'), 0, Number.MAX_SAFE_INTEGER, true);
       c.str(`${ew}.comment`, own(e, 'comment'), true);
     });
+  });
+}
+
+/** a list:set (src/net/ipset-list.ts): its size and extensions, its members by name */
+function listSetProblems(c: Checker, w: string, s: Obj): void {
+  c.int(`${w}.size`, own(s, 'size'), 4, U32);
+  c.int(`${w}.timeout`, own(s, 'timeout'), 0, U32, true);
+  c.bool(`${w}.counters`, own(s, 'counters'), true);
+  c.bool(`${w}.comment`, own(s, 'comment'), true);
+  const members = own(s, 'members');
+  if (!c.arr(`${w}.members`, members)) return;
+  members.forEach((m, k) => {
+    const mw = `${w}.members[${k}]`;
+    if (!c.obj(mw, m)) return;
+    c.str(`${mw}.name`, own(m, 'name'));
+    c.int(`${mw}.expires`, own(m, 'expires'), 0, Number.MAX_SAFE_INTEGER, true);
+    c.int(`${mw}.packets`, own(m, 'packets'), 0, Number.MAX_SAFE_INTEGER, true);
+    c.int(`${mw}.bytes`, own(m, 'bytes'), 0, Number.MAX_SAFE_INTEGER, true);
+    c.str(`${mw}.comment`, own(m, 'comment'), true);
   });
 }
 

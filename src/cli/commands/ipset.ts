@@ -4,8 +4,9 @@
  * -name, -terse, -output plain|save and -file. Command-line handling, messages and exit statuses
  * follow ipset's own (lib/ipset.c, parse.c, errcode.c), measured with the real tool and kernel
  * (fixtures/cli/ipset*.case). Set types: hash:ip, hash:net, hash:ip,port and hash:net,port of
- * family inet and inet6 (../../net/ipset.ts); the others, the skbinfo, forceadd and bitmask
- * options, -output xml, -sorted, -resolve and the interactive mode are refused by name.
+ * family inet and inet6 (../../net/ipset.ts), and list:set (../../net/ipset-list.ts); the others,
+ * the skbinfo, forceadd and bitmask options, -output xml, -sorted, -resolve and the interactive
+ * mode are refused by name.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -16,6 +17,9 @@ import {
   addElem,
   delElem,
   findIpset,
+  type AnySet,
+  type ListMember,
+  type ListSet,
   elemKeyText,
   flushSet,
   hostMask,
@@ -35,6 +39,7 @@ import {
   type IpSetType,
 } from '../../net/ipset.js';
 import { ipsetReferences } from '../../net/ipset-refs.js';
+import { cleanupList, listAdd, listDel, listMemsize, listSize, listTest, liveMembers, type ListPlace } from '../../net/ipset-list.js';
 import { Rng } from '../../util/rng.js';
 import { strtoumax } from '../../util/strtoul.js';
 import type { Host, Lab } from '../../net/lab.js';
@@ -156,7 +161,7 @@ function matchEnvopt(arg: string, names: [string, string]): boolean {
 }
 
 /** the refusal of something ipset has that the emulator does not model */
-function notModelled(what: string, why = 'it models sets of the types hash:ip, hash:net, hash:ip,port and hash:net,port'): Exit {
+function notModelled(what: string, why = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port and list:set'): Exit {
   return new Exit(PARAMETER_PROBLEM, `ipset: ${what} is not modelled by iptables-sim (${why})\n`);
 }
 
@@ -165,12 +170,15 @@ const TYPE_ALIASES: Record<string, IpSetType> = {
   nethash: 'hash:net',
   ipporthash: 'hash:ip,port',
 };
-const OTHER_ALIASES: Record<string, string> = { ipmap: 'bitmap:ip', macipmap: 'bitmap:ip,mac', portmap: 'bitmap:port', ipportiphash: 'hash:ip,port,ip', ipportnethash: 'hash:ip,port,net', setlist: 'list:set' };
+const OTHER_ALIASES: Record<string, string> = { ipmap: 'bitmap:ip', macipmap: 'bitmap:ip,mac', portmap: 'bitmap:port', ipportiphash: 'hash:ip,port,ip', ipportnethash: 'hash:ip,port,net' };
+
+type SetType = IpSetType | 'list:set';
 
 /** ipset_parse_typename() then the type lookup: the name, a short alias (hash:ip's "hash:ip" or "iphash") */
-function typeByName(r: Report, name: string): IpSetType | false {
+function typeByName(r: Report, name: string): SetType | false {
   if (name.length > 31) return r.syntax(`typename '${name}' is longer than 31 characters`);
   if (name in IPSET_TYPES) return name as IpSetType;
+  if (name === 'list:set' || name === 'setlist') return 'list:set';
   if (Object.prototype.hasOwnProperty.call(TYPE_ALIASES, name)) return TYPE_ALIASES[name]!;
   const other = KNOWN_TYPES.some(([n]) => n === name) ? name : Object.prototype.hasOwnProperty.call(OTHER_ALIASES, name) ? OTHER_ALIASES[name] : undefined;
   if (other) throw notModelled(`the set type ${other}`);
@@ -363,6 +371,25 @@ function parseProtoPort(r: Report, s: string, p: Parsed, v6: boolean): boolean {
   return true;
 }
 
+/**
+ * list:set's element (ipset_parse_setname): a set's name, or the old SETNAME,before|after,SETNAME
+ * (ipset_parse_name_compat)
+ */
+function parseListElem(r: Report, s: string): { name: string; ref?: string; before?: boolean } | false {
+  const long = (n: string): false => r.syntax(`setname '${n}' is longer than 31 characters`);
+  const a = sepAt(s, ',');
+  if (a < 0) return s.length > 31 ? long(s) : { name: s };
+  const rest = s.slice(a + 1);
+  const b = sepAt(rest, ',');
+  const where = b < 0 ? rest : rest.slice(0, b);
+  if (b < 0 || !(where === 'before' || where === 'after')) return r.err('you must specify elements as setname,[before|after],setname');
+  const name = s.slice(0, a);
+  const ref = rest.slice(b + 1);
+  if (name.length > 31) return long(name);
+  if (ref.length > 31) return long(ref);
+  return { name, ref, before: where === 'before' };
+}
+
 /** ipset_print_elem() of what was parsed: how test names the element it was given */
 function parsedText(set: IpSet, p: Parsed): string {
   const type = set.type;
@@ -374,9 +401,8 @@ function parsedText(set: IpSet, p: Parsed): string {
 }
 
 /** ipset_parse_elem(): the element's components, split at ',' */
-function parseElem(r: Report, set: IpSet, s: string): Parsed | false {
+function parseElem(r: Report, set: IpSet, s: string, v6: boolean): Parsed | false {
   const type = set.type;
-  const v6 = set.family === 'inet6';
   const t = IPSET_TYPES[type];
   const p: Parsed = { ip: 0 };
   // elem_separator() (ipset_strchr): the first ',' unless the word starts or ends with one
@@ -395,6 +421,9 @@ function parseElem(r: Report, set: IpSet, s: string): Parsed | false {
 
 /** the options after the element of add/del/test, and of create */
 interface AdtOptions {
+  /** list:set's before NAME / after NAME */
+  ref?: string;
+  before?: boolean;
   timeout?: number;
   packets?: number;
   bytes?: number;
@@ -412,15 +441,20 @@ interface CreateOptions {
   comment?: boolean;
   bucketsize?: number;
   initval?: number;
+  /** list:set's */
+  size?: number;
 }
 
 const UNMODELLED_CREATE = new Set(['skbinfo', 'forceadd', 'bitmask', 'markmask']);
 const UNMODELLED_ADT = new Set(['skbmark', 'skbprio', 'skbqueue']);
 
 /** call_parser(): each word must be one of the command's options for the type */
-function parseCreateOptions(r: Report, type: IpSetType, words: string[]): CreateOptions | Exit | false {
+function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOptions | Exit | false {
   const o: CreateOptions = {};
-  const allowed = ['family', '-4', '-6', 'hashsize', 'maxelem', ...(type === 'hash:ip' ? ['netmask', 'gc'] : []), ...(type === 'hash:ip,port' ? ['from', 'to', 'network'] : []), 'timeout', 'counters', 'comment', 'bucketsize', 'initval', 'probes', 'resize'];
+  const allowed =
+    type === 'list:set'
+      ? ['size', 'timeout', 'counters', 'comment']
+      : ['family', '-4', '-6', 'hashsize', 'maxelem', ...(type === 'hash:ip' ? ['netmask', 'gc'] : []), ...(type === 'hash:ip,port' ? ['from', 'to', 'network'] : []), 'timeout', 'counters', 'comment', 'bucketsize', 'initval', 'probes', 'resize'];
   // hash:ip,port's netmask and bitmask are revision 7's; hash:ip's bitmask is revision 6's
   if (type === 'hash:ip,port' && words.some((w) => w.replace(/^--/, '') === 'netmask')) throw notModelled("hash:ip,port's netmask");
   // call_parser() twice: the words and the family first, then the other values in order
@@ -450,7 +484,8 @@ function parseCreateOptions(r: Report, type: IpSetType, words: string[]): Create
     switch (w) {
       case 'hashsize':
       case 'maxelem':
-      case 'initval': {
+      case 'initval':
+      case 'size': {
         const n = toNumber(r, arg!, 0n, 0xffffffffn);
         if (n === false) return false;
         o[w] = Number(n);
@@ -491,10 +526,19 @@ function parseCreateOptions(r: Report, type: IpSetType, words: string[]): Create
   return o;
 }
 
-function parseAdtOptions(r: Report, type: IpSetType, cmd: string, words: string[]): AdtOptions | Exit | false {
-  const o: AdtOptions = {};
-  const net = IPSET_TYPES[type].net;
-  const allowed = cmd === 'add' ? ['timeout', ...(net ? ['nomatch'] : []), 'packets', 'bytes', 'comment'] : cmd === 'test' && net ? ['nomatch'] : [];
+/** `o`: what the element already set (list:set's SETNAME,before,SETNAME) */
+function parseAdtOptions(r: Report, type: SetType, cmd: string, words: string[], o: AdtOptions = {}): AdtOptions | Exit | false {
+  const list = type === 'list:set';
+  const net = !list && IPSET_TYPES[type].net;
+  const allowed = list
+    ? cmd === 'add'
+      ? ['timeout', 'before', 'after', 'packets', 'bytes', 'comment']
+      : ['before', 'after']
+    : cmd === 'add'
+      ? ['timeout', ...(net ? ['nomatch'] : []), 'packets', 'bytes', 'comment']
+      : cmd === 'test' && net
+        ? ['nomatch']
+        : [];
   if (!allowed.length && words.length) return customError(PARAMETER_PROBLEM, `Unknown argument: \`${words[0]}'`, r.quiet);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!.startsWith('--') ? words[i]!.slice(2) : words[i]!;
@@ -507,7 +551,13 @@ function parseAdtOptions(r: Report, type: IpSetType, cmd: string, words: string[
     if (i + 1 >= words.length) return customError(PARAMETER_PROBLEM, `Missing mandatory argument of option \`${w}'`, r.quiet);
     const arg = words[++i]!;
     if ((w === 'timeout' && o.timeout !== undefined) || (w === 'comment' && o.comment !== undefined) || (w === 'packets' && o.packets !== undefined) || (w === 'bytes' && o.bytes !== undefined)) return r.syntax(`${w} already specified`);
-    if (w === 'timeout') {
+    if (w === 'before' || w === 'after') {
+      // (both set the reference: the second of either is "already specified")
+      if (o.ref !== undefined) return r.syntax(`${w} already specified`);
+      if (arg.length > 31) return r.syntax(`setname '${arg}' is longer than 31 characters`);
+      o.ref = arg;
+      o.before = w === 'before';
+    } else if (w === 'timeout') {
       const n = toNumber(r, arg, 0n, BigInt(IPSET_MAX_TIMEOUT));
       if (n === false) return false;
       o.timeout = Number(n);
@@ -543,7 +593,12 @@ const KERNEL = {
   HASH_ELEM: 'Null-valued element, cannot be stored in a hash type of set',
   HASH_RANGE: 'Invalid range, covers the whole address space',
   EINVAL: 'Kernel error received: Invalid argument',
+  PROTOCOL: 'Kernel error received: ipset protocol error',
   INVALID_FAMILY: 'Protocol family not supported by the set type',
+  NAME: 'Set to be added/deleted/tested as element does not exist.',
+  LOOP: 'Sets with list:set type cannot be added to the set.',
+  NAMEREF: "The set to which you referred with 'before' or 'after' does not exist.",
+  REF_EXIST: "The set to which you referred with 'before' or 'after' is not added to the set.",
 };
 
 /** the run of one ipset process over a host */
@@ -561,16 +616,16 @@ class IpsetRun {
   ) {}
 
   /** the kernel's slots of sets (ip_set_list): null where a destroyed set was */
-  get slots(): (IpSet | null)[] {
+  get slots(): (AnySet | null)[] {
     return (this.host.ipsets ??= []);
   }
 
   /** the sets in slot order, as list and save show them */
-  get sets(): IpSet[] {
-    return this.slots.filter((s): s is IpSet => s !== null);
+  get sets(): AnySet[] {
+    return this.slots.filter((s): s is AnySet => s !== null);
   }
 
-  find(name: string): IpSet | undefined {
+  find(name: string): AnySet | undefined {
     return findIpset(this.host, name);
   }
 
@@ -712,7 +767,30 @@ class IpsetRun {
     const o = parseCreateOptions(this.r, type, words);
     if (o instanceof Exit) throw o;
     if (o === false) this.fail();
-    this.kernelCmd('create', name, () => this.createKernel(name, type, o));
+    this.kernelCmd('create', name, () => (type === 'list:set' ? this.createList(name, o) : this.createKernel(name, type, o)));
+  }
+
+  /** list_set_create(), then the set into its slot (or, with -exist, the same set kept) */
+  createList(name: string, o: CreateOptions): void {
+    const set: ListSet = { name, type: 'list:set', size: listSize(o.size), members: [] };
+    if (o.timeout !== undefined) set.timeout = o.timeout;
+    if (o.counters) set.counters = true;
+    if (o.comment) set.comment = true;
+    const was = this.find(name);
+    if (was) {
+      // list_set_same_set(): the size, the timeout and the extensions
+      const same = was.type === 'list:set' && was.size === set.size && was.timeout === set.timeout && !!was.counters === !!set.counters && !!was.comment === !!set.comment;
+      if (!this.env.exist || !same) throw this.kernel(KERNEL.EEXIST_CREATE);
+    } else this.place(set);
+    this.families.set(name, undefined);
+  }
+
+  /** find_free_id(): the first free slot */
+  place(set: AnySet): void {
+    const free = this.slots.indexOf(null);
+    if (free >= 0) this.slots[free] = set;
+    else this.slots.push(set);
+    this.changed = true;
   }
 
   createKernel(name: string, type: IpSetType, o: CreateOptions): void {
@@ -736,27 +814,27 @@ class IpsetRun {
       // -exist: a set of the same type and parameters is no error (mtype_same_set, which does
       // not compare the families: only the bitmask a netmask makes, where the type has one)
       const same = was.type === set.type && was.maxelem === set.maxelem && was.timeout === set.timeout && bitmask(was) === bitmask(set) && !!was.counters === !!set.counters && !!was.comment === !!set.comment;
-      if (this.env.exist && same) return;
-      throw this.kernel(KERNEL.EEXIST_CREATE);
+      if (!this.env.exist || !same) throw this.kernel(KERNEL.EEXIST_CREATE);
+    } else {
+      if (o.initval === undefined) {
+        // get_random_u32(): the lab's generator stands for the kernel's
+        const rng = new Rng(this.lab.rng.state >>> 0);
+        set.initval = rng.int(0, 0xffffffff) >>> 0;
+        this.lab.rng.state = rng.state;
+      }
+      this.place(set);
     }
-    if (o.initval === undefined) {
-      // get_random_u32(): the lab's generator stands for the kernel's
-      const rng = new Rng(this.lab.rng.state >>> 0);
-      set.initval = rng.int(0, 0xffffffff) >>> 0;
-      this.lab.rng.state = rng.state;
-    }
-    // find_free_id(): the first free slot
-    const free = this.slots.indexOf(null);
-    if (free >= 0) this.slots[free] = set;
-    else this.slots.push(set);
-    this.changed = true;
+    this.families.set(name, o.family === 'inet6' ? 'inet6' : 'inet');
   }
 
   adt(cmd: 'add' | 'del' | 'test', name: string, elemText: string, words: string[]): void {
     if (setname(this.r, name) === false) this.fail();
     const set = this.find(name);
     if (!set) throw this.kernel(KERNEL.ENOENT);
-    const p = parseElem(this.r, set, elemText);
+    if (set.type === 'list:set') return this.adtList(cmd, set, elemText, words);
+    // the family libipset believes the set has: its own, or what a create of this process said
+    const v6 = (this.families.has(name) ? this.families.get(name) : set.family) === 'inet6';
+    const p = parseElem(this.r, set, elemText, v6);
     if (p === false) this.fail();
     const o = parseAdtOptions(this.r, set.type, cmd, words);
     if (o instanceof Exit) throw o;
@@ -767,10 +845,69 @@ class IpsetRun {
       // first address), an IP/CIDR only for the net types, a port range never
       const what =
         p.ipTo !== undefined && set.type !== 'hash:ip' ? 'FROM-TO IP range' : p.cidr !== undefined && set.type === 'hash:ip,port' ? 'IP/CIDR range' : p.portTo !== undefined ? 'FROM-TO port range' : undefined;
-      if (what) throw customError(OTHER_PROBLEM, `${what} is not allowed in command test with set type ${set.type} and family ${set.family ?? 'inet'}`, this.env.quiet);
-      if (o.nomatch) throw notModelled('test ... nomatch');
+      if (what) throw customError(OTHER_PROBLEM, `${what} is not allowed in command test with set type ${set.type} and family ${v6 ? 'inet6' : 'inet'}`, this.env.quiet);
     }
     this.kernelCmd(cmd, name, () => this.adtKernel(cmd, set, p, o));
+  }
+
+  /** add, del and test of a list:set: the element is a set's name, placed before or after another */
+  adtList(cmd: 'add' | 'del' | 'test', set: ListSet, elemText: string, words: string[]): void {
+    const el = parseListElem(this.r, elemText);
+    if (el === false) this.fail();
+    // (a place the element gave makes a before/after option "already specified")
+    const o = parseAdtOptions(this.r, set.type, cmd, words, { ref: el.ref, before: el.before });
+    if (o instanceof Exit) throw o;
+    if (o === false) this.fail();
+    this.kernelCmd(cmd, set.name, () => this.adtListKernel(cmd, set, el.name, o));
+  }
+
+  /** list_set_uadt() and the type's add, del and test */
+  adtListKernel(cmd: 'add' | 'del' | 'test', set: ListSet, member: string, o: AdtOptions): void {
+    const at = o;
+    const text = `${member}${at.ref !== undefined ? ` after ${at.ref}` : ''}`;
+    const now = this.now();
+    const refused = ((): string | undefined => {
+      if (o.timeout !== undefined && set.timeout === undefined) return KERNEL.TIMEOUT;
+      if ((o.packets !== undefined || o.bytes !== undefined) && !set.counters) return KERNEL.COUNTER;
+      if (o.comment !== undefined && !set.comment) return KERNEL.COMMENT;
+      const m = this.find(member);
+      if (!m) return KERNEL.NAME;
+      if (m.type === 'list:set') return KERNEL.LOOP;
+      if (at.ref !== undefined && !this.find(at.ref)) return KERNEL.NAMEREF;
+      return undefined;
+    })();
+    // a reference without a direction stands after it
+    const place: ListPlace = { ref: at.ref, before: at.ref === undefined ? 0 : at.before ? 1 : -1 };
+    if (cmd === 'test') {
+      // ip_set_utest(): a refusal is "not in the set" too (ipset prints a place as "after", whichever was asked)
+      if (!refused && listTest(set, member, place, now)) {
+        this.r.report(ErrType.WARNING, `${text} is in set ${set.name}.`);
+        throw this.standardError();
+      }
+      if (!this.env.quiet) this.err += `${text} is NOT in set ${set.name}.\n`;
+      throw new Exit(OTHER_PROBLEM);
+    }
+    if (refused) throw this.kernel(refused);
+    cleanupList(set, now);
+    if (cmd === 'add') {
+      const m: ListMember = { name: member };
+      const timeout = o.timeout ?? set.timeout;
+      if (timeout) m.expires = now + timeout;
+      if (o.packets !== undefined) m.packets = o.packets;
+      if (o.bytes !== undefined) m.bytes = o.bytes;
+      if (o.comment !== undefined) m.comment = o.comment;
+      const res = listAdd(set, m, place, this.env.exist, now);
+      if (res === 'ref') throw this.kernel(KERNEL.REF_EXIST);
+      if (res === 'exists') throw this.kernel(KERNEL.EXIST_ADD);
+    } else {
+      const res = listDel(set, member, place, now);
+      if (res === 'ref') throw this.kernel(KERNEL.REF_EXIST);
+      if (res === 'missing') {
+        if (!this.env.exist) throw this.kernel(KERNEL.EXIST_DEL);
+        return;
+      }
+    }
+    this.changed = true;
   }
 
   /**
@@ -793,6 +930,9 @@ class IpsetRun {
   /** the kernel's side of add, del and test (ip_set_uadd and friends) */
   adtKernel(cmd: 'add' | 'del' | 'test', set: IpSet, p: Parsed, o: AdtOptions): void {
     const name = set.name;
+    // an address of the other family: the type's ip_set_get_ipaddr4/6() refuses its attribute
+    const protocol = (typeof p.ip === 'string') !== (set.family === 'inet6');
+    if (protocol && cmd !== 'test') throw this.kernel(KERNEL.PROTOCOL);
     if (o.timeout !== undefined && set.timeout === undefined) throw this.kernel(KERNEL.TIMEOUT);
     if ((o.packets !== undefined || o.bytes !== undefined) && !set.counters) throw this.kernel(KERNEL.COUNTER);
     if (o.comment !== undefined && !set.comment) throw this.kernel(KERNEL.COMMENT);
@@ -802,13 +942,14 @@ class IpsetRun {
       // ip_set_utest(): whatever the type's uadt() fails with (a null address, a /0) is "not in the set"
       let e: IpSetElem | undefined;
       try {
-        e = elems.next().value as IpSetElem;
+        if (!protocol) e = elems.next().value as IpSetElem;
       } catch (x) {
         if (!(x instanceof Exit)) throw x;
         this.r.reset();
       }
       const res = e ? testElem(set, e, now) : { found: undefined, nomatch: false };
-      if (res.found && !res.nomatch) {
+      // (test ... nomatch asks for a nomatch entry: ip_set_enomatch() turns the answer round)
+      if (res.found && res.nomatch === !!o.nomatch) {
         this.r.report(ErrType.WARNING, `${parsedText(set, p)} is in set ${name}.`);
         throw this.standardError();
       }
@@ -853,6 +994,13 @@ class IpsetRun {
   pending: { cmd: string; set: string | undefined; ops: { line: number; apply: () => void }[] } | undefined;
   /** the command of the last kernel message (the session's cmd) */
   lastCmd: string | undefined;
+  /**
+   * libipset's cache of the sets this process created (ipset_cache_add on the create's ACK, with
+   * the family the create line gave, even when -exist kept a set of the other family), renamed,
+   * swapped (when both are in it) or destroyed: an add, del or test of a cached set takes its
+   * family from here, not from the kernel
+   */
+  families = new Map<string, 'inet' | 'inet6' | undefined>();
 
   /** ipset_commit(): the waiting lines reach the kernel; an error names the line it came from */
   commit(): void {
@@ -923,7 +1071,10 @@ class IpsetRun {
   }
 
   list(cmd: 'list' | 'save', name: string | undefined): void {
-    const sets = name === undefined ? this.sets : [this.find(name)].filter((s): s is IpSet => !!s);
+    // ip_set_dump_do(): all sets in slot order, the list:set ones in a second pass (so that a
+    // restore of the listing creates their members first)
+    const all = this.sets;
+    const sets = name === undefined ? [...all.filter((s) => s.type !== 'list:set'), ...all.filter((s) => s.type === 'list:set')] : [this.find(name)].filter((s): s is AnySet => !!s);
     if (name !== undefined && !sets.length) throw this.kernel(KERNEL.ENOENT);
     const mode = this.env.output ?? (cmd === 'save' ? 'save' : 'plain');
     let text = '';
@@ -933,17 +1084,17 @@ class IpsetRun {
         text += `${set.name}\n`;
         return;
       }
-      const header = headerText(set, this.host);
+      const v = setView(set, now);
       if (mode === 'save') {
-        text += `create ${set.name} ${set.type} ${header.params}\n`;
-        if (!this.env.terse) for (const e of members(set, now)) text += `add ${set.name} ${elemText(set, e, now)}\n`;
+        text += `create ${set.name} ${set.type} ${v.params}\n`;
+        if (!this.env.terse) for (const e of v.entries) text += `add ${set.name} ${e}\n`;
         return;
       }
       if (i > 0) text += '\n';
-      text += `Name: ${set.name}\nType: ${set.type}\nRevision: ${IPSET_TYPES[set.type].revision}\nHeader: ${header.params}\nSize in memory: ${memsize(set)}\nReferences: ${header.refs}\nNumber of entries: ${members(set, now).length}\n`;
+      text += `Name: ${set.name}\nType: ${set.type}\nRevision: ${v.revision}\nHeader: ${v.params}\nSize in memory: ${v.memsize}\nReferences: ${ipsetReferences(this.host, set.name)}\nNumber of entries: ${v.entries.length}\n`;
       if (!this.env.terse) {
         text += 'Members:\n';
-        for (const e of members(set, now)) text += `${elemText(set, e, now)}\n`;
+        for (const e of v.entries) text += `${e}\n`;
       }
     });
     if (this.env.file !== undefined) {
@@ -963,6 +1114,7 @@ class IpsetRun {
       if (this.sets.some((s) => ipsetReferences(this.host, s.name) > 0)) throw this.kernel(KERNEL.BUSY);
       if (this.sets.length) this.changed = true;
       this.host.ipsets = [];
+      this.families.clear();
       return;
     }
     const slots = this.slots;
@@ -972,14 +1124,16 @@ class IpsetRun {
     // the slot stays free for the next create (trailing free slots are not kept)
     slots[i] = null;
     while (slots.length && slots[slots.length - 1] === null) slots.pop();
+    this.families.delete(name);
     this.changed = true;
   }
 
   flush(name: string | undefined): void {
-    const sets = name === undefined ? this.sets : [this.find(name)].filter((s): s is IpSet => !!s);
+    const sets = name === undefined ? this.sets : [this.find(name)].filter((s): s is AnySet => !!s);
     if (name !== undefined && !sets.length) throw this.kernel(KERNEL.ENOENT);
     for (const s of sets) {
-      flushSet(s);
+      if (s.type === 'list:set') s.members = [];
+      else flushSet(s);
       this.changed = true;
     }
   }
@@ -990,6 +1144,10 @@ class IpsetRun {
     if (ipsetReferences(this.host, from) > 0) throw this.kernel(KERNEL.REFERENCED_RENAME);
     if (this.find(to)) throw this.kernel(KERNEL.EXIST_SETNAME2_RENAME);
     set.name = to;
+    if (this.families.has(from)) {
+      this.families.set(to, this.families.get(from));
+      this.families.delete(from);
+    }
     this.changed = true;
   }
 
@@ -1002,10 +1160,16 @@ class IpsetRun {
     if (j < 0) throw this.kernel(KERNEL.EXIST_SETNAME2_SWAP);
     const x = slots[i]!;
     const y = slots[j]!;
-    if (x.type !== y.type || x.family !== y.family) throw this.kernel(KERNEL.TYPE_MISMATCH);
+    const family = (set: AnySet): string | undefined => (set.type === 'list:set' ? undefined : set.family);
+    if (x.type !== y.type || family(x) !== family(y)) throw this.kernel(KERNEL.TYPE_MISMATCH);
     [x.name, y.name] = [y.name, x.name];
     slots[i] = y;
     slots[j] = x;
+    if (this.families.has(a) && this.families.has(b)) {
+      const fa = this.families.get(a);
+      this.families.set(a, this.families.get(b));
+      this.families.set(b, fa);
+    }
     this.changed = true;
   }
 
@@ -1133,25 +1297,23 @@ function* rangeToCidrs(from: number, to: number): Generator<[number, number]> {
   }
 }
 
-function headerText(set: IpSet, host: Host): { params: string; refs: number } {
-  let s = `family ${set.family ?? 'inet'} hashsize ${2 ** set.bits} maxelem ${set.maxelem}`;
-  if (set.netmask !== undefined) s += ` netmask ${set.netmask}`;
-  if (set.timeout !== undefined) s += ` timeout ${set.timeout}`;
-  if (set.counters) s += ' counters';
-  if (set.comment) s += ' comment';
-  s += ` bucketsize ${set.bucketsize} initval 0x${set.initval.toString(16).padStart(8, '0')}`;
-  return { params: s, refs: ipsetReferences(host, set.name) };
-}
-
-
-function elemText(set: IpSet, e: IpSetElem, now: number): string {
-  let s = elemKeyText(set, e);
-  // the seconds left as the kernel counts them a moment after the command that set them (0: permanent)
-  if (set.timeout !== undefined) s += ` timeout ${e.expires === undefined ? 0 : Math.max(1, e.expires - now - 1)}`;
-  if (e.nomatch) s += ' nomatch';
-  if (set.counters) s += ` packets ${e.packets ?? 0} bytes ${e.bytes ?? 0}`;
-  if (e.comment !== undefined) s += ` comment "${e.comment}"`;
-  return s;
+/** what list and save print of a set: its revision, header parameters, memory and entries */
+function setView(set: AnySet, now: number): { revision: number; params: string; memsize: number; entries: string[] } {
+  const ext = (s: string, e: IpSetElem | ListMember): string => {
+    // the seconds left as the kernel counts them a moment after the command that set them (0: permanent)
+    if (set.timeout !== undefined) s += ` timeout ${e.expires === undefined ? 0 : Math.max(1, e.expires - now - 1)}`;
+    if ('nomatch' in e && e.nomatch) s += ' nomatch';
+    if (set.counters) s += ` packets ${e.packets ?? 0} bytes ${e.bytes ?? 0}`;
+    if (e.comment !== undefined) s += ` comment "${e.comment}"`;
+    return s;
+  };
+  const extParams = `${set.timeout !== undefined ? ` timeout ${set.timeout}` : ''}${set.counters ? ' counters' : ''}${set.comment ? ' comment' : ''}`;
+  if (set.type === 'list:set') {
+    return { revision: 3, params: `size ${set.size}${extParams}`, memsize: listMemsize(set), entries: liveMembers(set, now).map((m) => ext(m.name, m)) };
+  }
+  const netmask = set.netmask !== undefined ? ` netmask ${set.netmask}` : '';
+  const params = `family ${set.family ?? 'inet'} hashsize ${2 ** set.bits} maxelem ${set.maxelem}${netmask}${extParams} bucketsize ${set.bucketsize} initval 0x${set.initval.toString(16).padStart(8, '0')}`;
+  return { revision: IPSET_TYPES[set.type].revision, params, memsize: memsize(set), entries: members(set, now).map((e) => ext(elemKeyText(set, e), e)) };
 }
 
 /** `ipset ARGS...` on the host */

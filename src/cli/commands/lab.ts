@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SimError } from '../../errors.js';
 import { builtinLab } from '../../net/builtin-lab.js';
-import { members, type IpSet } from '../../net/ipset.js';
+import { members, type AnySet } from '../../net/ipset.js';
+import { liveMembers } from '../../net/ipset-list.js';
 import type { Lab } from '../../net/lab.js';
 import { defaultRules } from '../../net/routing.js';
 import { defaultSysctls } from '../../net/sysctl.js';
@@ -56,8 +57,10 @@ export function describeLab(lab: Lab): string {
     if (tables.length) out += `  netfilter tables: ${tables.join(', ')}\n`;
     if (h.conntrack.length) out += `  conntrack entries: ${h.conntrack.length}\n`;
     const count = (n: number): string => `${n} ${n === 1 ? 'entry' : 'entries'}`;
-    const sets = h.ipsets?.filter((s): s is IpSet => s !== null);
-    if (sets?.length) out += `  ip sets: ${sets.map((s) => `${s.name} (${s.type}${s.family ? ` family ${s.family}` : ''}, ${count(members(s, lab.clock ?? 0).length)})`).join(', ')}\n`;
+    const sets = h.ipsets?.filter((s): s is AnySet => s !== null);
+    const now = lab.clock ?? 0;
+    const about = (s: AnySet): string => (s.type === 'list:set' ? `list:set, ${count(liveMembers(s, now).length)}` : `${s.type}${s.family ? ` family ${s.family}` : ''}, ${count(members(s, now).length)}`);
+    if (sets?.length) out += `  ip sets: ${sets.map((s) => `${s.name} (${about(s)})`).join(', ')}\n`;
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * the same command code as `iptables`; each table is applied at its COMMIT, so tables committed
  * before an error stay applied.
  */
-import { findIpset, type IpSet } from '../../net/ipset.js';
+import { findIpset, type AnySet } from '../../net/ipset.js';
 import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
@@ -248,7 +248,7 @@ interface RestoreOptions {
   onCommit(): void;
   line(n: number): void;
   /** the host's IP sets, for the set match's lookups */
-  ipsets?: (IpSet | null)[];
+  ipsets?: (AnySet | null)[];
 }
 
 /**

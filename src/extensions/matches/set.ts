@@ -9,7 +9,8 @@
 import { paramProblem } from '../../errors.js';
 import { xtStrtoul } from '../../util/strtoul.js';
 import type { MatchExtension, OptionEntry, ParseCall } from '../types.js';
-import { cidrsOf, IPSET_TYPES, maskOf, testElem, type IpSet, type IpSetElem } from '../../net/ipset.js';
+import { cidrsOf, IPSET_TYPES, maskOf, testElem, type AnySet, type IpSet, type IpSetElem, type ListMember, type ListSet } from '../../net/ipset.js';
+import { liveMembers } from '../../net/ipset-list.js';
 import type { PacketView } from '../../engine/ext-api.js';
 
 const IPSET_MAXNAMELEN = 32;
@@ -104,8 +105,9 @@ export function parseSetRef(call: ParseCall<unknown>, what: string, ref: { name:
   if (arg!.length > IPSET_MAXNAMELEN - 1) throw paramProblem(`setname \`${arg}' too long, max ${IPSET_MAXNAMELEN - 1} characters.`);
   const set = call.ipset?.(arg!);
   if (!set) throw paramProblem(`Set ${arg} doesn't exist.\n`);
-  const v6 = set.family === 'inet6';
-  if ((call.frame.family === 6) !== v6) throw paramProblem(`The protocol family of set ${arg} is IPv${v6 ? 6 : 4}, which is not applicable.\n`);
+  // (a list:set is of no family: both take it)
+  const v6 = set.type !== 'list:set' && set.family === 'inet6';
+  if (set.type !== 'list:set' && (call.frame.family === 6) !== v6) throw paramProblem(`The protocol family of set ${arg} is IPv${v6 ? 6 : 4}, which is not applicable.\n`);
   ref.name = arg!;
   parseDirs(extra[0]!, ref);
 }
@@ -221,25 +223,53 @@ export function packetElem(set: IpSet, dim: number, flags: number, pkt: PacketVi
   return e;
 }
 
-/** ip_set_test() with the set type's kadt(): true when the set holds the packet's element */
-function matchSet(d: SetData, pkt: PacketView, ctx: Parameters<NonNullable<MatchExtension<SetData>['match']>>[2]): boolean {
+type Ctx = Parameters<NonNullable<MatchExtension<SetData>['match']>>[2];
+
+/** xt_set's match: the rule's set tested with the rule's flags */
+function matchSet(d: SetData, pkt: PacketView, ctx: Ctx): boolean {
   const set = ctx.ipset(d.name);
-  if (!set) return false;
-  const t = IPSET_TYPES[set.type];
-  const e = packetElem(set, d.dim, d.setFlags, pkt, ctx.now(), true);
-  if (!e) return false;
-  const res = testElem(set, e, ctx.now());
+  return !!set && ipSetTest(set, d, d.flags, true, pkt, ctx) > 0;
+}
+
+/**
+ * ip_set_test() with the set type's kadt(): 1 when the set holds the packet's element, else 0
+ * (--return-nomatch turns a nomatch element of a net type into a match and a plain one into
+ * none); `matchCounters`: the rule's counter conditions apply to the element found
+ */
+function ipSetTest(set: AnySet, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): number {
+  const now = ctx.now();
+  if (set.type === 'list:set') return listTest(set, d, flags, matchCounters, pkt, ctx);
+  const e = packetElem(set, d.dim, d.setFlags, pkt, now, true);
+  if (!e) return 0;
+  const res = testElem(set, e, now);
   let ret: number;
   if (!res.found) ret = 0;
-  else {
-    // ip_set_match_extensions(): the element counts the packet, then the counter conditions
-    const [packets, bytes] = set.counters ? ctx.countIpsetElem(res.found, d.flags & IPSET_FLAG_SKIP_COUNTER_UPDATE ? 0 : pkt.len) : [0, 0];
-    if (set.counters && !(counterOk(d.packets, packets) && counterOk(d.bytes, bytes))) ret = 0;
-    else ret = res.nomatch ? -1 : 1;
+  else if (set.counters && !countAndCompare(res.found, d, flags, matchCounters, pkt, ctx)) ret = 0;
+  else ret = res.nomatch ? -1 : 1;
+  if (flags & IPSET_FLAG_RETURN_NOMATCH && IPSET_TYPES[set.type].net && ret !== 0) ret = -ret;
+  return ret > 0 ? 1 : 0;
+}
+
+/**
+ * list_set_ktest(): the members in turn, each tested without the rule's counter conditions
+ * (! --update-subcounters leaves their counters), the first that holds the packet deciding with
+ * the list's own extensions of that member (its counters and the conditions)
+ */
+function listTest(set: ListSet, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): number {
+  const inner = flags & IPSET_FLAG_SKIP_SUBCOUNTER_UPDATE ? flags | IPSET_FLAG_SKIP_COUNTER_UPDATE : flags;
+  for (const m of liveMembers(set, ctx.now())) {
+    const member = ctx.ipset(m.name);
+    // (a list:set cannot hold another: ipset refuses it)
+    if (!member || member.type === 'list:set' || ipSetTest(member, d, inner, false, pkt, ctx) <= 0) continue;
+    if (!set.counters || countAndCompare(m, d, flags, matchCounters, pkt, ctx)) return 1;
   }
-  // --return-nomatch: a nomatch element matches, a plain one does not
-  if (d.flags & IPSET_FLAG_RETURN_NOMATCH && t.net && ret !== 0) ret = -ret;
-  return ret > 0;
+  return 0;
+}
+
+/** ip_set_match_extensions(): the element counts the packet, then the counter conditions */
+function countAndCompare(e: IpSetElem | ListMember, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): boolean {
+  const [packets, bytes] = ctx.countIpsetElem(e, flags & IPSET_FLAG_SKIP_COUNTER_UPDATE ? 0 : pkt.len);
+  return !matchCounters || (counterOk(d.packets, packets) && counterOk(d.bytes, bytes));
 }
 
 function counterOk(c: Counter, value: number): boolean {

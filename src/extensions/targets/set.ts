@@ -8,7 +8,9 @@
  * skbinfo.
  */
 import { paramProblem } from '../../errors.js';
-import { addElem, delElem, elemKeyText, IPSET_MAX_TIMEOUT } from '../../net/ipset.js';
+import { addElem, delElem, elemKeyText, IPSET_MAX_TIMEOUT, type AnySet, type IpSet, type ListSet } from '../../net/ipset.js';
+import { liveMembers } from '../../net/ipset-list.js';
+import type { PacketView } from '../../engine/ext-api.js';
 import { xtStrtoul } from '../../util/strtoul.js';
 import { packetElem, parseSetRef, setRefText } from '../matches/set.js';
 import type { TargetExtension } from '../types.js';
@@ -113,23 +115,57 @@ export const SET: TargetExtension<SetTargetData> = {
   apply(d, pkt, ctx) {
     const notes: string[] = [];
     const now = ctx.now();
-    if (d.add.dim) {
-      const set = ctx.changeIpset(d.add.name);
-      const e = set && packetElem(set, d.add.dim, d.add.setFlags, pkt, now, false);
-      if (set && e) {
-        // the element gets the set's extensions: counters from zero, the target's or the set's timeout
-        const timeout = set.timeout === undefined ? undefined : d.timeout === undefined ? set.timeout : Math.min(d.timeout, IPSET_MAX_TIMEOUT);
-        if (timeout) e.expires = now + timeout;
-        if (set.counters) [e.packets, e.bytes] = [0, 0];
-        const res = addElem(set, e, d.exist, now);
-        notes.push(res === 'added' ? `${elemKeyText(set, e)} added to set ${set.name}` : res === 'exists' ? `${elemKeyText(set, e)} already in set ${set.name}` : `set ${set.name} is full`);
-      } else if (set) notes.push(`nothing added to set ${set.name} (the packet has no element for it)`);
-    }
-    if (d.del.dim) {
-      const set = ctx.changeIpset(d.del.name);
-      const e = set && packetElem(set, d.del.dim, d.del.setFlags, pkt, now, false);
-      if (set && e) notes.push(delElem(set, e, now) ? `${elemKeyText(set, e)} deleted from set ${set.name}` : `${elemKeyText(set, e)} not in set ${set.name}`);
-    }
+    // (through a list:set, list_set_kadd() and list_set_kdel() try its members in turn)
+    const run = (name: string, one: (s: IpSet) => Outcome): void => {
+      const set = ctx.changeIpset(name);
+      if (set) notes.push(set.type === 'list:set' ? throughList(set, (n) => ctx.changeIpset(n), now, one) : one(set).text);
+    };
+    if (d.add.dim) run(d.add.name, (s) => addTo(s, d, pkt, now));
+    if (d.del.dim) run(d.del.name, (s) => delFrom(s, d, pkt, now));
     return { verdict: 'CONTINUE', note: `SET: ${notes.join('; ')}` };
   },
 };
+
+interface Outcome {
+  /** the kernel's 0: added (or there already, with --exist), or deleted */
+  ok: boolean;
+  text: string;
+}
+
+/** a list:set's members in turn, until one returns 0 */
+function throughList(list: ListSet, find: (name: string) => AnySet | undefined, now: number, one: (s: IpSet) => Outcome): string {
+  const tried: string[] = [];
+  for (const m of liveMembers(list, now)) {
+    const member = find(m.name);
+    if (!member || member.type === 'list:set') continue;
+    const res = one(member);
+    tried.push(res.text);
+    if (res.ok) break;
+  }
+  return `list ${list.name}: ${tried.length ? tried.join(', ') : 'no members'}`;
+}
+
+/** why packetElem() found no element */
+function noElement(set: IpSet): string {
+  return set.family === 'inet6' ? 'a set of family inet6' : 'the packet has no element for it';
+}
+
+/** ip_set_add() of one hash set */
+function addTo(set: IpSet, d: SetTargetData, pkt: PacketView, now: number): Outcome {
+  const e = packetElem(set, d.add.dim, d.add.setFlags, pkt, now, false);
+  if (!e) return { ok: false, text: `nothing added to set ${set.name} (${noElement(set)})` };
+  // the element gets the set's extensions: counters from zero, the target's or the set's timeout
+  const timeout = set.timeout === undefined ? undefined : d.timeout === undefined ? set.timeout : Math.min(d.timeout, IPSET_MAX_TIMEOUT);
+  if (timeout) e.expires = now + timeout;
+  if (set.counters) [e.packets, e.bytes] = [0, 0];
+  const res = addElem(set, e, d.exist, now);
+  return { ok: res === 'added', text: res === 'added' ? `${elemKeyText(set, e)} added to set ${set.name}` : res === 'exists' ? `${elemKeyText(set, e)} already in set ${set.name}` : `set ${set.name} is full` };
+}
+
+/** ip_set_del() of one hash set */
+function delFrom(set: IpSet, d: SetTargetData, pkt: PacketView, now: number): Outcome {
+  const e = packetElem(set, d.del.dim, d.del.setFlags, pkt, now, false);
+  if (!e) return { ok: false, text: `nothing deleted from set ${set.name} (${noElement(set)})` };
+  const ok = delElem(set, e, now);
+  return { ok, text: ok ? `${elemKeyText(set, e)} deleted from set ${set.name}` : `${elemKeyText(set, e)} not in set ${set.name}` };
+}
