@@ -154,10 +154,11 @@ function noElement(set: IpSet): string {
 function addTo(set: IpSet, d: SetTargetData, pkt: PacketView, now: number): Outcome {
   const e = packetElem(set, d.add.dim, d.add.setFlags, pkt, now, false);
   if (!e) return { ok: false, text: `nothing added to set ${set.name} (${noElement(set)})` };
-  // the element gets the set's extensions: counters from zero, the target's or the set's timeout
+  // the element gets the set's extensions: the target's or the set's timeout, and counters that
+  // already count this packet (IP_SET_INIT_KEXT: 1 packet, its length; measured)
   const timeout = set.timeout === undefined ? undefined : d.timeout === undefined ? set.timeout : Math.min(d.timeout, IPSET_MAX_TIMEOUT);
   if (timeout) e.expires = now + timeout;
-  if (set.counters) [e.packets, e.bytes] = [0, 0];
+  if (set.counters) [e.packets, e.bytes] = [1, pkt.len];
   const res = addElem(set, e, d.exist, now);
   return { ok: res === 'added', text: res === 'added' ? `${elemKeyText(set, e)} added to set ${set.name}` : res === 'exists' ? `${elemKeyText(set, e)} already in set ${set.name}` : `set ${set.name} is full` };
 }
