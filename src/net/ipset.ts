@@ -1,7 +1,8 @@
 /**
  * A host's IP sets (the kernel's ip_set module, as `ipset` 7.17 drives it): the hash types
- * hash:ip, hash:net, hash:ip,port and hash:net,port of family inet and inet6, and list:set
- * (./ipset-list.ts), with their timeout, counters and comment extensions. The table is laid out as the kernel lays it out (ip_set_hash_gen.h):
+ * hash:ip, hash:net, hash:ip,port and hash:net,port of family inet and inet6, list:set
+ * (./ipset-list.ts) and bitmap:port (./ipset-bitmap.ts), with their timeout, counters and comment
+ * extensions. The table is laid out as the kernel lays it out (ip_set_hash_gen.h):
  * elements hashed with jhash2 and the set's initval into 2^bits buckets, a bucket grown two slots
  * at a time, a deleted slot reused by the next add to its bucket, the table doubled when a bucket
  * would pass `bucketsize`; so `ipset list` prints the members in the kernel's order and its "Size
@@ -107,8 +108,32 @@ export interface ListSet {
   members: ListMember[];
 }
 
+/** a member of a bitmap:port: the port, with the set's extensions */
+export interface PortMember {
+  port: number;
+  expires?: number;
+  packets?: number;
+  bytes?: number;
+  comment?: string;
+}
+
+/** a bitmap:port: the ports of a range (./ipset-bitmap.ts) */
+export interface BitmapPortSet {
+  name: string;
+  type: 'bitmap:port';
+  first: number;
+  last: number;
+  timeout?: number;
+  counters?: boolean;
+  comment?: boolean;
+  /** the ports in, in port order */
+  members: PortMember[];
+  /** the counters the slots of ports no longer in still hold (by port) */
+  stale?: Record<number, [number, number]>;
+}
+
 /** a set of any modelled type */
-export type AnySet = IpSet | ListSet;
+export type AnySet = IpSet | ListSet | BitmapPortSet;
 
 /** the host's set of that name */
 export function findIpset(host: { ipsets?: (AnySet | null)[] }, name: string): AnySet | undefined {

@@ -335,7 +335,8 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
   c.str(`${w}.name`, own(s, 'name'));
   const type = own(s, 'type');
   if (type === 'list:set') return listSetProblems(c, w, s);
-  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(IPSET_TYPES, type)) c.p.add(`${w}.type`, `expected one of ${Object.keys(IPSET_TYPES).join(', ')}, list:set, got ${show(type)}`);
+  if (type === 'bitmap:port') return bitmapPortProblems(c, w, s);
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(IPSET_TYPES, type)) c.p.add(`${w}.type`, `expected one of ${Object.keys(IPSET_TYPES).join(', ')}, list:set, bitmap:port, got ${show(type)}`);
   const family = own(s, 'family');
   if (family !== undefined && family !== 'inet6') c.p.add(`${w}.family`, `expected "inet6" or no family (inet), got ${show(family)}`);
   const v6 = family === 'inet6';
@@ -380,6 +381,39 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
       c.str(`${ew}.comment`, own(e, 'comment'), true);
     });
   });
+}
+
+/** a bitmap:port (src/net/ipset-bitmap.ts): its range and extensions, its ports in order */
+function bitmapPortProblems(c: Checker, w: string, s: Obj): void {
+  const first = own(s, 'first');
+  const last = own(s, 'last');
+  c.int(`${w}.first`, first, 0, 65535);
+  c.int(`${w}.last`, last, typeof first === 'number' ? first : 0, 65535);
+  c.int(`${w}.timeout`, own(s, 'timeout'), 0, U32, true);
+  c.bool(`${w}.counters`, own(s, 'counters'), true);
+  c.bool(`${w}.comment`, own(s, 'comment'), true);
+  const members = own(s, 'members');
+  if (c.arr(`${w}.members`, members)) {
+    let prev = -1;
+    members.forEach((m, k) => {
+      const mw = `${w}.members[${k}]`;
+      if (!c.obj(mw, m)) return;
+      const port = own(m, 'port');
+      // (in port order, each once, inside the range)
+      c.int(`${mw}.port`, port, Math.max(prev + 1, typeof first === 'number' ? first : 0), typeof last === 'number' ? last : 65535);
+      if (typeof port === 'number') prev = port;
+      c.int(`${mw}.expires`, own(m, 'expires'), 0, Number.MAX_SAFE_INTEGER, true);
+      c.int(`${mw}.packets`, own(m, 'packets'), 0, Number.MAX_SAFE_INTEGER, true);
+      c.int(`${mw}.bytes`, own(m, 'bytes'), 0, Number.MAX_SAFE_INTEGER, true);
+      c.str(`${mw}.comment`, own(m, 'comment'), true);
+    });
+  }
+  const stale = own(s, 'stale');
+  if (stale !== undefined && c.obj(`${w}.stale`, stale)) {
+    for (const [port, v] of Object.entries(stale)) {
+      if (!/^\d+$/.test(port) || !Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) c.p.add(`${w}.stale.${port}`, `expected a port and [packets, bytes], got ${show(v)}`);
+    }
+  }
 }
 
 /** a list:set (src/net/ipset-list.ts): its size and extensions, its members by name */

@@ -4,9 +4,9 @@
  * -name, -terse, -output plain|save and -file. Command-line handling, messages and exit statuses
  * follow ipset's own (lib/ipset.c, parse.c, errcode.c), measured with the real tool and kernel
  * (fixtures/cli/ipset*.case). Set types: hash:ip, hash:net, hash:ip,port and hash:net,port of
- * family inet and inet6 (../../net/ipset.ts), and list:set (../../net/ipset-list.ts); the others,
- * the skbinfo, forceadd and bitmask options, -output xml, -sorted, -resolve and the interactive
- * mode are refused by name.
+ * family inet and inet6 (../../net/ipset.ts), list:set (../../net/ipset-list.ts) and bitmap:port
+ * (../../net/ipset-bitmap.ts); the others, the skbinfo, forceadd and bitmask options, -output xml,
+ * -sorted, -resolve and the interactive mode are refused by name.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -18,6 +18,8 @@ import {
   delElem,
   findIpset,
   type AnySet,
+  type BitmapPortSet,
+  type PortMember,
   type ListMember,
   type ListSet,
   elemKeyText,
@@ -39,6 +41,7 @@ import {
   type IpSetType,
 } from '../../net/ipset.js';
 import { ipsetReferences } from '../../net/ipset-refs.js';
+import { addPort, bitmapMemsize, delPort, flushPorts, livePorts, testPort } from '../../net/ipset-bitmap.js';
 import { cleanupList, listAdd, listDel, listMemsize, listSize, listTest, liveMembers, type ListPlace } from '../../net/ipset-list.js';
 import { Rng } from '../../util/rng.js';
 import { strtoumax } from '../../util/strtoul.js';
@@ -161,7 +164,7 @@ function matchEnvopt(arg: string, names: [string, string]): boolean {
 }
 
 /** the refusal of something ipset has that the emulator does not model */
-function notModelled(what: string, why = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port and list:set'): Exit {
+function notModelled(what: string, why = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port, list:set and bitmap:port'): Exit {
   return new Exit(PARAMETER_PROBLEM, `ipset: ${what} is not modelled by iptables-sim (${why})\n`);
 }
 
@@ -170,15 +173,16 @@ const TYPE_ALIASES: Record<string, IpSetType> = {
   nethash: 'hash:net',
   ipporthash: 'hash:ip,port',
 };
-const OTHER_ALIASES: Record<string, string> = { ipmap: 'bitmap:ip', macipmap: 'bitmap:ip,mac', portmap: 'bitmap:port', ipportiphash: 'hash:ip,port,ip', ipportnethash: 'hash:ip,port,net' };
+const OTHER_ALIASES: Record<string, string> = { ipmap: 'bitmap:ip', macipmap: 'bitmap:ip,mac', ipportiphash: 'hash:ip,port,ip', ipportnethash: 'hash:ip,port,net' };
 
-type SetType = IpSetType | 'list:set';
+type SetType = IpSetType | 'list:set' | 'bitmap:port';
 
 /** ipset_parse_typename() then the type lookup: the name, a short alias (hash:ip's "hash:ip" or "iphash") */
 function typeByName(r: Report, name: string): SetType | false {
   if (name.length > 31) return r.syntax(`typename '${name}' is longer than 31 characters`);
   if (name in IPSET_TYPES) return name as IpSetType;
   if (name === 'list:set' || name === 'setlist') return 'list:set';
+  if (name === 'bitmap:port' || name === 'portmap') return 'bitmap:port';
   if (Object.prototype.hasOwnProperty.call(TYPE_ALIASES, name)) return TYPE_ALIASES[name]!;
   const other = KNOWN_TYPES.some(([n]) => n === name) ? name : Object.prototype.hasOwnProperty.call(OTHER_ALIASES, name) ? OTHER_ALIASES[name] : undefined;
   if (other) throw notModelled(`the set type ${other}`);
@@ -319,8 +323,11 @@ function parseIcmp(r: Report, s: string, v6: boolean): number | false {
   return (Number(t) << 8) | Number(c);
 }
 
-/** [PROTO:]PORT[-PORT] (ipset_parse_proto_port, then a port range for TCP/UDP-like protocols) */
-function parseProtoPort(r: Report, s: string, p: Parsed, v6: boolean): boolean {
+/**
+ * [PROTO:]PORT[-PORT] (ipset_parse_proto_port, then a port range for TCP/UDP-like protocols);
+ * `v6`: the set's family (undefined: none, as bitmap:port's)
+ */
+function parseProtoPort(r: Report, s: string, p: Parsed, v6: boolean | undefined): boolean {
   const colon = s.indexOf(':');
   let portText = s;
   let protoText = 'tcp';
@@ -338,13 +345,14 @@ function parseProtoPort(r: Report, s: string, p: Parsed, v6: boolean): boolean {
       p.proto = byName;
     }
     if (p.proto === PROTO_ICMP || p.proto === PROTO_ICMPV6) {
-      if ((p.proto === PROTO_ICMPV6) !== v6) {
+      const icmp6 = p.proto === PROTO_ICMPV6;
+      if (icmp6 !== v6) {
         // (reported, but ipset_parse_proto_port() returns the protocol's success)
-        r.syntax(v6 ? 'Protocol ICMP can be used with family inet only' : 'Protocol ICMPv6 can be used with family inet6 only');
+        r.syntax(icmp6 ? 'Protocol ICMPv6 can be used with family inet6 only' : 'Protocol ICMP can be used with family inet only');
         p.lost = true;
         return true;
       }
-      const port = parseIcmp(r, portText, v6);
+      const port = parseIcmp(r, portText, icmp6);
       if (port === false) return false;
       p.port = port;
       return true;
@@ -388,6 +396,25 @@ function parseListElem(r: Report, s: string): { name: string; ref?: string; befo
   if (name.length > 31) return long(name);
   if (ref.length > 31) return long(ref);
   return { name, ref, before: where === 'before' };
+}
+
+/**
+ * ipset_parse_tcp_udp_port(): [PROTO:]PORT[-PORT] of TCP or UDP (an ICMP type kills ipset 7.17:
+ * the report of the family clears the protocol it then reads)
+ */
+function parseTcpUdpPort(r: Report, s: string, p: Parsed): boolean {
+  if (!parseProtoPort(r, s, p, undefined)) return false;
+  if (p.lost) throw new Exit(139, `iptables-sim: ipset: ${s} crashes ipset 7.17 (Segmentation fault, measured: it reads the protocol its own error report cleared)\n`);
+  if (p.proto !== PROTO_TCP && p.proto !== PROTO_UDP) return r.syntax('Only protocols TCP and UDP are valid');
+  return true;
+}
+
+/** ipset_parse_single_tcp_port(): one port of TCP, no protocol, no range */
+function parseSinglePort(r: Report, s: string, p: Parsed): boolean {
+  const port = parsePort(r, s, 'tcp');
+  if (port === false) return false;
+  p.port = port;
+  return true;
 }
 
 /** ipset_print_elem() of what was parsed: how test names the element it was given */
@@ -443,6 +470,9 @@ interface CreateOptions {
   initval?: number;
   /** list:set's */
   size?: number;
+  /** bitmap:port's range (range FROM-TO, or from and to) */
+  port?: number;
+  portTo?: number;
 }
 
 const UNMODELLED_CREATE = new Set(['skbinfo', 'forceadd', 'bitmask', 'markmask']);
@@ -454,7 +484,9 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
   const allowed =
     type === 'list:set'
       ? ['size', 'timeout', 'counters', 'comment']
-      : ['family', '-4', '-6', 'hashsize', 'maxelem', ...(type === 'hash:ip' ? ['netmask', 'gc'] : []), ...(type === 'hash:ip,port' ? ['from', 'to', 'network'] : []), 'timeout', 'counters', 'comment', 'bucketsize', 'initval', 'probes', 'resize'];
+      : type === 'bitmap:port'
+        ? ['range', 'timeout', 'counters', 'comment', 'from', 'to']
+        : ['family', '-4', '-6', 'hashsize', 'maxelem', ...(type === 'hash:ip' ? ['netmask', 'gc'] : []), ...(type === 'hash:ip,port' ? ['from', 'to', 'network'] : []), 'timeout', 'counters', 'comment', 'bucketsize', 'initval', 'probes', 'resize'];
   // hash:ip,port's netmask and bitmask are revision 7's; hash:ip's bitmask is revision 6's
   if (type === 'hash:ip,port' && words.some((w) => w.replace(/^--/, '') === 'netmask')) throw notModelled("hash:ip,port's netmask");
   // call_parser() twice: the words and the family first, then the other values in order
@@ -479,8 +511,11 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
   }
   const seen = new Set<string>();
   for (const [w, arg] of given) {
-    if (seen.has(w)) return r.syntax(`${w} already specified`);
-    seen.add(w);
+    // (bitmap:port's range sets the first and the last port, from the first, to the last)
+    const bitmap = type === 'bitmap:port';
+    const sets = bitmap && w === 'range' ? ['port', 'portTo'] : bitmap && w === 'from' ? ['port'] : bitmap && w === 'to' ? ['portTo'] : [w];
+    if (sets.some((x) => seen.has(x))) return r.syntax(`${w} already specified`);
+    for (const x of sets) seen.add(x);
     switch (w) {
       case 'hashsize':
       case 'maxelem':
@@ -518,10 +553,29 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
       case 'comment':
         o[w] = true;
         break;
+      case 'range':
+      case 'from':
+      case 'to': {
+        // (hash:ip,port's from and to are accepted and ignored, as network is)
+        if (!bitmap) break;
+        // ipset_parse_tcp_udp_port(), or ipset_parse_single_tcp_port() for from and to
+        const p: Parsed = { ip: 0 };
+        if (w === 'range' ? !parseTcpUdpPort(r, arg!, p) : !parseSinglePort(r, arg!, p)) return false;
+        if (w === 'to') o.portTo = p.port;
+        else {
+          o.port = p.port;
+          if (p.portTo !== undefined) o.portTo = p.portTo;
+        }
+        break;
+      }
       default:
         // probes, resize, gc, from, to, network: accepted and ignored (backward compatibility)
         break;
     }
+  }
+  // check_mandatory(): bitmap:port's range, named by the first option that gives what is missing
+  if (type === 'bitmap:port' && (o.port === undefined || o.portTo === undefined)) {
+    return customError(PARAMETER_PROBLEM, `Mandatory option \`${o.port === undefined ? 'range' : 'to'}' is missing`, r.quiet);
   }
   return o;
 }
@@ -529,7 +583,7 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
 /** `o`: what the element already set (list:set's SETNAME,before,SETNAME) */
 function parseAdtOptions(r: Report, type: SetType, cmd: string, words: string[], o: AdtOptions = {}): AdtOptions | Exit | false {
   const list = type === 'list:set';
-  const net = !list && IPSET_TYPES[type].net;
+  const net = !list && type !== 'bitmap:port' && IPSET_TYPES[type].net;
   const allowed = list
     ? cmd === 'add'
       ? ['timeout', 'before', 'after', 'packets', 'bytes', 'comment']
@@ -594,6 +648,7 @@ const KERNEL = {
   HASH_RANGE: 'Invalid range, covers the whole address space',
   EINVAL: 'Kernel error received: Invalid argument',
   PROTOCOL: 'Kernel error received: ipset protocol error',
+  BITMAP_RANGE: 'Element is out of the range of the set',
   INVALID_FAMILY: 'Protocol family not supported by the set type',
   NAME: 'Set to be added/deleted/tested as element does not exist.',
   LOOP: 'Sets with list:set type cannot be added to the set.',
@@ -767,7 +822,23 @@ class IpsetRun {
     const o = parseCreateOptions(this.r, type, words);
     if (o instanceof Exit) throw o;
     if (o === false) this.fail();
-    this.kernelCmd('create', name, () => (type === 'list:set' ? this.createList(name, o) : this.createKernel(name, type, o)));
+    this.kernelCmd('create', name, () => (type === 'list:set' ? this.createList(name, o) : type === 'bitmap:port' ? this.createBitmap(name, o) : this.createKernel(name, type, o)));
+  }
+
+  /** bitmap_port_create(): the range in order, then the set into its slot (or, with -exist, the same set kept) */
+  createBitmap(name: string, o: CreateOptions): void {
+    const [first, last] = o.port! <= o.portTo! ? [o.port!, o.portTo!] : [o.portTo!, o.port!];
+    const set: BitmapPortSet = { name, type: 'bitmap:port', first, last, members: [] };
+    if (o.timeout !== undefined) set.timeout = o.timeout;
+    if (o.counters) set.counters = true;
+    if (o.comment) set.comment = true;
+    const was = this.find(name);
+    if (was) {
+      // bitmap_port_same_set(): the range, the timeout and the extensions
+      const same = was.type === 'bitmap:port' && was.first === first && was.last === last && was.timeout === set.timeout && !!was.counters === !!set.counters && !!was.comment === !!set.comment;
+      if (!this.env.exist || !same) throw this.kernel(KERNEL.EEXIST_CREATE);
+    } else this.place(set);
+    this.families.set(name, undefined);
   }
 
   /** list_set_create(), then the set into its slot (or, with -exist, the same set kept) */
@@ -832,6 +903,7 @@ class IpsetRun {
     const set = this.find(name);
     if (!set) throw this.kernel(KERNEL.ENOENT);
     if (set.type === 'list:set') return this.adtList(cmd, set, elemText, words);
+    if (set.type === 'bitmap:port') return this.adtBitmap(cmd, set, elemText, words);
     // the family libipset believes the set has: its own, or what a create of this process said
     const v6 = (this.families.has(name) ? this.families.get(name) : set.family) === 'inet6';
     const p = parseElem(this.r, set, elemText, v6);
@@ -861,42 +933,67 @@ class IpsetRun {
     this.kernelCmd(cmd, set.name, () => this.adtListKernel(cmd, set, el.name, o));
   }
 
+  /** add, del and test of a bitmap:port: [PROTO:]PORT or FROM-TO, TCP or UDP */
+  adtBitmap(cmd: 'add' | 'del' | 'test', set: BitmapPortSet, elemText: string, words: string[]): void {
+    const p: Parsed = { ip: 0 };
+    if (sepAt(elemText, ',') >= 0) {
+      this.r.syntax(`Elem separator in ${elemText}, but settype bitmap:port supports none.`);
+      this.fail();
+    }
+    if (!parseTcpUdpPort(this.r, elemText, p)) this.fail();
+    const o = parseAdtOptions(this.r, set.type, cmd, words);
+    if (o instanceof Exit) throw o;
+    if (o === false) this.fail();
+    if (cmd === 'test' && p.portTo !== undefined) {
+      throw customError(OTHER_PROBLEM, 'FROM-TO port range is not allowed in command test with set type bitmap:port and family unspec', this.env.quiet);
+    }
+    // (ipset names the element by its port: the protocol is not kept)
+    this.kernelCmd(cmd, set.name, () => this.adtBitmapKernel(cmd, set, p, o, `${p.port}`));
+  }
+
+  /** bitmap_port_uadt() and the type's add, del and test */
+  adtBitmapKernel(cmd: 'add' | 'del' | 'test', set: BitmapPortSet, p: Parsed, o: AdtOptions, text: string): void {
+    const now = this.now();
+    let port = p.port!;
+    const refused = port < set.first || port > set.last ? KERNEL.BITMAP_RANGE : extRefusal(set, o);
+    // (ip_set_utest(): a refusal is "not in the set" too)
+    if (cmd === 'test') this.testAnswer(!refused && !!testPort(set, port, now), text, set.name);
+    if (refused) throw this.kernel(refused);
+    let to = p.portTo ?? port;
+    if (port > to) {
+      [port, to] = [to, port];
+      if (port < set.first) throw this.kernel(KERNEL.BITMAP_RANGE);
+    }
+    if (to > set.last) throw this.kernel(KERNEL.BITMAP_RANGE);
+    for (; port <= to; port++) {
+      if (cmd === 'add') {
+        if (addPort(set, addExt<PortMember>({ port }, set, o, now), this.env.exist, now) === 'exists') throw this.kernel(KERNEL.EXIST_ADD);
+        this.changed = true;
+      } else if (delPort(set, port, now)) this.changed = true;
+      else if (!this.env.exist) throw this.kernel(KERNEL.EXIST_DEL);
+    }
+  }
+
   /** list_set_uadt() and the type's add, del and test */
   adtListKernel(cmd: 'add' | 'del' | 'test', set: ListSet, member: string, o: AdtOptions): void {
-    const at = o;
-    const text = `${member}${at.ref !== undefined ? ` after ${at.ref}` : ''}`;
     const now = this.now();
     const refused = ((): string | undefined => {
-      if (o.timeout !== undefined && set.timeout === undefined) return KERNEL.TIMEOUT;
-      if ((o.packets !== undefined || o.bytes !== undefined) && !set.counters) return KERNEL.COUNTER;
-      if (o.comment !== undefined && !set.comment) return KERNEL.COMMENT;
+      const ext = extRefusal(set, o);
+      if (ext) return ext;
       const m = this.find(member);
       if (!m) return KERNEL.NAME;
       if (m.type === 'list:set') return KERNEL.LOOP;
-      if (at.ref !== undefined && !this.find(at.ref)) return KERNEL.NAMEREF;
+      if (o.ref !== undefined && !this.find(o.ref)) return KERNEL.NAMEREF;
       return undefined;
     })();
     // a reference without a direction stands after it
-    const place: ListPlace = { ref: at.ref, before: at.ref === undefined ? 0 : at.before ? 1 : -1 };
-    if (cmd === 'test') {
-      // ip_set_utest(): a refusal is "not in the set" too (ipset prints a place as "after", whichever was asked)
-      if (!refused && listTest(set, member, place, now)) {
-        this.r.report(ErrType.WARNING, `${text} is in set ${set.name}.`);
-        throw this.standardError();
-      }
-      if (!this.env.quiet) this.err += `${text} is NOT in set ${set.name}.\n`;
-      throw new Exit(OTHER_PROBLEM);
-    }
+    const place: ListPlace = { ref: o.ref, before: o.ref === undefined ? 0 : o.before ? 1 : -1 };
+    // (ip_set_utest(): a refusal is "not in the set" too; ipset prints a place as "after", whichever was asked)
+    if (cmd === 'test') this.testAnswer(!refused && listTest(set, member, place, now), `${member}${o.ref !== undefined ? ` after ${o.ref}` : ''}`, set.name);
     if (refused) throw this.kernel(refused);
     cleanupList(set, now);
     if (cmd === 'add') {
-      const m: ListMember = { name: member };
-      const timeout = o.timeout ?? set.timeout;
-      if (timeout) m.expires = now + timeout;
-      if (o.packets !== undefined) m.packets = o.packets;
-      if (o.bytes !== undefined) m.bytes = o.bytes;
-      if (o.comment !== undefined) m.comment = o.comment;
-      const res = listAdd(set, m, place, this.env.exist, now);
+      const res = listAdd(set, addExt<ListMember>({ name: member }, set, o, now), place, this.env.exist, now);
       if (res === 'ref') throw this.kernel(KERNEL.REF_EXIST);
       if (res === 'exists') throw this.kernel(KERNEL.EXIST_ADD);
     } else {
@@ -908,6 +1005,16 @@ class IpsetRun {
       }
     }
     this.changed = true;
+  }
+
+  /** test's answer: "X is in set S." as a warning (exit 0), or "X is NOT in set S." (exit 1) */
+  testAnswer(found: boolean, text: string, set: string): never {
+    if (found) {
+      this.r.report(ErrType.WARNING, `${text} is in set ${set}.`);
+      throw this.standardError();
+    }
+    if (!this.env.quiet) this.err += `${text} is NOT in set ${set}.\n`;
+    throw new Exit(OTHER_PROBLEM);
   }
 
   /**
@@ -933,9 +1040,8 @@ class IpsetRun {
     // an address of the other family: the type's ip_set_get_ipaddr4/6() refuses its attribute
     const protocol = (typeof p.ip === 'string') !== (set.family === 'inet6');
     if (protocol && cmd !== 'test') throw this.kernel(KERNEL.PROTOCOL);
-    if (o.timeout !== undefined && set.timeout === undefined) throw this.kernel(KERNEL.TIMEOUT);
-    if ((o.packets !== undefined || o.bytes !== undefined) && !set.counters) throw this.kernel(KERNEL.COUNTER);
-    if (o.comment !== undefined && !set.comment) throw this.kernel(KERNEL.COMMENT);
+    const ext = extRefusal(set, o);
+    if (ext) throw this.kernel(ext);
     const now = this.now();
     const elems = this.expand(set, p);
     if (cmd === 'test') {
@@ -949,22 +1055,12 @@ class IpsetRun {
       }
       const res = e ? testElem(set, e, now) : { found: undefined, nomatch: false };
       // (test ... nomatch asks for a nomatch entry: ip_set_enomatch() turns the answer round)
-      if (res.found && res.nomatch === !!o.nomatch) {
-        this.r.report(ErrType.WARNING, `${parsedText(set, p)} is in set ${name}.`);
-        throw this.standardError();
-      }
-      if (!this.env.quiet) this.err += `${parsedText(set, p)} is NOT in set ${name}.\n`;
-      throw new Exit(OTHER_PROBLEM);
+      this.testAnswer(!!res.found && res.nomatch === !!o.nomatch, parsedText(set, p), name);
     }
     for (const e of elems) {
       if (cmd === 'add') {
         if (o.nomatch) e.nomatch = true;
-        const timeout = o.timeout ?? set.timeout;
-        if (timeout) e.expires = now + timeout;
-        if (o.packets !== undefined) e.packets = o.packets;
-        if (o.bytes !== undefined) e.bytes = o.bytes;
-        if (o.comment !== undefined) e.comment = o.comment;
-        const res = addElem(set, e, this.env.exist, now);
+        const res = addElem(set, addExt(e, set, o, now), this.env.exist, now);
         if (res === 'full') throw this.kernel(KERNEL.HASH_FULL);
         if (res === 'exists') throw this.kernel(KERNEL.EXIST_ADD);
         this.changed = true;
@@ -1133,6 +1229,7 @@ class IpsetRun {
     if (name !== undefined && !sets.length) throw this.kernel(KERNEL.ENOENT);
     for (const s of sets) {
       if (s.type === 'list:set') s.members = [];
+      else if (s.type === 'bitmap:port') flushPorts(s);
       else flushSet(s);
       this.changed = true;
     }
@@ -1160,7 +1257,7 @@ class IpsetRun {
     if (j < 0) throw this.kernel(KERNEL.EXIST_SETNAME2_SWAP);
     const x = slots[i]!;
     const y = slots[j]!;
-    const family = (set: AnySet): string | undefined => (set.type === 'list:set' ? undefined : set.family);
+    const family = (set: AnySet): string | undefined => (set.type === 'list:set' || set.type === 'bitmap:port' ? undefined : set.family);
     if (x.type !== y.type || family(x) !== family(y)) throw this.kernel(KERNEL.TYPE_MISMATCH);
     [x.name, y.name] = [y.name, x.name];
     slots[i] = y;
@@ -1248,6 +1345,31 @@ function bitmask(set: IpSet): string {
   return set.family === 'inet6' ? `${set.netmask}/128` : `${set.netmask}/32`;
 }
 
+/** the extensions a set may have */
+interface SetExt {
+  timeout?: number;
+  counters?: boolean;
+  comment?: boolean;
+}
+
+/** ip_set_get_extensions(): the refusal of an extension the add gives and the set was created without */
+function extRefusal(set: SetExt, o: AdtOptions): string | undefined {
+  if (o.timeout !== undefined && set.timeout === undefined) return KERNEL.TIMEOUT;
+  if ((o.packets !== undefined || o.bytes !== undefined) && !set.counters) return KERNEL.COUNTER;
+  if (o.comment !== undefined && !set.comment) return KERNEL.COMMENT;
+  return undefined;
+}
+
+/** an element with the extensions an add gives it: its timeout or the set's, its counters, its comment */
+function addExt<T extends { expires?: number; packets?: number; bytes?: number; comment?: string }>(e: T, set: SetExt, o: AdtOptions, now: number): T {
+  const timeout = o.timeout ?? set.timeout;
+  if (timeout) e.expires = now + timeout;
+  if (o.packets !== undefined) e.packets = o.packets;
+  if (o.bytes !== undefined) e.bytes = o.bytes;
+  if (o.comment !== undefined) e.comment = o.comment;
+  return e;
+}
+
 /** htable_bits(): the hashsize rounded up to a power of two, at least 64 */
 function hashBits(hashsize: number): number {
   let bits = 0;
@@ -1299,7 +1421,7 @@ function* rangeToCidrs(from: number, to: number): Generator<[number, number]> {
 
 /** what list and save print of a set: its revision, header parameters, memory and entries */
 function setView(set: AnySet, now: number): { revision: number; params: string; memsize: number; entries: string[] } {
-  const ext = (s: string, e: IpSetElem | ListMember): string => {
+  const ext = (s: string, e: IpSetElem | ListMember | PortMember): string => {
     // the seconds left as the kernel counts them a moment after the command that set them (0: permanent)
     if (set.timeout !== undefined) s += ` timeout ${e.expires === undefined ? 0 : Math.max(1, e.expires - now - 1)}`;
     if ('nomatch' in e && e.nomatch) s += ' nomatch';
@@ -1310,6 +1432,9 @@ function setView(set: AnySet, now: number): { revision: number; params: string; 
   const extParams = `${set.timeout !== undefined ? ` timeout ${set.timeout}` : ''}${set.counters ? ' counters' : ''}${set.comment ? ' comment' : ''}`;
   if (set.type === 'list:set') {
     return { revision: 3, params: `size ${set.size}${extParams}`, memsize: listMemsize(set), entries: liveMembers(set, now).map((m) => ext(m.name, m)) };
+  }
+  if (set.type === 'bitmap:port') {
+    return { revision: 3, params: `range ${set.first}-${set.last}${extParams}`, memsize: bitmapMemsize(set), entries: livePorts(set, now).map((m) => ext(`${m.port}`, m)) };
   }
   const netmask = set.netmask !== undefined ? ` netmask ${set.netmask}` : '';
   const params = `family ${set.family ?? 'inet'} hashsize ${2 ** set.bits} maxelem ${set.maxelem}${netmask}${extParams} bucketsize ${set.bucketsize} initval 0x${set.initval.toString(16).padStart(8, '0')}`;

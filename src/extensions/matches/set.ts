@@ -9,8 +9,9 @@
 import { paramProblem } from '../../errors.js';
 import { xtStrtoul } from '../../util/strtoul.js';
 import type { MatchExtension, OptionEntry, ParseCall } from '../types.js';
-import { cidrsOf, IPSET_TYPES, maskOf, testElem, type AnySet, type IpSet, type IpSetElem, type ListMember, type ListSet } from '../../net/ipset.js';
+import { cidrsOf, IPSET_TYPES, maskOf, testElem, type AnySet, type BitmapPortSet, type IpSet, type IpSetElem, type ListMember, type ListSet, type PortMember } from '../../net/ipset.js';
 import { liveMembers } from '../../net/ipset-list.js';
+import { testPort } from '../../net/ipset-bitmap.js';
 import type { PacketView } from '../../engine/ext-api.js';
 
 const IPSET_MAXNAMELEN = 32;
@@ -105,9 +106,10 @@ export function parseSetRef(call: ParseCall<unknown>, what: string, ref: { name:
   if (arg!.length > IPSET_MAXNAMELEN - 1) throw paramProblem(`setname \`${arg}' too long, max ${IPSET_MAXNAMELEN - 1} characters.`);
   const set = call.ipset?.(arg!);
   if (!set) throw paramProblem(`Set ${arg} doesn't exist.\n`);
-  // (a list:set is of no family: both take it)
-  const v6 = set.type !== 'list:set' && set.family === 'inet6';
-  if (set.type !== 'list:set' && (call.frame.family === 6) !== v6) throw paramProblem(`The protocol family of set ${arg} is IPv${v6 ? 6 : 4}, which is not applicable.\n`);
+  // (a list:set or a bitmap:port is of no family: both take it)
+  const familyless = set.type === 'list:set' || set.type === 'bitmap:port';
+  const v6 = !familyless && set.family === 'inet6';
+  if (!familyless && (call.frame.family === 6) !== v6) throw paramProblem(`The protocol family of set ${arg} is IPv${v6 ? 6 : 4}, which is not applicable.\n`);
   ref.name = arg!;
   parseDirs(extra[0]!, ref);
 }
@@ -194,6 +196,17 @@ export function parseDirs(text: string, d: { dim: number; setFlags: number }): v
 const PORTED = new Set([6, 17, 132, 136]);
 
 /**
+ * bitmap_port_kadt()'s port: the packet's source or destination port (by dimension 1's flag), of
+ * TCP or UDP only (ip_set_get_ip_port()), none in a later fragment; undefined also when it is
+ * outside the set's range (-IPSET_ERR_BITMAP_RANGE)
+ */
+export function packetPort(set: BitmapPortSet, flags: number, pkt: PacketView): number | undefined {
+  if ((pkt.proto !== 6 && pkt.proto !== 17) || pkt.fragment) return undefined;
+  const port = flags & (1 << 1) ? pkt.sport : pkt.dport;
+  return port === undefined || port < set.first || port > set.last ? undefined : port;
+}
+
+/**
  * The set type's kadt(): the element a packet stands for, its addresses and ports picked by the
  * src bits of `flags` (bit 1 << i for dimension i); undefined when `dim` names fewer dimensions
  * than the set has (ip_set_test/add/del do nothing then) or the packet has no such element (a
@@ -239,6 +252,11 @@ function matchSet(d: SetData, pkt: PacketView, ctx: Ctx): boolean {
 function ipSetTest(set: AnySet, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): number {
   const now = ctx.now();
   if (set.type === 'list:set') return listTest(set, d, flags, matchCounters, pkt, ctx);
+  if (set.type === 'bitmap:port') {
+    const port = packetPort(set, d.setFlags, pkt);
+    const m = port === undefined ? undefined : testPort(set, port, now);
+    return m && (!set.counters || countAndCompare(m, d, flags, matchCounters, pkt, ctx)) ? 1 : 0;
+  }
   const e = packetElem(set, d.dim, d.setFlags, pkt, now, true);
   if (!e) return 0;
   const res = testElem(set, e, now);
@@ -267,7 +285,7 @@ function listTest(set: ListSet, d: SetData, flags: number, matchCounters: boolea
 }
 
 /** ip_set_match_extensions(): the element counts the packet, then the counter conditions */
-function countAndCompare(e: IpSetElem | ListMember, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): boolean {
+function countAndCompare(e: IpSetElem | ListMember | PortMember, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): boolean {
   const [packets, bytes] = ctx.countIpsetElem(e, flags & IPSET_FLAG_SKIP_COUNTER_UPDATE ? 0 : pkt.len);
   return !matchCounters || (counterOk(d.packets, packets) && counterOk(d.bytes, bytes));
 }
