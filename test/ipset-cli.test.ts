@@ -10,7 +10,7 @@ import type { BitmapPortSet, IpSet, ListSet } from '../src/net/ipset.js';
 import { structureProblems } from '../src/state/validate.js';
 import { Sandbox } from './helpers/cli.js';
 
-const TYPES = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port, list:set and bitmap:port';
+const TYPES = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net, list:set and bitmap:port';
 
 describe('ipset refusals by name', () => {
   it.each([

@@ -1,8 +1,8 @@
 /**
  * A host's IP sets (the kernel's ip_set module, as `ipset` 7.17 drives it): the hash types
- * hash:ip, hash:net, hash:ip,port and hash:net,port of family inet and inet6, list:set
- * (./ipset-list.ts) and bitmap:port (./ipset-bitmap.ts), with their timeout, counters and comment
- * extensions. The table is laid out as the kernel lays it out (ip_set_hash_gen.h):
+ * hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip and hash:ip,port,net of family
+ * inet and inet6, list:set (./ipset-list.ts) and bitmap:port (./ipset-bitmap.ts), with their
+ * timeout, counters and comment extensions. The table is laid out as the kernel lays it out (ip_set_hash_gen.h):
  * elements hashed with jhash2 and the set's initval into 2^bits buckets, a bucket grown two slots
  * at a time, a deleted slot reused by the next add to its bucket, the table doubled when a bucket
  * would pass `bucketsize`; so `ipset list` prints the members in the kernel's order and its "Size
@@ -15,14 +15,16 @@ import { parseIp6, prefixOf6 } from './ipv6.js';
 import { jhash2 } from './jhash.js';
 import { protocolByNumber } from './netdb.js';
 
-export type IpSetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:net,port';
+export type IpSetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:net,port' | 'hash:ip,port,ip' | 'hash:ip,port,net';
 
 /**
  * One element. `ip`: the address (family inet), or its inet_ntop() text (inet6, one text per
- * address); `cidr` for the net types (32 or 128 for a host), `proto`/`port` for the port types.
+ * address); `cidr` for the net types (32 or 128 for a host; of `ip2` in hash:ip,port,net),
+ * `proto`/`port` for the port types, `ip2` the third dimension's address.
  */
 export interface IpSetElem {
   ip: number | string;
+  ip2?: number | string;
   cidr?: number;
   proto?: number;
   /** the port, or an ICMP type << 8 | code */
@@ -67,10 +69,13 @@ export interface IpSet {
 
 interface TypeInfo {
   revision: number;
-  /** dimensions: 1 (ip or net), 2 (with a port) */
+  /** dimensions: 1 (ip or net), 2 (with a port), 3 (and a second address or net) */
   dim: number;
+  /** the first dimension is a net */
   net: boolean;
   port: boolean;
+  /** the third dimension: an address or a net */
+  third?: 'ip' | 'net';
   /** sizeof(struct hash_*4_elem) and sizeof(struct hash_*6_elem) on x86_64 */
   elem: [number, number];
   /**
@@ -85,7 +90,15 @@ export const IPSET_TYPES: Record<IpSetType, TypeInfo> = {
   'hash:net': { revision: 7, dim: 1, net: true, port: false, elem: [8, 20], htype: [408, 1192] },
   'hash:ip,port': { revision: 7, dim: 2, net: false, port: true, elem: [8, 20], htype: [168, 184] },
   'hash:net,port': { revision: 8, dim: 2, net: true, port: true, elem: [8, 20], htype: [408, 1192] },
+  'hash:ip,port,ip': { revision: 6, dim: 3, net: false, port: true, third: 'ip', elem: [12, 36], htype: [160, 184] },
+  'hash:ip,port,net': { revision: 8, dim: 3, net: false, port: true, third: 'net', elem: [12, 36], htype: [416, 1208] },
 };
+
+/** a type with nets (the kernel's nets[] and the nomatch flag): one of its dimensions is a net */
+export function hasNets(type: IpSetType): boolean {
+  const t = IPSET_TYPES[type];
+  return t.net || t.third === 'net';
+}
 
 /** a member of a list:set: another set, by name, with the list's extensions */
 export interface ListMember {
@@ -164,10 +177,13 @@ function keyWords(set: IpSet, e: IpSetElem): number[] {
   // addresses and ports are in network byte order in the kernel's struct: jhash2 reads the bytes
   // as a little-endian machine does (an inet6 address is four such words)
   const ip = ipWords(e.ip);
+  const port = ((e.port! >>> 8) & 0xff) | ((e.port! & 0xff) << 8);
+  // hash:ip,port,ip: ip, ip2, port, proto, padding; hash:ip,port,net: ip, ip2, port, cidr - 1 (7 bits), proto
+  if (t.third === 'ip') return [...ip, ...ipWords(e.ip2!), (port | (e.proto! << 16)) >>> 0];
+  if (t.third === 'net') return [...ip, ...ipWords(e.ip2!), (port | (((e.cidr! - 1) & 0x7f) << 16) | (e.proto! << 24)) >>> 0];
   if (!t.net && !t.port) return ip;
   // hash:net: ip, two bytes of padding, nomatch (0 in the key), cidr
   if (t.net && !t.port) return [...ip, (e.cidr! << 24) >>> 0];
-  const port = ((e.port! >>> 8) & 0xff) | ((e.port! & 0xff) << 8);
   // hash:ip,port: ip, port, proto, padding; hash:net,port: ip, port, proto, cidr - 1 (7 bits)
   if (!t.net) return [...ip, (port | (e.proto! << 16)) >>> 0];
   return [...ip, (port | (e.proto! << 16) | (((e.cidr! - 1) & 0x7f) << 24)) >>> 0];
@@ -189,7 +205,7 @@ function bucketOf(set: IpSet, e: IpSetElem, bits = set.bits): number {
 
 /** the same element (not the extensions) */
 function sameElem(a: IpSetElem, b: IpSetElem): boolean {
-  return a.ip === b.ip && a.cidr === b.cidr && a.proto === b.proto && a.port === b.port;
+  return a.ip === b.ip && a.cidr === b.cidr && a.proto === b.proto && a.port === b.port && a.ip2 === b.ip2;
 }
 
 /** IPSET_MAX_TIMEOUT: the longest timeout in seconds (the kernel keeps them in jiffies) */
@@ -430,9 +446,9 @@ export function cidrsOf(set: IpSet, now: number): number[] {
  */
 export function testElem(set: IpSet, e: IpSetElem, now: number): { found?: IpSetElem; nomatch: boolean } {
   const t = IPSET_TYPES[set.type];
-  if (t.net && e.cidr === hostMask(set)) {
+  if (hasNets(set.type) && e.cidr === hostMask(set)) {
     for (const cidr of cidrsOf(set, now)) {
-      const m = findElem(set, { ...e, ip: maskIp(e.ip, cidr), cidr });
+      const m = findElem(set, t.third === 'net' ? { ...e, ip2: maskIp(e.ip2!, cidr), cidr } : { ...e, ip: maskIp(e.ip, cidr), cidr });
       if (m && !expired(m, now)) return { found: m, nomatch: !!m.nomatch };
     }
     return { nomatch: false };
@@ -561,5 +577,6 @@ export function elemKeyText(set: IpSet, e: IpSetElem): string {
   let s = ipText(e.ip);
   if (t.net && e.cidr !== hostMask(set)) s += `/${e.cidr}`;
   if (t.port) s += `,${portText(e.proto!, e.port!)}`;
+  if (t.third) s += `,${ipText(e.ip2!)}${t.third === 'net' && e.cidr !== hostMask(set) ? `/${e.cidr}` : ''}`;
   return s;
 }

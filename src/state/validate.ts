@@ -368,9 +368,12 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
     (b[2] as unknown[]).forEach((e, j) => {
       const ew = `${bw}[2][${j}]`;
       if (e === null || !c.obj(ew, e)) return;
-      const ip = own(e, 'ip');
-      if (!v6) c.int(`${ew}.ip`, ip, 0, U32);
-      else if (typeof ip !== 'string' || parseIp6(ip) === undefined || formatIp6(parseIp6(ip)!) !== ip) c.p.add(`${ew}.ip`, `expected an IPv6 address as inet_ntop() writes it, got ${show(ip)}`);
+      for (const k of ['ip', 'ip2'] as const) {
+        const ip = own(e, k);
+        if (k === 'ip2' && ip === undefined) continue;
+        if (!v6) c.int(`${ew}.${k}`, ip, 0, U32);
+        else if (typeof ip !== 'string' || parseIp6(ip) === undefined || formatIp6(parseIp6(ip)!) !== ip) c.p.add(`${ew}.${k}`, `expected an IPv6 address as inet_ntop() writes it, got ${show(ip)}`);
+      }
       c.int(`${ew}.cidr`, own(e, 'cidr'), 1, hostMask, true);
       c.int(`${ew}.proto`, own(e, 'proto'), 0, 255, true);
       c.int(`${ew}.port`, own(e, 'port'), 0, 65535, true);

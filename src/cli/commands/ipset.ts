@@ -3,10 +3,11 @@
  * restore, flush, destroy, rename, swap, version and help, with the options -exist (-!), -quiet,
  * -name, -terse, -output plain|save and -file. Command-line handling, messages and exit statuses
  * follow ipset's own (lib/ipset.c, parse.c, errcode.c), measured with the real tool and kernel
- * (fixtures/cli/ipset*.case). Set types: hash:ip, hash:net, hash:ip,port and hash:net,port of
- * family inet and inet6 (../../net/ipset.ts), list:set (../../net/ipset-list.ts) and bitmap:port
- * (../../net/ipset-bitmap.ts); the others, the skbinfo, forceadd and bitmask options, -output xml,
- * -sorted, -resolve and the interactive mode are refused by name.
+ * (fixtures/cli/ipset*.case). Set types: hash:ip, hash:net, hash:ip,port, hash:net,port,
+ * hash:ip,port,ip and hash:ip,port,net of family inet and inet6 (../../net/ipset.ts), list:set
+ * (../../net/ipset-list.ts) and bitmap:port (../../net/ipset-bitmap.ts); the others, the skbinfo,
+ * forceadd and bitmask options, -output xml, -sorted, -resolve and the interactive mode are
+ * refused by name.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -27,6 +28,7 @@ import {
   hostMask,
   ICMP_NAMES,
   ICMPV6_NAMES,
+  hasNets,
   ipText,
   IPSET_MAX_TIMEOUT,
   IPSET_TYPES,
@@ -164,7 +166,7 @@ function matchEnvopt(arg: string, names: [string, string]): boolean {
 }
 
 /** the refusal of something ipset has that the emulator does not model */
-function notModelled(what: string, why = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port, list:set and bitmap:port'): Exit {
+function notModelled(what: string, why = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net, list:set and bitmap:port'): Exit {
   return new Exit(PARAMETER_PROBLEM, `ipset: ${what} is not modelled by iptables-sim (${why})\n`);
 }
 
@@ -172,8 +174,10 @@ const TYPE_ALIASES: Record<string, IpSetType> = {
   iphash: 'hash:ip',
   nethash: 'hash:net',
   ipporthash: 'hash:ip,port',
+  ipportiphash: 'hash:ip,port,ip',
+  ipportnethash: 'hash:ip,port,net',
 };
-const OTHER_ALIASES: Record<string, string> = { ipmap: 'bitmap:ip', macipmap: 'bitmap:ip,mac', ipportiphash: 'hash:ip,port,ip', ipportnethash: 'hash:ip,port,net' };
+const OTHER_ALIASES: Record<string, string> = { ipmap: 'bitmap:ip', macipmap: 'bitmap:ip,mac' };
 
 type SetType = IpSetType | 'list:set' | 'bitmap:port';
 
@@ -254,6 +258,10 @@ interface Parsed {
   ip: number | string;
   /** the last address of a FROM-TO range */
   ipTo?: number;
+  /** the third dimension (hash:ip,port,ip and hash:ip,port,net): its address, range, prefix length */
+  ip2?: number | string;
+  ip2To?: number;
+  cidr2?: number;
   cidr?: number;
   proto?: number;
   port?: number;
@@ -265,18 +273,22 @@ interface Parsed {
   lost?: boolean;
 }
 
+/** an address component as parsed: IP, IP/CIDR or FROM-TO */
+interface AddrPart {
+  ip: number | string;
+  to?: number;
+  cidr?: number;
+}
+
 /**
- * The address, the first component of every modelled type (parse_ip(), parse_ipaddr()):
- * IP[/CIDR] or FROM-TO; in family inet6 a plain address for hash:ip and hash:ip,port
- * (ipset_parse_single_ip) and no range for the net types (ipset_parse_ipnet)
+ * An address component (parse_ip(), parse_ipaddr()): IP[/CIDR] or FROM-TO ('any'), a plain address
+ * (ipset_parse_single_ip: /32 or /128 at most) or no range (ipset_parse_ipnet: 'net'); which of
+ * these a type takes depends on the family (ipset_parse_ip4_single6, ipset_parse_ip4_net6)
  */
-function parseIpPart(r: Report, s: string, p: Parsed, type: IpSetType, v6: boolean): boolean {
+function parseAddrPart(r: Report, s: string, v6: boolean, rule: 'any' | 'plain' | 'net'): AddrPart | false {
   const slash = sepAt(s, '/');
-  if (v6) {
-    if (IPSET_TYPES[type].net) {
-      if (sepAt(s, '-') >= 0) return r.syntax(`IP address or IP/cidr must be specified: ${s}`);
-    } else if (sepAt(s, '-') >= 0 || (slash >= 0 && s.slice(slash) !== '/128')) return r.syntax(`plain IP address must be supplied: ${s}`);
-  }
+  if (rule === 'net' && sepAt(s, '-') >= 0) return r.syntax(`IP address or IP/cidr must be specified: ${s}`);
+  if (rule === 'plain' && (sepAt(s, '-') >= 0 || (slash >= 0 && s.slice(slash) !== (v6 ? '/128' : '/32')))) return r.syntax(`plain IP address must be supplied: ${s}`);
   const addr = (a: string): number | string | false => (v6 ? parseAddr6(r, a) : parseAddr(r, a));
   if (slash >= 0) {
     // string_to_cidr(0, 32 or 128) before the address
@@ -285,24 +297,26 @@ function parseIpPart(r: Report, s: string, p: Parsed, type: IpSetType, v6: boole
     if (c === false) return false;
     if (c > max) return r.syntax(`'${s.slice(slash + 1)}' is out of range 0-${max}`);
     const a = addr(s.slice(0, slash));
-    if (a === false) return false;
-    p.ip = a;
-    p.cidr = Number(c);
-    return true;
+    return a === false ? false : { ip: a, cidr: Number(c) };
   }
   const dash = sepAt(s, '-');
   if (dash >= 0) {
     const a = parseAddr(r, s.slice(0, dash));
     if (a === false) return false;
     const b = parseAddr(r, s.slice(dash + 1));
-    if (b === false) return false;
-    p.ip = a;
-    p.ipTo = b;
-    return true;
+    return b === false ? false : { ip: a, to: b };
   }
   const a = addr(s);
+  return a === false ? false : { ip: a };
+}
+
+/** the first component of every modelled hash type */
+function parseIpPart(r: Report, s: string, p: Parsed, type: IpSetType, v6: boolean): boolean {
+  const a = parseAddrPart(r, s, v6, !v6 ? 'any' : IPSET_TYPES[type].net ? 'net' : 'plain');
   if (a === false) return false;
-  p.ip = a;
+  p.ip = a.ip;
+  if (a.to !== undefined) p.ipTo = a.to;
+  if (a.cidr !== undefined) p.cidr = a.cidr;
   return true;
 }
 
@@ -424,6 +438,8 @@ function parsedText(set: IpSet, p: Parsed): string {
   let s = ip(p.ip);
   if (p.ipTo !== undefined) s += `-${ip(p.ipTo)}`;
   if (IPSET_TYPES[type].port) s += `,${portText(p.proto!, p.port!)}`;
+  // (the third address without its range: the kernel tests the first)
+  if (p.ip2 !== undefined) s += `,${ipText(p.ip2)}${p.cidr2 !== undefined && p.cidr2 !== hostMask(set) ? `/${p.cidr2}` : ''}`;
   return s;
 }
 
@@ -441,9 +457,25 @@ function parseElem(r: Report, set: IpSet, s: string, v6: boolean): Parsed | fals
   }
   if (a < 0) return r.syntax(`Second element is missing from ${s}.`);
   const rest = s.slice(a + 1);
-  if (sep(rest) >= 0) return r.syntax(`Two elem separators in ${s}, but settype ${type} supports one.`);
-  if (!parseIpPart(r, s.slice(0, a), p, type, v6)) return false;
-  return parseProtoPort(r, rest, p, v6) ? p : false;
+  const b = sep(rest);
+  if (t.dim === 2) {
+    if (b >= 0) return r.syntax(`Two elem separators in ${s}, but settype ${type} supports one.`);
+    if (!parseIpPart(r, s.slice(0, a), p, type, v6)) return false;
+    return parseProtoPort(r, rest, p, v6) ? p : false;
+  }
+  if (b < 0) return r.syntax(`Third element is missing from ${s}.`);
+  const third = rest.slice(b + 1);
+  if (sep(third) >= 0) return r.syntax(`Three elem separators in ${s}, but settype ${type} supports two.`);
+  if (!parseIpPart(r, s.slice(0, a), p, type, v6) || !parseProtoPort(r, rest.slice(0, b), p, v6)) return false;
+  // hash:ip,port,ip: ipset_parse_single_ip; hash:ip,port,net: ipset_parse_ip4_net6 (in family
+  // inet when a lost protocol took the family with it: parse_ip() takes inet for none)
+  const v6third = v6 && !p.lost;
+  const c = parseAddrPart(r, third, v6third, t.third === 'ip' ? 'plain' : v6third ? 'net' : 'any');
+  if (c === false) return false;
+  p.ip2 = c.ip;
+  if (c.to !== undefined) p.ip2To = c.to;
+  if (c.cidr !== undefined) p.cidr2 = c.cidr;
+  return p;
 }
 
 /** the options after the element of add/del/test, and of create */
@@ -486,7 +518,7 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
       ? ['size', 'timeout', 'counters', 'comment']
       : type === 'bitmap:port'
         ? ['range', 'timeout', 'counters', 'comment', 'from', 'to']
-        : ['family', '-4', '-6', 'hashsize', 'maxelem', ...(type === 'hash:ip' ? ['netmask', 'gc'] : []), ...(type === 'hash:ip,port' ? ['from', 'to', 'network'] : []), 'timeout', 'counters', 'comment', 'bucketsize', 'initval', 'probes', 'resize'];
+        : ['family', '-4', '-6', 'hashsize', 'maxelem', ...(type === 'hash:ip' ? ['netmask', 'gc'] : []), ...(type.startsWith('hash:ip,port') ? ['from', 'to', 'network'] : []), 'timeout', 'counters', 'comment', 'bucketsize', 'initval', 'probes', 'resize'];
   // hash:ip,port's netmask and bitmask are revision 7's; hash:ip's bitmask is revision 6's
   if (type === 'hash:ip,port' && words.some((w) => w.replace(/^--/, '') === 'netmask')) throw notModelled("hash:ip,port's netmask");
   // call_parser() twice: the words and the family first, then the other values in order
@@ -583,7 +615,7 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
 /** `o`: what the element already set (list:set's SETNAME,before,SETNAME) */
 function parseAdtOptions(r: Report, type: SetType, cmd: string, words: string[], o: AdtOptions = {}): AdtOptions | Exit | false {
   const list = type === 'list:set';
-  const net = !list && type !== 'bitmap:port' && IPSET_TYPES[type].net;
+  const net = !list && type !== 'bitmap:port' && hasNets(type);
   const allowed = list
     ? cmd === 'add'
       ? ['timeout', 'before', 'after', 'packets', 'bytes', 'comment']
@@ -912,11 +944,21 @@ class IpsetRun {
     if (o instanceof Exit) throw o;
     if (o === false) this.fail();
     if (p.lost) this.lostElem(cmd, set);
+    // check_allowed(): hash:ip,port,ip's third address takes no prefix length, not even /32
+    if (p.cidr2 !== undefined && IPSET_TYPES[set.type].third === 'ip') {
+      throw customError(OTHER_PROBLEM, "There are not allowed options (28) but can't resolve them. It's a bug, please report the problem.", this.env.quiet);
+    }
     if (cmd === 'test') {
       // check_allowed(): test takes a FROM-TO (or IP/CIDR) range only for hash:ip (it tests the
       // first address), an IP/CIDR only for the net types, a port range never
       const what =
-        p.ipTo !== undefined && set.type !== 'hash:ip' ? 'FROM-TO IP range' : p.cidr !== undefined && set.type === 'hash:ip,port' ? 'IP/CIDR range' : p.portTo !== undefined ? 'FROM-TO port range' : undefined;
+        p.ipTo !== undefined && set.type !== 'hash:ip'
+          ? 'FROM-TO IP range'
+          : p.cidr !== undefined && set.type.startsWith('hash:ip,port')
+            ? 'IP/CIDR range'
+            : p.portTo !== undefined
+              ? 'FROM-TO port range'
+              : undefined;
       if (what) throw customError(OTHER_PROBLEM, `${what} is not allowed in command test with set type ${set.type} and family ${v6 ? 'inet6' : 'inet'}`, this.env.quiet);
     }
     this.kernelCmd(cmd, name, () => this.adtKernel(cmd, set, p, o));
@@ -1043,7 +1085,7 @@ class IpsetRun {
     const ext = extRefusal(set, o);
     if (ext) throw this.kernel(ext);
     const now = this.now();
-    const elems = this.expand(set, p);
+    const elems = this.expand(set, p, cmd === 'test');
     if (cmd === 'test') {
       // ip_set_utest(): whatever the type's uadt() fails with (a null address, a /0) is "not in the set"
       let e: IpSetElem | undefined;
@@ -1115,10 +1157,14 @@ class IpsetRun {
    * the kernel's uadt(): the elements an IP/CIDR, FROM-TO or port range stands for, one at a
    * time (an add stops at the first that fails: a /8 into a hash:ip fills it and stops)
    */
-  *expand(set: IpSet, p: Parsed): Generator<IpSetElem> {
+  *expand(set: IpSet, p: Parsed, test: boolean): Generator<IpSetElem> {
     const t = IPSET_TYPES[set.type];
     const ports = t.port ? portList(p) : [undefined];
     const withPort = (e: IpSetElem, port: number | undefined): IpSetElem => (t.port ? { ...e, proto: p.proto!, port } : e);
+    if (t.third) {
+      yield* this.expand3(set, p, test);
+      return;
+    }
     if (typeof p.ip === 'string') {
       // hash_*6_uadt(): one address (userspace let no range through), a net masked to its prefix
       // length, a host masked with hash:ip's netmask; a null address refused
@@ -1164,6 +1210,54 @@ class IpsetRun {
     }
     const step = 2 ** (32 - netmask);
     for (let ip = from; ip <= to; ip += step) for (const port of ports) yield withPort({ ip: ip >>> 0 }, port);
+  }
+
+  /**
+   * hash_ipportip*_uadt() and hash_ipportnet*_uadt(): the first address (an IPv4 range or net
+   * address by address), the ports, and the third address, or hash:ip,port,net's net (its prefix
+   * length or an IPv4 range in aligned blocks); a test takes the first address of each and looks
+   * a third address up as a host
+   */
+  *expand3(set: IpSet, p: Parsed, test: boolean): Generator<IpSetElem> {
+    const t = IPSET_TYPES[set.type];
+    const host = hostMask(set);
+    let thirds: [number | string, number | undefined][];
+    if (t.third === 'ip') thirds = [[p.ip2!, undefined]];
+    else {
+      if (p.cidr2 === 0) throw this.kernel(KERNEL.INVALID_CIDR);
+      const ip2 = p.ip2!;
+      if (typeof ip2 === 'number' && p.ip2To !== undefined && !test) {
+        const [from, to] = p.ip2To < ip2 ? [p.ip2To, ip2] : [ip2, p.ip2To];
+        if (from === 0 && to === 0xffffffff) throw this.kernel(KERNEL.HASH_RANGE);
+        thirds = [...rangeToCidrs(from, to)];
+      } else {
+        const cidr = p.ip2To !== undefined ? host : (p.cidr2 ?? host);
+        thirds = [[maskIp(ip2, cidr), cidr]];
+      }
+    }
+    let firsts: (number | string)[] = [p.ip];
+    if (typeof p.ip === 'number' && !test && (p.ipTo !== undefined || p.cidr !== undefined)) {
+      let from = p.ip;
+      let to = from;
+      if (p.ipTo !== undefined) [from, to] = p.ipTo < from ? [p.ipTo, from] : [from, p.ipTo];
+      else {
+        if (p.cidr === 0) throw this.kernel(KERNEL.INVALID_CIDR);
+        from = (from & maskOf(p.cidr!)) >>> 0;
+        to = (from | ~maskOf(p.cidr!)) >>> 0;
+      }
+      firsts = [];
+      for (let ip = from; ip <= to; ip++) firsts.push(ip);
+    }
+    const ports = test ? [p.port!] : portList(p);
+    for (const ip of firsts) {
+      for (const port of ports) {
+        for (const [ip2, cidr] of thirds) {
+          const e: IpSetElem = { ip, proto: p.proto!, port, ip2 };
+          if (t.third === 'net') e.cidr = cidr!;
+          yield e;
+        }
+      }
+    }
   }
 
   list(cmd: 'list' | 'save', name: string | undefined): void {
@@ -1340,7 +1434,7 @@ function buildArgv(line: string, quiet: boolean): string[] {
  * netmask's prefix (of the first word only, in family inet); no bitmask in the net types
  */
 function bitmask(set: IpSet): string {
-  if (IPSET_TYPES[set.type].net) return '';
+  if (set.type !== 'hash:ip' && set.type !== 'hash:ip,port') return '';
   if (set.netmask === undefined) return 'ones';
   return set.family === 'inet6' ? `${set.netmask}/128` : `${set.netmask}/32`;
 }

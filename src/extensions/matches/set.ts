@@ -9,7 +9,7 @@
 import { paramProblem } from '../../errors.js';
 import { xtStrtoul } from '../../util/strtoul.js';
 import type { MatchExtension, OptionEntry, ParseCall } from '../types.js';
-import { cidrsOf, IPSET_TYPES, maskOf, testElem, type AnySet, type BitmapPortSet, type IpSet, type IpSetElem, type ListMember, type ListSet, type PortMember } from '../../net/ipset.js';
+import { cidrsOf, hasNets, IPSET_TYPES, maskOf, testElem, type AnySet, type BitmapPortSet, type IpSet, type IpSetElem, type ListMember, type ListSet, type PortMember } from '../../net/ipset.js';
 import { liveMembers } from '../../net/ipset-list.js';
 import { testPort } from '../../net/ipset-bitmap.js';
 import type { PacketView } from '../../engine/ext-api.js';
@@ -229,9 +229,13 @@ export function packetElem(set: IpSet, dim: number, flags: number, pkt: PacketVi
     e.port = PORTED.has(pkt.proto) ? ((src(2) ? pkt.sport : pkt.dport) ?? 0) : pkt.proto === 1 ? (((pkt.icmpType ?? 0) << 8) | (pkt.icmpCode ?? 0)) : 0;
     if (pkt.fragment) e.port = 0;
   }
-  if (t.net) {
+  // hash:ip,port,ip and hash:ip,port,net: the third dimension's address (its net: as dimension 1's)
+  const ip2 = t.third ? (src(3) ? pkt.src : pkt.dst) : 0;
+  if (t.third) e.ip2 = ip2;
+  if (t.net || t.third === 'net') {
     e.cidr = lookup ? 32 : (cidrsOf(set, now)[0] ?? 32);
-    e.ip = (ip & maskOf(e.cidr)) >>> 0;
+    if (t.net) e.ip = (ip & maskOf(e.cidr)) >>> 0;
+    else e.ip2 = (ip2 & maskOf(e.cidr)) >>> 0;
   } else if (set.netmask !== undefined) e.ip = (ip & maskOf(set.netmask)) >>> 0;
   return e;
 }
@@ -264,7 +268,7 @@ function ipSetTest(set: AnySet, d: SetData, flags: number, matchCounters: boolea
   if (!res.found) ret = 0;
   else if (set.counters && !countAndCompare(res.found, d, flags, matchCounters, pkt, ctx)) ret = 0;
   else ret = res.nomatch ? -1 : 1;
-  if (flags & IPSET_FLAG_RETURN_NOMATCH && IPSET_TYPES[set.type].net && ret !== 0) ret = -ret;
+  if (flags & IPSET_FLAG_RETURN_NOMATCH && hasNets(set.type) && ret !== 0) ret = -ret;
   return ret > 0 ? 1 : 0;
 }
 
