@@ -10,11 +10,11 @@ import type { BitmapPortSet, IpSet, ListSet } from '../src/net/ipset.js';
 import { structureProblems } from '../src/state/validate.js';
 import { Sandbox } from './helpers/cli.js';
 
-const TYPES = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net, list:set and bitmap:port';
+const TYPES = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net, list:set, bitmap:port and bitmap:ip';
 
 describe('ipset refusals by name', () => {
   it.each([
-    ['ipset create x bitmap:ip range 10.0.0.0/24', `ipset: the set type bitmap:ip is not modelled by iptables-sim (${TYPES})\n`],
+    ['ipset create x bitmap:ip,mac range 10.0.0.0/24', `ipset: the set type bitmap:ip,mac is not modelled by iptables-sim (${TYPES})\n`],
     ['ipset create x hash:mac', `ipset: the set type hash:mac is not modelled by iptables-sim (${TYPES})\n`],
     ['ipset create x list:set skbinfo', `ipset: the create option skbinfo is not modelled by iptables-sim (${TYPES})\n`],
     ['ipset create x hash:ip skbinfo', `ipset: the create option skbinfo is not modelled by iptables-sim (${TYPES})\n`],
@@ -156,10 +156,10 @@ describe('ipset refusals by name', () => {
     expect(structureProblems(lab as never).list).toEqual([]);
     const set = lab.hosts.router!.ipsets![0]! as BitmapPortSet;
     expect(set).toMatchObject({ first: 1, last: 100, members: [], stale: { 80: [0, 0] } });
-    set.members = [{ port: 5 }, { port: 5 }, { port: 101 }];
+    set.members = [{ id: 5 }, { id: 5 }, { id: 101 }];
     expect(structureProblems(lab as never).list).toEqual([
-      'hosts.router.ipsets[0].members[1].port: expected a whole number from 6 to 100, got 5',
-      'hosts.router.ipsets[0].members[2].port: expected a whole number from 6 to 100, got 101',
+      'hosts.router.ipsets[0].members[1].id: expected a whole number from 6 to 100, got 5',
+      'hosts.router.ipsets[0].members[2].id: expected a whole number from 6 to 100, got 101',
     ]);
   });
 

@@ -7,7 +7,7 @@
 import { commentSize, elemLen, type ListMember, type ListSet } from './ipset.js';
 
 /** IP_SET_LIST_DEFAULT_SIZE and IP_SET_LIST_MIN_SIZE */
-export const LIST_DEFAULT_SIZE = 8;
+const LIST_DEFAULT_SIZE = 8;
 const LIST_MIN_SIZE = 4;
 
 /** the size list_set_create() keeps: the default, or at least the minimum */

@@ -121,32 +121,48 @@ export interface ListSet {
   members: ListMember[];
 }
 
-/** a member of a bitmap:port: the port, with the set's extensions */
-export interface PortMember {
-  port: number;
+/**
+ * a member of a bitmap type: its port (bitmap:port) or the first address of its block (bitmap:ip),
+ * with the set's extensions
+ */
+export interface BitmapMember {
+  id: number;
   expires?: number;
   packets?: number;
   bytes?: number;
   comment?: string;
 }
 
-/** a bitmap:port: the ports of a range (./ipset-bitmap.ts) */
-export interface BitmapPortSet {
+interface BitmapBase {
   name: string;
-  type: 'bitmap:port';
+  /** the range: ports, or addresses (numbers) of the first and the last block */
   first: number;
   last: number;
   timeout?: number;
   counters?: boolean;
   comment?: boolean;
-  /** the ports in, in port order */
-  members: PortMember[];
-  /** the counters the slots of ports no longer in still hold (by port) */
+  /** the members, in order */
+  members: BitmapMember[];
+  /** the counters the slots of members no longer in still hold (by id) */
   stale?: Record<number, [number, number]>;
 }
 
+/** a bitmap:port: the ports of a range (./ipset-bitmap.ts) */
+export interface BitmapPortSet extends BitmapBase {
+  type: 'bitmap:port';
+}
+
+/** a bitmap:ip: the addresses of a range, or its blocks of a netmask's size (./ipset-bitmap.ts) */
+export interface BitmapIpSet extends BitmapBase {
+  type: 'bitmap:ip';
+  /** the blocks' prefix length (absent: 32, one address each) */
+  netmask?: number;
+}
+
+export type BitmapSet = BitmapPortSet | BitmapIpSet;
+
 /** a set of any modelled type */
-export type AnySet = IpSet | ListSet | BitmapPortSet;
+export type AnySet = IpSet | ListSet | BitmapSet;
 
 /** the host's set of that name */
 export function findIpset(host: { ipsets?: (AnySet | null)[] }, name: string): AnySet | undefined {

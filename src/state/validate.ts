@@ -335,8 +335,8 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
   c.str(`${w}.name`, own(s, 'name'));
   const type = own(s, 'type');
   if (type === 'list:set') return listSetProblems(c, w, s);
-  if (type === 'bitmap:port') return bitmapPortProblems(c, w, s);
-  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(IPSET_TYPES, type)) c.p.add(`${w}.type`, `expected one of ${Object.keys(IPSET_TYPES).join(', ')}, list:set, bitmap:port, got ${show(type)}`);
+  if (type === 'bitmap:port' || type === 'bitmap:ip') return bitmapProblems(c, w, s, type);
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(IPSET_TYPES, type)) c.p.add(`${w}.type`, `expected one of ${Object.keys(IPSET_TYPES).join(', ')}, list:set, bitmap:port, bitmap:ip, got ${show(type)}`);
   const family = own(s, 'family');
   if (family !== undefined && family !== 'inet6') c.p.add(`${w}.family`, `expected "inet6" or no family (inet), got ${show(family)}`);
   const v6 = family === 'inet6';
@@ -386,12 +386,14 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
   });
 }
 
-/** a bitmap:port (src/net/ipset-bitmap.ts): its range and extensions, its ports in order */
-function bitmapPortProblems(c: Checker, w: string, s: Obj): void {
+/** a bitmap:port or bitmap:ip (src/net/ipset-bitmap.ts): its range and extensions, its members in order */
+function bitmapProblems(c: Checker, w: string, s: Obj, type: 'bitmap:port' | 'bitmap:ip'): void {
   const first = own(s, 'first');
   const last = own(s, 'last');
-  c.int(`${w}.first`, first, 0, 65535);
-  c.int(`${w}.last`, last, typeof first === 'number' ? first : 0, 65535);
+  const max = type === 'bitmap:port' ? 65535 : U32;
+  c.int(`${w}.first`, first, 0, max);
+  c.int(`${w}.last`, last, typeof first === 'number' ? first : 0, max);
+  if (type === 'bitmap:ip') c.int(`${w}.netmask`, own(s, 'netmask'), 1, 31, true);
   c.int(`${w}.timeout`, own(s, 'timeout'), 0, U32, true);
   c.bool(`${w}.counters`, own(s, 'counters'), true);
   c.bool(`${w}.comment`, own(s, 'comment'), true);
@@ -401,10 +403,10 @@ function bitmapPortProblems(c: Checker, w: string, s: Obj): void {
     members.forEach((m, k) => {
       const mw = `${w}.members[${k}]`;
       if (!c.obj(mw, m)) return;
-      const port = own(m, 'port');
-      // (in port order, each once, inside the range)
-      c.int(`${mw}.port`, port, Math.max(prev + 1, typeof first === 'number' ? first : 0), typeof last === 'number' ? last : 65535);
-      if (typeof port === 'number') prev = port;
+      const id = own(m, 'id');
+      // (in order, each once, inside the range)
+      c.int(`${mw}.id`, id, Math.max(prev + 1, typeof first === 'number' ? first : 0), typeof last === 'number' ? last : max);
+      if (typeof id === 'number') prev = id;
       c.int(`${mw}.expires`, own(m, 'expires'), 0, Number.MAX_SAFE_INTEGER, true);
       c.int(`${mw}.packets`, own(m, 'packets'), 0, Number.MAX_SAFE_INTEGER, true);
       c.int(`${mw}.bytes`, own(m, 'bytes'), 0, Number.MAX_SAFE_INTEGER, true);
@@ -413,8 +415,8 @@ function bitmapPortProblems(c: Checker, w: string, s: Obj): void {
   }
   const stale = own(s, 'stale');
   if (stale !== undefined && c.obj(`${w}.stale`, stale)) {
-    for (const [port, v] of Object.entries(stale)) {
-      if (!/^\d+$/.test(port) || !Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) c.p.add(`${w}.stale.${port}`, `expected a port and [packets, bytes], got ${show(v)}`);
+    for (const [id, v] of Object.entries(stale)) {
+      if (!/^\d+$/.test(id) || !Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) c.p.add(`${w}.stale.${id}`, `expected a member's id and [packets, bytes], got ${show(v)}`);
     }
   }
 }

@@ -19,8 +19,8 @@ import {
   delElem,
   findIpset,
   type AnySet,
-  type BitmapPortSet,
-  type PortMember,
+  type BitmapMember,
+  type BitmapSet,
   type ListMember,
   type ListSet,
   elemKeyText,
@@ -43,7 +43,7 @@ import {
   type IpSetType,
 } from '../../net/ipset.js';
 import { ipsetReferences } from '../../net/ipset-refs.js';
-import { addPort, bitmapMemsize, delPort, flushPorts, livePorts, testPort } from '../../net/ipset-bitmap.js';
+import { addBit, BITMAP_MAX_ELEMENTS, bitmapMemsize, bitsOf, delBit, flushBits, hostsOf, idOf, liveBits, rangeToMask, testBit } from '../../net/ipset-bitmap.js';
 import { cleanupList, listAdd, listDel, listMemsize, listSize, listTest, liveMembers, type ListPlace } from '../../net/ipset-list.js';
 import { Rng } from '../../util/rng.js';
 import { strtoumax } from '../../util/strtoul.js';
@@ -166,7 +166,7 @@ function matchEnvopt(arg: string, names: [string, string]): boolean {
 }
 
 /** the refusal of something ipset has that the emulator does not model */
-function notModelled(what: string, why = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net, list:set and bitmap:port'): Exit {
+function notModelled(what: string, why = 'it models sets of the types hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net, list:set, bitmap:port and bitmap:ip'): Exit {
   return new Exit(PARAMETER_PROBLEM, `ipset: ${what} is not modelled by iptables-sim (${why})\n`);
 }
 
@@ -177,9 +177,9 @@ const TYPE_ALIASES: Record<string, IpSetType> = {
   ipportiphash: 'hash:ip,port,ip',
   ipportnethash: 'hash:ip,port,net',
 };
-const OTHER_ALIASES: Record<string, string> = { ipmap: 'bitmap:ip', macipmap: 'bitmap:ip,mac' };
+const OTHER_ALIASES: Record<string, string> = { macipmap: 'bitmap:ip,mac' };
 
-type SetType = IpSetType | 'list:set' | 'bitmap:port';
+type SetType = IpSetType | 'list:set' | 'bitmap:port' | 'bitmap:ip';
 
 /** ipset_parse_typename() then the type lookup: the name, a short alias (hash:ip's "hash:ip" or "iphash") */
 function typeByName(r: Report, name: string): SetType | false {
@@ -187,6 +187,7 @@ function typeByName(r: Report, name: string): SetType | false {
   if (name in IPSET_TYPES) return name as IpSetType;
   if (name === 'list:set' || name === 'setlist') return 'list:set';
   if (name === 'bitmap:port' || name === 'portmap') return 'bitmap:port';
+  if (name === 'bitmap:ip' || name === 'ipmap') return 'bitmap:ip';
   if (Object.prototype.hasOwnProperty.call(TYPE_ALIASES, name)) return TYPE_ALIASES[name]!;
   const other = KNOWN_TYPES.some(([n]) => n === name) ? name : Object.prototype.hasOwnProperty.call(OTHER_ALIASES, name) ? OTHER_ALIASES[name] : undefined;
   if (other) throw notModelled(`the set type ${other}`);
@@ -342,11 +343,11 @@ function parseIcmp(r: Report, s: string, v6: boolean): number | false {
  * `v6`: the set's family (undefined: none, as bitmap:port's)
  */
 function parseProtoPort(r: Report, s: string, p: Parsed, v6: boolean | undefined): boolean {
-  const colon = s.indexOf(':');
+  const colon = sepAt(s, ':');
   let portText = s;
   let protoText = 'tcp';
   p.proto = PROTO_TCP;
-  if (colon > 0 && colon < s.length - 1) {
+  if (colon >= 0) {
     protoText = s.slice(0, colon);
     portText = s.slice(colon + 1);
     const num = toNumber(r, protoText, 0n, 255n, ErrType.WARNING);
@@ -377,12 +378,13 @@ function parseProtoPort(r: Report, s: string, p: Parsed, v6: boolean | undefined
       return true;
     }
   }
-  const dash = portText.indexOf('-');
-  if (dash > 0 && dash < portText.length - 1) {
-    const a = parsePort(r, portText.slice(0, dash), protoText);
-    if (a === false) return false;
+  const dash = sepAt(portText, '-');
+  if (dash >= 0) {
+    // (ipset_parse_tcpudp_port(): the last port first)
     const b = parsePort(r, portText.slice(dash + 1), protoText);
     if (b === false) return false;
+    const a = parsePort(r, portText.slice(0, dash), protoText);
+    if (a === false) return false;
     p.port = a;
     p.portTo = b;
     return true;
@@ -502,9 +504,10 @@ interface CreateOptions {
   initval?: number;
   /** list:set's */
   size?: number;
-  /** bitmap:port's range (range FROM-TO, or from and to) */
-  port?: number;
-  portTo?: number;
+  /** a bitmap type's range (range FROM-TO or, bitmap:ip, IP/CIDR; or from and to) */
+  from?: number;
+  to?: number;
+  cidr?: number;
 }
 
 const UNMODELLED_CREATE = new Set(['skbinfo', 'forceadd', 'bitmask', 'markmask']);
@@ -518,7 +521,9 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
       ? ['size', 'timeout', 'counters', 'comment']
       : type === 'bitmap:port'
         ? ['range', 'timeout', 'counters', 'comment', 'from', 'to']
-        : ['family', '-4', '-6', 'hashsize', 'maxelem', ...(type === 'hash:ip' ? ['netmask', 'gc'] : []), ...(type.startsWith('hash:ip,port') ? ['from', 'to', 'network'] : []), 'timeout', 'counters', 'comment', 'bucketsize', 'initval', 'probes', 'resize'];
+        : type === 'bitmap:ip'
+          ? ['range', 'netmask', 'timeout', 'counters', 'comment', 'from', 'to']
+          : ['family', '-4', '-6', 'hashsize', 'maxelem', ...(type === 'hash:ip' ? ['netmask', 'gc'] : []), ...(type.startsWith('hash:ip,port') ? ['from', 'to', 'network'] : []), 'timeout', 'counters', 'comment', 'bucketsize', 'initval', 'probes', 'resize'];
   // hash:ip,port's netmask and bitmask are revision 7's; hash:ip's bitmask is revision 6's
   if (type === 'hash:ip,port' && words.some((w) => w.replace(/^--/, '') === 'netmask')) throw notModelled("hash:ip,port's netmask");
   // call_parser() twice: the words and the family first, then the other values in order
@@ -543,9 +548,9 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
   }
   const seen = new Set<string>();
   for (const [w, arg] of given) {
-    // (bitmap:port's range sets the first and the last port, from the first, to the last)
-    const bitmap = type === 'bitmap:port';
-    const sets = bitmap && w === 'range' ? ['port', 'portTo'] : bitmap && w === 'from' ? ['port'] : bitmap && w === 'to' ? ['portTo'] : [w];
+    // (a bitmap's range sets the first and the last, from the first, to the last)
+    const bitmap = type === 'bitmap:port' || type === 'bitmap:ip';
+    const sets = bitmap && w === 'range' ? ['from', 'to'] : [w];
     if (sets.some((x) => seen.has(x))) return r.syntax(`${w} already specified`);
     for (const x of sets) seen.add(x);
     switch (w) {
@@ -590,13 +595,26 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
       case 'to': {
         // (hash:ip,port's from and to are accepted and ignored, as network is)
         if (!bitmap) break;
+        if (type === 'bitmap:ip') {
+          // ipset_parse_netrange() for range, ipset_parse_single_ip() for from and to
+          if (w === 'range' && sepAt(arg!, '-') < 0 && sepAt(arg!, '/') < 0) return r.syntax(`IP/cidr or IP-IP range must be specified: ${arg}`);
+          const a = parseAddrPart(r, arg!, false, w === 'range' ? 'any' : 'plain');
+          if (a === false) return false;
+          if (w === 'to') o.to = a.ip as number;
+          else {
+            o.from = a.ip as number;
+            if (a.to !== undefined) o.to = a.to;
+            if (a.cidr !== undefined) o.cidr = a.cidr;
+          }
+          break;
+        }
         // ipset_parse_tcp_udp_port(), or ipset_parse_single_tcp_port() for from and to
         const p: Parsed = { ip: 0 };
         if (w === 'range' ? !parseTcpUdpPort(r, arg!, p) : !parseSinglePort(r, arg!, p)) return false;
-        if (w === 'to') o.portTo = p.port;
+        if (w === 'to') o.to = p.port;
         else {
-          o.port = p.port;
-          if (p.portTo !== undefined) o.portTo = p.portTo;
+          o.from = p.port;
+          if (p.portTo !== undefined) o.to = p.portTo;
         }
         break;
       }
@@ -605,9 +623,10 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
         break;
     }
   }
-  // check_mandatory(): bitmap:port's range, named by the first option that gives what is missing
-  if (type === 'bitmap:port' && (o.port === undefined || o.portTo === undefined)) {
-    return customError(PARAMETER_PROBLEM, `Mandatory option \`${o.port === undefined ? 'range' : 'to'}' is missing`, r.quiet);
+  // check_mandatory(): a bitmap's range (an IP/CIDR stands for both ends), named by the first
+  // option that gives what is missing
+  if ((type === 'bitmap:port' || type === 'bitmap:ip') && (o.from === undefined || (o.to === undefined && o.cidr === undefined))) {
+    return customError(PARAMETER_PROBLEM, `Mandatory option \`${o.from === undefined ? 'range' : 'to'}' is missing`, r.quiet);
   }
   return o;
 }
@@ -615,7 +634,7 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
 /** `o`: what the element already set (list:set's SETNAME,before,SETNAME) */
 function parseAdtOptions(r: Report, type: SetType, cmd: string, words: string[], o: AdtOptions = {}): AdtOptions | Exit | false {
   const list = type === 'list:set';
-  const net = !list && type !== 'bitmap:port' && hasNets(type);
+  const net = !list && type !== 'bitmap:port' && type !== 'bitmap:ip' && hasNets(type);
   const allowed = list
     ? cmd === 'add'
       ? ['timeout', 'before', 'after', 'packets', 'bytes', 'comment']
@@ -681,6 +700,7 @@ const KERNEL = {
   EINVAL: 'Kernel error received: Invalid argument',
   PROTOCOL: 'Kernel error received: ipset protocol error',
   BITMAP_RANGE: 'Element is out of the range of the set',
+  BITMAP_RANGE_SIZE: 'The range you specified exceeds the size limit of the set type',
   INVALID_FAMILY: 'Protocol family not supported by the set type',
   NAME: 'Set to be added/deleted/tested as element does not exist.',
   LOOP: 'Sets with list:set type cannot be added to the set.',
@@ -854,23 +874,44 @@ class IpsetRun {
     const o = parseCreateOptions(this.r, type, words);
     if (o instanceof Exit) throw o;
     if (o === false) this.fail();
-    this.kernelCmd('create', name, () => (type === 'list:set' ? this.createList(name, o) : type === 'bitmap:port' ? this.createBitmap(name, o) : this.createKernel(name, type, o)));
+    this.kernelCmd('create', name, () =>
+      type === 'list:set' ? this.createList(name, o) : type === 'bitmap:port' || type === 'bitmap:ip' ? this.createBitmap(name, type, o) : this.createKernel(name, type, o),
+    );
   }
 
-  /** bitmap_port_create(): the range in order, then the set into its slot (or, with -exist, the same set kept) */
-  createBitmap(name: string, o: CreateOptions): void {
-    const [first, last] = o.port! <= o.portTo! ? [o.port!, o.portTo!] : [o.portTo!, o.port!];
-    const set: BitmapPortSet = { name, type: 'bitmap:port', first, last, members: [] };
+  /**
+   * bitmap_port_create() and bitmap_ip_create(): the range in order (bitmap:ip's widened to whole
+   * netmask blocks, which must split a prefix of the range, at most 65536 of them), then the set
+   * into its slot (or, with -exist, the same set kept)
+   */
+  createBitmap(name: string, type: 'bitmap:port' | 'bitmap:ip', o: CreateOptions): void {
+    let first = o.from!;
+    let last = o.to ?? first;
+    if (o.cidr !== undefined) {
+      if (o.cidr >= 32) throw this.kernel(KERNEL.INVALID_CIDR);
+      first = (first & maskOf(o.cidr)) >>> 0;
+      last = (first | ~maskOf(o.cidr)) >>> 0;
+    } else if (first > last) [first, last] = [last, first];
+    const netmask = type === 'bitmap:ip' && o.netmask !== undefined && o.netmask !== 32 ? o.netmask : undefined;
+    if (netmask !== undefined) {
+      first = (first & maskOf(netmask)) >>> 0;
+      last = (last | ~maskOf(netmask)) >>> 0;
+      const { mask, bits } = rangeToMask(first, last);
+      if ((!mask && (first || last !== 0xffffffff)) || netmask <= bits) throw this.kernel(KERNEL.BITMAP_RANGE);
+    }
+    const set: BitmapSet = type === 'bitmap:port' ? { name, type, first, last, members: [] } : { name, type, first, last, members: [] };
+    if (netmask !== undefined && set.type === 'bitmap:ip') set.netmask = netmask;
+    if (bitsOf(set) > BITMAP_MAX_ELEMENTS) throw this.kernel(KERNEL.BITMAP_RANGE_SIZE);
     if (o.timeout !== undefined) set.timeout = o.timeout;
     if (o.counters) set.counters = true;
     if (o.comment) set.comment = true;
     const was = this.find(name);
     if (was) {
-      // bitmap_port_same_set(): the range, the timeout and the extensions
-      const same = was.type === 'bitmap:port' && was.first === first && was.last === last && was.timeout === set.timeout && !!was.counters === !!set.counters && !!was.comment === !!set.comment;
+      // mtype_same_set(): the range (and netmask), the timeout and the extensions
+      const same = was.type === type && was.first === first && was.last === last && (was.type !== 'bitmap:ip' || was.netmask === netmask) && was.timeout === set.timeout && !!was.counters === !!set.counters && !!was.comment === !!set.comment;
       if (!this.env.exist || !same) throw this.kernel(KERNEL.EEXIST_CREATE);
     } else this.place(set);
-    this.families.set(name, undefined);
+    this.families.set(name, type === 'bitmap:ip' ? 'inet' : undefined);
   }
 
   /** list_set_create(), then the set into its slot (or, with -exist, the same set kept) */
@@ -935,7 +976,7 @@ class IpsetRun {
     const set = this.find(name);
     if (!set) throw this.kernel(KERNEL.ENOENT);
     if (set.type === 'list:set') return this.adtList(cmd, set, elemText, words);
-    if (set.type === 'bitmap:port') return this.adtBitmap(cmd, set, elemText, words);
+    if (set.type === 'bitmap:port' || set.type === 'bitmap:ip') return this.adtBitmap(cmd, set, elemText, words);
     // the family libipset believes the set has: its own, or what a create of this process said
     const v6 = (this.families.has(name) ? this.families.get(name) : set.family) === 'inet6';
     const p = parseElem(this.r, set, elemText, v6);
@@ -975,43 +1016,62 @@ class IpsetRun {
     this.kernelCmd(cmd, set.name, () => this.adtListKernel(cmd, set, el.name, o));
   }
 
-  /** add, del and test of a bitmap:port: [PROTO:]PORT or FROM-TO, TCP or UDP */
-  adtBitmap(cmd: 'add' | 'del' | 'test', set: BitmapPortSet, elemText: string, words: string[]): void {
+  /** add, del and test of a bitmap type: bitmap:port's [PROTO:]PORT or FROM-TO of TCP or UDP, bitmap:ip's IP, IP/CIDR or FROM-TO */
+  adtBitmap(cmd: 'add' | 'del' | 'test', set: BitmapSet, elemText: string, words: string[]): void {
     const p: Parsed = { ip: 0 };
     if (sepAt(elemText, ',') >= 0) {
-      this.r.syntax(`Elem separator in ${elemText}, but settype bitmap:port supports none.`);
+      this.r.syntax(`Elem separator in ${elemText}, but settype ${set.type} supports none.`);
       this.fail();
     }
-    if (!parseTcpUdpPort(this.r, elemText, p)) this.fail();
+    if (set.type === 'bitmap:ip') {
+      const a = parseAddrPart(this.r, elemText, false, 'any');
+      if (a === false) this.fail();
+      p.ip = a.ip;
+      p.ipTo = a.to;
+      p.cidr = a.cidr;
+    } else if (!parseTcpUdpPort(this.r, elemText, p)) this.fail();
     const o = parseAdtOptions(this.r, set.type, cmd, words);
     if (o instanceof Exit) throw o;
     if (o === false) this.fail();
-    if (cmd === 'test' && p.portTo !== undefined) {
-      throw customError(OTHER_PROBLEM, 'FROM-TO port range is not allowed in command test with set type bitmap:port and family unspec', this.env.quiet);
+    if (cmd === 'test') {
+      const what = p.portTo !== undefined ? 'FROM-TO port range' : p.ipTo !== undefined ? 'FROM-TO IP range' : p.cidr !== undefined ? 'IP/CIDR range' : undefined;
+      if (what) throw customError(OTHER_PROBLEM, `${what} is not allowed in command test with set type ${set.type} and family ${set.type === 'bitmap:ip' ? 'inet' : 'unspec'}`, this.env.quiet);
     }
-    // (ipset names the element by its port: the protocol is not kept)
-    this.kernelCmd(cmd, set.name, () => this.adtBitmapKernel(cmd, set, p, o, `${p.port}`));
+    // (ipset names a bitmap:port element by its port: the protocol is not kept)
+    const text = set.type === 'bitmap:ip' ? ipText(p.ip) : `${p.port}`;
+    this.kernelCmd(cmd, set.name, () => this.adtBitmapKernel(cmd, set, p, o, text));
   }
 
-  /** bitmap_port_uadt() and the type's add, del and test */
-  adtBitmapKernel(cmd: 'add' | 'del' | 'test', set: BitmapPortSet, p: Parsed, o: AdtOptions, text: string): void {
+  /**
+   * bitmap_port_uadt() and bitmap_ip_uadt(): the first value inside the range (bitmap:ip checks
+   * the extensions before, bitmap:port after), a range or net in order and inside it, each bit of
+   * it in turn (bitmap:ip steps a netmask block at a time from the first address)
+   */
+  adtBitmapKernel(cmd: 'add' | 'del' | 'test', set: BitmapSet, p: Parsed, o: AdtOptions, text: string): void {
     const now = this.now();
-    let port = p.port!;
-    const refused = port < set.first || port > set.last ? KERNEL.BITMAP_RANGE : extRefusal(set, o);
+    let from = set.type === 'bitmap:ip' ? (p.ip as number) : p.port!;
+    const outside = from < set.first || from > set.last ? KERNEL.BITMAP_RANGE : undefined;
+    const refused = set.type === 'bitmap:ip' ? (extRefusal(set, o) ?? outside) : (outside ?? extRefusal(set, o));
     // (ip_set_utest(): a refusal is "not in the set" too)
-    if (cmd === 'test') this.testAnswer(!refused && !!testPort(set, port, now), text, set.name);
+    if (cmd === 'test') this.testAnswer(!refused && !!testBit(set, idOf(set, from), now), text, set.name);
     if (refused) throw this.kernel(refused);
-    let to = p.portTo ?? port;
-    if (port > to) {
-      [port, to] = [to, port];
-      if (port < set.first) throw this.kernel(KERNEL.BITMAP_RANGE);
+    let to = set.type === 'bitmap:ip' ? (p.ipTo ?? from) : (p.portTo ?? from);
+    if (p.cidr !== undefined) {
+      if (p.cidr === 0) throw this.kernel(KERNEL.INVALID_CIDR);
+      from = (from & maskOf(p.cidr)) >>> 0;
+      to = (from | ~maskOf(p.cidr)) >>> 0;
+    } else if (from > to) {
+      [from, to] = [to, from];
+      if (from < set.first) throw this.kernel(KERNEL.BITMAP_RANGE);
     }
     if (to > set.last) throw this.kernel(KERNEL.BITMAP_RANGE);
-    for (; port <= to; port++) {
+    const step = hostsOf(set);
+    for (let v = from; v <= to; v += step) {
+      const id = idOf(set, v);
       if (cmd === 'add') {
-        if (addPort(set, addExt<PortMember>({ port }, set, o, now), this.env.exist, now) === 'exists') throw this.kernel(KERNEL.EXIST_ADD);
+        if (addBit(set, addExt<BitmapMember>({ id }, set, o, now), this.env.exist, now) === 'exists') throw this.kernel(KERNEL.EXIST_ADD);
         this.changed = true;
-      } else if (delPort(set, port, now)) this.changed = true;
+      } else if (delBit(set, id, now)) this.changed = true;
       else if (!this.env.exist) throw this.kernel(KERNEL.EXIST_DEL);
     }
   }
@@ -1323,7 +1383,7 @@ class IpsetRun {
     if (name !== undefined && !sets.length) throw this.kernel(KERNEL.ENOENT);
     for (const s of sets) {
       if (s.type === 'list:set') s.members = [];
-      else if (s.type === 'bitmap:port') flushPorts(s);
+      else if (s.type === 'bitmap:port' || s.type === 'bitmap:ip') flushBits(s);
       else flushSet(s);
       this.changed = true;
     }
@@ -1351,7 +1411,7 @@ class IpsetRun {
     if (j < 0) throw this.kernel(KERNEL.EXIST_SETNAME2_SWAP);
     const x = slots[i]!;
     const y = slots[j]!;
-    const family = (set: AnySet): string | undefined => (set.type === 'list:set' || set.type === 'bitmap:port' ? undefined : set.family);
+    const family = (set: AnySet): string | undefined => (set.type === 'list:set' || set.type === 'bitmap:port' || set.type === 'bitmap:ip' ? undefined : set.family);
     if (x.type !== y.type || family(x) !== family(y)) throw this.kernel(KERNEL.TYPE_MISMATCH);
     [x.name, y.name] = [y.name, x.name];
     slots[i] = y;
@@ -1515,7 +1575,7 @@ function* rangeToCidrs(from: number, to: number): Generator<[number, number]> {
 
 /** what list and save print of a set: its revision, header parameters, memory and entries */
 function setView(set: AnySet, now: number): { revision: number; params: string; memsize: number; entries: string[] } {
-  const ext = (s: string, e: IpSetElem | ListMember | PortMember): string => {
+  const ext = (s: string, e: IpSetElem | ListMember | BitmapMember): string => {
     // the seconds left as the kernel counts them a moment after the command that set them (0: permanent)
     if (set.timeout !== undefined) s += ` timeout ${e.expires === undefined ? 0 : Math.max(1, e.expires - now - 1)}`;
     if ('nomatch' in e && e.nomatch) s += ' nomatch';
@@ -1528,7 +1588,11 @@ function setView(set: AnySet, now: number): { revision: number; params: string; 
     return { revision: 3, params: `size ${set.size}${extParams}`, memsize: listMemsize(set), entries: liveMembers(set, now).map((m) => ext(m.name, m)) };
   }
   if (set.type === 'bitmap:port') {
-    return { revision: 3, params: `range ${set.first}-${set.last}${extParams}`, memsize: bitmapMemsize(set), entries: livePorts(set, now).map((m) => ext(`${m.port}`, m)) };
+    return { revision: 3, params: `range ${set.first}-${set.last}${extParams}`, memsize: bitmapMemsize(set), entries: liveBits(set, now).map((m) => ext(`${m.id}`, m)) };
+  }
+  if (set.type === 'bitmap:ip') {
+    const params = `range ${ipText(set.first)}-${ipText(set.last)}${set.netmask !== undefined ? ` netmask ${set.netmask}` : ''}${extParams}`;
+    return { revision: 3, params, memsize: bitmapMemsize(set), entries: liveBits(set, now).map((m) => ext(ipText(m.id), m)) };
   }
   const netmask = set.netmask !== undefined ? ` netmask ${set.netmask}` : '';
   const params = `family ${set.family ?? 'inet'} hashsize ${2 ** set.bits} maxelem ${set.maxelem}${netmask}${extParams} bucketsize ${set.bucketsize} initval 0x${set.initval.toString(16).padStart(8, '0')}`;

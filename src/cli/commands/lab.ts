@@ -8,7 +8,8 @@ import { SimError } from '../../errors.js';
 import { builtinLab } from '../../net/builtin-lab.js';
 import { members, type AnySet } from '../../net/ipset.js';
 import { liveMembers } from '../../net/ipset-list.js';
-import { livePorts } from '../../net/ipset-bitmap.js';
+import { liveBits } from '../../net/ipset-bitmap.js';
+import { ipToString } from '../../net/ipv4.js';
 import type { Lab } from '../../net/lab.js';
 import { defaultRules } from '../../net/routing.js';
 import { defaultSysctls } from '../../net/sysctl.js';
@@ -61,7 +62,7 @@ export function describeLab(lab: Lab): string {
     const sets = h.ipsets?.filter((s): s is AnySet => s !== null);
     const now = lab.clock ?? 0;
     const about = (s: AnySet): string =>
-      s.type === 'list:set' ? `list:set, ${count(liveMembers(s, now).length)}` : s.type === 'bitmap:port' ? `bitmap:port ${s.first}-${s.last}, ${count(livePorts(s, now).length)}` : `${s.type}${s.family ? ` family ${s.family}` : ''}, ${count(members(s, now).length)}`;
+      s.type === 'list:set' ? `list:set, ${count(liveMembers(s, now).length)}` : s.type === 'bitmap:port' ? `bitmap:port ${s.first}-${s.last}, ${count(liveBits(s, now).length)}` : s.type === 'bitmap:ip' ? `bitmap:ip ${ipToString(s.first)}-${ipToString(s.last)}, ${count(liveBits(s, now).length)}` : `${s.type}${s.family ? ` family ${s.family}` : ''}, ${count(members(s, now).length)}`;
     if (sets?.length) out += `  ip sets: ${sets.map((s) => `${s.name} (${about(s)})`).join(', ')}\n`;
   }
   return out;

@@ -9,9 +9,9 @@
 import { paramProblem } from '../../errors.js';
 import { xtStrtoul } from '../../util/strtoul.js';
 import type { MatchExtension, OptionEntry, ParseCall } from '../types.js';
-import { cidrsOf, hasNets, IPSET_TYPES, maskOf, testElem, type AnySet, type BitmapPortSet, type IpSet, type IpSetElem, type ListMember, type ListSet, type PortMember } from '../../net/ipset.js';
+import { cidrsOf, hasNets, IPSET_TYPES, maskOf, testElem, type AnySet, type BitmapMember, type BitmapSet, type IpSet, type IpSetElem, type ListMember, type ListSet } from '../../net/ipset.js';
 import { liveMembers } from '../../net/ipset-list.js';
-import { testPort } from '../../net/ipset-bitmap.js';
+import { idOf, testBit } from '../../net/ipset-bitmap.js';
 import type { PacketView } from '../../engine/ext-api.js';
 
 const IPSET_MAXNAMELEN = 32;
@@ -106,9 +106,9 @@ export function parseSetRef(call: ParseCall<unknown>, what: string, ref: { name:
   if (arg!.length > IPSET_MAXNAMELEN - 1) throw paramProblem(`setname \`${arg}' too long, max ${IPSET_MAXNAMELEN - 1} characters.`);
   const set = call.ipset?.(arg!);
   if (!set) throw paramProblem(`Set ${arg} doesn't exist.\n`);
-  // (a list:set or a bitmap:port is of no family: both take it)
+  // (a list:set or a bitmap:port is of no family: both take it; a bitmap:ip is of inet)
   const familyless = set.type === 'list:set' || set.type === 'bitmap:port';
-  const v6 = !familyless && set.family === 'inet6';
+  const v6 = set.type !== 'bitmap:ip' && !familyless && set.family === 'inet6';
   if (!familyless && (call.frame.family === 6) !== v6) throw paramProblem(`The protocol family of set ${arg} is IPv${v6 ? 6 : 4}, which is not applicable.\n`);
   ref.name = arg!;
   parseDirs(extra[0]!, ref);
@@ -196,13 +196,19 @@ export function parseDirs(text: string, d: { dim: number; setFlags: number }): v
 const PORTED = new Set([6, 17, 132, 136]);
 
 /**
- * bitmap_port_kadt()'s port: the packet's source or destination port (by dimension 1's flag), of
- * TCP or UDP only (ip_set_get_ip_port()), none in a later fragment; undefined also when it is
- * outside the set's range (-IPSET_ERR_BITMAP_RANGE)
+ * A bitmap type's kadt(): the packet's id by dimension 1's flag, undefined when it has none inside
+ * the set's range (-IPSET_ERR_BITMAP_RANGE). bitmap:port: the source or destination port, of TCP
+ * or UDP only (ip_set_get_ip_port()), none in a later fragment; bitmap:ip: the source or
+ * destination address's block.
  */
-export function packetPort(set: BitmapPortSet, flags: number, pkt: PacketView): number | undefined {
+export function packetBit(set: BitmapSet, flags: number, pkt: PacketView): number | undefined {
+  const src = (flags & (1 << 1)) !== 0;
+  if (set.type === 'bitmap:ip') {
+    const ip = src ? pkt.src : pkt.dst;
+    return ip < set.first || ip > set.last ? undefined : idOf(set, ip);
+  }
   if ((pkt.proto !== 6 && pkt.proto !== 17) || pkt.fragment) return undefined;
-  const port = flags & (1 << 1) ? pkt.sport : pkt.dport;
+  const port = src ? pkt.sport : pkt.dport;
   return port === undefined || port < set.first || port > set.last ? undefined : port;
 }
 
@@ -256,9 +262,9 @@ function matchSet(d: SetData, pkt: PacketView, ctx: Ctx): boolean {
 function ipSetTest(set: AnySet, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): number {
   const now = ctx.now();
   if (set.type === 'list:set') return listTest(set, d, flags, matchCounters, pkt, ctx);
-  if (set.type === 'bitmap:port') {
-    const port = packetPort(set, d.setFlags, pkt);
-    const m = port === undefined ? undefined : testPort(set, port, now);
+  if (set.type === 'bitmap:port' || set.type === 'bitmap:ip') {
+    const id = packetBit(set, d.setFlags, pkt);
+    const m = id === undefined ? undefined : testBit(set, id, now);
     return m && (!set.counters || countAndCompare(m, d, flags, matchCounters, pkt, ctx)) ? 1 : 0;
   }
   const e = packetElem(set, d.dim, d.setFlags, pkt, now, true);
@@ -289,7 +295,7 @@ function listTest(set: ListSet, d: SetData, flags: number, matchCounters: boolea
 }
 
 /** ip_set_match_extensions(): the element counts the packet, then the counter conditions */
-function countAndCompare(e: IpSetElem | ListMember | PortMember, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): boolean {
+function countAndCompare(e: IpSetElem | ListMember | BitmapMember, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): boolean {
   const [packets, bytes] = ctx.countIpsetElem(e, flags & IPSET_FLAG_SKIP_COUNTER_UPDATE ? 0 : pkt.len);
   return !matchCounters || (counterOk(d.packets, packets) && counterOk(d.bytes, bytes));
 }

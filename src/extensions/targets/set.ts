@@ -8,12 +8,13 @@
  * skbinfo.
  */
 import { paramProblem } from '../../errors.js';
-import { addElem, delElem, elemKeyText, IPSET_MAX_TIMEOUT, type AnySet, type BitmapPortSet, type IpSet, type ListSet, type PortMember } from '../../net/ipset.js';
-import { addPort, delPort } from '../../net/ipset-bitmap.js';
+import { ipToString } from '../../net/ipv4.js';
+import { addElem, delElem, elemKeyText, IPSET_MAX_TIMEOUT, type AnySet, type BitmapMember, type BitmapSet, type IpSet, type ListSet } from '../../net/ipset.js';
+import { addBit, delBit } from '../../net/ipset-bitmap.js';
 import { liveMembers } from '../../net/ipset-list.js';
 import type { PacketView } from '../../engine/ext-api.js';
 import { xtStrtoul } from '../../util/strtoul.js';
-import { packetElem, packetPort, parseSetRef, setRefText } from '../matches/set.js';
+import { packetBit, packetElem, parseSetRef, setRefText } from '../matches/set.js';
 import type { TargetExtension } from '../types.js';
 
 /** a set the target names: as xt_set_info (the name standing for the kernel's index) */
@@ -117,7 +118,7 @@ export const SET: TargetExtension<SetTargetData> = {
     const notes: string[] = [];
     const now = ctx.now();
     // (through a list:set, list_set_kadd() and list_set_kdel() try its members in turn)
-    const run = (name: string, one: (s: IpSet | BitmapPortSet) => Outcome): void => {
+    const run = (name: string, one: (s: IpSet | BitmapSet) => Outcome): void => {
       const set = ctx.changeIpset(name);
       if (set) notes.push(set.type === 'list:set' ? throughList(set, (n) => ctx.changeIpset(n), now, one) : one(set).text);
     };
@@ -134,7 +135,7 @@ interface Outcome {
 }
 
 /** a list:set's members in turn, until one returns 0 */
-function throughList(list: ListSet, find: (name: string) => AnySet | undefined, now: number, one: (s: IpSet | BitmapPortSet) => Outcome): string {
+function throughList(list: ListSet, find: (name: string) => AnySet | undefined, now: number, one: (s: IpSet | BitmapSet) => Outcome): string {
   const tried: string[] = [];
   for (const m of liveMembers(list, now)) {
     const member = find(m.name);
@@ -151,19 +152,24 @@ function noElement(set: IpSet): string {
   return set.family === 'inet6' ? 'a set of family inet6' : 'the packet has no element for it';
 }
 
-/** ip_set_add() of one hash set or bitmap:port */
-function addTo(set: IpSet | BitmapPortSet, d: SetTargetData, pkt: PacketView, now: number): Outcome {
+/** a bitmap member as ipset prints it */
+function bitText(set: BitmapSet, id: number): string {
+  return set.type === 'bitmap:ip' ? ipToString(id) : `port ${id}`;
+}
+
+/** ip_set_add() of one hash or bitmap set */
+function addTo(set: IpSet | BitmapSet, d: SetTargetData, pkt: PacketView, now: number): Outcome {
   // the element gets the set's extensions: the target's or the set's timeout, and counters that
   // already count this packet (IP_SET_INIT_KEXT: 1 packet, its length; measured)
   const timeout = set.timeout === undefined ? undefined : d.timeout === undefined ? set.timeout : Math.min(d.timeout, IPSET_MAX_TIMEOUT);
-  if (set.type === 'bitmap:port') {
-    const port = packetPort(set, d.add.setFlags, pkt);
-    if (port === undefined) return { ok: false, text: `nothing added to set ${set.name} (no TCP or UDP port of its range)` };
-    const m: PortMember = { port };
+  if (set.type === 'bitmap:port' || set.type === 'bitmap:ip') {
+    const id = packetBit(set, d.add.setFlags, pkt);
+    if (id === undefined) return { ok: false, text: `nothing added to set ${set.name} (${set.type === 'bitmap:ip' ? 'an address' : 'no TCP or UDP port'} outside its range)` };
+    const m: BitmapMember = { id };
     if (timeout) m.expires = now + timeout;
     if (set.counters) [m.packets, m.bytes] = [1, pkt.len];
-    const ok = addPort(set, m, d.exist, now) === 'added';
-    return { ok, text: ok ? `port ${port} added to set ${set.name}` : `port ${port} already in set ${set.name}` };
+    const ok = addBit(set, m, d.exist, now) === 'added';
+    return { ok, text: `${bitText(set, id)} ${ok ? 'added to' : 'already in'} set ${set.name}` };
   }
   const e = packetElem(set, d.add.dim, d.add.setFlags, pkt, now, false);
   if (!e) return { ok: false, text: `nothing added to set ${set.name} (${noElement(set)})` };
@@ -173,13 +179,13 @@ function addTo(set: IpSet | BitmapPortSet, d: SetTargetData, pkt: PacketView, no
   return { ok: res === 'added', text: res === 'added' ? `${elemKeyText(set, e)} added to set ${set.name}` : res === 'exists' ? `${elemKeyText(set, e)} already in set ${set.name}` : `set ${set.name} is full` };
 }
 
-/** ip_set_del() of one hash set or bitmap:port */
-function delFrom(set: IpSet | BitmapPortSet, d: SetTargetData, pkt: PacketView, now: number): Outcome {
-  if (set.type === 'bitmap:port') {
-    const port = packetPort(set, d.del.setFlags, pkt);
-    if (port === undefined) return { ok: false, text: `nothing deleted from set ${set.name} (no TCP or UDP port of its range)` };
-    const ok = delPort(set, port, now);
-    return { ok, text: ok ? `port ${port} deleted from set ${set.name}` : `port ${port} not in set ${set.name}` };
+/** ip_set_del() of one hash or bitmap set */
+function delFrom(set: IpSet | BitmapSet, d: SetTargetData, pkt: PacketView, now: number): Outcome {
+  if (set.type === 'bitmap:port' || set.type === 'bitmap:ip') {
+    const id = packetBit(set, d.del.setFlags, pkt);
+    if (id === undefined) return { ok: false, text: `nothing deleted from set ${set.name} (${set.type === 'bitmap:ip' ? 'an address' : 'no TCP or UDP port'} outside its range)` };
+    const ok = delBit(set, id, now);
+    return { ok, text: `${bitText(set, id)} ${ok ? 'deleted from' : 'not in'} set ${set.name}` };
   }
   const e = packetElem(set, d.del.dim, d.del.setFlags, pkt, now, false);
   if (!e) return { ok: false, text: `nothing deleted from set ${set.name} (${noElement(set)})` };
