@@ -5,9 +5,9 @@
  * follow ipset's own (lib/ipset.c, parse.c, errcode.c), measured with the real tool and kernel
  * (fixtures/cli/ipset*.case). Set types: hash:ip, hash:net, hash:ip,port, hash:net,port,
  * hash:ip,port,ip and hash:ip,port,net of family inet and inet6 (../../net/ipset.ts), list:set
- * (../../net/ipset-list.ts) and bitmap:port (../../net/ipset-bitmap.ts); the others, the skbinfo,
- * forceadd and bitmask options, -output xml, -sorted, -resolve and the interactive mode are
- * refused by name.
+ * (../../net/ipset-list.ts), bitmap:port and bitmap:ip (../../net/ipset-bitmap.ts); the others,
+ * the skbinfo, forceadd and bitmask options, -output xml, -sorted, -resolve and the interactive
+ * mode are refused by name.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -230,7 +230,6 @@ function sepAt(s: string, c: string): number {
   return s.startsWith(c) || s.endsWith(c) ? -1 : s.indexOf(c);
 }
 
-
 const PROTO_TCP = 6;
 const PROTO_UDP = 17;
 const PROTO_ICMP = 1;
@@ -450,8 +449,8 @@ function parseElem(r: Report, set: IpSet, s: string, v6: boolean): Parsed | fals
   const type = set.type;
   const t = IPSET_TYPES[type];
   const p: Parsed = { ip: 0 };
-  // elem_separator() (ipset_strchr): the first ',' unless the word starts or ends with one
-  const sep = (w: string): number => (w.startsWith(',') || w.endsWith(',') ? -1 : w.indexOf(','));
+  // elem_separator()
+  const sep = (w: string): number => sepAt(w, ',');
   const a = sep(s);
   if (t.dim === 1) {
     if (a >= 0) return r.syntax(`Elem separator in ${s}, but settype ${type} supports none.`);
@@ -899,7 +898,7 @@ class IpsetRun {
       const { mask, bits } = rangeToMask(first, last);
       if ((!mask && (first || last !== 0xffffffff)) || netmask <= bits) throw this.kernel(KERNEL.BITMAP_RANGE);
     }
-    const set: BitmapSet = type === 'bitmap:port' ? { name, type, first, last, members: [] } : { name, type, first, last, members: [] };
+    const set = { name, type, first, last, members: [] } as BitmapSet;
     if (netmask !== undefined && set.type === 'bitmap:ip') set.netmask = netmask;
     if (bitsOf(set) > BITMAP_MAX_ELEMENTS) throw this.kernel(KERNEL.BITMAP_RANGE_SIZE);
     if (o.timeout !== undefined) set.timeout = o.timeout;
@@ -1295,21 +1294,19 @@ class IpsetRun {
         thirds = [[maskIp(ip2, cidr), cidr]];
       }
     }
-    let firsts: (number | string)[] = [p.ip];
+    // (an IPv6 address is one: userspace let no range through)
+    let from = p.ip;
+    let to = p.ip;
     if (typeof p.ip === 'number' && !test && (p.ipTo !== undefined || p.cidr !== undefined)) {
-      let from = p.ip;
-      let to = from;
-      if (p.ipTo !== undefined) [from, to] = p.ipTo < from ? [p.ipTo, from] : [from, p.ipTo];
+      if (p.ipTo !== undefined) [from, to] = p.ipTo < p.ip ? [p.ipTo, p.ip] : [p.ip, p.ipTo];
       else {
         if (p.cidr === 0) throw this.kernel(KERNEL.INVALID_CIDR);
-        from = (from & maskOf(p.cidr!)) >>> 0;
+        from = (p.ip & maskOf(p.cidr!)) >>> 0;
         to = (from | ~maskOf(p.cidr!)) >>> 0;
       }
-      firsts = [];
-      for (let ip = from; ip <= to; ip++) firsts.push(ip);
     }
     const ports = test ? [p.port!] : portList(p);
-    for (const ip of firsts) {
+    for (let ip = from; ; ip = (ip as number) + 1) {
       for (const port of ports) {
         for (const [ip2, cidr] of thirds) {
           const e: IpSetElem = { ip, proto: p.proto!, port, ip2 };
@@ -1317,6 +1314,7 @@ class IpsetRun {
           yield e;
         }
       }
+      if (ip === to) return;
     }
   }
 
