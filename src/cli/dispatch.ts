@@ -66,7 +66,7 @@ export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, ar
     load: async (ctx, args) => (await ipModule()).ipCommand(ctx, args),
   },
   ipset: {
-    summary: "create, fill, test, list, save and restore the host's IP sets as ipset 7.17 does (hash:ip, hash:net, hash:ip,port, hash:net,port); iptables -m set matches them",
+    summary: "create, fill, test, list, save and restore the host's IP sets as ipset 7.17 does (the hash types hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip and hash:ip,port,net of family inet or inet6, bitmap:port, bitmap:ip and list:set); iptables -m set matches them",
     load: async (ctx, args) => (await ipsetModule()).ipsetCommand(ctx, args),
   },
 };
