@@ -20,7 +20,6 @@ describe('ipset refusals by name', () => {
     ['ipset create x hash:ip skbinfo', `ipset: the create option skbinfo is not modelled by iptables-sim (${TYPES})\n`],
     ['ipset create x hash:ip,port netmask 24', `ipset: hash:ip,port's netmask is not modelled by iptables-sim (${TYPES})\n`],
     ['ipset -o xml list', 'ipset: -output xml is not modelled by iptables-sim (it prints the plain and save formats)\n'],
-    ['ipset list -sorted', "ipset: -sorted is not modelled by iptables-sim (it lists members in the kernel's order)\n"],
     ['ipset -r list', 'ipset: -resolve is not modelled by iptables-sim (the lab has no resolver)\n'],
     ['ipset -', 'ipset: the interactive mode (ipset -) is not modelled by iptables-sim (run a script of ipset commands with ipset restore or iptables-sim run)\n'],
     ['ipset help hash:ip', `ipset: the type help (ipset help hash:ip) is not modelled by iptables-sim (${TYPES})\n`],

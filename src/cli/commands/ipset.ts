@@ -6,7 +6,7 @@
  * (fixtures/cli/ipset*.case). Set types: hash:ip, hash:net, hash:ip,port, hash:net,port,
  * hash:ip,port,ip and hash:ip,port,net of family inet and inet6 (../../net/ipset.ts), list:set
  * (../../net/ipset-list.ts), bitmap:port and bitmap:ip (../../net/ipset-bitmap.ts); the others,
- * the skbinfo, forceadd and bitmask options, -output xml, -sorted, -resolve and the interactive
+ * the skbinfo, forceadd and bitmask options, -output xml, -resolve and the interactive
  * mode are refused by name.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -119,6 +119,8 @@ interface Env {
   quiet: boolean;
   names: boolean;
   terse: boolean;
+  /** -sorted: a hash type's members in ipset's sort order */
+  sorted: boolean;
   output?: 'plain' | 'save';
   file?: string;
 }
@@ -148,7 +150,7 @@ function matchCmd(arg: string, names: string[]): boolean {
   return names.some((n) => n.startsWith(a));
 }
 
-const ENVOPTS: { names: [string, string]; arg: boolean; key: keyof Env | 'sorted' | 'resolve' }[] = [
+const ENVOPTS: { names: [string, string]; arg: boolean; key: keyof Env | 'resolve' }[] = [
   { names: ['-o', '-output'], arg: true, key: 'output' },
   { names: ['-s', '-sorted'], arg: false, key: 'sorted' },
   { names: ['-q', '-quiet'], arg: false, key: 'quiet' },
@@ -712,7 +714,7 @@ class IpsetRun {
   readonly r = new Report();
   out = '';
   err = '';
-  env: Env = { exist: false, quiet: false, names: false, terse: false };
+  env: Env = { exist: false, quiet: false, names: false, terse: false, sorted: false };
   restoreLine = 0;
   changed = false;
 
@@ -788,9 +790,8 @@ class IpsetRun {
             if (env.file !== undefined) throw customError(PARAMETER_PROBLEM, '-file option cannot be used when full io is activated', env.quiet);
             env.file = v;
           }
-        } else if (opt.key === 'sorted') throw notModelled('-sorted', 'it lists members in the kernel\'s order');
-        else if (opt.key === 'resolve') throw notModelled('-resolve', 'the lab has no resolver');
-        else env[opt.key as 'exist' | 'quiet' | 'names' | 'terse'] = true;
+        } else if (opt.key === 'resolve') throw notModelled('-resolve', 'the lab has no resolver');
+        else env[opt.key as 'exist' | 'quiet' | 'names' | 'terse' | 'sorted'] = true;
       }
     }
     this.env = env;
@@ -1333,6 +1334,8 @@ class IpsetRun {
         return;
       }
       const v = setView(set, now);
+      // -sorted: session->sort, for the hash types only
+      if (this.env.sorted && set.type.startsWith('hash:')) v.entries.sort(byStrcmp);
       if (mode === 'save') {
         text += `create ${set.name} ${set.type} ${v.params}\n`;
         if (!this.env.terse) for (const e of v.entries) text += `add ${set.name} ${e}\n`;
@@ -1495,6 +1498,75 @@ function bitmask(set: IpSet): string {
   if (set.type !== 'hash:ip' && set.type !== 'hash:ip,port') return '';
   if (set.netmask === undefined) return 'ones';
   return set.family === 'inet6' ? `${set.netmask}/128` : `${set.netmask}/32`;
+}
+
+/** strtol(s + at, &end, 16): the value and where it ends (`at` itself when no digits) */
+function strtol16(s: string, at: number): [number, number] {
+  const isHex = (c: string | undefined): boolean => c !== undefined && /[0-9a-fA-F]/.test(c);
+  let j = at;
+  while (j < s.length && ' \t\n\v\f\r'.includes(s[j]!)) j++;
+  let sign = 1;
+  if (s[j] === '+' || s[j] === '-') sign = s[j++] === '-' ? -1 : 1;
+  if (s[j] === '0' && (s[j + 1] === 'x' || s[j + 1] === 'X') && isHex(s[j + 2])) j += 2;
+  const start = j;
+  let v = 0;
+  for (; isHex(s[j]); j++) v = Math.min(v * 16 + parseInt(s[j]!, 16), 2 ** 63);
+  return j === start ? [0, at] : [sign * v, j];
+}
+
+/**
+ * bystrcmp() of libipset's session.c, the order of -sorted: the entries' texts read as runs of
+ * hexadecimal numbers (a net's prefix length reverses the order of what follows: longer nets
+ * first), words (protocol names, interfaces) compared by length, then as text
+ */
+function byStrcmp(a: string, b: string): number {
+  let x = 0;
+  let y = 0;
+  let neg = 1;
+  const span = (s: string, i: number): number => {
+    let j = i;
+    while (j < s.length && s[j] !== ':' && s[j] !== ',') j++;
+    return j - i;
+  };
+  while (x < a.length && y < b.length) {
+    const [n1, sep1] = strtol16(a, x);
+    const [n2, sep2] = strtol16(b, y);
+    if (sep1 === x || sep2 === y) {
+      // no leading numbers: proto:port, iface, setname
+      const l1 = span(a, x);
+      const l2 = span(b, y);
+      if (l1 !== 0 || l2 !== 0) {
+        if (l1 === l2) {
+          const c = a.slice(x, x + l1) < b.slice(y, y + l1) ? -1 : a.slice(x, x + l1) > b.slice(y, y + l1) ? 1 : 0;
+          if (c === 0) {
+            x += l1 + 1;
+            y += l1 + 1;
+            neg = 1;
+            continue;
+          }
+          return c;
+        }
+        return l1 < l2 ? -1 : 1;
+      }
+      return a.slice(x) < b.slice(y) ? -1 : a.slice(x) > b.slice(y) ? 1 : 0;
+    }
+    if (n1 !== n2) return neg * Math.sign(n1 - n2);
+    // the subnet separator
+    if (a[sep1] === '/' || b[sep2] === '/') {
+      if (a[sep1] === b[sep2]) neg = a[sep1] === '/' ? -1 : 1;
+      else return a[sep1] === '/' ? 1 : -1;
+    }
+    x = sep1 + 1;
+    y = sep2 + 1;
+    // IPv6's '::'
+    if (a[x] === ':' || b[y] === ':') {
+      if (a[x] === b[y]) {
+        x++;
+        y++;
+      } else return a[x] === ':' ? -1 : 1;
+    }
+  }
+  return x < a.length ? 1 : y < b.length ? -1 : 0;
 }
 
 /** the extensions a set may have */
