@@ -22,7 +22,7 @@ describe('ipset refusals by name', () => {
     ['ipset -o xml list', 'ipset: -output xml is not modelled by iptables-sim (it prints the plain and save formats)\n'],
     ['ipset -r list', 'ipset: -resolve is not modelled by iptables-sim (the lab has no resolver)\n'],
     ['ipset -', 'ipset: the interactive mode (ipset -) is not modelled by iptables-sim (run a script of ipset commands with ipset restore or iptables-sim run)\n'],
-    ['ipset help hash:ip', `ipset: the type help (ipset help hash:ip) is not modelled by iptables-sim (${TYPES})\n`],
+    ['ipset help hash:mac', `ipset: the type help (ipset help hash:mac) is not modelled by iptables-sim (${TYPES})\n`],
   ])('%s', async (cmd, message) => {
     const sb = new Sandbox();
     const r = await sb.sh(cmd);

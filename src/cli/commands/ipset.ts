@@ -43,6 +43,7 @@ import {
   type IpSetType,
 } from '../../net/ipset.js';
 import { ipsetReferences } from '../../net/ipset-refs.js';
+import { typeHelp } from './ipset-help.js';
 import { addBit, BITMAP_MAX_ELEMENTS, bitmapMemsize, bitsOf, delBit, flushBits, hostsOf, idOf, liveBits, rangeToMask, testBit } from '../../net/ipset-bitmap.js';
 import { cleanupList, listAdd, listDel, listMemsize, listSize, listTest, liveMembers, type ListPlace } from '../../net/ipset-list.js';
 import { Rng } from '../../util/rng.js';
@@ -183,15 +184,26 @@ const OTHER_ALIASES: Record<string, string> = { macipmap: 'bitmap:ip,mac' };
 
 type SetType = IpSetType | 'list:set' | 'bitmap:port' | 'bitmap:ip';
 
-/** ipset_parse_typename() then the type lookup: the name, a short alias (hash:ip's "hash:ip" or "iphash") */
-function typeByName(r: Report, name: string): SetType | false {
-  if (name.length > 31) return r.syntax(`typename '${name}' is longer than 31 characters`);
-  if (name in IPSET_TYPES) return name as IpSetType;
+/** a modelled type by its name or alias (hash:ip's "hash:ip" or "iphash") */
+function modelledType(name: string): SetType | undefined {
+  if (Object.prototype.hasOwnProperty.call(IPSET_TYPES, name)) return name as IpSetType;
   if (name === 'list:set' || name === 'setlist') return 'list:set';
   if (name === 'bitmap:port' || name === 'portmap') return 'bitmap:port';
   if (name === 'bitmap:ip' || name === 'ipmap') return 'bitmap:ip';
-  if (Object.prototype.hasOwnProperty.call(TYPE_ALIASES, name)) return TYPE_ALIASES[name]!;
-  const other = KNOWN_TYPES.some(([n]) => n === name) ? name : Object.prototype.hasOwnProperty.call(OTHER_ALIASES, name) ? OTHER_ALIASES[name] : undefined;
+  return Object.prototype.hasOwnProperty.call(TYPE_ALIASES, name) ? TYPE_ALIASES[name] : undefined;
+}
+
+/** a type ipset knows and the emulator does not model, by its name or alias */
+function unmodelledType(name: string): string | undefined {
+  return KNOWN_TYPES.some(([n]) => n === name) ? name : Object.prototype.hasOwnProperty.call(OTHER_ALIASES, name) ? OTHER_ALIASES[name] : undefined;
+}
+
+/** ipset_parse_typename() then the type lookup */
+function typeByName(r: Report, name: string): SetType | false {
+  if (name.length > 31) return r.syntax(`typename '${name}' is longer than 31 characters`);
+  const type = modelledType(name);
+  if (type) return type;
+  const other = unmodelledType(name);
   if (other) throw notModelled(`the set type ${other}`);
   return r.syntax(`typename '${name}' is unknown`);
 }
@@ -828,8 +840,14 @@ class IpsetRun {
       case 'help':
         this.out += HELP;
         if (!env.quiet) {
-          if (arg0 !== undefined) throw notModelled(`the type help (ipset help ${arg0})`);
-          this.out += TYPES_HELP;
+          if (arg0 === undefined) this.out += TYPES_HELP;
+          else {
+            // type_find(): the type by its name or an alias, without asking the kernel
+            const type = modelledType(arg0);
+            if (type) this.out += typeHelp(type)!;
+            else if (unmodelledType(arg0)) throw notModelled(`the type help (ipset help ${arg0})`);
+            else throw customError(PARAMETER_PROBLEM, `Unknown settype: \`${arg0}'`, env.quiet);
+          }
         }
         throw new Exit(NO_PROBLEM);
       case 'quit':
@@ -1745,8 +1763,8 @@ function commandHelp(cmd: string): string {
 }
 
 /**
- * The set types the kernel and ipset 7.17 know, as `ipset help` lists them: each type's newest
- * revision and the descriptions of its revisions, newest first (the kernel of the lab has them all)
+ * The set types ipset 7.17 knows, as `ipset help` lists them (its library's list: the kernel need
+ * not have them all): each type's newest revision and the descriptions of its revisions, newest first
  */
 const KNOWN_TYPES: [string, number, string[]][] = [
   ['list:set', 3, ['skbinfo support', 'comment support', 'counters support', 'Initial revision']],
