@@ -6,7 +6,7 @@
  * everything else in their TargetResult; the engine turns that into the verdict, NAT binding,
  * REJECT reply, log line and trace events.
  */
-import type { AnySet } from '../net/ipset.js';
+import type { AnySet, ElemExt } from '../net/ipset.js';
 
 export interface PacketView {
   /** IPv4 header */
@@ -130,7 +130,7 @@ export interface MatchContext {
    * an element of a set with counters counts a packet of `bytes` bytes (0: the rule skips the
    * update); its packets and bytes after it. A batch's packets leave the lab's sets as they are.
    */
-  countIpsetElem(e: { packets?: number; bytes?: number }, bytes: number): [packets: number, bytes: number];
+  countIpsetElem(e: ElemExt, bytes: number): [packets: number, bytes: number];
 }
 
 export type Verdict =

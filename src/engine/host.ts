@@ -5,7 +5,7 @@
  * tables run in nf_tables priority order, conntrack sits between raw and mangle, NAT runs only for
  * a connection's first packet and is applied to every later one.
  */
-import { findIpset, type AnySet } from '../net/ipset.js';
+import { findIpset, type AnySet, type ElemExt } from '../net/ipset.js';
 import { ipToString, LOOPBACK, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
 import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, policyRoutingProblem, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
@@ -978,7 +978,7 @@ class ExtContext implements TargetContext {
   changeIpset(name: string): AnySet | undefined {
     return this.stack.ipset(name, true);
   }
-  countIpsetElem(e: { packets?: number; bytes?: number }, bytes: number): [number, number] {
+  countIpsetElem(e: ElemExt, bytes: number): [number, number] {
     const counts: [number, number] = [(e.packets ?? 0) + (bytes ? 1 : 0), (e.bytes ?? 0) + bytes];
     if (!this.env.batch) [e.packets, e.bytes] = counts;
     return counts;

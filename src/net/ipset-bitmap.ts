@@ -6,17 +6,13 @@
  * slot still holds (ip_set_init_counter() writes only what the add gives; measured). Members are
  * listed in order. A member's id is its port, or the first address of its block.
  */
-import { commentSize, elemLen, maskOf, type BitmapMember, type BitmapSet } from './ipset.js';
+import { commentSize, elemLen, expired, maskOf, type BitmapMember, type BitmapSet } from './ipset.js';
 
 /** sizeof(struct bitmap_port) and sizeof(struct bitmap_ip) on x86_64 */
 const STRUCT_SIZE = { 'bitmap:port': 72, 'bitmap:ip': 88 };
 
 /** IPSET_BITMAP_MAX_RANGE + 1: the most bits a bitmap set may have */
 export const BITMAP_MAX_ELEMENTS = 65536;
-
-function expired(m: BitmapMember, now: number): boolean {
-  return m.expires !== undefined && m.expires <= now;
-}
 
 /** the members a lookup or a listing sees, in order */
 export function liveBits(set: BitmapSet, now: number): BitmapMember[] {

@@ -4,7 +4,7 @@
  * its set while it is in. A lookup tries the members in turn (./ipset.ts does the members'
  * own). Members whose timeout ran out are passed over, and dropped before the next add or del.
  */
-import { commentSize, elemLen, type ListMember, type ListSet } from './ipset.js';
+import { commentSize, elemLen, expired, type ListMember, type ListSet } from './ipset.js';
 
 /** IP_SET_LIST_DEFAULT_SIZE and IP_SET_LIST_MIN_SIZE */
 const LIST_DEFAULT_SIZE = 8;
@@ -13,10 +13,6 @@ const LIST_MIN_SIZE = 4;
 /** the size list_set_create() keeps: the default, or at least the minimum */
 export function listSize(given: number | undefined): number {
   return given === undefined ? LIST_DEFAULT_SIZE : Math.max(given, LIST_MIN_SIZE);
-}
-
-function expired(m: ListMember, now: number): boolean {
-  return m.expires !== undefined && m.expires <= now;
 }
 
 /** the members a lookup or a listing sees */

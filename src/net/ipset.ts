@@ -17,12 +17,26 @@ import { protocolByNumber } from './netdb.js';
 
 export type IpSetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:net,port' | 'hash:ip,port,ip' | 'hash:ip,port,net';
 
+/** what a set's extensions keep of a member (every kind of set) */
+export interface ElemExt {
+  /** lab-clock second the member expires at; absent: permanent (or a set without timeouts) */
+  expires?: number;
+  packets?: number;
+  bytes?: number;
+  comment?: string;
+}
+
+/** a member whose timeout ran out (the kernel skips it until its garbage collector takes it) */
+export function expired(e: ElemExt, now: number): boolean {
+  return e.expires !== undefined && e.expires <= now;
+}
+
 /**
  * One element. `ip`: the address (family inet), or its inet_ntop() text (inet6, one text per
  * address); `cidr` for the net types (32 or 128 for a host; of `ip2` in hash:ip,port,net),
  * `proto`/`port` for the port types, `ip2` the third dimension's address.
  */
-export interface IpSetElem {
+export interface IpSetElem extends ElemExt {
   ip: number | string;
   ip2?: number | string;
   cidr?: number;
@@ -30,11 +44,6 @@ export interface IpSetElem {
   /** the port, or an ICMP type << 8 | code */
   port?: number;
   nomatch?: boolean;
-  /** lab-clock second the element expires at; absent: permanent (or a set without timeouts) */
-  expires?: number;
-  packets?: number;
-  bytes?: number;
-  comment?: string;
 }
 
 /**
@@ -101,12 +110,8 @@ export function hasNets(type: IpSetType): boolean {
 }
 
 /** a member of a list:set: another set, by name, with the list's extensions */
-export interface ListMember {
+export interface ListMember extends ElemExt {
   name: string;
-  expires?: number;
-  packets?: number;
-  bytes?: number;
-  comment?: string;
 }
 
 /** a list:set: sets in the order they were put in (ip_set_list_set.c) */
@@ -125,12 +130,8 @@ export interface ListSet {
  * a member of a bitmap type: its port (bitmap:port) or the first address of its block (bitmap:ip),
  * with the set's extensions
  */
-export interface BitmapMember {
+export interface BitmapMember extends ElemExt {
   id: number;
-  expires?: number;
-  packets?: number;
-  bytes?: number;
-  comment?: string;
 }
 
 interface BitmapBase {
@@ -161,8 +162,24 @@ export interface BitmapIpSet extends BitmapBase {
 
 export type BitmapSet = BitmapPortSet | BitmapIpSet;
 
+/** bitmap:port or bitmap:ip, by the type's name */
+export function isBitmapType(type: string): type is BitmapSet['type'] {
+  return type === 'bitmap:port' || type === 'bitmap:ip';
+}
+
+/** a set of a bitmap type */
+export function isBitmap(set: AnySet): set is BitmapSet {
+  return isBitmapType(set.type);
+}
+
 /** a set of any modelled type */
 export type AnySet = IpSet | ListSet | BitmapSet;
+
+/** the family of a set's elements: inet6 and inet for the hash types, inet for bitmap:ip, none for list:set and bitmap:port */
+export function familyOf(set: AnySet): 'inet' | 'inet6' | undefined {
+  if (set.type === 'list:set' || set.type === 'bitmap:port') return undefined;
+  return set.type !== 'bitmap:ip' && set.family === 'inet6' ? 'inet6' : 'inet';
+}
 
 /** the host's set of that name */
 export function findIpset(host: { ipsets?: (AnySet | null)[] }, name: string): AnySet | undefined {
@@ -231,10 +248,6 @@ const AHASH_INIT_SIZE = 2;
 const HTABLE_REGION_BITS = 10;
 /** htable_size() fails above this: the table cannot grow and the set is full */
 const MAX_HTABLE_BITS = 27;
-
-function expired(e: IpSetElem, now: number): boolean {
-  return e.expires !== undefined && e.expires <= now;
-}
 
 /** the lock regions of a table of 2^bits buckets (each counts its own elements and memory) */
 function regionCount(bits: number): number {

@@ -7,7 +7,7 @@
  * Extension data (a rule's matches and target) is opaque here: `renderProblems` runs each
  * extension's own code on it (save, list, compare) and reports the rule where that code fails.
  */
-import { IPSET_TYPES } from '../net/ipset.js';
+import { IPSET_TYPES, isBitmapType } from '../net/ipset.js';
 import { findMatch, findTarget } from '../extensions/registry.js';
 import { listRule, ruleFrame, saveRule } from '../output/rule-text.js';
 import { ruleKey } from '../ruleset/execute.js';
@@ -329,13 +329,34 @@ function checkHost(c: Checker, where: string, h: unknown): void {
   if (ipsets !== undefined && c.arr(`${where}.ipsets`, ipsets)) ipsets.forEach((s, k) => s !== null && ipsetProblems(c, `${where}.ipsets[${k}]`, s));
 }
 
+/** a set's extensions (src/net/ipset.ts) */
+function setExtProblems(c: Checker, w: string, s: Obj): void {
+  c.int(`${w}.timeout`, own(s, 'timeout'), 0, U32, true);
+  c.bool(`${w}.counters`, own(s, 'counters'), true);
+  c.bool(`${w}.comment`, own(s, 'comment'), true);
+}
+
+/** what a set's extensions keep of a member (ElemExt) */
+function elemExtProblems(c: Checker, w: string, e: Obj): void {
+  for (const k of ['expires', 'packets', 'bytes']) c.int(`${w}.${k}`, own(e, k), 0, Number.MAX_SAFE_INTEGER, true);
+  c.str(`${w}.comment`, own(e, 'comment'), true);
+}
+
+/** the counters freed slots still hold: [packets, bytes] by slot */
+function staleProblems(c: Checker, w: string, stale: unknown, key: string): void {
+  if (!c.obj(w, stale)) return;
+  for (const [k, v] of Object.entries(stale)) {
+    if (!/^\d+$/.test(k) || !Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) c.p.add(`${w}.${k}`, `expected ${key} and [packets, bytes], got ${show(v)}`);
+  }
+}
+
 /** one IP set (src/net/ipset.ts): its parameters and the buckets of its table (or a list:set's members) */
 function ipsetProblems(c: Checker, w: string, s: unknown): void {
   if (!c.obj(w, s)) return;
   c.str(`${w}.name`, own(s, 'name'));
   const type = own(s, 'type');
   if (type === 'list:set') return listSetProblems(c, w, s);
-  if (type === 'bitmap:port' || type === 'bitmap:ip') return bitmapProblems(c, w, s, type);
+  if (typeof type === 'string' && isBitmapType(type)) return bitmapProblems(c, w, s, type);
   if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(IPSET_TYPES, type)) c.p.add(`${w}.type`, `expected one of ${Object.keys(IPSET_TYPES).join(', ')}, list:set, bitmap:port, bitmap:ip, got ${show(type)}`);
   const family = own(s, 'family');
   if (family !== undefined && family !== 'inet6') c.p.add(`${w}.family`, `expected "inet6" or no family (inet), got ${show(family)}`);
@@ -346,9 +367,7 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
   c.int(`${w}.bucketsize`, own(s, 'bucketsize'), 2, 64);
   c.int(`${w}.initval`, own(s, 'initval'), 0, U32);
   c.int(`${w}.netmask`, own(s, 'netmask'), 1, hostMask, true);
-  c.int(`${w}.timeout`, own(s, 'timeout'), 0, U32, true);
-  c.bool(`${w}.counters`, own(s, 'counters'), true);
-  c.bool(`${w}.comment`, own(s, 'comment'), true);
+  setExtProblems(c, w, s);
   c.int(`${w}.extSize`, own(s, 'extSize'), 0, Number.MAX_SAFE_INTEGER, true);
   const buckets = own(s, 'buckets');
   if (!c.arr(`${w}.buckets`, buckets)) return;
@@ -360,11 +379,7 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
     }
     c.int(`${bw}[0]`, b[0], 0, U32);
     c.int(`${bw}[1]`, b[1], 2, 64);
-    if (b.length === 4 && c.obj(`${bw}[3]`, b[3])) {
-      for (const [slot, v] of Object.entries(b[3] as Obj)) {
-        if (!/^\d+$/.test(slot) || !Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) c.p.add(`${bw}[3].${slot}`, `expected a slot number and [packets, bytes], got ${show(v)}`);
-      }
-    }
+    if (b.length === 4) staleProblems(c, `${bw}[3]`, b[3], 'a slot number');
     (b[2] as unknown[]).forEach((e, j) => {
       const ew = `${bw}[2][${j}]`;
       if (e === null || !c.obj(ew, e)) return;
@@ -378,10 +393,7 @@ function ipsetProblems(c: Checker, w: string, s: unknown): void {
       c.int(`${ew}.proto`, own(e, 'proto'), 0, 255, true);
       c.int(`${ew}.port`, own(e, 'port'), 0, 65535, true);
       c.bool(`${ew}.nomatch`, own(e, 'nomatch'), true);
-      c.int(`${ew}.expires`, own(e, 'expires'), 0, Number.MAX_SAFE_INTEGER, true);
-      c.int(`${ew}.packets`, own(e, 'packets'), 0, Number.MAX_SAFE_INTEGER, true);
-      c.int(`${ew}.bytes`, own(e, 'bytes'), 0, Number.MAX_SAFE_INTEGER, true);
-      c.str(`${ew}.comment`, own(e, 'comment'), true);
+      elemExtProblems(c, ew, e);
     });
   });
 }
@@ -394,9 +406,7 @@ function bitmapProblems(c: Checker, w: string, s: Obj, type: 'bitmap:port' | 'bi
   c.int(`${w}.first`, first, 0, max);
   c.int(`${w}.last`, last, typeof first === 'number' ? first : 0, max);
   if (type === 'bitmap:ip') c.int(`${w}.netmask`, own(s, 'netmask'), 1, 31, true);
-  c.int(`${w}.timeout`, own(s, 'timeout'), 0, U32, true);
-  c.bool(`${w}.counters`, own(s, 'counters'), true);
-  c.bool(`${w}.comment`, own(s, 'comment'), true);
+  setExtProblems(c, w, s);
   const members = own(s, 'members');
   if (c.arr(`${w}.members`, members)) {
     let prev = -1;
@@ -407,36 +417,24 @@ function bitmapProblems(c: Checker, w: string, s: Obj, type: 'bitmap:port' | 'bi
       // (in order, each once, inside the range)
       c.int(`${mw}.id`, id, Math.max(prev + 1, typeof first === 'number' ? first : 0), typeof last === 'number' ? last : max);
       if (typeof id === 'number') prev = id;
-      c.int(`${mw}.expires`, own(m, 'expires'), 0, Number.MAX_SAFE_INTEGER, true);
-      c.int(`${mw}.packets`, own(m, 'packets'), 0, Number.MAX_SAFE_INTEGER, true);
-      c.int(`${mw}.bytes`, own(m, 'bytes'), 0, Number.MAX_SAFE_INTEGER, true);
-      c.str(`${mw}.comment`, own(m, 'comment'), true);
+      elemExtProblems(c, mw, m);
     });
   }
   const stale = own(s, 'stale');
-  if (stale !== undefined && c.obj(`${w}.stale`, stale)) {
-    for (const [id, v] of Object.entries(stale)) {
-      if (!/^\d+$/.test(id) || !Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) c.p.add(`${w}.stale.${id}`, `expected a member's id and [packets, bytes], got ${show(v)}`);
-    }
-  }
+  if (stale !== undefined) staleProblems(c, `${w}.stale`, stale, "a member's id");
 }
 
 /** a list:set (src/net/ipset-list.ts): its size and extensions, its members by name */
 function listSetProblems(c: Checker, w: string, s: Obj): void {
   c.int(`${w}.size`, own(s, 'size'), 4, U32);
-  c.int(`${w}.timeout`, own(s, 'timeout'), 0, U32, true);
-  c.bool(`${w}.counters`, own(s, 'counters'), true);
-  c.bool(`${w}.comment`, own(s, 'comment'), true);
+  setExtProblems(c, w, s);
   const members = own(s, 'members');
   if (!c.arr(`${w}.members`, members)) return;
   members.forEach((m, k) => {
     const mw = `${w}.members[${k}]`;
     if (!c.obj(mw, m)) return;
     c.str(`${mw}.name`, own(m, 'name'));
-    c.int(`${mw}.expires`, own(m, 'expires'), 0, Number.MAX_SAFE_INTEGER, true);
-    c.int(`${mw}.packets`, own(m, 'packets'), 0, Number.MAX_SAFE_INTEGER, true);
-    c.int(`${mw}.bytes`, own(m, 'bytes'), 0, Number.MAX_SAFE_INTEGER, true);
-    c.str(`${mw}.comment`, own(m, 'comment'), true);
+    elemExtProblems(c, mw, m);
   });
 }
 

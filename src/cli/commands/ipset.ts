@@ -17,8 +17,12 @@ import { hostToAddrs, protocolByName, protocolByNumber, serviceToPort } from '..
 import {
   addElem,
   delElem,
+  familyOf,
   findIpset,
+  isBitmap,
+  isBitmapType,
   type AnySet,
+  type ElemExt,
   type BitmapMember,
   type BitmapSet,
   type ListMember,
@@ -173,23 +177,25 @@ function notModelled(what: string, why = 'it models sets of the types hash:ip, h
   return new Exit(PARAMETER_PROBLEM, `ipset: ${what} is not modelled by iptables-sim (${why})\n`);
 }
 
-const TYPE_ALIASES: Record<string, IpSetType> = {
+/** the modelled types that are no hash type, and the old names of the modelled types */
+const OTHER_TYPES = ['list:set', 'bitmap:port', 'bitmap:ip'] as const;
+const TYPE_ALIASES: Record<string, SetType> = {
   iphash: 'hash:ip',
   nethash: 'hash:net',
   ipporthash: 'hash:ip,port',
   ipportiphash: 'hash:ip,port,ip',
   ipportnethash: 'hash:ip,port,net',
+  setlist: 'list:set',
+  portmap: 'bitmap:port',
+  ipmap: 'bitmap:ip',
 };
 const OTHER_ALIASES: Record<string, string> = { macipmap: 'bitmap:ip,mac' };
 
-type SetType = IpSetType | 'list:set' | 'bitmap:port' | 'bitmap:ip';
+type SetType = IpSetType | (typeof OTHER_TYPES)[number];
 
 /** a modelled type by its name or alias (hash:ip's "hash:ip" or "iphash") */
 function modelledType(name: string): SetType | undefined {
-  if (Object.prototype.hasOwnProperty.call(IPSET_TYPES, name)) return name as IpSetType;
-  if (name === 'list:set' || name === 'setlist') return 'list:set';
-  if (name === 'bitmap:port' || name === 'portmap') return 'bitmap:port';
-  if (name === 'bitmap:ip' || name === 'ipmap') return 'bitmap:ip';
+  if (Object.prototype.hasOwnProperty.call(IPSET_TYPES, name) || (OTHER_TYPES as readonly string[]).includes(name)) return name as SetType;
   return Object.prototype.hasOwnProperty.call(TYPE_ALIASES, name) ? TYPE_ALIASES[name] : undefined;
 }
 
@@ -562,7 +568,7 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
   const seen = new Set<string>();
   for (const [w, arg] of given) {
     // (a bitmap's range sets the first and the last, from the first, to the last)
-    const bitmap = type === 'bitmap:port' || type === 'bitmap:ip';
+    const bitmap = isBitmapType(type);
     const sets = bitmap && w === 'range' ? ['from', 'to'] : [w];
     if (sets.some((x) => seen.has(x))) return r.syntax(`${w} already specified`);
     for (const x of sets) seen.add(x);
@@ -638,7 +644,7 @@ function parseCreateOptions(r: Report, type: SetType, words: string[]): CreateOp
   }
   // check_mandatory(): a bitmap's range (an IP/CIDR stands for both ends), named by the first
   // option that gives what is missing
-  if ((type === 'bitmap:port' || type === 'bitmap:ip') && (o.from === undefined || (o.to === undefined && o.cidr === undefined))) {
+  if (isBitmapType(type) && (o.from === undefined || (o.to === undefined && o.cidr === undefined))) {
     return customError(PARAMETER_PROBLEM, `Mandatory option \`${o.from === undefined ? 'range' : 'to'}' is missing`, r.quiet);
   }
   return o;
@@ -893,7 +899,7 @@ class IpsetRun {
     if (o instanceof Exit) throw o;
     if (o === false) this.fail();
     this.kernelCmd('create', name, () =>
-      type === 'list:set' ? this.createList(name, o) : type === 'bitmap:port' || type === 'bitmap:ip' ? this.createBitmap(name, type, o) : this.createKernel(name, type, o),
+      type === 'list:set' ? this.createList(name, o) : isBitmapType(type) ? this.createBitmap(name, type, o) : this.createKernel(name, type, o),
     );
   }
 
@@ -929,7 +935,7 @@ class IpsetRun {
       const same = was.type === type && was.first === first && was.last === last && (was.type !== 'bitmap:ip' || was.netmask === netmask) && was.timeout === set.timeout && !!was.counters === !!set.counters && !!was.comment === !!set.comment;
       if (!this.env.exist || !same) throw this.kernel(KERNEL.EEXIST_CREATE);
     } else this.place(set);
-    this.families.set(name, type === 'bitmap:ip' ? 'inet' : undefined);
+    this.families.set(name, familyOf(set));
   }
 
   /** list_set_create(), then the set into its slot (or, with -exist, the same set kept) */
@@ -944,7 +950,7 @@ class IpsetRun {
       const same = was.type === 'list:set' && was.size === set.size && was.timeout === set.timeout && !!was.counters === !!set.counters && !!was.comment === !!set.comment;
       if (!this.env.exist || !same) throw this.kernel(KERNEL.EEXIST_CREATE);
     } else this.place(set);
-    this.families.set(name, undefined);
+    this.families.set(name, familyOf(set));
   }
 
   /** find_free_id(): the first free slot */
@@ -994,7 +1000,7 @@ class IpsetRun {
     const set = this.find(name);
     if (!set) throw this.kernel(KERNEL.ENOENT);
     if (set.type === 'list:set') return this.adtList(cmd, set, elemText, words);
-    if (set.type === 'bitmap:port' || set.type === 'bitmap:ip') return this.adtBitmap(cmd, set, elemText, words);
+    if (isBitmap(set)) return this.adtBitmap(cmd, set, elemText, words);
     // the family libipset believes the set has: its own, or what a create of this process said
     const v6 = (this.families.has(name) ? this.families.get(name) : set.family) === 'inet6';
     const p = parseElem(this.r, set, elemText, v6);
@@ -1402,7 +1408,7 @@ class IpsetRun {
     if (name !== undefined && !sets.length) throw this.kernel(KERNEL.ENOENT);
     for (const s of sets) {
       if (s.type === 'list:set') s.members = [];
-      else if (s.type === 'bitmap:port' || s.type === 'bitmap:ip') flushBits(s);
+      else if (isBitmap(s)) flushBits(s);
       else flushSet(s);
       this.changed = true;
     }
@@ -1430,8 +1436,7 @@ class IpsetRun {
     if (j < 0) throw this.kernel(KERNEL.EXIST_SETNAME2_SWAP);
     const x = slots[i]!;
     const y = slots[j]!;
-    const family = (set: AnySet): string | undefined => (set.type === 'list:set' || set.type === 'bitmap:port' || set.type === 'bitmap:ip' ? undefined : set.family);
-    if (x.type !== y.type || family(x) !== family(y)) throw this.kernel(KERNEL.TYPE_MISMATCH);
+    if (x.type !== y.type || familyOf(x) !== familyOf(y)) throw this.kernel(KERNEL.TYPE_MISMATCH);
     [x.name, y.name] = [y.name, x.name];
     slots[i] = y;
     slots[j] = x;
@@ -1603,7 +1608,7 @@ function extRefusal(set: SetExt, o: AdtOptions): string | undefined {
 }
 
 /** an element with the extensions an add gives it: its timeout or the set's, its counters, its comment */
-function addExt<T extends { expires?: number; packets?: number; bytes?: number; comment?: string }>(e: T, set: SetExt, o: AdtOptions, now: number): T {
+function addExt<T extends ElemExt>(e: T, set: SetExt, o: AdtOptions, now: number): T {
   const timeout = o.timeout ?? set.timeout;
   if (timeout) e.expires = now + timeout;
   if (o.packets !== undefined) e.packets = o.packets;
@@ -1663,7 +1668,7 @@ function* rangeToCidrs(from: number, to: number): Generator<[number, number]> {
 
 /** what list and save print of a set: its revision, header parameters, memory and entries */
 function setView(set: AnySet, now: number): { revision: number; params: string; memsize: number; entries: string[] } {
-  const ext = (s: string, e: IpSetElem | ListMember | BitmapMember): string => {
+  const ext = (s: string, e: IpSetElem | ElemExt): string => {
     // the seconds left as the kernel counts them a moment after the command that set them (0: permanent)
     if (set.timeout !== undefined) s += ` timeout ${e.expires === undefined ? 0 : Math.max(1, e.expires - now - 1)}`;
     if ('nomatch' in e && e.nomatch) s += ' nomatch';

@@ -9,7 +9,7 @@
 import { paramProblem } from '../../errors.js';
 import { xtStrtoul } from '../../util/strtoul.js';
 import type { MatchExtension, OptionEntry, ParseCall } from '../types.js';
-import { cidrsOf, hasNets, IPSET_TYPES, maskOf, testElem, type AnySet, type BitmapMember, type BitmapSet, type IpSet, type IpSetElem, type ListMember, type ListSet } from '../../net/ipset.js';
+import { cidrsOf, familyOf, hasNets, isBitmap, IPSET_TYPES, maskOf, testElem, type AnySet, type BitmapSet, type IpSet, type IpSetElem, type ElemExt, type ListSet } from '../../net/ipset.js';
 import { liveMembers } from '../../net/ipset-list.js';
 import { idOf, testBit } from '../../net/ipset-bitmap.js';
 import type { PacketView } from '../../engine/ext-api.js';
@@ -106,10 +106,9 @@ export function parseSetRef(call: ParseCall<unknown>, what: string, ref: { name:
   if (arg!.length > IPSET_MAXNAMELEN - 1) throw paramProblem(`setname \`${arg}' too long, max ${IPSET_MAXNAMELEN - 1} characters.`);
   const set = call.ipset?.(arg!);
   if (!set) throw paramProblem(`Set ${arg} doesn't exist.\n`);
-  // (a list:set or a bitmap:port is of no family: both take it; a bitmap:ip is of inet)
-  const familyless = set.type === 'list:set' || set.type === 'bitmap:port';
-  const v6 = set.type !== 'bitmap:ip' && !familyless && set.family === 'inet6';
-  if (!familyless && (call.frame.family === 6) !== v6) throw paramProblem(`The protocol family of set ${arg} is IPv${v6 ? 6 : 4}, which is not applicable.\n`);
+  // (a list:set or a bitmap:port is of no family: both take it)
+  const family = familyOf(set);
+  if (family && (call.frame.family === 6) !== (family === 'inet6')) throw paramProblem(`The protocol family of set ${arg} is IPv${family === 'inet6' ? 6 : 4}, which is not applicable.\n`);
   ref.name = arg!;
   parseDirs(extra[0]!, ref);
 }
@@ -262,7 +261,7 @@ function matchSet(d: SetData, pkt: PacketView, ctx: Ctx): boolean {
 function ipSetTest(set: AnySet, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): number {
   const now = ctx.now();
   if (set.type === 'list:set') return listTest(set, d, flags, matchCounters, pkt, ctx);
-  if (set.type === 'bitmap:port' || set.type === 'bitmap:ip') {
+  if (isBitmap(set)) {
     const id = packetBit(set, d.setFlags, pkt);
     const m = id === undefined ? undefined : testBit(set, id, now);
     return m && (!set.counters || countAndCompare(m, d, flags, matchCounters, pkt, ctx)) ? 1 : 0;
@@ -295,7 +294,7 @@ function listTest(set: ListSet, d: SetData, flags: number, matchCounters: boolea
 }
 
 /** ip_set_match_extensions(): the element counts the packet, then the counter conditions */
-function countAndCompare(e: IpSetElem | ListMember | BitmapMember, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): boolean {
+function countAndCompare(e: ElemExt, d: SetData, flags: number, matchCounters: boolean, pkt: PacketView, ctx: Ctx): boolean {
   const [packets, bytes] = ctx.countIpsetElem(e, flags & IPSET_FLAG_SKIP_COUNTER_UPDATE ? 0 : pkt.len);
   return !matchCounters || (counterOk(d.packets, packets) && counterOk(d.bytes, bytes));
 }

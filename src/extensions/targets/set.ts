@@ -9,7 +9,7 @@
  */
 import { paramProblem } from '../../errors.js';
 import { ipToString } from '../../net/ipv4.js';
-import { addElem, delElem, elemKeyText, IPSET_MAX_TIMEOUT, type AnySet, type BitmapMember, type BitmapSet, type IpSet, type ListSet } from '../../net/ipset.js';
+import { addElem, delElem, elemKeyText, IPSET_MAX_TIMEOUT, isBitmap, type AnySet, type BitmapMember, type BitmapSet, type IpSet, type ListSet } from '../../net/ipset.js';
 import { addBit, delBit } from '../../net/ipset-bitmap.js';
 import { liveMembers } from '../../net/ipset-list.js';
 import type { PacketView } from '../../engine/ext-api.js';
@@ -162,7 +162,7 @@ function addTo(set: IpSet | BitmapSet, d: SetTargetData, pkt: PacketView, now: n
   // the element gets the set's extensions: the target's or the set's timeout, and counters that
   // already count this packet (IP_SET_INIT_KEXT: 1 packet, its length; measured)
   const timeout = set.timeout === undefined ? undefined : d.timeout === undefined ? set.timeout : Math.min(d.timeout, IPSET_MAX_TIMEOUT);
-  if (set.type === 'bitmap:port' || set.type === 'bitmap:ip') {
+  if (isBitmap(set)) {
     const id = packetBit(set, d.add.setFlags, pkt);
     if (id === undefined) return { ok: false, text: `nothing added to set ${set.name} (${set.type === 'bitmap:ip' ? 'an address' : 'no TCP or UDP port'} outside its range)` };
     const m: BitmapMember = { id };
@@ -181,7 +181,7 @@ function addTo(set: IpSet | BitmapSet, d: SetTargetData, pkt: PacketView, now: n
 
 /** ip_set_del() of one hash or bitmap set */
 function delFrom(set: IpSet | BitmapSet, d: SetTargetData, pkt: PacketView, now: number): Outcome {
-  if (set.type === 'bitmap:port' || set.type === 'bitmap:ip') {
+  if (isBitmap(set)) {
     const id = packetBit(set, d.del.setFlags, pkt);
     if (id === undefined) return { ok: false, text: `nothing deleted from set ${set.name} (${set.type === 'bitmap:ip' ? 'an address' : 'no TCP or UDP port'} outside its range)` };
     const ok = delBit(set, id, now);
