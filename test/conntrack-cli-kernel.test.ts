@@ -4,6 +4,7 @@
  * -D, -F, errors) is run on the emulator after the same commands and probes, and must give the
  * kernel's exit status, stderr and entries. The entries are compared as sorted lines with the
  * seconds left taken out: the kernel lists in the order of its hash table, and its clock runs.
+ * (125-conntrack-change.scn: -G, -I, -A and -U.)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,22 +26,48 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
   if (!sc.steps.some((s) => s.cmd?.startsWith('conntrack'))) continue;
   describe(`fixtures/kernel/${file}`, () => {
     it('every conntrack command gives the exit status, messages and entries the real one gave', async () => {
-      const sb = new Sandbox();
       const got: unknown[] = [];
       const want: unknown[] = [];
-      for (const step of sc.steps) {
-        if (step.cmd && step.host) {
-          const r = await sb.run(['--host', step.host, ...splitShell(step.cmd)]);
-          if (step.cmd.startsWith('conntrack')) {
-            const at = `@${step.host} ${step.cmd}`;
-            got.push({ at, rc: r.rc, stderr: r.stderr, stdout: listing(r.stdout) });
-            want.push({ at, rc: step.rc, stderr: step.stderr, stdout: listing(step.stdout ?? '') });
-          }
+      await replay(sc, (step, r) => {
+        if (step.cmd!.startsWith('conntrack')) {
+          const at = `@${step.host} ${step.cmd}`;
+          const ours = listing(r.stdout);
+          const theirs = listing(step.stdout ?? '');
+          // conntrack-tools 1.4.7 prints only some of the entries a -U updates when it updates
+          // several (its replies get out of step with its requests): each line it printed must be
+          // one of ours, and the count of updated entries the same
+          const several = /^conntrack .*: ([2-9]|\d\d+) flow entries have been updated\.$/m.test(step.stderr ?? '');
+          got.push({ at, rc: r.rc, stderr: r.stderr, stdout: several ? theirs.filter((l) => ours.includes(l)) : ours });
+          want.push({ at, rc: step.rc, stderr: step.stderr, stdout: theirs });
         }
-        if (!step.probe) continue;
-        await sb.run(probeTraceArgs(step.probe));
-      }
+      });
       expect(got).toEqual(want);
     });
   });
 }
+
+type Step = KernelScenario['steps'][number];
+
+/** runs a scenario's commands and probes on a fresh lab, handing each command's result to `seen`; the lab is returned */
+async function replay(sc: KernelScenario, seen: (step: Step, r: { rc: number; stdout: string; stderr: string }) => void): Promise<Sandbox> {
+  const sb = new Sandbox();
+  for (const step of sc.steps) {
+    if (step.cmd && step.host) seen(step, await sb.run(['--host', step.host, ...splitShell(step.cmd)]));
+    if (step.probe) await sb.run(probeTraceArgs(step.probe));
+  }
+  return sb;
+}
+
+describe('fixtures/kernel/125-conntrack-change.json: conntrack -u FIXED_TIMEOUT', () => {
+  it("keeps the entry's timeout when its packets pass, where the kernel refreshes the others' (485 and 28 seconds left there)", async () => {
+    const sc = JSON.parse(readFileSync(join(dir, '125-conntrack-change.json'), 'utf8')) as KernelScenario;
+    const last = sc.steps.filter((s) => s.cmd === 'conntrack -L').at(-1)!;
+    const sb = await replay(sc, () => {});
+    const ours = (await sb.run(['--host', 'router', 'conntrack', '-L'])).stdout;
+    /** seconds left of the entry of source port `sport` */
+    const left = (out: string, sport: number): number => Number(new RegExp(`^udp +17 (\\d+) .*sport=${sport} `, 'm').exec(out)![1]);
+    const refreshed = (out: string) => [40038, 40039].map((p) => left(out, p) <= 30);
+    expect(refreshed(last.stdout!)).toEqual([false, true]);
+    expect(refreshed(ours)).toEqual(refreshed(last.stdout!));
+  });
+});

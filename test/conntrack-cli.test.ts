@@ -8,7 +8,7 @@ import { Sandbox } from './helpers/cli.js';
 describe('conntrack options', () => {
   it.each([
     // what conntrack-tools has and the emulator refuses by name (its own messages: test/conntrack-cli-kernel.test.ts)
-    ['-E', 'conntrack: -E is not modelled by iptables-sim (it offers -L, -D, -C, -F, -V and -h)\n'],
+    ['-E', 'conntrack: -E is not modelled by iptables-sim (it offers -L, -G, -I, -A, -U, -D, -C, -F, -V and -h)\n'],
     ['-L expect', 'conntrack: the expect table is not modelled by iptables-sim (the lab has connections only)\n'],
     ['-L -o xml', 'conntrack: -o xml is not modelled by iptables-sim (it prints the default and extended formats)\n'],
     ['-L -z', 'conntrack: -z is not modelled by iptables-sim (its filters: -s -d -r -q -p -f -m -u -w -n -g -j, and -o extended)\n'],

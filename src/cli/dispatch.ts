@@ -58,7 +58,7 @@ export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, ar
     load: async (ctx, args) => (await sysctlModule()).sysctlCommand(ctx, args),
   },
   conntrack: {
-    summary: "list, count, delete or flush the host's connection tracking entries as conntrack-tools does (conntrack -L|-D [-s -d -r -q -p -m -u -w -n -g -j ...], -C, -F)",
+    summary: "list, get, create, update, count, delete or flush the host's connection tracking entries as conntrack-tools does (conntrack -L|-D|-U [-s -d -r -q -p -m -u -w -n -g -j ...], -G, -I, -A, -C, -F)",
     load: async (ctx, args) => (await conntrackModule()).conntrackCommand(ctx, args),
   },
   ip: {

@@ -29,6 +29,8 @@ export interface Conn {
   killed?: string;
   /** the lab time the entry was made in this run; entries from earlier traces have none */
   born?: number;
+  /** the last packet was a SYN in the original direction that tcp_packet() ignored (sIG) */
+  ignoredSyn?: boolean;
 }
 
 export const NAT_DONE_SRC = 1;
@@ -63,6 +65,15 @@ export function tupleText(t: Tuple): string {
   const ports = t.proto === PROTO_TCP || t.proto === PROTO_UDP;
   return ports ? `${ipToString(t.src)}:${t.sport} -> ${ipToString(t.dst)}:${t.dport}` : `${ipToString(t.src)} -> ${ipToString(t.dst)}`;
 }
+
+/**
+ * tcp_conntracks: states in which a SYN in the original direction is ignored (sIG: the entry may be
+ * out of step with the endpoints, e.g. made by conntrack -I), and in which a SYN-ACK in the reply
+ * direction is, unless it answers such an ignored SYN (then the entry picks the handshake up:
+ * SYN_RECV)
+ */
+const SYN_IGNORED = new Set(['SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK']);
+const SYNACK_IGNORED = new Set([...SYN_IGNORED, 'TIME_WAIT', 'CLOSE']);
 
 /** nf_conntrack's default timeouts, seconds */
 const TIMEOUT = {
@@ -143,7 +154,12 @@ export class ConntrackTable {
   closeTcp(c: Conn): void {
     if (c.state !== 'ESTABLISHED') return;
     c.state = 'TIME_WAIT';
-    c.expires = this.now + TIMEOUT.tcp.TIME_WAIT!;
+    this.refresh(c, TIMEOUT.tcp.TIME_WAIT!);
+  }
+
+  /** nf_ct_refresh_acct(): a new timeout, unless the entry's is fixed (IPS_FIXED_TIMEOUT, set by conntrack -u) */
+  private refresh(c: Conn, seconds: number): void {
+    if (!c.status.includes('FIXED_TIMEOUT')) c.expires = this.now + seconds;
   }
 
   /** tcp_packet(): a SYN in the original direction of a closed connection deletes the entry ("reopen") */
@@ -179,6 +195,19 @@ export class ConntrackTable {
     if (reply && !sawReply) c.status.push('SEEN_REPLY');
     if (p.proto === PROTO_TCP) {
       const f = p.tcpFlags ?? 0;
+      let s = c.state ?? 'NONE';
+      const synOnly = (f & (TCP.SYN | TCP.ACK)) === TCP.SYN;
+      const synAck = (f & (TCP.SYN | TCP.ACK)) === (TCP.SYN | TCP.ACK);
+      if (!reply && synOnly && SYN_IGNORED.has(s)) {
+        c.ignoredSyn = true;
+        return true;
+      }
+      if (reply && synAck && SYNACK_IGNORED.has(s)) {
+        if (!c.ignoredSyn) return true;
+        // the SYN-ACK answers the SYN ignored before: the endpoints are in step, the entry follows
+        s = 'SYN_SENT';
+      }
+      c.ignoredSyn = false;
       if (f & TCP.RST && !sawReply) {
         // tcp_packet(): "If only reply is a RST, we can consider ourselves not to have an
         // established connection ... delete the conntrack immediately" (nf_ct_kill_acct)
@@ -186,7 +215,6 @@ export class ConntrackTable {
         c.killed = 'a reset before any reply: conntrack deletes the entry at once';
         return true;
       }
-      let s = c.state ?? 'NONE';
       if (f & TCP.RST) s = 'CLOSE';
       else if (s === 'NONE' && f & TCP.SYN && !(f & TCP.ACK)) s = 'SYN_SENT';
       else if (s === 'SYN_SENT' && reply && f & TCP.SYN && f & TCP.ACK) s = 'SYN_RECV';
@@ -198,7 +226,7 @@ export class ConntrackTable {
       } else if (s === 'LAST_ACK' && f & TCP.ACK) s = 'TIME_WAIT';
       else if (s === 'NONE') s = 'ESTABLISHED'; // nf_conntrack_tcp_loose: picked up mid-stream
       c.state = s;
-      c.expires = this.now + (TIMEOUT.tcp[s] ?? TIMEOUT.tcp.CLOSE!);
+      this.refresh(c, TIMEOUT.tcp[s] ?? TIMEOUT.tcp.CLOSE!);
       return true;
     }
     if (p.proto === PROTO_UDP) {
@@ -206,10 +234,10 @@ export class ConntrackTable {
       // stream and becomes ASSURED; the packets of one trace come within that time, a later trace
       // reusing the flow (a later connection attempt) after it
       if (sawReply && c.born !== this.now) addStatus(c, 'ASSURED');
-      c.expires = this.now + (c.status.includes('ASSURED') ? TIMEOUT.udpStream : TIMEOUT.udp);
+      this.refresh(c, c.status.includes('ASSURED') ? TIMEOUT.udpStream : TIMEOUT.udp);
       return true;
     }
-    c.expires = this.now + (p.proto === PROTO_ICMP ? TIMEOUT.icmp : TIMEOUT.generic);
+    this.refresh(c, p.proto === PROTO_ICMP ? TIMEOUT.icmp : TIMEOUT.generic);
     return true;
   }
 }
@@ -280,7 +308,7 @@ function fromEntry(e: ConntrackEntry): Conn {
     expires: e.expires,
     helper: e.helper,
     confirmed: true,
-    natDone: NAT_DONE_SRC | NAT_DONE_DST,
+    natDone: e.natUnset ? 0 : NAT_DONE_SRC | NAT_DONE_DST,
     packets: [0, 0],
     bytes: [0, 0],
   };
@@ -291,5 +319,6 @@ function toEntry(c: Conn): ConntrackEntry {
   const e: ConntrackEntry = { proto: c.proto, orig: t(c.orig), reply: t(c.reply), status: c.status.slice(), mark: c.mark, zone: c.zone, expires: c.expires };
   if (c.state) e.state = c.state;
   if (c.helper) e.helper = c.helper;
+  if (c.natDone === 0) e.natUnset = true;
   return e;
 }

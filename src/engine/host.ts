@@ -606,6 +606,15 @@ export class HostStack {
     if (!c) return;
     const reply = pkt.conn!.reply;
     if (!reply && !(c.natDone & (manip === 'SRC' ? NAT_DONE_SRC : NAT_DONE_DST)) && !looped && !pkt.conn!.related) {
+      if (c.confirmed) {
+        // an entry `conntrack -I` made without NAT: its new packets (IP_CT_NEW) still go through the
+        // nat table, but nf_nat_setup_info() sets nothing up for a confirmed connection
+        if (c.status.includes('SEEN_REPLY')) return;
+        const res = this.runTable('nat', hook, pkt);
+        if (res?.verdict === 'DROP' || res?.verdict === 'QUEUE') this.handleVerdict(res, pkt);
+        else if (res?.target?.nat && !this.quiet) this.emit({ kind: 'note', text: `${res.target.nat.kind} does nothing here: the connection's entry is confirmed (made by conntrack -I without NAT), and the kernel sets no NAT up for a confirmed connection` });
+        return;
+      }
       const res = this.runTable('nat', hook, pkt);
       if (res?.verdict === 'DROP' || res?.verdict === 'QUEUE') this.handleVerdict(res, pkt);
       const req = res?.target?.nat;

@@ -87,6 +87,12 @@ export interface ConntrackEntry {
   /** lab-clock second the entry expires */
   expires: number;
   helper?: string;
+  /**
+   * made by `conntrack -I` without --src-nat or --dst-nat: no NAT manipulation was ever decided,
+   * so the nat table still sees the connection's new packets, and can bind nothing (the entry is
+   * confirmed). Absent: both were decided, as for every connection a packet made.
+   */
+  natUnset?: true;
 }
 
 export interface Host {

@@ -322,6 +322,8 @@ function checkHost(c: Checker, where: string, h: unknown): void {
       c.int(`${w}.zone`, own(e, 'zone'), 0, 0xffff);
       c.int(`${w}.expires`, own(e, 'expires'), 0, Number.MAX_SAFE_INTEGER);
       c.str(`${w}.helper`, own(e, 'helper'), true);
+      const natUnset = own(e, 'natUnset');
+      if (natUnset !== undefined && natUnset !== true) c.p.add(`${w}.natUnset`, `expected true or nothing, got ${show(natUnset)}`);
     });
   }
   c.obj(`${where}.extState`, own(h, 'extState'));
