@@ -304,7 +304,8 @@ export function parse(argv: string[]): Parsed | 'help' | 'version' {
   const given = new Set<string>();
   /** the first option given that the emulator does not model (refused once the command is known legal) */
   let unmodelled: string | undefined;
-  const unmodelledBy = new Map<string, string>();
+  /** the first word of each option given (what a refusal names) */
+  const textOf = new Map<string, string>();
   const filter: Filter = { port: {} };
   let protoOpts: LongOpt[] = [];
   /** -m's value and mask; -u writes its bits into the value (see Filter.setMark) */
@@ -345,7 +346,7 @@ export function parse(argv: string[]): Parsed | 'help' | 'version' {
       continue;
     }
     given.add(v);
-    if (!unmodelledBy.has(v)) unmodelledBy.set(v, r.text);
+    if (!textOf.has(v)) textOf.set(v, r.text);
     const a = r.arg;
     switch (v) {
       case 's':
@@ -424,7 +425,7 @@ export function parse(argv: string[]): Parsed | 'help' | 'version' {
   }
   protoCheck(command, filter);
   // (in the order given; -s and -d with a prefix length are no --mask-src or --mask-dst here)
-  for (const [v, text] of unmodelledBy) if (UNMODELLED[command]!.includes(v)) unmodelled ??= text;
+  for (const [v, text] of textOf) if (UNMODELLED[command]!.includes(v)) unmodelled ??= text;
   if (unmodelled) {
     notModelled(
       command === 'L' || command === 'D'
