@@ -14,9 +14,9 @@ import { probeTraceArgs, type KernelScenario } from './helpers/kernel-trace.js';
 
 const dir = join(__dirname, '..', 'fixtures', 'kernel');
 
-/** "[ipv4     2 ]tcp      6 118 TIME_WAIT ..." -> the same without the seconds left */
+/** "[ipv4     2 ]tcp      6 118 TIME_WAIT ..." and `-o save`'s "-A -t 118 ..." -> the same without the seconds left */
 export function withoutTimeout(line: string): string {
-  return line.replace(/^((?:ipv4 +2 +)?\S+ +\d+ +)\d+ /, '$1');
+  return line.replace(/^((?:ipv4 +2 +)?\S+ +\d+ +)\d+ /, '$1').replace(/^(-[ADU] -t )\d+ /, '$1');
 }
 
 const listing = (out: string): string[] => out.split('\n').filter((l) => l !== '').map(withoutTimeout).sort();
@@ -52,7 +52,7 @@ type Step = KernelScenario['steps'][number];
 async function replay(sc: KernelScenario, seen: (step: Step, r: { rc: number; stdout: string; stderr: string }) => void): Promise<Sandbox> {
   const sb = new Sandbox();
   for (const step of sc.steps) {
-    if (step.cmd && step.host) seen(step, await sb.run(['--host', step.host, ...splitShell(step.cmd)]));
+    if (step.cmd && step.host) seen(step, await sb.run(['--host', step.host, ...splitShell(step.cmd)], step.stdin));
     if (step.probe) await sb.run(probeTraceArgs(step.probe));
   }
   return sb;

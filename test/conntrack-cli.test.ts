@@ -10,7 +10,7 @@ describe('conntrack options', () => {
     // what conntrack-tools has and the emulator refuses by name (its own messages: test/conntrack-cli-kernel.test.ts)
     ['-E', 'conntrack: -E is not modelled by iptables-sim (it offers -L, -G, -I, -A, -U, -D, -C, -F, -V and -h)\n'],
     ['-L expect', 'conntrack: the expect table is not modelled by iptables-sim (the lab has connections only)\n'],
-    ['-L -o xml', 'conntrack: -o xml is not modelled by iptables-sim (it prints the default and extended formats)\n'],
+    ['-L -o xml', 'conntrack: -o xml is not modelled by iptables-sim (it prints the default, extended and save formats)\n'],
     ['-L -z', 'conntrack: -z is not modelled by iptables-sim (its filters: -s -d -r -q -p -f -m -u -w -n -g -j, and -o extended)\n'],
   ])('conntrack %s', async (args, message) => {
     const r = await new Sandbox().sh(`conntrack ${args}`);

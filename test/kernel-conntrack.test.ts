@@ -35,7 +35,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
       const got: string[] = [];
       const want: string[] = [];
       for (const step of sc.steps) {
-        if (step.cmd && step.host) await sb.run(['--host', step.host, ...splitShell(step.cmd)]);
+        if (step.cmd && step.host) await sb.run(['--host', step.host, ...splitShell(step.cmd)], step.stdin);
         if (!step.probe) continue;
         const p = step.probe;
         await sb.run(probeTraceArgs(p));

@@ -39,7 +39,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
       const want: string[] = [];
       for (const step of sc.steps) {
         if (step.cmd && step.host) {
-          const r = await sb.run(['--host', step.host, ...splitShell(step.cmd)]);
+          const r = await sb.run(['--host', step.host, ...splitShell(step.cmd)], step.stdin);
           expect(r.rc, `@${step.host} ${step.cmd}: ${r.stderr}`).toBe(step.rc);
         }
         if (!step.probe) continue;

@@ -43,7 +43,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
         let probeNo = -1;
         for (const step of sc.steps) {
           if (step.cmd && step.host === 'router') {
-            const r = await sb.run(splitShell(step.cmd));
+            const r = await sb.run(splitShell(step.cmd), step.stdin);
             expect(r.rc, `${step.cmd}: ${r.stderr}`).toBe(step.rc);
           }
           if (!step.probe || !((step.traces?.router?.length ?? 0) > 0)) continue;

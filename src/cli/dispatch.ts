@@ -58,7 +58,7 @@ export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, ar
     load: async (ctx, args) => (await sysctlModule()).sysctlCommand(ctx, args),
   },
   conntrack: {
-    summary: "list, get, create, update, count, delete or flush the host's connection tracking entries as conntrack-tools does (conntrack -L|-D|-U [-s -d -r -q -p -m -u -w -n -g -j ...], -G, -I, -A, -C, -F)",
+    summary: "list, get, create, update, count, delete or flush the host's connection tracking entries as conntrack-tools does (conntrack -L|-D|-U [-s -d -r -q -p -m -u -w -n -g -j ...] [-o extended|save], -G, -I, -A, -C, -F, -R FILE)",
     load: async (ctx, args) => (await conntrackModule()).conntrackCommand(ctx, args),
   },
   ip: {

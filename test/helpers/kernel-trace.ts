@@ -8,6 +8,8 @@ export interface KernelStep {
   host?: string;
   cmd?: string;
   rc?: number;
+  /** what a `@HOST CMD <<END` command was given on its standard input */
+  stdin?: string;
   /** what a `@HOST` command printed */
   stdout?: string;
   stderr?: string;

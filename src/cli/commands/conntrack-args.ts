@@ -164,6 +164,13 @@ export interface Filter {
   dnat?: NatArg | null;
   anyNat?: NatArg | null;
   extended?: boolean;
+  /** -o save: entries as the conntrack commands that would make them */
+  save?: boolean;
+  /**
+   * a protocol option came after -r or -q: only then does the reply tuple get its protocol
+   * (conntrack-tools sets it as it reads such an option), without which the kernel refuses it
+   */
+  replyL4?: boolean;
   /** -t as atol() reads it, cut to 32 bits */
   timeout?: number;
   /**
@@ -171,6 +178,11 @@ export interface Filter {
    * value (conntrack-tools 1.4.7 stores both in one place; measured: `-m 5 -u ASSURED` marks 4)
    */
   setMark?: [number, number];
+  /**
+   * this line's mark template (value, mask; both 0 without -m): in a -R file conntrack-tools 1.4.7
+   * updates marks with the template of the file's last line, whichever line's -U it runs (measured)
+   */
+  tmplMark?: [number, number];
 }
 
 /** what conntrack prints on stderr before it exits with `status` */
@@ -334,6 +346,7 @@ export function parse(argv: string[]): Parsed | 'help' | 'version' {
     const protoKey = v.startsWith('proto:') ? (v.slice(6) as ProtoKey) : undefined;
     if (protoKey) {
       const a = r.arg!;
+      if (filter.replySrc !== undefined || filter.replyDst !== undefined) filter.replyL4 = true;
       if (protoKey === 'state') {
         if (!TCP_STATES.includes(a)) fail(`unknown TCP state \`${a}'`);
         filter.port.state = a;
@@ -404,14 +417,17 @@ export function parse(argv: string[]): Parsed | 'help' | 'version' {
       case 'o':
         for (const o of a!.split(',')) {
           if (o === 'extended') filter.extended = true;
-          else if (['xml', 'timestamp', 'id', 'ktimestamp', 'labels', 'userspace', 'save'].includes(o)) notModelled(`-o ${o} is not modelled by iptables-sim (it prints the default and extended formats)`);
+          else if (o === 'save') filter.save = true;
+          else if (['xml', 'timestamp', 'id', 'ktimestamp', 'labels', 'userspace'].includes(o)) notModelled(`-o ${o} is not modelled by iptables-sim (it prints the default, extended and save formats)`);
           else fail(`Bad parameter \`${o}'`);
         }
+        if (filter.save && filter.extended) fail('cannot combine save output with any other output type, use -o save only', 1);
         break;
     }
   }
   if (command === undefined) return 'help';
-  if (filter.mark) filter.setMark = [markValue!, filter.mark[1]];
+  filter.tmplMark = [markValue ?? 0, filter.mark?.[1] ?? 0];
+  if (filter.mark) filter.setMark = filter.tmplMark;
   if (given.has('j') && (given.has('n') || given.has('g'))) fail("cannot specify `--src-nat' or `--dst-nat' with `--any-nat'");
   const row = OPTIONS_OF[command]!;
   for (let i = 0; i < OPTION_ORDER.length; i++) {
@@ -525,3 +541,27 @@ export function conntrackLine(e: ConntrackEntry, now: number, extended = false, 
   return s + `use=${use}`;
 }
 
+/**
+ * one entry as `-o save` prints it (ct_save_snprintf): the command (-A for a listed entry, -D for a
+ * deleted one), the timeout left, the status bits conntrack has names for, the zone, the tuples
+ * with a NAT address as --dst-nat or --src-nat, the protocol and its fields; no mark (measured)
+ */
+export function saveLine(e: ConntrackEntry, now: number, command: '-A' | '-D'): string {
+  const bits = (['EXPECTED', 'SEEN_REPLY', 'ASSURED', 'FIXED_TIMEOUT'] as const).filter((b) => e.status.includes(b));
+  const w: (string | number)[] = [command, '-t', Math.max(0, e.expires - now), '-u', bits.length ? bits.join(',') : 'UNSET'];
+  if (e.zone) w.push('-w', e.zone);
+  const nat = natTests(e);
+  w.push('-s', e.orig[0], '-d', e.orig[1], nat.dnat ? '-g' : '-r', e.reply[0], nat.snat ? '-n' : '-q', e.reply[1]);
+  const name = Object.keys(PROTOCOLS).find((k) => PROTOCOLS[k] === e.proto && PROTO_OPTS[k]);
+  if (e.proto === 6 || e.proto === 17) {
+    w.push('-p', name!, '--sport', e.orig[2], '--dport', e.orig[3], '--reply-port-src', e.reply[2], '--reply-port-dst', e.reply[3]);
+    if (e.proto === 6 && e.state) w.push('--state', e.state);
+  } else if (e.proto === 1) w.push('-p', 'icmp', '--icmp-type', 8, '--icmp-code', 0, '--icmp-id', e.orig[2]);
+  else w.push('-p', e.proto);
+  return w.join(' ');
+}
+
+/** an entry as -L, -G, -D and -U print it: the default line, `-o extended`'s or `-o save`'s */
+export function entryLine(e: ConntrackEntry, now: number, f: Filter, use: 1 | 2, command: '-A' | '-D' = '-A'): string {
+  return f.save ? saveLine(e, now, command) : conntrackLine(e, now, f.extended, use);
+}
