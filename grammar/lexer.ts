@@ -10,7 +10,7 @@ import type { IToken, TokenType } from 'chevrotain';
 import { Getopt, culprit, parseOptstring, type LongOpt } from './getopt.js';
 import * as T from './tokens.js';
 import type { Extension, OptionEntry } from '../src/extensions/types.js';
-import { findMatch, findTarget, protoMatchName, type Family } from '../src/extensions/registry.js';
+import { findMatch, findTarget, protoMatchName, targetLoadError, targetNames, type Family } from '../src/extensions/registry.js';
 
 /** IPT_OPTSTRING of iptables 1.8.9 */
 const OPTSTRING = '-:A:C:D:E:F::I:L::M:N:P:VX::Z::c:d:i:j:o:p:s:t:R:S::W::46bfg:h::m:nvw::x';
@@ -216,6 +216,7 @@ export function lexCommandLine(argv: readonly string[], notTargets?: ReadonlySet
           arg(name, argIndex);
           let ext = findTarget(name, family);
           if (ext && ext.name !== 'standard' && notTargets?.has(name)) ext = undefined;
+          if (!ext && !notTargets?.has(name) && targetNames(family).has(name)) throw targetLoadError(name);
           if (ext && !loaded.some((l) => l.ext.kind === 'target')) {
             tokens[tokens.length - 2]!.payload = { name, loaded: load(ext) } satisfies MatchLoadPayload;
           } else {

@@ -94,6 +94,9 @@ describe('what the emulator does not model in ip6tables', () => {
     const sb = new Sandbox();
     const cases: [string[], string][] = [
       [['-A', 'OUTPUT', '-m', 'cgroup', '--path', '/'], "iptables-sim does not model the `cgroup' match of iptables 1.8.9 (yet); the rule was not added"],
+      // a target ip6tables has that the emulator does not model (HMARK is modelled for iptables only)
+      [['-t', 'mangle', '-A', 'PREROUTING', '-j', 'HMARK', '--hmark-tuple', 'src', '--hmark-mod', '2', '--hmark-rnd', '1'], "iptables-sim does not model the `HMARK' target of iptables 1.8.9 (yet); the rule was not added"],
+      [['-t', 'mangle', '-A', 'PREROUTING', '-j', 'TEE', '--gateway', '::1'], "iptables-sim does not model the `TEE' target of iptables 1.8.9 (yet); the rule was not added"],
     ];
     for (const [args, message] of cases) {
       const r = await sb.run(['ip6tables', ...args]);
@@ -101,6 +104,19 @@ describe('what the emulator does not model in ip6tables', () => {
       expect(r.stderr).toContain(message);
     }
     expect((await sb.run(['ip6tables-save'])).stdout).toBe('');
+  });
+});
+
+describe('what the emulator does not model in iptables', () => {
+  it('refuses a target by name (taken as a chain it would read "Chain ... does not exist"), and adds nothing', async () => {
+    const sb = new Sandbox();
+    for (const target of ['TEE', 'SECMARK', 'CONNSECMARK', 'IDLETIMER', 'LED', 'RATEEST', 'CLUSTERIP']) {
+      const r = await sb.run(['iptables', '-t', 'mangle', '-A', 'PREROUTING', '-j', target]);
+      expect({ rc: r.rc, stderr: r.stderr.split('\n')[0] }).toEqual({ rc: 2, stderr: `iptables v1.8.9 (nf_tables): iptables-sim does not model the \`${target}' target of iptables 1.8.9 (yet); the rule was not added` });
+    }
+    // ip6tables has no CLUSTERIP: there it is a chain name, as in ip6tables 1.8.9 (fixtures/cli/ip6tables.case)
+    expect((await sb.run(['ip6tables', '-A', 'INPUT', '-j', 'CLUSTERIP'])).stderr).toContain("Chain 'CLUSTERIP' does not exist");
+    expect((await sb.run(['iptables-save'])).stdout).toBe('');
   });
 });
 

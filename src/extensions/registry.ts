@@ -86,6 +86,14 @@ export function protoMatchName(protocol: string): string | undefined {
   return chainProtos[n] ?? protocolByNumber(n);
 }
 
+/**
+ * `-j NAME` of a target iptables 1.8.9 has that the emulator does not model: refused by name (iptables
+ * would load it; taken as a chain it would only be "Chain 'NAME' does not exist")
+ */
+export function targetLoadError(name: string): Error {
+  return paramProblem(`iptables-sim does not model the \`${name}' target of iptables 1.8.9 (yet); the rule was not added`);
+}
+
 /** The error iptables gives for `-m NAME` it cannot load. */
 export function matchLoadError(name: string, family: Family = 4): Error {
   if (matchNames(family).has(name)) {

@@ -182,8 +182,11 @@ interface ExtensionBase<D> {
   options: OptionEntry[];
   /** fresh data for a new instance of the extension in a rule (x6 init) */
   init(frame: RuleFrame): D;
-  /** called for each option after the generic checks (x6_parse); may throw XtablesError */
-  parse?(call: ParseCall<D>): void;
+  /**
+   * called for each option after the generic checks (x6_parse); may throw XtablesError. May return
+   * more option bits to count as given (the C code's `cb->xflags |= ...`: HMARK's --hmark-tuple)
+   */
+  parse?(call: ParseCall<D>): void | number;
   /** x6_fcheck: runs before the generic mandatory/also/excl checks */
   finalCheck?(call: FinalCall<D>): void;
   /** `-L` text, exactly what the C print() writes (leading spaces included) */

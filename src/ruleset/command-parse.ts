@@ -531,7 +531,7 @@ export class CommandParse {
       throw paramProblem(`iptables-sim does not model IPv6 addresses in the ${ext.name} ${ext.kind}'s --${p.entry.name} (yet); the rule was not added`);
     }
     const val = xtOptionParse(ext.name, p.entry, p.arg, this.invert, inst!.xflags, this.session.family);
-    ext.parse?.({
+    const more = ext.parse?.({
       ext: ext.name,
       entry: p.entry,
       arg: p.arg,
@@ -544,7 +544,7 @@ export class CommandParse {
       warn: this.opts.warn,
       ipset: this.session.ipset,
     });
-    inst!.xflags |= 1 << p.entry.id;
+    inst!.xflags |= (1 << p.entry.id) | (more ?? 0);
     this.invert = false;
   }
 

@@ -13,6 +13,7 @@ import { CLASSIFY } from './classify.js';
 import { CONNMARK } from './connmark.js';
 import { CT, NOTRACK } from './ct.js';
 import { DSCP } from './dscp.js';
+import { HMARK } from './hmark.js';
 import { ECN } from './ecn.js';
 import { LOG } from './log.js';
 import { MARK } from './mark.js';
@@ -44,6 +45,7 @@ export const TARGETS: TargetExtension[] = [
   LOG,
   NFLOG,
   MARK,
+  HMARK,
   CONNMARK,
   CT,
   NOTRACK,
