@@ -45,6 +45,12 @@ export function jhash2(words: readonly number[], initval: number): number {
   return final(a, b, c);
 }
 
+/** jhash_1word(a, initval) */
+export function jhash1(a: number, initval: number): number {
+  const iv = (initval + 0xdeadbeef + (1 << 2)) >>> 0;
+  return final((a + iv) >>> 0, iv, iv);
+}
+
 /** jhash_3words(a, b, c, initval) */
 export function jhash3(a: number, b: number, c: number, initval: number): number {
   const iv = (initval + 0xdeadbeef + (3 << 2)) >>> 0;

@@ -46,6 +46,7 @@ import { srh } from './srh.js';
 import { cpu } from './cpu.js';
 import { realm } from './realm.js';
 import { devgroup } from './devgroup.js';
+import { cluster } from './cluster.js';
 import { dccp } from './dccp.js';
 import { dscp } from './dscp.js';
 import { ecn } from './ecn.js';
@@ -103,6 +104,7 @@ export const MATCHES: MatchExtension[] = [
   cpu,
   realm,
   devgroup,
+  cluster,
   dccp,
   dscp,
   ecn,
