@@ -13,6 +13,7 @@ import { parseProtocol, xtOptionParse, xtOptionsFcheck } from '../extensions/xto
 import type { Extension, RuleFrame } from '../extensions/types.js';
 import type { BadOptionPayload, ExtOptPayload, LoadedExt, MatchLoadPayload } from '../../grammar/lexer.js';
 import type { Rule, RuleTarget } from './rule.js';
+import type { Tables } from './tables.js';
 
 export const CMD = {
   NONE: 0,
@@ -183,6 +184,12 @@ interface ExtInstance {
 export interface ParsedCommand {
   /** 4: an iptables command, 6: ip6tables */
   family: Family;
+  /**
+   * every table as the kernel holds them while this command is committed, where that is more
+   * than the tables it changes (iptables-restore works on a copy of one table): what kernel
+   * checks of objects shared between rules (IDLETIMER's timers) look through
+   */
+  kernelView?: Tables;
   command: number;
   table: string;
   chain?: string;

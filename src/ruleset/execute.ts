@@ -178,6 +178,7 @@ function checkRule(
   /** a base chain's own hook is checked when the rule is built; hooks reached through jumps when the table is validated */
   failHooks: (v: KernelVerdict) => never = fail,
   family?: Family,
+  tables?: Tables,
 ): void {
   // (the rule's frame and its chain's own hook are made only for an extension that asks: this runs
   // for every rule added)
@@ -197,7 +198,7 @@ function checkRule(
     if (checkentry && ext.kernelCheck) {
       frame ??= ruleFrame(r, table, chain, family);
       own ??= isBuiltin(table, chain) ? [chain] : [];
-      const v = ext.kernelCheck(data, { table, hooks: own, frame });
+      const v = ext.kernelCheck(data, { table, hooks: own, frame, tables });
       if (v) fail(v);
     }
   };
@@ -252,20 +253,20 @@ interface Placing {
  * are blamed on the rule being added, as iptables reports them. `found`: the chain as lookupChain()
  * found it (the table's own when the table exists).
  */
-function checkKernel(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family, placing: Placing): GraphPlan | undefined {
+function checkKernel(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family, placing: Placing, view: Tables = tables): GraphPlan | undefined {
   const t = tables[table];
   const over = (): boolean => t !== undefined && JumpGraph.known(t)?.over === true;
   try {
     // a graph that may say more than the table (jumps were removed) refused, or found a path too
     // deep, where its plan stops short: ask one built from the table itself
     try {
-      const plan = checkKernelWith(tables, table, found, rules, op, family);
+      const plan = checkKernelWith(tables, table, found, rules, op, family, view);
       if (!plan?.tooDeep || !over()) return plan;
     } catch (e) {
       if (!(e instanceof KernelRefusal) || !over()) throw e;
     }
     forgetGraph(t);
-    return checkKernelWith(tables, table, found, rules, op, family);
+    return checkKernelWith(tables, table, found, rules, op, family, view);
   } catch (e) {
     // the table refused as a whole: which of its faults the kernel meets first
     if (e instanceof KernelRefusal && e.phase === 'validate' && t) throw firstValidateRefusal(t, table, found, rules, placing, family, e);
@@ -321,7 +322,7 @@ function firstValidateRefusal(t: Table, table: TableName, found: Chain, rules: R
   return refused;
 }
 
-function checkKernelWith(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family): GraphPlan | undefined {
+function checkKernelWith(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family, view: Tables): GraphPlan | undefined {
   const chain = found.name;
   const refuse =
     (phase: 'init' | 'validate') =>
@@ -342,7 +343,7 @@ function checkKernelWith(tables: Tables, table: TableName, found: Chain, rules: 
     if (r.target?.kind === 'verdict' && r.target.verdict === 'QUEUE') {
       throw commitFailed(op, 'No such file or directory', `rule in chain ${chain}`);
     }
-    checkRule(table, chain, r, hooks, fail, true, isBuiltin(table, chain) ? fail : failValidate, family);
+    checkRule(table, chain, r, hooks, fail, true, isBuiltin(table, chain) ? fail : failValidate, family, view);
   }
   // a table that was valid stays valid unless a jump is added; the graph says when to look closer
   if ((plan?.tooDeep || graph?.broken) && rules.some((r) => jumpTarget(r) !== undefined)) {
@@ -542,7 +543,7 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       // nft_rule_insert(): -I N past the last rule (N > 1) appends after it, and the kernel's
       // refusal then names RULE_APPEND (measured, fixtures/cli/commands-order.case)
       const appends = cmd.command === CMD.APPEND || (cmd.rulenum > 1 && cmd.rulenum === count + 1);
-      const plan = checkKernel(tables, table, c0, cmd.rules, appends ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family, { at: cmd.command === CMD.APPEND ? count : cmd.rulenum - 1, replaces: false });
+      const plan = checkKernel(tables, table, c0, cmd.rules, appends ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family, { at: cmd.command === CMD.APPEND ? count : cmd.rulenum - 1, replaces: false }, cmd.kernelView);
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
       if (cmd.command === CMD.APPEND) insertRules(c, count, cmd.rules);
@@ -556,7 +557,7 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       const c0 = requireKernelChain();
       // (a long chain still in the lab file has the rule replaced without being decoded)
       if (cmd.rulenum > ruleCount(c0)) throw new NftError('Index of replacement too big');
-      const plan = checkKernel(tables, table, c0, cmd.rules, 'RULE_REPLACE', cmd.family, { at: cmd.rulenum - 1, replaces: true });
+      const plan = checkKernel(tables, table, c0, cmd.rules, 'RULE_REPLACE', cmd.family, { at: cmd.rulenum - 1, replaces: true }, cmd.kernelView);
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
       const old = ruleAt(c, cmd.rulenum - 1)!;

@@ -427,7 +427,8 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
             throw new KernelRefusal(op, invalid.errText, `rule in chain ${cmd.chain}`, undefined, 'validate');
           }
           if (cmd.command === CMD.DELETE_CHAIN) deletions = run ?? new DeletionRun();
-          o.out(execute(pending, cmd, deletions).text());
+          // (the kernel's checks see the tables committed before this one too)
+          o.out(execute(pending, { ...cmd, kernelView: { ...tables, ...pending } }, deletions).text());
           if (cmd.command === CMD.ZERO) zeroResendsPolicy(curtable!, pending[curtable!], tables[curtable!], cmd.chain);
         } catch (e) {
           if (e instanceof KernelRefusal) {

@@ -14,6 +14,7 @@ import { CONNMARK } from './connmark.js';
 import { CT, NOTRACK } from './ct.js';
 import { DSCP } from './dscp.js';
 import { HMARK } from './hmark.js';
+import { IDLETIMER } from './idletimer.js';
 import { ECN } from './ecn.js';
 import { LOG } from './log.js';
 import { MARK } from './mark.js';
@@ -46,6 +47,7 @@ export const TARGETS: TargetExtension[] = [
   NFLOG,
   MARK,
   HMARK,
+  IDLETIMER,
   CONNMARK,
   CT,
   NOTRACK,
