@@ -22,7 +22,7 @@ interface Step {
 }
 
 const dir = join(__dirname, '..', 'fixtures', 'cli');
-const TOOLS = new Set(['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore', 'sysctl', 'ip', 'ipset']);
+const TOOLS = new Set(['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore', 'sysctl', 'ip', 'ipset', 'nfacct']);
 
 function nftChains(sb: Sandbox, family: 'ip' | 'ip6' = 'ip'): Record<string, string[]> {
   const lab = sb.lab();

@@ -4,7 +4,8 @@
  * -D, -F, errors) is run on the emulator after the same commands and probes, and must give the
  * kernel's exit status, stderr and entries. The entries are compared as sorted lines with the
  * seconds left taken out: the kernel lists in the order of its hash table, and its clock runs.
- * (125-conntrack-change.scn: -G, -I, -A and -U.)
+ * (125-conntrack-change.scn: -G, -I, -A and -U.) And nfacct 1.0.2's commands (130-nfacct.scn), the
+ * same way (its lines hold no time and come in the kernel's order, kept by the sort).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,15 +22,18 @@ export function withoutTimeout(line: string): string {
 
 const listing = (out: string): string[] => out.split('\n').filter((l) => l !== '').map(withoutTimeout).sort();
 
+/** the tools whose commands a scenario's steps are compared for: conntrack-tools and nfacct */
+const compared = (cmd: string | undefined): boolean => !!cmd && /^(conntrack|nfacct)\b/.test(cmd);
+
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
   const sc = JSON.parse(readFileSync(join(dir, file), 'utf8')) as KernelScenario;
-  if (!sc.steps.some((s) => s.cmd?.startsWith('conntrack'))) continue;
+  if (!sc.steps.some((s) => compared(s.cmd))) continue;
   describe(`fixtures/kernel/${file}`, () => {
-    it('every conntrack command gives the exit status, messages and entries the real one gave', async () => {
+    it('every conntrack and nfacct command gives the exit status, messages and entries the real one gave', async () => {
       const got: unknown[] = [];
       const want: unknown[] = [];
       await replay(sc, (step, r) => {
-        if (step.cmd!.startsWith('conntrack')) {
+        if (compared(step.cmd)) {
           const at = `@${step.host} ${step.cmd}`;
           const ours = listing(r.stdout);
           const theirs = listing(step.stdout ?? '');

@@ -26,6 +26,7 @@ const sysctlModule = once(() => import('./commands/sysctl.js'));
 const conntrackModule = once(() => import('./commands/conntrack.js'));
 const ipModule = once(() => import('./commands/ip.js'));
 const ipsetModule = once(() => import('./commands/ipset.js'));
+const nfacctModule = once(() => import('./commands/nfacct.js'));
 
 /** The commands that mirror real tools: their arguments reach them untouched. */
 export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, args: string[]) => Promise<number> }> = {
@@ -68,6 +69,10 @@ export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, ar
   ipset: {
     summary: "create, fill, test, list, save and restore the host's IP sets as ipset 7.17 does (the hash types hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip and hash:ip,port,net of family inet or inet6, bitmap:port, bitmap:ip and list:set); iptables -m set matches them",
     load: async (ctx, args) => (await ipsetModule()).ipsetCommand(ctx, args),
+  },
+  nfacct: {
+    summary: "add, list, get, delete, flush and restore the host's extended accounting objects as nfacct 1.0.2 does; iptables -m nfacct counts into them",
+    load: async (ctx, args) => (await nfacctModule()).nfacctCommand(ctx, args),
   },
 };
 

@@ -131,6 +131,11 @@ export interface MatchContext {
    * update); its packets and bytes after it. A batch's packets leave the lab's sets as they are.
    */
   countIpsetElem(e: ElemExt, bytes: number): [packets: number, bytes: number];
+  /**
+   * the host's accounting object `name` counts a packet of `bytes` bytes (`nfacct`); whether the
+   * match matches (no quota, or past it). A batch's packets leave the objects as they are.
+   */
+  countNfacct(name: string, bytes: number): boolean;
 }
 
 export type Verdict =

@@ -6,6 +6,8 @@
  * a connection's first packet and is applied to every later one.
  */
 import { findIpset, type AnySet, type ElemExt } from '../net/ipset.js';
+import { countNfacct, findNfacct } from '../net/nfacct.js';
+import { SimError } from '../errors.js';
 import { ipToString, LOOPBACK, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
 import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, policyRoutingProblem, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
@@ -816,6 +818,14 @@ export class HostStack {
     return (batch.peek(key) as AnySet | undefined) ?? set;
   }
 
+  /** an nfacct match counts into the host's accounting object (a batch's packet leaves it as it is) */
+  countNfacct(name: string, bytes: number): boolean {
+    const o = findNfacct(this.host.nfacct, name);
+    // (the kernel keeps the object while a rule names it: only a lab file edited by hand lacks it)
+    if (!o) throw new SimError(`cannot trace through the nfacct match: the accounting object "${name}" is missing from ${this.name}'s lab file; was it edited by hand? \`nfacct add ${name}\` makes it`, 1);
+    return countNfacct(o, bytes, !this.env.batch);
+  }
+
   reversePathOk(p: PacketView, o: { loose: boolean; acceptLocal: boolean }): boolean {
     const back = this.lookup(p.src);
     if (!back) return false;
@@ -991,6 +1001,9 @@ class ExtContext implements TargetContext {
     const counts: [number, number] = [(e.packets ?? 0) + (bytes ? 1 : 0), (e.bytes ?? 0) + bytes];
     if (!this.env.batch) [e.packets, e.bytes] = counts;
     return counts;
+  }
+  countNfacct(name: string, bytes: number): boolean {
+    return this.stack.countNfacct(name, bytes);
   }
   countConnections(pred: (orig: Tuple, reply: Tuple) => boolean): number {
     return this.stack.ct.conns.filter((c) => pred(c.orig, c.reply)).length;

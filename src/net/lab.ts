@@ -5,6 +5,7 @@
  */
 import type { AnySet } from './ipset.js';
 import type { Tables } from '../ruleset/tables.js';
+import type { NfacctObject } from './nfacct.js';
 
 export const LAB_FORMAT = 'iptables-sim-lab';
 /**
@@ -120,6 +121,8 @@ export interface Host {
    */
   tables6?: Tables;
   conntrack: ConntrackEntry[];
+  /** extended accounting objects (`nfacct add`), in the order they were made; absent: none */
+  nfacct?: NfacctObject[];
   /** per-rule extension state (statistic nth counters, limit buckets, recent lists), keyed by rule handle */
   extState: Record<string, unknown>;
   /**

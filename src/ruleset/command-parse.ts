@@ -14,6 +14,7 @@ import type { Extension, RuleFrame } from '../extensions/types.js';
 import type { BadOptionPayload, ExtOptPayload, LoadedExt, MatchLoadPayload } from '../../grammar/lexer.js';
 import type { Rule, RuleTarget } from './rule.js';
 import type { Tables } from './tables.js';
+import type { NfacctObject } from '../net/nfacct.js';
 
 export const CMD = {
   NONE: 0,
@@ -181,15 +182,22 @@ interface ExtInstance {
   xflags: number;
 }
 
+/**
+ * What the kernel's checks of a rule can see beyond the rule: every table as the kernel holds them
+ * while the command is committed, where that is more than the tables it changes (iptables-restore
+ * works on a copy of one table; IDLETIMER's timers are shared by the rules of every table), and the
+ * host's accounting objects (-m nfacct names one that must exist)
+ */
+export interface KernelView {
+  tables?: Tables;
+  nfacct?: readonly NfacctObject[];
+}
+
 export interface ParsedCommand {
   /** 4: an iptables command, 6: ip6tables */
   family: Family;
-  /**
-   * every table as the kernel holds them while this command is committed, where that is more
-   * than the tables it changes (iptables-restore works on a copy of one table): what kernel
-   * checks of objects shared between rules (IDLETIMER's timers) look through
-   */
-  kernelView?: Tables;
+  /** what the kernel holds besides the tables this command changes, for its checks (KernelView) */
+  kernel?: KernelView;
   command: number;
   table: string;
   chain?: string;

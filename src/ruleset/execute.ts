@@ -9,7 +9,7 @@ import { findMatch, findTarget, type Family } from '../extensions/registry.js';
 import type { Extension, RuleFrame } from '../extensions/types.js';
 import { listChains, listOneRule, listRulesText, chainsInOrder, TextOut } from '../output/listing.js';
 import { printRuleVerbose, ruleFrame, saveRuleSpec } from '../output/rule-text.js';
-import { CMD, type ParsedCommand } from './command-parse.js';
+import { CMD, type KernelView, type ParsedCommand } from './command-parse.js';
 import { nftRoundTrip } from './nft-compat.js';
 import type { Rule } from './rule.js';
 import { jumpsOf, jumpTarget, targetName } from './rule.js';
@@ -178,7 +178,7 @@ function checkRule(
   /** a base chain's own hook is checked when the rule is built; hooks reached through jumps when the table is validated */
   failHooks: (v: KernelVerdict) => never = fail,
   family?: Family,
-  tables?: Tables,
+  view?: KernelView,
 ): void {
   // (the rule's frame and its chain's own hook are made only for an extension that asks: this runs
   // for every rule added)
@@ -198,7 +198,7 @@ function checkRule(
     if (checkentry && ext.kernelCheck) {
       frame ??= ruleFrame(r, table, chain, family);
       own ??= isBuiltin(table, chain) ? [chain] : [];
-      const v = ext.kernelCheck(data, { table, hooks: own, frame, tables });
+      const v = ext.kernelCheck(data, { table, hooks: own, frame, tables: view?.tables, nfacct: view?.nfacct });
       if (v) fail(v);
     }
   };
@@ -253,7 +253,7 @@ interface Placing {
  * are blamed on the rule being added, as iptables reports them. `found`: the chain as lookupChain()
  * found it (the table's own when the table exists).
  */
-function checkKernel(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family, placing: Placing, view: Tables = tables): GraphPlan | undefined {
+function checkKernel(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family, placing: Placing, view: KernelView = {}): GraphPlan | undefined {
   const t = tables[table];
   const over = (): boolean => t !== undefined && JumpGraph.known(t)?.over === true;
   try {
@@ -322,7 +322,7 @@ function firstValidateRefusal(t: Table, table: TableName, found: Chain, rules: R
   return refused;
 }
 
-function checkKernelWith(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family, view: Tables): GraphPlan | undefined {
+function checkKernelWith(tables: Tables, table: TableName, found: Chain, rules: Rule[], op: string, family: Family, view: KernelView): GraphPlan | undefined {
   const chain = found.name;
   const refuse =
     (phase: 'init' | 'validate') =>
@@ -343,7 +343,7 @@ function checkKernelWith(tables: Tables, table: TableName, found: Chain, rules: 
     if (r.target?.kind === 'verdict' && r.target.verdict === 'QUEUE') {
       throw commitFailed(op, 'No such file or directory', `rule in chain ${chain}`);
     }
-    checkRule(table, chain, r, hooks, fail, true, isBuiltin(table, chain) ? fail : failValidate, family, view);
+    checkRule(table, chain, r, hooks, fail, true, isBuiltin(table, chain) ? fail : failValidate, family, { tables: view.tables ?? tables, nfacct: view.nfacct });
   }
   // a table that was valid stays valid unless a jump is added; the graph says when to look closer
   if ((plan?.tooDeep || graph?.broken) && rules.some((r) => jumpTarget(r) !== undefined)) {
@@ -543,7 +543,7 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       // nft_rule_insert(): -I N past the last rule (N > 1) appends after it, and the kernel's
       // refusal then names RULE_APPEND (measured, fixtures/cli/commands-order.case)
       const appends = cmd.command === CMD.APPEND || (cmd.rulenum > 1 && cmd.rulenum === count + 1);
-      const plan = checkKernel(tables, table, c0, cmd.rules, appends ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family, { at: cmd.command === CMD.APPEND ? count : cmd.rulenum - 1, replaces: false }, cmd.kernelView);
+      const plan = checkKernel(tables, table, c0, cmd.rules, appends ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family, { at: cmd.command === CMD.APPEND ? count : cmd.rulenum - 1, replaces: false }, cmd.kernel);
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
       if (cmd.command === CMD.APPEND) insertRules(c, count, cmd.rules);
@@ -557,7 +557,7 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       const c0 = requireKernelChain();
       // (a long chain still in the lab file has the rule replaced without being decoded)
       if (cmd.rulenum > ruleCount(c0)) throw new NftError('Index of replacement too big');
-      const plan = checkKernel(tables, table, c0, cmd.rules, 'RULE_REPLACE', cmd.family, { at: cmd.rulenum - 1, replaces: true }, cmd.kernelView);
+      const plan = checkKernel(tables, table, c0, cmd.rules, 'RULE_REPLACE', cmd.family, { at: cmd.rulenum - 1, replaces: true }, cmd.kernel);
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
       const old = ruleAt(c, cmd.rulenum - 1)!;

@@ -203,6 +203,7 @@ export function complete(line: string, data: CompletionData): [string[], string]
     else if (tool === 'ip') candidates = ipCompletions(words, current, data);
     else if (tool === 'sysctl') candidates = current.startsWith('-') ? ['-w', '-n', '-a', '-q'] : Object.keys(data.host?.sysctls ?? {}).map((k) => (words.includes('-w') ? `${k}=` : k));
     else if (tool === 'conntrack') candidates = ['-L', '-G', '-I', '-U', '-D', '-C', '-F', '-p'];
+    else if (tool === 'nfacct') candidates = words.length === 1 ? ['list', 'add', 'delete', 'get', 'flush', 'restore', 'version', 'help'] : [];
     else if (tool === 'ipset') candidates = words.length === 1 ? ['create', 'add', 'del', 'test', 'list', 'save', 'restore', 'flush', 'destroy', 'rename', 'swap'] : [];
     else if (cmd === 'trace') candidates = prev === '--from' ? data.hosts : prev === '-i' ? interfacesOf(data) : prev === '-p' ? ['tcp', 'udp', 'icmp'] : prev === '--format' ? ['text', 'json', 'xtables'] : TRACE_OPTS;
     else if (cmd === 'lab') candidates = words.length === 1 ? ['show'] : [];

@@ -31,6 +31,7 @@ export const EMULATED = byName({
   ip: 'ip',
   conntrack: 'conntrack',
   ipset: 'ipset',
+  nfacct: 'nfacct',
 });
 
 /** accepted, with no effect on the lab; listed at the end of the replay */

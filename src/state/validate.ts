@@ -326,6 +326,22 @@ function checkHost(c: Checker, where: string, h: unknown): void {
       if (natUnset !== undefined && natUnset !== true) c.p.add(`${w}.natUnset`, `expected true or nothing, got ${show(natUnset)}`);
     });
   }
+  const acct = own(h, 'nfacct');
+  if (acct !== undefined && c.arr(`${where}.nfacct`, acct)) {
+    acct.forEach((o, k) => {
+      const w = `${where}.nfacct[${k}]`;
+      if (!c.obj(w, o)) return;
+      c.str(`${w}.name`, own(o, 'name'));
+      c.int(`${w}.pkts`, own(o, 'pkts'), 0, Number.MAX_SAFE_INTEGER);
+      c.int(`${w}.bytes`, own(o, 'bytes'), 0, Number.MAX_SAFE_INTEGER);
+      const q = own(o, 'quota');
+      if (q === undefined || !c.obj(`${w}.quota`, q)) return;
+      const mode = own(q, 'mode');
+      if (mode !== 'byte' && mode !== 'packet') c.p.add(`${w}.quota.mode`, `expected "byte" or "packet", got ${show(mode)}`);
+      c.int(`${w}.quota.value`, own(q, 'value'), 0, Number.MAX_SAFE_INTEGER);
+      c.bool(`${w}.quota.over`, own(q, 'over'));
+    });
+  }
   c.obj(`${where}.extState`, own(h, 'extState'));
   const ipsets = own(h, 'ipsets');
   if (ipsets !== undefined && c.arr(`${where}.ipsets`, ipsets)) ipsets.forEach((s, k) => s !== null && ipsetProblems(c, `${where}.ipsets[${k}]`, s));

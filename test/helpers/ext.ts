@@ -76,6 +76,9 @@ export function context(over: Partial<FakeContext> & { randoms?: number[]; conne
     ipset: () => undefined,
     changeIpset: () => undefined,
     countIpsetElem: (e, bytes) => [(e.packets ?? 0) + (bytes ? 1 : 0), (e.bytes ?? 0) + bytes],
+    countNfacct: () => {
+      throw new Error('this test context has no accounting objects');
+    },
     ...over,
   };
   return ctx;

@@ -87,6 +87,7 @@ export const otherArgv: fc.Arbitrary<string[]> = fc.oneof(
   fc.array(word, { maxLength: 5 }).map((a) => ['iptables-save', ...a]),
   fc.array(word, { maxLength: 5 }).map((a) => ['iptables-restore', ...a.filter((w) => !w.startsWith('/') && w !== '-' )]),
   fc.array(fc.oneof(word, fc.constantFrom('-w', '-n', '-a', 'net.ipv4.ip_forward', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.eth0.rp_filter=2', 'net.ipv4.conf.all.rp_filter=9', 'net/ipv4/ip_forward', 'kernel.nope=1', 'net.ipv4.ip_forward=')), { maxLength: 5 }).map((a) => ['sysctl', ...a]),
+  fc.array(fc.oneof(word, fc.constantFrom('list', 'add', 'delete', 'get', 'flush', 'reset', 'xml', 'json', 'byte', 'packet', '1', 'a')), { maxLength: 5 }).map((a) => ['nfacct', ...a]),
   fc.array(fc.oneof(word, fc.constantFrom('-L', '-F', '-p', 'tcp', '-V', '-G', '-I', '-A', '-U', '-s', '-d', '1.1.1.1', '-t', '9', '--sport', '--dport', '--state', 'ESTABLISHED', '-m', '-u', 'ASSURED', '-n', '-g')), { maxLength: 10 }).map((a) => ['conntrack', ...a]),
   fc
     .array(

@@ -63,7 +63,10 @@ export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'i
     if (READ_ONLY.has(cmd.command)) {
       out = readOnly(ctx, (lab) => execute(familyTables(hostOf(lab, ctx.host)[1], family), cmd));
     } else {
-      out = await readWrite(ctx, (lab) => ({ save: true, value: execute(familyTables(hostOf(lab, ctx.host)[1], family), cmd) }));
+      out = await readWrite(ctx, (lab) => {
+        const host = hostOf(lab, ctx.host)[1];
+        return { save: true, value: execute(familyTables(host, family), { ...cmd, kernel: { nfacct: host.nfacct ?? [] } }) };
+      });
     }
     // (as bytes where the output takes them: a listing of a big table is made as bytes)
     if (io.outBytes) io.outBytes(out.bytes());

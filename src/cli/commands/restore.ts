@@ -5,6 +5,7 @@
  * before an error stay applied.
  */
 import { findIpset, type AnySet } from '../../net/ipset.js';
+import type { NfacctObject } from '../../net/nfacct.js';
 import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
@@ -213,7 +214,7 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
     let status = 0;
     let line = 0;
     try {
-      restoreInto(familyTables(host, family), input, { family, counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), err: (t) => io.err(t), onCommit: () => (committed = true), line: (n) => (line = n), ipsets: host.ipsets });
+      restoreInto(familyTables(host, family), input, { family, counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), err: (t) => io.err(t), onCommit: () => (committed = true), line: (n) => (line = n), ipsets: host.ipsets, nfacct: host.nfacct ?? [] });
     } catch (e) {
       if (e instanceof XtablesError) {
         io.err(renderXtablesError(e, prog, line));
@@ -249,6 +250,8 @@ interface RestoreOptions {
   line(n: number): void;
   /** the host's IP sets, for the set match's lookups */
   ipsets?: (AnySet | null)[];
+  /** the host's accounting objects (-m nfacct names one) */
+  nfacct?: NfacctObject[];
 }
 
 /**
@@ -428,7 +431,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           }
           if (cmd.command === CMD.DELETE_CHAIN) deletions = run ?? new DeletionRun();
           // (the kernel's checks see the tables committed before this one too)
-          o.out(execute(pending, { ...cmd, kernelView: { ...tables, ...pending } }, deletions).text());
+          o.out(execute(pending, { ...cmd, kernel: { tables: { ...tables, ...pending }, nfacct: o.nfacct } }, deletions).text());
           if (cmd.command === CMD.ZERO) zeroResendsPolicy(curtable!, pending[curtable!], tables[curtable!], cmd.chain);
         } catch (e) {
           if (e instanceof KernelRefusal) {

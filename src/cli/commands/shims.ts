@@ -1,6 +1,6 @@
 /**
  * Drop-in shims: small executables named iptables, iptables-save, iptables-restore, their ip6tables
- * twins, sysctl, ip, conntrack and ipset that run the emulator (through the launcher's argv0 dispatch) on the lab named by
+ * twins, sysctl, ip, conntrack, ipset and nfacct that run the emulator (through the launcher's argv0 dispatch) on the lab named by
  * $IPTABLES_SIM_STATE and the host named by $IPTABLES_SIM_HOST, plus `env.bash`, a bash start-up
  * file (BASH_ENV) that makes a script reach them however it names them:
  *  - functions named after the tools and after their usual absolute paths (/sbin/iptables,
@@ -28,7 +28,7 @@ import { EMULATED, NOTED, REFUSED, TOOL_DIRS } from '../../script/tools.js';
 import type { CliContext } from '../context.js';
 
 /** the shims written as files; iptables-nft and the other aliases are bash functions over them */
-export const SHIM_TOOLS = ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore', 'sysctl', 'ip', 'conntrack', 'ipset'];
+export const SHIM_TOOLS = ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore', 'sysctl', 'ip', 'conntrack', 'ipset', 'nfacct'];
 
 /** the package's launcher (bin/iptables-sim), found from this module's location in src/ or dist/ */
 export function defaultLauncher(): string {

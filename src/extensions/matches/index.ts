@@ -47,6 +47,7 @@ import { cpu } from './cpu.js';
 import { realm } from './realm.js';
 import { devgroup } from './devgroup.js';
 import { cluster } from './cluster.js';
+import { nfacct } from './nfacct.js';
 import { dccp } from './dccp.js';
 import { dscp } from './dscp.js';
 import { ecn } from './ecn.js';
@@ -105,6 +106,7 @@ export const MATCHES: MatchExtension[] = [
   realm,
   devgroup,
   cluster,
+  nfacct,
   dccp,
   dscp,
   ecn,
