@@ -238,8 +238,8 @@ export class LabSim {
         const src = req.proto === PROTO_UDP && anyAddr ? 0 : req.dst;
         // a SYN-ACK leaves from the request socket; the owner match looks at its listener
         // (a UDP answer carries the lab's text, "<host> saw <peer>:<port>\n", after its 28 header bytes)
-        const len = req.proto === PROTO_UDP ? 28 + Buffer.byteLength(`${server} saw ${peer.address}:${peer.port}\n`) : undefined;
-        answer = newPacket({ src, dst: req.src, proto: req.proto, sport: req.dport, dport: req.sport, tcpFlags: req.proto === PROTO_TCP ? TCP.SYN | TCP.ACK : undefined, owner: processOwner(), len });
+        const udpLen = req.proto === PROTO_UDP ? { len: 28 + Buffer.byteLength(`${server} saw ${peer.address}:${peer.port}\n`) } : {};
+        answer = newPacket({ src, dst: req.src, proto: req.proto, sport: req.dport, dport: req.sport, tcpFlags: req.proto === PROTO_TCP ? TCP.SYN | TCP.ACK : undefined, owner: processOwner(), ...udpLen });
       } else if (req.proto === PROTO_TCP) {
         this.emit({ kind: 'reply', host: server, what: `nothing listens on tcp ${endpoint(req.dst, req.dport)}: the kernel answers with a reset` });
         answer = newPacket({ src: req.dst, dst: req.src, proto: PROTO_TCP, sport: req.dport, dport: req.sport, tcpFlags: TCP.RST | TCP.ACK, len: 40 });

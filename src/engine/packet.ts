@@ -81,7 +81,8 @@ export function nextPacketId(): number {
 
 export function newPacket(p: Omit<Packet, 'id' | 'nftrace' | 'notrack' | 'ctZone' | 'mark' | 'priority' | 'ttl' | 'tos' | 'fragment' | 'len'> & Partial<Packet>): Packet {
   const len = p.len ?? (p.proto === PROTO_TCP ? 60 : p.proto === PROTO_UDP ? 32 : 84);
-  return { id: nextId++, nftrace: false, notrack: false, ctZone: 0, mark: 0, priority: 0, ttl: 64, tos: 0, fragment: false, len, ...p };
+  // (the length last: a `len: undefined` given does not wipe it out)
+  return { id: nextId++, nftrace: false, notrack: false, ctZone: 0, mark: 0, priority: 0, ttl: 64, tos: 0, fragment: false, ...p, len };
 }
 
 export function tcpFlagNames(flags: number | undefined): string[] {
