@@ -94,8 +94,8 @@ describe('what the emulator does not model in ip6tables', () => {
     const sb = new Sandbox();
     const cases: [string[], string][] = [
       [['-A', 'OUTPUT', '-m', 'cgroup', '--path', '/'], "iptables-sim does not model the `cgroup' match of iptables 1.8.9 (yet); the rule was not added"],
-      // a target ip6tables has that the emulator does not model (HMARK is modelled for iptables only)
-      [['-t', 'mangle', '-A', 'PREROUTING', '-j', 'HMARK', '--hmark-tuple', 'src', '--hmark-mod', '2', '--hmark-rnd', '1'], "iptables-sim does not model the `HMARK' target of iptables 1.8.9 (yet); the rule was not added"],
+      // targets ip6tables has that the emulator does not model
+      [['-t', 'mangle', '-A', 'PREROUTING', '-j', 'SECMARK', '--selctx', 'system_u:object_r:ssh_packet_t:s0'], "iptables-sim does not model the `SECMARK' target of iptables 1.8.9 (yet); the rule was not added"],
       [['-t', 'mangle', '-A', 'PREROUTING', '-j', 'TEE', '--gateway', '::1'], "iptables-sim does not model the `TEE' target of iptables 1.8.9 (yet); the rule was not added"],
     ];
     for (const [args, message] of cases) {

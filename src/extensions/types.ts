@@ -216,10 +216,10 @@ interface ExtensionBase<D> {
    * Refusal by the kernel's checkentry at commit time, in the kernel log's words. `hooks` is the
    * hook of the chain the rule goes into (empty for a user chain: checkentry sees no hook there).
    * `tables`: the host's tables as the kernel holds them then (an object shared by rules, such as
-   * IDLETIMER's timers, is seen through the rules that use it); `nfacct` the host's accounting
-   * objects; both absent where no commit is made.
+   * IDLETIMER's timers, is seen through the rules that use it), `otherTables` the other family's,
+   * `nfacct` the host's accounting objects; absent where no commit is made.
    */
-  kernelCheck?(data: D, where: { table: string; hooks: string[]; frame: RuleFrame; tables?: Tables; nfacct?: readonly NfacctObject[] }): string | { errno: string; why: string } | undefined;
+  kernelCheck?(data: D, where: { table: string; hooks: string[]; frame: RuleFrame; tables?: Tables; otherTables?: Tables; nfacct?: readonly NfacctObject[] }): string | { errno: string; why: string } | undefined;
   /**
    * The kernel this emulates has no module for the extension, although iptables 1.8.9 ships it
    * (ULOG: ipt_ULOG was removed in Linux 3.17); the text says why, for the line the emulator adds

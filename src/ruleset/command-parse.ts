@@ -190,6 +190,8 @@ interface ExtInstance {
  */
 export interface KernelView {
   tables?: Tables;
+  /** the other family's tables (iptables' for an ip6tables command): IDLETIMER's timers are per namespace */
+  otherTables?: Tables;
   nfacct?: readonly NfacctObject[];
 }
 

@@ -198,7 +198,7 @@ function checkRule(
     if (checkentry && ext.kernelCheck) {
       frame ??= ruleFrame(r, table, chain, family);
       own ??= isBuiltin(table, chain) ? [chain] : [];
-      const v = ext.kernelCheck(data, { table, hooks: own, frame, tables: view?.tables, nfacct: view?.nfacct });
+      const v = ext.kernelCheck(data, { table, hooks: own, frame, ...view });
       if (v) fail(v);
     }
   };
@@ -343,7 +343,7 @@ function checkKernelWith(tables: Tables, table: TableName, found: Chain, rules: 
     if (r.target?.kind === 'verdict' && r.target.verdict === 'QUEUE') {
       throw commitFailed(op, 'No such file or directory', `rule in chain ${chain}`);
     }
-    checkRule(table, chain, r, hooks, fail, true, isBuiltin(table, chain) ? fail : failValidate, family, { tables: view.tables ?? tables, nfacct: view.nfacct });
+    checkRule(table, chain, r, hooks, fail, true, isBuiltin(table, chain) ? fail : failValidate, family, { ...view, tables: view.tables ?? tables });
   }
   // a table that was valid stays valid unless a jump is added; the graph says when to look closer
   if ((plan?.tooDeep || graph?.broken) && rules.some((r) => jumpTarget(r) !== undefined)) {

@@ -65,7 +65,8 @@ export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'i
     } else {
       out = await readWrite(ctx, (lab) => {
         const host = hostOf(lab, ctx.host)[1];
-        return { save: true, value: execute(familyTables(host, family), { ...cmd, kernel: { nfacct: host.nfacct ?? [] } }) };
+        const otherTables = family === 6 ? host.tables : host.tables6;
+        return { save: true, value: execute(familyTables(host, family), { ...cmd, kernel: { nfacct: host.nfacct ?? [], otherTables } }) };
       });
     }
     // (as bytes where the output takes them: a listing of a big table is made as bytes)

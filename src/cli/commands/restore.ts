@@ -214,7 +214,7 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
     let status = 0;
     let line = 0;
     try {
-      restoreInto(familyTables(host, family), input, { family, counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), err: (t) => io.err(t), onCommit: () => (committed = true), line: (n) => (line = n), ipsets: host.ipsets, nfacct: host.nfacct ?? [] });
+      restoreInto(familyTables(host, family), input, { family, counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), err: (t) => io.err(t), onCommit: () => (committed = true), line: (n) => (line = n), ipsets: host.ipsets, nfacct: host.nfacct ?? [], otherTables: family === 6 ? host.tables : host.tables6 });
     } catch (e) {
       if (e instanceof XtablesError) {
         io.err(renderXtablesError(e, prog, line));
@@ -252,6 +252,8 @@ interface RestoreOptions {
   ipsets?: (AnySet | null)[];
   /** the host's accounting objects (-m nfacct names one) */
   nfacct?: NfacctObject[];
+  /** the other family's tables (what the kernel's checks of shared objects also see) */
+  otherTables?: Tables;
 }
 
 /**
@@ -431,7 +433,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           }
           if (cmd.command === CMD.DELETE_CHAIN) deletions = run ?? new DeletionRun();
           // (the kernel's checks see the tables committed before this one too)
-          o.out(execute(pending, { ...cmd, kernel: { tables: { ...tables, ...pending }, nfacct: o.nfacct } }, deletions).text());
+          o.out(execute(pending, { ...cmd, kernel: { tables: { ...tables, ...pending }, otherTables: o.otherTables, nfacct: o.nfacct } }, deletions).text());
           if (cmd.command === CMD.ZERO) zeroResendsPolicy(curtable!, pending[curtable!], tables[curtable!], cmd.chain);
         } catch (e) {
           if (e instanceof KernelRefusal) {

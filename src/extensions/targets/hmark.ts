@@ -8,13 +8,14 @@
  * by design (hmark_hash()): jhash_3words(lower address, higher address, higher port << 16 | lower
  * port, --hmark-rnd) XOR (protocol & proto mask), then reciprocal_scale(hash, mod) + offset. An
  * ICMP error is hashed by the header it quotes; ICMP and later fragments have no ports. Any table,
- * any chain (measured: nat and filter take it).
+ * any chain (measured: nat and filter take it). ip6tables takes it too, with prefixes up to 128
+ * (fixtures/cli/ext-hmark-idletimer6.case).
  */
 import { paramProblem, SimError } from '../../errors.js';
 import type { PacketView } from '../../engine/ext-api.js';
 import { isIcmpError, type QuotedHeader } from '../../engine/packet.js';
 import { jhash3, reciprocalScale } from '../../net/jhash.js';
-import { maskToCidr } from '../../net/ipv4.js';
+import { prefixToMask } from '../../net/ipv4.js';
 import type { TargetExtension } from '../types.js';
 
 /** option ids, which are also the bits of `flags` (XT_HMARK_* of xt_HMARK.h) */
@@ -40,8 +41,9 @@ const PKT_OPTS = [SADDR_MASK, DADDR_MASK, SPI_MASK, SPORT_MASK, DPORT_MASK, PROT
 export interface HmarkData {
   /** which options were given, by the bits above */
   flags: number;
-  srcMask: number;
-  dstMask: number;
+  /** the address prefixes hashed (a mask with holes counts whole, as the C code keeps it) */
+  srcPrefix: number;
+  dstPrefix: number;
   /** port_mask and port_set (struct xt_hmark_info), as host values: the source port in the high half, the SPI all 32 bits */
   portMask: number;
   portSet: number;
@@ -49,6 +51,8 @@ export interface HmarkData {
   rnd: number;
   mod: number;
   offset: number;
+  /** an ip6tables rule's (prefixes up to 128) */
+  v6?: true;
 }
 
 /** a ports word with one 16-bit half replaced: the source port's (high) or the destination port's */
@@ -64,10 +68,10 @@ const NUMBER_FIELD: Partial<Record<number, 'portSet' | 'portMask' | 'protoMask' 
 };
 
 /** --hmark-tuple's names, in the order hmark_parse() tries them (each by a prefix of itself) */
-const TUPLE: [string, (d: HmarkData) => number][] = [
+const TUPLE: [string, (d: HmarkData, full: number) => number][] = [
   ['ct', () => CT],
-  ['src', (d) => ((d.srcMask = 0xffffffff), SADDR_MASK)],
-  ['dst', (d) => ((d.dstMask = 0xffffffff), DADDR_MASK)],
+  ['src', (d, full) => ((d.srcPrefix = full), SADDR_MASK)],
+  ['dst', (d, full) => ((d.dstPrefix = full), DADDR_MASK)],
   ['sport', (d) => ((d.portMask = (d.portMask | 0xffff0000) >>> 0), SPORT_MASK)],
   ['dport', (d) => ((d.portMask = (d.portMask | 0xffff) >>> 0), DPORT_MASK)],
   ['proto', (d) => ((d.protoMask = 0xffff), PROTO_MASK)],
@@ -75,12 +79,12 @@ const TUPLE: [string, (d: HmarkData) => number][] = [
 ];
 
 /** hmark_parse_type(): a comma list of names; the option bits it stands for */
-function parseTuple(arg: string, d: HmarkData): number {
+function parseTuple(arg: string, d: HmarkData, full: number): number {
   let more = 0;
   const one = (name: string): boolean => {
     const hit = TUPLE.find(([full]) => name.length <= full.length && full.startsWith(name.toLowerCase()));
     if (!hit) return false;
-    const b = hit[1](d);
+    const b = hit[1](d, full);
     d.flags |= bit(b);
     more |= bit(b);
     return true;
@@ -118,7 +122,7 @@ function swapPorts(ports: number, d: HmarkData): number {
 function packetTuple(pkt: PacketView & { inner?: QuotedHeader }, d: HmarkData): HTuple {
   const quoted = pkt.proto === 1 && isIcmpError(pkt.icmpType) ? pkt.inner : undefined;
   const h = quoted ?? pkt;
-  const t: HTuple = { src: (h.src & d.srcMask) >>> 0, dst: (h.dst & d.dstMask) >>> 0, proto: h.proto };
+  const t: HTuple = { src: (h.src & prefixToMask(d.srcPrefix)) >>> 0, dst: (h.dst & prefixToMask(d.dstPrefix)) >>> 0, proto: h.proto };
   // ICMP has no ports, nor does a fragment (its first one included: the kernel skips them all)
   if (t.proto === 1 || (!quoted && pkt.fragment)) return t;
   if (t.proto === 50 || t.proto === 51) {
@@ -140,7 +144,8 @@ function hash(t: HTuple, d: HmarkData): number {
 export const HMARK: TargetExtension<HmarkData> = {
   kind: 'target',
   name: 'HMARK',
-  family: 4,
+  // (ip6tables keeps its rules, with prefixes up to 128; the lab traces IPv4 only)
+  v6Addresses: true,
   // HMARK_help() of libxt_HMARK.c, byte for byte as iptables 1.8.9 prints it
   help:
     'HMARK target options, i.e. modify hash calculation by:\n' +
@@ -173,13 +178,14 @@ export const HMARK: TargetExtension<HmarkData> = {
     { name: 'hmark-mod', id: MODULUS, type: 'uint32', min: 1, mandatory: true },
     { name: 'hmark-offset', id: OFFSET, type: 'uint32' },
   ],
-  init: () => ({ flags: 0, srcMask: 0, dstMask: 0, portMask: 0, portSet: 0, protoMask: 0, rnd: 0, mod: 0, offset: 0 }),
+  init: (frame) => ({ flags: 0, srcPrefix: 0, dstPrefix: 0, portMask: 0, portSet: 0, protoMask: 0, rnd: 0, mod: 0, offset: 0, ...(frame.family === 6 ? { v6: true as const } : {}) }),
   parse({ entry, arg, val, data: d }) {
-    if (entry.id === TYPE) return parseTuple(arg!, d);
+    const full = d.v6 ? 128 : 32;
+    if (entry.id === TYPE) return parseTuple(arg!, d, full);
     d.flags |= bit(entry.id);
     const id = entry.id;
-    if (id === SADDR_MASK) d.srcMask = val.hmask!;
-    else if (id === DADDR_MASK) d.dstMask = val.hmask!;
+    // (a mask with holes reads as the prefix length -1, kept as a uint8_t: the mask stays whole)
+    if (id === SADDR_MASK || id === DADDR_MASK) d[id === SADDR_MASK ? 'srcPrefix' : 'dstPrefix'] = val.hlen! < 0 ? full : val.hlen!;
     else if (id === SPORT || id === DPORT) d.portSet = withHalf(d.portSet, val.num!, id === SPORT);
     else if (id === SPORT_MASK || id === DPORT_MASK) d.portMask = withHalf(d.portMask, val.num!, id === SPORT_MASK);
     else d[NUMBER_FIELD[id]!] = val.num!;
@@ -196,12 +202,14 @@ export const HMARK: TargetExtension<HmarkData> = {
   },
   print(d) {
     const f = (b: number): boolean => (d.flags & bit(b)) !== 0;
+    // ip6tables prints xtables_ip6mask_to_numeric() past its "/": nothing for a whole /128
+    const prefix = (n: number): string => (d.v6 && n === 128 ? '' : String(n));
     let s = ' HMARK ';
     if (f(MODULUS)) s += `mod ${d.mod} `;
     if (f(OFFSET)) s += `+ ${hex(d.offset)} `;
     if (f(CT)) s += 'ct, ';
-    if (f(SADDR_MASK)) s += `src-prefix ${maskToCidr(d.srcMask)} `;
-    if (f(DADDR_MASK)) s += `dst-prefix ${maskToCidr(d.dstMask)} `;
+    if (f(SADDR_MASK)) s += `src-prefix ${prefix(d.srcPrefix)} `;
+    if (f(DADDR_MASK)) s += `dst-prefix ${prefix(d.dstPrefix)} `;
     if (f(SPORT_MASK)) s += `sport-mask ${hex(d.portMask >>> 16)} `;
     if (f(DPORT_MASK)) s += `dport-mask ${hex(d.portMask & 0xffff)} `;
     if (f(SPI_MASK)) s += `spi-mask ${hex(d.portMask)} `;
@@ -215,8 +223,8 @@ export const HMARK: TargetExtension<HmarkData> = {
   save(d) {
     const f = (b: number): boolean => (d.flags & bit(b)) !== 0;
     let s = '';
-    if (f(SADDR_MASK)) s += ` --hmark-src-prefix ${maskToCidr(d.srcMask)}`;
-    if (f(DADDR_MASK)) s += ` --hmark-dst-prefix ${maskToCidr(d.dstMask)}`;
+    if (f(SADDR_MASK)) s += ` --hmark-src-prefix ${d.srcPrefix}`;
+    if (f(DADDR_MASK)) s += ` --hmark-dst-prefix ${d.dstPrefix}`;
     if (f(SPORT_MASK)) s += ` --hmark-sport-mask ${hexw(d.portMask >>> 16, 4)}`;
     if (f(DPORT_MASK)) s += ` --hmark-dport-mask ${hexw(d.portMask & 0xffff, 4)}`;
     if (f(SPI_MASK)) s += ` --hmark-spi-mask ${hexw(d.portMask, 8)}`;
@@ -239,7 +247,7 @@ export const HMARK: TargetExtension<HmarkData> = {
     if (d.flags & bit(CT)) {
       const ct = pkt.ct;
       if (!ct || ct.state === 'INVALID' || ct.state === 'UNTRACKED') return { verdict: 'CONTINUE', note: 'HMARK: packet has no connection' };
-      t = { src: (ct.orig.src & d.srcMask) >>> 0, dst: (ct.replyTuple.src & d.dstMask) >>> 0, proto: ct.orig.proto };
+      t = { src: (ct.orig.src & prefixToMask(d.srcPrefix)) >>> 0, dst: (ct.replyTuple.src & prefixToMask(d.dstPrefix)) >>> 0, proto: ct.orig.proto };
       if (t.proto !== 1) t.ports = ((ct.orig.sport << 16) | ct.replyTuple.sport) >>> 0;
     } else t = packetTuple(pkt, d);
     const before = pkt.mark;

@@ -7,8 +7,9 @@
  * traces show the restart. The kernel refuses a timeout of 0 or of INT_MAX / 1000 seconds and
  * more, a label that is no sysfs file name (empty, ".", "..", a "/", or the class's own "power",
  * "subsystem" and "uevent"), and a label whose timer exists with the other kind (--alarm or not):
- * every rule of the host's tables that names it counts, whatever table or chain. iptables cuts a
- * label to 27 characters. Any table, any chain. Measured: fixtures/cli/ext-idletimer.case.
+ * every rule of the host's tables that names it counts, whatever table, chain or family (iptables'
+ * and ip6tables' rules share the namespace's timers). iptables cuts a label to 27 characters. Any
+ * table, any chain. Measured: fixtures/cli/ext-idletimer.case, ext-hmark-idletimer6.case.
  */
 import type { Tables } from '../../ruleset/tables.js';
 import type { TargetExtension } from '../types.js';
@@ -29,9 +30,9 @@ export interface IdletimerData {
   alarm: boolean;
 }
 
-/** the kind of timer the host's rules already hold under `label` (undefined: none) */
-function timerKind(tables: Tables, label: string): boolean | undefined {
-  for (const t of Object.values(tables)) {
+/** the kind of timer the host's rules (of both families) already hold under `label` (undefined: none) */
+function timerKind(families: (Tables | undefined)[], label: string): boolean | undefined {
+  for (const t of families.flatMap((f) => Object.values(f ?? {}))) {
     for (const c of t?.chains ?? []) {
       for (const r of c.rules) {
         const tg = r.target;
@@ -46,7 +47,6 @@ export const IDLETIMER: TargetExtension<IdletimerData> = {
   kind: 'target',
   name: 'IDLETIMER',
   revision: 1,
-  family: 4,
   // idletimer_tg_help_v1() of libxt_IDLETIMER.c, byte for byte as iptables 1.8.9 prints it
   help:
     'IDLETIMER target options:\n' +
@@ -67,13 +67,13 @@ export const IDLETIMER: TargetExtension<IdletimerData> = {
   print: (d) => ` timeout:${d.timeout} label:${d.label}${d.alarm ? ' alarm' : ''}`,
   save: (d) => ` --timeout ${d.timeout} --label ${d.label}${d.alarm ? ' --alarm' : ''}`,
   // idletimer_tg_checkentry_v1(), idletimer_check_sysfs_name()
-  kernelCheck(d, { tables }) {
+  kernelCheck(d, { tables, otherTables }) {
     if (d.timeout === 0) return 'IDLETIMER needs a --timeout of at least 1 second';
     if (d.timeout >= TIMEOUT_LIMIT) return `IDLETIMER's --timeout must be under ${TIMEOUT_LIMIT} seconds (INT_MAX milliseconds)`;
     if (d.label === '' || d.label === '.' || d.label === '..' || d.label.includes('/') || RESERVED.includes(d.label)) {
       return `IDLETIMER's --label "${d.label}" cannot name a file in /sys/class/xt_idletimer/timers`;
     }
-    const kind = tables && timerKind(tables, d.label);
+    const kind = tables && timerKind([tables, otherTables], d.label);
     if (kind !== undefined && kind !== d.alarm) return `the timer "${d.label}" exists ${kind ? 'as an alarm timer (--alarm)' : 'without --alarm'}: a rule cannot name it with the other kind`;
     return undefined;
   },
