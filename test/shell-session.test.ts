@@ -117,7 +117,7 @@ describe('shell: completion', () => {
     expect(c('ip6tables -A INPUT -m ic')).toEqual(['icmp6', 'icmpv6']);
     expect(c('iptables -A INPUT -m ic')).toEqual(['icmp']);
     expect(c('ip6tables -A INPUT -p icmpv6 --icmpv')).toEqual(['--icmpv6-type']);
-    expect(c('ip6tables -A INPUT -j H')).toEqual(['HL']);
+    expect(c('ip6tables -A INPUT -j H')).toEqual(['HL', 'HMARK']);
     expect(c('ip6tables -A ')).toEqual(['FORWARD', 'INPUT', 'OUTPUT', 'V6ONLY']);
   });
 
