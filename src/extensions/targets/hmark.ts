@@ -123,7 +123,8 @@ function packetTuple(pkt: PacketView & { inner?: QuotedHeader }, d: HmarkData): 
   const quoted = pkt.proto === 1 && isIcmpError(pkt.icmpType) ? pkt.inner : undefined;
   const h = quoted ?? pkt;
   const t: HTuple = { src: (h.src & prefixToMask(d.srcPrefix)) >>> 0, dst: (h.dst & prefixToMask(d.dstPrefix)) >>> 0, proto: h.proto };
-  // ICMP has no ports, nor does a fragment (its first one included: the kernel skips them all)
+  // ICMP has no ports, nor does a later fragment (the kernel skips first fragments too, which traced
+  // packets never are)
   if (t.proto === 1 || (!quoted && pkt.fragment)) return t;
   if (t.proto === 50 || t.proto === 51) {
     throw new SimError(`cannot trace through HMARK on an ${t.proto === 50 ? 'ESP' : 'AH'} packet: traced packets carry no ${t.proto === 50 ? 'ESP' : 'AH'} header, so the SPI it hashes is unknown`, 3);
