@@ -191,20 +191,21 @@ export function resolveHost(name: string): number[] | undefined {
 
 /**
  * gai_strerror() of a failed lookup as glibc reports it with no reachable DNS server (as in the
- * recording namespaces): names nss_dns refuses without asking (digits and dots only, or not a
- * res_hnok host name) are EAI_NONAME, any other name times out as EAI_AGAIN.
+ * recording namespaces): names nss_dns refuses without asking (not a res_hnok host name; for
+ * AF_INET also digits and dots only) are EAI_NONAME, any other name times out as EAI_AGAIN. An
+ * AF_INET6 lookup of "1.2.3.256" asks the server (measured, fixtures/cli/getaddrinfo.case).
  */
-function gaiError(name: string): string {
+function gaiError(name: string, family: 4 | 6): string {
   // a numeric address of the other family: EAI_ADDRFAMILY (measured, fixtures/cli/ext-tproxy.case)
   if (parseIp6(name) || inetAton(name) !== undefined) return 'Address family for hostname not supported';
-  const allNumeric = /^\d[\d.]*$/.test(name) && !name.endsWith('.');
+  const allNumeric = family === 4 && /^\d[\d.]*$/.test(name) && !name.endsWith('.');
   const hnok = /^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*\.?$/.test(name);
   return allNumeric || !hnok ? 'Name or service not known' : 'Temporary failure in name resolution';
 }
 
 function parseHost(arg: string, val: OptValue): void {
   const addrs = resolveHost(arg);
-  if (!addrs) throw paramProblem(`getaddrinfo: ${gaiError(arg)}\n`);
+  if (!addrs) throw paramProblem(`getaddrinfo: ${gaiError(arg, 4)}\n`);
   if (addrs.some((a) => a !== addrs[0])) throw paramProblem(`${arg} resolves to more than one address\n`);
   val.haddr = addrs[0]!;
   val.hmask = 0xffffffff;
@@ -214,7 +215,7 @@ function parseHost(arg: string, val: OptValue): void {
 /** the same with AF_INET6: numeric IPv6 addresses only (the lab has no IPv6 host names) */
 function parseHost6(arg: string, val: OptValue): void {
   const a = parseIp6(arg);
-  if (!a) throw paramProblem(`getaddrinfo: ${gaiError(arg)}\n`);
+  if (!a) throw paramProblem(`getaddrinfo: ${gaiError(arg, 6)}\n`);
   val.haddr6 = formatIp6(a);
   val.hlen = 128;
 }
