@@ -53,11 +53,11 @@ beforeAll(async () => {
 
 afterAll(() => runner?.stop());
 
-/** how many KEY[=VALUE] words a sysctl command line has (after "--" every word is one) */
+/** how many KEY[=VALUE] words a sysctl command line has (after "--" every word is one; getopt takes a lone "-" for one too) */
 function sysctlKeys(args: string[]): number {
   const end = args.indexOf('--');
   const before = end < 0 ? args : args.slice(0, end);
-  return before.filter((w) => !w.startsWith('-')).length + (end < 0 ? 0 : args.length - end - 1);
+  return before.filter((w) => !w.startsWith('-') || w === '-').length + (end < 0 ? 0 : args.length - end - 1);
 }
 
 let n = 0;
