@@ -11,7 +11,7 @@ import type { TextOut } from '../../output/listing.js';
 import type { Family } from '../../extensions/registry.js';
 import type { Host } from '../../net/lab.js';
 import { findIpset } from '../../net/ipset.js';
-import { iptablesHelp } from '../iptables-help.js';
+import { earlyExitText } from '../iptables-help.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
 /** Parses argv; throws XtablesError or EarlyExit. Warnings go to `warn` as iptables prints them. */
@@ -48,8 +48,7 @@ export async function iptablesCommand(ctx: CliContext, argv: string[], prog = 'i
     cmd = parseIptables(argv, (t) => io.err(t), false, undefined, session, family);
   } catch (e) {
     if (e instanceof EarlyExit) {
-      if (e.kind === 'version') io.out(e.inverted ? `Not ${PROGRAM_VERSION} ;-)\n` : `${prog} v${PROGRAM_VERSION}\n`);
-      else io.out(iptablesHelp(prog, e.helpExtensions));
+      io.out(earlyExitText(e, prog));
       return 0;
     }
     if (e instanceof XtablesError) {

@@ -9,6 +9,7 @@ import type { NfacctObject } from '../../net/nfacct.js';
 import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
+import { earlyExitText } from '../iptables-help.js';
 import { DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain } from '../../ruleset/execute.js';
 import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
@@ -216,7 +217,12 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
     try {
       restoreInto(familyTables(host, family), input, { family, counters, verbose, testing, noflush, onlyTable, prog, out: (t) => io.out(t), err: (t) => io.err(t), onCommit: () => (committed = true), line: (n) => (line = n), ipsets: host.ipsets, nfacct: host.nfacct ?? [], otherTables: family === 6 ? host.tables : host.tables6 });
     } catch (e) {
-      if (e instanceof XtablesError) {
+      if (e instanceof EarlyExit) {
+        // -h or -V on a line: iptables' do_command prints the help (with the restore program's
+        // name) or the version and calls exit(0): the tables committed before stay, the one being
+        // read is not committed (measured: fixtures/cli/restore-help.case)
+        io.out(earlyExitText(e, prog));
+      } else if (e instanceof XtablesError) {
         io.err(renderXtablesError(e, prog, line));
         status = e.status;
       } else if (e instanceof KernelRefusal) {
@@ -279,14 +285,35 @@ function zeroResendsPolicy(table: TableName, t: Table | undefined, kernel: Table
   }
 }
 
+/**
+ * What a listing line of a restore file shows: iptables-nft's cache of the table as the lines
+ * before it built it (the rules and chains added, deleted or flushed so far), with the base chains'
+ * policies as the kernel had them (a table restored without --noflush is deleted first: ACCEPT),
+ * since policy lines are only sent at COMMIT (measured: fixtures/cli/restore-out2.case)
+ */
+function listingView(table: TableName, t: Table | undefined, kernel: Table | undefined): Table | undefined {
+  if (!t) return undefined;
+  const copy = copyTable(t);
+  zeroResendsPolicy(table, copy, kernel, undefined);
+  return copy;
+}
+
 /** Applies a restore file to `tables`, table by table at each COMMIT. */
 export function restoreInto(tables: Tables, input: string, o: RestoreOptions): void {
   let inTable = false;
   let curtable: TableName | undefined;
   /** the table being built until its COMMIT; undefined = the table does not exist */
   let pending: Tables = {};
-  /** what listing commands inside the file see: the kernel's state after the table flush */
-  let visible: Tables = {};
+  /**
+   * What the lines of the table being read print (-v, listings). iptables-nft prints it as the
+   * table's commands are prepared at COMMIT: not at all under --test, nor when the table never gets
+   * there (a line that does not parse, -h or -V, the end of the file); a failure found while
+   * preparing comes after what the lines before it printed (measured: fixtures/cli/restore-out.case)
+   */
+  let held: string[] = [];
+  const say = (t: string): void => {
+    if (t) held.push(t);
+  };
   let deferred: Deferred | undefined;
   let refusals: Deferred[] = [];
   let deletions: DeletionRun | undefined;
@@ -301,7 +328,9 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
     throw new LineFailed(`${o.prog}: line ${at} failed${errText ? `: ${errText}.` : ''}\n`);
   };
   const commit = (): void => {
-    // --test aborts the transaction before nft_prepare: those failures never surface
+    // --test aborts the transaction before nft_prepare: those failures and that output never surface
+    if (!o.testing) for (const t of held) o.out(t);
+    held = [];
     const d = o.testing ? undefined : (deferred ?? refusals[0]);
     if (d) {
       if (d.error instanceof NftError) failed(d.line, d.error.message);
@@ -339,11 +368,10 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       const copy = o.noflush && existing ? copyTable(existing) : undefined;
       if (copy) copyGraph(existing!, copy);
       pending = { [name]: copy };
-      // (listing commands change nothing: they see the table itself, untouched until COMMIT)
-      visible = { [name]: o.noflush ? existing : undefined };
+      held = [];
       deferred = invalid = undefined;
       refusals = [];
-      if (o.verbose && !o.noflush) for (const c of BUILTIN_CHAINS[name]) o.out(`Flushing chain \`${c}'\n`);
+      if (o.verbose && !o.noflush) for (const c of BUILTIN_CHAINS[name]) say(`Flushing chain \`${c}'\n`);
       inTable = true;
       ok = true;
     } else if (buffer[0] === ':' && inTable) {
@@ -413,13 +441,12 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         cmd = parseIptables(argv, (t) => (o.err ?? o.out)(t), true, curtable, session);
       } catch (e) {
         if (e instanceof SkipLine) continue;
-        if (e instanceof EarlyExit) {
-          throw new XtablesError(Exit.PARAMETER_PROBLEM, 'help is not available inside iptables-restore input');
-        }
+        // (-h or -V: do_command exits 0 where it stands, the caller prints; see restoreCommand)
         throw e;
       }
       if (cmd.command & (CMD.LIST | CMD.LIST_RULES)) {
-        o.out(execute(visible, { ...cmd, command: cmd.command & (CMD.LIST | CMD.LIST_RULES) }).text());
+        // (preparing stops at the command that failed: a listing after it prints nothing)
+        if (!deferred) say(execute({ [curtable!]: listingView(curtable!, pending[curtable!], o.noflush ? tables[curtable!] : undefined) }, { ...cmd, command: cmd.command & (CMD.LIST | CMD.LIST_RULES) }).text());
       } else if (cmd.command === CMD.FLUSH && cmd.chain === undefined && (!o.noflush || !tables[curtable!])) {
         // nft_rule_flush() of every chain looks the table up in the cache, where a restore without
         // --noflush has flushed it and a table the kernel does not hold is not either: the rules
@@ -433,7 +460,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           }
           if (cmd.command === CMD.DELETE_CHAIN) deletions = run ?? new DeletionRun();
           // (the kernel's checks see the tables committed before this one too)
-          o.out(execute(pending, { ...cmd, kernel: { tables: { ...tables, ...pending }, otherTables: o.otherTables, nfacct: o.nfacct } }, deletions).text());
+          say(execute(pending, { ...cmd, kernel: { tables: { ...tables, ...pending }, otherTables: o.otherTables, nfacct: o.nfacct } }, deletions).text());
           if (cmd.command === CMD.ZERO) zeroResendsPolicy(curtable!, pending[curtable!], tables[curtable!], cmd.chain);
         } catch (e) {
           if (e instanceof KernelRefusal) {
