@@ -472,7 +472,7 @@ export class CommandParse {
       case 't':
         if (this.invert) throw paramProblem('unexpected ! flag before --table');
         if (this.opts.restore && this.tableSet) {
-          throw paramProblem('The -t option cannot be used in iptables-restore.\n');
+          throw paramProblem(`The -t option cannot be used in ${this.session.family === 6 ? 'ip6tables' : 'iptables'}-restore.\n`);
         }
         this.table = a0!;
         this.frame.table = a0!;

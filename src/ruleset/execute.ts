@@ -751,6 +751,10 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       if (findChain(tables[table], chainName!)?.created) graph = 'keep';
       const c = materialize(chainName!);
       c.policy = cmd.policy;
+      // the chain update -P sends zeroes the chain's counters, whatever -c says (measured:
+      // fixtures/cli/restore-policy-counters.case, a restore file's -P line too)
+      c.pkts = 0;
+      c.bytes = 0;
       break;
     }
     default:
