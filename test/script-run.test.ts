@@ -135,6 +135,21 @@ describe('run: replaying a script', () => {
     expect(await save(sb, 'router')).toBe('');
   });
 
+  it('runs iptables-nft\'s binaries under their own names, as they print them', async () => {
+    // each line as the command alone gives it (fixtures/cli/nft-names.case holds those against the real ones)
+    for (const line of ['/usr/sbin/iptables-nft-save -V', 'ip6tables-nft-restore -V', 'iptables-nft -X nochain']) {
+      const sb = new Sandbox();
+      const r = await sb.run(['run', script(sb, 'n.sh', `${line}\n`)]);
+      const a = await new Sandbox().run(splitShell(line.replace('/usr/sbin/', '')));
+      expect(r.stdout, line).toBe(a.stdout);
+      expect(r.stderr, line).toBe(a.stderr ? `n.sh:1: ${a.stderr}` : '');
+      expect(r.rc, line).toBe(a.rc);
+    }
+    const sb = new Sandbox();
+    const r = await sb.run(['run', script(sb, 'r.sh', 'iptables-nft-restore <<EOF\n*filter\n-A INPUT -j nochain\nCOMMIT\nEOF\n')]);
+    expect(r.stderr).toContain('r.sh:1: iptables-nft-restore v1.8.9 (nf_tables): Chain \'nochain\' does not exist\n');
+  });
+
   it('keeps iptables-restore\'s COMMIT semantics: tables committed before the error stay', async () => {
     const sb = new Sandbox();
     const f = script(sb, 'r.sh', 'iptables-restore <<EOF\n*nat\n-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n*filter\n-A INPUT -j NOPE\nCOMMIT\nEOF\niptables -N AFTER\n');

@@ -28,32 +28,102 @@ const ipModule = once(() => import('./commands/ip.js'));
 const ipsetModule = once(() => import('./commands/ipset.js'));
 const nfacctModule = once(() => import('./commands/nfacct.js'));
 
+type ToolRun = (ctx: CliContext, args: string[]) => Promise<number>;
+
+// the iptables tools of a family, under the program name they print (iptables-nft's binaries are
+// the same programs: `iptables-nft` prints "iptables", `iptables-nft-save` prints its own name)
+const iptablesTool = (prog: string, family: 4 | 6): ToolRun => async (ctx, args) => (await iptablesModule()).iptablesCommand(ctx, args, prog, family);
+const saveTool = (prog: string, family: 4 | 6): ToolRun => async (ctx, args) => (await saveModule()).saveCommand(ctx, args, prog, family);
+const restoreTool = (prog: string, family: 4 | 6): ToolRun => async (ctx, args) => (await restoreModule()).restoreCommand(ctx, args, prog, family);
+
+/**
+ * xtables-nft-multi's applets, in its order (its error lists them all), with what the emulator
+ * runs for those it models: iptables 1.8.9's nf_tables binaries are this one program under these
+ * names (measured: fixtures/cli/nft-names.case)
+ */
+const NFT_APPLETS: [string, ToolRun | undefined][] = [
+  ['iptables-xml', undefined],
+  ['xml', undefined],
+  ['iptables', iptablesTool('iptables', 4)],
+  ['iptables-nft', iptablesTool('iptables', 4)],
+  ['main4', iptablesTool('iptables', 4)],
+  ['save4', saveTool('save4', 4)],
+  ['restore4', restoreTool('restore4', 4)],
+  ['iptables-save', saveTool('iptables-save', 4)],
+  ['iptables-restore', restoreTool('iptables-restore', 4)],
+  ['iptables-nft-save', saveTool('iptables-nft-save', 4)],
+  ['iptables-nft-restore', restoreTool('iptables-nft-restore', 4)],
+  ['ip6tables', iptablesTool('ip6tables', 6)],
+  ['ip6tables-nft', iptablesTool('ip6tables', 6)],
+  ['main6', iptablesTool('ip6tables', 6)],
+  ['save6', saveTool('save6', 6)],
+  ['restore6', restoreTool('restore6', 6)],
+  ['ip6tables-save', saveTool('ip6tables-save', 6)],
+  ['ip6tables-restore', restoreTool('ip6tables-restore', 6)],
+  ['ip6tables-nft-save', saveTool('ip6tables-nft-save', 6)],
+  ['ip6tables-nft-restore', restoreTool('ip6tables-nft-restore', 6)],
+  ...['iptables-translate', 'ip6tables-translate', 'iptables-restore-translate', 'ip6tables-restore-translate'].map((n) => [n, undefined] as [string, undefined]),
+  ...['arptables', 'arptables-nft', 'arptables-restore', 'arptables-nft-restore', 'arptables-save', 'arptables-nft-save'].map((n) => [n, undefined] as [string, undefined]),
+  ...['ebtables-translate', 'ebtables', 'ebtables-restore', 'ebtables-save', 'ebtables-nft', 'ebtables-nft-restore', 'ebtables-nft-save'].map((n) => [n, undefined] as [string, undefined]),
+  ['xtables-monitor', undefined],
+];
+const applet = (name: string): ToolRun | undefined => NFT_APPLETS.find(([n]) => n === name)?.[1];
+
+/** `xtables-nft-multi APPLET ARGS...` */
+const multiTool: ToolRun = async (ctx, args) => {
+  const name = args[0];
+  const known = name !== undefined && NFT_APPLETS.some(([n]) => n === name);
+  const run = name === undefined ? undefined : applet(name);
+  if (run) return run(ctx, args.slice(1));
+  if (known) {
+    throw new SimError(`xtables-nft-multi ${name} is not modelled (the emulator runs its iptables and ip6tables applets and their -save and -restore)`, 1);
+  }
+  ctx.io.err(`ERROR: No valid subcommand given.\nValid subcommands:\n${NFT_APPLETS.map(([n]) => ` * ${n}\n`).join('')}`);
+  return 1;
+};
+
+export interface Tool {
+  summary: string;
+  load: ToolRun;
+  /** another name of a listed tool (iptables-nft's binaries): runs, but is left out of --help */
+  alias?: true;
+}
+
+const nftAlias = (name: string): Tool => ({ summary: `${name.replace('-nft', '')} under iptables-nft's own name`, load: applet(name)!, alias: true });
+
 /** The commands that mirror real tools: their arguments reach them untouched. */
-export const TOOLS: Record<string, { summary: string; load: (ctx: CliContext, args: string[]) => Promise<number> }> = {
+export const TOOLS: Record<string, Tool> = {
   iptables: {
     summary: 'run an iptables 1.8.9 command on the host (same arguments, output, exit status)',
-    load: async (ctx, args) => (await iptablesModule()).iptablesCommand(ctx, args),
+    load: applet('iptables')!,
   },
   'iptables-save': {
     summary: "print the host's rules as iptables-save does ([-t TABLE] [-c])",
-    load: async (ctx, args) => (await saveModule()).saveCommand(ctx, args),
+    load: applet('iptables-save')!,
   },
   'iptables-restore': {
     summary: 'load rules as iptables-restore does ([--noflush] [--test] [-c] [-T TABLE] [FILE])',
-    load: async (ctx, args) => (await restoreModule()).restoreCommand(ctx, args),
+    load: applet('iptables-restore')!,
   },
   ip6tables: {
     summary: 'run an ip6tables 1.8.9 command on the host: its IPv6 rules are kept, listed and saved (the lab traces IPv4 only)',
-    load: async (ctx, args) => (await iptablesModule()).iptablesCommand(ctx, args, 'ip6tables', 6),
+    load: applet('ip6tables')!,
   },
   'ip6tables-save': {
     summary: "print the host's IPv6 rules as ip6tables-save does ([-t TABLE] [-c])",
-    load: async (ctx, args) => (await saveModule()).saveCommand(ctx, args, 'ip6tables-save', 6),
+    load: applet('ip6tables-save')!,
   },
   'ip6tables-restore': {
     summary: 'load IPv6 rules as ip6tables-restore does ([--noflush] [--test] [-c] [-T TABLE] [FILE])',
-    load: async (ctx, args) => (await restoreModule()).restoreCommand(ctx, args, 'ip6tables-restore', 6),
+    load: applet('ip6tables-restore')!,
   },
+  'iptables-nft': nftAlias('iptables-nft'),
+  'iptables-nft-save': nftAlias('iptables-nft-save'),
+  'iptables-nft-restore': nftAlias('iptables-nft-restore'),
+  'ip6tables-nft': nftAlias('ip6tables-nft'),
+  'ip6tables-nft-save': nftAlias('ip6tables-nft-save'),
+  'ip6tables-nft-restore': nftAlias('ip6tables-nft-restore'),
+  'xtables-nft-multi': { summary: 'iptables-nft\'s multi-call binary: xtables-nft-multi APPLET ARGS (iptables, iptables-save, ... and their -nft names)', load: multiTool, alias: true },
   sysctl: {
     summary: 'read or set the kernel parameters the engine models (sysctl -w KEY=VALUE, sysctl KEY, -p [FILE], -n, -a)',
     load: async (ctx, args) => (await sysctlModule()).sysctlCommand(ctx, args),

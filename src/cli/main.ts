@@ -38,9 +38,9 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void, session?: LabSe
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
 
-  const passthrough = (name: string, summary: string, load: (args: string[]) => Promise<number>) =>
+  const passthrough = (name: string, summary: string, load: (args: string[]) => Promise<number>, hidden = false) =>
     program
-      .command(name)
+      .command(name, { hidden })
       .description(summary)
       .argument('[args...]')
       .helpOption(false)
@@ -48,7 +48,7 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void, session?: LabSe
       .passThroughOptions()
       .action((args: string[]) => run(load(args)));
 
-  for (const [name, t] of Object.entries(TOOLS)) passthrough(name, t.summary, (args) => t.load(context(), args));
+  for (const [name, t] of Object.entries(TOOLS)) passthrough(name, t.summary, (args) => t.load(context(), args), t.alias);
   const picture: { diagramFile?: string; textDiagram?: boolean } = {};
   program
     .command('trace')

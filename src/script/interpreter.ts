@@ -745,7 +745,8 @@ export class Replay {
     const tool = EMULATED[base];
     if (tool !== undefined) {
       if (this.o.dryRun) return this.dryTool(tool, args, cx);
-      return this.tool(tool, args, cx, scopeOf(tool, args));
+      // (run under the name it was called by: iptables-nft-save prints its own name)
+      return this.tool(base, args, cx, scopeOf(tool, args));
     }
     const noted = NOTED[base];
     if (noted !== undefined) {

@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { SimError } from '../../errors.js';
 import { Replay, scopeOf } from '../../script/interpreter.js';
 import { MemorySession } from '../../script/session.js';
+import { EMULATED } from '../../script/tools.js';
 import { runTool } from '../dispatch.js';
 import { readLab, withLock, writeLabAtomic } from '../../state/store.js';
 import type { CliContext } from '../context.js';
@@ -141,7 +142,8 @@ function serve(dir: string, ctx: CliContext, session: MemorySession): { close():
         isTTY: false,
         now: () => ctx.io.now(),
       };
-      session.prepare(host || undefined, scopeOf(tool!, args));
+      // (an alias such as iptables-nft-save has its tool's scope)
+      session.prepare(host || undefined, scopeOf(EMULATED[tool!] ?? tool!, args));
       status = await runTool(tool!, args, io, { statePath: ctx.statePath, host: host || undefined, session });
     } catch (e) {
       err += `iptables-sim: ${(e as Error).message}\n`;

@@ -1,6 +1,6 @@
 /**
  * Drop-in shims: small executables named iptables, iptables-save, iptables-restore, their ip6tables
- * twins, sysctl, ip, conntrack, ipset and nfacct that run the emulator (through the launcher's argv0 dispatch) on the lab named by
+ * twins (and iptables-nft's names of all six), sysctl, ip, conntrack, ipset and nfacct that run the emulator (through the launcher's argv0 dispatch) on the lab named by
  * $IPTABLES_SIM_STATE and the host named by $IPTABLES_SIM_HOST, plus `env.bash`, a bash start-up
  * file (BASH_ENV) that makes a script reach them however it names them:
  *  - functions named after the tools and after their usual absolute paths (/sbin/iptables,
@@ -27,8 +27,8 @@ import { SimError } from '../../errors.js';
 import { EMULATED, NOTED, REFUSED, TOOL_DIRS } from '../../script/tools.js';
 import type { CliContext } from '../context.js';
 
-/** the shims written as files; iptables-nft and the other aliases are bash functions over them */
-export const SHIM_TOOLS = ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore', 'sysctl', 'ip', 'conntrack', 'ipset', 'nfacct'];
+/** the shims written as files: every name a tool the emulator runs is installed under (iptables-nft's too, which print their own names) */
+export const SHIM_TOOLS = Object.keys(EMULATED);
 
 /** the package's launcher (bin/iptables-sim), found from this module's location in src/ or dist/ */
 export function defaultLauncher(): string {
@@ -58,8 +58,7 @@ function envBash(dir: string): string {
     '# Use: export PATH=DIR:$PATH BASH_ENV=DIR/env.bash IPTABLES_SIM_STATE=LAB.json [IPTABLES_SIM_HOST=HOST]',
     `__iptsim_dir=${shq(dir)}`,
   ];
-  const names = new Map<string, string>();
-  for (const [alias, tool] of Object.entries(EMULATED)) names.set(alias, tool);
+  const names = Object.keys(EMULATED);
   lines.push(
     '__iptsim_n=0',
     '# one emulated command: through the replaying process when there is one, else the shim',
@@ -80,9 +79,9 @@ function envBash(dir: string): string {
     '  return "${st:-126}"',
     '}',
   );
-  for (const [alias, tool] of names) {
-    lines.push(`${alias}() { __iptsim_call ${tool} "$@"; }`);
-    for (const d of TOOL_DIRS) lines.push(`${d}/${alias}() { __iptsim_call ${tool} "$@"; }`);
+  for (const tool of names) {
+    lines.push(`${tool}() { __iptsim_call ${tool} "$@"; }`);
+    for (const d of TOOL_DIRS) lines.push(`${d}/${tool}() { __iptsim_call ${tool} "$@"; }`);
   }
   for (const n of ['modprobe', 'insmod', 'rmmod', 'depmod', 'logger']) {
     const why = NOTED[n]!;
@@ -97,7 +96,7 @@ function envBash(dir: string): string {
   // under run --shell the replaying process holds the lab's lock until bash ends: a nested
   // iptables-sim would wait for it forever
   lines.push(`if [ -n "\${IPTABLES_SIM_SERVER:-}" ]; then iptables-sim() { echo 'iptables-sim: not available inside run --shell (the replay holds the lab); use the emulated tools themselves' >&2; return 1; }; fi`);
-  const known = [...names.keys(), 'modprobe', 'insmod', 'rmmod', 'depmod', 'logger'];
+  const known = [...names, 'modprobe', 'insmod', 'rmmod', 'depmod', 'logger'];
   lines.push(
     `__iptsim_tool() { case "\${1##*/}" in ${known.join('|')}) case "$1" in */*) case "\${1%/*}" in ${TOOL_DIRS.join('|')}) return 0;; esac; return 1;; esac; return 0;; esac; return 1; }`,
     'which() {',
