@@ -169,8 +169,8 @@ function statusText(mask: number): string {
   return names.length ? names.join(',') : 'NONE';
 }
 
-/** conntrack_dump_addr(): "anywhere" for address 0 unless numeric, else the address and mask */
-function dumpAddr(a: CtAddr | CtAddr6, numeric: boolean): string {
+/** conntrack_dump_addr() (and ipvs_mt_dump_addr(), its copy): "anywhere" for address 0 unless numeric, else the address and mask */
+export function dumpAddr(a: CtAddr | CtAddr6, numeric: boolean): string {
   if ('addr6' in a) {
     if (!numeric && a.addr6 === '::') return ' anywhere';
     return ` ${a.addr6}${a.mask6 === 128 ? '' : `/${a.mask6}`}`;

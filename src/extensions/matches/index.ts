@@ -57,6 +57,7 @@ import { sctp } from './sctp.js';
 import { socket } from './socket.js';
 import { ah, esp, ipcomp } from './ipsec.js';
 import { u32 } from './u32.js';
+import { ipvs } from './ipvs.js';
 
 export const MATCHES: MatchExtension[] = [
   tcp,
@@ -119,4 +120,5 @@ export const MATCHES: MatchExtension[] = [
   ipcomp,
   ah,
   u32,
+  ipvs,
 ];

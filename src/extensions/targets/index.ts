@@ -32,6 +32,8 @@ import { AUDIT } from './audit.js';
 import { SET } from './set.js';
 import { TCPOPTSTRIP } from './tcpoptstrip.js';
 import { ULOG } from './ulog.js';
+import { LED } from './led.js';
+import { CLUSTERIP } from './clusterip.js';
 
 export const TARGETS: TargetExtension[] = [
   standard,
@@ -69,4 +71,6 @@ export const TARGETS: TargetExtension[] = [
   TCPOPTSTRIP,
   NFQUEUE,
   ULOG,
+  LED,
+  CLUSTERIP,
 ];
