@@ -62,6 +62,26 @@ async function replay(sc: KernelScenario, seen: (step: Step, r: { rc: number; st
   return sb;
 }
 
+describe('fixtures/kernel/137-conntrack-timeouts.json: timeouts set with sysctl', () => {
+  it("counts entries down from the timeouts written before they were made or refreshed (the kernel's seconds left, give or take its clock)", async () => {
+    const sc = JSON.parse(readFileSync(join(dir, '137-conntrack-timeouts.json'), 'utf8')) as KernelScenario;
+    /** each entry's seconds left, by its text without them */
+    const seconds = (out: string): Map<string, number> =>
+      new Map(out.split('\n').filter((l) => /^\S+ +\d+ +\d+ /.test(l)).map((l) => [withoutTimeout(l), Number(l.split(/\s+/)[2])]));
+    const lists: [Map<string, number>, Map<string, number>][] = [];
+    await replay(sc, (step, r) => {
+      if (step.cmd?.startsWith('conntrack -L')) lists.push([seconds(r.stdout), seconds(step.stdout ?? '')]);
+    });
+    expect(lists.length).toBe(3);
+    for (const [ours, theirs] of lists) {
+      expect([...ours.keys()].sort()).toEqual([...theirs.keys()].sort());
+      for (const [entry, left] of theirs) expect(Math.abs(ours.get(entry)! - left), entry).toBeLessThanOrEqual(1);
+    }
+    // the values written, not the defaults: udp 17, TIME_WAIT 33, icmp 11 (30, 120 and 30 by default)
+    expect([...lists[1]![1].values()].sort((a, b) => a - b)).toEqual([10, 15, 27, 31]);
+  });
+});
+
 describe('fixtures/kernel/125-conntrack-change.json: conntrack -u FIXED_TIMEOUT', () => {
   it("keeps the entry's timeout when its packets pass, where the kernel refreshes the others' (485 and 28 seconds left there)", async () => {
     const sc = JSON.parse(readFileSync(join(dir, '125-conntrack-change.json'), 'utf8')) as KernelScenario;

@@ -8,6 +8,7 @@ import { ipToString, parseDotted } from '../net/ipv4.js';
 import type { ConntrackEntry } from '../net/lab.js';
 import type { ConntrackView, CtState, Tuple } from './ext-api.js';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP, type Packet } from './packet.js';
+import { conntrackTimeout } from '../net/sysctl.js';
 
 export interface Conn {
   proto: number;
@@ -75,14 +76,26 @@ export function tupleText(t: Tuple): string {
 const SYN_IGNORED = new Set(['SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK']);
 const SYNACK_IGNORED = new Set([...SYN_IGNORED, 'TIME_WAIT', 'CLOSE']);
 
-/** nf_conntrack's default timeouts, seconds */
-const TIMEOUT = {
-  tcp: { SYN_SENT: 120, SYN_RECV: 60, ESTABLISHED: 432000, FIN_WAIT: 120, CLOSE_WAIT: 60, LAST_ACK: 30, TIME_WAIT: 120, CLOSE: 10 } as Record<string, number>,
-  udp: 30,
-  udpStream: 120,
-  icmp: 30,
-  generic: 600,
-};
+/** nf_conntrack's timeouts, seconds: the host's net.netfilter.nf_conntrack_*timeout* sysctls */
+export interface Timeouts {
+  tcp: Record<string, number>;
+  udp: number;
+  udpStream: number;
+  icmp: number;
+  generic: number;
+}
+
+const TCP_TIMEOUT_STATES = ['SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSE'];
+
+export function timeoutsOf(sysctls: Record<string, string>): Timeouts {
+  return {
+    tcp: Object.fromEntries(TCP_TIMEOUT_STATES.map((s) => [s, conntrackTimeout(sysctls, `tcp_timeout_${s.toLowerCase()}`)])),
+    udp: conntrackTimeout(sysctls, 'udp_timeout'),
+    udpStream: conntrackTimeout(sysctls, 'udp_timeout_stream'),
+    icmp: conntrackTimeout(sysctls, 'icmp_timeout'),
+    generic: conntrackTimeout(sysctls, 'generic_timeout'),
+  };
+}
 
 export class ConntrackTable {
   readonly conns: Conn[];
@@ -90,6 +103,7 @@ export class ConntrackTable {
   constructor(
     entries: ConntrackEntry[],
     private readonly now: number,
+    private readonly timeouts: Timeouts,
   ) {
     this.conns = entries.filter((e) => e.expires > now).map(fromEntry);
   }
@@ -154,7 +168,7 @@ export class ConntrackTable {
   closeTcp(c: Conn): void {
     if (c.state !== 'ESTABLISHED') return;
     c.state = 'TIME_WAIT';
-    this.refresh(c, TIMEOUT.tcp.TIME_WAIT!);
+    this.refresh(c, this.timeouts.tcp.TIME_WAIT!);
   }
 
   /** nf_ct_refresh_acct(): a new timeout, unless the entry's is fixed (IPS_FIXED_TIMEOUT, set by conntrack -u) */
@@ -226,7 +240,7 @@ export class ConntrackTable {
       } else if (s === 'LAST_ACK' && f & TCP.ACK) s = 'TIME_WAIT';
       else if (s === 'NONE') s = 'ESTABLISHED'; // nf_conntrack_tcp_loose: picked up mid-stream
       c.state = s;
-      this.refresh(c, TIMEOUT.tcp[s] ?? TIMEOUT.tcp.CLOSE!);
+      this.refresh(c, this.timeouts.tcp[s] ?? this.timeouts.tcp.CLOSE!);
       return true;
     }
     if (p.proto === PROTO_UDP) {
@@ -234,10 +248,10 @@ export class ConntrackTable {
       // stream and becomes ASSURED; the packets of one trace come within that time, a later trace
       // reusing the flow (a later connection attempt) after it
       if (sawReply && c.born !== this.now) addStatus(c, 'ASSURED');
-      this.refresh(c, c.status.includes('ASSURED') ? TIMEOUT.udpStream : TIMEOUT.udp);
+      this.refresh(c, c.status.includes('ASSURED') ? this.timeouts.udpStream : this.timeouts.udp);
       return true;
     }
-    this.refresh(c, p.proto === PROTO_ICMP ? TIMEOUT.icmp : TIMEOUT.generic);
+    this.refresh(c, p.proto === PROTO_ICMP ? this.timeouts.icmp : this.timeouts.generic);
     return true;
   }
 }

@@ -16,7 +16,7 @@ import type { Rule } from '../ruleset/rule.js';
 import { anyChainCreated, findChain, type TableName } from '../ruleset/tables.js';
 import { lazyRules } from '../ruleset/lazy-rules.js';
 import type { Rng } from '../util/rng.js';
-import { addStatus, canStart, ConntrackTable, NAT_DONE_DST, NAT_DONE_SRC, ctView, updateCtView, invert, sameTuple, tupleOf, tupleText, type Conn } from './conntrack.js';
+import { addStatus, canStart, ConntrackTable, NAT_DONE_DST, NAT_DONE_SRC, ctView, updateCtView, invert, sameTuple, timeoutsOf, tupleOf, tupleText, type Conn, type Timeouts } from './conntrack.js';
 import type { EventBody, Hook, TraceEvent } from './events.js';
 import type { AddrType, ConntrackView, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
 import { runChain, Unmodelled, type ChainResult, type ChainRunContext } from './netfilter.js';
@@ -161,12 +161,15 @@ export class HostStack {
    * instead of by name at every hook of every packet
    */
   private readonly basePlans: (ChainPlan | null | undefined)[] = [];
+  /** the host's conntrack timeouts (its sysctls do not change while it handles packets) */
+  private readonly timeouts: Timeouts;
 
   constructor(private readonly env: HostEnv) {
     this.name = env.name;
     this.host = env.host;
     this.fib = buildFib(env.host);
-    this.ct = new ConntrackTable(env.host.conntrack, env.now);
+    this.timeouts = timeoutsOf(env.host.sysctls);
+    this.ct = new ConntrackTable(env.host.conntrack, env.now, this.timeouts);
     this.ctActive = conntrackActive(env.host);
     this.natHooks = !!env.host.tables.nat && anyChainCreated(env.host.tables.nat);
     this.addrs = interfaceAddresses(env.host);
@@ -203,7 +206,7 @@ export class HostStack {
   /** trace --batch: the host's conntrack table as the lab holds it, for the next packet */
   resetConntrack(): void {
     // (without stored entries the table is emptied rather than made again)
-    if (this.host.conntrack.length) this.ct = new ConntrackTable(this.host.conntrack, this.env.now);
+    if (this.host.conntrack.length) this.ct = new ConntrackTable(this.host.conntrack, this.env.now, this.timeouts);
     else this.ct.clear();
     // (a batch keeps no TCP entries to close: conntrackIn() does not add them)
   }

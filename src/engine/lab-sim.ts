@@ -250,6 +250,11 @@ export class LabSim {
         answer = stack.attach(stack.icmpError(req, 3, 3), req);
         answer.src = req.dst;
       }
+    } else if (serverHost.sysctls['net.ipv4.icmp_echo_ignore_all'] === '1') {
+      // icmp_echo(): the request was taken in (INPUT passed it), and nothing answers it
+      const why = `${server} ignores echo requests (net.ipv4.icmp_echo_ignore_all=1)`;
+      this.emit({ kind: 'reply', host: server, what: `${why}: no answer` });
+      return { verdict: 'timeout', server: null, peer: null, explanation: `${want('')}; ${why}. The client keeps waiting: timeout.` };
     } else {
       this.emit({ kind: 'reply', host: server, what: `${server} answers the echo request` });
       answer = newPacket({ src: req.dst, dst: req.src, proto: PROTO_ICMP, sport: req.sport, icmpType: 0, icmpCode: 0 });

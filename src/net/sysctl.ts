@@ -22,6 +22,8 @@ export type ConfKey = (typeof CONF_KEYS)[number];
 /** per-interface inert parameters (proc_dointvec: any int), defaults for `all` and for `default` and each device */
 export const INERT_CONF: Record<string, { all: string; dev: string }> = {
   accept_redirects: { all: '0', dev: '1' },
+  // (the source check's route lookup uses the packet's mark: no route the lab traces depends on a mark)
+  src_valid_mark: { all: '0', dev: '0' },
   secure_redirects: { all: '1', dev: '1' },
   send_redirects: { all: '1', dev: '1' },
   accept_source_route: { all: '0', dev: '1' },
@@ -54,6 +56,35 @@ export const CONF6: Record<string, { all: string; dev: string; lo?: string }> = 
 export const ALL_SPREADS6: ReadonlySet<string> = new Set(['forwarding', 'disable_ipv6']);
 
 /**
+ * conntrack's timeouts (seconds), which the entries the host's conntrack makes or refreshes count
+ * down from: proc_dointvec_jiffies, so any int whose jiffies fit an int (HZ 250 here: +-8589934;
+ * measured, fixtures/cli/sysctl-conntrack.case, fixtures/kernel/137-conntrack-timeouts)
+ */
+const CONNTRACK_TIMEOUTS: Record<string, number> = {
+  tcp_timeout_syn_sent: 120,
+  tcp_timeout_syn_recv: 60,
+  tcp_timeout_established: 432000,
+  tcp_timeout_fin_wait: 120,
+  tcp_timeout_close_wait: 60,
+  tcp_timeout_last_ack: 30,
+  tcp_timeout_time_wait: 120,
+  tcp_timeout_close: 10,
+  udp_timeout: 30,
+  udp_timeout_stream: 120,
+  icmp_timeout: 30,
+  generic_timeout: 600,
+};
+const JIFFIES_MAX_SECONDS = 8589934;
+const CONNTRACK_TIMEOUT_SYSCTLS = Object.fromEntries(
+  Object.entries(CONNTRACK_TIMEOUTS).map(([k, v]) => [`net.netfilter.nf_conntrack_${k}`, { value: String(v), range: [-JIFFIES_MAX_SECONDS, JIFFIES_MAX_SECONDS] as [number, number] }]),
+);
+
+/** a conntrack timeout of the host (`tcp_timeout_established`, `udp_timeout`, ...), seconds */
+export function conntrackTimeout(sysctls: Record<string, string>, name: keyof typeof CONNTRACK_TIMEOUTS | string): number {
+  return Number(sysctls[`net.netfilter.nf_conntrack_${name}`] ?? CONNTRACK_TIMEOUTS[name]);
+}
+
+/**
  * The host-wide parameters besides ip_forward, with their defaults: a lab saved before one was
  * modelled reads it as the default. `range`: the bounds proc_dointvec_minmax or
  * proc_dou8vec_minmax enforce; `inert`: stored, never acted on (above).
@@ -66,8 +97,10 @@ export const GLOBAL_SYSCTLS: Record<string, { value: string; range?: [number, nu
   'net.ipv4.tcp_sack': { value: '1', range: [0, 255], inert: true },
   'net.ipv4.tcp_ecn': { value: '2', range: [0, 2], inert: true },
   'net.ipv4.ip_dynaddr': { value: '0', range: [0, 255], inert: true },
+  'net.ipv4.icmp_echo_ignore_all': { value: '0', range: [0, 1] },
   'net.ipv4.icmp_echo_ignore_broadcasts': { value: '1', range: [0, 1], inert: true },
   'net.ipv4.icmp_ignore_bogus_error_responses': { value: '1', range: [0, 1], inert: true },
+  ...CONNTRACK_TIMEOUT_SYSCTLS,
 };
 
 /**
