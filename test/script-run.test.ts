@@ -168,14 +168,16 @@ describe('run: replaying a script', () => {
     const f = script(
       sb,
       'p.sh',
-      'echo 0 > /proc/sys/net/ipv4/ip_forward\necho 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all\ncat /proc/sys/net/ipv4/ip_forward\necho 1 > /proc/sys/net/ipv4/conf/eth7/rp_filter\necho 0 > /proc/sys/net/ipv4/tcp_syncookies\ncat /proc/sys/net/ipv4/tcp_syncookies\n',
+      'echo 0 > /proc/sys/net/ipv4/ip_forward\necho 30 > /proc/sys/net/ipv4/tcp_fin_timeout\ncat /proc/sys/net/ipv4/ip_forward\necho 1 > /proc/sys/net/ipv4/conf/eth7/rp_filter\necho 0 > /proc/sys/net/ipv4/tcp_syncookies\ncat /proc/sys/net/ipv4/tcp_syncookies\necho 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all\n',
     );
     const r = await sb.run(['run', f, '--keep-going']);
     expect(r.stdout).toBe('0\n0\n');
     expect(r.rc).toBe(1);
     expect(r.stderr).toContain('p.sh:4: /proc/sys/net/ipv4/conf/eth7/rp_filter: No such file or directory\n');
-    expect(r.stderr).toContain('net.ipv4.icmp_echo_ignore_all is a Linux parameter iptables-sim does not model');
+    expect(r.stderr).toContain('net.ipv4.tcp_fin_timeout is a Linux parameter iptables-sim does not model');
     expect(sb.lab()!.hosts.router!.sysctls['net.ipv4.ip_forward']).toBe('0');
+    // a modelled one is written (the host then ignores pings: fixtures/kernel/138-icmp-echo-ignore)
+    expect(sb.lab()!.hosts.router!.sysctls['net.ipv4.icmp_echo_ignore_all']).toBe('1');
     // an inert parameter is kept (src/net/sysctl.ts)
     expect(sb.lab()!.hosts.router!.sysctls['net.ipv4.tcp_syncookies']).toBe('0');
     const bad = script(sb, 'v.sh', 'echo abc > /proc/sys/net/ipv4/ip_forward\n');
