@@ -14,8 +14,8 @@ export type ConfKey = (typeof CONF_KEYS)[number];
  * checked as the kernel checks it, a read gives the value back), but nothing the lab simulates
  * depends on them: SYN cookies only answer a full SYN queue, TCP timestamps, SACK and ECN are
  * options inside the endpoints' TCP, ip_dynaddr rewrites sockets of dial-up links, the lab sends
- * and receives no ICMP redirects, source-routed packets or broadcast pings, has no ARP, and
- * logs no martians. Defaults and accepted values measured in a fresh network namespace (Linux
+ * and receives no ICMP redirects, source-routed packets or broadcast pings, has no ARP and no
+ * bridges, and logs no martians. Defaults and accepted values measured in a fresh network namespace (Linux
  * 6.18; fixtures/cli/sysctl.case).
  */
 
@@ -79,6 +79,21 @@ const CONNTRACK_TIMEOUT_SYSCTLS = Object.fromEntries(
   Object.entries(CONNTRACK_TIMEOUTS).map(([k, v]) => [`net.netfilter.nf_conntrack_${k}`, { value: String(v), range: [-JIFFIES_MAX_SECONDS, JIFFIES_MAX_SECONDS] as [number, number] }]),
 );
 
+/**
+ * br_netfilter's keys (the kernel the lab models has it loaded): brnf_sysctl_call_tables() stores
+ * any nonzero int as 1. Inert: the lab's hosts have no bridge (measured, fixtures/cli/sysctl-bridge.case).
+ */
+const BRIDGE_NF_SYSCTLS = Object.fromEntries(
+  [
+    ['call-arptables', '1'],
+    ['call-ip6tables', '1'],
+    ['call-iptables', '1'],
+    ['filter-pppoe-tagged', '0'],
+    ['filter-vlan-tagged', '0'],
+    ['pass-vlan-input-dev', '0'],
+  ].map(([k, v]) => [`net.bridge.bridge-nf-${k}`, { value: v!, inert: true as const, nonzeroIsOne: true as const }]),
+);
+
 /** a conntrack timeout of the host (`tcp_timeout_established`, `udp_timeout`, ...), seconds */
 export function conntrackTimeout(sysctls: Record<string, string>, name: keyof typeof CONNTRACK_TIMEOUTS | string): number {
   return Number(sysctls[`net.netfilter.nf_conntrack_${name}`] ?? CONNTRACK_TIMEOUTS[name]);
@@ -89,7 +104,7 @@ export function conntrackTimeout(sysctls: Record<string, string>, name: keyof ty
  * modelled reads it as the default. `range`: the bounds proc_dointvec_minmax or
  * proc_dou8vec_minmax enforce; `inert`: stored, never acted on (above).
  */
-export const GLOBAL_SYSCTLS: Record<string, { value: string; range?: [number, number]; inert?: true }> = {
+export const GLOBAL_SYSCTLS: Record<string, { value: string; range?: [number, number]; inert?: true; nonzeroIsOne?: true }> = {
   'net.ipv4.ip_local_port_range': { value: '32768\t60999' },
   'net.ipv4.ip_default_ttl': { value: '64', range: [1, 255] },
   'net.ipv4.tcp_syncookies': { value: '1', range: [0, 255], inert: true },
@@ -101,6 +116,7 @@ export const GLOBAL_SYSCTLS: Record<string, { value: string; range?: [number, nu
   'net.ipv4.icmp_echo_ignore_broadcasts': { value: '1', range: [0, 1], inert: true },
   'net.ipv4.icmp_ignore_bogus_error_responses': { value: '1', range: [0, 1], inert: true },
   ...CONNTRACK_TIMEOUT_SYSCTLS,
+  ...BRIDGE_NF_SYSCTLS,
 };
 
 /**

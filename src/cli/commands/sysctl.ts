@@ -292,13 +292,14 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
         host.sysctls[key] = `${Number(m[1])}\t${Number(m[2])}`;
       } else {
         const v = parseIntvec(value);
-        const range = GLOBAL_SYSCTLS[key]?.range;
+        const g = GLOBAL_SYSCTLS[key];
+        const range = g?.range;
         if (v === undefined || (range && (v < range[0] || v > range[1]))) {
           io.err(`sysctl: setting key "${key}": Invalid argument\n`);
           status = 1;
           continue;
         }
-        setForwarding(host, key, v);
+        setForwarding(host, key, g?.nonzeroIsOne && v ? 1 : v);
       }
       changed = true;
       if (!quiet) io.out(show(key, value.replace(/^[ \t]+/, '')));
