@@ -1,8 +1,9 @@
 /**
- * LED, CLUSTERIP and ipvs: extensions iptables 1.8.9 parses but the kernel the lab models refuses
- * (no module). What the recorded fixtures (fixtures/cli/ext-led.case, ext-clusterip.case,
- * ext-ipvs.case) cannot show: the kernel refuses every such rule, so the data, print and save never
- * reach a listing; they follow the C code (libxt_LED.c, libipt_CLUSTERIP.c, libxt_ipvs.c).
+ * LED, CLUSTERIP, ipvs and SECMARK: extensions iptables 1.8.9 parses but the kernel the lab models
+ * refuses (no module; for SECMARK no SELinux policy). What the recorded fixtures
+ * (fixtures/cli/ext-led.case, ext-clusterip.case, ext-ipvs.case, ext-secmark.case) cannot show:
+ * the kernel refuses every such rule, so the data, print and save never reach a listing; they
+ * follow the C code (libxt_LED.c, libipt_CLUSTERIP.c, libxt_ipvs.c, libxt_SECMARK.c).
  */
 import { describe, expect, it } from 'vitest';
 import { parseIptables } from '../../src/cli/commands/iptables.js';
@@ -62,9 +63,17 @@ describe('ipvs match', () => {
   });
 });
 
+describe('SECMARK target', () => {
+  it('prints and saves the context as SECMARK_print/SECMARK_save do', () => {
+    const d = targetData('-t mangle -A INPUT -j SECMARK --selctx system_u:object_r:http_packet_t:s0');
+    expect(findTarget('SECMARK')!.print(d, ctx(false))).toBe(' SECMARK selctx system_u:object_r:http_packet_t:s0');
+    expect(findTarget('SECMARK')!.save(d, ctx(true))).toBe(' --selctx system_u:object_r:http_packet_t:s0');
+  });
+});
+
 describe('the kernel', () => {
   it('refuses each of them with ENOENT and says why', () => {
-    for (const spec of ['-A INPUT -j LED --led-trigger-id x', '-A INPUT -j CLUSTERIP', '-A INPUT -m ipvs --ipvs']) {
+    for (const spec of ['-A INPUT -j LED --led-trigger-id x', '-A INPUT -j CLUSTERIP', '-A INPUT -m ipvs --ipvs', '-t mangle -A INPUT -j SECMARK --selctx x']) {
       let err: unknown;
       try {
         execute({}, parseIptables(splitShell(spec), () => {}));

@@ -34,6 +34,7 @@ import { TCPOPTSTRIP } from './tcpoptstrip.js';
 import { ULOG } from './ulog.js';
 import { LED } from './led.js';
 import { CLUSTERIP } from './clusterip.js';
+import { CONNSECMARK, SECMARK } from './secmark.js';
 
 export const TARGETS: TargetExtension[] = [
   standard,
@@ -73,4 +74,6 @@ export const TARGETS: TargetExtension[] = [
   ULOG,
   LED,
   CLUSTERIP,
+  SECMARK,
+  CONNSECMARK,
 ];
