@@ -22,11 +22,11 @@ export const IPTABLES_TARGET_NAMES = new Set(
     'TCPOPTSTRIP TEE TOS TPROXY TRACE TTL ULOG ACCEPT DROP QUEUE RETURN').split(' '),
 );
 
-/** ip6tables' (libxt_*, libip6t_*): the IPv4-only icmp, ttl and realm are not among them (measured) */
+/** ip6tables' (libxt_*, libip6t_*): the IPv4-only icmp, ttl, realm and osf are not among them (measured) */
 export const IP6TABLES_MATCH_NAMES = new Set(
   ('addrtype ah bpf cgroup cluster comment connbytes connlabel connlimit connmark conntrack cpu dccp devgroup dscp ' +
     'dst ecn esp eui64 frag hashlimit hbh helper hl icmp6 ipcomp iprange ipv6header ipvs length limit mac mark mh ' +
-    'multiport nfacct osf owner physdev pkttype policy quota rateest recent rpfilter rt sctp set socket srh state ' +
+    'multiport nfacct owner physdev pkttype policy quota rateest recent rpfilter rt sctp set socket srh state ' +
     'statistic string tcp tcpmss time tos u32 udp').split(' '),
 );
 /** ... and targets: no CLUSTERIP, ECN, TTL or ULOG (`-j TTL` is a jump to a chain TTL, measured) */

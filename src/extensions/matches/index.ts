@@ -58,6 +58,7 @@ import { socket } from './socket.js';
 import { ah, esp, ipcomp } from './ipsec.js';
 import { u32 } from './u32.js';
 import { ipvs } from './ipvs.js';
+import { osf } from './osf.js';
 
 export const MATCHES: MatchExtension[] = [
   tcp,
@@ -121,4 +122,5 @@ export const MATCHES: MatchExtension[] = [
   ah,
   u32,
   ipvs,
+  osf,
 ];
