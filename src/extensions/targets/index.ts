@@ -35,6 +35,7 @@ import { ULOG } from './ulog.js';
 import { LED } from './led.js';
 import { CLUSTERIP } from './clusterip.js';
 import { CONNSECMARK, SECMARK } from './secmark.js';
+import { TEE } from './tee.js';
 
 export const TARGETS: TargetExtension[] = [
   standard,
@@ -76,4 +77,5 @@ export const TARGETS: TargetExtension[] = [
   CLUSTERIP,
   SECMARK,
   CONNSECMARK,
+  TEE,
 ];
