@@ -71,12 +71,10 @@ const applet = (name: string): ToolRun | undefined => NFT_APPLETS.find(([n]) => 
 
 /** `xtables-nft-multi APPLET ARGS...` */
 const multiTool: ToolRun = async (ctx, args) => {
-  const name = args[0];
-  const known = name !== undefined && NFT_APPLETS.some(([n]) => n === name);
-  const run = name === undefined ? undefined : applet(name);
-  if (run) return run(ctx, args.slice(1));
-  if (known) {
-    throw new SimError(`xtables-nft-multi ${name} is not modelled (the emulator runs its iptables and ip6tables applets and their -save and -restore)`, 1);
+  const entry = NFT_APPLETS.find(([n]) => n === args[0]);
+  if (entry?.[1]) return entry[1](ctx, args.slice(1));
+  if (entry) {
+    throw new SimError(`xtables-nft-multi ${entry[0]} is not modelled (the emulator runs its iptables and ip6tables applets and their -save and -restore)`, 1);
   }
   ctx.io.err(`ERROR: No valid subcommand given.\nValid subcommands:\n${NFT_APPLETS.map(([n]) => ` * ${n}\n`).join('')}`);
   return 1;
