@@ -95,7 +95,7 @@ const BRIDGE_NF_SYSCTLS = Object.fromEntries(
 );
 
 /** a conntrack timeout of the host (`tcp_timeout_established`, `udp_timeout`, ...), seconds */
-export function conntrackTimeout(sysctls: Record<string, string>, name: keyof typeof CONNTRACK_TIMEOUTS | string): number {
+export function conntrackTimeout(sysctls: Record<string, string>, name: string): number {
   return Number(sysctls[`net.netfilter.nf_conntrack_${name}`] ?? CONNTRACK_TIMEOUTS[name]);
 }
 
