@@ -11,7 +11,7 @@ import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
 import { earlyExitText } from '../iptables-help.js';
 import { DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain } from '../../ruleset/execute.js';
-import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
+import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, ruleCount, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -298,6 +298,19 @@ function listingView(table: TableName, t: Table | undefined, kernel: Table | und
   return copy;
 }
 
+/**
+ * The operation the kernel names when it refuses a rule of a transaction that no longer validates:
+ * as execute() names it (-I N just past the last rule appends: RULE_APPEND, measured by the
+ * differential, restore seed 24); undefined for a command that adds no rule or fails before the
+ * kernel (-I past the end: "Index of insertion too big")
+ */
+function invalidOp(command: number, rulenum: number, count: number): string | undefined {
+  if (command === CMD.APPEND) return 'RULE_APPEND';
+  if (command === CMD.REPLACE) return 'RULE_REPLACE';
+  if (command !== CMD.INSERT || rulenum > count + 1) return undefined;
+  return rulenum > 1 && rulenum === count + 1 ? 'RULE_APPEND' : 'RULE_INSERT';
+}
+
 /** Applies a restore file to `tables`, table by table at each COMMIT. */
 export function restoreInto(tables: Tables, input: string, o: RestoreOptions): void {
   let inTable = false;
@@ -452,12 +465,11 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         // --noflush has flushed it and a table the kernel does not hold is not either: the rules
         // added so far stay (measured: fixtures/cli/restore-transaction.case)
       } else if (!deferred) {
-        const op = cmd.command === CMD.APPEND ? 'RULE_APPEND' : cmd.command === CMD.INSERT ? 'RULE_INSERT' : cmd.command === CMD.REPLACE ? 'RULE_REPLACE' : undefined;
         try {
           // (a rule for a chain the transaction does not hold fails before the kernel sees it)
-          if (invalid && op && lookupChain(pending, curtable!, cmd.chain!)) {
-            throw new KernelRefusal(op, invalid.errText, `rule in chain ${cmd.chain}`, undefined, 'validate');
-          }
+          const c = invalid && lookupChain(pending, curtable!, cmd.chain!);
+          const op = c && invalidOp(cmd.command, cmd.rulenum, ruleCount(c));
+          if (op) throw new KernelRefusal(op, invalid!.errText, `rule in chain ${cmd.chain}`, undefined, 'validate');
           if (cmd.command === CMD.DELETE_CHAIN) deletions = run ?? new DeletionRun();
           // (the kernel's checks see the tables committed before this one too)
           say(execute(pending, { ...cmd, kernel: { tables: { ...tables, ...pending }, otherTables: o.otherTables, nfacct: o.nfacct } }, deletions).text());
