@@ -118,3 +118,16 @@ describe('trace without commander', () => {
     expect(directTrace(argv, {})).toBeUndefined();
   });
 });
+
+describe('tools the emulator does not run', () => {
+  it('refuses them by name with the reason run gives in a script, not as an unknown command', async () => {
+    const sb = new Sandbox();
+    const legacy = await sb.run(['iptables-legacy', '-S']);
+    expect(legacy).toMatchObject({ rc: 1, stdout: '', stderr: 'iptables-sim: iptables-legacy: iptables-sim emulates iptables-nft (1.8.9, nf_tables); use iptables\n' });
+    const nft = await sb.run(['nft', 'list', 'ruleset']);
+    expect(nft.rc).toBe(1);
+    expect(nft.stderr).toBe('iptables-sim: nft: the nft tool is not modelled; iptables-sim emulates the iptables commands\n');
+    // (hidden: --help lists the tools it runs)
+    expect((await sb.run(['--help'])).stdout).not.toContain('iptables-legacy');
+  });
+});

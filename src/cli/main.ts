@@ -9,6 +9,8 @@ import { defaultStatePath } from '../state/paths.js';
 import type { CliContext, LabSession } from './context.js';
 import { reportError, TOOLS, VERSION } from './dispatch.js';
 import { processIo, type Io } from './io.js';
+import { SimError } from '../errors.js';
+import { REFUSED } from '../script/tools.js';
 
 function buildProgram(io: Io, run: (p: Promise<number>) => void, session?: LabSession): Command {
   const program = new Command('iptables-sim');
@@ -121,6 +123,18 @@ function registerScriptCommands(program: Command, context: () => CliContext, run
     .description('write iptables, iptables-save, iptables-restore, sysctl, ip and conntrack shims (and env.bash) into DIR, to put the emulator first on PATH')
     .argument('<dir>')
     .action((dir: string) => run(import('./commands/shims.js').then((m) => m.shimsCommand(context(), dir))));
+  // tools people type that the emulator does not run (iptables-legacy, nft, ebtables, ...): refused
+  // with the reason `run` gives for them in a script, rather than as an unknown command
+  for (const [name, why] of Object.entries(REFUSED)) {
+    if (name === 'iptables-sim') continue;
+    program
+      .command(name, { hidden: true })
+      .argument('[args...]')
+      .helpOption(false)
+      .allowUnknownOption()
+      .passThroughOptions()
+      .action(() => run(Promise.reject(new SimError(`${name}: ${why}`, 1))));
+  }
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit status. */
