@@ -468,6 +468,15 @@ export class DeletionRun {
  * which the lines nft_cmd_* print with -v ("Zeroing chain `X'", "Flushing chain `X'", "Deleting
  * chain `X'"). `deletions`: the command is a -X in a run of them (see DeletionRun).
  */
+/**
+ * The operation the kernel names for -A or -I N on a chain of `count` rules: nft_rule_insert()
+ * appends -I N just past the last rule (N > 1), so a refusal then names RULE_APPEND (measured,
+ * fixtures/cli/commands-order.case; in a restore transaction too, restore-invalid-op.case)
+ */
+export function addOp(command: number, rulenum: number, count: number): 'RULE_APPEND' | 'RULE_INSERT' {
+  return command === CMD.APPEND || (rulenum > 1 && rulenum === count + 1) ? 'RULE_APPEND' : 'RULE_INSERT';
+}
+
 export function execute(tables: Tables, cmd: ParsedCommand, deletions?: DeletionRun): TextOut {
   if (!isTableName(cmd.table)) {
     throw new XtablesError(Exit.VERSION_PROBLEM, `table '${cmd.table}' does not exist`);
@@ -540,10 +549,7 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       // (a long chain still in the lab file takes the rules without being decoded)
       const count = ruleCount(c0);
       if (cmd.command === CMD.INSERT && cmd.rulenum > count + 1) throw new NftError('Index of insertion too big');
-      // nft_rule_insert(): -I N past the last rule (N > 1) appends after it, and the kernel's
-      // refusal then names RULE_APPEND (measured, fixtures/cli/commands-order.case)
-      const appends = cmd.command === CMD.APPEND || (cmd.rulenum > 1 && cmd.rulenum === count + 1);
-      const plan = checkKernel(tables, table, c0, cmd.rules, appends ? 'RULE_APPEND' : 'RULE_INSERT', cmd.family, { at: cmd.command === CMD.APPEND ? count : cmd.rulenum - 1, replaces: false }, cmd.kernel);
+      const plan = checkKernel(tables, table, c0, cmd.rules, addOp(cmd.command, cmd.rulenum, count), cmd.family, { at: cmd.command === CMD.APPEND ? count : cmd.rulenum - 1, replaces: false }, cmd.kernel);
       const c = materialize(c0.name, c0);
       stamp(cmd.rules);
       if (cmd.command === CMD.APPEND) insertRules(c, count, cmd.rules);

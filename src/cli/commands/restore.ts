@@ -10,7 +10,7 @@ import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError }
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
 import { earlyExitText } from '../iptables-help.js';
-import { DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain } from '../../ruleset/execute.js';
+import { addOp, DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain } from '../../ruleset/execute.js';
 import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, ruleCount, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
@@ -299,16 +299,14 @@ function listingView(table: TableName, t: Table | undefined, kernel: Table | und
 }
 
 /**
- * The operation the kernel names when it refuses a rule of a transaction that no longer validates:
- * as execute() names it (-I N just past the last rule appends: RULE_APPEND, measured by the
- * differential, restore seed 24); undefined for a command that adds no rule or fails before the
- * kernel (-I past the end: "Index of insertion too big")
+ * The operation the kernel names when it refuses a rule of a transaction that no longer validates,
+ * as execute() names it; undefined for a command that adds no rule or fails before the kernel (-I
+ * past the end: "Index of insertion too big")
  */
 function invalidOp(command: number, rulenum: number, count: number): string | undefined {
-  if (command === CMD.APPEND) return 'RULE_APPEND';
   if (command === CMD.REPLACE) return 'RULE_REPLACE';
-  if (command !== CMD.INSERT || rulenum > count + 1) return undefined;
-  return rulenum > 1 && rulenum === count + 1 ? 'RULE_APPEND' : 'RULE_INSERT';
+  if (command === CMD.APPEND || (command === CMD.INSERT && rulenum <= count + 1)) return addOp(command, rulenum, count);
+  return undefined;
 }
 
 /** Applies a restore file to `tables`, table by table at each COMMIT. */
