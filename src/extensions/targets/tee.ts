@@ -37,7 +37,7 @@ export const TEE: TargetExtension<TeeData> = {
     else data.gw = val.haddr!;
   },
   // tee_tg_check(): 0.0.0.0 and :: are not gateways
-  kernelCheck: (d) => ((d.gw6 ?? d.gw) === (d.gw6 === undefined ? 0 : '::') ? 'TEE needs a gateway address other than 0.0.0.0 (::)' : undefined),
+  kernelCheck: (d) => ((d.gw6 !== undefined ? d.gw6 === '::' : d.gw === 0) ? 'TEE needs a gateway address other than 0.0.0.0 (::)' : undefined),
   print: (d, { numeric }) => ` TEE gw:${d.gw6 ?? (numeric ? ipToString(d.gw) : ipToAnyName(d.gw))}${d.oif ? ` oif=${d.oif}` : ''}`,
   save: (d) => ` --gateway ${d.gw6 ?? ipToString(d.gw)}${d.oif ? ` --oif ${d.oif}` : ''}`,
 };
