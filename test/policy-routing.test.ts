@@ -1,11 +1,15 @@
 /**
- * Policy routing (`ip rule`, routes in other tables) is stored and shown, not traced: a routing
- * decision on a host whose rules are not the kernel's three defaults, or that would fall through
- * to table default, stops the trace with exit status 3 instead of silently using the main table.
+ * Policy routing (`ip rule`, routes in other tables) in traces and `ip route get`. What the
+ * kernel does with rules is held to recordings in fixtures/kernel/145-147 (kernel-lab,
+ * kernel-conntrack and kernel-trace replay them) and fixtures/cli/ip-route-get-rules; these tests
+ * pin the pieces a trace's text and a batch show.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fibLookup, type FibRoute } from '../src/net/routing.js';
+import type { PolicyRule } from '../src/net/lab.js';
+import { parseDotted } from '../src/net/ipv4.js';
 import { structureProblems } from '../src/state/validate.js';
 import { Sandbox } from './helpers/cli.js';
 
@@ -19,41 +23,74 @@ describe('policy routing in traces', () => {
     const sb = new Sandbox();
     for (const l of ['ip route add local 0.0.0.0/0 dev lo table 100', 'ip route add default via 192.168.1.2 table 200', 'ip rule show']) expect((await sb.sh(l)).rc, l).toBe(0);
     const after = await sb.sh(TRACE);
-    // routes of table 100 and 200 do not leak into the FIB a trace uses (packet ids count on)
+    // routes of table 100 and 200 are not looked up: no rule selects them (packet ids count on)
     const noIds = (t: string): string => t.replace(/"id": \d+/g, '"id": N');
     expect({ ...after, stdout: noIds(after.stdout) }).toEqual({ ...before, stdout: noIds(before.stdout) });
   });
 
-  it('a rule on the router stops a trace the router routes, with exit status 3', async () => {
+  it('a mark set in mangle PREROUTING picks the table of its rule, and the trace says which route', async () => {
     const sb = new Sandbox();
-    expect(await sb.sh('ip rule add fwmark 1 table 100')).toEqual({ rc: 0, stdout: '', stderr: '' });
-    const r = await sb.sh(TRACE);
-    expect(r.rc).toBe(3);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('cannot trace the routing decision of router for 203.0.113.10');
-    expect(r.stderr).toContain('policy routing');
-    // a packet pc1 sends to pc2 never asks the router
-    expect((await sb.sh('--json trace --from pc1 -p tcp -d 192.168.1.3 --dport 80')).rc).toBe(0);
-    // deleting the rule gives the defaults back, and the trace runs again
-    expect((await sb.sh('ip rule del fwmark 1 table 100')).rc).toBe(0);
-    expect((await sb.sh(TRACE)).rc).toBe(0);
+    for (const l of ['iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE', 'iptables -t mangle -A PREROUTING -s 192.168.1.2 -j MARK --set-mark 1', 'ip rule add fwmark 1 lookup 100', 'ip route add default via 192.168.1.3 dev eth1 table 100']) expect((await sb.sh(l)).rc, l).toBe(0);
+    const r = await sb.sh('trace --from pc1 -p tcp -d 203.0.113.10 --dport 80');
+    expect(r.rc).toBe(0);
+    expect(r.stdout).toContain('route forward: 203.0.113.10 via route "default via 192.168.1.3 dev eth1 table 100"');
+    expect(r.stdout).toMatch(/verdict: timeout/);
+    // pc2's packets carry no mark: main's default route
+    expect((await sb.sh('trace --from pc2 -p tcp -d 203.0.113.10 --dport 80')).stdout).toMatch(/verdict: established/);
+    // a batch asks the same rules
+    writeFileSync(join(sb.dir, 'p.txt'), '-i eth1 -s 192.168.1.2 -d 203.0.113.10 --dport 80\n-i eth1 -s 192.168.1.3 -d 203.0.113.10 --dport 80\n');
+    const b = await sb.sh('trace --batch p.txt');
+    expect(b.rc).toBe(0);
+    expect(b.stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { out: string }).out)).toEqual(['eth1', 'eth0']);
   });
 
-  it('a host that would fall through to table default stops the trace', async () => {
+  it("a rule's prohibit action answers as a prohibit route does", async () => {
     const sb = new Sandbox();
+    expect((await sb.sh('ip rule add from 192.168.1.3 to 203.0.113.10 prohibit pref 100')).rc).toBe(0);
+    const r = await sb.sh('trace --from pc2 -p tcp -d 203.0.113.10 --dport 80');
+    expect(r.stdout).toContain('the route to 203.0.113.10 is prohibit (ip rule 100): communication administratively prohibited');
+    expect(r.stdout).toMatch(/verdict: unreachable/);
+  });
+
+  it('a host whose main and local tables have no route falls through to table default', async () => {
+    const sb = new Sandbox();
+    expect((await sb.sh('iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE')).rc).toBe(0);
     expect((await sb.sh('ip route del default')).rc).toBe(0);
+    expect((await sb.sh(TRACE)).stdout).toMatch(/"verdict": "unreachable"/);
     expect((await sb.sh('ip route add default via 50.60.70.1 table default')).rc).toBe(0);
-    const r = await sb.sh(TRACE);
-    expect(r.rc).toBe(3);
-    expect(r.stderr).toContain('table default (253)');
+    const r = await sb.sh('trace --from pc1 -p tcp -d 203.0.113.10 --dport 80');
+    expect(r.stdout).toContain('via route "default via 50.60.70.1 dev eth0 table default"');
+    expect(r.stdout).toMatch(/verdict: established/);
+  });
+});
+
+describe('fibLookup()', () => {
+  const ip = (s: string): number => parseDotted(s)!;
+  const route = (table: FibRoute['table'], dst: string, plen: number, dev: string): FibRoute => ({ table, type: 'unicast', addr: ip(dst), plen, dev, scope: 'link', proto: 'static' });
+  const fib = [route('main', '0.0.0.0', 0, 'eth0'), route(100, '0.0.0.0', 0, 'eth1'), route(200, '10.0.0.0', 8, 'eth2')];
+  const flow = { dst: ip('8.8.8.8'), src: 0, iif: 'lo', mark: 0, tos: 0 };
+  const main: PolicyRule = { pref: 32766, table: 254 };
+  const via = (rules: PolicyRule[], f: Partial<typeof flow> = {}): string | undefined => fibLookup(fib, rules, { ...flow, ...f })?.dev;
+
+  it('matches the mark under its mask, and `not` inverts the whole selector', () => {
+    const rules: PolicyRule[] = [{ pref: 1, table: 100, fwmark: 0x10, fwmask: 0xf0 }, main];
+    expect(via(rules, { mark: 0x1f })).toBe('eth1');
+    expect(via(rules, { mark: 0x20 })).toBe('eth0');
+    expect(via([{ pref: 1, table: 100, fwmark: 0x10, fwmask: 0xf0, not: true }, main], { mark: 0x20 })).toBe('eth1');
   });
 
-  it('ip route get refuses on such a host', async () => {
-    const sb = new Sandbox();
-    await sb.sh('ip rule add from 10.0.0.0/24 lookup 200 priority 100');
-    const r = await sb.sh('ip route get 8.8.8.8');
-    expect(r.rc).toBe(2);
-    expect(r.stderr).toMatch(/^iptables-sim: ip route get on this host \(its policy routing rules/);
+  it('compares from and to under their prefix (host bits count for nothing), and iif lo is what the host sends', () => {
+    expect(via([{ pref: 1, table: 100, from: '192.168.1.77/24' }, main], { src: ip('192.168.1.2') })).toBe('eth1');
+    // an unbound socket has no source yet: a rule `from` a prefix does not select it
+    expect(via([{ pref: 1, table: 100, from: '192.168.1.0/24' }, main])).toBe('eth0');
+    expect(via([{ pref: 1, table: 100, iif: 'lo' }, main])).toBe('eth1');
+    expect(via([{ pref: 1, table: 100, iif: 'lo' }, main], { iif: 'eth1' })).toBe('eth0');
+  });
+
+  it('passes a flow on when the table has no route for it, and stops at a rule action', () => {
+    expect(via([{ pref: 1, table: 200 }, main])).toBe('eth0');
+    expect(fibLookup(fib, [{ pref: 1, table: 0, action: 'blackhole' }, main], flow)).toMatchObject({ type: 'blackhole', rule: { pref: 1 } });
+    expect(fibLookup(fib, [{ pref: 1, table: 300 }], flow)).toBeUndefined();
   });
 });
 
@@ -81,7 +118,7 @@ describe('policy routing in scripts and lab files', () => {
     expect((await sb.sh('ip route show table 100')).stdout).toBe('local default dev lo scope host \n');
     const show = (await sb.sh('lab show')).stdout;
     expect(show).toContain('  route local default dev lo table 100\n');
-    expect(show).toContain("  4 policy routing rules, not the kernel's defaults");
+    expect(show).toContain("  4 policy routing rules, not the kernel's defaults (`ip rule show` lists them)\n");
   });
 
   it('lab files keep and check rules and tables; older files have the defaults', async () => {

@@ -10,8 +10,8 @@ import { countNfacct, findNfacct } from '../net/nfacct.js';
 import { SimError } from '../errors.js';
 import { ipToString, LOOPBACK, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
-import { addrType, buildFib, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, policyRoutingProblem, selectSourceAddress, type FibRoute, type IfAddr } from '../net/routing.js';
-import { defaultTtl, effectiveConf, type ConfKey } from '../net/sysctl.js';
+import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, routeErrno, selectSourceAddress, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
+import { defaultTtl, effectiveConf, srcValidMark, type ConfKey } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
 import { anyChainCreated, findChain, type TableName } from '../ruleset/tables.js';
 import { lazyRules } from '../ruleset/lazy-rules.js';
@@ -19,7 +19,7 @@ import type { Rng } from '../util/rng.js';
 import { addStatus, canStart, ConntrackTable, NAT_DONE_DST, NAT_DONE_SRC, ctView, updateCtView, invert, sameTuple, timeoutsOf, tupleOf, tupleText, type Conn, type Timeouts } from './conntrack.js';
 import type { EventBody, Hook, TraceEvent } from './events.js';
 import type { AddrType, ConntrackView, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
-import { runChain, Unmodelled, type ChainResult, type ChainRunContext } from './netfilter.js';
+import { runChain, type ChainResult, type ChainRunContext } from './netfilter.js';
 import type { ChainPlan, RuleIndex } from './rule-index.js';
 import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, setSynMss, summarize, type Packet, type QuotedHeader } from './packet.js';
 import { jhash2, rawBe32, reciprocalScale } from '../net/jhash.js';
@@ -54,15 +54,15 @@ const HOOK_ORDER: Record<Hook, Step[]> = {
 const MANIP: Partial<Record<Hook, 'SRC' | 'DST'>> = { PREROUTING: 'DST', OUTPUT: 'DST', INPUT: 'SRC', POSTROUTING: 'SRC' };
 
 /**
- * A destination without a usable route: the error the route type carries (fib_props[]), which a
- * local sender gets back, and the ICMP destination-unreachable code ip_error() answers a forwarded
- * packet with (none for a blackhole). Measured: fixtures/kernel/63-icmp-errors-beyond-nat.
+ * A destination without a usable route (routeErrno()): the error a local sender gets back, and
+ * the ICMP destination-unreachable code ip_error() answers a forwarded packet with (none for a
+ * blackhole). Measured: fixtures/kernel/63-icmp-errors-beyond-nat, 146-policy-routing-actions.
  */
-const NO_ROUTE_ANSWER: Record<string, { errno: 'ENETUNREACH' | 'EHOSTUNREACH' | 'EACCES' | 'EINVAL'; code?: number; what: string }> = {
-  none: { errno: 'ENETUNREACH', code: 0, what: 'network unreachable' },
-  unreachable: { errno: 'EHOSTUNREACH', code: 1, what: 'host unreachable' },
-  prohibit: { errno: 'EACCES', code: 13, what: 'communication administratively prohibited' },
-  blackhole: { errno: 'EINVAL', what: 'discarded without an answer' },
+const NO_ROUTE_ANSWER: Record<RouteErrno, { code?: number; what: string }> = {
+  ENETUNREACH: { code: 0, what: 'network unreachable' },
+  EHOSTUNREACH: { code: 1, what: 'host unreachable' },
+  EACCES: { code: 13, what: 'communication administratively prohibited' },
+  EINVAL: { what: 'discarded without an answer' },
 };
 
 function martianSource(src: number, dev: string, why: string): Dropped {
@@ -177,14 +177,13 @@ export class HostStack {
   }
 
   /**
-   * fib_lookup() for a routing decision of this host: the local table, then main; a host whose
-   * routing needs policy rules or another table stops the trace (exit status 3)
+   * fib_lookup() for a routing decision of this host, through its policy rules: `src` 0 when the
+   * sender has no source yet, `iif` 'lo' for what the host sends itself
    */
-  lookup(dst: Ip4): FibRoute | undefined {
-    const r = fibLookup(this.fib, dst);
-    const problem = policyRoutingProblem(this.host, r === undefined);
-    if (problem) throw new Unmodelled(`cannot trace the routing decision of ${this.name} for ${ipToString(dst)}: ${problem}`);
-    return r;
+  lookup(dst: Ip4, src = 0, iif = 'lo', mark = 0, tos = 0): FibRoute | undefined {
+    const rules = this.host.rules;
+    // (the kernel's default rules ask nothing of the flow: no object made for a batch's every packet)
+    return rules ? fibLookup(this.fib, rules, { dst, src, iif, mark, tos }) : defaultLookup(this.fib, dst);
   }
 
   private conf(dev: string, key: ConfKey): number {
@@ -281,7 +280,8 @@ export class HostStack {
     } else if (isLoopbackAddr(src) && !localnet) {
       throw martianSource(src, dev, `127.0.0.0/8 source needs net.ipv4.conf.${dev}.route_localnet=1`);
     }
-    const r = this.lookup(dst);
+    // (after PREROUTING: the mark and TOS mangle gave it count)
+    const r = this.lookup(dst, src, dev, pkt.mark, pkt.tos);
     if (r && (r.type === 'local' || r.type === 'broadcast')) {
       this.validateSource(pkt, dev);
       if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: describeRoute(r) });
@@ -293,7 +293,7 @@ export class HostStack {
     }
     if (!r || r.type !== 'unicast') {
       // ip_error(): the route's error decides the answer; a blackhole gives none
-      const { code, what } = NO_ROUTE_ANSWER[r?.type ?? 'none']!;
+      const { code, what } = NO_ROUTE_ANSWER[routeErrno(r)!];
       const reason = r ? `the route to ${ipToString(dst)} is ${describeRoute(r)}: ${what}` : `no route to ${ipToString(dst)}: ${what}`;
       throw new Dropped(reason, code === undefined ? [] : [this.attach(this.icmpError(pkt, 3, code), pkt)]);
     }
@@ -312,8 +312,10 @@ export class HostStack {
       throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
     }
     if (rpf) {
-      const back = this.lookup(pkt.src);
-      const ok = back && back.type !== 'unreachable' && back.type !== 'blackhole' && back.type !== 'prohibit' && (rpf === 2 || back.dev === dev || back.type === 'local');
+      // __fib_validate_source(): the way back, asked as the host's own packet would be, with the
+      // packet's mark only under src_valid_mark
+      const back = this.lookup(pkt.src, pkt.dst, 'lo', srcValidMark(this.host.sysctls, dev) ? pkt.mark : 0, pkt.tos);
+      const ok = back && !routeErrno(back) && (rpf === 2 || back.dev === dev || back.type === 'local');
       if (!ok) {
         throw new Dropped(
           `reverse-path filter (rp_filter=${rpf}) on ${dev}: a reply to ${ipToString(pkt.src)} would ${back ? `leave by ${back.dev}` : 'have no route'}`,
@@ -335,8 +337,11 @@ export class HostStack {
 
   // ---------------------------------------------------------------- local output
 
-  /** A local process sends `pkt` (src 0 = let routing choose). */
-  fromSocket(pkt: Packet): HostOutcome {
+  /**
+   * A local process sends `pkt` (src 0 = let routing choose); `connected`: by a socket that
+   * connects (TCP, connected UDP), whose source, once chosen, is asked about again
+   */
+  fromSocket(pkt: Packet, connected = true): HostOutcome {
     pkt.inIface = undefined;
     // ip_route_output_key_hash_rcu(): no destination means this host: the source address, or
     // 127.0.0.1 for both when the sender chose none
@@ -344,18 +349,20 @@ export class HostStack {
       if (!pkt.src) pkt.src = LOOPBACK;
       pkt.dst = pkt.src;
     }
-    const r = this.lookup(pkt.dst);
-    if (!r || r.type === 'unreachable' || r.type === 'blackhole' || r.type === 'prohibit') {
-      // fib_props[].error of the route, returned to the sender
-      const { errno, what } = NO_ROUTE_ANSWER[r?.type ?? 'none']!;
-      const reason = r ? `the route to ${ipToString(pkt.dst)} from ${this.name} is ${describeRoute(r)}: ${what}` : `no route to ${ipToString(pkt.dst)} from ${this.name}`;
-      this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: r ? describeRoute(r) : 'none' });
-      this.emit({ kind: 'drop', reason });
-      return { kind: 'error', pkt, errno, reason };
-    }
-    const local = r.type === 'local' || r.type === 'broadcast';
-    const dev = local ? 'lo' : r.dev;
+    const unbound = !pkt.src;
+    let r = this.lookup(pkt.dst, pkt.src, 'lo', pkt.mark, pkt.tos);
+    if (!r || routeErrno(r)) return this.noOutputRoute(pkt, r);
+    let local = r.type === 'local' || r.type === 'broadcast';
     if (!pkt.src) pkt.src = r.prefsrc ?? (local ? pkt.dst : selectSourceAddress(this.host, r.dev, r.gateway ?? pkt.dst, this.addrs)) ?? 0;
+    if (unbound && connected && this.host.rules && (pkt.proto === PROTO_TCP || pkt.proto === PROTO_UDP)) {
+      // ip_route_connect(): a TCP or UDP socket that connects asks again with the source the first
+      // answer chose, so that rules `from` that address decide (measured:
+      // fixtures/kernel/147-policy-routing-local); the source stays
+      r = this.lookup(pkt.dst, pkt.src, 'lo', pkt.mark, pkt.tos);
+      if (!r || routeErrno(r)) return this.noOutputRoute(pkt, r);
+      local = r.type === 'local' || r.type === 'broadcast';
+    }
+    const dev = local ? 'lo' : r.dev;
     pkt.socketSrc = pkt.src;
     // ip_select_ttl(): what the host sends itself (sockets, RST and ICMP answers, REJECT) starts
     // with net.ipv4.ip_default_ttl (measured, fixtures/kernel/60-default-ttl)
@@ -378,6 +385,16 @@ export class HostStack {
     }
   }
 
+  /** the sender's error when routing gave no usable route: fib_props[].error of the route, or the rule's */
+  private noOutputRoute(pkt: Packet, r: FibRoute | undefined): HostOutcome {
+    const errno = routeErrno(r)!;
+    const { what } = NO_ROUTE_ANSWER[errno];
+    const reason = r ? `the route to ${ipToString(pkt.dst)} from ${this.name} is ${describeRoute(r)}: ${what}` : `no route to ${ipToString(pkt.dst)} from ${this.name}`;
+    this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: r ? describeRoute(r) : 'none' });
+    this.emit({ kind: 'drop', reason });
+    return { kind: 'error', pkt, errno, reason };
+  }
+
   /** __mkroute_output(): a 127/8 source may leave only by lo unless route_localnet is on */
   private outputSourceCheck(src: number, dev: string): string | undefined {
     if (dev !== 'lo' && isLoopbackAddr(src) && !this.conf(dev, 'route_localnet')) {
@@ -393,8 +410,9 @@ export class HostStack {
    * the first route's (measured, fixtures/kernel/42-local-recent-owner).
    */
   private reroute(pkt: Packet): void {
-    const r = this.lookup(pkt.dst);
-    if (!r || r.type === 'unreachable' || r.type === 'blackhole' || r.type === 'prohibit') throw new Dropped(`reroute: no route to ${ipToString(pkt.dst)}`);
+    // (the source is kept when it is an address of this host or a unicast one, as here)
+    const r = this.lookup(pkt.dst, pkt.src, 'lo', pkt.mark, pkt.tos);
+    if (!r || routeErrno(r)) throw new Dropped(`reroute: no route to ${ipToString(pkt.dst)}`);
     const local = r.type === 'local' || r.type === 'broadcast';
     const dev = local ? 'lo' : r.dev;
     const bad = this.outputSourceCheck(pkt.src, dev);
@@ -829,10 +847,16 @@ export class HostStack {
     return countNfacct(o, bytes, !this.env.batch);
   }
 
-  reversePathOk(p: PacketView, o: { loose: boolean; acceptLocal: boolean }): boolean {
-    const back = this.lookup(p.src);
-    if (!back) return false;
-    if (back.type === 'local') return o.acceptLocal;
+  /**
+   * rpfilter_mt()'s question (rpfilter_lookup_reverse()): the way back to the source, asked as the
+   * host's own packet from the destination would be (no source when that is multicast, limited
+   * broadcast or 0/8), with the packet's mark under --validmark; a unicast route (or a local one
+   * under --accept-local) by the device the packet came in by, or any under --loose
+   */
+  reversePathOk(p: PacketView, o: { loose: boolean; validmark: boolean; acceptLocal: boolean }): boolean {
+    const from = isMulticast(p.dst) || p.dst === 0xffffffff || p.dst >>> 24 === 0 ? 0 : p.dst;
+    const back = this.lookup(p.src, from, 'lo', o.validmark ? p.mark : 0, p.tos);
+    if (!back || (back.type !== 'unicast' && !(back.type === 'local' && o.acceptLocal))) return false;
     return o.loose || back.dev === p.inIface;
   }
 

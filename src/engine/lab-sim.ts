@@ -11,7 +11,7 @@
  */
 import { ipToString, LOOPBACK, parseDotted } from '../net/ipv4.js';
 import { findHost, noHostMessage, type Host, type Lab } from '../net/lab.js';
-import { interfaceAddresses, parsePrefix } from '../net/routing.js';
+import { addrType, interfaceAddresses, parsePrefix } from '../net/routing.js';
 import type { HostOutcome } from './host.js';
 import type { TraceEvent } from './events.js';
 import { describePacket, endpoint, isIcmpError, newPacket, processOwner, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, TCP, type Packet } from './packet.js';
@@ -45,8 +45,11 @@ export interface ConnectionResult {
   sport?: number;
 }
 
-/** a packet in flight and where it is; `dir` is its conntrack direction */
-type Arrival = { host: string; pkt: Packet; iface?: string; dir?: Direction };
+/**
+ * a packet in flight and where it is; `dir` is its conntrack direction; `sendto`: sent by a socket
+ * that is not connected (a UDP server's answer), which routing asks once
+ */
+type Arrival = { host: string; pkt: Packet; iface?: string; dir?: Direction; sendto?: boolean };
 type Direction = 'original' | 'reply';
 
 const MAX_HOPS = 64;
@@ -105,7 +108,7 @@ export class LabSim {
     let at = start;
     for (let hop = 0; hop < MAX_HOPS; hop++) {
       const stack = this.run.stack(at.host);
-      const o: HostOutcome = at.iface === undefined ? stack.fromSocket(at.pkt) : stack.fromWire(at.pkt, at.iface);
+      const o: HostOutcome = at.iface === undefined ? stack.fromSocket(at.pkt, !at.sendto) : stack.fromWire(at.pkt, at.iface);
       switch (o.kind) {
         case 'deliver':
           return { end: 'deliver', host: at.host, pkt: o.pkt };
@@ -232,6 +235,15 @@ export class LabSim {
       if (this.listening(serverHost, proto, req.dst, req.dport!)) {
         accepted = { host: server, address: ipToString(req.dst), port: req.dport! };
         this.emit({ kind: 'deliver', host: server, socket: `${proto} socket listening on ${endpoint(req.dst, req.dport)} (peer ${endpoint(req.src, req.sport)})` });
+        if (req.proto === PROTO_TCP && addrType(this.run.stack(server).fib, req.dst) !== 'LOCAL') {
+          // a local route of another table delivered a SYN for an address the host does not have
+          // (__ip_dev_find(): no interface's, not local in the local table):
+          // the SYN-ACK's route (ip_route_output_key_hash_rcu()) refuses that source to a socket
+          // that is not transparent, -ENETUNREACH (measured: fixtures/kernel/147-policy-routing-local)
+          const why = `its SYN-ACK would come from ${ipToString(req.dst)}, which is no address of ${server}, and routing refuses that source to a socket that is not transparent (ENETUNREACH)`;
+          this.emit({ kind: 'drop', host: server, reason: why });
+          return { verdict: 'timeout', server: accepted, peer, explanation: `${want('')}; ${server} took the SYN in, but ${why}. The client keeps waiting: timeout.` };
+        }
         // a TCP answer comes from the address connected to; a UDP server on 0.0.0.0 answers from
         // whatever address routing picks towards the client
         const anyAddr = serverHost.services.some((s) => s.proto === proto && s.port === req.dport && s.addr === '0.0.0.0');
@@ -260,7 +272,7 @@ export class LabSim {
       answer = newPacket({ src: req.dst, dst: req.src, proto: PROTO_ICMP, sport: req.sport, icmpType: 0, icmpCode: 0 });
       accepted = { host: server, address: ipToString(req.dst), port: 0 };
     }
-    const back = this.travel({ host: server, pkt: answer }, 'reply');
+    const back = this.travel({ host: server, pkt: answer, sendto: answer.proto === PROTO_UDP }, 'reply');
     const seen = this.clientSees(spec, back, clientAddr, sport);
     if (seen.kind === 'lost') {
       return { verdict: 'timeout', server: accepted, peer: accepted ? peer : null, explanation: `${want('')}; ${server} answered but ${seen.why}. The client keeps waiting: timeout.` };

@@ -1,8 +1,10 @@
 /**
  * A host's routing as the kernel builds it from addresses and routes: the `local` table (every
- * address, the broadcast addresses of its subnet, all of 127/8 on lo) looked up before `main`
- * (connected subnets with their preferred source, static routes). Longest prefix wins within a
- * table. Source address selection follows inet_select_addr().
+ * address, the broadcast addresses of its subnet, all of 127/8 on lo), `main` (connected subnets
+ * with their preferred source, static routes) and the numbered tables of `ip route ... table N`,
+ * looked up as the policy rules (`ip rule`) say: the kernel's three defaults look up local, main
+ * and default (253) in turn. Longest prefix wins within a table. Source address selection follows
+ * inet_select_addr().
  */
 import { SimError } from '../errors.js';
 import { inPrefix, ipToString, parseDotted, prefixToMask, type Ip4 } from './ipv4.js';
@@ -12,7 +14,7 @@ import type { AddrType } from '../engine/ext-api.js';
 export type RouteType = 'local' | 'broadcast' | 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
 
 export interface FibRoute {
-  table: 'local' | 'main';
+  table: 'local' | 'main' | number;
   type: RouteType;
   addr: Ip4;
   plen: number;
@@ -21,6 +23,23 @@ export interface FibRoute {
   prefsrc?: Ip4;
   scope: 'host' | 'link' | 'global';
   proto: 'kernel' | 'static';
+  /** a policy rule's action (blackhole, unreachable, prohibit) that answered instead of a route */
+  rule?: PolicyRule;
+}
+
+/**
+ * What a routing decision is asked (struct flowi4): the destination, the source when the sender
+ * has one (0: a socket that is not bound, whose source routing picks), the device the packet came
+ * in by ('lo' for what the host sends itself: flowi4_iif = LOOPBACK_IFINDEX), the device a
+ * socket is bound to, the packet's mark and TOS.
+ */
+export interface Flow {
+  dst: Ip4;
+  src: Ip4;
+  iif: string;
+  oif?: string;
+  mark: number;
+  tos: number;
 }
 
 export interface IfAddr {
@@ -79,8 +98,6 @@ export function buildFib(host: Host): FibRoute[] {
     }
   }
   for (const r of host.routes) {
-    // routes of the other tables (`ip route ... table N`) are stored and shown, never looked up
-    if (typeof r.table === 'number') continue;
     const dst = r.dst === 'default' ? { addr: 0, plen: 0 } : parsePrefix(r.dst);
     const type = (r.type ?? 'unicast') as RouteType;
     fib.push({
@@ -98,7 +115,8 @@ export function buildFib(host: Host): FibRoute[] {
   return fib;
 }
 
-function lookupIn(fib: FibRoute[], table: 'local' | 'main', dst: Ip4, dev?: string): FibRoute | undefined {
+/** the longest-prefix route for `dst` in one table (by `dev` only, when given) */
+export function tableLookup(fib: FibRoute[], table: FibRoute['table'], dst: Ip4, dev?: string): FibRoute | undefined {
   let best: FibRoute | undefined;
   for (const r of fib) {
     if (r.table !== table) continue;
@@ -109,9 +127,19 @@ function lookupIn(fib: FibRoute[], table: 'local' | 'main', dst: Ip4, dev?: stri
   return best;
 }
 
-/** fib_lookup(): local table, then main. */
-export function fibLookup(fib: FibRoute[], dst: Ip4, oif?: string): FibRoute | undefined {
-  return lookupIn(fib, 'local', dst, oif) ?? lookupIn(fib, 'main', dst, oif);
+export type RouteErrno = 'ENETUNREACH' | 'EHOSTUNREACH' | 'EACCES' | 'EINVAL';
+
+/**
+ * The error a lookup's answer gives (undefined: a route to use): fib_props[].error of an
+ * unreachable (EHOSTUNREACH), prohibit or blackhole route, fib4_rule_action() of a rule's action
+ * (unreachable is ENETUNREACH there, as no route at all is)
+ */
+export function routeErrno(r: FibRoute | undefined): RouteErrno | undefined {
+  if (!r) return 'ENETUNREACH';
+  if (r.type === 'unreachable') return r.rule ? 'ENETUNREACH' : 'EHOSTUNREACH';
+  if (r.type === 'prohibit') return 'EACCES';
+  if (r.type === 'blackhole') return 'EINVAL';
+  return undefined;
 }
 
 /** the reserved table numbers (rtnetlink.h: RT_TABLE_DEFAULT, RT_TABLE_MAIN, RT_TABLE_LOCAL) */
@@ -131,22 +159,56 @@ export function hostRules(host: Host): PolicyRule[] {
   return host.rules ?? DEFAULT_RULES.map((r) => ({ ...r }));
 }
 
-/** the rules are exactly the kernel's three defaults, the only rules a trace follows */
+/** the rules are exactly the kernel's three defaults */
 export function defaultRules(host: Host): boolean {
   const rules = host.rules;
   if (rules === undefined) return true;
   return rules.length === DEFAULT_RULES.length && rules.every((r, i) => Object.keys(r).length === 2 && r.pref === DEFAULT_RULES[i]!.pref && r.table === DEFAULT_RULES[i]!.table);
 }
 
+/** fib_lookup() under the kernel's three default rules: local, main, default */
+export function defaultLookup(fib: FibRoute[], dst: Ip4, oif?: string): FibRoute | undefined {
+  return tableLookup(fib, 'local', dst, oif) ?? tableLookup(fib, 'main', dst, oif) ?? tableLookup(fib, RT_TABLE_DEFAULT, dst, oif);
+}
+
+/** a table number as FibRoute names it (fib_get_table(): 0 is main) */
+const tableOf = (id: number): FibRoute['table'] => (id === RT_TABLE_LOCAL ? 'local' : id === RT_TABLE_MAIN || id === 0 ? 'main' : id);
+
+/** fib_rule_match() and fib4_rule_match(): whether `rule` selects the flow */
+function ruleMatches(rule: PolicyRule, f: Flow): boolean {
+  const ok =
+    (rule.iif === undefined || rule.iif === f.iif) &&
+    (rule.oif === undefined || rule.oif === f.oif) &&
+    (rule.fwmark === undefined || ((rule.fwmark ^ f.mark) & rule.fwmask!) === 0) &&
+    (rule.from === undefined || inRulePrefix(f.src, rule.from)) &&
+    (rule.to === undefined || inRulePrefix(f.dst, rule.to)) &&
+    // the rule's DSCP against the packet's (its ECN bits aside)
+    (rule.tos === undefined || rule.tos >> 2 === f.tos >> 2);
+  return rule.not ? !ok : ok;
+}
+
+/** (addr ^ rule's address) & its mask: the host bits a rule keeps count for nothing */
+function inRulePrefix(a: Ip4, prefix: string): boolean {
+  const p = parsePrefix(prefix);
+  const mask = prefixToMask(p.plen);
+  return ((a ^ p.addr) & mask) === 0;
+}
+
 /**
- * Why a routing decision on `host` cannot be traced, or undefined: traces look up the local and
- * main tables only, so a host with other rules, or one that would fall through to table default
- * (`missed`: local and main had no route), uses routing iptables-sim stores and shows but does
- * not model.
+ * fib_lookup(): the policy rules in order (a host without rules of its own has the kernel's three:
+ * local, main, default); a rule that selects the flow looks up its table, and a table without a
+ * route for the destination passes the flow on to the next rule (-EAGAIN). A route found is the
+ * answer, an unreachable, prohibit or blackhole one too; so is a rule whose action is one of
+ * those (returned as a route of that type with `rule` set). Undefined: no rule found a route.
  */
-export function policyRoutingProblem(host: Host, missed: boolean): string | undefined {
-  if (!defaultRules(host)) return "its policy routing rules (`ip rule`) are not the kernel's three defaults, and policy routing is stored and shown but not modelled in traces";
-  if (missed && host.routes.some((r) => r.table === RT_TABLE_DEFAULT)) return 'the local and main tables have no route, so the kernel would look up table default (253), and policy routing is stored and shown but not modelled in traces';
+export function fibLookup(fib: FibRoute[], rules: readonly PolicyRule[] | undefined, f: Flow): FibRoute | undefined {
+  if (!rules) return defaultLookup(fib, f.dst, f.oif);
+  for (const rule of rules) {
+    if (!ruleMatches(rule, f)) continue;
+    if (rule.action) return { table: 'main', type: rule.action, addr: 0, plen: 0, dev: '', scope: 'global', proto: 'static', rule };
+    const r = tableLookup(fib, tableOf(rule.table), f.dst, f.oif);
+    if (r) return r;
+  }
   return undefined;
 }
 
@@ -174,7 +236,7 @@ export function isMulticast(a: Ip4): boolean {
 export function addrType(fib: FibRoute[], addr: Ip4, dev?: string): AddrType {
   if (addr === 0 || addr === 0xffffffff) return 'BROADCAST';
   if (isMulticast(addr)) return 'MULTICAST';
-  const r = lookupIn(fib, 'local', addr);
+  const r = tableLookup(fib, 'local', addr);
   if (r && (dev === undefined || r.dev === dev)) {
     return r.type === 'local' ? 'LOCAL' : r.type === 'broadcast' ? 'BROADCAST' : 'UNICAST';
   }
@@ -182,11 +244,12 @@ export function addrType(fib: FibRoute[], addr: Ip4, dev?: string): AddrType {
 }
 
 export function describeRoute(r: FibRoute): string {
+  if (r.rule) return `${r.type} (ip rule ${r.rule.pref})`;
   const dst = r.plen === 0 ? 'default' : r.plen === 32 ? ipToString(r.addr) : `${ipToString(r.addr)}/${r.plen}`;
   let s = r.type === 'unicast' ? dst : `${r.type} ${dst}`;
   if (r.gateway !== undefined) s += ` via ${ipToString(r.gateway)}`;
   s += ` dev ${r.dev}`;
-  if (r.table === 'local') s += ' table local';
+  if (r.table !== 'main') s += ` table ${r.table === RT_TABLE_DEFAULT ? 'default' : r.table}`;
   if (r.prefsrc !== undefined && r.type === 'unicast') s += ` src ${ipToString(r.prefsrc)}`;
   return s;
 }

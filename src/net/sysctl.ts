@@ -22,7 +22,7 @@ export type ConfKey = (typeof CONF_KEYS)[number];
 /** per-interface inert parameters (proc_dointvec: any int), defaults for `all` and for `default` and each device */
 export const INERT_CONF: Record<string, { all: string; dev: string }> = {
   accept_redirects: { all: '0', dev: '1' },
-  // (the source check's route lookup uses the packet's mark: no route the lab traces depends on a mark)
+  // (kept with these, but not inert: srcValidMark() below)
   src_valid_mark: { all: '0', dev: '0' },
   secure_redirects: { all: '1', dev: '1' },
   send_redirects: { all: '1', dev: '1' },
@@ -184,6 +184,12 @@ export function defaultSysctls(ifaces: string[], forward: boolean): Record<strin
     for (const [k, d] of Object.entries(INERT_CONF)) s[`net.ipv4.conf.${dev}.${k}`] = dev === 'all' ? d.all : d.dev;
   }
   return s;
+}
+
+/** IN_DEV_SRC_VMARK(): the reverse-path check's route lookup (rp_filter) uses the packet's mark */
+export function srcValidMark(sysctls: Record<string, string>, dev: string): boolean {
+  const v = (d: string) => Number(sysctls[`net.ipv4.conf.${d}.src_valid_mark`] ?? '0');
+  return v('all') !== 0 || v(dev) !== 0; // IN_DEV_ORCONF
 }
 
 /** The value the kernel acts on for one interface (IN_DEV_* macros). */

@@ -15,8 +15,8 @@ import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.
 import { deviceMtu } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
 import type { Host, Interface, PolicyRule, Route } from '../../net/lab.js';
-import { buildFib, fibLookup, hostRules, policyRoutingProblem, RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, type FibRoute } from '../../net/routing.js';
-import { ALL_CONF_KEYS, CONF6, markAddressed, modelledDefault } from '../../net/sysctl.js';
+import { addrType, buildFib, fibLookup, hostRules, routeErrno, RT_TABLE_DEFAULT, tableLookup, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, type RouteErrno } from '../../net/routing.js';
+import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
 type Out = { out: string; err: string; status: number };
@@ -619,18 +619,18 @@ function devUp(host: Host, name: string): Interface {
   return i;
 }
 
-/** fib_check_nh(): the gateway must be on a connected subnet (of `dev` when given) */
-function gatewayDev(host: Host, via: Ip4, dev: string | undefined): string {
-  const fib = buildFib(host).filter((f) => f.table === 'main' && f.type === 'unicast' && f.proto === 'kernel' && (dev === undefined || f.dev === dev));
-  let best: FibRoute | undefined;
-  for (const f of fib) if (net(via, f.plen) === f.addr && (!best || f.plen > best.plen)) best = f;
-  if (!best) {
-    // a static on-link route can make the gateway reachable too
-    const st = host.routes.find((r) => !r.via && (r.type ?? 'unicast') === 'unicast' && (dev === undefined || r.dev === dev) && (() => { const d = routeDst(r); return net(via, d.plen) === d.addr; })());
-    if (st) return st.dev;
-    fail('Error: Nexthop has invalid gateway.\n', 2);
-  }
-  return best!.dev;
+/**
+ * fib_check_nh_v4_gw(): the gateway must be on a link, by a route of link scope (a connected
+ * subnet, an on-link route; of `dev` when given) that the route's own table has, or else that a
+ * lookup through the policy rules finds (measured: with the main rule deleted, a gateway on a
+ * connected subnet is refused, fixtures/kernel/145-policy-routing-fwmark)
+ */
+function gatewayDev(host: Host, via: Ip4, dev: string | undefined, table: TableId): string {
+  const onLink = buildFib(host).filter((f) => f.type === 'unicast' && f.scope !== 'global');
+  const own = typeof table === 'number' ? tableLookup(onLink, table, via, dev) : undefined;
+  const r = own ?? fibLookup(onLink, host.rules, { dst: via, src: 0, iif: 'lo', oif: dev, mark: 0, tos: 0 });
+  if (!r || r.type !== 'unicast') fail('Error: Nexthop has invalid gateway.\n', 2);
+  return r!.dev;
 }
 
 function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean): void {
@@ -699,7 +699,7 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
       devUp(host, spec.dev);
     }
     if (spec.via !== undefined) {
-      r.dev = gatewayDev(host, spec.via, spec.dev);
+      r.dev = gatewayDev(host, spec.via, spec.dev, table);
       r.via = ipToString(spec.via);
     } else if (spec.dev !== undefined) {
       r.dev = spec.dev;
@@ -753,37 +753,67 @@ function showRoutes(host: Host, args: string[], o: Out): void {
   }
 }
 
+/** RTNETLINK's words for the errors a route lookup gives */
+const ROUTE_GET_ERROR: Record<RouteErrno, string> = {
+  ENETUNREACH: 'Network is unreachable',
+  EHOSTUNREACH: 'No route to host',
+  EACCES: 'Permission denied',
+  EINVAL: 'Invalid argument',
+};
+
+/**
+ * `ip route get ADDR [from ADDR] [mark N] [tos TOS]`: the output route the host's own packet gets
+ * (inet_rtm_getroute(), ip_route_output_key_hash_rcu()), through its policy rules; printed as
+ * iproute2's print_route() prints it.
+ */
 function getRoute(host: Host, args: string[], o: Out): void {
   let dst: Ip4 | undefined;
+  let from: Ip4 | undefined;
+  let mark = 0;
+  let tos = 0;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === 'to') dst = parseInetAddr(args[++i] ?? '');
-    else if (['from', 'iif', 'oif', 'mark', 'tos', 'dsfield', 'vrf', 'uid', 'ipproto', 'sport', 'dport', 'connected', 'fibmatch'].includes(a)) notModelled(`ip route get ... ${a}`);
+    const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    if (a === 'to') dst = parseInetAddr(arg());
+    // (0.0.0.0 is no source: the kernel picks one)
+    else if (a === 'from') from = parseInetAddr(arg()) || undefined;
+    else if (a === 'mark') {
+      const v = arg();
+      mark = parseU32(v) ?? invarg('invalid mark value', v);
+    } else if (a === 'tos' || matches(a, 'dsfield')) tos = parseDsfield(arg());
+    else if (['iif', 'oif', 'vrf', 'uid', 'ipproto', 'sport', 'dport', 'connected', 'fibmatch'].includes(a)) notModelled(`ip route get ... ${a}`);
     else if (dst === undefined) dst = parseInetPrefix(a, 'any valid address').addr;
     else fail(`Error: either "to" is duplicate, or "${a}" is a garbage.\n`, 255);
   }
   if (dst === undefined) fail('need at least a destination address\n', 1);
-  const r = fibLookup(buildFib(host), dst!);
-  const problem = policyRoutingProblem(host, r === undefined);
-  if (problem) notModelled(`ip route get on this host (${problem})`);
-  if (!r) fail('RTNETLINK answers: Network is unreachable\n', 2);
-  const d = ipToString(dst!);
-  switch (r!.type) {
-    case 'local':
-      o.out += `local ${d} dev lo src ${ipToString(r!.prefsrc ?? dst!)} uid 0 \n    cache <local> \n`;
-      return;
-    case 'unreachable':
-      fail('RTNETLINK answers: No route to host\n', 2);
-      break;
-    case 'prohibit':
-      fail('RTNETLINK answers: Permission denied\n', 2);
-      break;
-    case 'blackhole':
-      fail('RTNETLINK answers: Invalid argument\n', 2);
-      break;
+  const refuse = (errno: RouteErrno): never => fail(`RTNETLINK answers: ${ROUTE_GET_ERROR[errno]}\n`, 2);
+  const fib = buildFib(host);
+  if (from !== undefined) {
+    // ip_route_output_key_hash_rcu(): a multicast or limited broadcast source is -EINVAL, one the
+    // host does not have -ENETUNREACH (measured: fixtures/cli/ip-route-get-rules)
+    if (from >>> 28 === 0xe || from === 0xffffffff) refuse('EINVAL');
+    // (__ip_dev_find(): an address of an interface, or one the local table has as local)
+    if (addrType(fib, from) !== 'LOCAL') refuse('ENETUNREACH');
   }
-  const src = r!.prefsrc ?? selectSourceAddress(host, r!.dev, r!.gateway ?? dst!);
-  o.out += `${d}${r!.gateway !== undefined ? ` via ${ipToString(r!.gateway)}` : ''} dev ${r!.dev}${src !== undefined ? ` src ${ipToString(src)}` : ''} uid 0 \n    cache \n`;
+  const r = fibLookup(fib, host.rules, { dst: dst!, src: from ?? 0, iif: 'lo', mark, tos });
+  if (!r || routeErrno(r)) return refuse(routeErrno(r)!);
+  const local = r.type === 'local' || r.type === 'broadcast';
+  // __mkroute_output(): a 127/8 source leaves by lo only, unless route_localnet
+  if (from !== undefined && from >>> 24 === 127 && r.type !== 'local' && !effectiveConf(host.sysctls, r.dev, 'route_localnet')) refuse('EINVAL');
+  const d = ipToString(dst!);
+  let line = local ? `${r.type} ${d}` : d;
+  if (from !== undefined) line += ` from ${ipToString(from)}`;
+  if (!local && r.gateway !== undefined) line += ` via ${ipToString(r.gateway)}`;
+  line += ` dev ${r.type === 'local' ? 'lo' : r.dev}`;
+  // the local table is merged into main until the rules are first changed (fib_unmerge())
+  if (r.table !== 'main' && (r.table !== 'local' || host.rules !== undefined)) line += ` table ${r.table === RT_TABLE_DEFAULT ? 'default' : r.table}`;
+  if (from === undefined) {
+    const src = r.prefsrc ?? (local ? dst : selectSourceAddress(host, r.dev, r.gateway ?? dst!));
+    if (src !== undefined) line += ` src ${ipToString(src)}`;
+  }
+  // print_route(): a mark below 16 in decimal, from 16 on in hexadecimal
+  if (mark) line += mark < 16 ? ` mark ${mark}` : ` mark 0x${mark.toString(16)}`;
+  o.out += `${line} uid 0 \n    cache ${r.type === 'local' ? '<local> ' : r.type === 'broadcast' ? '<local,brd> ' : ''}\n`;
 }
 
 // ---- links -----------------------------------------------------------------------------
@@ -930,6 +960,12 @@ type RuleRequest = Partial<PolicyRule>;
 
 const invarg = (msg: string, arg: string): never => fail(`Error: argument "${arg}" is wrong: ${msg}\n`, 255);
 
+/** rtnl_dsfield_a2n(): a TOS in hexadecimal, with or without 0x */
+function parseDsfield(v: string): number {
+  const n = /^(0[xX])?[0-9a-fA-F]+$/.test(v) ? parseInt(v.replace(/^0[xX]/, ''), 16) : NaN;
+  return n <= 255 ? n : invarg('TOS value is invalid\n', v);
+}
+
 /** iprule_modify()'s parser */
 function parseRule(args: string[]): RuleRequest {
   const req: RuleRequest = {};
@@ -949,10 +985,7 @@ function parseRule(args: string[]): RuleRequest {
       const v = arg();
       req.pref = parseU32(v) ?? invarg('preference value is invalid\n', v);
     } else if (a === 'tos' || matches(a, 'dsfield')) {
-      // rtnl_dsfield_a2n(): hexadecimal, with or without 0x
-      const v = arg();
-      const n = /^(0[xX])?[0-9a-fA-F]+$/.test(v) ? parseInt(v.replace(/^0[xX]/, ''), 16) : NaN;
-      if (!(n <= 255)) invarg('TOS value is invalid\n', v);
+      const n = parseDsfield(arg());
       if (n) req.tos = n;
     } else if (a === 'fwmark') {
       const v = arg();

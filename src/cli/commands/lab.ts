@@ -43,7 +43,7 @@ export function describeLab(lab: Lab): string {
     out += `\n${name}${name === lab.defaultHost ? ' (default host)' : ''}\n`;
     for (const i of h.interfaces) out += `  ${i.name.padEnd(6)} ${i.addrs.join(', ') || '-'}${i.up ? '' : ' (down)'}\n`;
     for (const r of h.routes) out += `  route ${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.src ? ` src ${r.src}` : ''}${typeof r.table === 'number' ? ` table ${r.table}` : ''}\n`;
-    if (!defaultRules(h)) out += `  ${h.rules!.length} policy routing rules, not the kernel's defaults (\`ip rule show\` lists them; routing decisions here are not traced)\n`;
+    if (!defaultRules(h)) out += `  ${h.rules!.length} policy routing rules, not the kernel's defaults (\`ip rule show\` lists them)\n`;
     if (h.services.length) out += `  listening: ${h.services.map((s) => `${s.proto}/${s.port}${s.addr !== '0.0.0.0' ? `@${s.addr}` : ''}`).join(' ')}\n`;
     const defaults = defaultSysctls(
       h.interfaces.map((i) => i.name),

@@ -12,8 +12,9 @@
  *
  * No apply(): the target looks up a local socket (established first, then the listener at
  * --on-ip:--on-port) and assigns the packet to it, which only makes sense together with policy
- * routing of marked packets to the local host. The lab models neither sockets nor routing rules,
- * so a trace reaching such a rule stops with the engine's "effect on packets is not modelled".
+ * routing of marked packets to the local host. The lab routes by rules but has no transparent
+ * sockets to assign, so a trace reaching such a rule stops with the engine's "effect on packets
+ * is not modelled".
  */
 import { ipToString } from '../../net/ipv4.js';
 import type { TargetExtension } from '../types.js';
