@@ -10,7 +10,7 @@ import { countNfacct, findNfacct } from '../net/nfacct.js';
 import { SimError } from '../errors.js';
 import { ipToString, LOOPBACK, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab } from '../net/lab.js';
-import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, routeErrno, selectSourceAddress, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
+import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, routeErrno, selectSourceAddress, sourceRefused, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
 import { defaultTtl, effectiveConf, srcValidMark, type ConfKey } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
 import { anyChainCreated, findChain, type TableName } from '../ruleset/tables.js';
@@ -305,23 +305,11 @@ export class HostStack {
   /** fib_validate_source(): a local address as source, and rp_filter */
   private validateSource(pkt: Packet, dev: string): void {
     const rpf = this.conf(dev, 'rp_filter');
-    const acceptLocal = this.conf(dev, 'accept_local');
-    let own = false;
-    for (const a of this.addrs) if (a.addr === pkt.src) own = true;
-    if (own && !acceptLocal) {
-      throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
-    }
-    if (rpf) {
-      // __fib_validate_source(): the way back, asked as the host's own packet would be, with the
-      // packet's mark only under src_valid_mark
-      const back = this.lookup(pkt.src, pkt.dst, 'lo', srcValidMark(this.host.sysctls, dev) ? pkt.mark : 0, pkt.tos);
-      const ok = back && !routeErrno(back) && (rpf === 2 || back.dev === dev || back.type === 'local');
-      if (!ok) {
-        throw new Dropped(
-          `reverse-path filter (rp_filter=${rpf}) on ${dev}: a reply to ${ipToString(pkt.src)} would ${back ? `leave by ${back.dev}` : 'have no route'}`,
-        );
-      }
-    }
+    const mark = rpf && srcValidMark(this.host.sysctls, dev) ? pkt.mark : 0;
+    const refused = sourceRefused(this.fib, this.host.rules, this.addrs, pkt.src, pkt.dst, dev, mark, pkt.tos, rpf, !!this.conf(dev, 'accept_local'));
+    if (refused === undefined) return;
+    if (refused === 'own') throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
+    throw new Dropped(`reverse-path filter (rp_filter=${rpf}) on ${dev}: a reply to ${ipToString(pkt.src)} would ${refused ? `leave by ${refused.dev}` : 'have no route'}`);
   }
 
   /** ip_forward(): TTL, FORWARD, then out */
@@ -502,7 +490,7 @@ export class HostStack {
     const t = res.target;
     if (res.verdict === 'DROP') {
       const replies = t?.reject ? [this.attach(this.rejectReply(pkt, t.reject), pkt)] : [];
-      throw new Dropped(`${res.decidedBy} ${t?.reject ? `rejected it (${t.reject})` : 'dropped it'}`, replies);
+      throw new Dropped(`${res.decidedBy} ${t?.reject ? `rejected it (${t.reject})` : t?.note ? `dropped it (${t.note})` : 'dropped it'}`, replies);
     }
     if (res.verdict === 'QUEUE') {
       throw new Dropped(`${res.decidedBy} queued it to userspace queue ${t?.queue ?? 0}, where nothing listens in the lab`);

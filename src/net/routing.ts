@@ -212,6 +212,20 @@ export function fibLookup(fib: FibRoute[], rules: readonly PolicyRule[] | undefi
   return undefined;
 }
 
+/**
+ * __fib_validate_source(): whether a packet from `src` may come in by `dev` towards `dst`.
+ * Undefined when it may; 'own' when `src` is an address of the host (unless accept_local); else
+ * the route back that the reverse-path filter (rp_filter `rpf`: 1 strict, 2 loose) refused, or
+ * null for none. The way back is asked as the host's own packet from `dst` would be, with `mark`
+ * (the packet's under src_valid_mark, else 0).
+ */
+export function sourceRefused(fib: FibRoute[], rules: readonly PolicyRule[] | undefined, addrs: readonly IfAddr[], src: Ip4, dst: Ip4, dev: string, mark: number, tos: number, rpf: number, acceptLocal: boolean): 'own' | FibRoute | null | undefined {
+  if (!acceptLocal) for (const a of addrs) if (a.addr === src) return 'own';
+  if (!rpf) return undefined;
+  const back = rules ? fibLookup(fib, rules, { dst: src, src: dst, iif: 'lo', mark, tos }) : defaultLookup(fib, src);
+  return back && !routeErrno(back) && (rpf === 2 || back.dev === dev || back.type === 'local') ? undefined : (back ?? null);
+}
+
 /** inet_select_addr(): a primary address of `dev`, preferring one whose subnet holds `near` */
 export function selectSourceAddress(host: Host, dev: string, near?: Ip4, all: IfAddr[] = interfaceAddresses(host)): Ip4 | undefined {
   const addrs = all.filter((a) => a.dev === dev);

@@ -15,8 +15,8 @@ import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.
 import { deviceMtu } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
 import type { Host, Interface, PolicyRule, Route } from '../../net/lab.js';
-import { addrType, buildFib, fibLookup, hostRules, routeErrno, RT_TABLE_DEFAULT, tableLookup, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, type RouteErrno } from '../../net/routing.js';
-import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault } from '../../net/sysctl.js';
+import { addrType, buildFib, fibLookup, hostRules, interfaceAddresses, routeErrno, RT_TABLE_DEFAULT, tableLookup, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
+import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
 type Out = { out: string; err: string; status: number };
@@ -761,6 +761,57 @@ const ROUTE_GET_ERROR: Record<RouteErrno, string> = {
   EINVAL: 'Invalid argument',
 };
 
+const refuse = (errno: RouteErrno): never => fail(`RTNETLINK answers: ${ROUTE_GET_ERROR[errno]}\n`, 2);
+
+/** print_route()'s mark: below 16 in decimal, from 16 on in hexadecimal */
+const markText = (mark: number): string => (!mark ? '' : mark < 16 ? ` mark ${mark}` : ` mark 0x${mark.toString(16)}`);
+
+/** the table print_route() names (the local table is merged into main until the rules are first changed: fib_unmerge()) */
+const tableText = (host: Host, r: FibRoute): string => (r.table !== 'main' && (r.table !== 'local' || host.rules !== undefined) ? ` table ${r.table === RT_TABLE_DEFAULT ? 'default' : r.table}` : '');
+
+/**
+ * `ip route get ADDR from ADDR iif DEV [mark N] [tos T]`: the input route of a packet arriving on
+ * DEV (ip_route_input_slow(): the martian checks, the rules, forwarding, the source's validation),
+ * printed as print_route() prints it (measured: fixtures/cli/ip-route-get-rules)
+ */
+function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, o: Out): void {
+  const dev = host.interfaces.find((i) => i.name === f.iif) ?? fail(`Cannot find device "${f.iif}"\n`, 1);
+  const { dst, src } = f;
+  const conf = (key: ConfKey): number => effectiveConf(host.sysctls, dev.name, key);
+  const loopback = (a: Ip4): boolean => a >>> 24 === 127;
+  // a link that is down, a multicast or broadcast source
+  if (!dev.up || src >>> 28 === 0xe || src === 0xffffffff) refuse('EINVAL');
+  const valid = (): void => {
+    const mark = conf('rp_filter') && srcValidMark(host.sysctls, dev.name) ? f.mark : 0;
+    if (sourceRefused(fib, host.rules, interfaceAddresses(host), src, dst, dev.name, mark, f.tos, conf('rp_filter'), !!conf('accept_local')) !== undefined) refuse('EINVAL');
+  };
+  const tail = (what: string): string => `${markText(f.mark)} \n    cache ${what}iif ${dev.name} \n`;
+  const head = `${ipToString(dst)}${src ? ` from ${ipToString(src)}` : ''}`;
+  // the limited broadcast (and 0.0.0.0 from 0.0.0.0) is taken in before any lookup
+  if (dst === 0xffffffff || (!src && !dst)) {
+    if (src) valid();
+    o.out += `broadcast ${head} dev lo${tail('<local,brd> ')}`;
+    return;
+  }
+  // martians: a 0/8 source or destination, 127/8 without route_localnet
+  if (src >>> 24 === 0 || dst >>> 24 === 0 || ((loopback(dst) || loopback(src)) && !conf('route_localnet'))) refuse('EINVAL');
+  const r = fibLookup(fib, host.rules, f);
+  const errno = routeErrno(r);
+  // (a host that does not forward answers EHOSTUNREACH for every packet it would not take in)
+  if (errno) refuse(conf('forwarding') ? errno : 'EHOSTUNREACH');
+  if (r!.type === 'local' || r!.type === 'broadcast') {
+    valid();
+    o.out += `${r!.type} ${head} dev lo${tableText(host, r!)}${tail(r!.type === 'local' ? '<local> ' : '<local,brd> ')}`;
+    return;
+  }
+  if (!conf('forwarding')) refuse('EHOSTUNREACH');
+  valid();
+  // RTCF_DOREDIRECT: out by the device it came in by, with send_redirects (all or the device)
+  const sendRedirects = ['all', dev.name].some((d) => (host.sysctls[`net.ipv4.conf.${d}.send_redirects`] ?? '1') !== '0');
+  const redirect = r!.dev === dev.name && sendRedirects ? '<redirect> ' : '';
+  o.out += `${head}${r!.gateway !== undefined ? ` via ${ipToString(r!.gateway)}` : ''} dev ${r!.dev}${tableText(host, r!)}${tail(redirect)}`;
+}
+
 /**
  * `ip route get ADDR [from ADDR] [mark N] [tos TOS]`: the output route the host's own packet gets
  * (inet_rtm_getroute(), ip_route_output_key_hash_rcu()), through its policy rules; printed as
@@ -771,6 +822,8 @@ function getRoute(host: Host, args: string[], o: Out): void {
   let from: Ip4 | undefined;
   let mark = 0;
   let tos = 0;
+  let iif: string | undefined;
+  let oif: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
@@ -781,13 +834,17 @@ function getRoute(host: Host, args: string[], o: Out): void {
       const v = arg();
       mark = parseU32(v) ?? invarg('invalid mark value', v);
     } else if (a === 'tos' || matches(a, 'dsfield')) tos = parseDsfield(arg());
-    else if (['iif', 'oif', 'vrf', 'uid', 'ipproto', 'sport', 'dport', 'connected', 'fibmatch'].includes(a)) notModelled(`ip route get ... ${a}`);
+    else if (a === 'iif') iif = arg();
+    else if (a === 'oif') oif = arg();
+    else if (['vrf', 'uid', 'ipproto', 'sport', 'dport', 'connected', 'fibmatch'].includes(a)) notModelled(`ip route get ... ${a}`);
     else if (dst === undefined) dst = parseInetPrefix(a, 'any valid address').addr;
     else fail(`Error: either "to" is duplicate, or "${a}" is a garbage.\n`, 255);
   }
   if (dst === undefined) fail('need at least a destination address\n', 1);
-  const refuse = (errno: RouteErrno): never => fail(`RTNETLINK answers: ${ROUTE_GET_ERROR[errno]}\n`, 2);
   const fib = buildFib(host);
+  // (with iif, the input route: oif counts for nothing there, measured)
+  if (iif !== undefined) return inputRouteGet(host, fib, { dst: dst!, src: from ?? 0, iif, mark, tos }, o);
+  if (oif !== undefined) notModelled('ip route get ... oif');
   if (from !== undefined) {
     // ip_route_output_key_hash_rcu(): a multicast or limited broadcast source is -EINVAL, one the
     // host does not have -ENETUNREACH (measured: fixtures/cli/ip-route-get-rules)
@@ -805,15 +862,12 @@ function getRoute(host: Host, args: string[], o: Out): void {
   if (from !== undefined) line += ` from ${ipToString(from)}`;
   if (!local && r.gateway !== undefined) line += ` via ${ipToString(r.gateway)}`;
   line += ` dev ${r.type === 'local' ? 'lo' : r.dev}`;
-  // the local table is merged into main until the rules are first changed (fib_unmerge())
-  if (r.table !== 'main' && (r.table !== 'local' || host.rules !== undefined)) line += ` table ${r.table === RT_TABLE_DEFAULT ? 'default' : r.table}`;
+  line += tableText(host, r);
   if (from === undefined) {
     const src = r.prefsrc ?? (local ? dst : selectSourceAddress(host, r.dev, r.gateway ?? dst!));
     if (src !== undefined) line += ` src ${ipToString(src)}`;
   }
-  // print_route(): a mark below 16 in decimal, from 16 on in hexadecimal
-  if (mark) line += mark < 16 ? ` mark ${mark}` : ` mark 0x${mark.toString(16)}`;
-  o.out += `${line} uid 0 \n    cache ${r.type === 'local' ? '<local> ' : r.type === 'broadcast' ? '<local,brd> ' : ''}\n`;
+  o.out += `${line}${markText(mark)} uid 0 \n    cache ${r.type === 'local' ? '<local> ' : r.type === 'broadcast' ? '<local,brd> ' : ''}\n`;
 }
 
 // ---- links -----------------------------------------------------------------------------

@@ -10,11 +10,12 @@
  * target for table mangle and hook PREROUTING only, and tproxy_tg4_check()/tproxy_tg6_check()
  * want -p tcp or -p udp (not inverted); in a user chain the protocol is checked as well.
  *
- * No apply(): the target looks up a local socket (established first, then the listener at
- * --on-ip:--on-port) and assigns the packet to it, which only makes sense together with policy
- * routing of marked packets to the local host. The lab routes by rules but has no transparent
- * sockets to assign, so a trace reaching such a rule stops with the engine's "effect on packets
- * is not modelled".
+ * tproxy_tg4() looks up a local socket (established first, then the listener at
+ * --on-ip:--on-port; --on-ip 0 is the address the packet came to) and hands the packet to it,
+ * marked, only when that socket is transparent (IP_TRANSPARENT); otherwise, and when there is
+ * none, it drops the packet. No socket of the lab's hosts is transparent, so every packet the
+ * rule takes is dropped, its mark unchanged (measured: fixtures/kernel/149-tproxy, a listener on
+ * the port or none, TCP and UDP).
  */
 import { ipToString } from '../../net/ipv4.js';
 import type { TargetExtension } from '../types.js';
@@ -77,4 +78,8 @@ export const TPROXY: TargetExtension<TproxyData> = {
   // tproxy_tg4_check()/tproxy_tg6_check(): "Can be used only with -p tcp or -p udp" (EINVAL)
   kernelCheck: (_d, { frame }) =>
     (frame.proto === 6 || frame.proto === 17) && !frame.invProto ? undefined : 'Can be used only with -p tcp or -p udp',
+  apply: (d, pkt) => ({
+    verdict: 'DROP',
+    note: `TPROXY: no transparent socket (IP_TRANSPARENT) on ${d.laddr ? ipToString(d.laddr) : 'the address it came to'}:${d.lport || pkt.dport} takes the packet; the lab's servers are not transparent`,
+  }),
 };
