@@ -87,6 +87,13 @@ describe('fibLookup()', () => {
     expect(via([{ pref: 1, table: 100, iif: 'lo' }, main], { iif: 'eth1' })).toBe('eth0');
   });
 
+  it("passes over a route suppress_prefixlength suppresses (wg-quick's rules)", () => {
+    const rules: PolicyRule[] = [{ pref: 1, table: 254, suppress: 0 }, { pref: 2, table: 100, fwmark: 0xca6c, fwmask: 0xffffffff, not: true }, main];
+    // main's default route (/0) does not count for the first rule: table 100's does
+    expect(via(rules)).toBe('eth1');
+    expect(via(rules, { mark: 0xca6c })).toBe('eth0');
+  });
+
   it('passes a flow on when the table has no route for it, and stops at a rule action', () => {
     expect(via([{ pref: 1, table: 200 }, main])).toBe('eth0');
     expect(fibLookup(fib, [{ pref: 1, table: 0, action: 'blackhole' }, main], flow)).toMatchObject({ type: 'blackhole', rule: { pref: 1 } });

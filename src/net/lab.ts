@@ -65,6 +65,8 @@ export interface PolicyRule {
   table: number;
   /** absent: lookup (FR_ACT_TO_TBL) */
   action?: 'blackhole' | 'unreachable' | 'prohibit';
+  /** suppress_prefixlength: a route found with a prefix this long or shorter does not count (absent: -1, none) */
+  suppress?: number;
 }
 
 export interface Service {

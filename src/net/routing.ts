@@ -207,7 +207,8 @@ export function fibLookup(fib: FibRoute[], rules: readonly PolicyRule[] | undefi
     if (!ruleMatches(rule, f)) continue;
     if (rule.action) return { table: 'main', type: rule.action, addr: 0, plen: 0, dev: '', scope: 'global', proto: 'static', rule };
     const r = tableLookup(fib, tableOf(rule.table), f.dst, f.oif);
-    if (r) return r;
+    // fib4_rule_suppress(): a route the lookup found (no error) whose prefix is too short is passed over
+    if (r && !(rule.suppress !== undefined && r.plen <= rule.suppress && !routeErrno(r))) return r;
   }
   return undefined;
 }

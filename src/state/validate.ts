@@ -254,6 +254,7 @@ function checkHost(c: Checker, where: string, h: unknown): void {
       c.str(`${w}.iif`, own(r, 'iif'), true);
       c.str(`${w}.oif`, own(r, 'oif'), true);
       c.oneOf(`${w}.action`, own(r, 'action'), ['blackhole', 'unreachable', 'prohibit'], true);
+      c.int(`${w}.suppress`, own(r, 'suppress'), 0, 0x7fffffff, true);
       if (own(r, 'table') === 0 && own(r, 'action') === undefined) c.p.add(`${w}.table`, 'a rule that looks up a table needs its number');
     });
   }

@@ -1061,7 +1061,13 @@ function parseRule(args: string[]): RuleRequest {
       const v = arg();
       const id = tableNumber(v) ?? invarg('invalid table ID\n', v);
       req.table = id;
-    } else if (['l3mdev', 'uidrange', 'ipproto', 'sport', 'dport', 'realms', 'protocol', 'nat', 'map-to', 'suppress_prefixlength', 'suppress_ifgroup', 'sup_pl', 'sup_group', 'goto', 'nop', 'tun_id'].some((k) => a === k || (k.length > 3 && matches(a, k)))) {
+    } else if (a === 'suppress_prefixlength' || a === 'sup_pl') {
+      // get_s32() of any base, not negative
+      const v = arg();
+      const n = /^[+]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(v) ? Number(v.replace(/^\+/, '').replace(/^0(?=[0-7])/, '0o')) : NaN;
+      if (!(n <= 0x7fffffff)) invarg('suppress_prefixlength value is invalid\n', v);
+      req.suppress = n;
+    } else if (['l3mdev', 'uidrange', 'ipproto', 'sport', 'dport', 'realms', 'protocol', 'nat', 'map-to', 'suppress_ifgroup', 'sup_group', 'goto', 'nop', 'tun_id'].some((k) => a === k || (k.length > 3 && matches(a, k)))) {
       notModelled(`ip rule ... ${a}`);
     } else {
       if (a === 'type') a = arg();
@@ -1074,7 +1080,7 @@ function parseRule(args: string[]): RuleRequest {
   return req;
 }
 
-const RULE_FIELDS = ['pref', 'not', 'from', 'to', 'tos', 'fwmark', 'fwmask', 'iif', 'oif', 'table', 'action'] as const;
+const RULE_FIELDS = ['pref', 'not', 'from', 'to', 'tos', 'fwmark', 'fwmask', 'iif', 'oif', 'table', 'action', 'suppress'] as const;
 
 function ruleLine(host: Host, r: PolicyRule): string {
   // printf("%#x"): 0 has no 0x
@@ -1088,6 +1094,8 @@ function ruleLine(host: Host, r: PolicyRule): string {
   if (r.iif !== undefined) s += ` iif ${dev(r.iif)}`;
   if (r.oif !== undefined) s += ` oif ${dev(r.oif)}`;
   if (r.table) s += ` lookup ${tableName(r.table)}`;
+  // (print_rule() names it for a lookup only; the kernel keeps it on every rule)
+  if (!r.action && r.suppress !== undefined) s += ` suppress_prefixlength ${r.suppress}`;
   if (r.action) s += ` ${r.action}`;
   return s + '\n';
 }
