@@ -33,7 +33,9 @@ describe('policy routing in traces', () => {
     for (const l of ['iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE', 'iptables -t mangle -A PREROUTING -s 192.168.1.2 -j MARK --set-mark 1', 'ip rule add fwmark 1 lookup 100', 'ip route add default via 192.168.1.3 dev eth1 table 100']) expect((await sb.sh(l)).rc, l).toBe(0);
     const r = await sb.sh('trace --from pc1 -p tcp -d 203.0.113.10 --dport 80');
     expect(r.rc).toBe(0);
-    expect(r.stdout).toContain('route forward: 203.0.113.10 via route "default via 192.168.1.3 dev eth1 table 100"');
+    expect(r.stdout).toContain('route forward: 203.0.113.10 via route "default via 192.168.1.3 dev eth1 table 100" (ip rule 32765: from all fwmark 0x1 lookup 100)');
+    // pc1 has the kernel's rules: its route names none
+    expect(r.stdout).toContain('route output: 203.0.113.10 via route "default via 192.168.1.1 dev eth0", source 192.168.1.2\n');
     expect(r.stdout).toMatch(/verdict: timeout/);
     // pc2's packets carry no mark: main's default route
     expect((await sb.sh('trace --from pc2 -p tcp -d 203.0.113.10 --dport 80')).stdout).toMatch(/verdict: established/);

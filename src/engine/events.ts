@@ -59,7 +59,7 @@ export type TraceEvent = Base &
     | { kind: 'policy'; table: string; chain: string; policy: string }
     | { kind: 'return'; table: string; chain: string; to: string }
     | { kind: 'rewrite'; table: string; chain: string; target: string; field: 'source' | 'destination'; before: string; after: string }
-    | { kind: 'route'; decision: 'input' | 'forward' | 'output' | 'reroute' | 'reply'; dst: string; route?: string; dev?: string; via?: string; src?: string }
+    | { kind: 'route'; decision: 'input' | 'forward' | 'output' | 'reroute' | 'reply'; dst: string; route?: string; dev?: string; via?: string; src?: string; rule?: string }
     | { kind: 'conntrack'; action: 'new' | 'established' | 'related' | 'invalid' | 'untracked' | 'confirmed' | 'reverse-nat' | 'nat-binding' | 'null-binding' | 'destroyed'; text: string }
     | {
         kind: 'drop';

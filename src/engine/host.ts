@@ -9,8 +9,8 @@ import { findIpset, type AnySet, type ElemExt } from '../net/ipset.js';
 import { countNfacct, findNfacct } from '../net/nfacct.js';
 import { SimError } from '../errors.js';
 import { ipToString, LOOPBACK, type Ip4 } from '../net/ipv4.js';
-import type { Host, Lab } from '../net/lab.js';
-import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, routeErrno, selectSourceAddress, sourceRefused, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
+import type { Host, Lab, PolicyRule } from '../net/lab.js';
+import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, routeErrno, ruleText, selectSourceAddress, sourceRefused, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
 import { defaultTtl, effectiveConf, srcValidMark, type ConfKey } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
 import { anyChainCreated, findChain, type TableName } from '../ruleset/tables.js';
@@ -161,6 +161,8 @@ export class HostStack {
    * instead of by name at every hook of every packet
    */
   private readonly basePlans: (ChainPlan | null | undefined)[] = [];
+  /** the policy rule that answered lookup() last (fibLookup() fills it in) */
+  private readonly found: { rule?: PolicyRule } = {};
   /** the host's conntrack timeouts (its sysctls do not change while it handles packets) */
   private readonly timeouts: Timeouts;
 
@@ -183,7 +185,13 @@ export class HostStack {
   lookup(dst: Ip4, src = 0, iif = 'lo', mark = 0, tos = 0): FibRoute | undefined {
     const rules = this.host.rules;
     // (the kernel's default rules ask nothing of the flow: no object made for a batch's every packet)
-    return rules ? fibLookup(this.fib, rules, { dst, src, iif, mark, tos }) : defaultLookup(this.fib, dst);
+    return rules ? fibLookup(this.fib, rules, { dst, src, iif, mark, tos }, this.found) : defaultLookup(this.fib, dst);
+  }
+
+  /** the policy rule that gave lookup()'s last answer, as `ip rule show` prints it, on a host whose rules were changed */
+  private usedRule(): string | undefined {
+    const r = this.host.rules && this.found.rule;
+    return r ? ruleText(r, this.host.interfaces.map((i) => i.name)).replace('\t', ' ') : undefined;
   }
 
   private conf(dev: string, key: ConfKey): number {
@@ -284,7 +292,7 @@ export class HostStack {
     const r = this.lookup(dst, src, dev, pkt.mark, pkt.tos);
     if (r && (r.type === 'local' || r.type === 'broadcast')) {
       this.validateSource(pkt, dev);
-      if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: describeRoute(r) });
+      if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: describeRoute(r), rule: this.usedRule() });
       return { local: true, route: r };
     }
     if (!this.conf(dev, 'forwarding')) {
@@ -298,7 +306,7 @@ export class HostStack {
       throw new Dropped(reason, code === undefined ? [] : [this.attach(this.icmpError(pkt, 3, code), pkt)]);
     }
     this.validateSource(pkt, dev);
-    if (!this.quiet) this.emit({ kind: 'route', decision: 'forward', dst: ipToString(dst), route: describeRoute(r), dev: r.dev, via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
+    if (!this.quiet) this.emit({ kind: 'route', decision: 'forward', dst: ipToString(dst), route: describeRoute(r), dev: r.dev, via: r.gateway !== undefined ? ipToString(r.gateway) : undefined, rule: this.usedRule() });
     return { local: false, route: r };
   }
 
@@ -356,7 +364,7 @@ export class HostStack {
     // with net.ipv4.ip_default_ttl (measured, fixtures/kernel/60-default-ttl)
     if (!pkt.ttlSet) pkt.ttl = defaultTtl(this.host.sysctls);
     const bad = this.outputSourceCheck(pkt.src, dev);
-    if (!this.quiet) this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
+    if (!this.quiet) this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined, rule: this.usedRule() });
     if (bad) {
       this.emit({ kind: 'drop', reason: bad });
       return { kind: 'error', pkt, errno: 'EINVAL', reason: bad };
@@ -378,7 +386,7 @@ export class HostStack {
     const errno = routeErrno(r)!;
     const { what } = NO_ROUTE_ANSWER[errno];
     const reason = r ? `the route to ${ipToString(pkt.dst)} from ${this.name} is ${describeRoute(r)}: ${what}` : `no route to ${ipToString(pkt.dst)} from ${this.name}`;
-    this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: r ? describeRoute(r) : 'none' });
+    this.emit({ kind: 'route', decision: 'output', dst: ipToString(pkt.dst), route: r ? describeRoute(r) : 'none', rule: this.usedRule() });
     this.emit({ kind: 'drop', reason });
     return { kind: 'error', pkt, errno, reason };
   }
@@ -404,7 +412,7 @@ export class HostStack {
     const local = r.type === 'local' || r.type === 'broadcast';
     const dev = local ? 'lo' : r.dev;
     const bad = this.outputSourceCheck(pkt.src, dev);
-    if (!this.quiet) this.emit({ kind: 'route', decision: 'reroute', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined });
+    if (!this.quiet) this.emit({ kind: 'route', decision: 'reroute', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined, rule: this.usedRule() });
     if (bad) throw new Dropped(`reroute check: ${bad}`);
     pkt.route = { dev, gateway: r.gateway, local };
   }

@@ -201,16 +201,43 @@ function inRulePrefix(a: Ip4, prefix: string): boolean {
  * answer, an unreachable, prohibit or blackhole one too; so is a rule whose action is one of
  * those (returned as a route of that type with `rule` set). Undefined: no rule found a route.
  */
-export function fibLookup(fib: FibRoute[], rules: readonly PolicyRule[] | undefined, f: Flow): FibRoute | undefined {
+export function fibLookup(fib: FibRoute[], rules: readonly PolicyRule[] | undefined, f: Flow, found?: { rule?: PolicyRule }): FibRoute | undefined {
+  if (found) found.rule = undefined;
   if (!rules) return defaultLookup(fib, f.dst, f.oif);
   for (const rule of rules) {
     if (!ruleMatches(rule, f)) continue;
+    if (found) found.rule = rule;
     if (rule.action) return { table: 'main', type: rule.action, addr: 0, plen: 0, dev: '', scope: 'global', proto: 'static', rule };
     const r = tableLookup(fib, tableOf(rule.table), f.dst, f.oif);
     // fib4_rule_suppress(): a route the lookup found (no error) whose prefix is too short is passed over
     if (r && !(rule.suppress !== undefined && r.plen <= rule.suppress && !routeErrno(r))) return r;
   }
+  if (found) found.rule = undefined;
   return undefined;
+}
+
+/** the name iproute2 gives a table number (rtnl_rttable_n2a()) */
+export function tableName(id: number): string {
+  return id === RT_TABLE_LOCAL ? 'local' : id === RT_TABLE_MAIN ? 'main' : id === RT_TABLE_DEFAULT ? 'default' : String(id);
+}
+
+/** a rule as `ip rule show` prints it (print_rule()), without the newline; `devices`: the host's interfaces */
+export function ruleText(r: PolicyRule, devices: readonly string[]): string {
+  // printf("%#x"): 0 has no 0x
+  const hex = (n: number): string => (n ? `0x${n.toString(16)}` : '0');
+  let s = `${r.pref}:\t${r.not ? 'not ' : ''}from ${r.from ?? 'all'}`;
+  if (r.to !== undefined) s += ` to ${r.to}`;
+  if (r.tos !== undefined) s += ` tos 0x${r.tos.toString(16).padStart(2, '0')}`;
+  if (r.fwmark !== undefined) s += ` fwmark ${hex(r.fwmark)}${r.fwmask !== 0xffffffff ? `/${hex(r.fwmask!)}` : ''}`;
+  // a device that does not exist (yet) leaves the rule [detached] (measured)
+  const dev = (name: string): string => `${name}${devices.includes(name) ? '' : ' [detached]'}`;
+  if (r.iif !== undefined) s += ` iif ${dev(r.iif)}`;
+  if (r.oif !== undefined) s += ` oif ${dev(r.oif)}`;
+  if (r.table) s += ` lookup ${tableName(r.table)}`;
+  // (print_rule() names it for a lookup only; the kernel keeps it on every rule)
+  if (!r.action && r.suppress !== undefined) s += ` suppress_prefixlength ${r.suppress}`;
+  if (r.action) s += ` ${r.action}`;
+  return s;
 }
 
 /**
@@ -264,7 +291,7 @@ export function describeRoute(r: FibRoute): string {
   let s = r.type === 'unicast' ? dst : `${r.type} ${dst}`;
   if (r.gateway !== undefined) s += ` via ${ipToString(r.gateway)}`;
   s += ` dev ${r.dev}`;
-  if (r.table !== 'main') s += ` table ${r.table === RT_TABLE_DEFAULT ? 'default' : r.table}`;
+  if (r.table !== 'main') s += ` table ${typeof r.table === 'number' ? tableName(r.table) : r.table}`;
   if (r.prefsrc !== undefined && r.type === 'unicast') s += ` src ${ipToString(r.prefsrc)}`;
   return s;
 }

@@ -54,7 +54,7 @@ export function renderText(events: TraceEvent[], color: ChalkInstance, brief = f
         lines.push(color.yellow(`  ${e.target} (${e.table}:${e.chain}): ${e.field} ${e.before} -> ${e.after}`));
         break;
       case 'route':
-        lines.push(`  route ${e.decision}: ${e.dst}${e.route ? ` via route "${e.route}"` : ''}${e.src && e.decision !== 'input' ? `, source ${e.src}` : ''}`);
+        lines.push(`  route ${e.decision}: ${e.dst}${e.route ? ` via route "${e.route}"` : ''}${e.rule ? ` (ip rule ${e.rule})` : ''}${e.src && e.decision !== 'input' ? `, source ${e.src}` : ''}`);
         break;
       case 'conntrack':
         lines.push(color.magenta(`  conntrack: ${e.text}`));

@@ -15,7 +15,7 @@ import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.
 import { deviceMtu } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
 import type { Host, Interface, PolicyRule, Route } from '../../net/lab.js';
-import { addrType, buildFib, fibLookup, hostRules, interfaceAddresses, routeErrno, RT_TABLE_DEFAULT, tableLookup, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
+import { addrType, buildFib, fibLookup, hostRules, interfaceAddresses, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
@@ -472,11 +472,6 @@ function tableNumber(s: string): number | undefined {
   return Object.prototype.hasOwnProperty.call(TABLE_NAMES, s) ? TABLE_NAMES[s] : parseU32(s);
 }
 
-/** rtnl_rttable_n2a() */
-function tableName(id: number): string {
-  return Object.keys(TABLE_NAMES).find((k) => TABLE_NAMES[k] === id && id !== 0) ?? String(id);
-}
-
 function tableId(id: number): TableId {
   return id === RT_TABLE_MAIN ? 'main' : id === RT_TABLE_LOCAL ? 'local' : id;
 }
@@ -767,7 +762,7 @@ const refuse = (errno: RouteErrno): never => fail(`RTNETLINK answers: ${ROUTE_GE
 const markText = (mark: number): string => (!mark ? '' : mark < 16 ? ` mark ${mark}` : ` mark 0x${mark.toString(16)}`);
 
 /** the table print_route() names (the local table is merged into main until the rules are first changed: fib_unmerge()) */
-const tableText = (host: Host, r: FibRoute): string => (r.table !== 'main' && (r.table !== 'local' || host.rules !== undefined) ? ` table ${r.table === RT_TABLE_DEFAULT ? 'default' : r.table}` : '');
+const tableText = (host: Host, r: FibRoute): string => (r.table !== 'main' && (r.table !== 'local' || host.rules !== undefined) ? ` table ${typeof r.table === 'number' ? tableName(r.table) : r.table}` : '');
 
 /**
  * `ip route get ADDR from ADDR iif DEV [mark N] [tos T]`: the input route of a packet arriving on
@@ -1083,21 +1078,7 @@ function parseRule(args: string[]): RuleRequest {
 const RULE_FIELDS = ['pref', 'not', 'from', 'to', 'tos', 'fwmark', 'fwmask', 'iif', 'oif', 'table', 'action', 'suppress'] as const;
 
 function ruleLine(host: Host, r: PolicyRule): string {
-  // printf("%#x"): 0 has no 0x
-  const hex = (n: number): string => (n ? `0x${n.toString(16)}` : '0');
-  let s = `${r.pref}:\t${r.not ? 'not ' : ''}from ${r.from ?? 'all'}`;
-  if (r.to !== undefined) s += ` to ${r.to}`;
-  if (r.tos !== undefined) s += ` tos 0x${r.tos.toString(16).padStart(2, '0')}`;
-  if (r.fwmark !== undefined) s += ` fwmark ${hex(r.fwmark)}${r.fwmask !== 0xffffffff ? `/${hex(r.fwmask!)}` : ''}`;
-  // a device that does not exist (yet) leaves the rule [detached] (measured)
-  const dev = (name: string): string => `${name}${host.interfaces.some((i) => i.name === name) ? '' : ' [detached]'}`;
-  if (r.iif !== undefined) s += ` iif ${dev(r.iif)}`;
-  if (r.oif !== undefined) s += ` oif ${dev(r.oif)}`;
-  if (r.table) s += ` lookup ${tableName(r.table)}`;
-  // (print_rule() names it for a lookup only; the kernel keeps it on every rule)
-  if (!r.action && r.suppress !== undefined) s += ` suppress_prefixlength ${r.suppress}`;
-  if (r.action) s += ` ${r.action}`;
-  return s + '\n';
+  return ruleText(r, host.interfaces.map((i) => i.name)) + '\n';
 }
 
 /** iproute2's list filter: `table` and `pref` of the rules to show or flush */
