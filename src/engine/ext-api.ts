@@ -97,6 +97,11 @@ export type AddrType =
   | 'NAT'
   | 'XRESOLVE';
 
+export interface LocalSocket {
+  full: boolean;
+  anyAddr: boolean;
+}
+
 export interface MatchContext {
   /** the hook the packet is in: PREROUTING INPUT FORWARD OUTPUT POSTROUTING */
   hook: string;
@@ -122,6 +127,13 @@ export interface MatchContext {
   now(): number;
   /** reverse-path lookup for rpfilter: would a reply to this packet's source leave by its input interface? */
   reversePathOk(pkt: PacketView, opts: { loose: boolean; validmark: boolean; acceptLocal: boolean }): boolean;
+  /**
+   * The local socket nf_sk_lookup_slow_v4() finds for this packet on this host: a socket of a
+   * connection the trace has open here, else a TCP listener or bound UDP socket on its port, as
+   * the socket match weighs it: `full` (false: a request socket, between SYN and accept),
+   * `anyAddr` (bound to 0.0.0.0). Undefined: none.
+   */
+  socket(): LocalSocket | undefined;
   /** number of tracked connections matching a predicate (connlimit) */
   countConnections(pred: (orig: Tuple, reply: Tuple) => boolean): number;
   /** the host's IP set of that name (`ipset`); undefined: none */

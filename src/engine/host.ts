@@ -8,7 +8,7 @@
 import { findIpset, type AnySet, type ElemExt } from '../net/ipset.js';
 import { countNfacct, findNfacct } from '../net/nfacct.js';
 import { SimError } from '../errors.js';
-import { ipToString, LOOPBACK, type Ip4 } from '../net/ipv4.js';
+import { ipToString, LOOPBACK, parseDotted, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab, PolicyRule } from '../net/lab.js';
 import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, routeErrno, ruleText, selectSourceAddress, sourceRefused, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
 import { defaultTtl, effectiveConf, srcValidMark, type ConfKey } from '../net/sysctl.js';
@@ -18,7 +18,7 @@ import { lazyRules } from '../ruleset/lazy-rules.js';
 import type { Rng } from '../util/rng.js';
 import { addStatus, canStart, ConntrackTable, NAT_DONE_DST, NAT_DONE_SRC, ctView, updateCtView, invert, sameTuple, timeoutsOf, tupleOf, tupleText, type Conn, type Timeouts } from './conntrack.js';
 import type { EventBody, Hook, TraceEvent } from './events.js';
-import type { AddrType, ConntrackView, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
+import type { AddrType, ConntrackView, LocalSocket, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
 import { runChain, type ChainResult, type ChainRunContext } from './netfilter.js';
 import type { ChainPlan, RuleIndex } from './rule-index.js';
 import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, setSynMss, summarize, type Packet, type QuotedHeader } from './packet.js';
@@ -74,6 +74,17 @@ class Dropped {
     readonly reason: string,
     readonly replies: Packet[] = [],
   ) {}
+}
+
+/** a socket of a traced connection on its host: its own address and port, its peer's */
+export interface OpenSocket {
+  proto: number;
+  local: Ip4;
+  lport: number;
+  remote: Ip4;
+  rport: number;
+  /** false: a request socket (the server got the SYN and has not accepted yet) */
+  full: boolean;
 }
 
 export interface HostEnv {
@@ -161,6 +172,8 @@ export class HostStack {
    * instead of by name at every hook of every packet
    */
   private readonly basePlans: (ChainPlan | null | undefined)[] = [];
+  /** the sockets of the connections this run traces here (socketFor()) */
+  private readonly sockets: OpenSocket[] = [];
   /** the policy rule that answered lookup() last (fibLookup() fills it in) */
   private readonly found: { rule?: PolicyRule } = {};
   /** the host's conntrack timeouts (its sysctls do not change while it handles packets) */
@@ -843,6 +856,42 @@ export class HostStack {
     return countNfacct(o, bytes, !this.env.batch);
   }
 
+  /** a socket of a connection being traced: lab-sim opens it (a client's, a server's request socket) */
+  openSocket(s: OpenSocket): void {
+    this.sockets.push(s);
+  }
+
+  /**
+   * nf_sk_lookup_slow_v4(): the socket of this host a packet is for. Its addresses and ports (for
+   * an ICMP error, those of the packet it quotes, turned round; for a reply of a connection with
+   * SNAT, the original source as destination) find one of the connections the trace opened here,
+   * else a listener (TCP) or bound socket (UDP) on the port, one bound to the address before one
+   * bound to 0.0.0.0, whatever the destination address (a forwarded packet finds them too).
+   */
+  socketFor(pkt: Packet): LocalSocket | undefined {
+    let { proto, src: saddr, dst: daddr, sport, dport } = pkt;
+    const ct = pkt.ct;
+    if (proto === PROTO_ICMP) {
+      // extract_icmp4_fields(): an echo has no socket to find
+      const q = isIcmpError(pkt.icmpType) ? pkt.inner : undefined;
+      if (!q || (q.proto !== PROTO_TCP && q.proto !== PROTO_UDP)) return undefined;
+      ({ proto, src: daddr, dst: saddr, sport: dport, dport: sport } = q);
+    } else if (proto !== PROTO_TCP && proto !== PROTO_UDP) return undefined;
+    if (ct && ct.reply && ct.state === (pkt.proto === PROTO_ICMP ? 'RELATED' : 'ESTABLISHED') && ct.status.includes('SNAT')) {
+      daddr = ct.orig.src;
+      dport = ct.orig.sport;
+    }
+    for (const s of this.sockets) if (s.proto === proto && s.local === daddr && s.lport === dport && s.remote === saddr && s.rport === sport) return { full: s.full, anyAddr: false };
+    const name = proto === PROTO_TCP ? 'tcp' : 'udp';
+    let any = false;
+    for (const s of this.host.services) {
+      if (s.proto !== name || s.port !== dport) continue;
+      if (s.addr === '0.0.0.0') any = true;
+      else if (parseDotted(s.addr) === daddr) return { full: true, anyAddr: false };
+    }
+    return any ? { full: true, anyAddr: true } : undefined;
+  }
+
   /**
    * rpfilter_mt()'s question (rpfilter_lookup_reverse()): the way back to the source, asked as the
    * host's own packet from the destination would be (no source when that is multicast, limited
@@ -1010,6 +1059,9 @@ class ExtContext implements TargetContext {
   }
   now(): number {
     return this.env.now;
+  }
+  socket(): LocalSocket | undefined {
+    return this.stack.socketFor(this.pkt);
   }
   reversePathOk(p: PacketView, o: { loose: boolean; validmark: boolean; acceptLocal: boolean }): boolean {
     return this.stack.reversePathOk(p, o);

@@ -221,6 +221,8 @@ export class LabSim {
     }
     // the client's own address, as routing chose it before any NAT
     const clientAddr = first.socketSrc ?? first.src;
+    // its connected socket, which the socket match finds for what comes back
+    if (spec.proto !== PROTO_ICMP) this.run.stack(spec.from).openSocket({ proto: spec.proto, local: clientAddr, lport: sport, remote: spec.dst, rport: spec.dport!, full: true });
     if (out.end === 'lost') return this.afterLoss(spec, out, clientAddr, sport, want(''));
     const server = out.host;
     const req = out.pkt;
@@ -235,6 +237,8 @@ export class LabSim {
       if (this.listening(serverHost, proto, req.dst, req.dport!)) {
         accepted = { host: server, address: ipToString(req.dst), port: req.dport! };
         this.emit({ kind: 'deliver', host: server, socket: `${proto} socket listening on ${endpoint(req.dst, req.dport)} (peer ${endpoint(req.src, req.sport)})` });
+        // the request socket the SYN made, until the handshake's ACK (the socket match finds it)
+        if (req.proto === PROTO_TCP) this.run.stack(server).openSocket({ proto: PROTO_TCP, local: req.dst, lport: req.dport!, remote: req.src, rport: req.sport!, full: false });
         if (req.proto === PROTO_TCP && addrType(this.run.stack(server).fib, req.dst) !== 'LOCAL') {
           // a local route of another table delivered a SYN for an address the host does not have
           // (__ip_dev_find(): no interface's, not local in the local table):

@@ -67,6 +67,7 @@ export function context(over: Partial<FakeContext> & { randoms?: number[]; conne
     },
     now: () => ctx.clock,
     reversePathOk: () => true,
+    socket: () => undefined,
     countConnections: (pred) => (over.connections ?? []).filter(([o, r]) => pred(o, r)).length,
     ctMark: () => ctx.ctMarkValue,
     setCtMark: (m) => {

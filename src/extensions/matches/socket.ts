@@ -10,9 +10,13 @@
  * kernel registers every revision for the PREROUTING and INPUT hooks of any table; a user chain
  * reached from elsewhere is refused.
  *
- * No match(): the answer depends on the sockets open on the host (nf_sk_lookup_slow_v4/v6 on the
- * packet's addresses and ports), which the lab does not model, so a trace reaching such a rule
- * stops with the engine's "effect on packets is not modelled".
+ * socket_match(): the socket nf_sk_lookup_slow_v4() finds (MatchContext.socket(): a connection
+ * the trace has open on the host, or a listener or bound socket on the port) counts unless it is
+ * a full socket bound to 0.0.0.0 and --nowildcard was not given, or --transparent was given and
+ * it is not transparent (no socket of the lab is); --restore-skmark gives the packet the mark of a
+ * full socket that counts (0: the lab's programs set none). Measured: fixtures/kernel/174-socket-match
+ * (a listener on 0.0.0.0 counts under --nowildcard for forwarded packets too; a request socket,
+ * not full, leaves the mark alone).
  */
 import type { MatchExtension } from '../types.js';
 
@@ -51,4 +55,13 @@ export const socket: MatchExtension<SocketData> = {
   save,
   // socket_mt_reg[].hooks: (1 << NF_INET_PRE_ROUTING) | (1 << NF_INET_LOCAL_IN)
   hooks: ['PREROUTING', 'INPUT'],
+  match(d, pkt, ctx) {
+    const sk = ctx.socket();
+    if (!sk) return false;
+    const wildcard = !(d.flags & FLAG.NOWILDCARD) && sk.full && sk.anyAddr;
+    // inet_sk_transparent(): false for every socket of the lab
+    const transparent = !(d.flags & FLAG.TRANSPARENT);
+    if (d.flags & FLAG.RESTORESKMARK && !wildcard && transparent && sk.full) pkt.mark = 0;
+    return !wildcard && transparent;
+  },
 };
