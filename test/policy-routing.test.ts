@@ -96,6 +96,17 @@ describe('fibLookup()', () => {
     expect(via(rules, { mark: 0xca6c })).toBe('eth0');
   });
 
+  it('follows goto to the first rule of its priority (none: passed over), nop passes, ports and uids select', () => {
+    const rules: PolicyRule[] = [{ pref: 1, table: 0, action: 'goto', goto: 3, from: '10.0.0.1' }, { pref: 2, table: 100 }, { pref: 3, table: 0, action: 'nop' }, { pref: 4, table: 100, ipproto: 6, dport: [80, 80] }, main];
+    expect(via(rules)).toBe('eth1');
+    expect(via(rules, { src: ip('10.0.0.1') })).toBe('eth0');
+    expect(via(rules, { src: ip('10.0.0.1'), proto: 6, dport: 80 })).toBe('eth1');
+    expect(via(rules, { src: ip('10.0.0.1'), proto: 17, dport: 80 })).toBe('eth0');
+    expect(via([{ pref: 1, table: 0, action: 'goto', goto: 9 }, main])).toBe('eth0');
+    expect(via([{ pref: 1, table: 100, uid: [1000, 2000] }, main], { uid: 1500 })).toBe('eth1');
+    expect(via([{ pref: 1, table: 100, uid: [1000, 2000] }, main])).toBe('eth0');
+  });
+
   it('passes a flow on when the table has no route for it, and stops at a rule action', () => {
     expect(via([{ pref: 1, table: 200 }, main])).toBe('eth0');
     expect(fibLookup(fib, [{ pref: 1, table: 0, action: 'blackhole' }, main], flow)).toMatchObject({ type: 'blackhole', rule: { pref: 1 } });
@@ -141,9 +152,11 @@ describe('policy routing in scripts and lab files', () => {
     expect(structureProblems(lab as never).list).toEqual([]);
     const bad = JSON.parse(JSON.stringify(lab));
     bad.hosts.router.rules[1].fwmark = -1;
+    bad.hosts.router.rules[1].dport = [90, 80];
     bad.hosts.router.routes.push({ dst: '10.3.0.0/16', dev: 'eth1', table: 8 });
     const problems = structureProblems(bad).list.join('\n');
     expect(problems).toContain('hosts.router.rules[1].fwmark');
+    expect(problems).toContain('hosts.router.rules[1].dport: should be [first, last]');
     expect(problems).toContain('table 8 is not in fibTables');
     const old = JSON.parse(JSON.stringify(lab));
     delete old.hosts.router.rules;

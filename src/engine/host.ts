@@ -10,7 +10,7 @@ import { countNfacct, findNfacct } from '../net/nfacct.js';
 import { SimError } from '../errors.js';
 import { ipToString, LOOPBACK, parseDotted, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab, PolicyRule } from '../net/lab.js';
-import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, isMulticast, routeErrno, ruleText, selectSourceAddress, sourceRefused, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
+import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, flowPorts, isMulticast, routeErrno, ruleText, selectSourceAddress, sourceRefused, type L4, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
 import { defaultTtl, effectiveConf, srcValidMark, type ConfKey } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
 import { anyChainCreated, findChain, type TableName } from '../ruleset/tables.js';
@@ -195,16 +195,16 @@ export class HostStack {
    * fib_lookup() for a routing decision of this host, through its policy rules: `src` 0 when the
    * sender has no source yet, `iif` 'lo' for what the host sends itself
    */
-  lookup(dst: Ip4, src = 0, iif = 'lo', mark = 0, tos = 0): FibRoute | undefined {
+  lookup(dst: Ip4, src = 0, iif = 'lo', mark = 0, tos = 0, l4?: L4, uid = 0): FibRoute | undefined {
     const rules = this.host.rules;
     // (the kernel's default rules ask nothing of the flow: no object made for a batch's every packet)
-    return rules ? fibLookup(this.fib, rules, { dst, src, iif, mark, tos }, this.found) : defaultLookup(this.fib, dst);
+    return rules ? fibLookup(this.fib, rules, { dst, src, iif, mark, tos, uid, ...flowPorts(l4) }, this.found) : defaultLookup(this.fib, dst);
   }
 
   /** the policy rule that gave lookup()'s last answer, as `ip rule show` prints it, on a host whose rules were changed */
   private usedRule(): string | undefined {
     const r = this.host.rules && this.found.rule;
-    return r ? ruleText(r, this.host.interfaces.map((i) => i.name)).replace('\t', ' ') : undefined;
+    return r ? ruleText(r, this.host.interfaces.map((i) => i.name), this.host.rules!).replace('\t', ' ') : undefined;
   }
 
   private conf(dev: string, key: ConfKey): number {
@@ -302,7 +302,7 @@ export class HostStack {
       throw martianSource(src, dev, `127.0.0.0/8 source needs net.ipv4.conf.${dev}.route_localnet=1`);
     }
     // (after PREROUTING: the mark and TOS mangle gave it count)
-    const r = this.lookup(dst, src, dev, pkt.mark, pkt.tos);
+    const r = this.lookup(dst, src, dev, pkt.mark, pkt.tos, pkt);
     if (r && (r.type === 'local' || r.type === 'broadcast')) {
       this.validateSource(pkt, dev);
       if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: describeRoute(r), rule: this.usedRule() });
@@ -327,7 +327,7 @@ export class HostStack {
   private validateSource(pkt: Packet, dev: string): void {
     const rpf = this.conf(dev, 'rp_filter');
     const mark = rpf && srcValidMark(this.host.sysctls, dev) ? pkt.mark : 0;
-    const refused = sourceRefused(this.fib, this.host.rules, this.addrs, pkt.src, pkt.dst, dev, mark, pkt.tos, rpf, !!this.conf(dev, 'accept_local'));
+    const refused = sourceRefused(this.fib, this.host.rules, this.addrs, pkt.src, pkt.dst, dev, mark, pkt.tos, rpf, !!this.conf(dev, 'accept_local'), pkt);
     if (refused === undefined) return;
     if (refused === 'own') throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
     throw new Dropped(`reverse-path filter (rp_filter=${rpf}) on ${dev}: a reply to ${ipToString(pkt.src)} would ${refused ? `leave by ${refused.dev}` : 'have no route'}`);
@@ -359,7 +359,9 @@ export class HostStack {
       pkt.dst = pkt.src;
     }
     const unbound = !pkt.src;
-    let r = this.lookup(pkt.dst, pkt.src, 'lo', pkt.mark, pkt.tos);
+    // (the sender's uid: a kernel's answer has none, 0)
+    const uid = pkt.owner?.uid ?? 0;
+    let r = this.lookup(pkt.dst, pkt.src, 'lo', pkt.mark, pkt.tos, pkt, uid);
     if (!r || routeErrno(r)) return this.noOutputRoute(pkt, r);
     let local = r.type === 'local' || r.type === 'broadcast';
     if (!pkt.src) pkt.src = r.prefsrc ?? (local ? pkt.dst : selectSourceAddress(this.host, r.dev, r.gateway ?? pkt.dst, this.addrs)) ?? 0;
@@ -367,7 +369,7 @@ export class HostStack {
       // ip_route_connect(): a TCP or UDP socket that connects asks again with the source the first
       // answer chose, so that rules `from` that address decide (measured:
       // fixtures/kernel/147-policy-routing-local); the source stays
-      r = this.lookup(pkt.dst, pkt.src, 'lo', pkt.mark, pkt.tos);
+      r = this.lookup(pkt.dst, pkt.src, 'lo', pkt.mark, pkt.tos, pkt, uid);
       if (!r || routeErrno(r)) return this.noOutputRoute(pkt, r);
       local = r.type === 'local' || r.type === 'broadcast';
     }
@@ -420,7 +422,7 @@ export class HostStack {
    */
   private reroute(pkt: Packet): void {
     // (the source is kept when it is an address of this host or a unicast one, as here)
-    const r = this.lookup(pkt.dst, pkt.src, 'lo', pkt.mark, pkt.tos);
+    const r = this.lookup(pkt.dst, pkt.src, 'lo', pkt.mark, pkt.tos, pkt, pkt.owner?.uid ?? 0);
     if (!r || routeErrno(r)) throw new Dropped(`reroute: no route to ${ipToString(pkt.dst)}`);
     const local = r.type === 'local' || r.type === 'broadcast';
     const dev = local ? 'lo' : r.dev;

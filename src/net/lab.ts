@@ -63,8 +63,14 @@ export interface PolicyRule {
   oif?: string;
   /** the table looked up (local 255, main 254, default 253); 0 with an action that looks up none */
   table: number;
-  /** absent: lookup (FR_ACT_TO_TBL) */
-  action?: 'blackhole' | 'unreachable' | 'prohibit';
+  /** the IP protocol (ipproto), source and destination port ranges, uid range (uidrange) */
+  ipproto?: number;
+  sport?: [number, number];
+  dport?: [number, number];
+  uid?: [number, number];
+  /** absent: lookup (FR_ACT_TO_TBL); goto: on to the first rule of priority `goto` */
+  action?: 'blackhole' | 'unreachable' | 'prohibit' | 'goto' | 'nop';
+  goto?: number;
   /** suppress_prefixlength: a route found with a prefix this long or shorter does not count (absent: -1, none) */
   suppress?: number;
 }

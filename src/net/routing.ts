@@ -8,6 +8,7 @@
  */
 import { SimError } from '../errors.js';
 import { inPrefix, ipToString, parseDotted, prefixToMask, type Ip4 } from './ipv4.js';
+import { protocolByNumber } from './netdb.js';
 import type { Host, Interface, PolicyRule } from './lab.js';
 import type { AddrType } from '../engine/ext-api.js';
 
@@ -40,6 +41,11 @@ export interface Flow {
   oif?: string;
   mark: number;
   tos: number;
+  /** the protocol and ports (what rules with ipproto, sport, dport see; 0: none) and the sender's uid */
+  proto?: number;
+  sport?: number;
+  dport?: number;
+  uid?: number;
 }
 
 export interface IfAddr {
@@ -115,6 +121,22 @@ export function buildFib(host: Host): FibRoute[] {
   return fib;
 }
 
+/** what a rule's ipproto, sport and dport see of a packet */
+export interface L4 {
+  proto: number;
+  sport?: number;
+  dport?: number;
+}
+
+/** a packet's protocol and ports for a flow (turned round for the way back); an ICMP packet's count as 0 */
+export function flowPorts(l4: L4 | undefined, reversed = false): { proto: number; sport: number; dport: number } {
+  if (!l4) return { proto: 0, sport: 0, dport: 0 };
+  const ported = l4.proto === 6 || l4.proto === 17 || l4.proto === 132 || l4.proto === 33;
+  const s = ported ? (l4.sport ?? 0) : 0;
+  const d = ported ? (l4.dport ?? 0) : 0;
+  return { proto: l4.proto, sport: reversed ? d : s, dport: reversed ? s : d };
+}
+
 /** the longest-prefix route for `dst` in one table (by `dev` only, when given) */
 export function tableLookup(fib: FibRoute[], table: FibRoute['table'], dst: Ip4, dev?: string): FibRoute | undefined {
   let best: FibRoute | undefined;
@@ -183,9 +205,15 @@ function ruleMatches(rule: PolicyRule, f: Flow): boolean {
     (rule.from === undefined || inRulePrefix(f.src, rule.from)) &&
     (rule.to === undefined || inRulePrefix(f.dst, rule.to)) &&
     // the rule's DSCP against the packet's (its ECN bits aside)
-    (rule.tos === undefined || rule.tos >> 2 === f.tos >> 2);
+    (rule.tos === undefined || rule.tos >> 2 === f.tos >> 2) &&
+    (rule.ipproto === undefined || rule.ipproto === (f.proto ?? 0)) &&
+    inRange(rule.sport, f.sport ?? 0) &&
+    inRange(rule.dport, f.dport ?? 0) &&
+    inRange(rule.uid, f.uid ?? 0);
   return rule.not ? !ok : ok;
 }
+
+const inRange = (r: [number, number] | undefined, v: number): boolean => !r || (v >= r[0] && v <= r[1]);
 
 /** (addr ^ rule's address) & its mask: the host bits a rule keeps count for nothing */
 function inRulePrefix(a: Ip4, prefix: string): boolean {
@@ -204,16 +232,28 @@ function inRulePrefix(a: Ip4, prefix: string): boolean {
 export function fibLookup(fib: FibRoute[], rules: readonly PolicyRule[] | undefined, f: Flow, found?: { rule?: PolicyRule }): FibRoute | undefined {
   if (found) found.rule = undefined;
   if (!rules) return defaultLookup(fib, f.dst, f.oif);
-  for (const rule of rules) {
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
     if (!ruleMatches(rule, f)) continue;
-    if (found) found.rule = rule;
-    if (rule.action) return { table: 'main', type: rule.action, addr: 0, plen: 0, dev: '', scope: 'global', proto: 'static', rule };
-    const r = tableLookup(fib, tableOf(rule.table), f.dst, f.oif);
+    if (rule.action === 'nop') continue;
+    if (rule.action === 'goto') {
+      // on to its target, which is checked like any rule (none: the goto is passed over)
+      const t = goToIndex(rules, rule);
+      if (t >= 0) i = t - 1;
+      continue;
+    }
+    const answer = rule.action ? { table: 'main' as const, type: rule.action, addr: 0, plen: 0, dev: '', scope: 'global' as const, proto: 'static' as const, rule } : tableLookup(fib, tableOf(rule.table), f.dst, f.oif);
     // fib4_rule_suppress(): a route the lookup found (no error) whose prefix is too short is passed over
-    if (r && !(rule.suppress !== undefined && r.plen <= rule.suppress && !routeErrno(r))) return r;
+    if (!answer || (rule.suppress !== undefined && answer.plen <= rule.suppress && !routeErrno(answer))) continue;
+    if (found) found.rule = rule;
+    return answer;
   }
-  if (found) found.rule = undefined;
   return undefined;
+}
+
+/** where a goto rule goes: the first rule of its target priority (-1: none, the goto is [unresolved]) */
+export function goToIndex(rules: readonly PolicyRule[], rule: PolicyRule): number {
+  return rules.findIndex((r) => r.pref === rule.goto);
 }
 
 /** the name iproute2 gives a table number (rtnl_rttable_n2a()) */
@@ -222,7 +262,7 @@ export function tableName(id: number): string {
 }
 
 /** a rule as `ip rule show` prints it (print_rule()), without the newline; `devices`: the host's interfaces */
-export function ruleText(r: PolicyRule, devices: readonly string[]): string {
+export function ruleText(r: PolicyRule, devices: readonly string[], rules: readonly PolicyRule[]): string {
   // printf("%#x"): 0 has no 0x
   const hex = (n: number): string => (n ? `0x${n.toString(16)}` : '0');
   let s = `${r.pref}:\t${r.not ? 'not ' : ''}from ${r.from ?? 'all'}`;
@@ -233,10 +273,16 @@ export function ruleText(r: PolicyRule, devices: readonly string[]): string {
   const dev = (name: string): string => `${name}${devices.includes(name) ? '' : ' [detached]'}`;
   if (r.iif !== undefined) s += ` iif ${dev(r.iif)}`;
   if (r.oif !== undefined) s += ` oif ${dev(r.oif)}`;
+  const range = (x: [number, number]): string => (x[0] === x[1] ? `${x[0]}` : `${x[0]}-${x[1]}`);
+  if (r.uid) s += ` uidrange ${r.uid[0]}-${r.uid[1]}`;
+  if (r.ipproto !== undefined) s += ` ipproto ${protocolByNumber(r.ipproto) ?? r.ipproto}`;
+  if (r.sport) s += ` sport ${range(r.sport)}`;
+  if (r.dport) s += ` dport ${range(r.dport)}`;
   if (r.table) s += ` lookup ${tableName(r.table)}`;
   // (print_rule() names it for a lookup only; the kernel keeps it on every rule)
   if (!r.action && r.suppress !== undefined) s += ` suppress_prefixlength ${r.suppress}`;
-  if (r.action) s += ` ${r.action}`;
+  if (r.action === 'goto') s += ` goto ${r.goto}${rules.some((x) => x.pref === r.goto) ? '' : ' [unresolved]'}`;
+  else if (r.action) s += ` ${r.action}`;
   return s;
 }
 
@@ -247,10 +293,11 @@ export function ruleText(r: PolicyRule, devices: readonly string[]): string {
  * null for none. The way back is asked as the host's own packet from `dst` would be, with `mark`
  * (the packet's under src_valid_mark, else 0).
  */
-export function sourceRefused(fib: FibRoute[], rules: readonly PolicyRule[] | undefined, addrs: readonly IfAddr[], src: Ip4, dst: Ip4, dev: string, mark: number, tos: number, rpf: number, acceptLocal: boolean): 'own' | FibRoute | null | undefined {
+export function sourceRefused(fib: FibRoute[], rules: readonly PolicyRule[] | undefined, addrs: readonly IfAddr[], src: Ip4, dst: Ip4, dev: string, mark: number, tos: number, rpf: number, acceptLocal: boolean, l4?: L4): 'own' | FibRoute | null | undefined {
   if (!acceptLocal) for (const a of addrs) if (a.addr === src) return 'own';
   if (!rpf) return undefined;
-  const back = rules ? fibLookup(fib, rules, { dst: src, src: dst, iif: 'lo', mark, tos }) : defaultLookup(fib, src);
+  // (the packet's ports turned round, for rules with ipproto, sport, dport)
+  const back = rules ? fibLookup(fib, rules, { dst: src, src: dst, iif: 'lo', mark, tos, ...flowPorts(l4, true) }) : defaultLookup(fib, src);
   return back && !routeErrno(back) && (rpf === 2 || back.dev === dev || back.type === 'local') ? undefined : (back ?? null);
 }
 

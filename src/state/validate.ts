@@ -253,7 +253,15 @@ function checkHost(c: Checker, where: string, h: unknown): void {
       c.int(`${w}.fwmask`, own(r, 'fwmask'), 0, U32, own(r, 'fwmark') === undefined);
       c.str(`${w}.iif`, own(r, 'iif'), true);
       c.str(`${w}.oif`, own(r, 'oif'), true);
-      c.oneOf(`${w}.action`, own(r, 'action'), ['blackhole', 'unreachable', 'prohibit'], true);
+      c.oneOf(`${w}.action`, own(r, 'action'), ['blackhole', 'unreachable', 'prohibit', 'goto', 'nop'], true);
+      c.int(`${w}.goto`, own(r, 'goto'), 0, U32, own(r, 'action') !== 'goto');
+      c.int(`${w}.ipproto`, own(r, 'ipproto'), 0, 255, true);
+      for (const k of ['sport', 'dport', 'uid'] as const) {
+        const range = own(r, k);
+        if (range === undefined) continue;
+        const max = k === 'uid' ? U32 : 0xffff;
+        if (!Array.isArray(range) || range.length !== 2 || !range.every((x) => Number.isInteger(x) && x >= 0 && x <= max) || range[0] > range[1]) c.p.add(`${w}.${k}`, `should be [first, last], whole numbers from 0 to ${max}, first <= last`);
+      }
       c.int(`${w}.suppress`, own(r, 'suppress'), 0, 0x7fffffff, true);
       if (own(r, 'table') === 0 && own(r, 'action') === undefined) c.p.add(`${w}.table`, 'a rule that looks up a table needs its number');
     });

@@ -14,6 +14,7 @@
 import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.js';
 import { deviceMtu } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
+import { protocolByName } from '../../net/netdb.js';
 import type { Host, Interface, PolicyRule, Route } from '../../net/lab.js';
 import { addrType, buildFib, fibLookup, hostRules, interfaceAddresses, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
@@ -769,7 +770,7 @@ const tableText = (host: Host, r: FibRoute): string => (r.table !== 'main' && (r
  * DEV (ip_route_input_slow(): the martian checks, the rules, forwarding, the source's validation),
  * printed as print_route() prints it (measured: fixtures/cli/ip-route-get-rules)
  */
-function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, o: Out): void {
+function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undefined, o: Out): void {
   const dev = host.interfaces.find((i) => i.name === f.iif) ?? fail(`Cannot find device "${f.iif}"\n`, 1);
   const { dst, src } = f;
   const conf = (key: ConfKey): number => effectiveConf(host.sysctls, dev.name, key);
@@ -778,9 +779,10 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, o: Out): void {
   if (!dev.up || src >>> 28 === 0xe || src === 0xffffffff) refuse('EINVAL');
   const valid = (): void => {
     const mark = conf('rp_filter') && srcValidMark(host.sysctls, dev.name) ? f.mark : 0;
-    if (sourceRefused(fib, host.rules, interfaceAddresses(host), src, dst, dev.name, mark, f.tos, conf('rp_filter'), !!conf('accept_local')) !== undefined) refuse('EINVAL');
+    if (sourceRefused(fib, host.rules, interfaceAddresses(host), src, dst, dev.name, mark, f.tos, conf('rp_filter'), !!conf('accept_local'), { proto: f.proto ?? 0, sport: f.sport, dport: f.dport }) !== undefined) refuse('EINVAL');
   };
-  const tail = (what: string): string => `${markText(f.mark)} \n    cache ${what}iif ${dev.name} \n`;
+  // (a uid given is printed, but an input route is looked up with uid 0: sock_net_uid())
+  const tail = (what: string): string => `${markText(f.mark)}${uid !== undefined ? ` uid ${uid}` : ''} \n    cache ${what}iif ${dev.name} \n`;
   const head = `${ipToString(dst)}${src ? ` from ${ipToString(src)}` : ''}`;
   // the limited broadcast (and 0.0.0.0 from 0.0.0.0) is taken in before any lookup
   if (dst === 0xffffffff || (!src && !dst)) {
@@ -819,6 +821,8 @@ function getRoute(host: Host, args: string[], o: Out): void {
   let tos = 0;
   let iif: string | undefined;
   let oif: string | undefined;
+  let uid: number | undefined;
+  const l4: { proto: number; sport?: number; dport?: number } = { proto: 0 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
@@ -831,14 +835,28 @@ function getRoute(host: Host, args: string[], o: Out): void {
     } else if (a === 'tos' || matches(a, 'dsfield')) tos = parseDsfield(arg());
     else if (a === 'iif') iif = arg();
     else if (a === 'oif') oif = arg();
-    else if (['vrf', 'uid', 'ipproto', 'sport', 'dport', 'connected', 'fibmatch'].includes(a)) notModelled(`ip route get ... ${a}`);
+    else if (a === 'ipproto') {
+      const v = arg();
+      const n = protocolByName(v) ?? parseU32(v);
+      l4.proto = n !== undefined && n <= 255 ? n : invarg('Invalid "ipproto" value\n', v);
+    } else if (a === 'sport' || a === 'dport') {
+      // get_be16()
+      const v = arg();
+      const n = parseU32(v);
+      l4[a] = n !== undefined && n <= 0xffff ? n : invarg(`invalid ${a}\n`, v);
+    } else if (a === 'uid') {
+      const v = arg();
+      uid = parseU32(v) ?? invarg('invalid UID\n', v);
+    } else if (['vrf', 'connected', 'fibmatch'].includes(a)) notModelled(`ip route get ... ${a}`);
     else if (dst === undefined) dst = parseInetPrefix(a, 'any valid address').addr;
     else fail(`Error: either "to" is duplicate, or "${a}" is a garbage.\n`, 255);
   }
   if (dst === undefined) fail('need at least a destination address\n', 1);
   const fib = buildFib(host);
   // (with iif, the input route: oif counts for nothing there, measured)
-  if (iif !== undefined) return inputRouteGet(host, fib, { dst: dst!, src: from ?? 0, iif, mark, tos }, o);
+  // (the ports count whatever the protocol: rules with sport or dport and no ipproto see them)
+  const ports = { proto: l4.proto, sport: l4.sport ?? 0, dport: l4.dport ?? 0 };
+  if (iif !== undefined) return inputRouteGet(host, fib, { dst: dst!, src: from ?? 0, iif, mark, tos, ...ports }, uid, o);
   if (oif !== undefined) notModelled('ip route get ... oif');
   if (from !== undefined) {
     // ip_route_output_key_hash_rcu(): a multicast or limited broadcast source is -EINVAL, one the
@@ -847,7 +865,8 @@ function getRoute(host: Host, args: string[], o: Out): void {
     // (__ip_dev_find(): an address of an interface, or one the local table has as local)
     if (addrType(fib, from) !== 'LOCAL') refuse('ENETUNREACH');
   }
-  const r = fibLookup(fib, host.rules, { dst: dst!, src: from ?? 0, iif: 'lo', mark, tos });
+  // (the uid of the process asking: root's here)
+  const r = fibLookup(fib, host.rules, { dst: dst!, src: from ?? 0, iif: 'lo', mark, tos, uid: uid ?? 0, ...ports });
   if (!r || routeErrno(r)) return refuse(routeErrno(r)!);
   const local = r.type === 'local' || r.type === 'broadcast';
   // __mkroute_output(): a 127/8 source leaves by lo only, unless route_localnet
@@ -862,7 +881,7 @@ function getRoute(host: Host, args: string[], o: Out): void {
     const src = r.prefsrc ?? (local ? dst : selectSourceAddress(host, r.dev, r.gateway ?? dst!));
     if (src !== undefined) line += ` src ${ipToString(src)}`;
   }
-  o.out += `${line}${markText(mark)} uid 0 \n    cache ${r.type === 'local' ? '<local> ' : r.type === 'broadcast' ? '<local,brd> ' : ''}\n`;
+  o.out += `${line}${markText(mark)} uid ${uid ?? 0} \n    cache ${r.type === 'local' ? '<local> ' : r.type === 'broadcast' ? '<local,brd> ' : ''}\n`;
 }
 
 // ---- links -----------------------------------------------------------------------------
@@ -1062,7 +1081,31 @@ function parseRule(args: string[]): RuleRequest {
       const n = /^[+]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(v) ? Number(v.replace(/^\+/, '').replace(/^0(?=[0-7])/, '0o')) : NaN;
       if (!(n <= 0x7fffffff)) invarg('suppress_prefixlength value is invalid\n', v);
       req.suppress = n;
-    } else if (['l3mdev', 'uidrange', 'ipproto', 'sport', 'dport', 'realms', 'protocol', 'nat', 'map-to', 'suppress_ifgroup', 'sup_group', 'goto', 'nop', 'tun_id'].some((k) => a === k || (k.length > 3 && matches(a, k)))) {
+    } else if (a === 'ipproto') {
+      // inet_proto_a2n(): a name of /etc/protocols or a number below 256
+      const v = arg();
+      const n = protocolByName(v) ?? parseU32(v);
+      if (n === undefined || n > 255) invarg('Invalid "ipproto" value\n', v);
+      req.ipproto = n;
+    } else if (a === 'sport' || a === 'dport') {
+      // sscanf("%hu-%hu"): one number is a range of one; each taken modulo 65536
+      const v = arg();
+      const m = /^\s*([+-]?\d+)(?:-\s*([+-]?\d+))?/.exec(v);
+      if (!m) invarg(`invalid ${a} range\n`, v);
+      const u16 = (x: string): number => ((Number(x) % 65536) + 65536) % 65536;
+      req[a] = [u16(m![1]!), u16(m![2] ?? m![1]!)];
+    } else if (a === 'uidrange') {
+      const v = arg();
+      const m = /^\s*(\d+)-\s*(\d+)/.exec(v);
+      if (!m || Number(m[1]) > 0xffffffff || Number(m[2]) > 0xffffffff) invarg('invalid UID range\n', v);
+      req.uid = [Number(m![1]), Number(m![2])];
+    } else if (a === 'goto') {
+      const v = arg();
+      req.action = 'goto';
+      req.goto = parseU32(v) ?? invarg('invalid target\n', v);
+    } else if (a === 'nop') {
+      req.action = 'nop';
+    } else if (['l3mdev', 'realms', 'protocol', 'nat', 'map-to', 'suppress_ifgroup', 'sup_group', 'tun_id'].some((k) => a === k || (k.length > 3 && matches(a, k)))) {
       notModelled(`ip rule ... ${a}`);
     } else {
       if (a === 'type') a = arg();
@@ -1075,10 +1118,13 @@ function parseRule(args: string[]): RuleRequest {
   return req;
 }
 
-const RULE_FIELDS = ['pref', 'not', 'from', 'to', 'tos', 'fwmark', 'fwmask', 'iif', 'oif', 'table', 'action', 'suppress'] as const;
+const RULE_FIELDS = ['pref', 'not', 'from', 'to', 'tos', 'fwmark', 'fwmask', 'iif', 'oif', 'uid', 'ipproto', 'sport', 'dport', 'table', 'action', 'goto', 'suppress'] as const;
+
+/** one attribute of two rules compared (port and uid ranges by their bounds) */
+const sameField = (a: unknown, b: unknown): boolean => (Array.isArray(a) && Array.isArray(b) ? a[0] === b[0] && a[1] === b[1] : a === b);
 
 function ruleLine(host: Host, r: PolicyRule): string {
-  return ruleText(r, host.interfaces.map((i) => i.name)) + '\n';
+  return ruleText(r, host.interfaces.map((i) => i.name), hostRules(host)) + '\n';
 }
 
 /** iproute2's list filter: `table` and `pref` of the rules to show or flush */
@@ -1131,24 +1177,30 @@ function rule(host: Host, args: string[], o: Out, write: boolean): void {
   if (!write) return;
   if (del) {
     // fib_nl_delrule() / rule_find(): the first rule that has every attribute given
-    const idx = rules.findIndex((r) => RULE_FIELDS.every((k) => req[k] === undefined || (k === 'table' && req.table === 0) || r[k] === req[k]));
+    const idx = rules.findIndex((r) => RULE_FIELDS.every((k) => req[k] === undefined || (k === 'table' && req.table === 0) || sameField(r[k], req[k])));
     if (idx < 0) fail('RTNETLINK answers: No such file or directory\n', 2);
     rules.splice(idx, 1);
     host.rules = rules;
     return;
   }
-  // fib4_rule_configure() (measured)
+  // fib_default_rule_pref(): one below the second rule's priority, unless that is 0
+  const pref = req.pref ?? (rules[1]?.pref ? rules[1].pref - 1 : 0);
+  // fib_nl2rule()'s checks, then fib4_rule_configure()'s (measured)
+  if (req.action === 'goto' && req.goto! <= pref) fail('Error: Backward goto not supported.\n', 2);
+  if (req.uid && req.uid[0] > req.uid[1]) fail('Error: Invalid uid range.\n', 2);
+  for (const k of ['sport', 'dport'] as const) {
+    const r = req[k];
+    if (r && (!r[0] || !r[1] || r[0] > r[1])) fail(`Error: Invalid ${k} range.\n`, 2);
+  }
   if (req.tos !== undefined && req.tos & 0x03) fail('Error: Invalid dsfield (tos): ECN bits must be 0.\n', 2);
   if (req.tos !== undefined && req.tos & ~0x1e) fail('Error: Invalid tos.\n', 2);
   // iproute2 asks for table main unless the rule has a table or another action
   const table = req.table ?? (req.action ? 0 : RT_TABLE_MAIN);
   if (table === 0 && !req.action) notModelled('ip rule ... table 0 (the kernel looks up a table it picks, fib_empty_table())');
-  // fib_default_rule_pref(): one below the second rule's priority, unless that is 0
-  const pref = req.pref ?? (rules[1]?.pref ? rules[1].pref - 1 : 0);
   const r: PolicyRule = { pref, table };
   for (const k of RULE_FIELDS) if (k !== 'pref' && k !== 'table' && req[k] !== undefined) (r as unknown as Record<string, unknown>)[k] = req[k];
   // NLM_F_EXCL: rule_exists() compares every attribute, the priority too
-  if (rules.some((x) => RULE_FIELDS.every((k) => x[k] === r[k]))) fail('RTNETLINK answers: File exists\n', 2);
+  if (rules.some((x) => RULE_FIELDS.every((k) => sameField(x[k], r[k])))) fail('RTNETLINK answers: File exists\n', 2);
   // fib_nl_newrule(): after the last rule of the same or a lower priority
   let at = 0;
   while (at < rules.length && rules[at]!.pref <= pref) at++;
