@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fibLookup, type FibRoute } from '../src/net/routing.js';
+import { fibLookup, type FibRoute, type Flow } from '../src/net/routing.js';
 import type { PolicyRule } from '../src/net/lab.js';
 import { parseDotted } from '../src/net/ipv4.js';
 import { structureProblems } from '../src/state/validate.js';
@@ -72,7 +72,7 @@ describe('fibLookup()', () => {
   const fib = [route('main', '0.0.0.0', 0, 'eth0'), route(100, '0.0.0.0', 0, 'eth1'), route(200, '10.0.0.0', 8, 'eth2')];
   const flow = { dst: ip('8.8.8.8'), src: 0, iif: 'lo', mark: 0, tos: 0 };
   const main: PolicyRule = { pref: 32766, table: 254 };
-  const via = (rules: PolicyRule[], f: Partial<typeof flow> = {}): string | undefined => fibLookup(fib, rules, { ...flow, ...f })?.dev;
+  const via = (rules: PolicyRule[], f: Partial<Flow> = {}): string | undefined => fibLookup(fib, rules, { ...flow, ...f })?.dev;
 
   it('matches the mark under its mask, and `not` inverts the whole selector', () => {
     const rules: PolicyRule[] = [{ pref: 1, table: 100, fwmark: 0x10, fwmask: 0xf0 }, main];

@@ -226,8 +226,10 @@ function inRulePrefix(a: Ip4, prefix: string): boolean {
  * fib_lookup(): the policy rules in order (a host without rules of its own has the kernel's three:
  * local, main, default); a rule that selects the flow looks up its table, and a table without a
  * route for the destination passes the flow on to the next rule (-EAGAIN). A route found is the
- * answer, an unreachable, prohibit or blackhole one too; so is a rule whose action is one of
- * those (returned as a route of that type with `rule` set). Undefined: no rule found a route.
+ * answer, an unreachable, prohibit or blackhole one too (unless suppress_prefixlength passes a
+ * route with a short prefix over); so is a rule whose action is one of those (returned as a route
+ * of that type with `rule` set). A nop rule passes the flow on, a goto takes it to the first rule
+ * of its target priority. Undefined: no rule found a route. `found.rule`: the rule that answered.
  */
 export function fibLookup(fib: FibRoute[], rules: readonly PolicyRule[] | undefined, f: Flow, found?: { rule?: PolicyRule }): FibRoute | undefined {
   if (found) found.rule = undefined;
@@ -252,7 +254,7 @@ export function fibLookup(fib: FibRoute[], rules: readonly PolicyRule[] | undefi
 }
 
 /** where a goto rule goes: the first rule of its target priority (-1: none, the goto is [unresolved]) */
-export function goToIndex(rules: readonly PolicyRule[], rule: PolicyRule): number {
+function goToIndex(rules: readonly PolicyRule[], rule: PolicyRule): number {
   return rules.findIndex((r) => r.pref === rule.goto);
 }
 
@@ -281,7 +283,7 @@ export function ruleText(r: PolicyRule, devices: readonly string[], rules: reado
   if (r.table) s += ` lookup ${tableName(r.table)}`;
   // (print_rule() names it for a lookup only; the kernel keeps it on every rule)
   if (!r.action && r.suppress !== undefined) s += ` suppress_prefixlength ${r.suppress}`;
-  if (r.action === 'goto') s += ` goto ${r.goto}${rules.some((x) => x.pref === r.goto) ? '' : ' [unresolved]'}`;
+  if (r.action === 'goto') s += ` goto ${r.goto}${goToIndex(rules, r) >= 0 ? '' : ' [unresolved]'}`;
   else if (r.action) s += ` ${r.action}`;
   return s;
 }
