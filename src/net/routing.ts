@@ -131,7 +131,8 @@ export interface L4 {
 /** a packet's protocol and ports for a flow (turned round for the way back); an ICMP packet's count as 0 */
 export function flowPorts(l4: L4 | undefined, reversed = false): { proto: number; sport: number; dport: number } {
   if (!l4) return { proto: 0, sport: 0, dport: 0 };
-  const ported = l4.proto === 6 || l4.proto === 17 || l4.proto === 132 || l4.proto === 33;
+  // (tcp, udp, udplite, sctp, dccp)
+  const ported = l4.proto === 6 || l4.proto === 17 || l4.proto === 136 || l4.proto === 132 || l4.proto === 33;
   const s = ported ? (l4.sport ?? 0) : 0;
   const d = ported ? (l4.dport ?? 0) : 0;
   return { proto: l4.proto, sport: reversed ? d : s, dport: reversed ? s : d };

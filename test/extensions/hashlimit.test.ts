@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Sandbox } from '../helpers/cli.js';
 import { context, matches, packet, ruleFrom, type FakeContext } from '../helpers/ext.js';
 
 type P = NonNullable<Parameters<typeof packet>[0]>;
@@ -60,5 +63,27 @@ describe('hashlimit match', () => {
     expect(run(one, [[0, A]], ctx)).toEqual([true]);
     expect(run(one.replace('1/min', '10/sec'), [[0, A]], ctx)).toEqual([false]);
     expect(run('-m hashlimit --hashlimit-upto 1/min --hashlimit-burst 1 --hashlimit-name other', [[0, A]], ctx)).toEqual([true]);
+  });
+});
+
+describe('hashlimit: a byte rate too small for its burst', () => {
+  // measured with iptables 1.8.9: libxt_hashlimit divides by zero, the process dies of SIGFPE
+  // ("Floating point exception", exit status 136); iptables-restore keeps the tables it committed
+  const rule = '-A INPUT -m hashlimit --hashlimit-upto 1b/s --hashlimit-burst 1mb --hashlimit-name x -j ACCEPT';
+
+  it('iptables dies with exit status 136 and changes nothing', async () => {
+    const sb = new Sandbox();
+    const r = await sb.sh(`iptables ${rule}`);
+    expect(r).toEqual({ rc: 136, stdout: '', stderr: "iptables-sim: iptables 1.8.9 dies on this rule (Floating point exception: libxt_hashlimit's burst check divides by zero)\n" });
+    expect((await sb.sh('iptables -S INPUT')).stdout).toBe('-P INPUT ACCEPT\n');
+  });
+
+  it('iptables-restore dies on that line, the tables committed before it stay', async () => {
+    const sb = new Sandbox();
+    writeFileSync(join(sb.dir, 'r.rules'), `*filter\n-A INPUT -j ACCEPT\nCOMMIT\n*filter\n${rule}\nCOMMIT\n`);
+    const r = await sb.sh('iptables-restore r.rules');
+    expect(r.rc).toBe(136);
+    expect(r.stderr).toMatch(/^iptables-sim: iptables-restore: line 5: iptables 1\.8\.9 dies on this rule/);
+    expect((await sb.sh('iptables -S INPUT')).stdout).toBe('-P INPUT ACCEPT\n-A INPUT -j ACCEPT\n');
   });
 });

@@ -6,7 +6,7 @@
  */
 import { findIpset, type AnySet } from '../../net/ipset.js';
 import type { NfacctObject } from '../../net/nfacct.js';
-import { Exit, PROGRAM_VERSION, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
+import { Exit, PROGRAM_VERSION, SimError, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession } from '../../ruleset/command-parse.js';
 import { earlyExitText } from '../iptables-help.js';
@@ -234,6 +234,11 @@ export async function restoreCommand(ctx: CliContext, argv: string[], prog = 'ip
       } else if (e instanceof LineFailed) {
         io.err(e.text);
         status = Exit.OTHER_PROBLEM;
+      } else if (e instanceof SimError && e.status > 128) {
+        // the real program dies on this line (a signal: 128 + its number): the tables committed
+        // before stay (measured: a hashlimit line that divides by zero, exit 136)
+        io.err(`iptables-sim: ${prog}: line ${line}: ${e.message}\n`);
+        status = e.status;
       } else throw e;
     }
     return { save: committed && !testing, value: status };

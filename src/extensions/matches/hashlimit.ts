@@ -4,7 +4,7 @@
  * (XT_HASHLIMIT_SCALE_v2), bytes as a "cost" of 16-byte chunks; the print forms are computed
  * back from those stored values.
  */
-import { paramProblem } from '../../errors.js';
+import { paramProblem, SimError } from '../../errors.js';
 import { xtStrtoul } from '../../util/strtoul.js';
 import type { MatchExtension, OptionEntry } from '../types.js';
 import { rateText, rateUnit, strtolDec, type RateName } from '../util/rate.js';
@@ -87,11 +87,19 @@ function costToBytes(cost: bigint): bigint {
   return U64((r - 1n) << BYTE_SHIFT);
 }
 
+/**
+ * libxt_hashlimit.c divides by 0 in C (SIGFPE): iptables dies with "Floating point exception"
+ * (exit status 136, measured with `--hashlimit-upto 1b/s --hashlimit-burst 1mb`) and adds nothing
+ */
+function divisionByZero(where: string): SimError {
+  return new SimError(`iptables 1.8.9 dies on this rule (Floating point exception: libxt_hashlimit's ${where} divides by zero)`, 136);
+}
+
 function bytesToCost(bytes: bigint): bigint {
   const r = BigInt.asUintN(32, bytes >> BYTE_SHIFT);
-  // r + 1 is computed in 32 bits; 0 would be a division by zero in C (SIGFPE)
+  // r + 1 is computed in 32 bits
   const d = BigInt.asUintN(32, r + 1n);
-  if (d === 0n) throw new Error('hashlimit: division by zero in bytes_to_cost');
+  if (d === 0n) throw divisionByZero('bytes_to_cost()');
   return U32_MAX / d;
 }
 
@@ -385,6 +393,8 @@ export const hashlimit: MatchExtension<HashlimitData> = {
         const cfgBurst = BigInt(data.burst);
         const unit = costToBytes(avg);
         if (cfgBurst < unit) throw paramProblem(`burst cannot be smaller than ${unit}b`);
+        // a rate so small that a cost unit is 0 bytes
+        if (unit === 0n) throw divisionByZero('burst check');
         // "uint32_t burst = info->cfg.burst" before the division
         burst = BigInt.asUintN(32, BigInt.asUintN(32, cfgBurst) / unit);
         if (cfgBurst % unit) burst = BigInt.asUintN(32, burst + 1n);
