@@ -369,6 +369,13 @@ export class HostStack {
       // ip_route_connect(): a TCP or UDP socket that connects asks again with the source the first
       // answer chose, so that rules `from` that address decide (measured:
       // fixtures/kernel/147-policy-routing-local); the source stays
+      // (a local route of another table gives the destination itself as the source: no address of
+      // this host, which the second lookup refuses, -ENETUNREACH: measured, fixtures/kernel/186)
+      if (addrType(this.fib, pkt.src) !== 'LOCAL') {
+        const reason = `the route gave ${ipToString(pkt.src)} as the source, which is no address of ${this.name}: connect() fails with ENETUNREACH`;
+        this.emit({ kind: 'drop', reason });
+        return { kind: 'error', pkt, errno: 'ENETUNREACH', reason };
+      }
       r = this.lookup(pkt.dst, pkt.src, 'lo', pkt.mark, pkt.tos, pkt, uid);
       if (!r || routeErrno(r)) return this.noOutputRoute(pkt, r);
       local = r.type === 'local' || r.type === 'broadcast';

@@ -309,6 +309,15 @@ export class LabSim {
     this.emit({ kind: 'phase', host: spec.from, name: 'data' });
     const ackReq = newPacket({ src: clientAddr, dst: spec.dst, proto: PROTO_TCP, sport, dport: spec.dport, tcpFlags: TCP.ACK | TCP.PSH, len: 56, owner: processOwner() });
     const reqArrives = this.travel({ host: spec.from, pkt: ackReq });
+    if (reqArrives.end === 'lost' && reqArrives.replies.length) {
+      // an ICMP port unreachable for the handshake's ACK (REJECT on an established connection)
+      // ends the connection at once: the client's send or receive fails with ECONNREFUSED
+      // (measured: fixtures/kernel/187-random-ports-436, the client sent its FIN, never its data)
+      const back = this.clientSees(spec, reqArrives, clientAddr, sport);
+      if (back.kind === 'ok' && back.pkt.proto === PROTO_ICMP && back.pkt.icmpType === 3 && back.pkt.icmpCode === 3) {
+        return { verdict: 'refused', server: null, peer: null, errno: 'ECONNREFUSED', explanation: `${spec.from} completed the handshake with ${server}, but ${ipToString(back.pkt.src)} answered its ACK with ICMP ${icmpText(back.pkt)}: the connection fails with ECONNREFUSED (connection refused).` };
+      }
+    }
     if (reqArrives.end !== 'deliver' || reqArrives.host !== server) {
       const why = reqArrives.end === 'deliver' ? `reached ${reqArrives.host} instead` : reqArrives.end === 'lost' ? reqArrives.reason : reqArrives.reason;
       return { verdict: 'timeout', server: accepted, peer, explanation: `${spec.from} completed the handshake with ${server}, but its request was lost: ${why}. Timeout waiting for the answer.` };

@@ -1190,7 +1190,8 @@ function rule(host: Host, args: string[], o: Out, write: boolean): void {
   if (req.uid && req.uid[0] > req.uid[1]) fail('Error: Invalid uid range.\n', 2);
   for (const k of ['sport', 'dport'] as const) {
     const r = req[k];
-    if (r && (!r[0] || !r[1] || r[0] > r[1])) fail(`Error: Invalid ${k} range.\n`, 2);
+    // fib_rule_port_range_valid(): 0 and 65535 are no port (measured: fixtures/kernel/177-random-ports-426)
+    if (r && (!r[0] || !r[1] || r[1] >= 0xffff || r[0] > r[1])) fail(`Error: Invalid ${k} range.\n`, 2);
   }
   if (req.tos !== undefined && req.tos & 0x03) fail('Error: Invalid dsfield (tos): ECN bits must be 0.\n', 2);
   if (req.tos !== undefined && req.tos & ~0x1e) fail('Error: Invalid tos.\n', 2);
