@@ -26,26 +26,10 @@ export function entryKey(line: string): string {
   return [w[0], w[1], ...rest.filter((x) => !x.startsWith('use='))].join(' ');
 }
 
-/**
- * Scenarios whose conntrack tables differ from the kernel's for a reason named in the README
- * ("Known differences"); their probes' results and first packets are still compared
- * (kernel-lab, kernel-trace).
- */
-const KNOWN_DIFFERENCES: Record<string, string> = {
-  // a policy rule (ipproto tcp sport 80) routes the router's SYN-ACK back into the router itself:
-  // the kernel's stack resets it and conntrack drops the entry; the emulator keeps it
-  '185-random-ports-434.json': 'a TCP answer that policy routing sends back into its own host',
-};
-
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
   const sc = JSON.parse(readFileSync(join(dir, file), 'utf8')) as KernelScenario;
   if (!sc.steps.some((s) => s.conntrack)) continue;
   describe(`fixtures/kernel/${file}`, () => {
-    const known = KNOWN_DIFFERENCES[file];
-    if (known) {
-      it.skip(`every host's conntrack table after every probe holds the kernel's entries (known difference: ${known})`, () => {});
-      return;
-    }
     it("every host's conntrack table after every probe holds the kernel's entries", async () => {
       const sb = new Sandbox();
       const got: string[] = [];

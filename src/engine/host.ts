@@ -10,7 +10,7 @@ import { countNfacct, findNfacct } from '../net/nfacct.js';
 import { SimError } from '../errors.js';
 import { ipToString, LOOPBACK, parseDotted, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab, PolicyRule } from '../net/lab.js';
-import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, flowPorts, isMulticast, routeErrno, ruleText, selectSourceAddress, sourceRefused, type L4, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
+import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, flowPorts, isMulticast, fullSourceCheck, routeErrno, ruleText, selectSourceAddress, sourceRefused, type L4, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
 import { defaultTtl, effectiveConf, srcValidMark, type ConfKey } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
 import { anyChainCreated, findChain, type TableName } from '../ruleset/tables.js';
@@ -174,6 +174,8 @@ export class HostStack {
   private readonly basePlans: (ChainPlan | null | undefined)[] = [];
   /** the sockets of the connections this run traces here (socketFor()) */
   private readonly sockets: OpenSocket[] = [];
+  /** fullSourceCheck() of the host */
+  private readonly fullSourceCheck: boolean;
   /** the policy rule that answered lookup() last (fibLookup() fills it in) */
   private readonly found: { rule?: PolicyRule } = {};
   /** the host's conntrack timeouts (its sysctls do not change while it handles packets) */
@@ -184,6 +186,7 @@ export class HostStack {
     this.host = env.host;
     this.fib = buildFib(env.host);
     this.timeouts = timeoutsOf(env.host.sysctls);
+    this.fullSourceCheck = fullSourceCheck(env.host);
     this.ct = new ConntrackTable(env.host.conntrack, env.now, this.timeouts);
     this.ctActive = conntrackActive(env.host);
     this.natHooks = !!env.host.tables.nat && anyChainCreated(env.host.tables.nat);
@@ -327,10 +330,11 @@ export class HostStack {
   private validateSource(pkt: Packet, dev: string): void {
     const rpf = this.conf(dev, 'rp_filter');
     const mark = rpf && srcValidMark(this.host.sysctls, dev) ? pkt.mark : 0;
-    const refused = sourceRefused(this.fib, this.host.rules, this.addrs, pkt.src, pkt.dst, dev, mark, pkt.tos, rpf, !!this.conf(dev, 'accept_local'), pkt);
+    const refused = sourceRefused(this.fib, this.host.rules, this.addrs, pkt.src, pkt.dst, dev, mark, pkt.tos, rpf, !!this.conf(dev, 'accept_local'), this.fullSourceCheck, pkt);
     if (refused === undefined) return;
     if (refused === 'own') throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
-    throw new Dropped(`reverse-path filter (rp_filter=${rpf}) on ${dev}: a reply to ${ipToString(pkt.src)} would ${refused ? `leave by ${refused.dev}` : 'have no route'}`);
+    if ('martian' in refused) throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: the way back to it is ${describeRoute(refused.martian)}, not a unicast route`);
+    throw new Dropped(`reverse-path filter (rp_filter=${rpf}) on ${dev}: a reply to ${ipToString(pkt.src)} would ${refused.rpf ? `leave by ${refused.rpf.dev}` : 'have no route'}`);
   }
 
   /** ip_forward(): TTL, FORWARD, then out */

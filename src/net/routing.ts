@@ -290,18 +290,39 @@ export function ruleText(r: PolicyRule, devices: readonly string[], rules: reado
 }
 
 /**
- * __fib_validate_source(): whether a packet from `src` may come in by `dev` towards `dst`.
- * Undefined when it may; 'own' when `src` is an address of the host (unless accept_local); else
- * the route back that the reverse-path filter (rp_filter `rpf`: 1 strict, 2 loose) refused, or
- * null for none. The way back is asked as the host's own packet from `dst` would be, with `mark`
- * (the packet's under src_valid_mark, else 0).
+ * fib_validate_source() asks the way back even without rp_filter once rules or a local route were
+ * added to the host (fib4_has_custom_rules(), fib_has_custom_local_routes: never cleared)
  */
-export function sourceRefused(fib: FibRoute[], rules: readonly PolicyRule[] | undefined, addrs: readonly IfAddr[], src: Ip4, dst: Ip4, dev: string, mark: number, tos: number, rpf: number, acceptLocal: boolean, l4?: L4): 'own' | FibRoute | null | undefined {
-  if (!acceptLocal) for (const a of addrs) if (a.addr === src) return 'own';
-  if (!rpf) return undefined;
-  // (the packet's ports turned round, for rules with ipproto, sport, dport)
+export function fullSourceCheck(host: Host): boolean {
+  return host.rules !== undefined || host.routes.some((r) => r.type === 'local');
+}
+
+/**
+ * fib_validate_source(): whether a packet from `src` may come in by `dev` towards `dst`.
+ * Undefined when it may. Without rp_filter (`rpf` 0) and with the kernel's own rules and no local
+ * route added by hand, only `src` being an address of the host counts ('own', unless
+ * accept_local). Otherwise (`full`: the rules or a local route were added, or rp_filter is on) the
+ * way back is asked, as the host's own packet from `dst` would be, with `mark` (the packet's under
+ * src_valid_mark, else 0) and the packet's ports turned round: a local route back ('own' for an
+ * address of the host) or any other type but unicast is a martian ({ martian }), unless a local
+ * one under accept_local; under rp_filter 1 a unicast route by another device, and under any
+ * rp_filter no route at all, is refused ({ rpf }: the route, or null for none).
+ * (__fib_validate_source(); measured: fixtures/kernel/21, 22, 146, 148, 175, 188.)
+ */
+export function sourceRefused(fib: FibRoute[], rules: readonly PolicyRule[] | undefined, addrs: readonly IfAddr[], src: Ip4, dst: Ip4, dev: string, mark: number, tos: number, rpf: number, acceptLocal: boolean, full: boolean, l4?: L4): 'own' | { martian: FibRoute } | { rpf: FibRoute | null } | undefined {
+  const own = (): boolean => addrs.some((a) => a.addr === src);
+  if (!rpf) {
+    if (acceptLocal) return undefined;
+    if (!full) return own() ? 'own' : undefined;
+  }
   const back = rules ? fibLookup(fib, rules, { dst: src, src: dst, iif: 'lo', mark, tos, ...flowPorts(l4, true) }) : defaultLookup(fib, src);
-  return back && !routeErrno(back) && (rpf === 2 || back.dev === dev || back.type === 'local') ? undefined : (back ?? null);
+  // a lookup that fails (no route, or one of the error types): the last resort
+  if (!back || routeErrno(back)) return rpf ? { rpf: back ?? null } : undefined;
+  if (back.type !== 'unicast') {
+    if (back.type === 'local' && acceptLocal) return undefined;
+    return back.type === 'local' && own() ? 'own' : { martian: back };
+  }
+  return rpf === 1 && back.dev !== dev ? { rpf: back } : undefined;
 }
 
 /** inet_select_addr(): a primary address of `dev`, preferring one whose subnet holds `near` */

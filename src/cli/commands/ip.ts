@@ -16,7 +16,7 @@ import { deviceMtu } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
 import { protocolByName } from '../../net/netdb.js';
 import type { Host, Interface, PolicyRule, Route } from '../../net/lab.js';
-import { addrType, buildFib, fibLookup, hostRules, interfaceAddresses, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
+import { addrType, buildFib, fibLookup, hostRules, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
@@ -779,7 +779,7 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
   if (!dev.up || src >>> 28 === 0xe || src === 0xffffffff) refuse('EINVAL');
   const valid = (): void => {
     const mark = conf('rp_filter') && srcValidMark(host.sysctls, dev.name) ? f.mark : 0;
-    if (sourceRefused(fib, host.rules, interfaceAddresses(host), src, dst, dev.name, mark, f.tos, conf('rp_filter'), !!conf('accept_local'), { proto: f.proto ?? 0, sport: f.sport, dport: f.dport }) !== undefined) refuse('EINVAL');
+    if (sourceRefused(fib, host.rules, interfaceAddresses(host), src, dst, dev.name, mark, f.tos, conf('rp_filter'), !!conf('accept_local'), fullSourceCheck(host), { proto: f.proto ?? 0, sport: f.sport, dport: f.dport }) !== undefined) refuse('EINVAL');
   };
   // (a uid given is printed, but an input route is looked up with uid 0: sock_net_uid())
   const tail = (what: string): string => `${markText(f.mark)}${uid !== undefined ? ` uid ${uid}` : ''} \n    cache ${what}iif ${dev.name} \n`;
