@@ -238,6 +238,15 @@ export class HostStack {
     this.env.emit({ host: this.name, ...e } as TraceEvent);
   }
 
+  /**
+   * __ip_dev_find(): whether a socket that is not transparent may send from `a` (an address of an
+   * interface, up or down, or one the local table has as local); routing refuses it otherwise
+   * (-ENETUNREACH)
+   */
+  ownsSource(a: number): boolean {
+    return addrType(this.fib, a) === 'LOCAL';
+  }
+
   isLocalAddress(a: number): boolean {
     return this.addrs.some((x) => x.addr === a) || isLoopbackAddr(a);
   }
@@ -375,7 +384,7 @@ export class HostStack {
       // fixtures/kernel/147-policy-routing-local); the source stays
       // (a local route of another table gives the destination itself as the source: no address of
       // this host, which the second lookup refuses, -ENETUNREACH: measured, fixtures/kernel/186)
-      if (addrType(this.fib, pkt.src) !== 'LOCAL') {
+      if (!this.ownsSource(pkt.src)) {
         const reason = `the route gave ${ipToString(pkt.src)} as the source, which is no address of ${this.name}: connect() fails with ENETUNREACH`;
         this.emit({ kind: 'drop', reason });
         return { kind: 'error', pkt, errno: 'ENETUNREACH', reason };

@@ -11,7 +11,7 @@
  */
 import { ipToString, LOOPBACK, parseDotted } from '../net/ipv4.js';
 import { findHost, noHostMessage, type Host, type Lab } from '../net/lab.js';
-import { addrType, interfaceAddresses, parsePrefix } from '../net/routing.js';
+import { interfaceAddresses, parsePrefix } from '../net/routing.js';
 import type { HostOutcome } from './host.js';
 import type { TraceEvent } from './events.js';
 import { describePacket, endpoint, isIcmpError, newPacket, processOwner, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, TCP, type Packet } from './packet.js';
@@ -239,11 +239,9 @@ export class LabSim {
         this.emit({ kind: 'deliver', host: server, socket: `${proto} socket listening on ${endpoint(req.dst, req.dport)} (peer ${endpoint(req.src, req.sport)})` });
         // the request socket the SYN made, until the handshake's ACK (the socket match finds it)
         if (req.proto === PROTO_TCP) this.run.stack(server).openSocket({ proto: PROTO_TCP, local: req.dst, lport: req.dport!, remote: req.src, rport: req.sport!, full: false });
-        if (req.proto === PROTO_TCP && addrType(this.run.stack(server).fib, req.dst) !== 'LOCAL') {
-          // a local route of another table delivered a SYN for an address the host does not have
-          // (__ip_dev_find(): no interface's, not local in the local table):
-          // the SYN-ACK's route (ip_route_output_key_hash_rcu()) refuses that source to a socket
-          // that is not transparent, -ENETUNREACH (measured: fixtures/kernel/147-policy-routing-local)
+        if (req.proto === PROTO_TCP && !this.run.stack(server).ownsSource(req.dst)) {
+          // a local route of another table delivered a SYN for an address the host does not have:
+          // the SYN-ACK's route refuses that source (measured: fixtures/kernel/147-policy-routing-local)
           const why = `its SYN-ACK would come from ${ipToString(req.dst)}, which is no address of ${server}, and routing refuses that source to a socket that is not transparent (ENETUNREACH)`;
           this.emit({ kind: 'drop', host: server, reason: why });
           return { verdict: 'timeout', server: accepted, peer, explanation: `${want('')}; ${server} took the SYN in, but ${why}. The client keeps waiting: timeout.` };
