@@ -697,16 +697,25 @@ export class HostStack {
     } else {
       addr = cur.src;
       port = cur.sport;
+      // the range of addresses the target asks for (one address for MASQUERADE and NETMAP)
+      let range: [number, number] | undefined;
       if (req.kind === 'MASQUERADE') {
         const dev = pkt.outIface!;
         const a = selectSourceAddress(this.host, dev, pkt.route?.gateway ?? pkt.dst, this.addrs);
         if (a === undefined) throw new Dropped(`MASQUERADE: ${dev} has no address`);
-        addr = a;
+        range = [a, a];
       } else if (req.kind === 'NETMAP' && req.netmap) {
-        addr = ((req.netmap.addr & req.netmap.mask) | (cur.src & ~req.netmap.mask)) >>> 0;
+        const a = ((req.netmap.addr & req.netmap.mask) | (cur.src & ~req.netmap.mask)) >>> 0;
+        range = [a, a];
       } else if (req.minIp !== undefined) {
-        addr = this.pickAddress(req, c, cur, manip);
+        range = [req.minIp, req.maxIp ?? req.minIp];
       }
+      const kept = range && this.currentSrcMap(c, cur, req, range[0], range[1]);
+      if (kept) {
+        this.setBinding(c, manip, kept.src, kept.sport, req.kind, hook);
+        return;
+      }
+      if (range) addr = range[0] === range[1] ? range[0] : this.pickAddress(req, c, cur, manip);
     }
     port = this.pickPort(c, manip, addr, port, req);
     this.setBinding(c, manip, addr, port, req.kind, hook);
@@ -733,6 +742,32 @@ export class HostStack {
     }
     const j = jhash2([rawBe32(cur.src), 0, 0, 0], req.persistent ? 0 : (rawBe32(cur.dst) ^ c.zone) >>> 0);
     return lo + reciprocalScale(j, hi - lo + 1);
+  }
+
+  /**
+   * get_unique_tuple()'s find_appropriate_src(): a source outside the range [lo, hi] (and outside
+   * the port range, when one is given) that an earlier connection from the same address and port
+   * (same protocol and zone, its source NAT set up: the nf_nat_bysource list, newest first) was
+   * mapped to a source in the range keeps that mapping, if the tuple is free. Only the first such
+   * connection is asked. Not with --random or --random-fully. Measured: SNAT to an address range
+   * (fixtures/kernel/213-snat-same-source: the second destination gets the first one's address,
+   * not its own hash's), and by hand MASQUERADE --to-ports 1024-65535 of a UDP server's answers
+   * from port 80: each answer got the port drawn at random for the first one.
+   */
+  private currentSrcMap(c: Conn, cur: Tuple, req: NatRequest, lo: number, hi: number): { src: number; sport: number } | undefined {
+    if (req.random || req.randomFully) return undefined;
+    const inRange = (a: number, p: number) => a >= lo && a <= hi && (req.minPort === undefined || (p >= req.minPort && p <= (req.maxPort ?? req.minPort)));
+    // (a source already in the range is get_unique_tuple()'s first case: pickAddress/pickPort)
+    if (inRange(cur.src, cur.sport)) return undefined;
+    const conns = this.ct.conns;
+    for (let i = conns.length - 1; i >= 0; i--) {
+      const o = conns[i]!;
+      if (o === c || !(o.natDone & NAT_DONE_SRC) || o.zone !== c.zone || o.proto !== c.proto || o.orig.src !== cur.src || o.orig.sport !== cur.sport) continue;
+      const mapped = invert(o.reply);
+      if (!inRange(mapped.src, mapped.sport)) continue;
+      return this.ct.replyTaken(this.replyWith(c, 'SRC', mapped.src, mapped.sport), c) ? undefined : mapped;
+    }
+    return undefined;
   }
 
   /** nf_nat_l4proto_unique_tuple(): keep the port if it is allowed and free, else find one */
