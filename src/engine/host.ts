@@ -239,9 +239,11 @@ export class HostStack {
   }
 
   /**
-   * __ip_dev_find(): whether a socket that is not transparent may send from `a` (an address of an
-   * interface, up or down, or one the local table has as local); routing refuses it otherwise
-   * (-ENETUNREACH)
+   * __ip_dev_find(): whether a socket that is not transparent, or the stack answering a packet it
+   * took in (an ICMP error, an echo reply, a reset, a SYN-ACK: from the address the packet was
+   * sent to), may send from `a` (an address of an interface, up or down, or one the local table
+   * has as local); routing refuses it otherwise, which a packet taken in through another table's
+   * local route meets (measured: fixtures/kernel/147-policy-routing-local, 238-policy-routing-local-answers)
    */
   ownsSource(a: number): boolean {
     return addrType(this.fib, a) === 'LOCAL';
@@ -478,7 +480,7 @@ export class HostStack {
       }
       const changedBefore = hook === 'OUTPUT' && step === 'mangle' ? snapshot(pkt) : undefined;
       const res = this.runTable(step, hook, pkt);
-      if (res) this.handleVerdict(res, pkt);
+      if (res) this.handleVerdict(res, pkt, hook);
       if (changedBefore && changedBefore !== snapshot(pkt)) this.reroute(pkt);
     }
   }
@@ -529,11 +531,12 @@ export class HostStack {
     return run;
   }
 
-  private handleVerdict(res: ReturnType<typeof runChain>, pkt: Packet): void {
+  private handleVerdict(res: ReturnType<typeof runChain>, pkt: Packet, hook: Hook): void {
     const t = res.target;
     if (res.verdict === 'DROP') {
-      const replies = t?.reject ? [this.attach(this.rejectReply(pkt, t.reject), pkt)] : [];
-      throw new Dropped(`${res.decidedBy} ${t?.reject ? `rejected it (${t.reject})` : t?.note ? `dropped it (${t.note})` : 'dropped it'}`, replies);
+      const reply = t?.reject ? this.rejectReply(pkt, t.reject, hook) : undefined;
+      const what = !t?.reject ? (t?.note ? `dropped it (${t.note})` : 'dropped it') : `rejected it (${t.reject}${reply ? '' : `; no answer leaves: it would come from ${ipToString(pkt.dst)}, which is no address of ${this.name}, and routing refuses that source`})`;
+      throw new Dropped(`${res.decidedBy} ${what}`, reply ? [this.attach(reply, pkt)] : []);
     }
     if (res.verdict === 'QUEUE') {
       throw new Dropped(`${res.decidedBy} queued it to userspace queue ${t?.queue ?? 0}, where nothing listens in the lab`);
@@ -665,12 +668,12 @@ export class HostStack {
         // nat table, but nf_nat_setup_info() sets nothing up for a confirmed connection
         if (c.status.includes('SEEN_REPLY')) return;
         const res = this.runTable('nat', hook, pkt);
-        if (res?.verdict === 'DROP' || res?.verdict === 'QUEUE') this.handleVerdict(res, pkt);
+        if (res?.verdict === 'DROP' || res?.verdict === 'QUEUE') this.handleVerdict(res, pkt, hook);
         else if (res?.target?.nat && !this.quiet) this.emit({ kind: 'note', text: `${res.target.nat.kind} does nothing here: the connection's entry is confirmed (made by conntrack -I without NAT), and the kernel sets no NAT up for a confirmed connection` });
         return;
       }
       const res = this.runTable('nat', hook, pkt);
-      if (res?.verdict === 'DROP' || res?.verdict === 'QUEUE') this.handleVerdict(res, pkt);
+      if (res?.verdict === 'DROP' || res?.verdict === 'QUEUE') this.handleVerdict(res, pkt, hook);
       const req = res?.target?.nat;
       if (req) this.bind(c, pkt, req, manip, hook);
       else this.nullBinding(c, manip);
@@ -1002,8 +1005,11 @@ export class HostStack {
     };
   }
 
-  /** REJECT's answer: a TCP reset or an ICMP error */
-  rejectReply(pkt: Packet, kind: string): Packet {
+  /**
+   * REJECT's answer: a TCP reset or an ICMP error; no ICMP error when it would come from an
+   * address routing refuses as a source
+   */
+  rejectReply(pkt: Packet, kind: string, hook: Hook): Packet | undefined {
     if (kind === 'tcp-reset') {
       return {
         id: pkt.id + 1000000,
@@ -1035,9 +1041,15 @@ export class HostStack {
     };
     const [type, code] = codes[kind] ?? [3, 3];
     const reply = this.icmpError(pkt, type, code);
-    // icmp_send() answers from the address the packet was sent to when it was for this host;
-    // for a packet passing through, routing picks the source
-    if (this.isLocalAddress(pkt.dst)) reply.src = pkt.dst;
+    // icmp_send() answers from the address the packet was sent to when it was for this host
+    // (taken in, RTCF_LOCAL); for a packet passing through, routing picks the source
+    if (hook === 'INPUT' || this.isLocalAddress(pkt.dst)) {
+      // (routing refuses a source that is no address of the host, see ownsSource(); REJECT's TCP
+      // reset is not asked: ip_route_me_harder() lets any unicast source through. Measured:
+      // fixtures/kernel/238-policy-routing-local-answers)
+      if (!this.ownsSource(pkt.dst)) return undefined;
+      reply.src = pkt.dst;
+    }
     return reply;
   }
 }

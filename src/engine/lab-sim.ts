@@ -232,6 +232,13 @@ export class LabSim {
     // the server's answer
     let answer: Packet;
     let accepted: { host: string; address: string; port: number } | null = null;
+    // the stack's own answers (a reset, an ICMP error, an echo reply) come from the address asked
+    const noAnswer = (what: string) => {
+      const why = `${what} would come from ${ipToString(req.dst)}, which is no address of ${server}, and routing refuses that source`;
+      this.emit({ kind: 'drop', host: server, reason: why });
+      return { verdict: 'timeout' as const, server: null, peer: null, explanation: `${want('')}; ${server} took it in, but ${why}. The client keeps waiting: timeout.` };
+    };
+    const ownsAsked = this.run.stack(server).ownsSource(req.dst);
     if (req.proto === PROTO_TCP || req.proto === PROTO_UDP) {
       const proto = req.proto === PROTO_TCP ? 'tcp' : 'udp';
       if (this.listening(serverHost, proto, req.dst, req.dport!)) {
@@ -239,7 +246,7 @@ export class LabSim {
         this.emit({ kind: 'deliver', host: server, socket: `${proto} socket listening on ${endpoint(req.dst, req.dport)} (peer ${endpoint(req.src, req.sport)})` });
         // the request socket the SYN made, until the handshake's ACK (the socket match finds it)
         if (req.proto === PROTO_TCP) this.run.stack(server).openSocket({ proto: PROTO_TCP, local: req.dst, lport: req.dport!, remote: req.src, rport: req.sport!, full: false });
-        if (req.proto === PROTO_TCP && !this.run.stack(server).ownsSource(req.dst)) {
+        if (req.proto === PROTO_TCP && !ownsAsked) {
           // a local route of another table delivered a SYN for an address the host does not have:
           // the SYN-ACK's route refuses that source (measured: fixtures/kernel/147-policy-routing-local)
           const why = `its SYN-ACK would come from ${ipToString(req.dst)}, which is no address of ${server}, and routing refuses that source to a socket that is not transparent (ENETUNREACH)`;
@@ -255,9 +262,11 @@ export class LabSim {
         const udpLen = req.proto === PROTO_UDP ? { len: 28 + Buffer.byteLength(`${server} saw ${peer.address}:${peer.port}\n`) } : {};
         answer = newPacket({ src, dst: req.src, proto: req.proto, sport: req.dport, dport: req.sport, tcpFlags: req.proto === PROTO_TCP ? TCP.SYN | TCP.ACK : undefined, owner: processOwner(), ...udpLen });
       } else if (req.proto === PROTO_TCP) {
+        if (!ownsAsked) return noAnswer(`nothing listens on tcp ${endpoint(req.dst, req.dport)}; the reset`);
         this.emit({ kind: 'reply', host: server, what: `nothing listens on tcp ${endpoint(req.dst, req.dport)}: the kernel answers with a reset` });
         answer = newPacket({ src: req.dst, dst: req.src, proto: PROTO_TCP, sport: req.dport, dport: req.sport, tcpFlags: TCP.RST | TCP.ACK, len: 40 });
       } else {
+        if (!ownsAsked) return noAnswer(`nothing listens on udp ${endpoint(req.dst, req.dport)}; the ICMP port unreachable`);
         this.emit({ kind: 'reply', host: server, what: `nothing listens on udp ${endpoint(req.dst, req.dport)}: the kernel answers ICMP port unreachable` });
         // icmp_send() attaches the error to the datagram's connection: RELATED, no entry of its own
         const stack = this.run.stack(server);
@@ -270,6 +279,7 @@ export class LabSim {
       this.emit({ kind: 'reply', host: server, what: `${why}: no answer` });
       return { verdict: 'timeout', server: null, peer: null, explanation: `${want('')}; ${why}. The client keeps waiting: timeout.` };
     } else {
+      if (!ownsAsked) return noAnswer('the echo reply');
       this.emit({ kind: 'reply', host: server, what: `${server} answers the echo request` });
       answer = newPacket({ src: req.dst, dst: req.src, proto: PROTO_ICMP, sport: req.sport, icmpType: 0, icmpCode: 0 });
       accepted = { host: server, address: ipToString(req.dst), port: 0 };
