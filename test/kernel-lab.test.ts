@@ -4,13 +4,10 @@
  * seed's home network) must get the kernel's result from `trace --from ... --json`: the verdict,
  * the host whose socket accepted, and the peer address and port that socket saw.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Sandbox, splitShell } from './helpers/cli.js';
-import { probeTraceArgs, type KernelScenario } from './helpers/kernel-trace.js';
+import { Sandbox } from './helpers/cli.js';
+import { kernelScenarios, probeTraceArgs, replayCommand } from './helpers/kernel-trace.js';
 
-const dir = join(__dirname, '..', 'fixtures', 'kernel');
 
 /**
  * The errors the recorder's client reports as "fail oserror-N" (its "unreachable" is
@@ -30,18 +27,14 @@ export function kernelResult(r: string): string {
   return r.replace(/^fail /, '');
 }
 
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-  const sc = JSON.parse(readFileSync(join(dir, file), 'utf8')) as KernelScenario;
+for (const { file, sc } of kernelScenarios()) {
   describe(`fixtures/kernel/${file}`, () => {
     it('every probe gets the kernel result', async () => {
       const sb = new Sandbox();
       const got: string[] = [];
       const want: string[] = [];
       for (const step of sc.steps) {
-        if (step.cmd && step.host) {
-          const r = await sb.run(['--host', step.host, ...splitShell(step.cmd)], step.stdin);
-          expect(r.rc, `@${step.host} ${step.cmd}: ${r.stderr}`).toBe(step.rc);
-        }
+        await replayCommand(sb, step);
         if (!step.probe) continue;
         const p = step.probe;
         const r = await sb.run(['--json', ...probeTraceArgs(p)]);

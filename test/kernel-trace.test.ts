@@ -9,21 +9,17 @@
  * routing gave the client (`saddr`, recorded) and, when another host forwarded it on the way, the
  * TTL it arrived with.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Sandbox, splitShell } from './helpers/cli.js';
-import { firstPacket, render, segments, type KernelScenario } from './helpers/kernel-trace.js';
+import { firstPacket, kernelScenarios, render, segments } from './helpers/kernel-trace.js';
 
-const dir = join(__dirname, '..', 'fixtures', 'kernel');
 const ADDR: Record<string, { iface: string; addr: string }> = {
   internet: { iface: 'eth0', addr: '50.60.70.1' },
   pc1: { iface: 'eth1', addr: '192.168.1.2' },
   pc2: { iface: 'eth1', addr: '192.168.1.3' },
 };
 
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-  const sc = JSON.parse(readFileSync(join(dir, file), 'utf8')) as KernelScenario;
+for (const { file, sc } of kernelScenarios()) {
   const probes = sc.steps.filter((s) => s.probe && (s.traces?.router?.length ?? 0) > 0);
   // (a scenario that traces nothing on the router, such as 115-conntrack-cli, has nothing to check here)
   if (!probes.length) continue;

@@ -10,7 +10,7 @@ import { countNfacct, findNfacct } from '../net/nfacct.js';
 import { SimError } from '../errors.js';
 import { ipToString, LOOPBACK, parseDotted, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab, PolicyRule } from '../net/lab.js';
-import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, interfaceAddresses, isLoopbackAddr, flowPorts, isMulticast, fullSourceCheck, routeErrno, ruleText, selectSourceAddress, sourceRefused, type L4, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
+import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, inputMartian, interfaceAddresses, isLoopbackAddr, flowPorts, isMulticast, fullSourceCheck, routeErrno, ruleText, selectSourceAddress, sourceRefused, type InputMartian, type L4, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
 import { defaultTtl, effectiveConf, srcValidMark, type ConfKey } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
 import { anyChainCreated, findChain, type TableName } from '../ruleset/tables.js';
@@ -65,8 +65,20 @@ const NO_ROUTE_ANSWER: Record<RouteErrno, { code?: number; what: string }> = {
   EINVAL: { what: 'discarded without an answer' },
 };
 
-function martianSource(src: number, dev: string, why: string): Dropped {
-  return new Dropped(`martian source ${ipToString(src)} on ${dev} (${why})`);
+function martianDropped(m: InputMartian, src: number, dst: number, dev: string): Dropped {
+  const source = (why: string) => new Dropped(`martian source ${ipToString(src)} on ${dev} (${why})`);
+  switch (m) {
+    case 'multicast-source':
+      return source('multicast or broadcast source');
+    case 'zero-source':
+      return source('zero network source');
+    case 'loopback-source':
+      return source(`127.0.0.0/8 source needs net.ipv4.conf.${dev}.route_localnet=1`);
+    case 'zero-destination':
+      return new Dropped(`martian destination ${ipToString(dst)} on ${dev}`);
+    case 'loopback-destination':
+      return new Dropped(`martian destination ${ipToString(dst)} arriving on ${dev}: 127.0.0.0/8 is not routable there (net.ipv4.conf.${dev}.route_localnet=0)`);
+  }
 }
 
 class Dropped {
@@ -300,21 +312,16 @@ export class HostStack {
 
   /** ip_route_input_noref() with the martian and reverse-path checks */
   private routeInput(pkt: Packet, dev: string): { local: boolean; route?: FibRoute } {
-    const localnet = this.conf(dev, 'route_localnet');
     const src = pkt.src;
     const dst = pkt.dst;
-    if (isMulticast(src) || src === 0xffffffff) throw martianSource(src, dev, 'multicast or broadcast source');
-    if (src >>> 24 === 0) throw martianSource(src, dev, 'zero network source');
-    if (dst >>> 24 === 0) throw new Dropped(`martian destination ${ipToString(dst)} on ${dev}`);
-    if (isLoopbackAddr(dst)) {
-      if (!localnet) {
-        throw new Dropped(
-          `martian destination ${ipToString(dst)} arriving on ${dev}: 127.0.0.0/8 is not routable there (net.ipv4.conf.${dev}.route_localnet=0)`,
-        );
-      }
-    } else if (isLoopbackAddr(src) && !localnet) {
-      throw martianSource(src, dev, `127.0.0.0/8 source needs net.ipv4.conf.${dev}.route_localnet=1`);
+    const martian = inputMartian(src, dst, !!this.conf(dev, 'route_localnet'));
+    if (martian === 'broadcast') {
+      // brd_input: taken in as a broadcast without a lookup; a source other than 0.0.0.0 is validated
+      if (src) this.validateSource(pkt, dev);
+      if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: 'broadcast (the limited broadcast: taken in without a lookup)' });
+      return { local: true };
     }
+    if (martian) throw martianDropped(martian, src, dst, dev);
     // (after PREROUTING: the mark and TOS mangle gave it count)
     const r = this.lookup(dst, src, dev, pkt.mark, pkt.tos, pkt);
     if (r && (r.type === 'local' || r.type === 'broadcast')) {

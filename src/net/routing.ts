@@ -345,6 +345,27 @@ export function isMulticast(a: Ip4): boolean {
   return a >>> 28 === 0xe;
 }
 
+/** why ip_route_input_slow() calls a packet a martian before any lookup (see inputMartian()) */
+export type InputMartian = 'multicast-source' | 'zero-source' | 'zero-destination' | 'loopback-destination' | 'loopback-source';
+
+/**
+ * ip_route_input_slow()'s checks before any lookup, in its order, for a packet from `src` to `dst`
+ * arriving on a device with route_localnet `localnet`: what makes it a martian, or 'broadcast'
+ * for the limited broadcast (and 0.0.0.0 to 0.0.0.0), which is taken in without a lookup
+ * (brd_input: a 0.0.0.0 source is allowed there, as DHCP sends it, and any other is validated).
+ * Measured: 0.0.0.0 -> 255.255.255.255 reaches INPUT, 0.0.0.0 -> 192.168.1.1 stops after
+ * PREROUTING (fixtures/kernel/239-limited-broadcast; ip route get: fixtures/cli/ip-route-get-rules).
+ */
+export function inputMartian(src: Ip4, dst: Ip4, localnet: boolean): InputMartian | 'broadcast' | undefined {
+  if (isMulticast(src) || src === 0xffffffff) return 'multicast-source';
+  if (dst === 0xffffffff || (!src && !dst)) return 'broadcast';
+  if (src >>> 24 === 0) return 'zero-source';
+  if (dst >>> 24 === 0) return 'zero-destination';
+  if (isLoopbackAddr(dst)) return localnet ? undefined : 'loopback-destination';
+  if (isLoopbackAddr(src) && !localnet) return 'loopback-source';
+  return undefined;
+}
+
 /** inet_addr_type() / inet_dev_addr_type(): what the addrtype match sees */
 export function addrType(fib: FibRoute[], addr: Ip4, dev?: string): AddrType {
   if (addr === 0 || addr === 0xffffffff) return 'BROADCAST';

@@ -1,3 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Sandbox } from './cli.js';
+import { splitShell } from './cli.js';
+
 /**
  * Reading kernel trace fixtures (fixtures/kernel/*.json, recorded by
  * fixtures/record/record-trace.py) and lining them up with the emulator's `--format xtables`
@@ -15,6 +21,8 @@ export interface KernelStep {
   stderr?: string;
   trace?: string;
   probe?: { client: string; dst: string; port: number; proto: string; sport: number };
+  /** a UDP datagram the client put on its link as a raw frame, with any source (record-trace.py's `frame`) */
+  frame?: { client: string; src: string; dst: string; port: number; proto: 'udp'; sport: number };
   result?: string;
   traces?: Record<string, string[]>;
   conntrack?: Record<string, string[]>;
@@ -25,6 +33,23 @@ export interface KernelScenario {
   kernel: string;
   iptables: string;
   steps: KernelStep[];
+}
+
+const KERNEL_DIR = join(__dirname, '..', '..', 'fixtures', 'kernel');
+
+/** every recorded scenario (fixtures/kernel/*.json), in file name order */
+export function kernelScenarios(): { file: string; sc: KernelScenario }[] {
+  return readdirSync(KERNEL_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((file) => ({ file, sc: JSON.parse(readFileSync(join(KERNEL_DIR, file), 'utf8')) as KernelScenario }));
+}
+
+/** runs a recorded `@HOST COMMAND` step on its host; it must end as it did on the real host */
+export async function replayCommand(sb: Sandbox, step: KernelStep): Promise<void> {
+  if (!step.cmd || !step.host) return;
+  const r = await sb.run(['--host', step.host, ...splitShell(step.cmd)], step.stdin);
+  expect(r.rc, `@${step.host} ${step.cmd}: ${r.stderr}`).toBe(step.rc);
 }
 
 export interface Segment {
@@ -93,4 +118,17 @@ export function firstPacket(segs: Segment[], select: (packet: string) => boolean
 
 export function render(segs: Segment[]): string {
   return segs.map((s) => [s.packet, ...s.traces.map((t) => `  ${t}`)].join('\n')).join('\n');
+}
+
+const TCP_STATES = /^(NONE|SYN_SENT|SYN_RECV|ESTABLISHED|FIN_WAIT|CLOSE_WAIT|LAST_ACK|TIME_WAIT|CLOSE|SYN_SENT2)$/;
+
+/**
+ * A `conntrack -L` line without what the runners do not compare (see test/kernel-conntrack.test.ts):
+ * "tcp      6 119 TIME_WAIT src=... [ASSURED] mark=0 use=1" -> "tcp 6 src=... [ASSURED] mark=0"
+ */
+export function entryKey(line: string): string {
+  const w = line.trim().split(/\s+/);
+  // protocol name and number, then the seconds left, then (tcp, sctp, dccp) the state
+  const rest = w.slice(3).filter((x, i) => !(i === 0 && TCP_STATES.test(x)));
+  return [w[0], w[1], ...rest.filter((x) => !x.startsWith('use='))].join(' ');
 }

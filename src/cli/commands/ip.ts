@@ -16,7 +16,7 @@ import { deviceMtu } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
 import { protocolByName } from '../../net/netdb.js';
 import type { Host, Interface, PolicyRule, Route } from '../../net/lab.js';
-import { addrType, buildFib, fibLookup, hostRules, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
+import { addrType, buildFib, fibLookup, hostRules, inputMartian, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
@@ -774,9 +774,9 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
   const dev = host.interfaces.find((i) => i.name === f.iif) ?? fail(`Cannot find device "${f.iif}"\n`, 1);
   const { dst, src } = f;
   const conf = (key: ConfKey): number => effectiveConf(host.sysctls, dev.name, key);
-  const loopback = (a: Ip4): boolean => a >>> 24 === 127;
-  // a link that is down, a multicast or broadcast source
-  if (!dev.up || src >>> 28 === 0xe || src === 0xffffffff) refuse('EINVAL');
+  // a link that is down; a martian (the checks before any lookup)
+  const martian = inputMartian(src, dst, !!conf('route_localnet'));
+  if (!dev.up || (martian && martian !== 'broadcast')) refuse('EINVAL');
   const valid = (): void => {
     const mark = conf('rp_filter') && srcValidMark(host.sysctls, dev.name) ? f.mark : 0;
     if (sourceRefused(fib, host.rules, interfaceAddresses(host), src, dst, dev.name, mark, f.tos, conf('rp_filter'), !!conf('accept_local'), fullSourceCheck(host), { proto: f.proto ?? 0, sport: f.sport, dport: f.dport }) !== undefined) refuse('EINVAL');
@@ -785,13 +785,11 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
   const tail = (what: string): string => `${markText(f.mark)}${uid !== undefined ? ` uid ${uid}` : ''} \n    cache ${what}iif ${dev.name} \n`;
   const head = `${ipToString(dst)}${src ? ` from ${ipToString(src)}` : ''}`;
   // the limited broadcast (and 0.0.0.0 from 0.0.0.0) is taken in before any lookup
-  if (dst === 0xffffffff || (!src && !dst)) {
+  if (martian === 'broadcast') {
     if (src) valid();
     o.out += `broadcast ${head} dev lo${tail('<local,brd> ')}`;
     return;
   }
-  // martians: a 0/8 source or destination, 127/8 without route_localnet
-  if (src >>> 24 === 0 || dst >>> 24 === 0 || ((loopback(dst) || loopback(src)) && !conf('route_localnet'))) refuse('EINVAL');
   const r = fibLookup(fib, host.rules, f);
   const errno = routeErrno(r);
   // (a host that does not forward answers EHOSTUNREACH for every packet it would not take in)
