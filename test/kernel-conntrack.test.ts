@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Sandbox, splitShell } from './helpers/cli.js';
-import { entryKey, kernelScenarios, probeTraceArgs } from './helpers/kernel-trace.js';
+import { entryKey, frameTraceArgs, kernelScenarios, probeTraceArgs } from './helpers/kernel-trace.js';
 
 
 for (const { file, sc } of kernelScenarios()) {
@@ -22,6 +22,8 @@ for (const { file, sc } of kernelScenarios()) {
       const want: string[] = [];
       for (const step of sc.steps) {
         if (step.cmd && step.host) await sb.run(['--host', step.host, ...splitShell(step.cmd)], step.stdin);
+        // (a frame before a probe leaves its entry in the router's table)
+        if (step.frame) await sb.run(frameTraceArgs(step.frame));
         if (!step.probe) continue;
         const p = step.probe;
         await sb.run(probeTraceArgs(p));

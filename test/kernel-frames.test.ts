@@ -8,10 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Sandbox } from './helpers/cli.js';
-import { entryKey, firstPacket, kernelScenarios, render, replayCommand, segments } from './helpers/kernel-trace.js';
+import { entryKey, firstPacket, frameTraceArgs, kernelScenarios, probeTraceArgs, render, replayCommand, segments } from './helpers/kernel-trace.js';
 
-/** the router's interface on each client's link */
-const IFACE: Record<string, string> = { pc1: 'eth1', pc2: 'eth1', internet: 'eth0' };
 
 for (const { file, sc } of kernelScenarios()) {
   if (!sc.steps.some((s) => s.frame)) continue;
@@ -22,10 +20,12 @@ for (const { file, sc } of kernelScenarios()) {
       const want: string[] = [];
       for (const step of sc.steps) {
         await replayCommand(sb, step);
+        // (a probe before a frame leaves its connections in the router's table)
+        if (step.probe) await sb.run(probeTraceArgs(step.probe));
         const f = step.frame;
         if (!f) continue;
         const isFirst = (pkt: string) => pkt.includes(`SPORT=${f.sport} `);
-        const r = await sb.run(['--host', 'router', 'trace', '-i', IFACE[f.client]!, '-p', f.proto, '-s', f.src, '-d', f.dst, '--sport', String(f.sport), '--dport', String(f.port), '--format', 'xtables']);
+        const r = await sb.run([...frameTraceArgs(f), '--format', 'xtables']);
         expect(r.stderr).toBe('');
         const at = `${f.client} ${f.src}:${f.sport} -> ${f.dst}:${f.port}/${f.proto}`;
         got.push(at, render(firstPacket(segments(r.stdout.split('\n')), isFirst)));

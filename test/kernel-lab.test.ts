@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Sandbox } from './helpers/cli.js';
-import { kernelScenarios, probeTraceArgs, replayCommand } from './helpers/kernel-trace.js';
+import { frameTraceArgs, kernelScenarios, probeTraceArgs, replayCommand } from './helpers/kernel-trace.js';
 
 
 /**
@@ -35,6 +35,8 @@ for (const { file, sc } of kernelScenarios()) {
       const want: string[] = [];
       for (const step of sc.steps) {
         await replayCommand(sb, step);
+        // (a frame before a probe leaves its entry in the router's table)
+        if (step.frame) await sb.run(frameTraceArgs(step.frame));
         if (!step.probe) continue;
         const p = step.probe;
         const r = await sb.run(['--json', ...probeTraceArgs(p)]);

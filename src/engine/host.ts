@@ -78,6 +78,8 @@ function martianDropped(m: InputMartian, src: number, dst: number, dev: string):
       return new Dropped(`martian destination ${ipToString(dst)} on ${dev}`);
     case 'loopback-destination':
       return new Dropped(`martian destination ${ipToString(dst)} arriving on ${dev}: 127.0.0.0/8 is not routable there (net.ipv4.conf.${dev}.route_localnet=0)`);
+    case 'group-not-joined':
+      return new Dropped(`no route for multicast group ${ipToString(dst)} on ${dev}: no program joined it, and multicast is not forwarded`);
   }
 }
 
@@ -314,11 +316,12 @@ export class HostStack {
   private routeInput(pkt: Packet, dev: string): { local: boolean; route?: FibRoute } {
     const src = pkt.src;
     const dst = pkt.dst;
-    const martian = inputMartian(src, dst, !!this.conf(dev, 'route_localnet'));
-    if (martian === 'broadcast') {
-      // brd_input: taken in as a broadcast without a lookup; a source other than 0.0.0.0 is validated
+    const martian = inputMartian(src, dst, !!this.conf(dev, 'route_localnet'), pkt.proto);
+    if (martian === 'broadcast' || martian === 'multicast') {
+      // brd_input, ip_route_input_mc(): taken in without a lookup; a source other than 0.0.0.0 is validated
       if (src) this.validateSource(pkt, dev);
-      if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: 'broadcast (the limited broadcast: taken in without a lookup)' });
+      const what = martian === 'broadcast' ? 'broadcast (the limited broadcast: taken in without a lookup)' : `multicast (a group ${this.name} has joined on ${dev}: taken in without a lookup)`;
+      if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: what });
       return { local: true };
     }
     if (martian) throw martianDropped(martian, src, dst, dev);

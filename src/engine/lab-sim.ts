@@ -9,9 +9,10 @@
  * success once the server's answer arrived, like the kernel lab's probe). UDP is one request and
  * one answer, ICMP an echo request and reply.
  */
+import { SimError } from '../errors.js';
 import { ipToString, LOOPBACK, parseDotted } from '../net/ipv4.js';
 import { findHost, noHostMessage, type Host, type Lab } from '../net/lab.js';
-import { interfaceAddresses, parsePrefix } from '../net/routing.js';
+import { interfaceAddresses, isMulticast, parsePrefix } from '../net/routing.js';
 import type { HostOutcome } from './host.js';
 import type { TraceEvent } from './events.js';
 import { describePacket, endpoint, isIcmpError, newPacket, processOwner, PROTO_ICMP, PROTO_TCP, PROTO_UDP, summarize, TCP, type Packet } from './packet.js';
@@ -189,13 +190,18 @@ export class LabSim {
    * only with SO_BROADCAST, which a client program does not set (EACCES).
    */
   private broadcastRefusal(spec: ConnectionSpec): Omit<ConnectionResult, 'events' | 'sport'> | undefined {
+    const multicast = isMulticast(spec.dst);
     const r = this.run.stack(spec.from).lookup(spec.dst);
-    if (spec.dst !== LIMITED_BROADCAST && r?.type !== 'broadcast') return undefined;
-    const asked = `${spec.from} asked ${endpoint(spec.dst, spec.proto === PROTO_ICMP ? undefined : spec.dport)}, a broadcast address`;
+    if (spec.dst !== LIMITED_BROADCAST && r?.type !== 'broadcast' && !multicast) return undefined;
+    const kind = multicast ? 'multicast' : 'broadcast';
+    const asked = `${spec.from} asked ${endpoint(spec.dst, spec.proto === PROTO_ICMP ? undefined : spec.dport)}, a ${kind} address`;
     if (spec.proto === PROTO_TCP) {
-      const reason = `TCP cannot connect to a broadcast address: connect() fails with ENETUNREACH`;
+      const reason = `TCP cannot connect to a ${kind} address: connect() fails with ENETUNREACH`;
       this.emit({ kind: 'drop', host: spec.from, reason });
       return { verdict: 'unreachable', server: null, peer: null, errno: 'ENETUNREACH', explanation: `${asked}: ${reason}.` };
+    }
+    if (multicast) {
+      throw new SimError(`${asked}: a multicast datagram goes to every host of the link that joined the group, which trace --from does not model; trace the packet one host at a time (iptables-sim --host HOST trace -i IFACE ...)`, 3);
     }
     const reason = `a socket sends to a broadcast address only with SO_BROADCAST set: send() fails with EACCES (Permission denied)`;
     this.emit({ kind: 'drop', host: spec.from, reason });

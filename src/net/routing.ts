@@ -346,17 +346,37 @@ export function isMulticast(a: Ip4): boolean {
 }
 
 /** why ip_route_input_slow() calls a packet a martian before any lookup (see inputMartian()) */
-export type InputMartian = 'multicast-source' | 'zero-source' | 'zero-destination' | 'loopback-destination' | 'loopback-source';
+export type InputMartian = 'multicast-source' | 'zero-source' | 'zero-destination' | 'loopback-destination' | 'loopback-source' | 'group-not-joined';
+
+/**
+ * ip_check_mc_rcu(): whether the host has joined multicast group `group` on a device. Every IPv4
+ * device (lo too) joins 224.0.0.1, all hosts (ip_mc_up()); the lab's programs join no other.
+ */
+export function joinedGroup(group: Ip4): boolean {
+  return group === 0xe0000001;
+}
 
 /**
  * ip_route_input_slow()'s checks before any lookup, in its order, for a packet from `src` to `dst`
- * arriving on a device with route_localnet `localnet`: what makes it a martian, or 'broadcast'
- * for the limited broadcast (and 0.0.0.0 to 0.0.0.0), which is taken in without a lookup
- * (brd_input: a 0.0.0.0 source is allowed there, as DHCP sends it, and any other is validated).
- * Measured: 0.0.0.0 -> 255.255.255.255 reaches INPUT, 0.0.0.0 -> 192.168.1.1 stops after
- * PREROUTING (fixtures/kernel/239-limited-broadcast; ip route get: fixtures/cli/ip-route-get-rules).
+ * (protocol `proto`) arriving on a device with route_localnet `localnet`: what makes it a
+ * martian, or 'broadcast' for the limited broadcast (and 0.0.0.0 to 0.0.0.0), which is taken in
+ * without a lookup (brd_input: a 0.0.0.0 source is allowed there, as DHCP sends it, and any other
+ * is validated), or 'multicast' for a group the host has joined, also taken in without a lookup
+ * (ip_route_input_mc()). Measured: 0.0.0.0 -> 255.255.255.255 reaches INPUT, 0.0.0.0 ->
+ * 192.168.1.1 stops after PREROUTING (fixtures/kernel/239-limited-broadcast, 276-multicast;
+ * ip route get: fixtures/cli/ip-route-get-rules, ip-route-get-multicast).
  */
-export function inputMartian(src: Ip4, dst: Ip4, localnet: boolean): InputMartian | 'broadcast' | undefined {
+export function inputMartian(src: Ip4, dst: Ip4, localnet: boolean, proto = 0): InputMartian | 'broadcast' | 'multicast' | undefined {
+  if (isMulticast(dst)) {
+    // ip_route_input_rcu(): a group the device has not joined has no route (no multicast
+    // forwarding); ip_mc_validate_source(): 0.0.0.0 only to 224.0.0.0/24 (or IGMP), other
+    // sources validated as any (by the caller: 'multicast')
+    if (!joinedGroup(dst)) return 'group-not-joined';
+    if (isMulticast(src) || src === 0xffffffff) return 'multicast-source';
+    if (isLoopbackAddr(src) && !localnet) return 'loopback-source';
+    if (src >>> 24 === 0 && dst >>> 8 !== 0xe00000 && proto !== 2) return 'zero-source';
+    return 'multicast';
+  }
   if (isMulticast(src) || src === 0xffffffff) return 'multicast-source';
   if (dst === 0xffffffff || (!src && !dst)) return 'broadcast';
   if (src >>> 24 === 0) return 'zero-source';

@@ -35,6 +35,14 @@ export interface KernelScenario {
   steps: KernelStep[];
 }
 
+/** the router's interface on each client's link */
+const ROUTER_SIDE: Record<string, string> = { pc1: 'eth1', pc2: 'eth1', internet: 'eth0' };
+
+/** the one-packet trace on the router that replays a recorded frame (record-trace.py's `frame`) */
+export function frameTraceArgs(f: NonNullable<KernelStep['frame']>): string[] {
+  return ['--host', 'router', 'trace', '-i', ROUTER_SIDE[f.client]!, '-p', f.proto, '-s', f.src, '-d', f.dst, '--sport', String(f.sport), '--dport', String(f.port)];
+}
+
 const KERNEL_DIR = join(__dirname, '..', '..', 'fixtures', 'kernel');
 
 /** every recorded scenario (fixtures/kernel/*.json), in file name order */

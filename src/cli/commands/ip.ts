@@ -16,7 +16,7 @@ import { deviceMtu } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
 import { protocolByName } from '../../net/netdb.js';
 import type { Host, Interface, PolicyRule, Route } from '../../net/lab.js';
-import { addrType, buildFib, fibLookup, hostRules, inputMartian, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
+import { addrType, buildFib, fibLookup, hostRules, inputMartian, isMulticast, joinedGroup, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
@@ -776,7 +776,7 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
   const conf = (key: ConfKey): number => effectiveConf(host.sysctls, dev.name, key);
   // a link that is down; a martian (the checks before any lookup)
   const martian = inputMartian(src, dst, !!conf('route_localnet'));
-  if (!dev.up || (martian && martian !== 'broadcast')) refuse('EINVAL');
+  if (!dev.up || (martian && martian !== 'broadcast' && martian !== 'multicast')) refuse('EINVAL');
   const valid = (): void => {
     const mark = conf('rp_filter') && srcValidMark(host.sysctls, dev.name) ? f.mark : 0;
     if (sourceRefused(fib, host.rules, interfaceAddresses(host), src, dst, dev.name, mark, f.tos, conf('rp_filter'), !!conf('accept_local'), fullSourceCheck(host), { proto: f.proto ?? 0, sport: f.sport, dport: f.dport }) !== undefined) refuse('EINVAL');
@@ -784,10 +784,10 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
   // (a uid given is printed, but an input route is looked up with uid 0: sock_net_uid())
   const tail = (what: string): string => `${markText(f.mark)}${uid !== undefined ? ` uid ${uid}` : ''} \n    cache ${what}iif ${dev.name} \n`;
   const head = `${ipToString(dst)}${src ? ` from ${ipToString(src)}` : ''}`;
-  // the limited broadcast (and 0.0.0.0 from 0.0.0.0) is taken in before any lookup
-  if (martian === 'broadcast') {
+  // the limited broadcast (and 0.0.0.0 from 0.0.0.0) and a joined group are taken in before any lookup
+  if (martian === 'broadcast' || martian === 'multicast') {
     if (src) valid();
-    o.out += `broadcast ${head} dev lo${tail('<local,brd> ')}`;
+    o.out += martian === 'broadcast' ? `broadcast ${head} dev lo${tail('<local,brd> ')}` : `multicast ${head} dev lo rt_offload_failed${tail('<local,mc> ')}`;
     return;
   }
   const r = fibLookup(fib, host.rules, f);
@@ -805,6 +805,26 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
   const sendRedirects = ['all', dev.name].some((d) => (host.sysctls[`net.ipv4.conf.${d}.send_redirects`] ?? '1') !== '0');
   const redirect = r!.dev === dev.name && sendRedirects ? '<redirect> ' : '';
   o.out += `${head}${r!.gateway !== undefined ? ` via ${ipToString(r!.gateway)}` : ''} dev ${r!.dev}${tableText(host, r!)}${tail(redirect)}`;
+}
+
+/**
+ * `ip route get GROUP [from ADDR]`: the output route of a multicast packet (ip_route_output_key_hash_rcu()):
+ * from a given source, by that source's device without a lookup; else by the route the lookup
+ * finds, without its gateway; local when the host has joined the group there (measured:
+ * fixtures/cli/ip-route-get-multicast)
+ */
+function multicastRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undefined, o: Out): void {
+  let line = `multicast ${ipToString(f.dst)}`;
+  if (f.src) {
+    const dev = interfaceAddresses(host).find((a) => a.addr === f.src)?.dev ?? 'lo';
+    line += ` from ${ipToString(f.src)} dev ${dev}`;
+  } else {
+    const r = fibLookup(fib, host.rules, f);
+    if (!r || routeErrno(r)) return refuse(routeErrno(r)!);
+    const src = r.prefsrc ?? selectSourceAddress(host, r.dev, f.dst);
+    line += ` dev ${r.dev}${tableText(host, r)}${src !== undefined ? ` src ${ipToString(src)}` : ''}`;
+  }
+  o.out += `${line} rt_offload_failed${markText(f.mark)} uid ${uid ?? 0} \n    cache ${joinedGroup(f.dst) ? '<local,mc> ' : '<mc> '}\n`;
 }
 
 /**
@@ -863,6 +883,7 @@ function getRoute(host: Host, args: string[], o: Out): void {
     // (__ip_dev_find(): an address of an interface, or one the local table has as local)
     if (addrType(fib, from) !== 'LOCAL') refuse('ENETUNREACH');
   }
+  if (isMulticast(dst!)) return multicastRouteGet(host, fib, { dst: dst!, src: from ?? 0, iif: 'lo', mark, tos, uid: uid ?? 0, ...ports }, uid, o);
   // (the uid of the process asking: root's here)
   const r = fibLookup(fib, host.rules, { dst: dst!, src: from ?? 0, iif: 'lo', mark, tos, uid: uid ?? 0, ...ports });
   if (!r || routeErrno(r)) return refuse(routeErrno(r)!);
