@@ -1175,7 +1175,8 @@ class ExtContext implements TargetContext {
 
 /** the header an ICMP error about `p` quotes */
 function quote(p: Packet): QuotedHeader {
-  return { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.proto === PROTO_ICMP ? undefined : p.dport };
+  if (p.proto === PROTO_ICMP) return { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, icmpType: p.icmpType };
+  return { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport };
 }
 
 function describeQuoted(q: QuotedHeader): string {

@@ -45,6 +45,8 @@ export interface QuotedHeader {
   proto: number;
   sport?: number;
   dport?: number;
+  /** an ICMP packet's type (an error about an echo request is not one about its reply) */
+  icmpType?: number;
 }
 
 /** ICMP types that report an error about another packet (icmp_is_err() in the kernel) */
