@@ -342,16 +342,16 @@ export class HostStack {
       const reason = r ? `the route to ${ipToString(dst)} is ${describeRoute(r)}: ${what}` : `no route to ${ipToString(dst)}: ${what}`;
       throw new Dropped(reason, code === undefined ? [] : [this.attach(this.icmpError(pkt, 3, code), pkt)]);
     }
-    this.validateSource(pkt, dev);
+    this.validateSource(pkt, dev, r.dev);
     if (!this.quiet) this.emit({ kind: 'route', decision: 'forward', dst: ipToString(dst), route: describeRoute(r), dev: r.dev, via: r.gateway !== undefined ? ipToString(r.gateway) : undefined, rule: this.usedRule() });
     return { local: false, route: r };
   }
 
-  /** fib_validate_source(): a local address as source, and rp_filter */
-  private validateSource(pkt: Packet, dev: string): void {
+  /** fib_validate_source(): a local address as source, and rp_filter; `oif`: the forward route's device */
+  private validateSource(pkt: Packet, dev: string, oif?: string): void {
     const rpf = this.conf(dev, 'rp_filter');
     const mark = rpf && srcValidMark(this.host.sysctls, dev) ? pkt.mark : 0;
-    const refused = sourceRefused(this.fib, this.host.rules, this.addrs, pkt.src, pkt.dst, dev, mark, pkt.tos, rpf, !!this.conf(dev, 'accept_local'), this.fullSourceCheck, pkt);
+    const refused = sourceRefused({ fib: this.fib, rules: this.host.rules, addrs: this.addrs, src: pkt.src, dst: pkt.dst, dev, oif, mark, tos: pkt.tos, rpf, acceptLocal: !!this.conf(dev, 'accept_local'), full: this.fullSourceCheck, l4: pkt });
     if (refused === undefined) return;
     if (refused === 'own') throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
     if ('martian' in refused) throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: the way back to it is ${describeRoute(refused.martian)}, not a unicast route`);

@@ -297,32 +297,57 @@ export function fullSourceCheck(host: Host): boolean {
   return host.rules !== undefined || host.routes.some((r) => r.type === 'local');
 }
 
+/** what fib_validate_source() is given: see sourceRefused() */
+export interface SourceCheck {
+  fib: FibRoute[];
+  rules: readonly PolicyRule[] | undefined;
+  addrs: readonly IfAddr[];
+  src: Ip4;
+  dst: Ip4;
+  /** the device the packet came in by */
+  dev: string;
+  /** the device the forward route leaves by; none for a packet the host takes in */
+  oif?: string;
+  /** the packet's mark under src_valid_mark, else 0 */
+  mark: number;
+  tos: number;
+  /** rp_filter of `dev` */
+  rpf: number;
+  acceptLocal: boolean;
+  /** the rules or a local route were added: see fullSourceCheck() */
+  full: boolean;
+  l4?: L4;
+}
+
 /**
  * fib_validate_source(): whether a packet from `src` may come in by `dev` towards `dst`.
  * Undefined when it may. Without rp_filter (`rpf` 0) and with the kernel's own rules and no local
  * route added by hand, only `src` being an address of the host counts ('own', unless
  * accept_local). Otherwise (`full`: the rules or a local route were added, or rp_filter is on) the
- * way back is asked, as the host's own packet from `dst` would be, with `mark` (the packet's under
- * src_valid_mark, else 0) and the packet's ports turned round: a local route back ('own' for an
- * address of the host) or any other type but unicast is a martian ({ martian }), unless a local
- * one under accept_local; under rp_filter 1 a unicast route by another device, and under any
- * rp_filter no route at all, is refused ({ rpf }: the route, or null for none).
- * (__fib_validate_source(); measured: fixtures/kernel/21, 22, 146, 148, 175, 188.)
+ * way back is asked, as the host's own packet from `dst` would be, with `mark` and the packet's
+ * ports turned round, coming in by `oif` (the forward route's device, __mkroute_input(); lo for a
+ * packet taken in): a local route back ('own' for an address of the host) or any other type but
+ * unicast is a martian ({ martian }), unless a local one under accept_local; under rp_filter 1 a
+ * unicast route by another device, and under any rp_filter no route at all, is refused ({ rpf }:
+ * the route, or null for none). (__fib_validate_source(); measured: fixtures/kernel/21, 22, 146,
+ * 148, 175, 188, 277-random-frames-521: `iif eth0 lookup 100` to a local route makes every packet
+ * forwarded out of eth0 a martian.)
  */
-export function sourceRefused(fib: FibRoute[], rules: readonly PolicyRule[] | undefined, addrs: readonly IfAddr[], src: Ip4, dst: Ip4, dev: string, mark: number, tos: number, rpf: number, acceptLocal: boolean, full: boolean, l4?: L4): 'own' | { martian: FibRoute } | { rpf: FibRoute | null } | undefined {
-  const own = (): boolean => addrs.some((a) => a.addr === src);
+export function sourceRefused(c: SourceCheck): 'own' | { martian: FibRoute } | { rpf: FibRoute | null } | undefined {
+  const { src, rpf, acceptLocal } = c;
+  const own = (): boolean => c.addrs.some((a) => a.addr === src);
   if (!rpf) {
     if (acceptLocal) return undefined;
-    if (!full) return own() ? 'own' : undefined;
+    if (!c.full) return own() ? 'own' : undefined;
   }
-  const back = rules ? fibLookup(fib, rules, { dst: src, src: dst, iif: 'lo', mark, tos, ...flowPorts(l4, true) }) : defaultLookup(fib, src);
+  const back = c.rules ? fibLookup(c.fib, c.rules, { dst: src, src: c.dst, iif: c.oif ?? 'lo', mark: c.mark, tos: c.tos, ...flowPorts(c.l4, true) }) : defaultLookup(c.fib, src);
   // a lookup that fails (no route, or one of the error types): the last resort
   if (!back || routeErrno(back)) return rpf ? { rpf: back ?? null } : undefined;
   if (back.type !== 'unicast') {
     if (back.type === 'local' && acceptLocal) return undefined;
     return back.type === 'local' && own() ? 'own' : { martian: back };
   }
-  return rpf === 1 && back.dev !== dev ? { rpf: back } : undefined;
+  return rpf === 1 && back.dev !== c.dev ? { rpf: back } : undefined;
 }
 
 /** inet_select_addr(): a primary address of `dev`, preferring one whose subnet holds `near` */

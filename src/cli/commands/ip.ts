@@ -777,9 +777,12 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
   // a link that is down; a martian (the checks before any lookup)
   const martian = inputMartian(src, dst, !!conf('route_localnet'));
   if (!dev.up || (martian && martian !== 'broadcast' && martian !== 'multicast')) refuse('EINVAL');
-  const valid = (): void => {
-    const mark = conf('rp_filter') && srcValidMark(host.sysctls, dev.name) ? f.mark : 0;
-    if (sourceRefused(fib, host.rules, interfaceAddresses(host), src, dst, dev.name, mark, f.tos, conf('rp_filter'), !!conf('accept_local'), fullSourceCheck(host), { proto: f.proto ?? 0, sport: f.sport, dport: f.dport }) !== undefined) refuse('EINVAL');
+  // (oif: the forward route's device)
+  const valid = (oif?: string): void => {
+    const rpf = conf('rp_filter');
+    const mark = rpf && srcValidMark(host.sysctls, dev.name) ? f.mark : 0;
+    const l4 = { proto: f.proto ?? 0, sport: f.sport, dport: f.dport };
+    if (sourceRefused({ fib, rules: host.rules, addrs: interfaceAddresses(host), src, dst, dev: dev.name, oif, mark, tos: f.tos, rpf, acceptLocal: !!conf('accept_local'), full: fullSourceCheck(host), l4 }) !== undefined) refuse('EINVAL');
   };
   // (a uid given is printed, but an input route is looked up with uid 0: sock_net_uid())
   const tail = (what: string): string => `${markText(f.mark)}${uid !== undefined ? ` uid ${uid}` : ''} \n    cache ${what}iif ${dev.name} \n`;
@@ -800,7 +803,7 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
     return;
   }
   if (!conf('forwarding')) refuse('EHOSTUNREACH');
-  valid();
+  valid(r!.dev);
   // RTCF_DOREDIRECT: out by the device it came in by, with send_redirects (all or the device)
   const sendRedirects = ['all', dev.name].some((d) => (host.sysctls[`net.ipv4.conf.${d}.send_redirects`] ?? '1') !== '0');
   const redirect = r!.dev === dev.name && sendRedirects ? '<redirect> ' : '';
