@@ -273,6 +273,9 @@ export class HostStack {
   fromWire(pkt: Packet, dev: string): HostOutcome {
     pkt.inIface = dev;
     pkt.outIface = undefined;
+    // eth_type_trans(): the frame's class, as a sender addresses it: a broadcast address to the
+    // link's broadcast MAC, a group to its multicast MAC, anything else to this host's MAC
+    pkt.pktType ??= pkt.dst === 0xffffffff || (pkt.dst !== 0 && addrType(this.fib, pkt.dst) === 'BROADCAST') ? 'broadcast' : isMulticast(pkt.dst) ? 'multicast' : 'unicast';
     setSynMss(pkt, dev);
     try {
       this.hook('PREROUTING', pkt);
@@ -361,6 +364,9 @@ export class HostStack {
   /** ip_forward(): TTL, FORWARD, then out */
   private forward(pkt: Packet, route: { route?: FibRoute }): HostOutcome {
     const r = route.route!;
+    // (a frame the sender addressed to the link's broadcast or a multicast MAC is never forwarded,
+    // whatever its address became: measured, fixtures/kernel/289-random-frames-533, a broadcast DNATed)
+    if (pkt.pktType && pkt.pktType !== 'unicast') throw new Dropped(`not forwarded: the frame came to the link's ${pkt.pktType} address, not to ${this.name}'s own (ip_forward() forwards only frames addressed to it)`);
     if (pkt.ttl <= 1) throw new Dropped(`TTL expired while forwarding`, [this.attach(this.icmpError(pkt, 11, 0), pkt)]);
     pkt.ttl -= 1;
     pkt.outIface = r.dev;

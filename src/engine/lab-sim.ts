@@ -134,6 +134,7 @@ export class LabSim {
           next.conn = undefined;
           next.ct = undefined;
           next.route = undefined;
+          next.pktType = undefined;
           at = { host: to.host, pkt: next, iface: to.iface };
           break;
         }
