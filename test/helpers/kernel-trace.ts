@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { Sandbox } from './cli.js';
-import { splitShell } from './cli.js';
+import { splitShell, type Sandbox } from './cli.js';
 
 /**
  * Reading kernel trace fixtures (fixtures/kernel/*.json, recorded by

@@ -775,7 +775,7 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
   const { dst, src } = f;
   const conf = (key: ConfKey): number => effectiveConf(host.sysctls, dev.name, key);
   // a link that is down; a martian (the checks before any lookup)
-  const martian = inputMartian(src, dst, !!conf('route_localnet'));
+  const martian = inputMartian(src, dst, !!conf('route_localnet'), f.proto);
   if (!dev.up || (martian && martian !== 'broadcast' && martian !== 'multicast')) refuse('EINVAL');
   // (oif: the forward route's device)
   const valid = (oif?: string): void => {
