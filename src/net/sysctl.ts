@@ -186,7 +186,7 @@ export function defaultSysctls(ifaces: string[], forward: boolean): Record<strin
   return s;
 }
 
-/** IN_DEV_SRC_VMARK(): the reverse-path check's route lookup (rp_filter) uses the packet's mark */
+/** IN_DEV_SRC_VMARK(): the source validation's route lookup back (rp_filter, or the full check) uses the packet's mark */
 export function srcValidMark(sysctls: Record<string, string>, dev: string): boolean {
   const v = (d: string) => Number(sysctls[`net.ipv4.conf.${d}.src_valid_mark`] ?? '0');
   return v('all') !== 0 || v(dev) !== 0; // IN_DEV_ORCONF

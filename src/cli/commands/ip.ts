@@ -780,7 +780,7 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
   // (oif: the forward route's device)
   const valid = (oif?: string): void => {
     const rpf = conf('rp_filter');
-    const mark = rpf && srcValidMark(host.sysctls, dev.name) ? f.mark : 0;
+    const mark = srcValidMark(host.sysctls, dev.name) ? f.mark : 0;
     const l4 = { proto: f.proto ?? 0, sport: f.sport, dport: f.dport };
     if (sourceRefused({ fib, rules: host.rules, addrs: interfaceAddresses(host), src, dst, dev: dev.name, oif, mark, tos: f.tos, rpf, acceptLocal: !!conf('accept_local'), full: fullSourceCheck(host), l4 }) !== undefined) refuse('EINVAL');
   };
