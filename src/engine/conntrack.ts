@@ -258,6 +258,10 @@ export class ConntrackTable {
 
 /** Can this packet start a connection? (tcp_new: a SYN without ACK, or any packet but RST/SYN-ACK when loose) */
 export function canStart(p: Packet): boolean {
+  // nf_conntrack_icmp_packet()'s valid_new[]: only a query starts an ICMP connection; an echo reply
+  // that meets no entry (its request was not tracked) is INVALID and makes none (measured:
+  // fixtures/kernel/343-random-frames-586, the request of a ping NOTRACKed in raw PREROUTING)
+  if (p.proto === PROTO_ICMP) return ICMP_QUERIES.has(p.icmpType ?? -1);
   if (p.proto !== PROTO_TCP) return true;
   const f = p.tcpFlags ?? 0;
   if (f & TCP.RST) return false;

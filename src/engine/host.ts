@@ -603,7 +603,7 @@ export class HostStack {
     if (!canStart(pkt)) {
       pkt.ct = { ...untrackedView(pkt), state: 'INVALID' };
       pkt.conn = undefined;
-      this.emit({ kind: 'conntrack', action: 'invalid', text: `INVALID: a ${pkt.proto === PROTO_TCP ? 'TCP segment' : 'packet'} that belongs to no known connection` });
+      this.emit({ kind: 'conntrack', action: 'invalid', text: `INVALID: a ${pkt.proto === PROTO_TCP ? 'TCP segment' : pkt.proto === PROTO_ICMP ? 'ICMP message that is no query' : 'packet'} that belongs to no known connection` });
       return;
     }
     const c = this.ct.create(pkt);
