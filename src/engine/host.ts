@@ -263,6 +263,11 @@ export class HostStack {
     return addrType(this.fib, a) === 'LOCAL';
   }
 
+  /** why an answer from `a` does not leave (see ownsSource()): "A, which is no address of HOST, ..." */
+  refusedSource(a: number): string {
+    return `${ipToString(a)}, which is no address of ${this.name}, and routing refuses that source`;
+  }
+
   isLocalAddress(a: number): boolean {
     return this.addrs.some((x) => x.addr === a) || isLoopbackAddr(a);
   }
@@ -553,7 +558,7 @@ export class HostStack {
     const t = res.target;
     if (res.verdict === 'DROP') {
       const reply = t?.reject ? this.rejectReply(pkt, t.reject, hook) : undefined;
-      const what = !t?.reject ? (t?.note ? `dropped it (${t.note})` : 'dropped it') : `rejected it (${t.reject}${reply ? '' : `; no answer leaves: it would come from ${ipToString(pkt.dst)}, which is no address of ${this.name}, and routing refuses that source`})`;
+      const what = !t?.reject ? (t?.note ? `dropped it (${t.note})` : 'dropped it') : `rejected it (${t.reject}${reply ? '' : `; no answer leaves: it would come from ${this.refusedSource(pkt.dst)}`})`;
       throw new Dropped(`${res.decidedBy} ${what}`, reply ? [this.attach(reply, pkt)] : []);
     }
     if (res.verdict === 'QUEUE') {

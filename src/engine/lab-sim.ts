@@ -240,23 +240,24 @@ export class LabSim {
     let answer: Packet;
     let accepted: { host: string; address: string; port: number } | null = null;
     // the stack's own answers (a reset, an ICMP error, an echo reply) come from the address asked
+    const stack = this.run.stack(server);
     const noAnswer = (what: string) => {
-      const why = `${what} would come from ${ipToString(req.dst)}, which is no address of ${server}, and routing refuses that source`;
+      const why = `${what} would come from ${stack.refusedSource(req.dst)}`;
       this.emit({ kind: 'drop', host: server, reason: why });
       return { verdict: 'timeout' as const, server: null, peer: null, explanation: `${want('')}; ${server} took it in, but ${why}. The client keeps waiting: timeout.` };
     };
-    const ownsAsked = this.run.stack(server).ownsSource(req.dst);
+    const ownsAsked = stack.ownsSource(req.dst);
     if (req.proto === PROTO_TCP || req.proto === PROTO_UDP) {
       const proto = req.proto === PROTO_TCP ? 'tcp' : 'udp';
       if (this.listening(serverHost, proto, req.dst, req.dport!)) {
         accepted = { host: server, address: ipToString(req.dst), port: req.dport! };
         this.emit({ kind: 'deliver', host: server, socket: `${proto} socket listening on ${endpoint(req.dst, req.dport)} (peer ${endpoint(req.src, req.sport)})` });
         // the request socket the SYN made, until the handshake's ACK (the socket match finds it)
-        if (req.proto === PROTO_TCP) this.run.stack(server).openSocket({ proto: PROTO_TCP, local: req.dst, lport: req.dport!, remote: req.src, rport: req.sport!, full: false });
+        if (req.proto === PROTO_TCP) stack.openSocket({ proto: PROTO_TCP, local: req.dst, lport: req.dport!, remote: req.src, rport: req.sport!, full: false });
         if (req.proto === PROTO_TCP && !ownsAsked) {
           // a local route of another table delivered a SYN for an address the host does not have:
           // the SYN-ACK's route refuses that source (measured: fixtures/kernel/147-policy-routing-local)
-          const why = `its SYN-ACK would come from ${ipToString(req.dst)}, which is no address of ${server}, and routing refuses that source to a socket that is not transparent (ENETUNREACH)`;
+          const why = `its SYN-ACK would come from ${stack.refusedSource(req.dst)} to a socket that is not transparent (ENETUNREACH)`;
           this.emit({ kind: 'drop', host: server, reason: why });
           return { verdict: 'timeout', server: accepted, peer, explanation: `${want('')}; ${server} took the SYN in, but ${why}. The client keeps waiting: timeout.` };
         }
@@ -276,7 +277,6 @@ export class LabSim {
         if (!ownsAsked) return noAnswer(`nothing listens on udp ${endpoint(req.dst, req.dport)}; the ICMP port unreachable`);
         this.emit({ kind: 'reply', host: server, what: `nothing listens on udp ${endpoint(req.dst, req.dport)}: the kernel answers ICMP port unreachable` });
         // icmp_send() attaches the error to the datagram's connection: RELATED, no entry of its own
-        const stack = this.run.stack(server);
         answer = stack.attach(stack.icmpError(req, 3, 3), req);
         answer.src = req.dst;
       }
