@@ -41,7 +41,7 @@ export function run(labPath, file, passes, host, output) {
     const c0 = process.cpuUsage();
     const out = new ResultWriter((b) => { bytes += b.length; });
     for (let i = 0; i < specs.length; i++) {
-      const o = batch.run(specs[i]);
+      const o = batch.run(specs[i], i + 1);
       if (output) out.result(i + 1, host, o, batch.lastDecisions(), batch.lastReject());
     }
     out.flush();

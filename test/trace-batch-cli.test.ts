@@ -166,7 +166,7 @@ describe('trace --batch', () => {
     expect(JSON.parse((await s.run(['--json', 'trace', ...splitShell(p.replace('1234', '1235'))])).stdout).outcome).toBe('transmit');
   });
 
-  it('draws statistic random in line order from the seeded generator: same lab and file, same output; --seed picks another sequence', async () => {
+  it('draws statistic random from the seeded generator, per line: same lab and file, same output; --seed picks other draws', async () => {
     const s = await lab();
     expect((await s.sh('iptables -t nat -I PREROUTING -p tcp --dport 9090 -m statistic --mode random --probability 0.5 -j DNAT --to-destination 192.168.1.3:80')).rc).toBe(0);
     expect((await s.sh('iptables -t nat -I PREROUTING 2 -p tcp --dport 9090 -j DNAT --to-destination 192.168.1.2:80')).rc).toBe(0);
@@ -182,6 +182,21 @@ describe('trace --batch', () => {
     expect(dsts(seeded)).not.toEqual(dsts(a));
     // the lab's generator is where it was: --seed only applies to the batch
     expect((await s.sh('trace --batch p.txt')).stdout).toBe(a);
+  });
+
+  it("draws a line's statistic random from its seed and line number alone: the lines before it change nothing", async () => {
+    const s = await lab();
+    expect((await s.sh('iptables -t nat -I PREROUTING -p tcp --dport 9090 -m statistic --mode random --probability 0.5 -j DNAT --to-destination 192.168.1.3:80')).rc).toBe(0);
+    expect((await s.sh('iptables -t nat -I PREROUTING 2 -p tcp --dport 9090 -j DNAT --to-destination 192.168.1.2:80')).rc).toBe(0);
+    const packet = (i: number) => `-i eth0 -s 50.60.70.1 --sport ${2000 + i} -d 50.60.70.80 --dport 9090`;
+    writeFileSync(join(s.dir, 'all.txt'), Array.from({ length: 64 }, (_, i) => packet(i)).join('\n'));
+    const all = lines((await s.sh('trace --batch all.txt')).stdout);
+    // every other line a comment (no packet, no draw), or a packet that draws nothing (port 80)
+    for (const other of [() => '# skipped', (i: number) => packet(i).replace('9090', '80')]) {
+      writeFileSync(join(s.dir, 'half.txt'), Array.from({ length: 64 }, (_, i) => (i % 2 ? packet(i) : other(i))).join('\n'));
+      const half = lines((await s.sh('trace --batch half.txt')).stdout).filter((o) => (o.line as number) % 2 === 0);
+      expect(half).toEqual(all.filter((o) => (o.line as number) % 2 === 0));
+    }
   });
 
   it('reads standard input with -, names the host with --host, and takes quoted words', async () => {

@@ -13,7 +13,7 @@
  * The generator is seeded: a failure names the seed that reproduces it.
  */
 import { describe, expect, it } from 'vitest';
-import { batchPacket, HostBatch, type BatchResult } from '../src/engine/batch.js';
+import { batchPacket, HostBatch, lineState, type BatchResult } from '../src/engine/batch.js';
 import { HostStack } from '../src/engine/host.js';
 import { runChain } from '../src/engine/netfilter.js';
 import { RuleIndex } from '../src/engine/rule-index.js';
@@ -285,9 +285,9 @@ export function written(line: number, r: BatchResult, host = 'router'): string {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function classify(b: HostBatch, spec: PacketSpec): BatchResult | Error {
+function classify(b: HostBatch, spec: PacketSpec, line: number): BatchResult | Error {
   try {
-    return b.classify(spec);
+    return b.classify(spec, line);
   } catch (e) {
     if (e instanceof SimError) return e;
     throw e;
@@ -321,17 +321,17 @@ describe('trace --batch: the rule index walks like the linear walk', () => {
       // 1. batch, with and without the index
       const indexed = new HostBatch(lab, 'router');
       const linear = new HostBatch(lab, 'router', { index: false });
-      const states: number[] = [];
       const views: string[] = [];
+      // the generator's state after each packet (how far its draws went)
+      const after: number[] = [];
       packets.forEach((spec, i) => {
-        states.push(indexed.rng.state);
-        const a = batchView(i + 1, classify(indexed, spec));
-        const b = batchView(i + 1, classify(linear, spec));
+        const a = batchView(i + 1, classify(indexed, spec, i + 1));
+        const b = batchView(i + 1, classify(linear, spec, i + 1));
         expect(a, `packet ${i + 1} ${JSON.stringify(spec)}\n${rules}`).toBe(b);
         expect(indexed.rng.state).toBe(linear.rng.state);
+        after.push(indexed.rng.state);
         views.push(a);
       });
-      states.push(indexed.rng.state);
       // the batch changed nothing in the lab
       expect(JSON.stringify(lab)).toBe(pristine);
 
@@ -364,7 +364,8 @@ describe('trace --batch: the rule index walks like the linear walk', () => {
       // 3. the batch against trace's own one-packet path on a copy of the lab
       packets.forEach((spec, i) => {
         const copy = JSON.parse(pristine) as Lab;
-        copy.rng.state = states[i]!;
+        // the state the batch started this line's packet at
+        copy.rng.state = lineState(copy.rng.state, i + 1);
         let one: string;
         try {
           const t = tracePacket(copy, 'router', spec);
@@ -380,10 +381,10 @@ describe('trace --batch: the rule index walks like the linear walk', () => {
         } catch (e) {
           if (!(e instanceof SimError)) throw e;
           one = `error: ${e.message}`;
-          copy.rng.state = states[i + 1]!;
+          copy.rng.state = after[i]!;
         }
         expect(views[i], `packet ${i + 1} ${JSON.stringify(spec)}\n${rules}`).toBe(one);
-        expect(copy.rng.state).toBe(states[i + 1]);
+        expect(copy.rng.state).toBe(after[i]);
       });
     });
   }
@@ -472,8 +473,8 @@ describe('the rule index', () => {
     const indexed = new HostBatch(lab, 'router');
     const linear = new HostBatch(lab, 'router', { index: false });
     const views = specs.map((spec, i) => {
-      const a = batchView(i + 1, classify(indexed, spec));
-      expect(a, JSON.stringify(spec)).toBe(batchView(i + 1, classify(linear, spec)));
+      const a = batchView(i + 1, classify(indexed, spec, i + 1));
+      expect(a, JSON.stringify(spec)).toBe(batchView(i + 1, classify(linear, spec, i + 1)));
       return a;
     });
     // the rules of every hook decided somewhere

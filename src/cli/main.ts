@@ -74,7 +74,7 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void, session?: LabSe
     .option('--diagram <file>', "also draw it into FILE.svg (a connection: its sequence diagram; one packet: its path through the host's hooks) or FILE.html (pictures and text)")
     .option('--no-diagram', "no text diagram under a connection's events")
     .option('--hooks <host>', "with --diagram: draw HOST's netfilter hooks with the paths the connection's packets took there")
-    .option('--batch <file>', "many packets through the host, one per line of FILE (- for standard input) in this command's packet options; out, one JSON line per packet: line, outcome, explanation, addresses and ports after NAT, the rules that decided (or line and error; exit 1 if any line fails). Each packet is the first of its own connection, classified against the lab as it is, which the batch does not change; statistic draws come from the lab's seeded generator in line order (--seed)")
+    .option('--batch <file>', "many packets through the host, one per line of FILE (- for standard input) in this command's packet options; out, one JSON line per packet: line, outcome, explanation, addresses and ports after NAT, the rules that decided (or line and error; exit 1 if any line fails). Each packet is the first of its own connection, classified against the lab as it is, which the batch does not change; statistic draws come from the lab's seeded generator, started afresh for each line from its seed and line number (--seed)")
     // --diagram FILE and --no-diagram share commander's key; each keeps its own meaning here
     .on('option:diagram', (file: string) => (picture.diagramFile = file))
     .on('option:no-diagram', () => (picture.textDiagram = false))

@@ -2,9 +2,11 @@
  * Many packets through one host, each classified against the lab as it was when the batch began
  * (`trace --batch`): every packet is the first of its own connection, sees the lab's conntrack
  * entries and extension state (nth counters, limit buckets, recent lists, quotas) as they are
- * stored, and leaves nothing behind: no counters, no conntrack entries, no state. Only the seeded
- * generator runs on from packet to packet, so that statistic random rules and random NAT ports
- * draw in line order, the same for the same lab and file.
+ * stored, and leaves nothing behind: no counters, no conntrack entries, no state. Random draws
+ * (statistic random rules, random NAT ports) come from the seeded generator started afresh for
+ * each packet at a state made of the batch's seed and the packet's line number (lineState()): the
+ * same lab and file give the same output, a line's draws do not depend on the lines before it, and
+ * so the lines can be classified in any order or split among threads (trace --batch --jobs).
  *
  * The host stack is the one-packet trace's (./host.ts), run without per-rule events and with the
  * rule index (./rule-index.ts) built once for the whole batch.
@@ -92,8 +94,22 @@ export function batchPacket(spec: PacketSpec): Packet {
   };
 }
 
+/**
+ * The generator's state for the packet of line `line` (1, 2, ...) of a batch seeded with `seed`:
+ * murmur3's 32-bit finalizer over both, so that neighbouring lines and seeds start far apart
+ * (mulberry32 walks its state by a constant step: states seed + line would share draws).
+ */
+export function lineState(seed: number, line: number): number {
+  let h = (seed ^ Math.imul(line, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 export class HostBatch {
   readonly rng: Rng;
+  /** the batch's seed (trace --seed, or the lab generator's state) */
+  private readonly seed: number;
   private readonly stack: HostStack;
   /** this packet's copies of the lab's extension state */
   private readonly state = new Map<string, unknown>();
@@ -110,7 +126,8 @@ export class HostBatch {
   ) {
     const host = lab.hosts[hostName]!;
     this.ifaces = new Set(host.interfaces.map((i) => i.name));
-    this.rng = new Rng((opts.seed ?? lab.rng.state) >>> 0);
+    this.seed = (opts.seed ?? lab.rng.state) >>> 0;
+    this.rng = new Rng(this.seed);
     // the stack has no chooser: its random draws come from this generator, which the index may use
     this.index = opts.index === false ? undefined : new RuleIndex(this.rng);
     const stored = host.extState;
@@ -142,9 +159,12 @@ export class HostBatch {
     if (res.target?.reject) this.reject = res.target.reject;
   }
 
-  /** One packet; a SimError (bad interface, a rule the engine cannot run) is the caller's to report. */
-  classify(spec: PacketSpec): BatchResult {
-    const outcome = this.run(spec);
+  /**
+   * The packet of line `line` of the batch; a SimError (bad interface, a rule the engine cannot
+   * run) is the caller's to report.
+   */
+  classify(spec: PacketSpec, line: number): BatchResult {
+    const outcome = this.run(spec, line);
     const r: BatchResult = { outcome, explanation: explainHostOutcome(this.hostName, outcome), decisions: this.decisions };
     const reject = this.lastReject();
     if (reject !== undefined) r.reject = reject;
@@ -156,7 +176,7 @@ export class HostBatch {
    * and the REJECT answer in lastReject() until the next packet (trace --batch writes them as
    * they are; the explanation is explainHostOutcome(host, outcome))
    */
-  run(spec: PacketSpec): HostOutcome {
+  run(spec: PacketSpec, line: number): HostOutcome {
     // (checkArrival() refuses only these; its search of the interfaces is skipped for the others)
     if (spec.iface !== undefined && (spec.src === undefined || !this.ifaces.has(spec.iface))) checkArrival(this.lab, this.hostName, spec);
     // (Map.clear() allocates a new table even when there is nothing to clear)
@@ -164,6 +184,7 @@ export class HostBatch {
     this.decisions = [];
     this.reject = undefined;
     this.stack.resetConntrack();
+    this.rng.state = lineState(this.seed, line);
     const pkt = batchPacket(spec);
     return (this.outcome = spec.iface !== undefined ? this.stack.fromWire(pkt, spec.iface) : this.stack.fromSocket(pkt));
   }

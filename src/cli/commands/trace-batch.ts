@@ -11,8 +11,9 @@
  *   others: the first packet of its own connection, no conntrack entry carried from one line to
  *   the next; the lab is not changed (counters, conntrack, nth counters, limit/quota/recent state
  *   and the generator are not saved), as with `trace --all-paths`. statistic random draws (and
- *   random NAT ports) come from the lab's seeded generator in line order: the same lab and file
- *   give the same output; `--seed N` starts the generator at N.
+ *   random NAT ports) come from the lab's seeded generator, started for each line at a state made
+ *   of its seed and the line's number (engine/batch.ts lineState()): the same lab and file give the
+ *   same output, and a line's draws do not depend on the lines before it; `--seed N` seeds with N.
  * - Out, per packet: {"line", "outcome" (deliver | transmit | drop | error: the one-packet trace's),
  *   "explanation" (its sentence), "proto", "src", "sport", "dst", "dport" (as the packet leaves or
  *   stops, after NAT), "out" and "nexthop" (transmit), "reason" (drop, error), "errno" (error),
@@ -401,7 +402,7 @@ export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<numb
       }
       let outcome: HostOutcome;
       try {
-        outcome = batch.run(spec ?? packetSpec(parsePacketLine(splitWords(line))));
+        outcome = batch.run(spec ?? packetSpec(parsePacketLine(splitWords(line))), lineNo);
       } catch (e) {
         if (!(e instanceof SimError)) throw e;
         failed = true;
