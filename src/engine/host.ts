@@ -1006,6 +1006,16 @@ export class HostStack {
     return reply;
   }
 
+  /**
+   * arp_error_report(), ipv4_link_failure(): a packet queued for a next hop that answers no ARP
+   * request is reported lost to its source with an ICMP host unreachable, RELATED to its
+   * connection; none about an ICMP error (icmp_send()). Measured: fixtures/kernel/350-arp-no-answer.
+   */
+  neighbourFailure(pkt: Packet): Packet | undefined {
+    if (pkt.proto === PROTO_ICMP && isIcmpError(pkt.icmpType)) return undefined;
+    return this.attach(this.icmpError(pkt, 3, 1), pkt);
+  }
+
   /** icmp_send(): an ICMP error about `pkt`, from the address facing its sender */
   icmpError(pkt: Packet, type: number, code: number): Packet {
     return {

@@ -53,6 +53,12 @@ export interface ConnectionResult {
 type Arrival = { host: string; pkt: Packet; iface?: string; dir?: Direction; sendto?: boolean };
 type Direction = 'original' | 'reply';
 
+/**
+ * a packet that reached no socket: `replies`, what the host where it ended sends back about it;
+ * `noNeighbour`: its next hop answered no ARP request
+ */
+type Lost = { end: 'lost'; host: string; reason: string; replies: Arrival[]; sendErrno?: string; noNeighbour?: boolean };
+
 const MAX_HOPS = 64;
 
 export class LabSim {
@@ -105,7 +111,7 @@ export class LabSim {
    * Carries a packet from a local socket (or from the wire) until it reaches some host's socket
    * layer, is dropped, or fails at the sender. Returns where it ended.
    */
-  private carry(start: Arrival): { end: 'deliver'; host: string; pkt: Packet } | { end: 'lost'; host: string; reason: string; replies: Arrival[]; sendErrno?: string } | { end: 'error'; host: string; errno: string; reason: string } {
+  private carry(start: Arrival): { end: 'deliver'; host: string; pkt: Packet } | Lost | { end: 'error'; host: string; errno: string; reason: string } {
     let at = start;
     for (let hop = 0; hop < MAX_HOPS; hop++) {
       const stack = this.run.stack(at.host);
@@ -122,7 +128,8 @@ export class LabSim {
           if (!to) {
             const reason = `nobody on ${at.host}'s ${o.dev} segment has ${ipToString(o.nexthop)} (ARP gets no answer)`;
             this.emit({ kind: 'drop', host: at.host, reason, at: 'link' });
-            return { end: 'lost', host: at.host, reason, replies: [] };
+            const error = this.run.stack(at.host).neighbourFailure(o.pkt);
+            return { end: 'lost', host: at.host, reason, replies: error ? [{ host: at.host, pkt: error }] : [], noNeighbour: true };
           }
           this.emit({ kind: 'link', host: at.host, from: at.host, to: to.host, iface: o.dev, peerIface: to.iface, pkt: summarize(o.pkt) });
           const next = { ...o.pkt };
@@ -393,15 +400,18 @@ export class LabSim {
     return { kind: 'ok', pkt: p, from: ipToString(p.src) };
   }
 
-  private afterLoss(spec: ConnectionSpec, out: { host: string; reason: string; replies: Arrival[] }, clientAddr: number, sport: number, asked: string): Omit<ConnectionResult, 'events' | 'sport'> {
-    const seen = this.clientSees(spec, { end: 'lost', host: out.host, reason: out.reason, replies: out.replies }, clientAddr, sport);
+  private afterLoss(spec: ConnectionSpec, out: Lost, clientAddr: number, sport: number, asked: string): Omit<ConnectionResult, 'events' | 'sport'> {
+    const seen = this.clientSees(spec, out, clientAddr, sport);
     if (seen.kind === 'ok') {
       const p = seen.pkt;
       if (p.proto === PROTO_TCP) return { verdict: 'refused', server: null, peer: null, explanation: `${asked}; ${out.host} rejected it with a TCP reset: connection refused.` };
       const v = icmpErrorFate(spec.proto, p);
-      if (v === 'ignored') return { verdict: 'timeout', server: null, peer: null, explanation: `${asked}; ${out.host} answered ICMP ${icmpText(p)} (${out.reason}), ${IGNORED}` };
+      // (with the kernel's defaults the sender gives up after 3 ARP requests 1 s apart:
+      // net.ipv4.neigh.DEV.mcast_solicit and retrans_time_ms)
+      const answered = out.noNeighbour ? `${out.reason}; after about 3 s ${out.host} gave up and answered ICMP ${icmpText(p)}` : undefined;
+      if (v === 'ignored') return { verdict: 'timeout', server: null, peer: null, explanation: `${asked}; ${answered ?? `${out.host} answered ICMP ${icmpText(p)} (${out.reason})`}, ${IGNORED}` };
       const errno = socketErrno(spec.proto, p);
-      return { verdict: v, server: null, peer: null, errno, explanation: `${asked}; ${out.host} rejected it with ICMP ${icmpText(p)}${errnoNote(errno)}.` };
+      return { verdict: v, server: null, peer: null, errno, explanation: `${asked}; ${answered ? `${answered}: unreachable` : `${out.host} rejected it with ICMP ${icmpText(p)}`}${errnoNote(errno)}.` };
     }
     return { verdict: 'timeout', server: null, peer: null, explanation: `${asked}, but the request was lost on ${out.host}: ${out.reason}. Nothing came back: timeout.` };
   }
