@@ -52,6 +52,29 @@ describe('trace options', () => {
   });
 });
 
+describe('ARP between the hosts of a connection', () => {
+  it('keeps the neighbour entries a connection learned in the lab file, and later connections use them', async () => {
+    const s = new Sandbox();
+    await s.sh('--host router sysctl -w net.ipv4.conf.eth1.rp_filter=1');
+    await s.sh('--host pc1 ip addr add 10.9.9.9/32 dev eth0');
+    await s.sh('--host pc1 ip route add 203.0.113.10 via 192.168.1.1 src 10.9.9.9');
+    // a cold cache: the router answers no ARP request from 10.9.9.9 (it fails rp_filter), and pc1
+    // reports its SYN lost (fixtures/kernel/351-arp-answers)
+    const cold = JSON.parse((await s.sh('--json trace --from pc1 -p tcp -d 203.0.113.10 --dport 80')).stdout);
+    expect(cold).toMatchObject({ verdict: 'unreachable', errno: 'EHOSTUNREACH' });
+    expect(cold.explanation).toContain("router does not answer pc1's ARP request for 192.168.1.1 from 10.9.9.9 on its eth1: routing refuses the request");
+    // pc1 learns the router from a connection of its own address; the router learns pc1
+    expect(JSON.parse((await s.sh('--json trace --from pc1 -p tcp -d 192.168.1.1 --dport 80')).stdout).verdict).toBe('established');
+    const hosts = s.lab()!.hosts as Record<string, { neighbours?: unknown[] }>;
+    expect(hosts.pc1!.neighbours).toEqual([{ dev: 'eth0', addr: '192.168.1.1', host: 'router', iface: 'eth1' }]);
+    expect(hosts.router!.neighbours).toEqual([{ dev: 'eth1', addr: '192.168.1.2', host: 'pc1', iface: 'eth0' }]);
+    // a warm cache: no ARP, and the SYN meets rp_filter itself (fixtures/kernel/21-rp-filter)
+    const warm = JSON.parse((await s.sh('--json trace --from pc1 -p tcp -d 203.0.113.10 --dport 80')).stdout);
+    expect(warm.verdict).toBe('timeout');
+    expect(warm.explanation).toContain('reverse-path filter (rp_filter=1) on eth1');
+  });
+});
+
 describe('trace --all-paths', () => {
   it('lists every outcome of random draws with its probability and leaves the lab as it was', async () => {
     const s = new Sandbox();

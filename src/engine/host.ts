@@ -10,8 +10,8 @@ import { countNfacct, findNfacct } from '../net/nfacct.js';
 import { SimError } from '../errors.js';
 import { ipToString, LOOPBACK, parseDotted, type Ip4 } from '../net/ipv4.js';
 import type { Host, Lab, PolicyRule } from '../net/lab.js';
-import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, inputMartian, interfaceAddresses, isLoopbackAddr, flowPorts, isMulticast, fullSourceCheck, routeErrno, ruleText, selectSourceAddress, sourceRefused, type InputMartian, type L4, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
-import { defaultTtl, effectiveConf, srcValidMark, type ConfKey } from '../net/sysctl.js';
+import { addrType, buildFib, defaultLookup, describeRoute, fibLookup, inputMartian, interfaceAddresses, isLoopbackAddr, flowPorts, isMulticast, fullSourceCheck, inSubnet, routeErrno, ruleText, selectSourceAddress, sourceRefused, type InputMartian, type L4, type FibRoute, type IfAddr, type RouteErrno } from '../net/routing.js';
+import { arpConf, defaultTtl, effectiveConf, srcValidMark, type ConfKey } from '../net/sysctl.js';
 import type { Rule } from '../ruleset/rule.js';
 import { anyChainCreated, findChain, type TableName } from '../ruleset/tables.js';
 import { lazyRules } from '../ruleset/lazy-rules.js';
@@ -21,7 +21,7 @@ import type { EventBody, Hook, TraceEvent } from './events.js';
 import type { AddrType, ConntrackView, LocalSocket, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
 import { runChain, type ChainResult, type ChainRunContext } from './netfilter.js';
 import type { ChainPlan, RuleIndex } from './rule-index.js';
-import { endpoint, isIcmpError, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, setSynMss, summarize, type Packet, type QuotedHeader } from './packet.js';
+import { endpoint, isIcmpError, newPacket, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, setSynMss, summarize, type Packet, type QuotedHeader } from './packet.js';
 import { jhash2, rawBe32, reciprocalScale } from '../net/jhash.js';
 
 export type HostOutcome =
@@ -320,8 +320,12 @@ export class HostStack {
     return { kind: 'drop', pkt, reason: d.reason, replies: d.replies, sendErrno };
   }
 
-  /** ip_route_input_noref() with the martian and reverse-path checks */
-  private routeInput(pkt: Packet, dev: string): { local: boolean; route?: FibRoute } {
+  /**
+   * ip_route_input_noref() with the martian and reverse-path checks; `traced`: false for a lookup
+   * that is no packet's way (an ARP request's checks), which shows no route events
+   */
+  private routeInput(pkt: Packet, dev: string, traced = true): { local: boolean; route?: FibRoute } {
+    const say = traced && !this.quiet;
     const src = pkt.src;
     const dst = pkt.dst;
     const martian = inputMartian(src, dst, !!this.conf(dev, 'route_localnet'), pkt.proto);
@@ -329,7 +333,7 @@ export class HostStack {
       // brd_input, ip_route_input_mc(): taken in without a lookup; a source other than 0.0.0.0 is validated
       if (src) this.validateSource(pkt, dev);
       const what = martian === 'broadcast' ? 'broadcast (the limited broadcast: taken in without a lookup)' : `multicast (a group ${this.name} has joined on ${dev}: taken in without a lookup)`;
-      if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: what });
+      if (say) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: what });
       return { local: true };
     }
     if (martian) throw martianDropped(martian, src, dst, dev);
@@ -337,7 +341,7 @@ export class HostStack {
     const r = this.lookup(dst, src, dev, pkt.mark, pkt.tos, pkt);
     if (r && (r.type === 'local' || r.type === 'broadcast')) {
       this.validateSource(pkt, dev);
-      if (!this.quiet) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: describeRoute(r), rule: this.usedRule() });
+      if (say) this.emit({ kind: 'route', decision: 'input', dst: ipToString(dst), route: describeRoute(r), rule: this.usedRule() });
       return { local: true, route: r };
     }
     if (!this.conf(dev, 'forwarding')) {
@@ -351,7 +355,7 @@ export class HostStack {
       throw new Dropped(reason, code === undefined ? [] : [this.attach(this.icmpError(pkt, 3, code), pkt)]);
     }
     this.validateSource(pkt, dev, r.dev);
-    if (!this.quiet) this.emit({ kind: 'route', decision: 'forward', dst: ipToString(dst), route: describeRoute(r), dev: r.dev, via: r.gateway !== undefined ? ipToString(r.gateway) : undefined, rule: this.usedRule() });
+    if (say) this.emit({ kind: 'route', decision: 'forward', dst: ipToString(dst), route: describeRoute(r), dev: r.dev, via: r.gateway !== undefined ? ipToString(r.gateway) : undefined, rule: this.usedRule() });
     return { local: false, route: r };
   }
 
@@ -1006,6 +1010,74 @@ export class HostStack {
     return reply;
   }
 
+  // ---------------------------------------------------------------- ARP
+
+  /**
+   * arp_solicit(): the sender address of this host's ARP request for `target` on `dev`, asked to
+   * send a packet from `src`: that source when it is an address of the host (arp_announce 0, or 1
+   * when `target` is on a subnet of `dev` that holds it too), else a primary address of `dev`
+   * (inet_select_addr(), arp_announce 2 always)
+   */
+  arpSender(dev: string, target: Ip4, src: Ip4): Ip4 {
+    const announce = arpConf(this.host.sysctls, dev).announce;
+    const own = src !== 0 && addrType(this.fib, src, dev) === 'LOCAL';
+    if (own && announce !== 1 && announce !== 2) return src;
+    if (own && announce === 1 && this.addrs.some((a) => a.dev === dev && inSubnet(target, a) && inSubnet(src, a))) return src;
+    return selectSourceAddress(this.host, dev, target, this.addrs) ?? 0;
+  }
+
+  /**
+   * arp_process(): whether this host answers an ARP request for `tip` from `sip` that came in on
+   * `dev`. 'local': ip_route_input_noref(tip, sip, tos 0, dev) takes it in by a local route (the
+   * martian and reverse-path checks of a packet from sip included; any address of the host, not
+   * only those of `dev`), and arp_ignore and arp_filter let it answer; 'proxy': a forwarding
+   * device with proxy_arp, whose route to `tip` leaves by another device. Measured:
+   * fixtures/kernel/351-arp-answers, 352-arp-martian.
+   */
+  arpAnswer(dev: string, sip: Ip4, tip: Ip4): 'local' | 'proxy' | { refused: string } | undefined {
+    if (isMulticast(tip) || (isLoopbackAddr(tip) && !this.conf(dev, 'route_localnet'))) return undefined;
+    const arp = arpConf(this.host.sysctls, dev);
+    // why a host that has the address does not answer (nothing to say for one that has not)
+    const refused = (why: string) => (addrType(this.fib, tip) === 'LOCAL' ? { refused: why } : undefined);
+    const ignored = () => refused(`net.ipv4.conf.${dev}.arp_ignore is ${arp.ignore}: ${ARP_IGNORE[arp.ignore]}`);
+    // a duplicate address probe (from 0.0.0.0): an address of the host, as arp_ignore allows
+    if (sip === 0) return addrType(this.fib, tip, dev) !== 'LOCAL' ? undefined : this.arpIgnores(arp.ignore, dev, sip, tip) ? ignored() : 'local';
+    let r: { local: boolean; route?: FibRoute };
+    try {
+      r = this.routeInput(newPacket({ src: sip, dst: tip, proto: 0 }), dev, false);
+    } catch (e) {
+      if (e instanceof Dropped) return refused(`routing refuses the request as it would a packet from ${ipToString(sip)} (${e.reason})`);
+      throw e;
+    }
+    const route = r.route;
+    if (route?.type === 'local') {
+      if (this.arpIgnores(arp.ignore, dev, sip, tip)) return ignored();
+      // arp_filter(): the way back to the requester leaves by the device asked
+      const back = arp.filter ? this.lookup(sip, tip)?.dev : dev;
+      if (back !== dev) return refused(`arp_filter is on and the way back to ${ipToString(sip)} ${back ? `leaves by ${back}` : 'is missing'}, not ${dev}`);
+      return 'local';
+    }
+    // (routeInput() refused a non-local destination on a device that does not forward)
+    return route?.type === 'unicast' && route.dev !== dev && arp.proxy ? 'proxy' : refused(`its route to ${ipToString(tip)} is not a local one for a request from ${ipToString(sip)}`);
+  }
+
+  /** arp_ignore() (inet_confirm_addr()): true when the setting keeps this host from answering */
+  private arpIgnores(level: number, dev: string, sip: Ip4, tip: Ip4): boolean {
+    const onDev = this.addrs.filter((a) => a.dev === dev);
+    switch (level) {
+      case 1: // the address asked is one of the device's
+        return !onDev.some((a) => a.addr === tip);
+      case 2: // and the requester is on a subnet of the device that holds it
+        return !onDev.some((a) => a.addr === tip) || !onDev.some((a) => inSubnet(tip, a) && inSubnet(sip, a));
+      case 3: // no answer for an address of host scope
+        return !this.addrs.some((a) => a.addr === tip && !isLoopbackAddr(a.addr));
+      case 8:
+        return true;
+      default: // 0, and the reserved 4-7 and anything above 8
+        return false;
+    }
+  }
+
   /**
    * arp_error_report(), ipv4_link_failure(): a packet queued for a next hop that answers no ARP
    * request is reported lost to its source with an ICMP host unreachable, RELATED to its
@@ -1086,6 +1158,14 @@ export class HostStack {
     return reply;
   }
 }
+
+/** what each arp_ignore level that can refuse answers for */
+const ARP_IGNORE: Record<number, string> = {
+  1: 'it answers only for the addresses of that device',
+  2: "it answers only for the addresses of that device whose subnet holds the requester's",
+  3: 'it answers for no address of host scope',
+  8: 'it answers no request',
+};
 
 const TABLE_RUN_SLOT: Record<TableName, number> = { raw: 0, mangle: 1, nat: 2, filter: 3, security: 4 };
 const HOOK_SLOT: Record<Hook, number> = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 };

@@ -11,7 +11,7 @@
  */
 import { SimError } from '../errors.js';
 import { ipToString, LOOPBACK, parseDotted } from '../net/ipv4.js';
-import { findHost, noHostMessage, type Host, type Lab } from '../net/lab.js';
+import { findHost, noHostMessage, type Host, type Lab, type Neighbour } from '../net/lab.js';
 import { interfaceAddresses, isMulticast, parsePrefix } from '../net/routing.js';
 import type { HostOutcome } from './host.js';
 import type { TraceEvent } from './events.js';
@@ -76,19 +76,62 @@ export class LabSim {
     this.run.events.push(e);
   }
 
-  /** Where a transmitted frame lands: the host on the same segment that owns the next hop. */
-  private link(fromHost: string, dev: string, nexthop: number): { host: string; iface: string } | undefined {
+  /**
+   * Where a frame for `nexthop` sent out of `fromHost`'s `dev` lands: the host its neighbour entry
+   * names, or else the host on the segment that answers the ARP request for it
+   * (HostStack.arpAnswer(); the request's sender address is the sender's arpSender() for the
+   * packet's source `src`): one whose routing takes the address in as its own, or else one that
+   * answers by proxy. An answer leaves an entry on both sides (the answerer learns the requester
+   * from the request, neigh_event_ns()), and later frames go by them without asking again, even
+   * to a host that would answer no longer (measured: fixtures/kernel/21-rp-filter, whose first
+   * probes fill the caches).
+   */
+  private link(fromHost: string, dev: string, nexthop: number, src: number): { host: string; iface: string } | { unanswered: string } {
     const seg = this.lab.segments.find((s) => s.members.includes(`${fromHost}:${dev}`));
-    if (!seg) return undefined;
-    for (const m of seg.members) {
+    const members = seg?.members ?? [];
+    const up = (h: string, ifname: string) => !!this.lab.hosts[h]?.interfaces.find((i) => i.name === ifname)?.up;
+    const cached = this.neighbour(fromHost, dev, nexthop);
+    if (cached && members.includes(`${cached.host}:${cached.iface}`) && up(cached.host, cached.iface)) return cached;
+    const sip = this.run.stack(fromHost).arpSender(dev, nexthop, src);
+    // several hosts may answer (any address of a host, by proxy): the first answer the sender
+    // gets wins, and the host with the address on that link answered first where measured
+    // (fixtures/kernel/172-random-routes-423: a router whose policy routing takes every address
+    // in on eth1 answers for the LAN hosts' addresses too)
+    let own: { host: string; iface: string } | undefined;
+    let other: typeof own;
+    let proxy: typeof own;
+    let refused: string | undefined;
+    for (const m of members) {
       const [h, ifname] = m.split(':') as [string, string];
-      if (m === `${fromHost}:${dev}`) continue;
-      const host = this.lab.hosts[h];
-      const iface = host?.interfaces.find((i) => i.name === ifname);
-      if (!iface || !iface.up) continue;
-      if (iface.addrs.some((a) => parsePrefix(a).addr === nexthop)) return { host: h, iface: ifname };
+      if (m === `${fromHost}:${dev}` || !up(h, ifname)) continue;
+      const answer = this.run.stack(h).arpAnswer(ifname, sip, nexthop);
+      if (answer === 'local') {
+        if (this.lab.hosts[h]!.interfaces.find((i) => i.name === ifname)!.addrs.some((a) => parsePrefix(a).addr === nexthop)) {
+          own = { host: h, iface: ifname };
+          break;
+        }
+        other ??= { host: h, iface: ifname };
+      } else if (answer === 'proxy') proxy ??= { host: h, iface: ifname };
+      else if (answer) refused ??= `${h} does not answer ${fromHost}'s ARP request for ${ipToString(nexthop)} from ${ipToString(sip)} on its ${ifname}: ${answer.refused}`;
     }
-    return undefined;
+    const to = own ?? other ?? proxy;
+    if (!to) return { unanswered: refused ?? `nobody on ${fromHost}'s ${dev} segment has ${ipToString(nexthop)} (ARP gets no answer)` };
+    this.learn(fromHost, { dev, addr: ipToString(nexthop), ...to });
+    if (sip) this.learn(to.host, { dev: to.iface, addr: ipToString(sip), host: fromHost, iface: dev });
+    return to;
+  }
+
+  private neighbour(host: string, dev: string, addr: number): Neighbour | undefined {
+    const a = ipToString(addr);
+    return this.lab.hosts[host]!.neighbours?.find((n) => n.dev === dev && n.addr === a);
+  }
+
+  /** a neighbour entry made or brought up to date */
+  private learn(host: string, n: Neighbour): void {
+    const list = (this.lab.hosts[host]!.neighbours ??= []);
+    const i = list.findIndex((e) => e.dev === n.dev && e.addr === n.addr);
+    if (i >= 0) list[i] = n;
+    else list.push(n);
   }
 
   /**
@@ -124,9 +167,9 @@ export class LabSim {
         case 'drop':
           return { end: 'lost', host: at.host, reason: o.reason, replies: o.replies.map((p) => ({ host: at.host, pkt: p })), sendErrno: o.sendErrno };
         case 'transmit': {
-          const to = this.link(at.host, o.dev, o.nexthop);
-          if (!to) {
-            const reason = `nobody on ${at.host}'s ${o.dev} segment has ${ipToString(o.nexthop)} (ARP gets no answer)`;
+          const to = this.link(at.host, o.dev, o.nexthop, o.pkt.src);
+          if ('unanswered' in to) {
+            const reason = to.unanswered;
             this.emit({ kind: 'drop', host: at.host, reason, at: 'link' });
             const error = this.run.stack(at.host).neighbourFailure(o.pkt);
             return { end: 'lost', host: at.host, reason, replies: error ? [{ host: at.host, pkt: error }] : [], noNeighbour: true };
@@ -408,7 +451,7 @@ export class LabSim {
       const v = icmpErrorFate(spec.proto, p);
       // (with the kernel's defaults the sender gives up after 3 ARP requests 1 s apart:
       // net.ipv4.neigh.DEV.mcast_solicit and retrans_time_ms)
-      const answered = out.noNeighbour ? `${out.reason}; after about 3 s ${out.host} gave up and answered ICMP ${icmpText(p)}` : undefined;
+      const answered = out.noNeighbour ? `${out.reason}; after about 3 s of unanswered requests ${out.host} ${out.host === spec.from ? 'reported it lost to itself' : 'answered'} with ICMP ${icmpText(p)}` : undefined;
       if (v === 'ignored') return { verdict: 'timeout', server: null, peer: null, explanation: `${asked}; ${answered ?? `${out.host} answered ICMP ${icmpText(p)} (${out.reason})`}, ${IGNORED}` };
       const errno = socketErrno(spec.proto, p);
       return { verdict: v, server: null, peer: null, errno, explanation: `${asked}; ${answered ? `${answered}: unreachable` : `${out.host} rejected it with ICMP ${icmpText(p)}`}${errnoNote(errno)}.` };

@@ -129,6 +129,13 @@ export interface Host {
    */
   tables6?: Tables;
   conntrack: ConntrackEntry[];
+  /**
+   * the host's neighbour (ARP) entries, learned by connection traces: which host's interface
+   * answered for an address asked on one of its devices, or asked it for one of its own; absent:
+   * none. Kept as long as the lab: the kernel's go stale after half a minute and are checked
+   * again, which the lab, where no time passes between commands, does not model.
+   */
+  neighbours?: Neighbour[];
   /** extended accounting objects (`nfacct add`), in the order they were made; absent: none */
   nfacct?: NfacctObject[];
   /** per-rule extension state (statistic nth counters, limit buckets, recent lists), keyed by rule handle */
@@ -138,6 +145,14 @@ export interface Host {
    * which list and save follow); null: the slot of a destroyed set; absent: none
    */
   ipsets?: (AnySet | null)[];
+}
+
+/** a neighbour entry: `addr` on the host's `dev` is `host`'s `iface` */
+export interface Neighbour {
+  dev: string;
+  addr: string;
+  host: string;
+  iface: string;
 }
 
 export interface Segment {

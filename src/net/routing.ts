@@ -350,11 +350,17 @@ export function sourceRefused(c: SourceCheck): 'own' | { martian: FibRoute } | {
   return rpf === 1 && back.dev !== c.dev ? { rpf: back } : undefined;
 }
 
+/** inet_ifa_match(): `a` is on the subnet of the interface address `ifa` */
+export function inSubnet(a: Ip4, ifa: IfAddr): boolean {
+  const mask = prefixToMask(ifa.plen);
+  return inPrefix(a, { addr: (ifa.addr & mask) >>> 0, mask });
+}
+
 /** inet_select_addr(): a primary address of `dev`, preferring one whose subnet holds `near` */
 export function selectSourceAddress(host: Host, dev: string, near?: Ip4, all: IfAddr[] = interfaceAddresses(host)): Ip4 | undefined {
   const addrs = all.filter((a) => a.dev === dev);
   if (near !== undefined) {
-    const same = addrs.find((a) => inPrefix(near, { addr: (a.addr & prefixToMask(a.plen)) >>> 0, mask: prefixToMask(a.plen) }));
+    const same = addrs.find((a) => inSubnet(near, a));
     if (same) return same.addr;
   }
   if (addrs.length) return addrs[0]!.addr;

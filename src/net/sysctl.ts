@@ -14,9 +14,11 @@ export type ConfKey = (typeof CONF_KEYS)[number];
  * checked as the kernel checks it, a read gives the value back), but nothing the lab simulates
  * depends on them: SYN cookies only answer a full SYN queue, TCP timestamps, SACK and ECN are
  * options inside the endpoints' TCP, ip_dynaddr rewrites sockets of dial-up links, the lab sends
- * and receives no ICMP redirects, source-routed packets or broadcast pings, has no ARP and no
- * bridges, and logs no martians. Defaults and accepted values measured in a fresh network namespace (Linux
- * 6.18; fixtures/cli/sysctl.case).
+ * and receives no ICMP redirects, source-routed packets or broadcast pings, has no bridges, and
+ * logs no martians. Defaults and accepted values measured in a fresh network namespace (Linux
+ * 6.18; fixtures/cli/sysctl.case). Some per-interface ones live here for their defaults and
+ * writes but are read by the engine: src_valid_mark (srcValidMark()) and the ARP parameters
+ * (arpConf()).
  */
 
 /** per-interface inert parameters (proc_dointvec: any int), defaults for `all` and for `default` and each device */
@@ -28,8 +30,11 @@ export const INERT_CONF: Record<string, { all: string; dev: string }> = {
   send_redirects: { all: '1', dev: '1' },
   accept_source_route: { all: '0', dev: '1' },
   log_martians: { all: '0', dev: '0' },
+  // (kept with these, but not inert: arpConf() below)
   proxy_arp: { all: '0', dev: '0' },
   arp_filter: { all: '0', dev: '0' },
+  arp_ignore: { all: '0', dev: '0' },
+  arp_announce: { all: '0', dev: '0' },
   bootp_relay: { all: '0', dev: '0' },
 };
 
@@ -190,6 +195,24 @@ export function defaultSysctls(ifaces: string[], forward: boolean): Record<strin
 export function srcValidMark(sysctls: Record<string, string>, dev: string): boolean {
   const v = (d: string) => Number(sysctls[`net.ipv4.conf.${d}.src_valid_mark`] ?? '0');
   return v('all') !== 0 || v(dev) !== 0; // IN_DEV_ORCONF
+}
+
+/** how a device takes part in ARP (IN_DEV_ARP_IGNORE, IN_DEV_ARP_ANNOUNCE, IN_DEV_ARPFILTER, IN_DEV_PROXY_ARP) */
+export interface ArpConf {
+  ignore: number;
+  announce: number;
+  filter: boolean;
+  proxy: boolean;
+}
+
+export function arpConf(sysctls: Record<string, string>, dev: string): ArpConf {
+  const v = (d: string, k: string) => Number(sysctls[`net.ipv4.conf.${d}.${k}`] ?? '0');
+  return {
+    ignore: Math.max(v('all', 'arp_ignore'), v(dev, 'arp_ignore')), // IN_DEV_MAXCONF
+    announce: Math.max(v('all', 'arp_announce'), v(dev, 'arp_announce')),
+    filter: v('all', 'arp_filter') !== 0 || v(dev, 'arp_filter') !== 0, // IN_DEV_ORCONF
+    proxy: v('all', 'proxy_arp') !== 0 || v(dev, 'proxy_arp') !== 0,
+  };
 }
 
 /** The value the kernel acts on for one interface (IN_DEV_* macros). */

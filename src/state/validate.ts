@@ -307,6 +307,17 @@ function checkHost(c: Checker, where: string, h: unknown): void {
       }
     }
   }
+  const neighbours = own(h, 'neighbours');
+  if (neighbours !== undefined && c.arr(`${where}.neighbours`, neighbours)) {
+    neighbours.forEach((n, k) => {
+      const w = `${where}.neighbours[${k}]`;
+      if (!c.obj(w, n)) return;
+      c.str(`${w}.dev`, own(n, 'dev'));
+      c.address(`${w}.addr`, own(n, 'addr'), false);
+      c.str(`${w}.host`, own(n, 'host'));
+      c.str(`${w}.iface`, own(n, 'iface'));
+    });
+  }
   const ct = own(h, 'conntrack');
   if (c.arr(`${where}.conntrack`, ct)) {
     ct.forEach((e, k) => {
