@@ -2,12 +2,13 @@
  * `ip` (iproute2 6.1) for the part of it firewall scripts use on a host of the lab:
  * `ip address add|del|replace|flush|show`, `ip route add|replace|change|del|show|get|flush cache|flush table N`
  * (routes in numbered tables too), `ip rule add|del|show|flush`,
- * `ip link set DEV up|down`, `ip link show`, `ip link add|del NAME type dummy`, with -4, -o and -br.
+ * `ip link set DEV up|down`, `ip link show`, `ip link add|del NAME type dummy`, `ip neigh flush`,
+ * with -4, -o and -br.
  * Messages, exit statuses and output formats are iproute2's (measured in a namespace); the kernel's
  * side effects are the kernel's: a secondary address joins the end of the list, deleting a primary
  * takes its secondaries with it (promote_secondaries is 0 in a fresh namespace), routes that name
  * a deleted source address go, an interface that loses its last address or goes down loses every
- * route through it. Interfaces print as the kernel lab's veth ports do, without the peer suffix
+ * route through it (and, going down, its neighbour entries). Interfaces print as the kernel lab's veth ports do, without the peer suffix
  * (`eth0@if7`) and `link-netns`, which belong to how that lab is wired, not to the host; IPv6 is
  * not modelled, so no inet6 lines are printed and `-6` is refused.
  */
@@ -15,7 +16,7 @@ import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.
 import { deviceMtu } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
 import { protocolByName } from '../../net/netdb.js';
-import type { Host, Interface, PolicyRule, Route } from '../../net/lab.js';
+import type { Host, Interface, Neighbour, PolicyRule, Route } from '../../net/lab.js';
 import { addrType, buildFib, fibLookup, hostRules, inputMartian, isMulticast, joinedGroup, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
@@ -39,7 +40,7 @@ class IpError extends Error {
 const fail = (message: string, status: number): never => {
   throw new IpError(message, status);
 };
-const notModelled = (what: string): never => fail(`iptables-sim: ${what} is not modelled (ip supports: address add|del|replace|flush|show, route add|replace|change|del|show|get|flush cache|flush table, rule add|del|flush|show, link set up|down, link show, link add|del type dummy)\n`, 2);
+const notModelled = (what: string): never => fail(`iptables-sim: ${what} is not modelled (ip supports: address add|del|replace|flush|show, route add|replace|change|del|show|get|flush cache|flush table, rule add|del|flush|show, link set up|down, link show, link add|del type dummy, neighbour flush)\n`, 2);
 
 interface Globals {
   family4: boolean;
@@ -51,7 +52,7 @@ const OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor'
 
 export interface IpCommand {
   globals: Globals;
-  object: 'address' | 'route' | 'rule' | 'link';
+  object: 'address' | 'route' | 'rule' | 'link' | 'neighbour';
   args: string[];
 }
 
@@ -93,8 +94,8 @@ export function parseIp(argv: string[]): IpCommand | { error: string; status: nu
     const obj = OBJECTS.find((o) => matches(objWord!, o));
     if (!obj) fail(`Object "${objWord}" is unknown, try "ip help".\n`, 1);
     if (obj === 'help') fail(USAGE, 255);
-    if (obj !== 'address' && obj !== 'route' && obj !== 'rule' && obj !== 'link') notModelled(`ip ${obj}`);
-    return { globals, object: obj as IpCommand['object'], args: argv.slice(i + 1) };
+    if (obj !== 'address' && obj !== 'route' && obj !== 'rule' && obj !== 'link' && obj !== 'neighbor' && obj !== 'neighbour') notModelled(`ip ${obj}`);
+    return { globals, object: (obj === 'neighbor' ? 'neighbour' : obj) as IpCommand['object'], args: argv.slice(i + 1) };
   } catch (e) {
     if (e instanceof IpError) return { error: e.message, status: e.status };
     throw e;
@@ -135,6 +136,7 @@ export async function ipCommand(ctx: CliContext, argv: string[]): Promise<number
       if (p.object === 'address') address(host, p.args, p.globals, o, write);
       else if (p.object === 'route') route(host, p.args, p.globals, o, write);
       else if (p.object === 'rule') rule(host, p.args, o, write);
+      else if (p.object === 'neighbour') neighbour(host, p.args, write);
       else link(host, p.args, p.globals, o, write);
     } catch (e) {
       if (!(e instanceof IpError)) throw e;
@@ -162,6 +164,7 @@ function isMutating(p: IpCommand): boolean {
   if (p.object === 'address') return ['add', 'change', 'chg', 'replace', 'delete', 'flush'].some((k) => matches(sub, k)) && !matches(sub, 'list') && !matches(sub, 'show');
   if (p.object === 'route') return !['list', 'show', 'lst', 'get'].some((k) => matches(sub, k));
   if (p.object === 'rule') return !['list', 'show', 'lst'].some((k) => matches(sub, k));
+  if (p.object === 'neighbour') return matches(sub, 'flush');
   return ['set', 'add', 'delete', 'change'].some((k) => matches(sub, k)) && !matches(sub, 'show') && !matches(sub, 'list');
 }
 
@@ -939,6 +942,52 @@ function macFor(host: Host, name: string): string {
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+// ---- neighbours -------------------------------------------------------------------------
+
+/** the host's neighbour entries without those `gone` picks */
+function dropNeighbours(host: Host, gone: (n: Neighbour) => boolean): void {
+  if (!host.neighbours) return;
+  host.neighbours = host.neighbours.filter((n) => !gone(n));
+  if (!host.neighbours.length) delete host.neighbours;
+}
+
+/**
+ * `ip neigh flush [to] PREFIX [dev DEV] [nud all] [proxy]`: forgets the entries connections
+ * left (Host.neighbours), so that the next one asks again. `ip neigh show` is not modelled: the
+ * lab keeps no entry's state (REACHABLE, STALE, ...), which depends on time.
+ */
+function neighbour(host: Host, args: string[], write: boolean): void {
+  const sub = args[0];
+  if (sub === undefined || !matches(sub, 'flush')) notModelled(`ip neighbour ${sub ?? 'show'} (the lab keeps the entries connections learn without their state; ip neigh flush forgets them)`);
+  const rest = args.slice(1);
+  if (!rest.length) fail('Flush requires arguments.\n', 1);
+  let dev: string | undefined;
+  let to: Prefix | undefined;
+  let proxy = false;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const arg = (): string => rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    if (a === 'dev') {
+      const d = arg();
+      if (dev !== undefined) fail(`Error: duplicate "dev": "${d}" is the second value.\n`, 255);
+      dev = d;
+    } else if (a === 'nud') {
+      const state = arg();
+      if (state !== 'all') notModelled(`ip neigh flush nud ${state} (the lab keeps no entry's state)`);
+    } else if (a === 'proxy') proxy = true;
+    else if (['unused', 'vrf', 'master', 'nomaster', 'router', 'extern_learn', 'protocol'].includes(a)) notModelled(`ip neigh flush ${a}`);
+    else {
+      const p = a === 'to' ? arg() : a;
+      // get_prefix(): "all", "any" and "default" are 0/0
+      to = ['all', 'any', 'default'].includes(p) ? { addr: 0, plen: 0, explicit: true } : parseInetPrefix(p);
+    }
+  }
+  if (dev !== undefined && !host.interfaces.some((x) => x.name === dev)) fail(`Cannot find device "${dev}"\n`, 1);
+  // (the lab has no proxy entries: `proxy` flushes nothing)
+  if (!write || proxy) return;
+  dropNeighbours(host, (n) => (dev === undefined || n.dev === dev) && (to === undefined || net(parseDotted(n.addr)!, to.plen) === net(to.addr, to.plen)));
+}
+
 function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): void {
   const sub = args[0];
   const rest = args.slice(1);
@@ -961,8 +1010,12 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
     const iface = findDev(host, dev!);
     if (state === undefined || state === iface.up) return;
     iface.up = state;
-    // fib_sync_down_dev(): a device going down takes every route through it
-    if (!state) host.routes = host.routes.filter((r) => r.dev !== iface.name);
+    if (!state) {
+      // fib_sync_down_dev(): a device going down takes every route through it, and
+      // neigh_ifdown() its neighbour entries
+      host.routes = host.routes.filter((r) => r.dev !== iface.name);
+      dropNeighbours(host, (n) => n.dev === iface.name);
+    }
     return;
   }
   if (matches(sub, 'add')) {
