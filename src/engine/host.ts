@@ -1020,7 +1020,8 @@ export class HostStack {
    */
   arpSender(dev: string, target: Ip4, src: Ip4): Ip4 {
     const announce = arpConf(this.host.sysctls, dev).announce;
-    const own = src !== 0 && addrType(this.fib, src, dev) === 'LOCAL';
+    // (inet_addr_type_dev_table(): any address of the host, not only those of `dev`)
+    const own = src !== 0 && addrType(this.fib, src) === 'LOCAL';
     if (own && announce !== 1 && announce !== 2) return src;
     if (own && announce === 1 && this.addrs.some((a) => a.dev === dev && inSubnet(target, a) && inSubnet(src, a))) return src;
     return selectSourceAddress(this.host, dev, target, this.addrs) ?? 0;
@@ -1041,7 +1042,7 @@ export class HostStack {
     const refused = (why: string) => (addrType(this.fib, tip) === 'LOCAL' ? { refused: why } : undefined);
     const ignored = () => refused(`net.ipv4.conf.${dev}.arp_ignore is ${arp.ignore}: ${ARP_IGNORE[arp.ignore]}`);
     // a duplicate address probe (from 0.0.0.0): an address of the host, as arp_ignore allows
-    if (sip === 0) return addrType(this.fib, tip, dev) !== 'LOCAL' ? undefined : this.arpIgnores(arp.ignore, dev, sip, tip) ? ignored() : 'local';
+    if (sip === 0) return addrType(this.fib, tip) !== 'LOCAL' ? undefined : this.arpIgnores(arp.ignore, dev, sip, tip) ? ignored() : 'local';
     let r: { local: boolean; route?: FibRoute };
     try {
       r = this.routeInput(newPacket({ src: sip, dst: tip, proto: 0 }), dev, false);
