@@ -5,8 +5,8 @@
  * stored, and leaves nothing behind: no counters, no conntrack entries, no state. Random draws
  * (statistic random rules, random NAT ports) come from the seeded generator started afresh for
  * each packet at a state made of the batch's seed and the packet's line number (lineState()): the
- * same lab and file give the same output, a line's draws do not depend on the lines before it, and
- * so the lines can be classified in any order or split among threads (trace --batch --jobs).
+ * same lab and file give the same output, and a line's draws do not depend on the lines before it
+ * (cutting a batch down to the line that surprised you keeps its result).
  *
  * The host stack is the one-packet trace's (./host.ts), run without per-rule events and with the
  * rule index (./rule-index.ts) built once for the whole batch.

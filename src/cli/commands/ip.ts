@@ -8,9 +8,10 @@
  * side effects are the kernel's: a secondary address joins the end of the list, deleting a primary
  * takes its secondaries with it (promote_secondaries is 0 in a fresh namespace), routes that name
  * a deleted source address go, an interface that loses its last address or goes down loses every
- * route through it (and, going down, its neighbour entries). Interfaces print as the kernel lab's veth ports do, without the peer suffix
- * (`eth0@if7`) and `link-netns`, which belong to how that lab is wired, not to the host; IPv6 is
- * not modelled, so no inet6 lines are printed and `-6` is refused.
+ * route through it (and, going down, its neighbour entries). Interfaces print as the kernel lab's
+ * veth ports do, without the peer suffix (`eth0@if7`) and `link-netns`, which belong to how that
+ * lab is wired, not to the host; IPv6 is not modelled, so no inet6 lines are printed and `-6` is
+ * refused.
  */
 import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.js';
 import { deviceMtu } from '../../net/mtu.js';
