@@ -89,9 +89,9 @@ export class LabSim {
   private link(fromHost: string, dev: string, nexthop: number, src: number): { host: string; iface: string } | { unanswered: string } {
     const seg = this.lab.segments.find((s) => s.members.includes(`${fromHost}:${dev}`));
     const members = seg?.members ?? [];
-    const up = (h: string, ifname: string) => !!this.lab.hosts[h]?.interfaces.find((i) => i.name === ifname)?.up;
+    const ifaceOf = (h: string, ifname: string) => this.lab.hosts[h]?.interfaces.find((i) => i.name === ifname);
     const cached = this.neighbour(fromHost, dev, nexthop);
-    if (cached && members.includes(`${cached.host}:${cached.iface}`) && up(cached.host, cached.iface)) return cached;
+    if (cached && members.includes(`${cached.host}:${cached.iface}`) && ifaceOf(cached.host, cached.iface)?.up) return cached;
     const sip = this.run.stack(fromHost).arpSender(dev, nexthop, src);
     // several hosts may answer (any address of a host, by proxy): the first answer the sender
     // gets wins, and the host with the address on that link answered first where measured
@@ -103,10 +103,11 @@ export class LabSim {
     let refused: string | undefined;
     for (const m of members) {
       const [h, ifname] = m.split(':') as [string, string];
-      if (m === `${fromHost}:${dev}` || !up(h, ifname)) continue;
+      const iface = ifaceOf(h, ifname);
+      if (m === `${fromHost}:${dev}` || !iface?.up) continue;
       const answer = this.run.stack(h).arpAnswer(ifname, sip, nexthop);
       if (answer === 'local') {
-        if (this.lab.hosts[h]!.interfaces.find((i) => i.name === ifname)!.addrs.some((a) => parsePrefix(a).addr === nexthop)) {
+        if (iface.addrs.some((a) => parsePrefix(a).addr === nexthop)) {
           own = { host: h, iface: ifname };
           break;
         }
