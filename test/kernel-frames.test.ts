@@ -3,12 +3,18 @@
  * another network's address, a multicast address) and to broadcast destinations, against the
  * real kernel (fixtures/kernel/*.json steps recorded by record-trace.py's `frame`): the router's
  * one-packet trace (`--host router trace -i IFACE -s SRC ... --format xtables`) must give the
- * kernel's chain/rule/verdict sequence, and the router's conntrack table afterwards the kernel's
- * entries.
+ * kernel's chain/rule/verdict sequence, a REJECT's answer its way out of the router, and the
+ * router's conntrack table afterwards the kernel's entries.
  */
 import { describe, expect, it } from 'vitest';
 import { Sandbox } from './helpers/cli.js';
-import { entryKey, firstPacket, frameTraceArgs, kernelScenarios, probeTraceArgs, render, replayCommand, segments } from './helpers/kernel-trace.js';
+import { entryKey, firstPacket, frameTraceArgs, kernelScenarios, probeTraceArgs, render, replayCommand, segments, type Segment } from './helpers/kernel-trace.js';
+
+/** the segments of packets the router sent itself (OUT=, another id) about the frame */
+function answers(segs: Segment[], isFirst: (packet: string) => boolean): Segment[] {
+  const id = segs.find((s) => isFirst(s.packet))?.id;
+  return segs.filter((s) => s.id !== id && s.packet.startsWith('OUT='));
+}
 
 
 for (const { file, sc } of kernelScenarios()) {
@@ -28,8 +34,15 @@ for (const { file, sc } of kernelScenarios()) {
         const r = await sb.run([...frameTraceArgs(f), '--format', 'xtables']);
         expect(r.stderr).toBe('');
         const at = `${f.client} ${f.src}:${f.sport} -> ${f.dst}:${f.port}/${f.proto}`;
-        got.push(at, render(firstPacket(segments(r.stdout.split('\n')), isFirst)));
-        want.push(at, render(firstPacket(segments(step.traces?.router ?? []), isFirst)));
+        const gotSegs = segments(r.stdout.split('\n'));
+        const wantSegs = segments(step.traces?.router ?? []);
+        got.push(at, render(firstPacket(gotSegs, isFirst)));
+        want.push(at, render(firstPacket(wantSegs, isFirst)));
+        // a REJECT's answer leaves through the router's OUTPUT and POSTROUTING
+        if (render(firstPacket(wantSegs, isFirst)).includes('-j REJECT')) {
+          got.push(`${at}: answer`, render(answers(gotSegs, isFirst)));
+          want.push(`${at}: answer`, render(answers(wantSegs, isFirst)));
+        }
         const ct = await sb.run(['--host', 'router', 'conntrack', '-L']);
         got.push(`${at}: conntrack`, ...ct.stdout.split('\n').filter((l) => l.trim()).map(entryKey).sort());
         want.push(`${at}: conntrack`, ...(step.conntrack?.router ?? []).map(entryKey).sort());

@@ -123,8 +123,22 @@ export function tracePacket(lab: Lab, hostName: string, spec: PacketSpec): HostT
     note: spec.iface !== undefined ? `${describePacket(pkt)} arrives on ${spec.iface}` : `${describePacket(pkt).replace(/^(\w+) 0\.0\.0\.0/, '$1 (source chosen by routing)')} sent by a local process`,
   });
   const outcome = spec.iface !== undefined ? stack.fromWire(pkt, spec.iface) : stack.fromSocket(pkt);
+  // what the host's own stack answers (REJECT's ICMP error or reset, time exceeded) leaves through
+  // its OUTPUT and POSTROUTING, as in a connection's trace; where it goes from there is for --from
+  if (outcome.kind === 'drop') for (const answer of outcome.replies) sendAnswer(run, stack, hostName, answer);
   run.finish();
   return { events: run.events, outcome };
+}
+
+/** an answer of `host`'s stack to a packet it dropped, through its output path */
+function sendAnswer(run: Run, stack: HostStack, host: string, answer: Packet): void {
+  const what = describePacket(answer);
+  run.events.push({ kind: 'reply', host, what: `${host} sends its answer, ${what}` });
+  const o = stack.fromSocket(answer, false);
+  if (o.kind === 'transmit') run.events.push({ kind: 'reply', host, what: `the answer leaves by ${o.dev} towards ${ipToString(o.nexthop)}` });
+  else if (o.kind === 'deliver') run.events.push({ kind: 'reply', host, what: `the answer is for ${host} itself` });
+  // (a drop says why in its own event)
+  else if (o.kind === 'error') run.events.push({ kind: 'reply', host, what: `the answer does not leave: ${o.errno}, ${o.reason}` });
 }
 
 /** A one-sentence account of where the packet ended. */
