@@ -54,6 +54,31 @@ export class NftError extends Error {
 }
 
 const ENOENT = 'No chain/target/match by that name';
+const BAD_RULE = 'Bad rule (does a matching rule exist in that chain?)';
+
+/**
+ * nft_fn: the nft_* function that last named itself in the process, by which nft_strerror() words
+ * an errno. -Z of a chain nf_tables does not hold fails in nft_chain_zero_counters(), which names
+ * none, so its ENOENT reads as whatever came before left it: a built-in chain's line or -P
+ * (nft_chain_set) "Bad built-in chain name", -D RULE, -C or -Z CHAIN N of a rule that is not there
+ * (nft_rule_delete, nft_rule_check) "Bad rule ..."; -L, -S and -Z leave it (measured:
+ * fixtures/cli/restore-errmsg.case, also across tables). One per iptables or iptables-restore run.
+ */
+export type NftFn = 'chain_set' | 'rule_delete' | 'rule_check' | 'other';
+export interface NftFnState {
+  last?: NftFn;
+}
+const ENOENT_AFTER: Partial<Record<NftFn, string>> = { chain_set: 'Bad built-in chain name', rule_delete: BAD_RULE, rule_check: BAD_RULE };
+const enoentAfter = (fn: NftFnState): string => (fn.last && ENOENT_AFTER[fn.last]) ?? ENOENT;
+
+/** the nft_fn each command leaves (those that leave it as it was are not here) */
+function nftFnOf(command: number): NftFn | undefined {
+  if (command === CMD.DELETE) return 'rule_delete';
+  if (command === CMD.CHECK) return 'rule_check';
+  if (command === CMD.SET_POLICY) return 'chain_set';
+  if (command & (CMD.LIST | CMD.LIST_RULES) || command === CMD.ZERO) return undefined;
+  return 'other';
+}
 
 /**
  * The kernel refused the nf_tables batch. iptables only relays the errno
@@ -477,7 +502,7 @@ export function addOp(command: number, rulenum: number, count: number): 'RULE_AP
   return command === CMD.APPEND || (rulenum > 1 && rulenum === count + 1) ? 'RULE_APPEND' : 'RULE_INSERT';
 }
 
-export function execute(tables: Tables, cmd: ParsedCommand, deletions?: DeletionRun): TextOut {
+export function execute(tables: Tables, cmd: ParsedCommand, deletions?: DeletionRun, fn: NftFnState = {}): TextOut {
   if (!isTableName(cmd.table)) {
     throw new XtablesError(Exit.VERSION_PROBLEM, `table '${cmd.table}' does not exist`);
   }
@@ -580,13 +605,13 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       checkJumpTargets(tables, table, cmd.rules);
       // nft_rule_check() and nft_rule_delete() report a missing chain as a missing rule (nft_strerror)
       const c = lookupChain(tables, table, chainName!);
-      if (!c) throw new NftError('Bad rule (does a matching rule exist in that chain?)');
+      if (!c) throw new NftError(BAD_RULE);
       for (const rule of cmd.rules) {
         const key = ruleKey(rule, table, c.name);
         const target = targetName(rule.target);
         const names = [...(target ? [target] : []), ...rule.matches.map((m) => m.name)];
         const found = findRule(c, names, (r) => sameShape(r, rule) && ruleKey(r, table, c.name) === key);
-        if (!found) throw new NftError('Bad rule (does a matching rule exist in that chain?)');
+        if (!found) throw new NftError(BAD_RULE);
         if (verbose) out.add(printRuleVerbose(found.rule, table, c.name, cmd.family));
         if (cmd.command === CMD.DELETE) removeRule(c, found.pos, found.rule);
       }
@@ -623,7 +648,7 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       graph = 'keep';
       if (chainName !== undefined) {
         const c = tables[table] && findChain(tables[table], chainName);
-        if (!c || (isBuiltin(table, c.name) && !c.created)) throw new NftError(ENOENT);
+        if (!c || (isBuiltin(table, c.name) && !c.created)) throw new NftError(enoentAfter(fn));
         zeroChains([c], false);
       } else if (tables[table]) {
         const t = tables[table];
@@ -635,14 +660,18 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
       break;
     }
     case CMD.ZERO_NUM: {
-      graph = 'keep';
-      const c = requireChain();
+      // nft_rule_zero_counters() names nft_rule_delete; a rule that is not there is no failure, one
+      // that is goes back to the kernel through nft_rule_append()
+      fn.last = 'rule_delete';
+      const c = lookupChain(tables, table, chainName!);
+      if (!c || (isBuiltin(table, c.name) && !c.created)) throw new NftError(BAD_RULE);
       const r = c.rules[cmd.rulenum - 1];
       if (r) {
         r.pkts = 0;
         r.bytes = 0;
+        fn.last = 'other';
       }
-      break;
+      return out;
     }
     case CMD.LIST:
     case CMD.LIST | CMD.ZERO:
@@ -768,6 +797,7 @@ export function execute(tables: Tables, cmd: ParsedCommand, deletions?: Deletion
   }
   if (graph === 'forget') forgetGraph(tables[table]);
   else if (graph === 'loosen') loosenGraph(tables[table]);
+  fn.last = nftFnOf(cmd.command) ?? fn.last;
   return out;
 }
 

@@ -10,7 +10,7 @@ import { Exit, PROGRAM_VERSION, SimError, XtablesError, paramProblem, renderXtab
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession, type KernelView } from '../../ruleset/command-parse.js';
 import { earlyExitText } from '../iptables-help.js';
-import { addOp, DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain } from '../../ruleset/execute.js';
+import { addOp, DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain, type NftFnState } from '../../ruleset/execute.js';
 import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, ruleCount, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
@@ -338,6 +338,8 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
   const lines = fgetsLines(input);
   // one process for the whole file: extensions load once, announced chains stay announced
   const session = new XtablesSession(o.family);
+  // (what the lines' nft_* functions leave for nft_strerror(), in file order as COMMIT runs them)
+  const nftFn: NftFnState = {};
   session.ipset = (name) => findIpset(o, name);
   let lineNo = 0;
   const failed = (at: number, errText?: string): never => {
@@ -426,6 +428,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         if (policy !== 'ACCEPT' && policy !== 'DROP' && policy !== '-') {
           deferred ??= { error: new NftError('Bad policy name'), line: lineNo };
         } else if (!deferred) {
+          nftFn.last = 'chain_set';
           const c = findChain(t, chain)!;
           if (policy !== '-') c.policy = policy;
           // as -P: a base chain created now is a new start for jumps; one there already changes nothing
@@ -437,6 +440,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           [c.pkts, c.bytes] = count;
         }
       } else {
+        nftFn.last = 'other';
         const c = findChain(t, chain);
         if (c) {
           // flushed, as -F: jumps go, which the graph follows by saying it may say more (a kube-proxy
@@ -480,6 +484,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         // nft_rule_flush() of every chain looks the table up in the cache, where a restore without
         // --noflush has flushed it and a table the kernel does not hold is not either: the rules
         // added so far stay (measured: fixtures/cli/restore-transaction.case)
+        nftFn.last = 'other';
       } else if (!deferred) {
         try {
           // (a rule for a chain the transaction does not hold fails before the kernel sees it)
@@ -489,7 +494,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           if (cmd.command === CMD.DELETE_CHAIN) deletions = run ?? new DeletionRun();
           // (the kernel's checks see the tables committed before this one too)
           cmd.kernel = kernelView();
-          say(execute(pending, cmd, deletions).text());
+          say(execute(pending, cmd, deletions, nftFn).text());
           if (cmd.command === CMD.ZERO) zeroResendsPolicy(curtable!, pending[curtable!], tables[curtable!], cmd.chain);
         } catch (e) {
           if (e instanceof KernelRefusal) {
