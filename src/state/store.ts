@@ -25,6 +25,10 @@ import { describeProblems, renderProblems, structureProblems } from './validate.
 export { defaultStatePath } from './paths.js';
 
 const FIX = 'move it away or run `iptables-sim lab reset` to start again from the built-in lab';
+/** (lab reset does not replace a file that is no lab: replaceLab()) */
+const NOT_LAB_FIX = 'move it away or name another file with --state';
+
+const isDirectory = (path: string): SimError => new SimError(`${path} is a directory, not a lab file; give --state a file name`);
 
 function damaged(path: string, what: string): SimError {
   return new SimError(`${path}: the lab file is damaged (${what}); ${FIX}`);
@@ -36,7 +40,7 @@ function damaged(path: string, what: string): SimError {
  */
 export function validateLab(data: unknown, path: string, trusted = false): Lab {
   if (typeof data !== 'object' || data === null || Array.isArray(data) || (data as Lab).format !== LAB_FORMAT) {
-    throw new SimError(`${path} is not an iptables-sim lab file; ${FIX}`);
+    throw new SimError(`${path} is not an iptables-sim lab file; ${NOT_LAB_FIX}`);
   }
   const lab = data as Lab & { checksum?: unknown };
   delete lab.checksum;
@@ -134,7 +138,9 @@ export function parseLabText(text: string | Buffer, path: string, from: LabSourc
     );
   } catch (e) {
     from.need?.(0, buf.length);
-    const why = buf.toString('utf8').trim() === '' ? 'the file is empty' : `not valid JSON: ${(e as Error).message}`;
+    const empty = buf.toString('utf8').trim() === '';
+    if (!empty && !namesLabFormat(buf)) throw new SimError(`${path} is not an iptables-sim lab file; ${NOT_LAB_FIX}`);
+    const why = empty ? 'the file is empty' : `not valid JSON: ${(e as Error).message}`;
     throw new SimError(`${path} cannot be read as a lab (${why}; truncated or hand-edited?); ${FIX}`);
   }
   try {
@@ -277,7 +283,7 @@ export function readLab(path: string): Lab {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') return builtinLab();
-    if (err.code === 'EISDIR') throw new SimError(`${path} is a directory, not a lab file; give --state a file name`);
+    if (err.code === 'EISDIR') throw isDirectory(path);
     throw new SimError(`cannot read ${path}: ${err.message}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
@@ -480,8 +486,45 @@ export async function updateLab<T>(path: string, fn: (lab: Lab) => { save: boole
 }
 
 /** Replaces the lab without reading the old file (which may be broken). */
-export function replaceLab(path: string, lab: Lab): Promise<void> {
-  return withLock(path, {}, () => writeLabAtomic(path, lab));
+/**
+ * `lab reset` and `lab init`: the lab file replaced, damaged or not, but never a file that is no
+ * lab at all (a --state that names someone's rules or notes by mistake): it is refused as every
+ * other command refuses it. A lab file says what it is in its first line (LAB_FORMAT), which a
+ * damaged one still has unless the damage is there.
+ */
+export function replaceLab(path: string, lab: Lab, action: string): Promise<void> {
+  return withLock(path, {}, () => {
+    if (!looksLikeLab(path)) throw new SimError(`${path} is not an iptables-sim lab file; \`lab ${action}' does not overwrite it: ${NOT_LAB_FIX}`);
+    writeLabAtomic(path, lab);
+  });
+}
+
+/** `"format": "iptables-sim-lab"`, with the spaces a reformatted file may have */
+const FORMAT_MARK = new RegExp(`"format"\\s*:\\s*${JSON.stringify(LAB_FORMAT)}`);
+const MARK_WITHIN = 4096;
+
+/** whether the first bytes of a file name the lab format (a lab file's first line does) */
+const namesLabFormat = (head: Buffer): boolean => FORMAT_MARK.test(head.toString('latin1', 0, Math.min(head.length, MARK_WITHIN)));
+
+/** no file, an empty one, or one that names the lab format */
+function looksLikeLab(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw e;
+  }
+  try {
+    const buf = Buffer.alloc(MARK_WITHIN);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return n === 0 || namesLabFormat(buf.subarray(0, n));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw isDirectory(path);
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function labExists(path: string): boolean {

@@ -44,18 +44,24 @@ const COMMANDS = [
   'trace --from pc1 -p tcp -d 50.60.70.1 --dport 80',
 ];
 
-async function expectRefused(sb: Sandbox, content: string | Buffer, what: RegExp): Promise<void> {
+/**
+ * `ours`: the file is (what is left of) a lab, which `lab reset` may replace; a file that is no lab
+ * (it does not name the lab format) is not replaced by `lab reset` or `lab init` either
+ */
+async function expectRefused(sb: Sandbox, content: string | Buffer, what: RegExp, ours = true): Promise<void> {
   writeFileSync(sb.state, content);
   const before = readFileSync(sb.state);
-  for (const c of COMMANDS) {
+  const commands = ours ? COMMANDS : [...COMMANDS, 'lab reset', 'lab init'];
+  for (const c of commands) {
     const r = await sb.sh(c);
     expect(r.rc, `${c}: ${r.stderr}`).not.toBe(0);
     expect(r.rc, c).not.toBe(70);
     expect(r.stderr, c).toContain(sb.state);
     expect(r.stderr, c).toMatch(what);
-    expect(r.stderr, c).toMatch(/lab reset|upgrade iptables-sim/);
+    expect(r.stderr, c).toMatch(ours ? /lab reset|upgrade iptables-sim/ : /move it away or name another file with --state/);
     expect(readFileSync(sb.state).equals(before), `${c} changed the file`).toBe(true);
   }
+  if (!ours) return;
   // and the way out works: lab reset replaces the file without reading it
   const reset = await sb.sh('lab reset');
   expect(reset.rc).toBe(0);
@@ -99,19 +105,26 @@ describe('a damaged lab file is refused, named, and left untouched', () => {
   it('truncated at many points', async () => {
     const sb = await populated();
     const full = readFileSync(sb.state, 'utf8');
-    for (const at of [0, 1, 10, Math.floor(full.length / 3), full.length - 2]) {
+    for (const at of [0, full.indexOf('iptables-sim-lab') + 20, Math.floor(full.length / 3), full.length - 2]) {
       await expectRefused(sb, full.slice(0, at), /cannot be read as a lab|damaged/);
+      writeFileSync(sb.state, full);
+    }
+    // cut before it says what it is: no longer told from a file that is no lab
+    for (const at of [1, 10]) {
+      await expectRefused(sb, full.slice(0, at), /is not an iptables-sim lab file/, false);
       writeFileSync(sb.state, full);
     }
   });
 
   it('not JSON, not a lab, not ours', async () => {
     const sb = await populated();
-    await expectRefused(sb, Buffer.from([0xff, 0xfe, 0x00, 0x41]), /cannot be read as a lab/);
-    await expectRefused(sb, '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n', /cannot be read as a lab/);
-    await expectRefused(sb, '[]', /not an iptables-sim lab file/);
-    await expectRefused(sb, 'null', /not an iptables-sim lab file/);
-    await expectRefused(sb, '{"name":"someone else\'s settings"}', /not an iptables-sim lab file/);
+    // (nor does lab reset or lab init overwrite them: a --state naming someone's rules by mistake)
+    await expectRefused(sb, Buffer.from([0xff, 0xfe, 0x00, 0x41]), /not an iptables-sim lab file/, false);
+    await expectRefused(sb, '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n', /not an iptables-sim lab file/, false);
+    await expectRefused(sb, '[]', /not an iptables-sim lab file/, false);
+    await expectRefused(sb, 'null', /not an iptables-sim lab file/, false);
+    await expectRefused(sb, '{"name":"someone else\'s settings"}', /not an iptables-sim lab file/, false);
+    await expectRefused(sb, readFileSync(join(__dirname, '..', '..', 'package.json')), /not an iptables-sim lab file/, false);
   });
 
   it('from a newer iptables-sim, or with no version', async () => {

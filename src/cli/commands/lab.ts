@@ -101,12 +101,12 @@ export async function labCommand(ctx: CliContext, action: string | undefined, op
       return 0;
     }
     case 'reset':
-      await replaceLab(ctx.statePath, builtinLab());
+      await replaceLab(ctx.statePath, builtinLab(), 'reset');
       io.out(`lab reset to the built-in lab (${ctx.statePath})\n`);
       return 0;
     case 'init': {
       const lab = opts.topology ? await loadTopology(ctx, opts.topology) : builtinLab();
-      await replaceLab(ctx.statePath, lab);
+      await replaceLab(ctx.statePath, lab, 'init');
       io.out(`lab \`${lab.name}' with ${Object.keys(lab.hosts).length} hosts written to ${ctx.statePath}\n`);
       return 0;
     }
