@@ -50,6 +50,19 @@ describe('trace options', () => {
     expect(typeof conn.explanation).toBe('string');
     expect(Array.isArray(conn.events)).toBe(true);
   });
+
+  it('--json gives the errno a refused connection reports, for TCP as for UDP', async () => {
+    const s = new Sandbox();
+    // nothing listens on tcp/22: the kernel answers the SYN with a reset; REJECT answers one too
+    const closed = JSON.parse((await s.sh('--json trace --from internet -p tcp -d 50.60.70.80 --dport 22')).stdout);
+    expect(closed).toMatchObject({ verdict: 'refused', errno: 'ECONNREFUSED' });
+    await s.sh('iptables -A INPUT -p tcp --dport 80 -j REJECT --reject-with tcp-reset');
+    await s.sh('iptables -A INPUT -p udp --dport 80 -j REJECT');
+    for (const proto of ['tcp', 'udp']) {
+      const r = JSON.parse((await s.sh(`--json trace --from pc1 -p ${proto} -d 192.168.1.1 --dport 80`)).stdout);
+      expect(r, proto).toMatchObject({ verdict: 'refused', errno: 'ECONNREFUSED' });
+    }
+  });
 });
 
 describe('ARP between the hosts of a connection', () => {

@@ -360,7 +360,8 @@ export class LabSim {
     }
     const pkt = seen.pkt;
     if (pkt.proto === PROTO_TCP && pkt.tcpFlags! & TCP.RST) {
-      return { verdict: 'refused', server: null, peer: null, explanation: `${want('')}; ${seen.from} answered with a TCP reset: connection refused.` };
+      // (tcp_reset() in SYN_SENT: the socket's error is ECONNREFUSED)
+      return { verdict: 'refused', server: null, peer: null, errno: 'ECONNREFUSED', explanation: `${want('')}; ${seen.from} answered with a TCP reset: connection refused.` };
     }
     if (pkt.proto === PROTO_ICMP && isIcmpError(pkt.icmpType)) {
       const v = icmpErrorFate(spec.proto, pkt);
@@ -448,7 +449,7 @@ export class LabSim {
     const seen = this.clientSees(spec, out, clientAddr, sport);
     if (seen.kind === 'ok') {
       const p = seen.pkt;
-      if (p.proto === PROTO_TCP) return { verdict: 'refused', server: null, peer: null, explanation: `${asked}; ${out.host} rejected it with a TCP reset: connection refused.` };
+      if (p.proto === PROTO_TCP) return { verdict: 'refused', server: null, peer: null, errno: 'ECONNREFUSED', explanation: `${asked}; ${out.host} rejected it with a TCP reset: connection refused.` };
       const v = icmpErrorFate(spec.proto, p);
       // (with the kernel's defaults the sender gives up after 3 ARP requests 1 s apart:
       // net.ipv4.neigh.DEV.mcast_solicit and retrans_time_ms)
