@@ -368,7 +368,8 @@ describe('trace --batch: the rule index walks like the linear walk', () => {
         copy.rng.state = lineState(copy.rng.state, i + 1);
         let one: string;
         try {
-          const t = tracePacket(copy, 'router', spec);
+          // (the packet alone, as the batch classifies it: not the answer a REJECT sends)
+          const t = tracePacket(copy, 'router', spec, false);
           // the deciding rules as the one-packet trace shows them: the rule events that ended a chain run
           const decisions = t.events
             .filter((e): e is Extract<TraceEvent, { kind: 'rule' }> => e.kind === 'rule' && ['ACCEPT', 'DROP', 'QUEUE'].includes(e.verdict))

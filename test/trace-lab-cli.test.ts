@@ -51,6 +51,17 @@ describe('trace options', () => {
     expect(Array.isArray(conn.events)).toBe(true);
   });
 
+  it('the text trace names each chain it enters (table:CHAIN), and the one it returns to', async () => {
+    const s = new Sandbox();
+    for (const c of ['iptables -N LOGD', 'iptables -A FORWARD -j LOGD', 'iptables -A LOGD -p tcp -j RETURN']) await s.sh(c);
+    const tcp = await s.sh('--no-color trace -i eth1 -p tcp -s 192.168.1.2 -d 203.0.113.10 --dport 80');
+    expect(tcp.stdout).toContain(
+      ['  filter:FORWARD', '    rule 1: -A FORWARD -j LOGD  => jump to LOGD', '  filter:LOGD', '    rule 1: -A LOGD -p tcp -j RETURN  => RETURN', '  filter:FORWARD', '    policy ACCEPT'].join('\n'),
+    );
+    const icmp = await s.sh('--no-color trace -i eth1 -p icmp -s 192.168.1.2 -d 203.0.113.10');
+    expect(icmp.stdout).toContain(['  filter:LOGD', '    end of LOGD: return to FORWARD', '  filter:FORWARD', '    policy ACCEPT'].join('\n'));
+  });
+
   it('--json gives the errno a refused connection reports, for TCP as for UDP', async () => {
     const s = new Sandbox();
     // nothing listens on tcp/22: the kernel answers the SYN with a reset; REJECT answers one too

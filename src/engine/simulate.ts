@@ -110,8 +110,11 @@ export function checkArrival(lab: Lab, hostName: string, spec: PacketSpec): void
   if (spec.src === undefined) throw new SimError('a packet arriving on an interface needs a source address (-s)', 2);
 }
 
-/** One packet through one host's stack. */
-export function tracePacket(lab: Lab, hostName: string, spec: PacketSpec): HostTrace {
+/**
+ * One packet through one host's stack; `answers`: and what the stack sends back about it, through
+ * its output path (trace --batch classifies the packet alone).
+ */
+export function tracePacket(lab: Lab, hostName: string, spec: PacketSpec, answers = true): HostTrace {
   const run = new Run(lab);
   const stack = run.stack(hostName);
   const pkt = buildPacket(spec);
@@ -125,7 +128,7 @@ export function tracePacket(lab: Lab, hostName: string, spec: PacketSpec): HostT
   const outcome = spec.iface !== undefined ? stack.fromWire(pkt, spec.iface) : stack.fromSocket(pkt);
   // what the host's own stack answers (REJECT's ICMP error or reset, time exceeded) leaves through
   // its OUTPUT and POSTROUTING, as in a connection's trace; where it goes from there is for --from
-  if (outcome.kind === 'drop') for (const answer of outcome.replies) sendAnswer(run, stack, hostName, answer);
+  if (answers && outcome.kind === 'drop') for (const answer of outcome.replies) sendAnswer(run, stack, hostName, answer);
   run.finish();
   return { events: run.events, outcome };
 }

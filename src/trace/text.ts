@@ -24,6 +24,14 @@ const BRIEF = new Set(['packet', 'link', 'rewrite', 'drop', 'deliver', 'reply'])
 export function renderText(events: TraceEvent[], color: ChalkInstance, brief = false, handshakeOnly = false): string {
   const lines: string[] = [];
   let host = '';
+  // the chain whose rules are being listed: a jump or a return names the next one (SPEC: each
+  // chain entered, table:CHAIN)
+  let chainAt = '';
+  const inChain = (table: string, chain: string): void => {
+    if (`${table}:${chain}` === chainAt) return;
+    chainAt = `${table}:${chain}`;
+    lines.push(color.cyan(`  ${chainAt}`));
+  };
   for (const e of events) {
     if (handshakeOnly && e.kind === 'phase') {
       lines.push(color.dim('  ... the request and the answer take the same way'));
@@ -32,6 +40,7 @@ export function renderText(events: TraceEvent[], color: ChalkInstance, brief = f
     if (brief && !BRIEF.has(e.kind)) continue;
     if (e.host !== host) {
       host = e.host;
+      chainAt = '';
       lines.push(color.bold(`[${host}]`));
     }
     switch (e.kind) {
@@ -39,15 +48,19 @@ export function renderText(events: TraceEvent[], color: ChalkInstance, brief = f
         lines.push(`  packet: ${e.note}`);
         break;
       case 'hook':
-        lines.push(color.cyan(`  ${e.table}:${e.chain}`));
+        chainAt = '';
+        inChain(e.table, e.chain);
         break;
       case 'rule':
+        inChain(e.table, e.chain);
         lines.push(`    rule ${e.num}: ${e.text}  => ${color.bold(verdictWord(e.verdict))}`);
         break;
       case 'policy':
+        inChain(e.table, e.chain);
         lines.push(`    policy ${e.policy}`);
         break;
       case 'return':
+        inChain(e.table, e.chain);
         lines.push(`    end of ${e.chain}: return to ${e.to}`);
         break;
       case 'rewrite':
