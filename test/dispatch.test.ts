@@ -47,8 +47,34 @@ describe('tools without commander', () => {
       color: true,
     });
     expect(directTool(['--state=a', '--state=b', 'sysctl', '-a'], {})).toMatchObject({ statePath: 'b', args: ['-a'] });
-    // an empty --state is the default file, as in main()
-    expect(directTool(['--state=', 'iptables'], { IPTABLES_SIM_STATE: '/tmp/z.json' })).toMatchObject({ statePath: '/tmp/z.json' });
+    // an empty --state is left to main(), which refuses it
+    expect(directTool(['--state=', 'iptables'], { IPTABLES_SIM_STATE: '/tmp/z.json' })).toBeUndefined();
+    expect(directTool(['--state', '', 'iptables'], {})).toBeUndefined();
+  });
+
+  it('an empty --state is refused (a script whose $LAB is unset would otherwise act on the default lab)', async () => {
+    const sb = new Sandbox();
+    for (const argv of [['--state', '', 'iptables', '-A', 'INPUT', '-j', 'DROP'], ['--state=', 'trace', '-p', 'tcp', '-d', '1.2.3.4', '--dport', '80'], ['lab', 'reset', '--state', '']]) {
+      const io = new BufferIo('', { IPTABLES_SIM_STATE: sb.state }, sb.dir);
+      const { main } = await import('../src/cli/main.js');
+      expect(await main(argv, io), argv.join(' ')).toBe(2);
+      expect(io.stderr).toBe('iptables-sim: --state needs a file name\n');
+    }
+    expect(sb.lab()).toBeUndefined();
+  });
+
+  it("the global options after one of the emulator's own commands mean what they mean before it", async () => {
+    const sb = new Sandbox();
+    const before = await sb.run(['--json', '--host', 'pc1', 'trace', '-p', 'tcp', '-d', '192.168.1.1', '--dport', '80']);
+    const after = await sb.run(['trace', '-p', 'tcp', '-d', '192.168.1.1', '--dport', '80', '--json', '--host', 'pc1']);
+    expect(JSON.parse(after.stdout).host).toBe('pc1');
+    expect({ ...after, stdout: JSON.parse(after.stdout).outcome }).toEqual({ ...before, stdout: JSON.parse(before.stdout).outcome });
+    const other = new Sandbox();
+    expect((await sb.run(['lab', 'show', '--json', '--state', other.state])).rc).toBe(0);
+    expect(JSON.parse((await sb.run(['lab', 'show', '--json', '--state', other.state])).stdout).format).toBe('iptables-sim-lab');
+    // (the real tools' own options stay theirs: -m state --state)
+    expect((await sb.run(['iptables', '-A', 'INPUT', '-m', 'state', '--state', 'NEW', '-j', 'ACCEPT'])).rc).toBe(0);
+    expect((await sb.run(['iptables', '-S', 'INPUT'])).stdout).toContain('-m state --state NEW');
   });
 
   it.each([[[]], [['--help']], [['--version']], [['trace', '-d', '1.2.3.4']], [['--state']], [['--colour', 'iptables']], [['--state', '-x', 'iptables']], [['lab', 'show']], [['iptables-sim']]])(

@@ -219,7 +219,8 @@ function globalOptions(argv: readonly string[]): { at: number; state?: string; h
     const m = /^--(state|host)(?:=(.*))?$/s.exec(a);
     if (m) {
       const v = m[2] ?? argv[++i];
-      if (v === undefined || (m[2] === undefined && v.startsWith('-'))) return undefined;
+      // (an empty --state is refused by main())
+      if (v === undefined || (m[2] === undefined && v.startsWith('-')) || (m[1] === 'state' && v === '')) return undefined;
       if (m[1] === 'state') state = v;
       else host = v;
     } else if (a === '--json') json = true;
@@ -238,7 +239,7 @@ export function directTool(argv: readonly string[], env: NodeJS.ProcessEnv): { t
   if (!g) return undefined;
   const tool = argv[g.at];
   if (tool === undefined || !Object.prototype.hasOwnProperty.call(TOOLS, tool)) return undefined;
-  return { tool, args: argv.slice(g.at + 1), statePath: g.state ? g.state : defaultStatePath(env), host: g.host, json: g.json, color: g.color };
+  return { tool, args: argv.slice(g.at + 1), statePath: g.state ?? defaultStatePath(env), host: g.host, json: g.json, color: g.color };
 }
 
 /** `trace` options that take a value, by every name commander knows them by, and their key */
@@ -291,7 +292,7 @@ export function directTrace(argv: readonly string[], env: NodeJS.ProcessEnv): { 
     if (v === undefined || v.startsWith('-')) return undefined;
     options[key!] = v;
   }
-  return { options, statePath: g.state ? g.state : defaultStatePath(env), host: g.host, json: g.json, color: g.color };
+  return { options, statePath: g.state ?? defaultStatePath(env), host: g.host, json: g.json, color: g.color };
 }
 
 /** runs what directTrace() read, as main() would have (same context, same error reporting) */

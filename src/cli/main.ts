@@ -18,9 +18,10 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void, session?: LabSe
   const context = (): CliContext => {
     if (ctx) return ctx;
     const o = program.opts<{ state?: string; host?: string; json?: boolean; color?: boolean }>();
+    if (o.state === '') throw new SimError('--state needs a file name', 2);
     ctx = {
       io,
-      statePath: o.state ? o.state : defaultStatePath(io.env),
+      statePath: o.state ?? defaultStatePath(io.env),
       host: o.host ?? (io.env.IPTABLES_SIM_HOST || undefined),
       session,
       json: !!o.json,
@@ -97,7 +98,29 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void, session?: LabSe
     .option('--diagram <file>', 'with show: also draw the lab into FILE.svg or FILE.html')
     .action((action: string | undefined, opts: { topology?: string; diagram?: string }) => run(import('./commands/lab.js').then((m) => m.labCommand(context(), action, opts))));
   registerScriptCommands(program, context, run);
+  acceptGlobalsAfter(program);
   return program;
+}
+
+const GLOBALS = ['state', 'host', 'json', 'color'] as const;
+
+/**
+ * The global options typed after one of the emulator's own commands (`trace ... --json`) mean what
+ * they mean before it; the commands that mirror real tools take theirs untouched (`-m state
+ * --state NEW`), so they are global only in front.
+ */
+function acceptGlobalsAfter(program: Command): void {
+  const own = program.commands.filter((c) => !(c as unknown as { _passThroughOptions: boolean })._passThroughOptions);
+  for (const c of own) {
+    const has = (flag: string): boolean => c.options.some((o) => o.long === flag);
+    if (!has('--state')) c.addOption(new Option('--state <file>').hideHelp());
+    if (!has('--host')) c.addOption(new Option('--host <name>').hideHelp());
+    if (!has('--json')) c.addOption(new Option('--json').hideHelp());
+    if (!has('--no-color')) c.addOption(new Option('--no-color').hideHelp());
+  }
+  program.hook('preAction', (_program, action) => {
+    for (const key of GLOBALS) if (action.getOptionValueSource(key) === 'cli') program.setOptionValue(key, action.getOptionValue(key));
+  });
 }
 
 /** run, shell and shims (issue 5: replaying scripts and typing commands) */
