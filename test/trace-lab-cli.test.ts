@@ -182,6 +182,10 @@ describe('lab init --topology', () => {
     const r = await s.sh('lab init --topology broken.yaml');
     expect(r.rc).toBe(2);
     expect(r.stderr).toContain('broken.yaml');
+    // where: the line and column, then the line itself with a caret under the place
+    writeFileSync(join(s.dir, 'indent.yaml'), 'hosts:\n  a:\n interfaces: [\n');
+    const i = await s.sh('lab init --topology indent.yaml');
+    expect(i).toMatchObject({ rc: 2, stderr: 'iptables-sim: indent.yaml is not valid YAML: All mapping items must start at the same column at line 2, column 5\n  a:\n    ^\n' });
     const m = await s.sh('lab init --topology missing.yaml');
     expect(m.rc).not.toBe(0);
     expect(m.stderr).toContain('missing.yaml');

@@ -82,7 +82,10 @@ async function loadTopology(ctx: CliContext, file: string): Promise<Lab> {
   try {
     doc = parse(text);
   } catch (e) {
-    throw new SimError(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 2);
+    // (yaml's message ends its first line with a colon, then shows the line with a caret under the place)
+    const [first = '', ...frame] = (e as Error).message.trimEnd().split('\n');
+    const shown = frame.filter((l) => l.trim() !== '');
+    throw new SimError(`${file} is not valid YAML: ${first.replace(/:$/, '')}${shown.length ? `\n${shown.join('\n')}` : ''}`, 2);
   }
   const { labFromTopology } = await import('../../net/topology.js');
   return labFromTopology(doc, file);
