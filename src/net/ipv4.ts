@@ -5,7 +5,7 @@
  */
 import { paramProblem } from '../errors.js';
 import { parseUint, strtoumax } from '../util/strtoul.js';
-import { addrToHost, hostToAddrs, networkByName } from './netdb.js';
+import { addrToHost, hostToAddrs, networkByAddr, networkByName } from './netdb.js';
 
 export type Ip4 = number;
 
@@ -220,10 +220,13 @@ export function maskToSaveString(mask: Ip4): string {
   return cidr === -1 ? ipToString(mask) : String(cidr);
 }
 
-/** xtables_ipaddr_to_anyname(): the hosts file name, else the number */
+/**
+ * xtables_ipaddr_to_anyname(): the hosts file name, else the networks file name (whatever the
+ * mask: `loopback/8`, measured: fixtures/cli/list-netnames.case), else the number
+ */
 export function ipToAnyName(a: Ip4): string {
   const dotted = ipToString(a);
-  return addrToHost(dotted) ?? dotted;
+  return addrToHost(dotted) ?? networkByAddr(dotted) ?? dotted;
 }
 
 /** ipv4_addr_to_string() for -L: "anywhere" for a zero mask unless numeric */

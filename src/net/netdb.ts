@@ -52,6 +52,12 @@ export function networkByName(name: string): string | undefined {
   return undefined;
 }
 
+/** getnetbyaddr(): the /etc/networks name of a dotted network number */
+export function networkByAddr(dotted: string): string | undefined {
+  for (const [n, addr] of NETWORKS) if (addr === dotted) return n;
+  return undefined;
+}
+
 /** /etc/hosts, forward (getaddrinfo AF_INET) */
 export function hostToAddrs(name: string): string[] {
   return HOSTS.filter(([, n]) => n === name).map(([a]) => a);
