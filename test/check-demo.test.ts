@@ -50,6 +50,13 @@ describe('check: parsing expectations', () => {
   ])('%s is refused', (line, message) => {
     expect(() => parseChecks(line, 'f')).toThrow(message);
   });
+
+  it('every bad line is said at once, in file order', () => {
+    const text = ['from pc1 tcp 1.2.3.4:80 => established', 'from pc1 tcp 1.2.3.4:80 => establised', '# fine', 'frm pc1 tcp 1.2.3.4:80 => timeout'].join('\n');
+    expect(() => parseChecks(text, 't.check')).toThrow(
+      "t.check:2: verdict `establised' is not established, refused, unreachable or timeout\nt.check:4: a check starts with `from HOST PROTO DST[:PORT]'",
+    );
+  });
 });
 
 describe('check: running expectations', () => {

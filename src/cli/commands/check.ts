@@ -43,12 +43,30 @@ function endpoint(s: string, where: string): { addr: number; port?: number; text
   return { addr, port: m[2] !== undefined ? Number(m[2]) : undefined, text: m[1]! };
 }
 
+/** every bad line of the file said at once, one `FILE:LINE: what` each (a compiler's way) */
+function allProblems(problems: string[]): void {
+  if (problems.length) throw new SimError(problems.join('\n'), 2);
+}
+
 export function parseChecks(text: string, file: string): Expectation[] {
   const out: Expectation[] = [];
+  const problems: string[] = [];
   text.split('\n').forEach((raw, i) => {
+    try {
+      const exp = parseCheck(raw, `${file}:${i + 1}`, i + 1);
+      if (exp) out.push(exp);
+    } catch (e) {
+      if (!(e instanceof SimError)) throw e;
+      problems.push(e.message);
+    }
+  });
+  allProblems(problems);
+  return out;
+}
+
+function parseCheck(raw: string, where: string, lineNo: number): Expectation | undefined {
     const line = raw.replace(/#.*$/, '').trim();
-    if (!line) return;
-    const where = `${file}:${i + 1}`;
+    if (!line) return undefined;
     const [lhs, rhs] = line.split('=>').map((x) => x?.trim());
     if (rhs === undefined) throw new SimError(`${where}: expected \`from HOST PROTO DST[:PORT] => VERDICT ...'`, 2);
     const l = lhs!.split(/\s+/);
@@ -64,7 +82,7 @@ export function parseChecks(text: string, file: string): Expectation[] {
     }
     const r = rhs.split(/\s+/);
     if (!VERDICTS.has(r[0]!)) throw new SimError(`${where}: verdict \`${r[0]}' is not established, refused, unreachable or timeout`, 2);
-    const exp: Expectation = { line: i + 1, text: line, from: l[1]!, proto, dst: dst.addr, dport: dst.port, sport, verdict: r[0] as ConnVerdict };
+    const exp: Expectation = { line: lineNo, text: line, from: l[1]!, proto, dst: dst.addr, dport: dst.port, sport, verdict: r[0] as ConnVerdict };
     for (let k = 1; k < r.length; k += 2) {
       const v = r[k + 1];
       if (v === undefined) throw new SimError(`${where}: \`${r[k]}' needs a value`, 2);
@@ -75,9 +93,7 @@ export function parseChecks(text: string, file: string): Expectation[] {
       } else throw new SimError(`${where}: unknown word \`${r[k]}' (by HOST, seen-from ADDRESS[:PORT])`, 2);
     }
     if ((exp.by || exp.seenFrom) && exp.verdict !== 'established') throw new SimError(`${where}: by/seen-from only go with established`, 2);
-    out.push(exp);
-  });
-  return out;
+    return exp;
 }
 
 interface Outcome {
@@ -115,15 +131,15 @@ export async function checkCommand(ctx: CliContext, file: string, opts: { format
     throw new SimError(`cannot read ${file}: ${(e as Error).message}`, 2);
   }
   const checks = parseChecks(text, file);
-  const outcomes: Outcome[] = readOnly(ctx, (lab) =>
-    checks.map((exp) => {
-      if (!findHost(lab, exp.from)) throw new SimError(`${file}:${exp.line}: ${noHostMessage(lab, exp.from)}`, 2);
+  const outcomes: Outcome[] = readOnly(ctx, (lab) => {
+    allProblems(checks.filter((exp) => !findHost(lab, exp.from)).map((exp) => `${file}:${exp.line}: ${noHostMessage(lab, exp.from)}`));
+    return checks.map((exp) => {
       const copy = structuredClone(lab);
       const proto = exp.proto === 'tcp' ? 6 : exp.proto === 'udp' ? 17 : 1;
       const result = new LabSim(copy).connect({ from: exp.from, proto, dst: exp.dst, dport: exp.dport, sport: exp.sport });
       return { exp, pass: judge(exp, result), got: describe(result), result };
-    }),
-  );
+    });
+  });
   const failed = outcomes.filter((o) => !o.pass).length;
   const { io } = ctx;
   if (format === 'tap') {
