@@ -63,6 +63,21 @@ describe('tools without commander', () => {
     expect(sb.lab()).toBeUndefined();
   });
 
+  it('a usage error of the command line is a parameter problem: exit 2, a message and where to look', async () => {
+    const sb = new Sandbox();
+    for (const [argv, message] of [
+      [['trace', '--bogus'], "iptables-sim: unknown option '--bogus'"],
+      [['traec'], "iptables-sim: unknown command 'traec'\n(Did you mean trace?)"],
+      [['check'], "iptables-sim: missing required argument 'file'"],
+    ] as const) {
+      const r = await sb.run([...argv]);
+      expect(r, argv.join(' ')).toMatchObject({ rc: 2, stdout: '' });
+      expect(r.stderr).toBe(`${message}\n(iptables-sim --help lists the commands, iptables-sim COMMAND --help the options of one)\n`);
+    }
+    expect((await sb.run(['trace', '--help'])).rc).toBe(0);
+    expect((await sb.run(['--version'])).rc).toBe(0);
+  });
+
   it("the global options after one of the emulator's own commands mean what they mean before it", async () => {
     const sb = new Sandbox();
     const before = await sb.run(['--json', '--host', 'pc1', 'trace', '-p', 'tcp', '-d', '192.168.1.1', '--dport', '80']);

@@ -196,8 +196,12 @@ export async function runTool(
 }
 
 export function reportError(e: unknown, io: Io): number {
-  // commander has printed its own message (CommanderError, not imported here: see the top)
-  if (e instanceof Error && (e as { code?: unknown }).code?.toString().startsWith('commander.')) return (e as unknown as { exitCode: number }).exitCode;
+  // commander has printed its own message (CommanderError, not imported here: see the top); a
+  // usage error is a parameter problem, exit 2 as the tools' own (help and --version: 0)
+  if (e instanceof Error && (e as { code?: unknown }).code?.toString().startsWith('commander.')) {
+    const code = (e as unknown as { exitCode: number }).exitCode;
+    return code === 0 ? 0 : 2;
+  }
   if (e instanceof SimError) {
     io.err(`iptables-sim: ${e.message}\n`);
     return e.status;

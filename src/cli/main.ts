@@ -37,8 +37,9 @@ function buildProgram(io: Io, run: (p: Promise<number>) => void, session?: LabSe
     .option('--json', 'machine-readable output where the command supports it')
     .option('--no-color', 'no colour (also NO_COLOR)')
     .enablePositionalOptions()
-    .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError('(iptables-sim --help lists the commands, iptables-sim COMMAND --help the options of one)')
+    // (commander's "error: ..." as every other message of the program begins)
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: (s, write) => write(s.replace(/^error: /, 'iptables-sim: ')) })
     .exitOverride();
 
   const passthrough = (name: string, summary: string, load: (args: string[]) => Promise<number>, hidden = false) =>
