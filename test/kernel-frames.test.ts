@@ -10,6 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { Sandbox } from './helpers/cli.js';
 import { entryKey, firstPacket, frameTraceArgs, kernelScenarios, probeTraceArgs, render, replayCommand, segments, type Segment } from './helpers/kernel-trace.js';
 
+/** whose segments come in turn: the frame's own and the router's answers' ("frame answer frame") */
+function order(segs: Segment[], isFirst: (packet: string) => boolean): string {
+  const id = segs.find((s) => isFirst(s.packet))?.id;
+  return segs.map((s) => (s.id === id ? 'frame' : 'answer')).filter((w, i, all) => w !== all[i - 1]).join(' ');
+}
+
 /** the segments of packets the router sent itself (OUT=, another id) about the frame */
 function answers(segs: Segment[], isFirst: (packet: string) => boolean): Segment[] {
   const id = segs.find((s) => isFirst(s.packet))?.id;
@@ -39,9 +45,10 @@ for (const { file, sc } of kernelScenarios()) {
         got.push(at, render(firstPacket(gotSegs, isFirst)));
         want.push(at, render(firstPacket(wantSegs, isFirst)));
         // a REJECT's answer leaves through the router's OUTPUT and POSTROUTING
+        // before the REJECT's own verdict, as it is sent while the rule is evaluated
         if (render(firstPacket(wantSegs, isFirst)).includes('-j REJECT')) {
-          got.push(`${at}: answer`, render(answers(gotSegs, isFirst)));
-          want.push(`${at}: answer`, render(answers(wantSegs, isFirst)));
+          got.push(`${at}: answer`, render(answers(gotSegs, isFirst)), order(gotSegs, isFirst));
+          want.push(`${at}: answer`, render(answers(wantSegs, isFirst)), order(wantSegs, isFirst));
         }
         const ct = await sb.run(['--host', 'router', 'conntrack', '-L']);
         got.push(`${at}: conntrack`, ...ct.stdout.split('\n').filter((l) => l.trim()).map(entryKey).sort());

@@ -29,18 +29,30 @@ function verdictText(v: string): string {
   return v === 'RETURN' ? '0xfffffffb' : v;
 }
 
+const REJECT = /(?:^| )-j REJECT(?: |$)/;
+
 export function renderXtables(events: TraceEvent[]): string {
   let out = '';
   let id = 0;
+  // A REJECT sends its answer while its rule is being evaluated: the answer's way out of the host
+  // (OUTPUT, POSTROUTING) is reported before the rule's own verdict (measured:
+  // fixtures/kernel/313-broadcast-reject). The verdict's lines wait until the answer leaves.
+  let held: { text: string; host: string; id: number } | undefined;
   for (const e of events) {
+    if (held && (e.kind === 'link' || e.host !== held.host || (e.kind === 'hook' && e.pkt.id === held.id))) {
+      out += held.text;
+      held = undefined;
+    }
     if (e.kind === 'hook') id = e.pkt.id;
     if (!e.nftrace) continue;
     // implicit returns from user chains are not reported by the kernel (measured on 6.x)
     if (e.kind !== 'rule' && e.kind !== 'policy') continue;
-    if (e.dump) out += packetLine(e.dump) + '\n';
+    let text = e.dump ? packetLine(e.dump) + '\n' : '';
     const head = ` TRACE: ${NFPROTO_IPV4} ${hex8(id)} ${e.table}:${e.chain}`;
-    if (e.kind === 'rule') out += `${head}:rule:0x${e.handle.toString(16)}:${verdictText(e.verdict)}  -4 -t ${e.table} ${e.text}\n`;
-    else out += `${head}:policy:${e.policy} \n`;
+    if (e.kind === 'rule') text += `${head}:rule:0x${e.handle.toString(16)}:${verdictText(e.verdict)}  -4 -t ${e.table} ${e.text}\n`;
+    else text += `${head}:policy:${e.policy} \n`;
+    if (e.kind === 'rule' && e.verdict === 'DROP' && REJECT.test(e.text)) held = { text, host: e.host, id };
+    else out += text;
   }
-  return out;
+  return out + (held?.text ?? '');
 }
