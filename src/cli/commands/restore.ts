@@ -11,7 +11,7 @@ import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession, type KernelView } from '../../ruleset/command-parse.js';
 import { earlyExitText } from '../iptables-help.js';
 import { addOp, DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain, type NftFnState } from '../../ruleset/execute.js';
-import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, findChain, isBuiltin, isTableName, newTable, ruleCount, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
+import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, deleteChain, findChain, isBuiltin, isTableName, newTable, ruleCount, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -335,6 +335,12 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
   let deletions: DeletionRun | undefined;
   /** nft_table_validate() failed: the rule stays in the transaction and every later rule fails too */
   let invalid: KernelRefusal | undefined;
+  /**
+   * user chains a -X took out of iptables-nft's cache (nft_chain_user_del()) that the kernel will
+   * refuse to delete at COMMIT (rules, references): later lines of the table no longer find them,
+   * and a -N of one is refused by the kernel too (measured: fixtures/cli/restore-x-cache.case)
+   */
+  let dropped = new Set<string>();
   const lines = fgetsLines(input);
   // one process for the whole file: extensions load once, announced chains stay announced
   const session = new XtablesSession(o.family);
@@ -402,6 +408,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       held = [];
       deferred = invalid = undefined;
       refusals = [];
+      dropped = new Set();
       if (o.verbose && !o.noflush) for (const c of BUILTIN_CHAINS[name]) say(`Flushing chain \`${c}'\n`);
       inTable = true;
       ok = true;
@@ -496,10 +503,12 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           cmd.kernel = kernelView();
           say(execute(pending, cmd, deletions, nftFn).text());
           if (cmd.command === CMD.ZERO) zeroResendsPolicy(curtable!, pending[curtable!], tables[curtable!], cmd.chain);
+          if (cmd.command === CMD.NEW_CHAIN && dropped.has(cmd.chain!)) refusals.push({ error: new KernelRefusal('CHAIN_USER_ADD', 'File exists', `chain ${cmd.chain}`), line: lineNo });
         } catch (e) {
           if (e instanceof KernelRefusal) {
             refusals.push({ error: e, line: lineNo });
             if (e.phase === 'validate') invalid ??= e;
+            if (cmd.command === CMD.DELETE_CHAIN) for (const name of dropFromCache(pending[curtable!], curtable!, cmd.chain)) dropped.add(name);
           }
           else if (e instanceof NftError || e instanceof JumpTargetMissing) deferred = { error: e, line: lineNo };
           else throw e;
@@ -515,3 +524,14 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
   }
 }
 
+/**
+ * What nft_chain_user_del() leaves in the cache when the kernel will refuse the deletion: `-X NAME`
+ * takes that user chain out, `-X` every user chain. Returns the names taken out.
+ */
+function dropFromCache(t: Table | undefined, table: TableName, name: string | undefined): string[] {
+  if (!t) return [];
+  const gone = t.chains.filter((c) => !isBuiltin(table, c.name) && (name === undefined || c.name === name));
+  for (const c of gone) deleteChain(t, c);
+  if (gone.length) forgetGraph(t);
+  return gone.map((c) => c.name);
+}
