@@ -5,6 +5,7 @@
  * `?` stays as written (what bash does too when no file matches).
  */
 import { isNameStart, PlainWord, type Word, type WordPart } from './lexer.js';
+import { wildcardSource } from '../util/glob.js';
 
 export interface Variables {
   get(name: string): string | undefined;
@@ -69,22 +70,7 @@ function patternSource(parts: { s: string; q: boolean }[]): string {
       re += s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
       continue;
     }
-    for (let i = 0; i < s.length; i++) {
-      const c = s[i]!;
-      if (c === '*') re += '[\\s\\S]*';
-      else if (c === '?') re += '[\\s\\S]';
-      else if (c === '[') {
-        const close = s.indexOf(']', i + 2);
-        if (close < 0) re += '\\[';
-        else {
-          let set = s.slice(i + 1, close);
-          if (set.startsWith('!')) set = '^' + set.slice(1);
-          re += '[' + set.replace(/\\/g, '\\\\') + ']';
-          i = close;
-        }
-      } else if (c === '\\' && i + 1 < s.length) re += '\\' + s[++i];
-      else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    }
+    re += wildcardSource(s, '[\\s\\S]');
   }
   return re;
 }

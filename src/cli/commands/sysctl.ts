@@ -11,6 +11,7 @@ import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import type { Host } from '../../net/lab.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 import { strtoumax } from '../../util/strtoul.js';
+import { wildcardSource } from '../../util/glob.js';
 import { ALL_SPREADS6, FOLLOWS_DEFAULT, followsDefault, GLOBAL_SYSCTLS, modelledDefault } from '../../net/sysctl.js';
 
 const LONG: LongOpt[] = [
@@ -120,6 +121,62 @@ function setForwarding(host: Host, key: string, v: number): void {
 /** StripLeadingAndTrailingSpaces() of procps: isspace() at both ends */
 const trimSpace = (s: string): string => s.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
 
+/** a key to write and its value; `glob`: from a -p file, where a key with * ? [ names every match */
+interface Setting {
+  key: string;
+  value: string;
+  glob: boolean;
+}
+
+/**
+ * A `key=value` setting as procps 4.0.2 reads one, on the command line or in a -p file: the key
+ * and the value trimmed, one leading '-' of the key dropped (measured:
+ * fixtures/cli/sysctl-parse.case); undefined without '='.
+ */
+function parseSetting(text: string, glob: boolean): Setting | undefined {
+  const t = trimSpace(text);
+  const eq = t.indexOf('=');
+  if (eq < 0) return undefined;
+  let key = trimSpace(t.slice(0, eq));
+  if (key.startsWith('-')) key = key.slice(1);
+  return { key, value: trimSpace(t.slice(eq + 1)), glob };
+}
+
+/** glob(3) of a key's /proc/sys path (* ? [...] [!...] within one component), as a test of a dotted key */
+function keyGlob(key: string): ((k: string) => boolean) | undefined {
+  if (!/[*?[]/.test(key)) return undefined;
+  const r = new RegExp(`^${wildcardSource(procPath(key), '[^/]')}$`);
+  return (k) => r.test(procPath(k));
+}
+
+/** the /proc/sys path of a dotted key, which glob() sorts its matches by */
+const procPath = (key: string): string => key.replace(/\./g, '/');
+
+/**
+ * proc_dointvec_minmax() of ip_local_port_range's two numbers (base 0, blanks between; one number
+ * sets the low end alone), then ipv4_local_port_range(): low <= high, low at least
+ * ip_unprivileged_port_start (measured: fixtures/cli/sysctl-parse.case)
+ */
+function portRange(value: string, current: string): string | undefined {
+  const hi0 = Number(current.split(/\s+/)[1]);
+  const got: number[] = [];
+  let rest = value;
+  while (got.length < 2) {
+    rest = rest.replace(/^[ \t\n]+/, '');
+    if (rest === '') break;
+    const m = /^-?[^ \t\n]*/.exec(rest)![0];
+    const v = parseIntvec(m);
+    if (v === undefined) return undefined;
+    got.push(v);
+    rest = rest.slice(m.length);
+  }
+  if (!got.length) return undefined;
+  const lo = got[0]!;
+  const hi = got[1] ?? hi0;
+  if (hi > 65535 || lo > hi || lo < 1024) return undefined;
+  return `${lo}\t${hi}`;
+}
+
 /**
  * Preload() of procps-ng 4.0.2 (sysctl -p): every file is read before anything is written
  * (measured: the syntax warnings of all files come first). Blank lines and lines starting with #
@@ -127,8 +184,8 @@ const trimSpace = (s: string): string => s.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r
  * value are trimmed, a leading '-' of the key dropped (it does not silence errors in 4.0.2:
  * measured). "-" is standard input; a file the replaying script wrote is read from the replay.
  */
-async function readSettings(io: CliContext['io'], files: string[]): Promise<{ settings: string[]; status: number }> {
-  const settings: string[] = [];
+async function readSettings(io: CliContext['io'], files: string[]): Promise<{ settings: Setting[]; status: number }> {
+  const settings: Setting[] = [];
   let status = 0;
   for (const f of files) {
     let text: string | undefined;
@@ -151,14 +208,9 @@ async function readSettings(io: CliContext['io'], files: string[]): Promise<{ se
     lines.forEach((line, i) => {
       const t = trimSpace(line);
       if (!t || t[0] === '#' || t[0] === ';') return;
-      const eq = t.indexOf('=');
-      if (eq < 0) {
-        io.err(`sysctl: ${f}(${i + 1}): invalid syntax, continuing...\n`);
-        return;
-      }
-      let name = trimSpace(t.slice(0, eq));
-      if (name.startsWith('-')) name = name.slice(1);
-      settings.push(`${name}=${t.slice(eq + 1).replace(/^[ \t]+/, '')}`);
+      const setting = parseSetting(t, true);
+      if (!setting) io.err(`sysctl: ${f}(${i + 1}): invalid syntax, continuing...\n`);
+      else settings.push(setting);
     });
   }
   return { settings, status };
@@ -182,6 +234,9 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
   let ignore = false;
   let all = false;
   let load = false;
+  let dryRun = false;
+  let binary = false;
+  let pattern: RegExp | undefined;
   const loadFiles: string[] = [];
   for (const o of r.options) {
     switch (o.val) {
@@ -217,28 +272,48 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
         load = true;
         if (o.arg !== undefined) loadFiles.push(o.arg);
         break;
-      case 'S':
+      case 'D':
+        dryRun = true;
+        break;
+      case 'b':
+        binary = true;
+        break;
       case 'r':
-        throw new SimError(`sysctl: option -${o.val} is not supported by iptables-sim; give the keys on the command line`, 2);
+        // (regcomp(REG_EXTENDED): the expressions people give read the same in JavaScript)
+        try {
+          pattern = new RegExp(o.arg!);
+        } catch {
+          io.err(`sysctl: unable to parse pattern: ${o.arg}\n`);
+          return 1;
+        }
+        break;
+      case 'S':
+        throw new SimError('sysctl: --system reads the files of a real system (/etc/sysctl.d, /run, /usr/lib); give them with -p FILE', 2);
     }
   }
+  if (namesOnly && quiet) {
+    io.err("sysctl: options -N and -q cannot coexist\nTry `sysctl --help' for more information.\n");
+    return 1;
+  }
   const show = (key: string, value: string): string => {
+    if (binary) return value;
     if (namesOnly) return `${key}\n`;
     if (valuesOnly) return `${value}\n`;
     return `${key} = ${value}\n`;
   };
+  const selected = (key: string): boolean => !pattern || pattern.test(key);
   if (all) {
     return readOnly(ctx, (lab) => {
       const host = hostOf(lab, ctx.host)[1];
-      for (const k of Object.keys(host.sysctls).sort()) io.out(show(k, host.sysctls[k]!));
+      for (const k of Object.keys(host.sysctls).sort()) if (selected(k)) io.out(show(k, host.sysctls[k]!));
       return 0;
     });
   }
-  let args = r.rest;
+  let args: (string | Setting)[] = r.rest;
   let loadStatus = 0;
   if (load) {
     // -p: every argument names a file (none: /etc/sysctl.conf); all are read, then written
-    const read = await readSettings(io, loadFiles.length || args.length ? [...loadFiles, ...args] : ['/etc/sysctl.conf']);
+    const read = await readSettings(io, loadFiles.length || args.length ? [...loadFiles, ...args.map(String)] : ['/etc/sysctl.conf']);
     args = read.settings;
     loadStatus = read.status;
     write = true;
@@ -247,49 +322,39 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
     io.err('sysctl: no variables specified\nTry `sysctl --help\' for more information.\n');
     return 1;
   }
-  const writes = args.filter((a) => write || a.includes('='));
+  const writes = args.some((a) => typeof a !== 'string' || write || a.includes('='));
   const { KNOWN_SYSCTLS } = await import('../../net/sysctl-known.js');
   const run = (host: Host): { status: number; changed: boolean } => {
     let status = loadStatus;
     let changed = false;
-    for (const arg of args) {
-      const eq = arg.indexOf('=');
-      const isWrite = write || eq >= 0;
-      if (isWrite && eq < 0) {
-        io.err('sysctl: command line(0): invalid syntax, continuing...\n');
+    const devs = host.interfaces.map((i) => i.name);
+    /** the value of `key` on this host, undefined when it has no such key (after saying so) */
+    const exists = (key: string, isWrite: boolean): string | undefined => {
+      const current = host.sysctls[key] ?? modelledDefault(key, devs);
+      if (current !== undefined) return current;
+      if (isKnownUnmodelled(KNOWN_SYSCTLS, key, host)) {
+        io.err(`sysctl: iptables-sim does not model ${key} (it exists on Linux); nothing was ${isWrite ? 'written' : 'read'}\n`);
         status = 1;
-        continue;
-      }
-      const key = normalizeKey(isWrite ? arg.slice(0, eq) : arg);
-      const value = isWrite ? arg.slice(eq + 1) : '';
-      if (key === '') {
-        io.err('sysctl: Path is not under /proc/sys/: /proc/sys/\n');
+      } else if (!ignore) {
+        io.err(`sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory\n`);
         status = 1;
-        continue;
       }
-      const current = host.sysctls[key] ?? modelledDefault(key, host.interfaces.map((i) => i.name));
-      if (current === undefined) {
-        if (isKnownUnmodelled(KNOWN_SYSCTLS, key, host)) {
-          io.err(`sysctl: iptables-sim does not model ${key} (it exists on Linux); nothing was ${isWrite ? 'written' : 'read'}\n`);
-          status = 1;
-        } else if (!ignore) {
-          io.err(`sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory\n`);
-          status = 1;
-        }
-        continue;
-      }
-      if (!isWrite) {
-        io.out(show(key, current));
-        continue;
+      return undefined;
+    };
+    const writeOne = (key: string, value: string, current: string): void => {
+      // --dry-run: what would be written, whatever the value, even under -q
+      if (dryRun) {
+        io.out(namesOnly ? `${value}\n` : show(key, value));
+        return;
       }
       if (key === 'net.ipv4.ip_local_port_range') {
-        const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(value);
-        if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) > 65535 || Number(m[1]) < 1) {
+        const range = portRange(value, current);
+        if (range === undefined) {
           io.err(`sysctl: setting key "${key}": Invalid argument\n`);
           status = 1;
-          continue;
+          return;
         }
-        host.sysctls[key] = `${Number(m[1])}\t${Number(m[2])}`;
+        host.sysctls[key] = range;
       } else {
         const v = parseIntvec(value);
         const g = GLOBAL_SYSCTLS[key];
@@ -297,16 +362,44 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
         if (v === undefined || (range && (v < range[0] || v > range[1]))) {
           io.err(`sysctl: setting key "${key}": Invalid argument\n`);
           status = 1;
-          continue;
+          return;
         }
         setForwarding(host, key, g?.nonzeroIsOne && v ? 1 : v);
       }
       changed = true;
-      if (!quiet) io.out(show(key, value.replace(/^[ \t]+/, '')));
+      // (-N echoes the value of what it wrote: measured)
+      if (!quiet) io.out(namesOnly ? `${value}\n` : show(key, value));
+    };
+    for (const arg of args) {
+      const isWrite = typeof arg !== 'string' || write || arg.includes('=');
+      const setting = typeof arg !== 'string' ? arg : isWrite ? parseSetting(arg, false) : undefined;
+      if (isWrite && !setting) {
+        io.err('sysctl: command line(0): invalid syntax, continuing...\n');
+        status = 1;
+        continue;
+      }
+      const key = normalizeKey(setting ? setting.key : (arg as string));
+      if (key === '') {
+        io.err('sysctl: Path is not under /proc/sys/: /proc/sys/\n');
+        status = 1;
+        continue;
+      }
+      const matches = setting?.glob ? keyGlob(key) : undefined;
+      if (matches) {
+        // glob() of the path: every key that matches, in path order; none is no error
+        const keys = Object.keys(host.sysctls).filter(matches).sort((a, b) => (procPath(a) < procPath(b) ? -1 : 1));
+        for (const k of keys) if (selected(k)) writeOne(k, setting!.value, host.sysctls[k]!);
+        continue;
+      }
+      if (!selected(key)) continue;
+      const current = exists(key, isWrite);
+      if (current === undefined) continue;
+      if (!setting) io.out(show(key, current));
+      else writeOne(key, setting.value, current);
     }
     return { status, changed };
   };
-  if (!writes.length) return readOnly(ctx, (lab) => run(hostOf(lab, ctx.host)[1]).status);
+  if (!writes || dryRun) return readOnly(ctx, (lab) => run(hostOf(lab, ctx.host)[1]).status);
   return readWrite(ctx, (lab) => {
     const { status, changed } = run(hostOf(lab, ctx.host)[1]);
     return { save: changed, value: status };
