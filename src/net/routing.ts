@@ -24,6 +24,8 @@ export interface FibRoute {
   prefsrc?: Ip4;
   scope: 'host' | 'link' | 'global';
   proto: 'kernel' | 'static';
+  /** the route's priority (`metric`; 0 for the kernel's own routes): among equal prefixes the lowest wins */
+  metric?: number;
   /** a policy rule's action (blackhole, unreachable, prohibit) that answered instead of a route */
   rule?: PolicyRule;
 }
@@ -116,6 +118,7 @@ export function buildFib(host: Host): FibRoute[] {
       prefsrc: r.src !== undefined ? parsePrefix(r.src).addr : undefined,
       scope: r.via !== undefined ? 'global' : (r.scope ?? 'link'),
       proto: 'static',
+      metric: r.metric,
     });
   }
   return fib;
@@ -138,14 +141,18 @@ export function flowPorts(l4: L4 | undefined, reversed = false): { proto: number
   return { proto: l4.proto, sport: reversed ? d : s, dport: reversed ? s : d };
 }
 
-/** the longest-prefix route for `dst` in one table (by `dev` only, when given) */
+/**
+ * the longest-prefix route for `dst` in one table (by `dev` only, when given); among routes of
+ * that prefix the lowest metric, as fib_table_insert() orders a prefix's aliases and
+ * fib_table_lookup() takes the first (measured: fixtures/kernel/408-route-metric)
+ */
 export function tableLookup(fib: FibRoute[], table: FibRoute['table'], dst: Ip4, dev?: string): FibRoute | undefined {
   let best: FibRoute | undefined;
   for (const r of fib) {
     if (r.table !== table) continue;
     if (dev !== undefined && r.dev !== dev) continue;
     if (!inPrefix(dst, { addr: r.addr, mask: prefixToMask(r.plen) })) continue;
-    if (!best || r.plen > best.plen) best = r;
+    if (!best || r.plen > best.plen || (r.plen === best.plen && (r.metric ?? 0) < (best.metric ?? 0))) best = r;
   }
   return best;
 }
