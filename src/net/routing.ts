@@ -77,14 +77,40 @@ export function interfaceAddresses(host: Host): IfAddr[] {
   return out;
 }
 
-/** The FIB: kernel routes derived from the addresses, then the host's static routes. */
+/**
+ * The primary address of each address's subnet on its device (__inet_insert_ifa(): an address in
+ * a subnet of the same mask the device already has is a secondary one), by `dev addr/plen`
+ */
+function primaries(host: Host): Map<string, Ip4> {
+  const prim = new Map<string, Ip4>();
+  for (const i of host.interfaces) {
+    const seen = new Map<string, Ip4>();
+    for (const a of i.addrs) {
+      const p = parsePrefix(a);
+      const subnet = `${(p.addr & prefixToMask(p.plen)) >>> 0}/${p.plen}`;
+      if (!seen.has(subnet)) seen.set(subnet, p.addr);
+      prim.set(`${i.name} ${p.addr}/${p.plen}`, seen.get(subnet)!);
+    }
+  }
+  return prim;
+}
+
+/**
+ * The FIB: kernel routes derived from the addresses, then the host's static routes. An address
+ * brings its local route, with its subnet's primary address as source; a primary one also its
+ * subnet's route (none for a /32 or the zero network) and broadcast route (fib_add_ifaddr();
+ * measured: fixtures/cli/ip-addr-routes.case).
+ */
 export function buildFib(host: Host): FibRoute[] {
   const fib: FibRoute[] = [];
+  const prim = primaries(host);
   for (const a of interfaceAddresses(host)) {
     const mask = prefixToMask(a.plen);
     const net = (a.addr & mask) >>> 0;
-    fib.push({ table: 'local', type: 'local', addr: a.addr, plen: 32, dev: a.dev, prefsrc: a.addr, scope: 'host', proto: 'kernel' });
-    if (a.dev === 'lo' && a.plen < 32) {
+    const src = prim.get(`${a.dev} ${a.addr}/${a.plen}`) ?? a.addr;
+    fib.push({ table: 'local', type: 'local', addr: a.addr, plen: 32, dev: a.dev, prefsrc: src, scope: 'host', proto: 'kernel' });
+    if (src !== a.addr || net === 0 || (net === a.addr && a.plen === 32)) continue;
+    if (a.dev === 'lo') {
       fib.push({ table: 'local', type: 'local', addr: net, plen: a.plen, dev: a.dev, prefsrc: a.addr, scope: 'host', proto: 'kernel' });
     }
     if (a.plen < 31) {
@@ -102,7 +128,7 @@ export function buildFib(host: Host): FibRoute[] {
     if (i.up) continue;
     for (const a of i.addrs) {
       const p = parsePrefix(a);
-      fib.push({ table: 'local', type: 'local', addr: p.addr, plen: 32, dev: i.name, prefsrc: p.addr, scope: 'host', proto: 'kernel' });
+      fib.push({ table: 'local', type: 'local', addr: p.addr, plen: 32, dev: i.name, prefsrc: prim.get(`${i.name} ${p.addr}/${p.plen}`) ?? p.addr, scope: 'host', proto: 'kernel' });
     }
   }
   for (const r of host.routes) {
