@@ -552,6 +552,10 @@ interface Shown {
   metric: number;
   table: TableId;
   proto: string;
+  /** the gateway, the preferred source and the scope, as the selectors of `ip route show` see them */
+  via?: string;
+  src?: string;
+  scope: string;
   text: (showTable: boolean, showProto: boolean) => string;
 }
 
@@ -564,7 +568,7 @@ function shownRoutes(host: Host): Shown[] {
   const seen = new Set<string>();
   for (const f of buildFib(host)) {
     if (f.proto !== 'kernel') continue;
-    // a secondary address adds its local route only: the subnet's routes are the primary's
+    // (one route a key: two addresses of a device may bring the same broadcast route)
     const key = `${f.table} ${f.type} ${f.addr} ${f.plen} ${f.dev}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -574,6 +578,8 @@ function shownRoutes(host: Host): Shown[] {
       metric: 0,
       table: f.table,
       proto: 'kernel',
+      src: ipToString(f.prefsrc!),
+      scope: f.scope,
       text: (t, p) => `${f.type === 'unicast' ? '' : f.type + ' '}${fmtDst(f.addr, f.plen)} dev ${f.dev}${t && f.table === 'local' ? ' table local' : ''}${p ? ' proto kernel' : ''} scope ${f.scope} src ${ipToString(f.prefsrc!)} `,
     });
   }
@@ -582,19 +588,22 @@ function shownRoutes(host: Host): Shown[] {
     const type = r.type ?? 'unicast';
     const proto = r.proto ?? 'boot';
     const table = r.table ?? 'main';
+    const scope = r.via ? 'global' : type === 'unicast' ? (r.scope ?? 'link') : type === 'local' ? 'host' : 'global';
     out.push({
       addr,
       plen,
       metric: r.metric ?? 0,
       table,
       proto,
+      via: r.via,
+      src: r.src,
+      scope,
       text: (t, p) => {
         let s = `${type === 'unicast' ? '' : type + ' '}${fmtDst(addr, plen)}`;
         if (r.via) s += ` via ${r.via}`;
         if ((type === 'unicast' || type === 'local') && r.dev) s += ` dev ${r.dev}`;
         if (t && table !== 'main') s += ` table ${typeof table === 'number' ? tableName(table) : table}`;
         if (p && proto !== 'boot') s += ` proto ${proto}`;
-        const scope = r.via ? 'global' : type === 'unicast' ? (r.scope ?? 'link') : type === 'local' ? 'host' : 'global';
         if (scope !== 'global') s += ` scope ${scope}`;
         if (r.src) s += ` src ${r.src}`;
         if (r.metric) s += ` metric ${r.metric}`;
@@ -744,11 +753,23 @@ function showRoutes(host: Host, args: string[], o: Out): void {
     if (spec.proto !== undefined && s.proto !== spec.proto) continue;
     if (spec.dst.plen >= 0 && !(s.addr === spec.dst.addr && s.plen === spec.dst.plen)) continue;
     if (spec.isDefault && s.plen !== 0) continue;
+    // scope, via, src and metric select too, and what a selector fixed is not printed (print_route())
+    if (spec.scope !== undefined && s.scope !== spec.scope) continue;
+    if (spec.via !== undefined && s.via !== ipToString(spec.via)) continue;
+    if (spec.src !== undefined && s.src !== ipToString(spec.src)) continue;
+    if (spec.metric !== undefined && s.metric !== spec.metric) continue;
     let text = s.text(table === 'all', spec.proto === undefined);
+    const omit = (field: string): void => {
+      text = text.replace(field, '');
+    };
     if (spec.dev !== undefined) {
       if (!text.includes(` dev ${spec.dev} `)) continue;
-      text = text.replace(` dev ${spec.dev}`, '');
+      omit(` dev ${spec.dev}`);
     }
+    if (spec.scope !== undefined) omit(` scope ${spec.scope}`);
+    if (spec.via !== undefined) omit(` via ${ipToString(spec.via)}`);
+    if (spec.src !== undefined) omit(` src ${ipToString(spec.src)}`);
+    if (spec.metric) omit(` metric ${spec.metric}`);
     o.out += text + '\n';
   }
 }
