@@ -131,16 +131,21 @@ export function buildFib(host: Host): FibRoute[] {
       fib.push({ table: 'local', type: 'local', addr: p.addr, plen: 32, dev: i.name, prefsrc: prim.get(`${i.name} ${p.addr}/${p.plen}`) ?? p.addr, scope: 'host', proto: 'kernel' });
     }
   }
+  // a gateway that is one of the host's own addresses makes a next hop of host scope, which
+  // rt_set_nexthop() does not take as a gateway: the route sends straight out of its device
+  // (measured: fixtures/cli/ip-route-gateway.case)
+  const own = new Set(fib.filter((f) => f.table === 'local' && f.type === 'local' && f.plen === 32).map((f) => f.addr));
   for (const r of host.routes) {
     const dst = r.dst === 'default' ? { addr: 0, plen: 0 } : parsePrefix(r.dst);
     const type = (r.type ?? 'unicast') as RouteType;
+    const via = r.via !== undefined ? parsePrefix(r.via).addr : undefined;
     fib.push({
       table: r.table ?? 'main',
       type,
       addr: dst.addr,
       plen: dst.plen,
       dev: r.dev,
-      gateway: r.via !== undefined ? parsePrefix(r.via).addr : undefined,
+      gateway: via !== undefined && !own.has(via) ? via : undefined,
       prefsrc: r.src !== undefined ? parsePrefix(r.src).addr : undefined,
       scope: r.via !== undefined ? 'global' : (r.scope ?? 'link'),
       proto: 'static',

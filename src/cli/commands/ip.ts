@@ -493,7 +493,10 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
-    if (a === 'via') spec.via = parseInetAddr(arg());
+    if (a === 'via') {
+      if (spec.via !== undefined) fail('Error: argument "via" is wrong: use nexthop syntax to specify multiple via\n\n', 255);
+      spec.via = parseInetAddr(arg());
+    }
     else if (a === 'dev' || a === 'oif') spec.dev = arg();
     else if (a === 'src') spec.src = parseInetAddr(arg());
     else if (a === 'metric' || a === 'priority' || a === 'preference') {
@@ -628,17 +631,24 @@ function devUp(host: Host, name: string): Interface {
   return i;
 }
 
+/** rtm_scope's numbers: a lookup asks for routes of at least a scope */
+const SCOPE_RANK: Record<FibRoute['scope'], number> = { global: 0, link: 253, host: 254 };
+
 /**
- * fib_check_nh_v4_gw(): the gateway must be on a link, by a route of link scope (a connected
- * subnet, an on-link route; of `dev` when given) that the route's own table has, or else that a
- * lookup through the policy rules finds (measured: with the main rule deleted, a gateway on a
- * connected subnet is refused, fixtures/kernel/145-policy-routing-fwmark)
+ * fib_check_nh_v4_gw(): the gateway is looked up among the routes of at least link scope, and of
+ * a wider scope than the new route's own (`scope link`: only the host's own addresses), in the
+ * route's own table, or else through the policy rules (measured: with the main rule deleted, a
+ * gateway on a connected subnet is refused, fixtures/kernel/145-policy-routing-fwmark); it must
+ * come out unicast (a neighbour: a connected subnet, an on-link route; of `dev` when given) or
+ * local (one of the host's own addresses, 127.0.0.1 included, through its device), not a
+ * broadcast address (measured: fixtures/cli/ip-route-gateway.case)
  */
-function gatewayDev(host: Host, via: Ip4, dev: string | undefined, table: TableId): string {
-  const onLink = buildFib(host).filter((f) => f.type === 'unicast' && f.scope !== 'global');
-  const own = typeof table === 'number' ? tableLookup(onLink, table, via, dev) : undefined;
-  const r = own ?? fibLookup(onLink, host.rules, { dst: via, src: 0, iif: 'lo', oif: dev, mark: 0, tos: 0 });
-  if (!r || r.type !== 'unicast') fail('Error: Nexthop has invalid gateway.\n', 2);
+function gatewayDev(host: Host, via: Ip4, dev: string | undefined, table: TableId, scope: FibRoute['scope'] = 'global'): string {
+  const need = Math.max(SCOPE_RANK[scope] + 1, SCOPE_RANK.link);
+  const eligible = buildFib(host).filter((f) => SCOPE_RANK[f.scope] >= need);
+  const own = typeof table === 'number' ? tableLookup(eligible, table, via, dev) : undefined;
+  const r = own ?? fibLookup(eligible, host.rules, { dst: via, src: 0, iif: 'lo', oif: dev, mark: 0, tos: 0 });
+  if (!r || (r.type !== 'unicast' && r.type !== 'local')) fail('Error: Nexthop has invalid gateway.\n', 2);
   return r!.dev;
 }
 
@@ -702,17 +712,25 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   } else if (spec.type !== 'unicast') {
     r.type = spec.type;
     if (spec.dev !== undefined) findDev(host, spec.dev);
+    // fib_create_info(): these types have no next hop
+    if (spec.dev !== undefined || spec.via !== undefined) fail('Error: Gateway, device and multipath can not be specified for this route type.\n', 2);
   } else {
     if (spec.dev !== undefined) {
       findDev(host, spec.dev);
       devUp(host, spec.dev);
     }
-    if (spec.via !== undefined) {
-      r.dev = gatewayDev(host, spec.via, spec.dev, table);
-      r.via = ipToString(spec.via);
+    // (a gateway of 0.0.0.0 is none: rtm_to_fib_config())
+    const via = spec.via || undefined;
+    if (via !== undefined && spec.scope === 'host') fail('Error: Route with host scope can not have a gateway.\n', 2);
+    if (via !== undefined) {
+      r.dev = gatewayDev(host, via, spec.dev, table, spec.scope);
+      if (r.dev === 'lo') notModelled('a route through lo (its gateway one of the loopback addresses)');
+      r.via = ipToString(via);
     } else if (spec.dev !== undefined) {
       r.dev = spec.dev;
-      if (spec.scope && spec.scope !== 'link') r.scope = spec.scope;
+      // (iproute2 gives a route with `via` universe scope, 0.0.0.0 too)
+      const scope = spec.via !== undefined ? 'global' : spec.scope;
+      if (scope && scope !== 'link') r.scope = scope;
     } else fail('RTNETLINK answers: No such device\n', 2);
   }
   if (spec.src !== undefined) {
