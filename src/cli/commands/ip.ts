@@ -361,7 +361,7 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
     const text = str(local!.addr, local!.plen);
     const existing = iface.addrs.findIndex((x) => splitAddr(x).addr === local!.addr && splitAddr(x).plen === local!.plen);
     if (existing >= 0 && !replace) fail('Error: ipv4: Address already assigned.\n', 2);
-    if (existing < 0 && sub !== undefined && (matches(sub, 'change') || sub === 'chg')) fail('Error: ipv4: Address not found.\n', 2);
+    // (inet_rtm_newaddr() adds an address `change` names that the device lacks: IPv4 asks for no NLM_F_CREATE)
     let brdText: string | undefined;
     if (brd !== undefined && brd !== '-') {
       if (brd === '+') {
@@ -501,7 +501,7 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
     else if (a === 'src') spec.src = parseInetAddr(arg());
     else if (a === 'metric' || a === 'priority' || a === 'preference') {
       const v = arg();
-      if (!/^\d+$/.test(v)) fail(`Error: argument "${v}" is wrong: "metric" value is invalid\n\n`, 1);
+      if (!/^\d+$/.test(v)) fail(`Error: argument "${v}" is wrong: "metric" value is invalid\n\n`, 255);
       spec.metric = Number(v);
     } else if (a === 'proto' || a === 'protocol') {
       const v = arg();
@@ -518,7 +518,7 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
     } else if (a === 'scope') {
       const v = arg();
       if (v === 'global' || v === 'link' || v === 'host') spec.scope = v;
-      else fail(`Error: argument "${v}" is wrong: invalid "scope" value\n\n`, 1);
+      else fail(`Error: argument "${v}" is wrong: invalid "scope" value\n\n`, 255);
     } else if (['onlink', 'mtu', 'advmss', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'realms', 'nexthop', 'tos', 'dsfield', 'from', 'encap', 'expires', 'pref', 'ttl-propagate', 'features', 'quickack', 'congctl', 'fastopen_no_cookie', 'nhid', 'hoplimit', 'ssthresh', 'rto_min', 'as', 'mpath', 'dst', 'iif', 'mark', 'uid', 'vrf', 'cached', 'cloned', 'root', 'match', 'exact', 'type'].includes(a)) {
       notModelled(`ip route ... ${a}`);
     } else if (!haveDst && ROUTE_TYPES.includes(a) && args[i + 1] !== undefined) {
@@ -542,6 +542,12 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
   // without `table`, iproute2 puts a local route in the local table, where traces would use it
   if (spec.type === 'local' && typeof spec.table !== 'number' && !forShow) notModelled('routes of type local in the main or local table');
   return spec;
+}
+
+/** the scope of a route the host was given: a gateway's is global, a local route's host */
+function routeScope(r: Route): 'global' | 'link' | 'host' {
+  const type = r.type ?? 'unicast';
+  return r.via ? 'global' : type === 'unicast' ? (r.scope ?? 'link') : type === 'local' ? 'host' : 'global';
 }
 
 function routeDst(r: Route): { addr: Ip4; plen: number } {
@@ -591,7 +597,7 @@ function shownRoutes(host: Host): Shown[] {
     const type = r.type ?? 'unicast';
     const proto = r.proto ?? 'boot';
     const table = r.table ?? 'main';
-    const scope = r.via ? 'global' : type === 'unicast' ? (r.scope ?? 'link') : type === 'local' ? 'host' : 'global';
+    const scope = routeScope(r);
     out.push({
       addr,
       plen,
@@ -693,6 +699,8 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
       .filter(({ r }) => spec.via === undefined || r.via === ipToString(spec.via))
       .filter(({ r }) => spec.dev === undefined || r.dev === spec.dev)
       .filter(({ r }) => spec.type === 'unicast' || (r.type ?? 'unicast') === spec.type)
+      // (fib_table_delete(): a scope given must be the route's)
+      .filter(({ r }) => spec.scope === undefined || routeScope(r) === spec.scope)
       .sort((a, b) => (a.r.metric ?? 0) - (b.r.metric ?? 0) || a.i - b.i)[0]?.i;
     if (idx === undefined) {
       const kernel = table === 'main' && buildFib(host).some((f) => f.proto === 'kernel' && f.table === 'main' && f.addr === spec.dst.addr && f.plen === spec.dst.plen && (spec.dev === undefined || f.dev === spec.dev));
@@ -930,9 +938,17 @@ function getRoute(host: Host, args: string[], o: Out): void {
     if (addrType(fib, from) !== 'LOCAL') refuse('ENETUNREACH');
   }
   if (isMulticast(dst!)) return multicastRouteGet(host, fib, { dst: dst!, src: from ?? 0, iif: 'lo', mark, tos, uid: uid ?? 0, ...ports }, uid, o);
+  // ip_route_output_key_hash_rcu(): no destination is the host itself, through lo from 127.0.0.1
+  // (measured: fixtures/cli/ip-misc2.case)
+  if (dst === 0 && from === undefined) {
+    o.out += `local 0.0.0.0 dev lo src 127.0.0.1${markText(mark)} uid ${uid ?? 0} \n    cache <local> \n`;
+    return;
+  }
   // (the uid of the process asking: root's here)
-  const r = fibLookup(fib, host.rules, { dst: dst!, src: from ?? 0, iif: 'lo', mark, tos, uid: uid ?? 0, ...ports });
-  if (!r || routeErrno(r)) return refuse(routeErrno(r)!);
+  const found = fibLookup(fib, host.rules, { dst: dst!, src: from ?? 0, iif: 'lo', mark, tos, uid: uid ?? 0, ...ports });
+  if (!found || routeErrno(found)) return refuse(routeErrno(found)!);
+  // __mkroute_output(): the limited broadcast leaves by the device the lookup found, as a broadcast
+  const r: FibRoute = dst === 0xffffffff && found.type === 'unicast' ? { ...found, type: 'broadcast', prefsrc: found.prefsrc ?? selectSourceAddress(host, found.dev, found.gateway ?? dst) } : found;
   const local = r.type === 'local' || r.type === 'broadcast';
   // __mkroute_output(): a 127/8 source leaves by lo only, unless route_localnet
   if (from !== undefined && from >>> 24 === 127 && r.type !== 'local' && !effectiveConf(host.sysctls, r.dev, 'route_localnet')) refuse('EINVAL');
@@ -1046,7 +1062,7 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
       } else if (dev === undefined) dev = a;
       else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
     }
-    if (dev === undefined) fail('Not enough information: "dev" argument is required.\n', 1);
+    if (dev === undefined) fail('Not enough information: "dev" argument is required.\n', 255);
     const iface = findDev(host, dev!);
     if (state === undefined || state === iface.up) return;
     iface.up = state;
