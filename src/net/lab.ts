@@ -41,7 +41,8 @@ export interface Route {
   /** routing table: "main" (when absent), "local", or the number of another table (`ip route ... table N`) */
   table?: 'main' | 'local' | number;
   scope?: 'global' | 'link' | 'host';
-  proto?: 'kernel' | 'static' | 'boot';
+  /** `ip route add ... proto P`: a name of /etc/iproute2/rt_protos or a number (boot when absent) */
+  proto?: string;
   /** `ip route add ... metric N` (the route's priority; 0 when absent) */
   metric?: number;
 }

@@ -235,6 +235,7 @@ function checkHost(c: Checker, where: string, h: unknown): void {
       if (typeof table === 'number') c.int(`${w}.table`, table, 1, U32);
       else c.oneOf(`${w}.table`, table, ['main', 'local'], true);
       c.int(`${w}.metric`, own(r, 'metric'), 0, U32, true);
+      c.str(`${w}.proto`, own(r, 'proto'), true);
     });
   }
   // rules and fibTables: `ip rule` and the tables `ip route ... table N` made, absent on older labs

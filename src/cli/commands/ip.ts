@@ -454,9 +454,22 @@ interface RouteSpec {
   dev?: string;
   src?: Ip4;
   metric?: number;
-  proto?: 'static' | 'boot' | 'kernel';
+  proto?: string;
   table: TableId | 'all';
   scope?: 'global' | 'link' | 'host';
+}
+
+/** /etc/iproute2/rt_protos of iproute2 6.1 (Debian 12), by number */
+const RT_PROTOS: Record<number, string> = { 0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 18: 'keepalived', 42: 'babel', 99: 'openr', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp' };
+
+/**
+ * rtnl_rtprot_a2n(), then back by rtnl_rtprot_n2a(): a name of the file or a number below 256, as
+ * `ip route show` prints it (its name, else the number); undefined: not a protocol
+ */
+function routeProto(v: string): string | undefined {
+  if (Object.values(RT_PROTOS).includes(v)) return v;
+  const n = parseU32(v);
+  return n === undefined || n > 255 ? undefined : (RT_PROTOS[n] ?? String(n));
 }
 
 /** a routing table: main and local by name (as the lab file keeps them), any other by number */
@@ -505,13 +518,12 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
       spec.metric = Number(v);
     } else if (a === 'proto' || a === 'protocol') {
       const v = arg();
-      if (v === 'static' || v === 'boot' || v === 'kernel') spec.proto = v;
-      else notModelled(`route protocol ${v}`);
+      spec.proto = routeProto(v) ?? fail(`Error: argument "${v}" is wrong: "protocol" value is invalid\n\n`, 255);
     } else if (a === 'table') {
       const v = arg();
       const id = forShow && v === 'all' ? undefined : tableNumber(v);
       if (forShow && v === 'all') spec.table = 'all';
-      else if (id === undefined) fail(`Error: argument "${v}" is wrong: "table" value is invalid\n\n`, 255);
+      else if (id === undefined) fail(`Error: argument "${v}" is wrong: ${forShow ? 'table id' : '"table"'} value is invalid\n\n`, 255);
       else if (id === 0 && forShow) notModelled('ip route show table 0');
       // (table 0 adds to main: measured)
       else spec.table = id === 0 ? 'main' : tableId(id!);
@@ -535,6 +547,10 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
         spec.dst = parseInetPrefix(a);
         if (net(spec.dst.addr, spec.dst.plen) !== spec.dst.addr && !forShow) fail('Error: Invalid prefix for given prefix length.\n', 2);
       }
+    } else if (ROUTE_TYPES.includes(a) || ['local', 'broadcast', 'multicast', 'throw', 'nat', 'anycast'].includes(a)) {
+      // (a type word asks for a destination after it, which is then a second one)
+      const next = args[i + 1] ?? fail('Command line is not complete. Try option "help"\n', 255);
+      fail(`Error: either "to" is duplicate, or "${next}" is a garbage.\n`, 255);
     } else fail(`Error: either "to" is duplicate, or "${a}" is a garbage.\n`, 255);
   }
   if (!haveDst && !forShow) fail('Command line is not complete. Try option "help"\n', 255);
@@ -900,7 +916,7 @@ function getRoute(host: Host, args: string[], o: Out): void {
     const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
     if (a === 'to') dst = parseInetAddr(arg());
     // (0.0.0.0 is no source: the kernel picks one)
-    else if (a === 'from') from = parseInetAddr(arg()) || undefined;
+    else if (a === 'from') from = parseInetPrefix(arg(), 'inet prefix').addr || undefined;
     else if (a === 'mark') {
       const v = arg();
       mark = parseU32(v) ?? invarg('invalid mark value', v);
@@ -920,7 +936,7 @@ function getRoute(host: Host, args: string[], o: Out): void {
       const v = arg();
       uid = parseU32(v) ?? invarg('invalid UID\n', v);
     } else if (['vrf', 'connected', 'fibmatch'].includes(a)) notModelled(`ip route get ... ${a}`);
-    else if (dst === undefined) dst = parseInetPrefix(a, 'any valid address').addr;
+    else if (dst === undefined) dst = parseInetPrefix(a).addr;
     else fail(`Error: either "to" is duplicate, or "${a}" is a garbage.\n`, 255);
   }
   if (dst === undefined) fail('need at least a destination address\n', 1);
