@@ -224,8 +224,10 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
   }
   const r = getoptPermute('sysctl', argv, 'bAdefhaNnp::qoxwr:VX', LONG);
   if ('error' in r) {
-    io.err(r.error + USAGE);
-    return 1;
+    // (Usage(stderr)... of procps 4.0.2 goes to stdout, with exit status 0: measured, fixtures/cli/sysctl-opts.case)
+    io.err(r.error);
+    io.out(USAGE);
+    return 0;
   }
   let write = false;
   let valuesOnly = false;
