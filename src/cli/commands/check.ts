@@ -65,35 +65,35 @@ export function parseChecks(text: string, file: string): Expectation[] {
 }
 
 function parseCheck(raw: string, where: string, lineNo: number): Expectation | undefined {
-    const line = raw.replace(/#.*$/, '').trim();
-    if (!line) return undefined;
-    const [lhs, rhs] = line.split('=>').map((x) => x?.trim());
-    if (rhs === undefined) throw new SimError(`${where}: expected \`from HOST PROTO DST[:PORT] => VERDICT ...'`, 2);
-    const l = lhs!.split(/\s+/);
-    if (l[0] !== 'from' || l.length < 4) throw new SimError(`${where}: a check starts with \`from HOST PROTO DST[:PORT]'`, 2);
-    const proto = l[2] as Expectation['proto'];
-    if (!['tcp', 'udp', 'icmp'].includes(proto)) throw new SimError(`${where}: protocol \`${l[2]}' is not tcp, udp or icmp`, 2);
-    const dst = endpoint(l[3]!, where);
-    if (proto !== 'icmp' && dst.port === undefined) throw new SimError(`${where}: a ${proto} check needs DST:PORT`, 2);
-    let sport: number | undefined;
-    if (l.length > 4) {
-      if (l[4] !== 'sport' || !/^\d+$/.test(l[5] ?? '') || l.length > 6) throw new SimError(`${where}: after the destination only \`sport N' may follow`, 2);
-      sport = Number(l[5]);
-    }
-    const r = rhs.split(/\s+/);
-    if (!VERDICTS.has(r[0]!)) throw new SimError(`${where}: verdict \`${r[0]}' is not established, refused, unreachable or timeout`, 2);
-    const exp: Expectation = { line: lineNo, text: line, from: l[1]!, proto, dst: dst.addr, dport: dst.port, sport, verdict: r[0] as ConnVerdict };
-    for (let k = 1; k < r.length; k += 2) {
-      const v = r[k + 1];
-      if (v === undefined) throw new SimError(`${where}: \`${r[k]}' needs a value`, 2);
-      if (r[k] === 'by') exp.by = v;
-      else if (r[k] === 'seen-from') {
-        const e = endpoint(v, where);
-        exp.seenFrom = { address: e.text, port: e.port };
-      } else throw new SimError(`${where}: unknown word \`${r[k]}' (by HOST, seen-from ADDRESS[:PORT])`, 2);
-    }
-    if ((exp.by || exp.seenFrom) && exp.verdict !== 'established') throw new SimError(`${where}: by/seen-from only go with established`, 2);
-    return exp;
+  const line = raw.replace(/#.*$/, '').trim();
+  if (!line) return undefined;
+  const [lhs, rhs] = line.split('=>').map((x) => x?.trim());
+  if (rhs === undefined) throw new SimError(`${where}: expected \`from HOST PROTO DST[:PORT] => VERDICT ...'`, 2);
+  const l = lhs!.split(/\s+/);
+  if (l[0] !== 'from' || l.length < 4) throw new SimError(`${where}: a check starts with \`from HOST PROTO DST[:PORT]'`, 2);
+  const proto = l[2] as Expectation['proto'];
+  if (!['tcp', 'udp', 'icmp'].includes(proto)) throw new SimError(`${where}: protocol \`${l[2]}' is not tcp, udp or icmp`, 2);
+  const dst = endpoint(l[3]!, where);
+  if (proto !== 'icmp' && dst.port === undefined) throw new SimError(`${where}: a ${proto} check needs DST:PORT`, 2);
+  let sport: number | undefined;
+  if (l.length > 4) {
+    if (l[4] !== 'sport' || !/^\d+$/.test(l[5] ?? '') || l.length > 6) throw new SimError(`${where}: after the destination only \`sport N' may follow`, 2);
+    sport = Number(l[5]);
+  }
+  const r = rhs.split(/\s+/);
+  if (!VERDICTS.has(r[0]!)) throw new SimError(`${where}: verdict \`${r[0]}' is not established, refused, unreachable or timeout`, 2);
+  const exp: Expectation = { line: lineNo, text: line, from: l[1]!, proto, dst: dst.addr, dport: dst.port, sport, verdict: r[0] as ConnVerdict };
+  for (let k = 1; k < r.length; k += 2) {
+    const v = r[k + 1];
+    if (v === undefined) throw new SimError(`${where}: \`${r[k]}' needs a value`, 2);
+    if (r[k] === 'by') exp.by = v;
+    else if (r[k] === 'seen-from') {
+      const e = endpoint(v, where);
+      exp.seenFrom = { address: e.text, port: e.port };
+    } else throw new SimError(`${where}: unknown word \`${r[k]}' (by HOST, seen-from ADDRESS[:PORT])`, 2);
+  }
+  if ((exp.by || exp.seenFrom) && exp.verdict !== 'established') throw new SimError(`${where}: by/seen-from only go with established`, 2);
+  return exp;
 }
 
 interface Outcome {
