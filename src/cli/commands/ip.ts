@@ -509,8 +509,7 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
     if (a === 'via') {
       if (spec.via !== undefined) fail('Error: argument "via" is wrong: use nexthop syntax to specify multiple via\n\n', 255);
       spec.via = parseInetAddr(arg());
-    }
-    else if (a === 'dev' || a === 'oif') spec.dev = arg();
+    } else if (a === 'dev' || a === 'oif') spec.dev = arg();
     else if (a === 'src') spec.src = parseInetAddr(arg());
     else if (a === 'metric' || a === 'priority' || a === 'preference') {
       const v = arg();
