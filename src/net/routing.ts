@@ -109,7 +109,8 @@ export function buildFib(host: Host): FibRoute[] {
     const net = (a.addr & mask) >>> 0;
     const src = prim.get(`${a.dev} ${a.addr}/${a.plen}`) ?? a.addr;
     fib.push({ table: 'local', type: 'local', addr: a.addr, plen: 32, dev: a.dev, prefsrc: src, scope: 'host', proto: 'kernel' });
-    if (src !== a.addr || net === 0 || (net === a.addr && a.plen === 32)) continue;
+    // (a multicast address brings its local route alone: measured, fixtures/cli/ip-addr-odd.case)
+    if (src !== a.addr || net === 0 || (net === a.addr && a.plen === 32) || isMulticast(a.addr)) continue;
     if (a.dev === 'lo') {
       fib.push({ table: 'local', type: 'local', addr: net, plen: a.plen, dev: a.dev, prefsrc: a.addr, scope: 'host', proto: 'kernel' });
     }
