@@ -138,13 +138,13 @@ export function parsePacketLine(words: string[]): TraceOptions {
       continue;
     }
     if (value === undefined) {
-      if (i + 1 >= words.length) throw new SimError(`error: option '${opt.flags}' argument missing`, 1);
+      if (i + 1 >= words.length) throw new SimError(`option '${opt.flags}' argument missing`, 2);
       value = words[++i]!;
     }
     (o as Record<string, string>)[opt.key] = value;
   }
-  if (unknown !== undefined) throw new SimError(`error: unknown option '${unknown}'`, 1);
-  if (extra) throw new SimError(`error: too many arguments for 'trace'. Expected 0 arguments but got ${extra}.`, 1);
+  if (unknown !== undefined) throw new SimError(`unknown option '${unknown}'`, 2);
+  if (extra) throw new SimError(`too many arguments for 'trace'. Expected 0 arguments but got ${extra}.`, 2);
   return o;
 }
 
