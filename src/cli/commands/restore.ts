@@ -11,7 +11,7 @@ import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession, type KernelView } from '../../ruleset/command-parse.js';
 import { earlyExitText } from '../iptables-help.js';
 import { addOp, DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain, type NftFnState } from '../../ruleset/execute.js';
-import { addChain, allocHandle, BUILTIN_CHAINS, copyTable, deleteChain, findChain, isBuiltin, isTableName, newTable, ruleCount, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
+import { addChain, allocHandle, BUILTIN_CHAINS, chainRenamed, copyTable, findChain, isBuiltin, isTableName, newTable, ruleCount, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -526,12 +526,20 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
 
 /**
  * What nft_chain_user_del() leaves in the cache when the kernel will refuse the deletion: `-X NAME`
- * takes that user chain out, `-X` every user chain. Returns the names taken out.
+ * takes that user chain out, `-X` every user chain. Their names are gone from the transaction's
+ * table, but not their rules: the kernel, which still holds them, counts their jumps when it
+ * refuses the deletion of the chains they jump to (the transaction never commits: its refusal is
+ * recorded). Returns the names taken out.
  */
 function dropFromCache(t: Table | undefined, table: TableName, name: string | undefined): string[] {
   if (!t) return [];
   const gone = t.chains.filter((c) => !isBuiltin(table, c.name) && (name === undefined || c.name === name));
-  for (const c of gone) deleteChain(t, c);
+  const names = gone.map((c) => c.name);
+  for (const c of gone) {
+    // (a name no command line can give: a tab is no part of a chain name)
+    c.name = `\t${c.name}`;
+    chainRenamed(t, c);
+  }
   if (gone.length) forgetGraph(t);
-  return gone.map((c) => c.name);
+  return names;
 }
