@@ -8,7 +8,7 @@ import { findIpset, type AnySet } from '../../net/ipset.js';
 import type { NfacctObject } from '../../net/nfacct.js';
 import { Exit, PROGRAM_VERSION, SimError, XtablesError, paramProblem, renderXtablesError } from '../../errors.js';
 import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
-import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession, type KernelView } from '../../ruleset/command-parse.js';
+import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession, type KernelView, type ParsedCommand } from '../../ruleset/command-parse.js';
 import { earlyExitText } from '../iptables-help.js';
 import { addOp, DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain, type NftFnState } from '../../ruleset/execute.js';
 import { addChain, allocHandle, BUILTIN_CHAINS, chainRenamed, copyTable, findChain, isBuiltin, isTableName, newTable, ruleCount, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
@@ -341,6 +341,13 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
    * and a -N of one is refused by the kernel too (measured: fixtures/cli/restore-x-cache.case)
    */
   let dropped = new Set<string>();
+  /**
+   * the built-in chains a `-X` took out of the cache as well (iptables-nft 1.8.9 deletes those it
+   * can; the kernel keeps the others): a later -A, -I or -F of one adds it again as new, policy
+   * ACCEPT, which the kernel takes as an update of the chain it holds; -Z, -D, -R and -C of one find
+   * nothing (measured: fixtures/cli/restore-x-builtin.case)
+   */
+  let builtinOut = new Set<string>();
   const lines = fgetsLines(input);
   // one process for the whole file: extensions load once, announced chains stay announced
   const session = new XtablesSession(o.family);
@@ -409,6 +416,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       deferred = invalid = undefined;
       refusals = [];
       dropped = new Set();
+      builtinOut = new Set();
       if (o.verbose && !o.noflush) for (const c of BUILTIN_CHAINS[name]) say(`Flushing chain \`${c}'\n`);
       inTable = true;
       ok = true;
@@ -436,6 +444,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           deferred ??= { error: new NftError('Bad policy name'), line: lineNo };
         } else if (!deferred) {
           nftFn.last = 'chain_set';
+          builtinOut.delete(chain);
           const c = findChain(t, chain)!;
           if (policy !== '-') c.policy = policy;
           // as -P: a base chain created now is a new start for jumps; one there already changes nothing
@@ -499,8 +508,11 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           const op = c && invalidOp(cmd.command, cmd.rulenum, ruleCount(c));
           if (op) throw new KernelRefusal(op, invalid!.errText, `rule in chain ${cmd.chain}`, undefined, 'validate');
           if (cmd.command === CMD.DELETE_CHAIN) deletions = run ?? new DeletionRun();
+          if (cmd.chain !== undefined && builtinOut.has(cmd.chain)) outOfCache(cmd, pending[curtable!]);
+          builtinOut.delete(cmd.chain!);
           // (the kernel's checks see the tables committed before this one too)
           cmd.kernel = kernelView();
+          if (cmd.command === CMD.DELETE_CHAIN && cmd.chain === undefined) for (const c of BUILTIN_CHAINS[curtable!]) builtinOut.add(c);
           say(execute(pending, cmd, deletions, nftFn).text());
           if (cmd.command === CMD.ZERO) zeroResendsPolicy(curtable!, pending[curtable!], tables[curtable!], cmd.chain);
           if (cmd.command === CMD.NEW_CHAIN && dropped.has(cmd.chain!)) refusals.push({ error: new KernelRefusal('CHAIN_USER_ADD', 'File exists', `chain ${cmd.chain}`), line: lineNo });
@@ -542,4 +554,17 @@ function dropFromCache(t: Table | undefined, table: TableName, name: string | un
   }
   if (gone.length) forgetGraph(t);
   return names;
+}
+
+/**
+ * A command on a built-in chain a `-X` of this transaction took out of the cache: -A, -I and -F add
+ * the chain again with policy ACCEPT (an update of the kernel's); -Z, -D, -R and -C find no chain
+ */
+function outOfCache(cmd: ParsedCommand, t: Table | undefined): void {
+  if (cmd.command === CMD.APPEND || cmd.command === CMD.INSERT || cmd.command === CMD.FLUSH) {
+    const c = t && findChain(t, cmd.chain!);
+    if (c) c.policy = 'ACCEPT';
+  } else if (cmd.command === CMD.CHECK || cmd.command === CMD.DELETE || cmd.command === CMD.ZERO_NUM) {
+    throw new NftError('Bad rule (does a matching rule exist in that chain?)');
+  } else if (cmd.command !== CMD.SET_POLICY) throw new NftError('No chain/target/match by that name');
 }
