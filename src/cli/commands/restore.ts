@@ -444,7 +444,8 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           deferred ??= { error: new NftError('Bad policy name'), line: lineNo };
         } else if (!deferred) {
           nftFn.last = 'chain_set';
-          builtinOut.delete(chain);
+          // (nft_chain_set() of "-" without counters does nothing: the chain stays out of the cache)
+          if (policy !== '-') builtinOut.delete(chain);
           const c = findChain(t, chain)!;
           if (policy !== '-') c.policy = policy;
           // as -P: a base chain created now is a new start for jumps; one there already changes nothing
