@@ -63,6 +63,14 @@ class Checker {
     this.p.add(where, `expected a list, got ${show(v)}`);
     return false;
   }
+  /** a list of objects (`optional`: or nothing), each handed to `check` with its place */
+  objects(where: string, v: unknown, check: (w: string, o: Obj) => void, optional = false): void {
+    if ((optional && v === undefined) || !this.arr(where, v)) return;
+    v.forEach((o, k) => {
+      const w = `${where}[${k}]`;
+      if (this.obj(w, o)) check(w, o);
+    });
+  }
   str(where: string, v: unknown, opt = false): boolean {
     if (typeof v === 'string' || (opt && v === undefined)) return true;
     this.p.add(where, `expected a string, got ${show(v)}`);
@@ -209,64 +217,52 @@ function checkTable(c: Checker, where: string, name: TableName, t: unknown): voi
 function checkHost(c: Checker, where: string, h: unknown): void {
   if (!c.obj(where, h)) return;
   const ifaces = own(h, 'interfaces');
-  if (c.arr(`${where}.interfaces`, ifaces)) {
-    ifaces.forEach((i, k) => {
-      const w = `${where}.interfaces[${k}]`;
-      if (!c.obj(w, i)) return;
-      const n = own(i, 'name');
-      if (typeof n !== 'string' || n.length === 0 || n.length >= IFNAMSIZ) c.p.add(`${w}.name`, `expected an interface name, got ${show(n)}`);
-      const addrs = own(i, 'addrs');
-      if (c.arr(`${w}.addrs`, addrs)) addrs.forEach((a, j) => c.address(`${w}.addrs[${j}]`, a, true));
-      c.str(`${w}.mac`, own(i, 'mac'));
-      c.bool(`${w}.up`, own(i, 'up'));
-    });
-  }
+  c.objects(`${where}.interfaces`, ifaces, (w, i) => {
+    const n = own(i, 'name');
+    if (typeof n !== 'string' || n.length === 0 || n.length >= IFNAMSIZ) c.p.add(`${w}.name`, `expected an interface name, got ${show(n)}`);
+    const addrs = own(i, 'addrs');
+    if (c.arr(`${w}.addrs`, addrs)) addrs.forEach((a, j) => c.address(`${w}.addrs[${j}]`, a, true));
+    c.str(`${w}.mac`, own(i, 'mac'));
+    c.bool(`${w}.up`, own(i, 'up'));
+  });
   const routes = own(h, 'routes');
-  if (c.arr(`${where}.routes`, routes)) {
-    routes.forEach((r, k) => {
-      const w = `${where}.routes[${k}]`;
-      if (!c.obj(w, r)) return;
-      if (own(r, 'dst') !== 'default') c.address(`${w}.dst`, own(r, 'dst'), true);
-      c.address(`${w}.via`, own(r, 'via'), true, true);
-      c.address(`${w}.src`, own(r, 'src'), true, true);
-      c.str(`${w}.dev`, own(r, 'dev'));
-      c.str(`${w}.type`, own(r, 'type'), true);
-      const table = own(r, 'table');
-      if (typeof table === 'number') c.int(`${w}.table`, table, 1, U32);
-      else c.oneOf(`${w}.table`, table, ['main', 'local'], true);
-      c.int(`${w}.metric`, own(r, 'metric'), 0, U32, true);
-      c.str(`${w}.proto`, own(r, 'proto'), true);
-    });
-  }
+  c.objects(`${where}.routes`, routes, (w, r) => {
+    if (own(r, 'dst') !== 'default') c.address(`${w}.dst`, own(r, 'dst'), true);
+    c.address(`${w}.via`, own(r, 'via'), true, true);
+    c.address(`${w}.src`, own(r, 'src'), true, true);
+    c.str(`${w}.dev`, own(r, 'dev'));
+    c.str(`${w}.type`, own(r, 'type'), true);
+    const table = own(r, 'table');
+    if (typeof table === 'number') c.int(`${w}.table`, table, 1, U32);
+    else c.oneOf(`${w}.table`, table, ['main', 'local'], true);
+    c.int(`${w}.metric`, own(r, 'metric'), 0, U32, true);
+    c.str(`${w}.proto`, own(r, 'proto'), true);
+  });
   // rules and fibTables: `ip rule` and the tables `ip route ... table N` made, absent on older labs
   const rules = own(h, 'rules');
-  if (rules !== undefined && c.arr(`${where}.rules`, rules)) {
-    rules.forEach((r, k) => {
-      const w = `${where}.rules[${k}]`;
-      if (!c.obj(w, r)) return;
-      c.int(`${w}.pref`, own(r, 'pref'), 0, U32);
-      c.int(`${w}.table`, own(r, 'table'), 0, U32);
-      c.bool(`${w}.not`, own(r, 'not'), true);
-      c.address(`${w}.from`, own(r, 'from'), true, true);
-      c.address(`${w}.to`, own(r, 'to'), true, true);
-      c.int(`${w}.tos`, own(r, 'tos'), 0, 255, true);
-      c.int(`${w}.fwmark`, own(r, 'fwmark'), 0, U32, true);
-      c.int(`${w}.fwmask`, own(r, 'fwmask'), 0, U32, own(r, 'fwmark') === undefined);
-      c.str(`${w}.iif`, own(r, 'iif'), true);
-      c.str(`${w}.oif`, own(r, 'oif'), true);
-      c.oneOf(`${w}.action`, own(r, 'action'), ['blackhole', 'unreachable', 'prohibit', 'goto', 'nop'], true);
-      c.int(`${w}.goto`, own(r, 'goto'), 0, U32, own(r, 'action') !== 'goto');
-      c.int(`${w}.ipproto`, own(r, 'ipproto'), 0, 255, true);
-      for (const k of ['sport', 'dport', 'uid'] as const) {
-        const range = own(r, k);
-        if (range === undefined) continue;
-        const max = k === 'uid' ? U32 : 0xffff;
-        if (!Array.isArray(range) || range.length !== 2 || !range.every((x) => Number.isInteger(x) && x >= 0 && x <= max) || range[0] > range[1]) c.p.add(`${w}.${k}`, `should be [first, last], whole numbers from 0 to ${max}, first <= last`);
-      }
-      c.int(`${w}.suppress`, own(r, 'suppress'), 0, 0x7fffffff, true);
-      if (own(r, 'table') === 0 && own(r, 'action') === undefined) c.p.add(`${w}.table`, 'a rule that looks up a table needs its number');
-    });
-  }
+  c.objects(`${where}.rules`, rules, (w, r) => {
+    c.int(`${w}.pref`, own(r, 'pref'), 0, U32);
+    c.int(`${w}.table`, own(r, 'table'), 0, U32);
+    c.bool(`${w}.not`, own(r, 'not'), true);
+    c.address(`${w}.from`, own(r, 'from'), true, true);
+    c.address(`${w}.to`, own(r, 'to'), true, true);
+    c.int(`${w}.tos`, own(r, 'tos'), 0, 255, true);
+    c.int(`${w}.fwmark`, own(r, 'fwmark'), 0, U32, true);
+    c.int(`${w}.fwmask`, own(r, 'fwmask'), 0, U32, own(r, 'fwmark') === undefined);
+    c.str(`${w}.iif`, own(r, 'iif'), true);
+    c.str(`${w}.oif`, own(r, 'oif'), true);
+    c.oneOf(`${w}.action`, own(r, 'action'), ['blackhole', 'unreachable', 'prohibit', 'goto', 'nop'], true);
+    c.int(`${w}.goto`, own(r, 'goto'), 0, U32, own(r, 'action') !== 'goto');
+    c.int(`${w}.ipproto`, own(r, 'ipproto'), 0, 255, true);
+    for (const k of ['sport', 'dport', 'uid'] as const) {
+      const range = own(r, k);
+      if (range === undefined) continue;
+      const max = k === 'uid' ? U32 : 0xffff;
+      if (!Array.isArray(range) || range.length !== 2 || !range.every((x) => Number.isInteger(x) && x >= 0 && x <= max) || range[0] > range[1]) c.p.add(`${w}.${k}`, `should be [first, last], whole numbers from 0 to ${max}, first <= last`);
+    }
+    c.int(`${w}.suppress`, own(r, 'suppress'), 0, 0x7fffffff, true);
+    if (own(r, 'table') === 0 && own(r, 'action') === undefined) c.p.add(`${w}.table`, 'a rule that looks up a table needs its number');
+  }, true);
   const fibTables = own(h, 'fibTables');
   if (fibTables !== undefined && c.arr(`${where}.fibTables`, fibTables)) {
     fibTables.forEach((t, k) => {
@@ -288,15 +284,11 @@ function checkHost(c: Checker, where: string, h: unknown): void {
     sysctlsSet.forEach((k, i) => c.str(`${where}.sysctlsSet[${i}]`, k));
   }
   const services = own(h, 'services');
-  if (c.arr(`${where}.services`, services)) {
-    services.forEach((s, k) => {
-      const w = `${where}.services[${k}]`;
-      if (!c.obj(w, s)) return;
-      c.oneOf(`${w}.proto`, own(s, 'proto'), ['tcp', 'udp']);
-      c.int(`${w}.port`, own(s, 'port'), 0, 65535);
-      c.address(`${w}.addr`, own(s, 'addr'), false);
-    });
-  }
+  c.objects(`${where}.services`, services, (w, s) => {
+    c.oneOf(`${w}.proto`, own(s, 'proto'), ['tcp', 'udp']);
+    c.int(`${w}.port`, own(s, 'port'), 0, 65535);
+    c.address(`${w}.addr`, own(s, 'addr'), false);
+  });
   // tables6: ip6tables' tables, absent until an ip6tables command made one
   for (const key of ['tables', 'tables6']) {
     const tables = own(h, key);
@@ -309,60 +301,48 @@ function checkHost(c: Checker, where: string, h: unknown): void {
     }
   }
   const neighbours = own(h, 'neighbours');
-  if (neighbours !== undefined && c.arr(`${where}.neighbours`, neighbours)) {
-    neighbours.forEach((n, k) => {
-      const w = `${where}.neighbours[${k}]`;
-      if (!c.obj(w, n)) return;
-      c.str(`${w}.dev`, own(n, 'dev'));
-      c.address(`${w}.addr`, own(n, 'addr'), false);
-      c.str(`${w}.host`, own(n, 'host'));
-      c.str(`${w}.iface`, own(n, 'iface'));
-    });
-  }
+  c.objects(`${where}.neighbours`, neighbours, (w, n) => {
+    c.str(`${w}.dev`, own(n, 'dev'));
+    c.address(`${w}.addr`, own(n, 'addr'), false);
+    c.str(`${w}.host`, own(n, 'host'));
+    c.str(`${w}.iface`, own(n, 'iface'));
+  }, true);
   const ct = own(h, 'conntrack');
-  if (c.arr(`${where}.conntrack`, ct)) {
-    ct.forEach((e, k) => {
-      const w = `${where}.conntrack[${k}]`;
-      if (!c.obj(w, e)) return;
-      c.int(`${w}.proto`, own(e, 'proto'), 0, 255);
-      for (const dir of ['orig', 'reply']) {
-        const tu = own(e, dir);
-        if (!Array.isArray(tu) || tu.length !== 4) {
-          c.p.add(`${w}.${dir}`, `expected [src, dst, sport, dport], got ${show(tu)}`);
-          continue;
-        }
-        c.address(`${w}.${dir}[0]`, tu[0], false);
-        c.address(`${w}.${dir}[1]`, tu[1], false);
-        c.int(`${w}.${dir}[2]`, tu[2], 0, 65535);
-        c.int(`${w}.${dir}[3]`, tu[3], 0, 65535);
+  c.objects(`${where}.conntrack`, ct, (w, e) => {
+    c.int(`${w}.proto`, own(e, 'proto'), 0, 255);
+    for (const dir of ['orig', 'reply']) {
+      const tu = own(e, dir);
+      if (!Array.isArray(tu) || tu.length !== 4) {
+        c.p.add(`${w}.${dir}`, `expected [src, dst, sport, dport], got ${show(tu)}`);
+        continue;
       }
-      c.str(`${w}.state`, own(e, 'state'), true);
-      const status = own(e, 'status');
-      if (c.arr(`${w}.status`, status)) status.forEach((s, j) => c.str(`${w}.status[${j}]`, s));
-      c.int(`${w}.mark`, own(e, 'mark'), 0, U32);
-      c.int(`${w}.zone`, own(e, 'zone'), 0, 0xffff);
-      c.int(`${w}.expires`, own(e, 'expires'), 0, Number.MAX_SAFE_INTEGER);
-      c.str(`${w}.helper`, own(e, 'helper'), true);
-      const natUnset = own(e, 'natUnset');
-      if (natUnset !== undefined && natUnset !== true) c.p.add(`${w}.natUnset`, `expected true or nothing, got ${show(natUnset)}`);
-    });
-  }
+      c.address(`${w}.${dir}[0]`, tu[0], false);
+      c.address(`${w}.${dir}[1]`, tu[1], false);
+      c.int(`${w}.${dir}[2]`, tu[2], 0, 65535);
+      c.int(`${w}.${dir}[3]`, tu[3], 0, 65535);
+    }
+    c.str(`${w}.state`, own(e, 'state'), true);
+    const status = own(e, 'status');
+    if (c.arr(`${w}.status`, status)) status.forEach((s, j) => c.str(`${w}.status[${j}]`, s));
+    c.int(`${w}.mark`, own(e, 'mark'), 0, U32);
+    c.int(`${w}.zone`, own(e, 'zone'), 0, 0xffff);
+    c.int(`${w}.expires`, own(e, 'expires'), 0, Number.MAX_SAFE_INTEGER);
+    c.str(`${w}.helper`, own(e, 'helper'), true);
+    const natUnset = own(e, 'natUnset');
+    if (natUnset !== undefined && natUnset !== true) c.p.add(`${w}.natUnset`, `expected true or nothing, got ${show(natUnset)}`);
+  });
   const acct = own(h, 'nfacct');
-  if (acct !== undefined && c.arr(`${where}.nfacct`, acct)) {
-    acct.forEach((o, k) => {
-      const w = `${where}.nfacct[${k}]`;
-      if (!c.obj(w, o)) return;
-      c.str(`${w}.name`, own(o, 'name'));
-      c.int(`${w}.pkts`, own(o, 'pkts'), 0, Number.MAX_SAFE_INTEGER);
-      c.int(`${w}.bytes`, own(o, 'bytes'), 0, Number.MAX_SAFE_INTEGER);
-      const q = own(o, 'quota');
-      if (q === undefined || !c.obj(`${w}.quota`, q)) return;
-      const mode = own(q, 'mode');
-      if (mode !== 'byte' && mode !== 'packet') c.p.add(`${w}.quota.mode`, `expected "byte" or "packet", got ${show(mode)}`);
-      c.int(`${w}.quota.value`, own(q, 'value'), 0, Number.MAX_SAFE_INTEGER);
-      c.bool(`${w}.quota.over`, own(q, 'over'));
-    });
-  }
+  c.objects(`${where}.nfacct`, acct, (w, o) => {
+    c.str(`${w}.name`, own(o, 'name'));
+    c.int(`${w}.pkts`, own(o, 'pkts'), 0, Number.MAX_SAFE_INTEGER);
+    c.int(`${w}.bytes`, own(o, 'bytes'), 0, Number.MAX_SAFE_INTEGER);
+    const q = own(o, 'quota');
+    if (q === undefined || !c.obj(`${w}.quota`, q)) return;
+    const mode = own(q, 'mode');
+    if (mode !== 'byte' && mode !== 'packet') c.p.add(`${w}.quota.mode`, `expected "byte" or "packet", got ${show(mode)}`);
+    c.int(`${w}.quota.value`, own(q, 'value'), 0, Number.MAX_SAFE_INTEGER);
+    c.bool(`${w}.quota.over`, own(q, 'over'));
+  }, true);
   c.obj(`${where}.extState`, own(h, 'extState'));
   const ipsets = own(h, 'ipsets');
   if (ipsets !== undefined && c.arr(`${where}.ipsets`, ipsets)) ipsets.forEach((s, k) => s !== null && ipsetProblems(c, `${where}.ipsets[${k}]`, s));
