@@ -37,10 +37,20 @@ function nftChains(sb: Sandbox, family: 'ip' | 'ip6' = 'ip'): Record<string, str
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
+/**
+ * The recorder's devices are veth pairs (its machine has no dummy module): `ip addr` and `ip link`
+ * listings name each with its peer (eth1@p1) and number it after the peers made before it, where
+ * the lab's devices have no peers and are numbered lo, eth0, eth1. Their header lines are compared
+ * without the number and the peer.
+ */
+function linkHeads(cmd: string, out: string): string {
+  return /^ip (?:-\S+ )*(?:a|ad|addr|address|l|li|link)\b/.test(cmd) ? out.replace(/^\d+: ([^:@\s]+)(?:@[^:\s]+)?:/gm, 'N: $1:') : out;
+}
+
 export function describeMismatch(step: Step, got: { rc: number; stdout: string; stderr: string }, nft?: Record<string, string[]>, nft6?: Record<string, string[]>): string | undefined {
   const parts: string[] = [];
   if (got.rc !== step.rc) parts.push(`exit status ${got.rc}, want ${step.rc}`);
-  if (normStamp(got.stdout) !== step.stdout) parts.push(`stdout:\n--- got\n${normStamp(got.stdout)}--- want\n${step.stdout}`);
+  if (linkHeads(step.cmd, normStamp(got.stdout)) !== linkHeads(step.cmd, step.stdout)) parts.push(`stdout:\n--- got\n${normStamp(got.stdout)}--- want\n${step.stdout}`);
   // where iptables relays an opaque kernel refusal, the emulator adds a line saying what is wrong
   const opaque = / failed \([A-Za-z ]+\): rule in chain /.test(step.stderr) && got.stderr.startsWith(step.stderr) && /^iptables-sim: .+\n$/.test(got.stderr.slice(step.stderr.length));
   if (got.stderr !== step.stderr && !opaque) parts.push(`stderr:\n--- got\n${got.stderr}--- want\n${step.stderr}`);

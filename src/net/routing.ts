@@ -54,6 +54,8 @@ export interface IfAddr {
   dev: string;
   addr: Ip4;
   plen: number;
+  /** the broadcast given with the address (`ip addr add ... brd B`), when there is one */
+  brd?: Ip4;
 }
 
 export function parsePrefix(s: string): { addr: Ip4; plen: number } {
@@ -71,7 +73,8 @@ export function interfaceAddresses(host: Host): IfAddr[] {
     if (!i.up) continue;
     for (const a of i.addrs) {
       const p = parsePrefix(a);
-      out.push({ dev: i.name, addr: p.addr, plen: p.plen });
+      const b = i.brd?.[a];
+      out.push(b === undefined ? { dev: i.name, addr: p.addr, plen: p.plen } : { dev: i.name, addr: p.addr, plen: p.plen, brd: parsePrefix(b).addr });
     }
   }
   return out;
@@ -97,9 +100,10 @@ function primaries(host: Host): Map<string, Ip4> {
 
 /**
  * The FIB: kernel routes derived from the addresses, then the host's static routes. An address
- * brings its local route, with its subnet's primary address as source; a primary one also its
- * subnet's route (none for a /32 or the zero network) and broadcast route (fib_add_ifaddr();
- * measured: fixtures/cli/ip-addr-routes.case).
+ * brings its local route, with its subnet's primary address as source, and the broadcast route of
+ * the broadcast given with it; a primary one also its subnet's route (none for a /32 or the zero
+ * network) and broadcast route (fib_add_ifaddr(); measured: fixtures/cli/ip-addr-routes.case,
+ * ip-addr-brd.case).
  */
 export function buildFib(host: Host): FibRoute[] {
   const fib: FibRoute[] = [];
@@ -109,6 +113,8 @@ export function buildFib(host: Host): FibRoute[] {
     const net = (a.addr & mask) >>> 0;
     const src = prim.get(`${a.dev} ${a.addr}/${a.plen}`) ?? a.addr;
     fib.push({ table: 'local', type: 'local', addr: a.addr, plen: 32, dev: a.dev, prefsrc: src, scope: 'host', proto: 'kernel' });
+    // the broadcast given with the address, a secondary's too (measured: fixtures/cli/ip-addr-brd.case)
+    if (a.brd !== undefined && a.brd !== 0xffffffff) fib.push({ table: 'local', type: 'broadcast', addr: a.brd, plen: 32, dev: a.dev, prefsrc: src, scope: 'link', proto: 'kernel' });
     // (a multicast address brings its local route alone: measured, fixtures/cli/ip-addr-odd.case)
     if (src !== a.addr || net === 0 || (net === a.addr && a.plen === 32) || isMulticast(a.addr)) continue;
     if (a.dev === 'lo') {

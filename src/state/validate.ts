@@ -222,6 +222,14 @@ function checkHost(c: Checker, where: string, h: unknown): void {
     if (typeof n !== 'string' || n.length === 0 || n.length >= IFNAMSIZ) c.p.add(`${w}.name`, `expected an interface name, got ${show(n)}`);
     const addrs = own(i, 'addrs');
     if (c.arr(`${w}.addrs`, addrs)) addrs.forEach((a, j) => c.address(`${w}.addrs[${j}]`, a, true));
+    // the broadcasts given with addresses: address as listed -> broadcast address
+    const brd = own(i, 'brd');
+    if (brd !== undefined && c.obj(`${w}.brd`, brd)) {
+      for (const [a, b] of Object.entries(brd)) {
+        if (!Array.isArray(addrs) || !addrs.includes(a)) c.p.add(`${w}.brd`, `${show(a)} is none of the interface's addresses`);
+        c.address(`${w}.brd[${show(a)}]`, b, false);
+      }
+    }
     c.str(`${w}.mac`, own(i, 'mac'));
     c.bool(`${w}.up`, own(i, 'up'));
   });

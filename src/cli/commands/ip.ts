@@ -358,30 +358,34 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
     if (dev === undefined) fail('Not enough information: "dev" argument is required.\n', 1);
     const iface = findDev(host, dev!);
     if (local === undefined) fail('Not enough information: "local" argument is required.\n', 1);
+    // iproute2 makes `brd +` the address with its host bits set, `brd -` with them cleared (up to
+    // a /30; a longer prefix gets no broadcast); the kernel keeps no broadcast 0.0.0.0
+    let brdText: string | undefined;
+    if (brd === '+' || brd === '-') {
+      if (local!.plen < 31) brdText = ipToString(brd === '+' ? (net(local!.addr, local!.plen) | (~prefixToMask(local!.plen) >>> 0)) >>> 0 : net(local!.addr, local!.plen));
+    } else if (brd !== undefined) brdText = ipToString(parseInetAddr(brd));
+    if (brdText === '0.0.0.0') brdText = undefined;
     // (__inet_insert_ifa() keeps no address 0.0.0.0, and says nothing: measured, fixtures/cli/ip-addr-odd.case)
     if (local!.addr === 0) return;
     const text = str(local!.addr, local!.plen);
     const existing = iface.addrs.findIndex((x) => splitAddr(x).addr === local!.addr && splitAddr(x).plen === local!.plen);
     if (existing >= 0 && !replace) fail('Error: ipv4: Address already assigned.\n', 2);
     // (inet_rtm_newaddr() adds an address `change` names that the device lacks: IPv4 asks for no NLM_F_CREATE)
-    let brdText: string | undefined;
-    if (brd !== undefined && brd !== '-') {
-      if (brd === '+') {
-        if (local!.plen < 31) brdText = ipToString((net(local!.addr, local!.plen) | (~prefixToMask(local!.plen) >>> 0)) >>> 0);
-      } else brdText = ipToString(parseInetAddr(brd));
+    // a replace or change of an address the device has keeps its broadcast (inet_rtm_newaddr()
+    // updates only its lifetimes; measured: fixtures/cli/ip-addr-brd.case)
+    if (existing >= 0) {
+      markAddressed(host, iface.name);
+      return;
     }
-    if (existing < 0) {
-      // the kernel keeps primaries before secondaries: a new primary goes after the last primary
-      const secondary = iface.addrs.some((x) => splitAddr(x).plen === local!.plen && net(splitAddr(x).addr, local!.plen) === net(local!.addr, local!.plen));
-      if (secondary) iface.addrs.push(text);
-      else {
-        let at = 0;
-        while (at < iface.addrs.length && !isSecondary(iface, at)) at++;
-        iface.addrs.splice(at, 0, text);
-      }
+    // the kernel keeps primaries before secondaries: a new primary goes after the last primary
+    const secondary = iface.addrs.some((x) => splitAddr(x).plen === local!.plen && net(splitAddr(x).addr, local!.plen) === net(local!.addr, local!.plen));
+    if (secondary) iface.addrs.push(text);
+    else {
+      let at = 0;
+      while (at < iface.addrs.length && !isSecondary(iface, at)) at++;
+      iface.addrs.splice(at, 0, text);
     }
     if (brdText !== undefined) (iface.brd ??= {})[text] = brdText;
-    else if (iface.brd) delete iface.brd[text];
     markAddressed(host, iface.name);
     return;
   }
