@@ -175,6 +175,21 @@ export function modelledDefault(key: string, devices: readonly string[]): string
   return m[1] === 'default' || devices.includes(m[1]!) ? inert.dev : undefined;
 }
 
+/**
+ * Every key the host models: those it holds and those it would give its default for
+ * (modelledDefault(): a lab saved before they were modelled, the IPv6 ones), sorted as
+ * `sysctl -a` lists them
+ */
+export function modelledKeys(host: Host): string[] {
+  const keys = new Set(Object.keys(host.sysctls));
+  for (const k of Object.keys(GLOBAL_SYSCTLS)) keys.add(k);
+  for (const dev of ['all', 'default', ...host.interfaces.map((i) => i.name)]) {
+    for (const k of Object.keys(INERT_CONF)) keys.add(`net.ipv4.conf.${dev}.${k}`);
+    for (const k of Object.keys(CONF6)) keys.add(`net.ipv6.conf.${dev}.${k}`);
+  }
+  return [...keys].sort();
+}
+
 /** the TTL a host's own packets start with */
 export function defaultTtl(sysctls: Record<string, string>): number {
   return Number(sysctls['net.ipv4.ip_default_ttl'] ?? GLOBAL_SYSCTLS['net.ipv4.ip_default_ttl']!.value);

@@ -12,7 +12,7 @@ import type { Host } from '../../net/lab.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 import { strtoumax } from '../../util/strtoul.js';
 import { wildcardSource } from '../../util/glob.js';
-import { ALL_SPREADS6, FOLLOWS_DEFAULT, followsDefault, GLOBAL_SYSCTLS, modelledDefault } from '../../net/sysctl.js';
+import { ALL_SPREADS6, FOLLOWS_DEFAULT, followsDefault, GLOBAL_SYSCTLS, modelledDefault, modelledKeys } from '../../net/sysctl.js';
 
 const LONG: LongOpt[] = [
   { name: 'all', hasArg: 0, val: 'a' },
@@ -81,11 +81,30 @@ function normalizeKey(k: string): string {
   return k.replace(/\//g, '.');
 }
 
-function isKnownUnmodelled(known: readonly string[], key: string, host: Host): boolean {
+/** `key` with a device of the host (or all, default) as KNOWN_SYSCTLS writes it: <dev> */
+function genericKey(key: string, host: Host): string {
   const devs = ['all', 'default', ...host.interfaces.map((i) => i.name)];
-  const m = /^(net\.ipv[46]\.(?:conf|neigh)\.)([^.]+)\.(.*)$/.exec(key);
-  const generic = m && devs.includes(m[2]!) ? `${m[1]}<dev>.${m[3]}` : key;
-  return known.includes(generic);
+  const m = /^(net\.ipv[46]\.(?:conf|neigh)\.)([^.]+)(\..*)?$/.exec(key);
+  return m && devs.includes(m[2]!) ? `${m[1]}<dev>${m[3] ?? ''}` : key;
+}
+
+function isKnownUnmodelled(known: readonly string[], key: string, host: Host): boolean {
+  return known.includes(genericKey(key, host));
+}
+
+/** whether Linux has keys under the directory `key` */
+function isKnownDirectory(known: readonly string[], key: string, host: Host): boolean {
+  const dir = `${genericKey(key, host)}.`;
+  return known.some((k) => k.startsWith(dir));
+}
+
+/**
+ * The keys under the directory `key` that the host models, in the order a listing of the
+ * directory gives them (-a's order); none when `key` is no directory of them
+ */
+function keysUnder(host: Host, key: string): string[] {
+  const dir = `${key}.`;
+  return modelledKeys(host).filter((k) => k.startsWith(dir));
 }
 
 function setForwarding(host: Host, key: string, v: number): void {
@@ -307,7 +326,8 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
   if (all) {
     return readOnly(ctx, (lab) => {
       const host = hostOf(lab, ctx.host)[1];
-      for (const k of Object.keys(host.sysctls).sort()) if (selected(k)) io.out(show(k, host.sysctls[k]!));
+      const devs = host.interfaces.map((i) => i.name);
+      for (const k of modelledKeys(host)) if (selected(k)) io.out(show(k, host.sysctls[k] ?? modelledDefault(k, devs)!));
       return 0;
     });
   }
@@ -336,6 +356,9 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
       if (current !== undefined) return current;
       if (isKnownUnmodelled(KNOWN_SYSCTLS, key, host)) {
         io.err(`sysctl: iptables-sim does not model ${key} (it exists on Linux); nothing was ${isWrite ? 'written' : 'read'}\n`);
+        status = 1;
+      } else if (isKnownDirectory(KNOWN_SYSCTLS, key, host)) {
+        io.err(`sysctl: iptables-sim models none of the keys under ${key} (they exist on Linux); nothing was ${isWrite ? 'written' : 'read'}\n`);
         status = 1;
       } else if (!ignore) {
         io.err(`sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory\n`);
@@ -389,8 +412,16 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
       const matches = setting?.glob ? keyGlob(key) : undefined;
       if (matches) {
         // glob() of the path: every key that matches, in path order; none is no error
-        const keys = Object.keys(host.sysctls).filter(matches).sort((a, b) => (procPath(a) < procPath(b) ? -1 : 1));
-        for (const k of keys) if (selected(k)) writeOne(k, setting!.value, host.sysctls[k]!);
+        const keys = modelledKeys(host).filter(matches).sort((a, b) => (procPath(a) < procPath(b) ? -1 : 1));
+        for (const k of keys) if (selected(k)) writeOne(k, setting!.value, host.sysctls[k] ?? modelledDefault(k, devs)!);
+        continue;
+      }
+      // a directory: reading it reads every key under it (DisplayAll()), writing it fails with
+      // EINVAL and leaves the status as it was (measured: fixtures/cli/sysctl-dir.case)
+      const under = host.sysctls[key] === undefined && modelledDefault(key, devs) === undefined ? keysUnder(host, key) : [];
+      if (under.length) {
+        if (setting) io.err(`sysctl: setting key "${key}": Invalid argument\n`);
+        else for (const k of under) if (selected(k)) io.out(show(k, host.sysctls[k] ?? modelledDefault(k, devs)!));
         continue;
       }
       if (!selected(key)) continue;
