@@ -117,6 +117,14 @@ export interface Host {
    */
   fibTables?: number[];
   /**
+   * The addresses whose routes were added since the lab was made ("eth0 10.0.0.1/24"), oldest
+   * first: by `ip addr add`, and again by `ip link set up` of their device. The kernel appends an
+   * address's routes after the routes of the same prefix that are there (fib_add_ifaddr()), so the
+   * oldest of a subnet on two devices is the one listed and used first. Addresses not listed are
+   * older than all listed ones, in the lab's order. Absent: none.
+   */
+  addrRoutes?: string[];
+  /**
    * device keys written explicitly ("net.ipv4.conf.eth0.rp_filter"): the kernel's devconf state
    * bits, after which a write to `default` no longer reaches that device's value;
    * "net.ipv4.conf.eth0.*" once an address was added to the device (all of its bits)

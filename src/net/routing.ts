@@ -80,6 +80,22 @@ export function interfaceAddresses(host: Host): IfAddr[] {
   return out;
 }
 
+/** interfaceAddresses() in the order their routes were added (Host.addrRoutes) */
+function addressesByAge(host: Host): IfAddr[] {
+  const all = interfaceAddresses(host);
+  const order = host.addrRoutes;
+  if (!order?.length) return all;
+  const rank = new Map(order.map((k, i) => [k, i]));
+  // (the walk of interfaceAddresses(): each up device's addresses as the lab writes them)
+  const ranks: number[] = [];
+  for (const i of host.interfaces) if (i.up) for (const a of i.addrs) ranks.push(rank.get(addrKey(i.name, a)) ?? -1);
+  // (a stable sort: the addresses not listed keep the lab's order, before the listed ones)
+  return all.map((a, k) => [ranks[k]!, a] as const).sort((x, y) => x[0] - y[0]).map(([, a]) => a);
+}
+
+/** an address of a device as Host.addrRoutes names it */
+export const addrKey = (dev: string, addr: string): string => `${dev} ${addr}`;
+
 /**
  * The primary address of each address's subnet on its device (__inet_insert_ifa(): an address in
  * a subnet of the same mask the device already has is a secondary one), by `dev addr/plen`
@@ -108,7 +124,7 @@ function primaries(host: Host): Map<string, Ip4> {
 export function buildFib(host: Host): FibRoute[] {
   const fib: FibRoute[] = [];
   const prim = primaries(host);
-  for (const a of interfaceAddresses(host)) {
+  for (const a of addressesByAge(host)) {
     const mask = prefixToMask(a.plen);
     const net = (a.addr & mask) >>> 0;
     const src = prim.get(`${a.dev} ${a.addr}/${a.plen}`) ?? a.addr;

@@ -233,6 +233,15 @@ function checkHost(c: Checker, where: string, h: unknown): void {
     c.str(`${w}.mac`, own(i, 'mac'));
     c.bool(`${w}.up`, own(i, 'up'));
   });
+  // "dev a.b.c.d/len" of addresses the interfaces have, in the order their routes were added
+  const addrRoutes = own(h, 'addrRoutes');
+  if (addrRoutes !== undefined && c.arr(`${where}.addrRoutes`, addrRoutes)) {
+    addrRoutes.forEach((k, j) => {
+      const [dev, addr] = typeof k === 'string' ? k.split(' ') : [];
+      const i = Array.isArray(ifaces) ? ifaces.find((x) => isObj(x) && x.name === dev) : undefined;
+      if (!isObj(i) || !Array.isArray(i.addrs) || !i.addrs.includes(addr)) c.p.add(`${where}.addrRoutes[${j}]`, `expected "DEVICE ADDRESS" of one of the interfaces' addresses, got ${show(k)}`);
+    });
+  }
   const routes = own(h, 'routes');
   c.objects(`${where}.routes`, routes, (w, r) => {
     if (own(r, 'dst') !== 'default') c.address(`${w}.dst`, own(r, 'dst'), true);

@@ -18,7 +18,7 @@ import { deviceMtu } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
 import { protocolByName } from '../../net/netdb.js';
 import type { Host, Interface, Neighbour, PolicyRule, Route } from '../../net/lab.js';
-import { addrType, buildFib, fibLookup, hostRules, inputMartian, isMulticast, joinedGroup, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
+import { addrKey, addrType, buildFib, fibLookup, hostRules, inputMartian, isMulticast, joinedGroup, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
@@ -237,6 +237,19 @@ function scopeOf(addr: Ip4): 'host' | 'global' {
   return addr >>> 24 === 127 ? 'host' : 'global';
 }
 
+/** the routes of these addresses (addrKey()) were added now, after all others (Host.addrRoutes) */
+function addedRoutes(host: Host, keys: string[]): void {
+  forgetRoutes(host, keys);
+  (host.addrRoutes ??= []).push(...keys);
+}
+
+/** these addresses (addrKey()) are gone */
+function forgetRoutes(host: Host, keys: string[]): void {
+  if (!host.addrRoutes) return;
+  host.addrRoutes = host.addrRoutes.filter((k) => !keys.includes(k));
+  if (!host.addrRoutes.length) delete host.addrRoutes;
+}
+
 /** removes one address as the kernel does (inet_del_ifa, then the FIB's reaction) */
 function deleteAddress(host: Host, iface: Interface, idx: number): void {
   const gone: string[] = [];
@@ -250,6 +263,7 @@ function deleteAddress(host: Host, iface: Interface, idx: number): void {
     }
   }
   gone.push(...iface.addrs.splice(idx, 1));
+  forgetRoutes(host, gone.map((g) => addrKey(iface.name, g)));
   for (const g of gone) {
     if (iface.brd) delete iface.brd[g];
     const a = g.split('/')[0];
@@ -386,6 +400,7 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
       iface.addrs.splice(at, 0, text);
     }
     if (brdText !== undefined) (iface.brd ??= {})[text] = brdText;
+    addedRoutes(host, [addrKey(iface.name, text)]);
     markAddressed(host, iface.name);
     return;
   }
@@ -1087,6 +1102,8 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
     const iface = findDev(host, dev!);
     if (state === undefined || state === iface.up) return;
     iface.up = state;
+    // NETDEV_UP: fib_add_ifaddr() of each address, after the routes already there
+    if (state) addedRoutes(host, iface.addrs.map((a) => addrKey(iface.name, a)));
     if (!state) {
       // fib_sync_down_dev(): a device going down takes every route through it, and
       // neigh_ifdown() its neighbour entries
@@ -1139,6 +1156,7 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
     if (name === undefined) fail('Not enough information: "dev" argument is required.\n', 1);
     const iface = findDev(host, name!);
     if (iface.kind !== 'dummy') notModelled(`deleting ${name} (a port of the lab's topology; only dummy interfaces can be deleted)`);
+    forgetRoutes(host, iface.addrs.map((a) => addrKey(iface.name, a)));
     // keep the other devices' numbers: they do not move when one goes
     for (const i of host.interfaces) i.index = ifIndex(host, i);
     host.interfaces = host.interfaces.filter((i) => i !== iface);
