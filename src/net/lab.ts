@@ -125,6 +125,12 @@ export interface Host {
    */
   addrRoutes?: string[];
   /**
+   * The kernel's routes of addresses (kernelRouteKey(): "main unicast 192.168.1.0/24 eth1") that
+   * `ip route del` or `flush` deleted; fib_add_ifaddr() adds them again when their address is
+   * added or their device set up again. Absent: none.
+   */
+  removedRoutes?: string[];
+  /**
    * device keys written explicitly ("net.ipv4.conf.eth0.rp_filter"): the kernel's devconf state
    * bits, after which a write to `default` no longer reaches that device's value;
    * "net.ipv4.conf.eth0.*" once an address was added to the device (all of its bits)

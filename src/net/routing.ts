@@ -28,7 +28,12 @@ export interface FibRoute {
   metric?: number;
   /** a policy rule's action (blackhole, unreachable, prohibit) that answered instead of a route */
   rule?: PolicyRule;
+  /** a kernel route: the address that brought it (addrKey()) */
+  origin?: string;
 }
+
+/** a kernel route as Host.removedRoutes names it */
+export const kernelRouteKey = (r: FibRoute): string => `${r.table} ${r.type} ${ipToString(r.addr)}/${r.plen} ${r.dev}`;
 
 /**
  * What a routing decision is asked (struct flowi4): the destination, the source when the sender
@@ -54,6 +59,8 @@ export interface IfAddr {
   dev: string;
   addr: Ip4;
   plen: number;
+  /** as the lab writes it */
+  text: string;
   /** the broadcast given with the address (`ip addr add ... brd B`), when there is one */
   brd?: Ip4;
 }
@@ -74,7 +81,7 @@ export function interfaceAddresses(host: Host): IfAddr[] {
     for (const a of i.addrs) {
       const p = parsePrefix(a);
       const b = i.brd?.[a];
-      out.push(b === undefined ? { dev: i.name, addr: p.addr, plen: p.plen } : { dev: i.name, addr: p.addr, plen: p.plen, brd: parsePrefix(b).addr });
+      out.push(b === undefined ? { dev: i.name, addr: p.addr, plen: p.plen, text: a } : { dev: i.name, addr: p.addr, plen: p.plen, text: a, brd: parsePrefix(b).addr });
     }
   }
   return out;
@@ -86,11 +93,8 @@ function addressesByAge(host: Host): IfAddr[] {
   const order = host.addrRoutes;
   if (!order?.length) return all;
   const rank = new Map(order.map((k, i) => [k, i]));
-  // (the walk of interfaceAddresses(): each up device's addresses as the lab writes them)
-  const ranks: number[] = [];
-  for (const i of host.interfaces) if (i.up) for (const a of i.addrs) ranks.push(rank.get(addrKey(i.name, a)) ?? -1);
   // (a stable sort: the addresses not listed keep the lab's order, before the listed ones)
-  return all.map((a, k) => [ranks[k]!, a] as const).sort((x, y) => x[0] - y[0]).map(([, a]) => a);
+  return all.map((a) => [rank.get(addrKey(a.dev, a.text)) ?? -1, a] as const).sort((x, y) => x[0] - y[0]).map(([, a]) => a);
 }
 
 /** an address of a device as Host.addrRoutes names it */
@@ -115,6 +119,37 @@ function primaries(host: Host): Map<string, Ip4> {
 }
 
 /**
+ * The kernel's routes of the up devices' addresses (fib_add_ifaddr()), in the order they were
+ * added, each with the address that brought it, the ones deleted since (Host.removedRoutes) too
+ */
+export function addressRoutes(host: Host): FibRoute[] {
+  const fib: FibRoute[] = [];
+  const prim = primaries(host);
+  for (const a of addressesByAge(host)) {
+    const mask = prefixToMask(a.plen);
+    const net = (a.addr & mask) >>> 0;
+    const src = prim.get(`${a.dev} ${a.addr}/${a.plen}`) ?? a.addr;
+    const origin = addrKey(a.dev, a.text);
+    fib.push({ table: 'local', type: 'local', addr: a.addr, plen: 32, dev: a.dev, prefsrc: src, scope: 'host', proto: 'kernel', origin });
+    // the broadcast given with the address, a secondary's too (measured: fixtures/cli/ip-addr-brd.case)
+    if (a.brd !== undefined && a.brd !== 0xffffffff) fib.push({ table: 'local', type: 'broadcast', addr: a.brd, plen: 32, dev: a.dev, prefsrc: src, scope: 'link', proto: 'kernel', origin });
+    // (a multicast address brings its local route alone: measured, fixtures/cli/ip-addr-odd.case)
+    if (src !== a.addr || net === 0 || (net === a.addr && a.plen === 32) || isMulticast(a.addr)) continue;
+    if (a.dev === 'lo') {
+      fib.push({ table: 'local', type: 'local', addr: net, plen: a.plen, dev: a.dev, prefsrc: a.addr, scope: 'host', proto: 'kernel', origin });
+    }
+    if (a.plen < 31) {
+      const bcast = (net | (~mask >>> 0)) >>> 0;
+      fib.push({ table: 'local', type: 'broadcast', addr: bcast, plen: 32, dev: a.dev, prefsrc: a.addr, scope: 'link', proto: 'kernel', origin });
+    }
+    if (a.dev !== 'lo') {
+      fib.push({ table: 'main', type: 'unicast', addr: net, plen: a.plen, dev: a.dev, prefsrc: a.addr, scope: 'link', proto: 'kernel', origin });
+    }
+  }
+  return fib;
+}
+
+/**
  * The FIB: kernel routes derived from the addresses, then the host's static routes. An address
  * brings its local route, with its subnet's primary address as source, and the broadcast route of
  * the broadcast given with it; a primary one also its subnet's route (none for a /32 or the zero
@@ -122,28 +157,13 @@ function primaries(host: Host): Map<string, Ip4> {
  * ip-addr-brd.case).
  */
 export function buildFib(host: Host): FibRoute[] {
+  const removed = host.removedRoutes?.length ? new Set(host.removedRoutes) : undefined;
   const fib: FibRoute[] = [];
+  const kernel = (r: FibRoute): void => {
+    if (!removed?.has(kernelRouteKey(r))) fib.push(r);
+  };
+  for (const r of addressRoutes(host)) kernel(r);
   const prim = primaries(host);
-  for (const a of addressesByAge(host)) {
-    const mask = prefixToMask(a.plen);
-    const net = (a.addr & mask) >>> 0;
-    const src = prim.get(`${a.dev} ${a.addr}/${a.plen}`) ?? a.addr;
-    fib.push({ table: 'local', type: 'local', addr: a.addr, plen: 32, dev: a.dev, prefsrc: src, scope: 'host', proto: 'kernel' });
-    // the broadcast given with the address, a secondary's too (measured: fixtures/cli/ip-addr-brd.case)
-    if (a.brd !== undefined && a.brd !== 0xffffffff) fib.push({ table: 'local', type: 'broadcast', addr: a.brd, plen: 32, dev: a.dev, prefsrc: src, scope: 'link', proto: 'kernel' });
-    // (a multicast address brings its local route alone: measured, fixtures/cli/ip-addr-odd.case)
-    if (src !== a.addr || net === 0 || (net === a.addr && a.plen === 32) || isMulticast(a.addr)) continue;
-    if (a.dev === 'lo') {
-      fib.push({ table: 'local', type: 'local', addr: net, plen: a.plen, dev: a.dev, prefsrc: a.addr, scope: 'host', proto: 'kernel' });
-    }
-    if (a.plen < 31) {
-      const bcast = (net | (~mask >>> 0)) >>> 0;
-      fib.push({ table: 'local', type: 'broadcast', addr: bcast, plen: 32, dev: a.dev, prefsrc: a.addr, scope: 'link', proto: 'kernel' });
-    }
-    if (a.dev !== 'lo') {
-      fib.push({ table: 'main', type: 'unicast', addr: net, plen: a.plen, dev: a.dev, prefsrc: a.addr, scope: 'link', proto: 'kernel' });
-    }
-  }
   // a link set down loses its subnet and broadcast routes, but its addresses stay local: the host
   // still answers them, from any interface (fib_sync_down_dev() spares host-scope routes;
   // measured, fixtures/kernel/64-link-down)
@@ -151,7 +171,7 @@ export function buildFib(host: Host): FibRoute[] {
     if (i.up) continue;
     for (const a of i.addrs) {
       const p = parsePrefix(a);
-      fib.push({ table: 'local', type: 'local', addr: p.addr, plen: 32, dev: i.name, prefsrc: prim.get(`${i.name} ${p.addr}/${p.plen}`) ?? p.addr, scope: 'host', proto: 'kernel' });
+      kernel({ table: 'local', type: 'local', addr: p.addr, plen: 32, dev: i.name, prefsrc: prim.get(`${i.name} ${p.addr}/${p.plen}`) ?? p.addr, scope: 'host', proto: 'kernel' });
     }
   }
   // a gateway that is one of the host's own addresses makes a next hop of host scope, which

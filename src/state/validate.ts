@@ -242,6 +242,13 @@ function checkHost(c: Checker, where: string, h: unknown): void {
       if (!isObj(i) || !Array.isArray(i.addrs) || !i.addrs.includes(addr)) c.p.add(`${where}.addrRoutes[${j}]`, `expected "DEVICE ADDRESS" of one of the interfaces' addresses, got ${show(k)}`);
     });
   }
+  // the kernel's routes of addresses deleted by hand: "TABLE TYPE a.b.c.d/len DEVICE"
+  const removed = own(h, 'removedRoutes');
+  if (removed !== undefined && c.arr(`${where}.removedRoutes`, removed)) {
+    removed.forEach((k, j) => {
+      if (typeof k !== 'string' || !/^(?:main|local) (?:unicast|local|broadcast) [0-9.]+\/\d{1,2} \S+$/.test(k)) c.p.add(`${where}.removedRoutes[${j}]`, `expected "TABLE TYPE ADDRESS/LEN DEVICE" of a route of the kernel's, got ${show(k)}`);
+    });
+  }
   const routes = own(h, 'routes');
   c.objects(`${where}.routes`, routes, (w, r) => {
     if (own(r, 'dst') !== 'default') c.address(`${w}.dst`, own(r, 'dst'), true);

@@ -1,6 +1,6 @@
 /**
  * `ip` (iproute2 6.1) for the part of it firewall scripts use on a host of the lab:
- * `ip address add|del|replace|flush|show`, `ip route add|replace|change|del|show|get|flush cache|flush table N`
+ * `ip address add|del|replace|flush|show`, `ip route add|replace|change|del|show|get|flush SELECTOR`
  * (routes in numbered tables too), `ip rule add|del|show|flush`,
  * `ip link set DEV up|down`, `ip link show`, `ip link add|del NAME type dummy`, `ip neigh flush`,
  * with -4, -o and -br.
@@ -18,7 +18,7 @@ import { deviceMtu } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
 import { protocolByName } from '../../net/netdb.js';
 import type { Host, Interface, Neighbour, PolicyRule, Route } from '../../net/lab.js';
-import { addrKey, addrType, buildFib, fibLookup, hostRules, inputMartian, isMulticast, joinedGroup, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
+import { addressRoutes, addrKey, addrType, buildFib, kernelRouteKey, fibLookup, hostRules, inputMartian, isMulticast, joinedGroup, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
@@ -41,7 +41,7 @@ class IpError extends Error {
 const fail = (message: string, status: number): never => {
   throw new IpError(message, status);
 };
-const notModelled = (what: string): never => fail(`iptables-sim: ${what} is not modelled (ip supports: address add|del|replace|flush|show, route add|replace|change|del|show|get|flush cache|flush table, rule add|del|flush|show, link set up|down, link show, link add|del type dummy, neighbour flush)\n`, 2);
+const notModelled = (what: string): never => fail(`iptables-sim: ${what} is not modelled (ip supports: address add|del|replace|flush|show, route add|replace|change|del|show|get|flush, rule add|del|flush|show, link set up|down, link show, link add|del type dummy, neighbour flush)\n`, 2);
 
 interface Globals {
   family4: boolean;
@@ -401,6 +401,7 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
     }
     if (brdText !== undefined) (iface.brd ??= {})[text] = brdText;
     addedRoutes(host, [addrKey(iface.name, text)]);
+    restoreRoutes(host, (f) => f.origin === addrKey(iface.name, text));
     markAddressed(host, iface.name);
     return;
   }
@@ -468,7 +469,13 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
 // ---- routes ----------------------------------------------------------------------------
 
 interface RouteSpec {
-  type: 'unicast' | 'local' | 'blackhole' | 'unreachable' | 'prohibit';
+  /** (a route deleted may be named broadcast: the kernel's routes of the local table) */
+  type: 'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit';
+  /** a type word was given */
+  typed?: boolean;
+  /** listing and flushing: `root P` (routes within P), `match P` (routes that P is within) */
+  root?: Prefix;
+  match?: Prefix;
   dst: Prefix;
   isDefault: boolean;
   via?: Ip4;
@@ -521,7 +528,11 @@ function tableExists(host: Host, t: TableId): boolean {
 
 const ROUTE_TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit'];
 
-function parseRoute(args: string[], forShow = false): RouteSpec {
+/** what a route's words are for: a listing or flush (selectors), a deletion, or a route to make */
+type RouteUse = 'select' | 'delete' | 'make';
+
+function parseRoute(args: string[], use: RouteUse = 'make'): RouteSpec {
+  const forShow = use === 'select';
   const spec: RouteSpec = { type: 'unicast', dst: { addr: 0, plen: 0, explicit: false }, isDefault: false, table: 'main' };
   let haveDst = false;
   for (let i = 0; i < args.length; i++) {
@@ -551,12 +562,22 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
       const v = arg();
       if (v === 'global' || v === 'link' || v === 'host') spec.scope = v;
       else fail(`Error: argument "${v}" is wrong: invalid "scope" value\n\n`, 255);
-    } else if (['onlink', 'mtu', 'advmss', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'realms', 'nexthop', 'tos', 'dsfield', 'from', 'encap', 'expires', 'pref', 'ttl-propagate', 'features', 'quickack', 'congctl', 'fastopen_no_cookie', 'nhid', 'hoplimit', 'ssthresh', 'rto_min', 'as', 'mpath', 'dst', 'iif', 'mark', 'uid', 'vrf', 'cached', 'cloned', 'root', 'match', 'exact', 'type'].includes(a)) {
+    } else if (['onlink', 'mtu', 'advmss', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'realms', 'nexthop', 'tos', 'dsfield', 'from', 'encap', 'expires', 'pref', 'ttl-propagate', 'features', 'quickack', 'congctl', 'fastopen_no_cookie', 'nhid', 'hoplimit', 'ssthresh', 'rto_min', 'as', 'mpath', 'dst', 'iif', 'mark', 'uid', 'vrf', 'cached', 'cloned'].includes(a) || (!forShow && ['root', 'match', 'exact'].includes(a))) {
       notModelled(`ip route ... ${a}`);
+    } else if (forShow && (a === 'root' || a === 'match' || a === 'exact')) {
+      const p = parseInetPrefix(arg());
+      if (a === 'root') spec.root = p;
+      else if (a === 'match') spec.match = p;
+      else {
+        haveDst = true;
+        spec.dst = p;
+      }
     } else if (!haveDst && ROUTE_TYPES.includes(a) && args[i + 1] !== undefined) {
       spec.type = a as RouteSpec['type'];
-    } else if (!haveDst && a === 'local' && args[i + 1] !== undefined) {
-      spec.type = 'local';
+      spec.typed = true;
+    } else if (!haveDst && (a === 'local' || (a === 'broadcast' && use !== 'make')) && args[i + 1] !== undefined) {
+      spec.type = a;
+      spec.typed = true;
     } else if (!haveDst && ['local', 'broadcast', 'multicast', 'throw', 'nat', 'anycast'].includes(a)) {
       notModelled(`routes of type ${a}`);
     } else if (!haveDst) {
@@ -576,7 +597,7 @@ function parseRoute(args: string[], forShow = false): RouteSpec {
   if (!haveDst && !forShow) fail('Command line is not complete. Try option "help"\n', 255);
   if (!haveDst) spec.dst.plen = -1;
   // without `table`, iproute2 puts a local route in the local table, where traces would use it
-  if (spec.type === 'local' && typeof spec.table !== 'number' && !forShow) notModelled('routes of type local in the main or local table');
+  if (spec.type === 'local' && typeof spec.table !== 'number' && use === 'make') notModelled('routes of type local in the main or local table');
   return spec;
 }
 
@@ -601,7 +622,10 @@ interface Shown {
   via?: string;
   src?: string;
   scope: string;
+  dev?: string;
   text: (showTable: boolean, showProto: boolean) => string;
+  /** deletes the route (`ip route flush`) */
+  remove: () => void;
 }
 
 function fmtDst(addr: Ip4, plen: number): string {
@@ -625,6 +649,8 @@ function shownRoutes(host: Host): Shown[] {
       proto: 'kernel',
       src: ipToString(f.prefsrc!),
       scope: f.scope,
+      dev: f.dev,
+      remove: () => removeKernelRoute(host, f),
       text: (t, p) => `${f.type === 'unicast' ? '' : f.type + ' '}${fmtDst(f.addr, f.plen)} dev ${f.dev}${t && f.table === 'local' ? ' table local' : ''}${p ? ' proto kernel' : ''} scope ${f.scope} src ${ipToString(f.prefsrc!)} `,
     });
   }
@@ -643,6 +669,8 @@ function shownRoutes(host: Host): Shown[] {
       via: r.via,
       src: r.src,
       scope,
+      dev: r.dev || undefined,
+      remove: () => (host.routes = host.routes.filter((x) => x !== r)),
       text: (t, p) => {
         let s = `${type === 'unicast' ? '' : type + ' '}${fmtDst(addr, plen)}`;
         if (r.via) s += ` via ${r.via}`;
@@ -694,6 +722,57 @@ function gatewayDev(host: Host, via: Ip4, dev: string | undefined, table: TableI
   return r!.dev;
 }
 
+/** the kernel's route `f` of an address is gone until fib_add_ifaddr() adds it again (Host.removedRoutes) */
+function removeKernelRoute(host: Host, f: FibRoute): void {
+  const key = kernelRouteKey(f);
+  if (!host.removedRoutes?.includes(key)) (host.removedRoutes ??= []).push(key);
+}
+
+/** fib_add_ifaddr() added these routes of addresses again (`pick`: which of addressRoutes()) */
+function restoreRoutes(host: Host, pick: (f: FibRoute) => boolean): void {
+  if (!host.removedRoutes) return;
+  const back = new Set(addressRoutes(host).filter(pick).map(kernelRouteKey));
+  host.removedRoutes = host.removedRoutes.filter((k) => !back.has(k));
+  if (!host.removedRoutes.length) delete host.removedRoutes;
+}
+
+/**
+ * `ip route del`: fib_table_delete() takes the first route of the prefix, in the table's order
+ * (lowest metric first), that every attribute given fits: type, scope, protocol, preferred
+ * source, metric, device and gateway. The kernel's own routes of the addresses are among them
+ * (measured: fixtures/cli/ip-route-del-kernel.case).
+ */
+function deleteRoute(host: Host, spec: RouteSpec): void {
+  const table = spec.table as TableId;
+  if (!tableExists(host, table)) fail('Error: FIB table does not exist.\n', 2);
+  const plen = spec.isDefault ? 0 : spec.dst.plen;
+  const fits = (type: string, scope: string, proto: string, src: string | undefined, metric: number, dev: string | undefined, via: string | undefined): boolean =>
+    (!spec.typed || type === spec.type) &&
+    (spec.scope === undefined || scope === spec.scope) &&
+    (spec.proto === undefined || proto === spec.proto) &&
+    (spec.src === undefined || src === ipToString(spec.src)) &&
+    (spec.metric === undefined || metric === spec.metric) &&
+    (spec.dev === undefined || dev === spec.dev) &&
+    (spec.via === undefined || via === ipToString(spec.via));
+  const found: { metric: number; remove: () => void }[] = [];
+  for (const f of buildFib(host)) {
+    if (f.proto !== 'kernel' || f.table !== table || f.addr !== spec.dst.addr || f.plen !== plen) continue;
+    if (fits(f.type, f.scope, 'kernel', ipToString(f.prefsrc!), 0, f.dev, undefined)) found.push({ metric: 0, remove: () => removeKernelRoute(host, f) });
+  }
+  for (const r of host.routes) {
+    const d = routeDst(r);
+    if (d.addr !== spec.dst.addr || d.plen !== plen || (r.table ?? 'main') !== table) continue;
+    if (fits(r.type ?? 'unicast', routeScope(r), r.proto ?? 'boot', r.src, r.metric ?? 0, r.dev || undefined, r.via)) found.push({ metric: r.metric ?? 0, remove: () => (host.routes = host.routes.filter((x) => x !== r)) });
+  }
+  // (a stable sort: the kernel's routes, older, before the static ones of the same metric)
+  const first = found.sort((a, b) => a.metric - b.metric)[0];
+  if (!first) {
+    if (spec.dev !== undefined) findDev(host, spec.dev);
+    fail('RTNETLINK answers: No such process\n', 2);
+  }
+  first!.remove();
+}
+
 function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean): void {
   const sub = args[0];
   const rest = args.slice(1);
@@ -702,13 +781,13 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   if (matches(sub, 'flush')) {
     if (rest[0] === 'cache' && rest.length === 1) return; // no routing cache since Linux 3.6: nothing to flush
     if (!rest.length) fail('"ip route flush" requires arguments.\n', 1);
-    if (rest.length !== 2 || rest[0] !== 'table') notModelled(`ip route flush ${rest.join(' ')}`);
-    const t = parseRoute(rest, true).table;
-    if (typeof t !== 'number') notModelled(`ip route flush table ${rest[1]} (the main and local tables hold the kernel's routes of the addresses)`);
+    const spec = parseRoute(rest, 'select');
+    if (spec.dev !== undefined && !host.interfaces.some((i) => i.name === spec.dev)) fail(`Cannot find device "${spec.dev}"\n`, 1);
     if (!write) return;
-    if (!tableExists(host, t as number)) fail('Error: ipv4: FIB table does not exist.\nFlush terminated\n', 2);
-    // the table itself stays (measured: it lists empty afterwards)
-    host.routes = host.routes.filter((r) => r.table !== t);
+    if (spec.table !== 'all' && !tableExists(host, spec.table)) fail('Error: ipv4: FIB table does not exist.\nFlush terminated\n', 2);
+    // iproute2 lists the routes the selectors name, then deletes each: the kernel's own too (a
+    // table stays when its routes go; measured: fixtures/cli/ip-route-del-kernel.case)
+    for (const s of selectRoutes(host, spec)) s.remove();
     return;
   }
   const add = matches(sub, 'add');
@@ -719,34 +798,14 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   if (matches(sub, 'help')) fail('Usage: ip route { list | flush } SELECTOR\n       ip route get ADDRESS\n       ip route { add | del | change | append | replace } ROUTE\n', 255);
   if (!add && !replace && !change && !del) fail(`Command "${sub}" is unknown, try "ip route help".\n`, 255);
   if (!write) return;
-  const spec = parseRoute(rest);
-  if (spec.table === 'local') notModelled('changing the local routing table');
+  const spec = parseRoute(rest, del ? 'delete' : 'make');
   const table = spec.table as TableId;
+  if (del) return deleteRoute(host, spec);
+  if (table === 'local') notModelled('changing the local routing table');
   const sameKey = (r: Route): boolean => {
     const d = routeDst(r);
     return d.addr === spec.dst.addr && d.plen === (spec.isDefault ? 0 : spec.dst.plen) && (r.table ?? 'main') === spec.table;
   };
-  if (del) {
-    if (!tableExists(host, table)) fail('Error: FIB table does not exist.\n', 2);
-    const idx = host.routes
-      .map((r, i) => ({ r, i }))
-      .filter(({ r }) => sameKey(r))
-      .filter(({ r }) => spec.metric === undefined || (r.metric ?? 0) === spec.metric)
-      .filter(({ r }) => spec.via === undefined || r.via === ipToString(spec.via))
-      .filter(({ r }) => spec.dev === undefined || r.dev === spec.dev)
-      .filter(({ r }) => spec.type === 'unicast' || (r.type ?? 'unicast') === spec.type)
-      // (fib_table_delete(): a scope given must be the route's)
-      .filter(({ r }) => spec.scope === undefined || routeScope(r) === spec.scope)
-      .sort((a, b) => (a.r.metric ?? 0) - (b.r.metric ?? 0) || a.i - b.i)[0]?.i;
-    if (idx === undefined) {
-      const kernel = table === 'main' && buildFib(host).some((f) => f.proto === 'kernel' && f.table === 'main' && f.addr === spec.dst.addr && f.plen === spec.dst.plen && (spec.dev === undefined || f.dev === spec.dev));
-      if (kernel) notModelled("deleting the kernel's route of a connected subnet (delete the address instead)");
-      if (spec.dev !== undefined) findDev(host, spec.dev);
-      fail('RTNETLINK answers: No such process\n', 2);
-    }
-    host.routes.splice(idx!, 1);
-    return;
-  }
   // building the new route: the device and gateway checks of fib_create_info()
   const r: Route = { dst: spec.isDefault || spec.dst.plen === 0 ? 'default' : str(spec.dst.addr, spec.dst.plen), dev: '' };
   if (spec.type === 'local') {
@@ -805,29 +864,38 @@ function createTable(host: Host, t: TableId): void {
   if (typeof t === 'number' && !tableExists(host, t)) (host.fibTables ??= []).push(t);
 }
 
+/** the routes `ip route show|flush SELECTOR` names, in the listing's order */
+function selectRoutes(host: Host, spec: RouteSpec): Shown[] {
+  const table = spec.table;
+  const within = (s: Shown, p: Prefix): boolean => s.plen >= p.plen && net(s.addr, p.plen) === net(p.addr, p.plen);
+  return shownRoutes(host).filter(
+    (s) =>
+      (table === 'all' || s.table === table) &&
+      (spec.proto === undefined || s.proto === spec.proto) &&
+      (spec.dst.plen < 0 || (s.addr === spec.dst.addr && s.plen === spec.dst.plen)) &&
+      (!spec.isDefault || s.plen === 0) &&
+      (!spec.root || within(s, spec.root)) &&
+      (!spec.match || (s.plen <= spec.match.plen && net(spec.match.addr, s.plen) === s.addr)) &&
+      (spec.scope === undefined || s.scope === spec.scope) &&
+      (spec.via === undefined || s.via === ipToString(spec.via)) &&
+      (spec.src === undefined || s.src === ipToString(spec.src)) &&
+      (spec.metric === undefined || s.metric === spec.metric) &&
+      (spec.dev === undefined || s.dev === spec.dev),
+  );
+}
+
 function showRoutes(host: Host, args: string[], o: Out): void {
-  const spec = parseRoute(args, true);
+  const spec = parseRoute(args, 'select');
   const table = spec.table;
   if (spec.dev !== undefined && !host.interfaces.some((i) => i.name === spec.dev)) fail(`Cannot find device "${spec.dev}"\n`, 1);
   if (table !== 'all' && !tableExists(host, table)) fail('Error: ipv4: FIB table does not exist.\nDump terminated\n', 2);
-  for (const s of shownRoutes(host)) {
-    if (table !== 'all' && s.table !== table) continue;
-    if (spec.proto !== undefined && s.proto !== spec.proto) continue;
-    if (spec.dst.plen >= 0 && !(s.addr === spec.dst.addr && s.plen === spec.dst.plen)) continue;
-    if (spec.isDefault && s.plen !== 0) continue;
-    // scope, via, src and metric select too, and what a selector fixed is not printed (print_route())
-    if (spec.scope !== undefined && s.scope !== spec.scope) continue;
-    if (spec.via !== undefined && s.via !== ipToString(spec.via)) continue;
-    if (spec.src !== undefined && s.src !== ipToString(spec.src)) continue;
-    if (spec.metric !== undefined && s.metric !== spec.metric) continue;
+  for (const s of selectRoutes(host, spec)) {
+    // what a selector fixed is not printed (print_route())
     let text = s.text(table === 'all', spec.proto === undefined);
     const omit = (field: string): void => {
       text = text.replace(field, '');
     };
-    if (spec.dev !== undefined) {
-      if (!text.includes(` dev ${spec.dev} `)) continue;
-      omit(` dev ${spec.dev}`);
-    }
+    if (spec.dev !== undefined) omit(` dev ${spec.dev}`);
     if (spec.scope !== undefined) omit(` scope ${spec.scope}`);
     if (spec.via !== undefined) omit(` via ${ipToString(spec.via)}`);
     if (spec.src !== undefined) omit(` src ${ipToString(spec.src)}`);
@@ -1103,7 +1171,10 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
     if (state === undefined || state === iface.up) return;
     iface.up = state;
     // NETDEV_UP: fib_add_ifaddr() of each address, after the routes already there
-    if (state) addedRoutes(host, iface.addrs.map((a) => addrKey(iface.name, a)));
+    if (state) {
+      addedRoutes(host, iface.addrs.map((a) => addrKey(iface.name, a)));
+      restoreRoutes(host, (f) => f.dev === iface.name);
+    }
     if (!state) {
       // fib_sync_down_dev(): a device going down takes every route through it, and
       // neigh_ifdown() its neighbour entries
