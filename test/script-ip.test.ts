@@ -187,7 +187,7 @@ describe('ip link', () => {
 
   it('refuses what it does not model, clearly', async () => {
     const sb = new Sandbox();
-    for (const l of ['ip rule add from 1.2.3.4 table 100 realms 3', 'ip route append 10.0.0.0/8 dev eth1', 'ip -6 route', 'ip link set eth1 mtu 1400', 'ip link add br0 type bridge', 'ip neigh show']) {
+    for (const l of ['ip rule add from 1.2.3.4 table 100 realms 3', 'ip route append 10.0.0.0/8 dev eth1', 'ip -6 route', 'ip link set eth1 address 02:00:00:00:00:09', 'ip link add br0 type bridge', 'ip neigh show']) {
       const r = await ip(sb, l);
       expect(r.rc, l).toBe(2);
       expect(r.stderr, l).toMatch(/^iptables-sim: .* is not modelled \(ip supports: /);

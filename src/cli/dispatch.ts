@@ -131,7 +131,7 @@ export const TOOLS: Record<string, Tool> = {
     load: async (ctx, args) => (await conntrackModule()).conntrackCommand(ctx, args),
   },
   ip: {
-    summary: 'the iproute2 commands that change a host: ip address add|del|flush|show, ip route add|del|replace|show|get|flush, ip link set up|down|show, ip rule add|del|flush|show, ip neigh flush',
+    summary: 'the iproute2 commands that change a host: ip address add|del|flush|show, ip route add|del|replace|show|get|flush, ip link set up|down|mtu|show, ip rule add|del|flush|show, ip neigh flush',
     load: async (ctx, args) => (await ipModule()).ipCommand(ctx, args),
   },
   ipset: {

@@ -200,6 +200,8 @@ export interface TargetContext extends MatchContext {
   setCtMark(mark: number): void;
   /** primary address of an interface of this host (MASQUERADE, REDIRECT) */
   ifaceAddress(dev: string): number | undefined;
+  /** the MTU of an interface of this host (TCPMSS --clamp-mss-to-pmtu) */
+  ifaceMtu(dev: string | undefined): number;
   /** the host's set of that name, to change (SET); a batch's packet changes a copy of its own */
   changeIpset(name: string): AnySet | undefined;
 }

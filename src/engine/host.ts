@@ -21,6 +21,7 @@ import type { EventBody, Hook, TraceEvent } from './events.js';
 import type { AddrType, ConntrackView, LocalSocket, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
 import { runChain, type ChainResult, type ChainRunContext } from './netfilter.js';
 import type { ChainPlan, RuleIndex } from './rule-index.js';
+import { deviceMtu } from '../net/mtu.js';
 import { endpoint, isIcmpError, newPacket, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, setSynMss, summarize, type Packet, type QuotedHeader } from './packet.js';
 import { jhash2, rawBe32, reciprocalScale } from '../net/jhash.js';
 
@@ -268,6 +269,11 @@ export class HostStack {
     return `${ipToString(a)}, which is no address of ${this.name}, and routing refuses that source`;
   }
 
+  /** the MTU of this host's device `dev` */
+  mtu(dev: string | undefined): number {
+    return deviceMtu(this.host, dev);
+  }
+
   isLocalAddress(a: number): boolean {
     return this.addrs.some((x) => x.addr === a) || isLoopbackAddr(a);
   }
@@ -281,7 +287,7 @@ export class HostStack {
     // eth_type_trans(): the frame's class, as a sender addresses it: a broadcast address to the
     // link's broadcast MAC, a group to its multicast MAC, anything else to this host's MAC
     pkt.pktType ??= pkt.dst === 0xffffffff || (pkt.dst !== 0 && addrType(this.fib, pkt.dst) === 'BROADCAST') ? 'broadcast' : isMulticast(pkt.dst) ? 'multicast' : 'unicast';
-    setSynMss(pkt, dev);
+    setSynMss(pkt, deviceMtu(this.host, dev));
     try {
       this.hook('PREROUTING', pkt);
       const route = this.routeInput(pkt, dev);
@@ -435,7 +441,7 @@ export class HostStack {
     }
     pkt.outIface = dev;
     pkt.route = { dev, gateway: r.gateway, local };
-    setSynMss(pkt, dev);
+    setSynMss(pkt, deviceMtu(this.host, dev));
     try {
       this.hook('OUTPUT', pkt);
       return this.postrouting(pkt);
@@ -1274,6 +1280,9 @@ class ExtContext implements TargetContext {
   }
   ifaceAddress(dev: string): number | undefined {
     return this.stack.primaryAddress(dev);
+  }
+  ifaceMtu(dev: string | undefined): number {
+    return this.stack.mtu(dev);
   }
 }
 

@@ -67,12 +67,13 @@ export function processOwner(): { uid: number; gid: number } {
 /**
  * A SYN or SYN-ACK leaves its sender with the MSS option Linux puts there (with SACK-permitted,
  * timestamps and window scale: the 20 option bytes of the 60-byte SYN the lab sends, see the tcp
- * match's --tcp-option): the advertised MSS of the link `dev` it goes out by, or, for a packet
- * the trace makes arrive on `dev`, of the link its sender shares with this host. A packet that
+ * match's --tcp-option): the advertised MSS of the link it goes out by (of MTU `mtu`), or, for a
+ * packet the trace makes arrive on a device, of that link (its sender's end is taken to have the
+ * same MTU). A packet that
  * already carries one (set by its sender or by TCPMSS on the way) keeps it.
  */
-export function setSynMss(pkt: Packet, dev: string): void {
-  if (pkt.proto === PROTO_TCP && pkt.tcpMss === undefined && (pkt.tcpFlags ?? 0) & TCP.SYN) pkt.tcpMss = advertisedMss(dev);
+export function setSynMss(pkt: Packet, mtu: number): void {
+  if (pkt.proto === PROTO_TCP && pkt.tcpMss === undefined && (pkt.tcpFlags ?? 0) & TCP.SYN) pkt.tcpMss = advertisedMss(mtu);
 }
 
 let nextId = 1;

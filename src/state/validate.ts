@@ -232,6 +232,7 @@ function checkHost(c: Checker, where: string, h: unknown): void {
     }
     c.str(`${w}.mac`, own(i, 'mac'));
     c.bool(`${w}.up`, own(i, 'up'));
+    c.int(`${w}.mtu`, own(i, 'mtu'), 68, 0x7fffffff, true);
   });
   // "dev a.b.c.d/len" of addresses the interfaces have, in the order their routes were added
   const addrRoutes = own(h, 'addrRoutes');

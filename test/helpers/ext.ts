@@ -9,6 +9,7 @@ import { parseIptables } from '../../src/cli/commands/iptables.js';
 import { nftRoundTrip } from '../../src/ruleset/nft-compat.js';
 import type { Rule } from '../../src/ruleset/rule.js';
 import { parseDotted } from '../../src/net/ipv4.js';
+import { deviceMtu } from '../../src/net/mtu.js';
 import { splitShell } from './cli.js';
 
 /** "-p tcp --dport 22 -j ACCEPT" (table and chain optional: "-t nat -A PREROUTING ...") -> Rule */
@@ -74,6 +75,8 @@ export function context(over: Partial<FakeContext> & { randoms?: number[]; conne
       ctx.ctMarkValue = m;
     },
     ifaceAddress: () => undefined,
+    // (the kernel's default MTUs)
+    ifaceMtu: (dev) => deviceMtu(undefined, dev),
     ipset: () => undefined,
     changeIpset: () => undefined,
     countIpsetElem: (e, bytes) => [(e.packets ?? 0) + (bytes ? 1 : 0), (e.bytes ?? 0) + bytes],

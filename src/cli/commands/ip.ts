@@ -2,7 +2,7 @@
  * `ip` (iproute2 6.1) for the part of it firewall scripts use on a host of the lab:
  * `ip address add|del|replace|flush|show`, `ip route add|replace|change|del|show|get|flush SELECTOR`
  * (routes in numbered tables too), `ip rule add|del|show|flush`,
- * `ip link set DEV up|down`, `ip link show`, `ip link add|del NAME type dummy`, `ip neigh flush`,
+ * `ip link set DEV up|down|mtu N`, `ip link show`, `ip link add|del NAME type dummy`, `ip neigh flush`,
  * with -4, -o and -br.
  * Messages, exit statuses and output formats are iproute2's (measured in a namespace); the kernel's
  * side effects are the kernel's: a secondary address joins the end of the list, deleting a primary
@@ -41,7 +41,7 @@ class IpError extends Error {
 const fail = (message: string, status: number): never => {
   throw new IpError(message, status);
 };
-const notModelled = (what: string): never => fail(`iptables-sim: ${what} is not modelled (ip supports: address add|del|replace|flush|show, route add|replace|change|del|show|get|flush, rule add|del|flush|show, link set up|down, link show, link add|del type dummy, neighbour flush)\n`, 2);
+const notModelled = (what: string): never => fail(`iptables-sim: ${what} is not modelled (ip supports: address add|del|replace|flush|show, route add|replace|change|del|show|get|flush, rule add|del|flush|show, link set up|down|mtu, link show, link add|del type dummy, neighbour flush)\n`, 2);
 
 interface Globals {
   family4: boolean;
@@ -296,7 +296,7 @@ function flags(iface: Interface): string {
 function linkHeader(host: Host, iface: Interface, mode: boolean): string {
   const lo = iface.name === 'lo';
   const state = lo || iface.kind === 'dummy' ? (iface.up ? 'UNKNOWN' : 'DOWN') : iface.up ? 'UP' : 'DOWN';
-  return `${ifIndex(host, iface)}: ${iface.name}: <${flags(iface)}> mtu ${deviceMtu(iface.name)} qdisc noqueue state ${state} ${mode ? 'mode DEFAULT ' : ''}group default qlen 1000`;
+  return `${ifIndex(host, iface)}: ${iface.name}: <${flags(iface)}> mtu ${deviceMtu(host, iface.name)} qdisc noqueue state ${state} ${mode ? 'mode DEFAULT ' : ''}group default qlen 1000`;
 }
 
 function linkLine(iface: Interface): string {
@@ -511,6 +511,17 @@ function parseU32(s: string): number | undefined {
   // number wraps above 32 bits), at most 0xffffffff (measured, fixtures/cli/ip-rule.case)
   const r = strtoumax(s, 0);
   return r.end !== 0 && r.end === s.length && !r.overflow && r.value <= 0xffffffffn ? Number(r.value) : undefined;
+}
+
+/** get_integer(..., 0): strtol with base 0 over the whole word, within an int */
+function parseInt32(s: string): number | undefined {
+  const t = s.replace(/^[ \t\n\v\f\r]*/, '');
+  const neg = t.startsWith('-');
+  const digits = neg ? t.slice(1) : t;
+  const r = strtoumax(digits, 0);
+  if (r.end === 0 || r.end !== digits.length || r.overflow) return undefined;
+  const v = neg ? -Number(r.value) : Number(r.value);
+  return v >= -0x80000000 && v <= 0x7fffffff ? v : undefined;
 }
 
 /** rtnl_rttable_a2n(): a name of /etc/iproute2/rt_tables or a number */
@@ -1156,18 +1167,33 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
     if (!write) return;
     let dev: string | undefined;
     let state: boolean | undefined;
+    let mtu: number | undefined;
     for (let i = 0; i < rest.length; i++) {
       const a = rest[i]!;
       if (a === 'dev') dev = rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
       else if (a === 'up') state = true;
       else if (a === 'down') state = false;
-      else if (['mtu', 'address', 'name', 'arp', 'multicast', 'allmulticast', 'promisc', 'master', 'nomaster', 'txqueuelen', 'txqlen', 'netns', 'alias', 'broadcast', 'brd', 'peer', 'qlen', 'dynamic', 'trailers', 'carrier', 'type', 'vf', 'group', 'mode', 'state', 'link-netns', 'link-netnsid', 'xdp', 'protodown', 'gso_max_size', 'gro_max_size', 'addrgenmode', 'vrf', 'nomaster'].includes(a)) {
+      else if (a === 'mtu') {
+        const v = rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+        if (mtu !== undefined) fail(`Error: duplicate "mtu": "${v}" is the second value.\n`, 255);
+        mtu = parseInt32(v) ?? fail(`Error: argument "${v}" is wrong: Invalid "mtu" value\n\n`, 255);
+      } else if (['address', 'name', 'arp', 'multicast', 'allmulticast', 'promisc', 'master', 'nomaster', 'txqueuelen', 'txqlen', 'netns', 'alias', 'broadcast', 'brd', 'peer', 'qlen', 'dynamic', 'trailers', 'carrier', 'type', 'vf', 'group', 'mode', 'state', 'link-netns', 'link-netnsid', 'xdp', 'protodown', 'gso_max_size', 'gro_max_size', 'addrgenmode', 'vrf', 'nomaster'].includes(a)) {
         notModelled(`ip link set ... ${a}`);
       } else if (dev === undefined) dev = a;
       else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
     }
     if (dev === undefined) fail('Not enough information: "dev" argument is required.\n', 255);
     const iface = findDev(host, dev!);
+    // do_setlink(): the MTU first (dev_validate_mtu(): a veth port takes 68 to 65535, lo and a
+    // dummy device any; measured: fixtures/cli/ip-link-mtu.case), then the flags
+    if (mtu !== undefined) {
+      const any = iface.name === 'lo' || iface.kind === 'dummy';
+      if (mtu < (any ? 0 : 68)) fail('Error: mtu less than device minimum.\n', 2);
+      if (!any && mtu > 65535) fail('Error: mtu greater than device maximum.\n', 2);
+      // (inetdev_event(): below IPv4's minimum the device loses its IPv4 addresses)
+      if (mtu! < 68) notModelled(`an MTU below 68 (it takes IPv4 off ${iface.name})`);
+      iface.mtu = mtu;
+    }
     if (state === undefined || state === iface.up) return;
     iface.up = state;
     // NETDEV_UP: fib_add_ifaddr() of each address, after the routes already there

@@ -8,8 +8,7 @@
  * the legacy demand for a "--tcp-flags SYN,RST SYN" match.
  */
 import { paramProblem } from '../../errors.js';
-import type { PacketView } from '../../engine/ext-api.js';
-import { deviceMtu } from '../../net/mtu.js';
+import type { PacketView, TargetContext } from '../../engine/ext-api.js';
 import type { TargetExtension } from '../types.js';
 
 /** XT_TCPMSS_CLAMP_PMTU */
@@ -25,8 +24,8 @@ export interface TcpmssData {
  * back to the source is taken to be the interface the packet came in by, and for a locally
  * generated packet (no input interface) the route back to a local address, i.e. loopback.
  */
-function pathMtu(pkt: PacketView): number {
-  return Math.min(deviceMtu(pkt.outIface), pkt.inIface === undefined ? deviceMtu('lo') : deviceMtu(pkt.inIface));
+function pathMtu(pkt: PacketView, ctx: TargetContext): number {
+  return Math.min(ctx.ifaceMtu(pkt.outIface), ctx.ifaceMtu(pkt.inIface ?? 'lo'));
 }
 
 export const TCPMSS: TargetExtension<TcpmssData> = {
@@ -66,9 +65,9 @@ export const TCPMSS: TargetExtension<TcpmssData> = {
    * tcpmss_mangle_packet(): never raises an MSS; adds the option (at most 536, the RFC 1122
    * default) only to a packet with no payload, since the option cannot be inserted before data.
    */
-  apply(d, pkt) {
+  apply(d, pkt, ctx) {
     if (pkt.proto !== 6 || pkt.fragment) return { verdict: 'CONTINUE' };
-    const newmss = d.mss === CLAMP_PMTU ? pathMtu(pkt) - 40 : d.mss;
+    const newmss = d.mss === CLAMP_PMTU ? pathMtu(pkt, ctx) - 40 : d.mss;
     if (pkt.tcpMss !== undefined) {
       if (pkt.tcpMss <= newmss) return { verdict: 'CONTINUE', note: `TCPMSS: MSS ${pkt.tcpMss} kept (not above ${newmss})` };
       const old = pkt.tcpMss;
