@@ -27,6 +27,8 @@ export interface Interface {
   index?: number;
   /** broadcast address of an address, when `ip addr add ... broadcast` gave one */
   brd?: Record<string, string>;
+  /** labels of addresses (`ip addr add ... label eth0:1`) other than the device's name */
+  labels?: Record<string, string>;
   /** `ip link set DEV mtu N`; absent: the kernel's default (1500, lo 65536) */
   mtu?: number;
 }

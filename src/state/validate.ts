@@ -230,6 +230,13 @@ function checkHost(c: Checker, where: string, h: unknown): void {
         c.address(`${w}.brd[${show(a)}]`, b, false);
       }
     }
+    const labels = own(i, 'labels');
+    if (labels !== undefined && c.obj(`${w}.labels`, labels)) {
+      for (const [a, l] of Object.entries(labels)) {
+        if (!Array.isArray(addrs) || !addrs.includes(a)) c.p.add(`${w}.labels`, `${show(a)} is none of the interface's addresses`);
+        if (typeof l !== 'string' || l.length === 0 || l.length >= IFNAMSIZ) c.p.add(`${w}.labels[${show(a)}]`, `expected a label shorter than ${IFNAMSIZ} characters, got ${show(l)}`);
+      }
+    }
     c.str(`${w}.mac`, own(i, 'mac'));
     c.bool(`${w}.up`, own(i, 'up'));
     c.int(`${w}.mtu`, own(i, 'mtu'), 68, 0x7fffffff, true);

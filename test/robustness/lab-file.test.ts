@@ -81,6 +81,7 @@ const EDITS: [string, Edit, RegExp][] = [
   ['address order naming an address the interface lacks', (l) => (l.hosts.router.addrRoutes = ['eth1 10.9.9.9/24']), /hosts\.router\.addrRoutes\[0\]: expected "DEVICE ADDRESS" of one of the interfaces' addresses, got "eth1 10\.9\.9\.9\/24"/],
   ['removed kernel route of no shape', (l) => (l.hosts.router.removedRoutes = ['192.168.1.0/24']), /hosts\.router\.removedRoutes\[0\]: expected "TABLE TYPE ADDRESS\/LEN DEVICE"/],
   ['mtu below IPv4 minimum', (l) => (l.hosts.router.interfaces[1].mtu = 40), /interfaces\[1\]\.mtu/],
+  ['label of an address the interface lacks', (l) => (l.hosts.router.interfaces[1].labels = { '10.9.9.9/24': 'eth0:1' }), /interfaces\[1\]\.labels: "10\.9\.9\.9\/24" is none of the interface's addresses/],
   ['route without destination', (l) => delete l.hosts.pc1.routes[0].dst, /routes\[0\]\.dst/],
   ['sysctl value is a number', (l) => (l.hosts.router.sysctls['net.ipv4.ip_forward'] = 1), /sysctls\.net\.ipv4\.ip_forward: expected a string/],
   ['service port too big', (l) => (l.hosts.pc1.services[0].port = 70000), /services\[0\]\.port/],

@@ -16,6 +16,7 @@
 import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.js';
 import { deviceMtu } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
+import { wildcardSource } from '../../util/glob.js';
 import { protocolByName } from '../../net/netdb.js';
 import type { Host, Interface, Neighbour, PolicyRule, Route } from '../../net/lab.js';
 import { addressRoutes, addrKey, addrType, buildFib, kernelRouteKey, fibLookup, hostRules, inputMartian, isMulticast, joinedGroup, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
@@ -266,6 +267,7 @@ function deleteAddress(host: Host, iface: Interface, idx: number): void {
   forgetRoutes(host, gone.map((g) => addrKey(iface.name, g)));
   for (const g of gone) {
     if (iface.brd) delete iface.brd[g];
+    if (iface.labels) delete iface.labels[g];
     const a = g.split('/')[0];
     // fib_sync_down_addr(): routes preferring a deleted source go
     host.routes = host.routes.filter((r) => r.src !== a);
@@ -274,13 +276,23 @@ function deleteAddress(host: Host, iface: Interface, idx: number): void {
   if (!iface.addrs.length) host.routes = host.routes.filter((r) => r.dev !== iface.name);
 }
 
-function addressLines(host: Host, iface: Interface, g: Globals): string {
+/** `label PATTERN` of ip address show and flush: fnmatch() of the label */
+function labelPattern(p: string): (l: string) => boolean {
+  const r = new RegExp(`^${wildcardSource(p, '[\\s\\S]')}$`);
+  return (l) => r.test(l);
+}
+
+/** an address's label (`ip addr add ... label L`): the device's name unless one was given */
+const labelOf = (iface: Interface, a: string): string => iface.labels?.[a] ?? iface.name;
+
+function addressLines(host: Host, iface: Interface, g: Globals, label?: (l: string) => boolean): string {
   let out = '';
   iface.addrs.forEach((a, idx) => {
+    if (label && !label(labelOf(iface, a))) return;
     const { addr, plen } = splitAddr(a);
     const brd = iface.brd?.[a];
     const sec = isSecondary(iface, idx) ? 'secondary ' : '';
-    const line = `    inet ${str(addr, plen)}${brd ? ` brd ${brd}` : ''} scope ${scopeOf(addr)} ${sec}${iface.name}`;
+    const line = `    inet ${str(addr, plen)}${brd ? ` brd ${brd}` : ''} scope ${scopeOf(addr)} ${sec}${labelOf(iface, a)}`;
     if (g.oneline) out += `${ifIndex(host, iface)}: ${iface.name}${line.replace(/^ {4}/, '    ')}\\       valid_lft forever preferred_lft forever\n`;
     else out += `${line}\n       valid_lft forever preferred_lft forever\n`;
   });
@@ -310,20 +322,28 @@ function briefState(iface: Interface): string {
 function showAddresses(host: Host, args: string[], g: Globals, o: Out): void {
   let dev: string | undefined;
   let upOnly = false;
+  let label: ((l: string) => boolean) | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === 'dev') {
       dev = args[++i];
       if (dev === undefined) fail('Command line is not complete. Try option "help"\n', 255);
     } else if (a === 'up') upOnly = true;
-    else if (['scope', 'to', 'label', 'type', 'master', 'vrf'].includes(a) || ['primary', 'secondary', 'permanent', 'dynamic'].includes(a)) notModelled(`ip address show ${a}`);
+    else if (a === 'label') label = labelPattern(args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255));
+    else if (['scope', 'to', 'type', 'master', 'vrf'].includes(a) || ['primary', 'secondary', 'permanent', 'dynamic'].includes(a)) notModelled(`ip address show ${a}`);
     else if (dev === undefined) dev = a;
     else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
   }
   if (dev !== undefined && !host.interfaces.some((x) => x.name === dev)) fail(`Device "${dev}" does not exist.\n`, 1);
+  if (label && g.brief) notModelled('ip -brief address show label');
   for (const iface of host.interfaces) {
     if (dev !== undefined && iface.name !== dev) continue;
     if (upOnly && !iface.up) continue;
+    // a label selects addresses, which are listed without their link (measured: fixtures/cli/ip-addr-label.case)
+    if (label) {
+      o.out += addressLines(host, iface, g, label);
+      continue;
+    }
     if (g.family4 && !iface.addrs.length) continue;
     if (g.brief) {
       o.out += `${iface.name.padEnd(16)} ${briefState(iface).padEnd(14)} ${iface.addrs.map((a) => `${a} `).join('')}\n`;
@@ -349,16 +369,15 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
     let local: Prefix | undefined;
     let dev: string | undefined;
     let brd: string | undefined;
+    let label: string | undefined;
     for (let i = 0; i < rest.length; i++) {
       const a = rest[i]!;
       const arg = (): string => rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
       if (a === 'dev') dev = arg();
       else if (matches(a, 'broadcast') || a === 'brd') brd = arg();
       else if (a === 'local') local = parseInetPrefix(arg());
-      else if (a === 'label') {
-        const l = arg();
-        if (l !== dev) notModelled(`address labels (label ${l})`);
-      } else if (a === 'scope') {
+      else if (a === 'label') label = arg();
+      else if (a === 'scope') {
         const s = arg();
         if (s !== 'global' && s !== '0') notModelled(`scope ${s} for addresses`);
       } else if (a === 'valid_lft' || a === 'preferred_lft') {
@@ -372,6 +391,8 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
     if (dev === undefined) fail('Not enough information: "dev" argument is required.\n', 1);
     const iface = findDev(host, dev!);
     if (local === undefined) fail('Not enough information: "local" argument is required.\n', 1);
+    // (IFA_LABEL's netlink policy: a string shorter than IFNAMSIZ)
+    if (label !== undefined && label.length >= 16) fail('Error: Attribute failed policy validation.\n', 2);
     // iproute2 makes `brd +` the address with its host bits set, `brd -` with them cleared (up to
     // a /30; a longer prefix gets no broadcast); the kernel keeps no broadcast 0.0.0.0
     let brdText: string | undefined;
@@ -400,6 +421,7 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
       iface.addrs.splice(at, 0, text);
     }
     if (brdText !== undefined) (iface.brd ??= {})[text] = brdText;
+    if (label !== undefined && label !== iface.name) (iface.labels ??= {})[text] = label;
     addedRoutes(host, [addrKey(iface.name, text)]);
     restoreRoutes(host, (f) => f.origin === addrKey(iface.name, text));
     markAddressed(host, iface.name);
@@ -409,11 +431,13 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
     if (!write) return;
     let local: Prefix | undefined;
     let dev: string | undefined;
+    let label: string | undefined;
     for (let i = 0; i < rest.length; i++) {
       const a = rest[i]!;
       if (a === 'dev') dev = rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
       else if (a === 'local') local = parseInetPrefix(rest[++i] ?? '');
-      else if (a === 'label' || a === 'scope' || a === 'broadcast' || a === 'brd') i++;
+      else if (a === 'label') label = rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+      else if (a === 'scope' || a === 'broadcast' || a === 'brd') i++;
       else if (local === undefined) local = parseInetPrefix(a);
       else fail(`Error: either "local" is duplicate, or "${a}" is a garbage.\n`, 255);
     }
@@ -427,7 +451,8 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
         '         This special behaviour is likely to disappear in further releases,\n' +
         '         fix your scripts!\n';
     }
-    const idx = iface.addrs.findIndex((x) => splitAddr(x).addr === local!.addr && (!local!.explicit || splitAddr(x).plen === local!.plen));
+    // (inet_rtm_deladdr(): a label given must be the address's)
+    const idx = iface.addrs.findIndex((x) => splitAddr(x).addr === local!.addr && (!local!.explicit || splitAddr(x).plen === local!.plen) && (label === undefined || labelOf(iface, x) === label));
     if (idx < 0) fail('Error: ipv4: Address not found.\n', 2);
     deleteAddress(host, iface, idx);
     return;
@@ -439,12 +464,14 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
     let dev: string | undefined;
     let scope: string | undefined;
     let to: Prefix | undefined;
+    let label: ((l: string) => boolean) | undefined;
     for (let i = 0; i < rest.length; i++) {
       const a = rest[i]!;
       if (a === 'dev') dev = rest[++i];
       else if (a === 'scope') scope = rest[++i];
       else if (a === 'to') to = parseInetPrefix(rest[++i] ?? '');
-      else if (a === 'label' || a === 'primary' || a === 'secondary' || a === 'permanent' || a === 'dynamic') notModelled(`ip address flush ${a}`);
+      else if (a === 'label') label = labelPattern(rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255));
+      else if (a === 'primary' || a === 'secondary' || a === 'permanent' || a === 'dynamic') notModelled(`ip address flush ${a}`);
       else if (dev === undefined) dev = a;
       else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
     }
@@ -456,6 +483,7 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
         const { addr, plen } = splitAddr(iface.addrs[idx]!);
         if (scope !== undefined && scope !== 'all' && scopeOf(addr) !== scope) continue;
         if (to && !(plen >= to.plen && net(addr, to.plen) === net(to.addr, to.plen))) continue;
+        if (label && !label(labelOf(iface, iface.addrs[idx]!))) continue;
         if (idx < iface.addrs.length) deleteAddress(host, iface, idx);
       }
     }
