@@ -287,7 +287,7 @@ export class HostStack {
     // eth_type_trans(): the frame's class, as a sender addresses it: a broadcast address to the
     // link's broadcast MAC, a group to its multicast MAC, anything else to this host's MAC
     pkt.pktType ??= pkt.dst === 0xffffffff || (pkt.dst !== 0 && addrType(this.fib, pkt.dst) === 'BROADCAST') ? 'broadcast' : isMulticast(pkt.dst) ? 'multicast' : 'unicast';
-    setSynMss(pkt, deviceMtu(this.host, dev));
+    setSynMss(pkt, this.mtu(dev));
     try {
       this.hook('PREROUTING', pkt);
       const route = this.routeInput(pkt, dev);
@@ -441,7 +441,7 @@ export class HostStack {
     }
     pkt.outIface = dev;
     pkt.route = { dev, gateway: r.gateway, local };
-    setSynMss(pkt, deviceMtu(this.host, dev));
+    setSynMss(pkt, this.mtu(dev));
     try {
       this.hook('OUTPUT', pkt);
       return this.postrouting(pkt);

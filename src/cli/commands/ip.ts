@@ -1219,7 +1219,7 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
       if (mtu < (any ? 0 : 68)) fail('Error: mtu less than device minimum.\n', 2);
       if (!any && mtu > 65535) fail('Error: mtu greater than device maximum.\n', 2);
       // (inetdev_event(): below IPv4's minimum the device loses its IPv4 addresses)
-      if (mtu! < 68) notModelled(`an MTU below 68 (it takes IPv4 off ${iface.name})`);
+      if (mtu < 68) notModelled(`an MTU below 68 (it takes IPv4 off ${iface.name})`);
       iface.mtu = mtu;
     }
     if (state === undefined || state === iface.up) return;
