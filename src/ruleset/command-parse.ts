@@ -190,6 +190,12 @@ interface ExtInstance {
  */
 export interface KernelView {
   tables?: Tables;
+  /**
+   * the rule enters the table even when the table's validation (nft_table_validate(): hooks
+   * reached through jumps, loops, depth) refuses it: the kernel keeps such a rule in the
+   * transaction, and iptables-nft's cache keeps it too (iptables-restore after a refusal)
+   */
+  tolerate?: boolean;
   /** the other family's tables (iptables' for an ip6tables command): IDLETIMER's timers are per namespace */
   otherTables?: Tables;
   nfacct?: readonly NfacctObject[];

@@ -13,6 +13,8 @@ import { earlyExitText } from '../iptables-help.js';
 import { addOp, DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain, type NftFnState } from '../../ruleset/execute.js';
 import { addChain, allocHandle, BUILTIN_CHAINS, chainRenamed, copyTable, findChain, isBuiltin, isTableName, newTable, ruleCount, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
+import { jumpsOf } from '../../ruleset/rule.js';
+import { printRuleVerbose } from '../../output/rule-text.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostOf, readWrite, type CliContext } from '../context.js';
@@ -370,6 +372,16 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
     }
     return view;
   };
+  /**
+   * A rule the table's validation refused stays in the kernel's transaction, and in iptables-nft's
+   * cache: later lines count it (`-I CHAIN N`) and the kernel's checks of later rules see it
+   */
+  const keepRefused = (cmd: ParsedCommand): void => {
+    cmd.kernel = { ...kernelView(), tolerate: true };
+    // (and -v prints it, as it prints every line it prepares)
+    say(execute(pending, cmd, undefined, nftFn).text());
+    forgetGraph(pending[curtable!]);
+  };
   const commit = (): void => {
     // --test aborts the transaction before nft_prepare: those failures and that output never surface
     if (!o.testing) for (const t of held) o.out(t);
@@ -377,7 +389,13 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
     const d = o.testing ? undefined : (deferred ?? refusals[0]);
     if (d) {
       if (d.error instanceof NftError) failed(d.line, d.error.message);
-      if (d.error instanceof KernelRefusal) throw new RefusedLines(refusals);
+      if (d.error instanceof KernelRefusal) {
+        // nf_tables validates a table's jump graph only when the batch met no other refusal (and
+        // then again rule by rule as it replays the batch): beside another, the validation's
+        // refusals are never found (measured: fixtures/cli/restore-validate-defer.case)
+        const other = refusals.filter((r) => (r.error as KernelRefusal).phase !== 'validate');
+        throw new RefusedLines(other.length ? other : refusals);
+      }
       throw d.error;
     }
     if (!o.testing && curtable) {
@@ -507,7 +525,14 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           // (a rule for a chain the transaction does not hold fails before the kernel sees it)
           const c = invalid && lookupChain(pending, curtable!, cmd.chain!);
           const op = c && invalidOp(cmd.command, cmd.rulenum, ruleCount(c));
-          if (op) throw new KernelRefusal(op, invalid!.errText, `rule in chain ${cmd.chain}`, undefined, 'validate');
+          if (op) {
+            // the rule's own expressions are checked as ever (their refusal is its own) and it
+            // enters the transaction; the table, invalid already, refuses it: Too many links when
+            // it closes a loop, else as it refused the first
+            const loop = closesLoop(pending[curtable!], cmd);
+            keepRefused(cmd);
+            throw new KernelRefusal(op, loop ? 'Too many links' : invalid!.errText, `rule in chain ${cmd.chain}`, undefined, 'validate');
+          }
           if (cmd.command === CMD.DELETE_CHAIN) deletions = run ?? new DeletionRun();
           if (cmd.chain !== undefined && builtinOut.has(cmd.chain)) outOfCache(cmd, pending[curtable!]);
           builtinOut.delete(cmd.chain!);
@@ -520,7 +545,14 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
         } catch (e) {
           if (e instanceof KernelRefusal) {
             refusals.push({ error: e, line: lineNo });
-            if (e.phase === 'validate') invalid ??= e;
+            // (-v prints a rule as it prepares it, before the kernel refuses it)
+            if (e.phase === 'init' && cmd.verbose && (cmd.command === CMD.APPEND || cmd.command === CMD.INSERT || cmd.command === CMD.REPLACE)) {
+              say((cmd.command === CMD.REPLACE ? cmd.rules.slice(0, 1) : cmd.rules).map((r) => printRuleVerbose(r, curtable!, cmd.chain!, cmd.family)).join(''));
+            }
+            if (e.phase === 'validate' && !invalid) {
+              invalid = e;
+              keepRefused(cmd);
+            }
             if (cmd.command === CMD.DELETE_CHAIN) for (const name of dropFromCache(pending[curtable!], curtable!, cmd.chain)) dropped.add(name);
           }
           else if (e instanceof NftError || e instanceof JumpTargetMissing) deferred = { error: e, line: lineNo };
@@ -535,6 +567,21 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
   if (inTable) {
     throw new LineFailed(`${o.prog}: COMMIT expected at line ${lineNo + 1}\n`);
   }
+}
+
+/** whether a rule of `cmd` jumps or goes to a chain from which jumps lead back to the command's chain */
+function closesLoop(t: Table | undefined, cmd: ParsedCommand): boolean {
+  if (!t) return false;
+  const seen = new Set<string>();
+  const todo = jumpsOf(cmd.rules);
+  for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
+    if (name === cmd.chain) return true;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const c = findChain(t, name);
+    if (c) todo.push(...jumpsOf(c.rules));
+  }
+  return false;
 }
 
 /**
