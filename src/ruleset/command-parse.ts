@@ -191,11 +191,12 @@ interface ExtInstance {
 export interface KernelView {
   tables?: Tables;
   /**
-   * the rule enters the table even when the table's validation (nft_table_validate(): hooks
-   * reached through jumps, loops, depth) refuses it: the kernel keeps such a rule in the
-   * transaction, and iptables-nft's cache keeps it too (iptables-restore after a refusal)
+   * the rule enters the table even when the kernel refuses it: 'validate', when the table's
+   * validation (nft_table_validate(): hooks reached through jumps, loops, depth) does, as the
+   * kernel keeps such a rule in the transaction and iptables-nft's cache keeps it too; 'all', when
+   * its own expressions are refused too, as the cache alone keeps it (iptables-restore)
    */
-  tolerate?: boolean;
+  tolerate?: 'validate' | 'all';
   /** the other family's tables (iptables' for an ip6tables command): IDLETIMER's timers are per namespace */
   otherTables?: Tables;
   nfacct?: readonly NfacctObject[];

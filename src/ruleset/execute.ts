@@ -356,8 +356,9 @@ function checkKernelWith(tables: Tables, table: TableName, found: Chain, rules: 
       const why = typeof v === 'object' ? v.why : v;
       throw new KernelRefusal(op, errno, `rule in chain ${chain}`, why, phase);
     };
-  const fail = refuse('init');
-  const failValidate = view.tolerate ? (): never => undefined as never : refuse('validate');
+  const pass = (): never => undefined as never;
+  const fail = view.tolerate === 'all' ? pass : refuse('init');
+  const failValidate = view.tolerate ? pass : refuse('validate');
   const t = tables[table];
   // building the graph reads every chain reachable from a base chain (all 40,000 of a kube-proxy
   // lab's nat table); rules that need nothing from it leave it unbuilt, or up to date if it is known
