@@ -1088,7 +1088,8 @@ class IpsetRun {
       [from, to] = [to, from];
       if (from < set.first) throw this.kernel(KERNEL.BITMAP_RANGE);
     }
-    if (to > set.last) throw this.kernel(KERNEL.BITMAP_RANGE);
+    // (a net reaching below the range too: its masked start is checked as well in Linux 6.18)
+    if (from < set.first || to > set.last) throw this.kernel(KERNEL.BITMAP_RANGE);
     const step = hostsOf(set);
     for (let v = from; v <= to; v += step) {
       const id = idOf(set, v);
