@@ -1284,6 +1284,11 @@ class IpsetRun {
     const netmask = set.type === 'hash:ip' ? (set.netmask ?? 32) : 32;
     let from = (ip & maskOf(netmask)) >>> 0;
     if (from === 0 && set.type === 'hash:ip') throw this.kernel(KERNEL.HASH_ELEM);
+    // a test looks up that first address alone (and the first port), whatever range follows
+    if (test) {
+      yield withPort({ ip: from }, ports[0]);
+      return;
+    }
     let to = from;
     if (p.ipTo !== undefined) {
       to = p.ipTo;
