@@ -372,8 +372,9 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
     return view;
   };
   /**
-   * A rule the table's validation refused stays in the kernel's transaction, and in iptables-nft's
-   * cache: later lines count it (`-I CHAIN N`) and the kernel's checks of later rules see it
+   * A rule the kernel refused stays in iptables-nft's cache, and, refused by the table's validation
+   * ('validate'), in the kernel's transaction too: later lines count it (`-I CHAIN N`) and the
+   * kernel's checks of later rules see it ('all': its own expressions were refused)
    */
   const keepRefused = (cmd: ParsedCommand, tolerate: 'validate' | 'all' = 'validate'): void => {
     cmd.kernel = { ...kernelView(), tolerate };
