@@ -36,7 +36,7 @@ export type HostOutcome =
    * returns the drop as EPERM to the sender, which UDP and ICMP sockets report at once (TCP
    * retransmits instead)
    */
-  | { kind: 'drop'; pkt: Packet; reason: string; replies: Packet[]; sendErrno?: 'EPERM' }
+  | { kind: 'drop'; pkt: Packet; reason: string; replies: Packet[]; sendErrno?: 'EPERM' | RouteErrno }
   /** the local sender got an error at once (no route: ENETUNREACH/EHOSTUNREACH, EINVAL, EPERM) */
   | { kind: 'error'; pkt: Packet; errno: 'ENETUNREACH' | 'EHOSTUNREACH' | 'EINVAL' | 'EPERM' | 'EACCES'; reason: string };
 
@@ -88,6 +88,8 @@ class Dropped {
   constructor(
     readonly reason: string,
     readonly replies: Packet[] = [],
+    /** a local packet's reroute found no usable route: the sender gets the route's error (NF_DROP_ERR) */
+    readonly errno?: RouteErrno,
   ) {}
 }
 
@@ -319,7 +321,7 @@ export class HostStack {
     }
   }
 
-  private dropped(pkt: Packet, d: Dropped, sendErrno?: 'EPERM'): HostOutcome {
+  private dropped(pkt: Packet, d: Dropped, sendErrno?: 'EPERM' | RouteErrno): HostOutcome {
     const c = pkt.conn?.entry;
     if (c && !c.confirmed && !pkt.conn!.related) this.ct.discard(c);
     this.emit({ kind: 'drop', reason: d.reason });
@@ -446,7 +448,7 @@ export class HostStack {
       this.hook('OUTPUT', pkt);
       return this.postrouting(pkt);
     } catch (e) {
-      if (e instanceof Dropped) return this.dropped(pkt, e, 'EPERM');
+      if (e instanceof Dropped) return this.dropped(pkt, e, e.errno ?? 'EPERM');
       throw e;
     }
   }
@@ -478,7 +480,9 @@ export class HostStack {
   private reroute(pkt: Packet): void {
     // (the source is kept when it is an address of this host or a unicast one, as here)
     const r = this.lookup(pkt.dst, pkt.src, 'lo', pkt.mark, pkt.tos, pkt, pkt.owner?.uid ?? 0);
-    if (!r || routeErrno(r)) throw new Dropped(`reroute: no route to ${ipToString(pkt.dst)}`);
+    // (ipt_mangle_out(): NF_DROP_ERR() of the lookup's error, which the sender gets: measured,
+    // fixtures/kernel/416-random-all-648, a mark that sends the lookup to a blackhole rule: EINVAL)
+    if (!r || routeErrno(r)) throw new Dropped(`reroute: no route to ${ipToString(pkt.dst)}${r ? ` (${describeRoute(r)})` : ''}`, [], routeErrno(r));
     const local = r.type === 'local' || r.type === 'broadcast';
     const dev = local ? 'lo' : r.dev;
     const bad = this.outputSourceCheck(pkt.src, dev);

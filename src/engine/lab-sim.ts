@@ -57,6 +57,9 @@ type Direction = 'original' | 'reply';
  * a packet that reached no socket: `replies`, what the host where it ended sends back about it;
  * `noNeighbour`: its next hop answered no ARP request
  */
+/** strerror() of the errors a local send gets at once */
+const STRERROR: Record<string, string> = { EPERM: 'Operation not permitted', EINVAL: 'Invalid argument', EHOSTUNREACH: 'No route to host', ENETUNREACH: 'Network is unreachable', EACCES: 'Permission denied' };
+
 type Lost = { end: 'lost'; host: string; reason: string; replies: Arrival[]; sendErrno?: string; noNeighbour?: boolean };
 
 const MAX_HOPS = 64;
@@ -274,7 +277,7 @@ export class LabSim {
         server: null,
         peer: null,
         errno: out.sendErrno,
-        explanation: `${want('')}, but its own netfilter dropped the ${what} on the way out (${out.reason}): send() failed at once with ${out.sendErrno} (Operation not permitted).`,
+        explanation: `${want('')}, but its own netfilter dropped the ${what} on the way out (${out.reason}): send() failed at once with ${out.sendErrno} (${STRERROR[out.sendErrno] ?? out.sendErrno}).`,
       };
     }
     // the client's own address, as routing chose it before any NAT
