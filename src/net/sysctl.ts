@@ -175,6 +175,11 @@ export function modelledDefault(key: string, devices: readonly string[]): string
   return m[1] === 'default' || devices.includes(m[1]!) ? inert.dev : undefined;
 }
 
+/** the value of `key` on the host: the one it holds, else its modelled default; undefined: not modelled */
+export function modelledValue(host: Host, key: string): string | undefined {
+  return host.sysctls[key] ?? modelledDefault(key, host.interfaces.map((i) => i.name));
+}
+
 /**
  * Every key the host models: those it holds and those it would give its default for
  * (modelledDefault(): a lab saved before they were modelled, the IPv6 ones), sorted as

@@ -6,7 +6,7 @@
  */
 import { posix } from 'node:path';
 import type { Host } from '../net/lab.js';
-import { modelledDefault } from '../net/sysctl.js';
+import { modelledValue } from '../net/sysctl.js';
 
 export type ProcEntry =
   | { kind: 'modelled'; key: string }
@@ -39,7 +39,7 @@ function genericKey(host: Host, key: string): string {
 
 export function procEntry(host: Host, key: string, known: readonly string[]): ProcEntry {
   if (key === '') return { kind: 'dir' };
-  if (host.sysctls[key] !== undefined || modelledDefault(key, host.interfaces.map((i) => i.name)) !== undefined) return { kind: 'modelled', key };
+  if (modelledValue(host, key) !== undefined) return { kind: 'modelled', key };
   const g = genericKey(host, key);
   if (known.includes(g)) return { kind: 'unmodelled', key };
   const prefix = key + '.';

@@ -12,7 +12,7 @@ import type { Host } from '../../net/lab.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 import { strtoumax } from '../../util/strtoul.js';
 import { wildcardSource } from '../../util/glob.js';
-import { ALL_SPREADS6, FOLLOWS_DEFAULT, followsDefault, GLOBAL_SYSCTLS, modelledDefault, modelledKeys } from '../../net/sysctl.js';
+import { ALL_SPREADS6, FOLLOWS_DEFAULT, followsDefault, GLOBAL_SYSCTLS, modelledKeys, modelledValue } from '../../net/sysctl.js';
 
 const LONG: LongOpt[] = [
   { name: 'all', hasArg: 0, val: 'a' },
@@ -326,8 +326,7 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
   if (all) {
     return readOnly(ctx, (lab) => {
       const host = hostOf(lab, ctx.host)[1];
-      const devs = host.interfaces.map((i) => i.name);
-      for (const k of modelledKeys(host)) if (selected(k)) io.out(show(k, host.sysctls[k] ?? modelledDefault(k, devs)!));
+      for (const k of modelledKeys(host)) if (selected(k)) io.out(show(k, modelledValue(host, k)!));
       return 0;
     });
   }
@@ -349,10 +348,9 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
   const run = (host: Host): { status: number; changed: boolean } => {
     let status = loadStatus;
     let changed = false;
-    const devs = host.interfaces.map((i) => i.name);
     /** the value of `key` on this host, undefined when it has no such key (after saying so) */
     const exists = (key: string, isWrite: boolean): string | undefined => {
-      const current = host.sysctls[key] ?? modelledDefault(key, devs);
+      const current = modelledValue(host, key);
       if (current !== undefined) return current;
       if (isKnownUnmodelled(KNOWN_SYSCTLS, key, host)) {
         io.err(`sysctl: iptables-sim does not model ${key} (it exists on Linux); nothing was ${isWrite ? 'written' : 'read'}\n`);
@@ -413,15 +411,15 @@ export async function sysctlCommand(ctx: CliContext, argv: string[]): Promise<nu
       if (matches) {
         // glob() of the path: every key that matches, in path order; none is no error
         const keys = modelledKeys(host).filter(matches).sort((a, b) => (procPath(a) < procPath(b) ? -1 : 1));
-        for (const k of keys) if (selected(k)) writeOne(k, setting!.value, host.sysctls[k] ?? modelledDefault(k, devs)!);
+        for (const k of keys) if (selected(k)) writeOne(k, setting!.value, modelledValue(host, k)!);
         continue;
       }
       // a directory: reading it reads every key under it (DisplayAll()), writing it fails with
       // EINVAL and leaves the status as it was (measured: fixtures/cli/sysctl-dir.case)
-      const under = host.sysctls[key] === undefined && modelledDefault(key, devs) === undefined ? keysUnder(host, key) : [];
+      const under = modelledValue(host, key) === undefined ? keysUnder(host, key) : [];
       if (under.length) {
         if (setting) io.err(`sysctl: setting key "${key}": Invalid argument\n`);
-        else for (const k of under) if (selected(k)) io.out(show(k, host.sysctls[k] ?? modelledDefault(k, devs)!));
+        else for (const k of under) if (selected(k)) io.out(show(k, modelledValue(host, k)!));
         continue;
       }
       if (!selected(key)) continue;
