@@ -223,20 +223,19 @@ function checkHost(c: Checker, where: string, h: unknown): void {
     const addrs = own(i, 'addrs');
     if (c.arr(`${w}.addrs`, addrs)) addrs.forEach((a, j) => c.address(`${w}.addrs[${j}]`, a, true));
     // the broadcasts given with addresses: address as listed -> broadcast address
-    const brd = own(i, 'brd');
-    if (brd !== undefined && c.obj(`${w}.brd`, brd)) {
-      for (const [a, b] of Object.entries(brd)) {
-        if (!Array.isArray(addrs) || !addrs.includes(a)) c.p.add(`${w}.brd`, `${show(a)} is none of the interface's addresses`);
-        c.address(`${w}.brd[${show(a)}]`, b, false);
+    // what `ip addr` kept of some of the addresses, by address as listed: broadcasts and labels
+    const perAddress = (key: string, check: (where: string, v: unknown) => void): void => {
+      const m = own(i, key);
+      if (m === undefined || !c.obj(`${w}.${key}`, m)) return;
+      for (const [a, v] of Object.entries(m)) {
+        if (!Array.isArray(addrs) || !addrs.includes(a)) c.p.add(`${w}.${key}`, `${show(a)} is none of the interface's addresses`);
+        check(`${w}.${key}[${show(a)}]`, v);
       }
-    }
-    const labels = own(i, 'labels');
-    if (labels !== undefined && c.obj(`${w}.labels`, labels)) {
-      for (const [a, l] of Object.entries(labels)) {
-        if (!Array.isArray(addrs) || !addrs.includes(a)) c.p.add(`${w}.labels`, `${show(a)} is none of the interface's addresses`);
-        if (typeof l !== 'string' || l.length === 0 || l.length >= IFNAMSIZ) c.p.add(`${w}.labels[${show(a)}]`, `expected a label shorter than ${IFNAMSIZ} characters, got ${show(l)}`);
-      }
-    }
+    };
+    perAddress('brd', (where, b) => c.address(where, b, false));
+    perAddress('labels', (where, l) => {
+      if (typeof l !== 'string' || l.length === 0 || l.length >= IFNAMSIZ) c.p.add(where, `expected a label shorter than ${IFNAMSIZ} characters, got ${show(l)}`);
+    });
     c.str(`${w}.mac`, own(i, 'mac'));
     c.bool(`${w}.up`, own(i, 'up'));
     c.int(`${w}.mtu`, own(i, 'mtu'), 68, 0x7fffffff, true);
