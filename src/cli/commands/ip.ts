@@ -42,6 +42,8 @@ class IpError extends Error {
 const fail = (message: string, status: number): never => {
   throw new IpError(message, status);
 };
+/** incomplete_command(): a keyword given without its argument */
+const incomplete = (): never => fail('Command line is not complete. Try option "help"\n', 255);
 const notModelled = (what: string): never => fail(`iptables-sim: ${what} is not modelled (ip supports: address add|del|replace|flush|show, route add|replace|change|del|show|get|flush, rule add|del|flush|show, link set up|down|mtu, link show, link add|del type dummy, neighbour flush)\n`, 2);
 
 interface Globals {
@@ -78,7 +80,7 @@ export function parseIp(argv: string[]): IpCommand | { error: string; status: nu
       else if (opt === 'f' || (opt.length > 1 && matches(opt, 'family'))) {
         const fam = argv[++i];
         if (fam === 'inet') globals.family4 = true;
-        else if (fam === undefined) fail('Command line is not complete. Try option "help"\n', 255);
+        else if (fam === undefined) incomplete();
         else notModelled(`address family ${fam}`);
       } else if (matches(opt, 'oneline')) globals.oneline = true;
       else if (matches(opt, 'brief') && opt.length > 1) globals.brief = true;
@@ -327,9 +329,9 @@ function showAddresses(host: Host, args: string[], g: Globals, o: Out): void {
     const a = args[i]!;
     if (a === 'dev') {
       dev = args[++i];
-      if (dev === undefined) fail('Command line is not complete. Try option "help"\n', 255);
+      if (dev === undefined) incomplete();
     } else if (a === 'up') upOnly = true;
-    else if (a === 'label') label = labelPattern(args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255));
+    else if (a === 'label') label = labelPattern(args[++i] ?? incomplete());
     else if (['scope', 'to', 'type', 'master', 'vrf'].includes(a) || ['primary', 'secondary', 'permanent', 'dynamic'].includes(a)) notModelled(`ip address show ${a}`);
     else if (dev === undefined) dev = a;
     else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
@@ -372,7 +374,7 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
     let label: string | undefined;
     for (let i = 0; i < rest.length; i++) {
       const a = rest[i]!;
-      const arg = (): string => rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+      const arg = (): string => rest[++i] ?? incomplete();
       if (a === 'dev') dev = arg();
       else if (matches(a, 'broadcast') || a === 'brd') brd = arg();
       else if (a === 'local') local = parseInetPrefix(arg());
@@ -434,9 +436,9 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
     let label: string | undefined;
     for (let i = 0; i < rest.length; i++) {
       const a = rest[i]!;
-      if (a === 'dev') dev = rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+      if (a === 'dev') dev = rest[++i] ?? incomplete();
       else if (a === 'local') local = parseInetPrefix(rest[++i] ?? '');
-      else if (a === 'label') label = rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+      else if (a === 'label') label = rest[++i] ?? incomplete();
       else if (a === 'scope' || a === 'broadcast' || a === 'brd') i++;
       else if (local === undefined) local = parseInetPrefix(a);
       else fail(`Error: either "local" is duplicate, or "${a}" is a garbage.\n`, 255);
@@ -470,7 +472,7 @@ function address(host: Host, args: string[], g: Globals, o: Out, write: boolean)
       if (a === 'dev') dev = rest[++i];
       else if (a === 'scope') scope = rest[++i];
       else if (a === 'to') to = parseInetPrefix(rest[++i] ?? '');
-      else if (a === 'label') label = labelPattern(rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255));
+      else if (a === 'label') label = labelPattern(rest[++i] ?? incomplete());
       else if (a === 'primary' || a === 'secondary' || a === 'permanent' || a === 'dynamic') notModelled(`ip address flush ${a}`);
       else if (dev === undefined) dev = a;
       else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`, 255);
@@ -566,6 +568,8 @@ function tableExists(host: Host, t: TableId): boolean {
 }
 
 const ROUTE_TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit'];
+/** the other route types iproute2 knows (local and broadcast are taken where a deletion may name them) */
+const OTHER_ROUTE_TYPES = ['local', 'broadcast', 'multicast', 'throw', 'nat', 'anycast'];
 
 /** what a route's words are for: a listing or flush (selectors), a deletion, or a route to make */
 type RouteUse = 'select' | 'delete' | 'make';
@@ -576,7 +580,7 @@ function parseRoute(args: string[], use: RouteUse = 'make'): RouteSpec {
   let haveDst = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    const arg = (): string => args[++i] ?? incomplete();
     if (a === 'via') {
       if (spec.via !== undefined) fail('Error: argument "via" is wrong: use nexthop syntax to specify multiple via\n\n', 255);
       spec.via = parseInetAddr(arg());
@@ -617,7 +621,7 @@ function parseRoute(args: string[], use: RouteUse = 'make'): RouteSpec {
     } else if (!haveDst && (a === 'local' || (a === 'broadcast' && use !== 'make')) && args[i + 1] !== undefined) {
       spec.type = a;
       spec.typed = true;
-    } else if (!haveDst && ['local', 'broadcast', 'multicast', 'throw', 'nat', 'anycast'].includes(a)) {
+    } else if (!haveDst && OTHER_ROUTE_TYPES.includes(a)) {
       notModelled(`routes of type ${a}`);
     } else if (!haveDst) {
       haveDst = true;
@@ -627,13 +631,13 @@ function parseRoute(args: string[], use: RouteUse = 'make'): RouteSpec {
         spec.dst = parseInetPrefix(a);
         if (net(spec.dst.addr, spec.dst.plen) !== spec.dst.addr && !forShow) fail('Error: Invalid prefix for given prefix length.\n', 2);
       }
-    } else if (ROUTE_TYPES.includes(a) || ['local', 'broadcast', 'multicast', 'throw', 'nat', 'anycast'].includes(a)) {
+    } else if (ROUTE_TYPES.includes(a) || OTHER_ROUTE_TYPES.includes(a)) {
       // (a type word asks for a destination after it, which is then a second one)
-      const next = args[i + 1] ?? fail('Command line is not complete. Try option "help"\n', 255);
+      const next = args[i + 1] ?? incomplete();
       fail(`Error: either "to" is duplicate, or "${next}" is a garbage.\n`, 255);
     } else fail(`Error: either "to" is duplicate, or "${a}" is a garbage.\n`, 255);
   }
-  if (!haveDst && !forShow) fail('Command line is not complete. Try option "help"\n', 255);
+  if (!haveDst && !forShow) incomplete();
   if (!haveDst) spec.dst.plen = -1;
   // without `table`, iproute2 puts a local route in the local table, where traces would use it
   if (spec.type === 'local' && typeof spec.table !== 'number' && use === 'make') notModelled('routes of type local in the main or local table');
@@ -1040,7 +1044,7 @@ function getRoute(host: Host, args: string[], o: Out): void {
   const l4: { proto: number; sport?: number; dport?: number } = { proto: 0 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    const arg = (): string => args[++i] ?? incomplete();
     if (a === 'to') dst = parseInetAddr(arg());
     // (0.0.0.0 is no source: the kernel picks one)
     else if (a === 'from') from = parseInetPrefix(arg(), 'inet prefix').addr || undefined;
@@ -1115,7 +1119,7 @@ function showLinks(host: Host, args: string[], g: Globals, o: Out): void {
   let upOnly = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === 'dev') dev = args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    if (a === 'dev') dev = args[++i] ?? incomplete();
     else if (a === 'up') upOnly = true;
     else if (['type', 'master', 'vrf', 'group'].includes(a)) notModelled(`ip link show ${a}`);
     else if (dev === undefined) dev = a;
@@ -1165,7 +1169,7 @@ function neighbour(host: Host, args: string[], write: boolean): void {
   let proxy = false;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
-    const arg = (): string => rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    const arg = (): string => rest[++i] ?? incomplete();
     if (a === 'dev') {
       const d = arg();
       if (dev !== undefined) fail(`Error: duplicate "dev": "${d}" is the second value.\n`, 255);
@@ -1198,11 +1202,11 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
     let mtu: number | undefined;
     for (let i = 0; i < rest.length; i++) {
       const a = rest[i]!;
-      if (a === 'dev') dev = rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+      if (a === 'dev') dev = rest[++i] ?? incomplete();
       else if (a === 'up') state = true;
       else if (a === 'down') state = false;
       else if (a === 'mtu') {
-        const v = rest[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+        const v = rest[++i] ?? incomplete();
         if (mtu !== undefined) fail(`Error: duplicate "mtu": "${v}" is the second value.\n`, 255);
         mtu = parseInt32(v) ?? fail(`Error: argument "${v}" is wrong: Invalid "mtu" value\n\n`, 255);
       } else if (['address', 'name', 'arp', 'multicast', 'allmulticast', 'promisc', 'master', 'nomaster', 'txqueuelen', 'txqlen', 'netns', 'alias', 'broadcast', 'brd', 'peer', 'qlen', 'dynamic', 'trailers', 'carrier', 'type', 'vf', 'group', 'mode', 'state', 'link-netns', 'link-netnsid', 'xdp', 'protodown', 'gso_max_size', 'gro_max_size', 'addrgenmode', 'vrf', 'nomaster'].includes(a)) {
@@ -1334,7 +1338,7 @@ function parseRule(args: string[]): RuleRequest {
   const req: RuleRequest = {};
   for (let i = 0; i < args.length; i++) {
     let a = args[i]!;
-    const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    const arg = (): string => args[++i] ?? incomplete();
     const prefix = (): string | undefined => {
       const v = arg();
       if (v === 'all' || v === 'any' || v === 'default') return undefined;
@@ -1428,7 +1432,7 @@ function ruleFilter(args: string[]): (r: PolicyRule) => boolean {
   let pref: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const arg = (): string => args[++i] ?? fail('Command line is not complete. Try option "help"\n', 255);
+    const arg = (): string => args[++i] ?? incomplete();
     if (matches(a, 'table') || matches(a, 'lookup')) {
       const v = arg();
       table = tableNumber(v) ?? invarg('table id value is invalid\n', v);
