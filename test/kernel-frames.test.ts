@@ -3,7 +3,8 @@
  * another network's address, a multicast address) and to broadcast destinations, against the
  * real kernel (fixtures/kernel/*.json steps recorded by record-trace.py's `frame`): the router's
  * one-packet trace (`--host router trace -i IFACE -s SRC ... --format xtables`) must give the
- * kernel's chain/rule/verdict sequence, a REJECT's answer its way out of the router, and the
+ * kernel's chain/rule/verdict sequence, the router's answers (a REJECT's, ICMP fragmentation needed)
+ * their way out of the router, and the
  * router's conntrack table afterwards the kernel's entries.
  */
 import { describe, expect, it } from 'vitest';
@@ -44,9 +45,10 @@ for (const { file, sc } of kernelScenarios()) {
         const wantSegs = segments(step.traces?.router ?? []);
         got.push(at, render(firstPacket(gotSegs, isFirst)));
         want.push(at, render(firstPacket(wantSegs, isFirst)));
-        // a REJECT's answer leaves through the router's OUTPUT and POSTROUTING
-        // before the REJECT's own verdict, as it is sent while the rule is evaluated
-        if (render(firstPacket(wantSegs, isFirst)).includes('-j REJECT')) {
+        // the router's answers (a REJECT's, an ICMP error of the stack's) leave through its OUTPUT
+        // and POSTROUTING; a REJECT's before the REJECT's own verdict, as it is sent while the rule
+        // is evaluated
+        if (answers(wantSegs, isFirst).length || answers(gotSegs, isFirst).length) {
           got.push(`${at}: answer`, render(answers(gotSegs, isFirst)), order(gotSegs, isFirst));
           want.push(`${at}: answer`, render(answers(wantSegs, isFirst)), order(wantSegs, isFirst));
         }

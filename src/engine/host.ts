@@ -387,6 +387,13 @@ export class HostStack {
     // whatever its address became: measured, fixtures/kernel/289-random-frames-533, a broadcast DNATed)
     if (pkt.pktType && pkt.pktType !== 'unicast') throw new Dropped(`not forwarded: the frame came to the link's ${pkt.pktType} address, not to ${this.name}'s own (ip_forward() forwards only frames addressed to it)`);
     if (pkt.ttl <= 1) throw new Dropped(`TTL expired while forwarding`, [this.attach(this.icmpError(pkt, 11, 0), pkt)]);
+    // ip_exceeds_mtu(): too long for the way out, and DF set (every traced packet has it, as a
+    // Linux sender's do): not forwarded, not fragmented; the sender is told the MTU, before the
+    // FORWARD chain (measured: fixtures/kernel/437-frag-needed)
+    const mtu = this.mtu(r.dev);
+    if (pkt.len > mtu && !pkt.fragment) {
+      throw new Dropped(`${pkt.len} bytes with DF set do not fit ${r.dev}'s MTU of ${mtu}: ICMP fragmentation needed (mtu ${mtu}) sent back`, [this.attach(this.icmpError(pkt, 3, 4), pkt)]);
+    }
     pkt.ttl -= 1;
     pkt.outIface = r.dev;
     pkt.route = { dev: r.dev, gateway: r.gateway, local: false };
@@ -1099,7 +1106,10 @@ export class HostStack {
     return this.attach(this.icmpError(pkt, 3, 1), pkt);
   }
 
-  /** icmp_send(): an ICMP error about `pkt`, from the address facing its sender */
+  /**
+   * icmp_send(): an ICMP error about `pkt`, from the address facing its sender, quoting as much of
+   * it as fits in 576 bytes (LEN=576 for a long datagram: fixtures/kernel/437-frag-needed)
+   */
   icmpError(pkt: Packet, type: number, code: number): Packet {
     return {
       id: pkt.id + 1000000,
@@ -1110,7 +1120,7 @@ export class HostStack {
       icmpCode: code,
       ttl: 64,
       tos: 0,
-      len: 56 + Math.min(pkt.len, 28),
+      len: 28 + Math.min(pkt.len, 576 - 28),
       fragment: false,
       mark: 0,
       priority: 0,

@@ -21,7 +21,7 @@ export interface KernelStep {
   trace?: string;
   probe?: { client: string; dst: string; port: number; proto: string; sport: number };
   /** a UDP datagram the client put on its link as a raw frame, with any source (record-trace.py's `frame`) */
-  frame?: { client: string; src: string; dst: string; port: number; proto: 'udp'; sport: number };
+  frame?: { client: string; src: string; dst: string; port: number; proto: 'udp'; sport: number; len?: number };
   result?: string;
   traces?: Record<string, string[]>;
   conntrack?: Record<string, string[]>;
@@ -39,7 +39,7 @@ const ROUTER_SIDE: Record<string, string> = { pc1: 'eth1', pc2: 'eth1', internet
 
 /** the one-packet trace on the router that replays a recorded frame (record-trace.py's `frame`) */
 export function frameTraceArgs(f: NonNullable<KernelStep['frame']>): string[] {
-  return ['--host', 'router', 'trace', '-i', ROUTER_SIDE[f.client]!, '-p', f.proto, '-s', f.src, '-d', f.dst, '--sport', String(f.sport), '--dport', String(f.port)];
+  return ['--host', 'router', 'trace', '-i', ROUTER_SIDE[f.client]!, '-p', f.proto, '-s', f.src, '-d', f.dst, '--sport', String(f.sport), '--dport', String(f.port), ...(f.len ? ['--len', String(f.len)] : [])];
 }
 
 const KERNEL_DIR = join(__dirname, '..', '..', 'fixtures', 'kernel');
