@@ -200,8 +200,11 @@ export interface TargetContext extends MatchContext {
   setCtMark(mark: number): void;
   /** primary address of an interface of this host (MASQUERADE, REDIRECT) */
   ifaceAddress(dev: string): number | undefined;
-  /** the MTU of an interface of this host (TCPMSS --clamp-mss-to-pmtu) */
-  ifaceMtu(dev: string | undefined): number;
+  /**
+   * TCPMSS --clamp-mss-to-pmtu: the MTU of the packet's route out (dst_mtu()) and of the route
+   * back to its source (tcpmss_reverse_mtu())
+   */
+  routeMtus(): { out: number; back: number };
   /** the host's set of that name, to change (SET); a batch's packet changes a copy of its own */
   changeIpset(name: string): AnySet | undefined;
 }

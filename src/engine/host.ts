@@ -21,7 +21,7 @@ import type { EventBody, Hook, TraceEvent } from './events.js';
 import type { AddrType, ConntrackView, LocalSocket, NatRequest, PacketView, TargetContext, Tuple } from './ext-api.js';
 import { runChain, type ChainResult, type ChainRunContext } from './netfilter.js';
 import type { ChainPlan, RuleIndex } from './rule-index.js';
-import { deviceMtu } from '../net/mtu.js';
+import { advertisedMss, deviceMtu, routeAdvmss, routeMtu } from '../net/mtu.js';
 import { endpoint, isIcmpError, newPacket, nextPacketId, PROTO_ICMP, PROTO_TCP, PROTO_UDP, setSynMss, summarize, type Packet, type QuotedHeader } from './packet.js';
 import { jhash2, rawBe32, reciprocalScale } from '../net/jhash.js';
 
@@ -276,6 +276,17 @@ export class HostStack {
     return deviceMtu(this.host, dev);
   }
 
+  /**
+   * The MTUs TCPMSS --clamp-mss-to-pmtu takes the smaller of: the packet's route out, and
+   * tcpmss_reverse_mtu()'s route to its source, asked with the address alone (none: no limit)
+   */
+  routeMtus(pkt: Packet): { out: number; back: number } {
+    const out = pkt.route?.mtu ?? this.mtu(pkt.outIface);
+    const r = this.lookup(pkt.src);
+    const back = !r || routeErrno(r) ? Infinity : routeMtu(r, this.mtu(r.type === 'local' ? 'lo' : r.dev));
+    return { out, back };
+  }
+
   isLocalAddress(a: number): boolean {
     return this.addrs.some((x) => x.addr === a) || isLoopbackAddr(a);
   }
@@ -289,7 +300,7 @@ export class HostStack {
     // eth_type_trans(): the frame's class, as a sender addresses it: a broadcast address to the
     // link's broadcast MAC, a group to its multicast MAC, anything else to this host's MAC
     pkt.pktType ??= pkt.dst === 0xffffffff || (pkt.dst !== 0 && addrType(this.fib, pkt.dst) === 'BROADCAST') ? 'broadcast' : isMulticast(pkt.dst) ? 'multicast' : 'unicast';
-    setSynMss(pkt, this.mtu(dev));
+    setSynMss(pkt, advertisedMss(this.mtu(dev)));
     try {
       this.hook('PREROUTING', pkt);
       const route = this.routeInput(pkt, dev);
@@ -387,16 +398,17 @@ export class HostStack {
     // whatever its address became: measured, fixtures/kernel/289-random-frames-533, a broadcast DNATed)
     if (pkt.pktType && pkt.pktType !== 'unicast') throw new Dropped(`not forwarded: the frame came to the link's ${pkt.pktType} address, not to ${this.name}'s own (ip_forward() forwards only frames addressed to it)`);
     if (pkt.ttl <= 1) throw new Dropped(`TTL expired while forwarding`, [this.attach(this.icmpError(pkt, 11, 0), pkt)]);
-    // ip_exceeds_mtu(): too long for the way out, and DF set (every traced packet has it, as a
-    // Linux sender's do): not forwarded, not fragmented; the sender is told the MTU, before the
-    // FORWARD chain (measured: fixtures/kernel/437-frag-needed)
-    const mtu = this.mtu(r.dev);
+    // ip_exceeds_mtu(): too long for the way out (the route's MTU), and DF set (every traced
+    // packet has it, as a Linux sender's do): not forwarded, not fragmented; the sender is told
+    // the MTU, before the FORWARD chain (measured: fixtures/kernel/437-frag-needed, 438-route-mtu)
+    const mtu = routeMtu(r, this.mtu(r.dev));
     if (pkt.len > mtu && !pkt.fragment) {
-      throw new Dropped(`${pkt.len} bytes with DF set do not fit ${r.dev}'s MTU of ${mtu}: ICMP fragmentation needed (mtu ${mtu}) sent back`, [this.attach(this.icmpError(pkt, 3, 4), pkt)]);
+      const whose = r.mtu || r.mtuLock ? `the route's MTU (${describeRoute(r)})` : `${r.dev}'s MTU`;
+      throw new Dropped(`${pkt.len} bytes with DF set do not fit ${whose} of ${mtu}: ICMP fragmentation needed (mtu ${mtu}) sent back`, [this.attach(this.icmpError(pkt, 3, 4), pkt)]);
     }
     pkt.ttl -= 1;
     pkt.outIface = r.dev;
-    pkt.route = { dev: r.dev, gateway: r.gateway, local: false };
+    pkt.route = { dev: r.dev, gateway: r.gateway, local: false, mtu };
     this.hook('FORWARD', pkt);
     return this.postrouting(pkt);
   }
@@ -449,8 +461,8 @@ export class HostStack {
       return { kind: 'error', pkt, errno: 'EINVAL', reason: bad };
     }
     pkt.outIface = dev;
-    pkt.route = { dev, gateway: r.gateway, local };
-    setSynMss(pkt, this.mtu(dev));
+    pkt.route = { dev, gateway: r.gateway, local, mtu: routeMtu(r, this.mtu(dev)) };
+    setSynMss(pkt, routeAdvmss(r, this.mtu(dev)));
     try {
       this.hook('OUTPUT', pkt);
       return this.postrouting(pkt);
@@ -495,7 +507,7 @@ export class HostStack {
     const bad = this.outputSourceCheck(pkt.src, dev);
     if (!this.quiet) this.emit({ kind: 'route', decision: 'reroute', dst: ipToString(pkt.dst), route: describeRoute(r), dev, src: ipToString(pkt.src), via: r.gateway !== undefined ? ipToString(r.gateway) : undefined, rule: this.usedRule() });
     if (bad) throw new Dropped(`reroute check: ${bad}`);
-    pkt.route = { dev, gateway: r.gateway, local };
+    pkt.route = { dev, gateway: r.gateway, local, mtu: routeMtu(r, this.mtu(dev)) };
   }
 
   private postrouting(pkt: Packet): HostOutcome {
@@ -1295,8 +1307,8 @@ class ExtContext implements TargetContext {
   ifaceAddress(dev: string): number | undefined {
     return this.stack.primaryAddress(dev);
   }
-  ifaceMtu(dev: string | undefined): number {
-    return this.stack.mtu(dev);
+  routeMtus(): { out: number; back: number } {
+    return this.stack.routeMtus(this.pkt);
   }
 }
 

@@ -6,7 +6,6 @@ import type { PacketView } from './ext-api.js';
 import type { PacketSummary } from './events.js';
 import type { Conn } from './conntrack.js';
 import { ipToString } from '../net/ipv4.js';
-import { advertisedMss } from '../net/mtu.js';
 
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
@@ -29,7 +28,8 @@ export interface Packet extends PacketView {
    */
   conn?: { entry: Conn; reply: boolean; related?: boolean };
   /** the route chosen for it */
-  route?: { dev: string; gateway?: number; local: boolean };
+  /** the route out: its device, gateway, whether it is local, and its MTU (routeMtu()) */
+  route?: { dev: string; gateway?: number; local: boolean; mtu: number };
   /** the source address the sending socket got from routing (NAT later may change `src`) */
   socketSrc?: number;
   /** a local sender chose the TTL (IP_TTL); otherwise it leaves with the host's net.ipv4.ip_default_ttl */
@@ -67,13 +67,13 @@ export function processOwner(): { uid: number; gid: number } {
 /**
  * A SYN or SYN-ACK leaves its sender with the MSS option Linux puts there (with SACK-permitted,
  * timestamps and window scale: the 20 option bytes of the 60-byte SYN the lab sends, see the tcp
- * match's --tcp-option): the advertised MSS of the link it goes out by (of MTU `mtu`), or, for a
- * packet the trace makes arrive on a device, of that link (its sender's end is taken to have the
- * same MTU). A packet that
- * already carries one (set by its sender or by TCPMSS on the way) keeps it.
+ * match's --tcp-option): `mss`, the advertised MSS of the route it goes out by (routeAdvmss()),
+ * or, for a packet the trace makes arrive on a device, of that link (its sender's end is taken to
+ * have the same MTU). A packet that already carries one (set by its sender or by TCPMSS on the
+ * way) keeps it.
  */
-export function setSynMss(pkt: Packet, mtu: number): void {
-  if (pkt.proto === PROTO_TCP && pkt.tcpMss === undefined && (pkt.tcpFlags ?? 0) & TCP.SYN) pkt.tcpMss = advertisedMss(mtu);
+export function setSynMss(pkt: Packet, mss: number): void {
+  if (pkt.proto === PROTO_TCP && pkt.tcpMss === undefined && (pkt.tcpFlags ?? 0) & TCP.SYN) pkt.tcpMss = mss;
 }
 
 let nextId = 1;

@@ -49,6 +49,13 @@ export interface Route {
   proto?: string;
   /** `ip route add ... metric N` (the route's priority; 0 when absent) */
   metric?: number;
+  /** `mtu [lock] N`: the route's MTU metric (1 to 65520; absent: the device's) */
+  mtu?: number;
+  /** `mtu lock`: the MTU is not to be lowered by path MTU discovery */
+  mtuLock?: boolean;
+  /** `advmss [lock] N`: the MSS a host's own SYNs and SYN-ACKs by this route advertise (1 to 65495) */
+  advmss?: number;
+  advmssLock?: boolean;
 }
 
 /** one routing policy rule (`ip rule`), as the kernel's fib_rule keeps it */

@@ -10,12 +10,41 @@ export function deviceMtu(host: Host | undefined, dev: string | undefined): numb
   return own ?? (dev === 'lo' ? 65536 : 1500);
 }
 
+/** ip_metrics_convert(): the largest route mtu and advmss metrics the kernel keeps */
+export const MAX_ROUTE_MTU = 65535 - 15;
+export const MAX_ROUTE_ADVMSS = 65535 - 40;
+
+/** what a route holds that decides its MTU (FibRoute has these fields) */
+export interface RouteMetrics {
+  gateway?: number;
+  mtu?: number;
+  mtuLock?: boolean;
+  advmss?: number;
+}
+
 /**
- * The MSS option Linux puts in a SYN or SYN-ACK it sends out of a device of MTU `mtu`: the route's advmss,
- * ipv4_default_advmss() = MTU - 40 (IPv4 and TCP headers), at most IPV4_MAX_PMTU - 40 = 65495
- * (so 1460 on ethernet, 65495 on lo), and tcp_connect_init()/tcp_make_synack() send it as it is
- * when no socket option or route metric lowers it, as none does in the lab.
+ * ipv4_mtu(), ip_dst_mtu_maybe_forward(): a route's MTU (dst_mtu()): its mtu metric, else its
+ * device's, which `mtu lock` without a value lowers to 576 for a route through a gateway; at most
+ * IP_MAX_MTU (measured: fixtures/kernel/438-route-mtu). No path MTU is ever learned in the lab.
  */
+export function routeMtu(r: RouteMetrics, devMtu: number): number {
+  let mtu = r.mtu || devMtu;
+  if (!r.mtu && r.mtuLock && r.gateway !== undefined && mtu > 576) mtu = 576;
+  return Math.min(mtu, 0xffff);
+}
+
+/**
+ * The MSS option Linux puts in a SYN or SYN-ACK it sends by a route (dst_metric_advmss()): the
+ * route's advmss metric, else ipv4_default_advmss(): the route's MTU - 40 (IPv4 and TCP headers),
+ * at least ip_rt_min_advmss (256) and at most IPV4_MAX_PMTU - 40 = 65495 (so 1460 on ethernet,
+ * 65495 on lo); tcp_connect_init()/tcp_make_synack() send it as it is when no socket option
+ * lowers it, as none does in the lab (measured: fixtures/kernel/412-mtu-clamp, 438-route-mtu).
+ */
+export function routeAdvmss(r: RouteMetrics, devMtu: number): number {
+  return r.advmss || advertisedMss(routeMtu(r, devMtu));
+}
+
+/** ipv4_default_advmss() of an MTU */
 export function advertisedMss(mtu: number): number {
-  return Math.min(mtu - 40, 65535 - 40);
+  return Math.min(Math.max(mtu - 40, 256), 65535 - 40);
 }

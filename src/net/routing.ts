@@ -30,6 +30,11 @@ export interface FibRoute {
   rule?: PolicyRule;
   /** a kernel route: the address that brought it (addrKey()) */
   origin?: string;
+  /** the route's mtu and advmss metrics (`ip route add ... mtu [lock] N advmss N`) */
+  mtu?: number;
+  mtuLock?: boolean;
+  advmss?: number;
+  advmssLock?: boolean;
 }
 
 /** a kernel route as Host.removedRoutes names it */
@@ -193,6 +198,10 @@ export function buildFib(host: Host): FibRoute[] {
       scope: r.via !== undefined ? 'global' : (r.scope ?? 'link'),
       proto: 'static',
       metric: r.metric,
+      mtu: r.mtu,
+      mtuLock: r.mtuLock,
+      advmss: r.advmss,
+      advmssLock: r.advmssLock,
     });
   }
   return fib;
@@ -517,6 +526,14 @@ export function describeRoute(r: FibRoute): string {
   s += ` dev ${r.dev}`;
   if (r.table !== 'main') s += ` table ${typeof r.table === 'number' ? tableName(r.table) : r.table}`;
   if (r.prefsrc !== undefined && r.type === 'unicast') s += ` src ${ipToString(r.prefsrc)}`;
+  return s + metricsText(r);
+}
+
+/** the metrics of a route as print_route() lists them: " mtu [lock ]N advmss [lock ]N" */
+export function metricsText(r: { mtu?: number; mtuLock?: boolean; advmss?: number; advmssLock?: boolean }): string {
+  let s = '';
+  if (r.mtu || r.mtuLock) s += ` mtu ${r.mtuLock ? 'lock ' : ''}${r.mtu ?? 0}`;
+  if (r.advmss || r.advmssLock) s += ` advmss ${r.advmssLock ? 'lock ' : ''}${r.advmss ?? 0}`;
   return s;
 }
 

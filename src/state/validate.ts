@@ -16,6 +16,7 @@ import { formatIp6, parseIp6 } from '../net/ipv6.js';
 import type { Family } from '../extensions/registry.js';
 import { BUILTIN_CHAINS, isBuiltin, isTableName, type Chain, type Table, type TableName } from '../ruleset/tables.js';
 import { parseDotted } from '../net/ipv4.js';
+import { MAX_ROUTE_ADVMSS, MAX_ROUTE_MTU } from '../net/mtu.js';
 import type { Lab } from '../net/lab.js';
 
 /** NFT_NAME_MAXLEN: the kernel's limit on chain names */
@@ -268,6 +269,10 @@ function checkHost(c: Checker, where: string, h: unknown): void {
     else c.oneOf(`${w}.table`, table, ['main', 'local'], true);
     c.int(`${w}.metric`, own(r, 'metric'), 0, U32, true);
     c.str(`${w}.proto`, own(r, 'proto'), true);
+    c.int(`${w}.mtu`, own(r, 'mtu'), 1, MAX_ROUTE_MTU, true);
+    c.bool(`${w}.mtuLock`, own(r, 'mtuLock'), true);
+    c.int(`${w}.advmss`, own(r, 'advmss'), 1, MAX_ROUTE_ADVMSS, true);
+    c.bool(`${w}.advmssLock`, own(r, 'advmssLock'), true);
   });
   // rules and fibTables: `ip rule` and the tables `ip route ... table N` made, absent on older labs
   const rules = own(h, 'rules');

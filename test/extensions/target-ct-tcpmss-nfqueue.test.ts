@@ -80,13 +80,17 @@ describe('TCPMSS target', () => {
     expect(pkt.len).toBe(len);
   });
 
-  it('clamps a local packet leaving by loopback to 65536 - 40', () => {
-    const pkt = packet({ ...syn, tcpMss: 65495, outIface: 'lo' });
-    applyTarget(ruleFrom('-A OUTPUT -p tcp -j TCPMSS --clamp-mss-to-pmtu'), pkt);
-    expect(pkt.tcpMss).toBe(65495);
-    const pkt2 = packet({ ...syn, tcpMss: 65495, outIface: 'eth0' });
-    applyTarget(ruleFrom('-A OUTPUT -p tcp -j TCPMSS --clamp-mss-to-pmtu'), pkt2);
-    expect(pkt2.tcpMss).toBe(1460);
+  it("clamps to the smaller of the route out's MTU and the route back's, minus 40", () => {
+    const clamp = (out: number, back: number): number | undefined => {
+      const pkt = packet({ ...syn, tcpMss: 65495, outIface: 'eth0' });
+      applyTarget(ruleFrom('-A OUTPUT -p tcp -j TCPMSS --clamp-mss-to-pmtu'), pkt, context({ routeMtus: () => ({ out, back }) }));
+      return pkt.tcpMss;
+    };
+    // a local packet leaving by loopback: both routes are lo's (IP_MAX_MTU)
+    expect(clamp(65535, 65535)).toBe(65495);
+    expect(clamp(1500, 65535)).toBe(1460);
+    expect(clamp(1500, 1100)).toBe(1060);
+    expect(clamp(1300, Infinity)).toBe(1260);
   });
 });
 

@@ -75,8 +75,8 @@ export function context(over: Partial<FakeContext> & { randoms?: number[]; conne
       ctx.ctMarkValue = m;
     },
     ifaceAddress: () => undefined,
-    // (the kernel's default MTUs)
-    ifaceMtu: (dev) => deviceMtu(undefined, dev),
+    // (routes between two ethernet devices of the kernel's default MTU)
+    routeMtus: () => ({ out: deviceMtu(undefined, 'eth0'), back: deviceMtu(undefined, 'eth1') }),
     ipset: () => undefined,
     changeIpset: () => undefined,
     countIpsetElem: (e, bytes) => [(e.packets ?? 0) + (bytes ? 1 : 0), (e.bytes ?? 0) + bytes],

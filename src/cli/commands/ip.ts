@@ -14,12 +14,12 @@
  * refused.
  */
 import { ipToString, parseDotted, prefixToMask, type Ip4 } from '../../net/ipv4.js';
-import { deviceMtu } from '../../net/mtu.js';
+import { deviceMtu, MAX_ROUTE_ADVMSS, MAX_ROUTE_MTU } from '../../net/mtu.js';
 import { strtoumax } from '../../util/strtoul.js';
 import { wildcardSource } from '../../util/glob.js';
 import { protocolByName } from '../../net/netdb.js';
 import type { Host, Interface, Neighbour, PolicyRule, Route } from '../../net/lab.js';
-import { addressRoutes, addrKey, addrType, buildFib, kernelRouteKey, fibLookup, hostRules, inputMartian, isMulticast, joinedGroup, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
+import { addressRoutes, addrKey, metricsText, addrType, buildFib, kernelRouteKey, fibLookup, hostRules, inputMartian, isMulticast, joinedGroup, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
@@ -515,7 +515,24 @@ interface RouteSpec {
   proto?: string;
   table: TableId | 'all';
   scope?: 'global' | 'link' | 'host';
+  /** `mtu [lock] N`, `advmss [lock] N` as given (RTA_METRICS), for a route to make or delete */
+  mtu?: number;
+  advmss?: number;
+  /** the metrics given with `lock` (RTAX_LOCK's bits) */
+  locks?: number;
 }
+
+/** RTAX_LOCK bits of the metrics modelled */
+const LOCK_MTU = 1 << 2;
+const LOCK_ADVMSS = 1 << 8;
+
+/** the mtu and advmss given, as the kernel keeps them (ip_metrics_convert(), fib_metrics_match()) */
+function metricValues(spec: RouteSpec): { mtu?: number; advmss?: number } {
+  return { mtu: spec.mtu === undefined ? undefined : Math.min(spec.mtu, MAX_ROUTE_MTU), advmss: spec.advmss === undefined ? undefined : Math.min(spec.advmss, MAX_ROUTE_ADVMSS) };
+}
+
+/** a route's RTAX_LOCK bits */
+const routeLocks = (r: Route): number => (r.mtuLock ? LOCK_MTU : 0) | (r.advmssLock ? LOCK_ADVMSS : 0);
 
 /** /etc/iproute2/rt_protos of iproute2 6.1 (Debian 12), by number */
 const RT_PROTOS: Record<number, string> = { 0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 18: 'keepalived', 42: 'babel', 99: 'openr', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp' };
@@ -605,7 +622,17 @@ function parseRoute(args: string[], use: RouteUse = 'make'): RouteSpec {
       const v = arg();
       if (v === 'global' || v === 'link' || v === 'host') spec.scope = v;
       else fail(`Error: argument "${v}" is wrong: invalid "scope" value\n\n`, 255);
-    } else if (['onlink', 'mtu', 'advmss', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'realms', 'nexthop', 'tos', 'dsfield', 'from', 'encap', 'expires', 'pref', 'ttl-propagate', 'features', 'quickack', 'congctl', 'fastopen_no_cookie', 'nhid', 'hoplimit', 'ssthresh', 'rto_min', 'as', 'mpath', 'dst', 'iif', 'mark', 'uid', 'vrf', 'cached', 'cloned'].includes(a) || (!forShow && ['root', 'match', 'exact'].includes(a))) {
+    } else if (!forShow && (a === 'mtu' || a === 'advmss')) {
+      // iproute_modify(): `lock` first, then get_unsigned() of the value; its error names advmss "mss"
+      let v = arg();
+      if (v === 'lock') {
+        spec.locks = (spec.locks ?? 0) | (a === 'mtu' ? LOCK_MTU : LOCK_ADVMSS);
+        v = arg();
+      }
+      const n = parseU32(v) ?? fail(`Error: argument "${v}" is wrong: "${a === 'mtu' ? 'mtu' : 'mss'}" value is invalid\n\n`, 255);
+      if (a === 'mtu') spec.mtu = n;
+      else spec.advmss = n;
+    } else if (['onlink', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'realms', 'nexthop', 'tos', 'dsfield', 'from', 'encap', 'expires', 'pref', 'ttl-propagate', 'features', 'quickack', 'congctl', 'fastopen_no_cookie', 'nhid', 'hoplimit', 'ssthresh', 'rto_min', 'as', 'mpath', 'dst', 'iif', 'mark', 'uid', 'vrf', 'cached', 'cloned'].includes(a) || (!forShow && ['root', 'match', 'exact'].includes(a))) {
       notModelled(`ip route ... ${a}`);
     } else if (forShow && (a === 'root' || a === 'match' || a === 'exact')) {
       const p = parseInetPrefix(arg());
@@ -723,7 +750,7 @@ function shownRoutes(host: Host): Shown[] {
         if (scope !== 'global') s += ` scope ${scope}`;
         if (r.src) s += ` src ${r.src}`;
         if (r.metric) s += ` metric ${r.metric}`;
-        return s + ' ';
+        return s + metricsText(r) + ' ';
       },
     });
   }
@@ -789,7 +816,12 @@ function deleteRoute(host: Host, spec: RouteSpec): void {
   const table = spec.table as TableId;
   if (!tableExists(host, table)) fail('Error: FIB table does not exist.\n', 2);
   const plen = spec.isDefault ? 0 : spec.dst.plen;
-  const fits = (type: string, scope: string, proto: string, src: string | undefined, metric: number, dev: string | undefined, via: string | undefined): boolean =>
+  // fib_metrics_match(): each metric given must be the route's (a lock given: the same locks)
+  const given = metricValues(spec);
+  const fits = (type: string, scope: string, proto: string, src: string | undefined, metric: number, dev: string | undefined, via: string | undefined, r?: Route): boolean =>
+    (given.mtu === undefined || (r?.mtu ?? 0) === given.mtu) &&
+    (given.advmss === undefined || (r?.advmss ?? 0) === given.advmss) &&
+    (!spec.locks || (r ? routeLocks(r) : 0) === spec.locks) &&
     (!spec.typed || type === spec.type) &&
     (spec.scope === undefined || scope === spec.scope) &&
     (spec.proto === undefined || proto === spec.proto) &&
@@ -805,7 +837,7 @@ function deleteRoute(host: Host, spec: RouteSpec): void {
   for (const r of host.routes) {
     const d = routeDst(r);
     if (d.addr !== spec.dst.addr || d.plen !== plen || (r.table ?? 'main') !== table) continue;
-    if (fits(r.type ?? 'unicast', routeScope(r), r.proto ?? 'boot', r.src, r.metric ?? 0, r.dev || undefined, r.via)) found.push({ metric: r.metric ?? 0, remove: () => (host.routes = host.routes.filter((x) => x !== r)) });
+    if (fits(r.type ?? 'unicast', routeScope(r), r.proto ?? 'boot', r.src, r.metric ?? 0, r.dev || undefined, r.via, r)) found.push({ metric: r.metric ?? 0, remove: () => (host.routes = host.routes.filter((x) => x !== r)) });
   }
   // (a stable sort: the kernel's routes, older, before the static ones of the same metric)
   const first = found.sort((a, b) => a.metric - b.metric)[0];
@@ -886,6 +918,12 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   }
   if (spec.metric) r.metric = spec.metric;
   if (spec.proto && spec.proto !== 'boot') r.proto = spec.proto;
+  // ip_metrics_convert(): a zero is no metric, a value too large is cut down; a lock is kept alone
+  const { mtu, advmss } = metricValues(spec);
+  if (mtu) r.mtu = mtu;
+  if (advmss) r.advmss = advmss;
+  if ((spec.locks ?? 0) & LOCK_MTU) r.mtuLock = true;
+  if ((spec.locks ?? 0) & LOCK_ADVMSS) r.advmssLock = true;
   const existing = host.routes.findIndex((x) => sameKey(x) && (x.metric ?? 0) === (spec.metric ?? 0));
   if (typeof table === 'number') r.table = table;
   const kernelClash = table === 'main' && buildFib(host).some((f) => f.proto === 'kernel' && f.table === 'main' && f.addr === spec.dst.addr && f.plen === (spec.isDefault ? 0 : spec.dst.plen) && !spec.metric);
@@ -1041,11 +1079,20 @@ function getRoute(host: Host, args: string[], o: Out): void {
   let iif: string | undefined;
   let oif: string | undefined;
   let uid: number | undefined;
+  /** the destination's prefix length, as given */
+  let plen = 32;
   const l4: { proto: number; sport?: number; dport?: number } = { proto: 0 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const arg = (): string => args[++i] ?? incomplete();
-    if (a === 'to') dst = parseInetAddr(arg());
+    // iproute_get(): `to` and any other word are the destination, a later one taking its place;
+    // once the first set the family, get_prefix() names it (measured: fixtures/cli/ip-route-mtu.case)
+    const setDst = (w: string): void => {
+      const p = parseInetPrefix(w, dst === undefined ? 'any valid prefix' : 'inet prefix');
+      dst = p.addr;
+      plen = p.plen;
+    };
+    if (a === 'to') setDst(arg());
     // (0.0.0.0 is no source: the kernel picks one)
     else if (a === 'from') from = parseInetPrefix(arg(), 'inet prefix').addr || undefined;
     else if (a === 'mark') {
@@ -1067,9 +1114,9 @@ function getRoute(host: Host, args: string[], o: Out): void {
       const v = arg();
       uid = parseU32(v) ?? invarg('invalid UID\n', v);
     } else if (['vrf', 'connected', 'fibmatch'].includes(a)) notModelled(`ip route get ... ${a}`);
-    else if (dst === undefined) dst = parseInetPrefix(a).addr;
-    else fail(`Error: either "to" is duplicate, or "${a}" is a garbage.\n`, 255);
+    else setDst(a);
   }
+  if (plen !== 32) o.err += `Warning: /${plen} as prefix is invalid, only /32 (or none) is supported.\n`;
   if (dst === undefined) fail('need at least a destination address\n', 1);
   const fib = buildFib(host);
   // (with iif, the input route: oif counts for nothing there, measured)
@@ -1109,7 +1156,8 @@ function getRoute(host: Host, args: string[], o: Out): void {
     const src = r.prefsrc ?? (local ? dst : selectSourceAddress(host, r.dev, r.gateway ?? dst!));
     if (src !== undefined) line += ` src ${ipToString(src)}`;
   }
-  o.out += `${line}${markText(mark)} uid ${uid ?? 0} \n    cache ${r.type === 'local' ? '<local> ' : r.type === 'broadcast' ? '<local,brd> ' : ''}\n`;
+  const metrics = metricsText(r);
+  o.out += `${line}${markText(mark)} uid ${uid ?? 0} \n    cache ${r.type === 'local' ? '<local> ' : r.type === 'broadcast' ? '<local,brd> ' : ''}${metrics ? metrics.slice(1) + ' ' : ''}\n`;
 }
 
 // ---- links -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@
  * the legacy demand for a "--tcp-flags SYN,RST SYN" match.
  */
 import { paramProblem } from '../../errors.js';
-import type { PacketView, TargetContext } from '../../engine/ext-api.js';
+import type { TargetContext } from '../../engine/ext-api.js';
 import type { TargetExtension } from '../types.js';
 
 /** XT_TCPMSS_CLAMP_PMTU */
@@ -20,12 +20,12 @@ export interface TcpmssData {
 }
 
 /**
- * min(dst_mtu(route out), tcpmss_reverse_mtu()): the way out is the output interface; the way
- * back to the source is taken to be the interface the packet came in by, and for a locally
- * generated packet (no input interface) the route back to a local address, i.e. loopback.
+ * min(dst_mtu(route out), tcpmss_reverse_mtu()): the MTUs of the packet's route and of the route
+ * back to its source, metrics included (measured: fixtures/kernel/412-mtu-clamp, 438-route-mtu)
  */
-function pathMtu(pkt: PacketView, ctx: TargetContext): number {
-  return Math.min(ctx.ifaceMtu(pkt.outIface), ctx.ifaceMtu(pkt.inIface ?? 'lo'));
+function pathMtu(ctx: TargetContext): number {
+  const { out, back } = ctx.routeMtus();
+  return Math.min(out, back);
 }
 
 export const TCPMSS: TargetExtension<TcpmssData> = {
@@ -67,7 +67,7 @@ export const TCPMSS: TargetExtension<TcpmssData> = {
    */
   apply(d, pkt, ctx) {
     if (pkt.proto !== 6 || pkt.fragment) return { verdict: 'CONTINUE' };
-    const newmss = d.mss === CLAMP_PMTU ? pathMtu(pkt, ctx) - 40 : d.mss;
+    const newmss = d.mss === CLAMP_PMTU ? pathMtu(ctx) - 40 : d.mss;
     if (pkt.tcpMss !== undefined) {
       if (pkt.tcpMss <= newmss) return { verdict: 'CONTINUE', note: `TCPMSS: MSS ${pkt.tcpMss} kept (not above ${newmss})` };
       const old = pkt.tcpMss;
