@@ -49,6 +49,8 @@ export interface Route {
   proto?: string;
   /** `ip route add ... metric N` (the route's priority; 0 when absent) */
   metric?: number;
+  /** `onlink`: the gateway is taken to be on the device's link, whatever its subnet */
+  onlink?: boolean;
   /** `mtu [lock] N`: the route's MTU metric (1 to 65520; absent: the device's) */
   mtu?: number;
   /** `mtu lock`: the MTU is not to be lowered by path MTU discovery */

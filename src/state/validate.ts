@@ -269,6 +269,7 @@ function checkHost(c: Checker, where: string, h: unknown): void {
     else c.oneOf(`${w}.table`, table, ['main', 'local'], true);
     c.int(`${w}.metric`, own(r, 'metric'), 0, U32, true);
     c.str(`${w}.proto`, own(r, 'proto'), true);
+    c.bool(`${w}.onlink`, own(r, 'onlink'), true);
     c.int(`${w}.mtu`, own(r, 'mtu'), 1, MAX_ROUTE_MTU, true);
     c.bool(`${w}.mtuLock`, own(r, 'mtuLock'), true);
     c.int(`${w}.advmss`, own(r, 'advmss'), 1, MAX_ROUTE_ADVMSS, true);

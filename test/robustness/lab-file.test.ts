@@ -85,6 +85,7 @@ const EDITS: [string, Edit, RegExp][] = [
   ['route without destination', (l) => delete l.hosts.pc1.routes[0].dst, /routes\[0\]\.dst/],
   ['route mtu above what the kernel keeps', (l) => (l.hosts.pc1.routes[0].mtu = 65521), /routes\[0\]\.mtu/],
   ['route mtu of zero', (l) => (l.hosts.pc1.routes[0].mtu = 0), /routes\[0\]\.mtu/],
+  ['route onlink is a number', (l) => (l.hosts.pc1.routes[0].onlink = 1), /routes\[0\]\.onlink/],
   ['route mtu lock is text', (l) => (l.hosts.pc1.routes[0].mtuLock = 'yes'), /routes\[0\]\.mtuLock/],
   ['route advmss above what the kernel keeps', (l) => (l.hosts.pc1.routes[0].advmss = 65496), /routes\[0\]\.advmss/],
   ['sysctl value is a number', (l) => (l.hosts.router.sysctls['net.ipv4.ip_forward'] = 1), /sysctls\.net\.ipv4\.ip_forward: expected a string/],

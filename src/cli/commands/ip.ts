@@ -520,6 +520,8 @@ interface RouteSpec {
   advmss?: number;
   /** the metrics given with `lock` (RTAX_LOCK's bits) */
   locks?: number;
+  /** `onlink`: the gateway is on the device's link, whatever its subnet (RTNH_F_ONLINK) */
+  onlink?: boolean;
 }
 
 /** RTAX_LOCK bits of the metrics modelled */
@@ -632,7 +634,8 @@ function parseRoute(args: string[], use: RouteUse = 'make'): RouteSpec {
       const n = parseU32(v) ?? fail(`Error: argument "${v}" is wrong: "${a === 'mtu' ? 'mtu' : 'mss'}" value is invalid\n\n`, 255);
       if (a === 'mtu') spec.mtu = n;
       else spec.advmss = n;
-    } else if (['onlink', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'realms', 'nexthop', 'tos', 'dsfield', 'from', 'encap', 'expires', 'pref', 'ttl-propagate', 'features', 'quickack', 'congctl', 'fastopen_no_cookie', 'nhid', 'hoplimit', 'ssthresh', 'rto_min', 'as', 'mpath', 'dst', 'iif', 'mark', 'uid', 'vrf', 'cached', 'cloned'].includes(a) || (!forShow && ['root', 'match', 'exact'].includes(a))) {
+    } else if (!forShow && a === 'onlink') spec.onlink = true;
+    else if (['rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'realms', 'nexthop', 'tos', 'dsfield', 'from', 'encap', 'expires', 'pref', 'ttl-propagate', 'features', 'quickack', 'congctl', 'fastopen_no_cookie', 'nhid', 'hoplimit', 'ssthresh', 'rto_min', 'as', 'mpath', 'dst', 'iif', 'mark', 'uid', 'vrf', 'cached', 'cloned'].includes(a) || (!forShow && ['root', 'match', 'exact'].includes(a))) {
       notModelled(`ip route ... ${a}`);
     } else if (forShow && (a === 'root' || a === 'match' || a === 'exact')) {
       const p = parseInetPrefix(arg());
@@ -750,6 +753,7 @@ function shownRoutes(host: Host): Shown[] {
         if (scope !== 'global') s += ` scope ${scope}`;
         if (r.src) s += ` src ${r.src}`;
         if (r.metric) s += ` metric ${r.metric}`;
+        if (r.onlink) s += ' onlink';
         return s + metricsText(r) + ' ';
       },
     });
@@ -790,6 +794,21 @@ function gatewayDev(host: Host, via: Ip4, dev: string | undefined, table: TableI
   const r = own ?? fibLookup(eligible, host.rules, { dst: via, src: 0, iif: 'lo', oif: dev, mark: 0, tos: 0 });
   if (!r || (r.type !== 'unicast' && r.type !== 'local')) fail('Error: Nexthop has invalid gateway.\n', 2);
   return r!.dev;
+}
+
+/**
+ * fib_check_nh_v4_gw() for an `onlink` next hop: no lookup of the gateway, which must be a unicast
+ * address (none of the host's, no broadcast, multicast or loopback one) on a device that is up;
+ * the route's scope below link (measured: fixtures/cli/ip-route-onlink.case)
+ */
+function onlinkDev(host: Host, via: Ip4, spec: RouteSpec): string {
+  if (spec.scope === 'link' || spec.scope === 'host') fail('Error: Nexthop has invalid scope.\n', 2);
+  if (spec.dev === undefined) fail('Error: Nexthop device required for onlink.\n', 2);
+  const dev = findDev(host, spec.dev!);
+  if (!dev.up) fail('Error: Nexthop device is not up.\n', 2);
+  if (dev.name === 'lo') notModelled('an onlink route through lo');
+  if (addrType(buildFib(host), via) !== 'UNICAST') fail('Error: Nexthop has invalid gateway.\n', 2);
+  return dev.name;
 }
 
 /** the kernel's route `f` of an address is gone until fib_add_ifaddr() adds it again (Host.removedRoutes) */
@@ -893,14 +912,18 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
     // fib_create_info(): these types have no next hop
     if (spec.dev !== undefined || spec.via !== undefined) fail('Error: Gateway, device and multipath can not be specified for this route type.\n', 2);
   } else {
-    if (spec.dev !== undefined) {
-      findDev(host, spec.dev);
-      devUp(host, spec.dev);
-    }
     // (a gateway of 0.0.0.0 is none: rtm_to_fib_config())
     const via = spec.via || undefined;
+    if (spec.dev !== undefined) findDev(host, spec.dev);
+    // fib_check_nh_nongw(): an on-link flag without a gateway
+    if (spec.onlink && via === undefined) fail('Error: Invalid flags for nexthop - PERVASIVE and ONLINK can not be set.\n', 2);
+    if (spec.dev !== undefined && !spec.onlink) devUp(host, spec.dev);
     if (via !== undefined && spec.scope === 'host') fail('Error: Route with host scope can not have a gateway.\n', 2);
-    if (via !== undefined) {
+    if (via !== undefined && spec.onlink) {
+      r.dev = onlinkDev(host, via, spec);
+      r.via = ipToString(via);
+      r.onlink = true;
+    } else if (via !== undefined) {
       r.dev = gatewayDev(host, via, spec.dev, table, spec.scope);
       if (r.dev === 'lo') notModelled('a route through lo (its gateway one of the loopback addresses)');
       r.via = ipToString(via);
