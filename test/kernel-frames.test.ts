@@ -4,8 +4,8 @@
  * real kernel (fixtures/kernel/*.json steps recorded by record-trace.py's `frame`): the router's
  * one-packet trace (`--host router trace -i IFACE -s SRC ... --format xtables`) must give the
  * kernel's chain/rule/verdict sequence, the router's answers (a REJECT's, ICMP fragmentation needed)
- * their way out of the router, and the
- * router's conntrack table afterwards the kernel's entries.
+ * their way out of the router, and the router's conntrack table afterwards the kernel's entries
+ * (a datagram NAT brought to a lab host's server was answered: the answer is traced too).
  */
 import { describe, expect, it } from 'vitest';
 import { Sandbox } from './helpers/cli.js';
@@ -15,6 +15,22 @@ import { entryKey, firstPacket, frameTraceArgs, kernelScenarios, probeTraceArgs,
 function order(segs: Segment[], isFirst: (packet: string) => boolean): string {
   const id = segs.find((s) => isFirst(s.packet))?.id;
   return segs.map((s) => (s.id === id ? 'frame' : 'answer')).filter((w, i, all) => w !== all[i - 1]).join(' ');
+}
+
+/**
+ * The one-packet trace of the answer a lab host's server (record-trace.py's, on udp/80) sent to a
+ * datagram that NAT brought to it: the reply tuple of the router's conntrack entry for `sport`,
+ * arriving on the router's side of its source, or sent by the router's own server. Undefined when
+ * the router has no such entry.
+ */
+function answerTraceArgs(conntrack: string[], sport: number): string[] | undefined {
+  const line = conntrack.find((l) => l.startsWith('udp') && l.includes(` sport=${sport} `));
+  const tuples = line && [...line.matchAll(/src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)/g)];
+  if (!tuples || tuples.length < 2) return undefined;
+  const [, src, dst, sp, dp] = tuples[1]!;
+  const own = ['50.60.70.80', '192.168.1.1'].includes(src!) || src!.startsWith('127.');
+  const dev = src!.startsWith('192.168.1.') ? 'eth1' : 'eth0';
+  return ['--host', 'router', 'trace', ...(own ? [] : ['-i', dev]), '-p', 'udp', '-s', src!, '--sport', sp!, '-d', dst!, '--dport', dp!];
 }
 
 /** the segments of packets the router sent itself (OUT=, another id) about the frame */
@@ -51,6 +67,14 @@ for (const { file, sc } of kernelScenarios()) {
         if (answers(wantSegs, isFirst).length || answers(gotSegs, isFirst).length) {
           got.push(`${at}: answer`, render(answers(gotSegs, isFirst)), order(gotSegs, isFirst));
           want.push(`${at}: answer`, render(answers(wantSegs, isFirst)), order(wantSegs, isFirst));
+        }
+        // a datagram that NAT sent to a lab host's server was answered (the kernel's entry for it
+        // is no longer [UNREPLIED]): the answer goes through the router as the kernel's did
+        const answered = (step.conntrack?.router ?? []).some((l) => l.startsWith('udp') && l.includes(` sport=${f.sport} `) && !l.includes('[UNREPLIED]'));
+        if (answered) {
+          const before = await sb.run(['--host', 'router', 'conntrack', '-L']);
+          const args = answerTraceArgs(before.stdout.split('\n'), f.sport);
+          if (args) await sb.run(args);
         }
         const ct = await sb.run(['--host', 'router', 'conntrack', '-L']);
         got.push(`${at}: conntrack`, ...ct.stdout.split('\n').filter((l) => l.trim()).map(entryKey).sort());

@@ -9,7 +9,7 @@
 import { SimError } from '../errors.js';
 import { inPrefix, ipToString, parseDotted, prefixToMask, type Ip4 } from './ipv4.js';
 import { protocolByNumber } from './netdb.js';
-import type { Host, Interface, PolicyRule } from './lab.js';
+import type { Host, Interface, PolicyRule, Route } from './lab.js';
 import type { AddrType } from '../engine/ext-api.js';
 
 export type RouteType = 'local' | 'broadcast' | 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
@@ -195,7 +195,7 @@ export function buildFib(host: Host): FibRoute[] {
       dev: r.dev,
       gateway: via !== undefined && !own.has(via) ? via : undefined,
       prefsrc: r.src !== undefined ? parsePrefix(r.src).addr : undefined,
-      scope: r.via !== undefined ? 'global' : (r.scope ?? 'link'),
+      scope: routeScope(r),
       proto: 'static',
       metric: r.metric,
       mtu: r.mtu,
@@ -205,6 +205,17 @@ export function buildFib(host: Host): FibRoute[] {
     });
   }
   return fib;
+}
+
+/**
+ * The scope of a route the host was given, as iproute2 asks for it: a gateway's is global, a
+ * local route's host, a blackhole, unreachable or prohibit route's global (so that the lookup of
+ * a gateway, which takes routes of link scope or narrower, passes over them: measured,
+ * fixtures/kernel/446-random-mtu-675), a device route's link unless given
+ */
+export function routeScope(r: Route): 'global' | 'link' | 'host' {
+  const type = r.type ?? 'unicast';
+  return r.via ? 'global' : type === 'unicast' ? (r.scope ?? 'link') : type === 'local' ? 'host' : 'global';
 }
 
 /** what a rule's ipproto, sport and dport see of a packet */

@@ -19,7 +19,7 @@ import { strtoumax } from '../../util/strtoul.js';
 import { wildcardSource } from '../../util/glob.js';
 import { protocolByName } from '../../net/netdb.js';
 import type { Host, Interface, Neighbour, PolicyRule, Route } from '../../net/lab.js';
-import { addressRoutes, addrKey, metricsText, addrType, buildFib, kernelRouteKey, fibLookup, hostRules, inputMartian, isMulticast, joinedGroup, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
+import { addressRoutes, addrKey, metricsText, routeScope, addrType, buildFib, kernelRouteKey, fibLookup, hostRules, inputMartian, isMulticast, joinedGroup, interfaceAddresses, fullSourceCheck, routeErrno, ruleText, RT_TABLE_DEFAULT, tableLookup, tableName, RT_TABLE_LOCAL, RT_TABLE_MAIN, selectSourceAddress, sourceRefused, type FibRoute, type Flow, type RouteErrno } from '../../net/routing.js';
 import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
@@ -672,12 +672,6 @@ function parseRoute(args: string[], use: RouteUse = 'make'): RouteSpec {
   // without `table`, iproute2 puts a local route in the local table, where traces would use it
   if (spec.type === 'local' && typeof spec.table !== 'number' && use === 'make') notModelled('routes of type local in the main or local table');
   return spec;
-}
-
-/** the scope of a route the host was given: a gateway's is global, a local route's host */
-function routeScope(r: Route): 'global' | 'link' | 'host' {
-  const type = r.type ?? 'unicast';
-  return r.via ? 'global' : type === 'unicast' ? (r.scope ?? 'link') : type === 'local' ? 'host' : 'global';
 }
 
 function routeDst(r: Route): { addr: Ip4; plen: number } {
