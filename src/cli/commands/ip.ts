@@ -23,7 +23,8 @@ import { addressRoutes, addrKey, metricsText, routeScope, addrType, buildFib, ke
 import { ALL_CONF_KEYS, CONF6, effectiveConf, markAddressed, modelledDefault, srcValidMark, type ConfKey } from '../../net/sysctl.js';
 import { hostOf, readOnly, readWrite, type CliContext } from '../context.js';
 
-type Out = { out: string; err: string; status: number };
+/** what a command printed and its status; `changed`: it changed the host although it failed (saved all the same) */
+type Out = { out: string; err: string; status: number; changed?: boolean };
 
 /** iproute2's matches(): the word is a prefix of the keyword */
 function matches(word: string, key: string): boolean {
@@ -155,7 +156,7 @@ export async function ipCommand(ctx: CliContext, argv: string[]): Promise<number
   else
     result = await readWrite(ctx, (lab) => {
       const o = run(hostOf(lab, ctx.host)[1], true);
-      return { save: o.status === 0, value: o };
+      return { save: o.status === 0 || !!o.changed, value: o };
     });
   io.out(result.out);
   io.err(result.err);
@@ -524,6 +525,10 @@ interface RouteSpec {
   onlink?: boolean;
 }
 
+/** /etc/iproute2/rt_scopes, and the scopes the lab's routes have, by number */
+const RT_SCOPES: Record<string, number> = { global: 0, site: 200, link: 253, host: 254, nowhere: 255 };
+const SCOPE_OF: Record<number, FibRoute['scope']> = { 0: 'global', 253: 'link', 254: 'host' };
+
 /** RTAX_LOCK bits of the metrics modelled */
 const LOCK_MTU = 1 << 2;
 const LOCK_ADVMSS = 1 << 8;
@@ -622,8 +627,11 @@ function parseRoute(args: string[], use: RouteUse = 'make'): RouteSpec {
       else spec.table = id === 0 ? 'main' : tableId(id!);
     } else if (a === 'scope') {
       const v = arg();
-      if (v === 'global' || v === 'link' || v === 'host') spec.scope = v;
-      else fail(`Error: argument "${v}" is wrong: invalid "scope" value\n\n`, 255);
+      // rtnl_rtscope_a2n(): a name of rt_scopes or a number up to 255
+      const n = RT_SCOPES[v] ?? parseU32(v);
+      if (n === undefined || n > 255) fail(`Error: argument "${v}" is wrong: invalid "scope" value\n\n`, 255);
+      const scope = SCOPE_OF[n!];
+      spec.scope = scope ?? notModelled(`route scope ${v}`);
     } else if (!forShow && (a === 'mtu' || a === 'advmss')) {
       // iproute_modify(): `lock` first, then get_unsigned() of the value; its error names advmss "mss"
       let v = arg();
@@ -659,7 +667,6 @@ function parseRoute(args: string[], use: RouteUse = 'make'): RouteSpec {
         spec.isDefault = true;
       } else {
         spec.dst = parseInetPrefix(a);
-        if (net(spec.dst.addr, spec.dst.plen) !== spec.dst.addr && !forShow) fail('Error: Invalid prefix for given prefix length.\n', 2);
       }
     } else if (ROUTE_TYPES.includes(a) || OTHER_ROUTE_TYPES.includes(a)) {
       // (a type word asks for a destination after it, which is then a second one)
@@ -669,8 +676,6 @@ function parseRoute(args: string[], use: RouteUse = 'make'): RouteSpec {
   }
   if (!haveDst && !forShow) incomplete();
   if (!haveDst) spec.dst.plen = -1;
-  // without `table`, iproute2 puts a local route in the local table, where traces would use it
-  if (spec.type === 'local' && typeof spec.table !== 'number' && use === 'make') notModelled('routes of type local in the main or local table');
   return spec;
 }
 
@@ -854,10 +859,7 @@ function deleteRoute(host: Host, spec: RouteSpec): void {
   }
   // (a stable sort: the kernel's routes, older, before the static ones of the same metric)
   const first = found.sort((a, b) => a.metric - b.metric)[0];
-  if (!first) {
-    if (spec.dev !== undefined) findDev(host, spec.dev);
-    fail('RTNETLINK answers: No such process\n', 2);
-  }
+  if (!first) fail('RTNETLINK answers: No such process\n', 2);
   first!.remove();
 }
 
@@ -888,49 +890,68 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   if (!write) return;
   const spec = parseRoute(rest, del ? 'delete' : 'make');
   const table = spec.table as TableId;
+  // iproute2 finds the device by its name before it asks the kernel; rtm_to_fib_config() checks
+  // the prefix before anything else
+  if (spec.dev !== undefined) findDev(host, spec.dev);
+  validPrefix(spec);
   if (del) return deleteRoute(host, spec);
   if (table === 'local') notModelled('changing the local routing table');
+  // inet_rtm_newroute(): fib_new_table() makes the table before the route is checked, and it
+  // stays when the route is refused (measured: fixtures/cli/ip-route-checks.case)
+  if (typeof table === 'number' && !tableExists(host, table)) {
+    (host.fibTables ??= []).push(table);
+    o.changed = true;
+  }
   const sameKey = (r: Route): boolean => {
     const d = routeDst(r);
     return d.addr === spec.dst.addr && d.plen === (spec.isDefault ? 0 : spec.dst.plen) && (r.table ?? 'main') === spec.table;
   };
   // building the new route: the device and gateway checks of fib_create_info()
   const r: Route = { dst: spec.isDefault || spec.dst.plen === 0 ? 'default' : str(spec.dst.addr, spec.dst.plen), dev: '' };
+  // (the kernel keeps the flag on any route; only a unicast next hop is checked for it)
+  if (spec.onlink) r.onlink = true;
   if (spec.type === 'local') {
     r.type = spec.type;
+    // fib_create_info(): a local route's scope is host (iproute2's default for the type)
+    if (spec.scope !== undefined && spec.scope !== 'host') fail('Error: Invalid scope.\n', 2);
+    // without `table`, iproute2 puts a local route in the local table, where traces would use it
+    if (typeof table !== 'number') notModelled('routes of type local in the main or local table');
     if (spec.dev === undefined) notModelled('a local route without dev');
     r.dev = findDev(host, spec.dev!).name;
   } else if (spec.type !== 'unicast') {
     r.type = spec.type;
-    if (spec.dev !== undefined) findDev(host, spec.dev);
-    // fib_create_info(): these types have no next hop
+    // fib_create_info(): these types have no next hop; they keep the scope given (universe by default)
     if (spec.dev !== undefined || spec.via !== undefined) fail('Error: Gateway, device and multipath can not be specified for this route type.\n', 2);
+    if (spec.scope !== undefined && spec.scope !== 'global') r.scope = spec.scope;
   } else {
     // (a gateway of 0.0.0.0 is none: rtm_to_fib_config())
     const via = spec.via || undefined;
-    if (spec.dev !== undefined) findDev(host, spec.dev);
-    // fib_check_nh_nongw(): an on-link flag without a gateway
-    if (spec.onlink && via === undefined) fail('Error: Invalid flags for nexthop - PERVASIVE and ONLINK can not be set.\n', 2);
-    if (spec.dev !== undefined && !spec.onlink) devUp(host, spec.dev);
     if (via !== undefined && spec.scope === 'host') fail('Error: Route with host scope can not have a gateway.\n', 2);
+    // a route of host scope has its device and no next hop to check (fib_create_info())
+    if (via === undefined && spec.scope !== 'host') {
+      // fib_check_nh_nongw(): an on-link flag without a gateway
+      if (spec.onlink) fail('Error: Invalid flags for nexthop - PERVASIVE and ONLINK can not be set.\n', 2);
+      if (spec.dev !== undefined) devUp(host, spec.dev);
+    }
     if (via !== undefined && spec.onlink) {
       r.dev = onlinkDev(host, via, spec);
       r.via = ipToString(via);
-      r.onlink = true;
     } else if (via !== undefined) {
       r.dev = gatewayDev(host, via, spec.dev, table, spec.scope);
       if (r.dev === 'lo') notModelled('a route through lo (its gateway one of the loopback addresses)');
       r.via = ipToString(via);
     } else if (spec.dev !== undefined) {
       r.dev = spec.dev;
-      // (iproute2 gives a route with `via` universe scope, 0.0.0.0 too)
-      const scope = spec.via !== undefined ? 'global' : spec.scope;
-      if (scope && scope !== 'link') r.scope = scope;
+      // iproute2's scope when none is given: universe with `via` (0.0.0.0 too), link without
+      const scope = spec.scope ?? (spec.via !== undefined ? 'global' : 'link');
+      if (scope !== 'link') r.scope = scope;
     } else fail('RTNETLINK answers: No such device\n', 2);
   }
+  // (a blackhole, unreachable or prohibit route keeps a source nobody checks: fib_create_info())
   if (spec.src !== undefined) {
+    const checked = spec.type === 'unicast' || spec.type === 'local';
     const local = buildFib(host).some((f) => f.table === 'local' && f.type === 'local' && f.addr === spec.src && f.plen === 32);
-    if (!local) fail('Error: Invalid prefsrc address.\n', 2);
+    if (checked && !local) fail('Error: Invalid prefsrc address.\n', 2);
     r.src = ipToString(spec.src);
   }
   if (spec.metric) r.metric = spec.metric;
@@ -947,20 +968,19 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   if (add) {
     if (existing >= 0 || kernelClash) fail('RTNETLINK answers: File exists\n', 2);
     host.routes.push(r);
-    createTable(host, table);
     return;
   }
   if (kernelClash) notModelled("replacing the kernel's route of a connected subnet");
   if (existing >= 0) host.routes[existing] = r;
   else if (change) fail('RTNETLINK answers: No such file or directory\n', 2);
   else host.routes.push(r);
-  createTable(host, table);
 }
 
-/** fib_new_table(): a route added to a table that does not exist yet creates it */
-function createTable(host: Host, t: TableId): void {
-  if (typeof t === 'number' && !tableExists(host, t)) (host.fibTables ??= []).push(t);
+/** fib_valid_key_len(): no bits set beyond the prefix length */
+function validPrefix(spec: RouteSpec): void {
+  if (net(spec.dst.addr, spec.dst.plen) !== spec.dst.addr) fail('Error: Invalid prefix for given prefix length.\n', 2);
 }
+
 
 /** the routes `ip route show|flush SELECTOR` names, in the listing's order */
 function selectRoutes(host: Host, spec: RouteSpec): Shown[] {
