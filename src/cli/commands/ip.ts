@@ -914,6 +914,7 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
     r.type = spec.type;
     // fib_create_info(): a local route's scope is host (iproute2's default for the type)
     if (spec.scope !== undefined && spec.scope !== 'host') fail('Error: Invalid scope.\n', 2);
+    if (spec.via) fail('Error: Route with host scope can not have a gateway.\n', 2);
     // without `table`, iproute2 puts a local route in the local table, where traces would use it
     if (typeof table !== 'number') notModelled('routes of type local in the main or local table');
     if (spec.dev === undefined) notModelled('a local route without dev');
@@ -1083,6 +1084,11 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
   o.out += `${head}${r!.gateway !== undefined ? ` via ${ipToString(r!.gateway)}` : ''} dev ${r!.dev}${tableText(host, r!)}${tail(redirect)}`;
 }
 
+/** __ip_dev_find(): the device of one of the host's addresses (lo for one only the local table has) */
+function sourceDev(host: Host, src: Ip4): string {
+  return interfaceAddresses(host).find((a) => a.addr === src)?.dev ?? 'lo';
+}
+
 /**
  * `ip route get GROUP [from ADDR]`: the output route of a multicast packet (ip_route_output_key_hash_rcu()):
  * from a given source, by that source's device without a lookup; else by the route the lookup
@@ -1092,8 +1098,7 @@ function inputRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undef
 function multicastRouteGet(host: Host, fib: FibRoute[], f: Flow, uid: number | undefined, o: Out): void {
   let line = `multicast ${ipToString(f.dst)}`;
   if (f.src) {
-    const dev = interfaceAddresses(host).find((a) => a.addr === f.src)?.dev ?? 'lo';
-    line += ` from ${ipToString(f.src)} dev ${dev}`;
+    line += ` from ${ipToString(f.src)} dev ${sourceDev(host, f.src)}`;
   } else {
     const r = fibLookup(fib, host.rules, f);
     if (!r || routeErrno(r)) return refuse(routeErrno(r)!);
@@ -1169,6 +1174,12 @@ function getRoute(host: Host, args: string[], o: Out): void {
     if (addrType(fib, from) !== 'LOCAL') refuse('ENETUNREACH');
   }
   if (isMulticast(dst!)) return multicastRouteGet(host, fib, { dst: dst!, src: from ?? 0, iif: 'lo', mark, tos, uid: uid ?? 0, ...ports }, uid, o);
+  // ip_route_output_key_hash_rcu(): the limited broadcast from a source leaves by that source's
+  // device, no lookup asked (measured: fixtures/cli/ip-route-checks.case)
+  if (dst === 0xffffffff && from !== undefined) {
+    o.out += `broadcast 255.255.255.255 from ${ipToString(from)} dev ${sourceDev(host, from)}${markText(mark)} uid ${uid ?? 0} \n    cache <local,brd> \n`;
+    return;
+  }
   // ip_route_output_key_hash_rcu(): no destination is the host itself, through lo from 127.0.0.1
   // (measured: fixtures/cli/ip-misc2.case)
   if (dst === 0 && from === undefined) {
