@@ -523,6 +523,8 @@ interface RouteSpec {
   locks?: number;
   /** `onlink`: the gateway is on the device's link, whatever its subnet (RTNH_F_ONLINK) */
   onlink?: boolean;
+  /** listing and flushing: `via PREFIX` */
+  viaSel?: Prefix;
 }
 
 /** /etc/iproute2/rt_scopes, and the scopes the lab's routes have, by number */
@@ -605,7 +607,10 @@ function parseRoute(args: string[], use: RouteUse = 'make'): RouteSpec {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const arg = (): string => args[++i] ?? incomplete();
-    if (a === 'via') {
+    if (a === 'via' && forShow) {
+      // iproute_list_flush_or_save(): a prefix the gateway is within (0.0.0.0: routes without one)
+      spec.viaSel = parseInetPrefix(arg());
+    } else if (a === 'via') {
       if (spec.via !== undefined) fail('Error: argument "via" is wrong: use nexthop syntax to specify multiple via\n\n', 255);
       spec.via = parseInetAddr(arg());
     } else if (a === 'dev' || a === 'oif') spec.dev = arg();
@@ -986,7 +991,7 @@ function validPrefix(spec: RouteSpec): void {
 /** the routes `ip route show|flush SELECTOR` names, in the listing's order */
 function selectRoutes(host: Host, spec: RouteSpec): Shown[] {
   const table = spec.table;
-  const within = (s: Shown, p: Prefix): boolean => s.plen >= p.plen && net(s.addr, p.plen) === net(p.addr, p.plen);
+  const within = (s: { addr: Ip4; plen: number }, p: Prefix): boolean => s.plen >= p.plen && net(s.addr, p.plen) === net(p.addr, p.plen);
   return shownRoutes(host).filter(
     (s) =>
       (table === 'all' || s.table === table) &&
@@ -996,7 +1001,7 @@ function selectRoutes(host: Host, spec: RouteSpec): Shown[] {
       (!spec.root || within(s, spec.root)) &&
       (!spec.match || (s.plen <= spec.match.plen && net(spec.match.addr, s.plen) === s.addr)) &&
       (spec.scope === undefined || s.scope === spec.scope) &&
-      (spec.via === undefined || s.via === ipToString(spec.via)) &&
+      (!spec.viaSel || within({ addr: s.via === undefined ? 0 : parseDotted(s.via)!, plen: 32 }, spec.viaSel)) &&
       (spec.src === undefined || s.src === ipToString(spec.src)) &&
       (spec.metric === undefined || s.metric === spec.metric) &&
       (spec.dev === undefined || s.dev === spec.dev),
@@ -1016,7 +1021,7 @@ function showRoutes(host: Host, args: string[], o: Out): void {
     };
     if (spec.dev !== undefined) omit(` dev ${spec.dev}`);
     if (spec.scope !== undefined) omit(` scope ${spec.scope}`);
-    if (spec.via !== undefined) omit(` via ${ipToString(spec.via)}`);
+    if (spec.viaSel?.plen === 32) omit(` via ${ipToString(spec.viaSel.addr)}`);
     if (spec.src !== undefined) omit(` src ${ipToString(spec.src)}`);
     if (spec.metric) omit(` metric ${spec.metric}`);
     o.out += text + '\n';
@@ -1330,9 +1335,10 @@ function link(host: Host, args: string[], g: Globals, o: Out, write: boolean): v
       restoreRoutes(host, (f) => f.dev === iface.name);
     }
     if (!state) {
-      // fib_sync_down_dev(): a device going down takes every route through it, and
-      // neigh_ifdown() its neighbour entries
-      host.routes = host.routes.filter((r) => r.dev !== iface.name);
+      // fib_sync_down_dev(): a device going down takes every route through it but those of host
+      // scope, whose next hop has no scope to lose (measured: fixtures/cli/ip-route-checks.case),
+      // and neigh_ifdown() its neighbour entries
+      host.routes = host.routes.filter((r) => r.dev !== iface.name || routeScope(r) === 'host');
       dropNeighbours(host, (n) => n.dev === iface.name);
     }
     return;
@@ -1570,6 +1576,16 @@ function rule(host: Host, args: string[], o: Out, write: boolean): void {
   if (!rest.length) fail(`"ip rule ${add ? 'add' : 'del'}" requires arguments.\n`, 1);
   const req = parseRule(rest);
   if (!write) return;
+  // fib_default_rule_pref(): one below the second rule's priority, unless that is 0
+  const pref = req.pref ?? (rules[1]?.pref ? rules[1].pref - 1 : 0);
+  // fib_nl2rule()'s checks, for a deletion too (measured: fixtures/cli/ip-route-checks.case)
+  if (req.action === 'goto' && req.goto! <= pref) fail('Error: Backward goto not supported.\n', 2);
+  if (req.uid && req.uid[0] > req.uid[1]) fail('Error: Invalid uid range.\n', 2);
+  for (const k of ['sport', 'dport'] as const) {
+    const r = req[k];
+    // fib_rule_port_range_valid(): 0 and 65535 are no port (measured: fixtures/kernel/177-random-ports-426)
+    if (r && (!r[0] || !r[1] || r[1] >= 0xffff || r[0] > r[1])) fail(`Error: Invalid ${k} range.\n`, 2);
+  }
   if (del) {
     // fib_nl_delrule() / rule_find(): the first rule that has every attribute given
     const idx = rules.findIndex((r) => RULE_FIELDS.every((k) => req[k] === undefined || (k === 'table' && req.table === 0) || sameField(r[k], req[k])));
@@ -1578,16 +1594,7 @@ function rule(host: Host, args: string[], o: Out, write: boolean): void {
     host.rules = rules;
     return;
   }
-  // fib_default_rule_pref(): one below the second rule's priority, unless that is 0
-  const pref = req.pref ?? (rules[1]?.pref ? rules[1].pref - 1 : 0);
-  // fib_nl2rule()'s checks, then fib4_rule_configure()'s (measured)
-  if (req.action === 'goto' && req.goto! <= pref) fail('Error: Backward goto not supported.\n', 2);
-  if (req.uid && req.uid[0] > req.uid[1]) fail('Error: Invalid uid range.\n', 2);
-  for (const k of ['sport', 'dport'] as const) {
-    const r = req[k];
-    // fib_rule_port_range_valid(): 0 and 65535 are no port (measured: fixtures/kernel/177-random-ports-426)
-    if (r && (!r[0] || !r[1] || r[1] >= 0xffff || r[0] > r[1])) fail(`Error: Invalid ${k} range.\n`, 2);
-  }
+  // fib4_rule_configure()'s checks (measured)
   if (req.tos !== undefined && req.tos & 0x03) fail('Error: Invalid dsfield (tos): ECN bits must be 0.\n', 2);
   if (req.tos !== undefined && req.tos & ~0x1e) fail('Error: Invalid tos.\n', 2);
   // iproute2 asks for table main unless the rule has a table or another action
