@@ -82,6 +82,11 @@ export interface PolicyRule {
   sport?: [number, number];
   dport?: [number, number];
   uid?: [number, number];
+  /**
+   * one of the three the kernel makes (protocol kernel): never the same as one added by `ip rule
+   * add`, which has another protocol (rule_exists() compares it)
+   */
+  kernel?: boolean;
   /** absent: lookup (FR_ACT_TO_TBL); goto: on to the first rule of priority `goto` */
   action?: 'blackhole' | 'unreachable' | 'prohibit' | 'goto' | 'nop';
   goto?: number;

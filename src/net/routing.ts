@@ -273,9 +273,9 @@ export const RT_TABLE_LOCAL = 255;
 
 /** fib_default_rules_init(): the rules of every new network namespace */
 export const DEFAULT_RULES: readonly PolicyRule[] = [
-  { pref: 0, table: RT_TABLE_LOCAL },
-  { pref: 32766, table: RT_TABLE_MAIN },
-  { pref: 32767, table: RT_TABLE_DEFAULT },
+  { pref: 0, table: RT_TABLE_LOCAL, kernel: true },
+  { pref: 32766, table: RT_TABLE_MAIN, kernel: true },
+  { pref: 32767, table: RT_TABLE_DEFAULT, kernel: true },
 ];
 
 /** the host's policy rules (a host without the field has the defaults) */
@@ -287,7 +287,7 @@ export function hostRules(host: Host): PolicyRule[] {
 export function defaultRules(host: Host): boolean {
   const rules = host.rules;
   if (rules === undefined) return true;
-  return rules.length === DEFAULT_RULES.length && rules.every((r, i) => Object.keys(r).length === 2 && r.pref === DEFAULT_RULES[i]!.pref && r.table === DEFAULT_RULES[i]!.table);
+  return rules.length === DEFAULT_RULES.length && rules.every((r, i) => Object.keys(r).length === (r.kernel ? 3 : 2) && r.pref === DEFAULT_RULES[i]!.pref && r.table === DEFAULT_RULES[i]!.table);
 }
 
 /** fib_lookup() under the kernel's three default rules: local, main, default */

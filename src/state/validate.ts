@@ -286,6 +286,7 @@ function checkHost(c: Checker, where: string, h: unknown): void {
     c.int(`${w}.tos`, own(r, 'tos'), 0, 255, true);
     c.int(`${w}.fwmark`, own(r, 'fwmark'), 0, U32, true);
     c.int(`${w}.fwmask`, own(r, 'fwmask'), 0, U32, own(r, 'fwmark') === undefined);
+    c.bool(`${w}.kernel`, own(r, 'kernel'), true);
     c.str(`${w}.iif`, own(r, 'iif'), true);
     c.str(`${w}.oif`, own(r, 'oif'), true);
     c.oneOf(`${w}.action`, own(r, 'action'), ['blackhole', 'unreachable', 'prohibit', 'goto', 'nop'], true);

@@ -851,7 +851,8 @@ function deleteRoute(host: Host, spec: RouteSpec): void {
     (spec.src === undefined || src === ipToString(spec.src)) &&
     (spec.metric === undefined || metric === spec.metric) &&
     (spec.dev === undefined || dev === spec.dev) &&
-    (spec.via === undefined || via === ipToString(spec.via));
+    // (a gateway of 0.0.0.0 is none, and not compared)
+    (!spec.via || via === ipToString(spec.via));
   const found: { metric: number; remove: () => void }[] = [];
   for (const f of buildFib(host)) {
     if (f.proto !== 'kernel' || f.table !== table || f.addr !== spec.dst.addr || f.plen !== plen) continue;
@@ -927,7 +928,8 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   } else if (spec.type !== 'unicast') {
     r.type = spec.type;
     // fib_create_info(): these types have no next hop; they keep the scope given (universe by default)
-    if (spec.dev !== undefined || spec.via !== undefined) fail('Error: Gateway, device and multipath can not be specified for this route type.\n', 2);
+    // (a gateway of 0.0.0.0 is none: rtm_to_fib_config())
+    if (spec.dev !== undefined || spec.via) fail('Error: Gateway, device and multipath can not be specified for this route type.\n', 2);
     if (spec.scope !== undefined && spec.scope !== 'global') r.scope = spec.scope;
   } else {
     // (a gateway of 0.0.0.0 is none: rtm_to_fib_config())
@@ -1175,8 +1177,9 @@ function getRoute(host: Host, args: string[], o: Out): void {
     // ip_route_output_key_hash_rcu(): a multicast or limited broadcast source is -EINVAL, one the
     // host does not have -ENETUNREACH (measured: fixtures/cli/ip-route-get-rules)
     if (from >>> 28 === 0xe || from === 0xffffffff) refuse('EINVAL');
-    // (__ip_dev_find(): an address of an interface, or one the local table has as local)
-    if (addrType(fib, from) !== 'LOCAL') refuse('ENETUNREACH');
+    // (__ip_dev_find(): an address of an interface, or one the local table has as local; the
+    // interface's address counts with its local route flushed: measured, ip-route-checks.case)
+    if (!interfaceAddresses(host).some((a) => a.addr === from) && addrType(fib, from) !== 'LOCAL') refuse('ENETUNREACH');
   }
   if (isMulticast(dst!)) return multicastRouteGet(host, fib, { dst: dst!, src: from ?? 0, iif: 'lo', mark, tos, uid: uid ?? 0, ...ports }, uid, o);
   // ip_route_output_key_hash_rcu(): the limited broadcast from a source leaves by that source's
@@ -1578,14 +1581,14 @@ function rule(host: Host, args: string[], o: Out, write: boolean): void {
   if (!write) return;
   // fib_default_rule_pref(): one below the second rule's priority, unless that is 0
   const pref = req.pref ?? (rules[1]?.pref ? rules[1].pref - 1 : 0);
-  // fib_nl2rule()'s checks, for a deletion too (measured: fixtures/cli/ip-route-checks.case)
-  if (req.action === 'goto' && req.goto! <= pref) fail('Error: Backward goto not supported.\n', 2);
+  // fib_nl2rule()'s checks, in its order, for a deletion too (measured: fixtures/cli/ip-route-checks.case)
   if (req.uid && req.uid[0] > req.uid[1]) fail('Error: Invalid uid range.\n', 2);
   for (const k of ['sport', 'dport'] as const) {
     const r = req[k];
     // fib_rule_port_range_valid(): 0 and 65535 are no port (measured: fixtures/kernel/177-random-ports-426)
     if (r && (!r[0] || !r[1] || r[1] >= 0xffff || r[0] > r[1])) fail(`Error: Invalid ${k} range.\n`, 2);
   }
+  if (req.action === 'goto' && req.goto! <= pref) fail('Error: Backward goto not supported.\n', 2);
   if (del) {
     // fib_nl_delrule() / rule_find(): the first rule that has every attribute given
     const idx = rules.findIndex((r) => RULE_FIELDS.every((k) => req[k] === undefined || (k === 'table' && req.table === 0) || sameField(r[k], req[k])));
@@ -1603,7 +1606,9 @@ function rule(host: Host, args: string[], o: Out, write: boolean): void {
   const r: PolicyRule = { pref, table };
   for (const k of RULE_FIELDS) if (k !== 'pref' && k !== 'table' && req[k] !== undefined) (r as unknown as Record<string, unknown>)[k] = req[k];
   // NLM_F_EXCL: rule_exists() compares every attribute, the priority too
-  if (rules.some((x) => RULE_FIELDS.every((k) => sameField(x[k], r[k])))) fail('RTNETLINK answers: File exists\n', 2);
+  // (the kernel's own three rules have protocol kernel, which an added rule has not: measured,
+  // fixtures/cli/ip-route-checks.case, a second `table main pref 32766` is taken)
+  if (rules.some((x) => !x.kernel && RULE_FIELDS.every((k) => sameField(x[k], r[k])))) fail('RTNETLINK answers: File exists\n', 2);
   // fib_nl_newrule(): after the last rule of the same or a lower priority
   let at = 0;
   while (at < rules.length && rules[at]!.pref <= pref) at++;
