@@ -94,8 +94,18 @@ export class LabSim {
     const members = seg?.members ?? [];
     const ifaceOf = (h: string, ifname: string) => this.lab.hosts[h]?.interfaces.find((i) => i.name === ifname);
     const cached = this.neighbour(fromHost, dev, nexthop);
-    if (cached && members.includes(`${cached.host}:${cached.iface}`) && ifaceOf(cached.host, cached.iface)?.up) return cached;
+    if (cached && !cached.failed && members.includes(`${cached.host}:${cached.iface}`) && ifaceOf(cached.host, cached.iface)?.up) return { host: cached.host, iface: cached.iface };
     const sip = this.run.stack(fromHost).arpSender(dev, nexthop, src);
+    // the request is a broadcast: a host of the link with an entry for its sender's address, in
+    // any state, brings it up to date (arp_process(): neigh_update() to STALE, which is used)
+    if (sip) {
+      const a = ipToString(sip);
+      for (const m of members) {
+        const [h, ifname] = m.split(':') as [string, string];
+        if (m === `${fromHost}:${dev}` || !ifaceOf(h, ifname)?.up) continue;
+        if (this.lab.hosts[h]!.neighbours?.some((n) => n.dev === ifname && n.addr === a)) this.learn(h, { dev: ifname, addr: a, host: fromHost, iface: dev });
+      }
+    }
     // several hosts may answer (any address of a host, by proxy): the first answer the sender
     // gets wins, and the host with the address on that link answered first where measured
     // (fixtures/kernel/172-random-routes-423: a router whose policy routing takes every address
@@ -119,7 +129,11 @@ export class LabSim {
       else if (answer) refused ??= `${h} does not answer ${fromHost}'s ARP request for ${ipToString(nexthop)} from ${ipToString(sip)} on its ${ifname}: ${answer.refused}`;
     }
     const to = own ?? other ?? proxy;
-    if (!to) return { unanswered: refused ?? `nobody on ${fromHost}'s ${dev} segment has ${ipToString(nexthop)} (ARP gets no answer)` };
+    if (!to) {
+      // (the entry stays, failed, until flushed: what a later request it overhears fills in)
+      this.learn(fromHost, { dev, addr: ipToString(nexthop), failed: true });
+      return { unanswered: refused ?? `nobody on ${fromHost}'s ${dev} segment has ${ipToString(nexthop)} (ARP gets no answer)` };
+    }
     this.learn(fromHost, { dev, addr: ipToString(nexthop), ...to });
     if (sip) this.learn(to.host, { dev: to.iface, addr: ipToString(sip), host: fromHost, iface: dev });
     return to;

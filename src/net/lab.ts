@@ -181,12 +181,13 @@ export interface Host {
 }
 
 /** a neighbour entry: `addr` on the host's `dev` is `host`'s `iface` */
-export interface Neighbour {
-  dev: string;
-  addr: string;
-  host: string;
-  iface: string;
-}
+/**
+ * A neighbour (ARP) entry: the host and interface that answered for `addr` on `dev`; or, `failed`,
+ * an address the host asked for and got no answer (NUD_FAILED), which a request the host later
+ * overhears from that address fills in (arp_process()'s neigh_update(): measured,
+ * fixtures/kernel/474-random-mtu-703)
+ */
+export type Neighbour = { dev: string; addr: string } & ({ host: string; iface: string; failed?: undefined } | { failed: true; host?: undefined; iface?: undefined });
 
 export interface Segment {
   name: string;

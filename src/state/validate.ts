@@ -342,8 +342,11 @@ function checkHost(c: Checker, where: string, h: unknown): void {
   c.objects(`${where}.neighbours`, neighbours, (w, n) => {
     c.str(`${w}.dev`, own(n, 'dev'));
     c.address(`${w}.addr`, own(n, 'addr'), false);
-    c.str(`${w}.host`, own(n, 'host'));
-    c.str(`${w}.iface`, own(n, 'iface'));
+    // (an entry that got no answer has no host)
+    const failed = own(n, 'failed');
+    if (failed !== undefined && failed !== true) c.p.add(`${w}.failed`, `expected true when present, got ${show(failed)}`);
+    c.str(`${w}.host`, own(n, 'host'), failed === true);
+    c.str(`${w}.iface`, own(n, 'iface'), failed === true);
   }, true);
   const ct = own(h, 'conntrack');
   c.objects(`${where}.conntrack`, ct, (w, e) => {

@@ -85,6 +85,8 @@ const EDITS: [string, Edit, RegExp][] = [
   ['route without destination', (l) => delete l.hosts.pc1.routes[0].dst, /routes\[0\]\.dst/],
   ['route mtu above what the kernel keeps', (l) => (l.hosts.pc1.routes[0].mtu = 65521), /routes\[0\]\.mtu/],
   ['route mtu of zero', (l) => (l.hosts.pc1.routes[0].mtu = 0), /routes\[0\]\.mtu/],
+  ['failed neighbour entry of no shape', (l) => (l.hosts.pc1.neighbours = [{ dev: 'eth0', addr: '192.168.1.1', failed: 'yes' }]), /neighbours\[0\]\.failed: expected true/],
+  ['neighbour entry without its host', (l) => (l.hosts.pc1.neighbours = [{ dev: 'eth0', addr: '192.168.1.1' }]), /neighbours\[0\]\.host/],
   ['route onlink is a number', (l) => (l.hosts.pc1.routes[0].onlink = 1), /routes\[0\]\.onlink/],
   ['route mtu lock is text', (l) => (l.hosts.pc1.routes[0].mtuLock = 'yes'), /routes\[0\]\.mtuLock/],
   ['route advmss above what the kernel keeps', (l) => (l.hosts.pc1.routes[0].advmss = 65496), /routes\[0\]\.advmss/],
