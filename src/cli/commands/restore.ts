@@ -11,7 +11,7 @@ import { getoptPermute, type LongOpt } from '../../../grammar/getopt.js';
 import { assertValidChainName, CMD, EarlyExit, SkipLine, XtablesSession, type KernelView, type ParsedCommand } from '../../ruleset/command-parse.js';
 import { earlyExitText } from '../iptables-help.js';
 import { addOp, DeletionRun, JumpTargetMissing, KernelRefusal, NftError, execute, lookupChain, type NftFnState } from '../../ruleset/execute.js';
-import { addChain, allocHandle, BUILTIN_CHAINS, chainRenamed, copyTable, findChain, isBuiltin, isTableName, newTable, ruleCount, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
+import { addChain, allocHandle, BUILTIN_CHAINS, chainRenamed, copyTable, findChain, isBuiltin, isTableName, newTable, ruleCount, type Chain, type Table, type TableName, type Tables } from '../../ruleset/tables.js';
 import { copyGraph, forgetGraph, loosenGraph } from '../../ruleset/jump-graph.js';
 import { jumpsOf } from '../../ruleset/rule.js';
 import { readFileSync } from 'node:fs';
@@ -349,6 +349,12 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
    * nothing (measured: fixtures/cli/restore-x-builtin.case)
    */
   let builtinOut = new Set<string>();
+  /**
+   * the base chains this table's lines made (a chain line for one the kernel did not hold; every
+   * one without --noflush, the table being made anew): a -X deletes those left without rules,
+   * whatever their policy (measured: fixtures/cli/restore-x-made.case)
+   */
+  let made = new Set<Chain>();
   const lines = fgetsLines(input);
   // one process for the whole file: extensions load once, announced chains stay announced
   const session = new XtablesSession(o.family);
@@ -435,6 +441,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
       refusals = [];
       dropped = new Set();
       builtinOut = new Set();
+      made = new Set();
       if (o.verbose && !o.noflush) for (const c of BUILTIN_CHAINS[name]) say(`Flushing chain \`${c}'\n`);
       inTable = true;
       ok = true;
@@ -470,6 +477,7 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           if (!c.created) {
             c.handle = allocHandle(t);
             forgetGraph(t);
+            made.add(c);
           }
           c.created = true;
           [c.pkts, c.bytes] = count;
@@ -541,6 +549,15 @@ export function restoreInto(tables: Tables, input: string, o: RestoreOptions): v
           cmd.kernel = kernelView();
           if (cmd.command === CMD.DELETE_CHAIN && cmd.chain === undefined) for (const c of BUILTIN_CHAINS[curtable!]) builtinOut.add(c);
           say(execute(pending, cmd, deletions, nftFn).text());
+          if (cmd.command === CMD.DELETE_CHAIN && cmd.chain === undefined) {
+            for (const c of made) {
+              if (c.rules.length) continue;
+              c.policy = 'ACCEPT';
+              c.pkts = c.bytes = 0;
+              c.created = false;
+            }
+            made.clear();
+          }
           if (cmd.command === CMD.ZERO) zeroResendsPolicy(curtable!, pending[curtable!], tables[curtable!], cmd.chain);
           if (cmd.command === CMD.NEW_CHAIN && dropped.has(cmd.chain!)) refusals.push({ error: new KernelRefusal('CHAIN_USER_ADD', 'File exists', `chain ${cmd.chain}`), line: lineNo });
         } catch (e) {
