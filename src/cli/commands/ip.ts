@@ -958,8 +958,7 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   // (a blackhole, unreachable or prohibit route keeps a source nobody checks: fib_create_info())
   if (spec.src !== undefined) {
     const checked = spec.type === 'unicast' || spec.type === 'local';
-    const local = buildFib(host).some((f) => f.table === 'local' && f.type === 'local' && f.addr === spec.src && f.plen === 32);
-    if (checked && !local) fail('Error: Invalid prefsrc address.\n', 2);
+    if (checked && !validPrefsrc(host, spec, table)) fail('Error: Invalid prefsrc address.\n', 2);
     r.src = ipToString(spec.src);
   }
   if (spec.metric) r.metric = spec.metric;
@@ -982,6 +981,19 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
   if (existing >= 0) host.routes[existing] = r;
   else if (change) fail('RTNETLINK answers: No such file or directory\n', 2);
   else host.routes.push(r);
+}
+
+/**
+ * fib_valid_prefsrc(): a local route's own address, or an address the route's table (the local
+ * one for main) or else the local table takes in as local (measured: fixtures/cli/ip-route-checks.case)
+ */
+function validPrefsrc(host: Host, spec: RouteSpec, table: TableId): boolean {
+  const src = spec.src!;
+  if (spec.type === 'local' && spec.dst.addr !== 0 && src === spec.dst.addr) return true;
+  const fib = buildFib(host);
+  const localIn = (t: TableId): boolean => tableLookup(fib, t, src)?.type === 'local';
+  const own = table === 'main' ? 'local' : table;
+  return localIn(own) || (own !== 'local' && localIn('local'));
 }
 
 /** fib_valid_key_len(): no bits set beyond the prefix length */
