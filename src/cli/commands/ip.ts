@@ -1602,8 +1602,9 @@ function rule(host: Host, args: string[], o: Out, write: boolean): void {
   }
   if (req.action === 'goto' && req.goto! <= pref) fail('Error: Backward goto not supported.\n', 2);
   if (del) {
-    // fib_nl_delrule() / rule_find(): the first rule that has every attribute given
-    const idx = rules.findIndex((r) => RULE_FIELDS.every((k) => req[k] === undefined || (k === 'table' && req.table === 0) || sameField(r[k], req[k])));
+    // fib_nl_delrule() / rule_find(): the first rule that has every attribute given, but `not` and
+    // a goto's target, which it does not compare (measured: fixtures/cli/ip-route-checks.case)
+    const idx = rules.findIndex((r) => RULE_FIELDS.every((k) => req[k] === undefined || k === 'not' || k === 'goto' || (k === 'table' && req.table === 0) || sameField(r[k], req[k])));
     if (idx < 0) fail('RTNETLINK answers: No such file or directory\n', 2);
     rules.splice(idx, 1);
     host.rules = rules;
