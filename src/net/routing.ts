@@ -209,9 +209,9 @@ export function buildFib(host: Host): FibRoute[] {
 
 /**
  * The scope of a route the host was given, as iproute2 asks for it: a gateway's is global, a
- * local route's host, a blackhole, unreachable or prohibit route's global unless given (so that the lookup of
- * a gateway, which takes routes of link scope or narrower, passes over them: measured,
- * fixtures/kernel/446-random-mtu-675), a device route's link unless given
+ * local route's host, a blackhole, unreachable or prohibit route's global unless given (so that
+ * the lookup of a gateway, which takes routes of link scope or narrower, passes over them:
+ * measured, fixtures/kernel/446-random-mtu-675), a device route's link unless given
  */
 export function routeScope(r: Route): 'global' | 'link' | 'host' {
   const type = r.type ?? 'unicast';
