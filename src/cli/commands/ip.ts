@@ -947,6 +947,9 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
     } else if (via !== undefined) {
       r.dev = gatewayDev(host, via, spec.dev, table, spec.scope);
       if (r.dev === 'lo') notModelled('a route through lo (its gateway one of the loopback addresses)');
+      // fib_check_nh_v4_gw(): the gateway's device must be up (one of the host's own addresses,
+      // whose local route a device going down keeps: measured, fixtures/cli/ip-route-checks.case)
+      if (!findDev(host, r.dev).up) fail('RTNETLINK answers: Network is down\n', 2);
       r.via = ipToString(via);
     } else if (spec.dev !== undefined) {
       r.dev = spec.dev;
