@@ -461,8 +461,9 @@ export class HostStack {
       return { kind: 'error', pkt, errno: 'EINVAL', reason: bad };
     }
     pkt.outIface = dev;
-    pkt.route = { dev, gateway: r.gateway, local, mtu: routeMtu(r, this.mtu(dev)) };
-    setSynMss(pkt, routeAdvmss(r, this.mtu(dev)));
+    const mtu = routeMtu(r, this.mtu(dev));
+    pkt.route = { dev, gateway: r.gateway, local, mtu };
+    setSynMss(pkt, routeAdvmss(r, mtu));
     try {
       this.hook('OUTPUT', pkt);
       return this.postrouting(pkt);

@@ -34,14 +34,14 @@ export function routeMtu(r: RouteMetrics, devMtu: number): number {
 }
 
 /**
- * The MSS option Linux puts in a SYN or SYN-ACK it sends by a route (dst_metric_advmss()): the
- * route's advmss metric, else ipv4_default_advmss(): the route's MTU - 40 (IPv4 and TCP headers),
- * at least ip_rt_min_advmss (256) and at most IPV4_MAX_PMTU - 40 = 65495 (so 1460 on ethernet,
- * 65495 on lo); tcp_connect_init()/tcp_make_synack() send it as it is when no socket option
+ * The MSS option Linux puts in a SYN or SYN-ACK it sends by a route of MTU `mtu` (routeMtu(),
+ * dst_metric_advmss()): the route's advmss metric, else ipv4_default_advmss(): that MTU - 40
+ * (IPv4 and TCP headers), at least ip_rt_min_advmss (256) and at most IPV4_MAX_PMTU - 40 = 65495
+ * (so 1460 on ethernet, 65495 on lo); tcp_connect_init()/tcp_make_synack() send it as it is when no socket option
  * lowers it, as none does in the lab (measured: fixtures/kernel/412-mtu-clamp, 438-route-mtu).
  */
-export function routeAdvmss(r: RouteMetrics, devMtu: number): number {
-  return r.advmss || advertisedMss(routeMtu(r, devMtu));
+export function routeAdvmss(r: RouteMetrics, mtu: number): number {
+  return r.advmss || advertisedMss(mtu);
 }
 
 /** ipv4_default_advmss() of an MTU */
