@@ -47,6 +47,12 @@ async function runWith(policy: readonly [number, number], sb: Sandbox, argv: str
 /** the file's last line is an appended record's header */
 const endsWithRecord = (f: Buffer): boolean => /,"line":\d+\}$/.test(f.toString('latin1', Math.max(0, f.length - 40)).trimEnd());
 
+/** the file's last line (without its newline) */
+const lastLine = (f: Buffer): string => {
+  const text = f.toString('utf8').trimEnd();
+  return text.slice(text.lastIndexOf('\n') + 1);
+};
+
 const USERS = ['U0', 'U1', 'U2'];
 
 function rule(g: Gen, chain: string): string {
@@ -109,6 +115,7 @@ describe('appended records', () => {
       const policy = [0, set % 2 ? 2 : 4] as const;
       let appends = 0;
       let rewrites = 0;
+      let patched = 0;
       for (const u of USERS) {
         await runWith(NEVER, appended, ['iptables', '-N', u]);
         await runWith(NEVER, whole, ['iptables', '-N', u]);
@@ -123,6 +130,7 @@ describe('appended records', () => {
         if (after.length > before.length && before.length && after.subarray(0, before.length).equals(before)) {
           appends++;
           expect(endsWithRecord(after)).toBe(true);
+          if (lastLine(after).includes('"version":5,')) patched++;
         } else if (!after.equals(before)) rewrites++;
         expect(endsWithRecord(readFileSync(whole.state))).toBe(false);
         expect(appended.lab(), argv.join(' ')).toEqual(whole.lab());
@@ -130,6 +138,7 @@ describe('appended records', () => {
       }
       expect(appends).toBeGreaterThan(3);
       expect(rewrites).toBeGreaterThan(0);
+      expect(patched).toBeGreaterThan(0);
     });
   }
 });
@@ -319,6 +328,83 @@ async function manyChains(): Promise<{ sb: Sandbox; file: Buffer }> {
 }
 
 const chainOf = (lab: ReturnType<typeof readLab>, name: string) => lab.hosts.router!.tables.filter!.chains.find((c) => c.name === name)!;
+
+describe('an appended header whose tables are patches (version 5)', () => {
+  const headerOf = (line: string): Record<string, any> => JSON.parse(line);
+  const filterCols = (h: Record<string, any>) => h.hosts.router.tables.filter.chains;
+
+  it('names only the chains that changed, against line 1, and reads back as the lab written whole', async () => {
+    const { sb, file } = await manyChains();
+    const whole = new Sandbox();
+    writeFileSync(whole.state, file);
+    const line1 = file.indexOf(0x0a);
+    const full = JSON.stringify(filterCols(headerOf(file.toString('utf8', 0, line1)))).length;
+    const commands = [
+      ['iptables', '-A', 'C9', '-j', 'DROP'],
+      ['iptables', '-Z', 'C7'],
+      ['iptables', '-D', 'C9', '1'],
+      ['iptables', '-R', 'LONG', '2', '-j', 'ACCEPT'],
+    ];
+    const changed: number[][] = [];
+    for (const argv of commands) {
+      const a = await runWith(APPEND_ALWAYS, sb, argv);
+      expect(a).toEqual(await runWith(NEVER, whole, argv));
+      const f = readFileSync(sb.state);
+      expect(f.subarray(0, line1).equals(file.subarray(0, line1))).toBe(true);
+      const h = headerOf(lastLine(f));
+      expect(h.version).toBe(5);
+      const cols = filterCols(h);
+      expect(Object.keys(cols).sort()).toEqual(['patch', 'runs']);
+      expect(cols.patch.base).toEqual([0, line1]);
+      // a few hundred bytes where the columns of 404 chains are kilobytes
+      expect(JSON.stringify(cols).length).toBeLessThan(full / 10);
+      changed.push(cols.patch.chains);
+      expect(JSON.parse(JSON.stringify(readLab(sb.state)))).toEqual(JSON.parse(JSON.stringify(readLab(whole.state))));
+      expect(decodeLab(f, () => {}).trusted).toBe(true);
+    }
+    // each patch gives the chains of the ones before it too
+    const names = ['INPUT', 'FORWARD', 'OUTPUT', 'LONG', ...Array.from({ length: 400 }, (_, i) => `C${i}`)];
+    expect(changed.map((c) => c.map((i) => names[i]))).toEqual([['C9'], ['C7', 'C9'], ['C7', 'C9'], ['LONG', 'C7', 'C9']]);
+    // and a trace (which may make every chain, and then writes the columns in full)
+    const trace = ['trace', '--from', 'pc1', '-p', 'tcp', '-d', '192.168.1.1', '--dport', '22'];
+    expect(await runWith(APPEND_ALWAYS, sb, trace)).toEqual(await runWith(NEVER, whole, trace));
+    expect(JSON.parse(JSON.stringify(readLab(sb.state)))).toEqual(JSON.parse(JSON.stringify(readLab(whole.state))));
+    // read in parts: the newest header, the header it patches, the lines asked for
+    const f = readFileSync(sb.state);
+    const parts = inParts(f);
+    const lab = parseLabText(parts.buf, 'x', { need: parts.need });
+    expect(chainOf(lab, 'C9').rules.map((r) => r.target)).toEqual([{ kind: 'verdict', verdict: 'ACCEPT' }, { kind: 'verdict', verdict: 'ACCEPT' }, { kind: 'verdict', verdict: 'DROP' }]);
+    expect(parts.read()).toBeLessThan(f.length / 2);
+  });
+
+  it('after a record that adds a chain (its columns written in full), patches that record\'s header', async () => {
+    const { sb, file } = await manyChains();
+    expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-N', 'NEWC'])).rc).toBe(0);
+    const f1 = readFileSync(sb.state);
+    const h1 = headerOf(lastLine(f1));
+    expect(h1.version).toBe(4);
+    expect(filterCols(h1).kinds).toHaveLength(405);
+    expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-A', 'C3', '-j', 'RETURN'])).rc).toBe(0);
+    const f2 = readFileSync(sb.state);
+    const cols = filterCols(headerOf(lastLine(f2)));
+    const at = f1.lastIndexOf(0x0a, f1.length - 2) + 1;
+    expect(cols.patch.base).toEqual([at, f1.length - 1]);
+    expect(chainOf(readLab(sb.state), 'C3').rules).toHaveLength(4);
+    expect(chainOf(readLab(sb.state), 'NEWC').rules).toEqual([]);
+    expect(file.length).toBeLessThan(f2.length);
+  });
+
+  it('refused when the header it patches was edited by hand (its checksum no longer holds)', async () => {
+    const { sb, file } = await manyChains();
+    expect((await runWith(APPEND_ALWAYS, sb, ['iptables', '-A', 'C9', '-j', 'DROP'])).rc).toBe(0);
+    const f = readFileSync(sb.state);
+    expect(headerOf(lastLine(f)).version).toBe(5);
+    const text = f.toString('latin1');
+    const edited = Buffer.from(text.replace('"name":"home network (seed post)"', '"name":"home network (seed pots)"'), 'latin1');
+    expect(edited.indexOf('seed pots')).toBeLessThan(file.indexOf(0x0a));
+    expect(() => parseLabText(edited, 'x')).toThrow(/the header its patch is against/);
+  });
+});
 
 describe('a big file read in parts', () => {
   it('-N adds a chain without making the others, and it is written after them', async () => {

@@ -50,6 +50,16 @@
  * writes the file whole. Version 3 files are the same without records; version 3 readers refuse
  * version 4 files (they would take line 1 for the lab).
  *
+ * Patches. An appended header gives a table's columns as a patch against an earlier header of the
+ * file (the one the table was read from, or the one its patch was against) when only the entries of
+ * some chains differ from that header's: `"chains":{"patch":{"base":[AT,END],"chains":[i,...],
+ * "kinds":"..","num":[five a chain],"sums":"8 hex a chain with lines"},"runs":[...]}`, the chains
+ * listed in order, and a "reach" when it is not the base's. A kube-proxy lab's header is 2 MB of
+ * columns, and a trace changes a dozen chains: written whole, it was 2.2 of the 5.8 MB a trace
+ * appended. Such a header says version 5 (PATCHED_VERSION), which version 4 readers refuse as
+ * newer. The header a patch is against must be there with its checksum holding, or the file is
+ * refused.
+ *
  * Reading in parts. A big file is read as its parts are needed (LabSource.need): the newest header,
  * then the lines of the chains something reads. Their places come from the header's lengths; a
  * line's newline is looked at when the line is read, and all of them when the whole file is written
@@ -87,6 +97,11 @@ export const LAZY_MIN = 64;
  * JSON text, as in version 2, without a text and a checksum per rule held at once
  */
 export const LAZY_MAX = 200000;
+/**
+ * The version an appended header says it is when a table's columns in it are a patch (against the
+ * lab file's version 4, LAB_VERSION): older readers refuse it as a newer lab, as they must.
+ */
+const PATCHED_VERSION = 5;
 /** numbers per chain in a table's `num` column */
 const NUM = 5;
 /** a checksum in line 1 that is not 8 hex digits: matches no line */
@@ -1108,6 +1123,8 @@ class TableLines {
   readonly blocks: Block[] = [];
   readonly chains: number[] = [];
   cols: Record<string, unknown> = {};
+  /** the chains read from a file (dirColumns()): the columns kept as read, but for those made */
+  dir: TableDir | undefined = undefined;
   add(i: number, b: Block | undefined): void {
     if (!b) return;
     // lines as read that follow the last block's in the file: one block (40,000 chains made from a
@@ -1239,6 +1256,33 @@ function appendTarget(lab: Lab, appendTo: (origin: unknown) => boolean): Source 
 }
 
 /**
+ * A table's columns as a patch against the header its TableDir names (PatchBase): the entries of
+ * the chains made since it was read and of those the patch it was read from gave, by index. Only
+ * when every other chain is as in that header: none added or renamed, no chain made of kind `g`
+ * (its fields in heads) or with lines where it had none or the other way round (the checksums'
+ * places stay), and a jump graph column if the base had one. Undefined: the columns are written.
+ */
+function patchOf(d: TableDir, cols: Record<string, unknown>): Record<string, unknown> | undefined {
+  const b = d.base;
+  const { kinds, num, sums, reach } = cols as { kinds: string; num: number[]; sums: string; reach?: string };
+  if (d.added.length || cols.names !== d.namesColumn || (reach === undefined && b.reach !== undefined)) return undefined;
+  const chains = [...new Set([...b.changed, ...d.madeList])].sort((x, y) => x - y);
+  const pk: string[] = [];
+  const pn: number[] = [];
+  const ps: string[] = [];
+  for (const i of chains) {
+    const lined = num[i * NUM + 3]! > 0;
+    if (kinds.charCodeAt(i) === 0x67 /* g */ || d.kinds.charCodeAt(i) === 0x67 || lined !== d.hadLines(i)) return undefined;
+    pk.push(kinds[i]!);
+    for (let j = 0; j < NUM; j++) pn.push(num[i * NUM + j]!);
+    if (lined) ps.push(sums.slice(d.sumOff[i]!, d.sumOff[i]! + 8));
+  }
+  const patch: Record<string, unknown> = { base: [b.at, b.end], chains, kinds: pk.join(''), num: pn, sums: ps.join('') };
+  if (reach !== b.reach) patch.reach = reach;
+  return patch;
+}
+
+/**
  * The lines of the chains not in `to` where they were read, then a header whose tables say, in
  * `runs`, where each run of chain lines is; undefined when the file would grow too much.
  */
@@ -1254,6 +1298,16 @@ function appendRecord(tables: TableLines[], head: Record<string, unknown>, to: S
       made += b.len;
     }
   }
+  // the tables whose columns can be a patch against the header they were read from (or its base)
+  const patches = tables.map((t) => (t.dir?.src === to ? patchOf(t.dir, t.cols) : undefined));
+  const bases = new Set<number>();
+  patches.forEach((p, k) => {
+    if (!p) return;
+    const b = tables[k]!.dir!.base;
+    // (the header a patch is against stays live)
+    if (!bases.has(b.at)) live += b.end - b.at + 1;
+    bases.add(b.at);
+  });
   const size = to.file.length;
   if (size < appendPolicy.min || size + made + to.headLen + 1 > appendPolicy.ratio * live) return undefined;
   const parts: Buffer[] = [];
@@ -1278,10 +1332,16 @@ function appendRecord(tables: TableLines[], head: Record<string, unknown>, to: S
       next = bAt + b.len;
       nextNo = bNo + b.lines;
     });
+    const patch = patches[tables.indexOf(t)];
+    if (patch) {
+      // (the object the header holds: its columns give way to the patch)
+      for (const k of Object.keys(t.cols)) delete t.cols[k];
+      t.cols.patch = patch;
+    }
     t.cols.runs = runs;
   }
   // the header's own line number, last: the reader finds the newest header by it
-  parts.push(...headerLine({ ...head, line: no }), NEWLINE);
+  parts.push(...headerLine({ ...head, ...(bases.size ? { version: PATCHED_VERSION } : {}), line: no }), NEWLINE);
   return { parts, appendAt: size, checked: false };
 }
 
@@ -1318,7 +1378,10 @@ function encodeLines(lab: Lab, appendTo?: (origin: unknown) => boolean): LabByte
       for (const k of Object.keys(t)) o[k] = k === 'chains' ? undefined : (t as unknown as Record<string, unknown>)[k];
       const reach: ReachColumn = (n, nameAt, asRead) => reachColumn(t, n, nameAt, asRead);
       const out = new TableLines();
-      out.cols = d && !d.src.scanned ? dirColumns(d, out, reach) : columns(t.chains, out, reach);
+      if (d && !d.src.scanned) {
+        out.dir = d;
+        out.cols = dirColumns(d, out, reach);
+      } else out.cols = columns(t.chains, out, reach);
       o.chains = out.cols;
       tables.push(out);
       tableCols[tn] = o;
@@ -1379,6 +1442,20 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const DIR = Symbol('chains still in the lab file');
 
 /**
+ * The header line whose columns a table's are (the header it was read from), or whose columns an
+ * appended header's patch changes (see PATCHED_VERSION): what the next record's patch is against.
+ */
+interface PatchBase {
+  /** the header line [at, end) */
+  at: number;
+  end: number;
+  /** its jump-graph column (undefined: none) */
+  reach: unknown;
+  /** the chains the patch read gave entries (in order; none when read from the base itself) */
+  changed: readonly number[];
+}
+
+/**
  * A table read from a version 3 file: its chains are made from the columns when something asks
  * for one by name (findChain) or for all of them (`chains`, a getter until then). A trace through
  * a kube-proxy lab makes a dozen of its 40,000 chains; writing it back copies the lines and
@@ -1430,6 +1507,8 @@ class TableDir {
      */
     readonly runs: readonly number[] | undefined,
     readonly where: string,
+    /** the header whose columns the table's are, or are a patch against */
+    readonly base: PatchBase,
   ) {
     const n = names.length;
     this.made = new Array<Chain | undefined>(n);
@@ -1488,6 +1567,10 @@ class TableDir {
 
   get size(): number {
     return this.names.length;
+  }
+  /** chain `i` had lines when read */
+  hadLines(i: number): boolean {
+    return this.readLens[2 * i]! > 0;
   }
   /** chain `i`'s name as the columns give it */
   nameAt(i: number): unknown {
@@ -1681,7 +1764,7 @@ class TableDir {
    * stay in the file for both (decoding them makes new objects each time), those made are copied.
    */
   copy(table: Record<string, unknown>): TableDir {
-    const d = new TableDir(table, this.src, this.names, this.namesColumn, this.kinds, this.num.slice(), cloneData(this.heads), this.sums, this.start, this.firstLine, this.runs, this.where);
+    const d = new TableDir(table, this.src, this.names, this.namesColumn, this.kinds, this.num.slice(), cloneData(this.heads), this.sums, this.start, this.firstLine, this.runs, this.where, this.base);
     for (const i of this.madeList) {
       const c = this.made[i]!;
       // decoded (and checked) first: the copy is plain data
@@ -1939,8 +2022,9 @@ function lastSealedHeader(buf: Buffer, nl: number): { at: number; end: number } 
  * where the lines end and the next line's number (implicit layout), or -1 when some are not where
  * the header says.
  */
-function readTables(data: unknown, src: Source, trusted: boolean, start: number, line: number, appended: boolean, dirs: TableDir[]): { pos: number; line: number } {
+function readTables(data: unknown, src: Source, trusted: boolean, start: number, line: number, header: { at: number; end: number }, appended: boolean, dirs: TableDir[]): { pos: number; line: number } {
   const hosts = (data as { hosts?: unknown }).hosts;
+  const bases = new Map<number, unknown>();
   let pos = start;
   for (const [hn, h] of Object.entries(isObj(hosts) ? hosts : {})) {
     if (!isObj(h) || !isObj(h.tables)) continue; // the structure check reports it
@@ -1949,8 +2033,14 @@ function readTables(data: unknown, src: Source, trusted: boolean, start: number,
       if (!isObj(t) || t.chains === undefined || Array.isArray(t.chains)) continue;
       const where = `hosts.${hn}.tables.${tn}`;
       const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
-      const cols = t.chains;
-      if (!isObj(cols)) throw bad('not a set of columns');
+      if (!isObj(t.chains)) throw bad('not a set of columns');
+      let cols: Record<string, unknown> = t.chains;
+      let base: PatchBase = { at: header.at, end: header.end, reach: cols.reach, changed: [] };
+      if (cols.patch !== undefined) {
+        if (!appended) throw bad('a patch in line 1');
+        ({ cols, base } = unpatch(cols, src, hn, tn, bases, header, bad));
+        t.chains = cols;
+      }
       const { kinds, num, sums, heads, runs } = cols;
       if (typeof kinds !== 'string') throw bad('no kinds');
       const names = namesOf(cols.names, kinds.length);
@@ -1959,7 +2049,7 @@ function readTables(data: unknown, src: Source, trusted: boolean, start: number,
       if (typeof sums !== 'string' || (heads !== undefined && !isObj(heads))) throw bad('sums or heads');
       if (appended !== (runs !== undefined)) throw bad(appended ? 'no runs in an appended header' : 'runs in line 1');
       if (runs !== undefined && !(Array.isArray(runs) && runs.length % 3 === 0 && runs.every((v, k) => Number.isSafeInteger(v) && v >= (k % 3 === 2 ? 2 : 0)))) throw bad('runs');
-      const d = new TableDir(t, src, names, cols.names, kinds, num, heads ?? {}, sums, pos, line, runs as number[] | undefined, where);
+      const d = new TableDir(t, src, names, cols.names, kinds, num, heads ?? {}, sums, pos, line, runs as number[] | undefined, where, base);
       if (!appended) {
         line = d.no[d.size]!;
         pos = d.end;
@@ -1982,6 +2072,77 @@ function readTables(data: unknown, src: Source, trusted: boolean, start: number,
     }
   }
   return { pos, line };
+}
+
+/**
+ * The full columns of a table whose appended header gives a patch: the columns of the earlier header
+ * it names, with the entries of the chains it lists replaced, and the patch's runs. Each base header
+ * is parsed once (`bases`, by offset).
+ */
+function unpatch(cols: Record<string, unknown>, src: Source, hn: string, tn: string, bases: Map<number, unknown>, header: { at: number; end: number }, bad: (what: string) => LabFileError): { cols: Record<string, unknown>; base: PatchBase } {
+  const patch = cols.patch;
+  if (!isObj(patch)) throw bad('a patch that is no object');
+  const at = (patch.base as unknown[] | undefined)?.[0];
+  const end = (patch.base as unknown[] | undefined)?.[1];
+  const f = src.file;
+  if (!Number.isSafeInteger(at) || !Number.isSafeInteger(end) || (at as number) < 0 || (end as number) <= (at as number) || (end as number) >= header.at) throw bad('a patch against no earlier header');
+  const [from, to] = [at as number, end as number];
+  let data = bases.get(from);
+  if (data === undefined) {
+    src.need(Math.max(0, from - 1), to + 1);
+    if ((from > 0 && f[from - 1] !== NL) || f[to] !== NL || !sealed(f, from, to, SUM_HEAD, crc32)) throw bad(`the header its patch is against (bytes ${from} to ${to}) is not one`);
+    data = JSON.parse(f.toString('utf8', from, to)) as unknown;
+    bases.set(from, data);
+  }
+  const bt = ((data as { hosts?: Record<string, { tables?: Record<string, unknown> }> }).hosts?.[hn]?.tables?.[tn] as { chains?: unknown } | undefined)?.chains;
+  if (!isObj(bt) || bt.patch !== undefined || typeof bt.kinds !== 'string' || !Array.isArray(bt.num) || typeof bt.sums !== 'string' || bt.num.length !== bt.kinds.length * NUM) throw bad('the header its patch is against has no such table');
+  const baseKinds = bt.kinds;
+  const num = bt.num as unknown[];
+  const { chains, kinds, num: pnum, sums: psums } = patch;
+  const n = baseKinds.length;
+  if (!Array.isArray(chains) || typeof kinds !== 'string' || !Array.isArray(pnum) || typeof psums !== 'string' || kinds.length !== chains.length || pnum.length !== chains.length * NUM) throw bad('a patch whose entries do not match');
+  const lined = (v: unknown): boolean => typeof v === 'number' && v > 0;
+  // the new kinds and checksums, in stretches between the chains patched
+  const kindParts: string[] = [];
+  const sumParts: string[] = [];
+  let prev = 0;
+  let sumPrev = 0;
+  let sumAt = 0;
+  let walked = 0;
+  let psum = 0;
+  for (let k = 0; k < chains.length; k++) {
+    const i = chains[k] as number;
+    if (!Number.isSafeInteger(i) || i < prev || i >= n) throw bad('a patch whose chains are not in order');
+    const was = baseKinds.charCodeAt(i);
+    if (was === 0x67 /* g */ || kinds.charCodeAt(k) === 0x67 || lined(num[i * NUM + 3]) !== lined(pnum[k * NUM + 3])) throw bad(`a patch that changes what chain ${i + 1} is`);
+    for (; walked < i; walked++) if (lined(num[walked * NUM + 3])) sumAt += 8;
+    kindParts.push(baseKinds.slice(prev, i), kinds[k]!);
+    for (let j = 0; j < NUM; j++) num[i * NUM + j] = pnum[k * NUM + j];
+    if (lined(pnum[k * NUM + 3])) {
+      sumParts.push(bt.sums.slice(sumPrev, sumAt), psums.slice(psum, psum + 8));
+      psum += 8;
+      sumPrev = sumAt + 8;
+    }
+    prev = i + 1;
+  }
+  if (psum !== psums.length) throw bad('a patch whose sums do not match');
+  kindParts.push(baseKinds.slice(prev));
+  sumParts.push(bt.sums.slice(sumPrev));
+  const full: Record<string, unknown> = { names: bt.names, kinds: kindParts.join(''), num, sums: sumParts.join(''), heads: bt.heads, runs: cols.runs };
+  const reach = 'reach' in patch ? patch.reach : bt.reach;
+  if (reach !== undefined) full.reach = reach;
+  return { cols: full, base: { at: from, end: to, reach: bt.reach, changed: chains as number[] } };
+}
+
+/**
+ * The layout version of a header's lab: its `version`, but 4 for an appended version 5 header
+ * (whose tables' columns may be patches), which is then a version 4 lab to everything else.
+ */
+function layoutVersion(data: unknown, appended: boolean): unknown {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const lab = data as { version?: unknown };
+  if (appended && lab.version === PATCHED_VERSION) lab.version = LAB_VERSION;
+  return lab.version;
 }
 
 /** where a lab file's bytes come from */
@@ -2026,7 +2187,7 @@ export function decodeLab(buf: Buffer, onEdited: () => void, from: LabSource = {
       data = undefined;
     }
   }
-  let version = typeof data === 'object' && data !== null ? (data as { version?: unknown }).version : undefined;
+  let version = layoutVersion(data, head !== undefined);
   // a newer layout is not ours to take apart: the version check names it
   if (typeof version === 'number' && version > LAB_VERSION) return { data, trusted: false, decodeAll() {} };
   const lazy = need !== HAVE_ALL && (version === 3 || version === 4);
@@ -2045,7 +2206,7 @@ export function decodeLab(buf: Buffer, onEdited: () => void, from: LabSource = {
   let exact: boolean;
   if (version !== 2) {
     trusted = sealed(buf, head?.at ?? 0, head?.end ?? (nl < 0 ? buf.length : nl), SUM_HEAD, crc32);
-    let end = readTables(data, src, trusted, nl + 1, 2, head !== undefined, dirs);
+    let end = readTables(data, src, trusted, nl + 1, 2, head ?? { at: 0, end: nl < 0 ? buf.length : nl }, head !== undefined, dirs);
     exact = end.pos >= 0 && (head !== undefined || end.pos >= buf.length);
     // read in parts only what iptables-sim wrote as it wrote it
     if (lazy && !(trusted && exact)) return eager();
@@ -2055,11 +2216,11 @@ export function decodeLab(buf: Buffer, onEdited: () => void, from: LabSource = {
       if (h) {
         head = h;
         data = JSON.parse(buf.toString('utf8', h.at, h.end));
-        version = (data as { version?: unknown }).version;
+        version = layoutVersion(data, true);
         if (version !== 4) throw new LabFileError(`the header on the line that ends at byte ${h.end} is not of version 4`);
         dirs.length = 0;
         trusted = true;
-        end = readTables(data, src, trusted, nl + 1, 2, true, dirs);
+        end = readTables(data, src, trusted, nl + 1, 2, h, true, dirs);
         exact = end.pos >= 0;
       }
     }
