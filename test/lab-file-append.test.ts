@@ -406,6 +406,116 @@ describe('an appended header whose tables are patches (version 5)', () => {
   });
 });
 
+describe("a long chain's rules counted apart from their text (the header's `counts`)", () => {
+  /** INPUT jumps to LONG, whose rule i accepts tcp port 1000 + i */
+  async function longLab(): Promise<{ sb: Sandbox; whole: Sandbox }> {
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':LONG - [0:0]', ':SHORT - [0:0]', '-A INPUT -j LONG'];
+    for (let i = 0; i < 100; i++) lines.push(`-A LONG -p tcp --dport ${1000 + i} -m comment --comment "long ${i}" -j ACCEPT`);
+    lines.push('-A SHORT -j RETURN', 'COMMIT', '');
+    const sb = new Sandbox();
+    const whole = new Sandbox();
+    for (const s of [sb, whole]) expect((await runWith(NEVER, s, ['iptables-restore'], lines.join('\n'))).rc).toBe(0);
+    return { sb, whole };
+  }
+  const trace = (port: number) => ['trace', '--from', 'pc1', '-p', 'tcp', '-d', '192.168.1.1', '--dport', String(port)];
+  /** the `counts` of the filter table in the newest header, as a patch or as columns (a trace may make every chain of a small table) */
+  const counts = (f: Buffer): unknown => {
+    const cols = headerOf(lastLine(f)).hosts.router.tables.filter.chains;
+    return (cols.patch ?? cols).counts;
+  };
+  const headerOf = (line: string): Record<string, any> => JSON.parse(line);
+  const LONG = 3;
+
+  /** runs `argv` on both labs (appending to one, writing the other whole): the same output, the same lab */
+  async function both(sb: Sandbox, whole: Sandbox, argv: string[]): Promise<Buffer> {
+    const a = await runWith(APPEND_ALWAYS, sb, argv);
+    expect(a, argv.join(' ')).toEqual(await runWith(NEVER, whole, argv));
+    expect(a.rc, a.stderr).toBe(0);
+    expect(JSON.parse(JSON.stringify(readLab(sb.state))), argv.join(' ')).toEqual(JSON.parse(JSON.stringify(readLab(whole.state))));
+    return readFileSync(sb.state);
+  }
+
+  it("a trace appends none of the chain's lines; listed, saved and read back as when written whole", async () => {
+    const { sb, whole } = await longLab();
+    const file = readFileSync(sb.state);
+    let f = await both(sb, whole, trace(1050));
+    // the record has none of LONG's lines (INPUT's, whose rule counted, and a header): they stay where they were
+    const record = (from: number) => f.toString('utf8', from).split('\n').filter((l) => l !== '');
+    expect(record(file.length).some((l) => l.includes('long 50'))).toBe(false);
+    expect(record(file.length).length).toBeLessThan(4);
+    expect(counts(f)).toEqual({ [LONG]: [50, 1, 60] });
+    f = await both(sb, whole, trace(1050));
+    f = await both(sb, whole, trace(1007));
+    expect(counts(f)).toEqual({ [LONG]: [7, 1, 60, 50, 2, 120] });
+    expect(record(file.length).some((l) => l.includes('long 50'))).toBe(false);
+    const shown = await runWith(NEVER, sb, ['iptables', '-L', 'LONG', '-v', '-x', '-n']);
+    expect(shown).toEqual(await runWith(NEVER, whole, ['iptables', '-L', 'LONG', '-v', '-x', '-n']));
+    expect(shown.stdout.split('\n').filter((l) => /^\s+[1-9]/.test(l)).map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '))).toEqual(['1 60', '2 120']);
+    const saved = await runWith(NEVER, sb, ['iptables-save', '-c']);
+    expect(saved.stdout).toContain('[2:120] -A LONG -p tcp -m tcp --dport 1050 -m comment --comment "long 50" -j ACCEPT');
+    expect(saved).toEqual(await runWith(NEVER, whole, ['iptables-save', '-c']));
+  });
+
+  it('-I and -D move the counters with their rules; -Z and -F take them away', async () => {
+    const { sb, whole } = await longLab();
+    await both(sb, whole, trace(1050));
+    let f = await both(sb, whole, ['iptables', '-I', 'LONG', '1', '-p', 'udp', '-j', 'DROP']);
+    expect(counts(f)).toEqual({ [LONG]: [51, 1, 60] });
+    f = await both(sb, whole, ['iptables', '-D', 'LONG', '-p', 'tcp', '--dport', '1003', '-m', 'comment', '--comment', 'long 3', '-j', 'ACCEPT']);
+    expect(counts(f)).toEqual({ [LONG]: [50, 1, 60] });
+    f = await both(sb, whole, ['iptables', '-Z', 'LONG']);
+    expect(counts(f)).toBeUndefined();
+    await both(sb, whole, trace(1050));
+    f = await both(sb, whole, ['iptables', '-F', 'LONG']);
+    expect(counts(f)).toBeUndefined();
+  });
+
+  it('past 16 rules so counted (of 100), the chain is written again with the counters in its rules', async () => {
+    const { sb, whole } = await longLab();
+    let f: Buffer = readFileSync(sb.state);
+    for (let i = 0; i < 16; i++) f = await both(sb, whole, trace(1000 + i));
+    expect((counts(f) as number[][])[LONG]).toHaveLength(48);
+    const size = f.length;
+    f = await both(sb, whole, trace(1016));
+    expect(counts(f)).toBeUndefined();
+    // LONG's lines again, the counters in its rules
+    const line = f.toString('utf8', size).split('\n').find((l) => l.includes('long 50'));
+    expect(JSON.parse(line!).map((r: { pkts: number }) => r.pkts)).toEqual(Array.from({ length: 100 }, (_, i) => (i < 17 ? 1 : 0)));
+  });
+
+  it('written whole, the counts are in line 1 (a version 5 header), and read back', async () => {
+    const { sb, whole } = await longLab();
+    await both(sb, whole, trace(1050));
+    const f = readFileSync(whole.state);
+    expect(endsWithRecord(f)).toBe(false);
+    const head = headerOf(f.toString('utf8', 0, f.indexOf(0x0a)));
+    expect(head.version).toBe(5);
+    expect(head.hosts.router.tables.filter.chains.counts).toEqual({ [LONG]: [50, 1, 60] });
+  });
+
+  it('refused when they do not fit the chain', async () => {
+    const { whole } = await longLab();
+    await runWith(NEVER, whole, trace(1050));
+    const text = readFileSync(whole.state, 'utf8');
+    const nl = text.indexOf('\n');
+    const sealed = (head: Record<string, any>): Buffer => {
+      const body = JSON.stringify(head).slice(1);
+      return Buffer.from(`{"checksum":"crc32:${(crc32(Buffer.from(body)) >>> 0).toString(16).padStart(8, '0')}",${body}${text.slice(nl)}`);
+    };
+    const edits: [string, (c: Record<string, any>) => void, RegExp][] = [
+      ['a rule past the last', (c) => (c.counts = { [LONG]: [100, 1, 60] }), /the header counts rule 101 of its 100/],
+      ['a chain without a frames line', (c) => (c.counts = { 4: [0, 1, 60] }), /counters for the rules of a chain without a frames line/],
+      ['positions out of order', (c) => (c.counts = { [LONG]: [50, 1, 60, 7, 1, 60] }), /its rules' counters/],
+      ['a negative count', (c) => (c.counts = { [LONG]: [50, -1, 60] }), /its rules' counters/],
+    ];
+    for (const [what, edit, msg] of edits) {
+      const head = headerOf(text.slice(0, nl));
+      edit(head.hosts.router.tables.filter.chains);
+      expect(() => parseLabText(sealed(head), 'x').hosts.router!.tables.filter!.chains.map((c) => c.rules), what).toThrow(msg);
+    }
+  });
+});
+
 describe('a big file read in parts', () => {
   it('-N adds a chain without making the others, and it is written after them', async () => {
     const { file } = await manyChains();

@@ -56,9 +56,18 @@
  * "kinds":"..","num":[five a chain],"sums":"8 hex a chain with lines"},"runs":[...]}`, the chains
  * listed in order, and a "reach" when it is not the base's. A kube-proxy lab's header is 2 MB of
  * columns, and a trace changes a dozen chains: written whole, it was 2.2 of the 5.8 MB a trace
- * appended. Such a header says version 5 (PATCHED_VERSION), which version 4 readers refuse as
- * newer. The header a patch is against must be there with its checksum holding, or the file is
- * refused.
+ * appended. The header a patch is against must be there with its checksum holding, or the file
+ * is refused.
+ *
+ * Counters apart. A long chain's rules whose counters changed and nothing else (a trace counts the
+ * rules it matches) keep their text: a table's `counts` column (or its patch's, for the chains it
+ * lists) gives their counters instead, `{"<chain index>":[position, pkts, bytes, ...]}`, positions
+ * in order. Else the 3 MB rules line and the frames line of a kube-proxy lab's KUBE-SERVICES were
+ * appended again by every trace. Past countsMax() rules so counted the chain is written again with
+ * the counters in its rules.
+ *
+ * A header with a patch or counts says version 5 (V5), which version 4 readers refuse as newer
+ * (they would take the columns for damaged, or a rule's counters for those of its text).
  *
  * Reading in parts. A big file is read as its parts are needed (LabSource.need): the newest header,
  * then the lines of the chains something reads. Their places come from the header's lengths; a
@@ -97,11 +106,8 @@ export const LAZY_MIN = 64;
  * JSON text, as in version 2, without a text and a checksum per rule held at once
  */
 export const LAZY_MAX = 200000;
-/**
- * The version an appended header says it is when a table's columns in it are a patch (against the
- * lab file's version 4, LAB_VERSION): older readers refuse it as a newer lab, as they must.
- */
-const PATCHED_VERSION = 5;
+/** the version a header says when a table's columns in it are a patch or have counts (see above) */
+const V5 = 5;
 /** numbers per chain in a table's `num` column */
 const NUM = 5;
 /** a checksum in line 1 that is not 8 hex digits: matches no line */
@@ -260,6 +266,8 @@ class Pending {
   /** a long chain's frames line (the line after its rules) */
   auxAt = -1;
   auxEnd = -1;
+  /** a long chain's rules whose counters are not those in their text (the header's `counts`), by position */
+  counts: ReadonlyMap<number, readonly [number, number]> | undefined = undefined;
 
   constructor(
     readonly src: Source,
@@ -357,6 +365,16 @@ function auxWords(p: Pending): { offsets: Uint32Array; words: Uint32Array; match
     at++;
   }
   return at === p.end ? { offsets, words, matches, targets } : undefined;
+}
+
+/** rule `pos` of `p` decoded from its text, given the counters the header has for it */
+function counted(p: Pending, pos: number, r: Rule): Rule {
+  const c = p.counts?.get(pos);
+  if (c && typeof r === 'object' && r !== null) {
+    r.pkts = c[0];
+    r.bytes = c[1];
+  }
+  return r;
 }
 
 /** an edit was found: the lab is checked in full (once) */
@@ -493,7 +511,7 @@ const BYTES = Buffer.from('"bytes":');
  */
 function countNothing(c: Chain): boolean {
   const p = untouchedLine(c);
-  if (!p) return false;
+  if (!p || p.counts?.size) return false;
   const f = p.src.file;
   // one pass over the line (a search per key and rule costs a call into the buffer each)
   for (let i = p.at; i < p.end; i++) {
@@ -568,6 +586,10 @@ function parseRules(c: Chain, p: Pending): Rule[] {
   } catch (e) {
     throw new LabFileError(`line ${p.no} (the rules of chain ${c.name}) is not valid JSON: ${(e as Error).message}`);
   }
+  if (p.counts && Array.isArray(rules)) {
+    for (const i of p.counts.keys()) if (i >= rules.length) throw new LabFileError(`chain ${c.name}: the header counts rule ${i + 1} of its ${rules.length}`);
+    for (const i of p.counts.keys()) counted(p, i, rules[i]!);
+  }
   // rules already decoded one by one stay the objects the walk counted on
   if (p.lazy && Array.isArray(rules)) for (const [i, r] of p.lazy.decoded) rules[i] = r;
   if (p.inserts && Array.isArray(rules)) for (const { pos, rules: added, del } of p.inserts) rules.splice(pos, del ?? 0, ...added);
@@ -583,6 +605,7 @@ function lazyState(c: Chain, p: Pending): Lazy | undefined {
     return undefined;
   }
   const { offsets, words, matches, targets } = aw;
+  if (p.counts) for (const i of p.counts.keys()) if (i >= offsets.length) throw new LabFileError(`chain ${c.name}: the header counts rule ${i + 1} of its ${offsets.length}`);
   const decoded = new Map<number, Rule>();
   const f = p.src.file;
   const lazy: Lazy = {
@@ -604,7 +627,7 @@ function lazyState(c: Chain, p: Pending): Lazy | undefined {
           return c.rules[pos]!;
         }
         try {
-          r = JSON.parse(f.toString('utf8', offsets[pos]!, offsets[pos]! + words[pos * LAZY_STRIDE]!)) as Rule;
+          r = counted(p, pos, JSON.parse(f.toString('utf8', offsets[pos]!, offsets[pos]! + words[pos * LAZY_STRIDE]!)) as Rule);
         } catch {
           // the text matches its checksum but is no JSON: decoding the chain whole says what is wrong
           return c.rules[pos]!;
@@ -688,7 +711,7 @@ function peekRule(p: Pending, lz: Lazy, pos: number): Rule | undefined {
     return undefined;
   }
   try {
-    return JSON.parse(p.src.file.toString('utf8', lz.offsets[pos]!, lz.offsets[pos]! + lz.words[pos * LAZY_STRIDE]!)) as Rule;
+    return counted(p, pos, JSON.parse(p.src.file.toString('utf8', lz.offsets[pos]!, lz.offsets[pos]! + lz.words[pos * LAZY_STRIDE]!)) as Rule);
   } catch {
     return undefined;
   }
@@ -847,6 +870,10 @@ class Columns {
   rulesLen = 0;
   auxLen = 0;
   private sum = -1;
+  /** ... and the counters of its rules that are not in their text ([position, pkts, bytes]...) */
+  private counted: number[] | undefined;
+  /** the `counts` column: each chain's `counted`, by index */
+  readonly counts: Record<number, number[]> = {};
 
   constructor(
     readonly names: unknown[],
@@ -860,10 +887,11 @@ class Columns {
   static empty(n: number): Columns {
     return new Columns(new Array<string>(n), new Array<string>(n), new Array<number>(n * NUM), {});
   }
-  lines(rulesLen: number, auxLen: number, sum: number): void {
+  lines(rulesLen: number, auxLen: number, sum: number, counted?: number[]): void {
     this.rulesLen = rulesLen;
     this.auxLen = auxLen;
     this.sum = rulesLen > 0 ? sum : -1;
+    this.counted = counted?.length ? counted : undefined;
   }
   /** chain `i`'s entries */
   set(i: number, c: Chain): void {
@@ -885,6 +913,8 @@ class Columns {
     this.num[i * NUM + 3] = this.rulesLen;
     this.num[i * NUM + 4] = this.auxLen;
     this.sums[i] = this.sum;
+    if (this.counted) this.counts[i] = this.counted;
+    else delete this.counts[i];
   }
   json(): Record<string, unknown> {
     let lines = 0;
@@ -896,8 +926,22 @@ class Columns {
       const s = this.sums[i]!;
       for (let k = 0; k < 8; k++) b[at++] = s < 0 ? 0x7a /* z */ : HEX[(s >>> (28 - 4 * k)) & 15]!;
     }
-    return { names: namesColumn(this.names), kinds: this.kinds.join(''), num: this.num, sums: b.toString('latin1', 0, at), heads: this.heads };
+    return withCounts({ names: namesColumn(this.names), kinds: this.kinds.join(''), num: this.num, sums: b.toString('latin1', 0, at), heads: this.heads }, this.counts);
   }
+}
+
+/** a table's columns with its `counts` column, when a rule is counted apart from its text */
+function withCounts(cols: Record<string, unknown>, counts: Record<number, number[]>): Record<string, unknown> {
+  for (const _ in counts) return { ...cols, counts };
+  return cols;
+}
+
+/** a long chain's counters kept apart from its rules' text, as the `counts` column has them */
+function countsList(counts: ReadonlyMap<number, readonly [number, number]> | undefined): number[] | undefined {
+  if (!counts?.size) return undefined;
+  const out: number[] = [];
+  for (const pos of [...counts.keys()].sort((a, b) => a - b)) out.push(pos, ...counts.get(pos)!);
+  return out;
 }
 
 /**
@@ -958,27 +1002,45 @@ function writeRules(rules: Rule[], cols: Columns): Block {
 }
 
 /**
+ * How many of a long chain's rules may have their counters kept in the header (`counts`) instead
+ * of in their text; past that the chain is written whole again, the counters in its rules.
+ */
+const countsMax = (rules: number): number => Math.max(16, rules >> 4);
+
+/**
  * The lines of a long chain read one rule at a time: the rules decoded are encoded again where they
- * changed, the rest copied. Undefined when a decoded rule is no longer a rule.
+ * changed, the rest copied. A rule whose counters alone changed (a trace, a batch) keeps its text:
+ * its counters go in the header's `counts`, so that the chain's lines, a 3 MB line for a kube-proxy
+ * lab's KUBE-SERVICES, stay where they are. Undefined when a decoded rule is no longer a rule, or
+ * too many rules are counted apart (the chain is then written from its rules).
  */
 function writeLazy(p: Pending, lz: Lazy, cols: Columns): Block | undefined {
   const f = p.src.file;
   const changed: [number, Buffer][] = [];
+  const counts = new Map(p.counts);
   for (const [i, r] of [...lz.decoded].sort((a, b) => a[0] - b[0])) {
     const s = JSON.stringify(r);
     if (typeof s !== 'string' || typeof r !== 'object' || r === null) return undefined;
     const b = Buffer.from(s);
     const at = lz.offsets[i]!;
     const len = lz.words[i * LAZY_STRIDE]!;
-    if (b.length === len && b.equals(f.subarray(at, at + len))) continue;
-    // a rule that now uses other extensions: the chain's list of them is made again, from all rules
+    const text = f.subarray(at, at + len);
+    counts.delete(i);
+    if (b.length === len && b.equals(text)) continue;
     const was = JSON.parse(f.toString('utf8', at, at + len)) as Rule;
+    if (typeof r.pkts === 'number' && typeof r.bytes === 'number' && Buffer.from(JSON.stringify({ ...r, pkts: was.pkts, bytes: was.bytes })).equals(text)) {
+      counts.set(i, [r.pkts, r.bytes]);
+      continue;
+    }
+    // a rule that now uses other extensions: the chain's list of them is made again, from all rules
     if (JSON.stringify(extensionNames([was])) !== JSON.stringify(extensionNames([r as Rule]))) return undefined;
     changed.push([i, b]);
   }
+  if (counts.size > countsMax(lz.offsets.length)) return undefined;
+  const counted = countsList(counts);
   if (!changed.length) {
     // as read (and checked when first read)
-    cols.lines(p.len, p.auxLen, p.sum);
+    cols.lines(p.len, p.auxLen, p.sum, counted);
     return pendingBlock(p);
   }
   const words = lz.words.slice();
@@ -998,7 +1060,7 @@ function writeLazy(p: Pending, lz: Lazy, cols: Columns): Block | undefined {
   len += p.end - from;
   const aux = framesLine(words, lz.api);
   pieces.push(NEWLINE, aux, NEWLINE);
-  cols.lines(len, aux.length, crc32(aux));
+  cols.lines(len, aux.length, crc32(aux), counted);
   return madeBlock(pieces, 2);
 }
 
@@ -1062,7 +1124,13 @@ function writeInserted(c: Chain, p: Pending, cols: Columns): Block | undefined {
   const names = { matches: [...new Set([...u.lz.api.matches, ...more.matches])], targets: [...new Set([...u.lz.api.targets, ...more.targets])] };
   const aux = framesLine(frames, names);
   pieces.push(NEWLINE, aux, NEWLINE);
-  cols.lines(len, aux.length, crc32(aux));
+  // the counters kept apart, at the rules' new positions
+  const counted: number[] = [];
+  order.forEach((e, k) => {
+    const n = typeof e === 'number' ? p.counts?.get(e) : undefined;
+    if (n) counted.push(k, ...n);
+  });
+  cols.lines(len, aux.length, crc32(aux), counted);
   return madeBlock(pieces, 2);
 }
 
@@ -1082,7 +1150,7 @@ function writeChain(c: Chain, cols: Columns): Block | undefined {
       if (b) return b;
     } else if (p.at >= 0 && p.len > 0 && (!p.auxLen || p.auxAt >= 0)) {
       // copied with what line 1 said of them: a line edited by hand stays recognisable as such
-      cols.lines(p.len, p.auxLen, p.src.sum === crc32 ? p.sum : v2LineSum(p));
+      cols.lines(p.len, p.auxLen, p.src.sum === crc32 ? p.sum : v2LineSum(p), countsList(p.counts));
       return pendingBlock(p);
     }
   }
@@ -1204,7 +1272,16 @@ function dirColumns(d: TableDir, out: TableLines, reach: ReachColumn): Record<st
     kinds.push(cols.kinds[k]!);
     if ((cols.num[k * NUM + 3] as number) > 0) sums.push(hexSum(cols.sums[k]!));
   });
-  const columns = { names: names ? namesColumn(names) : d.namesColumn, kinds: kinds.join(''), num, sums: sums.join(''), heads: d.heads };
+  // the counters kept apart: those read, but of the chains made, whose are theirs now
+  const counts: Record<number, number[]> = {};
+  for (const [k, v] of Object.entries(d.counts)) if (!d.madeAt(Number(k))) counts[Number(k)] = v as number[];
+  made.forEach((i, k) => {
+    if (cols.counts[k]) counts[i] = cols.counts[k];
+  });
+  d.added.forEach((_, j) => {
+    if (cols.counts[made.length + j]) counts[d.size + j] = cols.counts[made.length + j]!;
+  });
+  const columns = withCounts({ names: names ? namesColumn(names) : d.namesColumn, kinds: kinds.join(''), num, sums: sums.join(''), heads: d.heads }, counts);
   const n = d.size + d.added.length;
   const nameAt = (i: number): unknown => (i < d.size ? (d.madeAt(i)?.name ?? d.nameAt(i)) : d.added[i - d.size]!.name);
   return withReach(columns, reach(n, nameAt, asRead));
@@ -1279,7 +1356,10 @@ function patchOf(d: TableDir, cols: Record<string, unknown>): Record<string, unk
   }
   const patch: Record<string, unknown> = { base: [b.at, b.end], chains, kinds: pk.join(''), num: pn, sums: ps.join('') };
   if (reach !== b.reach) patch.reach = reach;
-  return patch;
+  const all = cols.counts as Record<number, number[]> | undefined;
+  const counts: Record<number, number[]> = {};
+  for (const i of chains) if (all?.[i]) counts[i] = all[i];
+  return withCounts(patch, counts);
 }
 
 /**
@@ -1341,7 +1421,7 @@ function appendRecord(tables: TableLines[], head: Record<string, unknown>, to: S
     t.cols.runs = runs;
   }
   // the header's own line number, last: the reader finds the newest header by it
-  parts.push(...headerLine({ ...head, ...(bases.size ? { version: PATCHED_VERSION } : {}), line: no }), NEWLINE);
+  parts.push(...headerLine({ ...head, ...(bases.size ? { version: V5 } : {}), line: no }), NEWLINE);
   return { parts, appendAt: size, checked: false };
 }
 
@@ -1389,7 +1469,7 @@ function encodeLines(lab: Lab, appendTo?: (origin: unknown) => boolean): LabByte
     hosts[name] = { ...h, tables: tableCols };
   }
   const { checksum: _, ...rest } = lab as Lab & { checksum?: unknown };
-  const head = { ...rest, version: LAB_VERSION, hosts };
+  const head = { ...rest, version: tables.some((t) => t.cols.counts !== undefined) ? V5 : LAB_VERSION, hosts };
   const to = appendTo && appendTarget(lab, appendTo);
   const record = to && appendRecord(tables, head, to);
   if (record) return record;
@@ -1443,7 +1523,7 @@ const DIR = Symbol('chains still in the lab file');
 
 /**
  * The header line whose columns a table's are (the header it was read from), or whose columns an
- * appended header's patch changes (see PATCHED_VERSION): what the next record's patch is against.
+ * appended header's patch changes (see V5): what the next record's patch is against.
  */
 interface PatchBase {
   /** the header line [at, end) */
@@ -1509,6 +1589,8 @@ class TableDir {
     readonly where: string,
     /** the header whose columns the table's are, or are a patch against */
     readonly base: PatchBase,
+    /** the `counts` column: by chain index, [position, pkts, bytes] of each rule counted apart from its text */
+    readonly counts: Record<string, unknown>,
   ) {
     const n = names.length;
     this.made = new Array<Chain | undefined>(n);
@@ -1718,6 +1800,11 @@ class TableDir {
     let p: Pending | undefined;
     if (rulesLen > 0) {
       p = new Pending(this.src, this.no[i]!, rulesLen, sumAt(this.sums, this.sumOff[i]!), auxLen);
+      const counted = this.counts[i];
+      if (counted !== undefined) {
+        if (!auxLen) throw where('counters for the rules of a chain without a frames line');
+        p.counts = countsOf(counted, where);
+      }
       const scanned = this.src.scanned;
       if (this.src.lazyLayout) this.src.pendings.push(p);
       if (scanned) p.place(scanned.at, scanned.end);
@@ -1764,7 +1851,7 @@ class TableDir {
    * stay in the file for both (decoding them makes new objects each time), those made are copied.
    */
   copy(table: Record<string, unknown>): TableDir {
-    const d = new TableDir(table, this.src, this.names, this.namesColumn, this.kinds, this.num.slice(), cloneData(this.heads), this.sums, this.start, this.firstLine, this.runs, this.where, this.base);
+    const d = new TableDir(table, this.src, this.names, this.namesColumn, this.kinds, this.num.slice(), cloneData(this.heads), this.sums, this.start, this.firstLine, this.runs, this.where, this.base, this.counts);
     for (const i of this.madeList) {
       const c = this.made[i]!;
       // decoded (and checked) first: the copy is plain data
@@ -1827,6 +1914,21 @@ class TableDir {
     out.push(...this.added);
     return out;
   }
+}
+
+/** a chain's entry in the `counts` column read: [position, pkts, bytes] for each rule, by position */
+function countsOf(v: unknown, where: (what: string) => LabFileError): Map<number, readonly [number, number]> {
+  const bad = (): LabFileError => where(`its rules' counters ${JSON.stringify(v)?.slice(0, 60)}`);
+  if (!Array.isArray(v) || !v.length || v.length % 3) throw bad();
+  const out = new Map<number, readonly [number, number]>();
+  let last = -1;
+  for (let k = 0; k < v.length; k += 3) {
+    const [pos, pkts, bytes] = [v[k], v[k + 1], v[k + 2]] as number[];
+    if (!Number.isSafeInteger(pos) || pos! <= last || !Number.isSafeInteger(pkts) || pkts! < 0 || !Number.isSafeInteger(bytes) || bytes! < 0) throw bad();
+    out.set(pos!, [pkts!, bytes!]);
+    last = pos!;
+  }
+  return out;
 }
 
 /** the TableDir of a table whose chains were not all made yet */
@@ -1934,6 +2036,7 @@ function copyStoredChain(c: Chain): Chain | undefined {
   q.rulesChecked = p.rulesChecked;
   // frames that did not fit stay so; a long chain's frames are read again for the copy
   if (p.lazy === null) q.lazy = null;
+  q.counts = p.counts;
   [q.at, q.end, q.auxAt, q.auxEnd] = [p.at, p.end, p.auxAt, p.auxEnd];
   const copy = new StoredChain(q) as unknown as Record<string, unknown>;
   for (const k of keys) if (k !== 'rules') copy[k] = cloneData((c as unknown as Record<string, unknown>)[k]);
@@ -2041,15 +2144,16 @@ function readTables(data: unknown, src: Source, trusted: boolean, start: number,
         ({ cols, base } = unpatch(cols, src, hn, tn, bases, header, bad));
         t.chains = cols;
       }
-      const { kinds, num, sums, heads, runs } = cols;
+      const { kinds, num, sums, heads, runs, counts } = cols;
       if (typeof kinds !== 'string') throw bad('no kinds');
       const names = namesOf(cols.names, kinds.length);
       if (!names) throw bad('names and kinds differ in number');
       if (!Array.isArray(num) || num.length !== names.length * NUM) throw bad('num does not have five numbers a chain');
       if (typeof sums !== 'string' || (heads !== undefined && !isObj(heads))) throw bad('sums or heads');
+      if (counts !== undefined && !isObj(counts)) throw bad('counts');
       if (appended !== (runs !== undefined)) throw bad(appended ? 'no runs in an appended header' : 'runs in line 1');
       if (runs !== undefined && !(Array.isArray(runs) && runs.length % 3 === 0 && runs.every((v, k) => Number.isSafeInteger(v) && v >= (k % 3 === 2 ? 2 : 0)))) throw bad('runs');
-      const d = new TableDir(t, src, names, cols.names, kinds, num, heads ?? {}, sums, pos, line, runs as number[] | undefined, where, base);
+      const d = new TableDir(t, src, names, cols.names, kinds, num, heads ?? {}, sums, pos, line, runs as number[] | undefined, where, base, counts ?? {});
       if (!appended) {
         line = d.no[d.size]!;
         pos = d.end;
@@ -2128,20 +2232,27 @@ function unpatch(cols: Record<string, unknown>, src: Source, hn: string, tn: str
   if (psum !== psums.length) throw bad('a patch whose sums do not match');
   kindParts.push(baseKinds.slice(prev));
   sumParts.push(bt.sums.slice(sumPrev));
-  const full: Record<string, unknown> = { names: bt.names, kinds: kindParts.join(''), num, sums: sumParts.join(''), heads: bt.heads, runs: cols.runs };
+  // the counters of the chains patched are the patch's (none when it has none for one)
+  if ((bt.counts !== undefined && !isObj(bt.counts)) || (patch.counts !== undefined && !isObj(patch.counts))) throw bad('counts');
+  const counts: Record<string, unknown> = { ...(bt.counts as Record<string, unknown> | undefined) };
+  for (const i of chains) delete counts[i as number];
+  const listed = new Set(chains);
+  for (const k of Object.keys(patch.counts ?? {})) if (!listed.has(Number(k))) throw bad(`a patch with counters for chain ${Number(k) + 1}, which it does not list`);
+  Object.assign(counts, patch.counts);
+  const full: Record<string, unknown> = { names: bt.names, kinds: kindParts.join(''), num, sums: sumParts.join(''), heads: bt.heads, runs: cols.runs, counts };
   const reach = 'reach' in patch ? patch.reach : bt.reach;
   if (reach !== undefined) full.reach = reach;
   return { cols: full, base: { at: from, end: to, reach: bt.reach, changed: chains as number[] } };
 }
 
 /**
- * The layout version of a header's lab: its `version`, but 4 for an appended version 5 header
- * (whose tables' columns may be patches), which is then a version 4 lab to everything else.
+ * The layout version of a lab read: its `version`, but 4 for a version 5 header (whose tables'
+ * columns may be patches or have counts), which is then a version 4 lab to everything else.
  */
-function layoutVersion(data: unknown, appended: boolean): unknown {
+function layoutVersion(data: unknown, header: boolean): unknown {
   if (typeof data !== 'object' || data === null) return undefined;
   const lab = data as { version?: unknown };
-  if (appended && lab.version === PATCHED_VERSION) lab.version = LAB_VERSION;
+  if (header && lab.version === V5) lab.version = LAB_VERSION;
   return lab.version;
 }
 
@@ -2187,7 +2298,7 @@ export function decodeLab(buf: Buffer, onEdited: () => void, from: LabSource = {
       data = undefined;
     }
   }
-  let version = layoutVersion(data, head !== undefined);
+  let version = layoutVersion(data, head !== undefined || buf.toString('latin1', 0, SUM_HEAD.length) === SUM_HEAD);
   // a newer layout is not ours to take apart: the version check names it
   if (typeof version === 'number' && version > LAB_VERSION) return { data, trusted: false, decodeAll() {} };
   const lazy = need !== HAVE_ALL && (version === 3 || version === 4);
