@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileS
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeLab, encodeLab, encodeLabFile, LAZY_MIN, setAppendPolicy } from '../src/state/lab-file.js';
 import { copyTable, findChain, type Tables } from '../src/ruleset/tables.js';
+import { lazyRules } from '../src/ruleset/lazy-rules.js';
 import { execute } from '../src/ruleset/execute.js';
 import { parseIptables } from '../src/cli/commands/iptables.js';
 import { parseLabText, readLab, setReadInParts, stampBelieved, writeLabAtomic } from '../src/state/store.js';
@@ -311,7 +312,9 @@ function inParts(f: Buffer) {
     }
   };
   const read = (): number => got.reduce((n, v) => n + v, 0);
-  return { buf, need, read };
+  /** how many bytes of [from, to) were read */
+  const readOf = (from: number, to: number): number => got.subarray(from, to).reduce((n, v) => n + v, 0);
+  return { buf, need, read, readOf };
 }
 
 /** a lab of 400 short chains, a long one (a frames line) and INPUT jumping to one of them */
@@ -554,6 +557,38 @@ describe('a big file read in parts', () => {
     expect(parts.read()).toBeLessThan(file.length / 2);
     expect(encodeLab(lab).equals(file)).toBe(true);
     expect(parts.read()).toBe(file.length);
+  });
+
+  it("a long chain's rules read one by one: its frames line and each rule's text, not its rules line", async () => {
+    // manyChains() with LONG last: its lines far from line 1 (which is looked for 64 KiB at a time)
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]'];
+    for (let i = 0; i < 400; i++) lines.push(`:C${i} - [0:0]`, `-A C${i} -p tcp --dport 22 -m comment --comment "c${i}" -j ACCEPT`);
+    lines.push(':LONG - [0:0]');
+    for (let i = 0; i < LAZY_MIN + 36; i++) lines.push(`-A LONG -s 10.0.${i}.0/24 -m comment --comment "long ${i}" -j DROP`);
+    const sb = new Sandbox();
+    expect((await runWith(NEVER, sb, ['iptables-restore'], [...lines, 'COMMIT', ''].join('\n'))).rc).toBe(0);
+    const file = readFileSync(sb.state);
+    const parts = inParts(file);
+    const lab = parseLabText(parts.buf, 'x', { need: parts.need });
+    const whole = parseLabText(file, 'y');
+    const long = findChain(lab.hosts.router!.tables.filter!, 'LONG')!;
+    const before = parts.read();
+    const lz = lazyRules(long)!;
+    expect(lz.size).toBe(LAZY_MIN + 36);
+    expect(JSON.stringify(lz.rule(50))).toBe(JSON.stringify(chainOf(whole, 'LONG').rules[50]));
+    // the frames line (a few kilobytes), the end of the rules line and rule 50's text, no more
+    const text = file.toString('latin1');
+    const rulesAt = text.indexOf('[', text.indexOf('"long 0"') - 200);
+    const rulesEnd = text.indexOf('\n', rulesAt);
+    const framesEnd = text.indexOf('\n', rulesEnd + 1);
+    expect(text.slice(rulesAt, rulesEnd)).toMatch(/^\[\{.*"long 99".*\}\]$/);
+    expect(parts.readOf(rulesEnd, framesEnd + 1)).toBe(framesEnd + 1 - rulesEnd);
+    const rule50 = JSON.stringify(JSON.parse(text.slice(rulesAt, rulesEnd))[50]).length;
+    expect(parts.readOf(rulesAt, rulesEnd)).toBe(rule50 + 2);
+    expect(parts.read() - before).toBeLessThan(framesEnd - rulesEnd + rule50 + 100);
+    // the whole line when the chain's rules are asked for, checked rule by rule
+    expect(JSON.stringify(long.rules)).toBe(JSON.stringify(chainOf(whole, 'LONG').rules));
+    expect(parts.readOf(rulesAt, rulesEnd)).toBe(rulesEnd - rulesAt);
   });
 
   it('written whole again (compacted), reads the lines that are the lab and no line of an older record', async () => {

@@ -355,14 +355,12 @@ function auxWords(p: Pending): { offsets: Uint32Array; words: Uint32Array; match
   if (BIG_ENDIAN) Buffer.from(words.buffer).swap32();
   const n = words.length / LAZY_STRIDE;
   const offsets = new Uint32Array(n);
-  // `[` rule `,` rule ... `]`
-  if (f[p.at] !== 0x5b) return undefined;
+  // `[` rule `,` rule ... `]`, by the lengths (the brackets and commas are looked at when each rule
+  // is read, see ruleIntact(): a 3 MB line is not read for the few rules a trace decodes)
   let at = p.at + 1;
   for (let i = 0; i < n; i++) {
     offsets[i] = at;
-    at += words[i * LAZY_STRIDE]!;
-    if (at >= p.end || f[at] !== (i === n - 1 ? 0x5d : 0x2c)) return undefined;
-    at++;
+    at += words[i * LAZY_STRIDE]! + 1;
   }
   return at === p.end ? { offsets, words, matches, targets } : undefined;
 }
@@ -417,7 +415,11 @@ function verify(c: Chain, p: Pending): void {
   const src = p.src;
   if (!src.scanned && p.at >= 0) {
     const last = p.auxLen ? p.auxEnd : p.end;
-    src.need(p.at, last + 1);
+    // (a long chain's rules line only where it ends: its rules are read one by one, see loadLine())
+    if (p.auxLen) {
+      src.need(p.end, p.end + 1);
+      src.need(p.auxAt, last + 1);
+    } else src.need(p.at, last + 1);
     // placed by the header's lengths alone: their newlines are looked at now
     if (src.lazyLayout && (src.file[p.end] !== NL || src.file[last] !== NL)) settleLayout(src);
   }
@@ -432,7 +434,22 @@ function verify(c: Chain, p: Pending): void {
 }
 
 /** the text of rule `i` of a long chain matches its checksum */
-const ruleIntact = (src: Source, lz: Lazy, i: number): boolean => src.sum(src.file, lz.offsets[i]!, lz.offsets[i]! + lz.words[i * LAZY_STRIDE]!) === lz.words[i * LAZY_STRIDE + 1];
+/**
+ * The text of rule `i` of a long chain matches its checksum, and lies between the `[`, commas and
+ * `]` that the lengths in the frames line put around it (read now, with the text, if they were not)
+ */
+function ruleIntact(src: Source, lz: Lazy, i: number): boolean {
+  const at = lz.offsets[i]!;
+  const end = at + lz.words[i * LAZY_STRIDE]!;
+  src.need(at - 1, end + 1);
+  const f = src.file;
+  return f[at - 1] === (i === 0 ? 0x5b : 0x2c) && f[end] === (i === lz.offsets.length - 1 ? 0x5d : 0x2c) && src.sum(f, at, end) === lz.words[i * LAZY_STRIDE + 1];
+}
+
+/** a long chain's rules line, read whole (verify() reads only where it ends) */
+function loadLine(p: Pending): void {
+  if (p.at >= 0) p.src.need(p.at, p.end + 1);
+}
 
 function decodeRules(c: Chain): Rule[] {
   const p = pendingOf(c);
@@ -568,6 +585,7 @@ function check(c: Chain, p: Pending): void {
   // (once: a listing that counts references, then prints, or the jump graph's check of the whole
   // table, would otherwise go over a 10,000-rule chain's checksums again)
   if (p.auxLen && !p.src.edited && !p.rulesChecked) {
+    loadLine(p);
     const lz = lazyState(c, p);
     if (!lz) edited(p);
     else for (let i = 0; i < lz.offsets.length && !p.src.edited; i++) if (!lz.decoded.has(i) && !ruleIntact(p.src, lz, i)) edited(p);
@@ -723,6 +741,7 @@ function peekRule(p: Pending, lz: Lazy, pos: number): Rule | undefined {
  * when a rule's text is not as written (the caller then goes through the chain's rules).
  */
 function rulesHolding(p: Pending, lz: Lazy, names: readonly string[], each: (pos: number, rule: Rule) => boolean): boolean {
+  loadLine(p);
   const line = p.src.file.subarray(p.at, p.end);
   const texts = jsonTexts(names);
   for (let from = 0; ; ) {
@@ -1043,6 +1062,7 @@ function writeLazy(p: Pending, lz: Lazy, cols: Columns): Block | undefined {
     cols.lines(p.len, p.auxLen, p.sum, counted);
     return pendingBlock(p);
   }
+  loadLine(p);
   const words = lz.words.slice();
   const pieces: Buffer[] = [];
   let from = p.at;
