@@ -433,7 +433,6 @@ function verify(c: Chain, p: Pending): void {
   if (!ok) edited(p);
 }
 
-/** the text of rule `i` of a long chain matches its checksum */
 /**
  * The text of rule `i` of a long chain matches its checksum, and lies between the `[`, commas and
  * `]` that the lengths in the frames line put around it (read now, with the text, if they were not)
