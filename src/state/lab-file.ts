@@ -52,12 +52,13 @@
  *
  * Patches. An appended header gives a table's columns as a patch against an earlier header of the
  * file (the one the table was read from, or the one its patch was against) when only the entries of
- * some chains differ from that header's: `"chains":{"patch":{"base":[AT,END],"chains":[i,...],
- * "kinds":"..","num":[five a chain],"sums":"8 hex a chain with lines"},"runs":[...]}`, the chains
- * listed in order, and a "reach" when it is not the base's. A kube-proxy lab's header is 2 MB of
- * columns, and a trace changes a dozen chains: written whole, it was 2.2 of the 5.8 MB a trace
- * appended. The header a patch is against must be there with its checksum holding, or the file
- * is refused.
+ * some chains differ from that header's, and chains were added after its own: `"chains":{"patch":
+ * {"base":[AT,END],"chains":[i,...],"kinds":"..","num":[five a chain],"sums":"8 hex a chain with
+ * lines","added":{"names":[...],"kinds":"..","num":[...],"sums":".."}},"runs":[...]}`, the chains
+ * listed in order, "added" when there are such chains, and a "reach" when it is not the base's. A
+ * kube-proxy lab's header is 2 MB of columns, and a trace changes a dozen chains: written whole, it
+ * was 2.2 of the 5.8 MB a trace appended. The header a patch is against must be there with its
+ * checksum holding, or the file is refused.
  *
  * Counters apart. A long chain's rules whose counters changed and nothing else (a trace counts the
  * rules it matches) keep their text: a table's `counts` column (or its patch's, for the chains it
@@ -1212,6 +1213,8 @@ class TableLines {
   cols: Record<string, unknown> = {};
   /** the chains read from a file (dirColumns()): the columns kept as read, but for those made */
   dir: TableDir | undefined = undefined;
+  /** dirColumns() gave a chain read another name */
+  renamed = false;
   add(i: number, b: Block | undefined): void {
     if (!b) return;
     // lines as read that follow the last block's in the file: one block (40,000 chains made from a
@@ -1279,6 +1282,7 @@ function dirColumns(d: TableDir, out: TableLines, reach: ReachColumn): Record<st
   keepRun(d.size);
   // (no name written differs from those read: the chains read are in their places)
   const asRead = !names;
+  out.renamed = !asRead;
   // the chains made since, after the others
   d.added.forEach((c, j) => {
     const i = d.size + j;
@@ -1353,16 +1357,18 @@ function appendTarget(lab: Lab, appendTo: (origin: unknown) => boolean): Source 
 
 /**
  * A table's columns as a patch against the header its TableDir names (PatchBase): the entries of
- * the chains made since it was read and of those the patch it was read from gave, by index. Only
- * when every other chain is as in that header: none added or renamed, no chain made of kind `g`
- * (its fields in heads) or with lines where it had none or the other way round (the checksums'
- * places stay), and a jump graph column if the base had one. Undefined: the columns are written.
+ * the chains made since it was read and of those the patch it was read from gave, by index, and
+ * those of every chain added after the base's. Only when the base's other chains are as in that
+ * header: none renamed, no chain made of kind `g` (its fields in heads) or with lines where it had
+ * none or the other way round (the checksums' places stay), none added of kind `g`, and a jump
+ * graph column if the base had one. Undefined: the columns are written.
  */
-function patchOf(d: TableDir, cols: Record<string, unknown>): Record<string, unknown> | undefined {
+function patchOf(t: TableLines): Record<string, unknown> | undefined {
+  const d = t.dir!;
   const b = d.base;
-  const { kinds, num, sums, reach } = cols as { kinds: string; num: number[]; sums: string; reach?: string };
-  if (d.added.length || cols.names !== d.namesColumn || (reach === undefined && b.reach !== undefined)) return undefined;
-  const chains = [...new Set([...b.changed, ...d.madeList])].sort((x, y) => x - y);
+  const { kinds, num, sums, reach } = t.cols as { kinds: string; num: number[]; sums: string; reach?: string };
+  if (t.renamed || (reach === undefined && b.reach !== undefined) || b.size > d.size) return undefined;
+  const chains = [...new Set([...b.changed, ...d.madeList.filter((i) => i < b.size)])].sort((x, y) => x - y);
   const pk: string[] = [];
   const pn: number[] = [];
   const ps: string[] = [];
@@ -1374,10 +1380,18 @@ function patchOf(d: TableDir, cols: Record<string, unknown>): Record<string, unk
     if (lined) ps.push(sums.slice(d.sumOff[i]!, d.sumOff[i]! + 8));
   }
   const patch: Record<string, unknown> = { base: [b.at, b.end], chains, kinds: pk.join(''), num: pn, sums: ps.join('') };
+  if (kinds.length > b.size) {
+    // the chains after the base's, whole (their checksums follow the base's chains')
+    const names: unknown[] = [];
+    for (let i = b.size; i < kinds.length; i++) names.push(i < d.size ? d.names[i] : d.added[i - d.size]!.name);
+    const added = kinds.slice(b.size);
+    if (added.includes('g')) return undefined;
+    patch.added = { names, kinds: added, num: num.slice(b.size * NUM), sums: sums.slice(d.sumOff[b.size]) };
+  }
   if (reach !== b.reach) patch.reach = reach;
-  const all = cols.counts as Record<number, number[]> | undefined;
+  const all = t.cols.counts as Record<number, number[]> | undefined;
   const counts: Record<number, number[]> = {};
-  for (const i of chains) if (all?.[i]) counts[i] = all[i];
+  for (const [i, v] of Object.entries(all ?? {})) if (Number(i) >= b.size || chains.includes(Number(i))) counts[Number(i)] = v;
   return withCounts(patch, counts);
 }
 
@@ -1398,7 +1412,7 @@ function appendRecord(tables: TableLines[], head: Record<string, unknown>, to: S
     }
   }
   // the tables whose columns can be a patch against the header they were read from (or its base)
-  const patches = tables.map((t) => (t.dir?.src === to ? patchOf(t.dir, t.cols) : undefined));
+  const patches = tables.map((t) => (t.dir?.src === to ? patchOf(t) : undefined));
   const bases = new Set<number>();
   patches.forEach((p, k) => {
     if (!p) return;
@@ -1552,6 +1566,8 @@ interface PatchBase {
   reach: unknown;
   /** the chains the patch read gave entries (in order; none when read from the base itself) */
   changed: readonly number[];
+  /** how many chains the table has in that header (those after them were added since) */
+  size: number;
 }
 
 /**
@@ -2157,7 +2173,7 @@ function readTables(data: unknown, src: Source, trusted: boolean, start: number,
       const bad = (what: string): LabFileError => new LabFileError(`${where}: the list of chains is damaged (${what})`);
       if (!isObj(t.chains)) throw bad('not a set of columns');
       let cols: Record<string, unknown> = t.chains;
-      let base: PatchBase = { at: header.at, end: header.end, reach: cols.reach, changed: [] };
+      let base: PatchBase = { at: header.at, end: header.end, reach: cols.reach, changed: [], size: typeof cols.kinds === 'string' ? cols.kinds.length : 0 };
       if (cols.patch !== undefined) {
         if (!appended) throw bad('a patch in line 1');
         ({ cols, base } = unpatch(cols, src, hn, tn, bases, header, bad));
@@ -2256,12 +2272,24 @@ function unpatch(cols: Record<string, unknown>, src: Source, hn: string, tn: str
   const counts: Record<string, unknown> = { ...(bt.counts as Record<string, unknown> | undefined) };
   for (const i of chains) delete counts[i as number];
   const listed = new Set(chains);
-  for (const k of Object.keys(patch.counts ?? {})) if (!listed.has(Number(k))) throw bad(`a patch with counters for chain ${Number(k) + 1}, which it does not list`);
+  for (const k of Object.keys(patch.counts ?? {})) if (!listed.has(Number(k)) && Number(k) < n) throw bad(`a patch with counters for chain ${Number(k) + 1}, which it does not list`);
   Object.assign(counts, patch.counts);
   const full: Record<string, unknown> = { names: bt.names, kinds: kindParts.join(''), num, sums: sumParts.join(''), heads: bt.heads, runs: cols.runs, counts };
+  // the chains added after the base's
+  const added = patch.added;
+  if (added !== undefined) {
+    const { names, kinds: ak, num: an, sums: as } = (isObj(added) ? added : {}) as Record<string, unknown>;
+    if (!Array.isArray(names) || typeof ak !== 'string' || ak.length !== names.length || ak.includes('g') || !Array.isArray(an) || an.length !== names.length * NUM || typeof as !== 'string') throw bad('a patch whose added chains do not match');
+    const baseNames = namesOf(bt.names, n);
+    if (!baseNames) throw bad('the header its patch is against has names and kinds that differ in number');
+    full.names = namesColumn([...baseNames, ...names]);
+    full.kinds = (full.kinds as string) + ak;
+    full.num = num.concat(an);
+    full.sums = (full.sums as string) + as;
+  }
   const reach = 'reach' in patch ? patch.reach : bt.reach;
   if (reach !== undefined) full.reach = reach;
-  return { cols: full, base: { at: from, end: to, reach: bt.reach, changed: chains as number[] } };
+  return { cols: full, base: { at: from, end: to, reach: bt.reach, changed: chains as number[], size: n } };
 }
 
 /**
