@@ -2280,9 +2280,11 @@ function unpatch(cols: Record<string, unknown>, src: Source, hn: string, tn: str
   if (added !== undefined) {
     const { names, kinds: ak, num: an, sums: as } = (isObj(added) ? added : {}) as Record<string, unknown>;
     if (!Array.isArray(names) || typeof ak !== 'string' || ak.length !== names.length || ak.includes('g') || !Array.isArray(an) || an.length !== names.length * NUM || typeof as !== 'string') throw bad('a patch whose added chains do not match');
-    const baseNames = namesOf(bt.names, n);
+    // (the names column joined on, when it is one string and stays one)
+    const joined = typeof bt.names === 'string' && names.every((x) => typeof x === 'string' && !x.includes('\n'));
+    const baseNames = joined ? [] : namesOf(bt.names, n);
     if (!baseNames) throw bad('the header its patch is against has names and kinds that differ in number');
-    full.names = namesColumn([...baseNames, ...names]);
+    full.names = joined ? [...(n ? [bt.names] : []), ...names].join('\n') : namesColumn([...baseNames, ...names]);
     full.kinds = (full.kinds as string) + ak;
     full.num = num.concat(an);
     full.sums = (full.sums as string) + as;
