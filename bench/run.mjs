@@ -175,8 +175,9 @@ if (ONLY.has('trace')) {
     runs,
   );
   rows.push(['trace', `\`trace --from pc1 -p tcp -d ${svc} --dport 80\` (last service), ${what}`, fmt(t), `${(t / n).toFixed(2)}× node -e 0 (${fmt(n)})`, '≤ 3×']);
-  // the same trace again and again on one lab: each appends a record to the lab file, and every
-  // few the file is written whole again (src/state/lab-file.ts), which the copy above never sees
+  // the same trace again and again on one lab: each appends a record to the lab file (a header
+  // that patches the one before, src/state/lab-file.ts), which the copy above sees only once; the
+  // file is written whole again only when its records would double it
   const row = join(dir, 'trace-row.json');
   copyLab(kubeState, row);
   const inRow = Number(opt('trace-row', 12));
@@ -199,7 +200,7 @@ if (ONLY.has('memory')) {
   time(process.execPath, ['--require', rssHook, bin, ...traceArgv(state)], { env: { IPTABLES_SIM_RSS_FILE: out } });
   const kb = Number(readFileSync(out, 'utf8'));
   rows.push(['memory', `peak RSS of that trace (load, trace, write back)`, `${(kb / 1024).toFixed(0)} MB`, '', '< 300 MB']);
-  // and the most any of several in a row takes (one of them writes the whole file again)
+  // and the most any of several in a row takes (each reads the records of the ones before)
   let most = 0;
   for (let i = 0; i < 8; i++) {
     time(process.execPath, ['--require', rssHook, bin, ...traceArgv(state)], { env: { IPTABLES_SIM_RSS_FILE: out } });
