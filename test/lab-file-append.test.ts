@@ -332,8 +332,19 @@ async function manyChains(): Promise<{ sb: Sandbox; file: Buffer }> {
 
 const chainOf = (lab: ReturnType<typeof readLab>, name: string) => lab.hosts.router!.tables.filter!.chains.find((c) => c.name === name)!;
 
+/** a header line as JSON */
+const headerOf = (line: string): Record<string, any> => JSON.parse(line);
+
+/** runs `argv` on both labs (appending to one, writing the other whole): the same output, the same lab */
+async function both(sb: Sandbox, whole: Sandbox, argv: string[]): Promise<Buffer> {
+  const a = await runWith(APPEND_ALWAYS, sb, argv);
+  expect(a, argv.join(' ')).toEqual(await runWith(NEVER, whole, argv));
+  expect(a.rc, a.stderr).toBe(0);
+  expect(JSON.parse(JSON.stringify(readLab(sb.state))), argv.join(' ')).toEqual(JSON.parse(JSON.stringify(readLab(whole.state))));
+  return readFileSync(sb.state);
+}
+
 describe('an appended header whose tables are patches (version 5)', () => {
-  const headerOf = (line: string): Record<string, any> => JSON.parse(line);
   const filterCols = (h: Record<string, any>) => h.hosts.router.tables.filter.chains;
 
   it('names only the chains that changed, against line 1, and reads back as the lab written whole', async () => {
@@ -385,13 +396,7 @@ describe('an appended header whose tables are patches (version 5)', () => {
     const whole = new Sandbox();
     writeFileSync(whole.state, file);
     const line1 = file.indexOf(0x0a);
-    const same = async (argv: string[]) => {
-      const a = await runWith(APPEND_ALWAYS, sb, argv);
-      expect(a, argv.join(' ')).toEqual(await runWith(NEVER, whole, argv));
-      expect(a.rc, a.stderr).toBe(0);
-      expect(JSON.parse(JSON.stringify(readLab(sb.state))), argv.join(' ')).toEqual(JSON.parse(JSON.stringify(readLab(whole.state))));
-      return readFileSync(sb.state);
-    };
+    const same = (argv: string[]) => both(sb, whole, argv);
     let f = await same(['iptables', '-N', 'NEWC']);
     let cols = filterCols(headerOf(lastLine(f)));
     expect(cols.patch.base).toEqual([0, line1]);
@@ -447,17 +452,7 @@ describe("a long chain's rules counted apart from their text (the header's `coun
     const cols = headerOf(lastLine(f)).hosts.router.tables.filter.chains;
     return (cols.patch ?? cols).counts;
   };
-  const headerOf = (line: string): Record<string, any> => JSON.parse(line);
   const LONG = 3;
-
-  /** runs `argv` on both labs (appending to one, writing the other whole): the same output, the same lab */
-  async function both(sb: Sandbox, whole: Sandbox, argv: string[]): Promise<Buffer> {
-    const a = await runWith(APPEND_ALWAYS, sb, argv);
-    expect(a, argv.join(' ')).toEqual(await runWith(NEVER, whole, argv));
-    expect(a.rc, a.stderr).toBe(0);
-    expect(JSON.parse(JSON.stringify(readLab(sb.state))), argv.join(' ')).toEqual(JSON.parse(JSON.stringify(readLab(whole.state))));
-    return readFileSync(sb.state);
-  }
 
   it("a trace appends none of the chain's lines; listed, saved and read back as when written whole", async () => {
     const { sb, whole } = await longLab();

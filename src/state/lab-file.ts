@@ -376,6 +376,11 @@ function counted(p: Pending, pos: number, r: Rule): Rule {
   return r;
 }
 
+/** the rules the header counts apart are among the chain's `n` */
+function countsFit(c: Chain, p: Pending, n: number): void {
+  for (const i of p.counts?.keys() ?? []) if (i >= n) throw new LabFileError(`chain ${c.name}: the header counts rule ${i + 1} of its ${n}`);
+}
+
 /** an edit was found: the lab is checked in full (once) */
 function edited(p: Pending): void {
   srcEdited(p.src);
@@ -605,7 +610,7 @@ function parseRules(c: Chain, p: Pending): Rule[] {
     throw new LabFileError(`line ${p.no} (the rules of chain ${c.name}) is not valid JSON: ${(e as Error).message}`);
   }
   if (p.counts && Array.isArray(rules)) {
-    for (const i of p.counts.keys()) if (i >= rules.length) throw new LabFileError(`chain ${c.name}: the header counts rule ${i + 1} of its ${rules.length}`);
+    countsFit(c, p, rules.length);
     for (const i of p.counts.keys()) counted(p, i, rules[i]!);
   }
   // rules already decoded one by one stay the objects the walk counted on
@@ -623,7 +628,7 @@ function lazyState(c: Chain, p: Pending): Lazy | undefined {
     return undefined;
   }
   const { offsets, words, matches, targets } = aw;
-  if (p.counts) for (const i of p.counts.keys()) if (i >= offsets.length) throw new LabFileError(`chain ${c.name}: the header counts rule ${i + 1} of its ${offsets.length}`);
+  countsFit(c, p, offsets.length);
   const decoded = new Map<number, Rule>();
   const f = p.src.file;
   const lazy: Lazy = {
