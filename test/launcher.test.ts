@@ -1,47 +1,107 @@
 /**
- * The launcher (bin/iptables-sim over a private build) and its two code caches: the iptables
- * commands start from a cache of what they run alone, smaller than the cache of everything the
- * build's warm-up runs (V8 reads all of a cache at start-up), which every other command uses.
+ * The launcher (bin/iptables-sim over a private build), its two bundles and their code caches: the
+ * iptables commands typed one by one run a bundle of what they need alone, from a cache of what
+ * they run, both smaller than the bundle of everything and the cache of all the build's warm-up
+ * (reading a bundle and taking in its cache cost by their size), which every other command uses.
+ * Either way a command gives what main() gives.
  */
 import { spawnSync } from 'node:child_process';
-import { statSync, symlinkSync } from 'node:fs';
+import { existsSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, type Built } from './robustness/harness.js';
 import { tempDir } from './helpers/tmp.js';
+import { Sandbox } from './helpers/cli.js';
+import { IPTABLES_PROGRAMS } from '../src/cli/tool-run.js';
+import { readLab } from '../src/state/store.js';
 
 let built: Built;
 beforeAll(() => {
   built = buildCli();
 }, 120000);
 
-/** which cache the launcher used for `args` (run as `as`, by default itself), and what V8 said of it */
-function cacheUsed(args: string[], as = built.bin): { cache: string; verdict: string; rc: number | null } {
-  // (in a directory of its own: `--state iptables` is a file there)
+/**
+ * runs the launcher (as `as`, by default itself) on `args` in a directory of its own, with its lab
+ * there (`--state iptables` is a file there): what it printed (its debug lines apart), its exit
+ * status, the caches it read and what V8 said of each, and the lab it left
+ */
+function launch(args: string[], as = built.bin, env: Record<string, string> = {}) {
   const cwd = tempDir('iptsim-launch-');
-  const r = spawnSync(process.execPath, [as, ...args], { cwd, env: { ...process.env, IPTABLES_SIM_STATE: join(cwd, 'lab.json'), IPTABLES_SIM_DEBUG_CACHE: '1' }, encoding: 'utf8' });
-  const m = /^iptables-sim: code cache (\S+): (\w+)$/m.exec(r.stderr);
-  expect(m, r.stderr).not.toBeNull();
-  return { cache: m![1]!.slice(m![1]!.lastIndexOf('/') + 1), verdict: m![2]!, rc: r.status };
+  const state = join(cwd, 'lab.json');
+  const r = spawnSync(process.execPath, [as, ...args], { cwd, env: { ...process.env, IPTABLES_SIM_STATE: state, IPTABLES_SIM_DEBUG_CACHE: '1', ...env }, encoding: 'utf8' });
+  const debug = /^iptables-sim: code cache (\S+): (\w+)\n/gm;
+  const caches = [...r.stderr.matchAll(debug)].map((m) => ({ cache: m[1]!.slice(m[1]!.lastIndexOf('/') + 1), verdict: m[2]! }));
+  const lab = existsSync(state) ? (JSON.parse(JSON.stringify(readLab(state))) as unknown) : undefined;
+  return { rc: r.status, stdout: r.stdout, stderr: r.stderr.replace(debug, ''), caches, lab };
 }
 
-describe('the launcher’s code caches', () => {
-  it('the iptables commands’ cache holds less than the cache of every command', () => {
+/** which cache the launcher used for `args` (the first it read), and what V8 said of it */
+function cacheUsed(args: string[], as = built.bin): { cache: string; verdict: string; rc: number | null } {
+  const r = launch(args, as);
+  expect(r.caches.length, r.stderr).toBeGreaterThan(0);
+  return { ...r.caches[0]!, rc: r.rc };
+}
+
+/** what main() gives for `argv` in-process, on a lab of its own */
+async function viaMain(argv: string[]) {
+  const box = new Sandbox();
+  const r = await box.run(argv);
+  return { ...r, lab: box.lab() };
+}
+
+describe('the launcher’s bundles and code caches', () => {
+  it('the iptables commands’ bundle and cache hold less than those of every command', () => {
     const size = (name: string) => statSync(join(built.dir, 'dist', name)).size;
     expect(size('iptables-sim.iptables.cache')).toBeGreaterThan(0);
     expect(size('iptables-sim.iptables.cache')).toBeLessThan(0.85 * size('iptables-sim.cache'));
+    expect(size('iptables-sim.iptables.cjs')).toBeGreaterThan(0);
+    expect(size('iptables-sim.iptables.cjs')).toBeLessThan(0.6 * size('iptables-sim.cjs'));
   });
 
   it('iptables and ip6tables commands start from theirs, whatever global options come first', () => {
     for (const args of [['iptables', '-S'], ['--state', 'iptables', 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-j', 'MASQUERADE'], ['--host', 'router', '--no-color', 'ip6tables', '-S']]) {
       expect(cacheUsed(args), args.join(' ')).toEqual({ cache: 'iptables-sim.iptables.cache', verdict: 'accepted', rc: 0 });
     }
-    // run by the name iptables or ip6tables (a symlink)
-    for (const name of ['iptables', 'ip6tables']) {
+    // run by the name iptables, ip6tables or their -nft names (a symlink, or the shims' IPTABLES_SIM_ARGV0)
+    for (const name of Object.keys(IPTABLES_PROGRAMS)) {
       const link = join(tempDir('iptsim-link-'), name);
       symlinkSync(built.bin, link);
       expect(cacheUsed(['-S'], link), name).toEqual({ cache: 'iptables-sim.iptables.cache', verdict: 'accepted', rc: 0 });
+      const r = launch(['-S'], built.bin, { IPTABLES_SIM_ARGV0: name });
+      expect(r.caches.map((c) => c.cache), name).toEqual(['iptables-sim.iptables.cache']);
+      expect(r.rc).toBe(0);
     }
+  });
+
+  it.each([
+    [['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE']],
+    [['iptables', '-S']],
+    [['--no-color', '--json', 'iptables', '-L', '-n', '-v']],
+    [['--host', 'pc1', 'iptables', '-A', 'OUTPUT', '-j', 'DROP']],
+    [['--host=nohost', 'iptables', '-S']],
+    [['iptables', '-A', 'INPUT', '--bogus']],
+    [['iptables', '-h']],
+    [['ip6tables', '-A', 'INPUT', '-s', '::1', '-j', 'ACCEPT']],
+    [['iptables-nft', '-V']],
+    [['ip6tables-nft', '-S']],
+  ])('%j runs in the iptables bundle alone, as main() runs it', async (argv) => {
+    const r = launch(argv);
+    expect(r.caches.map((c) => c.cache)).toEqual(['iptables-sim.iptables.cache']);
+    const { caches: _, ...got } = r;
+    expect(got).toEqual(await viaMain(argv));
+  });
+
+  it.each([
+    [['--help', 'iptables']],
+    [['--version', 'iptables', '-S']],
+    [['--bogus', 'iptables', '-S']],
+    [['--host', '-S', 'iptables', '-S']],
+    [['--state=', 'iptables', '-S']],
+  ])('%j, which the iptables bundle does not take, runs in the full bundle as main() runs it', async (argv) => {
+    const r = launch(argv);
+    expect(r.caches.map((c) => c.cache)).toEqual(['iptables-sim.iptables.cache', 'iptables-sim.cache']);
+    const { caches: _, ...got } = r;
+    expect(got).toEqual(await viaMain(argv));
   });
 
   it('every other command from the cache of everything', () => {

@@ -1,6 +1,6 @@
 /**
- * Dispatch without commander: the commands that mirror real tools, the global options in front of
- * them, and the one place errors become messages and exit statuses. `iptables-sim [--state F]
+ * Dispatch without commander: the commands that mirror real tools and the global options in front
+ * of them (read, and errors reported, by ./tool-run.ts). `iptables-sim [--state F]
  * [--host H] [--json] [--no-color] iptables ...` (and the other tools, and argv0 dispatch) run
  * from here without loading commander, which with its child_process costs a command's start-up
  * more than the command itself; so does a plain `trace` (directTrace); everything else goes to
@@ -8,8 +8,9 @@
  */
 import { SimError } from '../errors.js';
 import { defaultStatePath } from '../state/paths.js';
-import type { CliContext, LabSession } from './context.js';
+import type { CliContext } from './context.js';
 import { processIo, type Io } from './io.js';
+import { directCommand, globalOptions, hasOwn, IPTABLES_PROGRAMS, processArgv, reportError, runInContext, type DirectTool, type ToolOptions, type ToolRun } from './tool-run.js';
 
 export const VERSION = '0.1.0';
 
@@ -28,8 +29,6 @@ const ipModule = once(() => import('./commands/ip.js'));
 const ipsetModule = once(() => import('./commands/ipset.js'));
 const nfacctModule = once(() => import('./commands/nfacct.js'));
 
-type ToolRun = (ctx: CliContext, args: string[]) => Promise<number>;
-
 // the iptables tools of a family, under the program name they print (iptables-nft's binaries are
 // the same programs: `iptables-nft` prints "iptables", `iptables-nft-save` prints its own name)
 const iptablesTool = (prog: string, family: 4 | 6): ToolRun => async (ctx, args) => (await iptablesModule()).iptablesCommand(ctx, args, prog, family);
@@ -44,8 +43,8 @@ const restoreTool = (prog: string, family: 4 | 6): ToolRun => async (ctx, args) 
 const NFT_APPLETS: [string, ToolRun | undefined][] = [
   ['iptables-xml', undefined],
   ['xml', undefined],
-  ['iptables', iptablesTool('iptables', 4)],
-  ['iptables-nft', iptablesTool('iptables', 4)],
+  ['iptables', iptablesTool(...IPTABLES_PROGRAMS['iptables']!)],
+  ['iptables-nft', iptablesTool(...IPTABLES_PROGRAMS['iptables-nft']!)],
   ['main4', iptablesTool('iptables', 4)],
   ['save4', saveTool('save4', 4)],
   ['restore4', restoreTool('restore4', 4)],
@@ -53,8 +52,8 @@ const NFT_APPLETS: [string, ToolRun | undefined][] = [
   ['iptables-restore', restoreTool('iptables-restore', 4)],
   ['iptables-nft-save', saveTool('iptables-nft-save', 4)],
   ['iptables-nft-restore', restoreTool('iptables-nft-restore', 4)],
-  ['ip6tables', iptablesTool('ip6tables', 6)],
-  ['ip6tables-nft', iptablesTool('ip6tables', 6)],
+  ['ip6tables', iptablesTool(...IPTABLES_PROGRAMS['ip6tables']!)],
+  ['ip6tables-nft', iptablesTool(...IPTABLES_PROGRAMS['ip6tables-nft']!)],
   ['main6', iptablesTool('ip6tables', 6)],
   ['save6', saveTool('save6', 6)],
   ['restore6', restoreTool('restore6', 6)],
@@ -144,33 +143,6 @@ export const TOOLS: Record<string, Tool> = {
   },
 };
 
-type ToolOptions = { statePath: string; host?: string; session?: LabSession; json?: boolean; color?: boolean };
-
-/**
- * The context of one emulated tool call. A class (its getter on the prototype): `run` makes one
- * for every line of a script, and an object literal with a getter is built the slow way.
- */
-class ToolContext implements CliContext {
-  readonly statePath: string;
-  readonly host: string | undefined;
-  readonly json: boolean;
-  readonly session: LabSession | undefined;
-  constructor(
-    readonly io: Io,
-    private readonly o: ToolOptions,
-  ) {
-    this.statePath = o.statePath;
-    this.host = o.host ?? (io.env.IPTABLES_SIM_HOST || undefined);
-    this.json = !!o.json;
-    this.session = o.session;
-  }
-
-  /** asked only by commands that colour their output (finding out whether stdout is a terminal costs) */
-  get color(): boolean {
-    return this.o.color !== false && !this.io.env.NO_COLOR && this.io.isTTY;
-  }
-}
-
 /**
  * `iptables-sim --state S [--host H] TOOL ARGS...` for a tool of TOOLS, without commander's
  * routing (which only passes the arguments through): the process entry and `run` (thousands of
@@ -187,63 +159,15 @@ export async function runTool(
     const { main } = await import('./main.js');
     return main(['--state', o.statePath, ...(o.host !== undefined ? ['--host', o.host] : []), tool, ...args], io, { session: o.session });
   }
-  const ctx = new ToolContext(io, o);
-  try {
-    return await t.load(ctx, args);
-  } catch (e) {
-    return reportError(e, io);
-  }
-}
-
-export function reportError(e: unknown, io: Io): number {
-  // commander has printed its own message (CommanderError, not imported here: see the top); a
-  // usage error is a parameter problem, exit 2 as the tools' own (help and --version: 0)
-  if (e instanceof Error && (e as { code?: unknown }).code?.toString().startsWith('commander.')) {
-    const code = (e as unknown as { exitCode: number }).exitCode;
-    return code === 0 ? 0 : 2;
-  }
-  if (e instanceof SimError) {
-    io.err(`iptables-sim: ${e.message}\n`);
-    return e.status;
-  }
-  const err = e as Error;
-  io.err(`iptables-sim: internal error: ${err?.stack ?? String(e)}\n`);
-  return 70;
-}
-
-/** the global options commander would take in front of a command, and where the command is; undefined: left to commander */
-function globalOptions(argv: readonly string[]): { at: number; state?: string; host?: string; json: boolean; color: boolean } | undefined {
-  let state: string | undefined;
-  let host: string | undefined;
-  let json = false;
-  let color = true;
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    const m = /^--(state|host)(?:=(.*))?$/s.exec(a);
-    if (m) {
-      const v = m[2] ?? argv[++i];
-      // (an empty --state is refused by main())
-      if (v === undefined || (m[2] === undefined && v.startsWith('-')) || (m[1] === 'state' && v === '')) return undefined;
-      if (m[1] === 'state') state = v;
-      else host = v;
-    } else if (a === '--json') json = true;
-    else if (a === '--no-color') color = false;
-    else break;
-  }
-  return { at: i, state, host, json, color };
+  return runInContext(t.load, args, io, o);
 }
 
 /**
  * The global options commander would take, then a tool of TOOLS; undefined for anything else
  * (another command, --help, --version, an option commander refuses: commander handles those).
  */
-export function directTool(argv: readonly string[], env: NodeJS.ProcessEnv): { tool: string; args: string[]; statePath: string; host?: string; json: boolean; color: boolean } | undefined {
-  const g = globalOptions(argv);
-  if (!g) return undefined;
-  const tool = argv[g.at];
-  if (tool === undefined || !Object.prototype.hasOwnProperty.call(TOOLS, tool)) return undefined;
-  return { tool, args: argv.slice(g.at + 1), statePath: g.state ?? defaultStatePath(env), host: g.host, json: g.json, color: g.color };
+export function directTool(argv: readonly string[], env: NodeJS.ProcessEnv): DirectTool | undefined {
+  return directCommand(argv, env, TOOLS);
 }
 
 /** `trace` options that take a value, by every name commander knows them by, and their key */
@@ -285,10 +209,10 @@ export function directTrace(argv: readonly string[], env: NodeJS.ProcessEnv): { 
   for (let i = g.at + 1; i < argv.length; i++) {
     const a = argv[i]!;
     const key = TRACE_VALUES[a] ?? TRACE_FLAGS[a];
-    if (!Object.prototype.hasOwnProperty.call(TRACE_VALUES, a) && !Object.prototype.hasOwnProperty.call(TRACE_FLAGS, a)) return undefined;
+    if (!hasOwn(TRACE_VALUES, a) && !hasOwn(TRACE_FLAGS, a)) return undefined;
     if (seen.has(key!)) return undefined;
     seen.add(key!);
-    if (Object.prototype.hasOwnProperty.call(TRACE_FLAGS, a)) {
+    if (hasOwn(TRACE_FLAGS, a)) {
       options[key!] = true;
       continue;
     }
@@ -322,10 +246,7 @@ export async function runTrace(d: NonNullable<ReturnType<typeof directTrace>>, i
  * 30-50 ms after the last output for a trace through the kube-proxy bench lab (strace).
  */
 export async function cli(): Promise<void> {
-  const args = process.argv.slice(2);
-  const invokedAs = (process.env.IPTABLES_SIM_ARGV0 || process.argv[1] || '').split('/').pop() ?? '';
-  // argv0 dispatch: a symlink called `iptables` runs `iptables`
-  const argv = Object.prototype.hasOwnProperty.call(TOOLS, invokedAs) ? [invokedAs, ...args] : args;
+  const argv = processArgv(TOOLS);
   const io = processIo();
   const direct = directTool(argv, io.env);
   const trace = direct ? undefined : directTrace(argv, io.env);

@@ -2,12 +2,13 @@
  * The iptables-sim command line (commander): global options, then a command. Commands that mirror
  * real tools (./dispatch.ts: iptables, iptables-save, iptables-restore, sysctl, conntrack, ip)
  * take their arguments untouched. Each command module is loaded only when used. Every error
- * becomes a message and an exit status in one place, dispatch.ts's reportError().
+ * becomes a message and an exit status in one place, tool-run.ts's reportError().
  */
 import { Command, Option } from 'commander';
 import { defaultStatePath } from '../state/paths.js';
 import type { CliContext, LabSession } from './context.js';
-import { reportError, TOOLS, VERSION } from './dispatch.js';
+import { TOOLS, VERSION } from './dispatch.js';
+import { reportError } from './tool-run.js';
 import { processIo, type Io } from './io.js';
 import { SimError } from '../errors.js';
 import { REFUSED } from '../script/tools.js';

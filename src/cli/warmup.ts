@@ -1,16 +1,15 @@
 /**
- * What the build runs once, in one process, before it saves V8's code cache of the bundle
+ * What the build runs once, in one process, before it saves V8's code cache of a bundle
  * (src/tools/build.mjs, bin/iptables-sim): the everyday commands on a scratch lab, so that the
  * code they compile (the grammar, the command semantics, listing, the lab file, the engine) is in
- * the cache and the next start-up skips compiling it. Run twice: all of it for the cache of every
- * command, its iptables commands alone for theirs.
+ * the cache and the next start-up skips compiling it. Run by both bundles: all of it in the full
+ * one (./entry.ts), its iptables commands alone in the iptables bundle (./entry-iptables.ts), each
+ * running them its own way. Imports no command itself, so that the iptables bundle holds no more.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BufferIo } from './io.js';
-import { directTool, runTool } from './dispatch.js';
-import { main } from './main.js';
 
 const COMMANDS = [
   ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE'],
@@ -44,16 +43,14 @@ const SCRIPT = [
   '',
 ].join('\n');
 
-/** `only`: 'iptables': its iptables commands alone (the cache the launcher uses for them) */
-export async function warmUp(only: 'iptables' | 'all' = 'all'): Promise<void> {
+/** runs the warm-up's commands through `run` ('iptables': its iptables commands alone) */
+export async function warmUp(run: (argv: string[], io: BufferIo) => Promise<number>, only: 'iptables' | 'all'): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'iptables-sim-warmup-'));
   try {
     for (const argv of COMMANDS) {
       if (only === 'iptables' && argv[0] !== 'iptables') continue;
       const io = new BufferIo(argv[0] === 'run' ? SCRIPT : '*filter\n-A FORWARD -j ACCEPT\nCOMMIT\n', { IPTABLES_SIM_STATE: join(dir, 'lab.json') }, dir);
-      // the way the process entry runs them: tools without commander, the rest through main()
-      const d = directTool(argv, io.env);
-      const rc = d ? await runTool(d.tool, d.args, io, d) : await main(argv, io);
+      const rc = await run(argv, io);
       if (rc !== 0) throw new Error(`warm-up: ${argv.join(' ')} failed (${rc}): ${io.stderr}`);
     }
   } finally {

@@ -1,7 +1,8 @@
-// Bundles the CLI for bin/iptables-sim: one CommonJS file (dist/iptables-sim.cjs), then V8's code
-// caches of it after warm-up runs (dist/iptables-sim.cache and dist/iptables-sim.iptables.cache, see
-// bin/iptables-sim), because compiling the bundle is most of a command's start-up. Also the grammar's diagram tool
-// (dist/grammar-diagram.mjs, `npm run diagram`). Run by `npm install` (prepare) and `npm run build`.
+// Bundles the CLI for bin/iptables-sim: two CommonJS files (dist/iptables-sim.cjs, everything, and
+// dist/iptables-sim.iptables.cjs, what `iptables` typed one by one runs), then V8's code cache of
+// each after a warm-up run in it (dist/iptables-sim.cache and dist/iptables-sim.iptables.cache, see
+// bin/iptables-sim), because compiling a bundle is most of a command's start-up. Also the grammar's
+// diagram tool (dist/grammar-diagram.mjs, `npm run diagram`). Run by `npm install` (prepare) and `npm run build`.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -23,15 +24,23 @@ const common = {
   define: { 'process.env.IPTABLES_SIM_BUNDLED': '"1"' },
   logLevel: 'warning',
 };
-await build({
-  ...common,
-  entryPoints: ['src/cli/entry.ts'],
-  outfile: join(outdir, 'iptables-sim.cjs'),
-  format: 'cjs',
-  // the modules that look for files next to themselves (the launcher, for shims) get the bundle's URL
-  define: { ...common.define, 'import.meta.url': '__bundleUrl' },
-  banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-});
+// the CLI's two bundles (see bin/iptables-sim): everything, and what `iptables` typed one by one runs
+const bundles = { 'iptables-sim.cjs': 'src/cli/entry.ts', 'iptables-sim.iptables.cjs': 'src/cli/entry-iptables.ts' };
+for (const [out, entry] of Object.entries(bundles)) {
+  await build({
+    ...common,
+    entryPoints: [entry],
+    outfile: join(outdir, out),
+    format: 'cjs',
+    // the modules that look for files next to themselves (the launcher, for shims) get the bundle's URL
+    define: { ...common.define, 'import.meta.url': '__bundleUrl' },
+    banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  // the launcher reads a bundle as latin1, which is only the same string if it is ASCII
+  if (/[^\x00-\x7f]/.test(readFileSync(join(outdir, out), 'latin1'))) {
+    throw new Error(`build: dist/${out} is not ASCII (bin/iptables-sim reads it as latin1)`);
+  }
+}
 await build({
   ...common,
   entryPoints: ['grammar/generate-diagram.ts'],
@@ -40,10 +49,6 @@ await build({
   // commander/cli-table3 are CommonJS; give the ESM bundle a require() for their internals.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
-// the launcher reads the bundle as latin1, which is only the same string if it is ASCII
-if (/[^\x00-\x7f]/.test(readFileSync(join(outdir, 'iptables-sim.cjs'), 'latin1'))) {
-  throw new Error('build: dist/iptables-sim.cjs is not ASCII (bin/iptables-sim reads it as latin1)');
-}
 // the code cache, made by the launcher itself (so its wrapper and V8 flags are the ones used later);
 // a private outdir gets a copy of the launcher next to it
 const launcher = join(root, 'bin', 'iptables-sim');
@@ -54,7 +59,7 @@ if (outdir !== join(root, 'dist')) {
   copyFileSync(launcher, bin);
   copyFileSync(join(root, 'bin', 'package.json'), join(dirname(bin), 'package.json'));
 }
-// (two: one of everything the warm-up runs, one of its iptables commands alone; see the launcher)
+// (one for each bundle: everything the warm-up runs in the full one, its iptables commands in the other)
 for (const which of ['1', 'iptables']) {
   execFileSync(process.execPath, [bin], { env: { ...process.env, IPTABLES_SIM_WRITE_CACHE: which }, stdio: 'inherit' });
 }
