@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// Bench: the start-up figure of issue 6 for several builds side by side. Each round runs `node -e
+// 0`, then, for every launcher given, `iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE` and
+// `iptables -S`, each on a fresh copy of the built-in lab; rounds alternate so that the machine's
+// moods fall on every build alike. Prints the medians of wall time, and of CPU time (the process
+// and its children, `perf stat -e task-clock`) when perf is there: CPU time moves less with the
+// load of a shared machine.
+//
+// Another build to compare with: `git archive COMMIT | tar -x -C DIR`, a symlink DIR/node_modules to
+// this checkout's, `npm run build` in DIR; then give DIR/bin/iptables-sim.
+// Usage: node bench/startup-ab.mjs [--runs 40] [--no-perf] [LAUNCHER...] (default bin/iptables-sim)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { args, opt } from './args.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const runs = Number(opt('runs', '40'));
+const launchers = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs');
+if (launchers.length === 0) launchers.push(join(root, 'bin', 'iptables-sim'));
+const perf = !args.includes('--no-perf') && spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '--', 'true'], { stdio: 'ignore' }).status === 0;
+
+const dir = mkdtempSync(join(tmpdir(), 'iptsim-startup-'));
+const fresh = join(dir, 'fresh.json');
+const state = join(dir, 'lab.json');
+execFileSync(launchers[0], ['--state', fresh, 'lab', 'reset'], { stdio: 'ignore' });
+
+/** one run: [wall ms, CPU ms or NaN] */
+function time(cmd, argv) {
+  const start = process.hrtime.bigint();
+  const r = perf
+    ? spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '--', cmd, ...argv], { encoding: 'utf8' })
+    : spawnSync(cmd, argv, { encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  const cpu = perf ? Number(/^([\d.]+),msec,task-clock/m.exec(r.stderr)?.[1]) : NaN;
+  return [wall, cpu];
+}
+
+const COMMANDS = {
+  '-A ... MASQUERADE': ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE'],
+  '-S': ['iptables', '-S'],
+};
+const rows = [{ name: '`node -e 0`', run: () => time(process.execPath, ['-e', '0']), times: [] }];
+for (const bin of launchers) {
+  for (const [what, argv] of Object.entries(COMMANDS)) {
+    rows.push({
+      name: `${what}, ${bin}`,
+      run: () => {
+        copyFileSync(fresh, state);
+        return time(bin, ['--state', state, ...argv]);
+      },
+      times: [],
+    });
+  }
+}
+try {
+  for (let i = 0; i < runs; i++) for (const r of rows) r.times.push(r.run());
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const node = median(rows[0].times.map((t) => t[0]));
+console.log(`${runs} rounds, alternating; medians${perf ? '' : ' (no perf: wall time only)'}`);
+console.log(`| command | wall | × node -e 0 |${perf ? ' CPU |' : ''}`);
+console.log(`| --- | --- | --- |${perf ? ' --- |' : ''}`);
+for (const r of rows) {
+  const wall = median(r.times.map((t) => t[0]));
+  const cpu = perf ? ` ${median(r.times.map((t) => t[1])).toFixed(1)} ms |` : '';
+  console.log(`| ${r.name} | ${wall.toFixed(1)} ms | ${(wall / node).toFixed(2)}× |${cpu}`);
+}
