@@ -1,6 +1,7 @@
 /**
  * The launcher (bin/iptables-sim over a private build), its two bundles and their code caches: the
- * iptables commands typed one by one run a bundle of what they need alone, from a cache of what
+ * iptables tools typed one by one (iptables, iptables-save, iptables-restore, their ip6tables twins
+ * and -nft names) run a bundle of what they need alone, from a cache of what
  * they run, both smaller than the bundle of everything and the cache of all the build's warm-up
  * (reading a bundle and taking in its cache cost by their size), which every other command uses.
  * Either way a command gives what main() gives.
@@ -12,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, type Built } from './robustness/harness.js';
 import { tempDir } from './helpers/tmp.js';
 import { Sandbox } from './helpers/cli.js';
-import { IPTABLES_PROGRAMS } from '../src/cli/tool-run.js';
+import { IPTABLES_TOOLS } from '../src/cli/iptables-tools.js';
 import { readLab } from '../src/state/store.js';
 
 let built: Built;
@@ -58,16 +59,17 @@ describe('the launcher’s bundles and code caches', () => {
     expect(size('iptables-sim.iptables.cjs')).toBeLessThan(0.6 * size('iptables-sim.cjs'));
   });
 
-  it('iptables and ip6tables commands start from theirs, whatever global options come first', () => {
-    for (const args of [['iptables', '-S'], ['--state', 'iptables', 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-j', 'MASQUERADE'], ['--host', 'router', '--no-color', 'ip6tables', '-S']]) {
+  it('the iptables tools start from theirs, whatever global options come first', () => {
+    for (const args of [['iptables', '-S'], ['--state', 'iptables', 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-j', 'MASQUERADE'], ['--host', 'router', '--no-color', 'ip6tables', '-S'], ['iptables-save'], ['--host', 'pc1', 'ip6tables-restore', '--test']]) {
       expect(cacheUsed(args), args.join(' ')).toEqual({ cache: 'iptables-sim.iptables.cache', verdict: 'accepted', rc: 0 });
     }
-    // run by the name iptables, ip6tables or their -nft names (a symlink, or the shims' IPTABLES_SIM_ARGV0)
-    for (const name of Object.keys(IPTABLES_PROGRAMS)) {
+    // run by the name of an iptables tool (a symlink, or the shims' IPTABLES_SIM_ARGV0)
+    expect(Object.keys(IPTABLES_TOOLS)).toHaveLength(12);
+    for (const name of Object.keys(IPTABLES_TOOLS)) {
       const link = join(tempDir('iptsim-link-'), name);
       symlinkSync(built.bin, link);
-      expect(cacheUsed(['-S'], link), name).toEqual({ cache: 'iptables-sim.iptables.cache', verdict: 'accepted', rc: 0 });
-      const r = launch(['-S'], built.bin, { IPTABLES_SIM_ARGV0: name });
+      expect(cacheUsed(['-V'], link), name).toEqual({ cache: 'iptables-sim.iptables.cache', verdict: 'accepted', rc: 0 });
+      const r = launch(['-V'], built.bin, { IPTABLES_SIM_ARGV0: name });
       expect(r.caches.map((c) => c.cache), name).toEqual(['iptables-sim.iptables.cache']);
       expect(r.rc).toBe(0);
     }
@@ -84,6 +86,12 @@ describe('the launcher’s bundles and code caches', () => {
     [['ip6tables', '-A', 'INPUT', '-s', '::1', '-j', 'ACCEPT']],
     [['iptables-nft', '-V']],
     [['ip6tables-nft', '-S']],
+    [['iptables-save', '-c']],
+    [['--host', 'pc1', 'iptables-nft-save', '-t', 'nat']],
+    [['ip6tables-save', '--bogus']],
+    [['iptables-restore', '--noflush']],
+    [['iptables-restore', 'no-such-file']],
+    [['ip6tables-nft-restore', '-h']],
   ])('%j runs in the iptables bundle alone, as main() runs it', async (argv) => {
     const r = launch(argv);
     expect(r.caches.map((c) => c.cache)).toEqual(['iptables-sim.iptables.cache']);
@@ -105,7 +113,7 @@ describe('the launcher’s bundles and code caches', () => {
   });
 
   it('every other command from the cache of everything', () => {
-    for (const args of [['iptables-save'], ['trace', '--from', 'pc1', '-p', 'tcp', '-d', '50.60.70.80', '--dport', '80'], ['--host', 'iptables', 'lab', 'show']]) {
+    for (const args of [['sysctl', 'net.ipv4.ip_forward'], ['trace', '--from', 'pc1', '-p', 'tcp', '-d', '50.60.70.80', '--dport', '80'], ['--host', 'iptables', 'lab', 'show'], ['xtables-nft-multi', 'iptables-save']]) {
       expect(cacheUsed(args).cache, args.join(' ')).toBe('iptables-sim.cache');
       expect(cacheUsed(args).verdict).toBe('accepted');
     }

@@ -10,30 +10,16 @@ import { SimError } from '../errors.js';
 import { defaultStatePath } from '../state/paths.js';
 import type { CliContext } from './context.js';
 import { processIo, type Io } from './io.js';
-import { directCommand, globalOptions, hasOwn, IPTABLES_PROGRAMS, processArgv, reportError, runInContext, type DirectTool, type ToolOptions, type ToolRun } from './tool-run.js';
+import { IPTABLES_TOOLS, iptablesTool, once, restoreTool, saveTool } from './iptables-tools.js';
+import { directCommand, globalOptions, hasOwn, processArgv, reportError, runInContext, type DirectTool, type ToolOptions, type ToolRun } from './tool-run.js';
 
 export const VERSION = '0.1.0';
 
-/** a module imported on first use and kept (a dynamic import per call costs a module-map lookup) */
-function once<M>(load: () => Promise<M>): () => Promise<M> {
-  let p: Promise<M> | undefined;
-  return () => (p ??= load());
-}
-
-const iptablesModule = once(() => import('./commands/iptables.js'));
-const saveModule = once(() => import('./commands/save.js'));
-const restoreModule = once(() => import('./commands/restore.js'));
 const sysctlModule = once(() => import('./commands/sysctl.js'));
 const conntrackModule = once(() => import('./commands/conntrack.js'));
 const ipModule = once(() => import('./commands/ip.js'));
 const ipsetModule = once(() => import('./commands/ipset.js'));
 const nfacctModule = once(() => import('./commands/nfacct.js'));
-
-// the iptables tools of a family, under the program name they print (iptables-nft's binaries are
-// the same programs: `iptables-nft` prints "iptables", `iptables-nft-save` prints its own name)
-const iptablesTool = (prog: string, family: 4 | 6): ToolRun => async (ctx, args) => (await iptablesModule()).iptablesCommand(ctx, args, prog, family);
-const saveTool = (prog: string, family: 4 | 6): ToolRun => async (ctx, args) => (await saveModule()).saveCommand(ctx, args, prog, family);
-const restoreTool = (prog: string, family: 4 | 6): ToolRun => async (ctx, args) => (await restoreModule()).restoreCommand(ctx, args, prog, family);
 
 /**
  * xtables-nft-multi's applets, in its order (its error lists them all), with what the emulator
@@ -43,24 +29,24 @@ const restoreTool = (prog: string, family: 4 | 6): ToolRun => async (ctx, args) 
 const NFT_APPLETS: [string, ToolRun | undefined][] = [
   ['iptables-xml', undefined],
   ['xml', undefined],
-  ['iptables', iptablesTool(...IPTABLES_PROGRAMS['iptables']!)],
-  ['iptables-nft', iptablesTool(...IPTABLES_PROGRAMS['iptables-nft']!)],
+  ['iptables', IPTABLES_TOOLS['iptables']],
+  ['iptables-nft', IPTABLES_TOOLS['iptables-nft']],
   ['main4', iptablesTool('iptables', 4)],
   ['save4', saveTool('save4', 4)],
   ['restore4', restoreTool('restore4', 4)],
-  ['iptables-save', saveTool('iptables-save', 4)],
-  ['iptables-restore', restoreTool('iptables-restore', 4)],
-  ['iptables-nft-save', saveTool('iptables-nft-save', 4)],
-  ['iptables-nft-restore', restoreTool('iptables-nft-restore', 4)],
-  ['ip6tables', iptablesTool(...IPTABLES_PROGRAMS['ip6tables']!)],
-  ['ip6tables-nft', iptablesTool(...IPTABLES_PROGRAMS['ip6tables-nft']!)],
+  ['iptables-save', IPTABLES_TOOLS['iptables-save']],
+  ['iptables-restore', IPTABLES_TOOLS['iptables-restore']],
+  ['iptables-nft-save', IPTABLES_TOOLS['iptables-nft-save']],
+  ['iptables-nft-restore', IPTABLES_TOOLS['iptables-nft-restore']],
+  ['ip6tables', IPTABLES_TOOLS['ip6tables']],
+  ['ip6tables-nft', IPTABLES_TOOLS['ip6tables-nft']],
   ['main6', iptablesTool('ip6tables', 6)],
   ['save6', saveTool('save6', 6)],
   ['restore6', restoreTool('restore6', 6)],
-  ['ip6tables-save', saveTool('ip6tables-save', 6)],
-  ['ip6tables-restore', restoreTool('ip6tables-restore', 6)],
-  ['ip6tables-nft-save', saveTool('ip6tables-nft-save', 6)],
-  ['ip6tables-nft-restore', restoreTool('ip6tables-nft-restore', 6)],
+  ['ip6tables-save', IPTABLES_TOOLS['ip6tables-save']],
+  ['ip6tables-restore', IPTABLES_TOOLS['ip6tables-restore']],
+  ['ip6tables-nft-save', IPTABLES_TOOLS['ip6tables-nft-save']],
+  ['ip6tables-nft-restore', IPTABLES_TOOLS['ip6tables-nft-restore']],
   ...['iptables-translate', 'ip6tables-translate', 'iptables-restore-translate', 'ip6tables-restore-translate'].map((n) => [n, undefined] as [string, undefined]),
   ...['arptables', 'arptables-nft', 'arptables-restore', 'arptables-nft-restore', 'arptables-save', 'arptables-nft-save'].map((n) => [n, undefined] as [string, undefined]),
   ...['ebtables-translate', 'ebtables', 'ebtables-restore', 'ebtables-save', 'ebtables-nft', 'ebtables-nft-restore', 'ebtables-nft-save'].map((n) => [n, undefined] as [string, undefined]),

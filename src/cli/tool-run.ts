@@ -2,7 +2,8 @@
  * What running one emulated tool takes, shared by both bundles: the global options commander would
  * take in front of it, its context, and the one place errors become messages and exit statuses.
  * It imports no command: ./dispatch.ts (every tool, the full bundle) and ./entry-iptables.ts (the
- * iptables bundle, which holds only what `iptables` typed one by one needs) both run from here.
+ * iptables bundle, which holds only what the iptables tools typed one by one need) both run from
+ * here.
  */
 import { SimError } from '../errors.js';
 import { defaultStatePath } from '../state/paths.js';
@@ -13,18 +14,6 @@ import type { Io } from './io.js';
 export type ToolRun = (ctx: CliContext, args: string[]) => Promise<number>;
 
 export type ToolOptions = { statePath: string; host?: string; session?: LabSession; json?: boolean; color?: boolean };
-
-/**
- * The names the iptables bundle answers to, with the program name each prints and its family
- * (iptables-nft's binaries are the same programs, printing the names without -nft). The launcher
- * (bin/iptables-sim) picks that bundle for these names alone.
- */
-export const IPTABLES_PROGRAMS: Readonly<Record<string, readonly [prog: string, family: 4 | 6]>> = {
-  iptables: ['iptables', 4],
-  'iptables-nft': ['iptables', 4],
-  ip6tables: ['ip6tables', 6],
-  'ip6tables-nft': ['ip6tables', 6],
-};
 
 export const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 

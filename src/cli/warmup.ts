@@ -3,7 +3,7 @@
  * (src/tools/build.mjs, bin/iptables-sim): the everyday commands on a scratch lab, so that the
  * code they compile (the grammar, the command semantics, listing, the lab file, the engine) is in
  * the cache and the next start-up skips compiling it. Run by both bundles: all of it in the full
- * one (./entry.ts), its iptables commands alone in the iptables bundle (./entry-iptables.ts), each
+ * one (./entry.ts), the iptables tools' commands in the iptables bundle (./entry-iptables.ts), each
  * running them its own way. Imports no command itself, so that the iptables bundle holds no more.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,12 +43,12 @@ const SCRIPT = [
   '',
 ].join('\n');
 
-/** runs the warm-up's commands through `run` ('iptables': its iptables commands alone) */
+/** runs the warm-up's commands through `run` ('iptables': those of the iptables tools alone) */
 export async function warmUp(run: (argv: string[], io: BufferIo) => Promise<number>, only: 'iptables' | 'all'): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'iptables-sim-warmup-'));
   try {
     for (const argv of COMMANDS) {
-      if (only === 'iptables' && argv[0] !== 'iptables') continue;
+      if (only === 'iptables' && !argv[0]!.startsWith('iptables')) continue;
       const io = new BufferIo(argv[0] === 'run' ? SCRIPT : '*filter\n-A FORWARD -j ACCEPT\nCOMMIT\n', { IPTABLES_SIM_STATE: join(dir, 'lab.json') }, dir);
       const rc = await run(argv, io);
       if (rc !== 0) throw new Error(`warm-up: ${argv.join(' ')} failed (${rc}): ${io.stderr}`);
