@@ -1,12 +1,13 @@
 /**
  * The tools run without commander (src/cli/dispatch.ts directTool/runTool), and plain traces
- * (directTrace/runTrace), must behave exactly as through main(): same output, messages, exit
- * status and lab, for every way of giving the global options; anything they do not take is left
- * to commander.
+ * (src/cli/trace-direct.ts directTrace/runTrace), must behave exactly as through main(): same
+ * output, messages, exit status and lab, for every way of giving the global options; anything
+ * they do not take is left to commander.
  */
 import { describe, expect, it } from 'vitest';
 import { BufferIo } from '../src/cli/io.js';
-import { directTool, directTrace, runTool, runTrace } from '../src/cli/dispatch.js';
+import { directTool, runTool } from '../src/cli/dispatch.js';
+import { directTrace, runTrace } from '../src/cli/trace-direct.js';
 import { Sandbox } from './helpers/cli.js';
 
 const CASES: string[][] = [

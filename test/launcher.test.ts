@@ -1,8 +1,8 @@
 /**
- * The launcher (bin/iptables-sim over a private build), its two bundles and their code caches: the
- * iptables tools typed one by one (iptables, iptables-save, iptables-restore, their ip6tables twins
- * and -nft names) run a bundle of what they need alone, from a cache of what
- * they run, both smaller than the bundle of everything and the cache of all the build's warm-up
+ * The launcher (bin/iptables-sim over a private build), its three bundles and their code caches:
+ * the iptables tools typed one by one (iptables, iptables-save, iptables-restore, their ip6tables
+ * twins and -nft names) and plain traces each run a bundle of what they need alone, from a cache of
+ * what they run, smaller than the bundle of everything and the cache of all the build's warm-up
  * (reading a bundle and taking in its cache cost by their size), which every other command uses.
  * Either way a command gives what main() gives.
  */
@@ -43,11 +43,12 @@ function cacheUsed(args: string[], as = built.bin): { cache: string; verdict: st
   return { ...r.caches[0]!, rc: r.rc };
 }
 
-/** what main() gives for `argv` in-process, on a lab of its own */
-async function viaMain(argv: string[]) {
+/** `argv` through the launcher reads `caches`, and gives what main() gives in-process on a lab of its own */
+async function asMain(argv: string[], caches: string[]): Promise<void> {
+  const { caches: used, ...got } = launch(argv);
+  expect(used.map((c) => c.cache)).toEqual(caches);
   const box = new Sandbox();
-  const r = await box.run(argv);
-  return { ...r, lab: box.lab() };
+  expect(got).toEqual({ ...(await box.run(argv)), lab: box.lab() });
 }
 
 describe('the launcher’s bundles and code caches', () => {
@@ -57,6 +58,9 @@ describe('the launcher’s bundles and code caches', () => {
     expect(size('iptables-sim.iptables.cache')).toBeLessThan(0.85 * size('iptables-sim.cache'));
     expect(size('iptables-sim.iptables.cjs')).toBeGreaterThan(0);
     expect(size('iptables-sim.iptables.cjs')).toBeLessThan(0.6 * size('iptables-sim.cjs'));
+    expect(size('iptables-sim.trace.cjs')).toBeGreaterThan(0);
+    expect(size('iptables-sim.trace.cjs')).toBeLessThan(0.45 * size('iptables-sim.cjs'));
+    expect(size('iptables-sim.trace.cache')).toBeLessThan(0.5 * size('iptables-sim.cache'));
   });
 
   it('the iptables tools start from theirs, whatever global options come first', () => {
@@ -92,12 +96,7 @@ describe('the launcher’s bundles and code caches', () => {
     [['iptables-restore', '--noflush']],
     [['iptables-restore', 'no-such-file']],
     [['ip6tables-nft-restore', '-h']],
-  ])('%j runs in the iptables bundle alone, as main() runs it', async (argv) => {
-    const r = launch(argv);
-    expect(r.caches.map((c) => c.cache)).toEqual(['iptables-sim.iptables.cache']);
-    const { caches: _, ...got } = r;
-    expect(got).toEqual(await viaMain(argv));
-  });
+  ])('%j runs in the iptables bundle alone, as main() runs it', (argv) => asMain(argv, ['iptables-sim.iptables.cache']));
 
   it.each([
     [['--help', 'iptables']],
@@ -105,15 +104,25 @@ describe('the launcher’s bundles and code caches', () => {
     [['--bogus', 'iptables', '-S']],
     [['--host', '-S', 'iptables', '-S']],
     [['--state=', 'iptables', '-S']],
-  ])('%j, which the iptables bundle does not take, runs in the full bundle as main() runs it', async (argv) => {
-    const r = launch(argv);
-    expect(r.caches.map((c) => c.cache)).toEqual(['iptables-sim.iptables.cache', 'iptables-sim.cache']);
-    const { caches: _, ...got } = r;
-    expect(got).toEqual(await viaMain(argv));
-  });
+  ])('%j, which the iptables bundle does not take, runs in the full bundle as main() runs it', (argv) => asMain(argv, ['iptables-sim.iptables.cache', 'iptables-sim.cache']));
+
+  it.each([
+    [['trace', '--from', 'pc1', '-p', 'tcp', '-d', '203.0.113.10', '--dport', '80']],
+    [['--host', 'internet', '--no-color', 'trace', '-p', 'udp', '-d', '50.60.70.80', '--dport', '53', '--brief']],
+    // (not --json: its packet ids count the packets of the process, and main() here runs in a process that made others)
+    [['trace', '--from', 'pc2', '-p', 'icmp', '-d', '192.168.1.1', '--all-paths']],
+    [['trace', '--from', 'nohost', '-d', '192.168.1.1']],
+  ])('%j runs in the trace bundle alone, as main() runs it', (argv) => asMain(argv, ['iptables-sim.trace.cache']));
+
+  it.each([
+    [['trace', '--help']],
+    [['trace', '--from', 'pc1', '-d', '203.0.113.10', '--diagram', 'sequence']],
+    [['trace', '--from', 'pc1', '--from', 'pc2', '-d', '203.0.113.10']],
+    [['trace', '--dport=80', '-d', '203.0.113.10']],
+  ])('%j, which the trace bundle does not take, runs in the full bundle as main() runs it', (argv) => asMain(argv, ['iptables-sim.trace.cache', 'iptables-sim.cache']));
 
   it('every other command from the cache of everything', () => {
-    for (const args of [['sysctl', 'net.ipv4.ip_forward'], ['trace', '--from', 'pc1', '-p', 'tcp', '-d', '50.60.70.80', '--dport', '80'], ['--host', 'iptables', 'lab', 'show'], ['xtables-nft-multi', 'iptables-save']]) {
+    for (const args of [['sysctl', 'net.ipv4.ip_forward'], ['ip', 'route', 'show'], ['--host', 'iptables', 'lab', 'show'], ['--state', 'trace', 'lab', 'show'], ['xtables-nft-multi', 'iptables-save']]) {
       expect(cacheUsed(args).cache, args.join(' ')).toBe('iptables-sim.cache');
       expect(cacheUsed(args).verdict).toBe('accepted');
     }

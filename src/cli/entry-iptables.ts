@@ -13,7 +13,7 @@
  */
 import { processIo, type BufferIo, type Io } from './io.js';
 import { IPTABLES_TOOLS } from './iptables-tools.js';
-import { directCommand, processArgv, runInContext, type DirectTool } from './tool-run.js';
+import { directCommand, hasOwn, processArgv, runInContext, type DirectTool } from './tool-run.js';
 
 const run = (d: DirectTool, io: Io): Promise<number> => runInContext(IPTABLES_TOOLS[d.tool]!, d.args, io, d);
 
@@ -32,5 +32,5 @@ export async function warmUp(): Promise<void> {
     const d = directCommand(argv, io.env, IPTABLES_TOOLS);
     if (!d) throw new Error(`warm-up: ${argv.join(' ')} is no iptables tool's command`);
     return run(d, io);
-  }, 'iptables');
+  }, (argv) => hasOwn(IPTABLES_TOOLS, argv[0]!));
 }

@@ -1,9 +1,9 @@
 /**
  * The full bundle's entry point (dist/iptables-sim.cjs, started by bin/iptables-sim for every
- * command but `iptables` typed one by one, which has a bundle of its own: ./entry-iptables.ts). It
- * runs the CLI for the process, unless IPTABLES_SIM_NO_AUTORUN is set (test harnesses and the
- * build's code cache step call main() and warmUp() themselves). Nothing here loads commander: the
- * tools run without it (./dispatch.ts).
+ * command but the iptables tools and plain traces typed one by one, which have bundles of their
+ * own: ./entry-iptables.ts, ./entry-trace.ts). It runs the CLI for the process, unless
+ * IPTABLES_SIM_NO_AUTORUN is set (test harnesses and the build's code cache step call main() and
+ * warmUp() themselves). Nothing here loads commander: the tools run without it (./dispatch.ts).
  */
 import { cli, directTool, runTool } from './dispatch.js';
 import type { main as mainFn } from './main.js';
@@ -17,7 +17,7 @@ export async function warmUp(): Promise<void> {
   return (await import('./warmup.js')).warmUp(async (argv, io) => {
     const d = directTool(argv, io.env);
     return d ? runTool(d.tool, d.args, io, d) : main(argv, io);
-  }, 'all');
+  });
 }
 
 if (!process.env.IPTABLES_SIM_NO_AUTORUN) void cli();

@@ -2,9 +2,10 @@
  * What the build runs once, in one process, before it saves V8's code cache of a bundle
  * (src/tools/build.mjs, bin/iptables-sim): the everyday commands on a scratch lab, so that the
  * code they compile (the grammar, the command semantics, listing, the lab file, the engine) is in
- * the cache and the next start-up skips compiling it. Run by both bundles: all of it in the full
- * one (./entry.ts), the iptables tools' commands in the iptables bundle (./entry-iptables.ts), each
- * running them its own way. Imports no command itself, so that the iptables bundle holds no more.
+ * the cache and the next start-up skips compiling it. Run by every bundle: all of it in the full
+ * one (./entry.ts), the iptables tools' commands in the iptables bundle (./entry-iptables.ts), the
+ * trace in the trace bundle (./entry-trace.ts), each running them its own way. Imports no command
+ * itself, so that the small bundles hold no more.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,12 +44,12 @@ const SCRIPT = [
   '',
 ].join('\n');
 
-/** runs the warm-up's commands through `run` ('iptables': those of the iptables tools alone) */
-export async function warmUp(run: (argv: string[], io: BufferIo) => Promise<number>, only: 'iptables' | 'all'): Promise<void> {
+/** runs the warm-up's commands that `take` takes (by default all) through `run` */
+export async function warmUp(run: (argv: string[], io: BufferIo) => Promise<number>, take: (argv: string[]) => boolean = () => true): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'iptables-sim-warmup-'));
   try {
     for (const argv of COMMANDS) {
-      if (only === 'iptables' && !argv[0]!.startsWith('iptables')) continue;
+      if (!take(argv)) continue;
       const io = new BufferIo(argv[0] === 'run' ? SCRIPT : '*filter\n-A FORWARD -j ACCEPT\nCOMMIT\n', { IPTABLES_SIM_STATE: join(dir, 'lab.json') }, dir);
       const rc = await run(argv, io);
       if (rc !== 0) throw new Error(`warm-up: ${argv.join(' ')} failed (${rc}): ${io.stderr}`);

@@ -1,8 +1,8 @@
-// Bundles the CLI for bin/iptables-sim: two CommonJS files (dist/iptables-sim.cjs, everything, and
-// dist/iptables-sim.iptables.cjs, what the iptables tools typed one by one run), then V8's code
-// cache of each after a warm-up run in it (dist/iptables-sim.cache and
-// dist/iptables-sim.iptables.cache, see bin/iptables-sim), because compiling a bundle is most of a
-// command's start-up. Also the grammar's diagram tool (dist/grammar-diagram.mjs, `npm run
+// Bundles the CLI for bin/iptables-sim: three CommonJS files (dist/iptables-sim.cjs, everything;
+// dist/iptables-sim.iptables.cjs, what the iptables tools typed one by one run;
+// dist/iptables-sim.trace.cjs, what a plain trace runs), then V8's code cache of each after a
+// warm-up run in it (dist/NAME.cache, see bin/iptables-sim), because compiling a bundle is most of
+// a command's start-up. Also the grammar's diagram tool (dist/grammar-diagram.mjs, `npm run
 // diagram`). Run by `npm install` (prepare) and `npm run build`.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -25,8 +25,12 @@ const common = {
   define: { 'process.env.IPTABLES_SIM_BUNDLED': '"1"' },
   logLevel: 'warning',
 };
-// the CLI's two bundles (see bin/iptables-sim): everything, and what the iptables tools typed one by one run
-const bundles = { 'iptables-sim.cjs': 'src/cli/entry.ts', 'iptables-sim.iptables.cjs': 'src/cli/entry-iptables.ts' };
+// the CLI's bundles (see bin/iptables-sim): everything, what the iptables tools typed one by one run, a plain trace
+const bundles = {
+  'iptables-sim.cjs': 'src/cli/entry.ts',
+  'iptables-sim.iptables.cjs': 'src/cli/entry-iptables.ts',
+  'iptables-sim.trace.cjs': 'src/cli/entry-trace.ts',
+};
 for (const [out, entry] of Object.entries(bundles)) {
   await build({
     ...common,
@@ -60,7 +64,8 @@ if (outdir !== join(root, 'dist')) {
   copyFileSync(launcher, bin);
   copyFileSync(join(root, 'bin', 'package.json'), join(dirname(bin), 'package.json'));
 }
-// (one for each bundle: everything the warm-up runs in the full one, the iptables tools' commands in the other)
-for (const which of ['1', 'iptables']) {
+// (one for each bundle: everything the warm-up runs in the full one, the iptables tools' commands
+// and the trace in the others)
+for (const which of ['1', 'iptables', 'trace']) {
   execFileSync(process.execPath, [bin], { env: { ...process.env, IPTABLES_SIM_WRITE_CACHE: which }, stdio: 'inherit' });
 }
