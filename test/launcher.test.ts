@@ -115,11 +115,18 @@ describe('the launcher’s bundles and code caches', () => {
   ])('%j runs in the trace bundle alone, as main() runs it', (argv) => asMain(argv, ['iptables-sim.trace.cache']));
 
   it.each([
-    [['trace', '--help']],
-    [['trace', '--from', 'pc1', '-d', '203.0.113.10', '--diagram', 'sequence']],
     [['trace', '--from', 'pc1', '--from', 'pc2', '-d', '203.0.113.10']],
     [['trace', '--dport=80', '-d', '203.0.113.10']],
+    [['trace', '-d', '203.0.113.10', '--dport']],
   ])('%j, which the trace bundle does not take, runs in the full bundle as main() runs it', (argv) => asMain(argv, ['iptables-sim.trace.cache', 'iptables-sim.cache']));
+
+  it.each([
+    [['trace', '--help']],
+    [['trace', '-h']],
+    [['trace', '--from', 'pc1', '-d', '203.0.113.10', '--diagram', 'seq.svg']],
+    [['trace', '--from', 'pc1', '-d', '203.0.113.10', '--no-diagram']],
+    [['--host', 'router', 'trace', '-i', 'eth0', '-s', '1.2.3.4', '-d', '50.60.70.80', '--batch=-']],
+  ])('%j, an option only the full bundle reads, runs there alone, as main() runs it', (argv) => asMain(argv, ['iptables-sim.cache']));
 
   it('every other command from the cache of everything', () => {
     for (const args of [['sysctl', 'net.ipv4.ip_forward'], ['ip', 'route', 'show'], ['--host', 'iptables', 'lab', 'show'], ['--state', 'trace', 'lab', 'show'], ['xtables-nft-multi', 'iptables-save']]) {
