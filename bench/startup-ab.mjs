@@ -3,8 +3,8 @@
 // 0`, then, for every launcher given, `iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE` and
 // `iptables -S`, each on a fresh copy of the built-in lab; rounds alternate so that the machine's
 // moods fall on every build alike. Prints the medians of wall time, and of CPU time (the process
-// and its children, `perf stat -e task-clock`) when perf is there: CPU time moves less with the
-// load of a shared machine.
+// and its children, `perf stat -e task-clock`, in a second run of each, so that perf's own start
+// is not in the wall time) when perf is there: CPU time moves less with a shared machine's load.
 //
 // Another build to compare with: `git archive COMMIT | tar -x -C DIR`, a symlink DIR/node_modules to
 // this checkout's, `npm run build` in DIR; then give DIR/bin/iptables-sim.
@@ -27,33 +27,40 @@ const fresh = join(dir, 'fresh.json');
 const state = join(dir, 'lab.json');
 execFileSync(launchers[0], ['--state', fresh, 'lab', 'reset'], { stdio: 'ignore' });
 
-/** one run: [wall ms, CPU ms or NaN] */
-function time(cmd, argv) {
-  const start = process.hrtime.bigint();
-  const r = perf
-    ? spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '--', cmd, ...argv], { encoding: 'utf8' })
-    : spawnSync(cmd, argv, { encoding: 'utf8' });
-  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+function check(r, cmd, argv) {
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: exit ${r.status}: ${r.stderr}`);
-  const cpu = perf ? Number(/^([\d.]+),msec,task-clock/m.exec(r.stderr)?.[1]) : NaN;
-  return [wall, cpu];
+  return r;
+}
+
+/** wall time of one run, without perf (whose own start would count) */
+function wallOf(cmd, argv) {
+  const start = process.hrtime.bigint();
+  check(spawnSync(cmd, argv, { encoding: 'utf8' }), cmd, argv);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** CPU time of another run, by perf */
+function cpuOf(cmd, argv) {
+  const r = check(spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '--', cmd, ...argv], { encoding: 'utf8' }), cmd, argv);
+  return Number(/^([\d.]+),msec,task-clock/m.exec(r.stderr)?.[1]);
 }
 
 const COMMANDS = {
   '-A ... MASQUERADE': ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE'],
   '-S': ['iptables', '-S'],
 };
-const rows = [{ name: '`node -e 0`', run: () => time(process.execPath, ['-e', '0']), times: [] }];
+/** a row's run: its wall time, then (with perf) its CPU time in a second run */
+const timed = (before, cmd, argv) => () => {
+  before();
+  const wall = wallOf(cmd, argv);
+  if (!perf) return [wall, NaN];
+  before();
+  return [wall, cpuOf(cmd, argv)];
+};
+const rows = [{ name: '`node -e 0`', run: timed(() => {}, process.execPath, ['-e', '0']), times: [] }];
 for (const bin of launchers) {
   for (const [what, argv] of Object.entries(COMMANDS)) {
-    rows.push({
-      name: `${what}, ${bin}`,
-      run: () => {
-        copyFileSync(fresh, state);
-        return time(bin, ['--state', state, ...argv]);
-      },
-      times: [],
-    });
+    rows.push({ name: `${what}, ${bin}`, run: timed(() => copyFileSync(fresh, state), bin, ['--state', state, ...argv]), times: [] });
   }
 }
 try {
