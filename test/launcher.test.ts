@@ -14,6 +14,8 @@ import { buildCli, type Built } from './robustness/harness.js';
 import { tempDir } from './helpers/tmp.js';
 import { Sandbox } from './helpers/cli.js';
 import { IPTABLES_TOOLS } from '../src/cli/iptables-tools.js';
+import { TOOLS } from '../src/cli/dispatch.js';
+import { TOOL_NAMES } from '../src/cli/tool-run.js';
 import { readLab } from '../src/state/store.js';
 
 let built: Built;
@@ -43,12 +45,15 @@ function cacheUsed(args: string[], as = built.bin): { cache: string; verdict: st
   return { ...r.caches[0]!, rc: r.rc };
 }
 
-/** `argv` through the launcher reads `caches`, and gives what main() gives in-process on a lab of its own */
-async function asMain(argv: string[], caches: string[]): Promise<void> {
-  const { caches: used, ...got } = launch(argv);
+/**
+ * `argv` through the launcher (with `env`) reads `caches`, and gives what main() gives in-process on
+ * a lab of its own for `mainArgv`
+ */
+async function asMain(argv: string[], caches: string[], env: Record<string, string> = {}, mainArgv = argv): Promise<void> {
+  const { caches: used, ...got } = launch(argv, built.bin, env);
   expect(used.map((c) => c.cache)).toEqual(caches);
   const box = new Sandbox();
-  expect(got).toEqual({ ...(await box.run(argv)), lab: box.lab() });
+  expect(got).toEqual({ ...(await box.run(mainArgv)), lab: box.lab() });
 }
 
 describe('the launcher’s bundles and code caches', () => {
@@ -127,6 +132,16 @@ describe('the launcher’s bundles and code caches', () => {
     [['trace', '--from', 'pc1', '-d', '203.0.113.10', '--no-diagram']],
     [['--host', 'router', 'trace', '-i', 'eth0', '-s', '1.2.3.4', '-d', '50.60.70.80', '--batch=-']],
   ])('%j, an option only the full bundle reads, runs there alone, as main() runs it', (argv) => asMain(argv, ['iptables-sim.cache']));
+
+  it('argv0 dispatch answers to the names of every tool, and the iptables bundle runs those it may', () => {
+    expect([...TOOL_NAMES].sort()).toEqual(Object.keys(TOOLS).sort());
+    for (const name of Object.keys(IPTABLES_TOOLS)) expect(TOOL_NAMES.has(name), name).toBe(true);
+  });
+
+  it.each([[['iptables', '-S']], [['trace', '--from', 'pc1', '-d', '203.0.113.10']]])(
+    'run by another tool’s name, %j is that tool’s arguments, as in the full bundle',
+    (argv) => asMain(argv, [argv[0] === 'trace' ? 'iptables-sim.trace.cache' : 'iptables-sim.iptables.cache', 'iptables-sim.cache'], { IPTABLES_SIM_ARGV0: 'sysctl' }, ['sysctl', ...argv]),
+  );
 
   it('every other command from the cache of everything', () => {
     for (const args of [['sysctl', 'net.ipv4.ip_forward'], ['ip', 'route', 'show'], ['--host', 'iptables', 'lab', 'show'], ['--state', 'trace', 'lab', 'show'], ['xtables-nft-multi', 'iptables-save']]) {

@@ -162,7 +162,7 @@ export function directTool(argv: readonly string[], env: NodeJS.ProcessEnv): Dir
  * 30-50 ms after the last output for a trace through the kube-proxy bench lab (strace).
  */
 export async function cli(): Promise<void> {
-  const argv = processArgv(TOOLS);
+  const argv = processArgv();
   const io = processIo();
   const direct = directTool(argv, io.env);
   const trace = direct ? undefined : directTrace(argv, io.env);

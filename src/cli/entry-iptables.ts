@@ -20,7 +20,7 @@ const run = (d: DirectTool, io: Io): Promise<number> => runInContext(IPTABLES_TO
 /** runs the process's command and exits; false, having done nothing, if it is not one this bundle takes */
 export function cli(): boolean {
   const io = processIo();
-  const d = directCommand(processArgv(IPTABLES_TOOLS), io.env, IPTABLES_TOOLS);
+  const d = directCommand(processArgv(), io.env, IPTABLES_TOOLS);
   if (!d) return false;
   void run(d, io).then((code) => process.exit(code));
   return true;

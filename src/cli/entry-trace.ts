@@ -11,11 +11,12 @@
  */
 import { processIo, type BufferIo } from './io.js';
 import { directTrace, runTrace } from './trace-direct.js';
+import { processArgv } from './tool-run.js';
 
 /** runs the process's command and exits; false, having done nothing, if it is not one this bundle takes */
 export function cli(): boolean {
   const io = processIo();
-  const d = directTrace(process.argv.slice(2), io.env);
+  const d = directTrace(processArgv(), io.env);
   if (!d) return false;
   void runTrace(d, io).then((code) => process.exit(code));
   return true;

@@ -106,11 +106,26 @@ export function directCommand(argv: readonly string[], env: NodeJS.ProcessEnv, t
 }
 
 /**
- * The process's command line as the CLI reads it: argv0 dispatch (a symlink called `iptables`, or
- * IPTABLES_SIM_ARGV0 as the shims set it, runs `iptables`) for a name of `tools`
+ * The names of every tool the CLI runs with their arguments untouched (./dispatch.ts's TOOLS, held
+ * to this list by test/launcher.test.ts): the names argv0 dispatch answers to. Here, so that the
+ * small bundles, which run a few of them, read a command line as the full bundle does.
  */
-export function processArgv(tools: object): string[] {
+export const TOOL_NAMES: ReadonlySet<string> = new Set([
+  ...['iptables', 'ip6tables'].flatMap((t) => [t, `${t}-save`, `${t}-restore`, `${t}-nft`, `${t}-nft-save`, `${t}-nft-restore`]),
+  'xtables-nft-multi',
+  'sysctl',
+  'conntrack',
+  'ip',
+  'ipset',
+  'nfacct',
+]);
+
+/**
+ * The process's command line as the CLI reads it: argv0 dispatch (a symlink called `iptables`, or
+ * IPTABLES_SIM_ARGV0 as the shims set it, runs `iptables`) for a name of TOOL_NAMES
+ */
+export function processArgv(): string[] {
   const args = process.argv.slice(2);
   const invokedAs = (process.env.IPTABLES_SIM_ARGV0 || process.argv[1] || '').split('/').pop() ?? '';
-  return hasOwn(tools, invokedAs) ? [invokedAs, ...args] : args;
+  return TOOL_NAMES.has(invokedAs) ? [invokedAs, ...args] : args;
 }
