@@ -21,7 +21,7 @@ export const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwn
  * The context of one emulated tool call. A class (its getter on the prototype): `run` makes one
  * for every line of a script, and an object literal with a getter is built the slow way.
  */
-export class ToolContext implements CliContext {
+class ToolContext implements CliContext {
   readonly statePath: string;
   readonly host: string | undefined;
   readonly json: boolean;

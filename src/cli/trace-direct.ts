@@ -5,9 +5,8 @@
  * bundle (./entry-trace.ts), which holds what a trace runs and nothing else.
  */
 import { defaultStatePath } from '../state/paths.js';
-import type { CliContext } from './context.js';
 import type { Io } from './io.js';
-import { globalOptions, hasOwn, reportError } from './tool-run.js';
+import { globalOptions, hasOwn, runInContext } from './tool-run.js';
 
 /** `trace` options that take a value, by every name commander knows them by, and their key */
 const TRACE_VALUES: Record<string, string> = {
@@ -63,17 +62,6 @@ export function directTrace(argv: readonly string[], env: NodeJS.ProcessEnv): { 
 }
 
 /** runs what directTrace() read, as main() would have (same context, same error reporting) */
-export async function runTrace(d: NonNullable<ReturnType<typeof directTrace>>, io: Io): Promise<number> {
-  const ctx: CliContext = {
-    io,
-    statePath: d.statePath,
-    host: d.host ?? (io.env.IPTABLES_SIM_HOST || undefined),
-    json: d.json,
-    color: d.color && !io.env.NO_COLOR && io.isTTY,
-  };
-  try {
-    return await (await import('./commands/trace.js')).traceCommand(ctx, d.options);
-  } catch (e) {
-    return reportError(e, io);
-  }
+export function runTrace(d: NonNullable<ReturnType<typeof directTrace>>, io: Io): Promise<number> {
+  return runInContext(async (ctx) => (await import('./commands/trace.js')).traceCommand(ctx, d.options), [], io, d);
 }
