@@ -211,6 +211,7 @@ describe('trace --batch', () => {
     ['trace --batch p.txt --format text', 'trace: --batch writes JSON lines; --format text is for one packet or one connection', 2],
     ['trace --batch p.txt --from pc1', 'trace: --from is not used with --batch (each line of the file describes its packet)', 2],
     ['trace --batch missing.txt', 'cannot read missing.txt: ENOENT', 2],
+    ['trace --batch .', 'cannot read .: EISDIR', 2],
     ['trace --batch p.txt --seed x', "trace: bad --seed `x'", 2],
     ['--host nowhere trace --batch p.txt', "no host `nowhere' in the lab", 2],
   ])('%s is refused', async (cmd, message, rc) => {
@@ -220,6 +221,34 @@ describe('trace --batch', () => {
     expect(r.rc).toBe(rc);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(message);
+  });
+
+  it('reads a file of many blocks as it reads the same text from standard input, in one', async () => {
+    // lines that straddle the reader's 64 KiB blocks, two longer than a block (spaces between the
+    // options), characters of several bytes, CRLF, comments and blank lines, no newline at the end
+    const s = await lab();
+    const text: string[] = [];
+    for (let i = 0; i < 2400; i++) {
+      const pad = ' '.repeat(i % 37);
+      if (i === 700) text.push(`-i eth0 -p tcp${' '.repeat(70000)}-s 50.60.70.1 -d 50.60.70.80 --dport 8080`);
+      else if (i === 1500) text.push(`-p udp -d 203.0.113.10${' '.repeat(140000)}--dport 53`);
+      else if (i % 11 === 0) text.push(`-i eth漢${i % 7} -s 50.60.70.1 -d 50.60.70.80 --dport 80${pad}`);
+      else if (i % 13 === 0) text.push(`# ${'é'.repeat(i % 50)}`);
+      else if (i % 17 === 0) text.push('');
+      else if (i % 19 === 0) text.push(`-i eth1 -p tcp -s 192.168.1.3 -d 203.0.113.10 --dport ${i}\r`);
+      else text.push(`-i eth0 -p tcp -s 50.60.70.1 --sport ${1024 + i} -d 50.60.70.80 --dport ${i % 2 ? 8080 : 22}${pad}`);
+    }
+    const all = text.join('\n');
+    expect(Buffer.byteLength(all)).toBeGreaterThan(4 * 65536);
+    writeFileSync(join(s.dir, 'p.txt'), all);
+    const fromFile = await s.sh('trace --batch p.txt');
+    const fromStdin = await s.run(['trace', '--batch', '-'], all);
+    expect(fromFile.rc).toBe(1);
+    expect(fromFile.stderr).toBe('');
+    expect(lines(fromFile.stdout).length).toBeGreaterThan(2000);
+    expect(lines(fromFile.stdout).some((o) => String(o.error).includes('eth漢3'))).toBe(true);
+    expect(fromFile.stdout).toBe(fromStdin.stdout);
+    expect(fromFile.rc).toBe(fromStdin.rc);
   });
 
   it('says what it does in trace --help', async () => {

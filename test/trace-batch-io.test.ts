@@ -9,17 +9,23 @@
  * string it stands for: every outcome kind, protocols with and without ports, TCP flags, and
  * names and reasons that need escaping or are not ASCII; lines long enough to grow the buffer and
  * enough of them to be handed over in several pieces.
+ *
+ * The file reader (LineBlocks) against the file decoded whole: blocks of whole lines whose text,
+ * joined, is the file's, for lines and characters that straddle its blocks.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BatchResult, Decision } from '../src/engine/batch.js';
 import type { HostOutcome } from '../src/engine/host.js';
 import { newPacket, type Packet } from '../src/engine/packet.js';
 import { explainHostOutcome } from '../src/engine/simulate.js';
-import { fastSpec, fastSpecAt, parsePacketLine, resultJson, splitWords } from '../src/cli/commands/trace-batch.js';
+import { fastSpec, fastSpecAt, LineBlocks, parsePacketLine, resultJson, splitWords } from '../src/cli/commands/trace-batch.js';
 import { packetSpec } from '../src/cli/commands/trace.js';
 import { SimError } from '../src/errors.js';
 import { ResultWriter } from '../src/cli/commands/trace-batch-out.js';
 import { generator } from './helpers/random.js';
+import { tempDir } from './helpers/tmp.js';
 
 const ODD = ['eth0', 'wg"0', 'back\\slash', 'tab\there', 'nl\nx', 'é-accent', '漢字', 'pair \ud83d\ude00', 'lone \ud83d', 'lone \ude00 low', 'del\x7f', '', '\x00'];
 
@@ -147,5 +153,31 @@ describe('trace --batch line reader', () => {
     }
     // the fast path is taken often enough for the comparison to mean something
     expect(fast).toBeGreaterThan(3000);
+  });
+});
+
+describe('LineBlocks', () => {
+  const kanji = Buffer.from('漢');
+  const cases: [string, Buffer][] = [
+    ['empty', Buffer.alloc(0)],
+    ['one line, no newline', Buffer.from('-d 1.2.3.4 --dport 80')],
+    ['a character of three bytes across the first block', Buffer.concat([Buffer.from('x\n'), Buffer.alloc(65532, 0x61), kanji, Buffer.from('\nb\n')])],
+    ['a first line longer than a block', Buffer.concat([Buffer.alloc(65535, 0x61), kanji, Buffer.from('\nb\n')])],
+    ['a newline as the last byte of a block', Buffer.concat([Buffer.alloc(65535, 0x61), Buffer.from('\nb')])],
+    ['a line of 200,000 bytes', Buffer.concat([Buffer.from('x\n'), Buffer.alloc(200000, 0x20), kanji, Buffer.from('\ny\n')])],
+    // a lead byte cut off by a newline, a stray continuation byte: U+FFFD, as the whole file decodes them
+    ['bytes that are no UTF-8', Buffer.concat([Buffer.alloc(65534, 0x62), Buffer.from([0xe6, 0x0a, 0x80, 0xff, 0x0a]), Buffer.alloc(70000, 0x63)])],
+  ];
+  it.each(cases)('%s: blocks of whole lines, joined the text of the file', (_name, bytes) => {
+    const path = join(tempDir('iptsim-lines-'), 'p.txt');
+    writeFileSync(path, bytes);
+    const blocks: string[] = [];
+    const lines = LineBlocks.open('p.txt', path);
+    for (let b = lines.next(); b !== undefined; b = lines.next()) blocks.push(b);
+    lines.close();
+    expect(blocks.join('')).toBe(readFileSync(path, 'utf8'));
+    for (const b of blocks.slice(0, -1)) expect(b.endsWith('\n')).toBe(true);
+    // (a block ends at the last newline read)
+    if (bytes.length > 65536 && bytes.subarray(0, 65536).includes(0x0a)) expect(blocks.length).toBeGreaterThan(1);
   });
 });

@@ -26,7 +26,7 @@
  *   lines without parsing the output); errors about the batch itself (FILE unreadable, unknown
  *   host, bad --seed) stop it with the usual message and status.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HostBatch, type BatchResult } from '../../engine/batch.js';
 import type { HostOutcome } from '../../engine/host.js';
@@ -369,12 +369,15 @@ export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<numb
     seed = parseUint(o.seed, 0, 0xffffffff);
     if (seed === undefined) throw new SimError(`trace: bad --seed \`${o.seed}'`, 2);
   }
-  let text: string;
+  const lines = file === '-' ? new LineBlocks(file, undefined, await ctx.io.readStdin()) : LineBlocks.open(file, resolve(ctx.io.cwd, file));
   try {
-    text = file === '-' ? await ctx.io.readStdin() : readFileSync(resolve(ctx.io.cwd, file), 'utf8');
-  } catch (e) {
-    throw new SimError(`cannot read ${file}: ${(e as Error).message}`, 2);
+    return batchLines(ctx, lines, seed);
+  } finally {
+    lines.close();
   }
+}
+
+function batchLines(ctx: CliContext, lines: LineBlocks, seed: number | undefined): number {
   return readOnly(ctx, (lab) => {
     const [name] = hostOf(lab, ctx.host);
     const batch = new HostBatch(lab, name, { seed });
@@ -383,7 +386,14 @@ export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<numb
     let failed = false;
     let lineNo = 0;
     let start = 0;
-    while (start < text.length) {
+    let text = '';
+    for (;;) {
+      if (start >= text.length) {
+        const next = lines.next();
+        if (next === undefined) break;
+        text = next;
+        start = 0;
+      }
       let end = text.indexOf('\n', start);
       if (end < 0) end = text.length;
       const from = start;
@@ -414,4 +424,99 @@ export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<numb
     out.flush();
     return failed ? 1 : 0;
   });
+}
+
+/** how much of a packet file is read at a time */
+const BLOCK = 1 << 16;
+
+/**
+ * A packet file's text, a block of whole lines at a time (the last line of the file may lack its
+ * newline): a file is read BLOCK bytes at a time, the lines that straddle a block carried over. A
+ * batch's file read whole was one string as big as the file (14 MB for 200,000 packets), whose
+ * fresh memory cost more than reading and scanning it; a block of 64 KiB is a string the young
+ * generation takes and gives back. Lines are cut at newline bytes, which no UTF-8 sequence holds,
+ * so each line decodes as it did from the whole file. Standard input is one block.
+ */
+export class LineBlocks {
+  private buf = Buffer.allocUnsafe(BLOCK);
+  /** bytes in buf: the start of a line carried over, then what the last read added */
+  private have = 0;
+  private eof = false;
+
+  constructor(
+    /** the name the user gave, for messages */
+    private readonly name: string,
+    private fd: number | undefined,
+    /** standard input's text, read whole */
+    private whole?: string,
+  ) {}
+
+  /** the file at `path` opened, its first block read (a file that cannot be read is reported before the lab is read) */
+  static open(name: string, path: string): LineBlocks {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw new SimError(`cannot read ${name}: ${(e as Error).message}`, 2);
+    }
+    const lines = new LineBlocks(name, fd);
+    try {
+      lines.whole = lines.read();
+    } catch (e) {
+      lines.close();
+      throw e;
+    }
+    return lines;
+  }
+
+  /** the next block of whole lines; undefined at the end of the file */
+  next(): string | undefined {
+    if (this.whole !== undefined) {
+      const w = this.whole;
+      this.whole = undefined;
+      if (w !== '') return w;
+    }
+    return this.read();
+  }
+
+  private read(): string | undefined {
+    if (this.fd === undefined) return undefined;
+    for (;;) {
+      if (this.eof) {
+        if (!this.have) return undefined;
+        const rest = this.buf.toString('utf8', 0, this.have);
+        this.have = 0;
+        return rest;
+      }
+      // a line longer than the buffer: a bigger one
+      if (this.have === this.buf.length) {
+        const b = Buffer.allocUnsafe(this.buf.length * 2);
+        this.buf.copy(b, 0, 0, this.have);
+        this.buf = b;
+      }
+      let got: number;
+      try {
+        got = readSync(this.fd, this.buf, this.have, this.buf.length - this.have, null);
+      } catch (e) {
+        throw new SimError(`cannot read ${this.name}: ${(e as Error).message}`, 2);
+      }
+      if (got === 0) {
+        this.eof = true;
+        continue;
+      }
+      this.have += got;
+      // (the bytes carried over hold no newline)
+      const nl = this.buf.lastIndexOf(0x0a, this.have - 1);
+      if (nl < 0) continue;
+      const text = this.buf.toString('utf8', 0, nl + 1);
+      this.buf.copy(this.buf, 0, nl + 1, this.have);
+      this.have -= nl + 1;
+      return text;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
 }
