@@ -11,6 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Chevrotain's applyMixins() replaced by ./chevrotain-mixins.mjs (why: there) */
+let mixinsReplaced = false;
+const chevrotainMixins = {
+  name: 'chevrotain-mixins',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]chevrotain[\\/]lib[\\/]src[\\/]parse[\\/]parser[\\/]utils[\\/]apply_mixins\.js$/ }, () => {
+      mixinsReplaced = true;
+      return { contents: readFileSync(join(root, 'src', 'tools', 'chevrotain-mixins.mjs'), 'utf8'), loader: 'js' };
+    });
+  },
+};
 // tests that run the CLI as separate processes build a private copy (IPTABLES_SIM_OUTDIR)
 const outdir = process.env.IPTABLES_SIM_OUTDIR || join(root, 'dist');
 rmSync(outdir, { recursive: true, force: true });
@@ -29,6 +40,7 @@ const common = {
   sourcemap: false,
   define: { 'process.env.IPTABLES_SIM_BUNDLED': '"1"' },
   logLevel: 'warning',
+  plugins: [chevrotainMixins],
 };
 // the CLI's bundles (see bin/iptables-sim): everything, what the iptables tools typed one by one run, a plain trace
 const bundles = {
@@ -46,6 +58,8 @@ for (const [out, entry] of Object.entries(bundles)) {
     define: { ...common.define, 'import.meta.url': '__bundleUrl' },
     banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
+  // (only a matter of start-up time: Chevrotain's own works the same)
+  if (out === 'iptables-sim.cjs' && !mixinsReplaced) console.warn("build: Chevrotain's apply_mixins.js was not found; its applyMixins() is bundled as it is");
   // the launcher reads a bundle as latin1, which is only the same string if it is ASCII
   if (/[^\x00-\x7f]/.test(readFileSync(join(outdir, out), 'latin1'))) {
     throw new Error(`build: dist/${out} is not ASCII (bin/iptables-sim reads it as latin1)`);
