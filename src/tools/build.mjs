@@ -54,9 +54,10 @@ for (const [out, entry] of Object.entries(bundles)) {
     entryPoints: [entry],
     outfile: join(outdir, out),
     format: 'cjs',
-    // the modules that look for files next to themselves (the launcher, for shims) get the bundle's URL
-    define: { ...common.define, 'import.meta.url': '__bundleUrl' },
-    banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    // the modules that look for files next to themselves (the launcher, for shims) get the bundle's
+    // URL, made when first asked for (most commands never do)
+    define: { ...common.define, 'import.meta.url': '__bundle.url' },
+    banner: { js: "var __bundle = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
   });
   // (only a matter of start-up time: Chevrotain's own works the same)
   if (out === 'iptables-sim.cjs' && !mixinsReplaced) console.warn("build: Chevrotain's apply_mixins.js was not found; its applyMixins() is bundled as it is");
