@@ -7,6 +7,8 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normStamp, Sandbox, splitShell } from './helpers/cli.js';
+import { BufferIo } from '../src/cli/io.js';
+import { main } from '../src/cli/main.js';
 
 /** the seed's home network with port forwarding, masquerading and a filter: every outcome shows */
 const SETUP = [
@@ -249,6 +251,15 @@ describe('trace --batch', () => {
     expect(lines(fromFile.stdout).some((o) => String(o.error).includes('eth漢3'))).toBe(true);
     expect(fromFile.stdout).toBe(fromStdin.stdout);
     expect(fromFile.rc).toBe(fromStdin.rc);
+  });
+
+  it('refuses standard input it cannot read, as a file it cannot read', async () => {
+    const s = new Sandbox();
+    const io = new BufferIo('', { IPTABLES_SIM_STATE: s.state }, s.dir);
+    io.readStdin = () => Promise.reject(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+    expect(await main(['trace', '--batch', '-'], io)).toBe(2);
+    expect(io.stdout).toBe('');
+    expect(io.stderr).toContain('cannot read -: EIO: i/o error, read');
   });
 
   it('says what it does in trace --help', async () => {

@@ -369,7 +369,16 @@ export async function traceBatch(ctx: CliContext, o: TraceOptions): Promise<numb
     seed = parseUint(o.seed, 0, 0xffffffff);
     if (seed === undefined) throw new SimError(`trace: bad --seed \`${o.seed}'`, 2);
   }
-  const lines = file === '-' ? new LineBlocks(file, undefined, await ctx.io.readStdin()) : LineBlocks.open(file, resolve(ctx.io.cwd, file));
+  let lines: LineBlocks;
+  if (file === '-') {
+    let text: string;
+    try {
+      text = await ctx.io.readStdin();
+    } catch (e) {
+      throw new SimError(`cannot read ${file}: ${(e as Error).message}`, 2);
+    }
+    lines = new LineBlocks(file, undefined, text);
+  } else lines = LineBlocks.open(file, resolve(ctx.io.cwd, file));
   try {
     return batchLines(ctx, lines, seed);
   } finally {
