@@ -456,8 +456,8 @@ export class LineBlocks {
     /** the name the user gave, for messages */
     private readonly name: string,
     private fd: number | undefined,
-    /** standard input's text, read whole */
-    private whole?: string,
+    /** a block read before next() was first called: standard input's whole text, or the file's first block (open()) */
+    private first?: string,
   ) {}
 
   /** the file at `path` opened, its first block read (a file that cannot be read is reported before the lab is read) */
@@ -470,7 +470,7 @@ export class LineBlocks {
     }
     const lines = new LineBlocks(name, fd);
     try {
-      lines.whole = lines.read();
+      lines.first = lines.read();
     } catch (e) {
       lines.close();
       throw e;
@@ -480,9 +480,9 @@ export class LineBlocks {
 
   /** the next block of whole lines; undefined at the end of the file */
   next(): string | undefined {
-    if (this.whole !== undefined) {
-      const w = this.whole;
-      this.whole = undefined;
+    if (this.first !== undefined) {
+      const w = this.first;
+      this.first = undefined;
       if (w !== '') return w;
     }
     return this.read();
