@@ -24,6 +24,7 @@ import {
   type TokenType,
 } from 'chevrotain';
 import * as T from './tokens.js';
+import { decodeGrammar, encodeGrammar, type Encoded } from './recorded.js';
 import { lexCommandLine, type BadOptionPayload, type ExtOptPayload, type MatchLoadPayload } from './lexer.js';
 import type { CommandParse } from '../src/ruleset/command-parse.js';
 
@@ -118,13 +119,28 @@ export class IptablesParser extends EmbeddedActionsParser {
   /** the semantics the current parse feeds */
   sink!: CommandParse;
 
-  constructor(skipValidations: boolean) {
+  /**
+   * `recorded`: the grammar's rules as a recording made them (grammar/recorded.ts), taken instead of
+   * recording them again
+   */
+  constructor(skipValidations: boolean, recorded?: readonly Rule[]) {
     super(T.allTokens, { skipValidations, maxLookahead: 1, lookaheadStrategy: new FirstTokenLookahead() });
+    this.#recorded = recorded && new Map(recorded.map((r) => [r.name, r]));
     this.performSelfAnalysis();
   }
 
+  /** the rules handed to the constructor, by name */
+  #recorded: Map<string, Rule> | undefined;
   /** while the grammar is recorded: the object between the parser and its class's prototype */
   #recorder: object | undefined;
+
+  /** a rule of the grammar: the one handed over, else what running its body in recording mode gives */
+  topLevelRuleRecord(name: string, body: () => void): Rule {
+    if (!this.#recorded) return (EmbeddedActionsParser.prototype as unknown as { topLevelRuleRecord(this: object, n: string, b: () => void): Rule }).topLevelRuleRecord.call(this, name, body);
+    const rule = this.#recorded.get(name);
+    if (!rule) throw new Error(`the recorded grammar has no rule ${name}`);
+    return rule;
+  }
 
   /**
    * Chevrotain records the grammar (performSelfAnalysis) by putting recording versions of its DSL
@@ -138,6 +154,7 @@ export class IptablesParser extends EmbeddedActionsParser {
    * its own would do the job.
    */
   enableRecording(): void {
+    if (this.#recorded) return;
     const recorder = Object.create(Object.getPrototypeOf(this) as object) as object;
     (EmbeddedActionsParser.prototype as unknown as { enableRecording(this: object): void }).enableRecording.call(recorder);
     Object.setPrototypeOf(this, recorder);
@@ -289,12 +306,24 @@ function fastProperties(o: object): void {
   for (let i = 0; i < 2; i++) void fake.probe;
 }
 
+/** the grammar recorded by the build (grammar/recorded.ts), in the bundles only */
+declare const IPTABLES_SIM_RECORDED_GRAMMAR: Encoded[] | undefined;
+
 let instance: IptablesParser | undefined;
 
 export function getParser(): IptablesParser {
-  // self-analysis validations cost start-up time; every test process (unbundled) runs them
-  instance ??= new IptablesParser(process.env.IPTABLES_SIM_BUNDLED === '1');
+  // self-analysis validations and the recording cost start-up time; every test process (unbundled)
+  // runs them
+  instance ??= new IptablesParser(
+    process.env.IPTABLES_SIM_BUNDLED === '1',
+    typeof IPTABLES_SIM_RECORDED_GRAMMAR === 'object' ? decodeGrammar(IPTABLES_SIM_RECORDED_GRAMMAR, T.allTokens) : undefined,
+  );
   return instance;
+}
+
+/** The grammar as recorded, encoded for the bundles (run by the build). */
+export function recordGrammar(): Encoded[] {
+  return encodeGrammar(Object.values(new IptablesParser(true).getGAstProductions()), T.allTokens);
 }
 
 /** Feeds the words of one iptables command line, in order, to `sink`. */

@@ -2,11 +2,13 @@
 // dist/iptables-sim.iptables.cjs, what the iptables tools typed one by one run;
 // dist/iptables-sim.trace.cjs, what a plain trace runs), then V8's code cache of each after a
 // warm-up run in it (dist/NAME.cache, see bin/iptables-sim), because compiling a bundle is most of
-// a command's start-up. Also the grammar's diagram tool (dist/grammar-diagram.mjs, `npm run
+// a command's start-up. The bundles carry the grammar as Chevrotain records it (grammar/recorded.ts),
+// recorded here once. Also the grammar's diagram tool (dist/grammar-diagram.mjs, `npm run
 // diagram`). Run by `npm install` (prepare) and `npm run build`.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -42,6 +44,17 @@ const common = {
   logLevel: 'warning',
   plugins: [chevrotainMixins],
 };
+// the grammar as Chevrotain records it (grammar/recorded.ts), handed to the bundles' parser instead of
+// a recording on every command
+const recorder = await build({
+  ...common,
+  stdin: { contents: "export { recordGrammar } from './grammar/parser.ts';", resolveDir: root, loader: 'ts' },
+  write: false,
+  format: 'cjs',
+});
+const recorderModule = { exports: {} };
+new Function('module', 'exports', 'require', recorder.outputFiles[0].text)(recorderModule, recorderModule.exports, createRequire(import.meta.url));
+common.define['IPTABLES_SIM_RECORDED_GRAMMAR'] = JSON.stringify(recorderModule.exports.recordGrammar());
 // the CLI's bundles (see bin/iptables-sim): everything, what the iptables tools typed one by one run, a plain trace
 const bundles = {
   'iptables-sim.cjs': 'src/cli/entry.ts',
