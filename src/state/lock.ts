@@ -182,6 +182,11 @@ export interface AcquireOptions {
   waitSeconds?: number;
   /** what is locked, for messages */
   what: string;
+  /**
+   * false: no heartbeat, for a holder whose work until release() is synchronous (the timer could
+   * not fire before it; starting one is about half a millisecond of a small command)
+   */
+  heartbeat?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -219,21 +224,23 @@ export async function acquireLock(dir: string, opts: AcquireOptions): Promise<Lo
   }
   sweepGraves(dir);
   // keeps the lock fresh for waiters that cannot check our pid (another host or pid namespace)
-  const beat = setInterval(() => {
-    try {
-      if (readOwner(dir) === me) utimesSync(dir, new Date(), new Date());
-    } catch {
-      /* the next beat tries again */
-    }
-  }, HEARTBEAT_MS);
-  beat.unref();
+  const beat =
+    opts.heartbeat === false
+      ? undefined
+      : setInterval(() => {
+          try {
+            if (readOwner(dir) === me) utimesSync(dir, new Date(), new Date());
+          } catch {
+            /* the next beat tries again */
+          }
+        }, HEARTBEAT_MS).unref();
   let released = false;
   return {
     held: () => !released && readOwner(dir) === me,
     release: () => {
       if (released) return;
       released = true;
-      clearInterval(beat);
+      if (beat) clearInterval(beat);
       if (readOwner(dir) !== me) return;
       // renamed away first: the name is free at once, never a directory without its owner
       const gone = `${dir}.free.${token(6)}`;

@@ -470,7 +470,8 @@ export async function withLock<T>(path: string, opts: LockOptions, fn: () => T |
 /** Read-modify-write under the lock; the lab is written back only when `fn` says so. */
 export async function updateLab<T>(path: string, fn: (lab: Lab) => { save: boolean; value: T }, opts: LockOptions = {}): Promise<T> {
   ensureDir(path);
-  const lock = await acquireLock(`${path}.lock`, { waitSeconds: opts.waitSeconds, what: `the lab ${path}` });
+  // (all synchronous from here to the release: a heartbeat could not beat)
+  const lock = await acquireLock(`${path}.lock`, { waitSeconds: opts.waitSeconds, what: `the lab ${path}`, heartbeat: false });
   try {
     const lab = readLab(path);
     const { save, value } = fn(lab);

@@ -8,8 +8,9 @@ import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readlinkSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { acquireLock } from '../../src/state/lock.js';
+import { updateLab } from '../../src/state/store.js';
 import { SimError } from '../../src/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -91,6 +92,38 @@ describe('the lab lock', () => {
     const old = new Date(Date.now() - 3600000);
     utimesSync(dir, old, old);
     (await acquireLock(dir, { what: 'the lab', waitSeconds: 0 })).release();
+  });
+
+  it('a heartbeat timer runs while the lock is held, unless the holder asks for none', async () => {
+    const started = vi.spyOn(globalThis, 'setInterval');
+    const stopped = vi.spyOn(globalThis, 'clearInterval');
+    try {
+      const dir = join(fresh(), 'lab.json.lock');
+      const beating = await acquireLock(dir, { what: 'the lab' });
+      expect(started).toHaveBeenCalledTimes(1);
+      beating.release();
+      expect(stopped).toHaveBeenCalledWith(started.mock.results[0]!.value);
+      const quiet = await acquireLock(dir, { what: 'the lab', heartbeat: false });
+      expect(quiet.held()).toBe(true);
+      quiet.release();
+      expect(started).toHaveBeenCalledTimes(1);
+      expect(readdirSync(join(dir, '..'))).toEqual([]);
+    } finally {
+      started.mockRestore();
+      stopped.mockRestore();
+    }
+  });
+
+  it('a command that reads, changes and writes the lab (all synchronous under the lock) starts no heartbeat', async () => {
+    const started = vi.spyOn(globalThis, 'setInterval');
+    try {
+      const path = join(fresh(), 'lab.json');
+      expect(await updateLab(path, (lab) => ({ save: true, value: Object.keys(lab.hosts).length }))).toBeGreaterThan(0);
+      expect(started).not.toHaveBeenCalled();
+      expect(readdirSync(join(path, '..'))).toEqual(['lab.json']);
+    } finally {
+      started.mockRestore();
+    }
   });
 
   it('a lock broken by someone else is no longer held', async () => {
