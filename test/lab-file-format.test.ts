@@ -255,9 +255,12 @@ describe('lab file layout', () => {
 
   it("checksums are zlib's CRC-32; the JavaScript one (for a Node without zlib.crc32) agrees", () => {
     const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) & 255));
-    // (every length up to 17: the JavaScript one takes eight bytes a turn, then the rest one by one)
-    const short = Array.from({ length: 18 }, (_, n) => data.subarray(11, 11 + n));
-    for (const b of [...short, Buffer.from('lab'), data, data.subarray(3, 4000)]) expect(crc32ForTests(b)).toBe(zlibCrc32(b) >>> 0);
+    // (the JavaScript one reads bytes one by one up to a 4-byte boundary of the buffer, then two
+    // words a turn, then a last word, then bytes: every start modulo 8, every length up to 40)
+    const short = Array.from({ length: 8 * 41 }, (_, k) => data.subarray(8 + (k & 7), 8 + (k & 7) + (k >> 3)));
+    const long = Array.from({ length: 8 }, (_, off) => data.subarray(off, 4001 + off));
+    for (const b of [...short, ...long, Buffer.from('lab'), data]) expect(crc32ForTests(b)).toBe(zlibCrc32(b) >>> 0);
+    expect(data.byteOffset & 3, 'the test buffer starts on a word boundary').toBe(0);
     expect(crc32ForTests(Buffer.from('123456789'))).toBe(0xcbf43926);
   });
 

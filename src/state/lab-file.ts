@@ -132,35 +132,56 @@ export function fnv1a(bytes: Uint8Array): string {
   return hex(fnv(bytes));
 }
 
-let crcTable: Int32Array | undefined;
+/** the CRC-32 tables: [0] the byte-at-a-time one; [k] a byte's remainder k bytes further on (slicing by 4) */
+let crcTables: [Int32Array, Int32Array, Int32Array, Int32Array] | undefined;
 
-/** CRC-32 (IEEE 802.3, as zlib's crc32) in JavaScript, for a Node without zlib.crc32 (before 20.15) */
-function crc32js(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Int32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c;
-    }
+function makeCrcTables(): [Int32Array, Int32Array, Int32Array, Int32Array] {
+  const t = [new Int32Array(256), new Int32Array(256), new Int32Array(256), new Int32Array(256)] as const;
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[0][n] = c;
   }
-  // eight bytes a turn: a small lab's checksums run in a process too young for V8 to have compiled
-  // this loop, and the interpreter's cost is per turn as much as per byte (17 KB: 1.4 against 2.1 ms)
-  const t = crcTable;
+  for (let n = 0; n < 256; n++) {
+    let c = t[0][n]!;
+    for (let k = 1; k < 4; k++) t[k]![n] = c = t[0][c & 0xff]! ^ (c >>> 8);
+  }
+  return [...t];
+}
+
+/**
+ * CRC-32 (IEEE 802.3, as zlib's crc32) in JavaScript: a small lab's checksums, and everything on a
+ * Node without zlib.crc32 (before 20.15). They run in a process too young for V8 to have compiled
+ * this, where the interpreter's cost is per operation: four bytes at a time (one 32-bit word and
+ * four table lookups; little-endian machines) take 2-4 times less than one byte at a time (17 KB:
+ * 0.5-1.0 against 1.6-5 ms on first use, 0.13-0.27 against 0.34-0.73 ms after).
+ */
+function crc32js(bytes: Uint8Array): number {
+  const [t0, t1, t2, t3] = (crcTables ??= makeCrcTables());
   const n = bytes.length;
   let c = -1;
   let i = 0;
-  for (const e = n - (n & 7); i < e; i += 8) {
-    c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-    c = t[(c ^ bytes[i + 1]!) & 0xff]! ^ (c >>> 8);
-    c = t[(c ^ bytes[i + 2]!) & 0xff]! ^ (c >>> 8);
-    c = t[(c ^ bytes[i + 3]!) & 0xff]! ^ (c >>> 8);
-    c = t[(c ^ bytes[i + 4]!) & 0xff]! ^ (c >>> 8);
-    c = t[(c ^ bytes[i + 5]!) & 0xff]! ^ (c >>> 8);
-    c = t[(c ^ bytes[i + 6]!) & 0xff]! ^ (c >>> 8);
-    c = t[(c ^ bytes[i + 7]!) & 0xff]! ^ (c >>> 8);
+  if (!BIG_ENDIAN) {
+    // bytes one by one up to a 4-byte boundary of the buffer, where its words can be read
+    for (; i < n && ((bytes.byteOffset + i) & 3) !== 0; i++) c = t0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+    const words = (n - i) >> 2;
+    if (words > 0) {
+      const w = new Int32Array(bytes.buffer, bytes.byteOffset + i, words);
+      let j = 0;
+      for (const e = words - (words & 1); j < e; j += 2) {
+        c ^= w[j]!;
+        c = t3[c & 0xff]! ^ t2[(c >>> 8) & 0xff]! ^ t1[(c >>> 16) & 0xff]! ^ t0[c >>> 24]!;
+        c ^= w[j + 1]!;
+        c = t3[c & 0xff]! ^ t2[(c >>> 8) & 0xff]! ^ t1[(c >>> 16) & 0xff]! ^ t0[c >>> 24]!;
+      }
+      if (j < words) {
+        c ^= w[j]!;
+        c = t3[c & 0xff]! ^ t2[(c >>> 8) & 0xff]! ^ t1[(c >>> 16) & 0xff]! ^ t0[c >>> 24]!;
+      }
+      i += words * 4;
+    }
   }
-  for (; i < n; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  for (; i < n; i++) c = t0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 
