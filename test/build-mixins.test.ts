@@ -1,6 +1,8 @@
 /**
- * The bundles' applyMixins() (src/tools/chevrotain-mixins.mjs, put in place of Chevrotain's by the
- * build) against Chevrotain's own: the same classes mixed by each give instances that answer every
+ * Chevrotain's modules the build replaces in the bundles, against Chevrotain's own. The bundles'
+ * token type helpers (src/tools/chevrotain-tokens.mjs): the same token types made through the two
+ * end up the same (indexes, categories, matches, property order, the index-to-type table), and
+ * answer the matchers alike. The bundles' applyMixins() (src/tools/chevrotain-mixins.mjs): the same classes mixed by each give instances that answer every
  * method and accessor the same way, enumerate the same keys, and let a later trait win over an
  * earlier one and over a method of the class itself, as Chevrotain's does. (The bundles' parser,
  * mixed by ours, is held to main()'s output by test/launcher.test.ts and the tests that run the
@@ -81,5 +83,59 @@ describe("the bundles' applyMixins", () => {
     expect(answers(new got.Derived() as unknown as Record<string, unknown>)).toEqual(want);
     // the traits' methods sit one link up, the class's own where they were
     expect(Object.getOwnPropertyNames(got.Derived.prototype).sort()).toEqual(['constructor', 'own', 'shared']);
+  });
+});
+
+/** a token type as Chevrotain's helpers leave it, other token types by name */
+type Tok = Record<string, unknown> & { name: string };
+interface TokenHelpers {
+  augmentTokenTypes(t: Tok[]): void;
+  expandCategories(t: Tok[]): Tok[];
+  tokenStructuredMatcher(instance: { tokenTypeIdx: number }, type: Tok): boolean;
+  tokenIdxToClass: Record<number, Tok>;
+  tokenShortNameIdx: number;
+}
+
+/** what createToken and the parser's constructor ask of the helpers, on token types made afresh */
+function exercise(h: TokenHelpers): unknown {
+  const made: Tok[] = [];
+  const token = (name: string, categories?: Tok | Tok[]): Tok => {
+    const t: Tok = { name, PATTERN: 'NOT_APPLICABLE', ...(categories === undefined ? {} : { CATEGORIES: categories }) };
+    h.augmentTokenTypes([t]);
+    made.push(t);
+    return t;
+  };
+  const word = token('Word');
+  const opt = token('Opt', word);
+  const cmd = token('Cmd', [opt]);
+  const a = token('A', [cmd, opt]);
+  const b = token('B', cmd);
+  const lone = token('Lone');
+  // categories that name each other (Chevrotain stops at the cycle)
+  const x: Tok = { name: 'X', PATTERN: 'NOT_APPLICABLE' };
+  const y: Tok = { name: 'Y', PATTERN: 'NOT_APPLICABLE', CATEGORIES: [x] };
+  x.CATEGORIES = [y];
+  const z = token('Z', [x, y, word]);
+  made.push(x, y);
+  const expanded = h.expandCategories([a, b, z, lone]).map((t) => t.name);
+  // the parser's constructor: everything again
+  h.augmentTokenTypes([word, opt, cmd, a, b, lone, z]);
+  const names = (v: unknown): unknown => (Array.isArray(v) ? v.map((t: Tok) => t.name) : v);
+  return {
+    expanded,
+    tokens: made.map((t) => Object.entries(t).map(([k, v]) => [k, k === 'CATEGORIES' ? names(v) : v])),
+    table: Object.entries(h.tokenIdxToClass).map(([i, t]) => [i, t.name]),
+    next: h.tokenShortNameIdx,
+    matches: made.map((t) => made.map((u) => h.tokenStructuredMatcher({ tokenTypeIdx: u.tokenTypeIdx as number }, t))),
+  };
+}
+
+describe("the bundles' token type helpers", () => {
+  it("leave token types as Chevrotain's do", async () => {
+    const mod = async (path: string) => (await import(pathToFileURL(join(root, path)).href)) as TokenHelpers;
+    const want = exercise(await mod('node_modules/chevrotain/lib/src/scan/tokens.js'));
+    // (lodash's difference() keeps a category twice when two token types name it)
+    expect(want).toMatchObject({ expanded: ['A', 'B', 'Z', 'Lone', 'Cmd', 'Opt', 'Cmd', 'X', 'Y', 'Word'] });
+    expect(exercise(await mod('src/tools/chevrotain-tokens.mjs'))).toEqual(want);
   });
 });

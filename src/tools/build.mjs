@@ -13,14 +13,18 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Chevrotain's applyMixins() replaced by ./chevrotain-mixins.mjs (why: there) */
-let mixinsReplaced = false;
-const chevrotainMixins = {
-  name: 'chevrotain-mixins',
+/** Chevrotain's modules (under chevrotain/lib/src/) the bundles take from here instead (why: in each) */
+const CHEVROTAIN_REPLACED = { 'parse/parser/utils/apply_mixins.js': 'chevrotain-mixins.mjs', 'scan/tokens.js': 'chevrotain-tokens.mjs' };
+const replaced = new Set();
+const chevrotainReplaced = {
+  name: 'chevrotain-replaced',
   setup(b) {
-    b.onLoad({ filter: /[\\/]chevrotain[\\/]lib[\\/]src[\\/]parse[\\/]parser[\\/]utils[\\/]apply_mixins\.js$/ }, () => {
-      mixinsReplaced = true;
-      return { contents: readFileSync(join(root, 'src', 'tools', 'chevrotain-mixins.mjs'), 'utf8'), loader: 'js' };
+    b.onLoad({ filter: /[\\/]chevrotain[\\/]lib[\\/]src[\\/].*\.js$/ }, (args) => {
+      const rel = args.path.split(/[\\/]chevrotain[\\/]lib[\\/]src[\\/]/).pop().replaceAll('\\', '/');
+      const ours = CHEVROTAIN_REPLACED[rel];
+      if (!ours) return undefined;
+      replaced.add(rel);
+      return { contents: readFileSync(join(root, 'src', 'tools', ours), 'utf8'), loader: 'js' };
     });
   },
 };
@@ -42,7 +46,7 @@ const common = {
   sourcemap: false,
   define: { 'process.env.IPTABLES_SIM_BUNDLED': '"1"' },
   logLevel: 'warning',
-  plugins: [chevrotainMixins],
+  plugins: [chevrotainReplaced],
 };
 // the grammar as Chevrotain records it (grammar/recorded.ts), handed to the bundles' parser instead of
 // a recording on every command
@@ -72,8 +76,10 @@ for (const [out, entry] of Object.entries(bundles)) {
     define: { ...common.define, 'import.meta.url': '__bundle.url' },
     banner: { js: "var __bundle = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
   });
-  // (only a matter of start-up time: Chevrotain's own works the same)
-  if (out === 'iptables-sim.cjs' && !mixinsReplaced) console.warn("build: Chevrotain's apply_mixins.js was not found; its applyMixins() is bundled as it is");
+  // (only a matter of start-up time: Chevrotain's own work the same)
+  if (out === 'iptables-sim.cjs') {
+    for (const rel of Object.keys(CHEVROTAIN_REPLACED)) if (!replaced.has(rel)) console.warn(`build: Chevrotain's ${rel} was not found; it is bundled as it is`);
+  }
   // the launcher reads a bundle as latin1, which is only the same string if it is ASCII
   if (/[^\x00-\x7f]/.test(readFileSync(join(outdir, out), 'latin1'))) {
     throw new Error(`build: dist/${out} is not ASCII (bin/iptables-sim reads it as latin1)`);
