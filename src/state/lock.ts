@@ -1,18 +1,24 @@
 /**
  * The lab's exclusive lock. iptables serializes writers with flock() on /run/xtables.lock, which
  * the kernel drops the moment its holder dies, even by SIGKILL. Node has no flock, so the lock is
- * a directory made with mkdir (atomic: one creator wins) next to the lab file, holding an owner
- * record: pid, host, pid namespace and the process's start time. A waiter that finds the owner
- * gone (no such process, or the pid now belongs to a process started later) breaks the lock at
- * once, so a killed writer never holds up the next one. An owner this process cannot check (another
- * host or pid namespace sharing the file) is trusted while it keeps the directory's mtime fresh.
+ * a file created with O_EXCL (one creator wins) next to the lab file, holding its owner's record:
+ * pid, host, pid namespace and the process's start time. A waiter that finds the owner gone (no
+ * such process, or the pid now belongs to a process started later) breaks the lock at once, so a
+ * killed writer never holds up the next one. An owner this process cannot check (another host or
+ * pid namespace sharing the file) is trusted while it keeps the file's mtime fresh; a lock file
+ * without a whole record (its creator between creating and writing it, or killed there) is given
+ * a grace period.
  *
  * Breaking is serialized by a second, short-lived directory, so two waiters that both saw the same
  * dead owner cannot remove a lock a third process has taken in between.
+ *
+ * (Earlier versions made the lock a directory holding the record in a file `owner`: such a lock,
+ * left by a killed holder, is read and broken the same way. A file costs every command fewer and
+ * cheaper system calls: removing the directory alone took 0.4-0.6 ms.)
  */
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { SimError } from '../errors.js';
 
 interface Owner {
@@ -25,7 +31,7 @@ interface Owner {
   nonce: string;
 }
 
-/** an owner record without its owner file yet (a creator between mkdir and the write) is given this long */
+/** a lock without a whole owner record (a creator between creating the file and writing it) is given this long */
 const ORPHAN_MS = 5000;
 /** an owner on another host or pid namespace is trusted while the lock's mtime is younger than this */
 const FOREIGN_STALE_MS = 60000;
@@ -62,9 +68,15 @@ function selfOwner(): Owner {
   return { ...self, nonce: token(8) };
 }
 
-function readOwner(dir: string): string | undefined {
+/** the owner record in the lock (a file; an older version's directory holds it in `owner`) */
+function readOwner(lock: string): string | undefined {
   try {
-    return readFileSync(join(dir, 'owner'), 'utf8');
+    return readFileSync(lock, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EISDIR') return undefined;
+  }
+  try {
+    return readFileSync(join(lock, 'owner'), 'utf8');
   } catch {
     return undefined;
   }
@@ -94,17 +106,17 @@ function liveness(o: Owner): Liveness {
   return start !== '-' && start !== o.start ? 'dead' : 'alive';
 }
 
-function ageMs(dir: string): number | undefined {
+function ageMs(path: string): number | undefined {
   try {
-    return Date.now() - statSync(dir).mtimeMs;
+    return Date.now() - statSync(path).mtimeMs;
   } catch {
     return undefined;
   }
 }
 
-/** true when `dir` is held by nobody alive: its owner is dead, or no owner ever appeared */
-function abandoned(dir: string, record: string | undefined): boolean {
-  const age = ageMs(dir);
+/** true when `lock` is held by nobody alive: its owner is dead, or no whole record ever appeared */
+function abandoned(lock: string, record: string | undefined): boolean {
+  const age = ageMs(lock);
   if (age === undefined) return false;
   const o = record === undefined ? undefined : parseOwner(record);
   if (!o) return age > ORPHAN_MS;
@@ -113,10 +125,10 @@ function abandoned(dir: string, record: string | undefined): boolean {
 }
 
 /** Removes an abandoned lock; true when the caller should try to take the lock again at once. */
-function breakAbandoned(dir: string): boolean {
-  const record = readOwner(dir);
-  if (!abandoned(dir, record)) return false;
-  const breaker = `${dir}.break`;
+function breakAbandoned(lock: string): boolean {
+  const record = readOwner(lock);
+  if (!abandoned(lock, record)) return false;
+  const breaker = `${lock}.break`;
   try {
     mkdirSync(breaker);
   } catch {
@@ -126,15 +138,20 @@ function breakAbandoned(dir: string): boolean {
   }
   try {
     // nobody can have replaced the lock since: only its owner (gone) or a breaker (us) removes it
-    if (readOwner(dir) !== record || !abandoned(dir, record)) return true;
-    // moved aside first so the name is free the moment the lock is gone
-    const grave = `${dir}.dead.${token(6)}`;
+    if (readOwner(lock) !== record || !abandoned(lock, record)) return true;
     try {
-      renameSync(dir, grave);
-    } catch {
-      return true;
+      unlinkSync(lock);
+    } catch (e) {
+      // an older version's directory: moved aside first so the name is free the moment it is gone
+      if ((e as NodeJS.ErrnoException).code !== 'EISDIR') return true;
+      const grave = `${lock}.dead.${token(6)}`;
+      try {
+        renameSync(lock, grave);
+      } catch {
+        return true;
+      }
+      rmSync(grave, { recursive: true, force: true });
     }
-    rmSync(grave, { recursive: true, force: true });
     return true;
   } finally {
     try {
@@ -142,32 +159,6 @@ function breakAbandoned(dir: string): boolean {
     } catch {
       /* already removed as orphaned */
     }
-  }
-}
-
-/** removed locks are renamed to `<lock>.dead.*` / `<lock>.free.*` first; a process killed before removing one leaves it */
-function sweepGraves(dir: string): void {
-  const prefix = `${basename(dir)}.`;
-  try {
-    for (const n of readdirSync(dirname(dir))) {
-      if (n.startsWith(prefix) && /^(dead|free)\.[0-9a-f]+$/.test(n.slice(prefix.length))) rmSync(join(dirname(dir), n), { recursive: true, force: true });
-    }
-  } catch {
-    /* the next holder tries again */
-  }
-}
-
-/**
- * Removes a lock directory moved aside: its owner record, then the directory (two system calls;
- * rmSync's recursive walk costs a small command about a millisecond more). Anything else in it
- * (a creator's record that never got renamed) is left to rmSync.
- */
-function removeLockDir(dir: string): void {
-  try {
-    unlinkSync(join(dir, 'owner'));
-    rmdirSync(dir);
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -191,22 +182,23 @@ export interface AcquireOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Takes the lock directory `dir`, waiting while a live process holds it. */
-export async function acquireLock(dir: string, opts: AcquireOptions): Promise<LockHandle> {
+/** Takes the lock file `lock`, waiting while a live process holds it. */
+export async function acquireLock(lock: string, opts: AcquireOptions): Promise<LockHandle> {
   const deadline = opts.waitSeconds === undefined ? Infinity : Date.now() + opts.waitSeconds * 1000;
   let delay = 2;
+  let fd: number;
   for (;;) {
     try {
-      mkdirSync(dir);
+      fd = openSync(lock, 'wx', 0o644);
       break;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') throw new SimError(`cannot lock ${opts.what}: ${(e as Error).message}`, 4);
     }
-    if (breakAbandoned(dir)) continue;
+    if (breakAbandoned(lock)) continue;
     if (Date.now() >= deadline) {
-      const o = parseOwner(readOwner(dir) ?? '');
-      throw new SimError(`${opts.what} is locked${o ? ` by process ${o.pid}` : ''} (${dir}); try again later`, 4);
+      const o = parseOwner(readOwner(lock) ?? '');
+      throw new SimError(`${opts.what} is locked${o ? ` by process ${o.pid}` : ''} (${lock}); try again later`, 4);
     }
     // jittered backoff: fifty waiters do not retry in lockstep
     await sleep(delay * (0.5 + Math.random()));
@@ -214,42 +206,42 @@ export async function acquireLock(dir: string, opts: AcquireOptions): Promise<Lo
   }
   const me = JSON.stringify(selfOwner());
   try {
-    // written aside and renamed: a reader sees no owner or the whole record, never half of it
-    const tmp = join(dir, `owner.${process.pid}.tmp`);
-    writeFileSync(tmp, me);
-    renameSync(tmp, join(dir, 'owner'));
+    // (until this is written, waiters see a record that is not whole: the grace period)
+    writeFileSync(fd, me);
   } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      unlinkSync(lock);
+    } catch {
+      /* gone already */
+    }
     throw new SimError(`cannot lock ${opts.what}: ${(e as Error).message}`, 4);
+  } finally {
+    closeSync(fd);
   }
-  sweepGraves(dir);
   // keeps the lock fresh for waiters that cannot check our pid (another host or pid namespace)
   const beat =
     opts.heartbeat === false
       ? undefined
       : setInterval(() => {
           try {
-            if (readOwner(dir) === me) utimesSync(dir, new Date(), new Date());
+            if (readOwner(lock) === me) utimesSync(lock, new Date(), new Date());
           } catch {
             /* the next beat tries again */
           }
         }, HEARTBEAT_MS).unref();
   let released = false;
   return {
-    held: () => !released && readOwner(dir) === me,
+    held: () => !released && readOwner(lock) === me,
     release: () => {
       if (released) return;
       released = true;
       if (beat) clearInterval(beat);
-      if (readOwner(dir) !== me) return;
-      // renamed away first: the name is free at once, never a directory without its owner
-      const gone = `${dir}.free.${token(6)}`;
+      if (readOwner(lock) !== me) return;
       try {
-        renameSync(dir, gone);
+        unlinkSync(lock);
       } catch {
-        return;
+        /* broken meanwhile */
       }
-      removeLockDir(gone);
     },
   };
 }

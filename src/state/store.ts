@@ -454,7 +454,7 @@ export interface LockOptions {
 }
 
 /**
- * Runs `fn` while holding the lab's exclusive lock. The lock is a directory next to the lab file
+ * Runs `fn` while holding the lab's exclusive lock. The lock is a file next to the lab file
  * (`<lab>.lock`); a holder that dies frees it for the next writer at once.
  */
 export async function withLock<T>(path: string, opts: LockOptions, fn: () => T | Promise<T>): Promise<T> {

@@ -1,10 +1,11 @@
 /**
- * The lab lock: a live holder makes others wait (or, with a deadline, fail with exit 4 naming
- * the holder); a dead holder's lock is broken at once, as flock() is dropped when its process
- * dies; an owner that never wrote its record is given a grace period; the lock is ours until
+ * The lab lock (a file holding its owner's record): a live holder makes others wait (or, with a
+ * deadline, fail with exit 4 naming the holder); a dead holder's lock is broken at once, as
+ * flock() is dropped when its process dies, and so is an earlier version's lock directory; an
+ * owner that never wrote its whole record is given a grace period; the lock is ours until
  * released, and releasing leaves nothing behind.
  */
-import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readlinkSync } from 'node:fs';
@@ -49,8 +50,7 @@ describe('the lab lock', () => {
 
   it('a live holder and a deadline: exit 4 naming the holder', async () => {
     const dir = join(fresh(), 'lab.json.lock');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'owner'), ownerRecord(process.pid));
+    writeFileSync(dir, ownerRecord(process.pid));
     const e = await acquireLock(dir, { what: 'the lab /x/lab.json', waitSeconds: 0.2 }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(SimError);
     expect((e as SimError).status).toBe(4);
@@ -59,24 +59,35 @@ describe('the lab lock', () => {
 
   it("a dead holder's lock is broken at once", async () => {
     const dir = join(fresh(), 'lab.json.lock');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'owner'), ownerRecord(DEAD_PID));
+    writeFileSync(dir, ownerRecord(DEAD_PID));
     const h = await acquireLock(dir, { what: 'the lab', waitSeconds: 0 });
     expect(h.held()).toBe(true);
     h.release();
+    expect(readdirSync(join(dir, '..'))).toEqual([]);
+  });
+
+  it("an earlier version's lock (a directory with the record in `owner`): waited for while its holder lives, broken when it is dead", async () => {
+    const dir = join(fresh(), 'lab.json.lock');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'owner'), ownerRecord(process.pid));
+    await expect(acquireLock(dir, { what: 'the lab', waitSeconds: 0.1 })).rejects.toThrow(`locked by process ${process.pid}`);
+    writeFileSync(join(dir, 'owner'), ownerRecord(DEAD_PID));
+    const h = await acquireLock(dir, { what: 'the lab', waitSeconds: 0 });
+    expect(statSync(dir).isFile()).toBe(true);
+    h.release();
+    expect(readdirSync(join(dir, '..'))).toEqual([]);
   });
 
   it('a reused pid (same number, later start time) counts as dead', async () => {
     const dir = join(fresh(), 'lab.json.lock');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'owner'), ownerRecord(process.pid, { start: '1' }));
+    writeFileSync(dir, ownerRecord(process.pid, { start: '1' }));
     const h = await acquireLock(dir, { what: 'the lab', waitSeconds: 0 });
     h.release();
   });
 
-  it('a lock without an owner record is kept for a grace period, then broken', async () => {
+  it('a lock without a whole owner record is kept for a grace period, then broken', async () => {
     const dir = join(fresh(), 'lab.json.lock');
-    mkdirSync(dir);
+    writeFileSync(dir, '{"pid":12');
     await expect(acquireLock(dir, { what: 'the lab', waitSeconds: 0.1 })).rejects.toThrow(/is locked/);
     const old = new Date(Date.now() - 60000);
     utimesSync(dir, old, old);
@@ -86,8 +97,7 @@ describe('the lab lock', () => {
 
   it('an owner on another host is trusted while its lock is fresh', async () => {
     const dir = join(fresh(), 'lab.json.lock');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'owner'), ownerRecord(DEAD_PID, { host: 'elsewhere' }));
+    writeFileSync(dir, ownerRecord(DEAD_PID, { host: 'elsewhere' }));
     await expect(acquireLock(dir, { what: 'the lab', waitSeconds: 0.1 })).rejects.toThrow(/locked by process/);
     const old = new Date(Date.now() - 3600000);
     utimesSync(dir, old, old);
@@ -129,8 +139,10 @@ describe('the lab lock', () => {
   it('a lock broken by someone else is no longer held', async () => {
     const dir = join(fresh(), 'lab.json.lock');
     const h = await acquireLock(dir, { what: 'the lab' });
-    writeFileSync(join(dir, 'owner'), ownerRecord(process.pid, { nonce: 'someone else' }));
+    writeFileSync(dir, ownerRecord(process.pid, { nonce: 'someone else' }));
     expect(h.held()).toBe(false);
+    // (and is not removed by the one who held it before)
     h.release();
+    expect(existsSync(dir)).toBe(true);
   });
 });
