@@ -1,11 +1,12 @@
 /**
- * The grammar as Chevrotain records it, written down once by the build (as a literal in the
- * bundles' code) and read back by the bundles. Chevrotain learns a parser's grammar (performSelfAnalysis) by running every rule in a
- * recording mode; for this grammar that was 2.5-3 ms of every command typed (bench/README.md,
- * "Twenty-seventh session"). The bundles' parser is handed the productions this decodes instead
- * (IptablesParser's topLevelRuleRecord), the same objects the recording makes: the same classes,
- * the same own properties in the same order, token types by name. NonTerminal.referencedRule is
- * left out: Chevrotain's resolver sets it from nonTerminalName, as after a recording.
+ * The grammar as Chevrotain records it, written down once by the build (a literal in the bundles'
+ * code) and read back by the bundles. Chevrotain learns a parser's grammar (performSelfAnalysis)
+ * by running every rule in a recording mode; for this grammar that was 2.5-3 ms of every command
+ * typed (bench/README.md, "Twenty-seventh session"). The bundles' parser is handed the productions
+ * this decodes instead (IptablesParser's topLevelRuleRecord), the same objects the recording
+ * makes: the same classes, the same own properties in the same order, token types by name.
+ * NonTerminal.referencedRule is left out: Chevrotain's resolver sets it from nonTerminalName, as
+ * after a recording.
  *
  * Only what the grammar uses is written; anything else (a separator's token type, say) stops the
  * build instead of being lost.
