@@ -48,20 +48,25 @@ function firstTokens(defs: readonly IProduction[]): TokenType[] | undefined {
   if (p instanceof NonTerminal) return firstTokens(p.referencedRule.definition);
   if (p instanceof RepetitionMandatory) return firstTokens(p.definition);
   if (p instanceof Alternation) {
-    const all: TokenType[] = [];
-    for (const alt of p.definition) {
+    let all: TokenType[] = [];
+    for (let i = 0; i < p.definition.length; i++) {
+      const alt = p.definition[i];
       const f = alt instanceof Alternative ? firstTokens(alt.definition) : undefined;
       if (!f) return undefined;
-      all.push(...f);
+      all = all.concat(f);
     }
     return all;
   }
   return undefined;
 }
 
+// (Building the parser runs once, in a process too young for V8 to have optimized anything: the
+// loops here are indexed, as a for-of loop there allocates a result object for every element.)
+
 /** the production of `type` with occurrence `idx` in `defs` (nested ones included) */
 function findProduction<T extends IProduction>(defs: readonly IProduction[], type: abstract new (...a: never[]) => T, idx: number): T | undefined {
-  for (const p of defs) {
+  for (let i = 0; i < defs.length; i++) {
+    const p = defs[i]!;
     if (p instanceof type && (p as unknown as { idx: number }).idx === idx) return p;
     const inner = (p as { definition?: IProduction[] }).definition;
     const found = inner && !(p instanceof NonTerminal) ? findProduction(inner, type, idx) : undefined;
@@ -71,7 +76,7 @@ function findProduction<T extends IProduction>(defs: readonly IProduction[], typ
 }
 
 /** the token type indexes a terminal of type `t` matches: its own and those of its category's members */
-const matching = (t: TokenType): number[] => [t.tokenTypeIdx!, ...((t as { categoryMatches?: number[] }).categoryMatches ?? [])];
+const matching = (t: TokenType): number[] => [t.tokenTypeIdx!].concat((t as { categoryMatches?: number[] }).categoryMatches ?? []);
 
 const OPTIONAL: Record<string, abstract new (...a: never[]) => IProduction> = { Option, Repetition, RepetitionMandatory };
 
@@ -94,9 +99,13 @@ class FirstTokenLookahead implements ILookaheadStrategy {
     const firsts = or?.definition.map((alt) => (alt instanceof Alternative ? firstTokens(alt.definition) : undefined));
     if (!firsts || firsts.some((f) => !f)) return this.general.buildLookaheadForAlternation(options);
     const choice: Record<number, number> = {};
-    firsts.forEach((types, alt) => {
-      for (const t of types!) for (const idx of matching(t)) if (!(idx in choice)) choice[idx] = alt;
-    });
+    for (let alt = 0; alt < firsts.length; alt++) {
+      const types = firsts[alt]!;
+      for (let i = 0; i < types.length; i++) {
+        const m = matching(types[i]!);
+        for (let j = 0; j < m.length; j++) if (!(m[j]! in choice)) choice[m[j]!] = alt;
+      }
+    }
     return function (this: { LA_FAST(i: number): IToken }): number | undefined {
       return choice[this.LA_FAST(1).tokenTypeIdx];
     } as ReturnType<ILookaheadStrategy['buildLookaheadForAlternation']>;
@@ -108,7 +117,10 @@ class FirstTokenLookahead implements ILookaheadStrategy {
     const first = prod && firstTokens((prod as unknown as { definition: IProduction[] }).definition);
     if (!first) return this.general.buildLookaheadForOptional(options);
     const enter: boolean[] = [];
-    for (const t of first) for (const idx of matching(t)) enter[idx] = true;
+    for (let i = 0; i < first.length; i++) {
+      const m = matching(first[i]!);
+      for (let j = 0; j < m.length; j++) enter[m[j]!] = true;
+    }
     return function (this: { LA_FAST(i: number): IToken }): boolean {
       return enter[this.LA_FAST(1).tokenTypeIdx] === true;
     } as () => boolean;

@@ -70,8 +70,10 @@ export function encodeGrammar(rules: readonly Rule[], tokens: readonly TokenType
 export function decodeGrammar(data: Encoded[], tokens: readonly TokenType[]): Rule[] {
   const byName = new Map(tokens.map((t) => [t.name, t]));
   // (their own properties are already in order: fewer steps than copying them, which shows in a
-  // cold process)
-  const decode = ([kind, p]: Encoded): object => {
+  // cold process; so does destructuring, which allocates an iterator's results there)
+  const decode = (e: Encoded): object => {
+    const kind = e[0];
+    const p = e[1];
     const cls = KINDS[kind];
     if (!cls) throw new Error(`recorded grammar: unknown production ${kind}`);
     Object.setPrototypeOf(p, cls.prototype);

@@ -52,11 +52,19 @@ let byName: readonly [Map<string, MatchExtension>, Map<string, TargetExtension>]
 
 function maps(): readonly [Map<string, MatchExtension>, Map<string, TargetExtension>] {
   if (!byName) {
-    const matchMap = new Map<string, MatchExtension>();
-    const targetMap = new Map<string, TargetExtension>();
-    for (const m of MATCHES) for (const n of [m.name, ...(m.aliases ?? [])]) matchMap.set(n, m);
-    for (const t of TARGETS) for (const n of [t.name, ...(t.aliases ?? [])]) targetMap.set(n, t);
-    byName = [matchMap, targetMap];
+    // (indexed loops: made once, in a young process, where a for-of loop allocates a result object
+    // for every element)
+    const byNames = <E extends { name: string; aliases?: readonly string[] }>(list: readonly E[]): Map<string, E> => {
+      const m = new Map<string, E>();
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        m.set(e.name, e);
+        const aliases = e.aliases ?? [];
+        for (let j = 0; j < aliases.length; j++) m.set(aliases[j]!, e);
+      }
+      return m;
+    };
+    byName = [byNames(MATCHES), byNames(TARGETS)];
   }
   return byName;
 }

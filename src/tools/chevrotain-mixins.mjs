@@ -18,9 +18,12 @@
 export function applyMixins(derivedCtor, baseCtors) {
   const proto = derivedCtor.prototype;
   const mixed = Object.create(Object.getPrototypeOf(proto));
-  for (const baseCtor of baseCtors) {
-    const baseProto = baseCtor.prototype;
-    for (const name of Object.getOwnPropertyNames(baseProto)) {
+  // (indexed loops: in a process this young, a for-of loop allocates a result object for every element)
+  for (let i = 0; i < baseCtors.length; i++) {
+    const baseProto = baseCtors[i].prototype;
+    const names = Object.getOwnPropertyNames(baseProto);
+    for (let j = 0; j < names.length; j++) {
+      const name = names[j];
       if (name === 'constructor') continue;
       const d = Object.getOwnPropertyDescriptor(baseProto, name);
       const to = Object.prototype.hasOwnProperty.call(proto, name) ? proto : mixed;
