@@ -32,11 +32,11 @@ const DEAD_PID = 4194304 + 17;
 
 describe('the lab lock', () => {
   it('serializes holders in one process and frees the name on release', async () => {
-    const dir = join(fresh(), 'lab.json.lock');
-    const a = await acquireLock(dir, { what: 'the lab' });
+    const lock = join(fresh(), 'lab.json.lock');
+    const a = await acquireLock(lock, { what: 'the lab' });
     expect(a.held()).toBe(true);
     const order: string[] = [];
-    const b = acquireLock(dir, { what: 'the lab' }).then((h) => {
+    const b = acquireLock(lock, { what: 'the lab' }).then((h) => {
       order.push('b');
       return h;
     });
@@ -45,79 +45,79 @@ describe('the lab lock', () => {
     a.release();
     (await b).release();
     expect(order).toEqual(['a releases', 'b']);
-    expect(readdirSync(join(dir, '..'))).toEqual([]);
+    expect(readdirSync(join(lock, '..'))).toEqual([]);
   });
 
   it('a live holder and a deadline: exit 4 naming the holder', async () => {
-    const dir = join(fresh(), 'lab.json.lock');
-    writeFileSync(dir, ownerRecord(process.pid));
-    const e = await acquireLock(dir, { what: 'the lab /x/lab.json', waitSeconds: 0.2 }).catch((x: unknown) => x);
+    const lock = join(fresh(), 'lab.json.lock');
+    writeFileSync(lock, ownerRecord(process.pid));
+    const e = await acquireLock(lock, { what: 'the lab /x/lab.json', waitSeconds: 0.2 }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(SimError);
     expect((e as SimError).status).toBe(4);
     expect((e as SimError).message).toMatch(`the lab /x/lab.json is locked by process ${process.pid}`);
   });
 
   it("a dead holder's lock is broken at once", async () => {
-    const dir = join(fresh(), 'lab.json.lock');
-    writeFileSync(dir, ownerRecord(DEAD_PID));
-    const h = await acquireLock(dir, { what: 'the lab', waitSeconds: 0 });
+    const lock = join(fresh(), 'lab.json.lock');
+    writeFileSync(lock, ownerRecord(DEAD_PID));
+    const h = await acquireLock(lock, { what: 'the lab', waitSeconds: 0 });
     expect(h.held()).toBe(true);
     h.release();
-    expect(readdirSync(join(dir, '..'))).toEqual([]);
+    expect(readdirSync(join(lock, '..'))).toEqual([]);
   });
 
   it("an earlier version's lock (a directory with the record in `owner`): waited for while its holder lives, broken when it is dead", async () => {
-    const dir = join(fresh(), 'lab.json.lock');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'owner'), ownerRecord(process.pid));
-    await expect(acquireLock(dir, { what: 'the lab', waitSeconds: 0.1 })).rejects.toThrow(`locked by process ${process.pid}`);
-    writeFileSync(join(dir, 'owner'), ownerRecord(DEAD_PID));
-    const h = await acquireLock(dir, { what: 'the lab', waitSeconds: 0 });
-    expect(statSync(dir).isFile()).toBe(true);
+    const lock = join(fresh(), 'lab.json.lock');
+    mkdirSync(lock);
+    writeFileSync(join(lock, 'owner'), ownerRecord(process.pid));
+    await expect(acquireLock(lock, { what: 'the lab', waitSeconds: 0.1 })).rejects.toThrow(`locked by process ${process.pid}`);
+    writeFileSync(join(lock, 'owner'), ownerRecord(DEAD_PID));
+    const h = await acquireLock(lock, { what: 'the lab', waitSeconds: 0 });
+    expect(statSync(lock).isFile()).toBe(true);
     h.release();
-    expect(readdirSync(join(dir, '..'))).toEqual([]);
+    expect(readdirSync(join(lock, '..'))).toEqual([]);
   });
 
   it('a reused pid (same number, later start time) counts as dead', async () => {
-    const dir = join(fresh(), 'lab.json.lock');
-    writeFileSync(dir, ownerRecord(process.pid, { start: '1' }));
-    const h = await acquireLock(dir, { what: 'the lab', waitSeconds: 0 });
+    const lock = join(fresh(), 'lab.json.lock');
+    writeFileSync(lock, ownerRecord(process.pid, { start: '1' }));
+    const h = await acquireLock(lock, { what: 'the lab', waitSeconds: 0 });
     h.release();
   });
 
   it('a lock without a whole owner record is kept for a grace period, then broken', async () => {
-    const dir = join(fresh(), 'lab.json.lock');
-    writeFileSync(dir, '{"pid":12');
-    await expect(acquireLock(dir, { what: 'the lab', waitSeconds: 0.1 })).rejects.toThrow(/is locked/);
+    const lock = join(fresh(), 'lab.json.lock');
+    writeFileSync(lock, '{"pid":12');
+    await expect(acquireLock(lock, { what: 'the lab', waitSeconds: 0.1 })).rejects.toThrow(/is locked/);
     const old = new Date(Date.now() - 60000);
-    utimesSync(dir, old, old);
-    const h = await acquireLock(dir, { what: 'the lab', waitSeconds: 0 });
+    utimesSync(lock, old, old);
+    const h = await acquireLock(lock, { what: 'the lab', waitSeconds: 0 });
     h.release();
   });
 
   it('an owner on another host is trusted while its lock is fresh', async () => {
-    const dir = join(fresh(), 'lab.json.lock');
-    writeFileSync(dir, ownerRecord(DEAD_PID, { host: 'elsewhere' }));
-    await expect(acquireLock(dir, { what: 'the lab', waitSeconds: 0.1 })).rejects.toThrow(/locked by process/);
+    const lock = join(fresh(), 'lab.json.lock');
+    writeFileSync(lock, ownerRecord(DEAD_PID, { host: 'elsewhere' }));
+    await expect(acquireLock(lock, { what: 'the lab', waitSeconds: 0.1 })).rejects.toThrow(/locked by process/);
     const old = new Date(Date.now() - 3600000);
-    utimesSync(dir, old, old);
-    (await acquireLock(dir, { what: 'the lab', waitSeconds: 0 })).release();
+    utimesSync(lock, old, old);
+    (await acquireLock(lock, { what: 'the lab', waitSeconds: 0 })).release();
   });
 
   it('a heartbeat timer runs while the lock is held, unless the holder asks for none', async () => {
     const started = vi.spyOn(globalThis, 'setInterval');
     const stopped = vi.spyOn(globalThis, 'clearInterval');
     try {
-      const dir = join(fresh(), 'lab.json.lock');
-      const beating = await acquireLock(dir, { what: 'the lab' });
+      const lock = join(fresh(), 'lab.json.lock');
+      const beating = await acquireLock(lock, { what: 'the lab' });
       expect(started).toHaveBeenCalledTimes(1);
       beating.release();
       expect(stopped).toHaveBeenCalledWith(started.mock.results[0]!.value);
-      const quiet = await acquireLock(dir, { what: 'the lab', heartbeat: false });
+      const quiet = await acquireLock(lock, { what: 'the lab', heartbeat: false });
       expect(quiet.held()).toBe(true);
       quiet.release();
       expect(started).toHaveBeenCalledTimes(1);
-      expect(readdirSync(join(dir, '..'))).toEqual([]);
+      expect(readdirSync(join(lock, '..'))).toEqual([]);
     } finally {
       started.mockRestore();
       stopped.mockRestore();
@@ -137,12 +137,12 @@ describe('the lab lock', () => {
   });
 
   it('a lock broken by someone else is no longer held', async () => {
-    const dir = join(fresh(), 'lab.json.lock');
-    const h = await acquireLock(dir, { what: 'the lab' });
-    writeFileSync(dir, ownerRecord(process.pid, { nonce: 'someone else' }));
+    const lock = join(fresh(), 'lab.json.lock');
+    const h = await acquireLock(lock, { what: 'the lab' });
+    writeFileSync(lock, ownerRecord(process.pid, { nonce: 'someone else' }));
     expect(h.held()).toBe(false);
     // (and is not removed by the one who held it before)
     h.release();
-    expect(existsSync(dir)).toBe(true);
+    expect(existsSync(lock)).toBe(true);
   });
 });
