@@ -7,7 +7,7 @@
  * Either way a command gives what main() gives.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, type Built } from './robustness/harness.js';
@@ -150,5 +150,17 @@ describe('the launcher’s bundles and code caches', () => {
       expect(cacheUsed(args).cache, args.join(' ')).toBe('iptables-sim.cache');
       expect(cacheUsed(args).verdict).toBe('accepted');
     }
+  });
+
+  it('a command commander parses does not load node:child_process (commander asks for it at load, for executable subcommands)', () => {
+    const preload = join(tempDir('iptsim-preload-'), 'modules.cjs');
+    // (the built-in modules the process loaded, at its exit)
+    writeFileSync(preload, "process.on('exit', () => process.stderr.write('modules: ' + process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).join(',') + '\\n'));\n");
+    const modules = (r: { stderr: string }) => /^modules: (.*)$/m.exec(r.stderr)?.[1]?.split(',') ?? [];
+    const show = launch(['--no-color', 'lab', 'show'], built.bin, { NODE_OPTIONS: `-r ${preload}` });
+    expect(show.rc, show.stderr).toBe(0);
+    expect(show.caches.map((c) => c.cache)).toEqual(['iptables-sim.cache']);
+    expect(modules(show)).toContain('NativeModule fs');
+    expect(modules(show)).not.toContain('NativeModule child_process');
   });
 });
