@@ -29,7 +29,7 @@ const chevrotainReplaced = {
   },
 };
 /**
- * commander loads node:child_process (and with it net and stream: about 9 ms of every command it
+ * commander loads node:child_process (and with it net and stream: about 3 ms of every command it
  * parses) for subcommands that run as executables, which iptables-sim has none of: in the bundles
  * it is loaded when one would be spawned. The build warns if commander's line is no longer there.
  */
