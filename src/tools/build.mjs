@@ -13,38 +13,42 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Chevrotain's modules (under chevrotain/lib/src/) the bundles take from here instead (why: in each) */
-const CHEVROTAIN_REPLACED = { 'parse/parser/utils/apply_mixins.js': 'chevrotain-mixins.mjs', 'scan/tokens.js': 'chevrotain-tokens.mjs' };
-const replaced = new Set();
-const chevrotainReplaced = {
-  name: 'chevrotain-replaced',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]chevrotain[\\/]lib[\\/]src[\\/].*\.js$/ }, (args) => {
-      const rel = args.path.split(/[\\/]chevrotain[\\/]lib[\\/]src[\\/]/).pop().replaceAll('\\', '/');
-      const ours = CHEVROTAIN_REPLACED[rel];
-      if (!ours) return undefined;
-      replaced.add(rel);
-      return { contents: readFileSync(join(root, 'src', 'tools', ours), 'utf8'), loader: 'js' };
-    });
-  },
-};
-/**
- * commander loads node:child_process (and with it net and stream: about 3 ms of every command it
- * parses) for subcommands that run as executables, which iptables-sim has none of: in the bundles
- * it is loaded when one would be spawned. The build warns if commander's line is no longer there.
- */
+/** a dependency's module path, whatever the separator */
+const depFile = (...parts) => new RegExp(`[\\\\/]${parts.map((p) => p.replaceAll('.', '\\.')).join('[\\\\/]')}$`);
+const ours = (name) => () => readFileSync(join(root, 'src', 'tools', name), 'utf8');
 const COMMANDER_CHILD_PROCESS = "const childProcess = require('node:child_process');";
-let commanderPatched = false;
-const commanderLazyChildProcess = {
-  name: 'commander-lazy-child-process',
+/**
+ * What the bundles take in place of dependencies' own code, for start-up time (why: in each file or
+ * note here). A substitute that no longer applies (another version moved or rewrote the code) is
+ * left out with a warning, and the dependency is bundled as it is: the same behaviour, slower.
+ */
+const SUBSTITUTES = [
+  { what: "Chevrotain's applyMixins()", file: depFile('chevrotain', 'lib', 'src', 'parse', 'parser', 'utils', 'apply_mixins.js'), contents: ours('chevrotain-mixins.mjs') },
+  { what: "Chevrotain's token type helpers", file: depFile('chevrotain', 'lib', 'src', 'scan', 'tokens.js'), contents: ours('chevrotain-tokens.mjs') },
+  // commander loads node:child_process (and with it net and stream: about 3 ms of every command it
+  // parses) for subcommands that run as executables, which iptables-sim has none of: loaded when
+  // one would be spawned
+  {
+    what: "commander's require of node:child_process",
+    file: depFile('commander', 'lib', 'command.js'),
+    contents: (text) =>
+      text.includes(COMMANDER_CHILD_PROCESS)
+        ? text.replace(COMMANDER_CHILD_PROCESS, "let childProcess_; const childProcess = { spawn: (...a) => (childProcess_ ??= require('node:child_process')).spawn(...a) };")
+        : undefined,
+  },
+];
+const substituted = new Set();
+const substitutes = {
+  name: 'substitutes',
   setup(b) {
-    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
-      const text = readFileSync(args.path, 'utf8');
-      if (!text.includes(COMMANDER_CHILD_PROCESS)) return undefined;
-      commanderPatched = true;
-      const lazy = "let childProcess_; const childProcess = { spawn: (...a) => (childProcess_ ??= require('node:child_process')).spawn(...a) };";
-      return { contents: text.replace(COMMANDER_CHILD_PROCESS, lazy), loader: 'js' };
-    });
+    for (const sub of SUBSTITUTES) {
+      b.onLoad({ filter: sub.file }, (args) => {
+        const contents = sub.contents(readFileSync(args.path, 'utf8'));
+        if (contents === undefined) return undefined;
+        substituted.add(sub);
+        return { contents, loader: 'js' };
+      });
+    }
   },
 };
 // tests that run the CLI as separate processes build a private copy (IPTABLES_SIM_OUTDIR)
@@ -65,7 +69,7 @@ const common = {
   sourcemap: false,
   define: { 'process.env.IPTABLES_SIM_BUNDLED': '"1"' },
   logLevel: 'warning',
-  plugins: [chevrotainReplaced, commanderLazyChildProcess],
+  plugins: [substitutes],
 };
 // the grammar as Chevrotain records it (grammar/recorded.ts), handed to the bundles' parser instead of
 // a recording on every command
@@ -95,10 +99,8 @@ for (const [out, entry] of Object.entries(bundles)) {
     define: { ...common.define, 'import.meta.url': '__bundle.url' },
     banner: { js: "var __bundle = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
   });
-  // (only a matter of start-up time: Chevrotain's own work the same)
   if (out === 'iptables-sim.cjs') {
-    for (const rel of Object.keys(CHEVROTAIN_REPLACED)) if (!replaced.has(rel)) console.warn(`build: Chevrotain's ${rel} was not found; it is bundled as it is`);
-    if (!commanderPatched) console.warn("build: commander's require of node:child_process was not found; it is bundled as it is");
+    for (const sub of SUBSTITUTES) if (!substituted.has(sub)) console.warn(`build: ${sub.what} not found; bundled as it is`);
   }
   // the launcher reads a bundle as latin1, which is only the same string if it is ASCII
   if (/[^\x00-\x7f]/.test(readFileSync(join(outdir, out), 'latin1'))) {

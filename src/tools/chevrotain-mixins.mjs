@@ -14,7 +14,7 @@
 // earlier ones. A name the derived class itself defines would have been overwritten by the
 // original: that one is still written onto the class's prototype (Chevrotain 11.2 has none such).
 // What differs: the methods are not own properties of Parser.prototype (Chevrotain asks neither
-// getOwnPropertyNames nor hasOwnProperty of it; test/build-mixins.test.ts compares the two).
+// getOwnPropertyNames nor hasOwnProperty of it; test/build-substitutes.test.ts compares the two).
 export function applyMixins(derivedCtor, baseCtors) {
   const proto = derivedCtor.prototype;
   const mixed = Object.create(Object.getPrototypeOf(proto));

@@ -12,7 +12,7 @@
 // The same as the original (Chevrotain 11.2), export for export: the same token type indexes in the
 // same order, the same properties with the same values (categories expanded as lodash's
 // difference() does, duplicates kept; category matches in the map's key order), the same
-// tokenIdxToClass. test/build-mixins.test.ts holds the two to each other.
+// tokenIdxToClass. test/build-substitutes.test.ts holds the two to each other.
 const own = (o, k) => o != null && Object.prototype.hasOwnProperty.call(o, k);
 
 export function tokenStructuredMatcher(tokInstance, tokConstructor) {

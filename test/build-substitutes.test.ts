@@ -1,12 +1,13 @@
 /**
- * Chevrotain's modules the build replaces in the bundles, against Chevrotain's own. The bundles'
- * token type helpers (src/tools/chevrotain-tokens.mjs): the same token types made through the two
- * end up the same (indexes, categories, matches, property order, the index-to-type table), and
- * answer the matchers alike. The bundles' applyMixins() (src/tools/chevrotain-mixins.mjs): the same classes mixed by each give instances that answer every
- * method and accessor the same way, enumerate the same keys, and let a later trait win over an
- * earlier one and over a method of the class itself, as Chevrotain's does. (The bundles' parser,
- * mixed by ours, is held to main()'s output by test/launcher.test.ts and the tests that run the
- * CLI as a process.)
+ * The substitutes the build puts in the bundles for Chevrotain's modules (src/tools/build.mjs,
+ * SUBSTITUTES), against Chevrotain's own. The token type helpers (src/tools/chevrotain-tokens.mjs):
+ * the same token types made through the two end up the same (indexes, categories, matches,
+ * property order, the index-to-type table), and answer the matchers alike. applyMixins()
+ * (src/tools/chevrotain-mixins.mjs): the same classes mixed by each give instances that answer
+ * every method and accessor the same way, enumerate the same keys, and let a later trait win over
+ * an earlier one and over a method of the class itself, as Chevrotain's does. (The bundles'
+ * parser, made with both, is held to main()'s output by test/launcher.test.ts and the tests that
+ * run the CLI as a process; that test also checks commander's node:child_process substitute.)
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
