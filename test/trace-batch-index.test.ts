@@ -24,7 +24,7 @@ import { ResultWriter } from '../src/cli/commands/trace-batch-out.js';
 import { SimError } from '../src/errors.js';
 import type { Lab } from '../src/net/lab.js';
 import { targetName } from '../src/ruleset/rule.js';
-import type { TableName } from '../src/ruleset/tables.js';
+import { rulesInFile, type TableName } from '../src/ruleset/tables.js';
 import { parseDotted } from '../src/net/ipv4.js';
 import { readLab } from '../src/state/store.js';
 import { Rng } from '../src/util/rng.js';
@@ -259,11 +259,16 @@ export function randomPacket(g: Gen): PacketSpec {
   return spec;
 }
 
-async function labWith(rules: string): Promise<Lab> {
+/** a lab file holding `rules` (iptables-restore), read as often as asked: its chains still in the file each time */
+async function labFileWith(rules: string): Promise<() => Lab> {
   const sb = new Sandbox();
   const r = await sb.run(['iptables-restore'], rules);
   if (r.rc !== 0) throw new Error(`restore failed (${r.rc}): ${r.stderr}\n${rules}`);
-  return readLab(sb.state);
+  return () => readLab(sb.state);
+}
+
+async function labWith(rules: string): Promise<Lab> {
+  return (await labFileWith(rules))();
 }
 
 /** everything a batch line says, plus the packet fields the line leaves out */
@@ -308,10 +313,17 @@ describe('trace --batch: the rule index walks like the linear walk', () => {
     it(`rule set #${set} (seed ${seed >>> 0})`, async () => {
       const g = generator(seed);
       const rules = randomRuleset(g);
-      const lab = await labWith(rules);
-      lab.rng = { seed: set, state: set * 7919 + 1 };
-      // some rule sets start with connections and extension state in the lab
-      if (set % 3 === 1) for (let i = 0; i < 4; i++) tryTrace(lab, randomPacket(g));
+      const read = await labFileWith(rules);
+      // the indexed batch reads a lab of its own, whose chains are still in the file (as the
+      // command's are): its plans decode them without keeping them there (RuleIndex.plan())
+      const lab = read();
+      const fresh = read();
+      const early = set % 3 === 1 ? Array.from({ length: 4 }, () => randomPacket(g)) : [];
+      for (const l of [lab, fresh]) {
+        l.rng = { seed: set, state: set * 7919 + 1 };
+        // some rule sets start with connections and extension state in the lab
+        for (const spec of early) tryTrace(l, spec);
+      }
       const packets = Array.from({ length: PACKETS }, () => randomPacket(g));
       const pristine = JSON.stringify(lab);
       // the batch's packets are buildPacket()'s, field for field
@@ -319,7 +331,7 @@ describe('trace --batch: the rule index walks like the linear walk', () => {
       for (const spec of packets) expect(fields(batchPacket(spec))).toBe(fields(buildPacket(spec)));
 
       // 1. batch, with and without the index
-      const indexed = new HostBatch(lab, 'router');
+      const indexed = new HostBatch(fresh, 'router');
       const linear = new HostBatch(lab, 'router', { index: false });
       const views: string[] = [];
       // the generator's state after each packet (how far its draws went)
@@ -332,8 +344,9 @@ describe('trace --batch: the rule index walks like the linear walk', () => {
         after.push(indexed.rng.state);
         views.push(a);
       });
-      // the batch changed nothing in the lab
+      // the batches changed nothing in the labs
       expect(JSON.stringify(lab)).toBe(pristine);
+      expect(JSON.stringify(fresh)).toBe(pristine);
 
       // 2. the one-packet stack, events and state carried on, with and without the index
       const withIndex = JSON.parse(pristine) as Lab;
@@ -413,6 +426,56 @@ describe('the rule index', () => {
     expect(index.candidates(plan, pkt)).toEqual([17, 200]);
     pkt.dst = parseDotted('8.8.8.8')!;
     expect(index.candidates(plan, pkt)).toEqual([200]);
+  });
+
+  it('lets go of the rules of a chain still in the lab file that it follows from their packed tests alone', async () => {
+    const read = await labFileWith(
+      ['*nat', ':PREROUTING ACCEPT [0:0]', ':SVC - [0:0]', ':SEP - [0:0]', ':MASQ - [0:0]', '-A PREROUTING -j SVC',
+        '-A SVC -d 10.96.0.1/32 -p tcp -m comment --comment "svc" -m tcp --dport 80 -j SEP', '-A SVC -j RETURN',
+        '-A SEP -s 10.244.0.1/32 -m comment --comment "svc" -j MASQ', '-A SEP -p tcp -m comment --comment "svc" -m tcp -j DNAT --to-destination 10.244.0.1:8080',
+        '-A MASQ -j MARK --set-xmark 0x4000/0x4000', 'COMMIT'].join('\n') + '\n',
+    );
+    const lab = read();
+    const nat = lab.hosts.router!.tables.nat!;
+    const chain = (name: string) => nat.chains.find((c) => c.name === name)!;
+    const index = new RuleIndex();
+    // a jump, a RETURN: nothing to keep; a DNAT and a MARK: read when a packet reaches them
+    const kept = (name: string) => index.plan(nat, chain(name)).rules.map((r) => r !== undefined);
+    expect(kept('SVC')).toEqual([false, false]);
+    expect(kept('SEP')).toEqual([false, true]);
+    expect(kept('MASQ')).toEqual([true]);
+    // the chains were decoded for the plans alone: their rules are still in the file
+    for (const name of ['SVC', 'SEP', 'MASQ']) expect(rulesInFile(chain(name)), name).toBe(true);
+    // a chain decoded already keeps its rules, and so does its plan
+    const decoded = read();
+    const natDecoded = decoded.hosts.router!.tables.nat!;
+    const svc = natDecoded.chains.find((c) => c.name === 'SVC')!;
+    expect(svc.rules).toHaveLength(2);
+    expect(new RuleIndex().plan(natDecoded, svc).rules).toEqual(svc.rules);
+  });
+
+  it('reads a rule its plan let go of from the chain when a walk with events needs it, as the linear walk', async () => {
+    const read = await labFileWith(
+      ['*filter', ':INPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', '-A INPUT -p tcp -m tcp --dport 80 -j A', '-A INPUT -d 10.0.0.9/32 -g B',
+        '-A A -s 10.0.0.0/8 -j RETURN', '-A A -j B', '-A B -m comment --comment "b" -s 10.0.0.0/8 -j ACCEPT', 'COMMIT'].join('\n') + '\n',
+    );
+    const run = (src: string, dst: string, dport: number, index?: RuleIndex) => {
+      const filter = read().hosts.router!.tables.filter!;
+      const events: TraceEvent[] = [];
+      const pkt = buildPacket({ iface: 'eth0', proto: 6, src: parseDotted(src)!, dst: parseDotted(dst)!, sport: 1, dport });
+      const res = runChain(filter, 'INPUT', pkt, { host: 'router', table: 'filter', hook: 'INPUT', emit: (e) => events.push(e), extContext: () => ({}) as never, index, counters: false });
+      const inFile = filter.chains.filter((c) => rulesInFile(c)).map((c) => c.name);
+      return { walk: `${res.verdict} ${res.decidedBy} ${normalized(events)}`, inFile };
+    };
+    // through A to B (its ACCEPT passed over); back from A by its RETURN; a goto to B, which accepts
+    for (const [src, dst, dport] of [['50.60.70.1', '10.0.0.1', 80], ['10.1.2.3', '10.0.0.1', 80], ['10.1.2.3', '10.0.0.9', 22]] as const) {
+      const linear = run(src, dst, dport);
+      const indexed = run(src, dst, dport, new RuleIndex());
+      expect(indexed.walk, `${src} -> ${dst}:${dport}`).toBe(linear.walk);
+      expect(linear.walk).not.toMatch(/^error/);
+    }
+    // events: every rule a packet reaches is read, those let go of from their chains (decoded there, once)
+    expect(run('50.60.70.1', '10.0.0.1', 80, new RuleIndex()).inFile).toEqual(['B']);
   });
 
   it('looks up a split of one group with the rest merged in, as the two merged', async () => {

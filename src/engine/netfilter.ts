@@ -137,7 +137,7 @@ function matchesPlanned(r: Rule, exts: MatchExtension[], from: number, pkt: Pack
 
 interface Frame {
   chain: Chain;
-  /** chain.rules and its length, read once per chain entered */
+  /** chain.rules and its length, read once per chain entered (with a plan: no rules, its length) */
   rules: Rule[];
   end: number;
   next: number;
@@ -179,7 +179,8 @@ function enter(f: Frame, chain: Chain, entered: Set<string> | undefined, plan: C
   f.plan = plan;
   f.ci = 0;
   if (plan) {
-    f.rules = plan.rules;
+    // (a plan's rules are read through its index: RuleIndex.entry())
+    f.rules = NO_RULES;
     f.end = plan.size;
     f.cands = index!.candidates(plan, pkt);
     f.lazy = undefined;

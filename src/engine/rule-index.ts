@@ -25,9 +25,9 @@
 import { findMatch, findTarget } from '../extensions/registry.js';
 import type { MatchExtension, TargetExtension } from '../extensions/types.js';
 import type { Rule, RuleTarget } from '../ruleset/rule.js';
-import { findChain, type Chain, type Table } from '../ruleset/tables.js';
+import { findChain, rulesInFile, rulesOnce, type Chain, type Table } from '../ruleset/tables.js';
 import type { Packet } from './packet.js';
-import { CodeArena, isPort, isU32, RuleCode } from './rule-code.js';
+import { ACT_RULE, CodeArena, isPort, isU32, RuleCode } from './rule-code.js';
 import type { Rng } from '../util/rng.js';
 
 /** fields a node can split on */
@@ -257,7 +257,7 @@ export interface RuleEntry {
 
 /** A chain as a batch walks it: its rules' packed tests (RuleCode) and what the walk needs besides. */
 export class ChainPlan extends RuleCode {
-  /** rules.length */
+  /** the number of rules */
   readonly size: number;
   /**
    * by position, the chain a rule jumps or goes to, for the rules whose packed action is a jump or
@@ -270,7 +270,8 @@ export class ChainPlan extends RuleCode {
     readonly id: number,
     readonly table: Table,
     readonly chain: Chain,
-    readonly rules: Rule[],
+    /** by position; see RuleIndex.rule() for the holes forget() leaves */
+    readonly rules: (Rule | undefined)[],
     /** by position, made on first use (RuleIndex.entry()) */
     readonly entries: (RuleEntry | undefined)[],
     /** candidate tree; null: walk every rule */
@@ -280,9 +281,18 @@ export class ChainPlan extends RuleCode {
   ) {
     const jumps = new Array<Chain | undefined>(rules.length);
     // a jump or goto to a chain that exists (the entry's `jump`)
-    super(rules, arena, (i) => (jumps[i] = findChain(table, (rules[i]!.target as { chain: string }).chain)) !== undefined, rng);
+    super(rules as Rule[], arena, (i) => (jumps[i] = findChain(table, (rules[i]!.target as { chain: string }).chain)) !== undefined, rng);
     this.size = rules.length;
     this.jumps = jumps;
+  }
+
+  /**
+   * Lets go of the rules that are only their packed tests and a jump, goto, RETURN or nothing (a
+   * walk without counters or events follows them from the plan alone): for rules decoded for this
+   * plan only (RuleIndex.plan()), which nothing else holds.
+   */
+  forget(): void {
+    for (let i = 0; i < this.size; i++) if (this.action(i) !== ACT_RULE) this.rules[i] = undefined;
   }
 }
 
@@ -321,7 +331,12 @@ export class RuleIndex {
   plan(table: Table, chain: Chain): ChainPlan {
     let p = this.plans.get(chain);
     if (p) return p;
-    const rules = chain.rules;
+    // a chain still in the lab file is decoded for the plan without being kept in the chain, so
+    // that the plan can let go of the rules it does not need to read (forget()): a kube-proxy
+    // batch decodes 110,000 rules and needs a quarter of them, and the collector copies (twice)
+    // and the heap grows by what is kept
+    const fresh = rulesInFile(chain);
+    const rules = fresh ? rulesOnce(chain) : chain.rules;
     let tree: Node | null = null;
     if (rules.length >= MIN_SPLIT) {
       const all = rules.map((_, i) => i);
@@ -331,16 +346,26 @@ export class RuleIndex {
     // (entries are made when the walk first needs one: most rules of a big rule set are followed
     // from their packed tests alone)
     p = new ChainPlan(this.ids.length, table, chain, rules, new Array<RuleEntry | undefined>(rules.length), tree, this.arena, this.rng);
+    if (fresh) p.forget();
     this.ids.push(p);
     this.plans.set(chain, p);
     return p;
+  }
+
+  /**
+   * rule `pos` of the plan's chain. One the plan let go of (forget()) is read from the chain, which
+   * that decodes, once, and keeps there: a walk with counters or events reads every rule it
+   * reaches, one without only when a jump finds the stack full or a goto loops (a hand-edited lab).
+   */
+  private rule(plan: ChainPlan, pos: number): Rule {
+    return plan.rules[pos] ?? plan.chain.rules[pos]!;
   }
 
   /** what the walk needs of rule `pos` of the plan's chain */
   entry(plan: ChainPlan, pos: number): RuleEntry {
     const e = plan.entries[pos];
     if (e) return e;
-    const r = plan.rules[pos]!;
+    const r = this.rule(plan, pos);
     const ms = r.matches;
     // a rule whose matches are all packed never has them run from here (kube-proxy's DNAT rules)
     const packed = plan.lead(pos) === ms.length;
