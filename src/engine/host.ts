@@ -175,6 +175,8 @@ export class HostStack {
   /** the host's addresses and interface settings do not change while a stack runs */
   private readonly addrs: IfAddr[];
   private readonly confs = new Map<string, Partial<Record<ConfKey, number>>>();
+  /** srcValidMark() of each device asked for (the sysctls do not change while the stack runs) */
+  private readonly vmarks = new Map<string, boolean>();
   /** TCP entries this run's packets went through (closed together when the connection ends; not kept in a batch, which never closes them) */
   private readonly tcpConns = new Set<Conn>();
   /** trace --batch: events nobody reads are not made */
@@ -383,7 +385,9 @@ export class HostStack {
     const rpf = this.conf(dev, 'rp_filter');
     // (the way back is asked with the mark under src_valid_mark, rp_filter on or not: measured,
     // fixtures/kernel/321-random-frames-563)
-    const mark = srcValidMark(this.host.sysctls, dev) ? pkt.mark : 0;
+    let vmark = this.vmarks.get(dev);
+    if (vmark === undefined) this.vmarks.set(dev, (vmark = srcValidMark(this.host.sysctls, dev)));
+    const mark = vmark ? pkt.mark : 0;
     const refused = sourceRefused({ fib: this.fib, rules: this.host.rules, addrs: this.addrs, src: pkt.src, dst: pkt.dst, dev, oif, mark, tos: pkt.tos, rpf, acceptLocal: !!this.conf(dev, 'accept_local'), full: this.fullSourceCheck, l4: pkt });
     if (refused === undefined) return;
     if (refused === 'own') throw new Dropped(`martian source ${ipToString(pkt.src)} on ${dev}: that is one of this host's own addresses (net.ipv4.conf.${dev}.accept_local=0)`);
