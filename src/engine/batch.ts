@@ -129,7 +129,7 @@ export class HostBatch {
     this.seed = (opts.seed ?? lab.rng.state) >>> 0;
     this.rng = new Rng(this.seed);
     // the stack has no chooser: its random draws come from this generator, which the index may use
-    this.index = opts.index === false ? undefined : new RuleIndex(this.rng);
+    this.index = opts.index === false ? undefined : new RuleIndex(this.rng, { quiet: true });
     const stored = host.extState;
     this.stack = new HostStack({
       lab,

@@ -310,6 +310,8 @@ function walk(table: Table, chainName: string, pkt: Packet, rc: ChainRunContext,
   let depth = 0;
   const events = rc.quiet ? undefined : new ChainEvents(rc, pkt);
   const counting = rc.counters !== false;
+  // a quiet index's plans may hold rules that are not the chains' own, or none
+  if (index?.quiet && (counting || events)) throw new Error('a walk that counts or reports events was given a quiet rule index');
   // neither counters nor events: rules that are only packed tests and a jump need not be read
   const fast = !counting && !events;
   let cur = enter(FRAMES[first]!, base, undefined, basePlan, index, pkt);

@@ -299,11 +299,23 @@ export class ChainPlan extends RuleCode {
 /** The index of every chain a batch walks, built on first use. */
 export class RuleIndex {
   /**
+   * Its walks neither count nor report events (trace --batch; runChain() refuses any other walk):
+   * a plan then decodes a chain still in the lab file for itself and keeps only the rules it may
+   * read (ChainPlan.forget()). Else plans read the chains' own rules, which counters count on.
+   */
+  readonly quiet: boolean;
+
+  /**
    * `rng`: the generator every statistic --mode random match of the walk draws from (the walk's
    * ExtContext.draw() has no chooser), so that the packed tests may draw for it; without it they
    * leave such matches to the walk
    */
-  constructor(private readonly rng?: Rng) {}
+  constructor(
+    private readonly rng?: Rng,
+    opts: { quiet?: boolean } = {},
+  ) {
+    this.quiet = opts.quiet === true;
+  }
 
   private readonly plans = new Map<Chain, ChainPlan>();
   private readonly ids: ChainPlan[] = [];
@@ -331,11 +343,11 @@ export class RuleIndex {
   plan(table: Table, chain: Chain): ChainPlan {
     let p = this.plans.get(chain);
     if (p) return p;
-    // a chain still in the lab file is decoded for the plan without being kept in the chain, so
-    // that the plan can let go of the rules it does not need to read (forget()): a kube-proxy
-    // batch decodes 110,000 rules and needs a quarter of them, and the collector copies (twice)
-    // and the heap grows by what is kept
-    const fresh = rulesInFile(chain);
+    // quiet: a chain still in the lab file is decoded for the plan without being kept in the
+    // chain, so that the plan can let go of the rules it does not need to read (forget()): a
+    // kube-proxy batch decodes 110,000 rules and needs a quarter of them, and the collector
+    // copies (twice) and the heap grows by what is kept
+    const fresh = this.quiet && rulesInFile(chain);
     const rules = fresh ? rulesOnce(chain) : chain.rules;
     let tree: Node | null = null;
     if (rules.length >= MIN_SPLIT) {
@@ -354,8 +366,8 @@ export class RuleIndex {
 
   /**
    * rule `pos` of the plan's chain. One the plan let go of (forget()) is read from the chain, which
-   * that decodes, once, and keeps there: a walk with counters or events reads every rule it
-   * reaches, one without only when a jump finds the stack full or a goto loops (a hand-edited lab).
+   * that decodes, once, and keeps there: a quiet walk reads such a rule only when a jump finds the
+   * stack full or a goto loops (a hand-edited lab).
    */
   private rule(plan: ChainPlan, pos: number): Rule {
     return plan.rules[pos] ?? plan.chain.rules[pos]!;
