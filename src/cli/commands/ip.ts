@@ -923,7 +923,9 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
     if (spec.via) fail('Error: Route with host scope can not have a gateway.\n', 2);
     // without `table`, iproute2 puts a local route in the local table, where traces would use it
     if (typeof table !== 'number') notModelled('routes of type local in the main or local table');
-    if (spec.dev === undefined) notModelled('a local route without dev');
+    // fib_create_info(): a next hop of host scope needs its device (measured:
+    // fixtures/cli/ip-route-local-nodev.case)
+    if (spec.dev === undefined) fail('RTNETLINK answers: No such device\n', 2);
     r.dev = findDev(host, spec.dev!).name;
   } else if (spec.type !== 'unicast') {
     r.type = spec.type;
