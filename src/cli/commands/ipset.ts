@@ -1147,11 +1147,12 @@ class IpsetRun {
   /**
    * an element whose parse reported an error and returned success, the session's data cleared:
    * check_mandatory() finds the element's flags missing (a command without options to name says
-   * so), else ipset_cmd() finds no set name; in restore mode, after an add, its test of whether
-   * the line joins that add's batch compares the missing name (strcmp of NULL) and ipset dies
+   * so: del, and test of a type without nomatch, measured in fixtures/cli/ipset-icmp-family-test.case),
+   * else ipset_cmd() finds no set name; in restore mode, after an add, its test of whether the
+   * line joins that add's batch compares the missing name (strcmp of NULL) and ipset dies
    */
   lostElem(cmd: 'add' | 'del' | 'test', set: IpSet): never {
-    if (cmd === 'del' || (cmd === 'test' && set.type === 'hash:ip,port')) {
+    if (cmd === 'del' || (cmd === 'test' && !hasNets(set.type))) {
       throw customError(OTHER_PROBLEM, "There are missing mandatory flags but can't check them. It's a bug, please report the problem.", this.env.quiet);
     }
     if (this.restoreLine !== 0 && cmd === this.lastCmd) {
