@@ -1149,15 +1149,17 @@ class IpsetRun {
    * check_mandatory() finds the element's flags missing (a command without options to name says
    * so: del, and test of a type without nomatch, measured in fixtures/cli/ipset-icmp-family-test.case),
    * else ipset_cmd() finds no set name; in restore mode, after an add, its test of whether the
-   * line joins that add's batch compares the missing name (strcmp of NULL) and ipset dies
+   * line joins that add's batch (may_aggregate_ad()) compares the missing name (strcmp of NULL)
+   * and ipset dies; a line that cannot join a batch sends the waiting one first
    */
   lostElem(cmd: 'add' | 'del' | 'test', set: IpSet): never {
     if (cmd === 'del' || (cmd === 'test' && !hasNets(set.type))) {
       throw customError(OTHER_PROBLEM, "There are missing mandatory flags but can't check them. It's a bug, please report the problem.", this.env.quiet);
     }
-    if (this.restoreLine !== 0 && cmd === this.lastCmd) {
+    if (this.restoreLine !== 0 && cmd === 'add' && cmd === this.lastCmd) {
       throw new Exit(139, `iptables-sim: ipset restore: line ${this.restoreLine} crashes ipset 7.17 (Segmentation fault, measured: it compares the set name its own error report cleared); the lines it had not yet sent to the kernel are lost\n`);
     }
+    this.commit();
     this.r.err(`Invalid ${cmd} command: missing setname`);
     this.fail();
   }
