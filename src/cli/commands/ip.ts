@@ -921,11 +921,11 @@ function route(host: Host, args: string[], _g: Globals, o: Out, write: boolean):
     // fib_create_info(): a local route's scope is host (iproute2's default for the type)
     if (spec.scope !== undefined && spec.scope !== 'host') fail('Error: Invalid scope.\n', 2);
     if (spec.via) fail('Error: Route with host scope can not have a gateway.\n', 2);
-    // without `table`, iproute2 puts a local route in the local table, where traces would use it
-    if (typeof table !== 'number') notModelled('routes of type local in the main or local table');
-    // fib_create_info(): a next hop of host scope needs its device (measured:
+    // fib_create_info(): a next hop of host scope needs its device, whatever the table (measured:
     // fixtures/cli/ip-route-local-nodev.case)
     if (spec.dev === undefined) fail('RTNETLINK answers: No such device\n', 2);
+    // without `table`, iproute2 puts a local route in the local table, where traces would use it
+    if (typeof table !== 'number') notModelled('routes of type local in the main or local table');
     r.dev = findDev(host, spec.dev!).name;
   } else if (spec.type !== 'unicast') {
     r.type = spec.type;
